@@ -1,0 +1,200 @@
+"""Frozen definition objects: what the rest of the engine reads, never the raw JSON.
+
+These are the contract between ``engine.metadata`` (which builds them from validated JSON)
+and every later stage (compile, storage, services). They hold only definitions, nothing
+that runs: no SQLAlchemy, no Flask (see ``README.md`` beside this file).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any, Literal, Mapping
+
+FieldType = Literal[
+    "string",
+    "text",
+    "integer",
+    "decimal",
+    "money",
+    "boolean",
+    "date",
+    "datetime",
+    "enum",
+    "multi_enum",
+    "email",
+    "phone",
+    "url",
+    "reference",
+    "json",
+]
+FIELD_TYPES: tuple[FieldType, ...] = (
+    "string",
+    "text",
+    "integer",
+    "decimal",
+    "money",
+    "boolean",
+    "date",
+    "datetime",
+    "enum",
+    "multi_enum",
+    "email",
+    "phone",
+    "url",
+    "reference",
+    "json",
+)
+#: Field types whose values are strings and accept min_length / max_length / pattern.
+TEXT_TYPES: frozenset[str] = frozenset({"string", "text", "email", "phone", "url"})
+#: Field types that accept minimum / maximum.
+NUMBER_TYPES: frozenset[str] = frozenset({"integer", "decimal", "money"})
+#: Default max_length where a text-like type has none (the column width).
+DEFAULT_MAX_LENGTH: Mapping[str, int] = MappingProxyType(
+    {"string": 255, "email": 254, "phone": 32, "url": 2048}
+)
+#: Default (precision, scale) for decimal-like types without explicit ones.
+DEFAULT_PRECISION: Mapping[str, tuple[int, int]] = MappingProxyType(
+    {"decimal": (18, 6), "money": (18, 2)}
+)
+
+OnDelete = Literal["restrict", "cascade", "set_null"]
+
+#: Columns every record has; field names may not reuse them.
+SYSTEM_FIELDS: tuple[str, ...] = ("id", "version", "created_at", "updated_at", "created_by", "owner")
+
+
+@dataclass(frozen=True)
+class Label:
+    """A human label in English and (optionally) Chinese."""
+
+    en: str
+    zh: str | None = None
+
+    def get(self, language: str = "en") -> str:
+        if language.startswith("zh") and self.zh:
+            return self.zh
+        return self.en
+
+    def to_json(self) -> str | dict[str, str]:
+        if self.zh is None:
+            return self.en
+        return {"en": self.en, "zh": self.zh}
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """Where a definition came from: a file and an RFC 6901 pointer inside it."""
+
+    file: str
+    pointer: str = ""
+
+
+class _NoDefault:
+    _instance: _NoDefault | None = None
+
+    def __new__(cls) -> _NoDefault:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "NO_DEFAULT"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+#: Marks a field without a default (``None`` is a legitimate default: null).
+NO_DEFAULT: Any = _NoDefault()
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: Label
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    """One field of an entity, with every option resolved (defaults filled in).
+
+    ``default`` is the JSON value as written in the definition (``"2024-01-01"`` for a
+    date, ``"12.50"`` or ``12.5`` for a decimal), or :data:`NO_DEFAULT`.
+    ``max_length`` is always set for string, email, phone and url (see
+    :data:`DEFAULT_MAX_LENGTH`); ``precision``/``scale`` always for decimal and money.
+    """
+
+    name: str
+    type: FieldType
+    label: Label
+    description: Label | None = None
+    required: bool = False
+    unique: bool = False
+    index: bool = False
+    read_only: bool = False
+    default: Any = NO_DEFAULT
+    minimum: Decimal | None = None
+    maximum: Decimal | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    pattern: str | None = None
+    precision: int | None = None
+    scale: int | None = None
+    choices: tuple[Choice, ...] = ()
+    target: str | None = None
+    on_delete: OnDelete = "restrict"
+    renamed_from: str | None = None
+    source: SourceRef | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def has_default(self) -> bool:
+        return self.default is not NO_DEFAULT
+
+    @property
+    def choice_values(self) -> tuple[str, ...]:
+        return tuple(c.value for c in self.choices)
+
+
+@dataclass(frozen=True)
+class EntityDef:
+    """One entity: a table of records. ``fields`` keeps definition order."""
+
+    name: str
+    label: Label
+    fields: Mapping[str, FieldDef]
+    display: str | None = None
+    description: Label | None = None
+    indexes: tuple[tuple[str, ...], ...] = ()
+    unique: tuple[tuple[str, ...], ...] = ()
+    renamed_from: str | None = None
+    source: SourceRef | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.fields, MappingProxyType):
+            object.__setattr__(self, "fields", MappingProxyType(dict(self.fields)))
+
+    def references(self) -> tuple[FieldDef, ...]:
+        return tuple(f for f in self.fields.values() if f.type == "reference")
+
+
+@dataclass(frozen=True)
+class Definitions:
+    """The resolved, validated definitions of one bundle (with everything it extends).
+
+    This is what gets compiled, diffed against the database and stored there.
+    ``bundles`` lists the bundle names that went into it, bases first.
+    """
+
+    name: str
+    entities: Mapping[str, EntityDef]
+    bundles: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.entities, MappingProxyType):
+            object.__setattr__(self, "entities", MappingProxyType(dict(self.entities)))
+
+    def entity(self, name: str) -> EntityDef:
+        """The entity called ``name``; raises ``KeyError`` when there is none."""
+        return self.entities[name]
