@@ -1,0 +1,71 @@
+"""Terminal output: records as JSON or as aligned text, problems one per line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import click
+
+from engine.errors import CrmError
+from engine.storage import to_jsonable
+
+_SYSTEM_ORDER = ("id", "version", "owner", "created_by", "created_at", "updated_at")
+
+
+def record_json(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A record as a JSON object: id first, then fields, then the other system fields."""
+    out: dict[str, Any] = {"id": record.get("id")}
+    for key, value in record.items():
+        if key not in _SYSTEM_ORDER:
+            out[key] = to_jsonable(value)
+    for key in _SYSTEM_ORDER[1:]:
+        if key in record:
+            out[key] = to_jsonable(record[key])
+    return out
+
+
+def echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def echo_record(record: Mapping[str, Any]) -> None:
+    data = record_json(record)
+    width = max(len(k) for k in data)
+    for key, value in data.items():
+        shown = "" if value is None else value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        click.echo(f"{key.ljust(width)}  {shown}")
+
+
+def echo_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], *, max_width: int = 32) -> None:
+    def cell(value: Any) -> str:
+        value = to_jsonable(value)
+        text = "" if value is None else value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        return text if len(text) <= max_width else text[: max_width - 1] + "…"
+
+    table = [[cell(r.get(c)) for c in columns] for r in rows]
+    widths = [max([len(c)] + [len(row[i]) for row in table]) for i, c in enumerate(columns)]
+    click.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
+    for row in table:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+
+
+def echo_error(error: CrmError, *, as_json: bool = False) -> None:
+    """Print an error to stderr: the message, then one line per problem."""
+    if as_json:
+        click.echo(json.dumps({"error": error.to_json()}, ensure_ascii=False, indent=2), err=True)
+        return
+    click.echo(f"error: {error.message}", err=True)
+    for problem in error.problems:
+        click.echo(f"  {problem.format()}", err=True)
+
+
+def echo_lines(lines: Iterable[str], *, err: bool = False) -> None:
+    for line in lines:
+        click.echo(line, err=err)
+
+
+def stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()

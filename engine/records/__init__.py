@@ -1,0 +1,8 @@
+"""Records: the service layer every edge (CLI, API, admin, import) goes through."""
+
+from __future__ import annotations
+
+from ._filters import OPERATORS, compile_sort, compile_where
+from ._service import MAX_PAGE, Page, Record, RecordService, new_change_id
+
+__all__ = ["MAX_PAGE", "OPERATORS", "Page", "Record", "RecordService", "compile_sort", "compile_where", "new_change_id"]

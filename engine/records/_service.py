@@ -1,0 +1,348 @@
+"""The one service layer for records: create, read, update, delete, list, audit.
+
+No HTTP and no terminal here: callers (CLI, web, workflows, import) pass an actor name
+and keyword arguments, and get dicts of Python values or :mod:`engine.errors` exceptions.
+Methods that write accept ``conn`` to join a caller's transaction (a workflow transition
+updates the record and writes its history in one transaction).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from engine.errors import ConflictError, NotFoundError, Problem, ReferenceIntegrityError, UsageError
+from engine.metadata import EntityDef
+from engine.storage import audit_log, to_jsonable
+
+from ._filters import compile_sort, compile_where
+
+if TYPE_CHECKING:
+    from engine.runtime import CompiledModel, CrmEngine
+
+Record = dict[str, Any]
+MAX_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Record]
+    total: int
+    limit: int
+    offset: int
+
+
+def new_change_id() -> str:
+    return uuid.uuid4().hex
+
+
+class RecordService:
+    """Records of every entity of one engine."""
+
+    def __init__(self, engine: CrmEngine) -> None:
+        self._engine = engine
+
+    @property
+    def model(self) -> CompiledModel:
+        return self._engine.model
+
+    @contextmanager
+    def _write(self, conn: Connection | None) -> Iterator[Connection]:
+        if conn is not None:
+            yield conn
+        else:
+            with self._engine.db.write() as own:
+                yield own
+
+    # -- reading ----------------------------------------------------------------------------
+    def get(self, entity: str, record_id: int, *, conn: Connection | None = None) -> Record:
+        """One record by id; :class:`NotFoundError` when there is none."""
+        table = self.model.table(entity)
+        record_id = _as_id(record_id)
+        if conn is None:
+            with self._engine.db.read() as own:
+                row = own.execute(sa.select(table).where(table.c.id == record_id)).mappings().first()
+        else:
+            row = conn.execute(sa.select(table).where(table.c.id == record_id)).mappings().first()
+        if row is None:
+            raise NotFoundError(f"{entity} {record_id} does not exist")
+        return dict(row)
+
+    def list(
+        self,
+        entity: str,
+        *,
+        where: Any = None,
+        sort: Any = None,
+        limit: int = 50,
+        offset: int = 0,
+        with_total: bool = True,
+    ) -> Page:
+        """Records matching ``where`` (see :mod:`._filters`), sorted, one page at a time."""
+        definition = self.model.entity(entity)
+        table = self.model.table(entity)
+        if not isinstance(limit, int) or not 0 <= limit <= MAX_PAGE:
+            raise UsageError(f"limit must be between 0 and {MAX_PAGE}")
+        if not isinstance(offset, int) or offset < 0:
+            raise UsageError("offset must be 0 or more")
+        condition = (
+            compile_where(definition, table, where, dialect=self._engine.db.dialect) if where is not None else sa.true()
+        )
+        order = compile_sort(definition, table, sort)
+        with self._engine.db.read() as conn:
+            rows = conn.execute(
+                sa.select(table).where(condition).order_by(*order).limit(limit).offset(offset)
+            ).mappings()
+            items = [dict(r) for r in rows]
+            total = (
+                int(conn.execute(sa.select(sa.func.count()).select_from(table).where(condition)).scalar() or 0)
+                if with_total
+                else len(items)
+            )
+        return Page(items=items, total=total, limit=limit, offset=offset)
+
+    def audit(
+        self, entity: str | None = None, record_id: int | None = None, *, limit: int = 200
+    ) -> list[dict[str, Any]]:
+        """The audit trail, newest first: who changed which field when, old → new."""
+        query = sa.select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+        if entity is not None:
+            self.model.entity(entity)
+            query = query.where(audit_log.c.entity == entity)
+        if record_id is not None:
+            query = query.where(audit_log.c.record_id == _as_id(record_id))
+        with self._engine.db.read() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    # -- writing ------------------------------------------------------------------------------
+    def create(
+        self, entity: str, data: Mapping[str, Any], *, actor: str | None = None, conn: Connection | None = None
+    ) -> Record:
+        """Validate and insert a record; the actor owns it unless ``owner`` is given."""
+        definition = self.model.entity(entity)
+        values = self.model.validator(entity).validate(_as_mapping(data), partial=False)
+        now = datetime.now(UTC)
+        owner = values.pop("owner", None) if "owner" in values else actor
+        table = self.model.table(entity)
+        with self._write(conn) as tx:
+            self._check_references(tx, definition, values)
+            self._check_unique(tx, definition, table, values, None)
+            row = {**values, "version": 1, "created_at": now, "updated_at": now, "created_by": actor, "owner": owner}
+            try:
+                record_id = tx.execute(table.insert().values(row)).inserted_primary_key[0]
+            except sa.exc.IntegrityError as exc:
+                raise ConflictError(f"{entity} could not be saved: {_integrity_reason(exc)}") from exc
+            change = new_change_id()
+            entries = [
+                _audit_row(change, entity, record_id, "create", name, None, value, actor, now)
+                for name, value in values.items()
+                if value is not None
+            ]
+            entries.append(_audit_row(change, entity, record_id, "create", "owner", None, owner, actor, now))
+            tx.execute(audit_log.insert(), entries)
+            return self.get(entity, record_id, conn=tx)
+
+    def update(
+        self,
+        entity: str,
+        record_id: int,
+        changes: Mapping[str, Any],
+        *,
+        expected_version: int | None = None,
+        actor: str | None = None,
+        conn: Connection | None = None,
+        allow_read_only: bool = False,
+    ) -> Record:
+        """Apply a partial update. A stale ``expected_version`` is a :class:`ConflictError`.
+
+        Without ``expected_version`` the version read in this transaction guards the write,
+        so a concurrent change is still never overwritten silently.
+        ``allow_read_only`` is for services (workflow actions) that own read-only fields.
+        """
+        definition = self.model.entity(entity)
+        changes = _as_mapping(changes)
+        validator = self.model.validator(entity, system=allow_read_only)
+        values = validator.validate(changes, partial=True)
+        table = self.model.table(entity)
+        with self._write(conn) as tx:
+            current = self.get(entity, record_id, conn=tx)
+            if expected_version is not None and current["version"] != expected_version:
+                raise ConflictError(
+                    f"{entity} {record_id} was changed by someone else (version {current['version']}, "
+                    f"you had {expected_version}); reload it and apply your change again",
+                    [Problem(code="stale_version", field="version", message="the record has a newer version")],
+                )
+            changed = {k: v for k, v in values.items() if current.get(k) != v}
+            if not changed:
+                return current
+            self._check_references(tx, definition, changed)
+            self._check_unique(tx, definition, table, {**current, **changed}, current["id"], only=set(changed))
+            now = datetime.now(UTC)
+            result = tx.execute(
+                table.update()
+                .where(table.c.id == current["id"], table.c.version == current["version"])
+                .values({**changed, "version": current["version"] + 1, "updated_at": now})
+            )
+            if result.rowcount != 1:
+                raise ConflictError(
+                    f"{entity} {record_id} was changed by someone else at the same time; reload and retry",
+                    [Problem(code="stale_version", field="version", message="concurrent change")],
+                )
+            change = new_change_id()
+            tx.execute(
+                audit_log.insert(),
+                [
+                    _audit_row(change, entity, current["id"], "update", name, current.get(name), value, actor, now)
+                    for name, value in changed.items()
+                ],
+            )
+            return self.get(entity, record_id, conn=tx)
+
+    def delete(
+        self,
+        entity: str,
+        record_id: int,
+        *,
+        expected_version: int | None = None,
+        actor: str | None = None,
+        conn: Connection | None = None,
+    ) -> None:
+        """Delete a record, honouring every reference's ``on_delete`` (restrict, cascade, set_null)."""
+        with self._write(conn) as tx:
+            current = self.get(entity, record_id, conn=tx)
+            if expected_version is not None and current["version"] != expected_version:
+                raise ConflictError(
+                    f"{entity} {record_id} was changed by someone else (version {current['version']}, "
+                    f"you had {expected_version}); reload it before deleting"
+                )
+            self._delete(tx, entity, current, actor, set())
+
+    def _delete(self, tx: Connection, entity: str, current: Record, actor: str | None, seen: set[tuple[str, int]]) -> None:
+        key = (entity, current["id"])
+        if key in seen:
+            return
+        seen.add(key)
+        for child, field_name in self.model.referencing(entity):
+            f = child.fields[field_name]
+            child_table = self.model.table(child.name)
+            ids = [
+                r[0]
+                for r in tx.execute(sa.select(child_table.c.id).where(child_table.c[field_name] == current["id"]))
+            ]
+            if not ids:
+                continue
+            if f.on_delete == "restrict":
+                raise ReferenceIntegrityError(
+                    f"{entity} {current['id']} is referenced by {len(ids)} {child.name} record(s) "
+                    f"through {child.name}.{field_name}; delete or reassign them first",
+                    [Problem(code="restricted", field=field_name, message=f"{len(ids)} {child.name} record(s) refer to it")],
+                )
+            for child_id in ids:
+                if f.on_delete == "cascade":
+                    child_row = self.get(child.name, child_id, conn=tx)
+                    self._delete(tx, child.name, child_row, actor, seen)
+                elif (child.name, child_id) not in seen:
+                    self.update(child.name, child_id, {field_name: None}, actor=actor, conn=tx, allow_read_only=True)
+        table = self.model.table(entity)
+        tx.execute(table.delete().where(table.c.id == current["id"]))
+        snapshot = {k: v for k, v in current.items() if v is not None}
+        tx.execute(
+            audit_log.insert().values(
+                _audit_row(new_change_id(), entity, current["id"], "delete", None, snapshot, None, actor, datetime.now(UTC))
+            )
+        )
+
+    # -- checks ---------------------------------------------------------------------------------
+    def _check_references(self, tx: Connection, definition: EntityDef, values: Mapping[str, Any]) -> None:
+        problems = []
+        for f in definition.references():
+            value = values.get(f.name)
+            if value is None or f.target is None:
+                continue
+            target = self.model.table(f.target)
+            if tx.execute(sa.select(target.c.id).where(target.c.id == value)).first() is None:
+                problems.append(
+                    Problem(
+                        code="unknown_reference",
+                        field=f.name,
+                        message=f"{f.target} {value} does not exist; pick an existing {f.target} id",
+                    )
+                )
+        if problems:
+            raise ReferenceIntegrityError("; ".join(f"{p.field}: {p.message}" for p in problems), problems)
+
+    def _check_unique(
+        self,
+        tx: Connection,
+        definition: EntityDef,
+        table: sa.Table,
+        values: Mapping[str, Any],
+        own_id: int | None,
+        only: set[str] | None = None,
+    ) -> None:
+        groups = [(f.name,) for f in definition.fields.values() if f.unique] + list(definition.unique)
+        problems = []
+        for cols in groups:
+            if only is not None and not set(cols) & only:
+                continue
+            if any(values.get(c) is None for c in cols):
+                continue
+            query = sa.select(table.c.id).where(*(table.c[c] == values[c] for c in cols))
+            if own_id is not None:
+                query = query.where(table.c.id != own_id)
+            other = tx.execute(query.limit(1)).scalar()
+            if other is not None:
+                problems.append(
+                    Problem(
+                        code="unique",
+                        field=cols[0],
+                        message=f"{definition.name} {other} already has this {' + '.join(cols)}; values must be unique",
+                    )
+                )
+        if problems:
+            raise ConflictError("; ".join(f"{p.field}: {p.message}" for p in problems), problems)
+
+
+def _as_id(record_id: Any) -> int:
+    try:
+        value = int(record_id)
+    except (TypeError, ValueError):
+        raise NotFoundError(f"{record_id!r} is not a record id") from None
+    if value < 1:
+        raise NotFoundError(f"{record_id!r} is not a record id")
+    return value
+
+
+def _as_mapping(data: Any) -> Mapping[str, Any]:
+    if not isinstance(data, Mapping):
+        raise UsageError('record data must be a JSON object like {"field": value}')
+    return data
+
+
+def _audit_row(
+    change: str, entity: str, record_id: int, action: str, field: str | None, old: Any, new: Any, actor: str | None, at: datetime
+) -> dict[str, Any]:
+    return {
+        "change_id": change,
+        "entity": entity,
+        "record_id": record_id,
+        "action": action,
+        "field": field,
+        "old_value": to_jsonable(old),
+        "new_value": to_jsonable(new),
+        "actor": actor,
+        "at": at,
+    }
+
+
+def _integrity_reason(exc: sa.exc.IntegrityError) -> str:
+    text = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
+    return f"a database constraint refused it ({text})"
+

@@ -1,0 +1,190 @@
+"""The engine object: one database, its live definitions compiled, and the services on them.
+
+There are no globals: every service, CLI command and web request works on an explicit
+:class:`CrmEngine`. The compiled model is rebuilt from the definitions stored in the
+database, so every process (CLI, each web worker) serves the same applied version.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from engine.compile import RecordValidator, build_metadata, compile_validator
+from engine.errors import UsageError
+from engine.metadata import Definitions, EntityDef
+from engine.progress import NO_PROGRESS, Progress
+from engine.storage import (
+    SYSTEM_METADATA,
+    Database,
+    MigrationPlan,
+    apply_definitions,
+    current_version,
+    load_stored,
+    plan_migration,
+)
+
+if TYPE_CHECKING:
+    from engine.records import RecordService
+
+
+@dataclass
+class CompiledModel:
+    """The artifacts compiled from one version of the definitions (built once, then read-only)."""
+
+    definitions: Definitions
+    version: int
+    metadata: sa.MetaData
+    _validators: dict[str, RecordValidator] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def build(cls, definitions: Definitions, version: int) -> CompiledModel:
+        return cls(definitions=definitions, version=version, metadata=build_metadata(definitions))
+
+    def entity(self, name: str) -> EntityDef:
+        """The entity called ``name``; a clear error naming the known ones otherwise."""
+        try:
+            return self.definitions.entities[name]
+        except KeyError:
+            known = sorted(self.definitions.entities)
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f' Did you mean "{close[0]}"?' if close else f" Known entities: {', '.join(known)}."
+            raise UsageError(f'unknown entity "{name}".{hint}') from None
+
+    def table(self, name: str) -> sa.Table:
+        self.entity(name)
+        return self.metadata.tables[name]
+
+    def validator(self, name: str, *, system: bool = False) -> RecordValidator:
+        """The compiled validator of an entity.
+
+        ``system=True`` gives the variant for services that own read-only fields
+        (workflow actions, cascades): the same checks, but read-only fields are writable.
+        """
+        key = f"{name}#system" if system else name
+        found = self._validators.get(key)
+        if found is None:
+            with self._lock:
+                found = self._validators.get(key)
+                if found is None:
+                    entity = self.entity(name)
+                    if system:
+                        entity = dataclasses.replace(
+                            entity,
+                            fields={n: dataclasses.replace(f, read_only=False) for n, f in entity.fields.items()},
+                        )
+                    found = compile_validator(entity)
+                    self._validators[key] = found
+        return found
+
+    def referencing(self, target: str) -> list[tuple[EntityDef, str]]:
+        """Every (entity, field) whose reference points at ``target``."""
+        return [
+            (entity, f.name)
+            for entity in self.definitions.entities.values()
+            for f in entity.fields.values()
+            if f.type == "reference" and f.target == target
+        ]
+
+
+class CrmEngine:
+    """A CRM engine bound to one database.
+
+    :param database_url: SQLAlchemy URL, a SQLite file path, or None for
+        ``CRM_DATABASE_URL`` / ``sqlite:///crm.db``.
+    """
+
+    def __init__(self, database_url: str | None = None, **engine_options: Any) -> None:
+        self.db = Database(database_url, **engine_options)
+        self._create_system_tables()
+        self._model: CompiledModel | None = None
+        self._lock = threading.Lock()
+        self.reload()
+
+    def _create_system_tables(self) -> None:
+        with self.db.write() as conn:
+            if self.db.is_postgres:
+                # concurrent first starts (web workers, parallel CLI calls) must not race
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(727274)"))
+            SYSTEM_METADATA.create_all(conn, checkfirst=True)
+
+    # -- live definitions ---------------------------------------------------------------
+    @property
+    def has_definitions(self) -> bool:
+        return self._model is not None
+
+    @property
+    def model(self) -> CompiledModel:
+        if self._model is None:
+            raise UsageError(
+                "no definitions are applied to this database yet; run `crm schema apply PATH` "
+                "or `crm preset load NAME` first"
+            )
+        return self._model
+
+    @property
+    def version(self) -> int:
+        return self._model.version if self._model else 0
+
+    def reload(self) -> bool:
+        """Recompile if another process applied new definitions; True when it did."""
+        with self.db.read() as conn:
+            version = current_version(conn)
+            if self._model is not None and self._model.version == version:
+                return False
+            stored = load_stored(conn)
+        with self._lock:
+            self._model = CompiledModel.build(stored.definitions, stored.version) if stored else None
+        return True
+
+    # -- schema changes -------------------------------------------------------------------
+    def plan(self, definitions: Definitions) -> MigrationPlan:
+        """What applying ``definitions`` would change, with row counts (changes nothing)."""
+        with self.db.read() as conn:
+            version = current_version(conn)
+            stored = load_stored(conn)
+            return plan_migration(conn, stored.definitions if stored else None, definitions, from_version=version)
+
+    def apply(
+        self,
+        definitions: Definitions,
+        *,
+        allow_data_loss: bool = False,
+        actor: str | None = None,
+        expected_version: int | None = None,
+        progress: Progress = NO_PROGRESS,
+    ) -> tuple[int, MigrationPlan]:
+        """Migrate the database to ``definitions``; see :func:`engine.storage.apply_definitions`."""
+        result = apply_definitions(
+            self.db,
+            definitions,
+            allow_data_loss=allow_data_loss,
+            actor=actor,
+            expected_version=expected_version,
+            progress=progress,
+        )
+        self.reload()
+        return result
+
+    # -- services ---------------------------------------------------------------------------
+    @cached_property
+    def records(self) -> RecordService:
+        from engine.records import RecordService
+
+        return RecordService(self)
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    def __enter__(self) -> CrmEngine:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()

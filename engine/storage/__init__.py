@@ -1,0 +1,30 @@
+"""Storage: connections, system tables, stored definitions, schema migrations."""
+
+from __future__ import annotations
+
+from ._apply import MigrationFailedError, apply_definitions, refuse_unsafe
+from ._database import DEFAULT_URL, Database, normalize_url
+from ._plan import MigrationPlan, MigrationStep, plan_migration
+from ._state import StoredDefinitions, current_version, load_stored
+from ._system_tables import SYSTEM_METADATA, audit_log, schema_versions
+from ._values import to_jsonable, to_text
+
+__all__ = [
+    "DEFAULT_URL",
+    "SYSTEM_METADATA",
+    "Database",
+    "MigrationFailedError",
+    "MigrationPlan",
+    "MigrationStep",
+    "StoredDefinitions",
+    "apply_definitions",
+    "audit_log",
+    "current_version",
+    "load_stored",
+    "normalize_url",
+    "plan_migration",
+    "refuse_unsafe",
+    "schema_versions",
+    "to_jsonable",
+    "to_text",
+]

@@ -1,0 +1,334 @@
+"""Carry out a migration plan with Alembic operations, in one transaction.
+
+Alembic's ``Operations`` run the DDL; on SQLite every table change goes through its batch
+mode (copy into a new table, swap), which Alembic also makes a no-op wrapper on
+PostgreSQL. Data conversions (a field changing its type, an emptied choice) are done in
+Python with the new field's own CSV reader, so that a value survives a type change exactly
+when it would survive an export and re-import. Everything, DDL, data and the new stored
+version, commits together or not at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
+from sqlalchemy.engine import Connection
+
+from engine.compile import NAMING_CONVENTION, build_metadata, column_type, compile_validator
+from engine.errors import CrmError, DataLossError, Problem
+from engine.metadata import Definitions, EntityDef, FieldDef
+from engine.progress import NO_PROGRESS, Progress
+
+from ._database import Database
+from ._plan import MigrationPlan, MigrationStep, iter_conversions, plan_migration, same_value_kind
+from ._state import current_version, load_stored, store
+
+_TEMP_PREFIX = "crm_tmp_"
+
+
+class MigrationFailedError(CrmError):
+    code = "migration_failed"
+    exit_code = 1
+    http_status = 409
+
+
+def refuse_unsafe(plan: MigrationPlan, *, allow_data_loss: bool) -> None:
+    """Raise :class:`DataLossError` for blocking steps, and destructive ones unless allowed."""
+    problems = [
+        Problem(code="blocked", message=f"{s.detail}: {s.reason}", pointer=_pointer(s))
+        for s in plan.blocking
+    ]
+    if not allow_data_loss:
+        problems += [
+            Problem(code="data_loss", message=f"{s.detail}: {s.reason}", pointer=_pointer(s))
+            for s in plan.destructive
+        ]
+    if problems:
+        hint = "" if plan.blocking else " Re-run with --allow-data-loss to accept the loss."
+        raise DataLossError(
+            f"the schema change was not applied: {len(problems)} step(s) would lose or break data.{hint}",
+            problems,
+        )
+
+
+def _pointer(step: MigrationStep) -> str:
+    if step.field:
+        return f"/entities/{step.entity}/fields/{step.field}"
+    return f"/entities/{step.entity}"
+
+
+def apply_definitions(
+    db: Database,
+    new: Definitions,
+    *,
+    allow_data_loss: bool = False,
+    actor: str | None = None,
+    expected_version: int | None = None,
+    progress: Progress = NO_PROGRESS,
+) -> tuple[int, MigrationPlan]:
+    """Migrate the database to ``new`` and store it as the next version.
+
+    The plan is made again inside the migration transaction, so rows written since a
+    ``diff`` are counted. Returns the new version (unchanged when there was nothing to do)
+    and the plan that was carried out.
+    """
+    with db.migration() as conn:
+        version = current_version(conn)
+        if expected_version is not None and expected_version != version:
+            from engine.errors import ConflictError
+
+            raise ConflictError(
+                f"the definitions are at version {version}, not {expected_version}; diff again"
+            )
+        stored = load_stored(conn)
+        old = stored.definitions if stored else None
+        plan = plan_migration(conn, old, new, from_version=version)
+        if not plan.has_changes and stored is not None:
+            return version, plan
+        refuse_unsafe(plan, allow_data_loss=allow_data_loss)
+        try:
+            _Migrator(conn, plan, progress).run()
+        except CrmError:
+            raise
+        except sa.exc.SQLAlchemyError as exc:
+            raise MigrationFailedError(
+                f"the schema change failed and was rolled back; nothing changed: {exc.__class__.__name__}: "
+                f"{str(exc).splitlines()[0]}"
+            ) from exc
+        summary = "; ".join(s.detail for s in plan.steps) or "initial definitions"
+        new_version = store(conn, new, expected_version=version, actor=actor, summary=summary[:4000])
+    return new_version, plan
+
+
+class _Migrator:
+    def __init__(self, conn: Connection, plan: MigrationPlan, progress: Progress) -> None:
+        self.conn = conn
+        self.plan = plan
+        self.progress = progress
+        self.ops = Operations(MigrationContext.configure(conn))
+        self.new_meta = build_metadata(plan.new)
+        self.old_meta = build_metadata(plan.old) if plan.old else None
+        self.sqlite = conn.dialect.name == "sqlite"
+
+    # -- whole run --------------------------------------------------------------------
+    def run(self) -> None:
+        steps = self.plan.steps
+        old = self.plan.old
+        for step in steps:
+            if step.kind == "rename_entity":
+                source = self.plan.new.entities[step.entity].renamed_from
+                assert source is not None
+                self.ops.rename_table(source, step.entity)
+        created = [s.entity for s in steps if s.kind == "create_entity"]
+        if created or old is None:
+            names = created if old is not None else list(self.plan.new.entities)
+            self.new_meta.create_all(self.conn, tables=[self.new_meta.tables[n] for n in names], checkfirst=False)
+        if old is not None:
+            for entity in self.plan.new.entities.values():
+                source = old.entities.get(entity.name) or (
+                    old.entities.get(entity.renamed_from) if entity.renamed_from else None
+                )
+                if source is None:
+                    continue
+                entity_steps = [s for s in steps if s.entity == entity.name and s.kind != "definition_only"]
+                entity_steps = [s for s in entity_steps if s.kind not in ("rename_entity", "create_entity")]
+                if entity_steps:
+                    self.migrate_entity(source, entity, entity_steps)
+            self.drop_entities([s.entity for s in steps if s.kind == "drop_entity"])
+
+    def drop_entities(self, names: list[str]) -> None:
+        if not names or self.old_meta is None:
+            return
+        order = [t.name for t in reversed(self.old_meta.sorted_tables) if t.name in names]
+        for name in order:
+            self.ops.drop_table(name)
+
+    # -- one entity ---------------------------------------------------------------------
+    def migrate_entity(self, old: EntityDef, new: EntityDef, steps: list[MigrationStep]) -> None:
+        table = new.name
+        by_kind: dict[str, list[MigrationStep]] = {}
+        for s in steps:
+            by_kind.setdefault(s.kind, []).append(s)
+        renamed = {s.field: new.fields[s.field].renamed_from for s in by_kind.get("rename_field", []) if s.field}
+
+        def old_field(name: str) -> FieldDef:
+            return old.fields[renamed.get(name) or name]
+
+        rewrites: dict[str, FieldDef] = {}
+        nulling: dict[str, list[int]] = {}
+        for s in by_kind.get("change_type", []) + by_kind.get("remove_choices", []):
+            assert s.field is not None
+            before, after = old_field(s.field), new.fields[s.field]
+            column = renamed.get(s.field) or s.field
+            if s.kind == "change_type" and not same_value_kind(before, after):
+                rewrites[s.field] = before
+                self.rewrite_into_temp(table, column, before, after)
+            elif s.lost:
+                nulling[column] = [i for i, _v, ok in iter_conversions(self.conn, table, column, before, after) if not ok]
+        for column, ids in nulling.items():
+            self.set_null(table, column, ids)
+
+        existing_fks = self.reflect_foreign_keys(table)
+        existing_uniques = self.reflect_uniques(table)
+        new_table = self.new_meta.tables[table]
+        with self.ops.batch_alter_table(table, recreate="auto", naming_convention=NAMING_CONVENTION) as batch:
+            for name, source in renamed.items():
+                if name not in rewrites:
+                    batch.alter_column(source, new_column_name=name)
+            for s in by_kind.get("drop_field", []):
+                assert s.field is not None
+                batch.drop_column(s.field)
+            for name in rewrites:
+                batch.drop_column(renamed.get(name) or name)
+                batch.alter_column(_TEMP_PREFIX + name, new_column_name=name)
+            for s in by_kind.get("add_field", []):
+                assert s.field is not None
+                f = new.fields[s.field]
+                batch.add_column(sa.Column(f.name, column_type(f), nullable=True))
+                if f.type == "reference":
+                    self.create_fk(batch, new_table, f)
+            for s in by_kind.get("change_type", []) + by_kind.get("remove_choices", []):
+                assert s.field is not None
+                if s.field in rewrites or s.kind != "change_type":
+                    continue
+                before, after = old_field(s.field), new.fields[s.field]
+                self.alter_type(batch, s.field, before, after)
+                if after.type == "reference" and before.target != after.target:
+                    self.drop_fk(batch, existing_fks, s.field)
+                    self.create_fk(batch, new_table, after)
+            for s in by_kind.get("change_reference", []):
+                assert s.field is not None
+                self.drop_fk(batch, existing_fks, s.field)
+                self.create_fk(batch, new_table, new.fields[s.field])
+            for s in by_kind.get("drop_unique", []):
+                name = existing_uniques.get(frozenset(s.columns))
+                if name:
+                    batch.drop_constraint(name, type_="unique")
+            for s in by_kind.get("add_unique", []):
+                batch.create_unique_constraint(self.unique_name(new_table, s.columns), list(s.columns))
+
+        existing_indexes = self.reflect_indexes(table)
+        for s in by_kind.get("drop_index", []):
+            name = existing_indexes.get(frozenset(s.columns))
+            if name:
+                self.ops.drop_index(name, table_name=table)
+        for s in by_kind.get("add_index", []) + by_kind.get("add_field", []):
+            cols = s.columns or ((s.field,) if s.field else ())
+            index = self.index_for(new_table, cols)
+            if index is not None and frozenset(cols) not in existing_indexes:
+                self.ops.create_index(index.name, table, list(cols))
+        for s in by_kind.get("fill_default", []):
+            assert s.field is not None
+            self.fill_default(table, new.fields[s.field])
+
+    # -- data -----------------------------------------------------------------------------
+    def rewrite_into_temp(self, table: str, column: str, before: FieldDef, after: FieldDef) -> None:
+        temp = _TEMP_PREFIX + after.name
+        self.ops.add_column(table, sa.Column(temp, column_type(after), nullable=True))
+        target = sa.table(table, sa.column("id"), sa.column(temp, column_type(after)))
+        stmt = target.update().where(target.c.id == sa.bindparam("_id")).values({temp: sa.bindparam("_v")})
+        self.progress.start(f"convert {table}.{after.name}", None)
+        batch: list[dict[str, Any]] = []
+        for record_id, value, ok in iter_conversions(self.conn, table, column, before, after):
+            if ok:
+                batch.append({"_id": record_id, "_v": value})
+            if len(batch) >= 5000:
+                self.conn.execute(stmt, batch)
+                self.progress.advance(len(batch))
+                batch = []
+        if batch:
+            self.conn.execute(stmt, batch)
+            self.progress.advance(len(batch))
+        self.progress.finish()
+
+    def set_null(self, table: str, column: str, ids: Iterable[int]) -> None:
+        target = sa.table(table, sa.column("id"), sa.column(column))
+        ids = list(ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            self.conn.execute(target.update().where(target.c.id.in_(chunk)).values({column: None}))
+
+    def fill_default(self, table: str, f: FieldDef) -> None:
+        probe = dataclasses.replace(f, required=False, read_only=False, unique=False)
+        value = compile_validator(EntityDef(name="probe", label=f.label, fields={f.name: probe})).validate(
+            {f.name: f.default}, partial=True
+        )[f.name]
+        target = sa.table(table, sa.column(f.name, column_type(f)))
+        self.conn.execute(target.update().where(target.c[f.name].is_(None)).values({f.name: value}))
+
+    # -- DDL helpers ------------------------------------------------------------------------
+    def alter_type(self, batch: Any, name: str, before: FieldDef, after: FieldDef) -> None:
+        new_type = column_type(after)
+        options: dict[str, Any] = {}
+        if not self.sqlite:
+            compiled = new_type.compile(dialect=self.conn.dialect)
+            options["postgresql_using"] = f'"{name}"::{compiled}'
+        batch.alter_column(name, type_=new_type, existing_type=column_type(before), existing_nullable=True, **options)
+
+    def create_fk(self, batch: Any, table: sa.Table, f: FieldDef) -> None:
+        for fk in table.foreign_key_constraints:
+            if [c.name for c in fk.columns] == [f.name]:
+                batch.create_foreign_key(
+                    _constraint_name(fk, table),
+                    f.target,
+                    [f.name],
+                    ["id"],
+                    ondelete=fk.ondelete,
+                )
+                return
+
+    def drop_fk(self, batch: Any, existing: dict[str, str], column: str) -> None:
+        name = existing.get(column)
+        if name:
+            batch.drop_constraint(name, type_="foreignkey")
+
+    def unique_name(self, table: sa.Table, columns: tuple[str, ...]) -> str | None:
+        for c in table.constraints:
+            if isinstance(c, sa.UniqueConstraint) and frozenset(col.name for col in c.columns) == frozenset(columns):
+                return _constraint_name(c, table)
+        return None
+
+    def index_for(self, table: sa.Table, columns: tuple[str, ...]) -> sa.Index | None:
+        for index in table.indexes:
+            if [c.name for c in index.columns] == list(columns):
+                index.name = _constraint_name(index, table)
+                return index
+        return None
+
+    # -- reflection of what is really there (names may predate a rename) -------------------
+    def reflect_foreign_keys(self, table: str) -> dict[str, str]:
+        inspector = sa.inspect(self.conn)
+        return {
+            fk["constrained_columns"][0]: fk["name"]
+            for fk in inspector.get_foreign_keys(table)
+            if fk.get("name") and len(fk["constrained_columns"]) == 1
+        }
+
+    def reflect_uniques(self, table: str) -> dict[frozenset[str], str]:
+        inspector = sa.inspect(self.conn)
+        return {
+            frozenset(u["column_names"]): u["name"] for u in inspector.get_unique_constraints(table) if u.get("name")
+        }
+
+    def reflect_indexes(self, table: str) -> dict[frozenset[str], str]:
+        inspector = sa.inspect(self.conn)
+        return {
+            frozenset(c for c in i["column_names"] if c): i["name"]
+            for i in inspector.get_indexes(table)
+            if i.get("name") and not i.get("unique")
+        }
+
+
+def _constraint_name(constraint: Any, table: sa.Table) -> str:
+    """The naming-convention name of a constraint, as SQLAlchemy would emit it."""
+    name = constraint.name
+    if name is None or type(name).__name__ == "_NoneName":
+        from sqlalchemy.sql.naming import conv  # noqa: F401  (kept for clarity of intent)
+
+        raise MigrationFailedError(f"constraint on {table.name} has no name")
+    return str(name)

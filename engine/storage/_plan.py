@@ -1,0 +1,521 @@
+"""Plan a schema change: compare stored and new definitions, count the rows each step touches.
+
+The plan is pure information (what :func:`plan_migration` finds by reading the database);
+:mod:`._apply` carries it out. A step is *destructive* when applying it would lose data
+(rows of a dropped entity, values of a dropped field, values that do not fit a narrower
+type or a removed choice, empty values of a newly required field); destructive steps need
+``allow_data_loss``. A step is *blocking* when it cannot be applied at all until the data
+is fixed (duplicates under a new unique constraint).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from engine.compile import column_type, compile_csv_reader
+from engine.metadata import NO_DEFAULT, Definitions, EntityDef, FieldDef
+
+from ._values import to_text
+
+StepKind = Literal[
+    "create_entity",
+    "drop_entity",
+    "rename_entity",
+    "add_field",
+    "drop_field",
+    "rename_field",
+    "change_type",
+    "remove_choices",
+    "require_field",
+    "fill_default",
+    "change_reference",
+    "add_unique",
+    "drop_unique",
+    "add_index",
+    "drop_index",
+    "definition_only",
+]
+
+
+@dataclass(frozen=True)
+class MigrationStep:
+    """One planned change and its effect on existing rows.
+
+    :param rows: how many existing rows the step touches (rewrites, drops or leaves invalid).
+    :param lost: how many of those would lose a value (or the whole row, for a dropped entity).
+    """
+
+    kind: StepKind
+    entity: str
+    detail: str
+    field: str | None = None
+    rows: int = 0
+    lost: int = 0
+    destructive: bool = False
+    blocking: bool = False
+    reason: str | None = None
+    columns: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out["columns"] = list(self.columns)
+        return {k: v for k, v in out.items() if v not in (None, (), [])}
+
+
+@dataclass(frozen=True)
+class MigrationPlan:
+    from_version: int
+    old: Definitions | None
+    new: Definitions
+    steps: tuple[MigrationStep, ...] = field(default=())
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.steps)
+
+    @property
+    def destructive(self) -> tuple[MigrationStep, ...]:
+        return tuple(s for s in self.steps if s.destructive)
+
+    @property
+    def blocking(self) -> tuple[MigrationStep, ...]:
+        return tuple(s for s in self.steps if s.blocking)
+
+    @property
+    def needs_ddl(self) -> bool:
+        return any(s.kind != "definition_only" for s in self.steps)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "from_version": self.from_version,
+            "to_version": self.from_version + 1 if self.steps else self.from_version,
+            "destructive": bool(self.destructive),
+            "blocking": bool(self.blocking),
+            "steps": [s.to_json() for s in self.steps],
+        }
+
+
+def storage_signature(f: FieldDef) -> tuple[Any, ...]:
+    """What the column stores; a change of it needs DDL and possibly a data rewrite."""
+    kind = type(column_type(f)).__name__
+    return (kind, f.max_length if f.type != "text" else None, f.precision, f.scale, f.target)
+
+
+def _value_kind(f: FieldDef) -> str:
+    """The Python value family of a field; a change of family rewrites every value."""
+    if f.type in ("string", "text", "email", "phone", "url", "enum"):
+        return "str"
+    if f.type in ("decimal", "money"):
+        return "decimal"
+    return f.type
+
+
+def same_value_kind(old: FieldDef, new: FieldDef) -> bool:
+    return _value_kind(old) == _value_kind(new)
+
+
+class _Planner:
+    def __init__(self, conn: Connection, old: Definitions | None, new: Definitions) -> None:
+        self.conn = conn
+        self.old = old
+        self.new = new
+        self.steps: list[MigrationStep] = []
+
+    # -- counting ---------------------------------------------------------------------
+    def _table(self, name: str) -> sa.TableClause:
+        return sa.table(name, sa.column("id"))
+
+    def count_rows(self, table: str) -> int:
+        return int(self.conn.execute(sa.select(sa.func.count()).select_from(sa.table(table))).scalar() or 0)
+
+    def count_non_null(self, table: str, column: str) -> int:
+        col = sa.column(column)
+        query = sa.select(sa.func.count()).select_from(sa.table(table, col)).where(col.is_not(None))
+        return int(self.conn.execute(query).scalar() or 0)
+
+    def count_null(self, table: str, column: str) -> int:
+        col = sa.column(column)
+        query = sa.select(sa.func.count()).select_from(sa.table(table, col)).where(col.is_(None))
+        return int(self.conn.execute(query).scalar() or 0)
+
+    def count_duplicates(self, table: str, columns: tuple[str, ...]) -> int:
+        cols = [sa.column(c) for c in columns]
+        inner = (
+            sa.select(*cols, sa.func.count().label("n"))
+            .select_from(sa.table(table, *cols))
+            .where(sa.and_(*(c.is_not(None) for c in cols)))
+            .group_by(*cols)
+            .having(sa.func.count() > 1)
+            .subquery()
+        )
+        return int(self.conn.execute(sa.select(sa.func.coalesce(sa.func.sum(inner.c.n), 0))).scalar() or 0)
+
+    def count_unconvertible(self, table: str, old_column: str, old: FieldDef, new: FieldDef) -> int:
+        """How many stored values of ``old`` would not be valid values of ``new``."""
+        return sum(1 for _id, _value, ok in iter_conversions(self.conn, table, old_column, old, new) if not ok)
+
+    # -- planning ---------------------------------------------------------------------
+    def add(self, step: MigrationStep) -> None:
+        self.steps.append(step)
+
+    def plan(self) -> list[MigrationStep]:
+        old_entities = dict(self.old.entities) if self.old else {}
+        renamed_from: dict[str, str] = {}
+        for entity in self.new.entities.values():
+            source = entity.renamed_from
+            if source and source in old_entities and source not in self.new.entities:
+                renamed_from[entity.name] = source
+        kept_old = set(renamed_from.values())
+
+        for entity in self.new.entities.values():
+            if entity.name in renamed_from:
+                source = renamed_from[entity.name]
+                self.add(
+                    MigrationStep(
+                        "rename_entity",
+                        entity.name,
+                        f"rename entity {source} → {entity.name} (data kept)",
+                        rows=self.count_rows(source),
+                    )
+                )
+                self.plan_entity(old_entities[source], entity)
+            elif entity.name in old_entities:
+                self.plan_entity(old_entities[entity.name], entity)
+            else:
+                self.add(MigrationStep("create_entity", entity.name, f"create entity {entity.name}"))
+
+        for name, entity in old_entities.items():
+            if name in self.new.entities or name in kept_old:
+                continue
+            rows = self.count_rows(name)
+            self.add(
+                MigrationStep(
+                    "drop_entity",
+                    name,
+                    f"drop entity {name} and its table",
+                    rows=rows,
+                    lost=rows,
+                    destructive=rows > 0,
+                    reason=(
+                        f"{rows} record(s) of {name} would be deleted; export them first, or rename "
+                        f"the entity with \"renamed_from\": \"{name}\" to keep them"
+                        if rows
+                        else None
+                    ),
+                )
+            )
+        return self.steps
+
+    def plan_entity(self, old: EntityDef, new: EntityDef) -> None:
+        table = old.name  # the table still has its old name while planning
+        renamed: dict[str, str] = {}
+        for f in new.fields.values():
+            if f.renamed_from and f.renamed_from in old.fields and f.renamed_from not in new.fields:
+                renamed[f.name] = f.renamed_from
+        kept = set(renamed.values())
+
+        for f in new.fields.values():
+            source_name = renamed.get(f.name, f.name)
+            if f.name in renamed:
+                self.add(
+                    MigrationStep(
+                        "rename_field",
+                        new.name,
+                        f"rename field {new.name}.{source_name} → {f.name} (data kept)",
+                        field=f.name,
+                        rows=self.count_non_null(table, source_name),
+                    )
+                )
+            if source_name in old.fields:
+                self.plan_field(table, new.name, old.fields[source_name], f, source_name)
+            else:
+                self.plan_added_field(table, new.name, f)
+
+        for name, f in old.fields.items():
+            if name in new.fields or name in kept:
+                continue
+            values = self.count_non_null(table, name)
+            self.add(
+                MigrationStep(
+                    "drop_field",
+                    new.name,
+                    f"drop field {new.name}.{name}",
+                    field=name,
+                    rows=values,
+                    lost=values,
+                    destructive=values > 0,
+                    reason=(
+                        f"{values} record(s) hold a value in {new.name}.{name}; export them first, or "
+                        f"keep the data by renaming the field with \"renamed_from\": \"{name}\""
+                        if values
+                        else None
+                    ),
+                )
+            )
+        self.plan_constraints(table, old, new, renamed)
+        if _entity_meta(old) != _entity_meta(new):
+            self.add(MigrationStep("definition_only", new.name, f"labels or display of {new.name} change"))
+
+    def plan_added_field(self, table: str, entity: str, f: FieldDef) -> None:
+        rows = self.count_rows(table)
+        detail = f"add field {entity}.{f.name} ({f.type})"
+        self.add(MigrationStep("add_field", entity, detail, field=f.name))
+        if f.has_default and f.default is not None and rows:
+            self.add(
+                MigrationStep(
+                    "fill_default",
+                    entity,
+                    f"set {entity}.{f.name} to its default {f.default!r} on existing records",
+                    field=f.name,
+                    rows=rows,
+                )
+            )
+        elif f.required and rows:
+            self.add(
+                MigrationStep(
+                    "require_field",
+                    entity,
+                    f"new required field {entity}.{f.name} is empty on existing records",
+                    field=f.name,
+                    rows=rows,
+                    lost=rows,
+                    destructive=True,
+                    reason=(
+                        f"{rows} existing record(s) would have no {f.name}; give the field a "
+                        "\"default\" or make it optional first"
+                    ),
+                )
+            )
+        if f.unique:
+            self.add(MigrationStep("add_unique", entity, f"{entity}.{f.name} must be unique", field=f.name, columns=(f.name,)))
+
+    def plan_field(self, table: str, entity: str, old: FieldDef, new: FieldDef, column: str) -> None:
+        where = f"{entity}.{new.name}"
+        if storage_signature(old) != storage_signature(new) or _choices_removed(old, new):
+            kind: StepKind = "change_type" if storage_signature(old) != storage_signature(new) else "remove_choices"
+            if old.type == "reference" and new.type == "reference" and old.target != new.target:
+                kind = "change_type"
+            values = self.count_non_null(table, column)
+            lost = self.count_unconvertible(table, column, old, new) if values else 0
+            if kind == "remove_choices":
+                removed = sorted(set(old.choice_values) - set(new.choice_values))
+                detail = f"remove choice(s) {', '.join(removed)} from {where}"
+            else:
+                detail = f"change {where} from {describe(old)} to {describe(new)}"
+            self.add(
+                MigrationStep(
+                    kind,
+                    entity,
+                    detail,
+                    field=new.name,
+                    rows=values if kind == "change_type" else lost,
+                    lost=lost,
+                    destructive=lost > 0,
+                    reason=(
+                        f"{lost} record(s) hold a value of {where} that is not valid as {describe(new)} "
+                        "and would be emptied; fix or export those records first"
+                        if lost
+                        else None
+                    ),
+                )
+            )
+        elif old.on_delete != new.on_delete and new.type == "reference":
+            self.add(
+                MigrationStep(
+                    "change_reference",
+                    entity,
+                    f"{where}: on_delete {old.on_delete} → {new.on_delete}",
+                    field=new.name,
+                )
+            )
+        if new.required and not old.required:
+            empty = self.count_null(table, column)
+            if empty and new.has_default and new.default is not None:
+                self.add(
+                    MigrationStep(
+                        "fill_default",
+                        entity,
+                        f"{where} becomes required; empty values get the default {new.default!r}",
+                        field=new.name,
+                        rows=empty,
+                    )
+                )
+            elif empty:
+                self.add(
+                    MigrationStep(
+                        "require_field",
+                        entity,
+                        f"{where} becomes required",
+                        field=new.name,
+                        rows=empty,
+                        lost=empty,
+                        destructive=True,
+                        reason=(
+                            f"{empty} record(s) have no {new.name} and would be invalid; fill them "
+                            "in, or give the field a \"default\""
+                        ),
+                    )
+                )
+        if new.unique != old.unique:
+            if new.unique:
+                self.add(MigrationStep("add_unique", entity, f"{where} must be unique", field=new.name, columns=(new.name,)))
+            else:
+                self.add(MigrationStep("drop_unique", entity, f"{where} no longer unique", field=new.name, columns=(new.name,)))
+        if _wants_index(new) != _wants_index(old) and not new.unique and not old.unique:
+            kind2: StepKind = "add_index" if _wants_index(new) else "drop_index"
+            self.add(MigrationStep(kind2, entity, f"{'add' if _wants_index(new) else 'drop'} index on {where}", field=new.name, columns=(new.name,)))
+        if _field_meta(old) != _field_meta(new):
+            self.add(MigrationStep("definition_only", entity, f"{where}: {_meta_change(old, new)}", field=new.name))
+
+    def plan_constraints(self, table: str, old: EntityDef, new: EntityDef, renamed: dict[str, str]) -> None:
+        back = {v: k for k, v in renamed.items()}
+
+        def rename(cols: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(back.get(c, c) for c in cols)
+
+        old_unique = {rename(u) for u in old.unique}
+        old_index = {rename(i) for i in old.indexes}
+        for cols in new.unique:
+            if cols not in old_unique:
+                self.add(MigrationStep("add_unique", new.name, f"({', '.join(cols)}) must be unique together", columns=cols))
+        for cols in old_unique - set(new.unique):
+            self.add(MigrationStep("drop_unique", new.name, f"({', '.join(cols)}) no longer unique together", columns=cols))
+        for cols in new.indexes:
+            if cols not in old_index:
+                self.add(MigrationStep("add_index", new.name, f"add index on ({', '.join(cols)})", columns=cols))
+        for cols in old_index - set(new.indexes):
+            if all(c in new.fields for c in cols):
+                self.add(MigrationStep("drop_index", new.name, f"drop index on ({', '.join(cols)})", columns=cols))
+
+    def check_unique(self) -> None:
+        """Turn add_unique steps over duplicated data into blocking steps."""
+        out = []
+        for step in self.steps:
+            if step.kind == "add_unique" and self.old and step.entity in self._existing_tables():
+                table = self._old_table_name(step.entity)
+                old_cols = self._old_columns(step.entity, step.columns)
+                if old_cols is not None:
+                    dupes = self.count_duplicates(table, old_cols)
+                    if dupes:
+                        step = dataclasses.replace(
+                            step,
+                            rows=dupes,
+                            blocking=True,
+                            reason=(
+                                f"{dupes} record(s) share a value of ({', '.join(step.columns)}); make "
+                                "them distinct before adding the constraint"
+                            ),
+                        )
+            out.append(step)
+        self.steps = out
+
+    def _existing_tables(self) -> set[str]:
+        names = set()
+        for entity in self.new.entities.values():
+            if self.old and (entity.name in self.old.entities or (entity.renamed_from or "") in self.old.entities):
+                names.add(entity.name)
+        return names
+
+    def _old_table_name(self, entity: str) -> str:
+        new = self.new.entities[entity]
+        assert self.old is not None
+        if entity in self.old.entities:
+            return entity
+        return new.renamed_from or entity
+
+    def _old_columns(self, entity: str, columns: tuple[str, ...]) -> tuple[str, ...] | None:
+        assert self.old is not None
+        old = self.old.entities[self._old_table_name(entity)]
+        new = self.new.entities[entity]
+        out = []
+        for c in columns:
+            f = new.fields[c]
+            source = f.renamed_from if f.renamed_from and f.renamed_from in old.fields and c not in old.fields else c
+            if source not in old.fields:
+                return None  # a new column: no data to clash
+            out.append(source)
+        return tuple(out)
+
+
+def iter_conversions(
+    conn: Connection, table: str, column: str, old: FieldDef, new: FieldDef
+) -> Iterator[tuple[int, Any, bool]]:
+    """Yield ``(id, new_value, ok)`` for every stored non-null value of ``column``.
+
+    A value converts when its text form (what ``crm export`` would write) is a valid value
+    of the new field, i.e. exactly as if the records were exported and imported again.
+    """
+    probe = dataclasses.replace(
+        new, required=False, read_only=False, unique=False, default=NO_DEFAULT, renamed_from=None
+    )
+    probe_entity = EntityDef(name="probe", label=new.label, fields={new.name: probe})
+    reader = compile_csv_reader(probe_entity, [new.name])
+    idc, col = sa.column("id"), sa.column(column)
+    query = sa.select(idc, col).select_from(sa.table(table, idc, col)).where(col.is_not(None)).order_by(idc)
+    result = conn.execute(query.execution_options(yield_per=5000))
+    for record_id, value in result:
+        values, problems = reader.convert([to_text(old, value)])
+        if problems or values is None:
+            yield record_id, None, False
+        else:
+            yield record_id, values[0], True
+
+
+def describe(f: FieldDef) -> str:
+    if f.type in ("string", "email", "phone", "url") and f.max_length:
+        return f"{f.type}({f.max_length})"
+    if f.type in ("decimal", "money"):
+        return f"{f.type}({f.precision},{f.scale})"
+    if f.type == "reference":
+        return f"reference to {f.target}"
+    if f.type in ("enum", "multi_enum"):
+        return f"{f.type} of {', '.join(f.choice_values)}"
+    return f.type
+
+
+def _choices_removed(old: FieldDef, new: FieldDef) -> bool:
+    return (
+        old.type in ("enum", "multi_enum")
+        and new.type == old.type
+        and not set(old.choice_values) <= set(new.choice_values)
+    )
+
+
+def _wants_index(f: FieldDef) -> bool:
+    return f.index or f.type == "reference"
+
+
+_META_KEYS = ("label", "description", "default", "read_only", "minimum", "maximum", "min_length", "pattern", "choices")
+
+
+def _field_meta(f: FieldDef) -> tuple[Any, ...]:
+    choices = tuple((c.value, c.label) for c in f.choices)
+    return (f.label, f.description, repr(f.default), f.read_only, f.minimum, f.maximum, f.min_length, f.pattern, f.required, choices)
+
+
+def _meta_change(old: FieldDef, new: FieldDef) -> str:
+    changed = [k for k in (*_META_KEYS, "required") if _field_meta_dict(old)[k] != _field_meta_dict(new)[k]]
+    return ", ".join(changed) + " changed"
+
+
+def _field_meta_dict(f: FieldDef) -> dict[str, Any]:
+    values = _field_meta(f)
+    return dict(zip((*_META_KEYS[:-1], "required", "choices"), values, strict=True))
+
+
+def _entity_meta(e: EntityDef) -> tuple[Any, ...]:
+    return (e.label, e.description, e.display)
+
+
+def plan_migration(conn: Connection, old: Definitions | None, new: Definitions, *, from_version: int) -> MigrationPlan:
+    """Compare ``old`` (applied) with ``new`` and count the rows each step would touch."""
+    planner = _Planner(conn, old, new)
+    planner.plan()
+    planner.check_unique()
+    return MigrationPlan(from_version=from_version, old=old, new=new, steps=tuple(planner.steps))

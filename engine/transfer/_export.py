@@ -1,0 +1,60 @@
+"""CSV export: streamed with a server-side cursor; ``crm import --key id`` reads it back."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from engine.errors import UsageError
+from engine.progress import NO_PROGRESS, Progress
+from engine.records import compile_sort, compile_where
+from engine.storage import to_jsonable, to_text
+
+if TYPE_CHECKING:
+    from engine.runtime import CrmEngine
+
+SYSTEM_TAIL = ("owner", "created_by", "created_at", "updated_at", "version")
+
+
+def export_csv(
+    engine: CrmEngine,
+    entity: str,
+    path: str | Path,
+    *,
+    where: Any = None,
+    progress: Progress = NO_PROGRESS,
+) -> int:
+    """Write every record of ``entity`` (matching ``where``) to ``path``; returns the count."""
+    definition = engine.model.entity(entity)
+    table = engine.model.table(entity)
+    condition = compile_where(definition, table, where, dialect=engine.db.dialect) if where is not None else sa.true()
+    fields = list(definition.fields.values())
+    header = ["id", *(f.name for f in fields), *SYSTEM_TAIL]
+    count = 0
+    try:
+        handle = Path(path).open("w", newline="", encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+    with handle, engine.db.read() as conn:
+        total = int(conn.execute(sa.select(sa.func.count()).select_from(table).where(condition)).scalar() or 0)
+        progress.start(f"export {entity}", total)
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        query = sa.select(table).where(condition).order_by(*compile_sort(definition, table, None))
+        for row in conn.execute(query.execution_options(yield_per=5000)).mappings():
+            writer.writerow(
+                [
+                    row["id"],
+                    *(to_text(f, row[f.name]) for f in fields),
+                    *("" if row[c] is None else str(to_jsonable(row[c])) for c in SYSTEM_TAIL),
+                ]
+            )
+            count += 1
+            if count % 5000 == 0:
+                progress.advance(5000)
+        progress.advance(count % 5000)
+        progress.finish()
+    return count
