@@ -1,0 +1,62 @@
+"""The definition language: read, validate and resolve JSON definitions.
+
+``load_definitions`` reads a bundle (or one entity document) into frozen
+:class:`Definitions`; ``validate_path`` reports every problem instead of raising;
+``definitions_to_json`` / ``definitions_from_json`` / ``definitions_digest`` handle the
+canonical resolved form the engine stores. See ``docs/definitions.md`` for the language.
+"""
+
+from __future__ import annotations
+
+from engine.metadata._canonical import (
+    definitions_digest,
+    definitions_from_json,
+    definitions_to_json,
+)
+from engine.metadata._loader import load_definitions, validate_path
+from engine.metadata._model import (
+    DEFAULT_MAX_LENGTH,
+    DEFAULT_PRECISION,
+    FIELD_TYPES,
+    NO_DEFAULT,
+    NUMBER_TYPES,
+    SYSTEM_FIELDS,
+    TEXT_TYPES,
+    Choice,
+    Definitions,
+    EntityDef,
+    FieldDef,
+    FieldType,
+    Label,
+    OnDelete,
+    SourceRef,
+)
+from engine.metadata._names import derive_label
+from engine.metadata._problems import PROBLEM_CODES
+from engine.metadata._sql_keywords import SQL_RESERVED_WORDS
+
+__all__ = [
+    "DEFAULT_MAX_LENGTH",
+    "DEFAULT_PRECISION",
+    "FIELD_TYPES",
+    "NO_DEFAULT",
+    "NUMBER_TYPES",
+    "PROBLEM_CODES",
+    "SQL_RESERVED_WORDS",
+    "SYSTEM_FIELDS",
+    "TEXT_TYPES",
+    "Choice",
+    "Definitions",
+    "EntityDef",
+    "FieldDef",
+    "FieldType",
+    "Label",
+    "OnDelete",
+    "SourceRef",
+    "definitions_digest",
+    "definitions_from_json",
+    "definitions_to_json",
+    "derive_label",
+    "load_definitions",
+    "validate_path",
+]

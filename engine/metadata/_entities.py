@@ -1,0 +1,164 @@
+"""Freeze entity drafts into :class:`EntityDef` objects and check them, alone and together
+(display and index fields, reference targets, ``renamed_from``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from engine.errors import Problem
+from engine.metadata._drafts import EntityDraft, FieldDraft
+from engine.metadata._fields import build_field, label_from_json
+from engine.metadata._model import SYSTEM_FIELDS, EntityDef, FieldDef, SourceRef
+from engine.metadata._names import derive_label, entity_name_problems
+from engine.metadata._problems import child, did_you_mean, problem
+
+#: Types a database index cannot be built on (json has no ordering in PostgreSQL).
+_UNINDEXABLE = ("json", "multi_enum")
+
+
+def build_entities(
+    drafts: Mapping[str, EntityDraft],
+    ancestors: Mapping[str, frozenset[str]],
+    broken_entities: Iterable[str] = (),
+) -> tuple[dict[str, EntityDef], list[Problem]]:
+    """Freeze every draft and run the checks that span fields and entities."""
+    problems: list[Problem] = []
+    entities: dict[str, EntityDef] = {}
+    for name, draft in drafts.items():
+        entity, entity_problems = build_entity(draft)
+        entities[name] = entity
+        problems.extend(entity_problems)
+    broken = set(broken_entities)
+    for draft in drafts.values():
+        for field in draft.fields.values():
+            if field.type == "reference":
+                problems.extend(_target_problems(field, drafts, ancestors, broken))
+    problems.extend(
+        _rename_problems(
+            [(d.name, d.spec.get("renamed_from"), d.at("renamed_from")) for d in drafts.values()],
+            "entity",
+        )
+    )
+    return entities, problems
+
+
+def build_entity(draft: EntityDraft) -> tuple[EntityDef, list[Problem]]:
+    """The frozen entity and the problems of it and its fields."""
+    problems = entity_name_problems(draft.name, draft.at("name"))
+    fields: dict[str, FieldDef] = {}
+    for name, field_draft in draft.fields.items():
+        field, field_problems = build_field(field_draft)
+        fields[name] = field
+        problems.extend(field_problems)
+    display = draft.spec.get("display")
+    if display is not None and display not in fields:
+        message = f"display names no field of {draft.name!r}.{did_you_mean(display, list(fields))}"
+        problems.append(problem("unknown_field", message, draft.at("display")))
+    indexes = _name_lists(draft, draft.indexes, fields, "index", problems)
+    unique = _name_lists(draft, draft.unique, fields, "unique constraint", problems)
+    problems.extend(
+        _rename_problems(
+            [
+                (f.name, f.spec.get("renamed_from"), f.at("renamed_from"))
+                for f in draft.fields.values()
+            ],
+            "field",
+        )
+    )
+    entity = EntityDef(
+        name=draft.name,
+        label=label_from_json(draft.spec.get("label")) or derive_label(draft.name),
+        fields=fields,
+        display=display,
+        description=label_from_json(draft.spec.get("description")),
+        indexes=indexes,
+        unique=unique,
+        renamed_from=draft.spec.get("renamed_from"),
+        source=draft.source,
+    )
+    return entity, problems
+
+
+def _name_lists(
+    draft: EntityDraft,
+    lists: list[tuple[tuple[str, ...], SourceRef]],
+    fields: Mapping[str, FieldDef],
+    what: str,
+    problems: list[Problem],
+) -> tuple[tuple[str, ...], ...]:
+    seen: dict[tuple[str, ...], SourceRef] = {}
+    for names, where in lists:
+        if names in seen:
+            first = seen[names]
+            message = (
+                f"the same {what} is already defined in {first.file} at {first.pointer}; "
+                "remove this one."
+            )
+            problems.append(problem("index_exists", message, where))
+            continue
+        seen[names] = where
+        for position, name in enumerate(names):
+            field = fields.get(name)
+            if field is None and name not in SYSTEM_FIELDS:
+                hint = did_you_mean(name, [*fields, *SYSTEM_FIELDS])
+                message = f"{name!r} is not a field of {draft.name!r}.{hint}"
+                problems.append(problem("unknown_field", message, child(where, position)))
+            elif field is not None and field.type in _UNINDEXABLE:
+                message = (
+                    f"{name!r} is a {field.type} field, which a database {what} cannot cover; "
+                    "remove it from the list."
+                )
+                problems.append(problem("inapplicable_option", message, child(where, position)))
+    return tuple(seen)
+
+
+def _target_problems(
+    field: FieldDraft,
+    drafts: Mapping[str, EntityDraft],
+    ancestors: Mapping[str, frozenset[str]],
+    broken: set[str],
+) -> list[Problem]:
+    target = str(field.spec["target"])
+    entity = drafts.get(target)
+    visible_bundles = {field.bundle, *ancestors.get(field.bundle, ())}
+    if entity is not None and entity.bundle in visible_bundles:
+        return []
+    if entity is None and target in broken:
+        return []  # its own document's problems are reported already
+    if entity is not None:
+        hint = (
+            f" It is defined in bundle {entity.bundle!r}, which bundle {field.bundle!r} does "
+            "not extend; add it to extends."
+        )
+    else:
+        visible = [n for n, d in drafts.items() if d.bundle in visible_bundles]
+        hint = did_you_mean(target, visible) + " Define the entity, or correct the name."
+    message = f"the target {target!r} is not a defined entity.{hint}"
+    return [problem("unknown_target", message, field.at("target"))]
+
+
+def _rename_problems(items: list[tuple[str, object, SourceRef]], what: str) -> list[Problem]:
+    """``renamed_from`` must name something gone, and be claimed by one item only."""
+    names = {name for name, _, _ in items}
+    claimed: dict[str, str] = {}
+    problems = []
+    for name, old, where in items:
+        if not isinstance(old, str):
+            continue
+        if old == name:
+            message = f"the {what} {name!r} cannot be renamed from itself; remove renamed_from."
+        elif old in names:
+            message = (
+                f"renamed_from {old!r} names a {what} that still exists; a rename needs the old "
+                f"{what} gone. Remove the old {what}, or remove renamed_from."
+            )
+        elif old in claimed:
+            message = (
+                f"the {what} {claimed[old]!r} is already renamed from {old!r}; only one {what} "
+                "can take over its data."
+            )
+        else:
+            claimed[old] = name
+            continue
+        problems.append(problem("renamed_from_clash", message, where))
+    return problems

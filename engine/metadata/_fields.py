@@ -1,0 +1,192 @@
+"""Freeze a field draft into a :class:`FieldDef`: resolve defaults, check the options
+against each other (bounds, lengths, pattern, precision, choices, default)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from engine.errors import Problem
+from engine.metadata._drafts import FieldDraft
+from engine.metadata._model import (
+    DEFAULT_MAX_LENGTH,
+    DEFAULT_PRECISION,
+    NO_DEFAULT,
+    Choice,
+    FieldDef,
+    Label,
+    SourceRef,
+)
+from engine.metadata._names import derive_label, field_name_problems
+from engine.metadata._problems import problem
+from engine.metadata._schemas import field_options, types_accepting
+from engine.metadata._values import decimal_fit_problem, default_problem, to_decimal
+
+
+def label_from_json(value: Any) -> Label | None:
+    """A :class:`Label` from its JSON form (a string or ``{"en", "zh"}``)."""
+    if isinstance(value, str):
+        return Label(value)
+    if isinstance(value, Mapping):
+        return Label(str(value["en"]), value.get("zh"))
+    return None
+
+
+def choice_value(choice: Any) -> str:
+    """The value of a choice written as a string or ``{"value", "label"}``."""
+    return str(choice["value"]) if isinstance(choice, Mapping) else str(choice)
+
+
+def choice_from_json(choice: Any) -> Choice:
+    """A :class:`Choice`; without a label, one is derived from the value."""
+    value = choice_value(choice)
+    label = label_from_json(choice.get("label")) if isinstance(choice, Mapping) else None
+    return Choice(value, label or derive_label(value))
+
+
+def resolved_precision(
+    field_type: str, precision: int | None, scale: int | None
+) -> tuple[int, int]:
+    """``(precision, scale)`` with defaults filled in.
+
+    Without a scale, the type's default scale applies, but never more than the precision
+    (``{"type": "decimal", "precision": 4}`` means scale 4, not an error).
+    """
+    default_precision, default_scale = DEFAULT_PRECISION[field_type]
+    if precision is None:
+        precision = default_precision
+    if scale is None:
+        scale = min(default_scale, precision)
+    return precision, scale
+
+
+def build_field(draft: FieldDraft) -> tuple[FieldDef, list[Problem]]:
+    """The frozen field and the problems of its options (located where each was set)."""
+    spec = draft.spec
+    field_type = draft.type
+    problems = field_name_problems(draft.name, draft.source)
+    # Overlays can set options the meta-schema only checks per document (an index on a
+    # json field, a default on a reference): check the merged result once more.
+    for option in spec:
+        if option not in field_options()[field_type] and option != "default":
+            types = ", ".join(types_accepting(option))
+            message = f"{option!r} does not apply to {field_type} fields (it applies to: {types})."
+            problems.append(problem("inapplicable_option", message, draft.at(option)))
+    minimum = to_decimal(spec.get("minimum"))
+    maximum = to_decimal(spec.get("maximum"))
+    if minimum is not None and maximum is not None and minimum > maximum:
+        message = f"minimum {minimum} is greater than maximum {maximum}; swap or correct them."
+        problems.append(problem("invalid_bounds", message, draft.at("minimum")))
+    max_length = _whole(spec.get("max_length", DEFAULT_MAX_LENGTH.get(field_type)))
+    min_length = _whole(spec.get("min_length"))
+    if min_length is not None and max_length is not None and min_length > max_length:
+        implicit = "" if "max_length" in spec else " (the default for this type)"
+        message = (
+            f"min_length {min_length} is greater than max_length {max_length}{implicit}; "
+            "lower min_length or raise max_length."
+        )
+        problems.append(problem("invalid_bounds", message, draft.at("min_length")))
+    pattern = spec.get("pattern")
+    if pattern is not None:
+        try:
+            re.compile(pattern)
+        except (re.error, RecursionError, OverflowError) as exc:
+            message = f"the pattern is not a valid regular expression: {exc}. Fix it."
+            problems.append(problem("invalid_pattern", message, draft.at("pattern")))
+            pattern = None
+    precision = scale = None
+    if field_type in DEFAULT_PRECISION:
+        precision, scale = resolved_precision(
+            field_type, _whole(spec.get("precision")), _whole(spec.get("scale"))
+        )
+        if scale > precision:
+            message = (
+                f"scale {scale} is larger than precision {precision}: the scale counts digits "
+                "after the point out of precision digits in all. Lower scale or raise precision."
+            )
+            problems.append(problem("invalid_scale", message, draft.at("scale")))
+        else:
+            problems.extend(_bounds_fit(draft, minimum, maximum, precision, scale))
+    choices, choice_problems = _choices(draft)
+    problems.extend(choice_problems)
+    on_delete = spec.get("on_delete", "restrict")
+    required = bool(spec.get("required", False))
+    if field_type == "reference" and on_delete == "set_null" and required:
+        message = (
+            "on_delete 'set_null' cannot empty a required field; use 'restrict' or "
+            "'cascade', or make the field optional."
+        )
+        problems.append(problem("invalid_on_delete", message, draft.at("on_delete")))
+    field = FieldDef(
+        name=draft.name,
+        type=field_type,  # type: ignore[arg-type]
+        label=label_from_json(spec.get("label")) or derive_label(draft.name),
+        description=label_from_json(spec.get("description")),
+        required=required,
+        unique=bool(spec.get("unique", False)),
+        index=bool(spec.get("index", False)),
+        read_only=bool(spec.get("read_only", False)),
+        default=spec.get("default", NO_DEFAULT),
+        minimum=minimum,
+        maximum=maximum,
+        min_length=min_length,
+        max_length=max_length,
+        pattern=pattern,
+        precision=precision,
+        scale=scale,
+        choices=choices,
+        target=spec.get("target"),
+        on_delete=on_delete,
+        renamed_from=spec.get("renamed_from"),
+        source=draft.source,
+    )
+    if field.has_default and not (
+        scale is not None and precision is not None and scale > precision
+    ):
+        reason = default_problem(field, field.default)
+        if reason:
+            message = f"the default {field.default!r} is not a valid value of this field: {reason}."
+            problems.append(problem("invalid_default", message, draft.at("default")))
+    return field, problems
+
+
+def _whole(value: Any) -> int | None:
+    # JSON Schema counts 5.0 as an integer; store it as the int it means.
+    return None if value is None else int(value)
+
+
+def _bounds_fit(
+    draft: FieldDraft, minimum: Decimal | None, maximum: Decimal | None, precision: int, scale: int
+) -> list[Problem]:
+    problems = []
+    for option, bound in (("minimum", minimum), ("maximum", maximum)):
+        if bound is None:
+            continue
+        reason = decimal_fit_problem(bound, precision, scale)
+        if reason:
+            message = (
+                f"{option} {bound} does not fit the field (precision {precision}, scale "
+                f"{scale}): {reason}."
+            )
+            problems.append(problem("invalid_bounds", message, draft.at(option)))
+    return problems
+
+
+def _choices(draft: FieldDraft) -> tuple[tuple[Choice, ...], list[Problem]]:
+    choices: list[Choice] = []
+    first_at: dict[str, SourceRef] = {}
+    problems: list[Problem] = []
+    for raw, where in draft.choices:
+        choice = choice_from_json(raw)
+        if choice.value in first_at:
+            first = first_at[choice.value].pointer
+            message = (
+                f"the choice {choice.value!r} is already listed at {first}; remove one of them."
+            )
+            problems.append(problem("duplicate_choice", message, where))
+            continue
+        first_at[choice.value] = where
+        choices.append(choice)
+    return tuple(choices), problems

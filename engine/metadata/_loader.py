@@ -1,0 +1,124 @@
+"""Load definitions from disk: a bundle directory, a bundle.json, or one entity document.
+
+Reading goes in stages, and every stage runs whatever failed before it, so that one broken
+file never hides the problems of another: bundles are resolved, every document is read
+and checked against its meta-schema, overlays are applied, entities are frozen and
+checked. Only when nothing at all was wrong is a :class:`Definitions` returned.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from engine.errors import DefinitionError, Problem
+from engine.metadata._bundles import (
+    MANIFEST,
+    BundleGraph,
+    bundle_graph,
+    display_name,
+    is_dir,
+    is_file,
+    single_document_graph,
+)
+from engine.metadata._documents import read_document
+from engine.metadata._drafts import Collection
+from engine.metadata._entities import build_entities
+from engine.metadata._kinds import KINDS, kinds_with_role
+from engine.metadata._model import Definitions, SourceRef
+from engine.metadata._overlays import apply_overlays
+from engine.metadata._problems import file_problem, unique_problems
+
+
+def load_definitions(
+    path: str | os.PathLike[str], *, preset_dirs: Sequence[Path] = ()
+) -> Definitions:
+    """Load and validate the definitions at ``path``.
+
+    :param path: a bundle directory, its ``bundle.json``, or a single entity document
+        (an anonymous bundle of one, named after the file).
+    :param preset_dirs: directories searched for presets named in ``extends`` before the
+        engine's own ``presets/``.
+    :raises DefinitionError: holding every problem found, in every file.
+    """
+    definitions, problems = _load(Path(path), preset_dirs)
+    if problems or definitions is None:
+        raise DefinitionError(problems)
+    return definitions
+
+
+def validate_path(
+    path: str | os.PathLike[str], *, preset_dirs: Sequence[Path] = ()
+) -> list[Problem]:
+    """Every problem of the definitions at ``path`` (empty when they are valid).
+
+    Takes the same arguments as :func:`load_definitions`.
+    """
+    return _load(Path(path), preset_dirs)[1]
+
+
+def _load(path: Path, preset_dirs: Sequence[Path]) -> tuple[Definitions | None, list[Problem]]:
+    graph = _graph(path, preset_dirs)
+    if isinstance(graph, Problem):
+        return None, [graph]
+    collection = Collection(problems=list(graph.problems))
+    members = kinds_with_role("member")
+    for bundle in graph.bundles:
+        for document_path, display in bundle.documents:
+            document = read_document(
+                document_path, display, allowed=members, context="a document inside a bundle"
+            )
+            collection.problems.extend(document.problems)
+            if document.valid and document.kind is not None:
+                collector = KINDS[document.kind].collect
+                assert collector is not None  # every member kind has one
+                collector(document.value, SourceRef(display), bundle.name, collection)
+            elif document.kind == "entity" and isinstance(document.value.get("name"), str):
+                collection.broken_entities.add(document.value["name"])
+    return _resolve(collection, graph)
+
+
+def _resolve(
+    collection: Collection, graph: BundleGraph
+) -> tuple[Definitions | None, list[Problem]]:
+    problems = collection.problems
+    problems.extend(
+        apply_overlays(
+            collection.entities, collection.overlays, graph.ancestors, collection.broken_entities
+        )
+    )
+    entities, entity_problems = build_entities(
+        collection.entities, graph.ancestors, collection.broken_entities
+    )
+    problems.extend(entity_problems)
+    if not graph.bundles:
+        return None, unique_problems(problems)
+    definitions = Definitions(
+        name=graph.bundles[-1].name,
+        entities=entities,
+        bundles=tuple(b.name for b in graph.bundles),
+    )
+    return definitions, unique_problems(problems)
+
+
+def _graph(path: Path, preset_dirs: Sequence[Path]) -> BundleGraph | Problem:
+    if not is_file(path) and not is_dir(path):
+        message = (
+            f"{path} does not exist; give a bundle directory, a bundle.json or an entity file."
+        )
+        return file_problem("path_not_found", message, str(path))
+    if is_dir(path):
+        if not is_file(path / MANIFEST):
+            absolute = Path(os.path.abspath(path))
+            message = (
+                f"the directory has no {MANIFEST}; a bundle directory needs one, e.g. "
+                '{"schema_version": 1, "kind": "bundle", "name": "sales"}.'
+            )
+            return file_problem(
+                "missing_bundle_file", message, display_name(absolute / MANIFEST, absolute)
+            )
+        return bundle_graph(path, preset_dirs)
+    if path.name == MANIFEST:
+        return bundle_graph(path.parent, preset_dirs)
+    return single_document_graph(path)

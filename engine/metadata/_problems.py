@@ -1,0 +1,143 @@
+"""Problem codes of the definition language and small helpers to build located problems.
+
+Every code a definition problem can carry is listed in :data:`PROBLEM_CODES` with a one-line
+summary; ``docs/definitions.md`` documents each of them and the tests check that both stay
+complete. Codes are stable: tools and tests match on them, never on message text.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
+
+from engine.errors import Problem
+from engine.metadata._model import SourceRef
+
+PROBLEM_CODES: Mapping[str, str] = MappingProxyType(
+    {
+        # files and documents
+        "path_not_found": "the path given to the loader does not exist",
+        "missing_bundle_file": "a bundle directory has no bundle.json",
+        "unreadable_file": "a file could not be read",
+        "invalid_encoding": "a file is not UTF-8",
+        "empty_file": "a file is empty",
+        "invalid_json": "a file is not valid JSON",
+        "too_deep": "a document nests objects or arrays too deeply",
+        "duplicate_key": "an object has the same key twice",
+        "not_an_object": "a document is not a JSON object",
+        "unsupported_schema_version": "schema_version is not 1",
+        "unknown_kind": "kind names no known document kind",
+        "unexpected_kind": "a document kind in the wrong place",
+        # meta-schema
+        "required": "a required key is missing",
+        "unknown_key": "a key the document kind does not define",
+        "inapplicable_option": "a field option that does not apply to the field's type",
+        "not_changeable": "change_fields changes a property that overlays may not change",
+        "type": "a value has the wrong JSON type",
+        "enum": "a value is not one of the allowed values",
+        "unknown_type": "a field type that does not exist",
+        "invalid_name": "an identifier that is not snake_case or is too long",
+        "pattern": "a string value has the wrong form",
+        "too_short": "a string, list or object is too short or empty",
+        "too_long": "a string, list or object is too long",
+        "out_of_range": "a number is outside its allowed range",
+        "duplicate_item": "a list has the same item twice",
+        "invalid": "a value is invalid in another way",
+        # names
+        "reserved_name": "a name the engine reserves for itself",
+        "sql_keyword": "a field name that is an SQL reserved word",
+        # fields
+        "invalid_default": "a default value the field itself would reject",
+        "invalid_bounds": "minimum/maximum or min_length/max_length contradict each other",
+        "invalid_pattern": "a pattern that is not a valid regular expression",
+        "invalid_scale": "scale is larger than precision",
+        "duplicate_choice": "the same choice value twice",
+        "invalid_on_delete": "on_delete set_null on a required reference",
+        # entities
+        "unknown_field": "a name that is not a field of the entity",
+        "unknown_target": "a reference to an entity that is not defined",
+        "duplicate_entity": "two documents define the same entity",
+        "renamed_from_clash": "renamed_from names something that still exists or is claimed twice",
+        # bundles
+        "unknown_bundle": "extends names a preset or path that does not exist",
+        "ambiguous_bundle": "extends names a preset found in two preset directories",
+        "duplicate_bundle": "two different bundles have the same name",
+        "extends_cycle": "bundles extend each other in a cycle",
+        # overlays
+        "unknown_entity": "an overlay names an entity no visible bundle defines",
+        "field_exists": "an overlay adds a field that already exists",
+        "choice_exists": "an overlay adds a choice that already exists",
+        "index_exists": "an overlay adds an index or unique constraint that already exists",
+        "overlay_clash": "two overlays set the same property to different values",
+    }
+)
+
+
+def escape_token(token: str | int) -> str:
+    """Escape one RFC 6901 reference token (``~`` → ``~0``, ``/`` → ``~1``)."""
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def pointer(*tokens: str | int) -> str:
+    """The RFC 6901 pointer made of ``tokens`` (``pointer("fields", "a/b")`` → ``/fields/a~1b``)."""
+    return "".join("/" + escape_token(t) for t in tokens)
+
+
+def child(base: SourceRef, *tokens: str | int) -> SourceRef:
+    """``base`` extended by ``tokens`` (same file, deeper pointer)."""
+    return SourceRef(base.file, base.pointer + pointer(*tokens))
+
+
+def problem(code: str, message: str, where: SourceRef | None = None, **extra: object) -> Problem:
+    """A :class:`Problem` located at ``where``; ``code`` must be a known problem code."""
+    # A typo in a code would silently break every tool matching on it: fail loudly instead.
+    assert code in PROBLEM_CODES, f"unregistered problem code {code!r}"
+    if where is None:
+        return Problem(code, message, **extra)  # type: ignore[arg-type]
+    return Problem(code, message, file=where.file, pointer=where.pointer, **extra)  # type: ignore[arg-type]
+
+
+def file_problem(code: str, message: str, file: str, **extra: object) -> Problem:
+    """A problem about a file as a whole (unreadable, not JSON...): no pointer."""
+    assert code in PROBLEM_CODES, f"unregistered problem code {code!r}"
+    return Problem(code, message, file=file, **extra)  # type: ignore[arg-type]
+
+
+def unique_problems(problems: Iterable[Problem]) -> list[Problem]:
+    """``problems`` without exact repeats, first occurrence kept."""
+    seen: set[Problem] = set()
+    out: list[Problem] = []
+    for p in problems:
+        if p not in seen:
+            seen.add(p)
+            out.append(p)
+    return out
+
+
+_NO_ALIASES: Mapping[str, str] = MappingProxyType({})
+
+
+def did_you_mean(
+    word: str, candidates: Sequence[str], aliases: Mapping[str, str] = _NO_ALIASES
+) -> str:
+    """`` Did you mean 'x'?`` for the closest candidate, or an empty string.
+
+    ``aliases`` maps words people commonly write (``int``) to what they mean (``integer``);
+    camelCase spellings of snake_case candidates are recognised too.
+    """
+    lowered = word.lower()
+    if aliases.get(lowered) in candidates:
+        return f" Did you mean {aliases[lowered]!r}?"
+    if lowered != word and lowered in candidates:
+        return f" Did you mean {lowered!r}?"
+    snake = "".join("_" + c.lower() if c.isupper() else c for c in word).lstrip("_")
+    if snake != word and snake in candidates:
+        return f" Did you mean {snake!r}?"
+    close = difflib.get_close_matches(lowered, candidates, n=1, cutoff=0.6)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+def quoted_list(words: Iterable[str]) -> str:
+    """``'a', 'b', 'c'``."""
+    return ", ".join(repr(w) for w in words)
