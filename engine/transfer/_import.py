@@ -30,7 +30,7 @@ from engine.metadata import EntityDef
 from engine.progress import NO_PROGRESS, Progress
 from engine.storage import audit_log, to_jsonable
 
-from ._copy import copy_rows
+from ._copy import BulkWriter
 
 if TYPE_CHECKING:
     from engine.runtime import CrmEngine
@@ -68,7 +68,7 @@ class ImportReport:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class _Row:
     line: int
     raw: list[str]
@@ -129,6 +129,8 @@ class CsvImporter:
         self.progress = progress
         self.batch_size = batch_size
         self.report = ImportReport(entity=entity)
+        self._writers: dict[tuple[str, ...], BulkWriter] = {}
+        self.now = datetime.now(UTC)
         if key is not None and key != "id":
             f = self.definition.fields.get(key)
             if f is None or not (f.unique or (key,) in self.definition.unique):
@@ -181,6 +183,8 @@ class CsvImporter:
         converter, keep = self._prepare(header)
         columns: tuple[str, ...] = tuple(converter.columns)
         rejects = _Rejects(self.rejects_path, header)
+        convert = converter.convert_raw
+        identity = keep == list(range(len(header)))
         self.progress.start(f"import {self.definition.name}", total)
         try:
             with self.engine.db.write() as conn:
@@ -190,7 +194,6 @@ class CsvImporter:
                 try:
                     for raw in reader:
                         line += 1
-                        self.report.lines += 1
                         if not raw:
                             continue
                         if len(raw) != width:
@@ -199,9 +202,10 @@ class CsvImporter:
                                 message=f"has {len(raw)} values but the header has {width} columns",
                             )])
                             continue
-                        values, problems = converter.convert([raw[i] for i in keep], line)
-                        if problems or values is None:
-                            self._reject(rejects, line, raw, problems)
+                        cells = raw if identity else [raw[i] for i in keep]
+                        values, errors = convert(cells)
+                        if errors is not None:
+                            self._reject(rejects, line, raw, converter.convert(cells, line)[1])
                             continue
                         batch.append(_Row(line, raw, values))
                         if len(batch) >= self.batch_size:
@@ -214,6 +218,7 @@ class CsvImporter:
                 if batch:
                     self._write(conn, columns, batch, rejects)
                     self.progress.advance(len(batch))
+                self.report.lines = line - 1
         finally:
             rejects.close()
             self.progress.finish()
@@ -233,39 +238,63 @@ class CsvImporter:
         batch = self._check_references(conn, columns, batch, rejects)
         if not batch:
             return
-        now = datetime.now(UTC)
+        now = self.now
         if self.key is not None:
             batch = self._upsert_existing(conn, columns, batch, now)
         if not batch:
             return
-        rows = self._rows(columns, batch, now)
         savepoint = conn.begin_nested()
         try:
-            copy_rows(conn, self.table, rows)
+            for insert_columns, rows in self._insert_rows(columns, batch).items():
+                self._writer(conn, insert_columns, now).write(rows)
             savepoint.commit()
         except sa.exc.IntegrityError:
             savepoint.rollback()
             self._write_one_by_one(conn, columns, batch, rejects, now)
             return
-        self.report.inserted += len(rows)
+        self.report.inserted += len(batch)
         self._audit_bulk(conn, batch, now)
 
+    def _writer(self, conn: Connection, columns: tuple[str, ...], now: datetime) -> BulkWriter:
+        constants = {"version": 1, "created_at": now, "updated_at": now, "created_by": self.actor}
+        if "owner" not in columns:
+            constants["owner"] = self.actor
+        writer = self._writers.get(columns)
+        if writer is None or writer.conn is not conn or writer.constants != constants:
+            writer = self._writers[columns] = BulkWriter(conn, self.table, columns, constants)
+        return writer
+
+    def _insert_rows(self, columns: tuple[str, ...], batch: list[_Row]) -> dict[tuple[str, ...], list[tuple[Any, ...]]]:
+        """The file's values as tuples per column set (rows without an id leave it out)."""
+        rows = [row.values for row in batch]
+        if "owner" in columns:
+            owner = columns.index("owner")
+            rows = [r if r[owner] is not None else (*r[:owner], self.actor, *r[owner + 1 :]) for r in rows]
+        if "id" not in columns:
+            return {columns: rows}
+        at = columns.index("id")
+        without = tuple(c for c in columns if c != "id")
+        grouped: dict[tuple[str, ...], list[tuple[Any, ...]]] = {columns: [], without: []}
+        for r in rows:
+            if r[at] is None:
+                grouped[without].append((*r[:at], *r[at + 1 :]))
+            else:
+                grouped[columns].append(r)
+        return {c: group for c, group in grouped.items() if group}
+
     def _rows(self, columns: tuple[str, ...], batch: list[_Row], now: datetime) -> list[dict[str, Any]]:
-        base = {"version": 1, "created_at": now, "updated_at": now, "created_by": self.actor}
-        out = []
-        for row in batch:
-            values = dict(zip(columns, row.values, strict=True))
-            if values.get("owner") is None:
-                values["owner"] = self.actor
-            if "id" in values and values["id"] is None:
-                del values["id"]
-            out.append({**base, **values})
-        return out
+        maintained = {"version": 1, "created_at": now, "updated_at": now, "created_by": self.actor}
+        return [
+            {"owner": self.actor, **maintained, **dict(zip(insert_columns, row, strict=True))}
+            for insert_columns, rows in self._insert_rows(columns, batch).items()
+            for row in rows
+        ]
 
     def _write_one_by_one(
         self, conn: Connection, columns: tuple[str, ...], batch: list[_Row], rejects: _Rejects, now: datetime
     ) -> None:
-        for row, values in zip(batch, self._rows(columns, batch, now), strict=True):
+        for row in batch:
+            (values,) = self._rows(columns, [row], now)
             savepoint = conn.begin_nested()
             try:
                 conn.execute(self.table.insert(), [values])
