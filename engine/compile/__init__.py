@@ -1,0 +1,30 @@
+"""Compile definitions into what runs: tables, record schemas and validators.
+
+Pure: a definition goes in, SQLAlchemy tables, marshmallow schemas and generated
+validators come out, and nothing mutates them afterwards (see ``README.md``).
+"""
+
+from __future__ import annotations
+
+from engine.compile._csv import CsvRowConverter, compile_csv_reader
+from engine.compile._rules import record_problem
+from engine.compile._schema import RecordSchema, build_record_schema, load_record
+from engine.compile._tables import NAMING_CONVENTION, build_metadata, system_columns
+from engine.compile._types import UTCDateTime, column_type
+from engine.compile._validator import RecordValidator, compile_validator
+
+__all__ = [
+    "NAMING_CONVENTION",
+    "CsvRowConverter",
+    "RecordSchema",
+    "RecordValidator",
+    "UTCDateTime",
+    "build_metadata",
+    "build_record_schema",
+    "column_type",
+    "compile_csv_reader",
+    "compile_validator",
+    "load_record",
+    "record_problem",
+    "system_columns",
+]
