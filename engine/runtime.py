@@ -31,7 +31,10 @@ from engine.storage import (
 )
 
 if TYPE_CHECKING:
+    from engine.hooks import Plugins
     from engine.records import RecordService
+    from engine.users import UserService
+    from engine.workflow import WorkflowService
 
 
 @dataclass
@@ -101,8 +104,11 @@ class CrmEngine:
         ``CRM_DATABASE_URL`` / ``sqlite:///crm.db``.
     """
 
-    def __init__(self, database_url: str | None = None, **engine_options: Any) -> None:
+    def __init__(
+        self, database_url: str | None = None, *, plugins: Plugins | None = None, **engine_options: Any
+    ) -> None:
         self.db = Database(database_url, **engine_options)
+        self._plugins = plugins
         self._create_system_tables()
         self._model: CompiledModel | None = None
         self._lock = threading.Lock()
@@ -179,6 +185,27 @@ class CrmEngine:
         from engine.records import RecordService
 
         return RecordService(self)
+
+    @cached_property
+    def users(self) -> UserService:
+        from engine.users import UserService
+
+        return UserService(self)
+
+    @cached_property
+    def workflows(self) -> WorkflowService:
+        from engine.workflow import WorkflowService
+
+        return WorkflowService(self)
+
+    @property
+    def plugins(self) -> Plugins:
+        """Built-in and installed plugins (loaded on first use)."""
+        if self._plugins is None:
+            from engine.hooks import make_plugins
+
+            self._plugins = make_plugins()
+        return self._plugins
 
     def close(self) -> None:
         self.db.dispose()

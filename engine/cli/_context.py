@@ -10,6 +10,7 @@ import click
 
 from engine.errors import UsageError
 from engine.runtime import CrmEngine
+from engine.users import SYSTEM_USER, User
 
 
 @dataclass
@@ -30,9 +31,16 @@ class CliContext:
             self._engine.close()
 
     @property
+    def user(self) -> User:
+        """Who acts: the ``--as`` / ``CRM_USER`` user (who must exist), else the system administrator."""
+        if self.actor is None:
+            return SYSTEM_USER
+        return self.engine.users.get(self.actor)
+
+    @property
     def actor_name(self) -> str:
-        """Who the change is recorded as: ``--as`` / ``CRM_USER``, else the system administrator."""
-        return self.actor or "system"
+        """Who the change is recorded as (checked to be a known user)."""
+        return self.user.name
 
 
 pass_context = click.make_pass_decorator(CliContext)

@@ -37,12 +37,17 @@ def _register() -> None:
     from ._io_commands import export_command, import_command
     from ._record_commands import audit_command, record
     from ._schema_commands import schema
+    from ._workflow_commands import history_command, transition_command, user, workflow
 
     cli.add_command(schema)
     cli.add_command(record)
     cli.add_command(audit_command)
     cli.add_command(import_command)
     cli.add_command(export_command)
+    cli.add_command(user)
+    cli.add_command(transition_command)
+    cli.add_command(workflow)
+    cli.add_command(history_command)
 
 
 _register()

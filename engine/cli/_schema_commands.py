@@ -38,7 +38,7 @@ def validate_command(ctx: click.Context, path: Path, as_json: bool) -> None:
             click.echo(f"{path}: valid")
     if problems:
         if not as_json:
-            click.echo(f"{len(problems)} problem(s)", err=True)
+            click.echo(f"{len(problems)} problem(s)")
         ctx.exit(2)
 
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any, Literal, Mapping
+from typing import TYPE_CHECKING, Any, Literal, Mapping
+
+if TYPE_CHECKING:
+    from ._workflow_model import WorkflowDef
 
 FieldType = Literal[
     "string",
@@ -190,10 +193,17 @@ class Definitions:
     name: str
     entities: Mapping[str, EntityDef]
     bundles: tuple[str, ...] = ()
+    workflows: Mapping[str, WorkflowDef] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
-        if not isinstance(self.entities, MappingProxyType):
-            object.__setattr__(self, "entities", MappingProxyType(dict(self.entities)))
+        for name in ("entities", "workflows"):
+            value = getattr(self, name)
+            if not isinstance(value, MappingProxyType):
+                object.__setattr__(self, name, MappingProxyType(dict(value)))
+
+    def workflows_for(self, entity: str) -> tuple[WorkflowDef, ...]:
+        """The workflows that drive fields of ``entity``."""
+        return tuple(w for w in self.workflows.values() if w.entity == entity)
 
     def entity(self, name: str) -> EntityDef:
         """The entity called ``name``; raises ``KeyError`` when there is none."""

@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from engine.errors import ConflictError, NotFoundError, Problem, ReferenceIntegrityError, UsageError
+from engine.errors import (
+    ConflictError,
+    NotFoundError,
+    Problem,
+    RecordValidationError,
+    ReferenceIntegrityError,
+    UsageError,
+)
 from engine.metadata import EntityDef
 from engine.storage import audit_log, to_jsonable
 
@@ -127,7 +134,11 @@ class RecordService:
     ) -> Record:
         """Validate and insert a record; the actor owns it unless ``owner`` is given."""
         definition = self.model.entity(entity)
-        values = self.model.validator(entity).validate(_as_mapping(data), partial=False)
+        data = _as_mapping(data)
+        workflows = self.model.definitions.workflows_for(entity)
+        if workflows:
+            data = self._initial_states(entity, data, workflows)
+        values = self.model.validator(entity).validate(data, partial=False)
         now = datetime.now(UTC)
         owner = values.pop("owner", None) if "owner" in values else actor
         table = self.model.table(entity)
@@ -147,7 +158,29 @@ class RecordService:
             ]
             entries.append(_audit_row(change, entity, record_id, "create", "owner", None, owner, actor, now))
             tx.execute(audit_log.insert(), entries)
-            return self.get(entity, record_id, conn=tx)
+            created = self.get(entity, record_id, conn=tx)
+            if workflows:
+                self._engine.workflows.record_creation(tx, entity, created, actor, now)
+            return created
+
+    def _initial_states(self, entity: str, data: Mapping[str, Any], workflows: Any) -> Mapping[str, Any]:
+        problems = []
+        out = dict(data)
+        for w in workflows:
+            given = out.get(w.field)
+            if given is not None and given != w.initial_state:
+                problems.append(
+                    Problem(
+                        code="workflow_field",
+                        field=w.field,
+                        message=f"{w.field} is set by workflow {w.name}; new records start in "
+                        f"{w.initial_state} and move on through its transitions",
+                    )
+                )
+            out[w.field] = w.initial_state
+        if problems:
+            raise RecordValidationError(problems)
+        return out
 
     def update(
         self,
@@ -159,12 +192,14 @@ class RecordService:
         actor: str | None = None,
         conn: Connection | None = None,
         allow_read_only: bool = False,
+        via_workflow: bool = False,
     ) -> Record:
         """Apply a partial update. A stale ``expected_version`` is a :class:`ConflictError`.
 
         Without ``expected_version`` the version read in this transaction guards the write,
         so a concurrent change is still never overwritten silently.
-        ``allow_read_only`` is for services (workflow actions) that own read-only fields.
+        ``allow_read_only`` is for services (workflow actions) that own read-only fields;
+        ``via_workflow`` is for the workflow service, the only writer of state fields.
         """
         definition = self.model.entity(entity)
         changes = _as_mapping(changes)
@@ -182,6 +217,7 @@ class RecordService:
             changed = {k: v for k, v in values.items() if current.get(k) != v}
             if not changed:
                 return current
+            self._check_workflow_fields(definition, current, changed, via_workflow, allow_read_only)
             self._check_references(tx, definition, changed)
             self._check_unique(tx, definition, table, {**current, **changed}, current["id"], only=set(changed))
             now = datetime.now(UTC)
@@ -260,6 +296,32 @@ class RecordService:
         )
 
     # -- checks ---------------------------------------------------------------------------------
+    def _check_workflow_fields(
+        self, definition: EntityDef, current: Record, changed: Mapping[str, Any], via_workflow: bool, allow_read_only: bool
+    ) -> None:
+        problems = []
+        for w in self.model.definitions.workflows_for(definition.name):
+            if w.field in changed and not via_workflow:
+                names = ", ".join(t for t, d in w.transitions.items() if current.get(w.field) in d.from_states)
+                problems.append(
+                    Problem(
+                        code="workflow_field",
+                        field=w.field,
+                        message=f"{w.field} changes only through workflow {w.name}'s transitions"
+                        + (f" (from {current.get(w.field)}: {names})" if names else ""),
+                    )
+                )
+            state = w.states.get(current.get(w.field) or "")
+            if state is not None and not allow_read_only:
+                for name in state.read_only:
+                    if name in changed:
+                        problems.append(
+                            Problem(code="read_only_in_state", field=name,
+                                    message=f"{name} cannot change while the record is {state.name}")
+                        )
+        if problems:
+            raise RecordValidationError(problems)
+
     def _check_references(self, tx: Connection, definition: EntityDef, values: Mapping[str, Any]) -> None:
         problems = []
         for f in definition.references():

@@ -6,7 +6,15 @@ from ._apply import MigrationFailedError, apply_definitions, refuse_unsafe
 from ._database import DEFAULT_URL, Database, normalize_url
 from ._plan import MigrationPlan, MigrationStep, plan_migration
 from ._state import StoredDefinitions, current_version, load_stored
-from ._system_tables import SYSTEM_METADATA, audit_log, schema_versions
+from ._system_tables import (
+    SYSTEM_METADATA,
+    assignment_cursors,
+    audit_log,
+    escalations,
+    schema_versions,
+    users,
+    workflow_history,
+)
 from ._values import to_jsonable, to_text
 
 __all__ = [
@@ -18,7 +26,9 @@ __all__ = [
     "MigrationStep",
     "StoredDefinitions",
     "apply_definitions",
+    "assignment_cursors",
     "audit_log",
+    "escalations",
     "current_version",
     "load_stored",
     "normalize_url",
@@ -27,4 +37,6 @@ __all__ = [
     "schema_versions",
     "to_jsonable",
     "to_text",
+    "users",
+    "workflow_history",
 ]

@@ -41,3 +41,58 @@ audit_log = sa.Table(
     sa.Column("at", UTCDateTime(), nullable=False),
     sa.Index("ix_crm_audit_entity_record", "entity", "record_id"),
 )
+
+#: People who use the CRM: roles and team drive workflow permissions and assignment.
+users = sa.Table(
+    "crm_users",
+    SYSTEM_METADATA,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("roles", _Json, nullable=False),
+    sa.Column("team", sa.String(128)),
+    sa.Column("display_name", sa.String(200)),
+    sa.Column("language", sa.String(8), nullable=False, server_default="en"),
+    sa.Column("password_hash", sa.String(256)),
+    sa.Column("active", sa.Boolean(create_constraint=False), nullable=False, server_default=sa.true()),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+)
+
+#: One row per state change of a workflow-driven field (creation included, from_state null).
+workflow_history = sa.Table(
+    "crm_workflow_history",
+    SYSTEM_METADATA,
+    sa.Column("id", _Id, primary_key=True, autoincrement=True),
+    sa.Column("entity", sa.String(63), nullable=False),
+    sa.Column("record_id", sa.BigInteger, nullable=False),
+    sa.Column("workflow", sa.String(63), nullable=False),
+    sa.Column("transition", sa.String(63)),
+    sa.Column("from_state", sa.String(63)),
+    sa.Column("to_state", sa.String(63), nullable=False),
+    sa.Column("actor", sa.String(128)),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("inputs", _Json),
+    sa.Column("comment", sa.Text),
+    sa.Index("ix_crm_workflow_history_record", "entity", "record_id", "workflow"),
+)
+
+#: Escalations fired, one per state entry (the history row that entered the state), so a
+#: repeated or concurrent ``crm workflow tick`` never fires one twice.
+escalations = sa.Table(
+    "crm_escalations",
+    SYSTEM_METADATA,
+    sa.Column("history_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("entity", sa.String(63), nullable=False),
+    sa.Column("record_id", sa.BigInteger, nullable=False),
+    sa.Column("workflow", sa.String(63), nullable=False),
+    sa.Column("state", sa.String(63), nullable=False),
+    sa.Column("fired_at", UTCDateTime(), nullable=False),
+    sa.Column("outcome", sa.String(32), nullable=False),
+    sa.Column("detail", sa.Text),
+)
+
+#: Where round-robin assignment left off, per rule.
+assignment_cursors = sa.Table(
+    "crm_assignment_cursors",
+    SYSTEM_METADATA,
+    sa.Column("rule", sa.String(255), primary_key=True),
+    sa.Column("last_user", sa.String(128), nullable=False),
+)

@@ -42,6 +42,8 @@ def applied(db: str, run_cli: Run, tmp_path: Path) -> Path:
     bundle = write_bundle(tmp_path, "sales", ENTITIES)
     result = run_cli("schema", "apply", bundle)
     assert result.exit_code == 0, result.stderr
+    for name in ("alice", "bob"):
+        assert run_cli("user", "create", name, "--role", "rep").exit_code == 0
     return bundle
 
 
@@ -52,19 +54,19 @@ def test_validate_valid_bundle(run_cli: Run, tmp_path: Path) -> None:
 
 
 def test_validate_reports_file_pointer_and_code_per_line(run_cli: Run, tmp_path: Path) -> None:
-    broken = {**ENTITIES, "lead": {"fields": {"score": {"type": "integr"}, "owner": {"type": "string"}}}}
+    broken = {**ENTITIES, "lead": {"fields": {"score": {"type": "integr"}}}, "task": {"fields": {"owner": {"type": "string"}}}}
     bundle = write_bundle(tmp_path, "sales", broken)
     result = run_cli("schema", "validate", bundle)
     assert result.exit_code == 2
     lines = result.stdout.strip().splitlines()
     assert any("lead.json:/fields/score/type: [" in line for line in lines), lines
-    assert any("lead.json:/fields/owner: [reserved_name]" in line for line in lines), lines
+    assert any("task.json:/fields/owner: [reserved_name]" in line for line in lines), lines
     as_json = run_cli("schema", "validate", bundle, "--json")
     assert as_json.exit_code == 2
     problems = as_json.json()
     assert {(Path(p["file"]).name, p["pointer"]) for p in problems} >= {
         ("lead.json", "/fields/score/type"),
-        ("lead.json", "/fields/owner"),
+        ("task.json", "/fields/owner"),
     }
 
 

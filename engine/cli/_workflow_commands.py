@@ -1,0 +1,205 @@
+"""``crm user``, ``crm transition``, ``crm workflow show|check|tick|times``, ``crm history``."""
+
+from __future__ import annotations
+
+import click
+
+from engine.errors import UsageError
+from engine.storage import to_jsonable
+from engine.workflow import inputs_from_text, tick, time_in_states
+
+from ._context import CliContext, pass_context
+from ._output import echo_json, echo_table
+
+_json_flag = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+@click.group()
+def user() -> None:
+    """Manage users, their roles and teams."""
+
+
+@user.command("create")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, metavar="ROLE", help="A role (repeat for several).")
+@click.option("--team", metavar="TEAM")
+@click.option("--display-name", metavar="TEXT")
+@click.option("--language", type=click.Choice(["en", "zh"]), default="en")
+@_json_flag
+@pass_context
+def user_create(context: CliContext, name: str, roles: tuple[str, ...], team: str | None,
+                display_name: str | None, language: str, as_json: bool) -> None:
+    """Create user NAME."""
+    created = context.engine.users.create(name, roles=roles, team=team, display_name=display_name, language=language)
+    if as_json:
+        echo_json(created.to_json())
+    else:
+        click.echo(f"created user {created.name} (roles: {', '.join(created.roles) or 'none'}"
+                   + (f", team {created.team})" if created.team else ")"))
+
+
+@user.command("list")
+@_json_flag
+@pass_context
+def user_list(context: CliContext, as_json: bool) -> None:
+    """List users."""
+    found = context.engine.users.list()
+    if as_json:
+        echo_json([u.to_json() for u in found])
+    else:
+        echo_table([{**u.to_json(), "roles": ", ".join(u.roles)} for u in found], ["name", "roles", "team"])
+
+
+def _parse_inputs(pairs: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f'--input takes KEY=VALUE, got "{pair}"')
+        out[key.strip()] = value
+    return out
+
+
+@click.command("transition")
+@click.argument("entity")
+@click.argument("record_id", metavar="ID", type=int)
+@click.argument("name")
+@click.option("--input", "inputs", multiple=True, metavar="KEY=VALUE", help="A transition input (repeat).")
+@click.option("--comment", metavar="TEXT", help="Kept in the history.")
+@click.option("--version", "expected_version", type=int, help="Refuse if the record is no longer at this version.")
+@click.option("--workflow", metavar="NAME", help="The workflow, when several have a transition of this name.")
+@_json_flag
+@pass_context
+def transition_command(context: CliContext, entity: str, record_id: int, name: str, inputs: tuple[str, ...],
+                       comment: str | None, expected_version: int | None, workflow: str | None, as_json: bool) -> None:
+    """Run transition NAME on record ID of ENTITY (exit 8 with the reasons when refused)."""
+    service = context.engine.workflows
+    wf, t = service.find_transition(entity, name, workflow)
+    typed = inputs_from_text(t, _parse_inputs(inputs)) if inputs else {}
+    record = service.run(entity, record_id, name, user=context.user, inputs=typed, comment=comment,
+                         expected_version=expected_version, workflow=wf.name)
+    if as_json:
+        from ._output import record_json
+
+        echo_json(record_json(record))
+    else:
+        click.echo(f"{entity} {record_id}: {name} → {record[wf.field]} (version {record['version']})")
+
+
+@click.group()
+def workflow() -> None:
+    """Inspect workflows, check transitions, fire SLA escalations."""
+
+
+@workflow.command("show")
+@click.argument("entity")
+@_json_flag
+@pass_context
+def workflow_show(context: CliContext, entity: str, as_json: bool) -> None:
+    """Show the workflows of ENTITY: states and transitions."""
+    lang = context.language
+    found = context.engine.workflows.workflows(entity)
+    if as_json:
+        echo_json([
+            {
+                "name": w.name, "field": w.field, "label": w.label.get(lang),
+                "states": {n: {"label": s.label.get(lang), "initial": s.initial, "final": s.final,
+                               "required": list(s.required), "read_only": list(s.read_only),
+                               **({"max_duration_seconds": s.escalation.after.total_seconds()} if s.escalation else {})}
+                           for n, s in w.states.items()},
+                "transitions": {n: {"from": list(t.from_states), "to": t.to_state, "roles": list(t.roles),
+                                    "label": t.label.get(lang), "when": t.when, "not_by_creator": t.not_by_creator,
+                                    "inputs": {k: {"type": i.type, "required": i.required} for k, i in t.inputs.items()}}
+                                for n, t in w.transitions.items()},
+            }
+            for w in found
+        ])
+        return
+    if not found:
+        click.echo(f"{entity} has no workflow")
+    for w in found:
+        click.echo(f"{w.name} ({w.label.get(lang)}) drives {entity}.{w.field}")
+        for s in w.states.values():
+            marks = [m for m, on in (("initial", s.initial), ("final", s.final)) if on]
+            extra = f"  requires {', '.join(s.required)}" if s.required else ""
+            sla = f"  SLA {s.escalation.after}" if s.escalation else ""
+            click.echo(f"  state {s.name} ({s.label.get(lang)}){' [' + ', '.join(marks) + ']' if marks else ''}{extra}{sla}")
+        for n, t in w.transitions.items():
+            roles = f"  roles: {', '.join(t.roles)}" if t.roles else ""
+            guard = "  guarded" if t.when is not None else ""
+            sod = "  not by creator" if t.not_by_creator else ""
+            inputs = f"  inputs: {', '.join(n + ('*' if i.required else '') for n, i in t.inputs.items())}" if t.inputs else ""
+            click.echo(f"  {n}: {', '.join(t.from_states)} → {t.to_state}{roles}{guard}{sod}{inputs}")
+
+
+@workflow.command("check")
+@click.argument("entity")
+@click.argument("record_id", metavar="ID", type=int)
+@click.option("--all", "show_all", is_flag=True, help="Also list transitions from other states.")
+@_json_flag
+@pass_context
+def workflow_check(context: CliContext, entity: str, record_id: int, show_all: bool, as_json: bool) -> None:
+    """Which transitions the acting user may run on record ID now, and why not."""
+    checks = context.engine.workflows.check(entity, record_id, context.user)
+    if not show_all:
+        checks = [c for c in checks if not any(r.code == "wrong_state" for r in c.reasons)]
+    if as_json:
+        echo_json([c.to_json(context.language) for c in checks])
+        return
+    if not checks:
+        click.echo("no transitions from this state")
+    for c in checks:
+        if c.available:
+            needs = f"  (inputs: {', '.join(n + ('*' if i.required else '') for n, i in c.inputs.items())})" if c.inputs else ""
+            click.echo(f"  ok   {c.name} → {c.to_state}{needs}")
+        else:
+            click.echo(f"  no   {c.name} → {c.to_state}")
+            for r in c.reasons:
+                click.echo(f"         [{r.code}] {r.message}")
+
+
+@workflow.command("tick")
+@_json_flag
+@pass_context
+def workflow_tick(context: CliContext, as_json: bool) -> None:
+    """Fire due SLA escalations (run from cron; running it twice fires nothing twice)."""
+    fired = tick(context.engine, context.engine.workflows)
+    if as_json:
+        echo_json([e.to_json() for e in fired])
+        return
+    for e in fired:
+        click.echo(f"{e.entity} {e.record_id}: {e.workflow} {e.state} escalated: {e.outcome}"
+                   + (f" ({e.detail})" if e.detail else ""))
+    click.echo(f"{len(fired)} escalation(s) fired")
+
+
+@workflow.command("times")
+@click.argument("entity")
+@click.option("--workflow", "workflow_name", metavar="NAME")
+@_json_flag
+@pass_context
+def workflow_times(context: CliContext, entity: str, workflow_name: str | None, as_json: bool) -> None:
+    """Time records spend in each state (entries, now in it, average and longest stay)."""
+    found = [w for w in context.engine.workflows.workflows(entity) if workflow_name in (None, w.name)]
+    rows = [{"workflow": w.name, **r} for w in found for r in time_in_states(context.engine, entity, w.name)]
+    if as_json:
+        echo_json(rows)
+    else:
+        for r in rows:
+            r["avg_hours"] = round(r["avg_seconds"] / 3600, 2)
+            r["max_hours"] = round(r["max_seconds"] / 3600, 2)
+        echo_table(rows, ["workflow", "state", "entries", "current", "avg_hours", "max_hours"])
+
+
+@click.command("history")
+@click.argument("entity")
+@click.argument("record_id", metavar="ID", type=int)
+@_json_flag
+@pass_context
+def history_command(context: CliContext, entity: str, record_id: int, as_json: bool) -> None:
+    """The workflow history of record ID: every transition, who, when, inputs, comment."""
+    rows = context.engine.workflows.history(entity, record_id)
+    if as_json:
+        echo_json([{k: to_jsonable(v) for k, v in r.items()} for r in rows])
+    else:
+        echo_table(rows, ["at", "workflow", "transition", "from_state", "to_state", "actor", "inputs", "comment"], max_width=40)

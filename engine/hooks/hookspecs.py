@@ -1,0 +1,70 @@
+"""The hooks plugins implement (pluggy, as pytest uses it). Every hook is prefixed ``crm_``
+and called with keyword arguments only; a plugin implements any subset, with any subset
+of each hook's arguments.
+
+Write an implementation with ``engine.hooks.hookimpl``::
+
+    from engine.hooks import hookimpl
+
+    @hookimpl
+    def crm_transition(entity, record, transition, to_state):
+        ...
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from engine.runtime import CrmEngine
+
+hookspec = pluggy.HookspecMarker("crm")
+
+
+@hookspec
+def crm_transition(
+    engine: CrmEngine,
+    entity: str,
+    record: dict[str, Any],
+    workflow: str,
+    transition: str,
+    from_state: str | None,
+    to_state: str,
+    actor: str,
+    inputs: dict[str, Any],
+) -> None:
+    """A workflow transition was committed.
+
+    Called after the transaction commits; an exception is reported with the plugin's name
+    and does not undo the transition or stop other plugins.
+
+    :param engine: the engine the record lives in.
+    :param entity: the entity name.
+    :param record: the record after the transition (Python values).
+    :param workflow: the workflow name.
+    :param transition: the transition name (or the escalation's, for ``crm workflow tick``).
+    :param from_state: the state before.
+    :param to_state: the state after.
+    :param actor: the user who ran it (``system`` for escalations).
+    :param inputs: the transition's inputs as given.
+    """
+
+
+@hookspec
+def crm_notify(engine: CrmEngine, topic: str, entity: str, record: dict[str, Any], actor: str) -> None:
+    """A ``notify`` action ran: deliver the notification (mail, chat, ...).
+
+    Called after the transaction commits; errors are reported, never raised.
+
+    :param topic: the action's topic (``order_approved``...).
+    """
+
+
+@hookspec
+def crm_rescore(engine: CrmEngine, entity: str, record_ids: list[int], scorings: list[str]) -> None:
+    """A ``rescore`` action asks for scores of these records to be recomputed.
+
+    :param scorings: the scoring definitions to run; empty means every one of the entity.
+    """

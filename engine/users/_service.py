@@ -1,0 +1,131 @@
+"""Users: who acts, with which roles and team. Roles gate workflow transitions (and, with the
+web layer, permissions); teams scope assignment and row visibility."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from engine.errors import ConflictError, NotFoundError, Problem, UsageError
+from engine.storage import users
+
+if TYPE_CHECKING:
+    from engine.runtime import CrmEngine
+
+ADMIN_ROLE = "admin"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$")
+_ROLE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    roles: tuple[str, ...] = ()
+    team: str | None = None
+    display_name: str | None = None
+    language: str = "en"
+    active: bool = True
+
+    @property
+    def is_admin(self) -> bool:
+        return ADMIN_ROLE in self.roles
+
+    def has_any_role(self, roles: tuple[str, ...] | list[str]) -> bool:
+        """True when no roles are required, the user is an admin, or holds one of them."""
+        return not roles or self.is_admin or bool(set(roles) & set(self.roles))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "roles": list(self.roles), "team": self.team}
+
+
+#: The CLI's actor without ``--as``: a system administrator.
+SYSTEM_USER = User(name="system", roles=(ADMIN_ROLE,))
+
+
+class UserService:
+    def __init__(self, engine: CrmEngine) -> None:
+        self._engine = engine
+
+    def create(
+        self,
+        name: str,
+        *,
+        roles: list[str] | tuple[str, ...] = (),
+        team: str | None = None,
+        display_name: str | None = None,
+        language: str = "en",
+        password_hash: str | None = None,
+    ) -> User:
+        problems = []
+        if not _NAME.match(name or ""):
+            problems.append(Problem(code="invalid_name", field="name",
+                                    message="user names are 1-128 letters, digits, _ . @ - and start with a letter or digit"))
+        if name == SYSTEM_USER.name:
+            problems.append(Problem(code="reserved_name", field="name", message='"system" is the built-in administrator'))
+        for role in roles:
+            if not _ROLE.match(role):
+                problems.append(Problem(code="invalid_role", field="roles",
+                                        message=f'role "{role}" must be snake_case (letters, digits, _)'))
+        if language not in ("en", "zh"):
+            problems.append(Problem(code="choice", field="language", message="language is en or zh"))
+        if problems:
+            raise UsageError("invalid user: " + "; ".join(p.message for p in problems), problems)
+        with self._engine.db.write() as conn:
+            if conn.execute(sa.select(users.c.name).where(users.c.name == name)).first():
+                raise ConflictError(f'user "{name}" already exists')
+            conn.execute(
+                users.insert().values(
+                    name=name,
+                    roles=sorted(set(roles)),
+                    team=team,
+                    display_name=display_name,
+                    language=language,
+                    password_hash=password_hash,
+                    active=True,
+                    created_at=datetime.now(UTC),
+                )
+            )
+        return self.get(name)
+
+    def get(self, name: str) -> User:
+        if name == SYSTEM_USER.name:
+            return SYSTEM_USER
+        with self._engine.db.read() as conn:
+            row = conn.execute(sa.select(users).where(users.c.name == name)).mappings().first()
+        if row is None:
+            raise NotFoundError(f'there is no user "{name}"; create one with `crm user create {name} --role ROLE`')
+        return _user(row)
+
+    def list(self, *, role: str | None = None, team: str | None = None, active_only: bool = True) -> list[User]:
+        with self._engine.db.read() as conn:
+            rows = conn.execute(sa.select(users).order_by(users.c.name)).mappings().all()
+        found = [_user(r) for r in rows]
+        return [
+            u
+            for u in found
+            if (role is None or role in u.roles) and (team is None or u.team == team) and (u.active or not active_only)
+        ]
+
+    def set_roles(self, name: str, roles: list[str], *, team: str | None = None) -> User:
+        self.get(name)
+        with self._engine.db.write() as conn:
+            values: dict[str, Any] = {"roles": sorted(set(roles))}
+            if team is not None:
+                values["team"] = team
+            conn.execute(users.update().where(users.c.name == name).values(values))
+        return self.get(name)
+
+
+def _user(row: Any) -> User:
+    return User(
+        name=row["name"],
+        roles=tuple(row["roles"] or ()),
+        team=row["team"],
+        display_name=row["display_name"],
+        language=row["language"],
+        active=bool(row["active"]),
+    )

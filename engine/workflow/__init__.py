@@ -1,0 +1,18 @@
+"""Workflows: state machines over an enum field, run through guarded, role-gated transitions."""
+
+from __future__ import annotations
+
+from ._checks import Refusal, TransitionCheck, TransitionRefusedError, inputs_from_text
+from ._service import WorkflowService
+from ._sla import Escalation, tick, time_in_states
+
+__all__ = [
+    "Escalation",
+    "Refusal",
+    "TransitionCheck",
+    "TransitionRefusedError",
+    "WorkflowService",
+    "inputs_from_text",
+    "tick",
+    "time_in_states",
+]

@@ -1,0 +1,229 @@
+"""Running transitions: one transaction for checks, the state change, actions and history.
+
+A record's state field changes only here. The transaction: read the record (a stale
+``expected_version`` is a conflict), collect every refusal (state, role, separation of
+duties, inputs, guard, required fields of the target state), then write the state and
+the ``set`` actions as one audited update guarded by the version (so of several racing
+attempts exactly one wins), the history row, and the other actions in order. Any failure
+rolls back all of it. Plugins hear about it (``crm_transition``) after the commit.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from engine.errors import ConflictError, NotFoundError, Problem, UsageError
+from engine.metadata._workflow_model import TransitionDef, WorkflowDef
+from engine.storage import to_jsonable, workflow_history
+from engine.users import User
+
+from ._actions import ActionRunner
+from ._checks import Refusal, TransitionCheck, TransitionRefusedError, guard_data, input_validator, refusals
+from ._compiled import CompiledWorkflow
+
+if TYPE_CHECKING:
+    from engine.runtime import CrmEngine
+
+AfterCommit = Callable[[], None]
+
+
+@dataclass
+class _Pending:
+    """Work that waits for the commit (plugin hooks)."""
+
+    callbacks: list[AfterCommit] = field(default_factory=list)
+
+    def run(self) -> None:
+        for callback in self.callbacks:
+            callback()
+
+
+class WorkflowService:
+    def __init__(self, engine: CrmEngine) -> None:
+        self._engine = engine
+        self._compiled: dict[tuple[int, str], CompiledWorkflow] = {}
+        self._lock = threading.Lock()
+
+    # -- definitions -------------------------------------------------------------------
+    def workflows(self, entity: str) -> tuple[WorkflowDef, ...]:
+        self._engine.model.entity(entity)
+        return self._engine.model.definitions.workflows_for(entity)
+
+    def compiled(self, workflow: WorkflowDef) -> CompiledWorkflow:
+        key = (self._engine.version, workflow.name)
+        found = self._compiled.get(key)
+        if found is None:
+            with self._lock:
+                found = self._compiled.setdefault(key, CompiledWorkflow.build(workflow))
+        return found
+
+    def find_transition(self, entity: str, name: str, workflow: str | None = None) -> tuple[WorkflowDef, TransitionDef]:
+        matches = [
+            (w, w.transitions[name])
+            for w in self.workflows(entity)
+            if name in w.transitions and (workflow is None or w.name == workflow)
+        ]
+        if not matches:
+            known = sorted({t for w in self.workflows(entity) for t in w.transitions})
+            hint = f"; its transitions: {', '.join(known)}" if known else "; it has no workflow"
+            raise UsageError(f'{entity} has no transition "{name}"{hint}')
+        if len(matches) > 1:
+            names = ", ".join(w.name for w, _ in matches)
+            raise UsageError(f'transition "{name}" exists in several workflows of {entity} ({names}); name the workflow')
+        return matches[0]
+
+    # -- asking --------------------------------------------------------------------------
+    def check(self, entity: str, record_id: int, user: User, *, now: datetime | None = None) -> list[TransitionCheck]:
+        """Every transition of the entity's workflows with whether ``user`` may run it now, and why not."""
+        now = now or datetime.now(UTC)
+        record = self._engine.records.get(entity, record_id)
+        out = []
+        for workflow in self.workflows(entity):
+            compiled = self.compiled(workflow)
+            for name, ct in compiled.transitions.items():
+                prospective = {**record, **self._set_values(ct, record, user, {}, now)}
+                reasons = refusals(workflow, ct, record, user, None, prospective, now)
+                t = ct.definition
+                out.append(TransitionCheck(workflow.name, name, t.label, t.from_states, t.to_state, tuple(reasons), t.inputs))
+        return out
+
+    # -- doing ----------------------------------------------------------------------------
+    def run(
+        self,
+        entity: str,
+        record_id: int,
+        transition: str,
+        *,
+        user: User,
+        inputs: Mapping[str, Any] | None = None,
+        comment: str | None = None,
+        expected_version: int | None = None,
+        workflow: str | None = None,
+        now: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Run ``transition`` on a record as ``user``; returns the record after it.
+
+        Raises :class:`TransitionRefusedError` with every reason, :class:`ConflictError`
+        when the record changed (stale ``expected_version`` or a concurrent transition).
+        """
+        definition, _t = self.find_transition(entity, transition, workflow)
+        pending = _Pending()
+        with self._engine.db.write() as tx:
+            record = self.run_in(
+                tx, entity, record_id, definition, transition, user=user, inputs=inputs or {}, comment=comment,
+                expected_version=expected_version, now=now or datetime.now(UTC), pending=pending,
+            )
+        pending.run()
+        return record
+
+    def run_in(
+        self,
+        tx: Connection,
+        entity: str,
+        record_id: int,
+        workflow: WorkflowDef,
+        transition: str,
+        *,
+        user: User,
+        inputs: Mapping[str, Any],
+        comment: str | None,
+        expected_version: int | None,
+        now: datetime,
+        pending: _Pending,
+    ) -> dict[str, Any]:
+        """The transition inside the caller's transaction (escalations use it too)."""
+        records = self._engine.records
+        compiled = self.compiled(workflow)
+        ct = compiled.transitions[transition]
+        t = ct.definition
+        record = records.get(entity, record_id, conn=tx)
+        if expected_version is not None and record["version"] != expected_version:
+            raise ConflictError(
+                f"{entity} {record_id} changed since you read it (version {record['version']}, you had "
+                f"{expected_version}); reload it and decide again",
+                [Problem(code="stale_version", field="version", message="the record has a newer version")],
+            )
+        typed_inputs = dict(inputs)
+        if t.inputs:
+            checked, _problems = input_validator(t).check(dict(inputs), partial=False)
+            if checked is not None:
+                typed_inputs = checked
+        set_values = self._set_values(ct, record, user, typed_inputs, now)
+        prospective = {**record, **set_values}
+        reasons = refusals(workflow, ct, record, user, inputs, prospective, now)
+        if reasons:
+            raise TransitionRefusedError(
+                f"{transition} is not possible on {entity} {record_id}: " + "; ".join(r.message for r in reasons),
+                [Problem(code=r.code, message=r.message, field=",".join(r.fields) or None) for r in reasons],
+            )
+        from_state = record[workflow.field]
+        changes = {**{k: to_jsonable(v) for k, v in set_values.items()}, workflow.field: t.to_state}
+        updated = records.update(
+            entity, record_id, changes, expected_version=record["version"], actor=user.name, conn=tx,
+            allow_read_only=True, via_workflow=True,
+        )
+        tx.execute(
+            workflow_history.insert().values(
+                entity=entity, record_id=record_id, workflow=workflow.name, transition=transition,
+                from_state=from_state, to_state=t.to_state, actor=user.name, at=now,
+                inputs=to_jsonable(typed_inputs) or None, comment=comment,
+            )
+        )
+        runner = ActionRunner(self._engine, tx, entity, workflow, transition, user, now, pending.callbacks)
+        updated = runner.run(ct.actions, updated, typed_inputs)
+        engine = self._engine
+        pending.callbacks.append(
+            lambda: engine.plugins.call(
+                "crm_transition", engine=engine, entity=entity, record=updated, workflow=workflow.name,
+                transition=transition, from_state=from_state, to_state=t.to_state, actor=user.name,
+                inputs=dict(typed_inputs),
+            )
+        )
+        return updated
+
+    def _set_values(self, ct: Any, record: Mapping[str, Any], user: User, inputs: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+        data = guard_data(record, user, inputs, now)
+        out: dict[str, Any] = {}
+        for action in ct.actions:
+            if action.definition.kind == "set":
+                out.update(action.values.evaluate(data))
+        return out
+
+    # -- reading ---------------------------------------------------------------------------
+    def history(self, entity: str, record_id: int) -> list[dict[str, Any]]:
+        """Every state change of the record, oldest first."""
+        self._engine.records.get(entity, record_id)
+        query = (
+            sa.select(workflow_history)
+            .where(workflow_history.c.entity == entity, workflow_history.c.record_id == int(record_id))
+            .order_by(workflow_history.c.id)
+        )
+        with self._engine.db.read() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def record_creation(self, tx: Connection, entity: str, record: Mapping[str, Any], actor: str | None, now: datetime) -> None:
+        """History rows for a new record entering its workflows' initial states."""
+        rows = [
+            {
+                "entity": entity, "record_id": record["id"], "workflow": w.name, "transition": None,
+                "from_state": None, "to_state": record[w.field], "actor": actor, "at": now, "inputs": None,
+                "comment": None,
+            }
+            for w in self._engine.model.definitions.workflows_for(entity)
+        ]
+        if rows:
+            tx.execute(workflow_history.insert(), rows)
+
+
+def refusal_summary(reasons: list[Refusal]) -> str:
+    return "; ".join(r.message for r in reasons)
+
+
+__all__ = ["NotFoundError", "TransitionCheck", "TransitionRefusedError", "WorkflowService"]
