@@ -45,6 +45,8 @@ class CompiledModel:
     version: int
     metadata: sa.MetaData
     _validators: dict[str, RecordValidator] = field(default_factory=dict, repr=False)
+    _statements: dict[str, sa.Select[Any]] = field(default_factory=dict, repr=False)
+    _updates: dict[tuple[str, tuple[str, ...]], sa.Update] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
@@ -64,6 +66,33 @@ class CompiledModel:
     def table(self, name: str) -> sa.Table:
         self.entity(name)
         return self.metadata.tables[name]
+
+    def select_by_id(self, name: str) -> sa.Select[Any]:
+        """``SELECT * FROM entity WHERE id = :record_id``, built once (statement building
+        costs more than running it on a hot path)."""
+        found = self._statements.get(name)
+        if found is None:
+            table = self.table(name)
+            found = self._statements[name] = sa.select(table).where(table.c.id == sa.bindparam("record_id"))
+        return found
+
+    def update_by_version(self, name: str, columns: tuple[str, ...]) -> sa.Update:
+        """``UPDATE entity SET columns…, version = :new_version, updated_at = :now WHERE id =
+        :record_id AND version = :old_version`` (values bound as ``v_<column>``), built once
+        per column set."""
+        key = (name, columns)
+        found = self._updates.get(key)
+        if found is None:
+            table = self.table(name)
+            found = self._updates[key] = (
+                table.update()
+                .where(table.c.id == sa.bindparam("record_id"), table.c.version == sa.bindparam("old_version"))
+                .values(
+                    {c: sa.bindparam(f"v_{c}") for c in columns}
+                    | {"version": sa.bindparam("new_version"), "updated_at": sa.bindparam("now")}
+                )
+            )
+        return found
 
     def validator(self, name: str, *, system: bool = False) -> RecordValidator:
         """The compiled validator of an entity.

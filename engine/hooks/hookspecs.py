@@ -19,8 +19,18 @@ import pluggy
 
 if TYPE_CHECKING:
     from engine.runtime import CrmEngine
+    from engine.scoring import Scorer
 
 hookspec = pluggy.HookspecMarker("crm")
+
+
+@hookspec
+def crm_register_scorers() -> list[Scorer]:
+    """Return the scorers this plugin offers (see :class:`engine.scoring.Scorer`).
+
+    Called once when the engine loads its plugins; every plugin's list is collected.
+    Two scorers with one name are an error that names both plugins.
+    """
 
 
 @hookspec

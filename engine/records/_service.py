@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from engine.runtime import CompiledModel, CrmEngine
 
 Record = dict[str, Any]
+_AUDIT_INSERT = audit_log.insert()
 MAX_PAGE = 1000
 
 
@@ -71,13 +73,13 @@ class RecordService:
     # -- reading ----------------------------------------------------------------------------
     def get(self, entity: str, record_id: int, *, conn: Connection | None = None) -> Record:
         """One record by id; :class:`NotFoundError` when there is none."""
-        table = self.model.table(entity)
+        statement = self.model.select_by_id(entity)
         record_id = _as_id(record_id)
         if conn is None:
             with self._engine.db.read() as own:
-                row = own.execute(sa.select(table).where(table.c.id == record_id)).mappings().first()
+                row = own.execute(statement, {"record_id": record_id}).mappings().first()
         else:
-            row = conn.execute(sa.select(table).where(table.c.id == record_id)).mappings().first()
+            row = conn.execute(statement, {"record_id": record_id}).mappings().first()
         if row is None:
             raise NotFoundError(f"{entity} {record_id} does not exist")
         return dict(row)
@@ -193,6 +195,7 @@ class RecordService:
         conn: Connection | None = None,
         allow_read_only: bool = False,
         via_workflow: bool = False,
+        current: Record | None = None,
     ) -> Record:
         """Apply a partial update. A stale ``expected_version`` is a :class:`ConflictError`.
 
@@ -200,6 +203,8 @@ class RecordService:
         so a concurrent change is still never overwritten silently.
         ``allow_read_only`` is for services (workflow actions) that own read-only fields;
         ``via_workflow`` is for the workflow service, the only writer of state fields.
+        ``current`` is the record as the caller just read it in the same transaction
+        ``conn`` (saves reading it again; the version check still guards the write).
         """
         definition = self.model.entity(entity)
         changes = _as_mapping(changes)
@@ -207,7 +212,8 @@ class RecordService:
         values = validator.validate(changes, partial=True)
         table = self.model.table(entity)
         with self._write(conn) as tx:
-            current = self.get(entity, record_id, conn=tx)
+            if current is None or conn is None:
+                current = self.get(entity, record_id, conn=tx)
             if expected_version is not None and current["version"] != expected_version:
                 raise ConflictError(
                     f"{entity} {record_id} was changed by someone else (version {current['version']}, "
@@ -221,10 +227,16 @@ class RecordService:
             self._check_references(tx, definition, changed)
             self._check_unique(tx, definition, table, {**current, **changed}, current["id"], only=set(changed))
             now = datetime.now(UTC)
+            columns = tuple(sorted(changed))
             result = tx.execute(
-                table.update()
-                .where(table.c.id == current["id"], table.c.version == current["version"])
-                .values({**changed, "version": current["version"] + 1, "updated_at": now})
+                self.model.update_by_version(entity, columns),
+                {
+                    **{f"v_{c}": changed[c] for c in columns},
+                    "record_id": current["id"],
+                    "old_version": current["version"],
+                    "new_version": current["version"] + 1,
+                    "now": now,
+                },
             )
             if result.rowcount != 1:
                 raise ConflictError(
@@ -232,14 +244,18 @@ class RecordService:
                     [Problem(code="stale_version", field="version", message="concurrent change")],
                 )
             change = new_change_id()
-            tx.execute(
-                audit_log.insert(),
-                [
-                    _audit_row(change, entity, current["id"], "update", name, current.get(name), value, actor, now)
-                    for name, value in changed.items()
-                ],
-            )
-            return self.get(entity, record_id, conn=tx)
+            entries = [
+                _audit_row(change, entity, current["id"], "update", name, current.get(name), value, actor, now)
+                for name, value in changed.items()
+            ]
+            tx.execute(_AUDIT_INSERT, entries if len(entries) > 1 else entries[0])
+            # the record as the database now holds it, without reading it back
+            return {
+                **current,
+                **{k: _stored(definition, k, v) for k, v in changed.items()},
+                "version": current["version"] + 1,
+                "updated_at": now,
+            }
 
     def delete(
         self,
@@ -370,6 +386,14 @@ class RecordService:
                 )
         if problems:
             raise ConflictError("; ".join(f"{p.field}: {p.message}" for p in problems), problems)
+
+
+def _stored(definition: EntityDef, name: str, value: Any) -> Any:
+    """A validated value as the database returns it (decimals at the column's scale)."""
+    f = definition.fields.get(name)
+    if f is not None and f.scale is not None and isinstance(value, Decimal):
+        return value.quantize(Decimal(1).scaleb(-f.scale))
+    return value
 
 
 def _as_id(record_id: Any) -> int:

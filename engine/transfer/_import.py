@@ -28,7 +28,7 @@ from engine.compile import compile_csv_reader
 from engine.errors import Problem, RecordValidationError, UsageError
 from engine.metadata import EntityDef
 from engine.progress import NO_PROGRESS, Progress
-from engine.storage import audit_log, to_jsonable
+from engine.storage import audit_log, to_jsonable, workflow_history
 
 from ._copy import BulkWriter
 
@@ -131,6 +131,7 @@ class CsvImporter:
         self.report = ImportReport(entity=entity)
         self._writers: dict[tuple[str, ...], BulkWriter] = {}
         self.now = datetime.now(UTC)
+        self.workflows = engine.model.definitions.workflows_for(entity)
         if key is not None and key != "id":
             f = self.definition.fields.get(key)
             if f is None or not (f.unique or (key,) in self.definition.unique):
@@ -240,9 +241,10 @@ class CsvImporter:
             return
         now = self.now
         if self.key is not None:
-            batch = self._upsert_existing(conn, columns, batch, now)
+            batch = self._upsert_existing(conn, columns, batch, now, rejects)
         if not batch:
             return
+        before = self._max_id(conn)
         savepoint = conn.begin_nested()
         try:
             for insert_columns, rows in self._insert_rows(columns, batch).items():
@@ -251,9 +253,37 @@ class CsvImporter:
         except sa.exc.IntegrityError:
             savepoint.rollback()
             self._write_one_by_one(conn, columns, batch, rejects, now)
-            return
-        self.report.inserted += len(batch)
-        self._audit_bulk(conn, batch, now)
+        else:
+            self.report.inserted += len(batch)
+            self._audit_bulk(conn, batch, now)
+        self._workflow_history(conn, before)
+
+    def _max_id(self, conn: Connection) -> int:
+        if not self.workflows:
+            return 0
+        return int(conn.execute(sa.select(sa.func.max(self.table.c.id))).scalar() or 0)
+
+    def _workflow_history(self, conn: Connection, after_id: int) -> None:
+        """Creation history of the records this batch added (one INSERT … SELECT per workflow).
+
+        Imported records are those above the id seen before the batch and stamped with this
+        import's time and actor, so records created concurrently are never counted twice.
+        """
+        for workflow in self.workflows:
+            t = self.table
+            source = sa.select(
+                sa.literal(self.definition.name), t.c.id, sa.literal(workflow.name), t.c[workflow.field],
+                t.c.created_by, t.c.created_at, sa.literal("import"),
+            ).where(t.c.id > after_id, t.c.created_at == self.now, t.c.version == 1)
+            if self.actor is None:
+                source = source.where(t.c.created_by.is_(None))
+            else:
+                source = source.where(t.c.created_by == self.actor)
+            conn.execute(
+                workflow_history.insert().from_select(
+                    ["entity", "record_id", "workflow", "to_state", "actor", "at", "comment"], source
+                )
+            )
 
     def _writer(self, conn: Connection, columns: tuple[str, ...], now: datetime) -> BulkWriter:
         constants = {"version": 1, "created_at": now, "updated_at": now, "created_by": self.actor}
@@ -267,6 +297,10 @@ class CsvImporter:
     def _insert_rows(self, columns: tuple[str, ...], batch: list[_Row]) -> dict[tuple[str, ...], list[tuple[Any, ...]]]:
         """The file's values as tuples per column set (rows without an id leave it out)."""
         rows = [row.values for row in batch]
+        for workflow in self.workflows:
+            if workflow.field in columns:  # an empty state starts in the initial one
+                at, initial = columns.index(workflow.field), workflow.initial_state
+                rows = [r if r[at] is not None else (*r[:at], initial, *r[at + 1 :]) for r in rows]
         if "owner" in columns:
             owner = columns.index("owner")
             rows = [r if r[owner] is not None else (*r[:owner], self.actor, *r[owner + 1 :]) for r in rows]
@@ -341,7 +375,9 @@ class CsvImporter:
                 kept.append(row)
         return kept
 
-    def _upsert_existing(self, conn: Connection, columns: tuple[str, ...], batch: list[_Row], now: datetime) -> list[_Row]:
+    def _upsert_existing(
+        self, conn: Connection, columns: tuple[str, ...], batch: list[_Row], now: datetime, rejects: _Rejects
+    ) -> list[_Row]:
         assert self.key is not None
         key_index = columns.index(self.key)
         keys = [row.values[key_index] for row in batch if row.values[key_index] is not None]
@@ -361,7 +397,17 @@ class CsvImporter:
                 inserts.append(row)
                 continue
             values = dict(zip(columns, row.values, strict=True))
+            for workflow in self.workflows:  # an empty cell keeps the state; a new one is refused
+                if values.get(workflow.field) is None:
+                    values.pop(workflow.field, None)
             changed = {c: v for c, v in values.items() if c != "id" and current.get(c) != v}
+            moved = [w.field for w in self.workflows if w.field in changed]
+            if moved:
+                self._reject(rejects, row.line, row.raw, [Problem(
+                    code="workflow_field", field=name, line=row.line,
+                    message=f"{name} changes only through workflow transitions, not by import",
+                ) for name in moved])
+                continue
             if not changed:
                 self.report.unchanged += 1
                 continue

@@ -167,14 +167,15 @@ class WorkflowService:
         changes = {**{k: to_jsonable(v) for k, v in set_values.items()}, workflow.field: t.to_state}
         updated = records.update(
             entity, record_id, changes, expected_version=record["version"], actor=user.name, conn=tx,
-            allow_read_only=True, via_workflow=True,
+            allow_read_only=True, via_workflow=True, current=record,
         )
         tx.execute(
-            workflow_history.insert().values(
-                entity=entity, record_id=record_id, workflow=workflow.name, transition=transition,
-                from_state=from_state, to_state=t.to_state, actor=user.name, at=now,
-                inputs=to_jsonable(typed_inputs) or None, comment=comment,
-            )
+            workflow_history.insert(),
+            {
+                "entity": entity, "record_id": record_id, "workflow": workflow.name, "transition": transition,
+                "from_state": from_state, "to_state": t.to_state, "actor": user.name, "at": now,
+                "inputs": to_jsonable(typed_inputs) or None, "comment": comment,
+            },
         )
         runner = ActionRunner(self._engine, tx, entity, workflow, transition, user, now, pending.callbacks)
         updated = runner.run(ct.actions, updated, typed_inputs)

@@ -140,7 +140,7 @@ def test_target_state_required_fields(crm: CrmEngine) -> None:
     order = crm.records.create("order", {"number": "SO-9"}, actor="rita")
     with pytest.raises(TransitionRefusedError) as caught:
         crm.workflows.run("order", order["id"], "submit", user=as_user(crm, "rita"))
-    assert [(p.code, p.field) for p in caught.value.problems] == [("required_field", "customer,amount")]
+    assert [(p.code, p.field) for p in caught.value.problems] == [("required_field", "amount,customer")]
 
 
 def test_reject_needs_a_reason_input_kept_in_history(crm: CrmEngine) -> None:
@@ -241,3 +241,29 @@ def test_decimal_guard_and_amount_types(crm: CrmEngine) -> None:
     crm.workflows.run("order", order["id"], "review", user=as_user(crm, "sam"))
     approved = crm.workflows.run("order", order["id"], "approve", user=as_user(crm, "fiona"))
     assert approved["amount"] == Decimal("1000000.00") and approved["status"] == "approved"
+
+
+def test_import_starts_records_in_the_initial_state_with_history(crm: CrmEngine, tmp_path: Path) -> None:
+    from engine.errors import RecordValidationError as Invalid
+    from engine.transfer import import_csv
+
+    crm.records.create("customer", {"name": "Acme"})
+    path = tmp_path / "orders.csv"
+    path.write_text("number,customer,amount,status\nSO-1,1,10,\nSO-2,1,20,approved\nSO-3,1,30,\n")
+    report = import_csv(crm, "order", path, actor="rita")
+    assert report.inserted == 3
+    orders = crm.records.list("order", sort="number").items
+    assert [o["status"] for o in orders] == ["draft", "approved", "draft"], "legacy states may be imported"
+    for order in orders:
+        (entry,) = crm.workflows.history("order", order["id"])
+        assert (entry["transition"], entry["to_state"], entry["actor"]) == (None, order["status"], "rita")
+    crm.workflows.run("order", orders[0]["id"], "submit", user=as_user(crm, "rita"))
+    update = tmp_path / "update.csv"
+    update.write_text(f"id,number,status\n{orders[1]['id']},SO-2b,draft\n{orders[2]['id']},SO-3b,\n")
+    with pytest.raises(Invalid) as caught:
+        import_csv(crm, "order", update, key="id")
+    assert [(p.line, p.field, p.code) for p in caught.value.problems] == [(2, "status", "workflow_field")]
+    report = import_csv(crm, "order", update, key="id", on_error="skip")
+    assert (report.updated, report.rejected) == (1, 1)
+    third = crm.records.get("order", orders[2]["id"])
+    assert (third["number"], third["status"]) == ("SO-3b", "draft"), "an empty state cell keeps the state"

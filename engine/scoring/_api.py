@@ -1,0 +1,120 @@
+"""What a scorer is: the contract between plugins (built-in or installed) and the engine.
+
+A plugin registers scorers with the ``crm_register_scorers`` hook. A scorer declares its
+name, labels, the entities it suits and a JSON Schema for its configuration (checked when
+the definitions are validated, errors with JSON pointers), and scores **batches**: many
+records in, results out, so that it can aggregate in SQL and stay fast. Scorers that learn
+from history (``predictive``) also ``train``; the engine stores the trained model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from engine.metadata import Label
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+    from sqlalchemy.engine import Connection
+
+    from engine.runtime import CrmEngine
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One reason behind a score: what it is and how much it contributed."""
+
+    name: str
+    contribution: float
+    label: Label
+    detail: str | None = None
+
+    def to_json(self, language: str | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "contribution": round(self.contribution, 6)}
+        out["label"] = self.label.get(language) if language else self.label.to_json()
+        if self.detail is not None:
+            out["detail"] = self.detail
+        return out
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """The score of one record: a value (usually 0–100), a grade or tier, and its factors.
+
+    ``factors`` are ordered by importance (largest absolute contribution first).
+    ``extra`` holds scorer-specific figures (RFM's r/f/m, a probability...).
+    """
+
+    record_id: int
+    value: float | None
+    grade: str | None = None
+    factors: tuple[Factor, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ScoringSpec:
+    """The scoring definition as a scorer sees it (from a ``scoring`` document)."""
+
+    name: str
+    entity: str
+    scorer: str
+    config: Mapping[str, Any]
+
+
+@dataclass
+class ScoringContext:
+    """What a scorer may use while scoring: the engine (tables, records), a read
+    connection, the time, and the trained model of this scoring (if any)."""
+
+    engine: CrmEngine
+    conn: Connection
+    spec: ScoringSpec
+    now: datetime
+    model: Mapping[str, Any] | None = None
+
+    def table(self, entity: str) -> sa.Table:
+        return self.engine.model.table(entity)
+
+
+@dataclass(frozen=True)
+class TrainReport:
+    """What ``train`` learned: the model to store (JSON) and figures for the admin."""
+
+    model: Mapping[str, Any]
+    metrics: Mapping[str, Any]
+
+
+ScoreBatch = Callable[[ScoringContext, Sequence[Mapping[str, Any]]], list[ScoreResult]]
+Prepare = Callable[[ScoringContext], Any]
+Train = Callable[[ScoringContext], TrainReport]
+
+
+@dataclass(frozen=True)
+class Scorer:
+    """A scoring model a plugin offers.
+
+    :param name: unique snake_case name used by ``scoring`` documents (``"scorer": "rfm"``).
+    :param label: English and Chinese names.
+    :param entities: entity names it suits (advice shown to admins; empty = any).
+    :param config_schema: JSON Schema (2020-12) of its ``config``.
+    :param score_batch: ``(context, records) -> results``; records are dicts of Python
+        values with ``id``; called with batches of up to a few thousand records.
+    :param prepare: optional ``(context) -> state`` run once per scoring run before the
+        batches (whole-population figures: quantile cut points, ranks); the state is put
+        in ``context.model["prepared"]``.
+    :param train: optional ``(context) -> TrainReport`` for scorers that learn.
+    :param description: one paragraph for ``crm plugins list``.
+    """
+
+    name: str
+    label: Label
+    config_schema: Mapping[str, Any]
+    score_batch: ScoreBatch
+    entities: tuple[str, ...] = ()
+    prepare: Prepare | None = None
+    train: Train | None = None
+    description: str = ""
