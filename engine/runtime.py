@@ -33,6 +33,8 @@ from engine.storage import (
 if TYPE_CHECKING:
     from engine.hooks import Plugins
     from engine.records import RecordService
+    from engine.scoring import ScoringService
+    from engine.scoring import ScoringService
     from engine.users import UserService
     from engine.workflow import WorkflowService
 
@@ -226,6 +228,12 @@ class CrmEngine:
         from engine.workflow import WorkflowService
 
         return WorkflowService(self)
+
+    @cached_property
+    def scoring(self) -> ScoringService:
+        from engine.scoring import ScoringService
+
+        return ScoringService(self)
 
     @property
     def plugins(self) -> Plugins:

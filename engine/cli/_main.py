@@ -37,6 +37,7 @@ def _register() -> None:
     from ._io_commands import export_command, import_command
     from ._record_commands import audit_command, record
     from ._schema_commands import schema
+    from ._scoring_commands import plugins, score
     from ._workflow_commands import history_command, transition_command, user, workflow
 
     cli.add_command(schema)
@@ -48,6 +49,8 @@ def _register() -> None:
     cli.add_command(transition_command)
     cli.add_command(workflow)
     cli.add_command(history_command)
+    cli.add_command(score)
+    cli.add_command(plugins)
 
 
 _register()

@@ -63,6 +63,17 @@ def crm_transition(
 
 
 @hookspec
+def crm_record_saved(engine: CrmEngine, entity: str, record: dict[str, Any], created: bool, actor: str | None) -> None:
+    """A record was created or updated through the record service (after the commit).
+
+    Bulk imports do not call it per record; run ``crm score run`` after an import.
+
+    :param record: the record as saved.
+    :param created: True for a new record.
+    """
+
+
+@hookspec
 def crm_notify(engine: CrmEngine, topic: str, entity: str, record: dict[str, Any], actor: str) -> None:
     """A ``notify`` action ran: deliver the notification (mail, chat, ...).
 

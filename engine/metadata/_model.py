@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, Mapping
 
 if TYPE_CHECKING:
+    from ._scoring_model import ScoringDef
     from ._workflow_model import WorkflowDef
 
 FieldType = Literal[
@@ -194,12 +195,17 @@ class Definitions:
     entities: Mapping[str, EntityDef]
     bundles: tuple[str, ...] = ()
     workflows: Mapping[str, WorkflowDef] = field(default_factory=lambda: MappingProxyType({}))
+    scorings: Mapping[str, ScoringDef] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
-        for name in ("entities", "workflows"):
+        for name in ("entities", "workflows", "scorings"):
             value = getattr(self, name)
             if not isinstance(value, MappingProxyType):
                 object.__setattr__(self, name, MappingProxyType(dict(value)))
+
+    def scorings_for(self, entity: str) -> tuple[ScoringDef, ...]:
+        """The scoring definitions of ``entity``."""
+        return tuple(s for s in self.scorings.values() if s.entity == entity)
 
     def workflows_for(self, entity: str) -> tuple[WorkflowDef, ...]:
         """The workflows that drive fields of ``entity``."""

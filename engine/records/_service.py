@@ -163,7 +163,9 @@ class RecordService:
             created = self.get(entity, record_id, conn=tx)
             if workflows:
                 self._engine.workflows.record_creation(tx, entity, created, actor, now)
-            return created
+        if conn is None:  # committed: tell plugins (a caller's transaction tells them itself)
+            self._saved(entity, created, created=True, actor=actor)
+        return created
 
     def _initial_states(self, entity: str, data: Mapping[str, Any], workflows: Any) -> Mapping[str, Any]:
         problems = []
@@ -250,12 +252,20 @@ class RecordService:
             ]
             tx.execute(_AUDIT_INSERT, entries if len(entries) > 1 else entries[0])
             # the record as the database now holds it, without reading it back
-            return {
+            updated = {
                 **current,
                 **{k: _stored(definition, k, v) for k, v in changed.items()},
                 "version": current["version"] + 1,
                 "updated_at": now,
             }
+        if conn is None:
+            self._saved(entity, updated, created=False, actor=actor)
+        return updated
+
+    def _saved(self, entity: str, record: Record, *, created: bool, actor: str | None) -> None:
+        self._engine.plugins.call(
+            "crm_record_saved", engine=self._engine, entity=entity, record=record, created=created, actor=actor
+        )
 
     def delete(
         self,

@@ -3,5 +3,18 @@
 from __future__ import annotations
 
 from ._api import Factor, ScoreResult, Scorer, ScoringContext, ScoringSpec, TrainReport
+from ._registry import ScorerRegistry
+from ._service import ScoreView, ScoringRun, ScoringService
 
-__all__ = ["Factor", "ScoreResult", "Scorer", "ScoringContext", "ScoringSpec", "TrainReport"]
+__all__ = [
+    "Factor",
+    "ScoreResult",
+    "ScoreView",
+    "Scorer",
+    "ScorerRegistry",
+    "ScoringContext",
+    "ScoringRun",
+    "ScoringService",
+    "ScoringSpec",
+    "TrainReport",
+]

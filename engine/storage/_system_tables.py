@@ -96,3 +96,56 @@ assignment_cursors = sa.Table(
     sa.Column("rule", sa.String(255), primary_key=True),
     sa.Column("last_user", sa.String(128), nullable=False),
 )
+
+#: The current score of every record for every scoring (value, grade, explanation) and
+#: its override, if a user set one.
+scores = sa.Table(
+    "crm_scores",
+    SYSTEM_METADATA,
+    sa.Column("scoring", sa.String(63), primary_key=True),
+    sa.Column("record_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("entity", sa.String(63), nullable=False),
+    sa.Column("scorer", sa.String(63), nullable=False),
+    sa.Column("value", sa.Float),
+    sa.Column("grade", sa.String(32)),
+    sa.Column("factors", _Json),
+    sa.Column("extra", _Json),
+    sa.Column("definitions_version", sa.Integer, nullable=False),
+    sa.Column("computed_at", UTCDateTime(), nullable=False),
+    sa.Column("override_value", sa.Float),
+    sa.Column("override_grade", sa.String(32)),
+    sa.Column("override_reason", sa.Text),
+    sa.Column("override_by", sa.String(128)),
+    sa.Column("override_at", UTCDateTime()),
+)
+
+#: Every computed score, override and clearing, newest last.
+score_history = sa.Table(
+    "crm_score_history",
+    SYSTEM_METADATA,
+    sa.Column("id", _Id, primary_key=True, autoincrement=True),
+    sa.Column("scoring", sa.String(63), nullable=False),
+    sa.Column("entity", sa.String(63), nullable=False),
+    sa.Column("record_id", sa.BigInteger, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("value", sa.Float),
+    sa.Column("grade", sa.String(32)),
+    sa.Column("scorer", sa.String(63), nullable=False),
+    sa.Column("definitions_version", sa.Integer, nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("actor", sa.String(128)),
+    sa.Column("reason", sa.Text),
+    sa.Index("ix_crm_score_history_record", "scoring", "record_id"),
+)
+
+#: Models learned by scorers that train (``crm score train``).
+scoring_models = sa.Table(
+    "crm_scoring_models",
+    SYSTEM_METADATA,
+    sa.Column("scoring", sa.String(63), primary_key=True),
+    sa.Column("scorer", sa.String(63), nullable=False),
+    sa.Column("model", _Json, nullable=False),
+    sa.Column("metrics", _Json, nullable=False),
+    sa.Column("definitions_version", sa.Integer, nullable=False),
+    sa.Column("trained_at", UTCDateTime(), nullable=False),
+)

@@ -1,0 +1,54 @@
+"""The scorers every plugin registered, by name, with the plugin each came from."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.errors import UsageError
+from engine.hooks import PluginFailure, Plugins
+
+from ._api import Scorer
+
+
+@dataclass
+class ScorerRegistry:
+    scorers: dict[str, Scorer] = field(default_factory=dict)
+    plugin_of: dict[str, str] = field(default_factory=dict)
+    failures: list[PluginFailure] = field(default_factory=list)
+
+    @classmethod
+    def collect(cls, plugins: Plugins) -> ScorerRegistry:
+        registry = cls()
+        for plugin, offered in plugins.call_each("crm_register_scorers"):
+            for scorer in offered or ():
+                if not isinstance(scorer, Scorer):
+                    registry.failures.append(
+                        plugins.report(plugin, "crm_register_scorers", TypeError(f"{scorer!r} is not a Scorer"))
+                    )
+                elif scorer.name in registry.scorers:
+                    other = registry.plugin_of[scorer.name]
+                    registry.failures.append(
+                        plugins.report(
+                            plugin, "crm_register_scorers",
+                            ValueError(f'scorer "{scorer.name}" is already registered by plugin {other}'),
+                        )
+                    )
+                else:
+                    registry.scorers[scorer.name] = scorer
+                    registry.plugin_of[scorer.name] = plugin
+        registry.failures.extend(f for f in plugins.failures if f not in registry.failures)
+        return registry
+
+    def get(self, name: str) -> Scorer:
+        try:
+            return self.scorers[name]
+        except KeyError:
+            close = difflib.get_close_matches(name, list(self.scorers), n=1)
+            hint = f' Did you mean "{close[0]}"?' if close else f" Scorers: {', '.join(sorted(self.scorers)) or 'none'}."
+            raise UsageError(f'no scorer is called "{name}".{hint}') from None
+
+    def config_schemas(self) -> dict[str, Any]:
+        """Scorer name → JSON Schema of its config (what definition validation checks)."""
+        return {name: dict(s.config_schema) for name, s in self.scorers.items()}

@@ -1,0 +1,363 @@
+"""Running scorings: stream records in batches through a scorer, store results and history.
+
+Records are read in batches with a server-side cursor (memory stays flat), scored with the
+scorer's batch function (which aggregates related rows in SQL), and written per batch: the
+current score (``crm_scores``), a history row when the value or grade changed, and the
+target fields on the record. A user's override survives recomputation until it is
+cleared; the target fields then show the override. Rerunning is safe: unchanged scores
+write no history. A scorer that raises is reported with its plugin's name and the other
+scorings still run.
+
+Target fields are maintained by scoring, not edited by users: writing them does not bump
+the record's version or add audit rows (the score history is their audit trail).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from engine.errors import NotFoundError, UsageError
+from engine.metadata._scoring_model import ScoringDef
+from engine.progress import NO_PROGRESS, Progress
+from engine.storage import score_history, scores, scoring_models, to_jsonable
+
+from ._api import ScoreResult, ScoringContext, ScoringSpec
+from ._registry import ScorerRegistry
+
+if TYPE_CHECKING:
+    from engine.runtime import CrmEngine
+
+BATCH_SIZE = 2000
+
+
+@dataclass
+class ScoringRun:
+    scoring: str
+    entity: str
+    scored: int = 0
+    changed: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out = {"scoring": self.scoring, "entity": self.entity, "scored": self.scored, "changed": self.changed,
+               "seconds": round(self.seconds, 3)}
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
+@dataclass
+class _Existing:
+    value: float | None
+    grade: str | None
+    override_value: float | None
+    override_grade: str | None
+
+    @property
+    def overridden(self) -> bool:
+        return self.override_value is not None or self.override_grade is not None
+
+
+@dataclass
+class ScoreView:
+    """A record's score for one scoring, as shown to users."""
+
+    scoring: str
+    scorer: str
+    value: float | None
+    grade: str | None
+    factors: list[dict[str, Any]]
+    computed_at: datetime | None
+    definitions_version: int | None
+    override: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        shown_value = self.override["value"] if self.override and self.override["value"] is not None else self.value
+        shown_grade = self.override["grade"] if self.override and self.override["grade"] is not None else self.grade
+        return {
+            "scoring": self.scoring, "scorer": self.scorer, "value": shown_value, "grade": shown_grade,
+            "computed": {"value": self.value, "grade": self.grade}, "factors": self.factors,
+            "override": self.override, "extra": to_jsonable(self.extra),
+            "computed_at": self.computed_at.isoformat() if self.computed_at else None,
+            "definitions_version": self.definitions_version,
+        }
+
+
+class ScoringService:
+    def __init__(self, engine: CrmEngine) -> None:
+        self._engine = engine
+
+    @cached_property
+    def registry(self) -> ScorerRegistry:
+        return ScorerRegistry.collect(self._engine.plugins)
+
+    # -- definitions ----------------------------------------------------------------------
+    def definitions(self, *, entity: str | None = None, scoring: str | None = None) -> list[ScoringDef]:
+        found = list(self._engine.model.definitions.scorings.values())
+        if entity is not None:
+            self._engine.model.entity(entity)
+            found = [s for s in found if s.entity == entity]
+        if scoring is not None:
+            found = [s for s in found if s.name == scoring]
+            if not found:
+                known = ", ".join(sorted(self._engine.model.definitions.scorings)) or "none"
+                raise UsageError(f'there is no scoring "{scoring}" (scorings: {known})')
+        return found
+
+    def _spec(self, definition: ScoringDef) -> ScoringSpec:
+        return ScoringSpec(definition.name, definition.entity, definition.scorer, definition.config)
+
+    def _trained(self, conn: Connection, name: str) -> Mapping[str, Any] | None:
+        row = conn.execute(sa.select(scoring_models.c.model).where(scoring_models.c.scoring == name)).first()
+        return row[0] if row else None
+
+    # -- running ----------------------------------------------------------------------------
+    def run(
+        self,
+        *,
+        entity: str | None = None,
+        scoring: str | None = None,
+        record_ids: Sequence[int] | None = None,
+        progress: Progress = NO_PROGRESS,
+        batch_size: int = BATCH_SIZE,
+        now: datetime | None = None,
+    ) -> list[ScoringRun]:
+        """Score every record (or ``record_ids``) for the selected scorings."""
+        return [
+            self._run_one(d, record_ids, progress, batch_size, now or datetime.now(UTC))
+            for d in self.definitions(entity=entity, scoring=scoring)
+        ]
+
+    def _run_one(
+        self, definition: ScoringDef, record_ids: Sequence[int] | None, progress: Progress, batch_size: int, now: datetime
+    ) -> ScoringRun:
+        report = ScoringRun(definition.name, definition.entity)
+        started = time.perf_counter()
+        scorer = self.registry.get(definition.scorer)
+        plugin = self.registry.plugin_of[scorer.name]
+        table = self._engine.model.table(definition.entity)
+        try:
+            with self._engine.db.read() as conn:
+                context = ScoringContext(self._engine, conn, self._spec(definition), now)
+                context.model = {"trained": self._trained(conn, definition.name)}
+                if scorer.prepare is not None:
+                    context.model = {**context.model, "prepared": scorer.prepare(context)}
+                query = sa.select(table).order_by(table.c.id)
+                count_query = sa.select(sa.func.count()).select_from(table)
+                if record_ids is not None:
+                    query = query.where(table.c.id.in_(list(record_ids)))
+                    count_query = count_query.where(table.c.id.in_(list(record_ids)))
+                total = int(conn.execute(count_query).scalar() or 0)
+                progress.start(f"score {definition.name}", total)
+                result = conn.execute(query.execution_options(yield_per=batch_size)).mappings()
+                for partition in result.partitions(batch_size):
+                    records = [dict(r) for r in partition]
+                    results = scorer.score_batch(context, records)
+                    report.changed += self._store(definition, results, now)
+                    report.scored += len(results)
+                    progress.advance(len(records))
+        except Exception as exc:  # a scorer's bug: report it with its plugin, go on with the others
+            failure = self._engine.plugins.report(plugin, f"scorer {scorer.name}", exc)
+            report.error = f"plugin {plugin}, scorer {scorer.name}: {failure.error}"
+        finally:
+            progress.finish()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _store(self, definition: ScoringDef, results: Iterable[ScoreResult], now: datetime) -> int:
+        """Write one batch of results; returns how many changed."""
+        results = list(results)
+        if not results:
+            return 0
+        version = self._engine.version
+        scorer = definition.scorer
+        ids = [r.record_id for r in results]
+        with self._engine.db.write() as tx:
+            existing = {
+                row.record_id: _Existing(row.value, row.grade, row.override_value, row.override_grade)
+                for row in tx.execute(
+                    sa.select(scores.c.record_id, scores.c.value, scores.c.grade, scores.c.override_value,
+                              scores.c.override_grade)
+                    .where(scores.c.scoring == definition.name, scores.c.record_id.in_(ids))
+                )
+            }
+            inserts, updates, history, targets = [], [], [], []
+            for r in results:
+                value = None if r.value is None else float(r.value)
+                row = {
+                    "scoring": definition.name, "record_id": r.record_id, "entity": definition.entity,
+                    "scorer": scorer, "value": value, "grade": r.grade,
+                    "factors": [f.to_json() for f in r.factors], "extra": to_jsonable(dict(r.extra)) or None,
+                    "definitions_version": version, "computed_at": now,
+                }
+                old = existing.get(r.record_id)
+                if old is None:
+                    inserts.append(row)
+                else:
+                    updates.append({**{f"b_{k}": v for k, v in row.items()}})
+                if old is None or old.value != value or old.grade != r.grade:
+                    history.append({"scoring": definition.name, "entity": definition.entity, "record_id": r.record_id,
+                                    "kind": "computed", "value": value, "grade": r.grade, "scorer": scorer,
+                                    "definitions_version": version, "at": now, "actor": None, "reason": None})
+                shown_value = old.override_value if old is not None and old.override_value is not None else value
+                shown_grade = old.override_grade if old is not None and old.override_grade is not None else r.grade
+                targets.append({"b_id": r.record_id, "b_value": shown_value, "b_grade": shown_grade})
+            if inserts:
+                tx.execute(scores.insert(), inserts)
+            if updates:
+                tx.execute(_UPDATE_SCORE, updates)
+            if history:
+                tx.execute(score_history.insert(), history)
+            self._write_targets(tx, definition, targets)
+        return len(history)
+
+    def _write_targets(self, tx: Connection, definition: ScoringDef, targets: list[dict[str, Any]]) -> None:
+        values: dict[str, Any] = {}
+        if definition.target_value:
+            values[definition.target_value] = sa.bindparam("b_value")
+        if definition.target_grade:
+            values[definition.target_grade] = sa.bindparam("b_grade")
+        if not values or not targets:
+            return
+        table = self._engine.model.table(definition.entity)
+        entity = self._engine.model.entity(definition.entity)
+        column = entity.fields.get(definition.target_value or "")
+        if column is not None and column.type == "integer":
+            targets = [{**t, "b_value": None if t["b_value"] is None else round(t["b_value"])} for t in targets]
+        tx.execute(table.update().where(table.c.id == sa.bindparam("b_id")).values(values), targets)
+
+    def on_event(self, entity: str, record_id: int, trigger: str) -> None:
+        """Rescore one record for the scorings of ``entity`` that listen to ``trigger``."""
+        if not self._engine.has_definitions:
+            return
+        for definition in self._engine.model.definitions.scorings_for(entity):
+            if trigger in definition.triggers:
+                self._run_one(definition, [record_id], NO_PROGRESS, BATCH_SIZE, datetime.now(UTC))
+
+    # -- reading ------------------------------------------------------------------------------
+    def show(self, entity: str, record_id: int, *, language: str | None = None) -> list[ScoreView]:
+        """Every score of a record with its explanation and override."""
+        self._engine.records.get(entity, record_id)
+        out = []
+        with self._engine.db.read() as conn:
+            for definition in self.definitions(entity=entity):
+                row = conn.execute(
+                    sa.select(scores).where(scores.c.scoring == definition.name, scores.c.record_id == int(record_id))
+                ).mappings().first()
+                if row is None:
+                    out.append(ScoreView(definition.name, definition.scorer, None, None, [], None, None))
+                    continue
+                override = None
+                if row["override_value"] is not None or row["override_grade"] is not None:
+                    override = {"value": row["override_value"], "grade": row["override_grade"],
+                                "reason": row["override_reason"], "by": row["override_by"],
+                                "at": row["override_at"].isoformat() if row["override_at"] else None}
+                factors = row["factors"] or []
+                if language:
+                    factors = [{**f, "label": _label(f.get("label"), language)} for f in factors]
+                out.append(ScoreView(definition.name, row["scorer"], row["value"], row["grade"], factors,
+                                     row["computed_at"], row["definitions_version"], override, row["extra"] or {}))
+        return out
+
+    def history(self, entity: str, record_id: int, *, scoring: str | None = None) -> list[dict[str, Any]]:
+        query = sa.select(score_history).where(score_history.c.entity == entity,
+                                               score_history.c.record_id == int(record_id)).order_by(score_history.c.id)
+        if scoring:
+            query = query.where(score_history.c.scoring == scoring)
+        with self._engine.db.read() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    # -- overrides ----------------------------------------------------------------------------
+    def override(
+        self, entity: str, record_id: int, scoring: str, *, value: float | None = None, grade: str | None = None,
+        reason: str, actor: str,
+    ) -> ScoreView:
+        """Set a user's value and/or grade; it stays until cleared, whatever recomputation finds."""
+        (definition,) = self.definitions(entity=entity, scoring=scoring)
+        if value is None and grade is None:
+            raise UsageError("an override needs a value or a grade")
+        if not reason or not reason.strip():
+            raise UsageError("an override needs a reason")
+        self._engine.records.get(entity, record_id)
+        now = datetime.now(UTC)
+        with self._engine.db.write() as tx:
+            found = tx.execute(sa.select(scores.c.record_id).where(
+                scores.c.scoring == scoring, scores.c.record_id == int(record_id))).first()
+            values = {"override_value": value, "override_grade": grade, "override_reason": reason,
+                      "override_by": actor, "override_at": now}
+            if found is None:
+                tx.execute(scores.insert().values(scoring=scoring, record_id=int(record_id), entity=entity,
+                                                  scorer=definition.scorer, definitions_version=self._engine.version,
+                                                  computed_at=now, **values))
+            else:
+                tx.execute(scores.update().where(scores.c.scoring == scoring, scores.c.record_id == int(record_id))
+                           .values(values))
+            tx.execute(score_history.insert().values(
+                scoring=scoring, entity=entity, record_id=int(record_id), kind="override", value=value, grade=grade,
+                scorer=definition.scorer, definitions_version=self._engine.version, at=now, actor=actor, reason=reason))
+            self._write_targets(tx, definition, self._current_targets(tx, scoring, int(record_id)))
+        return next(v for v in self.show(entity, record_id) if v.scoring == scoring)
+
+    def clear_override(self, entity: str, record_id: int, scoring: str, *, actor: str) -> ScoreView:
+        (definition,) = self.definitions(entity=entity, scoring=scoring)
+        now = datetime.now(UTC)
+        with self._engine.db.write() as tx:
+            result = tx.execute(scores.update().where(scores.c.scoring == scoring, scores.c.record_id == int(record_id))
+                                .values(override_value=None, override_grade=None, override_reason=None,
+                                        override_by=None, override_at=None))
+            if result.rowcount == 0:
+                raise NotFoundError(f"{entity} {record_id} has no score for {scoring}")
+            tx.execute(score_history.insert().values(
+                scoring=scoring, entity=entity, record_id=int(record_id), kind="cleared", value=None, grade=None,
+                scorer=definition.scorer, definitions_version=self._engine.version, at=now, actor=actor, reason=None))
+            self._write_targets(tx, definition, self._current_targets(tx, scoring, int(record_id)))
+        return next(v for v in self.show(entity, record_id) if v.scoring == scoring)
+
+    def _current_targets(self, tx: Connection, scoring: str, record_id: int) -> list[dict[str, Any]]:
+        row = tx.execute(sa.select(scores).where(scores.c.scoring == scoring, scores.c.record_id == record_id)).mappings().first()
+        if row is None:
+            return []
+        value = row["override_value"] if row["override_value"] is not None else row["value"]
+        grade = row["override_grade"] if row["override_grade"] is not None else row["grade"]
+        return [{"b_id": record_id, "b_value": value, "b_grade": grade}]
+
+    # -- training -------------------------------------------------------------------------------
+    def train(self, scoring: str, *, now: datetime | None = None) -> dict[str, Any]:
+        """Train a learning scorer on the current data and store the model."""
+        (definition,) = self.definitions(scoring=scoring)
+        scorer = self.registry.get(definition.scorer)
+        if scorer.train is None:
+            raise UsageError(f'scorer "{scorer.name}" does not learn; only scorers with training can be trained')
+        now = now or datetime.now(UTC)
+        with self._engine.db.read() as conn:
+            report = scorer.train(ScoringContext(self._engine, conn, self._spec(definition), now))
+        with self._engine.db.write() as tx:
+            tx.execute(scoring_models.delete().where(scoring_models.c.scoring == scoring))
+            tx.execute(scoring_models.insert().values(
+                scoring=scoring, scorer=scorer.name, model=to_jsonable(dict(report.model)),
+                metrics=to_jsonable(dict(report.metrics)), definitions_version=self._engine.version, trained_at=now))
+        return {"scoring": scoring, "scorer": scorer.name, "metrics": to_jsonable(dict(report.metrics))}
+
+
+_UPDATE_SCORE = (
+    scores.update()
+    .where(scores.c.scoring == sa.bindparam("b_scoring"), scores.c.record_id == sa.bindparam("b_record_id"))
+    .values({c: sa.bindparam(f"b_{c}") for c in ("scorer", "value", "grade", "factors", "extra",
+                                                   "definitions_version", "computed_at", "entity")})
+)
+
+
+def _label(label: Any, language: str) -> Any:
+    if isinstance(label, dict):
+        return label.get(language) or label.get("en")
+    return label
