@@ -1,9 +1,10 @@
 """The definition language: read, validate and resolve JSON definitions.
 
 ``load_definitions`` reads a bundle (or one entity document) into frozen
-:class:`Definitions`; ``validate_path`` reports every problem instead of raising;
-``definitions_to_json`` / ``definitions_from_json`` / ``definitions_digest`` handle the
-canonical resolved form the engine stores. See ``docs/definitions.md`` for the language.
+:class:`Definitions` (entities and workflows); ``validate_path`` reports every problem
+instead of raising; ``definitions_to_json`` / ``definitions_from_json`` /
+``definitions_digest`` handle the canonical resolved form the engine stores. See
+``docs/definitions.md`` for the language and ``docs/workflows.md`` for workflows.
 """
 
 from __future__ import annotations
@@ -34,6 +35,16 @@ from engine.metadata._model import (
 from engine.metadata._names import derive_label
 from engine.metadata._problems import PROBLEM_CODES
 from engine.metadata._sql_keywords import SQL_RESERVED_WORDS
+from engine.metadata._workflow_model import (
+    ActionDef,
+    ActionKind,
+    AssignStrategy,
+    EscalationDef,
+    InputDef,
+    StateDef,
+    TransitionDef,
+    WorkflowDef,
+)
 
 __all__ = [
     "DEFAULT_MAX_LENGTH",
@@ -45,14 +56,22 @@ __all__ = [
     "SQL_RESERVED_WORDS",
     "SYSTEM_FIELDS",
     "TEXT_TYPES",
+    "ActionDef",
+    "ActionKind",
+    "AssignStrategy",
     "Choice",
     "Definitions",
     "EntityDef",
+    "EscalationDef",
     "FieldDef",
     "FieldType",
+    "InputDef",
     "Label",
     "OnDelete",
     "SourceRef",
+    "StateDef",
+    "TransitionDef",
+    "WorkflowDef",
     "definitions_digest",
     "definitions_from_json",
     "definitions_to_json",

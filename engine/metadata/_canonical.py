@@ -1,8 +1,9 @@
 """The canonical resolved form of definitions: what the engine stores and compares.
 
-One JSON document holds every entity with overlays applied and defaults resolved. Each
-entity in it is itself a valid entity document, so reading it back goes through the same
-meta-schema and checks as a file an admin wrote. Only keys whose value differs from the
+One JSON document holds every entity with overlays applied and defaults resolved, and
+every workflow (under ``workflows``, present only when there are any). Each entity and
+workflow in it is itself a valid document of its kind, so reading it back goes through
+the same meta-schema and checks as a file an admin wrote. Only keys whose value differs from the
 default are written, in a stable order, so equal definitions give equal documents and the
 same digest.
 """
@@ -31,6 +32,9 @@ from engine.metadata._model import (
 )
 from engine.metadata._names import derive_label
 from engine.metadata._problems import child, pointer, problem, unique_problems
+from engine.metadata._workflow_canonical import workflow_to_json
+from engine.metadata._workflow_drafts import collect_workflow
+from engine.metadata._workflows import build_workflows
 
 #: The ``file`` of problems in stored definitions, unless the caller names it.
 STORED_FILE = "<definitions>"
@@ -38,13 +42,18 @@ STORED_FILE = "<definitions>"
 
 def definitions_to_json(definitions: Definitions) -> dict[str, Any]:
     """The canonical resolved form of ``definitions`` (a JSON-ready ``dict``)."""
-    return {
+    out: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "kind": "definitions",
         "name": definitions.name,
         "bundles": list(definitions.bundles),
         "entities": {name: entity_to_json(e) for name, e in definitions.entities.items()},
     }
+    # Only when there are any: definitions stored before workflows existed keep their form
+    # and their digest.
+    if definitions.workflows:
+        out["workflows"] = {name: workflow_to_json(w) for name, w in definitions.workflows.items()}
+    return out
 
 
 def definitions_from_json(data: Any, *, file: str = STORED_FILE) -> Definitions:
@@ -72,11 +81,26 @@ def definitions_from_json(data: Any, *, file: str = STORED_FILE) -> Definitions:
             collection.problems.append(problem("invalid", message, child(where, "name")))
             continue
         collect_entity(entity, where, name, collection)
-    entities, entity_problems = build_entities(collection.entities, {name: frozenset()})
-    problems = unique_problems([*collection.problems, *entity_problems])
+    for key, workflow in data.get("workflows", {}).items():
+        where = SourceRef(file, pointer("workflows", key))
+        if workflow["name"] != key:
+            message = (
+                f"the workflow stored under {key!r} is named {workflow['name']!r}; they must match."
+            )
+            collection.problems.append(problem("invalid", message, child(where, "name")))
+            continue
+        collect_workflow(workflow, where, name, collection)
+    ancestors = {name: frozenset[str]()}
+    entities, entity_problems = build_entities(collection.entities, ancestors)
+    workflows, workflow_problems = build_workflows(
+        collection.workflows, collection.entities, entities, ancestors
+    )
+    problems = unique_problems([*collection.problems, *entity_problems, *workflow_problems])
     if problems:
         raise DefinitionError(problems)
-    return Definitions(name=name, entities=entities, bundles=tuple(data["bundles"]))
+    return Definitions(
+        name=name, entities=entities, bundles=tuple(data["bundles"]), workflows=workflows
+    )
 
 
 def definitions_digest(definitions: Definitions) -> str:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import Problem
 from engine.metadata._model import SourceRef
 from engine.metadata._problems import child, problem
+
+if TYPE_CHECKING:
+    from engine.metadata._workflow_drafts import WorkflowDraft, WorkflowOverlayDraft
 
 
 @dataclass
@@ -71,6 +74,10 @@ class Collection:
     overlays: list[OverlayDraft] = field(default_factory=list)
     #: Entities whose documents are invalid: references to them are not reported again.
     broken_entities: set[str] = field(default_factory=set)
+    workflows: dict[str, WorkflowDraft] = field(default_factory=dict)
+    workflow_overlays: list[WorkflowOverlayDraft] = field(default_factory=list)
+    #: Workflows whose documents are invalid: overlays of them are not reported again.
+    broken_workflows: set[str] = field(default_factory=set)
     problems: list[Problem] = field(default_factory=list)
 
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from engine.metadata._drafts import Collection, collect_entity, collect_overlay
 from engine.metadata._model import SourceRef
+from engine.metadata._workflow_drafts import collect_workflow, collect_workflow_overlay
 
 #: ``manifest``: the bundle.json of a bundle; ``member``: a document inside a bundle;
 #: ``stored``: the resolved form the engine keeps in its database.
@@ -47,6 +48,20 @@ KINDS: Mapping[str, DocumentKind] = MappingProxyType(
                 "member",
                 "additions and changes to an inherited entity",
                 collect_overlay,
+            ),
+            DocumentKind(
+                "workflow",
+                "workflow.schema.json",
+                "member",
+                "the states and guarded transitions of an entity's enum field",
+                collect_workflow,
+            ),
+            DocumentKind(
+                "workflow_overlay",
+                "workflow_overlay.schema.json",
+                "member",
+                "additions and changes to an inherited workflow",
+                collect_workflow_overlay,
             ),
             DocumentKind(
                 "definitions",

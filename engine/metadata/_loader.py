@@ -3,7 +3,8 @@
 Reading goes in stages, and every stage runs whatever failed before it, so that one broken
 file never hides the problems of another: bundles are resolved, every document is read
 and checked against its meta-schema, overlays are applied, entities are frozen and
-checked. Only when nothing at all was wrong is a :class:`Definitions` returned.
+checked, then workflows (with their overlays) are frozen and checked against them. Only
+when nothing at all was wrong is a :class:`Definitions` returned.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from engine.metadata._kinds import KINDS, kinds_with_role
 from engine.metadata._model import Definitions, SourceRef
 from engine.metadata._overlays import apply_overlays
 from engine.metadata._problems import file_problem, unique_problems
+from engine.metadata._workflow_overlays import apply_workflow_overlays
+from engine.metadata._workflows import build_workflows
 
 
 def load_definitions(
@@ -76,6 +79,8 @@ def _load(path: Path, preset_dirs: Sequence[Path]) -> tuple[Definitions | None, 
                 collector(document.value, SourceRef(display), bundle.name, collection)
             elif document.kind == "entity" and isinstance(document.value.get("name"), str):
                 collection.broken_entities.add(document.value["name"])
+            elif document.kind == "workflow" and isinstance(document.value.get("name"), str):
+                collection.broken_workflows.add(document.value["name"])
     return _resolve(collection, graph)
 
 
@@ -92,12 +97,29 @@ def _resolve(
         collection.entities, graph.ancestors, collection.broken_entities
     )
     problems.extend(entity_problems)
+    problems.extend(
+        apply_workflow_overlays(
+            collection.workflows,
+            collection.workflow_overlays,
+            graph.ancestors,
+            collection.broken_workflows,
+        )
+    )
+    workflows, workflow_problems = build_workflows(
+        collection.workflows,
+        collection.entities,
+        entities,
+        graph.ancestors,
+        collection.broken_entities,
+    )
+    problems.extend(workflow_problems)
     if not graph.bundles:
         return None, unique_problems(problems)
     definitions = Definitions(
         name=graph.bundles[-1].name,
         entities=entities,
         bundles=tuple(b.name for b in graph.bundles),
+        workflows=workflows,
     )
     return definitions, unique_problems(problems)
 

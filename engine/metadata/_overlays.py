@@ -29,7 +29,9 @@ _CHOICE_TYPES = ("enum", "multi_enum")
 
 
 @dataclass(frozen=True)
-class _Setting:
+class Setting:
+    """A value an overlay sets, the bundle of that overlay, and where it is written."""
+
     value: Any
     bundle: str
     where: SourceRef
@@ -50,44 +52,45 @@ def apply_overlays(
     applicable: list[tuple[OverlayDraft, EntityDraft]] = []
     for overlay in overlays:
         entity = entities.get(overlay.entity)
-        if entity is None or not _sees(overlay.bundle, entity.bundle, ancestors):
+        if entity is None or not sees(overlay.bundle, entity.bundle, ancestors):
             if overlay.entity not in broken:
                 problems.append(_unknown_entity(overlay, entities, ancestors))
             continue
         applicable.append((overlay, entity))
         problems.extend(_add(overlay, entity))
-    settings: dict[tuple[str, str | None, str], list[_Setting]] = {}
+    settings: dict[tuple[str, str | None, str], list[Setting]] = {}
     for overlay, entity in applicable:
         document = overlay.document
         for prop in _ENTITY_PROPERTIES:
             if prop in document:
-                setting = _Setting(document[prop], overlay.bundle, child(overlay.source, prop))
+                setting = Setting(document[prop], overlay.bundle, child(overlay.source, prop))
                 settings.setdefault((entity.name, None, prop), []).append(setting)
         for name, change in document.get("change_fields", {}).items():
             where = child(overlay.source, "change_fields", name)
             field = entity.fields.get(name)
-            if field is None or not _sees(overlay.bundle, field.bundle, ancestors):
+            if field is None or not sees(overlay.bundle, field.bundle, ancestors):
                 problems.append(_unknown_field(name, where, entity, overlay.bundle, ancestors))
                 continue
             for prop, value in change.items():
                 if prop == "add_choices":
                     problems.extend(_add_choices(field, value, child(where, prop)))
                 else:
-                    setting = _Setting(value, overlay.bundle, child(where, prop))
+                    setting = Setting(value, overlay.bundle, child(where, prop))
                     settings.setdefault((entity.name, name, prop), []).append(setting)
     for (entity_name, field_name, prop), group in settings.items():
         entity = entities[entity_name]
         target: EntityDraft | FieldDraft = (
             entity if field_name is None else entity.fields[field_name]
         )
-        winner, clashes = _resolve(group, ancestors)
+        winner, clashes = resolve_settings(group, ancestors)
         problems.extend(clashes)
         target.spec[prop] = winner.value
         target.where[prop] = winner.where
     return problems
 
 
-def _sees(viewer: str, owner: str, ancestors: Mapping[str, frozenset[str]]) -> bool:
+def sees(viewer: str, owner: str, ancestors: Mapping[str, frozenset[str]]) -> bool:
+    """Whether bundle ``viewer`` sees what bundle ``owner`` defines (itself or a base)."""
     return viewer == owner or owner in ancestors.get(viewer, frozenset())
 
 
@@ -136,9 +139,11 @@ def _add_choices(field: FieldDraft, choices: list[Any], where: SourceRef) -> lis
     return problems
 
 
-def _resolve(
-    group: list[_Setting], ancestors: Mapping[str, frozenset[str]]
-) -> tuple[_Setting, list[Problem]]:
+def resolve_settings(
+    group: list[Setting], ancestors: Mapping[str, frozenset[str]]
+) -> tuple[Setting, list[Problem]]:
+    """The setting that stands among ``group`` (all setting one property), and the
+    ``overlay_clash`` problems of those that disagree with it."""
     # A setting is superseded by one made in a bundle that extends its bundle.
     standing = [
         s
@@ -169,7 +174,7 @@ def _unknown_entity(
     entities: Mapping[str, EntityDraft],
     ancestors: Mapping[str, frozenset[str]],
 ) -> Problem:
-    visible = [n for n, e in entities.items() if _sees(overlay.bundle, e.bundle, ancestors)]
+    visible = [n for n, e in entities.items() if sees(overlay.bundle, e.bundle, ancestors)]
     entity = entities.get(overlay.entity)
     if entity is not None:
         reason = (
@@ -189,7 +194,7 @@ def _unknown_field(
     viewer: str,
     ancestors: Mapping[str, frozenset[str]],
 ) -> Problem:
-    visible = [n for n, f in entity.fields.items() if _sees(viewer, f.bundle, ancestors)]
+    visible = [n for n, f in entity.fields.items() if sees(viewer, f.bundle, ancestors)]
     field = entity.fields.get(name)
     if field is not None:
         hint = f" It is added by bundle {field.bundle!r}, which this bundle does not extend."

@@ -65,11 +65,36 @@ PROBLEM_CODES: Mapping[str, str] = MappingProxyType(
         "duplicate_bundle": "two different bundles have the same name",
         "extends_cycle": "bundles extend each other in a cycle",
         # overlays
-        "unknown_entity": "an overlay names an entity no visible bundle defines",
+        "unknown_entity": "an overlay, workflow or action names an entity no visible bundle has",
         "field_exists": "an overlay adds a field that already exists",
         "choice_exists": "an overlay adds a choice that already exists",
         "index_exists": "an overlay adds an index or unique constraint that already exists",
         "overlay_clash": "two overlays set the same property to different values",
+        # workflows
+        "duplicate_workflow": "two documents define the same workflow",
+        "field_has_workflow": "two workflows drive the same field",
+        "not_enum_field": "a workflow drives a field that is not an enum",
+        "state_not_choice": "a workflow state that is not a choice of its field",
+        "choice_not_state": "a choice of a workflow's field that is not a state",
+        "initial_state": "a workflow without exactly one initial state, or a final initial one",
+        "unknown_state": "a transition names a state the workflow does not have",
+        "unreachable_state": "no transitions lead from the initial state to a state",
+        "final_state_exit": "a transition leaves a final state",
+        "unknown_transition": "an escalation or overlay names a missing or unsuitable transition",
+        "invalid_duration": "max_duration is not an ISO 8601 duration of weeks to seconds",
+        "unknown_variable": "a rule reads data a workflow rule is not given",
+        "state_field_action": "an action sets a field a workflow drives",
+        "invalid_action_value": "a literal value in an action that the field would reject",
+        "not_user_field": "an assign action's field cannot hold a user's name",
+        # workflow overlays
+        "unknown_workflow": "a workflow overlay names a workflow no visible bundle defines",
+        "state_exists": "a workflow overlay adds a state that already exists",
+        "transition_exists": "a workflow overlay adds a transition that already exists",
+        # rules (engine.logic), reported where the rule is written
+        "unknown_operator": "a rule uses an operator the rule language does not have",
+        "invalid_operation": "a rule has an object of several keys where an operation belongs",
+        "invalid_arguments": "a rule gives an operator arguments it cannot take",
+        "rule_too_large": "a rule is larger than the rule language allows",
     }
 )
 

@@ -99,9 +99,15 @@ def _problems_for(error: ValidationError, file: str, base: str) -> Iterator[Prob
     if "propertyNames" in error.absolute_schema_path:
         # The error is about an object key, reported at the key's own pointer.
         name = str(error.instance)
+        where = SourceRef(file, base + pointer(*path, name))
+        schema = error.schema if isinstance(error.schema, dict) else {}
+        if error.validator == "pattern" and error.validator_value != IDENTIFIER_PATTERN:
+            # Keys that are not identifiers (workflow states are choice values).
+            rule = schema.get("description") or f"a name matching {error.validator_value}."
+            yield problem("invalid_name", f"{name!r} is not a valid name; expected {rule}", where)
+            return
         suggestion = snake_case(name)
         hint = f" Did you mean {suggestion!r}?" if suggestion else ""
-        where = SourceRef(file, base + pointer(*path, name))
         yield problem(
             "invalid_name", f"{name!r} is not a valid name: {IDENTIFIER_RULE}.{hint}", where
         )

@@ -76,7 +76,7 @@ def test_every_broken_file_is_reported_together(write: Writer) -> None:
     write("app/2_empty.json", "")
     write("app/3_latin1.json", b'{"name": "caf\xe9"}')
     write("app/4_array.json", [])
-    write("app/5_kind.json", {"schema_version": 1, "kind": "workflow"})
+    write("app/5_kind.json", {"schema_version": 1, "kind": "workflows"})
     write("app/6_version.json", {"schema_version": 3, "kind": "entity"})
     write(
         "app/7_lead.json",

@@ -1,0 +1,174 @@
+"""Freeze the actions of a transition or an escalation into :class:`ActionDef` objects, and
+check them against the entities they write.
+
+A value in ``set`` and ``create`` follows one rule: a JSON object is a JSON Logic rule,
+computed when the action runs (``{"var": "now"}``, ``{"var": "inputs.reason"}``); any
+other value (a string, a number, a boolean, null, an array) is written as it is, and is
+checked here against the field like a default. A literal object, for a ``json`` field,
+is written with JSON Logic's literal operator: ``{"preserve": {...}}``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import Any
+
+from engine.errors import Problem
+from engine.metadata._model import SYSTEM_FIELDS, EntityDef, FieldDef, SourceRef
+from engine.metadata._problems import child, did_you_mean, problem
+from engine.metadata._values import default_problem
+from engine.metadata._workflow_lookup import Lookup
+from engine.metadata._workflow_model import ActionDef
+from engine.metadata._workflow_rules import RuleScope, rule_problems
+
+#: The system field an assign action writes unless it names another field.
+DEFAULT_ASSIGN_FIELD = "owner"
+#: Field types that can hold a user's name, besides ``owner``.
+_USER_FIELD_TYPES = ("string",)
+
+
+def build_actions(
+    actions: Sequence[Mapping[str, Any]],
+    where: SourceRef,
+    *,
+    entity: EntityDef | None,
+    scope: RuleScope,
+    lookup: Lookup,
+    bundle: str,
+) -> tuple[tuple[ActionDef, ...], list[Problem]]:
+    """The frozen actions written at ``where`` (an ``actions`` list) and their problems.
+
+    :param entity: the entity of the workflow (``None`` when unknown: nothing is checked
+        against its fields then).
+    :param scope: what rule values may read.
+    :param bundle: the bundle the actions are written in (which entities it sees).
+    """
+    built: list[ActionDef] = []
+    problems: list[Problem] = []
+    for index, action in enumerate(actions):
+        at = child(where, index)
+        ((kind, body),) = action.items()
+        at_body = child(at, kind)
+        if kind == "set":
+            problems.extend(_values_problems(body, at_body, entity, scope, lookup))
+            built.append(ActionDef("set", values=_frozen_values(body), source=at))
+        elif kind == "create":
+            target = lookup.entity(body["entity"], bundle)
+            if target is None:
+                problems.extend(
+                    lookup.unknown_entity(body["entity"], bundle, child(at_body, "entity"))
+                )
+            values = body.get("values", {})
+            problems.extend(
+                _values_problems(values, child(at_body, "values"), target, scope, lookup)
+            )
+            built.append(
+                ActionDef("create", values=_frozen_values(values), entity=body["entity"], source=at)
+            )
+        elif kind == "assign":
+            name = body.get("field", DEFAULT_ASSIGN_FIELD)
+            if entity is not None and "field" in body:
+                problems.extend(_assign_field_problems(entity, name, child(at_body, "field")))
+            built.append(
+                ActionDef(
+                    "assign",
+                    field=name,
+                    role=body["role"],
+                    team=body.get("team"),
+                    strategy=body.get("strategy", "round_robin"),
+                    source=at,
+                )
+            )
+        elif kind == "rescore":
+            built.append(ActionDef("rescore", scorings=tuple(body.get("scorings", ())), source=at))
+        else:
+            built.append(ActionDef("notify", topic=body["topic"], source=at))
+    return tuple(built), problems
+
+
+def _frozen_values(values: Mapping[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType({name: copy.deepcopy(value) for name, value in values.items()})
+
+
+def _values_problems(
+    values: Mapping[str, Any],
+    where: SourceRef,
+    entity: EntityDef | None,
+    scope: RuleScope,
+    lookup: Lookup,
+) -> list[Problem]:
+    problems: list[Problem] = []
+    for name, value in values.items():
+        at = child(where, name)
+        if entity is not None:
+            problems.extend(_target_problems(entity, name, value, at, lookup))
+        if isinstance(value, dict):
+            problems.extend(rule_problems(value, at, scope))
+    return problems
+
+
+def _target_problems(
+    entity: EntityDef, name: str, value: Any, where: SourceRef, lookup: Lookup
+) -> list[Problem]:
+    if name in lookup.driven_fields(entity.name):
+        message = (
+            f"{name!r} of {entity.name!r} is driven by a workflow: it changes only by running "
+            "that workflow's transitions (and a new record starts in the initial state). "
+            "Remove it from the values."
+        )
+        return [problem("state_field_action", message, where)]
+    if name == DEFAULT_ASSIGN_FIELD:
+        if isinstance(value, dict) or value is None or isinstance(value, str):
+            return []
+        written = json.dumps(value, ensure_ascii=False)
+        message = f"the owner is a user's name; write a string, not {written}."
+        return [problem("invalid_action_value", message, where)]
+    field = entity.fields.get(name)
+    if field is None:
+        if name in SYSTEM_FIELDS:
+            message = (
+                f"{name!r} is a system field the engine keeps itself; only 'owner' of the "
+                "system fields can be set. Remove it."
+            )
+        else:
+            hint = did_you_mean(name, [*entity.fields, DEFAULT_ASSIGN_FIELD])
+            message = f"{name!r} is not a field of {entity.name!r}.{hint}"
+        return [problem("unknown_field", message, where)]
+    if isinstance(value, dict):
+        return []
+    reason = _literal_problem(field, value)
+    if reason is None:
+        return []
+    written = json.dumps(value, ensure_ascii=False)
+    message = f"{written} is not a valid value of {name!r}: {reason}."
+    return [problem("invalid_action_value", message, where)]
+
+
+def _literal_problem(field: FieldDef, value: Any) -> str | None:
+    if value is None:
+        return "the field is required, so it cannot be set to null" if field.required else None
+    if field.type != "reference":
+        return default_problem(field, value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        return 'write the id of a record (a whole number from 1), or a rule: {"var": "record.id"}'
+    return None
+
+
+def _assign_field_problems(entity: EntityDef, name: str, where: SourceRef) -> list[Problem]:
+    if name == DEFAULT_ASSIGN_FIELD:
+        return []
+    field = entity.fields.get(name)
+    if field is None:
+        hint = did_you_mean(name, [*entity.fields, DEFAULT_ASSIGN_FIELD])
+        message = f"{name!r} is not a field of {entity.name!r}.{hint}"
+        return [problem("unknown_field", message, where)]
+    if field.type not in _USER_FIELD_TYPES:
+        message = (
+            f"{name!r} is a {field.type} field and cannot hold a user's name; assign to "
+            f"'owner' (the default) or to a string field."
+        )
+        return [problem("not_user_field", message, where)]
+    return []
