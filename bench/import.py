@@ -102,7 +102,7 @@ def write_csv(path: Path, count: int) -> None:
         writer.writerows(generate_rows(count))
 
 
-def run_engine_import(url: str, bundle: Path, csv_path: Path) -> tuple[float, float]:
+def run_engine_import(url: str, bundle: Path, csv_path: Path, threaded: bool = True) -> tuple[float, float]:
     """(seconds, peak RSS MB) of ``crm import`` in a child process."""
     crm = [sys.executable, "-m", "engine.cli"]
     env = {**os.environ, "CRM_DATABASE_URL": url}
@@ -113,12 +113,13 @@ def run_engine_import(url: str, bundle: Path, csv_path: Path) -> tuple[float, fl
         "from engine.transfer import import_csv\n"
         "crm = CrmEngine(sys.argv[1])\n"
         "start = time.perf_counter()\n"
-        "report = import_csv(crm, 'company', sys.argv[2], actor='bench')\n"
+        "report = import_csv(crm, 'company', sys.argv[2], actor='bench', threaded=sys.argv[3] == '1')\n"
         "elapsed = time.perf_counter() - start\n"
         "assert report.rejected == 0, report.problems[:3]\n"
         "print(elapsed, report.inserted, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code, url, str(csv_path)], check=True, env=env, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", code, url, str(csv_path), "1" if threaded else "0"], check=True, env=env,
+                         capture_output=True, text=True)
     seconds, inserted, rss = out.stdout.split()
     return float(seconds), float(rss)
 
@@ -221,9 +222,10 @@ def main() -> None:
     print(f"generated {args.rows:,} rows × {len(FIELDS)} fields ({csv_path.stat().st_size / 1e6:.0f} MB) "
           f"in {time.perf_counter() - start:.1f}s")
 
-    engine_db, raw_db = work / "engine.db", work / "raw.db"
-    for p in (engine_db, raw_db):
+    engine_db, single_db, raw_db = work / "engine.db", work / "single.db", work / "raw.db"
+    for p in (engine_db, single_db, raw_db):
         p.unlink(missing_ok=True)
+    single, _ = run_engine_import(f"sqlite:///{single_db}", bundle, csv_path, threaded=False)
     seconds, rss = run_engine_import(f"sqlite:///{engine_db}", bundle, csv_path)
     subprocess.run([sys.executable, "-m", "engine.cli", "--database-url", f"sqlite:///{raw_db}", "schema", "apply",
                     str(bundle)], check=True, stdout=subprocess.DEVNULL)
@@ -232,7 +234,8 @@ def main() -> None:
     print(f"  engine import (CSV parse + validation + insert): {args.rows / seconds:>10,.0f} rows/s  "
           f"{seconds:6.2f}s  peak RSS {rss:.0f} MB")
     print(f"  raw sqlite3.executemany (pre-built rows):         {args.rows / raw:>10,.0f} rows/s  {raw:6.2f}s")
-    print(f"  ratio engine/raw: {raw / seconds:.2f}x")
+    print(f"  ratio engine/raw: {raw / seconds:.2f}x  (single-threaded import: {args.rows / single:,.0f} rows/s, "
+          f"{raw / single:.2f}x)")
 
     if args.postgres:
         engine_url = postgres_schema(args.postgres, "bench_engine")

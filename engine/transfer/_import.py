@@ -14,7 +14,9 @@ their errors and the rest are imported.
 from __future__ import annotations
 
 import csv
+import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -91,15 +93,18 @@ class _Rejects:
         if self._writer is not None:
             self._pending.append((line, raw, problems))
 
-    def flush(self) -> None:
-        """Write the pending rejects in line order (database refusals come after a batch)."""
-        for _line, raw, problems in sorted(self._pending, key=lambda item: item[0]):
+    def flush(self, up_to: int | None = None) -> None:
+        """Write pending rejects in line order, those up to line ``up_to`` (all by default):
+        a batch's database refusals arrive after later lines were already checked."""
+        if self._writer is None:
+            return
+        ready = sorted((item for item in self._pending if up_to is None or item[0] <= up_to), key=lambda item: item[0])
+        for _line, raw, problems in ready:
             self._writer.writerow([*raw, "; ".join(f"{p.field or '-'}: [{p.code}] {p.message}" for p in problems)])
-        self._pending.clear()
+        self._pending = [item for item in self._pending if up_to is not None and item[0] > up_to]
 
     def close(self) -> None:
-        if self._writer is not None:
-            self.flush()
+        self.flush()
         if self._file is not None:
             self._file.close()
 
@@ -116,6 +121,7 @@ class CsvImporter:
         actor: str | None = None,
         progress: Progress = NO_PROGRESS,
         batch_size: int = BATCH_SIZE,
+        threaded: bool = True,
     ) -> None:
         if on_error not in ("abort", "skip"):
             raise UsageError('on_error must be "abort" or "skip"')
@@ -128,8 +134,12 @@ class CsvImporter:
         self.actor = actor
         self.progress = progress
         self.batch_size = batch_size
+        self.threaded = threaded
         self.report = ImportReport(entity=entity)
         self._writers: dict[tuple[str, ...], BulkWriter] = {}
+        self._lock = threading.Lock()
+        self._advanced = 0
+        self._written_through = 0
         self.now = datetime.now(UTC)
         self.workflows = engine.model.definitions.workflows_for(entity)
         if key is not None and key != "id":
@@ -187,8 +197,24 @@ class CsvImporter:
         convert = converter.convert_raw
         identity = keep == list(range(len(header)))
         self.progress.start(f"import {self.definition.name}", total)
+        # One writer thread: while it writes batch N (SQLite releases the GIL inside each
+        # insert step; PostgreSQL works in its own process), this thread parses and
+        # validates batch N+1. Only one thread uses the connection at a time: the next
+        # batch is handed over after the previous one is written.
+        writer = _Inline() if not self.threaded else ThreadPoolExecutor(max_workers=1, thread_name_prefix="crm-import")
+        pending: Future[None] | None = None
         try:
             with self.engine.db.write() as conn:
+
+                def hand_over(batch: list[_Row]) -> Future[None]:
+                    if pending is not None:
+                        pending.result()
+                    rejects.flush(up_to=self._written_through)
+                    self._written_through = batch[-1].line
+                    self.progress.advance(self._advanced)
+                    self._advanced = len(batch)
+                    return writer.submit(self._write, conn, columns, batch, rejects)
+
                 batch: list[_Row] = []
                 line = 1
                 width = len(header)
@@ -210,17 +236,25 @@ class CsvImporter:
                             continue
                         batch.append(_Row(line, raw, values))
                         if len(batch) >= self.batch_size:
-                            self._write(conn, columns, batch, rejects)
-                            rejects.flush()
-                            self.progress.advance(len(batch))
+                            pending = hand_over(batch)
                             batch = []
+                    if batch:
+                        pending = hand_over(batch)
+                    if pending is not None:
+                        pending.result()
+                        pending = None
                 except csv.Error as exc:
                     raise UsageError(f"line {line}: the CSV is malformed ({exc})") from None
-                if batch:
-                    self._write(conn, columns, batch, rejects)
-                    self.progress.advance(len(batch))
+                finally:
+                    if pending is not None:  # an error here: let the writer finish before rollback
+                        try:
+                            pending.result()
+                        except Exception:  # noqa: S110 - the first error is the one reported
+                            pass
+                self.progress.advance(self._advanced)
                 self.report.lines = line - 1
         finally:
+            writer.shutdown(wait=True)
             rejects.close()
             self.progress.finish()
 
@@ -229,10 +263,11 @@ class CsvImporter:
             raise RecordValidationError(
                 problems, message=f"line {line} is invalid; nothing was imported (use --on-error skip to skip bad lines)"
             )
-        self.report.rejected += 1
-        if len(self.report.problems) < MAX_REPORTED_PROBLEMS:
-            self.report.problems.extend(problems)
-        rejects.add(line, raw, problems)
+        with self._lock:  # the reader and the writer thread both reject lines
+            self.report.rejected += 1
+            if len(self.report.problems) < MAX_REPORTED_PROBLEMS:
+                self.report.problems.extend(problems)
+            rejects.add(line, raw, problems)
 
     # -- writing -------------------------------------------------------------------------
     def _write(self, conn: Connection, columns: tuple[str, ...], batch: list[_Row], rejects: _Rejects) -> None:
@@ -456,6 +491,21 @@ class CsvImporter:
         )
 
 
+class _Inline:
+    """Runs "submitted" work at once (the single-threaded mode of the importer)."""
+
+    def submit(self, fn: Any, *args: Any) -> Future[None]:
+        future: Future[None] = Future()
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:  # handed to the caller through the future, like a pool
+            future.set_exception(exc)
+        return future
+
+    def shutdown(self, wait: bool = True) -> None:
+        pass
+
+
 def _count_lines(path: Path) -> int | None:
     """Data lines in the file (for the progress bar), counted fast in binary chunks."""
     try:
@@ -477,8 +527,12 @@ def import_csv(
     actor: str | None = None,
     progress: Progress = NO_PROGRESS,
     batch_size: int = BATCH_SIZE,
+    threaded: bool = True,
 ) -> ImportReport:
-    """Import the CSV file at ``path`` into ``entity``; see the module docstring."""
+    """Import the CSV file at ``path`` into ``entity``; see the module docstring.
+
+    ``threaded`` writes each batch in a second thread while the next one is parsed.
+    """
     importer = CsvImporter(
         engine,
         entity,
@@ -488,6 +542,7 @@ def import_csv(
         actor=actor,
         progress=progress,
         batch_size=batch_size,
+        threaded=threaded,
     )
     return importer.run(Path(path))
 

@@ -147,22 +147,26 @@ def refusals(
     inputs: Mapping[str, Any] | None,
     prospective: Mapping[str, Any],
     now: datetime,
+    *,
+    escalation: bool = False,
 ) -> list[Refusal]:
     """Every reason ``user`` may not run the transition on ``record`` now.
 
     ``inputs`` None means "not known yet" (asking which transitions are available):
     missing inputs are then not a reason. ``prospective`` is the record as it would be
     after the transition's ``set`` actions (what the target state's required fields see).
+    ``escalation``: the SLA fires it, not a person, so roles and separation of duties do
+    not apply (state, guard and required fields still do).
     """
     t = compiled.definition
     reasons: list[Refusal] = []
     state = record.get(workflow.field)
     if state not in t.from_states:
         reasons.append(Refusal("wrong_state", f"{t.name} starts from {', '.join(t.from_states)}; the record is {state}"))
-    if not user.has_any_role(t.roles):
+    if not escalation and not user.has_any_role(t.roles):
         held = ", ".join(user.roles) or "none"
         reasons.append(Refusal("role", f"{t.name} needs role {' or '.join(t.roles)}; {user.name} has {held}"))
-    if t.not_by_creator and record.get("created_by") == user.name:
+    if not escalation and t.not_by_creator and record.get("created_by") == user.name:
         reasons.append(
             Refusal("separation_of_duties", f"{t.name} must be done by someone other than the record's creator ({user.name})")
         )

@@ -137,6 +137,7 @@ class WorkflowService:
         expected_version: int | None,
         now: datetime,
         pending: _Pending,
+        escalation: bool = False,
     ) -> dict[str, Any]:
         """The transition inside the caller's transaction (escalations use it too)."""
         records = self._engine.records
@@ -157,7 +158,7 @@ class WorkflowService:
                 typed_inputs = checked
         set_values = self._set_values(ct, record, user, typed_inputs, now)
         prospective = {**record, **set_values}
-        reasons = refusals(workflow, ct, record, user, inputs, prospective, now)
+        reasons = refusals(workflow, ct, record, user, inputs, prospective, now, escalation=escalation)
         if reasons:
             raise TransitionRefusedError(
                 f"{transition} is not possible on {entity} {record_id}: " + "; ".join(r.message for r in reasons),

@@ -95,7 +95,7 @@ def tick(engine: CrmEngine, service: WorkflowService, *, now: datetime | None = 
                         service.run_in(
                             tx, workflow.entity, record_id, workflow, escalation.transition, user=SYSTEM_USER,
                             inputs={}, comment=f"escalation: {state.name} over {escalation.after}",
-                            expected_version=None, now=now, pending=pending,
+                            expected_version=None, now=now, pending=pending, escalation=True,
                         )
                     if escalation.actions:
                         compiled = service.compiled(workflow)

@@ -147,3 +147,20 @@ def test_cli_import_and_export(database_url: str, run_cli: Callable[..., CliResu
     assert aborted.exit_code == 3 and "line 3" in aborted.stderr and "name" in aborted.stderr
     exported = run_cli("export", "account", tmp_path / "out.csv")
     assert exported.exit_code == 0 and "exported 1" in exported.stdout
+
+
+def test_many_batches_keep_line_order_and_counts(crm: CrmEngine, tmp_path: Path) -> None:
+    crm.records.create("account", {"name": "Existing", "code": "TAKEN"})
+    rows = [HEADER]
+    for i in range(2, 32):  # lines 2..31
+        code = "TAKEN" if i == 9 else f"C{i}"
+        name = "" if i in (4, 20) else f"Company {i}"
+        rows.append([name, code, "", "", "", "", ""])
+    path = _csv(tmp_path / "a.csv", rows)
+    rejects = tmp_path / "rejects.csv"
+    report = import_csv(crm, "account", path, on_error="skip", rejects=rejects, batch_size=4)
+    assert (report.inserted, report.rejected, report.lines) == (27, 3, 30)
+    with rejects.open(newline="", encoding="utf-8") as handle:
+        written = list(csv.reader(handle))[1:]
+    assert [r[1] for r in written] == ["C4", "TAKEN", "C20"], "rejects in line order across batches"
+    assert crm.records.list("account").total == 28
