@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -33,23 +34,36 @@ def echo_json(value: Any) -> None:
 
 def echo_record(record: Mapping[str, Any]) -> None:
     data = record_json(record)
-    width = max(len(k) for k in data)
+    width = max(display_width(k) for k in data)
     for key, value in data.items():
         shown = "" if value is None else value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
         click.echo(f"{key.ljust(width)}  {shown}")
+
+
+def display_width(text: str) -> int:
+    """Columns a string takes in a terminal (CJK characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - display_width(text))
 
 
 def echo_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], *, max_width: int = 32) -> None:
     def cell(value: Any) -> str:
         value = to_jsonable(value)
         text = "" if value is None else value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-        return text if len(text) <= max_width else text[: max_width - 1] + "…"
+        if display_width(text) <= max_width:
+            return text
+        while display_width(text) > max_width - 1:
+            text = text[:-1]
+        return text + "…"
 
     table = [[cell(r.get(c)) for c in columns] for r in rows]
-    widths = [max([len(c)] + [len(row[i]) for row in table]) for i, c in enumerate(columns)]
-    click.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
+    widths = [max([display_width(c)] + [display_width(row[i]) for row in table]) for i, c in enumerate(columns)]
+    click.echo("  ".join(_pad(c, w) for c, w in zip(columns, widths, strict=True)).rstrip())
     for row in table:
-        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+        click.echo("  ".join(_pad(v, w) for v, w in zip(row, widths, strict=True)).rstrip())
 
 
 def echo_error(error: CrmError, *, as_json: bool = False) -> None:

@@ -154,7 +154,7 @@ class RecordService:
                 raise ConflictError(f"{entity} could not be saved: {_integrity_reason(exc)}") from exc
             change = new_change_id()
             entries = [
-                _audit_row(change, entity, record_id, "create", name, None, value, actor, now)
+                _audit_row(change, entity, record_id, "create", name, None, _stored(definition, name, value), actor, now)
                 for name, value in values.items()
                 if value is not None
             ]
@@ -247,7 +247,10 @@ class RecordService:
                 )
             change = new_change_id()
             entries = [
-                _audit_row(change, entity, current["id"], "update", name, current.get(name), value, actor, now)
+                _audit_row(
+                    change, entity, current["id"], "update", name, current.get(name), _stored(definition, name, value),
+                    actor, now,
+                )
                 for name, value in changed.items()
             ]
             tx.execute(_AUDIT_INSERT, entries if len(entries) > 1 else entries[0])
