@@ -1,0 +1,1 @@
+"""An example CRM Engine plugin: scores service requests by urgency."""
