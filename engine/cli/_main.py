@@ -37,6 +37,7 @@ def _register() -> None:
     from ._io_commands import export_command, import_command
     from ._record_commands import audit_command, record
     from ._schema_commands import schema
+    from ._preset_commands import preset
     from ._scoring_commands import plugins, score
     from ._workflow_commands import history_command, transition_command, user, workflow
 
@@ -51,6 +52,7 @@ def _register() -> None:
     cli.add_command(history_command)
     cli.add_command(score)
     cli.add_command(plugins)
+    cli.add_command(preset)
 
 
 _register()

@@ -149,3 +149,14 @@ scoring_models = sa.Table(
     sa.Column("definitions_version", sa.Integer, nullable=False),
     sa.Column("trained_at", UTCDateTime(), nullable=False),
 )
+
+#: The presets loaded into this database (``crm preset load``), one per business mode.
+installed_presets = sa.Table(
+    "crm_presets",
+    SYSTEM_METADATA,
+    sa.Column("mode", sa.String(63), primary_key=True),
+    sa.Column("bundle", sa.String(127), nullable=False),
+    sa.Column("industry", sa.String(63)),
+    sa.Column("loaded_at", UTCDateTime(), nullable=False),
+    sa.Column("loaded_by", sa.String(128)),
+)
