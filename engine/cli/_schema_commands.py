@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 import sqlalchemy as sa
@@ -17,6 +18,14 @@ from ._progress import terminal_progress
 _path_argument = click.argument("path", type=click.Path(path_type=Path))
 
 
+def installed_scorer_schemas() -> dict[str, Any]:
+    """Config schemas of every installed scorer (built-in and plugins), for validation."""
+    from engine.hooks import make_plugins
+    from engine.scoring import ScorerRegistry
+
+    return ScorerRegistry.collect(make_plugins()).config_schemas()
+
+
 @click.group()
 def schema() -> None:
     """Validate definitions and migrate the database to them."""
@@ -28,7 +37,7 @@ def schema() -> None:
 @click.pass_context
 def validate_command(ctx: click.Context, path: Path, as_json: bool) -> None:
     """Check the definitions at PATH (a bundle directory or one document); exit 2 when invalid."""
-    problems = validate_path(path)
+    problems = validate_path(path, scorer_schemas=installed_scorer_schemas())
     if as_json:
         echo_json([p.to_json() for p in problems])
     else:
@@ -65,7 +74,8 @@ def _print_plan(plan: MigrationPlan) -> None:
 @pass_context
 def diff_command(context: CliContext, path: Path, as_json: bool) -> None:
     """Show what applying PATH would change, with the rows each step touches."""
-    plan = context.engine.plan(load_definitions(path))
+    engine = context.engine
+    plan = engine.plan(load_definitions(path, scorer_schemas=engine.scoring.registry.config_schemas()))
     if as_json:
         echo_json(plan.to_json())
     else:
@@ -79,7 +89,7 @@ def diff_command(context: CliContext, path: Path, as_json: bool) -> None:
 @pass_context
 def apply_command(context: CliContext, path: Path, allow_data_loss: bool, as_json: bool) -> None:
     """Migrate the database to the definitions at PATH (all or nothing)."""
-    definitions = load_definitions(path)
+    definitions = load_definitions(path, scorer_schemas=context.engine.scoring.registry.config_schemas())
     version, plan = context.engine.apply(
         definitions, allow_data_loss=allow_data_loss, actor=context.actor_name, progress=terminal_progress()
     )

@@ -14,7 +14,7 @@ from . import hookspecs
 
 ENTRY_POINT_GROUP = "crm.plugins"
 #: Built-in plugins, registered by default (module paths), like pytest's default_plugins.
-DEFAULT_PLUGINS: tuple[str, ...] = ("engine.scoring._triggers",)
+DEFAULT_PLUGINS: tuple[str, ...] = ("plugins.builtin", "engine.scoring._triggers")
 
 log = logging.getLogger("crm.plugins")
 hookimpl = pluggy.HookimplMarker("crm")

@@ -7,6 +7,7 @@ import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 from engine.errors import UsageError
@@ -93,7 +94,7 @@ def resolve(name: str, industry: str | None = None) -> PresetInfo:
     return presets[variant]
 
 
-def compose(names: list[str]) -> Definitions:
+def compose(names: list[str], *, scorer_schemas: Mapping[str, Any] | None = None) -> Definitions:
     """Definitions of several presets together (shared bases such as ``core`` come once)."""
     with tempfile.TemporaryDirectory(prefix="crm-presets-") as folder:
         bundle = Path(folder) / COMPOSITE
@@ -101,4 +102,4 @@ def compose(names: list[str]) -> Definitions:
         (bundle / "bundle.json").write_text(
             json.dumps({"schema_version": 1, "kind": "bundle", "name": COMPOSITE, "extends": names})
         )
-        return load_definitions(bundle)
+        return load_definitions(bundle, scorer_schemas=scorer_schemas)

@@ -56,7 +56,7 @@ def load_preset(
             f"and apply it with `crm schema apply`, so your changes keep applying"
         )
     bundles = {**loaded, mode: info.name}
-    definitions = compose(list(bundles.values()))
+    definitions = compose(list(bundles.values()), scorer_schemas=engine.scoring.registry.config_schemas())
     version, plan = engine.apply(definitions, allow_data_loss=allow_data_loss, actor=actor, progress=progress)
     with engine.db.write() as conn:
         conn.execute(installed_table.delete().where(installed_table.c.mode == mode))

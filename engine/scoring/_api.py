@@ -91,6 +91,9 @@ class TrainReport:
 ScoreBatch = Callable[[ScoringContext, Sequence[Mapping[str, Any]]], list[ScoreResult]]
 Prepare = Callable[[ScoringContext], Any]
 Train = Callable[[ScoringContext], TrainReport]
+#: ``(spec, table) -> (value expression, grade expression or None)``, or None when the
+#: configuration cannot be expressed in SQL.
+CompileSql = Callable[[ScoringSpec, "sa.Table"], "tuple[sa.ColumnElement[Any], sa.ColumnElement[Any] | None] | None"]
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,9 @@ class Scorer:
         batches (whole-population figures: quantile cut points, ranks); the state is put
         in ``context.model["prepared"]``.
     :param train: optional ``(context) -> TrainReport`` for scorers that learn.
+    :param compile_sql: optional; when it returns expressions, a whole-entity run scores
+        every record in a few set-based statements instead of batches in Python, and the
+        factors of a record are worked out when someone looks at them.
     :param description: one paragraph for ``crm plugins list``.
     """
 
@@ -117,4 +123,5 @@ class Scorer:
     entities: tuple[str, ...] = ()
     prepare: Prepare | None = None
     train: Train | None = None
+    compile_sql: CompileSql | None = None
     description: str = ""
