@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from engine.hooks import Plugins
     from engine.records import RecordService
     from engine.scoring import ScoringService
-    from engine.scoring import ScoringService
     from engine.users import UserService
     from engine.workflow import WorkflowService
 

@@ -35,9 +35,9 @@ def cli(ctx: click.Context, database_url: str | None, actor: str | None, languag
 
 def _register() -> None:
     from ._io_commands import export_command, import_command
+    from ._preset_commands import preset
     from ._record_commands import audit_command, record
     from ._schema_commands import schema
-    from ._preset_commands import preset
     from ._scoring_commands import plugins, score
     from ._workflow_commands import history_command, transition_command, user, workflow
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -26,7 +26,7 @@ from engine.metadata._model import FieldDef
 #: column type change (which PostgreSQL would do with a table rewrite).
 ENUM_MIN_LENGTH = 64
 
-_UTC = timezone.utc
+_UTC = UTC
 
 
 class UTCDateTime(TypeDecorator[datetime]):

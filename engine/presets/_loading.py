@@ -11,7 +11,8 @@ import sqlalchemy as sa
 
 from engine.errors import UsageError
 from engine.progress import NO_PROGRESS, Progress
-from engine.storage import MigrationPlan, installed_presets as installed_table
+from engine.storage import MigrationPlan
+from engine.storage import installed_presets as installed_table
 
 from ._catalog import COMPOSITE, compose, resolve
 

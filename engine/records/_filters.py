@@ -135,7 +135,7 @@ class _Compiler:
                 return sa.true()
             return column.is_(None) if operand else column.is_not(None)
         if f.type in ("json",) and op not in ("eq", "ne"):
-            self.problems.append(Problem(code="unsupported", pointer=pointer, message=f"json fields support only is_null"))
+            self.problems.append(Problem(code="unsupported", pointer=pointer, message="json fields support only is_null"))
             return sa.true()
         if op == "in":
             if not isinstance(operand, list) or len(operand) > _MAX_IN:

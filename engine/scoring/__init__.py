@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._api import Factor, ScoreResult, Scorer, ScoringContext, ScoringSpec, TrainReport
+from ._api import Factor, Scorer, ScoreResult, ScoringContext, ScoringSpec, TrainReport
 from ._registry import ScorerRegistry
 from ._service import ScoreView, ScoringRun, ScoringService
 

@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from engine.compile import UTCDateTime
 from engine.errors import NotFoundError, UsageError
 from engine.metadata._scoring_model import ScoringDef
 from engine.progress import NO_PROGRESS, Progress
-from engine.compile import UTCDateTime
 from engine.storage import score_history, scores, scoring_models, to_jsonable
 
 from ._api import ScoreResult, ScoringContext, ScoringSpec

@@ -20,7 +20,7 @@ from alembic.operations import Operations
 from sqlalchemy.engine import Connection
 
 from engine.compile import NAMING_CONVENTION, build_metadata, column_type, compile_validator
-from engine.errors import CrmError, DataLossError, Problem
+from engine.errors import ConflictError, CrmError, DataLossError, Problem
 from engine.metadata import Definitions, EntityDef, FieldDef
 from engine.progress import NO_PROGRESS, Progress
 
@@ -80,8 +80,6 @@ def apply_definitions(
     with db.migration() as conn:
         version = current_version(conn)
         if expected_version is not None and expected_version != version:
-            from engine.errors import ConflictError
-
             raise ConflictError(
                 f"the definitions are at version {version}, not {expected_version}; diff again"
             )
@@ -328,7 +326,5 @@ def _constraint_name(constraint: Any, table: sa.Table) -> str:
     """The naming-convention name of a constraint, as SQLAlchemy would emit it."""
     name = constraint.name
     if name is None or type(name).__name__ == "_NoneName":
-        from sqlalchemy.sql.naming import conv  # noqa: F401  (kept for clarity of intent)
-
-        raise MigrationFailedError(f"constraint on {table.name} has no name")
+        raise MigrationFailedError(f"a constraint on {table.name} has no name; check NAMING_CONVENTION")
     return str(name)

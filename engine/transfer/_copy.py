@@ -47,7 +47,7 @@ class BulkWriter:
             self._sql = compiled.string
             self._source = [self.columns.index(c) for c in order]
             processors: list[Callable[[Any], Any] | None] = [
-                table.c[c].type._cached_bind_processor(conn.dialect)  # noqa: SLF001
+                table.c[c].type._cached_bind_processor(conn.dialect)
                 for c in order
             ]
             given = len(self.given)

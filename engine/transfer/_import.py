@@ -16,8 +16,8 @@ from __future__ import annotations
 import csv
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -249,7 +249,7 @@ class CsvImporter:
                     if pending is not None:  # an error here: let the writer finish before rollback
                         try:
                             pending.result()
-                        except Exception:  # noqa: S110 - the first error is the one reported
+                        except Exception:
                             pass
                 self.progress.advance(self._advanced)
                 self.report.lines = line - 1

@@ -1,0 +1,382 @@
+"""The records of one entity: references, time, owner, values, workflow walk, validation.
+
+A record is made in this order: its references (so it can inherit from its parents), its
+creation time (after every parent's, before the main parent stopped being active), owner
+and language (mostly the main parent's), its field values, its workflow history. Then the
+entity's own validator checks it, exactly as for a record a user creates; a value it
+refuses is left out if the field is optional, and a record it still refuses is not written.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from engine.metadata import EntityDef
+
+from ._constraints import UniqueValues, constrained
+from ._people import RecordContext
+from ._plan import RefPlan, scoring_targets, workflow_owned
+from ._pools import Pool
+from ._roles import EntityRole, words
+from ._values import DAY, Generator, field_generator
+from ._walk import WalkRecord, WorkflowWalker
+
+if TYPE_CHECKING:
+    from ._generate import DemoRun
+
+#: Records are created over the last two years, more of them recently (the business grows).
+SPAN = 730 * DAY
+#: Share of parents (accounts, members) that stopped being active at some point.
+CHURN_SHARE = 0.2
+SYSTEM_COLUMNS = ("id", "version", "created_at", "updated_at", "created_by", "owner")
+_OPTIONAL_REFERENCE_FILL = {"anchor": 0.9, "free": 0.85, "child": 0.8, "derive": 1.0, "self": 0.6}
+_MARKETING = frozenset({"product", "campaign"})
+_SERVICE_WORDS = frozenset({"ticket", "case", "complaint", "service"})
+
+#: (row, history rows, records made by transitions' create actions)
+Made = tuple[tuple[Any, ...], list[tuple[Any, ...]], list[tuple[str, dict[str, Any], str, float]]]
+
+
+def _moment(ts: float) -> datetime:
+    return datetime.fromtimestamp(round(ts), UTC)
+
+
+def office_hours(ts: float, low: float, high: float, rng: random.Random) -> float:
+    """``ts`` moved into a Chinese working day (09:00-19:00 UTC+8, weekends mostly moved to
+    Friday) when that keeps it within [low, high]."""
+    local = ts + 8 * 3600
+    day = local - local % DAY
+    weekday = (int(day // DAY) + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
+    if weekday >= 5 and rng.random() < 0.85:
+        day -= (weekday - 4) * DAY
+    moved = day + 9 * 3600 + rng.random() * 10 * 3600 - 8 * 3600
+    return round(moved if low <= moved <= high else ts)
+
+
+class EntityGen:
+    """Makes records of one entity (see the module docstring)."""
+
+    def __init__(self, run: DemoRun, name: str, role: EntityRole, plans: tuple[RefPlan, ...]) -> None:
+        self.run = run
+        self.name = name
+        definitions = run.definitions
+        self.definition: EntityDef = definitions.entities[name]
+        self.role = role
+        self.plans = plans
+        self.fields = tuple(self.definition.fields)
+        self.columns = (*SYSTEM_COLUMNS, *self.fields)
+        self.validator = run.engine.model.validator(name)
+        self._system = run.engine.model.validator(name, system=True)
+        self.rng = random.Random(f"{run.seed}:{run.preset}:{name}")
+        self.ctx = RecordContext(self.rng, run.now_ts, run.hints)
+        self.deferred = run.deferred.get(name, ())
+        self.pool: Pool | None = run.pools.get(name)
+        self.next_id = run.next_id(name)
+        owned = workflow_owned(definitions, name) | scoring_targets(definitions, name)
+        scored = run.scored.get(name, frozenset())
+        self.generators: list[tuple[str, Generator, float, bool]] = []
+        self.fillers: dict[str, Generator] = {}
+        for f in self.definition.fields.values():
+            made = field_generator(f, self.definition, role, hints=run.hints, scored=f.name in scored)
+            if made is None:
+                continue
+            generate = constrained(f, made.generate)
+            self.fillers[f.name] = generate
+            if f.name in owned or (f.read_only and not f.required):
+                continue  # workflows, scorings or the system give these values
+            self.generators.append((f.name, generate, made.fill, f.has_default and not f.required))
+        self.uniques = {f.name: UniqueValues(f, run.taken(name, f.name))
+                        for f in self.definition.fields.values() if f.unique and f.type != "reference"}
+        self.unique_refs = {f.name: set(run.taken(name, f.name))
+                            for f in self.definition.fields.values() if f.unique and f.type == "reference"}
+        self.groups = [(group, set(run.taken_tuples(name, group))) for group in self.definition.unique]
+        self.walkers = [WorkflowWalker(w, run.engine.workflows) for w in definitions.workflows_for(name)]
+        self.self_groups: dict[str, dict[Any, list[int]]] = {p.field: {} for p in plans if p.mode == "self"}
+        self.required = frozenset(n for n, f in self.definition.fields.items() if f.required)
+        parts = set(words(name))
+        self.owner_roles: tuple[str, ...] = (
+            ("marketing",) if role.kind in _MARKETING else ("service",) if parts & _SERVICE_WORDS else ()
+        )
+
+    # -- references --------------------------------------------------------------------------
+    def _pick_references(self, values: dict[str, Any]) -> list[tuple[Pool, int]]:
+        """Fill ``values`` with the references; returns the (pool, index) chosen, main parent first."""
+        rng = self.rng
+        pools = self.run.pools
+        chosen: dict[str, tuple[Pool, int]] = {}
+        for plan in self.plans:
+            if plan.mode == "self":
+                continue
+            pool = pools.get(plan.target)
+            if pool is None or not len(pool):
+                values[plan.field] = None
+                continue
+            wanted = plan.required or rng.random() < _OPTIONAL_REFERENCE_FILL[plan.mode]
+            index: int | None = None
+            if wanted:
+                for _ in range(20 if plan.field in self.unique_refs else 1):
+                    index = self._pick_one(plan, pool, chosen)
+                    if index is None or plan.field not in self.unique_refs:
+                        break
+                    if pool.ids[index] not in self.unique_refs[plan.field]:
+                        break
+                    index = None
+                if index is not None and plan.field in self.unique_refs:
+                    self.unique_refs[plan.field].add(pool.ids[index])
+            if index is None:
+                values[plan.field] = None
+            else:
+                chosen[plan.field] = (pool, index)
+                values[plan.field] = pool.ids[index]
+        return list(chosen.values())
+
+    def _pick_one(self, plan: RefPlan, pool: Pool, chosen: Mapping[str, tuple[Pool, int]]) -> int | None:
+        rng = self.rng
+        index: int | None = None
+        if plan.mode == "child" and plan.via in chosen and plan.link in pool.links:
+            parent_pool, parent = chosen[plan.via]
+            index = pool.pick_child(plan.link, len(parent_pool), parent, rng)
+            if index is None and not plan.required:
+                return None
+        elif plan.mode == "derive" and plan.via in chosen:
+            source_pool, source = chosen[plan.via]
+            column = source_pool.links.get(plan.link or "")
+            linked = column[source] if column is not None else -1
+            if linked >= 0:
+                return linked
+            if not plan.required:
+                return None
+        if index is None:
+            index = pool.pick(rng)
+        return index
+
+    def _pick_self(self, values: dict[str, Any], record_id: int) -> None:
+        for plan in self.plans:
+            if plan.mode != "self":
+                continue
+            key = values.get(plan.via) if plan.via else None
+            earlier = self.self_groups[plan.field].get(key, ())
+            if earlier and (plan.required or self.rng.random() < _OPTIONAL_REFERENCE_FILL["self"]):
+                # the first records of a group are its heads (managers, main sites)
+                values[plan.field] = earlier[min(int(len(earlier) * self.rng.random() ** 2.5), len(earlier) - 1)]
+            else:
+                values[plan.field] = record_id if plan.required else None
+
+    # -- one record ----------------------------------------------------------------------------
+    def make(self, seq: int) -> Made | None:
+        """One record (row tuple in :attr:`columns` order) or None when it cannot be valid."""
+        rng = self.rng
+        run = self.run
+        record_id = self.next_id
+        self.next_id += 1
+        values: dict[str, Any] = {}
+        parents = self._pick_references(values)
+        self._pick_self(values, record_id)
+        now = run.now_ts
+        if parents:
+            low = max(pool.created[i] for pool, i in parents) + 60.0
+            main_pool, main = parents[0]
+            high = max(min(now, main_pool.until[main]), low)
+            created = low + (high - low) * rng.random() ** 0.75
+            identity = main_pool.identity[main]
+            zh = bool(main_pool.zh[main]) if identity is not None or rng.random() < 0.9 else rng.random() < 0.6
+            inherited = main_pool.owner[main] if rng.random() < 0.85 else -1
+            weight = main_pool.weight[main]
+        else:
+            low, high = now - SPAN, now
+            created = low + SPAN * rng.random() ** 0.8
+            zh, inherited, weight, identity = rng.random() < 0.6, -1, 0.0, None
+        created = min(office_hours(created, low, high, rng), now)
+        team = run.team
+        if inherited >= 0:
+            owner = inherited
+        elif self.owner_roles:
+            owner = team.pick(self.owner_roles, rng) or team.pick_rep(rng)
+        else:
+            owner = team.pick_rep(rng)
+        own_weight = math.exp(1.1 * rng.gauss(0.0, 1.0))
+        creator = owner if rng.random() < 0.9 else (team.pick(("secretary", "manager"), rng, prefer=owner) or owner)
+        created_by = team.members[creator].name
+        ctx = self.ctx
+        ctx.reset(zh=zh, created=created, weight=weight or own_weight, seq=seq, owner=team.members[owner].name,
+                  identity=identity)
+        claimed: list[tuple[UniqueValues, Any]] = []
+        for name, generate, fill, has_default in self.generators:
+            if fill < 1.0 and rng.random() >= fill:
+                continue
+            if has_default and rng.random() < 0.4:
+                continue  # left to its default, as users often do
+            value = generate(ctx)
+            if value is None:
+                continue
+            unique = self.uniques.get(name)
+            if unique is not None:
+                value = unique.claim(value)
+                if value is None:
+                    continue
+                claimed.append((unique, value))
+            values[name] = value
+        for name in self.deferred:
+            values.pop(name, None)
+        if not self._claim_groups(values, claimed):
+            return self._drop(claimed)
+        out = self._validated(values, claimed)
+        if out is None:
+            return self._drop(claimed)
+        history: list[tuple[Any, ...]] = []
+        made: list[tuple[str, dict[str, Any], str, float]] = []
+        version, updated = 1, created
+        if self.walkers:
+            typed = {**out, "id": record_id, "created_by": created_by, "owner": team.members[owner].name,
+                     "created_at": _moment(created), "version": 1}
+            walk = WalkRecord(values, typed, created_by, owner, created, zh, last=created)
+            for walker in self.walkers:
+                walker.walk(walk, rng, now, team, lambda name: self._fill(name, claimed), self._convert, record_id)
+            out = self._validated(values, claimed)
+            if out is None:
+                return self._drop(claimed)
+            owner, version, updated = walk.owner, 1 + walk.changes, walk.last
+            history = walk.history
+            made = walk.created_records
+        for name in self.deferred:
+            out[name] = None
+        if self.pool is not None:
+            self.pool.add(record_id, created, self._until(created), owner, zh, own_weight,
+                          {name: self._link_index(name, values.get(name)) for name in self.pool.link_fields},
+                          ctx.identity)
+        for plan in self.plans:
+            if plan.mode == "self":
+                key = values.get(plan.via) if plan.via else None
+                self.self_groups[plan.field].setdefault(key, []).append(record_id)
+        row = (record_id, version, _moment(created), _moment(updated), created_by, team.members[owner].name,
+               *[out.get(name) for name in self.fields])
+        return row, history, made
+
+    def _until(self, created: float) -> float:
+        if self.rng.random() < CHURN_SHARE:
+            return created + (self.run.now_ts - created) * self.rng.random()
+        return self.run.now_ts
+
+    def _link_index(self, field: str, record_id: Any) -> int:
+        if record_id is None:
+            return -1
+        target = self.run.pools.get(self.definition.fields[field].target or "")
+        if target is None:
+            return -1
+        found = target.index_of(record_id)
+        return -1 if found is None else found
+
+    def _claim_groups(self, values: dict[str, Any], claimed: list[tuple[UniqueValues, Any]]) -> bool:
+        """Keep multi-field unique constraints (``account`` + ``title``): vary a text member
+        on a clash, or leave an optional member empty (nulls never clash)."""
+        for group, taken in self.groups:
+            key = tuple(values.get(n) for n in group)
+            if any(k is None for k in key) or key not in taken:
+                if all(k is not None for k in key):
+                    taken.add(key)
+                continue
+            fields = self.definition.fields
+            text = next((n for n in group if n in fields and fields[n].type in ("string", "text")), None)
+            if text is not None:
+                base = values[text]
+                for n in range(2, 1000):
+                    limit = fields[text].max_length
+                    suffix = f" ({n})"
+                    varied = (base[: limit - len(suffix)] if limit and len(base) + len(suffix) > limit else base) + suffix
+                    values[text] = varied
+                    key = tuple(values.get(m) for m in group)
+                    if key not in taken:
+                        taken.add(key)
+                        break
+                else:
+                    return False
+                continue
+            optional = next((n for n in group if n in fields and not fields[n].required), None)
+            if optional is None:
+                return False
+            values[optional] = None
+        return True
+
+    def _validated(self, values: dict[str, Any], claimed: list[tuple[UniqueValues, Any]]) -> dict[str, Any] | None:
+        for name in self.deferred:
+            if name in self.required:
+                values[name] = 1  # stands in until the second pass; never written
+        out, problems = self.validator.check(values)
+        if problems:
+            for problem in problems:
+                if problem.field in values and problem.field not in self.required:
+                    del values[problem.field]
+            out, problems = self.validator.check(values)
+        for name in self.deferred:
+            values.pop(name, None)
+        return out if not problems else None
+
+    def _drop(self, claimed: list[tuple[UniqueValues, Any]]) -> None:
+        for unique, value in claimed:
+            unique.release(value)
+        self.run.dropped[self.name] = self.run.dropped.get(self.name, 0) + 1
+        return None
+
+    def _fill(self, name: str, claimed: list[tuple[UniqueValues, Any]]) -> Any:
+        """A value for a field a workflow state needs (what the user types before moving on)."""
+        field = self.definition.fields.get(name)
+        if field is None:
+            return None
+        if field.type == "reference":
+            pool = self.run.pools.get(field.target or "")
+            return pool.ids[pool.pick(self.rng)] if pool is not None and len(pool) else None
+        generate = self.fillers.get(name)
+        value = generate(self.ctx) if generate is not None else None
+        unique = self.uniques.get(name)
+        if unique is not None and value is not None:
+            value = unique.claim(value)
+            if value is not None:
+                claimed.append((unique, value))
+        return value
+
+    def _convert(self, changes: dict[str, Any]) -> dict[str, Any] | None:
+        out, problems = self._system.check(changes, partial=True)
+        return None if problems else out
+
+    # -- records transitions create ------------------------------------------------------------------
+    def from_action(self, values: Mapping[str, Any], actor: str, at: float) -> Made | None:
+        """A record a transition's ``create`` action made: its values, required ones filled."""
+        record_id = self.next_id
+        self.next_id += 1
+        team = self.run.team
+        owner = next((i for i, m in enumerate(team.members) if m.name == actor), team.pick_rep(self.rng))
+        self.ctx.reset(zh=self.rng.random() < 0.6, created=at, weight=1.0, seq=record_id, owner=actor)
+        data = dict(values)
+        claimed: list[tuple[UniqueValues, Any]] = []
+        for name in self.required:
+            if data.get(name) is None:
+                data[name] = self._fill(name, claimed)
+        history = []
+        for walker in self.walkers:
+            data[walker.workflow.field] = walker.initial
+            history.append((self.name, record_id, walker.workflow.name, None, None, walker.initial, actor, at, None))
+        for name, value in list(data.items()):
+            unique = self.uniques.get(name)
+            if unique is not None and value is not None and (unique, value) not in claimed:
+                data[name] = unique.claim(value)
+                claimed.append((unique, data[name]))
+        out, problems = self.validator.check(data)
+        if problems or out is None:
+            return self._drop(claimed)
+        moment = _moment(at)
+        row = (record_id, 1, moment, moment, actor, team.members[owner].name if owner is not None else actor,
+               *[out.get(name) for name in self.fields])
+        return row, history, []
+
+
+def history_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A walk's history tuple as the columns of ``crm_workflow_history`` (see DemoRun)."""
+    entity, record_id, workflow, transition, before, after, actor, at, inputs = row
+    return (entity, record_id, workflow, transition, before, after, actor, _moment(at), inputs, None)
+
+
+Filler = Callable[[str], Any]
