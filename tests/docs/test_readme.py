@@ -59,3 +59,9 @@ def test_readme_tour_runs_as_written(run_cli: Callable[..., CliResult], tmp_path
     assert [h["to_state"] for h in history] == ["qualification", "proposal", "negotiation", "won"]
     lost = run_cli("record", "get", "opportunity", "2", "--json").json()
     assert (lost["stage"], lost["lost_reason"]) == ("lost", "competitor")
+    (quality,) = run_cli("score", "show", "opportunity", "1", "--json").json()
+    # 240,000 >= 100,000: 40 points; won is past the scored stages; no source, no close date
+    assert (quality["computed"]["value"], quality["computed"]["grade"], quality["grade"]) == (40.0, "B", "A")
+    assert [f["name"] for f in quality["factors"]] == ["rule_1"]
+    won = run_cli("record", "get", "opportunity", "1", "--json").json()
+    assert (won["quality_score"], won["quality_grade"]) == (40, "A")
