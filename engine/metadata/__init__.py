@@ -1,10 +1,11 @@
 """The definition language: read, validate and resolve JSON definitions.
 
 ``load_definitions`` reads a bundle (or one entity document) into frozen
-:class:`Definitions` (entities and workflows); ``validate_path`` reports every problem
-instead of raising; ``definitions_to_json`` / ``definitions_from_json`` /
+:class:`Definitions` (entities, workflows and scorings); ``validate_path`` reports every
+problem instead of raising; ``definitions_to_json`` / ``definitions_from_json`` /
 ``definitions_digest`` handle the canonical resolved form the engine stores. See
-``docs/definitions.md`` for the language and ``docs/workflows.md`` for workflows.
+``docs/definitions.md`` for the language (scorings included) and ``docs/workflows.md`` for
+workflows.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from engine.metadata._model import (
 )
 from engine.metadata._names import derive_label
 from engine.metadata._problems import PROBLEM_CODES
+from engine.metadata._scoring_model import ScoringDef, Trigger
 from engine.metadata._sql_keywords import SQL_RESERVED_WORDS
 from engine.metadata._workflow_model import (
     ActionDef,
@@ -68,9 +70,11 @@ __all__ = [
     "InputDef",
     "Label",
     "OnDelete",
+    "ScoringDef",
     "SourceRef",
     "StateDef",
     "TransitionDef",
+    "Trigger",
     "WorkflowDef",
     "definitions_digest",
     "definitions_from_json",

@@ -1,17 +1,18 @@
 """The canonical resolved form of definitions: what the engine stores and compares.
 
-One JSON document holds every entity with overlays applied and defaults resolved, and
-every workflow (under ``workflows``, present only when there are any). Each entity and
-workflow in it is itself a valid document of its kind, so reading it back goes through
-the same meta-schema and checks as a file an admin wrote. Only keys whose value differs from the
-default are written, in a stable order, so equal definitions give equal documents and the
-same digest.
+One JSON document holds every entity with overlays applied and defaults resolved, every
+workflow (under ``workflows``) and every scoring (under ``scorings``); those two keys are
+present only when there are any. Each entity, workflow and scoring in it is itself a valid
+document of its kind, so reading it back goes through the same meta-schema and checks as a
+file an admin wrote. Only keys whose value differs from the default are written, in a
+stable order, so equal definitions give equal documents and the same digest.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -32,6 +33,9 @@ from engine.metadata._model import (
 )
 from engine.metadata._names import derive_label
 from engine.metadata._problems import child, pointer, problem, unique_problems
+from engine.metadata._scoring_canonical import scoring_to_json
+from engine.metadata._scoring_drafts import collect_scoring
+from engine.metadata._scorings import build_scorings, rescore_problems
 from engine.metadata._workflow_canonical import workflow_to_json
 from engine.metadata._workflow_drafts import collect_workflow
 from engine.metadata._workflows import build_workflows
@@ -52,14 +56,33 @@ def definitions_to_json(definitions: Definitions) -> dict[str, Any]:
     # Only when there are any: definitions stored before workflows existed keep their form
     # and their digest.
     if definitions.workflows:
-        out["workflows"] = {name: workflow_to_json(w) for name, w in definitions.workflows.items()}
+        out["workflows"] = {
+            name: workflow_to_json(w, _driven_field(definitions, w.entity, w.field))
+            for name, w in definitions.workflows.items()
+        }
+    # Likewise for scorings.
+    if definitions.scorings:
+        out["scorings"] = {name: scoring_to_json(s) for name, s in definitions.scorings.items()}
     return out
 
 
-def definitions_from_json(data: Any, *, file: str = STORED_FILE) -> Definitions:
+def _driven_field(definitions: Definitions, entity: str, field: str) -> FieldDef | None:
+    found = definitions.entities.get(entity)
+    return None if found is None else found.fields.get(field)
+
+
+def definitions_from_json(
+    data: Any,
+    *,
+    file: str = STORED_FILE,
+    scorer_schemas: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Definitions:
     """Read the canonical form back (``data`` as ``json.loads`` returns it).
 
     :param file: how problems name the source (the stored form has no file).
+    :param scorer_schemas: scorer name → JSON Schema of its config, to check the stored
+        scorings' configurations against (see :func:`load_definitions`); ``None`` leaves
+        them unchecked.
     :raises DefinitionError: when ``data`` is not valid stored definitions.
     """
     problems = check_structure(data, file)
@@ -90,16 +113,45 @@ def definitions_from_json(data: Any, *, file: str = STORED_FILE) -> Definitions:
             collection.problems.append(problem("invalid", message, child(where, "name")))
             continue
         collect_workflow(workflow, where, name, collection)
+    for key, scoring in data.get("scorings", {}).items():
+        where = SourceRef(file, pointer("scorings", key))
+        if scoring["name"] != key:
+            message = (
+                f"the scoring stored under {key!r} is named {scoring['name']!r}; they must match."
+            )
+            collection.problems.append(problem("invalid", message, child(where, "name")))
+            continue
+        collect_scoring(scoring, where, name, collection)
     ancestors = {name: frozenset[str]()}
     entities, entity_problems = build_entities(collection.entities, ancestors)
     workflows, workflow_problems = build_workflows(
         collection.workflows, collection.entities, entities, ancestors
     )
-    problems = unique_problems([*collection.problems, *entity_problems, *workflow_problems])
+    scorings, scoring_problems = build_scorings(
+        collection.scorings,
+        collection.entities,
+        entities,
+        ancestors,
+        workflows=workflows,
+        scorer_schemas=scorer_schemas,
+    )
+    problems = unique_problems(
+        [
+            *collection.problems,
+            *entity_problems,
+            *workflow_problems,
+            *scoring_problems,
+            *rescore_problems(collection.workflows, collection.scorings, ancestors),
+        ]
+    )
     if problems:
         raise DefinitionError(problems)
     return Definitions(
-        name=name, entities=entities, bundles=tuple(data["bundles"]), workflows=workflows
+        name=name,
+        entities=entities,
+        bundles=tuple(data["bundles"]),
+        workflows=workflows,
+        scorings=scorings,
     )
 
 

@@ -16,6 +16,7 @@ from engine.metadata._model import SourceRef
 from engine.metadata._problems import child, problem
 
 if TYPE_CHECKING:
+    from engine.metadata._scoring_drafts import ScoringDraft, ScoringOverlayDraft
     from engine.metadata._workflow_drafts import WorkflowDraft, WorkflowOverlayDraft
 
 
@@ -78,6 +79,11 @@ class Collection:
     workflow_overlays: list[WorkflowOverlayDraft] = field(default_factory=list)
     #: Workflows whose documents are invalid: overlays of them are not reported again.
     broken_workflows: set[str] = field(default_factory=set)
+    scorings: dict[str, ScoringDraft] = field(default_factory=dict)
+    scoring_overlays: list[ScoringOverlayDraft] = field(default_factory=list)
+    #: Scorings whose documents are invalid: overlays and actions naming them are not
+    #: reported again.
+    broken_scorings: set[str] = field(default_factory=set)
     problems: list[Problem] = field(default_factory=list)
 
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from engine.metadata._drafts import Collection, collect_entity, collect_overlay
 from engine.metadata._model import SourceRef
+from engine.metadata._scoring_drafts import collect_scoring, collect_scoring_overlay
 from engine.metadata._workflow_drafts import collect_workflow, collect_workflow_overlay
 
 #: ``manifest``: the bundle.json of a bundle; ``member``: a document inside a bundle;
@@ -62,6 +63,20 @@ KINDS: Mapping[str, DocumentKind] = MappingProxyType(
                 "member",
                 "additions and changes to an inherited workflow",
                 collect_workflow_overlay,
+            ),
+            DocumentKind(
+                "scoring",
+                "scoring.schema.json",
+                "member",
+                "how a scorer scores an entity's records, and where the score goes",
+                collect_scoring,
+            ),
+            DocumentKind(
+                "scoring_overlay",
+                "scoring_overlay.schema.json",
+                "member",
+                "changes to an inherited scoring's configuration, target and triggers",
+                collect_scoring_overlay,
             ),
             DocumentKind(
                 "definitions",

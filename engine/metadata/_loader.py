@@ -3,15 +3,17 @@
 Reading goes in stages, and every stage runs whatever failed before it, so that one broken
 file never hides the problems of another: bundles are resolved, every document is read
 and checked against its meta-schema, overlays are applied, entities are frozen and
-checked, then workflows (with their overlays) are frozen and checked against them. Only
-when nothing at all was wrong is a :class:`Definitions` returned.
+checked, then workflows (with their overlays) are frozen and checked against them, then
+scorings (with theirs) against both. Only when nothing at all was wrong is a
+:class:`Definitions` returned.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from engine.errors import DefinitionError, Problem
 from engine.metadata._bundles import (
@@ -30,12 +32,19 @@ from engine.metadata._kinds import KINDS, kinds_with_role
 from engine.metadata._model import Definitions, SourceRef
 from engine.metadata._overlays import apply_overlays
 from engine.metadata._problems import file_problem, unique_problems
+from engine.metadata._scoring_overlays import apply_scoring_overlays
+from engine.metadata._scorings import build_scorings, rescore_problems
 from engine.metadata._workflow_overlays import apply_workflow_overlays
 from engine.metadata._workflows import build_workflows
 
+_Schemas = Mapping[str, Mapping[str, Any]]
+
 
 def load_definitions(
-    path: str | os.PathLike[str], *, preset_dirs: Sequence[Path] = ()
+    path: str | os.PathLike[str],
+    *,
+    preset_dirs: Sequence[Path] = (),
+    scorer_schemas: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Definitions:
     """Load and validate the definitions at ``path``.
 
@@ -43,25 +52,35 @@ def load_definitions(
         (an anonymous bundle of one, named after the file).
     :param preset_dirs: directories searched for presets named in ``extends`` before the
         engine's own ``presets/``.
+    :param scorer_schemas: scorer name → JSON Schema of its ``config``, for the installed
+        scorers (``ScorerRegistry.config_schemas()``; this package never imports the
+        plugins that define them). When given, a scoring naming another scorer is
+        ``unknown_scorer`` and every error of a configuration is reported; when ``None``,
+        scorers and configurations are not checked.
     :raises DefinitionError: holding every problem found, in every file.
     """
-    definitions, problems = _load(Path(path), preset_dirs)
+    definitions, problems = _load(Path(path), preset_dirs, scorer_schemas)
     if problems or definitions is None:
         raise DefinitionError(problems)
     return definitions
 
 
 def validate_path(
-    path: str | os.PathLike[str], *, preset_dirs: Sequence[Path] = ()
+    path: str | os.PathLike[str],
+    *,
+    preset_dirs: Sequence[Path] = (),
+    scorer_schemas: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[Problem]:
     """Every problem of the definitions at ``path`` (empty when they are valid).
 
     Takes the same arguments as :func:`load_definitions`.
     """
-    return _load(Path(path), preset_dirs)[1]
+    return _load(Path(path), preset_dirs, scorer_schemas)[1]
 
 
-def _load(path: Path, preset_dirs: Sequence[Path]) -> tuple[Definitions | None, list[Problem]]:
+def _load(
+    path: Path, preset_dirs: Sequence[Path], scorer_schemas: _Schemas | None
+) -> tuple[Definitions | None, list[Problem]]:
     graph = _graph(path, preset_dirs)
     if isinstance(graph, Problem):
         return None, [graph]
@@ -81,11 +100,13 @@ def _load(path: Path, preset_dirs: Sequence[Path]) -> tuple[Definitions | None, 
                 collection.broken_entities.add(document.value["name"])
             elif document.kind == "workflow" and isinstance(document.value.get("name"), str):
                 collection.broken_workflows.add(document.value["name"])
-    return _resolve(collection, graph)
+            elif document.kind == "scoring" and isinstance(document.value.get("name"), str):
+                collection.broken_scorings.add(document.value["name"])
+    return _resolve(collection, graph, scorer_schemas)
 
 
 def _resolve(
-    collection: Collection, graph: BundleGraph
+    collection: Collection, graph: BundleGraph, scorer_schemas: _Schemas | None
 ) -> tuple[Definitions | None, list[Problem]]:
     problems = collection.problems
     problems.extend(
@@ -113,6 +134,29 @@ def _resolve(
         collection.broken_entities,
     )
     problems.extend(workflow_problems)
+    problems.extend(
+        apply_scoring_overlays(
+            collection.scorings,
+            collection.scoring_overlays,
+            graph.ancestors,
+            collection.broken_scorings,
+        )
+    )
+    scorings, scoring_problems = build_scorings(
+        collection.scorings,
+        collection.entities,
+        entities,
+        graph.ancestors,
+        collection.broken_entities,
+        workflows=workflows,
+        scorer_schemas=scorer_schemas,
+    )
+    problems.extend(scoring_problems)
+    problems.extend(
+        rescore_problems(
+            collection.workflows, collection.scorings, graph.ancestors, collection.broken_scorings
+        )
+    )
     if not graph.bundles:
         return None, unique_problems(problems)
     definitions = Definitions(
@@ -120,6 +164,7 @@ def _resolve(
         entities=entities,
         bundles=tuple(b.name for b in graph.bundles),
         workflows=workflows,
+        scorings=scorings,
     )
     return definitions, unique_problems(problems)
 

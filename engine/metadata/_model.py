@@ -7,10 +7,11 @@ that runs: no SQLAlchemy, no Flask (see ``README.md`` beside this file).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal, Mapping
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from ._scoring_model import ScoringDef

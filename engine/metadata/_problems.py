@@ -65,7 +65,9 @@ PROBLEM_CODES: Mapping[str, str] = MappingProxyType(
         "duplicate_bundle": "two different bundles have the same name",
         "extends_cycle": "bundles extend each other in a cycle",
         # overlays
-        "unknown_entity": "an overlay, workflow or action names an entity no visible bundle has",
+        "unknown_entity": (
+            "an overlay, workflow, action or scoring names an entity no visible bundle has"
+        ),
         "field_exists": "an overlay adds a field that already exists",
         "choice_exists": "an overlay adds a choice that already exists",
         "index_exists": "an overlay adds an index or unique constraint that already exists",
@@ -90,6 +92,13 @@ PROBLEM_CODES: Mapping[str, str] = MappingProxyType(
         "unknown_workflow": "a workflow overlay names a workflow no visible bundle defines",
         "state_exists": "a workflow overlay adds a state that already exists",
         "transition_exists": "a workflow overlay adds a transition that already exists",
+        # scorings
+        "duplicate_scoring": "two documents define the same scoring",
+        "unknown_scoring": "a scoring overlay or rescore action names a scoring it cannot use",
+        "unknown_scorer": "a scoring names a scorer that is not installed",
+        "invalid_config": "a scoring's config does not fit its scorer's schema",
+        "broken_scorer": "a scorer's own config schema is not valid JSON Schema",
+        "invalid_target": "a scoring's target is a field that cannot receive the score",
         # rules (engine.logic), reported where the rule is written
         "unknown_operator": "a rule uses an operator the rule language does not have",
         "invalid_operation": "a rule has an object of several keys where an operation belongs",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from jsonschema.exceptions import ValidationError
@@ -87,6 +87,19 @@ def schema_problems(schema_file: str, document: Any, file: str, base: str = "") 
     return unique_problems(problems)
 
 
+def value_problems(errors: Iterable[ValidationError], file: str) -> list[Problem]:
+    """Problems of a value that is not a document (a scorer's configuration), one or more
+    per jsonschema error, with pointers inside the value.
+
+    The codes are those of the meta-schemas; callers that report under a code of their
+    own keep the messages and pointers.
+    """
+    problems: list[Problem] = []
+    for error in errors:
+        problems.extend(_problems_for(error, file, "", document=False))
+    return unique_problems(problems)
+
+
 def _json_type(value: Any) -> str:
     for python_type, name in _JSON_TYPES:
         if isinstance(value, python_type):
@@ -94,7 +107,9 @@ def _json_type(value: Any) -> str:
     return "a value"
 
 
-def _problems_for(error: ValidationError, file: str, base: str) -> Iterator[Problem]:
+def _problems_for(
+    error: ValidationError, file: str, base: str, *, document: bool = True
+) -> Iterator[Problem]:
     path = tuple(error.absolute_path)
     if "propertyNames" in error.absolute_schema_path:
         # The error is about an object key, reported at the key's own pointer.
@@ -113,13 +128,18 @@ def _problems_for(error: ValidationError, file: str, base: str) -> Iterator[Prob
         )
         return
     if error.validator in ("anyOf", "oneOf"):
-        yield from _alternatives(error, file, base)
+        yield from _alternatives(error, file, base, document=document)
         return
     handler = _HANDLERS.get(str(error.validator), _invalid)
+    if not document:
+        # The header keys and their codes belong to documents, not to values inside them.
+        handler = _VALUE_HANDLERS.get(str(error.validator), handler)
     yield from handler(error, SourceRef(file, base + pointer(*path)))
 
 
-def _alternatives(error: ValidationError, file: str, base: str) -> Iterator[Problem]:
+def _alternatives(
+    error: ValidationError, file: str, base: str, *, document: bool
+) -> Iterator[Problem]:
     branches: dict[Any, list[ValidationError]] = {}
     for sub in error.context or ():
         branches.setdefault(sub.relative_schema_path[0], []).append(sub)
@@ -131,7 +151,7 @@ def _alternatives(error: ValidationError, file: str, base: str) -> Iterator[Prob
     ]
     if len(meant) == 1:
         for sub in meant[0]:
-            yield from _problems_for(sub, file, base)
+            yield from _problems_for(sub, file, base, document=document)
         return
     expected: list[str] = []
     for errors in branches.values():
@@ -149,13 +169,27 @@ def _alternatives(error: ValidationError, file: str, base: str) -> Iterator[Prob
 
 
 def _required(error: ValidationError, where: SourceRef) -> Iterator[Problem]:
+    skipped = _HEADER_KEYS if not error.absolute_path else ()
+    yield from _missing_keys(error, where, skipped, _REQUIRED_HINTS)
+
+
+def _value_required(error: ValidationError, where: SourceRef) -> Iterator[Problem]:
+    yield from _missing_keys(error, where, (), {})
+
+
+def _missing_keys(
+    error: ValidationError,
+    where: SourceRef,
+    skipped: tuple[str, ...],
+    hints: Mapping[str, str],
+) -> Iterator[Problem]:
     # jsonschema reports each missing key without saying which in a structured way;
     # report them all here and let the caller drop the repeats.
     instance = error.instance if isinstance(error.instance, dict) else {}
     for key in error.validator_value:
-        if key in instance or (not error.absolute_path and key in _HEADER_KEYS):
+        if key in instance or key in skipped:
             continue
-        message = f"missing required key {key!r}.{_REQUIRED_HINTS.get(key, f' Add {key!r}.')}"
+        message = f"missing required key {key!r}.{hints.get(key, f' Add {key!r}.')}"
         yield problem("required", message, where)
 
 
@@ -213,6 +247,10 @@ def _enum(error: ValidationError, where: SourceRef) -> Iterator[Problem]:
     yield problem(
         "enum", f"{value!r} is not allowed here.{hint} Use one of: {quoted_list(allowed)}.", where
     )
+
+
+def _value_const(error: ValidationError, where: SourceRef) -> Iterator[Problem]:
+    yield problem("enum", f"must be {error.validator_value!r}, not {error.instance!r}.", where)
 
 
 def _const(error: ValidationError, where: SourceRef) -> Iterator[Problem]:
@@ -304,3 +342,4 @@ _HANDLERS: dict[str, Handler] = {
     "exclusiveMaximum": _range,
     "uniqueItems": _unique_items,
 }
+_VALUE_HANDLERS: dict[str, Handler] = {"required": _value_required, "const": _value_const}

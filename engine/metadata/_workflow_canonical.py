@@ -3,17 +3,20 @@ non-default keys, written in a stable order, that reads back into an equal workf
 
 What a document may write in more than one way is written one way: ``"from": "*"`` as the
 states it stands for, durations as days, hours, minutes and seconds (``P2W`` → ``P14D``).
+A state's label is left out when it is the one the state gets without: its choice's label.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from typing import Any
 
 from engine.metadata._durations import format_duration
-from engine.metadata._model import DEFAULT_MAX_LENGTH, Label
+from engine.metadata._model import DEFAULT_MAX_LENGTH, FieldDef, Label
 from engine.metadata._names import derive_label
 from engine.metadata._workflow_actions import DEFAULT_ASSIGN_FIELD
+from engine.metadata._workflow_lookup import state_labels
 from engine.metadata._workflow_model import (
     ActionDef,
     InputDef,
@@ -25,8 +28,14 @@ from engine.metadata._workflow_model import (
 SCHEMA_VERSION = 1
 
 
-def workflow_to_json(workflow: WorkflowDef) -> dict[str, Any]:
-    """One workflow as a workflow document with only non-default keys."""
+def workflow_to_json(workflow: WorkflowDef, field: FieldDef | None = None) -> dict[str, Any]:
+    """One workflow as a workflow document with only non-default keys.
+
+    :param field: the enum field the workflow drives, whose choices' labels are the
+        default labels of its states (without it, a state's default is derived from its
+        name, and a label taken from a choice is written out).
+    """
+    defaults = state_labels(field)
     out: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "kind": "workflow",
@@ -35,7 +44,7 @@ def workflow_to_json(workflow: WorkflowDef) -> dict[str, Any]:
         "field": workflow.field,
     }
     _label(out, workflow.label, workflow.name)
-    out["states"] = {name: _state(s) for name, s in workflow.states.items()}
+    out["states"] = {name: _state(s, defaults) for name, s in workflow.states.items()}
     out["transitions"] = {name: _transition(t) for name, t in workflow.transitions.items()}
     return out
 
@@ -45,9 +54,10 @@ def _label(out: dict[str, Any], label: Label, name: str) -> None:
         out["label"] = label.to_json()
 
 
-def _state(state: StateDef) -> dict[str, Any]:
+def _state(state: StateDef, defaults: Mapping[str, Label]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    _label(out, state.label, state.name)
+    if state.label != defaults.get(state.name, derive_label(state.name)):
+        out["label"] = state.label.to_json()
     for flag in ("initial", "final"):
         if getattr(state, flag):
             out[flag] = True

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from engine.errors import Problem
 from engine.metadata._drafts import EntityDraft
-from engine.metadata._model import EntityDef, SourceRef
+from engine.metadata._model import EntityDef, FieldDef, Label, SourceRef
 from engine.metadata._problems import did_you_mean, problem
 
 
@@ -67,3 +67,9 @@ def driven_map(pairs: Iterable[tuple[str, str]]) -> dict[str, frozenset[str]]:
     for entity, name in pairs:
         out.setdefault(entity, set()).add(name)
     return {entity: frozenset(names) for entity, names in out.items()}
+
+
+def state_labels(field: FieldDef | None) -> dict[str, Label]:
+    """The label each state of a workflow driving ``field`` has when it names none: the
+    label of the choice of the same value (which may have a Chinese one)."""
+    return {} if field is None else {choice.value: choice.label for choice in field.choices}

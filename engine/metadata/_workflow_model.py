@@ -8,10 +8,11 @@ the compile stage); this package only validates them.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from types import MappingProxyType
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from ._model import FieldType, Label, SourceRef
 

@@ -46,7 +46,7 @@ def rule_problems(rule: Any, where: SourceRef, scope: RuleScope) -> list[Problem
     try:
         compiled = compile_rule(rule, generate_code=False)
     except LogicError as error:
-        return [_relocated(p, where) for p in error.problems]
+        return [relocated_rule_problem(p, where) for p in error.problems]
     problems: list[Problem] = []
     for path in sorted(compiled.variables):
         reason = _variable_problem(path, scope)
@@ -56,7 +56,8 @@ def rule_problems(rule: Any, where: SourceRef, scope: RuleScope) -> list[Problem
     return problems
 
 
-def _relocated(found: Problem, where: SourceRef) -> Problem:
+def relocated_rule_problem(found: Problem, where: SourceRef) -> Problem:
+    """A problem ``engine.logic`` found inside a rule, located in the rule's document."""
     # Codes of the rule language are registered as definition codes too; one it gains
     # later is still reported, as "invalid", rather than lost.
     code = found.code if found.code in PROBLEM_CODES else "invalid"

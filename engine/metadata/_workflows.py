@@ -19,13 +19,14 @@ from engine.metadata._model import (
     SYSTEM_FIELDS,
     EntityDef,
     FieldDef,
+    Label,
     SourceRef,
 )
 from engine.metadata._names import derive_label
 from engine.metadata._problems import child, did_you_mean, problem, quoted_list
 from engine.metadata._workflow_actions import build_actions
 from engine.metadata._workflow_drafts import PartDraft, WorkflowDraft
-from engine.metadata._workflow_lookup import Lookup, driven_map
+from engine.metadata._workflow_lookup import Lookup, driven_map, state_labels
 from engine.metadata._workflow_model import (
     EscalationDef,
     InputDef,
@@ -89,8 +90,9 @@ def build_workflow(draft: WorkflowDraft, lookup: Lookup) -> tuple[WorkflowDef, l
     transitions: dict[str, TransitionDef] = {}
     for name, transition in draft.transitions.items():
         transitions[name] = _transition(transition, draft, finals, entity, lookup, problems)
+    defaults = state_labels(field)
     states = {
-        name: _state(state, transitions, entity, lookup, problems)
+        name: _state(state, defaults, transitions, entity, lookup, problems)
         for name, state in draft.states.items()
     }
     if field is not None:
@@ -245,6 +247,7 @@ def _inputs(
 
 def _state(
     draft: PartDraft,
+    default_labels: Mapping[str, Label],
     transitions: Mapping[str, TransitionDef],
     entity: EntityDef | None,
     lookup: Lookup,
@@ -276,9 +279,10 @@ def _state(
     escalation = None
     if "escalation" in spec:
         escalation = _escalation(draft, transitions, entity, lookup, after, problems)
+    label = label_from_json(spec.get("label")) or default_labels.get(draft.name)
     return StateDef(
         name=draft.name,
-        label=label_from_json(spec.get("label")) or derive_label(draft.name),
+        label=label or derive_label(draft.name),
         initial=bool(spec.get("initial", False)),
         final=bool(spec.get("final", False)),
         required=tuple(spec.get("required", ())),

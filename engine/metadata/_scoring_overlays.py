@@ -1,0 +1,201 @@
+"""Apply ``scoring_overlay`` documents to the scoring drafts of a bundle graph.
+
+An overlay changes weights and thresholds without copying the scoring: its ``config`` is
+merged into the scoring's, objects key by key, while lists and every other value replace
+what was there (``{"grades": [...]}`` replaces the grades; ``{"cap": {"max": 90}}`` keeps
+the cap's ``min``). ``label``, each key of ``target`` and ``triggers`` replace theirs.
+
+The rules are those of entity overlays (see ``_overlays``): overlays apply in bundle
+order and see only their own bundle and its ancestors. An overlay in a bundle that
+extends another's wins where both write; overlays of the same bundle, or of unrelated
+bundles, that write the same place differently are an ``overlay_clash``. In a
+configuration, writing a value and writing inside it (``{"cap": null}`` beside
+``{"cap": {"max": 90}}``) is writing the same place.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from engine.errors import Problem
+from engine.metadata._model import SourceRef
+from engine.metadata._overlays import sees
+from engine.metadata._problems import child, did_you_mean, problem
+from engine.metadata._scoring_drafts import (
+    TARGET_OPTIONS,
+    ScoringDraft,
+    ScoringOverlayDraft,
+)
+
+
+@dataclass(frozen=True)
+class _Write:
+    """One place an overlay writes: ``path`` starts with the option (``config``,
+    ``label``, ``target``, ``triggers``); ``value`` is what it writes there."""
+
+    path: tuple[str, ...]
+    value: Any
+    bundle: str
+    where: SourceRef
+
+    @property
+    def merges(self) -> bool:
+        """An empty object merges into what is there instead of replacing it."""
+        return isinstance(self.value, dict)
+
+
+def apply_scoring_overlays(
+    scorings: dict[str, ScoringDraft],
+    overlays: Iterable[ScoringOverlayDraft],
+    ancestors: Mapping[str, frozenset[str]],
+    broken_scorings: Iterable[str] = (),
+) -> list[Problem]:
+    """Apply ``overlays`` (in bundle order) to ``scorings`` in place; return the problems."""
+    broken = set(broken_scorings)
+    problems: list[Problem] = []
+    writes: dict[str, list[_Write]] = {}
+    for overlay in overlays:
+        scoring = scorings.get(overlay.scoring)
+        if scoring is None or not sees(overlay.bundle, scoring.bundle, ancestors):
+            if overlay.scoring not in broken:
+                problems.append(_unknown_scoring(overlay, scorings, ancestors))
+            continue
+        writes.setdefault(scoring.name, []).extend(_writes(overlay))
+    for name, group in writes.items():
+        problems.extend(_clashes(group, ancestors))
+        for write in group:
+            _apply(scorings[name], write)
+    return problems
+
+
+def _writes(overlay: ScoringOverlayDraft) -> Iterator[_Write]:
+    document = overlay.document
+    for option in ("label", "triggers"):
+        if option in document:
+            yield _Write((option,), document[option], overlay.bundle, child(overlay.source, option))
+    for key, value in document.get("target", {}).items():
+        where = child(overlay.source, "target", key)
+        yield _Write(("target", key), value, overlay.bundle, where)
+    for key, value in document.get("config", {}).items():
+        where = child(overlay.source, "config", key)
+        yield from _config_writes(("config", key), value, overlay, where)
+
+
+def _config_writes(
+    path: tuple[str, ...], value: Any, overlay: ScoringOverlayDraft, where: SourceRef
+) -> Iterator[_Write]:
+    if isinstance(value, dict) and value:
+        for key, item in value.items():
+            yield from _config_writes((*path, key), item, overlay, child(where, key))
+    else:
+        yield _Write(path, value, overlay.bundle, where)
+
+
+def _overrides(later: _Write, earlier: _Write, ancestors: Mapping[str, frozenset[str]]) -> bool:
+    """Whether ``later``, in a bundle extending ``earlier``'s, replaces what it wrote."""
+    if later.bundle == earlier.bundle or earlier.bundle not in ancestors.get(later.bundle, ()):
+        return False
+    if later.path == earlier.path:
+        return True
+    inside = len(later.path) < len(earlier.path) and _within(earlier.path, later.path)
+    return inside and not later.merges
+
+
+def _within(path: tuple[str, ...], prefix: tuple[str, ...]) -> bool:
+    return path[: len(prefix)] == prefix
+
+
+def _clashes(group: list[_Write], ancestors: Mapping[str, frozenset[str]]) -> list[Problem]:
+    standing = [w for w in group if not any(_overrides(o, w, ancestors) for o in group)]
+    problems: list[Problem] = []
+    for index, later in enumerate(standing):
+        for earlier in standing[:index]:
+            if later.bundle != earlier.bundle and (
+                earlier.bundle in ancestors.get(later.bundle, ())
+                or later.bundle in ancestors.get(earlier.bundle, ())
+            ):
+                continue  # one refines the other: the bundle order decides
+            if _agree(earlier, later):
+                continue
+            message = (
+                f"this writes {_place(later)} as {_shown(later.value)}, but "
+                f"{earlier.where.file} at {earlier.where.pointer} writes "
+                f"{_place(earlier)} as {_shown(earlier.value)}; overlays never override "
+                "each other silently. Write it in one place, or in a bundle that extends both."
+            )
+            problems.append(problem("overlay_clash", message, later.where))
+            break
+    return problems
+
+
+def _agree(a: _Write, b: _Write) -> bool:
+    if a.path == b.path:
+        return _same(a.value, b.value)
+    if _within(b.path, a.path):
+        return a.merges  # b writes inside the object a makes sure of
+    if _within(a.path, b.path):
+        return b.merges
+    return True  # different places
+
+
+def _same(a: Any, b: Any) -> bool:
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def _place(write: _Write) -> str:
+    return "/".join(write.path)
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _apply(scoring: ScoringDraft, write: _Write) -> None:
+    option, *rest = write.path
+    if option == "config":
+        _apply_config(scoring, tuple(rest), write)
+        return
+    key = TARGET_OPTIONS[rest[0]] if option == "target" else option
+    scoring.spec[key] = copy.deepcopy(write.value)
+    scoring.where[key] = write.where
+
+
+def _apply_config(scoring: ScoringDraft, path: tuple[str, ...], write: _Write) -> None:
+    node = scoring.config
+    for depth, key in enumerate(path[:-1]):
+        inner = node.get(key)
+        if not isinstance(inner, dict):
+            # A value that was not an object becomes one: what was written there is gone.
+            inner = node[key] = {}
+            scoring.config_where.pop(path[: depth + 1], None)
+        node = inner
+    last = path[-1]
+    if write.merges and isinstance(node.get(last), dict):
+        return
+    node[last] = copy.deepcopy(write.value)
+    for place in [p for p in scoring.config_where if len(p) > len(path) and _within(p, path)]:
+        del scoring.config_where[place]
+    scoring.config_where[path] = write.where
+
+
+def _unknown_scoring(
+    overlay: ScoringOverlayDraft,
+    scorings: Mapping[str, ScoringDraft],
+    ancestors: Mapping[str, frozenset[str]],
+) -> Problem:
+    scoring = scorings.get(overlay.scoring)
+    if scoring is not None:
+        reason = (
+            f" It is defined in bundle {scoring.bundle!r}, which bundle {overlay.bundle!r} "
+            "does not extend; add it to extends."
+        )
+    else:
+        visible = [n for n, s in scorings.items() if sees(overlay.bundle, s.bundle, ancestors)]
+        reason = did_you_mean(overlay.scoring, visible)
+    message = f"no bundle this overlay can see defines the scoring {overlay.scoring!r}.{reason}"
+    return problem("unknown_scoring", message, child(overlay.source, "scoring"))

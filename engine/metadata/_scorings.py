@@ -1,0 +1,211 @@
+"""Freeze scoring drafts into :class:`ScoringDef` objects and check them against the
+entities and workflows: the scored entity, the target fields, the configuration (see
+``_scoring_config``), and the scorings that workflows' ``rescore`` actions name."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Iterator, Mapping
+from types import MappingProxyType
+from typing import Any
+
+from engine.errors import Problem
+from engine.metadata._drafts import EntityDraft
+from engine.metadata._fields import label_from_json
+from engine.metadata._model import NUMBER_TYPES, EntityDef, SourceRef
+from engine.metadata._names import derive_label
+from engine.metadata._overlays import sees
+from engine.metadata._problems import child, did_you_mean, problem, quoted_list
+from engine.metadata._scoring_config import ScorerValidators, config_problems
+from engine.metadata._scoring_drafts import ScoringDraft
+from engine.metadata._scoring_model import ScoringDef, Trigger
+from engine.metadata._workflow_drafts import WorkflowDraft
+from engine.metadata._workflow_lookup import Lookup, driven_map
+from engine.metadata._workflow_model import WorkflowDef
+
+#: Every trigger, in the one order a scoring's triggers are kept in.
+TRIGGERS: tuple[Trigger, ...] = ("save", "transition", "batch")
+#: The triggers of a scoring that names none.
+DEFAULT_TRIGGERS: tuple[Trigger, ...] = ("batch",)
+#: Field types each target accepts: target option → (types, how the message names them).
+_TARGET_TYPES: Mapping[str, tuple[tuple[str, ...], str]] = MappingProxyType(
+    {
+        "target_value": (tuple(sorted(NUMBER_TYPES)), "an integer, decimal or money field"),
+        "target_grade": (("string", "enum"), "a string or enum field"),
+    }
+)
+
+
+def build_scorings(
+    drafts: Mapping[str, ScoringDraft],
+    entity_drafts: Mapping[str, EntityDraft],
+    entities: Mapping[str, EntityDef],
+    ancestors: Mapping[str, frozenset[str]],
+    broken_entities: Iterable[str] = (),
+    *,
+    workflows: Mapping[str, WorkflowDef],
+    scorer_schemas: Mapping[str, Mapping[str, Any]] | None,
+) -> tuple[dict[str, ScoringDef], list[Problem]]:
+    """Freeze every scoring draft and check it.
+
+    :param workflows: the frozen workflows (a target may not be a field they drive).
+    :param scorer_schemas: scorer name → JSON Schema of its config, or ``None`` to leave
+        scorers and configurations unchecked.
+    """
+    lookup = Lookup(
+        drafts=entity_drafts,
+        entities=entities,
+        ancestors=ancestors,
+        broken=frozenset(broken_entities),
+        driven=driven_map((w.entity, w.field) for w in workflows.values()),
+    )
+    scorers = ScorerValidators(scorer_schemas)
+    writers: dict[tuple[str, str], ScoringDraft] = {}
+    scorings: dict[str, ScoringDef] = {}
+    problems: list[Problem] = []
+    for name, draft in drafts.items():
+        entity_name = str(draft.spec["entity"])
+        entity = lookup.entity(entity_name, draft.bundle)
+        if entity is None:
+            problems.extend(lookup.unknown_entity(entity_name, draft.bundle, draft.at("entity")))
+        problems.extend(config_problems(draft, scorers))
+        for option in _TARGET_TYPES:
+            if entity is not None and option in draft.spec:
+                problems.extend(_target_problems(draft, option, entity, lookup, writers))
+        written = draft.spec.get("triggers", DEFAULT_TRIGGERS)
+        scorings[name] = ScoringDef(
+            name=name,
+            entity=entity_name,
+            scorer=str(draft.spec["scorer"]),
+            label=label_from_json(draft.spec.get("label")) or derive_label(name),
+            config=MappingProxyType(copy.deepcopy(draft.config)),
+            target_value=draft.spec.get("target_value"),
+            target_grade=draft.spec.get("target_grade"),
+            triggers=tuple(t for t in TRIGGERS if t in written),
+            source=draft.source,
+        )
+    return scorings, problems
+
+
+def _target_problems(
+    draft: ScoringDraft,
+    option: str,
+    entity: EntityDef,
+    lookup: Lookup,
+    writers: dict[tuple[str, str], ScoringDraft],
+) -> list[Problem]:
+    name = str(draft.spec[option])
+    where = draft.at(option)
+    types, wanted = _TARGET_TYPES[option]
+    suitable = [f.name for f in entity.fields.values() if f.type in types]
+    field = entity.fields.get(name)
+    if field is None:
+        hint = did_you_mean(name, suitable or list(entity.fields))
+        message = f"{name!r} is not a field of {entity.name!r}.{hint}"
+        return [problem("unknown_field", message, where)]
+    what = "value" if option == "target_value" else "grade"
+    if field.type not in types:
+        listed = (
+            f" Its fields that can: {quoted_list(suitable)}."
+            if suitable
+            else " Add one to the entity."
+        )
+        message = (
+            f"the {what} of a score goes into {wanted}; {name!r} is a {field.type} field."
+            f"{listed}"
+        )
+        return [problem("invalid_target", message, where)]
+    if name in lookup.driven_fields(entity.name):
+        message = (
+            f"{name!r} of {entity.name!r} is driven by a workflow: it changes only by its "
+            f"transitions, so a score cannot be written into it. Write the {what} into "
+            "another field."
+        )
+        return [problem("invalid_target", message, where)]
+    first = writers.setdefault((entity.name, name), draft)
+    if first is not draft:
+        message = (
+            f"the scoring {first.name!r} ({first.source.file}) already writes into "
+            f"{name!r}; two scorings writing one field would overwrite each other. Give "
+            "each its own field."
+        )
+        return [problem("invalid_target", message, where)]
+    return []
+
+
+def rescore_problems(
+    workflows: Mapping[str, WorkflowDraft],
+    scorings: Mapping[str, ScoringDraft],
+    ancestors: Mapping[str, frozenset[str]],
+    broken_scorings: Iterable[str] = (),
+) -> list[Problem]:
+    """``unknown_scoring`` problems of the ``rescore`` actions of ``workflows``: each
+    scoring named must be one its bundle can see, of the workflow's entity."""
+    broken = set(broken_scorings)
+    problems: list[Problem] = []
+    for workflow in workflows.values():
+        entity = str(workflow.spec["entity"])
+        for bundle, actions, where in _action_lists(workflow):
+            for index, action in enumerate(actions):
+                body = action.get("rescore")
+                if not isinstance(body, Mapping):
+                    continue
+                for position, name in enumerate(body.get("scorings", ())):
+                    at = child(where, index, "rescore", "scorings", position)
+                    found = _rescore_problem(name, entity, bundle, at, scorings, ancestors, broken)
+                    if found is not None:
+                        problems.append(found)
+    return problems
+
+
+def _action_lists(
+    workflow: WorkflowDraft,
+) -> Iterator[tuple[str, list[Mapping[str, Any]], SourceRef]]:
+    """(bundle, actions, where) of every action list of a workflow: each transition's and
+    each escalation's (overlays cannot change actions, so the part's bundle wrote them)."""
+    for transition in workflow.transitions.values():
+        if "actions" in transition.spec:
+            yield transition.bundle, transition.spec["actions"], transition.at("actions")
+    for state in workflow.states.values():
+        escalation = state.spec.get("escalation")
+        if isinstance(escalation, Mapping) and "actions" in escalation:
+            where = child(state.at("escalation"), "actions")
+            yield state.bundle, escalation["actions"], where
+
+
+def _rescore_problem(
+    name: str,
+    entity: str,
+    bundle: str,
+    where: SourceRef,
+    scorings: Mapping[str, ScoringDraft],
+    ancestors: Mapping[str, frozenset[str]],
+    broken: set[str],
+) -> Problem | None:
+    scoring = scorings.get(name)
+    if scoring is None and name in broken:
+        return None  # its own document's problems are reported already
+    if scoring is not None and sees(bundle, scoring.bundle, ancestors):
+        scored = str(scoring.spec["entity"])
+        if scored == entity:
+            return None
+        message = (
+            f"the scoring {name!r} scores {scored!r} records, and this workflow's records "
+            f"are {entity!r}; name a scoring of {entity!r}, or leave scorings out to rescore "
+            "all of them."
+        )
+        return problem("unknown_scoring", message, where)
+    if scoring is not None:
+        hint = (
+            f" It is defined in bundle {scoring.bundle!r}, which bundle {bundle!r} does not "
+            "extend; add it to extends."
+        )
+    else:
+        visible = [
+            n
+            for n, s in scorings.items()
+            if sees(bundle, s.bundle, ancestors) and s.spec["entity"] == entity
+        ]
+        hint = did_you_mean(name, visible) + " Define the scoring, or correct the name."
+    message = f"{name!r} is not a scoring this bundle can see.{hint}"
+    return problem("unknown_scoring", message, where)
