@@ -57,7 +57,8 @@ def score_show(context: CliContext, entity: str, record_id: int, as_json: bool) 
     for view in views:
         data = view.to_json()
         over = " (overridden)" if view.override else ""
-        click.echo(f"{view.scoring}: {data['value']} {data['grade'] or ''}{over}")
+        value = "-" if data["value"] is None else f"{data['value']:.2f}".rstrip("0").rstrip(".")
+        click.echo(f"{view.scoring}: {value} {data['grade'] or ''}{over}".rstrip())
         for factor in view.factors[:8]:
             click.echo(f"    {factor['contribution']:+.2f}  {factor['label']}" + (f"  ({factor['detail']})" if factor.get("detail") else ""))
         if view.override:

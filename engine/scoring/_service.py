@@ -104,7 +104,7 @@ class ScoringService:
 
     # -- definitions ----------------------------------------------------------------------
     def definitions(self, *, entity: str | None = None, scoring: str | None = None) -> list[ScoringDef]:
-        found = list(self._engine.model.definitions.scorings.values())
+        found = sorted(self._engine.model.definitions.scorings.values(), key=lambda d: d.name)
         if entity is not None:
             self._engine.model.entity(entity)
             found = [s for s in found if s.entity == entity]
@@ -209,10 +209,13 @@ class ScoringService:
                 .where(sa.or_(old.c.record_id.is_(None), old.c.value.is_distinct_from(value),
                               old.c.grade.is_distinct_from(grade)))
             )
-            changed = tx.execute(score_history.insert().from_select(
-                ["scoring", "entity", "record_id", "kind", "value", "grade", "scorer", "definitions_version", "at"],
-                changed_rows,
-            )).rowcount
+            changed = tx.execute(
+                score_history.insert().from_select(
+                    ["scoring", "entity", "record_id", "kind", "value", "grade", "scorer", "definitions_version", "at"],
+                    changed_rows,
+                ),
+                execution_options={"preserve_rowcount": True},  # PostgreSQL reports -1 otherwise
+            ).rowcount
             overridden = sa.select(s.c.record_id).where(
                 s.c.scoring == name, sa.or_(s.c.override_value.is_not(None), s.c.override_grade.is_not(None)))
             tx.execute(s.delete().where(s.c.scoring == name, s.c.record_id.not_in(overridden)))

@@ -135,7 +135,7 @@ def config_error(code: str, message: str, pointer: str) -> DefinitionError:
 def not_trained(scoring: str) -> UsageError:
     """Scoring with a learning scorer whose model was never trained."""
     message = (
-        f'scoring "{scoring}" has no trained model; train it first (crm scoring train {scoring})'
+        f'scoring "{scoring}" has no trained model; train it first (crm score train {scoring})'
     )
     return UsageError(message, [Problem("not_trained", message)])
 
