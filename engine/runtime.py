@@ -206,7 +206,11 @@ class CrmEngine:
             expected_version=expected_version,
             progress=progress,
         )
-        self.reload()
+        version, plan = result
+        if plan.has_changes or self._model is None:
+            # what was just stored is what reading it back would give (the stored form round-trips)
+            with self._lock:
+                self._model = CompiledModel.build(definitions, version)
         return result
 
     # -- services ---------------------------------------------------------------------------

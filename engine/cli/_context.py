@@ -55,5 +55,5 @@ def parse_json_option(value: str | None, option: str) -> Any:
     except json.JSONDecodeError as exc:
         raise UsageError(
             f"{option} is not valid JSON ({exc.msg} at column {exc.colno}); "
-            "quote it for the shell, e.g. --data '{\"name\": \"Acme\"}'"
+            'quote it for the shell, e.g. --data \'{"name": "Acme"}\''
         ) from None

@@ -16,9 +16,16 @@ from ._progress import terminal_progress
 @click.command("import")
 @click.argument("entity")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--on-error", type=click.Choice(["abort", "skip"]), default="abort", show_default=True,
-              help="abort: any bad line imports nothing; skip: import the good lines.")
-@click.option("--rejects", type=click.Path(path_type=Path, dir_okay=False), help="Write skipped lines and their errors here.")
+@click.option(
+    "--on-error",
+    type=click.Choice(["abort", "skip"]),
+    default="abort",
+    show_default=True,
+    help="abort: any bad line imports nothing; skip: import the good lines.",
+)
+@click.option(
+    "--rejects", type=click.Path(path_type=Path, dir_okay=False), help="Write skipped lines and their errors here."
+)
 @click.option("--key", metavar="FIELD", help="Upsert: update records whose FIELD (id or a unique field) exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context

@@ -22,8 +22,12 @@ from ._output import echo_error
     metavar="URL",
     help="Database URL (default: CRM_DATABASE_URL, else the SQLite file crm.db here).",
 )
-@click.option("--as", "actor", envvar="CRM_USER", metavar="NAME", help="Act as this user (default: system administrator).")
-@click.option("--lang", "language", type=click.Choice(["en", "zh"]), default="en", envvar="CRM_LANG", help="Label language.")
+@click.option(
+    "--as", "actor", envvar="CRM_USER", metavar="NAME", help="Act as this user (default: system administrator)."
+)
+@click.option(
+    "--lang", "language", type=click.Choice(["en", "zh"]), default="en", envvar="CRM_LANG", help="Label language."
+)
 @click.version_option(package_name="crm-engine", prog_name="crm")
 @click.pass_context
 def cli(ctx: click.Context, database_url: str | None, actor: str | None, language: str) -> None:
@@ -36,9 +40,11 @@ def cli(ctx: click.Context, database_url: str | None, actor: str | None, languag
 def _register() -> None:
     from ._io_commands import export_command, import_command
     from ._preset_commands import preset
+    from ._report_commands import report
     from ._record_commands import audit_command, record
     from ._schema_commands import schema
     from ._scoring_commands import plugins, score
+    from ._serve_commands import serve
     from ._workflow_commands import history_command, transition_command, user, workflow
 
     cli.add_command(schema)
@@ -53,6 +59,8 @@ def _register() -> None:
     cli.add_command(score)
     cli.add_command(plugins)
     cli.add_command(preset)
+    cli.add_command(serve)
+    cli.add_command(report)
 
 
 _register()

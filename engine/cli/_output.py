@@ -11,21 +11,8 @@ from typing import Any
 import click
 
 from engine.errors import CrmError
+from engine.records import record_json
 from engine.storage import to_jsonable
-
-_SYSTEM_ORDER = ("id", "version", "owner", "created_by", "created_at", "updated_at")
-
-
-def record_json(record: Mapping[str, Any]) -> dict[str, Any]:
-    """A record as a JSON object: id first, then fields, then the other system fields."""
-    out: dict[str, Any] = {"id": record.get("id")}
-    for key, value in record.items():
-        if key not in _SYSTEM_ORDER:
-            out[key] = to_jsonable(value)
-    for key in _SYSTEM_ORDER[1:]:
-        if key in record:
-            out[key] = to_jsonable(record[key])
-    return out
 
 
 def echo_json(value: Any) -> None:

@@ -51,12 +51,23 @@ def preset_show(context: CliContext, name: str, industry: str | None, as_json: b
     data: dict[str, Any] = {
         **info.to_json(),
         "bundles": list(definitions.bundles),
-        "entities": [{"name": e.name, "label": e.label.get(lang), "fields": len(e.fields)}
-                     for e in definitions.entities.values()],
-        "workflows": [{"name": w.name, "entity": w.entity, "field": w.field, "states": list(w.states),
-                       "transitions": list(w.transitions)} for w in definitions.workflows.values()],
-        "scorings": [{"name": s.name, "entity": s.entity, "scorer": s.scorer}
-                     for s in getattr(definitions, "scorings", {}).values()],
+        "entities": [
+            {"name": e.name, "label": e.label.get(lang), "fields": len(e.fields)} for e in definitions.entities.values()
+        ],
+        "workflows": [
+            {
+                "name": w.name,
+                "entity": w.entity,
+                "field": w.field,
+                "states": list(w.states),
+                "transitions": list(w.transitions),
+            }
+            for w in definitions.workflows.values()
+        ],
+        "scorings": [
+            {"name": s.name, "entity": s.entity, "scorer": s.scorer}
+            for s in getattr(definitions, "scorings", {}).values()
+        ],
         "reports": [{"name": r.name, "label": r.label.get(lang)} for r in getattr(definitions, "reports", {}).values()],
     }
     if as_json:
@@ -80,18 +91,29 @@ def preset_show(context: CliContext, name: str, industry: str | None, as_json: b
 @click.option("--allow-data-loss", is_flag=True)
 @_json_flag
 @pass_context
-def preset_load(context: CliContext, name: str, industry: str | None, demo: int, seed: int,
-                allow_data_loss: bool, as_json: bool) -> None:
+def preset_load(
+    context: CliContext, name: str, industry: str | None, demo: int, seed: int, allow_data_loss: bool, as_json: bool
+) -> None:
     """Load a mode (optionally an industry variant) next to the modes already loaded."""
-    result = load_preset(context.engine, name, industry=industry, allow_data_loss=allow_data_loss,
-                         actor=context.actor_name, progress=terminal_progress())
-    out: dict[str, Any] = {"version": result.version, "presets": list(result.bundles),
-                           "changes": len(result.plan.steps)}
+    result = load_preset(
+        context.engine,
+        name,
+        industry=industry,
+        allow_data_loss=allow_data_loss,
+        actor=context.actor_name,
+        progress=terminal_progress(),
+    )
+    out: dict[str, Any] = {
+        "version": result.version,
+        "presets": list(result.bundles),
+        "changes": len(result.plan.steps),
+    }
     if demo:
         from engine.presets.demo import generate_demo
 
-        out["demo"] = generate_demo(context.engine, resolve(name, industry).name, demo, seed=seed,
-                                    progress=terminal_progress())
+        out["demo"] = generate_demo(
+            context.engine, resolve(name, industry).name, demo, seed=seed, progress=terminal_progress()
+        )
     if as_json:
         echo_json(out)
         return

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from engine.records import MAX_PAGE
+from engine.records import MAX_PAGE, record_json
 
 from ._context import CliContext, parse_json_option, pass_context
-from ._output import echo_json, echo_record, echo_table, record_json
+from ._output import echo_json, echo_record, echo_table
 
 _json_flag = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
@@ -75,7 +75,9 @@ def update_command(
 @click.option("--version", "expected_version", type=int, help="Refuse if the record is no longer at this version.")
 @_json_flag
 @pass_context
-def delete_command(context: CliContext, entity: str, record_id: int, expected_version: int | None, as_json: bool) -> None:
+def delete_command(
+    context: CliContext, entity: str, record_id: int, expected_version: int | None, as_json: bool
+) -> None:
     """Delete one record (references follow their on_delete rule)."""
     context.engine.records.delete(entity, record_id, expected_version=expected_version, actor=context.actor_name)
     if as_json:

@@ -138,5 +138,3 @@ def history_command(context: CliContext, as_json: bool) -> None:
         echo_json(rows)
     else:
         echo_table(rows, ["version", "name", "applied_at", "applied_by", "summary"], max_width=60)
-
-

@@ -60,7 +60,10 @@ def score_show(context: CliContext, entity: str, record_id: int, as_json: bool) 
         value = "-" if data["value"] is None else f"{data['value']:.2f}".rstrip("0").rstrip(".")
         click.echo(f"{view.scoring}: {value} {data['grade'] or ''}{over}".rstrip())
         for factor in view.factors[:8]:
-            click.echo(f"    {factor['contribution']:+.2f}  {factor['label']}" + (f"  ({factor['detail']})" if factor.get("detail") else ""))
+            click.echo(
+                f"    {factor['contribution']:+.2f}  {factor['label']}"
+                + (f"  ({factor['detail']})" if factor.get("detail") else "")
+            )
         if view.override:
             click.echo(f"    override by {view.override['by']}: {view.override['reason']}")
 
@@ -88,11 +91,20 @@ def score_train(context: CliContext, scoring: str, as_json: bool) -> None:
 @click.option("--reason", required=True)
 @_json_flag
 @pass_context
-def score_override(context: CliContext, entity: str, record_id: int, scoring: str, value: float | None,
-                   grade: str | None, reason: str, as_json: bool) -> None:
+def score_override(
+    context: CliContext,
+    entity: str,
+    record_id: int,
+    scoring: str,
+    value: float | None,
+    grade: str | None,
+    reason: str,
+    as_json: bool,
+) -> None:
     """Override a score; it survives recomputation until cleared."""
-    view = context.engine.scoring.override(entity, record_id, scoring, value=value, grade=grade, reason=reason,
-                                           actor=context.actor_name)
+    view = context.engine.scoring.override(
+        entity, record_id, scoring, value=value, grade=grade, reason=reason, actor=context.actor_name
+    )
     if as_json:
         echo_json(view.to_json())
     else:
@@ -146,9 +158,14 @@ def plugins_list(context: CliContext, as_json: bool) -> None:
             "plugin": name,
             "distribution": loaded.distribution(name),
             "scorers": [
-                {"name": s.name, "label": s.label.to_json(), "entities": list(s.entities),
-                 "trains": s.train is not None}
-                for s in registry.scorers.values() if registry.plugin_of[s.name] == name
+                {
+                    "name": s.name,
+                    "label": s.label.to_json(),
+                    "entities": list(s.entities),
+                    "trains": s.train is not None,
+                }
+                for s in registry.scorers.values()
+                if registry.plugin_of[s.name] == name
             ],
         }
         for name in names

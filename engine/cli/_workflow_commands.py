@@ -27,15 +27,24 @@ def user() -> None:
 @click.option("--language", type=click.Choice(["en", "zh"]), default="en")
 @_json_flag
 @pass_context
-def user_create(context: CliContext, name: str, roles: tuple[str, ...], team: str | None,
-                display_name: str | None, language: str, as_json: bool) -> None:
+def user_create(
+    context: CliContext,
+    name: str,
+    roles: tuple[str, ...],
+    team: str | None,
+    display_name: str | None,
+    language: str,
+    as_json: bool,
+) -> None:
     """Create user NAME."""
     created = context.engine.users.create(name, roles=roles, team=team, display_name=display_name, language=language)
     if as_json:
         echo_json(created.to_json())
     else:
-        click.echo(f"created user {created.name} (roles: {', '.join(created.roles) or 'none'}"
-                   + (f", team {created.team})" if created.team else ")"))
+        click.echo(
+            f"created user {created.name} (roles: {', '.join(created.roles) or 'none'}"
+            + (f", team {created.team})" if created.team else ")")
+        )
 
 
 @user.command("list")
@@ -70,16 +79,33 @@ def _parse_inputs(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--workflow", metavar="NAME", help="The workflow, when several have a transition of this name.")
 @_json_flag
 @pass_context
-def transition_command(context: CliContext, entity: str, record_id: int, name: str, inputs: tuple[str, ...],
-                       comment: str | None, expected_version: int | None, workflow: str | None, as_json: bool) -> None:
+def transition_command(
+    context: CliContext,
+    entity: str,
+    record_id: int,
+    name: str,
+    inputs: tuple[str, ...],
+    comment: str | None,
+    expected_version: int | None,
+    workflow: str | None,
+    as_json: bool,
+) -> None:
     """Run transition NAME on record ID of ENTITY (exit 8 with the reasons when refused)."""
     service = context.engine.workflows
     wf, t = service.find_transition(entity, name, workflow)
     typed = inputs_from_text(t, _parse_inputs(inputs)) if inputs else {}
-    record = service.run(entity, record_id, name, user=context.user, inputs=typed, comment=comment,
-                         expected_version=expected_version, workflow=wf.name)
+    record = service.run(
+        entity,
+        record_id,
+        name,
+        user=context.user,
+        inputs=typed,
+        comment=comment,
+        expected_version=expected_version,
+        workflow=wf.name,
+    )
     if as_json:
-        from ._output import record_json
+        from engine.records import record_json
 
         echo_json(record_json(record))
     else:
@@ -100,20 +126,39 @@ def workflow_show(context: CliContext, entity: str, as_json: bool) -> None:
     lang = context.language
     found = context.engine.workflows.workflows(entity)
     if as_json:
-        echo_json([
-            {
-                "name": w.name, "field": w.field, "label": w.label.get(lang),
-                "states": {n: {"label": s.label.get(lang), "initial": s.initial, "final": s.final,
-                               "required": list(s.required), "read_only": list(s.read_only),
-                               **({"max_duration_seconds": s.escalation.after.total_seconds()} if s.escalation else {})}
-                           for n, s in w.states.items()},
-                "transitions": {n: {"from": list(t.from_states), "to": t.to_state, "roles": list(t.roles),
-                                    "label": t.label.get(lang), "when": t.when, "not_by_creator": t.not_by_creator,
-                                    "inputs": {k: {"type": i.type, "required": i.required} for k, i in t.inputs.items()}}
-                                for n, t in w.transitions.items()},
-            }
-            for w in found
-        ])
+        echo_json(
+            [
+                {
+                    "name": w.name,
+                    "field": w.field,
+                    "label": w.label.get(lang),
+                    "states": {
+                        n: {
+                            "label": s.label.get(lang),
+                            "initial": s.initial,
+                            "final": s.final,
+                            "required": list(s.required),
+                            "read_only": list(s.read_only),
+                            **({"max_duration_seconds": s.escalation.after.total_seconds()} if s.escalation else {}),
+                        }
+                        for n, s in w.states.items()
+                    },
+                    "transitions": {
+                        n: {
+                            "from": list(t.from_states),
+                            "to": t.to_state,
+                            "roles": list(t.roles),
+                            "label": t.label.get(lang),
+                            "when": t.when,
+                            "not_by_creator": t.not_by_creator,
+                            "inputs": {k: {"type": i.type, "required": i.required} for k, i in t.inputs.items()},
+                        }
+                        for n, t in w.transitions.items()
+                    },
+                }
+                for w in found
+            ]
+        )
         return
     if not found:
         click.echo(f"{entity} has no workflow")
@@ -123,12 +168,18 @@ def workflow_show(context: CliContext, entity: str, as_json: bool) -> None:
             marks = [m for m, on in (("initial", s.initial), ("final", s.final)) if on]
             extra = f"  requires {', '.join(s.required)}" if s.required else ""
             sla = f"  SLA {s.escalation.after}" if s.escalation else ""
-            click.echo(f"  state {s.name} ({s.label.get(lang)}){' [' + ', '.join(marks) + ']' if marks else ''}{extra}{sla}")
+            click.echo(
+                f"  state {s.name} ({s.label.get(lang)}){' [' + ', '.join(marks) + ']' if marks else ''}{extra}{sla}"
+            )
         for n, t in w.transitions.items():
             roles = f"  roles: {', '.join(t.roles)}" if t.roles else ""
             guard = "  guarded" if t.when is not None else ""
             sod = "  not by creator" if t.not_by_creator else ""
-            inputs = f"  inputs: {', '.join(n + ('*' if i.required else '') for n, i in t.inputs.items())}" if t.inputs else ""
+            inputs = (
+                f"  inputs: {', '.join(n + ('*' if i.required else '') for n, i in t.inputs.items())}"
+                if t.inputs
+                else ""
+            )
             click.echo(f"  {n}: {', '.join(t.from_states)} → {t.to_state}{roles}{guard}{sod}{inputs}")
 
 
@@ -150,7 +201,11 @@ def workflow_check(context: CliContext, entity: str, record_id: int, show_all: b
         click.echo("no transitions from this state")
     for c in checks:
         if c.available:
-            needs = f"  (inputs: {', '.join(n + ('*' if i.required else '') for n, i in c.inputs.items())})" if c.inputs else ""
+            needs = (
+                f"  (inputs: {', '.join(n + ('*' if i.required else '') for n, i in c.inputs.items())})"
+                if c.inputs
+                else ""
+            )
             click.echo(f"  ok   {c.name} → {c.to_state}{needs}")
         else:
             click.echo(f"  no   {c.name} → {c.to_state}")
@@ -168,8 +223,10 @@ def workflow_tick(context: CliContext, as_json: bool) -> None:
         echo_json([e.to_json() for e in fired])
         return
     for e in fired:
-        click.echo(f"{e.entity} {e.record_id}: {e.workflow} {e.state} escalated: {e.outcome}"
-                   + (f" ({e.detail})" if e.detail else ""))
+        click.echo(
+            f"{e.entity} {e.record_id}: {e.workflow} {e.state} escalated: {e.outcome}"
+            + (f" ({e.detail})" if e.detail else "")
+        )
     click.echo(f"{len(fired)} escalation(s) fired")
 
 
@@ -202,4 +259,6 @@ def history_command(context: CliContext, entity: str, record_id: int, as_json: b
     if as_json:
         echo_json([{k: to_jsonable(v) for k, v in r.items()} for r in rows])
     else:
-        echo_table(rows, ["at", "workflow", "transition", "from_state", "to_state", "actor", "inputs", "comment"], max_width=40)
+        echo_table(
+            rows, ["at", "workflow", "transition", "from_state", "to_state", "actor", "inputs", "comment"], max_width=40
+        )

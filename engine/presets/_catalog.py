@@ -88,9 +88,7 @@ def resolve(name: str, industry: str | None = None) -> PresetInfo:
     variant = f"{name}_{industry}"
     if variant not in presets:
         industries = presets[name].industries
-        raise UsageError(
-            f'{name} has no industry "{industry}"; its industries: {", ".join(industries) or "none"}'
-        )
+        raise UsageError(f'{name} has no industry "{industry}"; its industries: {", ".join(industries) or "none"}')
     return presets[variant]
 
 

@@ -30,7 +30,9 @@ class LoadResult:
 def installed_presets(engine: CrmEngine) -> dict[str, str]:
     """Mode → loaded bundle (the mode itself or one of its industry variants)."""
     with engine.db.read() as conn:
-        return {r.mode: r.bundle for r in conn.execute(sa.select(installed_table).order_by(installed_table.c.loaded_at))}
+        return {
+            r.mode: r.bundle for r in conn.execute(sa.select(installed_table).order_by(installed_table.c.loaded_at))
+        }
 
 
 def load_preset(
@@ -61,6 +63,9 @@ def load_preset(
     version, plan = engine.apply(definitions, allow_data_loss=allow_data_loss, actor=actor, progress=progress)
     with engine.db.write() as conn:
         conn.execute(installed_table.delete().where(installed_table.c.mode == mode))
-        conn.execute(installed_table.insert().values(
-            mode=mode, bundle=info.name, industry=info.industry, loaded_at=datetime.now(UTC), loaded_by=actor))
+        conn.execute(
+            installed_table.insert().values(
+                mode=mode, bundle=info.name, industry=info.industry, loaded_at=datetime.now(UTC), loaded_by=actor
+            )
+        )
     return LoadResult(version, plan, tuple(bundles.values()))

@@ -3,6 +3,17 @@
 from __future__ import annotations
 
 from ._filters import OPERATORS, compile_sort, compile_where
+from ._json import record_json
 from ._service import MAX_PAGE, Page, Record, RecordService, new_change_id
 
-__all__ = ["MAX_PAGE", "OPERATORS", "Page", "Record", "RecordService", "compile_sort", "compile_where", "new_change_id"]
+__all__ = [
+    "MAX_PAGE",
+    "OPERATORS",
+    "Page",
+    "Record",
+    "RecordService",
+    "compile_sort",
+    "compile_where",
+    "new_change_id",
+    "record_json",
+]

@@ -62,7 +62,9 @@ class _Compiler:
             close = difflib.get_close_matches(name, known, n=1)
             hint = f' Did you mean "{close[0]}"?' if close else ""
             self.problems.append(
-                Problem(code="unknown_field", pointer=pointer, message=f'{self.entity.name} has no field "{name}".{hint}')
+                Problem(
+                    code="unknown_field", pointer=pointer, message=f'{self.entity.name} has no field "{name}".{hint}'
+                )
             )
         return found
 
@@ -97,7 +99,7 @@ class _Compiler:
         if not isinstance(value, dict):
             return self.compare(f, column, "eq", value, pointer)
         if not value:
-            self.problems.append(Problem(code="type", pointer=pointer, message="empty condition; use {\"eq\": value}"))
+            self.problems.append(Problem(code="type", pointer=pointer, message='empty condition; use {"eq": value}'))
         parts = []
         for op, operand in value.items():
             parts.append(self.compare(f, column, op, operand, f"{pointer}/{_escape(str(op))}"))
@@ -110,8 +112,16 @@ class _Compiler:
         if f.type in ("multi_enum",):
             probe_type = "enum"
         probe = dataclasses.replace(
-            f, type=probe_type, required=False, read_only=False, unique=False, default=NO_DEFAULT,
-            min_length=None, pattern=None, minimum=None, maximum=None,
+            f,
+            type=probe_type,
+            required=False,
+            read_only=False,
+            unique=False,
+            default=NO_DEFAULT,
+            min_length=None,
+            pattern=None,
+            minimum=None,
+            maximum=None,
         )
         if probe.type in ("string", "email", "phone", "url", "text"):
             probe = dataclasses.replace(probe, type="text", max_length=None)
@@ -127,7 +137,9 @@ class _Compiler:
         if op not in OPERATORS:
             close = difflib.get_close_matches(op, OPERATORS, n=1)
             hint = f' Did you mean "{close[0]}"?' if close else f" Use one of: {', '.join(OPERATORS)}."
-            self.problems.append(Problem(code="unknown_operator", pointer=pointer, message=f'unknown operator "{op}".{hint}'))
+            self.problems.append(
+                Problem(code="unknown_operator", pointer=pointer, message=f'unknown operator "{op}".{hint}')
+            )
             return sa.true()
         if op == "is_null":
             if not isinstance(operand, bool):
@@ -135,11 +147,15 @@ class _Compiler:
                 return sa.true()
             return column.is_(None) if operand else column.is_not(None)
         if f.type in ("json",) and op not in ("eq", "ne"):
-            self.problems.append(Problem(code="unsupported", pointer=pointer, message="json fields support only is_null"))
+            self.problems.append(
+                Problem(code="unsupported", pointer=pointer, message="json fields support only is_null")
+            )
             return sa.true()
         if op == "in":
             if not isinstance(operand, list) or len(operand) > _MAX_IN:
-                self.problems.append(Problem(code="type", pointer=pointer, message=f"in takes a list of at most {_MAX_IN} values"))
+                self.problems.append(
+                    Problem(code="type", pointer=pointer, message=f"in takes a list of at most {_MAX_IN} values")
+                )
                 return sa.true()
             values = [self.convert(f, v, f"{pointer}/{i}") for i, v in enumerate(operand)]
             return column.in_([v for v in values if v is not None])
@@ -159,7 +175,9 @@ class _Compiler:
         if op == "ne":
             return column.is_not(None) if operand is None else sa.or_(column != value, column.is_(None))
         if operand is None or (f.type == "boolean"):
-            self.problems.append(Problem(code="invalid_value", pointer=pointer, message=f"{op} needs a comparable value"))
+            self.problems.append(
+                Problem(code="invalid_value", pointer=pointer, message=f"{op} needs a comparable value")
+            )
             return sa.true()
         if isinstance(value, datetime) and self.dialect == "sqlite":
             value = value.replace(tzinfo=None)
@@ -175,7 +193,9 @@ class _Compiler:
             each = sa.func.json_each(column).table_valued("value")
             return sa.exists(sa.select(sa.literal(1)).select_from(each).where(each.c.value == operand))
         if f.type not in ("string", "text", "email", "phone", "url", "enum"):
-            self.problems.append(Problem(code="unsupported", pointer=pointer, message=f"{op} works on text fields only"))
+            self.problems.append(
+                Problem(code="unsupported", pointer=pointer, message=f"{op} works on text fields only")
+            )
             return sa.true()
         lowered = sa.func.lower(column)
         if op == "contains":

@@ -154,7 +154,9 @@ class RecordService:
                 raise ConflictError(f"{entity} could not be saved: {_integrity_reason(exc)}") from exc
             change = new_change_id()
             entries = [
-                _audit_row(change, entity, record_id, "create", name, None, _stored(definition, name, value), actor, now)
+                _audit_row(
+                    change, entity, record_id, "create", name, None, _stored(definition, name, value), actor, now
+                )
                 for name, value in values.items()
                 if value is not None
             ]
@@ -248,8 +250,15 @@ class RecordService:
             change = new_change_id()
             entries = [
                 _audit_row(
-                    change, entity, current["id"], "update", name, current.get(name), _stored(definition, name, value),
-                    actor, now,
+                    change,
+                    entity,
+                    current["id"],
+                    "update",
+                    name,
+                    current.get(name),
+                    _stored(definition, name, value),
+                    actor,
+                    now,
                 )
                 for name, value in changed.items()
             ]
@@ -289,7 +298,9 @@ class RecordService:
                 )
             self._delete(tx, entity, current, actor, set())
 
-    def _delete(self, tx: Connection, entity: str, current: Record, actor: str | None, seen: set[tuple[str, int]]) -> None:
+    def _delete(
+        self, tx: Connection, entity: str, current: Record, actor: str | None, seen: set[tuple[str, int]]
+    ) -> None:
         key = (entity, current["id"])
         if key in seen:
             return
@@ -298,8 +309,7 @@ class RecordService:
             f = child.fields[field_name]
             child_table = self.model.table(child.name)
             ids = [
-                r[0]
-                for r in tx.execute(sa.select(child_table.c.id).where(child_table.c[field_name] == current["id"]))
+                r[0] for r in tx.execute(sa.select(child_table.c.id).where(child_table.c[field_name] == current["id"]))
             ]
             if not ids:
                 continue
@@ -307,7 +317,13 @@ class RecordService:
                 raise ReferenceIntegrityError(
                     f"{entity} {current['id']} is referenced by {len(ids)} {child.name} record(s) "
                     f"through {child.name}.{field_name}; delete or reassign them first",
-                    [Problem(code="restricted", field=field_name, message=f"{len(ids)} {child.name} record(s) refer to it")],
+                    [
+                        Problem(
+                            code="restricted",
+                            field=field_name,
+                            message=f"{len(ids)} {child.name} record(s) refer to it",
+                        )
+                    ],
                 )
             for child_id in ids:
                 if f.on_delete == "cascade":
@@ -320,13 +336,20 @@ class RecordService:
         snapshot = {k: v for k, v in current.items() if v is not None}
         tx.execute(
             audit_log.insert().values(
-                _audit_row(new_change_id(), entity, current["id"], "delete", None, snapshot, None, actor, datetime.now(UTC))
+                _audit_row(
+                    new_change_id(), entity, current["id"], "delete", None, snapshot, None, actor, datetime.now(UTC)
+                )
             )
         )
 
     # -- checks ---------------------------------------------------------------------------------
     def _check_workflow_fields(
-        self, definition: EntityDef, current: Record, changed: Mapping[str, Any], via_workflow: bool, allow_read_only: bool
+        self,
+        definition: EntityDef,
+        current: Record,
+        changed: Mapping[str, Any],
+        via_workflow: bool,
+        allow_read_only: bool,
     ) -> None:
         problems = []
         for w in self.model.definitions.workflows_for(definition.name):
@@ -345,8 +368,11 @@ class RecordService:
                 for name in state.read_only:
                     if name in changed:
                         problems.append(
-                            Problem(code="read_only_in_state", field=name,
-                                    message=f"{name} cannot change while the record is {state.name}")
+                            Problem(
+                                code="read_only_in_state",
+                                field=name,
+                                message=f"{name} cannot change while the record is {state.name}",
+                            )
                         )
         if problems:
             raise RecordValidationError(problems)
@@ -426,7 +452,15 @@ def _as_mapping(data: Any) -> Mapping[str, Any]:
 
 
 def _audit_row(
-    change: str, entity: str, record_id: int, action: str, field: str | None, old: Any, new: Any, actor: str | None, at: datetime
+    change: str,
+    entity: str,
+    record_id: int,
+    action: str,
+    field: str | None,
+    old: Any,
+    new: Any,
+    actor: str | None,
+    at: datetime,
 ) -> dict[str, Any]:
     return {
         "change_id": change,
@@ -444,4 +478,3 @@ def _audit_row(
 def _integrity_reason(exc: sa.exc.IntegrityError) -> str:
     text = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
     return f"a database constraint refused it ({text})"
-

@@ -31,7 +31,8 @@ class ScorerRegistry:
                     other = registry.plugin_of[scorer.name]
                     registry.failures.append(
                         plugins.report(
-                            plugin, "crm_register_scorers",
+                            plugin,
+                            "crm_register_scorers",
                             ValueError(f'scorer "{scorer.name}" is already registered by plugin {other}'),
                         )
                     )
@@ -46,7 +47,9 @@ class ScorerRegistry:
             return self.scorers[name]
         except KeyError:
             close = difflib.get_close_matches(name, list(self.scorers), n=1)
-            hint = f' Did you mean "{close[0]}"?' if close else f" Scorers: {', '.join(sorted(self.scorers)) or 'none'}."
+            hint = (
+                f' Did you mean "{close[0]}"?' if close else f" Scorers: {', '.join(sorted(self.scorers)) or 'none'}."
+            )
             raise UsageError(f'no scorer is called "{name}".{hint}') from None
 
     def config_schemas(self) -> dict[str, Any]:

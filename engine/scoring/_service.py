@@ -49,8 +49,13 @@ class ScoringRun:
     error: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        out = {"scoring": self.scoring, "entity": self.entity, "scored": self.scored, "changed": self.changed,
-               "seconds": round(self.seconds, 3)}
+        out = {
+            "scoring": self.scoring,
+            "entity": self.entity,
+            "scored": self.scored,
+            "changed": self.changed,
+            "seconds": round(self.seconds, 3),
+        }
         if self.error:
             out["error"] = self.error
         return out
@@ -86,9 +91,14 @@ class ScoreView:
         shown_value = self.override["value"] if self.override and self.override["value"] is not None else self.value
         shown_grade = self.override["grade"] if self.override and self.override["grade"] is not None else self.grade
         return {
-            "scoring": self.scoring, "scorer": self.scorer, "value": shown_value, "grade": shown_grade,
-            "computed": {"value": self.value, "grade": self.grade}, "factors": self.factors,
-            "override": self.override, "extra": to_jsonable(self.extra),
+            "scoring": self.scoring,
+            "scorer": self.scorer,
+            "value": shown_value,
+            "grade": shown_grade,
+            "computed": {"value": self.value, "grade": self.grade},
+            "factors": self.factors,
+            "override": self.override,
+            "extra": to_jsonable(self.extra),
             "computed_at": self.computed_at.isoformat() if self.computed_at else None,
             "definitions_version": self.definitions_version,
         }
@@ -140,7 +150,12 @@ class ScoringService:
         ]
 
     def _run_one(
-        self, definition: ScoringDef, record_ids: Sequence[int] | None, progress: Progress, batch_size: int, now: datetime
+        self,
+        definition: ScoringDef,
+        record_ids: Sequence[int] | None,
+        progress: Progress,
+        batch_size: int,
+        now: datetime,
     ) -> ScoringRun:
         report = ScoringRun(definition.name, definition.entity)
         started = time.perf_counter()
@@ -202,12 +217,24 @@ class ScoringService:
             old = s.alias("old")
             changed_rows = (
                 sa.select(
-                    sa.literal(name), sa.literal(definition.entity), table.c.id, sa.literal("computed"), value, grade,
-                    sa.literal(definition.scorer), sa.literal(version), sa.literal(now, UTCDateTime()),
+                    sa.literal(name),
+                    sa.literal(definition.entity),
+                    table.c.id,
+                    sa.literal("computed"),
+                    value,
+                    grade,
+                    sa.literal(definition.scorer),
+                    sa.literal(version),
+                    sa.literal(now, UTCDateTime()),
                 )
                 .select_from(table.outerjoin(old, sa.and_(old.c.scoring == name, old.c.record_id == table.c.id)))
-                .where(sa.or_(old.c.record_id.is_(None), old.c.value.is_distinct_from(value),
-                              old.c.grade.is_distinct_from(grade)))
+                .where(
+                    sa.or_(
+                        old.c.record_id.is_(None),
+                        old.c.value.is_distinct_from(value),
+                        old.c.grade.is_distinct_from(grade),
+                    )
+                )
             )
             changed = tx.execute(
                 score_history.insert().from_select(
@@ -217,22 +244,54 @@ class ScoringService:
                 execution_options={"preserve_rowcount": True},  # PostgreSQL reports -1 otherwise
             ).rowcount
             overridden = sa.select(s.c.record_id).where(
-                s.c.scoring == name, sa.or_(s.c.override_value.is_not(None), s.c.override_grade.is_not(None)))
+                s.c.scoring == name, sa.or_(s.c.override_value.is_not(None), s.c.override_grade.is_not(None))
+            )
             tx.execute(s.delete().where(s.c.scoring == name, s.c.record_id.not_in(overridden)))
-            tx.execute(s.insert().from_select(
-                ["scoring", "record_id", "entity", "scorer", "value", "grade", "definitions_version", "computed_at"],
-                sa.select(sa.literal(name), table.c.id, sa.literal(definition.entity), sa.literal(definition.scorer),
-                          value, grade, sa.literal(version), sa.literal(now, UTCDateTime()))
-                .where(table.c.id.not_in(overridden)),
-            ))
+            tx.execute(
+                s.insert().from_select(
+                    [
+                        "scoring",
+                        "record_id",
+                        "entity",
+                        "scorer",
+                        "value",
+                        "grade",
+                        "definitions_version",
+                        "computed_at",
+                    ],
+                    sa.select(
+                        sa.literal(name),
+                        table.c.id,
+                        sa.literal(definition.entity),
+                        sa.literal(definition.scorer),
+                        value,
+                        grade,
+                        sa.literal(version),
+                        sa.literal(now, UTCDateTime()),
+                    ).where(table.c.id.not_in(overridden)),
+                )
+            )
             kept = [r[0] for r in tx.execute(overridden)]
             for start in range(0, len(kept), 500):  # overridden rows: refresh their computed part only
                 chunk = kept[start : start + 500]
-                fresh = {r[0]: (r[1], r[2]) for r in tx.execute(
-                    sa.select(table.c.id, value, grade).where(table.c.id.in_(chunk)))}
-                tx.execute(_UPDATE_COMPUTED, [
-                    {"b_scoring": name, "b_record_id": rid, "b_value": v, "b_grade": g, "b_version": version,
-                     "b_at": now} for rid, (v, g) in fresh.items()])
+                fresh = {
+                    r[0]: (r[1], r[2])
+                    for r in tx.execute(sa.select(table.c.id, value, grade).where(table.c.id.in_(chunk)))
+                }
+                tx.execute(
+                    _UPDATE_COMPUTED,
+                    [
+                        {
+                            "b_scoring": name,
+                            "b_record_id": rid,
+                            "b_value": v,
+                            "b_grade": g,
+                            "b_version": version,
+                            "b_at": now,
+                        }
+                        for rid, (v, g) in fresh.items()
+                    ],
+                )
             target: dict[str, Any] = {}
             if definition.target_value:
                 column = self._engine.model.entity(definition.entity).fields[definition.target_value]
@@ -264,19 +323,29 @@ class ScoringService:
             existing = {
                 row.record_id: _Existing(row.value, row.grade, row.override_value, row.override_grade)
                 for row in tx.execute(
-                    sa.select(scores.c.record_id, scores.c.value, scores.c.grade, scores.c.override_value,
-                              scores.c.override_grade)
-                    .where(scores.c.scoring == definition.name, scores.c.record_id.in_(ids))
+                    sa.select(
+                        scores.c.record_id,
+                        scores.c.value,
+                        scores.c.grade,
+                        scores.c.override_value,
+                        scores.c.override_grade,
+                    ).where(scores.c.scoring == definition.name, scores.c.record_id.in_(ids))
                 )
             }
             inserts, updates, history, targets = [], [], [], []
             for r in results:
                 value = None if r.value is None else float(r.value)
                 row = {
-                    "scoring": definition.name, "record_id": r.record_id, "entity": definition.entity,
-                    "scorer": scorer, "value": value, "grade": r.grade,
-                    "factors": [f.to_json() for f in r.factors], "extra": to_jsonable(dict(r.extra)) or None,
-                    "definitions_version": version, "computed_at": now,
+                    "scoring": definition.name,
+                    "record_id": r.record_id,
+                    "entity": definition.entity,
+                    "scorer": scorer,
+                    "value": value,
+                    "grade": r.grade,
+                    "factors": [f.to_json() for f in r.factors],
+                    "extra": to_jsonable(dict(r.extra)) or None,
+                    "definitions_version": version,
+                    "computed_at": now,
                 }
                 old = existing.get(r.record_id)
                 if old is None:
@@ -284,9 +353,21 @@ class ScoringService:
                 else:
                     updates.append({**{f"b_{k}": v for k, v in row.items()}})
                 if old is None or old.value != value or old.grade != r.grade:
-                    history.append({"scoring": definition.name, "entity": definition.entity, "record_id": r.record_id,
-                                    "kind": "computed", "value": value, "grade": r.grade, "scorer": scorer,
-                                    "definitions_version": version, "at": now, "actor": None, "reason": None})
+                    history.append(
+                        {
+                            "scoring": definition.name,
+                            "entity": definition.entity,
+                            "record_id": r.record_id,
+                            "kind": "computed",
+                            "value": value,
+                            "grade": r.grade,
+                            "scorer": scorer,
+                            "definitions_version": version,
+                            "at": now,
+                            "actor": None,
+                            "reason": None,
+                        }
+                    )
                 shown_value = old.override_value if old is not None and old.override_value is not None else value
                 shown_grade = old.override_grade if old is not None and old.override_grade is not None else r.grade
                 targets.append({"b_id": r.record_id, "b_value": shown_value, "b_grade": shown_grade})
@@ -329,25 +410,46 @@ class ScoringService:
         out = []
         with self._engine.db.read() as conn:
             for definition in self.definitions(entity=entity):
-                row = conn.execute(
-                    sa.select(scores).where(scores.c.scoring == definition.name, scores.c.record_id == int(record_id))
-                ).mappings().first()
+                row = (
+                    conn.execute(
+                        sa.select(scores).where(
+                            scores.c.scoring == definition.name, scores.c.record_id == int(record_id)
+                        )
+                    )
+                    .mappings()
+                    .first()
+                )
                 if row is None:
                     out.append(ScoreView(definition.name, definition.scorer, None, None, [], None, None))
                     continue
                 override = None
                 if row["override_value"] is not None or row["override_grade"] is not None:
-                    override = {"value": row["override_value"], "grade": row["override_grade"],
-                                "reason": row["override_reason"], "by": row["override_by"],
-                                "at": row["override_at"].isoformat() if row["override_at"] else None}
+                    override = {
+                        "value": row["override_value"],
+                        "grade": row["override_grade"],
+                        "reason": row["override_reason"],
+                        "by": row["override_by"],
+                        "at": row["override_at"].isoformat() if row["override_at"] else None,
+                    }
                 factors = row["factors"]
                 if factors is None and row["value"] is not None:  # scored in SQL: explain it now
                     factors = self._explain(conn, definition, int(record_id))
                 factors = factors or []
                 if language:
                     factors = [{**f, "label": _label(f.get("label"), language)} for f in factors]
-                out.append(ScoreView(definition.name, row["scorer"], row["value"], row["grade"], factors,
-                                     row["computed_at"], row["definitions_version"], override, row["extra"] or {}))
+                out.append(
+                    ScoreView(
+                        definition.name,
+                        row["scorer"],
+                        row["value"],
+                        row["grade"],
+                        factors,
+                        row["computed_at"],
+                        row["definitions_version"],
+                        override,
+                        row["extra"] or {},
+                    )
+                )
         return out
 
     def _explain(self, conn: Connection, definition: ScoringDef, record_id: int) -> list[dict[str, Any]]:
@@ -364,8 +466,11 @@ class ScoringService:
         return [f.to_json() for f in result.factors]
 
     def history(self, entity: str, record_id: int, *, scoring: str | None = None) -> list[dict[str, Any]]:
-        query = sa.select(score_history).where(score_history.c.entity == entity,
-                                               score_history.c.record_id == int(record_id)).order_by(score_history.c.id)
+        query = (
+            sa.select(score_history)
+            .where(score_history.c.entity == entity, score_history.c.record_id == int(record_id))
+            .order_by(score_history.c.id)
+        )
         if scoring:
             query = query.where(score_history.c.scoring == scoring)
         with self._engine.db.read() as conn:
@@ -373,8 +478,15 @@ class ScoringService:
 
     # -- overrides ----------------------------------------------------------------------------
     def override(
-        self, entity: str, record_id: int, scoring: str, *, value: float | None = None, grade: str | None = None,
-        reason: str, actor: str,
+        self,
+        entity: str,
+        record_id: int,
+        scoring: str,
+        *,
+        value: float | None = None,
+        grade: str | None = None,
+        reason: str,
+        actor: str,
     ) -> ScoreView:
         """Set a user's value and/or grade; it stays until cleared, whatever recomputation finds."""
         (definition,) = self.definitions(entity=entity, scoring=scoring)
@@ -385,20 +497,49 @@ class ScoringService:
         self._engine.records.get(entity, record_id)
         now = datetime.now(UTC)
         with self._engine.db.write() as tx:
-            found = tx.execute(sa.select(scores.c.record_id).where(
-                scores.c.scoring == scoring, scores.c.record_id == int(record_id))).first()
-            values = {"override_value": value, "override_grade": grade, "override_reason": reason,
-                      "override_by": actor, "override_at": now}
+            found = tx.execute(
+                sa.select(scores.c.record_id).where(scores.c.scoring == scoring, scores.c.record_id == int(record_id))
+            ).first()
+            values = {
+                "override_value": value,
+                "override_grade": grade,
+                "override_reason": reason,
+                "override_by": actor,
+                "override_at": now,
+            }
             if found is None:
-                tx.execute(scores.insert().values(scoring=scoring, record_id=int(record_id), entity=entity,
-                                                  scorer=definition.scorer, definitions_version=self._engine.version,
-                                                  computed_at=now, **values))
+                tx.execute(
+                    scores.insert().values(
+                        scoring=scoring,
+                        record_id=int(record_id),
+                        entity=entity,
+                        scorer=definition.scorer,
+                        definitions_version=self._engine.version,
+                        computed_at=now,
+                        **values,
+                    )
+                )
             else:
-                tx.execute(scores.update().where(scores.c.scoring == scoring, scores.c.record_id == int(record_id))
-                           .values(values))
-            tx.execute(score_history.insert().values(
-                scoring=scoring, entity=entity, record_id=int(record_id), kind="override", value=value, grade=grade,
-                scorer=definition.scorer, definitions_version=self._engine.version, at=now, actor=actor, reason=reason))
+                tx.execute(
+                    scores.update()
+                    .where(scores.c.scoring == scoring, scores.c.record_id == int(record_id))
+                    .values(values)
+                )
+            tx.execute(
+                score_history.insert().values(
+                    scoring=scoring,
+                    entity=entity,
+                    record_id=int(record_id),
+                    kind="override",
+                    value=value,
+                    grade=grade,
+                    scorer=definition.scorer,
+                    definitions_version=self._engine.version,
+                    at=now,
+                    actor=actor,
+                    reason=reason,
+                )
+            )
             self._write_targets(tx, definition, self._current_targets(tx, scoring, int(record_id)))
         return next(v for v in self.show(entity, record_id) if v.scoring == scoring)
 
@@ -406,19 +547,39 @@ class ScoringService:
         (definition,) = self.definitions(entity=entity, scoring=scoring)
         now = datetime.now(UTC)
         with self._engine.db.write() as tx:
-            result = tx.execute(scores.update().where(scores.c.scoring == scoring, scores.c.record_id == int(record_id))
-                                .values(override_value=None, override_grade=None, override_reason=None,
-                                        override_by=None, override_at=None))
+            result = tx.execute(
+                scores.update()
+                .where(scores.c.scoring == scoring, scores.c.record_id == int(record_id))
+                .values(
+                    override_value=None, override_grade=None, override_reason=None, override_by=None, override_at=None
+                )
+            )
             if result.rowcount == 0:
                 raise NotFoundError(f"{entity} {record_id} has no score for {scoring}")
-            tx.execute(score_history.insert().values(
-                scoring=scoring, entity=entity, record_id=int(record_id), kind="cleared", value=None, grade=None,
-                scorer=definition.scorer, definitions_version=self._engine.version, at=now, actor=actor, reason=None))
+            tx.execute(
+                score_history.insert().values(
+                    scoring=scoring,
+                    entity=entity,
+                    record_id=int(record_id),
+                    kind="cleared",
+                    value=None,
+                    grade=None,
+                    scorer=definition.scorer,
+                    definitions_version=self._engine.version,
+                    at=now,
+                    actor=actor,
+                    reason=None,
+                )
+            )
             self._write_targets(tx, definition, self._current_targets(tx, scoring, int(record_id)))
         return next(v for v in self.show(entity, record_id) if v.scoring == scoring)
 
     def _current_targets(self, tx: Connection, scoring: str, record_id: int) -> list[dict[str, Any]]:
-        row = tx.execute(sa.select(scores).where(scores.c.scoring == scoring, scores.c.record_id == record_id)).mappings().first()
+        row = (
+            tx.execute(sa.select(scores).where(scores.c.scoring == scoring, scores.c.record_id == record_id))
+            .mappings()
+            .first()
+        )
         if row is None:
             return []
         value = row["override_value"] if row["override_value"] is not None else row["value"]
@@ -437,24 +598,39 @@ class ScoringService:
             report = scorer.train(ScoringContext(self._engine, conn, self._spec(definition), now))
         with self._engine.db.write() as tx:
             tx.execute(scoring_models.delete().where(scoring_models.c.scoring == scoring))
-            tx.execute(scoring_models.insert().values(
-                scoring=scoring, scorer=scorer.name, model=to_jsonable(dict(report.model)),
-                metrics=to_jsonable(dict(report.metrics)), definitions_version=self._engine.version, trained_at=now))
+            tx.execute(
+                scoring_models.insert().values(
+                    scoring=scoring,
+                    scorer=scorer.name,
+                    model=to_jsonable(dict(report.model)),
+                    metrics=to_jsonable(dict(report.metrics)),
+                    definitions_version=self._engine.version,
+                    trained_at=now,
+                )
+            )
         return {"scoring": scoring, "scorer": scorer.name, "metrics": to_jsonable(dict(report.metrics))}
 
 
 _UPDATE_COMPUTED = (
     scores.update()
     .where(scores.c.scoring == sa.bindparam("b_scoring"), scores.c.record_id == sa.bindparam("b_record_id"))
-    .values(value=sa.bindparam("b_value"), grade=sa.bindparam("b_grade"),
-            definitions_version=sa.bindparam("b_version"), computed_at=sa.bindparam("b_at"))
+    .values(
+        value=sa.bindparam("b_value"),
+        grade=sa.bindparam("b_grade"),
+        definitions_version=sa.bindparam("b_version"),
+        computed_at=sa.bindparam("b_at"),
+    )
 )
 
 _UPDATE_SCORE = (
     scores.update()
     .where(scores.c.scoring == sa.bindparam("b_scoring"), scores.c.record_id == sa.bindparam("b_record_id"))
-    .values({c: sa.bindparam(f"b_{c}") for c in ("scorer", "value", "grade", "factors", "extra",
-                                                   "definitions_version", "computed_at", "entity")})
+    .values(
+        {
+            c: sa.bindparam(f"b_{c}")
+            for c in ("scorer", "value", "grade", "factors", "extra", "definitions_version", "computed_at", "entity")
+        }
+    )
 )
 
 

@@ -39,14 +39,10 @@ class MigrationFailedError(CrmError):
 
 def refuse_unsafe(plan: MigrationPlan, *, allow_data_loss: bool) -> None:
     """Raise :class:`DataLossError` for blocking steps, and destructive ones unless allowed."""
-    problems = [
-        Problem(code="blocked", message=f"{s.detail}: {s.reason}", pointer=_pointer(s))
-        for s in plan.blocking
-    ]
+    problems = [Problem(code="blocked", message=f"{s.detail}: {s.reason}", pointer=_pointer(s)) for s in plan.blocking]
     if not allow_data_loss:
         problems += [
-            Problem(code="data_loss", message=f"{s.detail}: {s.reason}", pointer=_pointer(s))
-            for s in plan.destructive
+            Problem(code="data_loss", message=f"{s.detail}: {s.reason}", pointer=_pointer(s)) for s in plan.destructive
         ]
     if problems:
         hint = "" if plan.blocking else " Re-run with --allow-data-loss to accept the loss."
@@ -80,9 +76,7 @@ def apply_definitions(
     with db.migration() as conn:
         version = current_version(conn)
         if expected_version is not None and expected_version != version:
-            raise ConflictError(
-                f"the definitions are at version {version}, not {expected_version}; diff again"
-            )
+            raise ConflictError(f"the definitions are at version {version}, not {expected_version}; diff again")
         stored = load_stored(conn)
         old = stored.definitions if stored else None
         plan = plan_migration(conn, old, new, from_version=version)
@@ -167,7 +161,9 @@ class _Migrator:
                 rewrites[s.field] = before
                 self.rewrite_into_temp(table, column, before, after)
             elif s.lost:
-                nulling[column] = [i for i, _v, ok in iter_conversions(self.conn, table, column, before, after) if not ok]
+                nulling[column] = [
+                    i for i, _v, ok in iter_conversions(self.conn, table, column, before, after) if not ok
+                ]
         for column, ids in nulling.items():
             self.set_null(table, column, ids)
 
@@ -220,6 +216,7 @@ class _Migrator:
             index = self.index_for(new_table, cols)
             if index is not None and frozenset(cols) not in existing_indexes:
                 self.ops.create_index(index.name, table, list(cols))
+                existing_indexes[frozenset(cols)] = str(index.name)  # a field and its index come once
         for s in by_kind.get("fill_default", []):
             assert s.field is not None
             self.fill_default(table, new.fields[s.field])

@@ -131,8 +131,7 @@ class Database:
                     if broken:
                         tables = sorted({row[0] for row in broken})
                         raise UsageError(
-                            "the schema change would leave references to missing records in "
-                            + ", ".join(tables)
+                            "the schema change would leave references to missing records in " + ", ".join(tables)
                         )
             finally:
                 raw.execute("PRAGMA foreign_keys = ON")

@@ -11,7 +11,7 @@ is fixed (duplicates under a new unique constraint).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -204,7 +204,7 @@ class _Planner:
                     destructive=rows > 0,
                     reason=(
                         f"{rows} record(s) of {name} would be deleted; export them first, or rename "
-                        f"the entity with \"renamed_from\": \"{name}\" to keep them"
+                        f'the entity with "renamed_from": "{name}" to keep them'
                         if rows
                         else None
                     ),
@@ -252,7 +252,7 @@ class _Planner:
                     destructive=values > 0,
                     reason=(
                         f"{values} record(s) hold a value in {new.name}.{name}; export them first, or "
-                        f"keep the data by renaming the field with \"renamed_from\": \"{name}\""
+                        f'keep the data by renaming the field with "renamed_from": "{name}"'
                         if values
                         else None
                     ),
@@ -288,12 +288,16 @@ class _Planner:
                     destructive=True,
                     reason=(
                         f"{rows} existing record(s) would have no {f.name}; give the field a "
-                        "\"default\" or make it optional first"
+                        '"default" or make it optional first'
                     ),
                 )
             )
         if f.unique:
-            self.add(MigrationStep("add_unique", entity, f"{entity}.{f.name} must be unique", field=f.name, columns=(f.name,)))
+            self.add(
+                MigrationStep(
+                    "add_unique", entity, f"{entity}.{f.name} must be unique", field=f.name, columns=(f.name,)
+                )
+            )
 
     def plan_field(self, table: str, entity: str, old: FieldDef, new: FieldDef, column: str) -> None:
         where = f"{entity}.{new.name}"
@@ -358,18 +362,32 @@ class _Planner:
                         destructive=True,
                         reason=(
                             f"{empty} record(s) have no {new.name} and would be invalid; fill them "
-                            "in, or give the field a \"default\""
+                            'in, or give the field a "default"'
                         ),
                     )
                 )
         if new.unique != old.unique:
             if new.unique:
-                self.add(MigrationStep("add_unique", entity, f"{where} must be unique", field=new.name, columns=(new.name,)))
+                self.add(
+                    MigrationStep("add_unique", entity, f"{where} must be unique", field=new.name, columns=(new.name,))
+                )
             else:
-                self.add(MigrationStep("drop_unique", entity, f"{where} no longer unique", field=new.name, columns=(new.name,)))
+                self.add(
+                    MigrationStep(
+                        "drop_unique", entity, f"{where} no longer unique", field=new.name, columns=(new.name,)
+                    )
+                )
         if _wants_index(new) != _wants_index(old) and not new.unique and not old.unique:
             kind2: StepKind = "add_index" if _wants_index(new) else "drop_index"
-            self.add(MigrationStep(kind2, entity, f"{'add' if _wants_index(new) else 'drop'} index on {where}", field=new.name, columns=(new.name,)))
+            self.add(
+                MigrationStep(
+                    kind2,
+                    entity,
+                    f"{'add' if _wants_index(new) else 'drop'} index on {where}",
+                    field=new.name,
+                    columns=(new.name,),
+                )
+            )
         if _field_meta(old) != _field_meta(new):
             self.add(MigrationStep("definition_only", entity, f"{where}: {_meta_change(old, new)}", field=new.name))
 
@@ -383,9 +401,13 @@ class _Planner:
         old_index = {rename(i) for i in old.indexes}
         for cols in new.unique:
             if cols not in old_unique:
-                self.add(MigrationStep("add_unique", new.name, f"({', '.join(cols)}) must be unique together", columns=cols))
+                self.add(
+                    MigrationStep("add_unique", new.name, f"({', '.join(cols)}) must be unique together", columns=cols)
+                )
         for cols in old_unique - set(new.unique):
-            self.add(MigrationStep("drop_unique", new.name, f"({', '.join(cols)}) no longer unique together", columns=cols))
+            self.add(
+                MigrationStep("drop_unique", new.name, f"({', '.join(cols)}) no longer unique together", columns=cols)
+            )
         for cols in new.indexes:
             if cols not in old_index:
                 self.add(MigrationStep("add_index", new.name, f"add index on ({', '.join(cols)})", columns=cols))
@@ -496,7 +518,18 @@ _META_KEYS = ("label", "description", "default", "read_only", "minimum", "maximu
 
 def _field_meta(f: FieldDef) -> tuple[Any, ...]:
     choices = tuple((c.value, c.label) for c in f.choices)
-    return (f.label, f.description, repr(f.default), f.read_only, f.minimum, f.maximum, f.min_length, f.pattern, f.required, choices)
+    return (
+        f.label,
+        f.description,
+        repr(f.default),
+        f.read_only,
+        f.minimum,
+        f.maximum,
+        f.min_length,
+        f.pattern,
+        f.required,
+        choices,
+    )
 
 
 def _meta_change(old: FieldDef, new: FieldDef) -> str:
@@ -518,4 +551,23 @@ def plan_migration(conn: Connection, old: Definitions | None, new: Definitions, 
     planner = _Planner(conn, old, new)
     planner.plan()
     planner.check_unique()
-    return MigrationPlan(from_version=from_version, old=old, new=new, steps=tuple(planner.steps))
+    steps = planner.steps + _definition_changes(old, new)
+    return MigrationPlan(from_version=from_version, old=old, new=new, steps=tuple(steps))
+
+
+def _definition_changes(old: Definitions | None, new: Definitions) -> list[MigrationStep]:
+    """Workflows, scorings and reports added, removed or changed: no DDL, but a new version."""
+    if old is None:
+        return []
+    steps = []
+    for kind, label in (("workflows", "workflow"), ("scorings", "scoring"), ("reports", "report")):
+        before: Mapping[str, Any] = getattr(old, kind, {})
+        after: Mapping[str, Any] = getattr(new, kind, {})
+        for name in sorted(set(before) | set(after)):
+            if before.get(name) == after.get(name):
+                continue
+            item = after.get(name) or before.get(name)
+            entity = getattr(item, "entity", None) or "-"
+            change = "added" if name not in before else "removed" if name not in after else "changes"
+            steps.append(MigrationStep("definition_only", entity, f"{label} {name} {change}"))
+    return steps

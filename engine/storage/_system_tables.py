@@ -19,7 +19,8 @@ schema_versions = sa.Table(
     sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("digest", sa.String(64), nullable=False),
     sa.Column("name", sa.String(128), nullable=False),
-    sa.Column("definitions", _Json, nullable=False),
+    # plain JSON, not JSONB: JSONB re-sorts keys, and the order of fields and states is meaning
+    sa.Column("definitions", sa.JSON(), nullable=False),
     sa.Column("applied_at", UTCDateTime(), nullable=False),
     sa.Column("applied_by", sa.String(128)),
     sa.Column("summary", sa.Text),

@@ -47,8 +47,7 @@ class BulkWriter:
             self._sql = compiled.string
             self._source = [self.columns.index(c) for c in order]
             processors: list[Callable[[Any], Any] | None] = [
-                table.c[c].type._cached_bind_processor(conn.dialect)
-                for c in order
+                table.c[c].type._cached_bind_processor(conn.dialect) for c in order
             ]
             given = len(self.given)
             self._plan: list[tuple[int, Callable[[Any], Any] | None, Any]] = []

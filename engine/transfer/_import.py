@@ -184,7 +184,9 @@ class CsvImporter:
         converter = compile_csv_reader(self.definition, names, allow_id=self.key == "id")
         if converter.header_problems:
             raise UsageError(
-                "the header does not match " + self.definition.name + ": "
+                "the header does not match "
+                + self.definition.name
+                + ": "
                 + "; ".join(p.message for p in converter.header_problems),
                 [Problem(code=p.code, message=p.message, field=p.field, line=1) for p in converter.header_problems],
             )
@@ -224,10 +226,18 @@ class CsvImporter:
                         if not raw:
                             continue
                         if len(raw) != width:
-                            self._reject(rejects, line, raw, [Problem(
-                                code="columns", line=line,
-                                message=f"has {len(raw)} values but the header has {width} columns",
-                            )])
+                            self._reject(
+                                rejects,
+                                line,
+                                raw,
+                                [
+                                    Problem(
+                                        code="columns",
+                                        line=line,
+                                        message=f"has {len(raw)} values but the header has {width} columns",
+                                    )
+                                ],
+                            )
                             continue
                         cells = raw if identity else [raw[i] for i in keep]
                         values, errors = convert(cells)
@@ -261,7 +271,8 @@ class CsvImporter:
     def _reject(self, rejects: _Rejects, line: int, raw: list[str], problems: list[Problem]) -> None:
         if self.on_error == "abort":
             raise RecordValidationError(
-                problems, message=f"line {line} is invalid; nothing was imported (use --on-error skip to skip bad lines)"
+                problems,
+                message=f"line {line} is invalid; nothing was imported (use --on-error skip to skip bad lines)",
             )
         with self._lock:  # the reader and the writer thread both reject lines
             self.report.rejected += 1
@@ -307,8 +318,13 @@ class CsvImporter:
         for workflow in self.workflows:
             t = self.table
             source = sa.select(
-                sa.literal(self.definition.name), t.c.id, sa.literal(workflow.name), t.c[workflow.field],
-                t.c.created_by, t.c.created_at, sa.literal("import"),
+                sa.literal(self.definition.name),
+                t.c.id,
+                sa.literal(workflow.name),
+                t.c[workflow.field],
+                t.c.created_by,
+                t.c.created_at,
+                sa.literal("import"),
             ).where(t.c.id > after_id, t.c.created_at == self.now, t.c.version == 1)
             if self.actor is None:
                 source = source.where(t.c.created_by.is_(None))
@@ -378,8 +394,11 @@ class CsvImporter:
     def _check_references(
         self, conn: Connection, columns: tuple[str, ...], batch: list[_Row], rejects: _Rejects
     ) -> list[_Row]:
-        references = [(i, self.definition.fields[c]) for i, c in enumerate(columns) if c in self.definition.fields
-                      and self.definition.fields[c].type == "reference"]
+        references = [
+            (i, self.definition.fields[c])
+            for i, c in enumerate(columns)
+            if c in self.definition.fields and self.definition.fields[c].type == "reference"
+        ]
         if not references:
             return batch
         missing: dict[int, set[Any]] = {}
@@ -399,8 +418,12 @@ class CsvImporter:
         kept = []
         for row in batch:
             problems = [
-                Problem(code="unknown_reference", field=f.name, line=row.line,
-                        message=f"{f.target} {row.values[i]} does not exist")
+                Problem(
+                    code="unknown_reference",
+                    field=f.name,
+                    line=row.line,
+                    message=f"{f.target} {row.values[i]} does not exist",
+                )
                 for i, f in references
                 if row.values[i] in missing.get(i, ())
             ]
@@ -438,10 +461,20 @@ class CsvImporter:
             changed = {c: v for c, v in values.items() if c != "id" and current.get(c) != v}
             moved = [w.field for w in self.workflows if w.field in changed]
             if moved:
-                self._reject(rejects, row.line, row.raw, [Problem(
-                    code="workflow_field", field=name, line=row.line,
-                    message=f"{name} changes only through workflow transitions, not by import",
-                ) for name in moved])
+                self._reject(
+                    rejects,
+                    row.line,
+                    row.raw,
+                    [
+                        Problem(
+                            code="workflow_field",
+                            field=name,
+                            line=row.line,
+                            message=f"{name} changes only through workflow transitions, not by import",
+                        )
+                        for name in moved
+                    ],
+                )
                 continue
             if not changed:
                 self.report.unchanged += 1

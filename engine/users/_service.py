@@ -62,14 +62,26 @@ class UserService:
     ) -> User:
         problems = []
         if not _NAME.match(name or ""):
-            problems.append(Problem(code="invalid_name", field="name",
-                                    message="user names are 1-128 letters, digits, _ . @ - and start with a letter or digit"))
+            problems.append(
+                Problem(
+                    code="invalid_name",
+                    field="name",
+                    message="user names are 1-128 letters, digits, _ . @ - and start with a letter or digit",
+                )
+            )
         if name == SYSTEM_USER.name:
-            problems.append(Problem(code="reserved_name", field="name", message='"system" is the built-in administrator'))
+            problems.append(
+                Problem(code="reserved_name", field="name", message='"system" is the built-in administrator')
+            )
         for role in roles:
             if not _ROLE.match(role):
-                problems.append(Problem(code="invalid_role", field="roles",
-                                        message=f'role "{role}" must be snake_case (letters, digits, _)'))
+                problems.append(
+                    Problem(
+                        code="invalid_role",
+                        field="roles",
+                        message=f'role "{role}" must be snake_case (letters, digits, _)',
+                    )
+                )
         if language not in ("en", "zh"):
             problems.append(Problem(code="choice", field="language", message="language is en or zh"))
         if problems:

@@ -47,7 +47,9 @@ class ActionRunner:
         self.now = now
         self.after_commit = after_commit
 
-    def run(self, actions: tuple[CompiledAction, ...], record: dict[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
+    def run(
+        self, actions: tuple[CompiledAction, ...], record: dict[str, Any], inputs: Mapping[str, Any]
+    ) -> dict[str, Any]:
         """Run the non-``set`` actions in order; returns the record as they leave it."""
         for action in actions:
             kind = action.definition.kind
@@ -73,8 +75,12 @@ class ActionRunner:
                 values.update(action.values.evaluate(data))
         if values:
             record = self.engine.records.update(
-                self.entity, record["id"], {k: to_jsonable(v) for k, v in values.items()},
-                actor=self.user.name, conn=self.tx, allow_read_only=True,
+                self.entity,
+                record["id"],
+                {k: to_jsonable(v) for k, v in values.items()},
+                actor=self.user.name,
+                conn=self.tx,
+                allow_read_only=True,
             )
         return self.run(actions, record, {})
 
@@ -97,7 +103,9 @@ class ActionRunner:
         if action.strategy == "least_loaded":
             chosen = self._least_loaded(field_name, candidates)
         else:
-            chosen = self._round_robin(f"{self.entity}:{self.workflow.name}:{self.transition}:{role}:{action.team or ''}", candidates)
+            chosen = self._round_robin(
+                f"{self.entity}:{self.workflow.name}:{self.transition}:{role}:{action.team or ''}", candidates
+            )
         if record.get(field_name) == chosen:
             return record
         return self.engine.records.update(
@@ -123,11 +131,7 @@ class ActionRunner:
         table = self.engine.model.table(self.entity)
         column = table.c[field_name]
         finals = [s.name for s in self.workflow.states.values() if s.final]
-        query = (
-            sa.select(column, sa.func.count())
-            .where(column.in_(candidates))
-            .group_by(column)
-        )
+        query = sa.select(column, sa.func.count()).where(column.in_(candidates)).group_by(column)
         if finals:
             query = query.where(table.c[self.workflow.field].not_in(finals))
         load = {name: 0 for name in candidates}
@@ -138,11 +142,15 @@ class ActionRunner:
     def rescore(self, action: ActionDef, record: dict[str, Any]) -> None:
         engine, entity, record_id, scorings = self.engine, self.entity, record["id"], list(action.scorings)
         self.after_commit.append(
-            lambda: engine.plugins.call("crm_rescore", engine=engine, entity=entity, record_ids=[record_id], scorings=scorings)
+            lambda: engine.plugins.call(
+                "crm_rescore", engine=engine, entity=entity, record_ids=[record_id], scorings=scorings
+            )
         )
 
     def notify(self, action: ActionDef, record: dict[str, Any]) -> None:
         engine, entity, actor, topic = self.engine, self.entity, self.user.name, action.topic or self.transition
         self.after_commit.append(
-            lambda: engine.plugins.call("crm_notify", engine=engine, topic=topic, entity=entity, record=record, actor=actor)
+            lambda: engine.plugins.call(
+                "crm_notify", engine=engine, topic=topic, entity=entity, record=record, actor=actor
+            )
         )

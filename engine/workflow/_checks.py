@@ -63,8 +63,12 @@ class TransitionCheck:
             "available": self.available,
             "reasons": [r.to_json() for r in self.reasons],
             "inputs": {
-                name: {"type": i.type, "required": i.required, "label": i.label.get(language),
-                       **({"choices": list(i.choices)} if i.choices else {})}
+                name: {
+                    "type": i.type,
+                    "required": i.required,
+                    "label": i.label.get(language),
+                    **({"choices": list(i.choices)} if i.choices else {}),
+                }
                 for name, i in self.inputs.items()
             },
         }
@@ -133,7 +137,10 @@ def inputs_from_text(transition: TransitionDef, given: Mapping[str, str]) -> dic
     if problems or values is None:
         raise TransitionRefusedError(
             "invalid input: " + "; ".join(f"{p.field}: {p.message}" for p in problems),
-            [dataclasses.replace(p, code="input_invalid" if p.code != "required" else "input_required") for p in problems],
+            [
+                dataclasses.replace(p, code="input_invalid" if p.code != "required" else "input_required")
+                for p in problems
+            ],
         )
     out = dict(zip(reader.columns, values, strict=True))
     return {k: v for k, v in out.items() if k in given}
@@ -162,13 +169,18 @@ def refusals(
     reasons: list[Refusal] = []
     state = record.get(workflow.field)
     if state not in t.from_states:
-        reasons.append(Refusal("wrong_state", f"{t.name} starts from {', '.join(t.from_states)}; the record is {state}"))
+        reasons.append(
+            Refusal("wrong_state", f"{t.name} starts from {', '.join(t.from_states)}; the record is {state}")
+        )
     if not escalation and not user.has_any_role(t.roles):
         held = ", ".join(user.roles) or "none"
         reasons.append(Refusal("role", f"{t.name} needs role {' or '.join(t.roles)}; {user.name} has {held}"))
     if not escalation and t.not_by_creator and record.get("created_by") == user.name:
         reasons.append(
-            Refusal("separation_of_duties", f"{t.name} must be done by someone other than the record's creator ({user.name})")
+            Refusal(
+                "separation_of_duties",
+                f"{t.name} must be done by someone other than the record's creator ({user.name})",
+            )
         )
     if inputs is not None and t.inputs:
         checked, problems = input_validator(t).check(dict(inputs), partial=False)
@@ -191,6 +203,10 @@ def refusals(
     empty = tuple(f for f in target.required if prospective.get(f) in _EMPTY)
     if empty:
         reasons.append(
-            Refusal("required_field", f"{t.to_state} needs a value in {', '.join(empty)} before the record can enter it", empty)
+            Refusal(
+                "required_field",
+                f"{t.to_state} needs a value in {', '.join(empty)} before the record can enter it",
+                empty,
+            )
         )
     return reasons

@@ -76,7 +76,9 @@ class WorkflowService:
             raise UsageError(f'{entity} has no transition "{name}"{hint}')
         if len(matches) > 1:
             names = ", ".join(w.name for w, _ in matches)
-            raise UsageError(f'transition "{name}" exists in several workflows of {entity} ({names}); name the workflow')
+            raise UsageError(
+                f'transition "{name}" exists in several workflows of {entity} ({names}); name the workflow'
+            )
         return matches[0]
 
     # -- asking --------------------------------------------------------------------------
@@ -91,7 +93,9 @@ class WorkflowService:
                 prospective = {**record, **self._set_values(ct, record, user, {}, now)}
                 reasons = refusals(workflow, ct, record, user, None, prospective, now)
                 t = ct.definition
-                out.append(TransitionCheck(workflow.name, name, t.label, t.from_states, t.to_state, tuple(reasons), t.inputs))
+                out.append(
+                    TransitionCheck(workflow.name, name, t.label, t.from_states, t.to_state, tuple(reasons), t.inputs)
+                )
         return out
 
     # -- doing ----------------------------------------------------------------------------
@@ -117,8 +121,17 @@ class WorkflowService:
         pending = _Pending()
         with self._engine.db.write() as tx:
             record = self.run_in(
-                tx, entity, record_id, definition, transition, user=user, inputs=inputs or {}, comment=comment,
-                expected_version=expected_version, now=now or datetime.now(UTC), pending=pending,
+                tx,
+                entity,
+                record_id,
+                definition,
+                transition,
+                user=user,
+                inputs=inputs or {},
+                comment=comment,
+                expected_version=expected_version,
+                now=now or datetime.now(UTC),
+                pending=pending,
             )
         pending.run()
         return record
@@ -167,15 +180,29 @@ class WorkflowService:
         from_state = record[workflow.field]
         changes = {**{k: to_jsonable(v) for k, v in set_values.items()}, workflow.field: t.to_state}
         updated = records.update(
-            entity, record_id, changes, expected_version=record["version"], actor=user.name, conn=tx,
-            allow_read_only=True, via_workflow=True, current=record,
+            entity,
+            record_id,
+            changes,
+            expected_version=record["version"],
+            actor=user.name,
+            conn=tx,
+            allow_read_only=True,
+            via_workflow=True,
+            current=record,
         )
         tx.execute(
             workflow_history.insert(),
             {
-                "entity": entity, "record_id": record_id, "workflow": workflow.name, "transition": transition,
-                "from_state": from_state, "to_state": t.to_state, "actor": user.name, "at": now,
-                "inputs": to_jsonable(typed_inputs) or None, "comment": comment,
+                "entity": entity,
+                "record_id": record_id,
+                "workflow": workflow.name,
+                "transition": transition,
+                "from_state": from_state,
+                "to_state": t.to_state,
+                "actor": user.name,
+                "at": now,
+                "inputs": to_jsonable(typed_inputs) or None,
+                "comment": comment,
             },
         )
         runner = ActionRunner(self._engine, tx, entity, workflow, transition, user, now, pending.callbacks)
@@ -183,14 +210,23 @@ class WorkflowService:
         engine = self._engine
         pending.callbacks.append(
             lambda: engine.plugins.call(
-                "crm_transition", engine=engine, entity=entity, record=updated, workflow=workflow.name,
-                transition=transition, from_state=from_state, to_state=t.to_state, actor=user.name,
+                "crm_transition",
+                engine=engine,
+                entity=entity,
+                record=updated,
+                workflow=workflow.name,
+                transition=transition,
+                from_state=from_state,
+                to_state=t.to_state,
+                actor=user.name,
                 inputs=dict(typed_inputs),
             )
         )
         return updated
 
-    def _set_values(self, ct: Any, record: Mapping[str, Any], user: User, inputs: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    def _set_values(
+        self, ct: Any, record: Mapping[str, Any], user: User, inputs: Mapping[str, Any], now: datetime
+    ) -> dict[str, Any]:
         data = guard_data(record, user, inputs, now)
         out: dict[str, Any] = {}
         for action in ct.actions:
@@ -210,12 +246,21 @@ class WorkflowService:
         with self._engine.db.read() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 
-    def record_creation(self, tx: Connection, entity: str, record: Mapping[str, Any], actor: str | None, now: datetime) -> None:
+    def record_creation(
+        self, tx: Connection, entity: str, record: Mapping[str, Any], actor: str | None, now: datetime
+    ) -> None:
         """History rows for a new record entering its workflows' initial states."""
         rows = [
             {
-                "entity": entity, "record_id": record["id"], "workflow": w.name, "transition": None,
-                "from_state": None, "to_state": record[w.field], "actor": actor, "at": now, "inputs": None,
+                "entity": entity,
+                "record_id": record["id"],
+                "workflow": w.name,
+                "transition": None,
+                "from_state": None,
+                "to_state": record[w.field],
+                "actor": actor,
+                "at": now,
+                "inputs": None,
                 "comment": None,
             }
             for w in self._engine.model.definitions.workflows_for(entity)

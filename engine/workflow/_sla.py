@@ -83,8 +83,13 @@ def tick(engine: CrmEngine, service: WorkflowService, *, now: datetime | None = 
                 # tick, or a concurrent one, fails here and fires nothing
                 tx.execute(
                     escalations.insert().values(
-                        history_id=history_id, entity=workflow.entity, record_id=record_id,
-                        workflow=workflow.name, state=state.name, fired_at=now, outcome="running",
+                        history_id=history_id,
+                        entity=workflow.entity,
+                        record_id=record_id,
+                        workflow=workflow.name,
+                        state=state.name,
+                        fired_at=now,
+                        outcome="running",
                     )
                 )
                 escalation = state.escalation
@@ -93,15 +98,32 @@ def tick(engine: CrmEngine, service: WorkflowService, *, now: datetime | None = 
                 try:
                     if escalation.transition:
                         service.run_in(
-                            tx, workflow.entity, record_id, workflow, escalation.transition, user=SYSTEM_USER,
-                            inputs={}, comment=f"escalation: {state.name} over {escalation.after}",
-                            expected_version=None, now=now, pending=pending, escalation=True,
+                            tx,
+                            workflow.entity,
+                            record_id,
+                            workflow,
+                            escalation.transition,
+                            user=SYSTEM_USER,
+                            inputs={},
+                            comment=f"escalation: {state.name} over {escalation.after}",
+                            expected_version=None,
+                            now=now,
+                            pending=pending,
+                            escalation=True,
                         )
                     if escalation.actions:
                         compiled = service.compiled(workflow)
                         record = engine.records.get(workflow.entity, record_id, conn=tx)
-                        runner = ActionRunner(engine, tx, workflow.entity, workflow, f"escalate_{state.name}",
-                                              SYSTEM_USER, now, pending.callbacks)
+                        runner = ActionRunner(
+                            engine,
+                            tx,
+                            workflow.entity,
+                            workflow,
+                            f"escalate_{state.name}",
+                            SYSTEM_USER,
+                            now,
+                            pending.callbacks,
+                        )
                         runner.run_set(compiled.escalation_actions[state.name], record)
                     savepoint.commit()
                 except (TransitionRefusedError, CrmError) as exc:
@@ -110,7 +132,9 @@ def tick(engine: CrmEngine, service: WorkflowService, *, now: datetime | None = 
                     outcome = "refused" if isinstance(exc, TransitionRefusedError) else "failed"
                     detail = exc.message
                 tx.execute(
-                    escalations.update().where(escalations.c.history_id == history_id).values(outcome=outcome, detail=detail)
+                    escalations.update()
+                    .where(escalations.c.history_id == history_id)
+                    .values(outcome=outcome, detail=detail)
                 )
         except sa.exc.IntegrityError:
             continue  # a concurrent tick claimed it first
@@ -119,7 +143,9 @@ def tick(engine: CrmEngine, service: WorkflowService, *, now: datetime | None = 
     return fired
 
 
-def time_in_states(engine: CrmEngine, entity: str, workflow: str, *, now: datetime | None = None) -> list[dict[str, Any]]:
+def time_in_states(
+    engine: CrmEngine, entity: str, workflow: str, *, now: datetime | None = None
+) -> list[dict[str, Any]]:
     """Per state: how many times records entered it, how many are in it now, and the
     average and longest stay in seconds (stays still open count up to ``now``)."""
     now = now or datetime.now(UTC)

@@ -1,0 +1,33 @@
+"""``crm serve``: the REST API on werkzeug's development server, for local use."""
+
+from __future__ import annotations
+
+import click
+
+from engine.errors import UsageError
+
+from ._context import CliContext, pass_context
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to listen on.")
+@pass_context
+def serve(context: CliContext, host: str, port: int) -> None:
+    """Serve the REST API (/api/v1, reference at /api/v1/docs) for local use.
+
+    In production run it under a WSGI server instead, one engine per worker:
+    CRM_DATABASE_URL=postgresql://... gunicorn -w 4 'engine.web:create_app()'
+    """
+    from werkzeug.serving import run_simple
+
+    from engine.web import create_app
+
+    app = create_app({"CRM_ENGINE": context.engine})
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"serving {context.engine.db.url.split('://', 1)[0]} database on http://{shown}:{port}/api/v1 "
+               f"(reference: /api/v1/docs); Ctrl+C stops", err=True)
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); pick another --port") from None

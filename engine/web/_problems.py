@@ -1,0 +1,182 @@
+"""The one place errors become HTTP responses: ``application/problem+json`` (RFC 9457).
+
+Every error of the engine (:class:`~engine.errors.CrmError`), every HTTP error werkzeug
+raises (unknown route, method not allowed, body too large) and every unexpected exception
+is answered here, with the same body::
+
+    {"type": "urn:crm-engine:problem:<code>", "title": "Not Found", "status": 404,
+     "detail": "...", "code": "<code>", "errors": [{"code", "message", "pointer"|"field"|"file"|"line"}]}
+
+Bad input is always a 4xx. A 500 says only that something failed (the traceback goes to
+the log, never into the body).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
+
+from engine.errors import CrmError, Problem
+
+from ._responses import dump_json
+
+PROBLEM_MIMETYPE = "application/problem+json"
+logger = logging.getLogger("engine.web")
+
+#: Codes of werkzeug's HTTP errors (the ones a client can cause).
+_HTTP_CODES: Mapping[int, str] = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    408: "request_timeout",
+    409: "conflict",
+    411: "length_required",
+    412: "precondition_failed",
+    413: "too_large",
+    414: "uri_too_long",
+    415: "unsupported_media_type",
+    416: "range_not_satisfiable",
+    428: "precondition_required",
+    429: "too_many_requests",
+    431: "headers_too_large",
+}
+
+
+# -- errors only the web layer raises -------------------------------------------------------
+class InvalidBodyError(CrmError):
+    """The request body is not what the operation takes (not JSON, not an object, bad keys)."""
+
+    code = "invalid_body"
+    http_status = 400
+
+
+class InvalidParameterError(CrmError):
+    """A query parameter or header has a wrong value or is not known to the operation."""
+
+    code = "invalid_parameter"
+    http_status = 400
+
+
+class UnsupportedMediaTypeError(CrmError):
+    code = "unsupported_media_type"
+    http_status = 415
+
+
+class UnknownResourceError(CrmError):
+    """The path names an entity, transition, scoring or preset that does not exist."""
+
+    code = "not_found"
+    http_status = 404
+
+
+class UnknownUserError(CrmError):
+    """The request names a user who does not exist or is inactive."""
+
+    code = "unknown_user"
+    http_status = 401
+
+
+class UploadError(CrmError):
+    """An uploaded bundle is unsafe or unreadable (paths outside it, too large, not a zip)."""
+
+    code = "invalid_upload"
+    http_status = 400
+
+
+class PayloadTooLargeError(CrmError):
+    code = "too_large"
+    http_status = 413
+
+
+# -- turning them into responses ------------------------------------------------------------
+def problem_response(
+    status: int,
+    code: str,
+    detail: str,
+    problems: Iterable[Problem] = (),
+    *,
+    headers: Mapping[str, str] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Response:
+    """An ``application/problem+json`` response."""
+    body: dict[str, Any] = {
+        "type": f"urn:crm-engine:problem:{code}",
+        "title": HTTP_STATUS_CODES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "errors": [p.to_json() for p in problems],
+    }
+    if extra:
+        body.update(extra)
+    response = Response(dump_json(body), status=status, mimetype=PROBLEM_MIMETYPE)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _crm_error(error: CrmError) -> Response:
+    headers = {"WWW-Authenticate": 'X-CRM-User realm="crm"'} if error.http_status == 401 else None
+    return problem_response(error.http_status, error.code, error.message, error.problems, headers=headers)
+
+
+def _http_error(error: HTTPException) -> Response:
+    status = error.code or 500
+    code = _HTTP_CODES.get(status, "http_error" if status < 500 else "internal_error")
+    detail = error.description or HTTP_STATUS_CODES.get(status, "")
+    if status == 404:
+        detail = f"there is no route {request.method} {request.path}; the API is described at /api/v1/openapi.json"
+    elif status == 405:
+        allowed = ", ".join(sorted(getattr(error, "valid_methods", None) or ()))
+        detail = f"{request.path} does not take {request.method}" + (f"; it takes {allowed}" if allowed else "")
+    elif status == 413:
+        detail = "the request body is too large"
+    headers = {k: v for k, v in error.get_headers() if k.lower() in ("allow", "retry-after")}
+    return problem_response(status, code, detail, headers=headers)
+
+
+def _database_error(error: sa.exc.SQLAlchemyError) -> Response:
+    if isinstance(error, sa.exc.DataError):
+        # A value the engine let through but the database refused (out of a column's range):
+        # the client's input, so a 4xx; logged because the engine should have caught it.
+        logger.warning("database refused a value: %s", str(error).splitlines()[0])
+        return problem_response(400, "invalid_value", "the database refused a value of this request; check the values")
+    if isinstance(error, sa.exc.IntegrityError):
+        logger.warning("database constraint refused a change: %s", str(error).splitlines()[0])
+        return problem_response(
+            409, "conflict", "a database constraint refused this change (a value taken, a record gone)"
+        )
+    if isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError | sa.exc.TimeoutError):
+        logger.error("database unavailable: %s", str(error).splitlines()[0])
+        return problem_response(503, "database_unavailable", "the database cannot be reached; try again later",
+                                headers={"Retry-After": "5"})
+    return _unexpected(error)
+
+
+def _unexpected(error: Exception) -> Response:
+    logger.exception("unexpected error in %s %s", request.method, request.path, exc_info=error)
+    return problem_response(500, "internal_error", "the server failed to answer this request; it has been logged")
+
+
+def _any_error(error: Exception) -> Response:
+    if isinstance(error, CrmError):
+        return _crm_error(error)
+    if isinstance(error, HTTPException):
+        return _http_error(error)
+    if isinstance(error, sa.exc.SQLAlchemyError):
+        return _database_error(error)
+    return _unexpected(error)
+
+
+def init_app(app: Flask) -> None:
+    """Answer every error of ``app`` with a problem document."""
+    app.register_error_handler(Exception, _any_error)

@@ -1,0 +1,43 @@
+"""JSON responses: records with their version as an ETag, lists as pages.
+
+Values go through :func:`engine.storage.to_jsonable`, as everywhere else: decimals are
+strings (``"12.50"``, never a float that loses cents), dates and times ISO 8601.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Response
+
+from engine.records import record_json
+from engine.storage import to_jsonable
+
+JSON_MIMETYPE = "application/json"
+
+
+def dump_json(value: Any) -> str:
+    return json.dumps(to_jsonable(value), ensure_ascii=False, separators=(",", ":"))
+
+
+def json_response(value: Any, status: int = 200, *, headers: Mapping[str, str] | None = None) -> Response:
+    """``value`` as an ``application/json`` response."""
+    response = Response(dump_json(value), status=status, mimetype=JSON_MIMETYPE)
+    for name, header in (headers or {}).items():
+        response.headers[name] = header
+    return response
+
+
+def etag(version: int) -> str:
+    """The weak entity tag of a record version: ``W/"3"``."""
+    return f'W/"{version}"'
+
+
+def record_response(record: Mapping[str, Any], status: int = 200, *, location: str | None = None) -> Response:
+    """One record, its version as the ETag (send it back in ``If-Match`` to update)."""
+    headers = {"ETag": etag(int(record["version"]))}
+    if location is not None:
+        headers["Location"] = location
+    return json_response(record_json(record), status, headers=headers)

@@ -1,0 +1,78 @@
+"""``/records/ENTITY/ID/transitions`` and ``/history``: asking, running, and the trail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+
+from engine.errors import Problem
+from engine.storage import to_jsonable
+
+from .._problems import InvalidBodyError
+from .._requests import check_params, expected_version, json_object, language, parse_record_id
+from .._responses import json_response, record_response
+from .._state import current_engine
+from .._users import current_user
+from . import _lookup
+
+RUN_KEYS = ("inputs", "comment", "version")
+MAX_COMMENT = 4000
+
+
+def list_transitions(entity: str, record_id: str) -> Response:
+    """Every transition of the record's workflows: whether the user may run it now, and why not."""
+    engine = current_engine()
+    _lookup.entity(engine, entity)
+    check_params(("lang",))
+    lang = language()
+    checks = engine.workflows.check(entity, parse_record_id(record_id), current_user())
+    return json_response({"items": [c.to_json(lang) for c in checks]})
+
+
+def run_transition(entity: str, record_id: str, name: str) -> Response:
+    """Run a transition; the record after it (a refusal is 409 with every reason)."""
+    engine = current_engine()
+    workflow, _t = _lookup.transition(engine, entity, name)
+    check_params(())
+    body = json_object(allowed=RUN_KEYS, optional=True)
+    inputs = body.get("inputs", {})
+    if inputs is None:
+        inputs = {}
+    if not isinstance(inputs, dict):
+        raise InvalidBodyError(
+            'inputs must be an object like {"reason": "price"}',
+            [Problem(code="type", pointer="/inputs", message="expected a JSON object")],
+        )
+    comment = body.get("comment")
+    if comment is not None and (not isinstance(comment, str) or len(comment) > MAX_COMMENT):
+        raise InvalidBodyError(
+            f"comment must be text of at most {MAX_COMMENT} characters",
+            [Problem(code="type", pointer="/comment", message=f"expected text of at most {MAX_COMMENT} characters")],
+        )
+    record = engine.workflows.run(
+        entity, parse_record_id(record_id), name, user=current_user(), inputs=inputs, comment=comment,
+        expected_version=expected_version(body), workflow=workflow.name,
+    )
+    return record_response(record)
+
+
+def transition_history(entity: str, record_id: str) -> Response:
+    """Every state change of the record, oldest first."""
+    engine = current_engine()
+    _lookup.entity(engine, entity)
+    check_params(())
+    rows = engine.workflows.history(entity, parse_record_id(record_id))
+    return json_response({"items": [_history_row(r) for r in rows]})
+
+
+def _history_row(row: dict[str, Any]) -> dict[str, Any]:
+    keys = ("id", "workflow", "transition", "from_state", "to_state", "actor", "at", "inputs", "comment")
+    return {k: to_jsonable(row.get(k)) for k in keys}
+
+
+ROUTES = (
+    ("/records/<entity>/<record_id>/transitions", list_transitions, ("GET",)),
+    ("/records/<entity>/<record_id>/transitions/<name>", run_transition, ("POST",)),
+    ("/records/<entity>/<record_id>/history", transition_history, ("GET",)),
+)

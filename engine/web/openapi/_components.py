@@ -1,0 +1,300 @@
+"""The parts of the OpenAPI document that do not depend on the definitions: problems,
+metadata, workflow and scoring answers, admin reports, and shared parameters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.records import MAX_PAGE
+
+from .._problems import PROBLEM_MIMETYPE
+
+
+def ref(kind: str, name: str) -> dict[str, str]:
+    """``{"$ref": "#/components/<kind>/<name>"}``."""
+    return {"$ref": f"#/components/{kind}/{name}"}
+
+
+def schema_ref(name: str) -> dict[str, str]:
+    return ref("schemas", name)
+
+
+_LABEL = {
+    "type": "object",
+    "properties": {"en": {"type": "string"}, "zh": {"type": ["string", "null"]}},
+    "required": ["en"],
+}
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "Problem": {
+        "type": "object",
+        "description": "An error (RFC 9457). `code` is stable; `errors` locate each problem.",
+        "properties": {
+            "type": {"type": "string", "format": "uri"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "code": {"type": "string"},
+            "errors": {"type": "array", "items": schema_ref("ProblemEntry")},
+        },
+        "required": ["type", "title", "status", "detail", "code", "errors"],
+    },
+    "ProblemEntry": {
+        "type": "object",
+        "description": "One located problem: a record field or parameter (`field`), a JSON pointer into "
+        "the body, the filter or a definition `file`, or a CSV `line`.",
+        "properties": {
+            "code": {"type": "string"},
+            "message": {"type": "string"},
+            "field": {"type": "string"},
+            "pointer": {"type": "string"},
+            "file": {"type": "string"},
+            "line": {"type": "integer"},
+        },
+        "required": ["code", "message"],
+    },
+    "Label": _LABEL,
+    "Health": {
+        "type": "object",
+        "properties": {
+            "status": {"type": "string", "enum": ["ok"]},
+            "database": {"type": "string", "enum": ["ok"]},
+            "dialect": {"type": "string"},
+            "definitions_version": {"type": "integer"},
+            "definitions": {"type": ["string", "null"]},
+        },
+        "required": ["status", "database", "definitions_version"],
+    },
+    "EntitySummary": {
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "label": schema_ref("Label"),
+                       "display": {"type": ["string", "null"]}, "fields": {"type": "integer"}},
+        "required": ["name", "label", "fields"],
+    },
+    "Field": {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "type": {"type": "string"},
+            "label": schema_ref("Label"),
+            "description": schema_ref("Label"),
+            "required": {"type": "boolean"},
+            "unique": {"type": "boolean"},
+            "read_only": {"type": "boolean"},
+            "default": {},
+            "min_length": {"type": "integer"},
+            "max_length": {"type": "integer"},
+            "pattern": {"type": "string"},
+            "precision": {"type": "integer"},
+            "scale": {"type": "integer"},
+            "minimum": {"type": "string"},
+            "maximum": {"type": "string"},
+            "target": {"type": "string"},
+            "on_delete": {"type": "string", "enum": ["restrict", "cascade", "set_null"]},
+            "choices": {"type": "array", "items": {
+                "type": "object", "properties": {"value": {"type": "string"}, "label": schema_ref("Label")}}},
+        },
+        "required": ["name", "type", "label", "required", "unique", "read_only"],
+    },
+    "Entity": {
+        "type": "object",
+        "properties": {
+            "version": {"type": "integer"},
+            "name": {"type": "string"},
+            "label": schema_ref("Label"),
+            "description": schema_ref("Label"),
+            "display": {"type": ["string", "null"]},
+            "fields": {"type": "array", "items": schema_ref("Field")},
+            "unique": {"type": "array", "items": _STRINGS},
+            "indexes": {"type": "array", "items": _STRINGS},
+            "workflows": _STRINGS,
+            "scorings": _STRINGS,
+        },
+        "required": ["name", "label", "fields"],
+    },
+    "Workflow": {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"}, "entity": {"type": "string"}, "field": {"type": "string"},
+            "label": schema_ref("Label"), "initial_state": {"type": "string"},
+            "states": {"type": "array", "items": {"type": "object"}},
+            "transitions": {"type": "array", "items": {"type": "object"}},
+        },
+        "required": ["name", "entity", "field", "states", "transitions"],
+    },
+    "Scoring": {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"}, "entity": {"type": "string"}, "scorer": {"type": "string"},
+            "label": schema_ref("Label"),
+            "target": {"type": "object", "properties": {"value": {"type": ["string", "null"]},
+                                                        "grade": {"type": ["string", "null"]}}},
+            "triggers": _STRINGS,
+        },
+        "required": ["name", "entity", "scorer"],
+    },
+    "Preset": {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"}, "label": {"oneOf": [{"type": "string"}, schema_ref("Label")]},
+            "description": {"type": "string"}, "industries": _STRINGS,
+        },
+        "required": ["name"],
+    },
+    "TransitionCheck": {
+        "type": "object",
+        "description": "Whether the current user may run a transition now, and every reason why not.",
+        "properties": {
+            "workflow": {"type": "string"}, "transition": {"type": "string"}, "label": {"type": "string"},
+            "to": {"type": "string"}, "available": {"type": "boolean"},
+            "reasons": {"type": "array", "items": {
+                "type": "object", "properties": {"code": {"type": "string"}, "message": {"type": "string"},
+                                                 "fields": _STRINGS}}},
+            "inputs": {"type": "object", "additionalProperties": {"type": "object"}},
+        },
+        "required": ["workflow", "transition", "to", "available", "reasons"],
+    },
+    "TransitionRun": {
+        "type": "object",
+        "properties": {
+            "inputs": {"type": "object", "description": "Values the transition asks for (a lost reason...)."},
+            "comment": {"type": "string", "maxLength": 4000},
+            "version": {"type": "integer", "minimum": 1, "description": "The version you read (or If-Match)."},
+        },
+        "additionalProperties": False,
+    },
+    "HistoryEntry": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"}, "workflow": {"type": "string"}, "transition": {"type": ["string", "null"]},
+            "from_state": {"type": ["string", "null"]}, "to_state": {"type": "string"},
+            "actor": {"type": ["string", "null"]}, "at": {"type": "string", "format": "date-time"},
+            "inputs": {"type": ["object", "null"]}, "comment": {"type": ["string", "null"]},
+        },
+    },
+    "Score": {
+        "type": "object",
+        "description": "A record's score for one scoring: the shown value and grade (an override wins), "
+        "what was computed, and the factors that explain it.",
+        "properties": {
+            "scoring": {"type": "string"}, "scorer": {"type": "string"},
+            "value": {"type": ["number", "null"]}, "grade": {"type": ["string", "null"]},
+            "computed": {"type": "object"},
+            "factors": {"type": "array", "items": {"type": "object"}},
+            "override": {"type": ["object", "null"]},
+            "extra": {"type": "object"},
+            "computed_at": {"type": ["string", "null"], "format": "date-time"},
+            "definitions_version": {"type": ["integer", "null"]},
+        },
+        "required": ["scoring", "scorer", "value", "grade"],
+    },
+    "ScoreOverride": {
+        "type": "object",
+        "properties": {
+            "value": {"type": "number"},
+            "grade": {"type": "string", "minLength": 1, "maxLength": 32},
+            "reason": {"type": "string", "minLength": 1, "maxLength": 4000},
+        },
+        "required": ["reason"],
+        "additionalProperties": False,
+    },
+    "BundleFiles": {
+        "type": "object",
+        "description": "A bundle as JSON: relative path → document (bundle.json at the top).",
+        "properties": {"files": {"type": "object", "additionalProperties": {}}},
+        "required": ["files"],
+    },
+    "BundleSummary": {
+        "type": "object",
+        "properties": {
+            "valid": {"type": "boolean"}, "name": {"type": "string"}, "bundles": _STRINGS,
+            "entities": {"type": "array", "items": schema_ref("EntitySummary")},
+            "workflows": _STRINGS, "scorings": _STRINGS,
+        },
+        "required": ["valid", "name"],
+    },
+    "MigrationPlan": {
+        "type": "object",
+        "properties": {
+            "from_version": {"type": "integer"}, "to_version": {"type": "integer"},
+            "version": {"type": "integer", "description": "The live version after an apply."},
+            "destructive": {"type": "boolean"}, "blocking": {"type": "boolean"},
+            "steps": {"type": "array", "items": {"type": "object"}},
+        },
+        "required": ["from_version", "to_version", "destructive", "blocking", "steps"],
+    },
+    "PresetLoad": {
+        "type": "object",
+        "properties": {
+            "industry": {"type": "string"},
+            "demo": {"type": "integer", "minimum": 0, "maximum": 20000},
+            "seed": {"type": "integer", "minimum": 0},
+            "allow_data_loss": {"type": "boolean"},
+        },
+        "additionalProperties": False,
+    },
+    "PresetLoaded": {
+        "type": "object",
+        "properties": {
+            "version": {"type": "integer"}, "presets": _STRINGS, "changes": {"type": "integer"},
+            "demo": {"type": "object", "additionalProperties": {"type": "integer"}},
+        },
+        "required": ["version", "presets", "changes"],
+    },
+    "ImportReport": {
+        "type": "object",
+        "properties": {
+            "entity": {"type": "string"}, "inserted": {"type": "integer"}, "updated": {"type": "integer"},
+            "unchanged": {"type": "integer"}, "rejected": {"type": "integer"}, "lines": {"type": "integer"},
+            "seconds": {"type": "number"}, "ignored_columns": _STRINGS,
+            "problems": {"type": "array", "items": schema_ref("ProblemEntry")},
+        },
+        "required": ["entity", "inserted", "updated", "rejected", "lines"],
+    },
+}
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {PROBLEM_MIMETYPE: {"schema": schema_ref("Problem")}}}
+
+
+RESPONSES: dict[str, dict[str, Any]] = {
+    "BadRequest": _problem("Bad input: a body that is not JSON, a wrong parameter, an invalid filter."),
+    "Unauthorized": _problem("X-CRM-User names no active user."),
+    "Forbidden": _problem("The user may not do this."),
+    "NotFound": _problem("No such entity, record, transition or scoring."),
+    "Conflict": _problem("The record changed since you read it (stale version), a unique value is taken, "
+                         "a reference restricts, or a transition was refused."),
+    "TooLarge": _problem("The body is too large."),
+    "UnsupportedMediaType": _problem("The body has a content type this operation does not take."),
+    "Unprocessable": _problem("The record or definitions are invalid; `errors` names every problem."),
+}
+
+PARAMETERS: dict[str, dict[str, Any]] = {
+    "recordId": {"name": "id", "in": "path", "required": True,
+                 "schema": {"type": "integer", "format": "int64", "minimum": 1}},
+    "ifMatch": {"name": "If-Match", "in": "header", "required": False,
+                "description": 'The record\'s ETag (W/"3") as read; a newer version on the server is a 409.',
+                "schema": {"type": "string"}},
+    "lang": {"name": "lang", "in": "query", "required": False, "description": "Label language.",
+             "schema": {"type": "string", "enum": ["en", "zh"]}},
+    "where": {"name": "where", "in": "query", "required": False,
+              "description": 'A filter as JSON: {"stage": "won", "amount": {"gte": 1000}} (see docs/records.md).',
+              "schema": {"type": "string"}},
+    "sort": {"name": "sort", "in": "query", "required": False,
+             "description": "Fields, comma-separated, minus for descending: -amount,title.",
+             "schema": {"type": "string"}},
+    "limit": {"name": "limit", "in": "query", "required": False,
+              "schema": {"type": "integer", "minimum": 0, "maximum": MAX_PAGE, "default": 50}},
+    "offset": {"name": "offset", "in": "query", "required": False,
+               "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1, "default": 0}},
+    "userHeader": {"name": "X-CRM-User", "in": "header", "required": False,
+                   "description": "Act as this user (until authentication exists); default: the system "
+                                  "administrator.",
+                   "schema": {"type": "string"}},
+}
+
+HEADERS: dict[str, dict[str, Any]] = {
+    "ETag": {"description": 'The record\'s version as a weak ETag: W/"3".', "schema": {"type": "string"}},
+}

@@ -1,0 +1,157 @@
+"""JSON Schemas (OpenAPI 3.1 dialect) of an entity's records, from its field definitions.
+
+Three per entity: the record as the API returns it (``account``), the body that creates
+one (``account.create``: required fields required, read-only ones absent) and the body of
+a partial update (``account.update``: nothing required, ``version`` allowed). Decimals
+are strings in responses (exact) and strings or numbers in requests, as the engine takes them.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Literal
+
+from engine.metadata import NO_DEFAULT, EntityDef, FieldDef
+from engine.storage import to_jsonable
+
+Mode = Literal["record", "input"]
+
+_FORMATS = {"email": "email", "url": "uri", "date": "date", "datetime": "date-time"}
+_INT64 = {"minimum": -(2**63), "maximum": 2**63 - 1}
+
+SYSTEM_PROPERTIES: dict[str, dict[str, Any]] = {
+    "id": {"type": "integer", "format": "int64", "minimum": 1, "readOnly": True},
+    "version": {"type": "integer", "minimum": 1, "readOnly": True,
+                "description": "Starts at 1, +1 on every change; send it back (If-Match) to update."},
+    "owner": {"type": ["string", "null"], "maxLength": 128, "description": "The user who owns the record."},
+    "created_by": {"type": ["string", "null"], "maxLength": 128, "readOnly": True},
+    "created_at": {"type": "string", "format": "date-time", "readOnly": True},
+    "updated_at": {"type": "string", "format": "date-time", "readOnly": True},
+}
+
+
+def _number(f: FieldDef, mode: Mode) -> dict[str, Any]:
+    if f.type == "integer":
+        out: dict[str, Any] = {"type": "integer", "format": "int64"}
+    elif mode == "record":
+        # exact decimals travel as strings; their limits are on the request schemas, where numbers go
+        return {"type": "string", "format": "decimal", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"}
+    else:
+        out = {"type": ["string", "number"], "format": "decimal"}
+    for key, value in (("minimum", f.minimum), ("maximum", f.maximum)):
+        if value is not None:
+            out[key] = int(value) if value == value.to_integral_value() else float(value)
+    if f.type == "integer":
+        out.setdefault("minimum", _INT64["minimum"])
+        out.setdefault("maximum", _INT64["maximum"])
+    return out
+
+
+def _base(f: FieldDef, mode: Mode) -> dict[str, Any]:
+    if f.type in ("string", "text", "email", "phone", "url"):
+        out: dict[str, Any] = {"type": "string"}
+        if f.type in _FORMATS:
+            out["format"] = _FORMATS[f.type]
+        if f.min_length is not None:
+            out["minLength"] = f.min_length
+        if f.max_length is not None:
+            out["maxLength"] = f.max_length
+        if f.pattern is not None:
+            out["pattern"] = f.pattern
+        return out
+    if f.type in ("integer", "decimal", "money"):
+        return _number(f, mode)
+    if f.type == "boolean":
+        return {"type": "boolean"}
+    if f.type in ("date", "datetime"):
+        return {"type": "string", "format": _FORMATS[f.type]}
+    if f.type == "enum":
+        return {"type": "string", "enum": list(f.choice_values)}
+    if f.type == "multi_enum":
+        return {"type": "array", "items": {"type": "string", "enum": list(f.choice_values)}, "uniqueItems": True}
+    if f.type == "reference":
+        return {"type": "integer", "format": "int64", "minimum": 1,
+                "description": f"The id of the {f.target} record it refers to."}
+    if f.type == "json":
+        return {}
+    raise ValueError(f"no OpenAPI schema for field type {f.type!r}")  # a new type must be added here
+
+
+def field_schema(f: FieldDef, mode: Mode, *, nullable: bool) -> dict[str, Any]:
+    """The schema of one field's value."""
+    out = _base(f, mode)
+    if nullable and out:
+        kind = out.get("type")
+        if isinstance(kind, str):
+            out["type"] = [kind, "null"]
+        elif isinstance(kind, list):
+            out["type"] = [*kind, "null"]
+        if "enum" in out:
+            out["enum"] = [*out["enum"], None]
+    out["title"] = f.label.en
+    description = [f.description.en] if f.description is not None else []
+    if "description" in out:
+        description.append(out.pop("description"))
+    if f.label.zh:
+        description.append(f"中文：{f.label.zh}")
+    if description:
+        out["description"] = " ".join(description)
+    if f.read_only and mode == "record":
+        out["readOnly"] = True
+    if f.default is not NO_DEFAULT:
+        out["default"] = _default(f, mode)
+    if f.type == "reference":
+        out["x-target"] = f.target
+    if f.choices:
+        out["x-choices"] = [{"value": c.value, "label": c.label.to_json()} for c in f.choices]
+    return out
+
+
+def _default(f: FieldDef, mode: Mode) -> Any:
+    """The default as the schema's values look: decimals in records are strings at the scale."""
+    if mode == "record" and f.type in ("decimal", "money") and f.default is not None:
+        exact = Decimal(str(f.default))
+        return format(exact.quantize(Decimal(1).scaleb(-f.scale)) if f.scale is not None else exact, "f")
+    return to_jsonable(f.default)
+
+
+def record_schema(entity: EntityDef) -> dict[str, Any]:
+    """A record as responses carry it: every field (null when empty), then the system fields."""
+    properties: dict[str, Any] = {"id": SYSTEM_PROPERTIES["id"]}
+    for f in entity.fields.values():
+        properties[f.name] = field_schema(f, "record", nullable=not f.required)
+    for name in ("version", "owner", "created_by", "created_at", "updated_at"):
+        properties[name] = SYSTEM_PROPERTIES[name]
+    return {
+        "type": "object",
+        "title": entity.label.en,
+        "description": entity.description.en if entity.description else f"A {entity.name} record.",
+        "properties": properties,
+        "required": ["id", "version", *[f.name for f in entity.fields.values() if f.required]],
+        "x-entity": entity.name,
+    }
+
+
+def input_schema(entity: EntityDef, *, update: bool, driven: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The body that creates (``update=False``) or partially updates a record.
+
+    ``driven`` are fields workflows own: they are set by transitions, never written here.
+    """
+    properties: dict[str, Any] = {}
+    required = []
+    for f in entity.fields.values():
+        if f.read_only or f.name in driven:
+            continue
+        properties[f.name] = field_schema(f, "input", nullable=update or not f.required)
+        if not update and f.required and not f.has_default:
+            required.append(f.name)
+    properties["owner"] = SYSTEM_PROPERTIES["owner"]
+    if update:
+        properties["version"] = {
+            "type": "integer", "minimum": 1,
+            "description": "The version you read (or send If-Match); a newer one on the server is a 409.",
+        }
+    out: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
+    if required:
+        out["required"] = required
+    return out

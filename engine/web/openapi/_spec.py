@@ -1,0 +1,74 @@
+"""The OpenAPI 3.1 document of the API, built from the live definitions with apispec."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from apispec import APISpec
+
+from engine.metadata import Definitions
+
+from ._components import HEADERS, PARAMETERS, RESPONSES, SCHEMAS, schema_ref
+from ._entity_schemas import input_schema, record_schema
+from ._paths import entity_paths, global_paths
+
+API_PREFIX = "/api/v1"
+_DESCRIPTION = """\
+The REST API of CRM Engine. Entities are whatever the applied definitions say; this document
+is generated from them and changes when new definitions are applied.
+
+Records carry a `version` (also the `ETag`, `W/"<version>"`); send it back in `If-Match` (or as
+`version` in the body) to change or delete a record: if someone changed it since, the answer is
+409. Every error is `application/problem+json` with a stable `code` and `errors` that name the
+field, JSON pointer, file or line of each problem.
+
+Until authentication exists, requests act as the user named by the `X-CRM-User` header, else as
+the system administrator."""
+
+
+def build_spec(definitions: Definitions | None, version: int) -> dict[str, Any]:
+    """The OpenAPI document for ``definitions`` (None: nothing applied yet) at ``version``."""
+    spec = APISpec(
+        title="CRM Engine API",
+        version=f"1.0.0+definitions.{version}",
+        openapi_version="3.1.0",
+        info={"description": _DESCRIPTION},
+        servers=[{"url": API_PREFIX}],
+    )
+    # apispec may complete what it is given in place; the module-level parts stay pristine
+    for name, schema in SCHEMAS.items():
+        spec.components.schema(name, copy.deepcopy(schema))
+    for name, response in RESPONSES.items():
+        spec.components.response(name, copy.deepcopy(response))
+    for name, parameter in PARAMETERS.items():
+        fields = {k: copy.deepcopy(v) for k, v in parameter.items() if k != "in"}
+        spec.components.parameter(name, parameter["in"], fields)
+    for name, header in HEADERS.items():
+        spec.components.header(name, copy.deepcopy(header))
+
+    tags = [{"name": "meta", "description": "Health and the live definitions"},
+            {"name": "admin", "description": "Definitions, presets and imports (administrators)"}]
+    entities = list(definitions.entities.values()) if definitions is not None else []
+    for entity in entities:
+        assert definitions is not None
+        driven = frozenset(w.field for w in definitions.workflows_for(entity.name))
+        spec.components.schema(entity.name, record_schema(entity))
+        spec.components.schema(f"{entity.name}.create", input_schema(entity, update=False, driven=driven))
+        spec.components.schema(f"{entity.name}.update", input_schema(entity, update=True, driven=driven))
+        spec.components.schema(f"{entity.name}.page", {
+            "type": "object",
+            "properties": {"items": {"type": "array", "items": schema_ref(entity.name)},
+                           "total": {"type": "integer"}, "limit": {"type": "integer"},
+                           "offset": {"type": "integer"}},
+            "required": ["items", "total", "limit", "offset"],
+        })
+        tags.append({"name": entity.name, "description": entity.label.en})
+        for path, operations in entity_paths(entity, definitions).items():
+            spec.path(path=path, operations=operations)
+    for path, operations in global_paths([e.name for e in entities]).items():
+        spec.path(path=path, operations=operations)
+    out = spec.to_dict()
+    out["tags"] = tags
+    out["info"]["x-definitions-version"] = version
+    return out
