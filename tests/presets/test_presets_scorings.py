@@ -1,0 +1,99 @@
+"""The scorings each mode ships run on its entities and rank records the way the business
+expects (hot leads above cold ones, strategic accounts in tier S, lapsed members at risk)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from engine.runtime import CrmEngine
+from tests.presets.presets_support import New, PresetEngines, RecordMaker
+
+
+def run_all(engine: CrmEngine, entity: str) -> None:
+    runs = engine.scoring.run(entity=entity)
+    assert runs and [r.error for r in runs] == [None] * len(runs)
+
+
+def days_ago(days: int) -> str:
+    return (date.today() - timedelta(days=days)).isoformat()
+
+
+def test_hot_leads_score_above_cold_ones(preset_engines: PresetEngines) -> None:
+    engine = preset_engines("standard_product", "sqlite")
+    maker = RecordMaker(engine)
+    hot = maker.make("lead", {"budget": "150000", "purchase_timeframe": "within_1_month", "is_decision_maker": True,
+                              "need": "全省网点更换定位终端", "employees": 800, "source": "referral",
+                              "mobile": "13800138000"})
+    cold = maker.make("lead", {"purchase_timeframe": "later", "source": "website"})
+    maker.make("activity", {"subject": "电话沟通需求", "lead": hot["id"], "done_at": f"{days_ago(1)}T10:00:00+08:00"})
+    run_all(engine, "lead")
+    hot, cold = engine.records.get("lead", hot["id"]), engine.records.get("lead", cold["id"])
+    assert (hot["lead_score"], cold["lead_score"]) == (100, 0)
+    assert hot["lead_grade"][0] == "A" and cold["lead_grade"][0] == "D"
+    assert int(hot["lead_grade"][1]) < int(cold["lead_grade"][1])  # the hot lead is warmer too
+
+
+@pytest.mark.parametrize("preset", ["promotion", "promotion_pharma", "promotion_fmcg"])
+def test_terminal_potential(preset: str, preset_engines: PresetEngines) -> None:
+    engine = preset_engines(preset, "sqlite")
+    maker = RecordMaker(engine)
+    key = maker.make("account", {"name": "市第一人民医院", "terminal_grade": "a", "purchase_potential": "1500000",
+                                 "size": "large", "development_status": "listed",
+                                 "supplying_distributor": New("account", {"account_type": "distributor"})})
+    small = maker.make("account", {"name": "社区便民店", "terminal_grade": "d", "development_status": "developing"})
+    run_all(engine, "account")
+    assert [engine.records.get("account", a["id"])["potential_grade"] for a in (key, small)] == ["A", "D"]
+    assert engine.records.get("account", key["id"])["potential_score"] == 100
+
+
+def purchase(
+    maker: RecordMaker, member: dict[str, Any], invoice: str, days: int, amount: str, kind: str = "sale"
+) -> None:
+    maker.make("purchase", {"member": member["id"], "invoice_number": invoice, "purchase_date": days_ago(days),
+                            "amount": amount, "purchase_type": kind})
+
+
+@pytest.mark.parametrize("preset", ["membership", "membership_retail_chain", "membership_fitness"])
+def test_rfm_and_churn_risk(preset: str, preset_engines: PresetEngines) -> None:
+    engine = preset_engines(preset, "sqlite")
+    maker = RecordMaker(engine)
+    loyal = maker.make("member", {"name": "李女士", "last_purchase_date": days_ago(2), "annual_spend": "26000",
+                                  "marketing_consent": True})
+    lapsed = maker.make("member", {"name": "张先生", "last_purchase_date": days_ago(200), "annual_spend": "300"})
+    for i, days in enumerate((2, 9, 16)):
+        for _line in range(2):  # two lines on each receipt: three visits, not six
+            purchase(maker, loyal, f"R-{loyal['id']}-{i}", days, "1200")
+    purchase(maker, loyal, f"R-{loyal['id']}-9", 5, "-500", kind="refund")
+    purchase(maker, lapsed, f"R-{lapsed['id']}-1", 200, "300")
+    run_all(engine, "member")
+    loyal, lapsed = engine.records.get("member", loyal["id"]), engine.records.get("member", lapsed["id"])
+    assert loyal["rfm_score"] > lapsed["rfm_score"]
+    (rfm,) = [s for s in engine.scoring.show("member", loyal["id"]) if s.scoring == "member_rfm"]
+    assert (rfm.extra["frequency"], rfm.extra["monetary"]) == (3, 7200.0)
+    assert (loyal["churn_risk"], lapsed["churn_risk"]) == ("low", "high")
+
+
+def test_key_accounts_are_ranked_tiered_and_watched(preset_engines: PresetEngines) -> None:
+    engine = preset_engines("key_account", "sqlite")
+    maker = RecordMaker(engine)
+    strategic = maker.make("account", {
+        "name": "省电网公司", "is_key_account": True, "industry_position": "leader", "growth_potential": "high",
+        "annual_profit": "9000000", "share_of_wallet": "60", "satisfaction": 9, "consumption_trend": "growing",
+        "competitor_presence": "none", "per_capita_sales": "9000000", "per_capita_profit": "2500000"})
+    shaky = maker.make("account", {
+        "name": "某城商行", "is_key_account": True, "industry_position": "small_player", "growth_potential": "low",
+        "annual_profit": "100000", "share_of_wallet": "10", "satisfaction": 5, "consumption_trend": "declining",
+        "competitor_presence": "strong", "per_capita_sales": "100000", "per_capita_profit": "10000"})
+    ordinary = maker.make("account", {"name": "普通客户"})
+    for account, amount in ((strategic, "3000000"), (shaky, "200000")):
+        maker.make("consumption", {"account": account["id"], "period": "2024-04", "amount": amount})
+    maker.make("receivable", {"account": shaky["id"], "due_date": "2024-01-31", "amount": "80000"})
+    run_all(engine, "account")
+    strategic, shaky, ordinary = (engine.records.get("account", a["id"]) for a in (strategic, shaky, ordinary))
+    assert (strategic["value_rank_band"], strategic["tier"], strategic["retention_risk"]) == ("top_10", "S", "low")
+    assert strategic["value_score"] > shaky["value_score"]
+    assert (shaky["tier"], shaky["retention_risk"]) == ("C", "high")
+    assert ordinary["value_score"] is None  # only key accounts are ranked
