@@ -1,11 +1,11 @@
 """The definition language: read, validate and resolve JSON definitions.
 
 ``load_definitions`` reads a bundle (or one entity document) into frozen
-:class:`Definitions` (entities, workflows and scorings); ``validate_path`` reports every
+:class:`Definitions` (entities, workflows, scorings and reports); ``validate_path`` reports every
 problem instead of raising; ``definitions_to_json`` / ``definitions_from_json`` /
 ``definitions_digest`` handle the canonical resolved form the engine stores. See
-``docs/definitions.md`` for the language (scorings included) and ``docs/workflows.md`` for
-workflows.
+``docs/definitions.md`` for the language (scorings included), ``docs/workflows.md`` for
+workflows and ``docs/reports.md`` for reports.
 """
 
 from __future__ import annotations
@@ -35,6 +35,32 @@ from engine.metadata._model import (
 )
 from engine.metadata._names import derive_label
 from engine.metadata._problems import PROBLEM_CODES
+from engine.metadata._report_checks import REPORT_SYSTEM_FIELDS
+from engine.metadata._report_model import (
+    REPORT_TYPES,
+    WORKFLOW_REPORT_TYPES,
+    AggregateSpec,
+    ChartType,
+    DistributionSpec,
+    ForecastSpec,
+    FunnelSpec,
+    GroupKey,
+    MeasureDef,
+    MeasureOp,
+    ParamDef,
+    ParamType,
+    Period,
+    RankingSpec,
+    RateSpec,
+    RelatedDef,
+    ReportDef,
+    ReportSpec,
+    ReportType,
+    TimeInStateSpec,
+    ValueSource,
+    freeze_json,
+    thaw_json,
+)
 from engine.metadata._scoring_model import ScoringDef, Trigger
 from engine.metadata._sql_keywords import SQL_RESERVED_WORDS
 from engine.metadata._workflow_model import (
@@ -55,31 +81,55 @@ __all__ = [
     "NO_DEFAULT",
     "NUMBER_TYPES",
     "PROBLEM_CODES",
+    "REPORT_SYSTEM_FIELDS",
+    "REPORT_TYPES",
     "SQL_RESERVED_WORDS",
     "SYSTEM_FIELDS",
     "TEXT_TYPES",
+    "WORKFLOW_REPORT_TYPES",
     "ActionDef",
     "ActionKind",
+    "AggregateSpec",
     "AssignStrategy",
+    "ChartType",
     "Choice",
     "Definitions",
+    "DistributionSpec",
     "EntityDef",
     "EscalationDef",
     "FieldDef",
     "FieldType",
+    "ForecastSpec",
+    "FunnelSpec",
+    "GroupKey",
     "InputDef",
     "Label",
+    "MeasureDef",
+    "MeasureOp",
     "OnDelete",
+    "ParamDef",
+    "ParamType",
+    "Period",
+    "RankingSpec",
+    "RateSpec",
+    "RelatedDef",
+    "ReportDef",
+    "ReportSpec",
+    "ReportType",
     "ScoringDef",
     "SourceRef",
     "StateDef",
+    "TimeInStateSpec",
     "TransitionDef",
     "Trigger",
+    "ValueSource",
     "WorkflowDef",
     "definitions_digest",
     "definitions_from_json",
     "definitions_to_json",
     "derive_label",
+    "freeze_json",
     "load_definitions",
+    "thaw_json",
     "validate_path",
 ]

@@ -1,11 +1,12 @@
 """The canonical resolved form of definitions: what the engine stores and compares.
 
 One JSON document holds every entity with overlays applied and defaults resolved, every
-workflow (under ``workflows``) and every scoring (under ``scorings``); those two keys are
-present only when there are any. Each entity, workflow and scoring in it is itself a valid
-document of its kind, so reading it back goes through the same meta-schema and checks as a
-file an admin wrote. Only keys whose value differs from the default are written, in a
-stable order, so equal definitions give equal documents and the same digest.
+workflow (under ``workflows``), every scoring (under ``scorings``) and every report (under
+``reports``); those three keys are present only when there are any. Each entity, workflow,
+scoring and report in it is itself a valid document of its kind, so reading it back goes
+through the same meta-schema and checks as a file an admin wrote. Only keys whose value
+differs from the default are written, in a stable order, so equal definitions give equal
+documents and the same digest.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ from engine.metadata._model import (
 )
 from engine.metadata._names import derive_label
 from engine.metadata._problems import child, pointer, problem, unique_problems
+from engine.metadata._report_canonical import report_to_json
+from engine.metadata._report_drafts import collect_report
+from engine.metadata._reports import build_reports
 from engine.metadata._scoring_canonical import scoring_to_json
 from engine.metadata._scoring_drafts import collect_scoring
 from engine.metadata._scorings import build_scorings, rescore_problems
@@ -63,6 +67,9 @@ def definitions_to_json(definitions: Definitions) -> dict[str, Any]:
     # Likewise for scorings.
     if definitions.scorings:
         out["scorings"] = {name: scoring_to_json(s) for name, s in definitions.scorings.items()}
+    # And for reports.
+    if definitions.reports:
+        out["reports"] = {name: report_to_json(r) for name, r in definitions.reports.items()}
     return out
 
 
@@ -122,6 +129,13 @@ def definitions_from_json(
             collection.problems.append(problem("invalid", message, child(where, "name")))
             continue
         collect_scoring(scoring, where, name, collection)
+    for key, report in data.get("reports", {}).items():
+        where = SourceRef(file, pointer("reports", key))
+        if report["name"] != key:
+            message = f"the report stored under {key!r} is named {report['name']!r}; they must match."
+            collection.problems.append(problem("invalid", message, child(where, "name")))
+            continue
+        collect_report(report, where, name, collection)
     ancestors = {name: frozenset[str]()}
     entities, entity_problems = build_entities(collection.entities, ancestors)
     workflows, workflow_problems = build_workflows(
@@ -135,6 +149,15 @@ def definitions_from_json(
         workflows=workflows,
         scorer_schemas=scorer_schemas,
     )
+    reports, report_problems = build_reports(
+        collection.reports,
+        collection.entities,
+        entities,
+        ancestors,
+        workflow_drafts=collection.workflows,
+        workflows=workflows,
+        scoring_drafts=collection.scorings,
+    )
     problems = unique_problems(
         [
             *collection.problems,
@@ -142,6 +165,7 @@ def definitions_from_json(
             *workflow_problems,
             *scoring_problems,
             *rescore_problems(collection.workflows, collection.scorings, ancestors),
+            *report_problems,
         ]
     )
     if problems:
@@ -152,6 +176,7 @@ def definitions_from_json(
         bundles=tuple(data["bundles"]),
         workflows=workflows,
         scorings=scorings,
+        reports=reports,
     )
 
 

@@ -16,6 +16,7 @@ from engine.metadata._model import SourceRef
 from engine.metadata._problems import child, problem
 
 if TYPE_CHECKING:
+    from engine.metadata._report_drafts import ReportDraft
     from engine.metadata._scoring_drafts import ScoringDraft, ScoringOverlayDraft
     from engine.metadata._workflow_drafts import WorkflowDraft, WorkflowOverlayDraft
 
@@ -84,6 +85,7 @@ class Collection:
     #: Scorings whose documents are invalid: overlays and actions naming them are not
     #: reported again.
     broken_scorings: set[str] = field(default_factory=set)
+    reports: dict[str, ReportDraft] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from engine.metadata._drafts import Collection, collect_entity, collect_overlay
 from engine.metadata._model import SourceRef
+from engine.metadata._report_drafts import collect_report
 from engine.metadata._scoring_drafts import collect_scoring, collect_scoring_overlay
 from engine.metadata._workflow_drafts import collect_workflow, collect_workflow_overlay
 
@@ -77,6 +78,13 @@ KINDS: Mapping[str, DocumentKind] = MappingProxyType(
                 "member",
                 "changes to an inherited scoring's configuration, target and triggers",
                 collect_scoring_overlay,
+            ),
+            DocumentKind(
+                "report",
+                "report.schema.json",
+                "member",
+                "figures computed over an entity's records, its workflow history or its scores",
+                collect_report,
             ),
             DocumentKind(
                 "definitions",

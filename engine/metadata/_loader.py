@@ -4,7 +4,7 @@ Reading goes in stages, and every stage runs whatever failed before it, so that 
 file never hides the problems of another: bundles are resolved, every document is read
 and checked against its meta-schema, overlays are applied, entities are frozen and
 checked, then workflows (with their overlays) are frozen and checked against them, then
-scorings (with theirs) against both. Only when nothing at all was wrong is a
+scorings (with theirs) against both, then reports against all three. Only when nothing at all was wrong is a
 :class:`Definitions` returned.
 """
 
@@ -32,6 +32,7 @@ from engine.metadata._kinds import KINDS, kinds_with_role
 from engine.metadata._model import Definitions, SourceRef
 from engine.metadata._overlays import apply_overlays
 from engine.metadata._problems import file_problem, unique_problems
+from engine.metadata._reports import build_reports
 from engine.metadata._scoring_overlays import apply_scoring_overlays
 from engine.metadata._scorings import build_scorings, rescore_problems
 from engine.metadata._workflow_overlays import apply_workflow_overlays
@@ -157,6 +158,19 @@ def _resolve(
             collection.workflows, collection.scorings, graph.ancestors, collection.broken_scorings
         )
     )
+    reports, report_problems = build_reports(
+        collection.reports,
+        collection.entities,
+        entities,
+        graph.ancestors,
+        collection.broken_entities,
+        workflow_drafts=collection.workflows,
+        workflows=workflows,
+        scoring_drafts=collection.scorings,
+        broken_workflows=collection.broken_workflows,
+        broken_scorings=collection.broken_scorings,
+    )
+    problems.extend(report_problems)
     if not graph.bundles:
         return None, unique_problems(problems)
     definitions = Definitions(
@@ -165,6 +179,7 @@ def _resolve(
         bundles=tuple(b.name for b in graph.bundles),
         workflows=workflows,
         scorings=scorings,
+        reports=reports,
     )
     return definitions, unique_problems(problems)
 

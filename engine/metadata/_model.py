@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
+    from ._report_model import ReportDef
     from ._scoring_model import ScoringDef
     from ._workflow_model import WorkflowDef
 
@@ -197,9 +198,10 @@ class Definitions:
     bundles: tuple[str, ...] = ()
     workflows: Mapping[str, WorkflowDef] = field(default_factory=lambda: MappingProxyType({}))
     scorings: Mapping[str, ScoringDef] = field(default_factory=lambda: MappingProxyType({}))
+    reports: Mapping[str, ReportDef] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
-        for name in ("entities", "workflows", "scorings"):
+        for name in ("entities", "workflows", "scorings", "reports"):
             value = getattr(self, name)
             if not isinstance(value, MappingProxyType):
                 object.__setattr__(self, name, MappingProxyType(dict(value)))

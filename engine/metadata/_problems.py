@@ -66,7 +66,8 @@ PROBLEM_CODES: Mapping[str, str] = MappingProxyType(
         "extends_cycle": "bundles extend each other in a cycle",
         # overlays
         "unknown_entity": (
-            "an overlay, workflow, action or scoring names an entity no visible bundle has"
+            "an overlay, workflow, action, scoring or report names an entity no visible "
+            "bundle has"
         ),
         "field_exists": "an overlay adds a field that already exists",
         "choice_exists": "an overlay adds a choice that already exists",
@@ -79,7 +80,7 @@ PROBLEM_CODES: Mapping[str, str] = MappingProxyType(
         "state_not_choice": "a workflow state that is not a choice of its field",
         "choice_not_state": "a choice of a workflow's field that is not a state",
         "initial_state": "a workflow without exactly one initial state, or a final initial one",
-        "unknown_state": "a transition names a state the workflow does not have",
+        "unknown_state": "a transition or report names a state the workflow does not have",
         "unreachable_state": "no transitions lead from the initial state to a state",
         "final_state_exit": "a transition leaves a final state",
         "unknown_transition": "an escalation or overlay names a missing or unsuitable transition",
@@ -89,16 +90,26 @@ PROBLEM_CODES: Mapping[str, str] = MappingProxyType(
         "invalid_action_value": "a literal value in an action that the field would reject",
         "not_user_field": "an assign action's field cannot hold a user's name",
         # workflow overlays
-        "unknown_workflow": "a workflow overlay names a workflow no visible bundle defines",
+        "unknown_workflow": (
+            "a workflow overlay or report names a workflow no visible bundle defines"
+        ),
         "state_exists": "a workflow overlay adds a state that already exists",
         "transition_exists": "a workflow overlay adds a transition that already exists",
         # scorings
         "duplicate_scoring": "two documents define the same scoring",
-        "unknown_scoring": "a scoring overlay or rescore action names a scoring it cannot use",
+        "unknown_scoring": (
+            "a scoring overlay, rescore action or report names a scoring it cannot use"
+        ),
         "unknown_scorer": "a scoring names a scorer that is not installed",
         "invalid_config": "a scoring's config does not fit its scorer's schema",
         "broken_scorer": "a scorer's own config schema is not valid JSON Schema",
         "invalid_target": "a scoring's target is a field that cannot receive the score",
+        # reports
+        "duplicate_report": "two documents define the same report",
+        "unsuitable_field": "a report uses a field whose type does not fit that use",
+        "unknown_param": "a report's filter names a parameter the report does not declare",
+        "unknown_column": "a report's sort, having or ratio names a column it does not have",
+        "duplicate_column": "two columns of a report have the same name",
         # rules (engine.logic), reported where the rule is written
         "unknown_operator": "a rule uses an operator the rule language does not have",
         "invalid_operation": "a rule has an object of several keys where an operation belongs",

@@ -1,0 +1,65 @@
+"""One run of one report: the engine, the report, its parameters' values and "now"."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from engine.metadata import EntityDef, GroupKey, ReportDef, WorkflowDef
+
+from ._sql import Grouping, grouping, record_filter
+
+if TYPE_CHECKING:
+    from engine.runtime import CompiledModel, CrmEngine
+
+
+@dataclass(frozen=True)
+class ReportRun:
+    """What every report type reads: the report's records (entity and table), its filter
+    compiled with the parameters' values, and the database to run on."""
+
+    engine: CrmEngine
+    report: ReportDef
+    values: Mapping[str, Any]
+    now: datetime
+
+    @property
+    def model(self) -> CompiledModel:
+        return self.engine.model
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.db.dialect
+
+    @cached_property
+    def entity(self) -> EntityDef:
+        return self.model.entity(self.report.entity)
+
+    @cached_property
+    def table(self) -> sa.Table:
+        return self.model.table(self.report.entity)
+
+    @cached_property
+    def workflow(self) -> WorkflowDef:
+        assert self.report.workflow is not None  # the workflow types always name one
+        return self.model.definitions.workflows[self.report.workflow]
+
+    def where(self) -> ColumnElement[bool]:
+        """The report's ``where`` over its own records."""
+        return record_filter(
+            self.report, self.entity, self.table, getattr(self.report.spec, "where", None), self.values,
+            dialect=self.dialect,
+        )  # fmt: skip
+
+    def grouping(self, keys: Sequence[GroupKey]) -> Grouping:
+        return grouping(self.model, self.entity, self.table, keys, dialect=self.dialect)
+
+    def fetch(self, query: sa.Select[Any]) -> list[dict[str, Any]]:
+        with self.engine.db.read() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
