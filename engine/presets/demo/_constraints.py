@@ -18,7 +18,7 @@ from engine.metadata import FieldDef
 
 from ._patterns import sample_pattern
 from ._people import RecordContext
-from ._values import Generator
+from ._texts import Generator
 
 _MAX_SUFFIX_TRIES = 10_000
 

@@ -1,9 +1,10 @@
 """The records of one entity: references, time, owner, values, workflow walk, validation.
 
-A record is made in this order: its references (so it can inherit from its parents), its
-creation time (after every parent's, before the main parent stopped being active), owner
-and language (mostly the main parent's), its field values, its workflow history. Then the
-entity's own validator checks it, exactly as for a record a user creates; a value it
+A record is made in this order: a moment of its own over the last two years (more of them
+recently), its references among the records that existed and were active then (so it can
+inherit from its parents), its creation time (after every parent's), owner, language,
+company and city (mostly the main parent's), its field values, its workflow history. Then
+the entity's own validator checks it, exactly as for a record a user creates; a value it
 refuses is left out if the field is optional, and a record it still refuses is not written.
 """
 
@@ -11,10 +12,11 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from engine.errors import Problem
 from engine.metadata import EntityDef
 
 from ._constraints import UniqueValues, constrained
@@ -22,8 +24,9 @@ from ._people import RecordContext
 from ._plan import RefPlan, scoring_targets, workflow_owned
 from ._pools import Pool
 from ._roles import EntityRole, words
-from ._values import DAY, Generator, field_generator
-from ._walk import WalkRecord, WorkflowWalker
+from ._texts import Generator
+from ._values import DAY, derived_rules, field_generator
+from ._walk import WalkEnv, WalkRecord, WorkflowWalker, walk_record
 
 if TYPE_CHECKING:
     from ._generate import DemoRun
@@ -33,8 +36,10 @@ SPAN = 730 * DAY
 #: Share of parents (accounts, members) that stopped being active at some point.
 CHURN_SHARE = 0.2
 SYSTEM_COLUMNS = ("id", "version", "created_at", "updated_at", "created_by", "owner")
-_OPTIONAL_REFERENCE_FILL = {"anchor": 0.9, "free": 0.85, "child": 0.8, "derive": 1.0, "self": 0.6}
+_OPTIONAL_REFERENCE_FILL = {"anchor": 0.9, "free": 0.85, "child": 0.8, "derive": 1.0, "extra": 0.3, "self": 0.6}
 _MARKETING = frozenset({"product", "campaign"})
+#: Picks tried to find a parent active at a record's time before taking any
+_ACTIVE_TRIES = 8
 _SERVICE_WORDS = frozenset({"ticket", "case", "complaint", "service"})
 
 #: (row, history rows, records made by transitions' create actions)
@@ -73,14 +78,16 @@ class EntityGen:
         self._system = run.engine.model.validator(name, system=True)
         self.rng = random.Random(f"{run.seed}:{run.preset}:{name}")
         self.ctx = RecordContext(self.rng, run.now_ts, run.hints)
+        self.ctx.users = tuple(m.name for m in run.team.members)
         self.deferred = run.deferred.get(name, ())
         self.pool: Pool | None = run.pools.get(name)
         self.next_id = run.next_id(name)
         owned = workflow_owned(definitions, name) | scoring_targets(definitions, name)
+        self.editable = frozenset(n for n, f in self.definition.fields.items() if not f.read_only and n not in owned)
         scored = run.scored.get(name, frozenset())
         self.generators: list[tuple[str, Generator, float, bool]] = []
         self.fillers: dict[str, Generator] = {}
-        for f in self.definition.fields.values():
+        for f in sorted(self.definition.fields.values(), key=lambda f: f.name):
             made = field_generator(f, self.definition, role, hints=run.hints, scored=f.name in scored)
             if made is None:
                 continue
@@ -94,17 +101,28 @@ class EntityGen:
         self.unique_refs = {f.name: set(run.taken(name, f.name))
                             for f in self.definition.fields.values() if f.unique and f.type == "reference"}
         self.groups = [(group, set(run.taken_tuples(name, group))) for group in self.definition.unique]
-        self.walkers = [WorkflowWalker(w, run.engine.workflows) for w in definitions.workflows_for(name)]
+        self.rules = derived_rules(self.definition)
+        self.score_fields: list[str] = []
+        for scoring in definitions.scorings_for(name):
+            target = self.definition.fields.get(scoring.target_value or "")
+            if target is not None and target.type in ("integer", "decimal", "money"):
+                self.score_fields.append(target.name)
+        self.score_fields.sort()
+        self.walkers = [WorkflowWalker(w, run.engine.workflows)
+                        for w in sorted(definitions.workflows_for(name), key=lambda w: w.name)]
         self.self_groups: dict[str, dict[Any, list[int]]] = {p.field: {} for p in plans if p.mode == "self"}
         self.required = frozenset(n for n, f in self.definition.fields.items() if f.required)
+        #: why the last record left out was invalid (reported when none could be made)
+        self.last_problems: list[Problem] = []
         parts = set(words(name))
         self.owner_roles: tuple[str, ...] = (
             ("marketing",) if role.kind in _MARKETING else ("service",) if parts & _SERVICE_WORDS else ()
         )
 
     # -- references --------------------------------------------------------------------------
-    def _pick_references(self, values: dict[str, Any]) -> list[tuple[Pool, int]]:
-        """Fill ``values`` with the references; returns the (pool, index) chosen, main parent first."""
+    def _pick_references(self, values: dict[str, Any], at: float) -> list[tuple[Pool, int]]:
+        """Fill ``values`` with the references; returns the (pool, index) chosen, main parent
+        first. Parents active at ``at`` (the intended creation time) are preferred."""
         rng = self.rng
         pools = self.run.pools
         chosen: dict[str, tuple[Pool, int]] = {}
@@ -119,7 +137,7 @@ class EntityGen:
             index: int | None = None
             if wanted:
                 for _ in range(20 if plan.field in self.unique_refs else 1):
-                    index = self._pick_one(plan, pool, chosen)
+                    index = self._pick_one(plan, pool, chosen, at)
                     if index is None or plan.field not in self.unique_refs:
                         break
                     if pool.ids[index] not in self.unique_refs[plan.field]:
@@ -134,15 +152,18 @@ class EntityGen:
                 values[plan.field] = pool.ids[index]
         return list(chosen.values())
 
-    def _pick_one(self, plan: RefPlan, pool: Pool, chosen: Mapping[str, tuple[Pool, int]]) -> int | None:
+    def _pick_one(self, plan: RefPlan, pool: Pool, chosen: Mapping[str, tuple[Pool, int]], at: float) -> int | None:
         rng = self.rng
         index: int | None = None
-        if plan.mode == "child" and plan.via in chosen and plan.link in pool.links:
+        if plan.mode == "child" and plan.via is not None and plan.via in chosen and plan.link in pool.links:
             parent_pool, parent = chosen[plan.via]
-            index = pool.pick_child(plan.link, len(parent_pool), parent, rng)
+            for _ in range(_ACTIVE_TRIES // 2):
+                index = pool.pick_child(plan.link, len(parent_pool), parent, rng)
+                if index is None or pool.created[index] <= at:
+                    break
             if index is None and not plan.required:
                 return None
-        elif plan.mode == "derive" and plan.via in chosen:
+        elif plan.mode == "derive" and plan.via is not None and plan.via in chosen:
             source_pool, source = chosen[plan.via]
             column = source_pool.links.get(plan.link or "")
             linked = column[source] if column is not None else -1
@@ -151,7 +172,11 @@ class EntityGen:
             if not plan.required:
                 return None
         if index is None:
-            index = pool.pick(rng)
+            # a parent that existed then and was still active (a churned member buys no more)
+            for _ in range(_ACTIVE_TRIES):
+                index = pool.pick(rng)
+                if pool.created[index] <= at <= pool.until[index]:
+                    break
         return index
 
     def _pick_self(self, values: dict[str, Any], record_id: int) -> None:
@@ -174,21 +199,27 @@ class EntityGen:
         record_id = self.next_id
         self.next_id += 1
         values: dict[str, Any] = {}
-        parents = self._pick_references(values)
-        self._pick_self(values, record_id)
         now = run.now_ts
+        # every record aims at a time of its own over the whole span (the business grows:
+        # more recent records), then takes parents that existed by then
+        if self.role.fixed is not None:
+            intended = now - SPAN - DAY * 30 * rng.random()  # teams and lookups come first
+        else:
+            intended = now - SPAN * (1.0 - rng.random() ** 0.7)
+        parents = self._pick_references(values, intended)
+        self._pick_self(values, record_id)
         if parents:
             low = max(pool.created[i] for pool, i in parents) + 60.0
             main_pool, main = parents[0]
             high = max(min(now, main_pool.until[main]), low)
-            created = low + (high - low) * rng.random() ** 0.75
+            created = intended if low <= intended <= high else low + (high - low) * rng.random() ** 2
             identity = main_pool.identity[main]
             zh = bool(main_pool.zh[main]) if identity is not None or rng.random() < 0.9 else rng.random() < 0.6
             inherited = main_pool.owner[main] if rng.random() < 0.85 else -1
             weight = main_pool.weight[main]
         else:
-            low, high = now - SPAN, now
-            created = low + SPAN * rng.random() ** 0.8
+            low, high = now - SPAN - DAY * 30, now
+            created = intended
             zh, inherited, weight, identity = rng.random() < 0.6, -1, 0.0, None
         created = min(office_hours(created, low, high, rng), now)
         team = run.team
@@ -222,6 +253,8 @@ class EntityGen:
             values[name] = value
         for name in self.deferred:
             values.pop(name, None)
+        for rule in self.rules:
+            rule(values)
         if not self._claim_groups(values, claimed):
             return self._drop(claimed)
         out = self._validated(values, claimed)
@@ -231,14 +264,10 @@ class EntityGen:
         made: list[tuple[str, dict[str, Any], str, float]] = []
         version, updated = 1, created
         if self.walkers:
-            typed = {**out, "id": record_id, "created_by": created_by, "owner": team.members[owner].name,
-                     "created_at": _moment(created), "version": 1}
-            walk = WalkRecord(values, typed, created_by, owner, created, zh, last=created)
-            for walker in self.walkers:
-                walker.walk(walk, rng, now, team, lambda name: self._fill(name, claimed), self._convert, record_id)
-            out = self._validated(values, claimed)
-            if out is None:
+            walked = self._walk(record_id, values, out, created_by, owner, created, zh, claimed)
+            if walked is None:
                 return self._drop(claimed)
+            out, walk = walked
             owner, version, updated = walk.owner, 1 + walk.changes, walk.last
             history = walk.history
             made = walk.created_records
@@ -255,6 +284,23 @@ class EntityGen:
         row = (record_id, version, _moment(created), _moment(updated), created_by, team.members[owner].name,
                *[out.get(name) for name in self.fields])
         return row, history, made
+
+    def _walk(
+        self, record_id: int, values: dict[str, Any], out: dict[str, Any], created_by: str, owner: int,
+        created: float, zh: bool, claimed: list[tuple[UniqueValues, Any]],
+    ) -> tuple[dict[str, Any], WalkRecord] | None:
+        """The record's workflow history; its values as they end up (None: no longer valid)."""
+        rng, team = self.rng, self.run.team
+        typed = {**out, "id": record_id, "created_by": created_by, "owner": team.members[owner].name,
+                 "created_at": _moment(created), "version": 1}
+        # guards that read a score see a plausible one: scorings run after the load
+        stand_ins = {name: round(rng.uniform(40.0, 100.0), 1) for name in self.score_fields}
+        walk = WalkRecord(record_id, values, typed, created_by, owner, created, zh, stand_ins, last=created)
+        env = WalkEnv(rng, self.run.now_ts, team, lambda name: self._fill(name, claimed), self._convert,
+                      self.editable)
+        walk_record(self.walkers, walk, env)
+        final = self._validated(values, claimed)
+        return None if final is None else (final, walk)
 
     def _until(self, created: float) -> float:
         if self.rng.random() < CHURN_SHARE:
@@ -286,7 +332,8 @@ class EntityGen:
                 for n in range(2, 1000):
                     limit = fields[text].max_length
                     suffix = f" ({n})"
-                    varied = (base[: limit - len(suffix)] if limit and len(base) + len(suffix) > limit else base) + suffix
+                    room = limit - len(suffix) if limit else len(base)
+                    varied = base[:room] + suffix
                     values[text] = varied
                     key = tuple(values.get(m) for m in group)
                     if key not in taken:
@@ -313,9 +360,13 @@ class EntityGen:
             out, problems = self.validator.check(values)
         for name in self.deferred:
             values.pop(name, None)
-        return out if not problems else None
+        if problems:
+            self.last_problems = problems
+            return None
+        return out
 
-    def _drop(self, claimed: list[tuple[UniqueValues, Any]]) -> None:
+    def _drop(self, claimed: list[tuple[UniqueValues, Any]]) -> Made | None:
+        """Forget a record that cannot be written (its unique values are free again); None."""
         for unique, value in claimed:
             unique.release(value)
         self.run.dropped[self.name] = self.run.dropped.get(self.name, 0) + 1
@@ -328,7 +379,13 @@ class EntityGen:
             return None
         if field.type == "reference":
             pool = self.run.pools.get(field.target or "")
-            return pool.ids[pool.pick(self.rng)] if pool is not None and len(pool) else None
+            if pool is None or not len(pool):
+                return None
+            for _ in range(20):  # one that existed when this record was created
+                index = pool.pick(self.rng)
+                if pool.created[index] <= self.ctx.created:
+                    return pool.ids[index]
+            return None
         generate = self.fillers.get(name)
         value = generate(self.ctx) if generate is not None else None
         unique = self.uniques.get(name)
@@ -344,33 +401,42 @@ class EntityGen:
 
     # -- records transitions create ------------------------------------------------------------------
     def from_action(self, values: Mapping[str, Any], actor: str, at: float) -> Made | None:
-        """A record a transition's ``create`` action made: its values, required ones filled."""
+        """A record a transition's ``create`` action made (its values, required ones filled);
+        it lives on from there: its own workflows walk from the moment it was made."""
         record_id = self.next_id
         self.next_id += 1
         team = self.run.team
-        owner = next((i for i, m in enumerate(team.members) if m.name == actor), team.pick_rep(self.rng))
-        self.ctx.reset(zh=self.rng.random() < 0.6, created=at, weight=1.0, seq=record_id, owner=actor)
+        owner = next((i for i, m in enumerate(team.members) if m.name == actor), None)
+        if owner is None:
+            owner = team.pick_rep(self.rng)
+        zh = self.rng.random() < 0.6
+        self.ctx.reset(zh=zh, created=at, weight=1.0, seq=record_id, owner=actor)
         data = dict(values)
         claimed: list[tuple[UniqueValues, Any]] = []
-        for name in self.required:
+        for name in sorted(self.required):
             if data.get(name) is None:
                 data[name] = self._fill(name, claimed)
-        history = []
-        for walker in self.walkers:
-            data[walker.workflow.field] = walker.initial
-            history.append((self.name, record_id, walker.workflow.name, None, None, walker.initial, actor, at, None))
-        for name, value in list(data.items()):
+        for name, value in sorted(data.items()):
             unique = self.uniques.get(name)
             if unique is not None and value is not None and (unique, value) not in claimed:
                 data[name] = unique.claim(value)
                 claimed.append((unique, data[name]))
-        out, problems = self.validator.check(data)
-        if problems or out is None:
+        out = self._validated(data, claimed)
+        if out is None:
             return self._drop(claimed)
-        moment = _moment(at)
-        row = (record_id, 1, moment, moment, actor, team.members[owner].name if owner is not None else actor,
+        history: list[tuple[Any, ...]] = []
+        made: list[tuple[str, dict[str, Any], str, float]] = []
+        version, updated = 1, at
+        if self.walkers:
+            walked = self._walk(record_id, data, out, actor, owner, at, zh, claimed)
+            if walked is None:
+                return self._drop(claimed)
+            out, walk = walked
+            owner, version, updated = walk.owner, 1 + walk.changes, walk.last
+            history, made = walk.history, walk.created_records
+        row = (record_id, version, _moment(at), _moment(updated), actor, team.members[owner].name,
                *[out.get(name) for name in self.fields])
-        return row, history, []
+        return row, history, made
 
 
 def history_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -378,5 +444,3 @@ def history_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
     entity, record_id, workflow, transition, before, after, actor, at, inputs = row
     return (entity, record_id, workflow, transition, before, after, actor, _moment(at), inputs, None)
 
-
-Filler = Callable[[str], Any]

@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from engine.errors import DefinitionError, UsageError
+from engine.errors import DefinitionError, RecordValidationError, UsageError
 from engine.metadata import Definitions, load_definitions
 from engine.progress import NO_PROGRESS, Progress
 from engine.storage import audit_log, workflow_history
 from engine.transfer import BulkWriter
 
 from ._constraints import normalized
-from ._entity import EntityGen, Made, history_row
+from ._entity import EntityGen, history_row
 from ._plan import generation_order, links, reference_plans, scored_fields
 from ._pools import Pool
 from ._roles import classify, split_size, words
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 BATCH_SIZE = 5000
 #: At most this many existing records of an entity outside the preset serve as parents.
 EXISTING_PARENTS_LIMIT = 200_000
+#: How deep records made by transitions may make records in turn (lead → opportunity → order).
+_MAX_ACTION_DEPTH = 4
 HISTORY_COLUMNS = ("entity", "record_id", "workflow", "transition", "from_state", "to_state", "actor", "at",
                    "inputs", "comment")
 
@@ -55,6 +57,8 @@ def generate_demo(
     if size < 0:
         raise UsageError("the number of demo records must be 0 or more")
     definitions = engine.model.definitions
+    if size == 0:
+        return dict.fromkeys(sorted(preset_scope(definitions, preset)), 0)
     if now is None:
         today = datetime.now(UTC)
         now = datetime(today.year, today.month, today.day, tzinfo=UTC)
@@ -81,6 +85,8 @@ def preset_scope(definitions: Definitions, preset: str) -> tuple[str, ...]:
 
 
 class DemoRun:
+    """One call of :func:`generate_demo`: the plan, the team, the parents kept so far."""
+
     def __init__(self, engine: CrmEngine, conn: Connection, definitions: Definitions, preset: str, size: int,
                  seed: int, now: datetime, progress: Progress) -> None:
         self.engine = engine
@@ -98,8 +104,8 @@ class DemoRun:
         self.order, self.deferred = generation_order(definitions, scope)
         self.scored = scored_fields(definitions)
         self.roles = {name: classify(definitions.entities[name], definitions, self.hints) for name in self.order}
-        self.counts = split_size(size, self.roles) if size else dict.fromkeys(self.order, 0)
-        referenced = {f.target for name in self.order for f in definitions.entities[name].references()}
+        self.counts = split_size(size, self.roles)
+        referenced = {f.target or "" for name in self.order for f in definitions.entities[name].references()}
         pooled = (referenced & set(self.order)) | set(self.deferred)
         self.pools: dict[str, Pool] = {name: Pool(name, links(definitions, name, self.deferred)) for name in pooled}
         for name in sorted(referenced - set(self.order)):
@@ -113,17 +119,17 @@ class DemoRun:
     # -- set-up -----------------------------------------------------------------------------
     def _closed_scope(self, scope: tuple[str, ...]) -> tuple[str, ...]:
         """``scope`` plus the entities its required references need that hold no records."""
-        names = list(scope)
+        names = sorted(scope)
         grew = True
         while grew:
             grew = False
             for name in list(names):
-                for f in self.definitions.entities[name].references():
+                for f in sorted(self.definitions.entities[name].references(), key=lambda f: f.name):
                     target = f.target or ""
                     if f.required and target not in names and not self._has_rows(target):
                         names.append(target)
                         grew = True
-        return tuple(n for n in self.definitions.entities if n in names)
+        return tuple(sorted(names))
 
     def _has_rows(self, entity: str) -> bool:
         table = self.engine.model.table(entity)
@@ -207,24 +213,43 @@ class DemoRun:
                         row, rows_history, by_actions = made
                         rows.append(row)
                         events.extend(rows_history)
-                        for target, values, actor, at in by_actions:
-                            extra = self.gen(target).from_action(values, actor, at)
-                            if extra is not None:
-                                created.setdefault(target, []).append(extra[0])
-                                events.extend(extra[1])
+                        self._made_by_actions(by_actions, created, events)
                     writer(entity).write(rows)
                     self.written[entity] = self.written.get(entity, 0) + len(rows)
-                    for target, extra_rows in created.items():
-                        writer(target).write(extra_rows)
-                        self.written[target] = self.written.get(target, 0) + len(extra_rows)
+                    # parents first: a created record points at the one whose transition made it
+                    for target in sorted(created, key=self._position):
+                        writer(target).write(created[target])
+                        self.written[target] = self.written.get(target, 0) + len(created[target])
                     history.write([history_row(e) for e in events])
                     done += batch
                     self.progress.advance(batch)
             finally:
                 self.progress.finish()
+            if count and not self.written.get(entity) and gen.last_problems:
+                raise RecordValidationError(
+                    gen.last_problems,
+                    message=f"no valid {entity} record could be made for the demo data; give the fields below a "
+                    "default or a pattern made of literals, classes and repeats",
+                )
         self._second_pass()
         self._audit()
         return {name: self.written.get(name, 0) for name in (*self.order, *sorted(set(self.written) - set(self.order)))}
+
+    def _position(self, entity: str) -> tuple[int, str]:
+        return (self.order.index(entity) if entity in self.order else len(self.order), entity)
+
+    def _made_by_actions(self, by_actions: list[tuple[str, dict[str, Any], str, float]],
+                         created: dict[str, list[tuple[Any, ...]]], events: list[tuple[Any, ...]],
+                         depth: int = 0) -> None:
+        """Records transitions' create actions made, and those their own transitions made."""
+        for target, values, actor, at in by_actions:
+            extra = self.gen(target).from_action(values, actor, at)
+            if extra is None:
+                continue
+            created.setdefault(target, []).append(extra[0])
+            events.extend(extra[1])
+            if depth < _MAX_ACTION_DEPTH:
+                self._made_by_actions(extra[2], created, events, depth + 1)
 
     def _second_pass(self) -> None:
         """References deferred to break a cycle: an account's primary contact among its contacts."""
@@ -245,8 +270,8 @@ class DemoRun:
                 params = []
                 for index, record_id in enumerate(pool.ids):
                     chosen = target.pick_child(link, len(pool), index, rng) if link else None
-                    if chosen is None and (field.required or rng.random() < 0.5):
-                        chosen = target.pick(rng)
+                    if chosen is None and (field.required or (link is None and rng.random() < 0.5)):
+                        chosen = target.pick(rng)  # nothing points back: any record will do
                     elif chosen is not None and not field.required and rng.random() < 0.2:
                         chosen = None
                     if chosen is None:
@@ -257,7 +282,9 @@ class DemoRun:
                             continue
                         taken.add(value)
                     params.append({"b_id": record_id, "b_value": value})
-                statement = table.update().where(table.c.id == sa.bindparam("b_id")).values({name: sa.bindparam("b_value")})
+                statement = (
+                    table.update().where(table.c.id == sa.bindparam("b_id")).values({name: sa.bindparam("b_value")})
+                )
                 for start in range(0, len(params), BATCH_SIZE):
                     self.conn.execute(statement, params[start : start + BATCH_SIZE])
 

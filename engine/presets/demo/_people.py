@@ -25,7 +25,8 @@ def skewed_index(rng: random.Random, length: int, power: float = 1.6) -> int:
 class RecordContext:
     """What the field generators of one record share; reset for every record."""
 
-    __slots__ = ("_city", "_company", "_person", "created", "hints", "now", "owner", "rng", "seq", "weight", "zh")
+    __slots__ = ("_city", "_company", "_person", "created", "hints", "now", "owner", "rng", "seq", "users", "weight",
+                 "zh")
 
     def __init__(self, rng: random.Random, now: float, hints: frozenset[str]) -> None:
         self.rng = rng
@@ -36,6 +37,8 @@ class RecordContext:
         self.weight = 1.0
         self.seq = 0
         self.owner: str | None = None
+        #: the names of the team, for fields that name a colleague
+        self.users: tuple[str, ...] = ()
         self._person: tuple[str, str, str, str] | None = None
         self._company: tuple[str, str, str] | None = None
         self._city: tuple[str, str, str] | None = None
@@ -68,7 +71,12 @@ class RecordContext:
                 surname, s_py = v.ZH_SURNAMES[skewed_index(rng, len(v.ZH_SURNAMES))]
                 given, g_py = v.ZH_GIVEN[rng.randrange(len(v.ZH_GIVEN))]
                 style = rng.random()
-                local = f"{s_py}.{g_py}" if style < 0.5 else f"{g_py}{s_py}" if style < 0.75 else f"{s_py}{g_py}{rng.randint(1, 99)}"
+                if style < 0.5:
+                    local = f"{s_py}.{g_py}"
+                elif style < 0.75:
+                    local = f"{g_py}{s_py}"
+                else:
+                    local = f"{s_py}{g_py}{rng.randint(1, 99)}"
                 self._person = (surname + given, local, given, surname)
             else:
                 first = v.EN_FIRST[rng.randrange(len(v.EN_FIRST))]
@@ -102,7 +110,7 @@ class RecordContext:
         if self._company is None:
             rng = self.rng
             city, _province, _country = self.city()
-            trade, py = v.ZH_TRADE_NAMES[rng.randrange(len(v.ZH_TRADE_NAMES))]
+            py = v.ZH_TRADE_NAMES[rng.randrange(len(v.ZH_TRADE_NAMES))][1]
             if self.zh:
                 kind = v.HOSPITAL_KINDS_ZH[skewed_index(rng, len(v.HOSPITAL_KINDS_ZH))]
                 self._company = (f"{city}市{kind}", f"{py}-hospital.cn", f"{city}{kind[:2]}")

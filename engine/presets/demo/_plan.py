@@ -9,6 +9,10 @@
 - which fields the generator leaves to others: workflow fields and what transitions set
   (the walk fills them), the fields scorings write;
 - which fields scorings read (filled almost always, so scores have something to work on).
+
+Everything here goes by names, never by the order of mappings: definitions stored on
+PostgreSQL (JSONB) come back with their keys in another order than on SQLite, and the same
+seed must give the same data on both.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import Any, Literal
 
 from engine.metadata import Definitions, EntityDef, FieldDef
 
-RefMode = Literal["anchor", "child", "derive", "free", "self"]
+RefMode = Literal["anchor", "child", "derive", "free", "extra", "self"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,8 @@ class RefPlan:
     (the contacts of the chosen account). ``derive``: the ``link`` field of the record
     chosen for ``via`` (the order's account). ``self``: an earlier record of the same
     entity (with the same ``via`` value when there is one), so self-references form trees.
+    ``extra``: a second reference to a target another field already names (an
+    opportunity's distributor beside its account): a free pick, made less often.
     """
 
     field: str
@@ -52,10 +58,12 @@ class RunPlan:
 
 def _in_scope_refs(entity: EntityDef, scope: Iterable[str]) -> list[FieldDef]:
     names = set(scope)
-    return [f for f in entity.references() if f.target in names]
+    return sorted((f for f in entity.references() if f.target in names), key=lambda f: f.name)
 
 
-def generation_order(definitions: Definitions, scope: tuple[str, ...]) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
+def generation_order(
+    definitions: Definitions, scope: tuple[str, ...]
+) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
     """Entities parents first, and the reference fields deferred to break cycles.
 
     Ties keep definition order, so the order (and the data) is stable. When every remaining
@@ -63,7 +71,7 @@ def generation_order(definitions: Definitions, scope: tuple[str, ...]) -> tuple[
     references to the waiting ones are deferred.
     """
     entities = definitions.entities
-    remaining = [name for name in scope]
+    remaining = sorted(scope)
     done: set[str] = set()
     deferred: dict[str, list[str]] = {}
     order: list[str] = []
@@ -93,14 +101,15 @@ def links(definitions: Definitions, entity: str, deferred: Mapping[str, tuple[st
     """Reference fields of ``entity`` known when its records are picked as parents:
     field → target (self-references and deferred ones excluded)."""
     skip = set(deferred.get(entity, ()))
-    return {f.name: f.target or "" for f in definitions.entities[entity].references()
+    return {f.name: f.target or "" for f in sorted(definitions.entities[entity].references(), key=lambda f: f.name)
             if f.target != entity and f.name not in skip}
 
 
 def _link_to(definitions: Definitions, source: str, target: str, deferred: Mapping[str, tuple[str, ...]]) -> str | None:
     if source not in definitions.entities:
         return None
-    return next((name for name, t in links(definitions, source, deferred).items() if t == target), None)
+    found = [name for name, t in links(definitions, source, deferred).items() if t == target]
+    return target if target in found else next(iter(found), None)
 
 
 def reference_plans(
@@ -113,9 +122,18 @@ def reference_plans(
     """
     names = set(available)
     skip = set(deferred.get(entity, ()))
-    fields = [f for f in definitions.entities[entity].references()
-              if f.name not in skip and f.target != entity and f.target in names]
-    selfs = [f for f in definitions.entities[entity].references() if f.name not in skip and f.target == entity]
+    # read-only references are the system's (a lead conversion sets "lead"): left alone
+    references = [f for f in sorted(definitions.entities[entity].references(), key=lambda f: f.name)
+                  if f.name not in skip and (f.required or not f.read_only)]
+    selfs = [f for f in references if f.target == entity]
+    fields: list[FieldDef] = []
+    extras: list[FieldDef] = []
+    for f in references:
+        if f.target == entity or f.target not in names:
+            continue
+        same = [g for g in references if g.target == f.target]
+        primary = min(same, key=lambda g: (g.name != g.target, not g.required, g.name))
+        (fields if f is primary else extras).append(f)
 
     def link(g: FieldDef, target: str | None) -> str | None:
         return _link_to(definitions, g.target or "", target or "", deferred)
@@ -149,6 +167,8 @@ def reference_plans(
         f = max(pending, key=lambda f: (sum(1 for o in pending if link(f, o.target)), -pending.index(f)))
         plans.append(RefPlan(f.name, f.target or "", "free", f.required))
         planned[f.name] = f
+    for f in extras:
+        plans.append(RefPlan(f.name, f.target or "", "extra", f.required))
     group = anchor.name if anchor is not None else next((p.field for p in plans), None)
     for f in selfs:
         plans.append(RefPlan(f.name, entity, "self", f.required, via=group))

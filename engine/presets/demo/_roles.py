@@ -15,7 +15,7 @@ from typing import Literal
 from engine.metadata import Definitions, EntityDef
 
 Kind = Literal[
-    "person", "org", "hospital", "store", "product", "campaign", "deal", "lookup", "plan", "activity",
+    "person", "org", "hospital", "store", "product", "campaign", "deal", "lookup", "unit", "plan", "activity",
     "transaction", "generic",
 ]
 
@@ -32,9 +32,9 @@ _WORDS: dict[str, Kind] = {
                     "campaign"),
     **dict.fromkeys(("opportunity", "deal", "project", "contract", "agreement", "quote", "quotation", "order",
                      "proposal", "tender", "bid", "subscription"), "deal"),
-    **dict.fromkeys(("level", "tier", "grade", "rank", "class", "segment", "category", "type", "stage",
-                     "territory", "region"), "lookup"),
-    **dict.fromkeys(("plan", "target", "goal", "budget", "forecast", "milestone", "report", "team",
+    **dict.fromkeys(("level", "tier", "grade", "rank", "class", "segment", "category", "type", "stage"), "lookup"),
+    **dict.fromkeys(("team", "territory", "region", "zone", "area"), "unit"),
+    **dict.fromkeys(("plan", "target", "goal", "budget", "forecast", "milestone", "report",
                      "document", "map", "assessment", "evaluation"), "plan"),
     **dict.fromkeys(("activity", "visit", "call", "task", "note", "interaction", "followup", "log", "checkin",
                      "ticket", "case", "request", "complaint", "expense", "claim", "feedback", "survey",
@@ -51,7 +51,11 @@ _WEIGHTS: Mapping[Kind, float] = {
 _SPECIAL_WEIGHTS: Mapping[str, float] = {
     "member": 12.0, "lead": 10.0, "stakeholder": 6.0, "competitor": 0.4, "milestone": 3.0, "document": 3.0,
     "department": 3.0, "item": 20.0, "line": 20.0, "card": 10.0, "coupon": 12.0,
+    "request": 5.0, "ticket": 5.0, "case": 5.0, "complaint": 4.0, "claim": 4.0, "expense": 6.0,
 }
+#: Records of the sales organisation's own units, whatever the size.
+_UNIT_RECORDS: Mapping[str, int] = {"team": 6, "territory": 12, "region": 7, "zone": 7, "area": 7}
+_MEDICAL = frozenset({"pharma", "pharmaceutical", "medical", "hospital", "health"})
 #: Fields whose presence makes a "customer" a person rather than a company.
 _PERSONAL_FIELDS = frozenset({"birthday", "birth_date", "date_of_birth", "dob", "gender", "sex", "first_name",
                               "last_name", "age", "nickname"})
@@ -69,6 +73,8 @@ class EntityRole:
     #: the matched word ("member", "terminal"); "" when the graph decided
     word: str
     weight: float
+    #: a fixed number of records (lookups, teams) instead of a share of the size
+    fixed: int | None = None
 
 
 def classify(entity: EntityDef, definitions: Definitions, hints: frozenset[str] = frozenset()) -> EntityRole:
@@ -83,12 +89,16 @@ def classify(entity: EntityDef, definitions: Definitions, hints: frozenset[str] 
             continue
         if word == "customer" and _PERSONAL_FIELDS & set(entity.fields):
             kind = "person"
-        if kind == "store" and word == "terminal" and hints & {"pharma", "pharmaceutical", "medical", "hospital", "health"}:
+        if kind == "store" and word == "terminal" and hints & _MEDICAL:
             kind = "hospital"
         if kind == "lookup" and entity.references():
             kind = "generic"  # a "department" or "stage" with references is data, not a lookup
         if kind == "lookup":
-            return EntityRole("lookup", word, 0.0)
+            # a lookup with a unique list of choices (levels) gets one record per choice
+            choices = [len(f.choices) for f in entity.fields.values() if f.type == "enum" and f.unique and f.choices]
+            return EntityRole("lookup", word, 0.0, min(choices) if choices else LOOKUP_RECORDS)
+        if kind == "unit":
+            return EntityRole("unit", word, 0.0, _UNIT_RECORDS[word])
         weight = _SPECIAL_WEIGHTS.get(word, _WEIGHTS[kind])
         return EntityRole(kind, word, weight)
     return EntityRole("generic", "", _graph_weight(entity, definitions))
@@ -112,8 +122,8 @@ def _graph_weight(entity: EntityDef, definitions: Definitions) -> float:
 
 def split_size(size: int, roles: Mapping[str, EntityRole]) -> dict[str, int]:
     """Records per entity so that they add up to about ``size`` (every entity gets one)."""
-    lookups = {name for name, role in roles.items() if role.kind == "lookup"}
-    counts = {name: min(LOOKUP_RECORDS, max(1, size // 20)) for name in lookups}
+    lookups = {name for name, role in roles.items() if role.fixed is not None}
+    counts = {name: min(roles[name].fixed or 1, max(1, size // 20)) for name in lookups}
     rest = max(size - sum(counts.values()), 0)
     total = sum(role.weight for name, role in roles.items() if name not in lookups) or 1.0
     for name, role in roles.items():

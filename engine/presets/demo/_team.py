@@ -44,6 +44,7 @@ class Team:
 
     def __post_init__(self) -> None:
         self._by_role: dict[str, list[int]] = {}
+        self._holders: dict[tuple[str, ...], list[int]] = {}
         for i, member in enumerate(self.members):
             for role in member.roles:
                 self._by_role.setdefault(role, []).append(i)
@@ -56,36 +57,40 @@ class Team:
 
     def holders(self, roles: Iterable[str]) -> list[int]:
         """Members holding any of ``roles`` (every member when no role is named)."""
-        wanted = list(roles)
-        if not wanted:
-            return list(range(len(self.members)))
-        found: set[int] = set()
-        for role in wanted:
-            found.update(self._by_role.get(role, ()))
-        return sorted(found)
+        wanted = tuple(roles)
+        found = self._holders.get(wanted)
+        if found is None:
+            if not wanted:
+                found = list(range(len(self.members)))
+            else:
+                found = sorted({i for role in wanted for i in self._by_role.get(role, ())})
+            self._holders[wanted] = found
+        return found
 
     def pick(self, roles: Iterable[str], rng: random.Random, *, prefer: int | None = None,
              exclude: str | None = None) -> int | None:
         """A member with one of ``roles``: ``prefer`` when it qualifies, else one of the same
         team, else anyone; never the member named ``exclude``."""
-        candidates = [i for i in self.holders(roles) if self.members[i].name != exclude]
+        candidates = self.holders(roles)
+        if exclude is not None:
+            candidates = [i for i in candidates if self.members[i].name != exclude]
         if not candidates:
             return None
         if prefer is not None and prefer in candidates:
             return prefer
-        if prefer is not None:
+        if prefer is not None and rng.random() < 0.8:
             team = self.members[prefer].team
             same = [i for i in candidates if self.members[i].team == team]
-            if same and rng.random() < 0.8:
+            if same:
                 candidates = same
         return candidates[rng.randrange(len(candidates))]
 
 
 def workflow_roles(definitions: Definitions) -> list[str]:
-    """Every role a transition needs or an assignment targets, in definition order."""
+    """Every role a transition needs or an assignment targets (by workflow, then transition name)."""
     seen: dict[str, None] = {}
-    for workflow in definitions.workflows.values():
-        for transition in workflow.transitions.values():
+    for _w, workflow in sorted(definitions.workflows.items()):
+        for _t, transition in sorted(workflow.transitions.items()):
             seen.update(dict.fromkeys(transition.roles))
             for action in transition.actions:
                 if action.kind == "assign" and action.role:

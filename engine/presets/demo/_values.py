@@ -19,11 +19,11 @@ from typing import Any
 
 from engine.metadata import EntityDef, FieldDef
 
-from . import _vocabulary as v
-from ._people import RecordContext, skewed_index
+from ._people import RecordContext
 from ._roles import EntityRole, words
+from ._texts import Generator, fit_text, text_generator
+from ._texts import has as _has
 
-Generator = Callable[[RecordContext], Any]
 DAY = 86400.0
 
 _BIRTH_START = datetime(1960, 1, 1, tzinfo=UTC).timestamp()
@@ -36,196 +36,6 @@ class FieldGenerator:
     generate: Generator
     #: share of records that get a value (the rest leave it empty or to its default)
     fill: float
-
-
-def _has(names: set[str], *candidates: str) -> bool:
-    return any(c in names for c in candidates)
-
-
-def _pick(ctx: RecordContext, zh: tuple[str, ...], en: tuple[str, ...]) -> str:
-    options = zh if ctx.zh else en
-    return options[skewed_index(ctx.rng, len(options), 1.2)]
-
-
-# -- text -----------------------------------------------------------------------------------------
-def _product(ctx: RecordContext) -> str:
-    table = v.PRODUCTS["default"]
-    for hint in ("pharma", "food", "auto"):
-        if hint in ctx.hints:
-            table = v.PRODUCTS[hint]
-            break
-    zh, en = table[skewed_index(ctx.rng, len(table), 1.3)]
-    model = f"{ctx.rng.choice('ACKMSTX')}{ctx.rng.randint(1, 9) * 100}"
-    return f"{zh if ctx.zh else en} {model}"
-
-
-def _deal_title(ctx: RecordContext) -> str:
-    short = ctx.company()[2]
-    product = _product(ctx).split(" ")[0]
-    if ctx.zh:
-        return f"{short}{product}{v.PROJECT_WORDS_ZH[skewed_index(ctx.rng, len(v.PROJECT_WORDS_ZH))]}"
-    return f"{short} {product} {v.PROJECT_WORDS_EN[skewed_index(ctx.rng, len(v.PROJECT_WORDS_EN))]}"
-
-
-def _period(ctx: RecordContext) -> tuple[int, int]:
-    moment = datetime.fromtimestamp(ctx.created, UTC)
-    return moment.year, (moment.month - 1) // 3 + 1
-
-
-def _title_for(role: EntityRole, entity: EntityDef) -> Generator:
-    """What the name or title of a record of this kind looks like."""
-    label_zh = entity.label.zh or entity.label.en
-    label_en = entity.label.en
-    kind = role.kind
-    if kind == "person":
-        return lambda ctx: ctx.person()[0]
-    if kind == "org":
-        return lambda ctx: ctx.company()[0]
-    if kind == "hospital":
-        return lambda ctx: ctx.hospital()
-    if kind == "store":
-        return lambda ctx: ctx.store()
-    if kind == "product":
-        return _product
-    if kind == "campaign":
-        def campaign(ctx: RecordContext) -> str:
-            year = _period(ctx)[0]
-            return f"{year} {_pick(ctx, v.CAMPAIGNS_ZH, v.CAMPAIGNS_EN)}"
-        return campaign
-    if kind == "deal":
-        return _deal_title
-    if kind == "lookup":
-        tiers = role.word in ("level", "tier", "grade", "rank", "class", "segment")
-
-        def lookup(ctx: RecordContext) -> str:
-            if tiers:
-                names = v.TIERS_ZH if ctx.zh else v.TIERS_EN
-                return names[ctx.seq % len(names)] + ("" if ctx.seq < len(names) else f" {ctx.seq // len(names) + 1}")
-            return f"{label_zh if ctx.zh else label_en} {chr(65 + ctx.seq % 26)}{ctx.seq // 26 or ''}"
-        return lookup
-    if kind == "plan":
-        def plan(ctx: RecordContext) -> str:
-            year, quarter = _period(ctx)
-            return f"{year}年Q{quarter}{label_zh}" if ctx.zh else f"Q{quarter} {year} {label_en}"
-        return plan
-    if kind == "activity":
-        return lambda ctx: _pick(ctx, v.SUBJECTS_ZH, v.SUBJECTS_EN)
-    return lambda ctx: f"{label_zh if ctx.zh else label_en} {ctx.seq + 1}"
-
-
-def _code(entity: EntityDef) -> Generator:
-    prefix = "".join(w[0] for w in words(entity.name)).upper() if "_" in entity.name else entity.name[:3].upper()
-
-    def code(ctx: RecordContext) -> str:
-        return f"{prefix}{_period(ctx)[0]}{ctx.seq + 1:06d}"
-    return code
-
-
-def _notes(ctx: RecordContext) -> str:
-    first = _pick(ctx, v.NOTES_ZH, v.NOTES_EN)
-    if ctx.rng.random() < 0.3:
-        second = _pick(ctx, v.NOTES_ZH, v.NOTES_EN)
-        if second != first:
-            return first + ("" if ctx.zh else " ") + second
-    return first
-
-
-def _text_generator(field: FieldDef, entity: EntityDef, role: EntityRole, names: set[str], hints: frozenset[str]) -> Generator:
-    kind = field.type
-    person_entity = role.kind == "person"
-    if kind == "email" or _has(names, "email", "mail"):
-        if person_entity and role.word in ("member", "customer", "patient", "guest", "student"):
-            return lambda ctx: ctx.personal_email()
-        if person_entity:
-            return lambda ctx: ctx.work_email()
-        return lambda ctx: f"{ctx.rng.choice(('info', 'sales', 'contact', 'service'))}@{ctx.company()[1]}"
-    if kind == "phone" or _has(names, "phone", "mobile", "tel", "telephone", "fax", "cellphone", "cell"):
-        if person_entity or _has(names, "mobile", "cell", "cellphone"):
-            return lambda ctx: ctx.mobile()
-        return lambda ctx: ctx.landline()
-    if kind == "url" or _has(names, "website", "url", "homepage", "site", "link", "web"):
-        return lambda ctx: f"https://www.{ctx.company()[1]}"
-    if _has(names, "first", "given", "firstname") and _has(names, "name", "firstname"):
-        return lambda ctx: ctx.person()[2]
-    if _has(names, "last", "surname", "family", "lastname"):
-        return lambda ctx: ctx.person()[3]
-    if "name" in names and _has(names, "contact", "person", "doctor", "member", "patient", "full"):
-        return lambda ctx: ctx.person()[0]
-    if _has(names, "company", "organization", "organisation", "employer", "firm", "corporation") or (
-        "name" in names and _has(names, "account", "customer", "client")
-    ):
-        return lambda ctx: ctx.company()[0]
-    if _has(names, "hospital"):
-        return lambda ctx: ctx.hospital()
-    if _has(names, "store", "shop", "pharmacy"):
-        return lambda ctx: ctx.store()
-    if _has(names, "product", "sku", "model", "drug", "goods") and not _has(names, "code", "no", "number"):
-        return _product
-    if _has(names, "code", "no", "number", "num", "serial", "sn", "ref", "reference", "barcode", "invoice"):
-        return _code(entity)
-    if _has(names, "job", "position", "post", "occupation") or (person_entity and _has(names, "title", "role")):
-        return lambda ctx: _pick(ctx, v.JOB_TITLES_ZH, v.JOB_TITLES_EN)
-    if _has(names, "name", "title", "fullname", "subject", "topic", "headline", "caption"):
-        if "name" in names and person_entity:
-            return lambda ctx: ctx.person()[0]
-        if _has(names, "subject", "topic", "headline"):
-            return lambda ctx: _pick(ctx, v.SUBJECTS_ZH, v.SUBJECTS_EN)
-        return _title_for(role, entity)
-    if _has(names, "city", "town"):
-        return lambda ctx: ctx.city()[0]
-    if _has(names, "province", "state"):
-        return lambda ctx: ctx.city()[1]
-    if _has(names, "country", "nation"):
-        return lambda ctx: ctx.city()[2]
-    if _has(names, "region", "area", "territory", "district", "zone"):
-        return lambda ctx: _pick(ctx, v.REGIONS_ZH, v.REGIONS_EN)
-    if _has(names, "address", "street", "location", "addr"):
-        return lambda ctx: ctx.address()
-    if _has(names, "zip", "postcode", "postal"):
-        return lambda ctx: f"{ctx.rng.randint(100000, 899999)}" if ctx.zh else f"{ctx.rng.randint(10000, 99999)}"
-    if _has(names, "industry", "sector"):
-        return lambda ctx: ctx.company()[2].replace(" ", "")[-2:] if ctx.zh else ctx.company()[2].split(" ")[-1]
-    if _has(names, "department", "dept", "division"):
-        if role.kind == "hospital" or hints & {"pharma", "medical", "hospital"}:
-            return lambda ctx: _pick(ctx, v.HOSPITAL_DEPARTMENTS_ZH, v.HOSPITAL_DEPARTMENTS_EN)
-        return lambda ctx: _pick(ctx, v.DEPARTMENTS_ZH, v.DEPARTMENTS_EN)
-    if _has(names, "gender", "sex"):
-        return lambda ctx: ctx.rng.choice(("男", "女") if ctx.zh else ("male", "female"))
-    if _has(names, "source", "channel"):
-        return lambda ctx: _pick(ctx, ("官网", "展会", "老客户转介绍", "电话营销", "微信"), ("Website", "Trade show", "Referral", "Cold call", "LinkedIn"))
-    if _has(names, "reason", "cause"):
-        return lambda ctx: _pick(ctx, v.REASONS_ZH, v.REASONS_EN)
-    if _has(names, "brand"):
-        return lambda ctx: ctx.company()[2]
-    if _has(names, "assignee", "rep", "salesperson", "handler", "responsible", "manager", "owner", "user"):
-        return lambda ctx: ctx.owner or "system"
-    if kind == "text" or _has(names, "description", "notes", "note", "comment", "comments", "remark", "remarks",
-                                "summary", "memo", "feedback", "content", "detail", "details", "result",
-                                "outcome", "minutes", "body", "situation", "analysis", "plan", "strategy"):
-        return _notes
-    if "name" in names:
-        return _title_for(role, entity)
-    label_zh = field.label.zh or field.label.en
-    return lambda ctx: f"{label_zh if ctx.zh else field.label.en} {ctx.seq + 1}"
-
-
-def _fit_text(field: FieldDef, generate: Generator) -> Generator:
-    """Cut values to ``max_length`` and pad them to ``min_length``."""
-    high = field.max_length
-    low = field.min_length or 0
-    if field.type in ("email", "url", "phone"):
-        return generate  # cutting would break the format; an overlong one is left out later
-    if high is None and not low:
-        return generate
-
-    def fitted(ctx: RecordContext) -> str:
-        value = generate(ctx)
-        if high is not None and len(value) > high:
-            value = value[:high].rstrip()
-        if len(value) < low:
-            value = value + "0" * (low - len(value))
-        return value
-    return fitted
 
 
 # -- numbers ----------------------------------------------------------------------------------------
@@ -261,6 +71,8 @@ def _number_spec(names: set[str], role: EntityRole) -> tuple[float, float, float
 
 def _bounded_spec(names: set[str]) -> tuple[float, float] | None:
     """A (low, high) range for scale-like numbers without bounds in the definition."""
+    if _has(names, "per", "multiplier", "factor", "coefficient", "times"):
+        return 1.0, 3.0
     if _has(names, "probability", "percent", "percentage", "pct"):
         return 10.0, 90.0
     if _has(names, "rate", "ratio", "share", "margin", "discount"):
@@ -287,8 +99,13 @@ def _number_generator(field: FieldDef, role: EntityRole, names: set[str]) -> Gen
         ceiling = 10.0**digits - 10.0**-scale
         high = ceiling if high is None else min(high, ceiling)
         low = -ceiling if low is None else max(low, -ceiling)
-    spec = _number_spec(names, role)
+    if integer and _has(names, "year", "fiscal") and not _has(names, "founded", "established", "years"):
+        # the year a record is about is the year it was made in
+        return lambda ctx: datetime.fromtimestamp(ctx.created, UTC).year
     bounded = _bounded_spec(names)
+    spec = None if bounded is not None and _has(names, "per", "multiplier", "factor", "coefficient") else (
+        _number_spec(names, role)
+    )
     if spec is None and bounded is None:
         if low is not None and high is not None and high - low <= 1000:
             bounded = (low, high)
@@ -301,19 +118,37 @@ def _number_generator(field: FieldDef, role: EntityRole, names: set[str]) -> Gen
             b_low, b_high = (low or 0.0), (high if high is not None else (low or 0.0) + 100.0)
         span = b_high - b_low
 
-        def draw(ctx: RecordContext) -> float:
-            # a triangular spread: middle values common, extremes rare
-            return b_low + span * (ctx.rng.random() + ctx.rng.random()) / 2
+        if role.kind == "lookup" and integer:
+            def draw(ctx: RecordContext) -> float:
+                return min(b_low + ctx.seq, b_high)  # ranks: 1, 2, 3...
+        elif role.kind == "lookup":
+            def draw(ctx: RecordContext) -> float:
+                return b_low + span * min(ctx.seq / 5, 1.0)  # tiers: each one above the last
+        else:
+            def draw(ctx: RecordContext) -> float:
+                # a triangular spread: middle values common, extremes rare
+                return b_low + span * (ctx.rng.random() + ctx.rng.random()) / 2
     else:
         assert spec is not None
         median, sigma, growth = spec
         mu = math.log(median)
+        if role.kind == "lookup":
+            def draw(ctx: RecordContext) -> float:
+                return median * 5 * ctx.seq**2  # tier thresholds: 0, 5x, 20x, 45x the usual value
+        else:
+            def draw(ctx: RecordContext) -> float:
+                return math.exp(mu + sigma * ctx.rng.gauss(0.0, 1.0)) * (ctx.weight**growth if growth else 1.0)
 
-        def draw(ctx: RecordContext) -> float:
-            return math.exp(mu + sigma * ctx.rng.gauss(0.0, 1.0)) * (ctx.weight**growth if growth else 1.0)
+    # counts are whole even in a decimal column; rates step by halves
+    whole_numbers = _has(names, "quantity", "qty", "units", "count", "pieces", "boxes", "employees", "headcount")
+    halves = _has(names, "rate", "ratio", "percent", "percentage", "discount", "probability")
 
     def number(ctx: RecordContext) -> Any:
         value = draw(ctx)
+        if whole_numbers:
+            value = float(max(round(value), 1))
+        elif halves:
+            value = round(value * 2) / 2
         if low is not None and value < low:
             value = low
         if high is not None and value > high:
@@ -336,8 +171,76 @@ def _number_generator(field: FieldDef, role: EntityRole, names: set[str]) -> Gen
     return number
 
 
+def _decimal_text(field: FieldDef, value: Decimal) -> str:
+    return format(value.quantize(Decimal(1).scaleb(-(field.scale or 0))), "f")
+
+
+Rule = Callable[[dict[str, Any]], None]
+
+
+def derived_rules(entity: EntityDef) -> list[Rule]:
+    """Values computed from others of the same record, so a record adds up."""
+    return [rule for rule in (_amount_rule(entity), _cost_rule(entity)) if rule is not None]
+
+
+def _cost_rule(entity: EntityDef) -> Rule | None:
+    """A cost price below the list price (45-80% of it)."""
+    fields = sorted(entity.fields.values(), key=lambda f: f.name)
+    price = next((f for f in fields if f.type in ("decimal", "money") and _has(set(words(f.name)), "price")
+                  and not _has(set(words(f.name)), "cost")), None)
+    cost = next((f for f in fields if f.type in ("decimal", "money") and _has(set(words(f.name)), "cost")
+                 and f is not price), None)
+    if price is None or cost is None:
+        return None
+    p_name, c_name, target = price.name, cost.name, cost
+
+    def apply(values: dict[str, Any]) -> None:
+        p = values.get(p_name)
+        if p is not None and values.get(c_name) is not None:
+            # the share comes from the price's digits: no extra random draw, no change to the stream
+            share = Decimal(45 + int(Decimal(str(p)) * 100) % 36) / 100
+            values[c_name] = _decimal_text(target, Decimal(str(p)) * share)
+    return apply
+
+
+def _amount_rule(entity: EntityDef) -> Rule | None:
+    """``amount = quantity x price x (1 - discount%)`` for entities that have the three
+    (order lines, quote lines, purchases), so a line adds up; None for the others."""
+    quantity = price = amount = discount = None
+    for f in sorted(entity.fields.values(), key=lambda f: f.name):
+        names = set(words(f.name))
+        if f.type not in ("integer", "decimal", "money"):
+            continue
+        if quantity is None and _has(names, "quantity", "qty"):
+            quantity = f
+        elif price is None and _has(names, "price") and not _has(names, "list"):
+            price = f
+        elif discount is None and _has(names, "discount"):
+            discount = f
+        elif amount is None and f.type != "integer" and _has(names, "amount", "subtotal", "total", "value") and not (
+            _has(names, "discount", "tax")
+        ):
+            amount = f
+    if quantity is None or price is None or amount is None:
+        return None
+    q_name, p_name, a_name, target = quantity.name, price.name, amount.name, amount
+    d_name = discount.name if discount is not None else None
+
+    def apply(values: dict[str, Any]) -> None:
+        q, p = values.get(q_name), values.get(p_name)
+        if q is None or p is None:
+            return
+        total = Decimal(str(q)) * Decimal(str(p))
+        d = values.get(d_name) if d_name else None
+        if d is not None and 0 <= Decimal(str(d)) <= 100:
+            total = total * (100 - Decimal(str(d))) / 100
+        values[a_name] = _decimal_text(target, total)
+    return apply
+
+
 # -- dates ------------------------------------------------------------------------------------------
-_AFTER = ("due", "deadline", "expected", "close", "closing", "end", "expiry", "expire", "expires", "until",
+_AFTER = ("due", "deadline", "expected", "close", "closing", "end", "expiry", "expire", "expires", "until", "left",
+          "leave", "ended", "finished", "completed", "resolved", "closed", "done",
           "planned", "next", "follow", "renewal", "delivery", "maturity", "valid", "target", "estimated")
 _BEFORE = ("start", "begin", "since", "join", "joined", "registered", "signed", "opened", "hire", "first",
            "enrolled", "activated", "issued")
@@ -350,13 +253,13 @@ def _date_generator(field: FieldDef, names: set[str]) -> Generator:
             return _BIRTH_START + (_BIRTH_END - _BIRTH_START) * ctx.rng.random()
     elif _has(names, "founded", "established", "incorporated"):
         def moment(ctx: RecordContext) -> float:
-            return ctx.created - DAY * 365 * (1 + 30 * ctx.rng.random() ** 1.5)
+            return ctx.created - DAY * 365 * (1 + 30 * math.pow(ctx.rng.random(), 1.5))
     elif _has(names, *_AFTER):
         def moment(ctx: RecordContext) -> float:
             return ctx.created + DAY * math.exp(math.log(30) + 0.8 * ctx.rng.gauss(0.0, 1.0))
     elif _has(names, "last", "latest", "recent"):
         def moment(ctx: RecordContext) -> float:
-            return ctx.created + (ctx.now - ctx.created) * ctx.rng.random() ** 0.5
+            return ctx.created + (ctx.now - ctx.created) * math.sqrt(ctx.rng.random())
     elif _has(names, *_BEFORE):
         def moment(ctx: RecordContext) -> float:
             return ctx.created - DAY * 3 * ctx.rng.random()
@@ -386,8 +289,10 @@ def skewed_weights(count: int) -> list[float]:
     return out
 
 
-def _enum_generator(field: FieldDef) -> Generator:
+def _enum_generator(field: FieldDef, role: EntityRole) -> Generator:
     values = list(field.choice_values)
+    if role.kind == "lookup":
+        return lambda ctx: values[ctx.seq % len(values)]  # one row per choice: the tiers in order
     cumulative = skewed_weights(len(values))
     return lambda ctx: ctx.rng.choices(values, cum_weights=cumulative)[0]
 
@@ -432,7 +337,7 @@ def field_generator(
     if kind == "json":
         return FieldGenerator(field, lambda ctx: {}, 1.0 if field.required else 0.0)
     if kind in ("string", "text", "email", "phone", "url"):
-        generate = _fit_text(field, _text_generator(field, entity, role, names, hints))
+        generate = fit_text(field, text_generator(field, entity, role, names, hints))
     elif kind in ("integer", "decimal", "money"):
         generate = _number_generator(field, role, names)
     elif kind in ("date", "datetime"):
@@ -440,7 +345,7 @@ def field_generator(
     elif kind == "enum":
         if not field.choices:
             return None
-        generate = _enum_generator(field)
+        generate = _enum_generator(field, role)
     elif kind == "multi_enum":
         if not field.choices:
             return None
@@ -449,7 +354,7 @@ def field_generator(
         generate = _boolean_generator(names)
     else:  # pragma: no cover - FIELD_TYPES is closed and validated
         return None
-    fill = 1.0 if field.required else 0.97 if scored or field.unique else _FILL.get(kind, 0.8)
+    fill = 1.0 if field.required or role.kind == "lookup" else 0.97 if scored or field.unique else _FILL.get(kind, 0.8)
     if "name" in names or "title" in names:
         fill = max(fill, 0.97)
     return FieldGenerator(field, generate, fill)

@@ -108,6 +108,8 @@ WORLD_CITIES: tuple[tuple[str, str], ...] = (
     ("Jakarta", "Indonesia"), ("Ho Chi Minh City", "Vietnam"), ("Sao Paulo", "Brazil"),
     ("Mexico City", "Mexico"), ("Johannesburg", "South Africa"), ("Auckland", "New Zealand"),
 )
+#: (province, in English), from the cities above, for territories
+PROVINCES: tuple[tuple[str, str], ...] = tuple(dict.fromkeys((p, en) for _c, _py, p, en in ZH_CITIES))
 #: Mobile prefixes of the three Chinese carriers.
 ZH_MOBILE_PREFIXES: tuple[str, ...] = (
     "130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152", "155",
@@ -118,12 +120,21 @@ ZH_MOBILE_PREFIXES: tuple[str, ...] = (
 WORLD_PHONES: tuple[tuple[str, int], ...] = (
     ("+1", 10), ("+44", 10), ("+65", 8), ("+852", 8), ("+81", 10), ("+49", 10), ("+33", 9), ("+61", 9),
 )
-ZH_DISTRICTS: tuple[str, ...] = ("高新区", "经济开发区", "浦东新区", "朝阳区", "南山区", "天河区", "西湖区", "工业园区", "滨江区", "江北区")
-ZH_ROADS: tuple[str, ...] = ("科技路", "人民路", "建设大道", "中山路", "解放路", "创业路", "长江路", "世纪大道", "学院路", "金融街")
-EN_STREETS: tuple[str, ...] = ("Market", "Park", "Oak", "Maple", "Harbour", "King", "Queen", "High", "Station", "Mill", "Church", "Bridge")
+ZH_DISTRICTS: tuple[str, ...] = (
+    "高新区", "经济开发区", "工业园区", "新区", "老城区", "城东", "城西", "城南", "中心区", "新城",
+)
+ZH_ROADS: tuple[str, ...] = (
+    "科技路", "人民路", "建设大道", "中山路", "解放路", "创业路", "长江路", "世纪大道", "学院路", "金融街",
+)
+EN_STREETS: tuple[str, ...] = (
+    "Market", "Park", "Oak", "Maple", "Harbour", "King", "Queen", "High", "Station", "Mill", "Church",
+    "Bridge",
+)
 EN_STREET_KINDS: tuple[str, ...] = ("Street", "Road", "Avenue", "Lane", "Boulevard", "Way")
 REGIONS_ZH: tuple[str, ...] = ("华东", "华北", "华南", "西南", "华中", "东北", "西北")
-REGIONS_EN: tuple[str, ...] = ("East China", "North China", "South China", "Southwest", "Central China", "Northeast", "Northwest")
+REGIONS_EN: tuple[str, ...] = (
+    "East China", "North China", "South China", "Southwest", "Central China", "Northeast", "Northwest",
+)
 
 # -- companies ------------------------------------------------------------------------------
 #: Trade names (字号) with pinyin, for company names, web sites and e-mail domains.
@@ -152,9 +163,13 @@ EN_INDUSTRY_WORDS: tuple[str, ...] = (
     "Software", "Industries", "Materials", "Retail", "Pharma", "Motors", "Networks", "Labs",
 )
 EN_COMPANY_SUFFIXES: tuple[str, ...] = ("Inc.", "Ltd", "LLC", "GmbH", "Co.", "Group", "Pte Ltd", "plc")
-HOSPITAL_KINDS_ZH: tuple[str, ...] = ("第一人民医院", "中心医院", "中医院", "妇幼保健院", "第二人民医院", "大学附属医院", "社区卫生服务中心")
+HOSPITAL_KINDS_ZH: tuple[str, ...] = (
+    "第一人民医院", "中心医院", "中医院", "妇幼保健院", "第二人民医院", "大学附属医院", "社区卫生服务中心",
+)
 STORE_KINDS_ZH: tuple[str, ...] = ("旗舰店", "万达店", "中心店", "大药房", "便利店", "购物中心店")
-HOSPITAL_KINDS_EN: tuple[str, ...] = ("General Hospital", "Medical Center", "Children's Hospital", "University Hospital", "Clinic")
+HOSPITAL_KINDS_EN: tuple[str, ...] = (
+    "General Hospital", "Medical Center", "Children's Hospital", "University Hospital", "Clinic",
+)
 STORE_KINDS_EN: tuple[str, ...] = ("Flagship Store", "Mall Store", "Pharmacy", "Express", "Outlet")
 PERSONAL_MAIL_ZH: tuple[str, ...] = ("qq.com", "163.com", "126.com", "sina.com", "foxmail.com", "139.com")
 PERSONAL_MAIL_EN: tuple[str, ...] = ("gmail.com", "outlook.com", "yahoo.com", "hotmail.com", "icloud.com")
@@ -168,7 +183,8 @@ PRODUCTS: dict[str, tuple[tuple[str, str], ...]] = {
         ("氨氯地平片", "Amlodipine"), ("头孢克肟颗粒", "Cefixime Granules"), ("胰岛素注射液", "Insulin Injection"),
     ),
     "food": (
-        ("纯净水 550ml", "Still Water 550ml"), ("绿茶饮料 500ml", "Green Tea 500ml"), ("全麦饼干", "Wholegrain Biscuits"),
+        ("纯净水 550ml", "Still Water 550ml"), ("绿茶饮料 500ml", "Green Tea 500ml"),
+        ("全麦饼干", "Wholegrain Biscuits"),
         ("酸奶 200g", "Yogurt 200g"), ("坚果礼盒", "Nut Gift Box"), ("果汁 1L", "Orange Juice 1L"),
     ),
     "auto": (
@@ -183,10 +199,20 @@ PRODUCTS: dict[str, tuple[tuple[str, str], ...]] = {
         ("超声诊断仪", "Ultrasound Scanner"), ("PLC 控制器", "PLC Controller"), ("安全帽", "Safety Helmet"),
     ),
 }
-PROJECT_WORDS_ZH: tuple[str, ...] = ("采购项目", "升级改造", "年度框架合作", "信息化建设", "扩产项目", "设备更新", "试点项目")
-PROJECT_WORDS_EN: tuple[str, ...] = ("rollout", "upgrade", "framework deal", "expansion", "pilot", "renewal", "replacement")
-CAMPAIGNS_ZH: tuple[str, ...] = ("春季新品发布会", "行业峰会", "会员日促销", "年终答谢会", "线上直播推广", "双十一大促", "区域巡展", "学术推广会")
-CAMPAIGNS_EN: tuple[str, ...] = ("Spring launch", "Industry summit", "Member day", "Year-end gala", "Webinar series", "Black Friday", "Roadshow", "Customer forum")
+PROJECT_WORDS_ZH: tuple[str, ...] = (
+    "采购项目", "升级改造", "年度框架合作", "信息化建设", "扩产项目", "设备更新", "试点项目",
+)
+PROJECT_WORDS_EN: tuple[str, ...] = (
+    "rollout", "upgrade", "framework deal", "expansion", "pilot", "renewal", "replacement",
+)
+CAMPAIGNS_ZH: tuple[str, ...] = (
+    "春季新品发布会", "行业峰会", "会员日促销", "年终答谢会", "线上直播推广", "双十一大促", "区域巡展",
+    "学术推广会",
+)
+CAMPAIGNS_EN: tuple[str, ...] = (
+    "Spring launch", "Industry summit", "Member day", "Year-end gala", "Webinar series", "Black Friday",
+    "Roadshow", "Customer forum",
+)
 SUBJECTS_ZH: tuple[str, ...] = (
     "电话跟进报价", "上门拜访", "产品演示", "发送方案", "合同条款沟通", "售后回访", "催收货款", "需求调研",
     "邀请参加展会", "技术交流会", "确认交付时间", "节日问候",
@@ -195,6 +221,14 @@ SUBJECTS_EN: tuple[str, ...] = (
     "Follow-up call on the quote", "On-site visit", "Product demo", "Send proposal", "Contract terms review",
     "After-sales check-in", "Payment reminder", "Needs assessment", "Trade show invitation",
     "Technical workshop", "Confirm delivery date", "Seasonal greetings",
+)
+COMPLAINTS_ZH: tuple[str, ...] = (
+    "产品质量问题", "退换货申请", "配送延迟", "会员积分未到账", "服务态度投诉", "发票开具问题", "设备故障报修",
+    "安装预约变更", "价格争议", "账户信息错误",
+)
+COMPLAINTS_EN: tuple[str, ...] = (
+    "Product quality issue", "Return request", "Late delivery", "Points not credited", "Staff attitude",
+    "Invoice problem", "Device fault", "Installation rescheduling", "Price dispute", "Wrong account details",
 )
 NOTES_ZH: tuple[str, ...] = (
     "客户对价格比较敏感，需要申请特价。", "决策人下月出差，约定回来后再谈。", "竞品也在接触，对方报价低 5%。",
@@ -208,7 +242,28 @@ NOTES_EN: tuple[str, ...] = (
     "New head of department; the relationship must be rebuilt.", "They would like extra training.",
     "Happy with the after-sales response time.", "Finance must confirm the payment terms.",
 )
-REASONS_ZH: tuple[str, ...] = ("价格超出授权范围", "客户信用额度不足", "合同条款不完整", "缺少盖章文件", "交付日期无法满足")
+DOSAGE_FORMS_ZH: tuple[str, ...] = ("片剂", "胶囊", "注射液", "颗粒", "口服液", "缓释片")
+DOSAGE_FORMS_EN: tuple[str, ...] = ("Tablet", "Capsule", "Injection", "Granules", "Oral solution", "Extended release")
+UNITS_ZH: tuple[str, ...] = ("台", "套", "件", "个", "箱", "盒", "年")
+UNITS_EN: tuple[str, ...] = ("unit", "set", "piece", "each", "box", "pack", "year")
+CATEGORIES_ZH: tuple[str, ...] = ("办公设备", "工业自动化", "医疗器械", "软件服务", "通信设备", "配件耗材", "售后服务")
+CATEGORIES_EN: tuple[str, ...] = ("Office equipment", "Industrial automation", "Medical devices", "Software",
+                                  "Telecom equipment", "Spare parts", "Services")
+NEXT_STEPS_ZH: tuple[str, ...] = (
+    "安排技术交流", "发送正式报价", "约见决策人", "安排样机试用",
+    "确认采购预算", "准备投标文件", "邀请参观工厂", "跟进合同审批",
+)
+NEXT_STEPS_EN: tuple[str, ...] = ("Technical workshop", "Send the formal quote", "Meet the decision maker",
+                                  "Arrange a trial unit", "Confirm the budget", "Prepare the bid",
+                                  "Invite to a factory visit", "Follow the contract approval")
+PAYMENT_TERMS_ZH: tuple[str, ...] = ("月结30天", "预付30%，发货前付清", "货到付款", "月结60天", "分期付款")
+PAYMENT_TERMS_EN: tuple[str, ...] = ("Net 30", "30% upfront, rest before shipping", "Cash on delivery", "Net 60",
+                                     "Instalments")
+SOURCES_ZH: tuple[str, ...] = ("官网", "展会", "老客户转介绍", "电话营销", "微信")
+SOURCES_EN: tuple[str, ...] = ("Website", "Trade show", "Referral", "Cold call", "LinkedIn")
+REASONS_ZH: tuple[str, ...] = (
+    "价格超出授权范围", "客户信用额度不足", "合同条款不完整", "缺少盖章文件", "交付日期无法满足",
+)
 REASONS_EN: tuple[str, ...] = ("Price below the approved floor", "Credit limit exceeded", "Contract terms incomplete",
                                "Signed documents missing", "Delivery date cannot be met")
 #: Tier names for level-like lookup entities, lowest first.

@@ -1,14 +1,21 @@
 """Workflow records with a history that could have happened.
 
-Each record starts in the initial state when it is created and walks along transitions:
-forward with a funnel's odds (each next stage reached by about 60%), lost or rejected at
-each stage, back to an earlier state after a rejection now and then, or it stays where it is.
-Time passes in every state (hours for approvals, days to weeks for sales stages); the walk
-stops at ``now``. A transition is taken only when the engine would allow it: the actor holds
-one of its roles (and is not the creator under separation of duties), the guard holds, and
-the target state's required fields have values (filled as a user would before moving on).
-Its ``set`` actions, assignments and created records are applied as the engine applies them,
-and one history row is written per state change, the creation row first.
+Each record starts in the initial state of each of its workflows when it is created and
+walks along transitions, with odds that depend on the kind of workflow: a sales funnel goes
+forward stage by stage (about 60% each) and loses deals at every stage, so that about a
+third of the closed ones are won; an approval mostly goes through, with a rejection and a
+resubmission now and then; a status (active, frozen, cancelled) mostly stays; a level
+(basic, silver, gold) climbs a pyramid. Time passes in every state (hours for approvals,
+days to weeks for sales stages, an SLA is usually kept); nothing happens after ``now``. The
+workflows of one record move in time order, so one can wait for another (a project's
+pipeline starts once its approval went through).
+
+A transition is taken only when the engine would allow it: the actor holds one of its roles
+(and is not the creator under separation of duties), the guard holds, and the target state's
+required fields have values (filled as a user would before moving on). Its ``set`` actions,
+assignments and created records are applied as the engine applies them, and one history row
+is written per state change, the creation row first. An overdue state with an escalation
+transition is escalated by the system user, as ``crm workflow tick`` would have done.
 """
 
 from __future__ import annotations
@@ -33,24 +40,41 @@ from . import _vocabulary as v
 from ._team import Team
 
 StepKind = Literal["forward", "negative", "backward", "escalate"]
-_EMPTY = (None, "", [])
+WorkflowKind = Literal["funnel", "approval", "process", "service", "level", "lifecycle"]
+_EMPTY: tuple[Any, ...] = (None, "", [])
 _NEGATIVE = ("lost", "lose", "reject", "cancel", "void", "fail", "decline", "churn", "disqualif", "dead",
-             "refuse", "abandon", "close_lost", "withdraw", "terminate", "invalid", "deny", "denied")
+             "refuse", "abandon", "close_lost", "withdraw", "terminate", "invalid", "deny", "denied", "write_off",
+             "written_off", "return", "send_back", "sendback", "revis", "rework", "bounce")
+_WON = ("won", "win", "convert", "signed", "success", "closed_won")
 _APPROVAL = ("approv", "review", "submit", "audit", "sign", "check", "verify")
+_SERVICE = ("ticket", "case", "complaint", "request", "issue", "incident", "claim", "service")
+_LEVEL = ("level", "tier", "grade", "rank")
+#: states a record lives in for months (an active member, an agreement in force)
+_LIFECYCLE_START = frozenset({"active", "normal", "enabled", "in_use", "effective", "live", "in_force", "running"})
+_LIFETIME_HOURS = 24.0 * 120
 _MAX_STEPS = 16
+#: times a record may find its next move not (yet) allowed before it stays where it is
+_MAX_WAITS = 3
 #: share of closed funnel records that are won
 _WON_SHARE = 0.33
 _MIN_GAP = 60.0
 
 #: (forward, negative, backward, stop) weights by kind of workflow
-_WEIGHTS: Mapping[str, tuple[float, float, float, float]] = {
+_WEIGHTS: Mapping[WorkflowKind, tuple[float, float, float, float]] = {
     "funnel": (0.62, 0.25, 0.25, 0.13),
     "approval": (0.80, 0.12, 0.60, 0.08),
+    "process": (0.80, 0.10, 0.50, 0.10),
+    "service": (0.82, 0.08, 0.25, 0.10),
+    "level": (0.30, 0.00, 0.15, 0.55),
+    "lifecycle": (0.08, 0.05, 0.40, 0.87),
 }
 #: median hours spent in a state before moving on, by kind of workflow
-_MEDIAN_HOURS: Mapping[str, float] = {"funnel": 24.0 * 6, "approval": 14.0}
+_MEDIAN_HOURS: Mapping[WorkflowKind, float] = {
+    "funnel": 24.0 * 6, "approval": 14.0, "process": 24.0 * 5, "service": 20.0, "level": 24.0 * 60,
+    "lifecycle": 24.0 * 90,
+}
 
-#: fill(field, record) -> JSON value or None: what a user types before a transition
+#: fill(field) -> JSON value or None: what a user types before a transition
 Filler = Callable[[str], Any]
 #: convert(changes) -> typed values or None when invalid (the entity's validator)
 Converter = Callable[[dict[str, Any]], dict[str, Any] | None]
@@ -62,6 +86,18 @@ class Step:
     to_state: str
     kind: StepKind
     compiled: Any
+    #: (name, definition) of the transition's inputs, by name
+    inputs: tuple[tuple[str, InputDef], ...]
+    #: the ``set`` actions, and whether anything (guard, action) reads the record at all
+    sets: tuple[Any, ...]
+    reads: bool
+
+    @classmethod
+    def build(cls, name: str, to_state: str, kind: StepKind, compiled: Any) -> Step:
+        actions = compiled.actions
+        sets = tuple(a for a in actions if a.definition.kind == "set")
+        reads = compiled.guard is not None or any(a.definition.kind in ("set", "create") for a in actions)
+        return cls(name, to_state, kind, compiled, tuple(sorted(compiled.definition.inputs.items())), sets, reads)
 
 
 @dataclass
@@ -69,12 +105,15 @@ class WalkRecord:
     """One record being walked: its JSON values (what gets validated and written), the
     typed values guards read, who created and owns it."""
 
+    record_id: int
     json: dict[str, Any]
     typed: dict[str, Any]
     created_by: str
     owner: int
     created: float
     zh: bool
+    #: values guards see for fields scorings fill later (an evaluation score), when empty
+    stand_ins: dict[str, Any] = field(default_factory=dict)
     history: list[tuple[Any, ...]] = field(default_factory=list)
     #: (entity, JSON values, actor, at) of records transitions' create actions made
     created_records: list[tuple[str, dict[str, Any], str, float]] = field(default_factory=list)
@@ -82,9 +121,79 @@ class WalkRecord:
     last: float = 0.0
 
 
+@dataclass(frozen=True)
+class WalkEnv:
+    """What every move of one run needs besides the record."""
+
+    rng: random.Random
+    now: float
+    team: Team
+    fill: Filler
+    convert: Converter
+    #: fields a user may change (not read-only, not set by workflows or scorings)
+    editable: frozenset[str] = frozenset()
+
+
+@dataclass
+class _Cursor:
+    """Where one workflow of a record stands."""
+
+    walker: WorkflowWalker
+    state: str
+    #: when the record entered the state (escalations count from there), and the clock
+    entered: float
+    clock: float
+    visits: dict[str, int]
+    moves: int = 0
+    waits: int = 0
+    #: a move that was not allowed yet, tried again later (a pipeline waits for its approval)
+    retry: Step | None = None
+    #: moves given up on in this state (their guard never held): the record does something else
+    blocked: set[str] = field(default_factory=set)
+    #: the state's escalation fired (or was refused) for this entry
+    escalated: bool = False
+
+
 def _matches(name: str, words: tuple[str, ...]) -> bool:
     lowered = name.lower()
     return any(w in lowered for w in words)
+
+
+def walk_record(walkers: list[WorkflowWalker], record: WalkRecord, env: WalkEnv) -> None:
+    """Walk every workflow of ``record``, moves of all of them in time order."""
+    cursors = [walker.start(record, env) for walker in walkers]
+    planned: dict[int, tuple[float, Step, bool]] = {}
+    for i, cursor in enumerate(cursors):
+        move = cursor.walker.plan(cursor, env)
+        if move is not None:
+            planned[i] = move
+    while planned:
+        i = min(planned, key=lambda k: (planned[k][0], k))
+        at, step, escalation = planned.pop(i)
+        cursor = cursors[i]
+        actor = SYSTEM_USER.name if escalation else None
+        if cursor.walker.take(step, record, env, at, actor=actor):
+            cursor.state = step.to_state
+            cursor.entered = cursor.clock = at
+            cursor.visits[step.to_state] = cursor.visits.get(step.to_state, 0) + 1
+            cursor.waits = 0
+            cursor.retry = None
+            cursor.blocked.clear()
+            cursor.escalated = False
+            record.last = max(record.last, at)
+        elif escalation:
+            cursor.escalated = True  # the tick found it refused and does not retry
+        else:
+            cursor.waits += 1  # not allowed yet: maybe later (another workflow moves first)
+            cursor.clock = at
+            cursor.retry = step if cursor.waits <= _MAX_WAITS else None
+            if cursor.retry is None:
+                cursor.blocked.add(step.name)
+        cursor.moves += 1
+        if cursor.moves < _MAX_STEPS:
+            move = cursor.walker.plan(cursor, env)
+            if move is not None:
+                planned[i] = move
 
 
 class WorkflowWalker:
@@ -96,16 +205,15 @@ class WorkflowWalker:
         queue = deque([self.initial])
         while queue:
             state = queue.popleft()
-            for t in workflow.transitions.values():
+            for _name, t in sorted(workflow.transitions.items()):
                 if state in t.from_states and t.to_state not in depth:
                     depth[t.to_state] = depth[state] + 1
                     queue.append(t.to_state)
         escalations = {s.escalation.transition for s in workflow.states.values()
                        if s.escalation is not None and s.escalation.transition}
-        names = " ".join([*workflow.transitions, *workflow.states])
-        self.kind = "approval" if _matches(names, _APPROVAL) and not _matches(names, ("won", "win")) else "funnel"
+        self.kind = self._kind()
         self.steps: dict[str, list[Step]] = {s: [] for s in workflow.states}
-        for name, t in workflow.transitions.items():
+        for name, t in sorted(workflow.transitions.items()):
             if name in escalations or _matches(name, ("escalat",)):
                 kind: StepKind = "escalate"
             elif _matches(name, _NEGATIVE) or _matches(t.to_state, _NEGATIVE):
@@ -116,72 +224,78 @@ class WorkflowWalker:
                 step_kind = kind
                 if kind == "forward" and (t.to_state == state or depth.get(t.to_state, 99) < depth.get(state, 0)):
                     step_kind = "backward"  # rework: back to an earlier state (resubmit after a rejection)
-                self.steps.setdefault(state, []).append(Step(name, t.to_state, step_kind, compiled.transitions[name]))
+                self.steps.setdefault(state, []).append(
+                    Step.build(name, t.to_state, step_kind, compiled.transitions[name])
+                )
         self.median = _MEDIAN_HOURS[self.kind] * 3600.0
         self.weights = _WEIGHTS[self.kind]
         if self.kind == "funnel":
             stages = min((depth[s.name] for s in workflow.states.values()
-                          if s.final and s.name in depth and not _matches(s.name, _NEGATIVE)), default=0)
+                          if s.final and s.name in depth and _matches(s.name, _WON)), default=0)
             if stages:
                 self.weights = _funnel_weights(stages)
 
-    # -- one record ------------------------------------------------------------------------
-    def walk(self, record: WalkRecord, rng: random.Random, now: float, team: Team, fill: Filler,
-             convert: Converter, record_id: int) -> None:
+    def _kind(self) -> WorkflowKind:
         wf = self.workflow
-        state = self.initial
-        self._enter_requirements(record, wf.states[state], fill, convert)
-        record.json[wf.field] = record.typed[wf.field] = state
-        t = record.created
-        record.history.append((wf.entity, record_id, wf.name, None, None, state, record.created_by, t, None))
-        visits: dict[str, int] = {state: 1}
+        if _matches(wf.entity, _SERVICE):
+            return "service"
+        if _matches(wf.field, _LEVEL) or _matches(wf.name, _LEVEL):
+            return "level"
+        if self.initial in _LIFECYCLE_START:
+            return "lifecycle"
+        if any(s.final and _matches(s.name, _WON) for s in wf.states.values()):
+            return "funnel"
+        if _matches(" ".join([*wf.transitions, *wf.states]), _APPROVAL):
+            return "approval"
+        return "process"
+
+    # -- one record ------------------------------------------------------------------------
+    def start(self, record: WalkRecord, env: WalkEnv) -> _Cursor:
+        """The record enters the initial state when it is created (the first history row)."""
+        wf = self.workflow
+        self._enter_requirements(record, wf.states[self.initial], env)
+        record.json[wf.field] = record.typed[wf.field] = self.initial
+        record.history.append((wf.entity, record.record_id, wf.name, None, None, self.initial, record.created_by,
+                               record.created, None))
+        return _Cursor(self, self.initial, record.created, record.created, {self.initial: 1})
+
+    def plan(self, cursor: _Cursor, env: WalkEnv) -> tuple[float, Step, bool] | None:
+        """The cursor's next move: (when, transition, whether the SLA fires it), or None
+        when the record stays where it is."""
+        current = self.workflow.states[cursor.state]
+        if current.final:
+            return None
+        rng = env.rng
+        dwell = max(self._dwell(rng, current, cursor.state == self.initial), _MIN_GAP)
+        step = cursor.retry if cursor.retry is not None else self._decide(cursor, rng)
+        at = cursor.clock + dwell
+        escalation = None if cursor.escalated else self._escalation(current, cursor.state)
+        if escalation is not None:
+            esc_step, after = escalation
+            due = max(cursor.entered + after, cursor.clock + _MIN_GAP)
+            # the SLA runs out before anyone moves the record: the tick escalates it
+            if due <= env.now and (step is None or due < at):
+                return due, esc_step, True
+        if step is None or at > env.now:
+            return None
+        return at, step, False
+
+    def _decide(self, cursor: _Cursor, rng: random.Random) -> Step | None:
         weights = self.weights
-        for _ in range(_MAX_STEPS):
-            current = wf.states[state]
-            if current.final:
-                break
-            dwell = max(self._dwell(rng, state == self.initial), _MIN_GAP)
-            escalation = self._escalation(current, state)
-            if escalation is not None:
-                step, after = escalation
-                # the SLA ran out before anyone moved the record: the tick escalated it
-                if t + after <= now and (dwell > after or t + dwell > now) and self._take(
-                    step, record, rng, t + after, team, fill, convert, record_id, actor=SYSTEM_USER.name
-                ):
-                    t += after
-                    state = step.to_state
-                    visits[state] = visits.get(state, 0) + 1
-                    continue
-            at = t + dwell
-            if at > now:
-                break
-            options: list[tuple[Step | None, float]] = [(None, weights[3])]
-            for step in self.steps.get(state, ()):
-                if step.kind == "forward":
-                    options.append((step, weights[0]))
-                elif step.kind == "negative":
-                    options.append((step, weights[1]))
-                elif step.kind == "backward" and visits.get(step.to_state, 0) < 2:
-                    options.append((step, weights[2]))
-            forward = sum(1 for s, _ in options if s is not None and s.kind == "forward")
-            if forward > 1:  # several ways forward share the forward odds
-                options = [(s, w / forward if s is not None and s.kind == "forward" else w) for s, w in options]
-            moved = False
-            while options:
-                chosen = _choose(rng, [w for _, w in options])
-                step = options[chosen][0]
-                if step is None:
-                    break
-                if self._take(step, record, rng, at, team, fill, convert, record_id):
-                    moved = True
-                    t = at
-                    state = step.to_state
-                    visits[state] = visits.get(state, 0) + 1
-                    break
-                options.pop(chosen)
-            if not moved:
-                break
-        record.last = max(record.last, t)
+        options: list[tuple[Step | None, float]] = [(None, weights[3])]
+        for step in self.steps.get(cursor.state, ()):
+            if step.name in cursor.blocked:
+                continue
+            if step.kind == "forward":
+                options.append((step, weights[0]))
+            elif step.kind == "negative":
+                options.append((step, weights[1]))
+            elif step.kind == "backward" and cursor.visits.get(step.to_state, 0) < 2:
+                options.append((step, weights[2]))
+        forward = sum(1 for s, _ in options if s is not None and s.kind == "forward")
+        if forward > 1:  # several ways forward share the forward odds
+            options = [(s, w / forward if s is not None and s.kind == "forward" else w) for s, w in options]
+        return options[_choose(rng, [w for _, w in options])][0]
 
     def _escalation(self, state: StateDef, name: str) -> tuple[Step, float] | None:
         escalation = state.escalation
@@ -190,26 +304,33 @@ class WorkflowWalker:
         step = next((s for s in self.steps.get(name, ()) if s.name == escalation.transition), None)
         return None if step is None else (step, escalation.after.total_seconds())
 
-    def _dwell(self, rng: random.Random, initial: bool) -> float:
-        median = self.median * (0.5 if initial and self.kind == "funnel" else 1.0)
+    def _dwell(self, rng: random.Random, state: StateDef, initial: bool) -> float:
+        if state.name in _LIFECYCLE_START:
+            median = _LIFETIME_HOURS * 3600.0
+        elif state.escalation is not None:
+            # a state with an SLA is mostly left in time: about one in six breaches it
+            median = state.escalation.after.total_seconds() * 0.4
+        else:
+            median = self.median * (0.5 if initial and self.kind == "funnel" else 1.0)
         return math.exp(math.log(median) + 1.0 * rng.gauss(0.0, 1.0))
 
-    def _enter_requirements(self, record: WalkRecord, state: StateDef, fill: Filler, convert: Converter) -> bool:
+    def _enter_requirements(self, record: WalkRecord, state: StateDef, env: WalkEnv) -> bool:
         """Give the state's required fields values, as a user would before moving the record."""
         for name in state.required:
             if record.typed.get(name) in _EMPTY and name != self.workflow.field:
-                value = fill(name)
+                value = env.fill(name)
                 if value is None:
                     return False
-                typed = convert({name: value})
+                typed = env.convert({name: value})
                 if typed is None:
                     return False
                 record.json[name] = value
                 record.typed.update(typed)
         return True
 
-    def _take(self, step: Step, record: WalkRecord, rng: random.Random, at: float, team: Team, fill: Filler,
-              convert: Converter, record_id: int, *, actor: str | None = None) -> bool:
+    def take(self, step: Step, record: WalkRecord, env: WalkEnv, at: float, *, actor: str | None = None) -> bool:
+        """Run ``step`` on the record at ``at`` if the engine would allow it; True when it did."""
+        rng, team, convert = env.rng, env.team, env.convert
         ct = step.compiled
         t = ct.definition
         if actor is None:
@@ -218,36 +339,46 @@ class WorkflowWalker:
             if picked is None:
                 return False
             member = team.members[picked]
-            user = {"name": member.name, "roles": list(member.roles), "team": member.team}
+            name, roles, user_team = member.name, member.roles, member.team
         else:
-            user = {"name": actor, "roles": list(SYSTEM_USER.roles), "team": None}
+            name, roles, user_team = actor, SYSTEM_USER.roles, None
         moment = datetime.fromtimestamp(round(at), UTC)
-        inputs = {name: value for name, spec in t.inputs.items()
+        inputs = {key: value for key, spec in step.inputs
                   if (value := _input_value(spec, rng, record.zh, moment)) is not None}
         target = self.workflow.states[step.to_state]
-        if not self._enter_requirements(record, target, fill, convert):
+        if not self._enter_requirements(record, target, env):
             return False
-        data = {"record": dict(record.typed), "changes": {}, "inputs": inputs, "user": user, "now": moment}
-        try:
-            if ct.guard is not None and not ct.guard.matches(data):
+        changes: dict[str, Any] = {}
+        typed: dict[str, Any] = {}
+        data: dict[str, Any] = {}
+        if step.reads:
+            user = {"name": name, "roles": list(roles), "team": user_team}
+            seen = dict(record.typed)
+            for name_, value in record.stand_ins.items():
+                if seen.get(name_) is None:
+                    seen[name_] = value
+            data = {"record": seen, "changes": {}, "inputs": inputs, "user": user, "now": moment}
+            try:
+                if ct.guard is not None and not ct.guard.matches(data) and not self._meet(step, record, env, data):
+                    return False
+                for action in step.sets:
+                    changes.update((k, to_jsonable(v)) for k, v in action.values.evaluate(data).items())
+            except LogicError:
                 return False
-            set_values: dict[str, Any] = {}
-            for action in ct.actions:
-                if action.definition.kind == "set":
-                    set_values.update(action.values.evaluate(data))
-        except LogicError:
-            return False
-        changes = {k: to_jsonable(val) for k, val in set_values.items()}
-        typed = convert(changes) if changes else {}
-        if typed is None:
-            return False
-        if any({**record.typed, **typed}.get(name) in _EMPTY for name in target.required if name != self.workflow.field):
-            return False
+            converted = convert(changes) if changes else {}
+            if converted is None:
+                return False
+            typed = converted
+        if target.required:
+            after = {**record.typed, **typed}
+            if any(after.get(f) in _EMPTY for f in target.required if f != self.workflow.field):
+                return False
         record.json.update(changes)
         record.typed.update(typed)
         record.json[self.workflow.field] = record.typed[self.workflow.field] = step.to_state
         record.changes += 1
-        data["record"] = dict(record.typed)
+        if data:
+            data["record"] = dict(record.typed)
         for action in ct.actions:
             kind = action.definition.kind
             if kind == "assign":
@@ -257,12 +388,45 @@ class WorkflowWalker:
                     values = {k: to_jsonable(val) for k, val in action.values.evaluate(data).items()}
                 except LogicError:
                     continue
-                record.created_records.append((action.definition.entity, values, user["name"], at))
+                record.created_records.append((action.definition.entity, values, name, at))
         # the state before is the last row of this workflow (another one may interleave)
         before = next((row[5] for row in reversed(record.history) if row[2] == self.workflow.name), None)
-        record.history.append((self.workflow.entity, record_id, self.workflow.name, step.name, before,
-                               step.to_state, user["name"], at, to_jsonable(inputs) or None))
+        record.history.append((self.workflow.entity, record.record_id, self.workflow.name, step.name, before,
+                               step.to_state, name, at, to_jsonable(inputs) or None))
         return True
+
+    def _meet(self, step: Step, record: WalkRecord, env: WalkEnv, data: dict[str, Any]) -> bool:
+        """Change the fields a guard reads, as a user would to meet it (a discount within
+        the limit, a due date passed); True when the guard then holds. Fields read-only in
+        the current state, and those workflows or scorings own, are never changed."""
+        guard = step.compiled.guard
+        current = self.workflow.states[data["record"][self.workflow.field]]
+        names = sorted({path[len("record."):].split(".")[0] for path in guard.variables if path.startswith("record.")})
+        names = [n for n in names if n in env.editable and n not in current.read_only]
+        if not names:
+            return False
+        saved = {n: (record.json.get(n), record.typed.get(n)) for n in names}
+        for _ in range(3):
+            for name in names:
+                value = env.fill(name)
+                typed = env.convert({name: value}) if value is not None else None
+                if typed is not None:
+                    record.json[name] = value
+                    record.typed.update(typed)
+            seen = dict(record.typed)
+            for name, value in record.stand_ins.items():
+                if seen.get(name) is None:
+                    seen[name] = value
+            data["record"] = seen
+            try:
+                if guard.matches(data):
+                    return True
+            except LogicError:
+                pass
+        for name, (json_value, typed_value) in saved.items():
+            record.json[name] = json_value
+            record.typed[name] = typed_value
+        return False
 
     def _assign(self, action: Any, record: WalkRecord, team: Team, rng: random.Random) -> None:
         candidates = [i for i in team.holders((action.role,) if action.role else ())
