@@ -23,7 +23,7 @@ from engine.presets import catalog, load_preset
 from engine.presets.demo import generate_demo
 from engine.runtime import CrmEngine
 from tests.demo.demo_support import NOW, check_history, check_records, dump, history, rows, user_roles
-from tests.support import REPO_ROOT, write_bundle
+from tests.support import postgres_schema_url, REPO_ROOT, write_bundle
 
 DATA = Path(__file__).parent / "data"
 BUNDLES = {
@@ -88,11 +88,14 @@ def test_same_seed_same_data_and_another_seed_other_data(tmp_path: Path) -> None
     assert dumps[0] != dumps[2]
 
 
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    yield from postgres_schema_url()
+
+
 @pytest.mark.postgres
-def test_postgres_gets_the_same_data_as_sqlite(tmp_path: Path, database_url: str) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("compares PostgreSQL with SQLite")
-    with CrmEngine(database_url) as pg, CrmEngine(f"sqlite:///{tmp_path / 'lite.db'}") as lite:
+def test_postgres_gets_the_same_data_as_sqlite(tmp_path: Path, postgres_url: str) -> None:
+    with CrmEngine(postgres_url) as pg, CrmEngine(f"sqlite:///{tmp_path / 'lite.db'}") as lite:
         assert _load(pg, "sales_flow", 400) == _load(lite, "sales_flow", 400)
         assert dump(pg) == dump(lite)
 
