@@ -40,12 +40,13 @@ def run_command_steps() -> list[list[str]]:
 def test_readme_tour_runs_as_written(run_cli: Callable[..., CliResult], tmp_path: Path,
                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(REPO_ROOT)
-    monkeypatch.setenv("CRM_DATABASE_URL", f"sqlite:///{tmp_path / 'crm.db'}")
     steps = run_command_steps()
-    assert steps and steps[0][:2] == ["schema", "apply"]
-    for args in steps:
+    assert steps[0][:2] == ["preset", "load"] and steps[-1] == ["serve"]
+    monkeypatch.setenv("CRM_DATABASE_URL", f"sqlite:///{tmp_path / 'main.db'}")
+    for args in steps[:-1]:  # the last step serves until stopped; tests/web starts the server
         result = run_cli(*args)
         assert result.exit_code == 0, (args, result.stderr)
+    monkeypatch.setenv("CRM_DATABASE_URL", f"sqlite:///{tmp_path / 'tour.db'}")
     commands = tour_commands()
     assert len(commands) >= 15
     for args, refused in commands:
