@@ -102,7 +102,7 @@ def write_csv(path: Path, count: int) -> None:
         writer.writerows(generate_rows(count))
 
 
-def run_engine_import(url: str, bundle: Path, csv_path: Path, threaded: bool = True) -> tuple[float, float]:
+def run_engine_import(url: str, bundle: Path, csv_path: Path, threaded: bool = False) -> tuple[float, float]:
     """(seconds, peak RSS MB) of ``crm import`` in a child process."""
     crm = [sys.executable, "-m", "engine.cli"]
     env = {**os.environ, "CRM_DATABASE_URL": url}
@@ -225,7 +225,7 @@ def main() -> None:
     engine_db, single_db, raw_db = work / "engine.db", work / "single.db", work / "raw.db"
     for p in (engine_db, single_db, raw_db):
         p.unlink(missing_ok=True)
-    single, _ = run_engine_import(f"sqlite:///{single_db}", bundle, csv_path, threaded=False)
+    threaded, _ = run_engine_import(f"sqlite:///{single_db}", bundle, csv_path, threaded=True)
     seconds, rss = run_engine_import(f"sqlite:///{engine_db}", bundle, csv_path)
     subprocess.run([sys.executable, "-m", "engine.cli", "--database-url", f"sqlite:///{raw_db}", "schema", "apply",
                     str(bundle)], check=True, stdout=subprocess.DEVNULL)
@@ -234,8 +234,8 @@ def main() -> None:
     print(f"  engine import (CSV parse + validation + insert): {args.rows / seconds:>10,.0f} rows/s  "
           f"{seconds:6.2f}s  peak RSS {rss:.0f} MB")
     print(f"  raw sqlite3.executemany (pre-built rows):         {args.rows / raw:>10,.0f} rows/s  {raw:6.2f}s")
-    print(f"  ratio engine/raw: {raw / seconds:.2f}x  (single-threaded import: {args.rows / single:,.0f} rows/s, "
-          f"{raw / single:.2f}x)")
+    print(f"  ratio engine/raw: {raw / seconds:.2f}x  (with the threaded writer: {args.rows / threaded:,.0f} rows/s, "
+          f"{raw / threaded:.2f}x)")
 
     if args.postgres:
         engine_url = postgres_schema(args.postgres, "bench_engine")

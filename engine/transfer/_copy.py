@@ -38,6 +38,7 @@ class BulkWriter:
         self.postgres = conn.dialect.name == "postgresql"
         if self.postgres:
             self._json = [i for i, c in enumerate(self.columns) if isinstance(table.c[c].type, sa.JSON)]
+            self._pg_types = [_pg_type(table.c[c].type) for c in self.columns]
         else:
             compiled = table.insert().compile(dialect=conn.dialect, column_keys=list(self.columns))
             # the compiled INSERT lists columns in table order; remember where each comes from
@@ -87,8 +88,11 @@ class BulkWriter:
     def _copy(self, rows: Sequence[tuple[Any, ...]]) -> None:
         import psycopg
         from psycopg import sql
+        from psycopg.types.json import Jsonb
 
-        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        # binary COPY: psycopg's C dumpers write numerics, dates and times without going
+        # through their text forms (measured faster than text COPY for these rows)
+        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
             sql.Identifier(self.table.name), sql.SQL(", ").join(sql.Identifier(c) for c in self.columns)
         )
         raw = self.conn.connection.driver_connection
@@ -96,13 +100,14 @@ class BulkWriter:
         json_columns = self._json
         try:
             with raw.cursor() as cursor, cursor.copy(statement) as copy:
+                copy.set_types(self._pg_types)
                 constant = self._constant_values
                 if json_columns:
                     for row in rows:
                         values = [*row, *constant]
                         for i in json_columns:
                             if values[i] is not None:
-                                values[i] = json.dumps(values[i], ensure_ascii=False)
+                                values[i] = Jsonb(values[i])
                         copy.write_row(values)
                 else:
                     for row in rows:
@@ -116,6 +121,25 @@ class BulkWriter:
                 sa.text(f"SELECT setval(pg_get_serial_sequence(:t, 'id'), (SELECT max(id) FROM {quoted}))"),
                 {"t": quoted},
             )
+
+
+def _pg_type(column_type: Any) -> str:
+    """The PostgreSQL type name psycopg's binary COPY needs for a column."""
+    if isinstance(column_type, sa.types.TypeDecorator):
+        column_type = column_type.impl_instance
+    for kind, name in (
+        (sa.JSON, "jsonb"),
+        (sa.Boolean, "bool"),
+        (sa.BigInteger, "int8"),
+        (sa.Integer, "int4"),
+        (sa.Numeric, "numeric"),
+        (sa.DateTime, "timestamptz"),
+        (sa.Date, "date"),
+        (sa.String, "text"),
+    ):
+        if isinstance(column_type, kind):
+            return name
+    raise TypeError(f"no binary COPY type for {column_type!r}")
 
 
 def copy_rows(conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
