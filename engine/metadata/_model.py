@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 if TYPE_CHECKING:
     from ._report_model import ReportDef
@@ -35,23 +35,7 @@ FieldType = Literal[
     "reference",
     "json",
 ]
-FIELD_TYPES: tuple[FieldType, ...] = (
-    "string",
-    "text",
-    "integer",
-    "decimal",
-    "money",
-    "boolean",
-    "date",
-    "datetime",
-    "enum",
-    "multi_enum",
-    "email",
-    "phone",
-    "url",
-    "reference",
-    "json",
-)
+FIELD_TYPES: tuple[FieldType, ...] = get_args(FieldType)
 #: Field types whose values are strings and accept min_length / max_length / pattern.
 TEXT_TYPES: frozenset[str] = frozenset({"string", "text", "email", "phone", "url"})
 #: Field types that accept minimum / maximum.
