@@ -40,8 +40,8 @@ def cli(ctx: click.Context, database_url: str | None, actor: str | None, languag
 def _register() -> None:
     from ._io_commands import export_command, import_command
     from ._preset_commands import preset
-    from ._report_commands import report
     from ._record_commands import audit_command, record
+    from ._report_commands import report
     from ._schema_commands import schema
     from ._scoring_commands import plugins, score
     from ._serve_commands import serve

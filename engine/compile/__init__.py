@@ -11,7 +11,7 @@ from engine.compile._rules import record_problem
 from engine.compile._schema import RecordSchema, build_record_schema, load_record
 from engine.compile._tables import NAMING_CONVENTION, build_metadata, system_columns
 from engine.compile._types import UTCDateTime, column_type
-from engine.compile._validator import RecordValidator, compile_validator
+from engine.compile._validator import RecordValidator, compile_validator, field_validator
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -24,6 +24,7 @@ __all__ = [
     "column_type",
     "compile_csv_reader",
     "compile_validator",
+    "field_validator",
     "load_record",
     "record_problem",
     "system_columns",

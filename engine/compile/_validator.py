@@ -11,6 +11,8 @@ how the source is generated and why that is safe.
 from __future__ import annotations
 
 import copy
+import dataclasses
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +20,7 @@ from typing import Any
 from engine.compile._codegen import MISSING, Source, emit_value_checks
 from engine.compile._rules import OWNER_MAX_LENGTH, READ_ONLY_SYSTEM_FIELDS, record_problem
 from engine.errors import Problem, RecordValidationError
-from engine.metadata._model import EntityDef, FieldDef
+from engine.metadata._model import NO_DEFAULT, EntityDef, FieldDef
 
 #: ``(converted values, [(key, code), ...])`` as the generated functions return them.
 RawCheck = Callable[[Mapping[Any, Any]], tuple[dict[str, Any], list[tuple[Any, str]]]]
@@ -158,3 +160,24 @@ def compile_validator(entity: EntityDef) -> RecordValidator:
     create, create_source = generate_check(entity, partial=False)
     update, update_source = generate_check(entity, partial=True)
     return RecordValidator(entity, create, update, create_source, update_source)
+
+
+@functools.lru_cache(maxsize=512)
+def _cached_field_validator(definition: FieldDef) -> RecordValidator:
+    return compile_validator(EntityDef(name="field", label=definition.label, fields={definition.name: definition}))
+
+
+def field_validator(definition: FieldDef) -> RecordValidator:
+    """A validator of the field ``definition`` alone, as an optional, writable field without a default.
+
+    For converting single values by a field's rules: filter operands, defaults written
+    by migrations. Cached, because building a validator costs far more than using it
+    (filters convert their operands on every list request).
+    """
+    probe = dataclasses.replace(
+        definition, required=False, read_only=False, unique=False, default=NO_DEFAULT, renamed_from=None
+    )
+    try:
+        return _cached_field_validator(probe)
+    except TypeError:  # an unhashable option value (a list default): build it uncached
+        return _cached_field_validator.__wrapped__(probe)

@@ -25,9 +25,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
-from engine.compile import compile_validator
+from engine.compile import field_validator
 from engine.errors import Problem, UsageError
-from engine.metadata import NO_DEFAULT, EntityDef, FieldDef, Label
+from engine.metadata import EntityDef, FieldDef, Label
 
 OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "contains", "startswith", "is_null")
 _ORDERING = ("lt", "lte", "gt", "gte")
@@ -111,21 +111,10 @@ class _Compiler:
         probe_type = f.type
         if f.type in ("multi_enum",):
             probe_type = "enum"
-        probe = dataclasses.replace(
-            f,
-            type=probe_type,
-            required=False,
-            read_only=False,
-            unique=False,
-            default=NO_DEFAULT,
-            min_length=None,
-            pattern=None,
-            minimum=None,
-            maximum=None,
-        )
+        probe = dataclasses.replace(f, type=probe_type, min_length=None, pattern=None, minimum=None, maximum=None)
         if probe.type in ("string", "email", "phone", "url", "text"):
             probe = dataclasses.replace(probe, type="text", max_length=None)
-        validator = compile_validator(EntityDef(name="filter", label=Label("filter"), fields={f.name: probe}))
+        validator = field_validator(probe)
         converted, problems = validator.check({f.name: value}, partial=True)
         if problems or converted is None:
             reason = problems[0].message if problems else "invalid value"

@@ -68,10 +68,6 @@ class _Existing:
     override_value: float | None
     override_grade: str | None
 
-    @property
-    def overridden(self) -> bool:
-        return self.override_value is not None or self.override_grade is not None
-
 
 @dataclass
 class ScoreView:

@@ -10,7 +10,6 @@ version, commits together or not at all.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
@@ -19,7 +18,7 @@ from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from sqlalchemy.engine import Connection
 
-from engine.compile import NAMING_CONVENTION, build_metadata, column_type, compile_validator
+from engine.compile import NAMING_CONVENTION, build_metadata, column_type, field_validator
 from engine.errors import ConflictError, CrmError, DataLossError, Problem
 from engine.metadata import Definitions, EntityDef, FieldDef
 from engine.progress import NO_PROGRESS, Progress
@@ -249,10 +248,7 @@ class _Migrator:
             self.conn.execute(target.update().where(target.c.id.in_(chunk)).values({column: None}))
 
     def fill_default(self, table: str, f: FieldDef) -> None:
-        probe = dataclasses.replace(f, required=False, read_only=False, unique=False)
-        value = compile_validator(EntityDef(name="probe", label=f.label, fields={f.name: probe})).validate(
-            {f.name: f.default}, partial=True
-        )[f.name]
+        value = field_validator(f).validate({f.name: f.default}, partial=True)[f.name]
         target = sa.table(table, sa.column(f.name, column_type(f)))
         self.conn.execute(target.update().where(target.c[f.name].is_(None)).values({f.name: value}))
 

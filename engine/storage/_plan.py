@@ -128,9 +128,6 @@ class _Planner:
         self.steps: list[MigrationStep] = []
 
     # -- counting ---------------------------------------------------------------------
-    def _table(self, name: str) -> sa.TableClause:
-        return sa.table(name, sa.column("id"))
-
     def count_rows(self, table: str) -> int:
         return int(self.conn.execute(sa.select(sa.func.count()).select_from(sa.table(table))).scalar() or 0)
 
@@ -190,7 +187,7 @@ class _Planner:
             else:
                 self.add(MigrationStep("create_entity", entity.name, f"create entity {entity.name}"))
 
-        for name, entity in old_entities.items():
+        for name in old_entities:
             if name in self.new.entities or name in kept_old:
                 continue
             rows = self.count_rows(name)
@@ -237,7 +234,7 @@ class _Planner:
             else:
                 self.plan_added_field(table, new.name, f)
 
-        for name, f in old.fields.items():
+        for name in old.fields:
             if name in new.fields or name in kept:
                 continue
             values = self.count_non_null(table, name)

@@ -10,7 +10,6 @@ inserts and ``COPY`` is faster still; bulk paths never ask for ids back.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 

@@ -183,7 +183,7 @@ def refusals(
             )
         )
     if inputs is not None and t.inputs:
-        checked, problems = input_validator(t).check(dict(inputs), partial=False)
+        _checked, problems = input_validator(t).check(dict(inputs), partial=False)
         missing = tuple(sorted(p.field or "" for p in problems if p.code == "required"))
         invalid = [p for p in problems if p.code != "required"]
         if missing:

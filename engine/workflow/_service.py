@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from engine.errors import ConflictError, NotFoundError, Problem, UsageError
+from engine.errors import ConflictError, Problem, UsageError
 from engine.metadata._workflow_model import TransitionDef, WorkflowDef
 from engine.storage import to_jsonable, workflow_history
 from engine.users import User
 
 from ._actions import ActionRunner
-from ._checks import Refusal, TransitionCheck, TransitionRefusedError, guard_data, input_validator, refusals
+from ._checks import TransitionCheck, TransitionRefusedError, guard_data, input_validator, refusals
 from ._compiled import CompiledWorkflow
 
 if TYPE_CHECKING:
@@ -267,10 +267,3 @@ class WorkflowService:
         ]
         if rows:
             tx.execute(workflow_history.insert(), rows)
-
-
-def refusal_summary(reasons: list[Refusal]) -> str:
-    return "; ".join(r.message for r in reasons)
-
-
-__all__ = ["NotFoundError", "TransitionCheck", "TransitionRefusedError", "WorkflowService"]
