@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine.errors import ConflictError, NotFoundError, Problem, UsageError
 from engine.storage import users
@@ -17,6 +18,9 @@ if TYPE_CHECKING:
     from engine.runtime import CrmEngine
 
 ADMIN_ROLE = "admin"
+MIN_PASSWORD_LENGTH = 4
+#: Checked against when a name is unknown, so both paths cost one scrypt verification.
+_DUMMY_HASH = generate_password_hash("not a password")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$")
 _ROLE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
@@ -121,6 +125,34 @@ class UserService:
             for u in found
             if (role is None or role in u.roles) and (team is None or u.team == team) and (u.active or not active_only)
         ]
+
+    def set_password(self, name: str, password: str) -> None:
+        """Store a salted scrypt hash of ``password`` (werkzeug); the password itself is never kept."""
+        if name == SYSTEM_USER.name:
+            raise UsageError('"system" is the built-in administrator and cannot log in')
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise UsageError(
+                f"passwords have at least {MIN_PASSWORD_LENGTH} characters",
+                [Problem(code="too_short", field="password", message=f"at least {MIN_PASSWORD_LENGTH} characters")],
+            )
+        self.get(name)
+        with self._engine.db.write() as conn:
+            conn.execute(
+                users.update().where(users.c.name == name).values(password_hash=generate_password_hash(password))
+            )
+
+    def authenticate(self, name: str, password: str) -> User | None:
+        """The active user whose password this is, else ``None`` (the caller answers 401).
+
+        A hash is checked even for an unknown user, so timing does not tell which names exist.
+        """
+        with self._engine.db.read() as conn:
+            row = conn.execute(sa.select(users).where(users.c.name == name)).mappings().first()
+        stored = row["password_hash"] if row is not None else None
+        ok = check_password_hash(stored or _DUMMY_HASH, password)
+        if row is None or stored is None or not ok or not row["active"]:
+            return None
+        return _user(row)
 
     def set_roles(self, name: str, roles: list[str], *, team: str | None = None) -> User:
         self.get(name)
