@@ -14,6 +14,8 @@ from ._output import echo_json
 from ._progress import terminal_progress
 
 _json_flag = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+#: The password of the users a demo load creates (never of users that already exist).
+DEMO_PASSWORD = "demo"
 
 
 @click.group()
@@ -44,7 +46,7 @@ def preset_list(context: CliContext, as_json: bool) -> None:
 @_json_flag
 @pass_context
 def preset_show(context: CliContext, name: str, industry: str | None, as_json: bool) -> None:
-    """Entities, workflows and scorings of a preset (or one of its industry variants)."""
+    """Entities, workflows, scorings and reports of a preset (or one of its industry variants)."""
     info = resolve(name, industry)
     definitions = load_definitions(info.path)
     lang = context.language
@@ -86,7 +88,8 @@ def preset_show(context: CliContext, name: str, industry: str | None, as_json: b
 @preset.command("load")
 @click.argument("name")
 @click.option("--industry", metavar="INDUSTRY", help="An industry variant of the mode.")
-@click.option("--demo", type=click.IntRange(0), default=0, metavar="N", help="Also generate about N demo records.")
+@click.option("--demo", type=click.IntRange(0), default=0, metavar="N",
+              help="Also generate about N demo records; the users it creates (and admin) get the password demo.")
 @click.option("--seed", type=int, default=7, show_default=True, help="Seed of the demo data generator.")
 @click.option("--allow-data-loss", is_flag=True)
 @_json_flag
@@ -109,14 +112,30 @@ def preset_load(
         "changes": len(result.plan.steps),
     }
     if demo:
-        from engine.presets.demo import generate_demo
+        from engine.presets.demo import demo_logins, generate_demo
 
+        before = {u.name for u in context.engine.users.list(active_only=False)}
         out["demo"] = generate_demo(
-            context.engine, resolve(name, industry).name, demo, seed=seed, progress=terminal_progress()
+            context.engine, resolve(name, industry).name, demo, seed=seed, progress=terminal_progress(),
+            password=DEMO_PASSWORD,
         )
+        out["logins"] = {
+            "users": [{"name": user, "role": role} for role, user in demo_logins(context.engine, before)],
+            "password": DEMO_PASSWORD,
+        }
+        # demo records are written in bulk, past the save triggers: score them now, so that
+        # rankings, tiers and segments show from the start
+        runs = context.engine.scoring.run(progress=terminal_progress())
+        out["scored"] = {r.scoring: r.scored for r in runs if r.error is None}
     if as_json:
         echo_json(out)
         return
     click.echo(f"loaded {', '.join(result.bundles)} (definitions version {result.version}, {out['changes']} change(s))")
     if demo:
         click.echo("demo data: " + ", ".join(f"{k} {v}" for k, v in out["demo"].items()))
+        if out["scored"]:
+            click.echo("scored: " + ", ".join(f"{k} {v}" for k, v in out["scored"].items()))
+        logins = out["logins"]["users"]
+        if logins:
+            click.echo("sign in to /admin (crm serve) as: " + ", ".join(f"{u['name']} ({u['role']})" for u in logins))
+            click.echo(f"password: {DEMO_PASSWORD} (demo data only; change it with `crm user passwd NAME`)")

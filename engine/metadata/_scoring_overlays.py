@@ -4,6 +4,8 @@ An overlay changes weights and thresholds without copying the scoring: its ``con
 merged into the scoring's, objects key by key, while lists and every other value replace
 what was there (``{"grades": [...]}`` replaces the grades; ``{"cap": {"max": 90}}`` keeps
 the cap's ``min``). ``label``, each key of ``target`` and ``triggers`` replace theirs.
+Lists of named items (rules, criteria) are edited item by item with ``add_items``,
+``change_items`` and ``remove_items`` (see ``_scoring_items``), after the overlay's ``config``.
 
 The rules are those of entity overlays (see ``_overlays``): overlays apply in bundle
 order and see only their own bundle and its ancestors. An overlay in a bundle that
@@ -30,6 +32,7 @@ from engine.metadata._scoring_drafts import (
     ScoringDraft,
     ScoringOverlayDraft,
 )
+from engine.metadata._scoring_items import ItemEdits, apply_item_edits, item_clashes, item_edits
 
 
 @dataclass(frozen=True)
@@ -57,18 +60,26 @@ def apply_scoring_overlays(
     """Apply ``overlays`` (in bundle order) to ``scorings`` in place; return the problems."""
     broken = set(broken_scorings)
     problems: list[Problem] = []
-    writes: dict[str, list[_Write]] = {}
+    steps: dict[str, list[_Write | ItemEdits]] = {}
     for overlay in overlays:
         scoring = scorings.get(overlay.scoring)
         if scoring is None or not sees(overlay.bundle, scoring.bundle, ancestors):
             if overlay.scoring not in broken:
                 problems.append(_unknown_scoring(overlay, scorings, ancestors))
             continue
-        writes.setdefault(scoring.name, []).extend(_writes(overlay))
-    for name, group in writes.items():
-        problems.extend(_clashes(group, ancestors))
-        for write in group:
-            _apply(scorings[name], write)
+        group = steps.setdefault(scoring.name, [])
+        group.extend(_writes(overlay))
+        edits = item_edits(overlay)
+        if edits is not None:
+            group.append(edits)  # after the overlay's config: it may replace the list it edits
+    for name, group in steps.items():
+        problems.extend(_clashes([s for s in group if isinstance(s, _Write)], ancestors))
+        problems.extend(item_clashes([s for s in group if isinstance(s, ItemEdits)], ancestors))
+        for step in group:
+            if isinstance(step, ItemEdits):
+                problems.extend(apply_item_edits(scorings[name], step))
+            else:
+                _apply(scorings[name], step)
     return problems
 
 

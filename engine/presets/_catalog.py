@@ -52,7 +52,7 @@ def _label(value: Any, name: str) -> Label:
         return Label(value["en"], value.get("zh"))
     if isinstance(value, str):
         return Label(value)
-    return Label(derive_label(name))
+    return derive_label(name)
 
 
 def catalog(root: Path | None = None) -> dict[str, PresetInfo]:

@@ -23,7 +23,7 @@ from engine.presets import catalog, load_preset
 from engine.presets.demo import generate_demo
 from engine.runtime import CrmEngine
 from tests.demo.demo_support import NOW, check_history, check_records, dump, history, rows, user_roles
-from tests.support import postgres_schema_url, REPO_ROOT, write_bundle
+from tests.support import REPO_ROOT, postgres_schema_url, write_bundle
 
 DATA = Path(__file__).parent / "data"
 BUNDLES = {

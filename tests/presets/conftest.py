@@ -37,7 +37,7 @@ def preset_engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PresetE
             engine = CrmEngine(url)
             engine.apply(load_preset(preset))
             for name, roles in USERS.items():
-                engine.users.create(name, roles=list(roles))
+                engine.users.create(name, roles=list(roles), team="sales")
             engines[key] = engine
         return engines[key]
 

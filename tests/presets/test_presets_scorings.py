@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from engine.runtime import CrmEngine
-from tests.presets.presets_support import New, PresetEngines, RecordMaker
+from tests.presets.presets_support import New, PresetEngines, RecordMaker, load_preset, mode_of
 
 
 def run_all(engine: CrmEngine, entity: str) -> None:
@@ -40,9 +40,12 @@ def test_hot_leads_score_above_cold_ones(preset_engines: PresetEngines) -> None:
 def test_terminal_potential(preset: str, preset_engines: PresetEngines) -> None:
     engine = preset_engines(preset, "sqlite")
     maker = RecordMaker(engine)
+    # what an industry adds to the rules (list operations of its scoring overlay)
+    industry = {"promotion_pharma": {"hospital_level": "grade_3a"}, "promotion_fmcg": {"daily_traffic": 3000}}
     key = maker.make("account", {"name": "市第一人民医院", "terminal_grade": "a", "purchase_potential": "1500000",
                                  "size": "large", "development_status": "listed",
-                                 "supplying_distributor": New("account", {"account_type": "distributor"})})
+                                 "supplying_distributor": New("account", {"account_type": "distributor"}),
+                                 **industry.get(preset, {})})
     small = maker.make("account", {"name": "社区便民店", "terminal_grade": "d", "development_status": "developing"})
     run_all(engine, "account")
     assert [engine.records.get("account", a["id"])["potential_grade"] for a in (key, small)] == ["A", "D"]
@@ -97,3 +100,32 @@ def test_key_accounts_are_ranked_tiered_and_watched(preset_engines: PresetEngine
     assert strategic["value_score"] > shaky["value_score"]
     assert (shaky["tier"], shaky["retention_risk"]) == ("C", "high")
     assert ordinary["value_score"] is None  # only key accounts are ranked
+
+
+@pytest.mark.parametrize(
+    ("preset", "scoring", "path", "expected"),
+    [
+        ("standard_product_car_dealer", "lead_quality", "rules",
+         {"removed": {"company_100"}, "added": {"model_chosen", "trade_in", "financing"}}),
+        ("promotion_pharma", "terminal_potential", "rules", {"added": {"tertiary_hospital", "busy_outpatients"}}),
+        ("promotion_fmcg", "terminal_potential", "rules", {"added": {"high_traffic"}}),
+        ("complex_sale_engineering_equipment", "project_evaluation", "decision_tree/key_roles",
+         {"removed": {"coach"}, "added": {"design_institute"}}),
+        ("membership_fitness", "churn_risk", "rules", {"added": {"contract_ending"}}),
+        ("key_account_banking", "customer_tier", "criteria", {"added": {"average_deposits"}}),
+    ],
+)  # fmt: skip
+def test_industries_change_the_modes_scorings_item_by_item(
+    preset: str, scoring: str, path: str, expected: dict[str, set[str]]
+) -> None:
+    def names(definitions_name: str) -> list[str]:
+        node: Any = load_preset(definitions_name).scorings[scoring].config
+        for key in path.split("/"):
+            node = node[key]
+        return [item if isinstance(item, str) else item["name"] for item in node]
+
+    mode, industry = names(mode_of(preset) or ""), names(preset)
+    assert set(mode) - set(industry) == expected.get("removed", set())
+    assert set(industry) - set(mode) == expected["added"]
+    kept = [n for n in mode if n in industry]
+    assert industry[: len(kept)] == kept  # the mode's items keep their order; the industry's come last

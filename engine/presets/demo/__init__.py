@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from ._generate import BATCH_SIZE, generate_demo, preset_scope
+from ._generate import BATCH_SIZE, demo_logins, generate_demo, preset_scope
 
-__all__ = ["BATCH_SIZE", "generate_demo", "preset_scope"]
+__all__ = ["BATCH_SIZE", "demo_logins", "generate_demo", "preset_scope"]

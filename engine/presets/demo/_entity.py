@@ -25,7 +25,7 @@ from ._plan import RefPlan, scoring_targets, workflow_owned
 from ._pools import Pool
 from ._roles import EntityRole, words
 from ._texts import Generator
-from ._values import DAY, derived_rules, field_generator
+from ._values import DAY, derived_rules, field_generator, part_fields
 from ._walk import WalkEnv, WalkRecord, WorkflowWalker, walk_record
 
 if TYPE_CHECKING:
@@ -35,6 +35,14 @@ if TYPE_CHECKING:
 SPAN = 730 * DAY
 #: Share of parents (accounts, members) that stopped being active at some point.
 CHURN_SHARE = 0.2
+#: Share of masters (customers, members, products, outlets) that were there before the span:
+#: a business has customers from its earlier years, who buy from the first month on.
+ESTABLISHED_SHARE = 0.5
+_MASTERS = frozenset({"person", "org", "hospital", "store", "product"})
+#: Relative business per calendar month in China: Spring Festival, 618, Double 11, year end.
+SEASON = (1.25, 1.1, 0.9, 0.95, 1.0, 1.15, 0.9, 0.9, 1.0, 1.05, 1.3, 1.25)
+#: How much more business the last month of the span sees than the first (the business grows).
+_GROWTH = 0.6
 SYSTEM_COLUMNS = ("id", "version", "created_at", "updated_at", "created_by", "owner")
 _OPTIONAL_REFERENCE_FILL = {"anchor": 0.9, "free": 0.85, "child": 0.8, "derive": 1.0, "extra": 0.3, "self": 0.6}
 _MARKETING = frozenset({"product", "campaign"})
@@ -44,6 +52,12 @@ _SERVICE_WORDS = frozenset({"ticket", "case", "complaint", "service"})
 
 #: (row, history rows, records made by transitions' create actions)
 Made = tuple[tuple[Any, ...], list[tuple[Any, ...]], list[tuple[str, dict[str, Any], str, float]]]
+
+
+def _planned(target: str | None) -> bool:
+    """A planned visit or task (``visit_plan_item``): done once at most, by one activity."""
+    parts = words(target or "")
+    return "plan" in parts and parts[-1] in ("item", "line", "entry")
 
 
 def _moment(ts: float) -> datetime:
@@ -96,10 +110,24 @@ class EntityGen:
             if f.name in owned or (f.read_only and not f.required):
                 continue  # workflows, scorings or the system give these values
             self.generators.append((f.name, generate, made.fill, f.has_default and not f.required))
+        self.walkers = [WorkflowWalker(w, run.engine.workflows)
+                        for w in sorted(definitions.workflows_for(name), key=lambda w: w.name)]
+        guarded = {path[len("record."):].split(".")[0] for walker in self.walkers for steps in walker.steps.values()
+                   for step in steps if step.compiled.guard is not None
+                   for path in step.compiled.guard.variables if path.startswith("record.")}
+        #: what was collected or paid of an amount starts at nothing where a workflow follows it
+        #: (a receivable is part-collected, then collected, as payments come in)
+        self.parts = part_fields(self.definition)
+        #: a master of its own (no required parent) may predate the span
+        self.established = role.kind in _MASTERS and not any(
+            f.required and f.target != name for f in self.definition.references())
+        later = frozenset(self.parts) & guarded
+        self.generators = [g for g in self.generators if g[0] not in later]
         self.uniques = {f.name: UniqueValues(f, run.taken(name, f.name))
                         for f in self.definition.fields.values() if f.unique and f.type != "reference"}
         self.unique_refs = {f.name: set(run.taken(name, f.name))
-                            for f in self.definition.fields.values() if f.unique and f.type == "reference"}
+                            for f in self.definition.fields.values()
+                            if f.type == "reference" and (f.unique or (role.kind == "activity" and _planned(f.target)))}
         self.groups = [(group, set(run.taken_tuples(name, group))) for group in self.definition.unique]
         self.rules = derived_rules(self.definition)
         self.score_fields: list[str] = []
@@ -108,8 +136,6 @@ class EntityGen:
             if target is not None and target.type in ("integer", "decimal", "money"):
                 self.score_fields.append(target.name)
         self.score_fields.sort()
-        self.walkers = [WorkflowWalker(w, run.engine.workflows)
-                        for w in sorted(definitions.workflows_for(name), key=lambda w: w.name)]
         self.self_groups: dict[str, dict[Any, list[int]]] = {p.field: {} for p in plans if p.mode == "self"}
         self.required = frozenset(n for n, f in self.definition.fields.items() if f.required)
         #: why the last record left out was invalid (reported when none could be made)
@@ -161,13 +187,13 @@ class EntityGen:
                 index = pool.pick_child(plan.link, len(parent_pool), parent, rng)
                 if index is None or pool.created[index] <= at:
                     break
-            if index is None and not plan.required:
-                return None
+            if not plan.required and (index is None or pool.created[index] > at):
+                return None  # the parent's records of then (a coupon it held), or none
         elif plan.mode == "derive" and plan.via is not None and plan.via in chosen:
             source_pool, source = chosen[plan.via]
             column = source_pool.links.get(plan.link or "")
             linked = column[source] if column is not None else -1
-            if linked >= 0:
+            if linked >= 0 and (plan.required or pool.created[linked] <= at):
                 return linked
             if not plan.required:
                 return None
@@ -176,7 +202,9 @@ class EntityGen:
             for _ in range(_ACTIVE_TRIES):
                 index = pool.pick(rng)
                 if pool.created[index] <= at <= pool.until[index]:
-                    break
+                    return index
+            if not plan.required:
+                return None  # none was there yet (a coupon issued later): left empty
         return index
 
     def _pick_self(self, values: dict[str, Any], record_id: int) -> None:
@@ -204,6 +232,10 @@ class EntityGen:
         # more recent records), then takes parents that existed by then
         if self.role.fixed is not None:
             intended = now - SPAN - DAY * 30 * rng.random()  # teams and lookups come first
+        elif self.role.kind == "transaction":
+            intended = self._seasonal(now)
+        elif self.established and rng.random() < ESTABLISHED_SHARE:
+            intended = now - SPAN - DAY * 365 * rng.random()
         else:
             intended = now - SPAN * (1.0 - rng.random() ** 0.7)
         parents = self._pick_references(values, intended)
@@ -297,10 +329,26 @@ class EntityGen:
         stand_ins = {name: round(rng.uniform(40.0, 100.0), 1) for name in self.score_fields}
         walk = WalkRecord(record_id, values, typed, created_by, owner, created, zh, stand_ins, last=created)
         env = WalkEnv(rng, self.run.now_ts, team, lambda name: self._fill(name, claimed), self._convert,
-                      self.editable)
+                      self.editable, self.rules, frozenset(self.parts))
         walk_record(self.walkers, walk, env)
+        for workflow, transition in walk.relied:
+            self.run.relied.setdefault(self.name, []).append((record_id, workflow, transition))
         final = self._validated(values, claimed)
         return None if final is None else (final, walk)
+
+    def _seasonal(self, now: float) -> float:
+        """A moment of the span for a transaction: every month of it sees business, more in
+        busy months (:data:`SEASON`) and a little more each month as the business grows."""
+        rng = self.rng
+        start = now - SPAN
+        top = max(SEASON) * (1 + _GROWTH)
+        at = start + SPAN * rng.random()
+        for _ in range(12):
+            month = datetime.fromtimestamp(at + 8 * 3600, UTC).month
+            if rng.random() * top < SEASON[month - 1] * (1 + _GROWTH * (at - start) / SPAN):
+                break
+            at = start + SPAN * rng.random()
+        return at
 
     def _until(self, created: float) -> float:
         if self.rng.random() < CHURN_SHARE:
@@ -395,6 +443,13 @@ class EntityGen:
                 claimed.append((unique, value))
         return value
 
+    def convert_one(self, name: str, value: Any) -> Any:
+        """``value`` (JSON) of field ``name`` as stored, or None when it is not valid."""
+        if value is None:
+            return None
+        out = self._convert({name: value})
+        return None if out is None else out.get(name)
+
     def _convert(self, changes: dict[str, Any]) -> dict[str, Any] | None:
         out, problems = self._system.check(changes, partial=True)
         return None if problems else out
@@ -421,6 +476,8 @@ class EntityGen:
             if unique is not None and value is not None and (unique, value) not in claimed:
                 data[name] = unique.claim(value)
                 claimed.append((unique, data[name]))
+        if not self._claim_groups(data, claimed):
+            return self._drop(claimed)
         out = self._validated(data, claimed)
         if out is None:
             return self._drop(claimed)

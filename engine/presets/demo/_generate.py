@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from werkzeug.security import generate_password_hash
 
 from engine.errors import DefinitionError, RecordValidationError, UsageError
 from engine.metadata import Definitions, load_definitions
@@ -17,11 +18,12 @@ from engine.storage import audit_log, workflow_history
 from engine.transfer import BulkWriter
 
 from ._constraints import normalized
+from ._earned_scores import HISTORY_COLUMNS, Relied, earn_scores
 from ._entity import EntityGen, history_row
 from ._plan import generation_order, links, reference_plans, scored_fields
 from ._pools import Pool
 from ._roles import classify, split_size, words
-from ._team import Team, build_team
+from ._team import Team, build_team, sign_in_names, workflow_roles
 
 if TYPE_CHECKING:
     from engine.runtime import CrmEngine
@@ -32,8 +34,6 @@ BATCH_SIZE = 5000
 EXISTING_PARENTS_LIMIT = 200_000
 #: How deep records made by transitions may make records in turn (lead → opportunity → order).
 _MAX_ACTION_DEPTH = 4
-HISTORY_COLUMNS = ("entity", "record_id", "workflow", "transition", "from_state", "to_state", "actor", "at",
-                   "inputs", "comment")
 
 
 def generate_demo(
@@ -44,6 +44,7 @@ def generate_demo(
     seed: int = 7,
     progress: Progress = NO_PROGRESS,
     now: datetime | None = None,
+    password: str | None = None,
 ) -> dict[str, int]:
     """Write about ``size`` realistic, coherent records for the entities of ``preset``.
 
@@ -52,7 +53,9 @@ def generate_demo(
     the live definitions (an admin's own bundle). The same definitions, preset, size, seed
     and ``now`` give the same data, byte for byte. ``now`` defaults to today's midnight UTC,
     so runs on one day agree too. Users for the roles the workflows need are created when
-    missing. Returns entity → records written (records transitions created included).
+    missing; with ``password`` they (and a demo ``admin``, when no user has that name) sign
+    in with it; users that exist keep theirs. Returns entity → records written (records
+    transitions created included).
     """
     if size < 0:
         raise UsageError("the number of demo records must be 0 or more")
@@ -64,8 +67,18 @@ def generate_demo(
         now = datetime(today.year, today.month, today.day, tzinfo=UTC)
     elif now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
+    # one salted scrypt hash for every demo user: hashing is slow on purpose (about 50 ms),
+    # and a few dozen users would otherwise cost seconds; they share a password anyway
+    password_hash = generate_password_hash(password) if password is not None else None
     with engine.db.write() as conn:
-        return DemoRun(engine, conn, definitions, preset, size, seed, now, progress).run()
+        return DemoRun(engine, conn, definitions, preset, size, seed, now, progress, password_hash).run()
+
+
+def demo_logins(engine: CrmEngine, before: Collection[str]) -> list[tuple[str, str]]:
+    """(role, user name) to sign in with among the users created since ``before`` (the names
+    that existed): the administrator, a manager, one holder of each role the workflows need."""
+    users = [(u.name, u.roles) for u in engine.users.list() if u.name not in before]
+    return sign_in_names(users, workflow_roles(engine.model.definitions))
 
 
 def preset_scope(definitions: Definitions, preset: str) -> tuple[str, ...]:
@@ -88,7 +101,7 @@ class DemoRun:
     """One call of :func:`generate_demo`: the plan, the team, the parents kept so far."""
 
     def __init__(self, engine: CrmEngine, conn: Connection, definitions: Definitions, preset: str, size: int,
-                 seed: int, now: datetime, progress: Progress) -> None:
+                 seed: int, now: datetime, progress: Progress, password_hash: str | None = None) -> None:
         self.engine = engine
         self.conn = conn
         self.definitions = definitions
@@ -111,10 +124,15 @@ class DemoRun:
         for name in sorted(referenced - set(self.order)):
             if name in definitions.entities:
                 self._load_existing(name)
-        self.team: Team = build_team(conn, definitions, size, random.Random(f"{seed}:{preset}:team"), now)
+        self.team: Team = build_team(conn, definitions, size, random.Random(f"{seed}:{preset}:team"), now,
+                                     password_hash=password_hash)
         self._next_ids: dict[str, int] = {}
         self._gens: dict[str, EntityGen] = {}
         self.written: dict[str, int] = {}
+        #: entity → records whose walk passed a guard on a stand-in score
+        self.relied: dict[str, list[Relied]] = {}
+        #: entity → records that still fall short of a score their guard needed
+        self.short: dict[str, int] = {}
 
     # -- set-up -----------------------------------------------------------------------------
     def _closed_scope(self, scope: tuple[str, ...]) -> tuple[str, ...]:
@@ -232,6 +250,8 @@ class DemoRun:
                     "default or a pattern made of literals, classes and repeats",
                 )
         self._second_pass()
+        for entity, relied in sorted(self.relied.items()):
+            self.short[entity] = earn_scores(self, entity, relied)
         self._audit()
         return {name: self.written.get(name, 0) for name in (*self.order, *sorted(set(self.written) - set(self.order)))}
 

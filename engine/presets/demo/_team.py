@@ -26,6 +26,7 @@ TEAMS: tuple[str, ...] = ("east", "north", "south", "west")
 BACK_OFFICE: tuple[tuple[str, int], ...] = (("secretary", 1), ("finance", 2), ("marketing", 1), ("service", 2))
 REP = "rep"
 MANAGER = "manager"
+ADMIN = "admin"
 
 
 @dataclass(frozen=True)
@@ -103,17 +104,19 @@ def rep_count(size: int) -> int:
     return max(4, min(40, round(math.sqrt(size) / 3)))
 
 
-def build_team(conn: Connection, definitions: Definitions, size: int, rng: random.Random, now: datetime) -> Team:
-    """The users records are spread over; creates the missing ones (in ``conn``'s transaction)."""
-    existing = [
-        Member(row.name, tuple(row.roles or ()), row.team)
-        for row in conn.execute(
-            sa.select(users_table.c.name, users_table.c.roles, users_table.c.team)
-            .where(users_table.c.active.is_(True))
-            .order_by(users_table.c.name)
-        )
-    ]
-    taken = {m.name for m in existing} | {"system"}
+def build_team(conn: Connection, definitions: Definitions, size: int, rng: random.Random, now: datetime, *,
+               password_hash: str | None = None) -> Team:
+    """The users records are spread over; creates the missing ones (in ``conn``'s transaction).
+
+    With ``password_hash``, the users created here sign in with it, and a demo administrator
+    ``admin`` is created when no user has that name; users that exist are never changed.
+    """
+    rows = conn.execute(
+        sa.select(users_table.c.name, users_table.c.roles, users_table.c.team, users_table.c.active)
+        .order_by(users_table.c.name)
+    ).all()
+    existing = [Member(row.name, tuple(row.roles or ()), row.team) for row in rows if row.active]
+    taken = {row.name for row in rows} | {"system"}
     held = {role for m in existing for role in m.roles}
     created: list[tuple[Member, str, str]] = []
     ctx = RecordContext(rng, now.timestamp(), frozenset())
@@ -143,7 +146,13 @@ def build_team(conn: Connection, definitions: Definitions, size: int, rng: rando
     for member, display, language in created:
         conn.execute(users_table.insert().values(
             name=member.name, roles=sorted(member.roles), team=member.team, display_name=display,
-            language=language, password_hash=None, active=True, created_at=joined,
+            language=language, password_hash=password_hash, active=True, created_at=joined,
+        ))
+    if password_hash is not None and ADMIN not in taken:
+        # signs in to /admin; not a member of the team: records are never owned or moved by it
+        conn.execute(users_table.insert().values(
+            name=ADMIN, roles=[ADMIN], team=None, display_name="Demo administrator", language="en",
+            password_hash=password_hash, active=True, created_at=joined,
         ))
     members = tuple(existing) + tuple(m for m, _, _ in created)
     reps = tuple(i for i, m in enumerate(members) if REP in m.roles)
@@ -152,3 +161,16 @@ def build_team(conn: Connection, definitions: Definitions, size: int, rng: rando
         total += math.exp(0.6 * rng.gauss(0.0, 1.0))
         weights.append(total)
     return Team(members, reps, tuple(weights))
+
+
+def sign_in_names(users: Iterable[tuple[str, Iterable[str]]], roles: Iterable[str]) -> list[tuple[str, str]]:
+    """(role, user name) to show after a demo load: the administrator, one manager, then one
+    holder of each of ``roles`` (the roles the workflows need), among ``users`` (name, roles)
+    in the order given."""
+    wanted = list(dict.fromkeys((ADMIN, MANAGER, REP, *roles)))
+    found: dict[str, str] = {}
+    for name, held in users:
+        for role in sorted(held):
+            if role in wanted and role not in found:
+                found[role] = name
+    return [(role, found[role]) for role in wanted if role in found]

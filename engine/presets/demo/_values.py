@@ -43,12 +43,19 @@ _DEAL_KINDS = frozenset({"deal"})
 _SMALL_KINDS = frozenset({"transaction", "activity"})
 
 
-def _number_spec(names: set[str], role: EntityRole) -> tuple[float, float, float] | None:
+#: Preset words that make money amounts those of big customers (key accounts, enterprises).
+_BIG_CUSTOMERS = frozenset({"key", "enterprise", "corporate", "strategic"})
+
+
+def _number_spec(names: set[str], role: EntityRole, hints: frozenset[str] = frozenset()
+                 ) -> tuple[float, float, float] | None:
     """(median, sigma of the log, how strongly it grows with the record's weight)."""
     if _has(names, "employees", "headcount", "staff", "employee", "workforce"):
         return 120.0, 1.3, 0.5
     if _has(names, "revenue", "turnover", "income", "gmv"):
         return 3e7, 1.4, 0.6
+    if _has(names, "potential"):
+        return 3e5, 1.2, 0.6  # what a customer could buy from us in a year
     if _has(names, "budget"):
         return 2e5, 1.1, 0.4
     if _has(names, "price", "unit"):
@@ -61,6 +68,10 @@ def _number_spec(names: set[str], role: EntityRole) -> tuple[float, float, float
         return 5e4 if role.kind in ("org", "hospital", "store") else 2000.0, 1.0, 0.4
     if _has(names, "amount", "total", "value", "spend", "spent", "payment", "paid", "cost", "fee", "expense",
             "sales", "size", "contract", "receivable", "due", "invoice"):
+        if hints & _BIG_CUSTOMERS and role.kind in _SMALL_KINDS | _DEAL_KINDS:
+            # a key account consumes hundreds of thousands to tens of millions a year: monthly
+            # bills and invoices of about 150,000, agreements in the millions, long-tailed
+            return (1.5e6, 1.0, 0.5) if role.kind in _DEAL_KINDS else (1.5e5, 1.1, 0.6)
         if role.kind in _DEAL_KINDS:
             return 1.2e5, 1.1, 0.35
         if role.kind in _SMALL_KINDS:
@@ -89,7 +100,7 @@ def _bounded_spec(names: set[str]) -> tuple[float, float] | None:
     return None
 
 
-def _number_generator(field: FieldDef, role: EntityRole, names: set[str]) -> Generator:
+def _number_generator(field: FieldDef, role: EntityRole, names: set[str], hints: frozenset[str]) -> Generator:
     integer = field.type == "integer"
     scale = 0 if integer else (field.scale if field.scale is not None else 2)
     digits = None if integer else (field.precision or 18) - scale
@@ -104,7 +115,7 @@ def _number_generator(field: FieldDef, role: EntityRole, names: set[str]) -> Gen
         return lambda ctx: datetime.fromtimestamp(ctx.created, UTC).year
     bounded = _bounded_spec(names)
     spec = None if bounded is not None and _has(names, "per", "multiplier", "factor", "coefficient") else (
-        _number_spec(names, role)
+        _number_spec(names, role, hints)
     )
     if spec is None and bounded is None:
         if low is not None and high is not None and high - low <= 1000:
@@ -180,7 +191,78 @@ Rule = Callable[[dict[str, Any]], None]
 
 def derived_rules(entity: EntityDef) -> list[Rule]:
     """Values computed from others of the same record, so a record adds up."""
-    return [rule for rule in (_amount_rule(entity), _cost_rule(entity)) if rule is not None]
+    return [rule for rule in (_amount_rule(entity), _cost_rule(entity), *_actual_rules(entity),
+                              *_part_rules(entity)) if rule is not None]
+
+
+#: First words of a number that is a part of another one (collected_amount of amount).
+_PART_WORDS = ("collected", "paid", "received", "settled", "refunded", "redeemed", "used", "invoiced")
+
+
+def part_fields(entity: EntityDef) -> dict[str, str]:
+    """Numbers that are a part of another number of the record, part → whole: what was
+    collected, paid or received of an amount can never be more than the amount."""
+    out: dict[str, str] = {}
+    numeric = {"integer", "decimal", "money"}
+    for name in sorted(entity.fields):
+        first, _, rest = name.partition("_")
+        if first not in _PART_WORDS or entity.fields[name].type not in numeric:
+            continue
+        whole = next((w for w in (rest, "amount", "total_amount", "total") if w and w != name
+                      and w in entity.fields and entity.fields[w].type in numeric), None)
+        if whole is not None:
+            out[name] = whole
+    return out
+
+
+def _part_rules(entity: EntityDef) -> list[Rule]:
+    rules: list[Rule] = []
+    for part, whole in part_fields(entity).items():
+        rules.append(_at_most(part, whole))
+    return rules
+
+
+def _at_most(part: str, whole: str) -> Rule:
+    def apply(values: dict[str, Any]) -> None:
+        p, w = values.get(part), values.get(whole)
+        if p is not None and w is not None and Decimal(str(p)) > Decimal(str(w)):
+            values[part] = w  # all of it
+    return apply
+
+
+#: Words of an entity about money coming in: what was received stays within what was planned.
+_INCOMING = frozenset({"revenue", "payment", "receivable", "invoice", "instalment", "installment", "collection"})
+
+
+def _actual_rules(entity: EntityDef) -> list[Rule]:
+    """``actual_X`` near ``planned_X`` (40-120% of it; at most all of it for money coming in,
+    a project's instalments): a plan and its result belong together, so achievement ratios
+    look like those of a sales team, not of two random numbers."""
+    rules: list[Rule] = []
+    cap = 100 if set(words(entity.name)) & _INCOMING else 120
+    for name in sorted(entity.fields):
+        if not name.startswith("actual_"):
+            continue
+        planned = entity.fields.get("planned_" + name.removeprefix("actual_"))
+        actual = entity.fields[name]
+        if planned is None or {planned.type, actual.type} - {"integer", "decimal", "money"}:
+            continue
+        rules.append(_follow(planned.name, actual, cap))
+    return rules
+
+
+def _follow(planned: str, actual: FieldDef, cap: int) -> Rule:
+    a_name = actual.name
+
+    def apply(values: dict[str, Any]) -> None:
+        p = values.get(planned)
+        if p is None or values.get(a_name) is None:
+            return
+        # the share comes from the plan's digits: no extra random draw, no change to the stream
+        share = Decimal(40 + int(Decimal(str(p))) % (cap - 39)) / 100
+        value = Decimal(str(p)) * share
+        values[a_name] = int(value) if actual.type == "integer" else _decimal_text(actual, value)
+    return apply
 
 
 def _cost_rule(entity: EntityDef) -> Rule | None:
@@ -242,6 +324,8 @@ def _amount_rule(entity: EntityDef) -> Rule | None:
 _AFTER = ("due", "deadline", "expected", "close", "closing", "end", "expiry", "expire", "expires", "until", "left",
           "leave", "ended", "finished", "completed", "resolved", "closed", "done",
           "planned", "next", "follow", "renewal", "delivery", "maturity", "valid", "target", "estimated")
+#: Words of a moment that has passed once it is set: an activity done in the future is not done yet.
+_PAST = ("done", "completed", "finished", "resolved", "closed", "ended", "left")
 _BEFORE = ("start", "begin", "since", "join", "joined", "registered", "signed", "opened", "hire", "first",
            "enrolled", "activated", "issued")
 
@@ -267,9 +351,19 @@ def _date_generator(field: FieldDef, names: set[str]) -> Generator:
         def moment(ctx: RecordContext) -> float:
             return ctx.created - DAY * 2 * ctx.rng.random() ** 2
 
-    if as_date:
-        return lambda ctx: date.fromordinal(_ordinal(moment(ctx))).isoformat()
-    return lambda ctx: datetime.fromtimestamp(round(moment(ctx)), UTC).isoformat()
+    past = _has(names, *_PAST)
+    required = field.required
+
+    def text(ctx: RecordContext) -> str | None:
+        value = moment(ctx)
+        if past and value > ctx.now:
+            if not required:
+                return None  # still to happen: left empty
+            value = ctx.now
+        if as_date:
+            return date.fromordinal(_ordinal(value)).isoformat()
+        return datetime.fromtimestamp(round(value), UTC).isoformat()
+    return text
 
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
@@ -289,10 +383,21 @@ def skewed_weights(count: int) -> list[float]:
     return out
 
 
-def _enum_generator(field: FieldDef, role: EntityRole) -> Generator:
+def _enum_generator(field: FieldDef, entity: EntityDef, role: EntityRole) -> Generator:
     values = list(field.choice_values)
     if role.kind == "lookup":
         return lambda ctx: values[ctx.seq % len(values)]  # one row per choice: the tiers in order
+    # An entity given several fields about one of its kinds (an activity with
+    # visit_plan_item and visit_purpose) is mostly of that kind.
+    about = [v for v in values if sum(1 for f in entity.fields if f != field.name and f.startswith(v + "_")) >= 2]
+    if about:
+        others = [v for v in values if v not in about]
+        rest = skewed_weights(len(others))
+        head = 2.5 * (rest[-1] if rest else 1.0) / len(about)  # about 70% of the records
+        ordered = [*about, *others]
+        weights = [head * (i + 1) for i in range(len(about))]
+        weights += [weights[-1] + r for r in rest]
+        return lambda ctx: ctx.rng.choices(ordered, cum_weights=weights)[0]
     cumulative = skewed_weights(len(values))
     return lambda ctx: ctx.rng.choices(values, cum_weights=cumulative)[0]
 
@@ -313,8 +418,10 @@ _LIKELY_FALSE = ("vip", "key", "primary", "decision", "blacklist", "blacklisted"
                  "archived", "locked", "urgent", "competitor", "dnc", "lost", "closed", "cancelled")
 
 
-def _boolean_generator(names: set[str]) -> Generator:
+def _boolean_generator(names: set[str], hints: frozenset[str]) -> Generator:
     share = 0.85 if _has(names, *_LIKELY_TRUE) else 0.2 if _has(names, *_LIKELY_FALSE) else 0.5
+    if len(names - {"is", "has"}) >= 2 and names - {"is", "has"} <= hints:
+        share = 0.8  # the flag the preset is named after (is_key_account in key_account): common there
     return lambda ctx: ctx.rng.random() < share
 
 
@@ -339,19 +446,19 @@ def field_generator(
     if kind in ("string", "text", "email", "phone", "url"):
         generate = fit_text(field, text_generator(field, entity, role, names, hints))
     elif kind in ("integer", "decimal", "money"):
-        generate = _number_generator(field, role, names)
+        generate = _number_generator(field, role, names, hints)
     elif kind in ("date", "datetime"):
         generate = _date_generator(field, names)
     elif kind == "enum":
         if not field.choices:
             return None
-        generate = _enum_generator(field, role)
+        generate = _enum_generator(field, entity, role)
     elif kind == "multi_enum":
         if not field.choices:
             return None
         generate = _multi_enum_generator(field)
     elif kind == "boolean":
-        generate = _boolean_generator(names)
+        generate = _boolean_generator(names, hints)
     else:  # pragma: no cover - FIELD_TYPES is closed and validated
         return None
     fill = 1.0 if field.required or role.kind == "lookup" else 0.97 if scored or field.unique else _FILL.get(kind, 0.8)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import random
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -119,6 +119,8 @@ class WalkRecord:
     created_records: list[tuple[str, dict[str, Any], str, float]] = field(default_factory=list)
     changes: int = 0
     last: float = 0.0
+    #: transitions whose guard held on a stand-in score (its inputs must earn it after the load)
+    relied: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,10 @@ class WalkEnv:
     convert: Converter
     #: fields a user may change (not read-only, not set by workflows or scorings)
     editable: frozenset[str] = frozenset()
+    #: rules that keep a record's values adding up (a collected amount within the amount)
+    rules: Sequence[Callable[[dict[str, Any]], None]] = ()
+    #: amounts that only grow (collected so far): a new payment adds, never takes back
+    grows: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -361,6 +367,11 @@ class WorkflowWalker:
             try:
                 if ct.guard is not None and not ct.guard.matches(data) and not self._meet(step, record, env, data):
                     return False
+                if ct.guard is not None and any(
+                    path.startswith("record.") and path[7:] in record.stand_ins and record.typed.get(path[7:]) is None
+                    for path in ct.guard.variables
+                ):
+                    record.relied.append((self.workflow.name, step.name))
                 for action in step.sets:
                     changes.update((k, to_jsonable(v)) for k, v in action.values.evaluate(data).items())
             except LogicError:
@@ -409,9 +420,23 @@ class WorkflowWalker:
         for _ in range(3):
             for name in names:
                 value = env.fill(name)
+                before = saved[name][0]
+                if name in env.grows and value is not None and before is not None and (
+                    Decimal(str(value)) < Decimal(str(before))
+                ):
+                    value = before
                 typed = env.convert({name: value}) if value is not None else None
                 if typed is not None:
                     record.json[name] = value
+                    record.typed.update(typed)
+            if env.rules:
+                settled = dict(record.json)
+                for rule in env.rules:
+                    rule(settled)
+                moved = {k: v for k, v in settled.items() if v != record.json.get(k) and v is not None}
+                typed = env.convert(moved) if moved else {}
+                if typed:
+                    record.json.update(moved)
                     record.typed.update(typed)
             seen = dict(record.typed)
             for name, value in record.stand_ins.items():
