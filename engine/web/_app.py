@@ -44,8 +44,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     bind_engine(app, engine, owns_engine=owns_engine)
     _problems.init_app(app)
 
-    from . import api, docs
+    from . import admin, api, docs
 
     api.init_app(app, engine)
     docs.init_app(app, engine)
+    admin.init_app(app, engine)
     return app

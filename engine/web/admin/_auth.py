@@ -1,0 +1,193 @@
+"""Signing in to the admin UI: flask-login over the engine's users, the session secret, and
+the acting user of every service call.
+
+The session only remembers a user name; every request reads the user again
+(:func:`acting_user`), so a deactivated user or a changed role counts at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import tempfile
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import flask_login
+from flask import Blueprint, Flask, flash, g, redirect, render_template, request, url_for
+from flask_admin.form import SecureForm
+from sqlalchemy.engine import make_url
+from werkzeug.wrappers import Response
+from wtforms import PasswordField, StringField
+
+from engine.errors import CrmError, NotFoundError
+from engine.runtime import CrmEngine
+from engine.users import User
+
+from .._state import current_engine
+from ._i18n import LANGUAGES, say, word
+
+#: The file beside the SQLite database (else in the working directory) holding the session
+#: secret when neither SECRET_KEY nor CRM_SECRET_KEY is set, so that every worker shares it.
+SECRET_FILE = ".crm_secret_key"
+BLUEPRINT = "crm_admin_auth"
+
+
+class SignedIn(flask_login.UserMixin):  # type: ignore[misc]
+    """The signed-in user as flask-login sees it (the engine's :class:`User` inside)."""
+
+    def __init__(self, user: User) -> None:
+        self.user = user
+
+    def get_id(self) -> str:
+        return self.user.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.user.active
+
+    @property
+    def language(self) -> str:
+        return self.user.language
+
+    @property
+    def name(self) -> str:
+        return self.user.display_name or self.user.name
+
+
+def _load(engine: CrmEngine, name: str) -> SignedIn | None:
+    try:
+        user = engine.users.get(name)
+    except NotFoundError:
+        return None
+    return SignedIn(user) if user.active else None
+
+
+def acting_user() -> User:
+    """The signed-in user, read again from the database once per request (the actor of
+    every service call, and whose permissions the menu, lists and forms show)."""
+    user_id = flask_login.current_user.get_id()
+    read: tuple[str, User] | None = g.get("crm_acting_user")
+    if read is None or read[0] != user_id:
+        read = (user_id, current_engine().users.get(user_id))
+        g.crm_acting_user = read
+    return read[1]
+
+
+def secret_key(app: Flask, engine: CrmEngine) -> str:
+    """``SECRET_KEY`` from the config, else ``CRM_SECRET_KEY``, else the key file's (created
+    once, mode 0600, beside the SQLite database or in the working directory)."""
+    configured = app.config.get("SECRET_KEY") or os.environ.get("CRM_SECRET_KEY")
+    if configured:
+        return str(configured)
+    path = _secret_path(engine)
+    if not path.exists():
+        _create_secret(path)
+    return path.read_text(encoding="ascii").strip()
+
+
+def _secret_path(engine: CrmEngine) -> Path:
+    url = make_url(engine.db.url)
+    database = url.database if url.get_backend_name() == "sqlite" else None
+    if database and database != ":memory:" and not database.startswith("file:"):
+        return Path(database).resolve().parent / SECRET_FILE
+    return Path.cwd() / SECRET_FILE
+
+
+def _create_secret(path: Path) -> None:
+    """Write the key to a private temporary file, then link it into place: two workers
+    starting together both end up reading the one that won."""
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".crm_secret_")
+    try:
+        os.fchmod(descriptor, 0o600)
+        os.write(descriptor, secrets.token_urlsafe(48).encode("ascii"))
+        os.close(descriptor)
+        with contextlib.suppress(FileExistsError):  # another worker was first: use its key
+            os.link(temporary, path)
+    finally:
+        os.unlink(temporary)
+
+
+class LoginForm(SecureForm):  # type: ignore[misc]
+    name = StringField(word("user_name"))
+    password = PasswordField(word("password"))
+
+
+class LanguageForm(SecureForm):  # type: ignore[misc]
+    pass
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site (never another host) is a place to go after signing in."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+            return target
+    return url_for("admin.index")
+
+
+def login() -> str | Response:
+    form = LoginForm(request.form)
+    if request.method == "POST":
+        if not form.validate():
+            flash(say("csrf_failed"), "danger")
+        else:
+            user = current_engine().users.authenticate(str(form.name.data or "").strip(), str(form.password.data or ""))
+            if user is None:
+                flash(say("bad_login"), "danger")
+                return render_template("crm_admin/login.html", form=form), 401  # type: ignore[return-value]
+            flask_login.login_user(SignedIn(user))
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("crm_admin/login.html", form=form)
+
+
+def logout() -> Response:
+    form = LanguageForm(request.form)
+    if form.validate():
+        flask_login.logout_user()
+    return redirect(url_for(f"{BLUEPRINT}.login"))
+
+
+def set_language() -> Response:
+    """Save the signed-in user's language (``en`` or ``zh``)."""
+    if not flask_login.current_user.is_authenticated:
+        return redirect(url_for(f"{BLUEPRINT}.login"))
+    form = LanguageForm(request.form)
+    language = request.form.get("language", "")
+    if not form.validate():
+        flash(say("csrf_failed"), "danger")
+    elif language in LANGUAGES:
+        try:
+            user = current_engine().users.set_language(acting_user().name, language)
+        except CrmError as error:
+            flash(error.message, "danger")
+        else:
+            flask_login.login_user(SignedIn(user))  # this request already speaks the new language
+            g.pop("crm_acting_user", None)
+            flash(say("language_saved"), "success")
+    return redirect(_safe_next(request.form.get("next")))
+
+
+def init_auth(app: Flask, engine: CrmEngine) -> None:
+    """Sign-in, sign-out and the language switch under ``/admin``, and the session secret."""
+    app.secret_key = secret_key(app, engine)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    manager = flask_login.LoginManager()
+    manager.login_view = f"{BLUEPRINT}.login"
+    manager.login_message = word("please_sign_in")
+    manager.login_message_category = "info"
+    manager.user_loader(lambda name: _load(engine, name))
+    manager.init_app(app)
+    blueprint = Blueprint(
+        BLUEPRINT,
+        __name__,
+        url_prefix="/admin",
+        template_folder="templates",
+        static_folder="static",
+        static_url_path="/crm-static",
+    )
+    blueprint.add_url_rule("/login/", "login", login, methods=["GET", "POST"])
+    blueprint.add_url_rule("/logout/", "logout", logout, methods=["POST"])
+    blueprint.add_url_rule("/language/", "language", set_language, methods=["POST"])
+    app.register_blueprint(blueprint)

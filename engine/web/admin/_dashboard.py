@@ -1,0 +1,136 @@
+"""The dashboard: a pipeline funnel, the score distribution, and the reports the live
+definitions hold, each as a chart with its numbers.
+
+Every figure comes from a service: record counts from ``engine.records`` (filters in its
+language), reports from ``engine.reports``.
+
+What a user sees follows their roles. The funnel counts the records the record service
+lets them read (a rep's funnel is their own pipeline). Reports and score distributions
+are figures over every record of an entity, which neither service restricts: they are
+shown to users who may read every record of that entity with no field hidden from them
+(administrators, and roles with ``read: all``), and to no one else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask_admin import AdminIndexView
+
+from engine.errors import CrmError
+from engine.metadata import ReportDef, ScoringDef, WorkflowDef
+from engine.reports import list_reports, run_report
+from engine.runtime import CrmEngine
+from engine.users import User
+
+from ._access import SignedInOnly
+from ._auth import acting_user
+from ._charts import Bar, bar_chart
+from ._expose import expose
+from ._i18n import current_language, say, word
+from ._permitted import reads_everything
+from ._report_charts import grade_names, humanize, report_card
+
+#: Slices of a score histogram.
+BUCKETS = 10
+
+
+class DashboardView(SignedInOnly, AdminIndexView):  # type: ignore[misc]
+    def __init__(self, engine: CrmEngine) -> None:
+        self.engine = engine
+        super().__init__(name=word("dashboard"), url="/admin", endpoint="admin", template="crm_admin/dashboard.html")
+
+    @expose("/")
+    def index(self) -> Any:
+        if not self.engine.has_definitions:
+            return self.render(self._template, empty=True, workflows=[], reports=[])
+        user = acting_user()
+        definitions = self.engine.model.definitions
+        workflows = [w for w in definitions.workflows.values() if self._readable(user, w.entity, w.field)]
+        chosen = _pick_workflow(workflows, request.args.get("workflow"))
+        scorings = [s for s in definitions.scorings.values() if self._all_readable(user, s.entity)]
+        reports = [r for r in list_reports(self.engine) if self._all_readable(user, r.entity)]
+        return self.render(
+            self._template,
+            empty=False,
+            workflows=workflows,
+            chosen=chosen,
+            funnel=self._funnel(chosen, user) if chosen else None,
+            scores=[self._distribution(s) for s in scorings],
+            reports=[self._report(report, user) for report in reports],
+            withheld=len(definitions.reports) - len(reports),
+            label=lambda label: label.get(current_language()),
+        )
+
+    def _readable(self, user: User, entity: str, field: str) -> bool:
+        access = self.engine.permissions.access(user, entity)
+        return access.allows("read") and field not in access.hidden
+
+    def _all_readable(self, user: User, entity: str) -> bool:
+        return reads_everything(self.engine.permissions.access(user, entity))
+
+    def _funnel(self, workflow: WorkflowDef, user: User) -> Any:
+        """Records in each state of the workflow now (those ``user`` may read), states in
+        their defined order."""
+        bars = []
+        for state in workflow.states.values():
+            total = self.engine.records.list(
+                workflow.entity, where={workflow.field: state.name}, limit=0, user=user
+            ).total
+            bars.append(Bar(state.label.get(current_language()), total))
+        title = f"{word('funnel')}: {workflow.label.get(current_language())}"
+        return bar_chart(f"funnel-{workflow.name}", title, bars, funnel=True, css_class="crm-chart crm-funnel")
+
+    def _distribution(self, scoring: ScoringDef) -> dict[str, Any]:
+        """Records per grade of the stored scores when the scorer grades, else per tenth of
+        the range of the values found (read through the scoring service, so a scoring
+        without target fields counts too, and an override counts as the score)."""
+        language = current_language()
+        title = f"{word('score_distribution')}: {scoring.label.get(language)}"
+        summary = self.engine.scoring.summary(scoring.name, bins=BUCKETS)
+        chart_id = f"scores-{scoring.name}"
+        out: dict[str, Any] = {"title": title, "chart": None, "caption": None}
+        if not summary.scored:
+            out["caption"] = say("not_scored_yet")
+            return out
+        if summary.grades:
+            bars = [Bar(label, count) for label, count in _graded(self.engine, scoring, summary.grades, language)]
+            out["caption"] = say("grade_caption", scored=f"{summary.scored:,}")
+        else:
+            bars = [Bar(f"{_short(b.lower)}–{_short(b.upper)}", b.records) for b in summary.bins]
+            out["caption"] = say("value_caption", scored=f"{summary.scored:,}")
+        out["chart"] = bar_chart(chart_id, title, bars, css_class="crm-chart crm-scores")
+        return out
+
+    def _report(self, report: ReportDef, user: User) -> dict[str, Any]:
+        try:
+            result = run_report(self.engine, report.name)
+        except CrmError as error:
+            return {"name": report.name, "title": report.label.get(current_language()),
+                    "error": say("report_failed", message=error.message)}  # fmt: skip
+        return report_card(self.engine, report, result, f"report-{report.name}", user)
+
+
+def _pick_workflow(workflows: list[WorkflowDef], wanted: str | None) -> WorkflowDef | None:
+    for w in workflows:
+        if w.name == wanted:
+            return w
+    return next((w for w in workflows if w.name.endswith("pipeline")), workflows[0] if workflows else None)
+
+
+def _graded(engine: CrmEngine, scoring: ScoringDef, grades: dict[str, int], language: str) -> list[tuple[str, int]]:
+    """(name, records) per grade: in the order of the grade field's choices, with their
+    labels, when the grade goes into an enum field; else in the order the scoring lists
+    them (every listed grade shown, also with no records), then the others found, sorted."""
+    field = engine.model.entity(scoring.entity).fields.get(scoring.target_grade or "")
+    if field is not None and field.choices:
+        names = {c.value: c.label.get(language) for c in field.choices}
+    else:
+        names = grade_names(scoring, language)
+    listed = [(name, grades.get(grade, 0)) for grade, name in names.items()]
+    return listed + sorted((humanize(g), n) for g, n in grades.items() if g not in names)
+
+
+def _short(number: float) -> str:
+    return f"{number:,.0f}" if abs(number) >= 10 or float(number).is_integer() else f"{number:,.2f}"

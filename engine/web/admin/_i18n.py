@@ -1,0 +1,207 @@
+"""Labels in the signed-in user's language (English or Chinese).
+
+flask-admin builds its menu, column names and forms once, when the app is created, but
+each user reads them in their own language. :class:`Text` bridges the two: it *is* the
+English string (so flask-admin can use it as a key, sort it, lower-case it) and renders
+itself in the current user's language wherever a template prints it (``__html__``,
+``__str__``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import flask_login
+from flask import has_request_context
+from markupsafe import Markup, escape
+
+from engine.metadata import Label
+
+LANGUAGES = ("en", "zh")
+
+
+def current_language() -> str:
+    """The signed-in user's language; English outside a request or before login."""
+    if not has_request_context():
+        return "en"
+    user = flask_login.current_user
+    language = getattr(user, "language", "en") if user is not None else "en"
+    return language if language in LANGUAGES else "en"
+
+
+class Text(str):
+    """A label that prints in the current user's language (and is its English text otherwise)."""
+
+    zh: str | None
+
+    def __new__(cls, en: str, zh: str | None = None) -> Text:
+        made = super().__new__(cls, en)
+        made.zh = zh
+        return made
+
+    @classmethod
+    def of(cls, label: Label) -> Text:
+        return cls(label.en, label.zh)
+
+    def get(self, language: str) -> str:
+        if language == "zh" and self.zh:
+            return self.zh
+        return str.__str__(self)
+
+    def __str__(self) -> str:
+        return self.get(current_language())
+
+    def __html__(self) -> Markup:
+        return escape(self.get(current_language()))
+
+
+#: The words of the UI itself (definitions bring the labels of entities, fields and choices).
+_WORDS: Mapping[str, tuple[str, str]] = {
+    "app_name": ("CRM Engine", "CRM 引擎"),
+    "dashboard": ("Dashboard", "仪表盘"),
+    "pipelines": ("Pipelines", "流程"),
+    "records": ("Records", "记录"),
+    "administration": ("Administration", "系统管理"),
+    "definitions": ("Definitions", "定义"),
+    "presets": ("Presets", "预置方案"),
+    "sign_in": ("Sign in", "登录"),
+    "sign_out": ("Sign out", "退出"),
+    "user_name": ("User name", "用户名"),
+    "password": ("Password", "密码"),
+    "bad_login": ("Wrong user name or password.", "用户名或密码错误。"),
+    "please_sign_in": ("Please sign in to continue.", "请先登录。"),
+    "language": ("Language", "语言"),
+    "language_saved": ("Language saved.", "语言已保存。"),
+    "fields": ("Fields", "字段"),
+    "transitions": ("Transitions", "流程操作"),
+    "no_transitions": ("This record has no workflow.", "此记录没有流程。"),
+    "run": ("Run", "执行"),
+    "comment": ("Comment", "备注"),
+    "history": ("Workflow history", "流程历史"),
+    "no_history": ("No state changes yet.", "暂无状态变更。"),
+    "scores": ("Scores", "评分"),
+    "no_scores": ("No scoring is defined for this entity.", "此实体没有评分定义。"),
+    "not_scored": ("Not scored yet", "尚未评分"),
+    "explanation": ("Why this score", "评分依据"),
+    "override": ("Override", "人工调整"),
+    "override_value": ("Value", "分值"),
+    "override_grade": ("Grade", "等级"),
+    "reason": ("Reason", "原因"),
+    "clear_override": ("Clear override", "取消人工调整"),
+    "overridden_by": ("Overridden by", "调整人"),
+    "computed": ("Computed", "计算值"),
+    "audit": ("Audit trail", "修改记录"),
+    "edit": ("Edit", "编辑"),
+    "back_to_list": ("Back to the list", "返回列表"),
+    "when": ("When", "时间"),
+    "who": ("Who", "操作人"),
+    "from_state": ("From", "原状态"),
+    "to_state": ("To", "新状态"),
+    "transition": ("Transition", "操作"),
+    "field": ("Field", "字段"),
+    "old_value": ("Old value", "原值"),
+    "new_value": ("New value", "新值"),
+    "action": ("Action", "动作"),
+    "state": ("State", "状态"),
+    "unavailable": ("Not available now", "当前不可执行"),
+    "transition_done": ("Done: {name}.", "已执行:{name}。"),
+    "override_saved": ("Override saved.", "人工调整已保存。"),
+    "override_cleared": ("Override cleared.", "人工调整已取消。"),
+    "live_bundle": ("Live definitions", "当前定义"),
+    "version": ("Version", "版本"),
+    "upload_bundle": ("Upload a bundle", "上传定义包"),
+    "upload_help": (
+        "A zip of a bundle directory, or one definition document (.json) that replaces or adds a document "
+        "of the live bundle.",
+        "定义包目录的 zip 文件,或单个定义文档(.json),用于替换或新增当前定义中的文档。",
+    ),
+    "edit_document": ("Edit a document", "编辑文档"),
+    "document": ("Document", "文档"),
+    "validate_and_diff": ("Validate and show changes", "校验并查看变更"),
+    "valid": ("The definitions are valid.", "定义校验通过。"),
+    "invalid": ("The definitions have errors; nothing was changed.", "定义有错误,未做任何更改。"),
+    "file": ("File", "文件"),
+    "pointer": ("JSON pointer", "JSON 指针"),
+    "code": ("Code", "代码"),
+    "message": ("Message", "说明"),
+    "changes": ("Changes", "变更"),
+    "no_changes": ("No changes: the database already matches.", "无变更:数据库已与定义一致。"),
+    "rows": ("Rows", "行数"),
+    "data_loss": ("Loses data", "会丢失数据"),
+    "allow_data_loss": ("Allow steps that lose data", "允许会丢失数据的变更"),
+    "apply": ("Apply", "应用"),
+    "applied": ("Applied: definitions version {version}.", "已应用:定义版本 {version}。"),
+    "load_preset": ("Load a preset", "加载预置方案"),
+    "mode": ("Business mode", "业务模式"),
+    "industry": ("Industry", "行业"),
+    "none": ("None", "无"),
+    "demo_records": ("Demo records", "演示数据条数"),
+    "load": ("Load", "加载"),
+    "preset_loaded": (
+        "Loaded {name}: definitions version {version}, {changes} change(s), {demo} demo record(s).",
+        "已加载 {name}:定义版本 {version},{changes} 项变更,{demo} 条演示数据。",
+    ),
+    "installed": ("Loaded presets", "已加载的预置方案"),
+    "funnel": ("Pipeline funnel", "流程漏斗"),
+    "score_distribution": ("Score distribution", "评分分布"),
+    "reports": ("Reports", "报表"),
+    "chart_caption": ("Bars: {measure}, per {groups}.", "图中数值:{measure},按{groups}。"),
+    "chart_caption_total": ("Bars: {measure}.", "图中数值:{measure}。"),
+    "grade_caption": ("Records per grade ({scored} scored).", "各等级的记录数(已评分 {scored} 条)。"),
+    "value_caption": ("Records per score range ({scored} scored).", "各分数段的记录数(已评分 {scored} 条)。"),
+    "not_scored_yet": (
+        "No record has been scored yet: run the scoring (crm score run).",
+        "尚无记录评分:请运行评分(crm score run)。",
+    ),
+    "none_value": ("(none)", "(无)"),
+    "days": ("{n} days", "{n} 天"),
+    "hours": ("{n} hours", "{n} 小时"),
+    "no_reports": ("The live definitions have no reports.", "当前定义中没有报表。"),
+    "no_definitions": (
+        "No definitions are applied yet: load a preset or upload a bundle.",
+        "尚未应用任何定义:请加载预置方案或上传定义包。",
+    ),
+    "records_count": ("records", "条记录"),
+    "reports_withheld": (
+        "{count} report(s) cover records your roles do not let you read; they are shown to those who may read "
+        "every record.",
+        "{count} 个报表涉及您的角色无权查看的记录,仅向可查看全部记录的用户显示。",
+    ),
+    "may_not_create": ("Your roles may not create {entity} records.", "您的角色无权新建{entity}记录。"),
+    "may_not_change": (
+        "Your roles let you read this record but not change it.",
+        "您的角色可以查看此记录,但无权修改。",
+    ),
+    "record_missing": ("There is no such record.", "没有这条记录。"),
+    "report_failed": ("This report could not be computed: {message}", "此报表无法计算:{message}"),
+    "forbidden": ("You may not do this: {message}", "无权执行此操作:{message}"),
+    "not_found": ("Not found: {message}", "未找到:{message}"),
+    "error": ("Refused: {message}", "操作被拒绝:{message}"),
+    "fix_fields": ("Please correct the highlighted fields.", "请修改标出的字段。"),
+    "choose": ("Choose…", "请选择…"),
+    "yes": ("Yes", "是"),
+    "no": ("No", "否"),
+    "owner": ("Owner", "负责人"),
+    "created_at": ("Created", "创建时间"),
+    "updated_at": ("Updated", "更新时间"),
+    "created_by": ("Created by", "创建人"),
+    "id": ("ID", "编号"),
+    "admins_only": ("Only administrators may change definitions.", "只有管理员可以修改定义。"),
+    "csrf_failed": (
+        "The form expired or did not come from this site; please try again.",
+        "表单已过期或来源无效,请重试。",
+    ),
+}
+
+
+def word(key: str) -> Text:
+    """A word of the UI as :class:`Text`."""
+    en, zh = _WORDS[key]
+    return Text(en, zh)
+
+
+def say(key: str, **values: object) -> str:
+    """A UI sentence in the current language, with ``{name}`` placeholders filled."""
+    en, zh = _WORDS[key]
+    template = zh if current_language() == "zh" else en
+    return template.format(**values)

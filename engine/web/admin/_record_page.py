@@ -1,0 +1,254 @@
+"""The record page: fields, the transitions the signed-in user may run (with their inputs,
+and the reasons others are refused), the workflow history, the scores with their
+explanations and overrides, and the audit trail.
+
+Every action posts a CSRF-protected form and calls one service as the signed-in user; a
+refusal comes back as a message carrying the service's reason. Every read passes the user
+too: a record outside their read scope is a 404 page (as a missing one is), fields hidden
+from them are left out of the fields, the audit trail, the history and the scores, and the
+Edit button and the override forms are there only when they may change the record.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from flask import flash, redirect, request
+from flask_admin.form import SecureForm
+from werkzeug.wrappers import Response
+
+from engine.errors import CrmError, NotFoundError, PermissionDeniedError, Problem, UsageError
+from engine.workflow import TransitionCheck, inputs_from_text
+
+from ..api._scores import MAX_REASON, MAX_VALUE, _check_grade
+from ..api._workflow import MAX_COMMENT
+from ._auth import acting_user
+from ._display import shown
+from ._expose import expose
+from ._i18n import Text, current_language, say
+from ._permitted import access_of, may_change
+from ._references import references_of
+
+if TYPE_CHECKING:
+    from engine.metadata import EntityDef
+    from engine.runtime import CrmEngine
+
+#: Audit entries the page shows (the newest).
+AUDIT_ROWS = 50
+
+
+class ActionForm(SecureForm):  # type: ignore[misc]
+    """An empty form: its CSRF token guards the record page's buttons."""
+
+
+def flash_error(error: CrmError) -> None:
+    """A service's refusal as a message, with every reason it gives."""
+    key = (
+        "forbidden"
+        if isinstance(error, PermissionDeniedError)
+        else ("not_found" if isinstance(error, NotFoundError) else "error")
+    )
+    reasons = [p.message for p in error.problems if p.message and p.message not in error.message]
+    message = error.message + ("" if not reasons else " — " + "; ".join(reasons))
+    flash(say(key, message=message), "danger")
+
+
+class RecordPage:
+    """Mixed into an entity view: the record page and its actions."""
+
+    engine: CrmEngine
+    definition: EntityDef
+    state_fields: tuple[str, ...]
+
+    if TYPE_CHECKING:
+
+        def get_url(self, endpoint: str, **kwargs: Any) -> str: ...
+        def render(self, template: str, **kwargs: Any) -> Any: ...
+        def get_one(self, id: Any) -> Any: ...
+
+    def _record_url(self, record_id: Any) -> str:
+        return self.get_url(".details_view", id=record_id)
+
+    def _posted_record(self) -> tuple[int | None, Response | None]:
+        """The record id of a posted action, or where to go when the form is not valid."""
+        form = ActionForm(request.form)
+        record_id = str(request.form.get("id", "")).strip()
+        if not record_id.isdigit() or len(record_id) > 18:
+            flash(say("not_found", message=record_id or "?"), "danger")
+            return None, redirect(self.get_url(".index_view"))
+        if not form.validate():
+            flash(say("csrf_failed"), "danger")
+            return None, redirect(self._record_url(record_id))
+        return int(record_id), None
+
+    def missing(self) -> Any:
+        """The answer for a record that does not exist, or that the user may not see: 404."""
+        return self.render("crm_admin/missing.html", title=self.definition.label.get(current_language())), 404
+
+    @expose("/details/")
+    def details_view(self) -> Any:
+        row = self.get_one(request.args.get("id", ""))
+        if row is None:
+            return self.missing()
+        record = row.values
+        entity, record_id = self.definition.name, record["id"]
+        user = acting_user()
+        checks: list[TransitionCheck] = []
+        history: list[dict[str, Any]] = []
+        scores: list[Any] = []
+        audit: list[dict[str, Any]] = []
+        try:
+            if self.state_fields:
+                checks = self.engine.workflows.check(entity, record_id, user)
+                history = self.engine.workflows.history(entity, record_id, user=user)
+            scores = self.engine.scoring.show(entity, record_id, language=current_language(), user=user)
+            audit = self.engine.records.audit(entity, record_id, limit=AUDIT_ROWS, user=user)
+        except NotFoundError:  # deleted since it was read
+            return self.missing()
+        except CrmError as error:
+            flash_error(error)
+        references = references_of(self.engine, self.definition, [record], user)
+        return self.render(
+            "crm_admin/record.html",
+            record=record,
+            fields=self._field_rows(record, references),
+            transitions=[c for c in checks if _shown_transition(c)],
+            history=history,
+            scores=scores,
+            scorings={s.name: s for s in self.engine.model.definitions.scorings_for(entity)},
+            audit=audit,
+            may_change=may_change(self.engine, entity, record),
+            action_form=ActionForm(),
+            label_of=self._label_of,
+            shown_value=self._shown_value,
+            title=_title(self.definition, record),
+        )
+
+    def _field_rows(self, record: dict[str, Any], references: dict[tuple[str, int], Any]) -> list[tuple[Text, Any]]:
+        hidden = access_of(self.engine, self.definition.name).hidden
+        rows = []
+        for f in self.definition.fields.values():
+            if f.name in hidden:
+                continue
+            value = record.get(f.name)
+            reference = references.get((f.name, value)) if f.type == "reference" and value is not None else None
+            link = self.get_url(f"records_{f.target}.details_view", id=value) if reference is not None else None
+            rows.append((Text.of(f.label), shown(f, value, reference, link)))
+        return rows
+
+    def _label_of(self, name: str | None) -> str:
+        f = self.definition.fields.get(name or "")
+        return f.label.get(current_language()) if f is not None else (name or "")
+
+    def _shown_value(self, name: str | None, value: Any) -> Any:
+        return shown(self.definition.fields.get(name or ""), value)
+
+    @expose("/transition/", methods=("POST",))
+    def transition_view(self) -> Response:
+        """Run a transition with the inputs and comment of its form."""
+        record_id, stop = self._posted_record()
+        if stop is not None or record_id is None:
+            return stop or redirect(self.get_url(".index_view"))
+        name = str(request.form.get("transition", ""))
+        try:
+            workflow, transition = self.engine.workflows.find_transition(self.definition.name, name)
+            given = {key: str(request.form.get(f"input_{key}", "")) for key in transition.inputs}
+            # each input read on its own: a missing one is the transition's refusal, with its reason
+            inputs: dict[str, Any] = {}
+            for key, text in given.items():
+                if text.strip():
+                    inputs.update(inputs_from_text(transition, {key: text}))
+            comment = str(request.form.get("comment", "")).strip() or None
+            if comment is not None and len(comment) > MAX_COMMENT:
+                raise UsageError(f"a comment has at most {MAX_COMMENT} characters")
+            self.engine.workflows.run(
+                self.definition.name,
+                record_id,
+                name,
+                user=acting_user(),
+                inputs=inputs,
+                comment=comment,
+                expected_version=_version(),
+                workflow=workflow.name,
+            )
+        except CrmError as error:
+            flash_error(error)
+        else:
+            flash(say("transition_done", name=transition.label.get(current_language())), "success")
+        return redirect(self._record_url(record_id))
+
+    @expose("/score/", methods=("POST",))
+    def score_view(self) -> Response:
+        """Set or clear the override of one scoring, with the API's checks."""
+        record_id, stop = self._posted_record()
+        if stop is not None or record_id is None:
+            return stop or redirect(self.get_url(".index_view"))
+        scoring = str(request.form.get("scoring", ""))
+        try:
+            definition = next(
+                (s for s in self.engine.model.definitions.scorings_for(self.definition.name) if s.name == scoring), None
+            )
+            if definition is None:
+                raise NotFoundError(f'{self.definition.name} has no scoring "{scoring}"')
+            user = acting_user()
+            if request.form.get("clear"):
+                self.engine.scoring.clear_override(self.definition.name, record_id, scoring, user=user)
+                flash(say("override_cleared"), "success")
+            else:
+                value = _number(str(request.form.get("value", "")))
+                grade = str(request.form.get("grade", "")).strip() or None
+                if grade is not None:
+                    _check_grade(self.engine, definition, grade)
+                reason = str(request.form.get("reason", "")).strip()
+                if not reason or len(reason) > MAX_REASON:
+                    raise UsageError(
+                        "an override needs a reason",
+                        [
+                            Problem(
+                                code="required",
+                                field="reason",
+                                message=f"give a reason of at most {MAX_REASON} characters",
+                            )
+                        ],
+                    )
+                self.engine.scoring.override(
+                    self.definition.name, record_id, scoring, value=value, grade=grade, reason=reason, user=user
+                )
+                flash(say("override_saved"), "success")
+        except CrmError as error:
+            flash_error(error)
+        return redirect(self._record_url(record_id))
+
+
+def _shown_transition(check: TransitionCheck) -> bool:
+    """Transitions from the record's state: runnable ones, and refused ones with why."""
+    return all(r.code != "wrong_state" for r in check.reasons)
+
+
+def _version() -> int | None:
+    raw = str(request.form.get("version", ""))
+    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+
+
+def _number(text: str) -> float | None:
+    text = text.strip().replace(",", "")
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(
+            "value must be a number", [Problem(code="type", field="value", message="expected a number")]
+        ) from None
+    if value != value or abs(value) > MAX_VALUE:
+        raise UsageError(
+            f"value must be between {-MAX_VALUE:g} and {MAX_VALUE:g}",
+            [Problem(code="out_of_range", field="value", message="value out of range")],
+        )
+    return value
+
+
+def _title(definition: EntityDef, record: dict[str, Any]) -> str:
+    shown_name = record.get(definition.display) if definition.display else None
+    label = definition.label.get(current_language())
+    return f"{label}: {shown_name}" if shown_name else f"{label} #{record['id']}"

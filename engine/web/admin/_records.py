@@ -1,0 +1,355 @@
+"""One admin view per entity: the list (search, filters, sort, pages) and the create and
+edit forms, all over the record service.
+
+flask-admin's model views expect ORM objects; here a record is a :class:`RecordRow` (the
+service's dict, read as attributes), and every read and write goes through
+``engine.records`` as the signed-in user, whose permissions the service applies.
+
+flask-admin builds a view's columns, filters and forms once; the user's roles then take
+away per request what they may not see or do (``_permitted``): hidden fields leave the
+columns, filters, search and forms, read-only ones are disabled, and the Create, Edit and
+Delete buttons follow the user's access. A posted form always reaches the service, whose
+refusal comes back as a message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import flash, redirect, request
+from flask_admin.form import SecureForm
+from flask_admin.helpers import get_form_data
+from flask_admin.model import BaseModelView
+from markupsafe import Markup
+
+from engine.errors import CrmError, RecordValidationError
+from engine.metadata import EntityDef, FieldDef
+from engine.permissions import EntityAccess
+from engine.records import MAX_PAGE
+from engine.runtime import CrmEngine
+
+from ._access import SignedInOnly
+from ._auth import acting_user
+from ._display import shown
+from ._expose import expose
+from ._filters import Condition, entity_filters, where_of
+from ._forms import build_form, expected_version, form_fields, form_values, record_data, show_problems
+from ._i18n import Text, current_language, say, word
+from ._permitted import access_of, may_change, restrict_form, signed_in, writable_fields
+from ._record_page import RecordPage, flash_error
+from ._references import RecordChoice, ReferenceLoader, references_of
+
+#: Columns of a list beyond the display field and the workflow states.
+LIST_COLUMNS = 6
+_SEARCHABLE = ("string", "email", "phone")
+_SYSTEM_COLUMNS = ("id", "owner", "updated_at", "created_at", "created_by")
+
+
+class RecordRow:
+    """A record as flask-admin reads it: fields as attributes, references resolved."""
+
+    def __init__(self, values: dict[str, Any], references: dict[str, RecordChoice] | None = None) -> None:
+        self.values = values
+        self.references = references or {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self.values.get(name)
+
+
+def endpoint_of(entity: str) -> str:
+    return f"records_{entity}"
+
+
+class EntityView(SignedInOnly, RecordPage, BaseModelView):  # type: ignore[misc]
+    """The list, forms and record page of one entity."""
+
+    can_view_details = True
+    can_set_page_size = True
+    page_size = 25
+    page_size_options = (25, 50, 100)
+    form_base_class = SecureForm
+
+    def __init__(self, engine: CrmEngine, definition: EntityDef, category: Text) -> None:
+        self.engine = engine
+        self.definition = definition
+        workflows = engine.model.definitions.workflows_for(definition.name)
+        self.state_fields = tuple(w.field for w in workflows)
+        self.edited = form_fields(definition, self.state_fields)
+        self.loaders = {
+            f.name: ReferenceLoader(engine, f.name, f.target) for f in self.edited if f.type == "reference" and f.target
+        }
+        self.form_ajax_refs = dict(self.loaders)
+        self.column_list = self._columns()
+        self.column_labels = {
+            **{n: word(n) for n in _SYSTEM_COLUMNS},
+            **{f.name: Text.of(f.label) for f in definition.fields.values()},
+        }
+        self.column_sortable_list = [
+            n
+            for n in self.column_list
+            if n in _SYSTEM_COLUMNS or definition.fields[n].type not in ("json", "multi_enum", "text")
+        ]
+        self.column_filters = entity_filters(definition)
+        self.searched = [f.name for f in definition.fields.values() if f.type in _SEARCHABLE]
+        self.column_searchable_list = self.searched
+        self.column_formatters = {name: self._formatter(name) for name in self.column_list}
+        super().__init__(
+            RecordRow,
+            name=Text.of(definition.label),
+            category=category,
+            endpoint=endpoint_of(definition.name),
+            url=f"records/{definition.name}",
+        )
+
+    # -- what the signed-in user may see and do ------------------------------------------------
+    def access(self) -> EntityAccess:
+        """The signed-in user's access to this view's entity."""
+        return access_of(self.engine, self.definition.name)
+
+    def _hidden(self) -> frozenset[str]:
+        return self.access().hidden if signed_in() else frozenset()
+
+    def is_accessible(self) -> bool:
+        # an entity the user may not read is neither in the menu nor served (403)
+        return bool(super().is_accessible()) and self.access().allows("read")
+
+    # The pages offer the buttons the user's access allows; a form posted to create, edit or
+    # delete always goes on to the record service, which refuses it with its reason.
+    def _posted_to(self, view: str) -> bool:
+        return request.method == "POST" and (request.endpoint or "").endswith(f".{view}")
+
+    @property
+    def can_create(self) -> bool:
+        return self._posted_to("create_view") or self.access().allows("create")
+
+    @property
+    def can_edit(self) -> bool:
+        return self._posted_to("edit_view") or self.access().allows("update")
+
+    @property
+    def can_delete(self) -> bool:
+        return self._posted_to("delete_view") or self.access().allows("delete")
+
+    @property
+    def _list_columns(self) -> list[tuple[str, str]]:
+        hidden = self._hidden()
+        return [c for c in self._all_list_columns if c[0] not in hidden]
+
+    @_list_columns.setter
+    def _list_columns(self, columns: list[tuple[str, str]]) -> None:
+        self._all_list_columns = columns
+
+    def _searched(self) -> list[str]:
+        hidden = self._hidden()
+        return [n for n in self.searched if n not in hidden]
+
+    @property
+    def _search_supported(self) -> bool:
+        return bool(self._searched())
+
+    @_search_supported.setter
+    def _search_supported(self, supported: bool) -> None:
+        pass  # follows the fields the user may see
+
+    def _get_filter_groups(self) -> Any:
+        groups = super()._get_filter_groups()
+        hidden = self._hidden()
+        if not groups or not hidden:
+            return groups
+        for key in list(groups):
+            kept = [item for item in groups[key] if self._filters[item["index"]].field.name not in hidden]
+            if kept:
+                groups[key] = kept
+            else:
+                del groups[key]
+        return groups
+
+    def _get_list_filter_args(self) -> Any:
+        # a filter on a hidden field is no filter of this user's page: left out
+        found = super()._get_list_filter_args()
+        hidden = self._hidden()
+        if not found or not hidden:
+            return found
+        return [f for f in found if self._filters[f[0]].field.name not in hidden]
+
+    def _columns(self) -> list[str]:
+        d = self.definition
+        first = [n for n in (d.display, *self.state_fields) if n]
+        rest = [
+            f.name for f in d.fields.values() if f.name not in first and f.type not in ("text", "json", "multi_enum")
+        ]
+        return ["id", *dict.fromkeys(first), *rest[:LIST_COLUMNS], "owner", "updated_at"]
+
+    # -- flask-admin's model API -------------------------------------------------------------------
+    def get_pk_value(self, model: Any) -> Any:
+        return model.id
+
+    def scaffold_list_columns(self) -> list[str]:
+        return list(self.column_list)
+
+    def scaffold_sortable_columns(self) -> dict[str, str]:
+        return {n: n for n in self.column_sortable_list}
+
+    def init_search(self) -> bool:
+        return bool(self.searched)
+
+    def search_placeholder(self) -> str:
+        return ", ".join(str(self.column_labels[n]) for n in self._searched())
+
+    def scaffold_form(self) -> type[SecureForm]:
+        return build_form(self.definition, self.edited, self.loaders)
+
+    def scaffold_list_form(self, widget: Any = None, validators: Any = None) -> Any:
+        return SecureForm
+
+    def create_form(self, obj: Any = None) -> Any:
+        """The create form without the fields hidden from the user, read-only ones disabled."""
+        return restrict_form(self._create_form_class(get_form_data(), obj=obj), self.access())
+
+    def edit_form(self, obj: Any = None) -> Any:
+        """The edit form filled from the record as text (and the version it was read at),
+        without the fields hidden from the user, read-only ones disabled."""
+        if obj is None:
+            return restrict_form(self._edit_form_class(get_form_data()), self.access())
+        found = references_of(self.engine, self.definition, [obj.values], acting_user())
+        references = {name: choice for (name, _id), choice in found.items()}
+        form = self._edit_form_class(get_form_data(), data=form_values(self.edited, obj.values, references))
+        return restrict_form(form, self.access())
+
+    def _written(self) -> list[FieldDef]:
+        return writable_fields(self.edited, self.access(), request.form)
+
+    @expose("/new/", methods=("GET", "POST"))
+    def create_view(self) -> Any:
+        if request.method == "GET" and not self.access().allows("create"):
+            flash(say("may_not_create", entity=self.definition.label.get(current_language())), "danger")
+        return super().create_view()
+
+    @expose("/edit/", methods=("GET", "POST"))
+    def edit_view(self) -> Any:
+        """The edit form of a record the user may see (else 404) and change (else back to its
+        page, saying so)."""
+        row = self.get_one(request.args.get("id", ""))
+        if row is None:
+            return self.missing()
+        if request.method == "GET" and not may_change(self.engine, self.definition.name, row.values):
+            flash(say("may_not_change"), "danger")
+            return redirect(self.get_url(".details_view", id=row.id))
+        return super().edit_view()
+
+    def get_list(
+        self,
+        page: int | None,
+        sort_field: Any,
+        sort_desc: bool,
+        search: str | None,
+        filters: Any,
+        page_size: int | None = None,
+    ) -> tuple[int, list[Any]]:
+        conditions: list[Condition] = []
+        searched = self._searched()
+        if search and searched:
+            conditions.append({"or": [{n: {"contains": search[:200]}} for n in searched]})
+        for index, _name, value in filters or ():
+            flt = self._filters[index]
+            flt.apply(conditions, flt.clean(value))
+        size = min(page_size or self.page_size, MAX_PAGE)
+        sort = f"-{sort_field}" if sort_field and sort_desc else (sort_field or "-id")
+        user = acting_user()
+        try:
+            found = self.engine.records.list(
+                self.definition.name,
+                where=where_of(conditions),
+                sort=sort,
+                limit=size,
+                offset=(page or 0) * size,
+                user=user,
+            )
+        except CrmError as error:
+            flash(say("error", message=error.message), "danger")
+            return 0, []
+        references = references_of(self.engine, self.definition, found.items, user)
+        rows = [RecordRow(r, {f: c for (f, i), c in references.items() if r.get(f) == i}) for r in found.items]
+        return found.total, rows
+
+    def get_one(self, id: Any) -> RecordRow | None:
+        text = str(id).strip()
+        if not text.isdigit() or len(text) > 18:
+            return None
+        try:
+            record = self.engine.records.get(self.definition.name, int(text), user=acting_user())
+        except CrmError:  # none, or one the user may not see: the same answer
+            return None
+        return RecordRow(record)
+
+    def create_model(self, form: Any) -> Any:
+        data, problems = record_data(self._written(), form, creating=True)
+        try:
+            if problems:
+                raise RecordValidationError(problems)
+            created = self.engine.records.create(self.definition.name, data, user=acting_user())
+        except CrmError as error:
+            self._refused(form, error)
+            return False
+        return RecordRow(created)
+
+    def update_model(self, form: Any, model: Any) -> bool:
+        data, problems = record_data(self._written(), form, creating=False)
+        try:
+            if problems:
+                raise RecordValidationError(problems)
+            updated = self.engine.records.update(
+                self.definition.name,
+                model.id,
+                data,
+                expected_version=expected_version(form),
+                user=acting_user(),
+            )
+        except CrmError as error:
+            self._refused(form, error)
+            return False
+        model.values = updated
+        return True
+
+    def delete_model(self, model: Any) -> bool:
+        try:
+            self.engine.records.delete(
+                self.definition.name, model.id, expected_version=model.version, user=acting_user()
+            )
+        except CrmError as error:
+            flash_error(error)
+            return False
+        return True
+
+    def get_save_return_url(self, model: Any, is_created: bool = False) -> str:
+        return str(self.get_url(".details_view", id=model.id))
+
+    def _refused(self, form: Any, error: CrmError) -> None:
+        """Problems on their fields; the service's message for the rest (a conflict, a refusal)."""
+        rest = show_problems(form, error.problems)
+        if len(rest) < len(error.problems):
+            flash(say("fix_fields"), "danger")
+        if rest or not error.problems:
+            flash_error(error)
+
+    # -- cells --------------------------------------------------------------------------------
+    def field(self, name: str) -> FieldDef | None:
+        return self.definition.fields.get(name)
+
+    def _formatter(self, name: str) -> Callable[..., Markup]:
+        def cell(_view: Any, _context: Any, model: Any, _name: str) -> Markup:
+            value = getattr(model, name)
+            if name == "id" or name == self.definition.display:
+                page = self.get_url(".details_view", id=model.id)
+                return Markup('<a href="{}">{}</a>').format(page, value if value is not None else "—")
+            f = self.field(name)
+            reference = model.references.get(name)
+            link: str | None = None
+            if reference is not None and f is not None and f.target:
+                link = self.get_url(f"{endpoint_of(f.target)}.details_view", id=reference.id)
+            return shown(f, value, reference, link)
+
+        return cell

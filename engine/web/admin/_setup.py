@@ -1,0 +1,74 @@
+"""Building the admin UI of one app from the live definitions.
+
+flask-admin refuses new views once an app has served a request, so the views are built
+here, when the app is created, from the definitions live then; after an apply, a new app
+is built and swapped in (``engine.web._swap``). Nothing is kept at module level: a second
+app on the same engine gets its own ``Admin``, views and blueprints.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flask_login
+from flask import Flask
+from flask_admin import Admin
+from flask_admin.theme import Bootstrap4Theme
+from flask_babel import Babel
+
+from engine.runtime import CrmEngine
+
+from .._state import bind_engine
+from ._auth import BLUEPRINT, LanguageForm, init_auth
+from ._dashboard import DashboardView
+from ._definitions import DefinitionsView
+from ._i18n import current_language, say, word
+from ._presets import PresetsView
+from ._records import EntityView
+
+URL = "/admin"
+#: The locale of flask-admin's own translations for each language of the UI.
+BABEL_LOCALES = {"en": "en", "zh": "zh_Hans_CN"}
+
+
+def init_app(app: Flask, engine: CrmEngine) -> Admin:
+    """Serve the admin UI of ``engine`` under ``/admin`` on ``app`` (sign-in required)."""
+    bind_engine(app, engine)
+    init_auth(app, engine)
+    # flask-admin's own words (List, Create, Save, Search, filters) follow the signed-in
+    # user's language, as the definitions' labels do
+    Babel(app, locale_selector=_locale)
+    admin = Admin(
+        app,
+        name=word("app_name"),
+        url=URL,
+        index_view=DashboardView(engine),
+        theme=Bootstrap4Theme(base_template="crm_admin/base.html", fluid=True),
+    )
+    if engine.has_definitions:
+        definitions = engine.model.definitions
+        driven = {w.entity for w in definitions.workflows.values()}
+        ordered = sorted(definitions.entities.values(), key=lambda e: e.label.en.lower())
+        for entity in ordered:
+            category = word("pipelines") if entity.name in driven else word("records")
+            admin.add_view(EntityView(engine, entity, category))
+    admin.add_view(DefinitionsView(engine, word("administration")))
+    admin.add_view(PresetsView(engine, word("administration")))
+    app.context_processor(_template_context)
+    return admin
+
+
+def _locale() -> str:
+    return BABEL_LOCALES[current_language()]
+
+
+def _template_context() -> dict[str, Any]:
+    user = flask_login.current_user
+    return {
+        "crm_word": word,
+        "crm_say": say,
+        "crm_language": current_language(),
+        "crm_user": user if user is not None and user.is_authenticated else None,
+        "crm_form": LanguageForm(),
+        "crm_auth": BLUEPRINT,
+    }
