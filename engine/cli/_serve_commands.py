@@ -1,4 +1,4 @@
-"""``crm serve``: the REST API on werkzeug's development server, for local use."""
+"""``crm serve``: the web app on werkzeug's development server, for local use."""
 
 from __future__ import annotations
 
@@ -16,14 +16,16 @@ from ._context import CliContext, pass_context
 def serve(context: CliContext, host: str, port: int) -> None:
     """Serve the REST API (/api/v1, reference at /api/v1/docs) for local use.
 
-    In production run it under a WSGI server instead, one engine per worker:
-    CRM_DATABASE_URL=postgresql://... gunicorn -w 4 'engine.web:create_app()'
+    Definitions applied meanwhile (by `crm schema apply` or the API) are served within
+    about a second, without a restart. In production run it under a WSGI server instead,
+    one engine per worker (see docs/deploy.md):
+    CRM_DATABASE_URL=postgresql://... gunicorn -w 4 'engine.web:serve_app()'
     """
     from werkzeug.serving import run_simple
 
-    from engine.web import create_app
+    from engine.web._swap import SwappingApp, environment_settings
 
-    app = create_app({"CRM_ENGINE": context.engine})
+    app = SwappingApp(environment_settings(), engine=context.engine)
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"serving {context.engine.db.url.split('://', 1)[0]} database on http://{shown}:{port}/api/v1 "
                f"(reference: /api/v1/docs); Ctrl+C stops", err=True)
