@@ -23,7 +23,7 @@ from __future__ import annotations
 import builtins
 import re
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal
 from typing import Any
 
@@ -31,7 +31,6 @@ from engine.compile._rules import (
     DATETIME_RE,
     INT64_MAX,
     INT64_MIN,
-    UTC,
     format_regex,
     integer_bounds,
     integer_digits,

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import difflib
 import re
-from datetime import UTC
 from decimal import Decimal
 from typing import Final
 
@@ -43,7 +42,6 @@ INT64_MAX: Final = 2**63 - 1
 OWNER_MAX_LENGTH: Final = 128
 #: System columns a record may never carry on input (``owner`` may be given).
 READ_ONLY_SYSTEM_FIELDS: Final = frozenset(SYSTEM_FIELDS) - {"owner"}
-UTC: Final = UTC
 
 #: ``local@domain.tld``: no spaces or ``@`` in the local part, at least one dot in the
 #: domain and no empty labels. Deliberately simple: deliverability is not decidable

@@ -14,7 +14,7 @@ import math
 import re
 import weakref
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, TypeGuard
 
@@ -28,7 +28,6 @@ from engine.compile._rules import (
     NUMERIC_RE,
     OWNER_MAX_LENGTH,
     READ_ONLY_SYSTEM_FIELDS,
-    UTC,
     format_regex,
     integer_digits,
     record_problem,
@@ -313,7 +312,7 @@ def build_record_schema(entity: EntityDef, *, partial: bool = False) -> type[Rec
     defaults = {
         name: field.default for name, field in entity.fields.items() if field.has_default
     }
-    base = type(
+    base: type[RecordSchema] = type(
         f"{_class_name(entity, partial)}Base",
         (RecordSchema,),
         {"crm_entity": entity, "crm_partial": partial, "crm_defaults": defaults},

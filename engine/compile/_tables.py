@@ -98,7 +98,8 @@ def _utcnow() -> datetime:
 def _same_as_created_at(context: DefaultExecutionContext) -> datetime:
     # A record created without explicit timestamps was last updated when it was
     # created, to the microsecond, not a few microseconds later.
-    created = context.get_current_parameters().get("created_at")
+    # SQLAlchemy leaves get_current_parameters() unannotated; it returns a dict.
+    created = context.get_current_parameters().get("created_at")  # type: ignore[no-untyped-call]
     return created if isinstance(created, datetime) else _utcnow()
 
 
@@ -154,7 +155,7 @@ def _field_columns(
     for field in entity.fields.values():
         args: list[SchemaItem] = []
         if field.type == "reference":
-            if field.target not in defs.entities:
+            if field.target is None or field.target not in defs.entities:
                 problems.append(
                     _problem(
                         entity,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 from collections.abc import Callable
@@ -72,14 +73,14 @@ def make_plugins(*, entry_points: bool = True, extra: tuple[object, ...] = ()) -
     manager.add_hookspecs(hookspecs)
     plugins = Plugins(manager)
     for path in DEFAULT_PLUGINS:
-        _register(plugins, path, lambda path=path: importlib.import_module(path))
+        _register(plugins, path, functools.partial(importlib.import_module, path))
     if entry_points:
         from importlib.metadata import entry_points as find
 
         for entry in find(group=ENTRY_POINT_GROUP):
             _register(plugins, entry.name, entry.load, getattr(entry, "dist", None))
     for plugin in extra:
-        _register(plugins, getattr(plugin, "__name__", repr(plugin)), lambda plugin=plugin: plugin)
+        _register(plugins, getattr(plugin, "__name__", repr(plugin)), functools.partial(_itself, plugin))
     while True:  # a misspelled hook name fails loudly, naming the plugin; the rest still load
         try:
             manager.check_pending()
@@ -91,6 +92,10 @@ def make_plugins(*, entry_points: bool = True, extra: tuple[object, ...] = ()) -
             log.error("plugin %s: %s", name, exc)
             manager.unregister(plugin)
     return plugins
+
+
+def _itself(plugin: object) -> object:
+    return plugin
 
 
 def _register(plugins: Plugins, name: str, load: Callable[[], object], dist: Any = None) -> None:

@@ -31,6 +31,7 @@ def crm_register_scorers() -> list[Scorer]:
     Called once when the engine loads its plugins; every plugin's list is collected.
     Two scorers with one name are an error that names both plugins.
     """
+    raise NotImplementedError  # a specification: pluggy calls the implementations only
 
 
 @hookspec

@@ -40,10 +40,7 @@ class LogicError(CrmError):
     def __init__(self, problems: Iterable[Problem], message: str | None = None) -> None:
         problems = tuple(problems)
         if message is None:
-            if len(problems) == 1:
-                message = problems[0].message
-            else:
-                message = f"{len(problems)} problems in the rule"
+            message = problems[0].message if len(problems) == 1 else f"{len(problems)} problems in the rule"
         super().__init__(message, problems)
 
 

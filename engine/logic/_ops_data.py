@@ -158,10 +158,7 @@ def _val_like(c: Compiler, args: Any, site: Site, finish: Any) -> Node:
     """Shared by ``val`` and ``exists``: ``finish(base, path)`` gives the result."""
     if args is None:
         return Node(lambda data, frame: finish(data, ()))
-    if isinstance(args, (list, tuple)):
-        nodes = c.nodes(args, site.args_pointer)
-    else:
-        nodes = [c.node(args, site.args_pointer)]
+    nodes = c.nodes(args, site.args_pointer) if isinstance(args, (list, tuple)) else [c.node(args, site.args_pointer)]
     if all(node.const for node in nodes):
         values = [node.value for node in nodes]
         if not isinstance(args, (list, tuple)) and isinstance(values[0], (list, tuple)):

@@ -8,6 +8,7 @@ from ._plan import MigrationPlan, MigrationStep, plan_migration
 from ._state import StoredDefinitions, current_version, load_stored
 from ._system_tables import (
     SYSTEM_METADATA,
+    api_tokens,
     assignment_cursors,
     audit_log,
     escalations,
@@ -29,6 +30,7 @@ __all__ = [
     "MigrationPlan",
     "MigrationStep",
     "StoredDefinitions",
+    "api_tokens",
     "apply_definitions",
     "assignment_cursors",
     "audit_log",

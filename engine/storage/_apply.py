@@ -112,9 +112,9 @@ class _Migrator:
         old = self.plan.old
         for step in steps:
             if step.kind == "rename_entity":
-                source = self.plan.new.entities[step.entity].renamed_from
-                assert source is not None
-                self.ops.rename_table(source, step.entity)
+                previous = self.plan.new.entities[step.entity].renamed_from
+                assert previous is not None
+                self.ops.rename_table(previous, step.entity)
         created = [s.entity for s in steps if s.kind == "create_entity"]
         if created or old is None:
             names = created if old is not None else list(self.plan.new.entities)
@@ -145,7 +145,12 @@ class _Migrator:
         by_kind: dict[str, list[MigrationStep]] = {}
         for s in steps:
             by_kind.setdefault(s.kind, []).append(s)
-        renamed = {s.field: new.fields[s.field].renamed_from for s in by_kind.get("rename_field", []) if s.field}
+        renamed: dict[str, str] = {}
+        for s in by_kind.get("rename_field", []):
+            if s.field:
+                origin = new.fields[s.field].renamed_from
+                assert origin is not None, f"{table}.{s.field} is renamed but names no renamed_from"
+                renamed[s.field] = origin
 
         def old_field(name: str) -> FieldDef:
             return old.fields[renamed.get(name) or name]
@@ -169,7 +174,11 @@ class _Migrator:
         existing_fks = self.reflect_foreign_keys(table)
         existing_uniques = self.reflect_uniques(table)
         new_table = self.new_meta.tables[table]
-        with self.ops.batch_alter_table(table, recreate="auto", naming_convention=NAMING_CONVENTION) as batch:
+        # Alembic's annotation says dict[str, str]; it hands the dict to MetaData, which
+        # also takes the callables NAMING_CONVENTION uses.
+        with self.ops.batch_alter_table(
+            table, recreate="auto", naming_convention=NAMING_CONVENTION  # type: ignore[arg-type]
+        ) as batch:
             for name, source in renamed.items():
                 if name not in rewrites:
                     batch.alter_column(source, new_column_name=name)
@@ -199,23 +208,25 @@ class _Migrator:
                 self.drop_fk(batch, existing_fks, s.field)
                 self.create_fk(batch, new_table, new.fields[s.field])
             for s in by_kind.get("drop_unique", []):
-                name = existing_uniques.get(frozenset(s.columns))
-                if name:
-                    batch.drop_constraint(name, type_="unique")
+                dropped = existing_uniques.get(frozenset(s.columns))
+                if dropped:
+                    batch.drop_constraint(dropped, type_="unique")
             for s in by_kind.get("add_unique", []):
-                batch.create_unique_constraint(self.unique_name(new_table, s.columns), list(s.columns))
+                added = self.unique_name(new_table, s.columns)
+                assert added is not None, f"{table}{s.columns} is not unique in the compiled table"
+                batch.create_unique_constraint(added, list(s.columns))
 
         existing_indexes = self.reflect_indexes(table)
         for s in by_kind.get("drop_index", []):
-            name = existing_indexes.get(frozenset(s.columns))
-            if name:
-                self.ops.drop_index(name, table_name=table)
+            index_name = existing_indexes.get(frozenset(s.columns))
+            if index_name:
+                self.ops.drop_index(index_name, table_name=table)
         for s in by_kind.get("add_index", []) + by_kind.get("add_field", []):
             cols = s.columns or ((s.field,) if s.field else ())
-            index = self.index_for(new_table, cols)
+            index = self.index_name(new_table, cols)
             if index is not None and frozenset(cols) not in existing_indexes:
-                self.ops.create_index(index.name, table, list(cols))
-                existing_indexes[frozenset(cols)] = str(index.name)  # a field and its index come once
+                self.ops.create_index(index, table, list(cols))
+                existing_indexes[frozenset(cols)] = index  # a field and its index come once
         for s in by_kind.get("fill_default", []):
             assert s.field is not None
             self.fill_default(table, new.fields[s.field])
@@ -284,34 +295,35 @@ class _Migrator:
                 return _constraint_name(c, table)
         return None
 
-    def index_for(self, table: sa.Table, columns: tuple[str, ...]) -> sa.Index | None:
+    def index_name(self, table: sa.Table, columns: tuple[str, ...]) -> str | None:
         for index in table.indexes:
             if [c.name for c in index.columns] == list(columns):
-                index.name = _constraint_name(index, table)
-                return index
+                return _constraint_name(index, table)
         return None
 
     # -- reflection of what is really there (names may predate a rename) -------------------
     def reflect_foreign_keys(self, table: str) -> dict[str, str]:
         inspector = sa.inspect(self.conn)
         return {
-            fk["constrained_columns"][0]: fk["name"]
+            fk["constrained_columns"][0]: name
             for fk in inspector.get_foreign_keys(table)
-            if fk.get("name") and len(fk["constrained_columns"]) == 1
+            if (name := fk.get("name")) and len(fk["constrained_columns"]) == 1
         }
 
     def reflect_uniques(self, table: str) -> dict[frozenset[str], str]:
         inspector = sa.inspect(self.conn)
         return {
-            frozenset(u["column_names"]): u["name"] for u in inspector.get_unique_constraints(table) if u.get("name")
+            frozenset(u["column_names"]): name
+            for u in inspector.get_unique_constraints(table)
+            if (name := u.get("name"))
         }
 
     def reflect_indexes(self, table: str) -> dict[frozenset[str], str]:
         inspector = sa.inspect(self.conn)
         return {
-            frozenset(c for c in i["column_names"] if c): i["name"]
+            frozenset(c for c in i["column_names"] if c): name
             for i in inspector.get_indexes(table)
-            if i.get("name") and not i.get("unique")
+            if (name := i.get("name")) and not i.get("unique")
         }
 
 

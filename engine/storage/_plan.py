@@ -132,17 +132,17 @@ class _Planner:
         return int(self.conn.execute(sa.select(sa.func.count()).select_from(sa.table(table))).scalar() or 0)
 
     def count_non_null(self, table: str, column: str) -> int:
-        col = sa.column(column)
+        col: sa.ColumnClause[Any] = sa.column(column)
         query = sa.select(sa.func.count()).select_from(sa.table(table, col)).where(col.is_not(None))
         return int(self.conn.execute(query).scalar() or 0)
 
     def count_null(self, table: str, column: str) -> int:
-        col = sa.column(column)
+        col: sa.ColumnClause[Any] = sa.column(column)
         query = sa.select(sa.func.count()).select_from(sa.table(table, col)).where(col.is_(None))
         return int(self.conn.execute(query).scalar() or 0)
 
     def count_duplicates(self, table: str, columns: tuple[str, ...]) -> int:
-        cols = [sa.column(c) for c in columns]
+        cols: list[sa.ColumnClause[Any]] = [sa.column(c) for c in columns]
         inner = (
             sa.select(*cols, sa.func.count().label("n"))
             .select_from(sa.table(table, *cols))
@@ -475,7 +475,8 @@ def iter_conversions(
     )
     probe_entity = EntityDef(name="probe", label=new.label, fields={new.name: probe})
     reader = compile_csv_reader(probe_entity, [new.name])
-    idc, col = sa.column("id"), sa.column(column)
+    idc: sa.ColumnClause[Any] = sa.column("id")
+    col: sa.ColumnClause[Any] = sa.column(column)
     query = sa.select(idc, col).select_from(sa.table(table, idc, col)).where(col.is_not(None)).order_by(idc)
     result = conn.execute(query.execution_options(yield_per=5000))
     for record_id, value in result:
@@ -530,8 +531,24 @@ def _field_meta(f: FieldDef) -> tuple[Any, ...]:
 
 
 def _meta_change(old: FieldDef, new: FieldDef) -> str:
-    changed = [k for k in (*_META_KEYS, "required") if _field_meta_dict(old)[k] != _field_meta_dict(new)[k]]
+    before, after = _field_meta_dict(old), _field_meta_dict(new)
+    changed = []
+    for key in (*_META_KEYS, "required"):
+        if before[key] == after[key]:
+            continue
+        if key == "choices" and isinstance(before[key], tuple | list) and isinstance(after[key], tuple | list):
+            names_before, names_after = _choice_names(before[key]), _choice_names(after[key])
+            edits = [f"+{c}" for c in names_after if c not in names_before]
+            edits += [f"-{c}" for c in names_before if c not in names_after]
+            changed.append(f"choices ({', '.join(edits)})" if edits else "choices (labels or order)")
+        else:
+            changed.append(key)
     return ", ".join(changed) + " changed"
+
+
+def _choice_names(choices: Any) -> list[str]:
+    """The names of a field's choices (stored as names or as ``(name, label)`` pairs)."""
+    return [c[0] if isinstance(c, tuple) else c for c in choices]
 
 
 def _field_meta_dict(f: FieldDef) -> dict[str, Any]:
@@ -553,11 +570,11 @@ def plan_migration(conn: Connection, old: Definitions | None, new: Definitions, 
 
 
 def _definition_changes(old: Definitions | None, new: Definitions) -> list[MigrationStep]:
-    """Workflows, scorings and reports added, removed or changed: no DDL, but a new version."""
+    """Workflows, scorings, reports and roles added, removed or changed: no DDL, but a new version."""
     if old is None:
         return []
     steps = []
-    for kind, label in (("workflows", "workflow"), ("scorings", "scoring"), ("reports", "report")):
+    for kind, label in (("workflows", "workflow"), ("scorings", "scoring"), ("reports", "report"), ("roles", "role")):
         before: Mapping[str, Any] = getattr(old, kind, {})
         after: Mapping[str, Any] = getattr(new, kind, {})
         for name in sorted(set(before) | set(after)):
@@ -565,6 +582,38 @@ def _definition_changes(old: Definitions | None, new: Definitions) -> list[Migra
                 continue
             item = after.get(name) or before.get(name)
             entity = getattr(item, "entity", None) or "-"
-            change = "added" if name not in before else "removed" if name not in after else "changes"
-            steps.append(MigrationStep("definition_only", entity, f"{label} {name} {change}"))
+            if name not in before:
+                detail = f"{label} {name} added"
+            elif name not in after:
+                detail = f"{label} {name} removed"
+            else:
+                what = _what_changes(before[name], after[name])
+                detail = f"{label} {name} changes" + (f": {what}" if what else "")
+            steps.append(MigrationStep("definition_only", entity, detail))
     return steps
+
+
+def _what_changes(old: Any, new: Any) -> str:
+    """Which parts of a definition differ, e.g. ``states +contract_review; transitions ~win; label``.
+
+    Keyed parts (states, transitions, permissions...) list the keys added (+), removed (-) and
+    changed (~); other parts are named when they differ. Parts excluded from comparison (the
+    source location) are ignored, so moving a document never shows as a change.
+    """
+    if not dataclasses.is_dataclass(old) or not dataclasses.is_dataclass(new):
+        return ""
+    parts = []
+    for f in dataclasses.fields(old):
+        if not f.compare:
+            continue
+        a, b = getattr(old, f.name), getattr(new, f.name, None)
+        if a == b:
+            continue
+        if isinstance(a, Mapping) and isinstance(b, Mapping):
+            keys = [f"+{k}" for k in b if k not in a]
+            keys += [f"-{k}" for k in a if k not in b]
+            keys += [f"~{k}" for k in a if k in b and a[k] != b[k]]
+            parts.append(f"{f.name} {', '.join(keys)}")
+        else:
+            parts.append(f.name)
+    return "; ".join(parts)

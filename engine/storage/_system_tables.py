@@ -57,6 +57,20 @@ users = sa.Table(
     sa.Column("created_at", UTCDateTime(), nullable=False),
 )
 
+#: API tokens: only a SHA-256 hash of each token is kept; the token itself is shown once.
+api_tokens = sa.Table(
+    "crm_api_tokens",
+    SYSTEM_METADATA,
+    sa.Column("id", _Id, primary_key=True, autoincrement=True),
+    sa.Column("user", sa.String(128), nullable=False, index=True),
+    sa.Column("name", sa.String(128)),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("last_used_at", UTCDateTime()),
+    sa.Column("expires_at", UTCDateTime()),
+    sa.Column("revoked_at", UTCDateTime()),
+)
+
 #: One row per state change of a workflow-driven field (creation included, from_state null).
 workflow_history = sa.Table(
     "crm_workflow_history",

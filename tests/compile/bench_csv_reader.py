@@ -20,9 +20,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from compile_defs import entity, field  # noqa: E402
+from compile_defs import entity, field
 
-from engine.compile import compile_csv_reader, compile_validator  # noqa: E402
+from engine.compile import compile_csv_reader, compile_validator
 
 TYPICAL = (
     entity(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +14,7 @@ from compile_defs import definitions, entity, field
 from engine.compile import build_metadata, compile_csv_reader
 from engine.metadata._model import FieldDef
 
-UTC = timezone.utc
+UTC = UTC
 CHOICES = ["new", "won", "lost"]
 
 @dataclass(frozen=True)
@@ -257,7 +257,7 @@ def test_converted_rows_insert_as_they_are(database_url: str) -> None:
         metadata.create_all(engine)
         with engine.begin() as conn:
             columns = converter.columns
-            conn.execute(table.insert(), [dict(zip(columns, values)) for values, _ in rows])
+            conn.execute(table.insert(), [dict(zip(columns, values, strict=True)) for values, _ in rows])
             query = sa.select(*(table.c[c] for c in columns)).order_by(table.c.id)
             stored = conn.execute(query)
             assert [tuple(row) for row in stored] == [values for values, _ in rows]

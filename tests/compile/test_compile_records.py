@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +14,7 @@ from engine.compile import build_record_schema, compile_validator, load_record
 from engine.errors import RecordValidationError
 from engine.metadata._model import EntityDef, FieldDef
 
-UTC = timezone.utc
+UTC = UTC
 Outcome = tuple[dict[str, Any] | None, list[tuple[str | None, str]]]
 Validate = Callable[[EntityDef, Any, bool], Outcome]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -240,7 +240,7 @@ def test_naming_convention_is_usable_by_other_metadata() -> None:
 
 # -- real databases -----------------------------------------------------------------------
 
-UTC = timezone.utc
+UTC = UTC
 PLUS_8 = timezone(timedelta(hours=8))
 
 ROUND_TRIP: dict[str, Any] = {

@@ -135,7 +135,9 @@ def test_rename_field_keeps_data(seeded: CrmEngine, tmp_path: Path) -> None:
 
 def test_rename_entity_keeps_data_and_references(seeded: CrmEngine, tmp_path: Path) -> None:
     customer = {**ACCOUNT, "renamed_from": "account"}
-    opportunity = _with_field(OPPORTUNITY, "account", {"type": "reference", "target": "customer", "on_delete": "cascade"})
+    opportunity = _with_field(
+        OPPORTUNITY, "account", {"type": "reference", "target": "customer", "on_delete": "cascade"}
+    )
     version, plan = _apply(seeded, tmp_path, {"customer": customer, "opportunity": opportunity})
     assert version == 2
     assert not plan.destructive
@@ -161,7 +163,8 @@ def test_widening_a_type_converts_every_value(seeded: CrmEngine, tmp_path: Path)
     assert version == 2 and not plan.destructive
     from decimal import Decimal
 
-    assert [r["employees"] for r in seeded.records.list("account").items] == [Decimal("0"), Decimal("10"), Decimal("20")]
+    employees = [r["employees"] for r in seeded.records.list("account").items]
+    assert employees == [Decimal("0"), Decimal("10"), Decimal("20")]
 
 
 def test_integer_to_string_and_back_keeps_values(seeded: CrmEngine, tmp_path: Path) -> None:
@@ -194,7 +197,9 @@ def test_making_a_field_required_where_rows_are_empty(seeded: CrmEngine, tmp_pat
     assert (step.rows, step.destructive) == (1, True)
     with pytest.raises(DataLossError):
         _apply(seeded, tmp_path, {"account": account, "opportunity": OPPORTUNITY})
-    with_default = _with_field(ACCOUNT, "code", {"type": "string", "max_length": 20, "required": True, "default": "N/A"})
+    with_default = _with_field(
+        ACCOUNT, "code", {"type": "string", "max_length": 20, "required": True, "default": "N/A"}
+    )
     _, plan = _apply(seeded, tmp_path, {"account": with_default, "opportunity": OPPORTUNITY})
     assert not plan.destructive
     assert [r["code"] for r in seeded.records.list("account").items] == ["A-1", "G-22", "N/A"]
@@ -235,8 +240,9 @@ def test_failed_apply_leaves_data_and_version(seeded: CrmEngine, tmp_path: Path)
     account = _with_field(ACCOUNT, "website", {"type": "url"})
     from engine.errors import CrmError
 
+    invoice = {"fields": {"number": {"type": "string"}}}
     with pytest.raises(CrmError) as caught:
-        _apply(seeded, tmp_path, {"account": account, "opportunity": OPPORTUNITY, "invoice": {"fields": {"number": {"type": "string"}}}})
+        _apply(seeded, tmp_path, {"account": account, "opportunity": OPPORTUNITY, "invoice": invoice})
     assert caught.value.code == "migration_failed"
     assert _versions(seeded) == [1]
     columns = {c["name"] for c in sa.inspect(seeded.db.engine).get_columns("account")}
@@ -248,7 +254,8 @@ def test_another_process_sees_the_new_version(seeded: CrmEngine, tmp_path: Path)
     other = CrmEngine(seeded.db.url)
     try:
         assert other.version == 1
-        _apply(seeded, tmp_path, {"account": _with_field(ACCOUNT, "website", {"type": "url"}), "opportunity": OPPORTUNITY})
+        account = _with_field(ACCOUNT, "website", {"type": "url"})
+        _apply(seeded, tmp_path, {"account": account, "opportunity": OPPORTUNITY})
         assert other.reload() is True
         assert "website" in other.model.entity("account").fields
     finally:

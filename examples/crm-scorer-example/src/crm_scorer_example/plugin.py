@@ -13,7 +13,7 @@ from typing import Any
 
 from engine.hooks import hookimpl
 from engine.metadata import Label
-from engine.scoring import Factor, ScoreResult, Scorer, ScoringContext
+from engine.scoring import Factor, Scorer, ScoreResult, ScoringContext
 
 CONFIG_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -50,9 +50,11 @@ def score_batch(context: ScoringContext, records: Sequence[Mapping[str, Any]]) -
         grade = next((g["grade"] for g in grades if value >= g["min"]), None)
         factors = [Factor("waiting", wait_points, Label("Hours waiting", "等待时长"), f"{waited:.1f} h")]
         if tier is not None:
-            factors.append(Factor("tier", value - wait_points, Label("Customer tier", "客户等级"), f"{tier} ×{weight:g}"))
+            label = Label("Customer tier", "客户等级")
+            factors.append(Factor("tier", value - wait_points, label, f"{tier} ×{weight:g}"))
         factors.sort(key=lambda f: abs(f.contribution), reverse=True)
-        results.append(ScoreResult(record["id"], round(value, 2), grade, tuple(factors), {"hours_waiting": round(waited, 2)}))
+        details = {"hours_waiting": round(waited, 2)}
+        results.append(ScoreResult(record["id"], round(value, 2), grade, tuple(factors), details))
     return results
 
 
