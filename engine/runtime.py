@@ -32,9 +32,10 @@ from engine.storage import (
 
 if TYPE_CHECKING:
     from engine.hooks import Plugins
+    from engine.permissions import PermissionService
     from engine.records import RecordService
     from engine.scoring import ScoringService
-    from engine.users import UserService
+    from engine.users import TokenService, UserService
     from engine.workflow import WorkflowService
 
 
@@ -225,6 +226,18 @@ class CrmEngine:
         from engine.users import UserService
 
         return UserService(self)
+
+    @cached_property
+    def permissions(self) -> PermissionService:
+        from engine.permissions import PermissionService
+
+        return PermissionService(self)
+
+    @cached_property
+    def tokens(self) -> TokenService:
+        from engine.users import TokenService
+
+        return TokenService(self)
 
     @cached_property
     def workflows(self) -> WorkflowService:

@@ -11,6 +11,7 @@ from engine.cli import main as cli_main
 from engine.runtime import CrmEngine
 from tests.support import CliResult, postgres_schema_url
 
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """Each storage test runs on a SQLite file and on PostgreSQL."""

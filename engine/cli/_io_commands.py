@@ -70,6 +70,11 @@ def import_command(
 def export_command(context: CliContext, entity: str, file: Path, where: str | None) -> None:
     """Export records of ENTITY to a CSV FILE."""
     count = export_csv(
-        context.engine, entity, file, where=parse_json_option(where, "--where"), progress=terminal_progress()
+        context.engine,
+        entity,
+        file,
+        where=parse_json_option(where, "--where"),
+        progress=terminal_progress(),
+        user=context.user,
     )
     click.echo(f"exported {count} {entity} record(s) to {file}")

@@ -45,7 +45,8 @@ def _register() -> None:
     from ._schema_commands import schema
     from ._scoring_commands import plugins, score
     from ._serve_commands import serve
-    from ._workflow_commands import history_command, transition_command, user, workflow
+    from ._user_commands import token, user
+    from ._workflow_commands import history_command, transition_command, workflow
 
     cli.add_command(schema)
     cli.add_command(record)
@@ -53,6 +54,7 @@ def _register() -> None:
     cli.add_command(import_command)
     cli.add_command(export_command)
     cli.add_command(user)
+    cli.add_command(token)
     cli.add_command(transition_command)
     cli.add_command(workflow)
     cli.add_command(history_command)

@@ -24,7 +24,7 @@ def record() -> None:
 @pass_context
 def create_command(context: CliContext, entity: str, data: str, as_json: bool) -> None:
     """Create a record of ENTITY."""
-    created = context.engine.records.create(entity, parse_json_option(data, "--data"), actor=context.actor_name)
+    created = context.engine.records.create(entity, parse_json_option(data, "--data"), user=context.user)
     if as_json:
         echo_json(record_json(created))
     else:
@@ -38,7 +38,7 @@ def create_command(context: CliContext, entity: str, data: str, as_json: bool) -
 @pass_context
 def get_command(context: CliContext, entity: str, record_id: int, as_json: bool) -> None:
     """Show one record."""
-    found = context.engine.records.get(entity, record_id)
+    found = context.engine.records.get(entity, record_id, user=context.user)
     if as_json:
         echo_json(record_json(found))
     else:
@@ -61,7 +61,7 @@ def update_command(
         record_id,
         parse_json_option(data, "--data"),
         expected_version=expected_version,
-        actor=context.actor_name,
+        user=context.user,
     )
     if as_json:
         echo_json(record_json(updated))
@@ -79,7 +79,7 @@ def delete_command(
     context: CliContext, entity: str, record_id: int, expected_version: int | None, as_json: bool
 ) -> None:
     """Delete one record (references follow their on_delete rule)."""
-    context.engine.records.delete(entity, record_id, expected_version=expected_version, actor=context.actor_name)
+    context.engine.records.delete(entity, record_id, expected_version=expected_version, user=context.user)
     if as_json:
         echo_json({"deleted": {"entity": entity, "id": record_id}})
     else:
@@ -99,15 +99,15 @@ def list_command(
 ) -> None:
     """List records of ENTITY."""
     page = context.engine.records.list(
-        entity, where=parse_json_option(where, "--where"), sort=sort, limit=limit, offset=offset
+        entity, where=parse_json_option(where, "--where"), sort=sort, limit=limit, offset=offset, user=context.user
     )
     if as_json:
         echo_json(
             {"items": [record_json(r) for r in page.items], "total": page.total, "limit": limit, "offset": offset}
         )
         return
-    definition = context.engine.model.entity(entity)
-    columns = ["id"] + [n for n in definition.fields][:6] + ["owner"]
+    definition = context.engine.permissions.visible_entity(context.user, context.engine.model.entity(entity))
+    columns = ["id", *list(definition.fields)[:6], "owner"]
     if definition.display and definition.display not in columns:
         columns.insert(1, definition.display)
     echo_table(page.items, columns)
@@ -123,7 +123,7 @@ def list_command(
 @pass_context
 def audit_command(context: CliContext, entity: str | None, record_id: int | None, limit: int, as_json: bool) -> None:
     """Show the audit trail (who changed what, when, old → new), newest first."""
-    rows = context.engine.records.audit(entity, record_id, limit=limit)
+    rows = context.engine.records.audit(entity, record_id, limit=limit, user=context.user)
     if as_json:
         echo_json([{**r, "at": r["at"].isoformat()} for r in rows])
     else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from engine.storage import to_jsonable
@@ -48,7 +50,9 @@ def score_run(ctx: click.Context, entity: str | None, scoring: str | None, as_js
 @pass_context
 def score_show(context: CliContext, entity: str, record_id: int, as_json: bool) -> None:
     """A record's scores with value, grade and the factors behind them."""
-    views = context.engine.scoring.show(entity, record_id, language=None if as_json else context.language)
+    views = context.engine.scoring.show(
+        entity, record_id, language=None if as_json else context.language, user=context.user
+    )
     if as_json:
         echo_json([v.to_json() for v in views])
         return
@@ -103,7 +107,7 @@ def score_override(
 ) -> None:
     """Override a score; it survives recomputation until cleared."""
     view = context.engine.scoring.override(
-        entity, record_id, scoring, value=value, grade=grade, reason=reason, actor=context.actor_name
+        entity, record_id, scoring, value=value, grade=grade, reason=reason, user=context.user
     )
     if as_json:
         echo_json(view.to_json())
@@ -118,7 +122,7 @@ def score_override(
 @pass_context
 def score_clear(context: CliContext, entity: str, record_id: int, scoring: str) -> None:
     """Clear an override: the computed score applies again."""
-    context.engine.scoring.clear_override(entity, record_id, scoring, actor=context.actor_name)
+    context.engine.scoring.clear_override(entity, record_id, scoring, user=context.user)
     click.echo(f"override of {scoring} on {entity} {record_id} cleared")
 
 
@@ -130,7 +134,7 @@ def score_clear(context: CliContext, entity: str, record_id: int, scoring: str) 
 @pass_context
 def score_history(context: CliContext, entity: str, record_id: int, scoring: str | None, as_json: bool) -> None:
     """Every computed score, override and clearing of a record."""
-    rows = context.engine.scoring.history(entity, record_id, scoring=scoring)
+    rows = context.engine.scoring.history(entity, record_id, scoring=scoring, user=context.user)
     if as_json:
         echo_json([{k: to_jsonable(v) for k, v in r.items()} for r in rows])
     else:
@@ -153,7 +157,7 @@ def plugins_list(context: CliContext, as_json: bool) -> None:
     loaded = make_plugins()
     registry = ScorerRegistry.collect(loaded)
     names = [name for name, _plugin in loaded.manager.list_name_plugin()]
-    listing = [
+    listing: list[dict[str, Any]] = [
         {
             "plugin": name,
             "distribution": loaded.distribution(name),

@@ -1,4 +1,4 @@
-"""``crm user``, ``crm transition``, ``crm workflow show|check|tick|times``, ``crm history``."""
+"""``crm transition``, ``crm workflow show|check|tick|times``, ``crm history``."""
 
 from __future__ import annotations
 
@@ -12,51 +12,6 @@ from ._context import CliContext, pass_context
 from ._output import echo_json, echo_table
 
 _json_flag = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-
-
-@click.group()
-def user() -> None:
-    """Manage users, their roles and teams."""
-
-
-@user.command("create")
-@click.argument("name")
-@click.option("--role", "roles", multiple=True, metavar="ROLE", help="A role (repeat for several).")
-@click.option("--team", metavar="TEAM")
-@click.option("--display-name", metavar="TEXT")
-@click.option("--language", type=click.Choice(["en", "zh"]), default="en")
-@_json_flag
-@pass_context
-def user_create(
-    context: CliContext,
-    name: str,
-    roles: tuple[str, ...],
-    team: str | None,
-    display_name: str | None,
-    language: str,
-    as_json: bool,
-) -> None:
-    """Create user NAME."""
-    created = context.engine.users.create(name, roles=roles, team=team, display_name=display_name, language=language)
-    if as_json:
-        echo_json(created.to_json())
-    else:
-        click.echo(
-            f"created user {created.name} (roles: {', '.join(created.roles) or 'none'}"
-            + (f", team {created.team})" if created.team else ")")
-        )
-
-
-@user.command("list")
-@_json_flag
-@pass_context
-def user_list(context: CliContext, as_json: bool) -> None:
-    """List users."""
-    found = context.engine.users.list()
-    if as_json:
-        echo_json([u.to_json() for u in found])
-    else:
-        echo_table([{**u.to_json(), "roles": ", ".join(u.roles)} for u in found], ["name", "roles", "team"])
 
 
 def _parse_inputs(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -255,7 +210,7 @@ def workflow_times(context: CliContext, entity: str, workflow_name: str | None, 
 @pass_context
 def history_command(context: CliContext, entity: str, record_id: int, as_json: bool) -> None:
     """The workflow history of record ID: every transition, who, when, inputs, comment."""
-    rows = context.engine.workflows.history(entity, record_id)
+    rows = context.engine.workflows.history(entity, record_id, user=context.user)
     if as_json:
         echo_json([{k: to_jsonable(v) for k, v in r.items()} for r in rows])
     else:

@@ -1,7 +1,7 @@
 """The definition language: read, validate and resolve JSON definitions.
 
 ``load_definitions`` reads a bundle (or one entity document) into frozen
-:class:`Definitions` (entities, workflows, scorings and reports); ``validate_path`` reports every
+:class:`Definitions` (entities, workflows, scorings, reports and roles); ``validate_path`` reports every
 problem instead of raising; ``definitions_to_json`` / ``definitions_from_json`` /
 ``definitions_digest`` handle the canonical resolved form the engine stores. See
 ``docs/definitions.md`` for the language (scorings included), ``docs/workflows.md`` for
@@ -61,6 +61,17 @@ from engine.metadata._report_model import (
     freeze_json,
     thaw_json,
 )
+from engine.metadata._role_model import (
+    ANY_ENTITY,
+    BUILT_IN_ROLES,
+    OPERATIONS,
+    SCOPES,
+    EntityPermission,
+    FieldAccess,
+    Operation,
+    RoleDef,
+    Scope,
+)
 from engine.metadata._scoring_model import ScoringDef, Trigger
 from engine.metadata._sql_keywords import SQL_RESERVED_WORDS
 from engine.metadata._workflow_model import (
@@ -75,14 +86,18 @@ from engine.metadata._workflow_model import (
 )
 
 __all__ = [
+    "ANY_ENTITY",
+    "BUILT_IN_ROLES",
     "DEFAULT_MAX_LENGTH",
     "DEFAULT_PRECISION",
     "FIELD_TYPES",
     "NO_DEFAULT",
     "NUMBER_TYPES",
+    "OPERATIONS",
     "PROBLEM_CODES",
     "REPORT_SYSTEM_FIELDS",
     "REPORT_TYPES",
+    "SCOPES",
     "SQL_RESERVED_WORDS",
     "SYSTEM_FIELDS",
     "TEXT_TYPES",
@@ -96,7 +111,9 @@ __all__ = [
     "Definitions",
     "DistributionSpec",
     "EntityDef",
+    "EntityPermission",
     "EscalationDef",
+    "FieldAccess",
     "FieldDef",
     "FieldType",
     "ForecastSpec",
@@ -107,6 +124,7 @@ __all__ = [
     "MeasureDef",
     "MeasureOp",
     "OnDelete",
+    "Operation",
     "ParamDef",
     "ParamType",
     "Period",
@@ -116,6 +134,8 @@ __all__ = [
     "ReportDef",
     "ReportSpec",
     "ReportType",
+    "RoleDef",
+    "Scope",
     "ScoringDef",
     "SourceRef",
     "StateDef",

@@ -1,8 +1,8 @@
 """The canonical resolved form of definitions: what the engine stores and compares.
 
 One JSON document holds every entity with overlays applied and defaults resolved, every
-workflow (under ``workflows``), every scoring (under ``scorings``) and every report (under
-``reports``); those three keys are present only when there are any. Each entity, workflow,
+workflow (under ``workflows``), every scoring (under ``scorings``), every report (under
+``reports``) and every role (under ``roles``); those keys are present only when there are any. Each entity, workflow,
 scoring and report in it is itself a valid document of its kind, so reading it back goes
 through the same meta-schema and checks as a file an admin wrote. Only keys whose value
 differs from the default are written, in a stable order, so equal definitions give equal
@@ -37,6 +37,9 @@ from engine.metadata._problems import child, pointer, problem, unique_problems
 from engine.metadata._report_canonical import report_to_json
 from engine.metadata._report_drafts import collect_report
 from engine.metadata._reports import build_reports
+from engine.metadata._role_canonical import role_to_json
+from engine.metadata._role_drafts import collect_role
+from engine.metadata._roles import build_roles, role_reference_problems
 from engine.metadata._scoring_canonical import scoring_to_json
 from engine.metadata._scoring_drafts import collect_scoring
 from engine.metadata._scorings import build_scorings, rescore_problems
@@ -70,6 +73,9 @@ def definitions_to_json(definitions: Definitions) -> dict[str, Any]:
     # And for reports.
     if definitions.reports:
         out["reports"] = {name: report_to_json(r) for name, r in definitions.reports.items()}
+    # And for roles.
+    if definitions.roles:
+        out["roles"] = {name: role_to_json(r) for name, r in definitions.roles.items()}
     return out
 
 
@@ -136,6 +142,13 @@ def definitions_from_json(
             collection.problems.append(problem("invalid", message, child(where, "name")))
             continue
         collect_report(report, where, name, collection)
+    for key, role in data.get("roles", {}).items():
+        where = SourceRef(file, pointer("roles", key))
+        if role["name"] != key:
+            message = f"the role stored under {key!r} is named {role['name']!r}; they must match."
+            collection.problems.append(problem("invalid", message, child(where, "name")))
+            continue
+        collect_role(role, where, name, collection)
     ancestors = {name: frozenset[str]()}
     entities, entity_problems = build_entities(collection.entities, ancestors)
     workflows, workflow_problems = build_workflows(
@@ -158,6 +171,7 @@ def definitions_from_json(
         workflows=workflows,
         scoring_drafts=collection.scorings,
     )
+    roles, role_problems = build_roles(collection.roles, collection.entities, entities, ancestors)
     problems = unique_problems(
         [
             *collection.problems,
@@ -166,6 +180,8 @@ def definitions_from_json(
             *scoring_problems,
             *rescore_problems(collection.workflows, collection.scorings, ancestors),
             *report_problems,
+            *role_problems,
+            *role_reference_problems(roles, workflows, collection.workflows),
         ]
     )
     if problems:
@@ -177,6 +193,7 @@ def definitions_from_json(
         workflows=workflows,
         scorings=scorings,
         reports=reports,
+        roles=roles,
     )
 
 

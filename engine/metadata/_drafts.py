@@ -17,6 +17,7 @@ from engine.metadata._problems import child, problem
 
 if TYPE_CHECKING:
     from engine.metadata._report_drafts import ReportDraft
+    from engine.metadata._role_drafts import RoleDraft, RoleOverlayDraft
     from engine.metadata._scoring_drafts import ScoringDraft, ScoringOverlayDraft
     from engine.metadata._workflow_drafts import WorkflowDraft, WorkflowOverlayDraft
 
@@ -86,6 +87,10 @@ class Collection:
     #: reported again.
     broken_scorings: set[str] = field(default_factory=set)
     reports: dict[str, ReportDraft] = field(default_factory=dict)
+    roles: dict[str, RoleDraft] = field(default_factory=dict)
+    role_overlays: list[RoleOverlayDraft] = field(default_factory=list)
+    #: Roles whose documents are invalid: workflows naming them are not reported again.
+    broken_roles: set[str] = field(default_factory=set)
     problems: list[Problem] = field(default_factory=list)
 
 

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from engine.metadata._drafts import Collection, collect_entity, collect_overlay
 from engine.metadata._model import SourceRef
 from engine.metadata._report_drafts import collect_report
+from engine.metadata._role_drafts import collect_role, collect_role_overlay
 from engine.metadata._scoring_drafts import collect_scoring, collect_scoring_overlay
 from engine.metadata._workflow_drafts import collect_workflow, collect_workflow_overlay
 
@@ -85,6 +86,20 @@ KINDS: Mapping[str, DocumentKind] = MappingProxyType(
                 "member",
                 "figures computed over an entity's records, its workflow history or its scores",
                 collect_report,
+            ),
+            DocumentKind(
+                "role",
+                "role.schema.json",
+                "member",
+                "what users holding a role may do with each entity's records and fields",
+                collect_role,
+            ),
+            DocumentKind(
+                "role_overlay",
+                "role_overlay.schema.json",
+                "member",
+                "additions and changes to an inherited role's permissions",
+                collect_role_overlay,
             ),
             DocumentKind(
                 "definitions",

@@ -4,7 +4,8 @@ Reading goes in stages, and every stage runs whatever failed before it, so that 
 file never hides the problems of another: bundles are resolved, every document is read
 and checked against its meta-schema, overlays are applied, entities are frozen and
 checked, then workflows (with their overlays) are frozen and checked against them, then
-scorings (with theirs) against both, then reports against all three. Only when nothing at all was wrong is a
+scorings (with theirs) against both, then reports against all three, then roles (with their
+overlays) against entities and workflows. Only when nothing at all was wrong is a
 :class:`Definitions` returned.
 """
 
@@ -33,6 +34,8 @@ from engine.metadata._model import Definitions, SourceRef
 from engine.metadata._overlays import apply_overlays
 from engine.metadata._problems import file_problem, unique_problems
 from engine.metadata._reports import build_reports
+from engine.metadata._role_drafts import apply_role_overlays
+from engine.metadata._roles import build_roles, role_reference_problems
 from engine.metadata._scoring_overlays import apply_scoring_overlays
 from engine.metadata._scorings import build_scorings, rescore_problems
 from engine.metadata._workflow_overlays import apply_workflow_overlays
@@ -103,6 +106,8 @@ def _load(
                 collection.broken_workflows.add(document.value["name"])
             elif document.kind == "scoring" and isinstance(document.value.get("name"), str):
                 collection.broken_scorings.add(document.value["name"])
+            elif document.kind == "role" and isinstance(document.value.get("name"), str):
+                collection.broken_roles.add(document.value["name"])
     return _resolve(collection, graph, scorer_schemas)
 
 
@@ -171,6 +176,14 @@ def _resolve(
         broken_scorings=collection.broken_scorings,
     )
     problems.extend(report_problems)
+    problems.extend(apply_role_overlays(collection.roles, collection.role_overlays, graph.ancestors))
+    roles, role_problems = build_roles(
+        collection.roles, collection.entities, entities, graph.ancestors, collection.broken_entities
+    )
+    problems.extend(role_problems)
+    problems.extend(
+        role_reference_problems(roles, workflows, collection.workflows, collection.broken_roles)
+    )
     if not graph.bundles:
         return None, unique_problems(problems)
     definitions = Definitions(
@@ -180,6 +193,7 @@ def _resolve(
         workflows=workflows,
         scorings=scorings,
         reports=reports,
+        roles=roles,
     )
     return definitions, unique_problems(problems)
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 
 if TYPE_CHECKING:
     from ._report_model import ReportDef
+    from ._role_model import RoleDef
     from ._scoring_model import ScoringDef
     from ._workflow_model import WorkflowDef
 
@@ -183,9 +184,11 @@ class Definitions:
     workflows: Mapping[str, WorkflowDef] = field(default_factory=lambda: MappingProxyType({}))
     scorings: Mapping[str, ScoringDef] = field(default_factory=lambda: MappingProxyType({}))
     reports: Mapping[str, ReportDef] = field(default_factory=lambda: MappingProxyType({}))
+    #: Roles from role documents; none means permissions are not enforced.
+    roles: Mapping[str, RoleDef] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
-        for name in ("entities", "workflows", "scorings", "reports"):
+        for name in ("entities", "workflows", "scorings", "reports", "roles"):
             value = getattr(self, name)
             if not isinstance(value, MappingProxyType):
                 object.__setattr__(self, name, MappingProxyType(dict(value)))

@@ -43,6 +43,7 @@ PROBLEM_CODES: Mapping[str, str] = MappingProxyType(
         "too_long": "a string, list or object is too long",
         "out_of_range": "a number is outside its allowed range",
         "duplicate_item": "a list has the same item twice",
+        "unknown_item": "a scoring overlay edits an item, or a list of named items, the configuration does not have",
         "invalid": "a value is invalid in another way",
         # names
         "reserved_name": "a name the engine reserves for itself",
@@ -110,6 +111,11 @@ PROBLEM_CODES: Mapping[str, str] = MappingProxyType(
         "unknown_param": "a report's filter names a parameter the report does not declare",
         "unknown_column": "a report's sort, having or ratio names a column it does not have",
         "duplicate_column": "two columns of a report have the same name",
+        # roles
+        "duplicate_role": "two documents define the same role",
+        "unknown_role": (
+            "a role overlay or workflow names a role no visible bundle defines (once roles exist)"
+        ),
         # rules (engine.logic), reported where the rule is written
         "unknown_operator": "a rule uses an operator the rule language does not have",
         "invalid_operation": "a rule has an object of several keys where an operation belongs",

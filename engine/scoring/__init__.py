@@ -5,10 +5,13 @@ from __future__ import annotations
 from ._api import Factor, Scorer, ScoreResult, ScoringContext, ScoringSpec, TrainReport
 from ._registry import ScorerRegistry
 from ._service import ScoreView, ScoringRun, ScoringService
+from ._summary import ScoreBin, ScoreSummary
 
 __all__ = [
     "Factor",
+    "ScoreBin",
     "ScoreResult",
+    "ScoreSummary",
     "ScoreView",
     "Scorer",
     "ScorerRegistry",

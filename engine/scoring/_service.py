@@ -32,9 +32,11 @@ from engine.storage import score_history, scores, scoring_models, to_jsonable
 from ._api import ScoreResult, ScoringContext, ScoringSpec
 from ._registry import ScorerRegistry
 from ._sql_run import run_sql
+from ._summary import ScoreSummary, summarize
 
 if TYPE_CHECKING:
     from engine.runtime import CrmEngine
+    from engine.users import User
 
 BATCH_SIZE = 2000
 
@@ -295,12 +297,18 @@ class ScoringService:
                 self._run_one(definition, [record_id], NO_PROGRESS, BATCH_SIZE, datetime.now(UTC))
 
     # -- reading ------------------------------------------------------------------------------
-    def show(self, entity: str, record_id: int, *, language: str | None = None) -> list[ScoreView]:
-        """Every score of a record with its explanation and override."""
-        self._engine.records.get(entity, record_id)
+    def show(
+        self, entity: str, record_id: int, *, language: str | None = None, user: User | None = None
+    ) -> list[ScoreView]:
+        """Every score of a record with its explanation and override (with ``user``: of a
+        record they may see, without scorings whose target fields are hidden from them)."""
+        self._engine.records.get(entity, record_id, user=user)
+        hidden = self._engine.permissions.hidden_fields(user, entity)
         out = []
         with self._engine.db.read() as conn:
             for definition in self.definitions(entity=entity):
+                if hidden & {definition.target_value, definition.target_grade}:
+                    continue
                 row = (
                     conn.execute(
                         sa.select(scores).where(
@@ -343,6 +351,12 @@ class ScoringService:
                 )
         return out
 
+    def summary(self, scoring: str, *, bins: int = 10) -> ScoreSummary:
+        """How the stored scores of ``scoring`` spread: records per grade and a histogram of
+        the values in ``bins`` equal slices (overrides count as the score)."""
+        (definition,) = self.definitions(scoring=scoring)
+        return summarize(self._engine, definition, bins)
+
     def _explain(self, conn: Connection, definition: ScoringDef, record_id: int) -> list[dict[str, Any]]:
         scorer = self.registry.get(definition.scorer)
         table = self._engine.model.table(definition.entity)
@@ -356,7 +370,25 @@ class ScoringService:
         (result,) = scorer.score_batch(context, [dict(record)])
         return [f.to_json() for f in result.factors]
 
-    def history(self, entity: str, record_id: int, *, scoring: str | None = None) -> list[dict[str, Any]]:
+    def history(
+        self, entity: str, record_id: int, *, scoring: str | None = None, user: User | None = None
+    ) -> list[dict[str, Any]]:
+        """Every computed score, override and clearing of a record, oldest first (with
+        ``user``: of a record they may see, without scorings whose targets are hidden)."""
+        if user is not None:
+            self._engine.records.get(entity, record_id, user=user)
+            hidden = self._engine.permissions.hidden_fields(user, entity)
+            if hidden:
+                shown = [
+                    d.name for d in self.definitions(entity=entity) if not hidden & {d.target_value, d.target_grade}
+                ]
+                if scoring is not None and scoring not in shown:
+                    return []
+                scoring_names: list[str] | None = shown
+            else:
+                scoring_names = None
+        else:
+            scoring_names = None
         query = (
             sa.select(score_history)
             .where(score_history.c.entity == entity, score_history.c.record_id == int(record_id))
@@ -364,6 +396,8 @@ class ScoringService:
         )
         if scoring:
             query = query.where(score_history.c.scoring == scoring)
+        if scoring_names is not None:
+            query = query.where(score_history.c.scoring.in_(scoring_names))
         with self._engine.db.read() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 
@@ -377,15 +411,22 @@ class ScoringService:
         value: float | None = None,
         grade: str | None = None,
         reason: str,
-        actor: str,
+        actor: str | None = None,
+        user: User | None = None,
     ) -> ScoreView:
-        """Set a user's value and/or grade; it stays until cleared, whatever recomputation finds."""
+        """Set a user's value and/or grade; it stays until cleared, whatever recomputation finds.
+
+        With ``user``: the record must be in their update scope; the override is theirs.
+        """
         (definition,) = self.definitions(entity=entity, scoring=scoring)
         if value is None and grade is None:
             raise UsageError("an override needs a value or a grade")
         if not reason or not reason.strip():
             raise UsageError("an override needs a reason")
-        self._engine.records.get(entity, record_id)
+        current = self._engine.records.get(entity, record_id)
+        if user is not None:
+            self._engine.permissions.check_record(user, entity, current, "update")
+            actor = user.name
         now = datetime.now(UTC)
         with self._engine.db.write() as tx:
             found = tx.execute(
@@ -434,8 +475,15 @@ class ScoringService:
             self._write_targets(tx, definition, self._current_targets(tx, scoring, int(record_id)))
         return next(v for v in self.show(entity, record_id) if v.scoring == scoring)
 
-    def clear_override(self, entity: str, record_id: int, scoring: str, *, actor: str) -> ScoreView:
+    def clear_override(
+        self, entity: str, record_id: int, scoring: str, *, actor: str | None = None, user: User | None = None
+    ) -> ScoreView:
+        """Remove the override: the computed score counts again (``user`` as for :meth:`override`)."""
         (definition,) = self.definitions(entity=entity, scoring=scoring)
+        if user is not None:
+            current = self._engine.records.get(entity, record_id)
+            self._engine.permissions.check_record(user, entity, current, "update")
+            actor = user.name
         now = datetime.now(UTC)
         with self._engine.db.write() as tx:
             result = tx.execute(

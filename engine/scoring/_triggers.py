@@ -23,5 +23,6 @@ def crm_transition(engine: CrmEngine, entity: str, record: dict[str, Any]) -> No
 
 @hookimpl
 def crm_rescore(engine: CrmEngine, entity: str, record_ids: list[int], scorings: list[str]) -> None:
-    for name in scorings or [None]:
+    names: list[str | None] = list(scorings) if scorings else [None]  # None: every scoring of the entity
+    for name in names:
         engine.scoring.run(entity=entity, scoring=name, record_ids=record_ids)

@@ -79,7 +79,7 @@ class BulkWriter:
         cursor = raw.cursor()
         try:
             cursor.executemany(self._sql, rows)
-        except raw.IntegrityError as exc:  # type: ignore[attr-defined]
+        except raw.IntegrityError as exc:
             raise sa.exc.IntegrityError(self._sql, None, exc) from exc
         finally:
             cursor.close()

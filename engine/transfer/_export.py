@@ -15,6 +15,7 @@ from engine.storage import to_jsonable, to_text
 
 if TYPE_CHECKING:
     from engine.runtime import CrmEngine
+    from engine.users import User
 
 SYSTEM_TAIL = ("owner", "created_by", "created_at", "updated_at", "version")
 
@@ -26,16 +27,28 @@ def export_csv(
     *,
     where: Any = None,
     progress: Progress = NO_PROGRESS,
+    user: User | None = None,
 ) -> int:
-    """Write every record of ``entity`` (matching ``where``) to ``path``; returns the count."""
+    """Write every record of ``entity`` (matching ``where``) to ``path``; returns the count.
+
+    With ``user``: only the records in their read scope, without the columns hidden from them.
+    """
     definition = engine.model.entity(entity)
     table = engine.model.table(entity)
+    scope = None
+    if user is not None:
+        access = engine.permissions.require(user, entity, "read")
+        definition = engine.permissions.visible_entity(user, definition)
+        scope = engine.permissions.scope_condition(user, table, access.read)
     condition = compile_where(definition, table, where, dialect=engine.db.dialect) if where is not None else sa.true()
+    if scope is not None:
+        condition = sa.and_(condition, scope)
     fields = list(definition.fields.values())
     header = ["id", *(f.name for f in fields), *SYSTEM_TAIL]
     count = 0
     try:
-        handle = Path(path).open("w", newline="", encoding="utf-8")
+        # Opened apart from the ``with`` below so that only its OSError becomes a usage error.
+        handle = Path(path).open("w", newline="", encoding="utf-8")  # noqa: SIM115
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror}") from None
     with handle, engine.db.read() as conn:

@@ -13,6 +13,7 @@ their errors and the rest are imported.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import threading
 import time
@@ -257,10 +258,8 @@ class CsvImporter:
                     raise UsageError(f"line {line}: the CSV is malformed ({exc})") from None
                 finally:
                     if pending is not None:  # an error here: let the writer finish before rollback
-                        try:
+                        with contextlib.suppress(Exception):
                             pending.result()
-                        except Exception:
-                            pass
                 self.progress.advance(self._advanced)
                 self.report.lines = line - 1
         finally:

@@ -3,6 +3,7 @@ web layer, permissions); teams scope assignment and row visibility."""
 
 from __future__ import annotations
 
+import builtins
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -114,12 +115,12 @@ class UserService:
             row = conn.execute(sa.select(users).where(users.c.name == name)).mappings().first()
         if row is None:
             raise NotFoundError(f'there is no user "{name}"; create one with `crm user create {name} --role ROLE`')
-        return _user(row)
+        return user_from_row(row)
 
     def list(self, *, role: str | None = None, team: str | None = None, active_only: bool = True) -> list[User]:
         with self._engine.db.read() as conn:
             rows = conn.execute(sa.select(users).order_by(users.c.name)).mappings().all()
-        found = [_user(r) for r in rows]
+        found = [user_from_row(r) for r in rows]
         return [
             u
             for u in found
@@ -152,9 +153,18 @@ class UserService:
         ok = check_password_hash(stored or _DUMMY_HASH, password)
         if row is None or stored is None or not ok or not row["active"]:
             return None
-        return _user(row)
+        return user_from_row(row)
 
-    def set_roles(self, name: str, roles: list[str], *, team: str | None = None) -> User:
+    def set_active(self, name: str, active: bool) -> User:
+        """Activate or deactivate user ``name``; an inactive user's tokens and sessions stop working."""
+        if name == SYSTEM_USER.name:
+            raise UsageError('"system" is the built-in administrator and is always active')
+        self.get(name)
+        with self._engine.db.write() as conn:
+            conn.execute(users.update().where(users.c.name == name).values(active=active))
+        return self.get(name)
+
+    def set_roles(self, name: str, roles: builtins.list[str], *, team: str | None = None) -> User:
         self.get(name)
         with self._engine.db.write() as conn:
             values: dict[str, Any] = {"roles": sorted(set(roles))}
@@ -163,8 +173,18 @@ class UserService:
             conn.execute(users.update().where(users.c.name == name).values(values))
         return self.get(name)
 
+    def set_language(self, name: str, language: str) -> User:
+        """Store the language (``en`` or ``zh``) the user reads labels in."""
+        if language not in ("en", "zh"):
+            raise UsageError("language is en or zh", [Problem(code="choice", field="language", message="en or zh")])
+        self.get(name)
+        with self._engine.db.write() as conn:
+            conn.execute(users.update().where(users.c.name == name).values(language=language))
+        return self.get(name)
 
-def _user(row: Any) -> User:
+
+def user_from_row(row: Any) -> User:
+    """A :class:`User` from a ``crm_users`` row (mapping)."""
     return User(
         name=row["name"],
         roles=tuple(row["roles"] or ()),

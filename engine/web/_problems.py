@@ -125,7 +125,7 @@ def problem_response(
 
 
 def _crm_error(error: CrmError) -> Response:
-    headers = {"WWW-Authenticate": 'X-CRM-User realm="crm"'} if error.http_status == 401 else None
+    headers = {"WWW-Authenticate": 'Bearer realm="crm"'} if error.http_status == 401 else None
     return problem_response(error.http_status, error.code, error.message, error.problems, headers=headers)
 
 

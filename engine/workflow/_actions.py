@@ -25,6 +25,9 @@ from ._compiled import CompiledAction
 if TYPE_CHECKING:
     from engine.runtime import CrmEngine
 
+#: Work run after the commit (plugin hooks); whatever it returns is ignored.
+AfterCommit = Callable[[], object]
+
 
 class ActionRunner:
     def __init__(
@@ -36,7 +39,7 @@ class ActionRunner:
         transition: str,
         user: User,
         now: datetime,
-        after_commit: list[Callable[[], None]],
+        after_commit: list[AfterCommit],
     ) -> None:
         self.engine = engine
         self.tx = tx

@@ -22,7 +22,7 @@ from engine.users import User
 
 from ._compiled import CompiledTransition
 
-_EMPTY = (None, "", [])
+_EMPTY: tuple[object, ...] = (None, "", [])
 
 
 @dataclass(frozen=True)

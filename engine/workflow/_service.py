@@ -11,7 +11,7 @@ rolls back all of it. Plugins hear about it (``crm_transition``) after the commi
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -24,15 +24,12 @@ from engine.metadata._workflow_model import TransitionDef, WorkflowDef
 from engine.storage import to_jsonable, workflow_history
 from engine.users import User
 
-from ._actions import ActionRunner
+from ._actions import ActionRunner, AfterCommit
 from ._checks import TransitionCheck, TransitionRefusedError, guard_data, input_validator, refusals
 from ._compiled import CompiledWorkflow
 
 if TYPE_CHECKING:
     from engine.runtime import CrmEngine
-
-AfterCommit = Callable[[], None]
-
 
 @dataclass
 class _Pending:
@@ -83,8 +80,13 @@ class WorkflowService:
 
     # -- asking --------------------------------------------------------------------------
     def check(self, entity: str, record_id: int, user: User, *, now: datetime | None = None) -> list[TransitionCheck]:
-        """Every transition of the entity's workflows with whether ``user`` may run it now, and why not."""
+        """Every transition of the entity's workflows with whether ``user`` may run it now, and why not.
+
+        A record the user may not see is not found (a transition's own ``roles`` decide who
+        runs it on the records they see).
+        """
         now = now or datetime.now(UTC)
+        self._engine.records.get(entity, record_id, user=user)
         record = self._engine.records.get(entity, record_id)
         out = []
         for workflow in self.workflows(entity):
@@ -112,7 +114,9 @@ class WorkflowService:
         workflow: str | None = None,
         now: datetime | None = None,
     ) -> dict[str, Any]:
-        """Run ``transition`` on a record as ``user``; returns the record after it.
+        """Run ``transition`` on a record as ``user``; returns the record after it (without
+        the fields hidden from ``user``). The record must be in the user's read scope (else it
+        is not found); the transition's ``roles`` decide the rest, and actions may set any field.
 
         Raises :class:`TransitionRefusedError` with every reason, :class:`ConflictError`
         when the record changed (stale ``expected_version`` or a concurrent transition).
@@ -134,7 +138,7 @@ class WorkflowService:
                 pending=pending,
             )
         pending.run()
-        return record
+        return self._engine.permissions.visible(user, entity, record)
 
     def run_in(
         self,
@@ -158,6 +162,8 @@ class WorkflowService:
         ct = compiled.transitions[transition]
         t = ct.definition
         record = records.get(entity, record_id, conn=tx)
+        if not escalation:
+            self._engine.permissions.check_record(user, entity, record)
         if expected_version is not None and record["version"] != expected_version:
             raise ConflictError(
                 f"{entity} {record_id} changed since you read it (version {record['version']}, you had "
@@ -235,14 +241,19 @@ class WorkflowService:
         return out
 
     # -- reading ---------------------------------------------------------------------------
-    def history(self, entity: str, record_id: int) -> list[dict[str, Any]]:
-        """Every state change of the record, oldest first."""
-        self._engine.records.get(entity, record_id)
+    def history(self, entity: str, record_id: int, *, user: User | None = None) -> list[dict[str, Any]]:
+        """Every state change of the record, oldest first (with ``user``: a record they may
+        see, without the workflows whose field is hidden from them)."""
+        self._engine.records.get(entity, record_id, user=user)
         query = (
             sa.select(workflow_history)
             .where(workflow_history.c.entity == entity, workflow_history.c.record_id == int(record_id))
             .order_by(workflow_history.c.id)
         )
+        hidden = self._engine.permissions.hidden_fields(user, entity)
+        if hidden:
+            shown = [w.name for w in self.workflows(entity) if w.field not in hidden]
+            query = query.where(workflow_history.c.workflow.in_(shown))
         with self._engine.db.read() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 

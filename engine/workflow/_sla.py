@@ -43,7 +43,7 @@ class Escalation:
 
 def due_entries(engine: CrmEngine, now: datetime) -> list[tuple[Any, ...]]:
     """(workflow, state, history id, record id) of every state entry whose SLA has run out."""
-    out = []
+    out: list[tuple[Any, ...]] = []
     definitions = engine.model.definitions
     h = workflow_history
     for workflow in definitions.workflows.values():

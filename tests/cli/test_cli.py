@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -54,7 +55,11 @@ def test_validate_valid_bundle(run_cli: Run, tmp_path: Path) -> None:
 
 
 def test_validate_reports_file_pointer_and_code_per_line(run_cli: Run, tmp_path: Path) -> None:
-    broken = {**ENTITIES, "lead": {"fields": {"score": {"type": "integr"}}}, "task": {"fields": {"owner": {"type": "string"}}}}
+    broken = {
+        **ENTITIES,
+        "lead": {"fields": {"score": {"type": "integr"}}},
+        "task": {"fields": {"owner": {"type": "string"}}},
+    }
     bundle = write_bundle(tmp_path, "sales", broken)
     result = run_cli("schema", "validate", bundle)
     assert result.exit_code == 2
@@ -102,11 +107,15 @@ def test_destructive_apply_exits_non_zero_and_keeps_data(applied: Path, run_cli:
 
 
 def test_record_lifecycle_with_json_output(applied: Path, run_cli: Run) -> None:
-    created = run_cli("--as", "alice", "record", "create", "account", "--data", '{"name": "Acme", "industry": "telecom"}', "--json")
+    created = run_cli(
+        "--as", "alice", "record", "create", "account", "--data", '{"name": "Acme", "industry": "telecom"}', "--json"
+    )
     assert created.exit_code == 0, created.stderr
     record = created.json()
     assert record["id"] == 1 and record["name"] == "Acme" and record["owner"] == "alice" and record["version"] == 1
-    updated = run_cli("record", "update", "account", "1", "--data", '{"industry": "banking"}', "--version", "1", "--json")
+    updated = run_cli(
+        "record", "update", "account", "1", "--data", '{"industry": "banking"}', "--version", "1", "--json"
+    )
     assert updated.json()["industry"] == "banking" and updated.json()["version"] == 2
     stale = run_cli("record", "update", "account", "1", "--data", '{"industry": "telecom"}', "--version", "1")
     assert stale.exit_code == 5 and "version" in stale.stderr

@@ -32,7 +32,8 @@ def tour_commands() -> list[tuple[list[str], bool]]:
 def run_command_steps() -> list[list[str]]:
     """The ``crm`` steps of the README's run command (after installing)."""
     text = README.read_text(encoding="utf-8")
-    line = next(l for l in text.splitlines() if l.startswith("python3 -m venv .venv && .venv/bin/pip install -q -e . &&"))
+    start = "python3 -m venv .venv && .venv/bin/pip install -q -e . &&"
+    line = next(candidate for candidate in text.splitlines() if candidate.startswith(start))
     steps = [s.strip() for s in line.split("&&")]
     return [shlex.split(s)[1:] for s in steps if s.startswith(".venv/bin/crm ")]
 

@@ -58,7 +58,9 @@ def crm(engine: CrmEngine, tmp_path: Path) -> CrmEngine:
 
 def test_create_fills_system_fields_defaults_and_converts(crm: CrmEngine) -> None:
     account = crm.records.create(
-        "account", {"name": "Acme", "tags": ["vip"], "founded": "2001-05-04", "email": "info@acme.example"}, actor="alice"
+        "account",
+        {"name": "Acme", "tags": ["vip"], "founded": "2001-05-04", "email": "info@acme.example"},
+        actor="alice",
     )
     assert account["id"] == 1 and account["version"] == 1
     assert account["created_by"] == "alice" and account["owner"] == "alice"

@@ -57,7 +57,8 @@ def test_the_plugin_is_configured_and_scores(with_plugin: Path, run_cli: Callabl
     scoring = {"schema_version": 1, "kind": "scoring", "name": "urgency", "entity": "service_request",
                "scorer": "request_urgency",
                "config": {"opened_field": "opened_at", "tier_field": "customer_tier", "tier_weights": {"S": 1.5},
-                          "hours_to_max": 48, "grades": [{"grade": "urgent", "min": 70}, {"grade": "normal", "min": 0}]},
+                          "hours_to_max": 48,
+                          "grades": [{"grade": "urgent", "min": 70}, {"grade": "normal", "min": 0}]},
                "target": {"value": "urgency"}, "triggers": ["batch"]}
     bad = {**scoring, "config": {**scoring["config"], "hours_to_max": -1}}
     broken = write_bundle(tmp_path / "broken", "support", entities, extra={"urgency.json": bad})

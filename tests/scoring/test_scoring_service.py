@@ -13,7 +13,7 @@ from engine.errors import UsageError
 from engine.hooks import hookimpl, make_plugins
 from engine.metadata import Label, load_definitions
 from engine.runtime import CrmEngine
-from engine.scoring import Factor, ScoreResult, Scorer, ScoringContext, TrainReport
+from engine.scoring import Factor, Scorer, ScoreResult, ScoringContext, TrainReport
 from tests.support import write_bundle
 
 

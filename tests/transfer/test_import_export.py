@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
+from engine.errors import RecordValidationError, UsageError
 from engine.metadata import load_definitions
 from engine.runtime import CrmEngine
 from engine.transfer import export_csv, import_csv
-from engine.errors import RecordValidationError, UsageError
 from tests.support import CliResult, write_bundle
 
 ENTITIES: dict[str, Any] = {
@@ -66,7 +67,8 @@ def test_abort_on_first_bad_line_imports_nothing(crm: CrmEngine, tmp_path: Path)
                                      ["", "B1", "farming", "x", "", "", ""]])
     with pytest.raises(RecordValidationError) as caught:
         import_csv(crm, "account", path)
-    assert {(p.line, p.field, p.code) for p in caught.value.problems} >= {(3, "name", "required"), (3, "industry", "choice")}
+    found = {(p.line, p.field, p.code) for p in caught.value.problems}
+    assert found >= {(3, "name", "required"), (3, "industry", "choice")}
     assert crm.records.list("account").total == 0
 
 
@@ -97,14 +99,18 @@ def test_unknown_reference_is_rejected_per_line(crm: CrmEngine, tmp_path: Path) 
 def test_upsert_on_unique_key_updates_and_audits(crm: CrmEngine, tmp_path: Path) -> None:
     import_csv(crm, "account", _csv(tmp_path / "a.csv", [["name", "code"], ["Acme", "A1"], ["Globex", "G1"]]))
     report = import_csv(
-        crm, "account", _csv(tmp_path / "b.csv", [["name", "code"], ["Acme Ltd", "A1"], ["Globex", "G1"], ["New", "N1"]]),
-        key="code", actor="sync",
+        crm,
+        "account",
+        _csv(tmp_path / "b.csv", [["name", "code"], ["Acme Ltd", "A1"], ["Globex", "G1"], ["New", "N1"]]),
+        key="code",
+        actor="sync",
     )
     assert (report.inserted, report.updated, report.unchanged) == (1, 1, 1)
     acme = crm.records.get("account", 1)
     assert acme["name"] == "Acme Ltd" and acme["version"] == 2
     audit = crm.records.audit("account", 1)
-    assert (audit[0]["field"], audit[0]["old_value"], audit[0]["new_value"], audit[0]["actor"]) == ("name", "Acme", "Acme Ltd", "sync")
+    change = (audit[0]["field"], audit[0]["old_value"], audit[0]["new_value"], audit[0]["actor"])
+    assert change == ("name", "Acme", "Acme Ltd", "sync")
 
 
 def test_key_must_be_unique(crm: CrmEngine, tmp_path: Path) -> None:

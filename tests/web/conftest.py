@@ -1,16 +1,25 @@
 """Fixtures of the web tests: the app and a client on the shared ``engine`` fixture (SQLite and
-PostgreSQL), and that engine with the example bundles applied."""
+PostgreSQL), and that engine with the example bundles applied.
+
+Every API call needs a bearer token: ``client`` sends the token of ``root`` (an administrator)
+unless a request names other headers; ``auth_headers("rita")`` gives the headers of a real
+token of another user; ``anonymous`` is a client that sends no token at all."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from engine.errors import NotFoundError
 from engine.metadata import load_definitions
 from engine.runtime import CrmEngine
 from engine.web import create_app
-from tests.web.web_support import FLOW, SALES
+from tests.web.web_support import ADMIN, FLOW, SALES, bearer
+
+AuthHeaders = Callable[[str], dict[str, str]]
 
 
 @pytest.fixture
@@ -19,7 +28,35 @@ def app(engine: CrmEngine) -> Flask:
 
 
 @pytest.fixture
-def client(app: Flask) -> FlaskClient:
+def auth_headers(engine: CrmEngine) -> AuthHeaders:
+    """``(user name) -> headers`` with a real API token of that user (created once per name;
+    an unknown name is created as an administrator only for ``root``)."""
+    tokens: dict[str, str] = {}
+
+    def headers(name: str) -> dict[str, str]:
+        if name not in tokens:
+            if name == ADMIN:
+                try:
+                    engine.users.get(ADMIN)
+                except NotFoundError:
+                    engine.users.create(ADMIN, roles=["admin"])
+            tokens[name] = engine.tokens.create(name, name="tests")
+        return bearer(tokens[name])
+
+    return headers
+
+
+@pytest.fixture
+def client(app: Flask, auth_headers: AuthHeaders) -> FlaskClient:
+    """A client that authenticates as the administrator ``root`` by default."""
+    test_client = app.test_client()
+    test_client.environ_base["HTTP_AUTHORIZATION"] = auth_headers(ADMIN)["Authorization"]
+    return test_client
+
+
+@pytest.fixture
+def anonymous(app: Flask) -> FlaskClient:
+    """A client that sends no credentials."""
     return app.test_client()
 
 

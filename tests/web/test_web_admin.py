@@ -12,7 +12,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from engine.runtime import CrmEngine
-from tests.web.web_support import API, SALES, as_user, bundle_files, error_codes, problem, zip_bytes, zip_of
+from tests.web.conftest import AuthHeaders
+from tests.web.web_support import API, SALES, bundle_files, error_codes, problem, zip_bytes, zip_of
 
 
 def broken_sales() -> dict[str, Any]:
@@ -130,15 +131,18 @@ def test_unsafe_or_unreadable_uploads_are_refused(
     assert engine.version == 0
 
 
-def test_admin_operations_need_an_administrator(engine: CrmEngine, client: FlaskClient) -> None:
+def test_admin_operations_need_an_administrator(
+    engine: CrmEngine, client: FlaskClient, auth_headers: AuthHeaders
+) -> None:
     engine.users.create("rita", roles=["rep"])
     engine.users.create("boss", roles=["admin"])
     upload = {"json": {"files": bundle_files(SALES)}}
     for operation in ("validate", "diff", "apply"):
-        response = client.post(f"{API}/admin/definitions/{operation}", headers=as_user("rita"), **upload)
+        response = client.post(f"{API}/admin/definitions/{operation}", headers=auth_headers("rita"), **upload)
         assert problem(response, 403)["code"] == "forbidden"
-    assert problem(client.post(f"{API}/admin/presets/core/load", headers=as_user("rita")), 403)["code"] == "forbidden"
-    applied = client.post(f"{API}/admin/definitions/apply", headers=as_user("boss"), **upload)
+    refused = client.post(f"{API}/admin/presets/core/load", headers=auth_headers("rita"))
+    assert problem(refused, 403)["code"] == "forbidden"
+    applied = client.post(f"{API}/admin/definitions/apply", headers=auth_headers("boss"), **upload)
     assert applied.status_code == 200
 
 

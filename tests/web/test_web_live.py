@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from engine.metadata import load_definitions
 from engine.runtime import CrmEngine
 from tests.support import REPO_ROOT, write_bundle
-from tests.web.web_support import API, SALES
+from tests.web.web_support import API, SALES, bearer
 
 
 def test_an_apply_elsewhere_is_served_within_two_seconds(
@@ -65,6 +65,8 @@ def _call(method: str, url: str, body: Any = None, headers: dict[str, str] | Non
 
 @pytest.mark.slow
 def test_crm_serve(sales: CrmEngine, database_url: str) -> None:
+    sales.users.create("ann", roles=["admin"])
+    auth = bearer(sales.tokens.create("ann"))
     port = _free_port()
     base = f"http://127.0.0.1:{port}{API}"
     server = subprocess.Popen(
@@ -83,15 +85,17 @@ def test_crm_serve(sales: CrmEngine, database_url: str) -> None:
                 time.sleep(0.1)
         assert status == 200 and health["definitions_version"] == 1
 
-        status, account = _call("POST", f"{base}/records/account", {"name": "中国电信", "employees": 12000})
+        status, missing = _call("GET", f"{base}/records/account")
+        assert status == 401 and missing["code"] == "unauthorized"
+        status, account = _call("POST", f"{base}/records/account", {"name": "中国电信", "employees": 12000}, auth)
         assert status == 201 and account["version"] == 1
         status, changed = _call("PATCH", f"{base}/records/account/{account['id']}", {"city": "上海"},
-                                {"If-Match": 'W/"1"'})
+                                {**auth, "If-Match": 'W/"1"'})
         assert status == 200 and changed["city"] == "上海"
         status, stale = _call("PATCH", f"{base}/records/account/{account['id']}", {"city": "北京"},
-                              {"If-Match": 'W/"1"'})
+                              {**auth, "If-Match": 'W/"1"'})
         assert status == 409 and stale["code"] == "conflict"
-        status, page = _call("GET", f"{base}/records/account?sort=-employees&limit=5")
+        status, page = _call("GET", f"{base}/records/account?sort=-employees&limit=5", None, auth)
         assert status == 200 and page["total"] == 1
         assert sales.records.get("account", account["id"])["city"] == "上海"  # the same database
     finally:

@@ -8,21 +8,25 @@ import pytest
 from flask.testing import FlaskClient
 
 from engine.runtime import CrmEngine
-from tests.web.web_support import API, as_user, error_codes, problem
+from tests.web.conftest import AuthHeaders
+from tests.web.web_support import ADMIN, API, error_codes, problem
 
 
-def new_order(client: FlaskClient, by: str = "rita", **values: Any) -> dict[str, Any]:
-    customer = client.post(f"{API}/records/customer", json={"name": "上海电信"}, headers=as_user(by)).get_json()
+def new_order(client: FlaskClient, headers: dict[str, str], **values: Any) -> dict[str, Any]:
+    """A new order created by whoever ``headers`` authenticate."""
+    customer = client.post(f"{API}/records/customer", json={"name": "上海电信"}, headers=headers).get_json()
     response = client.post(f"{API}/records/order", json={"number": "SO-1", "customer": customer["id"],
-                                                          "amount": "25000", **values}, headers=as_user(by))
+                                                          "amount": "25000", **values}, headers=headers)
     assert response.status_code == 201, response.get_data(as_text=True)
     order: dict[str, Any] = response.get_json()
     return order
 
 
-def test_transitions_say_what_is_possible_and_why_not(flow: CrmEngine, client: FlaskClient) -> None:
-    order = new_order(client)
-    response = client.get(f"{API}/records/order/{order['id']}/transitions", headers=as_user("rita"))
+def test_transitions_say_what_is_possible_and_why_not(
+    flow: CrmEngine, client: FlaskClient, auth_headers: AuthHeaders
+) -> None:
+    order = new_order(client, auth_headers("rita"))
+    response = client.get(f"{API}/records/order/{order['id']}/transitions", headers=auth_headers("rita"))
     assert response.status_code == 200
     checks = {c["transition"]: c for c in response.get_json()["items"]}
     assert checks["submit"]["available"] and checks["submit"]["to"] == "submitted"
@@ -32,26 +36,28 @@ def test_transitions_say_what_is_possible_and_why_not(flow: CrmEngine, client: F
     assert {c["transition"] for c in zh["items"]} == set(checks)
 
 
-def test_running_transitions_with_versions_and_history(flow: CrmEngine, client: FlaskClient) -> None:
-    order = new_order(client)
+def test_running_transitions_with_versions_and_history(
+    flow: CrmEngine, client: FlaskClient, auth_headers: AuthHeaders
+) -> None:
+    order = new_order(client, auth_headers("rita"))
     url = f"{API}/records/order/{order['id']}"
     submitted = client.post(f"{url}/transitions/submit", json={"comment": "please"},
-                            headers={**as_user("rita"), "If-Match": 'W/"1"'})
+                            headers={**auth_headers("rita"), "If-Match": 'W/"1"'})
     assert submitted.status_code == 200, submitted.get_data(as_text=True)
     assert submitted.get_json()["status"] == "submitted" and submitted.headers["ETag"] == 'W/"2"'
 
     stale = problem(client.post(f"{url}/transitions/reject", json={"inputs": {"reason": "no"}, "version": 1},
-                                headers=as_user("sam")), 409)
+                                headers=auth_headers("sam")), 409)
     assert error_codes(stale) == ["stale_version"]
 
-    refused = problem(client.post(f"{url}/transitions/review", headers=as_user("rita")), 409)
+    refused = problem(client.post(f"{url}/transitions/review", headers=auth_headers("rita")), 409)
     assert refused["code"] == "transition_refused"
     assert {"role", "separation_of_duties"} <= set(error_codes(refused))
 
-    missing = problem(client.post(f"{url}/transitions/reject", json={"inputs": {}}, headers=as_user("sam")), 409)
+    missing = problem(client.post(f"{url}/transitions/reject", json={"inputs": {}}, headers=auth_headers("sam")), 409)
     assert "input_required" in error_codes(missing)
     rejected = client.post(f"{url}/transitions/reject", json={"inputs": {"reason": "credit"}, "version": 2},
-                           headers=as_user("sam"))
+                           headers=auth_headers("sam"))
     assert rejected.status_code == 200
     assert rejected.get_json()["status"] == "rejected" and rejected.get_json()["reject_reason"] == "credit"
 
@@ -73,10 +79,11 @@ def test_running_transitions_with_versions_and_history(flow: CrmEngine, client: 
     ids=["unknown-transition", "inputs-not-object", "comment-not-text", "version-not-number", "unknown-key"],
 )
 def test_bad_transition_requests(
-    flow: CrmEngine, client: FlaskClient, path: str, body: dict[str, Any], status: int, code: str
+    flow: CrmEngine, client: FlaskClient, auth_headers: AuthHeaders, path: str, body: dict[str, Any], status: int,
+    code: str,
 ) -> None:
-    order = new_order(client)
-    response = client.post(f"{API}/records/order/{order['id']}/{path}", json=body, headers=as_user("rita"))
+    order = new_order(client, auth_headers("rita"))
+    response = client.post(f"{API}/records/order/{order['id']}/{path}", json=body, headers=auth_headers("rita"))
     assert problem(response, status)["code"] == code
 
 
@@ -94,7 +101,7 @@ def test_scores_explain_and_take_overrides(sales: CrmEngine, client: FlaskClient
     overridden = client.put(f"{url}/scores/opportunity_quality/override", json={"grade": "A", "reason": "strategic"})
     assert overridden.status_code == 200, overridden.get_data(as_text=True)
     shown = overridden.get_json()
-    assert shown["grade"] == "A" and shown["computed"]["grade"] == "B" and shown["override"]["by"] == "system"
+    assert shown["grade"] == "A" and shown["computed"]["grade"] == "B" and shown["override"]["by"] == ADMIN
     assert client.get(url).get_json()["quality_grade"] == "A"
 
     cleared = client.delete(f"{url}/scores/opportunity_quality/override")

@@ -1,4 +1,4 @@
-"""Helpers of the web tests: bundles as uploads, problem bodies, users."""
+"""Helpers of the web tests: bundles as uploads, problem bodies, credentials."""
 
 from __future__ import annotations
 
@@ -56,5 +56,10 @@ def error_codes(body: dict[str, Any]) -> list[str]:
     return [e["code"] for e in body["errors"]]
 
 
-def as_user(name: str) -> dict[str, str]:
-    return {"X-CRM-User": name}
+#: The administrator the ``client`` fixture authenticates as.
+ADMIN = "root"
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The headers that authenticate with API token ``token``."""
+    return {"Authorization": f"Bearer {token}"}

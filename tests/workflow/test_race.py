@@ -46,14 +46,18 @@ def test_sixteen_processes_exactly_one_transition_wins(database_url: str) -> Non
         crm.apply(load_definitions(BUNDLE))
         crm.users.create("rita", roles=["rep"])
         customer = crm.records.create("customer", {"name": "Acme"})
-        order = crm.records.create("order", {"number": "SO-1", "customer": customer["id"], "amount": "10"}, actor="rita")
+        order = crm.records.create(
+            "order", {"number": "SO-1", "customer": customer["id"], "amount": "10"}, actor="rita"
+        )
     finally:
         crm.close()
 
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(RACERS)
     results = context.Queue()
-    processes = [context.Process(target=_race, args=(database_url, order["id"], barrier, results)) for _ in range(RACERS)]
+    processes = [
+        context.Process(target=_race, args=(database_url, order["id"], barrier, results)) for _ in range(RACERS)
+    ]
     for p in processes:
         p.start()
     outcomes = [results.get(timeout=120) for _ in processes]

@@ -68,7 +68,9 @@ def as_user(crm: CrmEngine, name: str) -> User:
 
 def new_order(crm: CrmEngine, by: str = "rita", **values: Any) -> dict[str, Any]:
     customer = crm.records.create("customer", {"name": "上海电信"}, actor=by)
-    return crm.records.create("order", {"number": "SO-1", "customer": customer["id"], "amount": "25000", **values}, actor=by)
+    return crm.records.create(
+        "order", {"number": "SO-1", "customer": customer["id"], "amount": "25000", **values}, actor=by
+    )
 
 
 def codes(error: pytest.ExceptionInfo[Any]) -> set[str]:
@@ -79,7 +81,8 @@ def test_create_starts_in_the_initial_state_with_history(crm: CrmEngine) -> None
     order = new_order(crm)
     assert order["status"] == "draft"
     (entry,) = crm.workflows.history("order", order["id"])
-    assert (entry["transition"], entry["from_state"], entry["to_state"], entry["actor"]) == (None, None, "draft", "rita")
+    assert (entry["transition"], entry["from_state"], entry["to_state"]) == (None, None, "draft")
+    assert entry["actor"] == "rita"
 
 
 def test_state_field_cannot_be_written_directly(crm: CrmEngine) -> None:
@@ -149,7 +152,9 @@ def test_reject_needs_a_reason_input_kept_in_history(crm: CrmEngine) -> None:
     with pytest.raises(TransitionRefusedError) as caught:
         crm.workflows.run("order", order["id"], "reject", user=as_user(crm, "sam"))
     assert codes(caught) == {"input_required"}
-    rejected = crm.workflows.run("order", order["id"], "reject", user=as_user(crm, "sam"), inputs={"reason": "price too low"})
+    rejected = crm.workflows.run(
+        "order", order["id"], "reject", user=as_user(crm, "sam"), inputs={"reason": "price too low"}
+    )
     assert (rejected["status"], rejected["reject_reason"]) == ("rejected", "price too low")
     assert crm.workflows.history("order", order["id"])[-1]["inputs"] == {"reason": "price too low"}
     resubmitted = crm.workflows.run("order", order["id"], "submit", user=as_user(crm, "rita"))
@@ -190,7 +195,9 @@ def test_stale_version_is_a_conflict(crm: CrmEngine) -> None:
     assert crm.records.get("order", order["id"])["status"] == "draft"
 
 
-def test_lead_pipeline_with_required_lost_reason_and_least_loaded_assignment(crm: CrmEngine, recorder: Recorder) -> None:
+def test_lead_pipeline_with_required_lost_reason_and_least_loaded_assignment(
+    crm: CrmEngine, recorder: Recorder
+) -> None:
     ids = [crm.records.create("lead", {"company": f"Lead {i}", "budget": "100"})["id"] for i in range(3)]
     system = crm.users.get("system")
     assignees = [crm.workflows.run("lead", i, "qualify", user=system)["assignee"] for i in ids]

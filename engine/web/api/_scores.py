@@ -27,7 +27,7 @@ def list_scores(entity: str, record_id: str) -> Response:
     engine = current_engine()
     _lookup.entity(engine, entity)
     check_params(("lang",))
-    views = engine.scoring.show(entity, parse_record_id(record_id), language=language())
+    views = engine.scoring.show(entity, parse_record_id(record_id), language=language(), user=current_user())
     return json_response({"items": [v.to_json() for v in views]})
 
 
@@ -59,7 +59,7 @@ def put_override(entity: str, record_id: str, scoring: str) -> Response:
         )
     number = parse_record_id(record_id)
     engine.scoring.override(entity, number, scoring, value=value, grade=grade, reason=reason,
-                            actor=current_user().name)
+                            user=current_user())
     return _score(entity, number, scoring)
 
 
@@ -68,13 +68,13 @@ def delete_override(entity: str, record_id: str, scoring: str) -> Response:
     _lookup.scoring(engine, entity, scoring)
     check_params(("lang",))
     number = parse_record_id(record_id)
-    engine.scoring.clear_override(entity, number, scoring, actor=current_user().name)
+    engine.scoring.clear_override(entity, number, scoring, user=current_user())
     return _score(entity, number, scoring)
 
 
 def _score(entity: str, record_id: int, scoring: str) -> Response:
     """One score as ``GET .../scores`` shows it (labels in the request's language)."""
-    views = current_engine().scoring.show(entity, record_id, language=language())
+    views = current_engine().scoring.show(entity, record_id, language=language(), user=current_user())
     return json_response(next(v for v in views if v.scoring == scoring).to_json())
 
 

@@ -261,8 +261,9 @@ def _problem(description: str) -> dict[str, Any]:
 
 RESPONSES: dict[str, dict[str, Any]] = {
     "BadRequest": _problem("Bad input: a body that is not JSON, a wrong parameter, an invalid filter."),
-    "Unauthorized": _problem("X-CRM-User names no active user."),
-    "Forbidden": _problem("The user may not do this."),
+    "Unauthorized": _problem("No bearer token, or one that is unknown, revoked or expired, or whose user is "
+                             "inactive (the answer carries `WWW-Authenticate: Bearer`)."),
+    "Forbidden": _problem("The user's roles do not allow this operation, or a field they may not write."),
     "NotFound": _problem("No such entity, record, transition or scoring."),
     "Conflict": _problem("The record changed since you read it (stale version), a unique value is taken, "
                          "a reference restricts, or a transition was refused."),
@@ -289,10 +290,13 @@ PARAMETERS: dict[str, dict[str, Any]] = {
               "schema": {"type": "integer", "minimum": 0, "maximum": MAX_PAGE, "default": 50}},
     "offset": {"name": "offset", "in": "query", "required": False,
                "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1, "default": 0}},
-    "userHeader": {"name": "X-CRM-User", "in": "header", "required": False,
-                   "description": "Act as this user (until authentication exists); default: the system "
-                                  "administrator.",
-                   "schema": {"type": "string"}},
+}
+
+#: How clients authenticate: an API token (``crm token create USER``) as a bearer token.
+SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
+    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "opaque (crm_...)",
+                   "description": "An API token from `crm token create USER`, sent as "
+                                  "`Authorization: Bearer crm_...`."},
 }
 
 HEADERS: dict[str, dict[str, Any]] = {

@@ -28,14 +28,23 @@ def _ok(description: str, schema: dict[str, Any], *, etag: bool = False, status:
 def _problems(*statuses: int) -> dict[str, Any]:
     names = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict",
              413: "TooLarge", 415: "UnsupportedMediaType", 422: "Unprocessable"}
-    return {str(s): ref("responses", names[s]) for s in (400, 401, *statuses)}
+    return {str(s): ref("responses", names[s]) for s in sorted({400, 401, 403, *statuses})}
 
 
-def _op(op_id: str, tag: str, summary: str, responses: dict[str, Any], **extra: Any) -> Operation:
+def _op(op_id: str, tag: str, summary: str, responses: dict[str, Any], *, public: bool = False,
+        **extra: Any) -> Operation:
+    """An operation; every one needs a bearer token (the document's ``security``) unless ``public``."""
     # parameters given by name are apispec's references to components.parameters
-    parameters = [*extra.pop("parameters", []), "userHeader"]
-    return {"operationId": op_id, "tags": [tag], "summary": summary, "parameters": parameters,
-            "responses": responses, **extra}
+    parameters = extra.pop("parameters", [])
+    if not public:
+        responses = {**responses, **{s: ref("responses", n) for s, n in (("401", "Unauthorized"),
+                                                                       ("403", "Forbidden"))}}
+    operation = {"operationId": op_id, "tags": [tag], "summary": summary, "responses": responses, **extra}
+    if parameters:
+        operation["parameters"] = parameters
+    if public:
+        operation["security"] = []
+    return operation
 
 
 def _body(schema: dict[str, Any], required: bool = True) -> dict[str, Any]:
@@ -140,7 +149,8 @@ def global_paths(entities: list[str]) -> Paths:
         "/health": {"get": _op("health", "meta", "The database answers; the definitions version served",
                                {**_ok("Healthy", schema_ref("Health")),
                                 "503": {"description": "The database cannot be reached",
-                                        "content": {PROBLEM_MIMETYPE: {"schema": schema_ref("Problem")}}}})},
+                                        "content": {PROBLEM_MIMETYPE: {"schema": schema_ref("Problem")}}}},
+                               public=True)},
         "/entities": {"get": _op("entities", "meta", "The entities", _ok("Every entity", _items("EntitySummary")))},
         "/entities/{name}": {"get": _op("entity", "meta", "An entity with its fields, labels, types and choices",
                                         {**_ok("The entity", schema_ref("Entity")), **_problems(404)},
@@ -151,7 +161,8 @@ def global_paths(entities: list[str]) -> Paths:
                                 _ok("The presets", {"type": "object", "properties": {
                                     "items": {"type": "array", "items": schema_ref("Preset")},
                                     "installed": {"type": "array", "items": {"type": "object"}}}}))},
-        "/openapi.json": {"get": _op("openapi", "meta", "This document", _ok("OpenAPI 3.1", {"type": "object"}))},
+        "/openapi.json": {"get": _op("openapi", "meta", "This document", _ok("OpenAPI 3.1", {"type": "object"}),
+                                     public=True)},
         "/admin/definitions/validate": {"post": _op(
             "definitions.validate", "admin", "Check a bundle (zip or JSON files)",
             {**_ok("Valid: what it defines", schema_ref("BundleSummary")), **_problems(403, 413, 415, 422)},

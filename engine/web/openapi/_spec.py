@@ -9,7 +9,7 @@ from apispec import APISpec
 
 from engine.metadata import Definitions
 
-from ._components import HEADERS, PARAMETERS, RESPONSES, SCHEMAS, schema_ref
+from ._components import HEADERS, PARAMETERS, RESPONSES, SCHEMAS, SECURITY_SCHEMES, schema_ref
 from ._entity_schemas import input_schema, record_schema
 from ._paths import entity_paths, global_paths
 
@@ -23,8 +23,11 @@ Records carry a `version` (also the `ETag`, `W/"<version>"`); send it back in `I
 409. Every error is `application/problem+json` with a stable `code` and `errors` that name the
 field, JSON pointer, file or line of each problem.
 
-Until authentication exists, requests act as the user named by the `X-CRM-User` header, else as
-the system administrator."""
+Every operation except `/health` and this document needs an API token (`crm token create USER`)
+sent as `Authorization: Bearer crm_...`: without a valid one the answer is 401. A token acts as
+its user, with that user's roles: an operation the roles do not allow is 403, and a record
+outside the user's row scope is 404, as if it did not exist. Fields hidden from the user's roles
+are left out of every answer."""
 
 
 def build_spec(definitions: Definitions | None, version: int) -> dict[str, Any]:
@@ -46,6 +49,8 @@ def build_spec(definitions: Definitions | None, version: int) -> dict[str, Any]:
         spec.components.parameter(name, parameter["in"], fields)
     for name, header in HEADERS.items():
         spec.components.header(name, copy.deepcopy(header))
+    for name, scheme in SECURITY_SCHEMES.items():
+        spec.components.security_scheme(name, copy.deepcopy(scheme))
 
     tags = [{"name": "meta", "description": "Health and the live definitions"},
             {"name": "admin", "description": "Definitions, presets and imports (administrators)"}]
@@ -70,5 +75,6 @@ def build_spec(definitions: Definitions | None, version: int) -> dict[str, Any]:
         spec.path(path=path, operations=operations)
     out = spec.to_dict()
     out["tags"] = tags
+    out["security"] = [{name: []} for name in SECURITY_SCHEMES]
     out["info"]["x-definitions-version"] = version
     return out
