@@ -118,9 +118,9 @@ def run_engine_import(url: str, bundle: Path, csv_path: Path, threaded: bool = F
         "assert report.rejected == 0, report.problems[:3]\n"
         "print(elapsed, report.inserted, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code, url, str(csv_path), "1" if threaded else "0"], check=True, env=env,
-                         capture_output=True, text=True)
-    seconds, inserted, rss = out.stdout.split()
+    out = subprocess.run([sys.executable, "-c", code, url, str(csv_path), "1" if threaded else "0"], check=True,
+                         env=env, capture_output=True, text=True)
+    seconds, _inserted, rss = out.stdout.split()
     return float(seconds), float(rss)
 
 
@@ -137,7 +137,8 @@ def native_row(raw: list[str], now: str, sqlite: bool) -> tuple[Any, ...]:
         day: Any = founded
     else:
         contact = datetime.fromisoformat(last_contact)
-        money, marg, disc, flag, day = Decimal(revenue), Decimal(margin), Decimal(discount), active == "true", date.fromisoformat(founded)
+        money, marg, disc = Decimal(revenue), Decimal(margin), Decimal(discount)
+        flag, day = active == "true", date.fromisoformat(founded)
     return (1, now, now, "bench", "bench", name, email, phone, city, industry, segment, int(employees), money, marg,
             int(score), flag, day, contact, website, notes or None, region, int(priority), disc, code, source)
 
@@ -157,7 +158,7 @@ def raw_sqlite(path: Path, csv_path: Path, chunk: int = 50_000) -> float:
         next(reader)
         conn.execute("BEGIN")
         while True:
-            rows = [native_row(r, now, True) for _, r in zip(range(chunk), reader)]
+            rows = [native_row(r, now, True) for _, r in zip(range(chunk), reader, strict=False)]
             if not rows:
                 break
             start = time.perf_counter()
@@ -181,7 +182,7 @@ def raw_postgres(url: str, csv_path: Path, chunk: int = 50_000) -> float:
         next(reader)
         with conn.cursor() as cur:
             while True:
-                rows = [native_row(r, now.isoformat(), False) for _, r in zip(range(chunk), reader)]
+                rows = [native_row(r, now.isoformat(), False) for _, r in zip(range(chunk), reader, strict=False)]
                 if not rows:
                     break
                 start = time.perf_counter()

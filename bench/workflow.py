@@ -34,7 +34,8 @@ WORKFLOW = {
     "states": {"draft": {"initial": True}, "submitted": {"required": ["amount"]}, "done": {"final": True}},
     "transitions": {
         "submit": {"from": ["draft"], "to": "submitted", "roles": ["rep"],
-                   "when": {"and": [{"<=": [{"var": "record.amount"}, 1000000]}, {"in": ["rep", {"var": "user.roles"}]}]}},
+                   "when": {"and": [{"<=": [{"var": "record.amount"}, 1000000]},
+                                    {"in": ["rep", {"var": "user.roles"}]}]}},
         "finish": {"from": ["submitted"], "to": "done"}},
 }
 

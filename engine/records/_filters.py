@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -48,12 +49,43 @@ def _escape(token: str) -> str:
     return token.replace("~", "~0").replace("/", "~1")
 
 
+@dataclass(frozen=True)
+class Filter:
+    """A compiled ``where`` whose values are named parameters (see :func:`compile_filter`).
+
+    ``shape`` tells apart every form of SQL a ``where`` can take (its fields, operators
+    and nesting, which values are null) but not the values themselves: two filters of one
+    shape have the same ``condition`` but for ``params``, so a statement built from one
+    runs the other when given its ``params``.
+    """
+
+    condition: ColumnElement[bool]
+    params: dict[str, Any] = field(default_factory=dict)
+    shape: tuple[Hashable, ...] = ()
+
+
+#: The filter of no ``where``: every record.
+NO_FILTER = Filter(sa.true())
+
+
 class _Compiler:
-    def __init__(self, entity: EntityDef, table: sa.Table, dialect: str) -> None:
+    def __init__(self, entity: EntityDef, table: sa.Table, dialect: str, *, named: bool = False) -> None:
         self.entity = entity
         self.table = table
         self.dialect = dialect
         self.problems: list[Problem] = []
+        #: with ``named``, values are bound as parameters ``w0``, ``w1``, ... (``params``)
+        self.named = named
+        self.params: dict[str, Any] = {}
+        self.shape: list[Hashable] = []
+
+    def bind(self, value: Any, type_: Any, *, expanding: bool = False) -> Any:
+        """``value`` as the right side of a comparison: as it is, or a named parameter."""
+        if not self.named:
+            return value
+        name = f"w{len(self.params)}"
+        self.params[name] = value
+        return sa.bindparam(name, value, type_=type_, expanding=expanding)
 
     def field(self, name: str, pointer: str) -> FieldDef | None:
         found = self.entity.fields.get(name) or _SYSTEM.get(name)
@@ -84,20 +116,25 @@ class _Compiler:
                 if not isinstance(value, list):
                     self.problems.append(Problem(code="type", pointer=here, message=f'"{key}" takes a list of filters'))
                     continue
+                self.shape.append((key, len(value)))
                 subs = [self.where(v, f"{here}/{i}", depth + 1) for i, v in enumerate(value)]
                 parts.append(sa.and_(sa.true(), *subs) if key == "and" else sa.or_(sa.false(), *subs))
             elif key == "not":
+                self.shape.append(key)
                 parts.append(sa.not_(self.where(value, here, depth + 1)))
             else:
                 f = self.field(key, here)
                 if f is not None:
                     parts.append(self.condition(f, value, here))
+        self.shape.append(len(parts))
         return sa.and_(sa.true(), *parts)
 
     def condition(self, f: FieldDef, value: Any, pointer: str) -> ColumnElement[bool]:
         column = self.table.c[f.name]
         if not isinstance(value, dict):
+            self.shape.append(f.name)
             return self.compare(f, column, "eq", value, pointer)
+        self.shape.append((f.name, len(value)))
         if not value:
             self.problems.append(Problem(code="type", pointer=pointer, message='empty condition; use {"eq": value}'))
         parts = []
@@ -122,7 +159,9 @@ class _Compiler:
             return None
         return converted[f.name]
 
-    def compare(self, f: FieldDef, column: Any, op: str, operand: Any, pointer: str) -> ColumnElement[bool]:
+    def compare(
+        self, f: FieldDef, column: ColumnElement[Any], op: str, operand: Any, pointer: str
+    ) -> ColumnElement[bool]:
         if op not in OPERATORS:
             close = difflib.get_close_matches(op, OPERATORS, n=1)
             hint = f' Did you mean "{close[0]}"?' if close else f" Use one of: {', '.join(OPERATORS)}."
@@ -130,6 +169,8 @@ class _Compiler:
                 Problem(code="unknown_operator", pointer=pointer, message=f'unknown operator "{op}".{hint}')
             )
             return sa.true()
+        # null and true/false (is_null) change the SQL; other values only its parameters
+        self.shape.append((op, operand is None, operand is True))
         if op == "is_null":
             if not isinstance(operand, bool):
                 self.problems.append(Problem(code="type", pointer=pointer, message="is_null takes true or false"))
@@ -147,7 +188,7 @@ class _Compiler:
                 )
                 return sa.true()
             values = [self.convert(f, v, f"{pointer}/{i}") for i, v in enumerate(operand)]
-            return column.in_([v for v in values if v is not None])
+            return column.in_(self.bind([v for v in values if v is not None], column.type, expanding=True))
         if op in ("contains", "startswith"):
             return self.text_match(f, column, op, operand, pointer)
         if f.type in ("multi_enum", "json"):
@@ -160,9 +201,11 @@ class _Compiler:
         if len(self.problems) > before:
             return sa.true()
         if op == "eq":
-            return column.is_(None) if operand is None else column == value
+            return column.is_(None) if operand is None else column == self.bind(value, column.type)
         if op == "ne":
-            return column.is_not(None) if operand is None else sa.or_(column != value, column.is_(None))
+            if operand is None:
+                return column.is_not(None)
+            return sa.or_(column != self.bind(value, column.type), column.is_(None))
         if operand is None or (f.type == "boolean"):
             self.problems.append(
                 Problem(code="invalid_value", pointer=pointer, message=f"{op} needs a comparable value")
@@ -170,23 +213,38 @@ class _Compiler:
             return sa.true()
         if isinstance(value, datetime) and self.dialect == "sqlite":
             value = value.replace(tzinfo=None)
-        return {"lt": column < value, "lte": column <= value, "gt": column > value, "gte": column >= value}[op]
+        bound = self.bind(value, column.type)
+        ordered: dict[str, ColumnElement[bool]] = {
+            "lt": column < bound,
+            "lte": column <= bound,
+            "gt": column > bound,
+            "gte": column >= bound,
+        }
+        return ordered[op]
 
-    def text_match(self, f: FieldDef, column: Any, op: str, operand: Any, pointer: str) -> ColumnElement[bool]:
+    def text_match(
+        self, f: FieldDef, column: ColumnElement[Any], op: str, operand: Any, pointer: str
+    ) -> ColumnElement[bool]:
         if not isinstance(operand, str):
             self.problems.append(Problem(code="type", pointer=pointer, message=f"{op} takes a string"))
             return sa.true()
         if f.type == "multi_enum" and op == "contains":
             if self.dialect == "postgresql":
-                return sa.type_coerce(column, JSONB).contains([operand])
+                return sa.type_coerce(column, JSONB).contains(self.bind([operand], JSONB()))
             each = sa.func.json_each(column).table_valued("value")
-            return sa.exists(sa.select(sa.literal(1)).select_from(each).where(each.c.value == operand))
+            return sa.exists(
+                sa.select(sa.literal(1)).select_from(each).where(each.c.value == self.bind(operand, sa.String()))
+            )
         if f.type not in ("string", "text", "email", "phone", "url", "enum"):
             self.problems.append(
                 Problem(code="unsupported", pointer=pointer, message=f"{op} works on text fields only")
             )
             return sa.true()
         lowered = sa.func.lower(column)
+        if self.named:  # what autoescape does, with the pattern a parameter
+            escaped = operand.lower().replace("/", "//").replace("%", "/%").replace("_", "/_")
+            pattern = f"%{escaped}%" if op == "contains" else f"{escaped}%"
+            return lowered.like(self.bind(pattern, sa.String()), escape="/")
         if op == "contains":
             return lowered.contains(operand.lower(), autoescape=True)
         return lowered.startswith(operand.lower(), autoescape=True)
@@ -201,14 +259,31 @@ def compile_where(entity: EntityDef, table: sa.Table, where: Any, *, dialect: st
     return expression
 
 
+def compile_filter(entity: EntityDef, table: sa.Table, where: Any, *, dialect: str) -> Filter:
+    """Compile a ``where`` document (``None``: every record) with its values as named
+    parameters, for a statement built once per :attr:`Filter.shape`; raises
+    :class:`UsageError` naming every bad part, as :func:`compile_where` does."""
+    if where is None:
+        return NO_FILTER
+    compiler = _Compiler(entity, table, dialect, named=True)
+    expression = compiler.where(where, "")
+    if compiler.problems:
+        raise UsageError("invalid filter: " + "; ".join(p.message for p in compiler.problems), compiler.problems)
+    return Filter(expression, compiler.params, tuple(compiler.shape))
+
+
+def sort_keys(sort: str | Iterable[str] | None) -> tuple[str, ...]:
+    """The keys of a sort: ``"-amount,title"`` → ``("-amount", "title")``."""
+    if sort is None or sort == "":
+        return ()
+    if isinstance(sort, str):
+        return tuple(k.strip() for k in sort.split(",") if k.strip())
+    return tuple(sort)
+
+
 def compile_sort(entity: EntityDef, table: sa.Table, sort: str | Iterable[str] | None) -> list[Any]:
     """``"-amount,title"`` or ``["-amount", "title"]`` → ORDER BY clauses (id breaks ties)."""
-    if sort is None or sort == "":
-        keys: list[str] = []
-    elif isinstance(sort, str):
-        keys = [k.strip() for k in sort.split(",") if k.strip()]
-    else:
-        keys = list(sort)
+    keys = sort_keys(sort)
     clauses: list[Any] = []
     problems = []
     for i, key in enumerate(keys):

@@ -2,14 +2,19 @@
 
 No HTTP and no terminal here: callers (CLI, web, workflows, import) pass an actor name
 and keyword arguments, and get dicts of Python values or :mod:`engine.errors` exceptions.
+Edges pass ``user`` (the acting :class:`~engine.users.User`): then the user's permissions
+apply (``engine.permissions``: entity operations, row scope, hidden and read-only fields)
+and the change is recorded as theirs. Without it (the system's own work) nothing is checked.
 Methods that write accept ``conn`` to join a caller's transaction (a workflow transition
 updates the record and writes its history in one transaction).
 """
 
 from __future__ import annotations
 
+import builtins
+import threading
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,14 +35,18 @@ from engine.errors import (
 from engine.metadata import EntityDef
 from engine.storage import audit_log, to_jsonable
 
-from ._filters import compile_sort, compile_where
+from ._filters import Filter, compile_filter, compile_sort, sort_keys
 
 if TYPE_CHECKING:
+    from engine.permissions import PermissionService
     from engine.runtime import CompiledModel, CrmEngine
+    from engine.users import User
 
 Record = dict[str, Any]
 _AUDIT_INSERT = audit_log.insert()
 MAX_PAGE = 1000
+#: Statements kept per definitions version (past it, the memory starts afresh).
+_MAX_STATEMENTS = 1000
 
 
 @dataclass(frozen=True)
@@ -57,10 +66,19 @@ class RecordService:
 
     def __init__(self, engine: CrmEngine) -> None:
         self._engine = engine
+        # statements built once per compiled model (lists: per filter shape, sort and scope):
+        # building a statement and its cache key costs more than running it on an indexed page
+        self._statements: dict[tuple[Any, ...], Any] = {}
+        self._statements_model: CompiledModel | None = None
+        self._statements_lock = threading.Lock()
 
     @property
     def model(self) -> CompiledModel:
         return self._engine.model
+
+    @property
+    def _permissions(self) -> PermissionService:
+        return self._engine.permissions
 
     @contextmanager
     def _write(self, conn: Connection | None) -> Iterator[Connection]:
@@ -71,8 +89,12 @@ class RecordService:
                 yield own
 
     # -- reading ----------------------------------------------------------------------------
-    def get(self, entity: str, record_id: int, *, conn: Connection | None = None) -> Record:
-        """One record by id; :class:`NotFoundError` when there is none."""
+    def get(
+        self, entity: str, record_id: int, *, conn: Connection | None = None, user: User | None = None
+    ) -> Record:
+        """One record by id; :class:`NotFoundError` when there is none (or ``user`` may not see it)."""
+        if user is not None:
+            self._permissions.require(user, entity, "read")
         statement = self.model.select_by_id(entity)
         record_id = _as_id(record_id)
         if conn is None:
@@ -82,7 +104,11 @@ class RecordService:
             row = conn.execute(statement, {"record_id": record_id}).mappings().first()
         if row is None:
             raise NotFoundError(f"{entity} {record_id} does not exist")
-        return dict(row)
+        record = dict(row)
+        if user is not None:
+            self._permissions.check_record(user, entity, record)
+            return self._permissions.visible(user, entity, record)
+        return record
 
     def list(
         self,
@@ -93,65 +119,155 @@ class RecordService:
         limit: int = 50,
         offset: int = 0,
         with_total: bool = True,
+        user: User | None = None,
     ) -> Page:
-        """Records matching ``where`` (see :mod:`._filters`), sorted, one page at a time."""
-        definition = self.model.entity(entity)
-        table = self.model.table(entity)
+        """Records matching ``where`` (see :mod:`._filters`), sorted, one page at a time;
+        with ``user``, only the records in their read scope, without hidden fields."""
+        model = self.model
+        definition = model.entity(entity)
+        table = model.table(entity)
+        hidden: frozenset[str] = frozenset()
+        scope: Any = None
+        scope_params: dict[str, Any] = {}
+        scope_shape = "all"
+        if user is not None:
+            access = self._permissions.require(user, entity, "read")
+            hidden = access.hidden
+            definition = self._permissions.visible_entity(user, definition)
+            scope, scope_params, scope_shape = self._permissions.scope_parameters(user, table, access.read)
         if not isinstance(limit, int) or not 0 <= limit <= MAX_PAGE:
             raise UsageError(f"limit must be between 0 and {MAX_PAGE}")
         if not isinstance(offset, int) or offset < 0:
             raise UsageError("offset must be 0 or more")
-        condition = (
-            compile_where(definition, table, where, dialect=self._engine.db.dialect) if where is not None else sa.true()
-        )
-        order = compile_sort(definition, table, sort)
+        found = compile_filter(definition, table, where, dialect=self._engine.db.dialect)
+        order = compile_sort(definition, table, sort)  # checks the sort even when the statement is kept
+        select, count = self._list_statements(model, entity, table, found, sort_keys(sort), order, scope, scope_shape)
+        params = {**found.params, **scope_params}
         with self._engine.db.read() as conn:
-            rows = conn.execute(
-                sa.select(table).where(condition).order_by(*order).limit(limit).offset(offset)
-            ).mappings()
-            items = [dict(r) for r in rows]
-            total = (
-                int(conn.execute(sa.select(sa.func.count()).select_from(table).where(condition)).scalar() or 0)
-                if with_total
-                else len(items)
-            )
+            result = conn.execute(select, {**params, "crm_limit": limit, "crm_offset": offset})
+            names = tuple(result.keys())
+            if hidden:
+                items = [{k: v for k, v in zip(names, row, strict=True) if k not in hidden} for row in result]
+            else:
+                items = [dict(zip(names, row, strict=True)) for row in result]
+            if not with_total:
+                total = len(items)
+            elif len(items) < limit and (items or offset == 0):
+                total = offset + len(items)  # the last page: the count is known without asking
+            else:
+                total = int(conn.execute(count, params).scalar() or 0)
         return Page(items=items, total=total, limit=limit, offset=offset)
 
+    def _list_statements(
+        self,
+        model: CompiledModel,
+        entity: str,
+        table: sa.Table,
+        found: Filter,
+        sort: tuple[str, ...],
+        order: builtins.list[Any],
+        scope: Any,
+        scope_shape: str,
+    ) -> tuple[sa.Select[Any], sa.Select[Any]]:
+        """The page and count statements of a list, built once per filter shape, sort and scope."""
+
+        def build() -> tuple[sa.Select[Any], sa.Select[Any]]:
+            condition = found.condition if scope is None else sa.and_(found.condition, scope)
+            return (
+                sa.select(table)
+                .where(condition)
+                .order_by(*order)
+                .limit(sa.bindparam("crm_limit"))
+                .offset(sa.bindparam("crm_offset")),
+                sa.select(sa.func.count()).select_from(table).where(condition),
+            )
+
+        kept: tuple[sa.Select[Any], sa.Select[Any]] = self._statement(
+            model, ("list", entity, found.shape, sort, scope_shape), build
+        )
+        return kept
+
+    def _statement(self, model: CompiledModel, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+        """``build()`` once per ``key`` and compiled model."""
+        kept = self._statements.get(key) if self._statements_model is model else None
+        if kept is None:
+            kept = build()
+            with self._statements_lock:
+                if self._statements_model is not model or len(self._statements) >= _MAX_STATEMENTS:
+                    self._statements = {}
+                    self._statements_model = model
+                self._statements[key] = kept
+        return kept
+
     def audit(
-        self, entity: str | None = None, record_id: int | None = None, *, limit: int = 200
-    ) -> list[dict[str, Any]]:
-        """The audit trail, newest first: who changed which field when, old → new."""
+        self, entity: str | None = None, record_id: int | None = None, *, limit: int = 200, user: User | None = None
+    ) -> builtins.list[dict[str, Any]]:
+        """The audit trail, newest first: who changed which field when, old → new.
+
+        With a ``user`` whose permissions are restricted, ``entity`` is required, only the
+        records they may read now count, and hidden fields are left out.
+        """
         query = sa.select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+        restricted = user is not None and not self._permissions.access(user, entity or "").unrestricted
+        if restricted and entity is None:
+            raise UsageError("name the entity whose audit trail to show; your roles limit what you may read")
         if entity is not None:
             self.model.entity(entity)
             query = query.where(audit_log.c.entity == entity)
         if record_id is not None:
             query = query.where(audit_log.c.record_id == _as_id(record_id))
+        hidden: frozenset[str] = frozenset()
+        if restricted and entity is not None:
+            if record_id is not None:
+                self.get(entity, record_id, user=user)
+            table = self.model.table(entity)
+            access = self._permissions.require(user, entity, "read")
+            hidden = access.hidden
+            scope = self._permissions.scope_condition(user, table, access.read)
+            if scope is not None:
+                query = query.where(audit_log.c.record_id.in_(sa.select(table.c.id).where(scope)))
         with self._engine.db.read() as conn:
-            return [dict(r) for r in conn.execute(query).mappings()]
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+        if hidden:
+            rows = [_without_hidden(r, hidden) for r in rows if r["field"] not in hidden]
+        return rows
 
     # -- writing ------------------------------------------------------------------------------
     def create(
-        self, entity: str, data: Mapping[str, Any], *, actor: str | None = None, conn: Connection | None = None
+        self,
+        entity: str,
+        data: Mapping[str, Any],
+        *,
+        actor: str | None = None,
+        conn: Connection | None = None,
+        user: User | None = None,
     ) -> Record:
-        """Validate and insert a record; the actor owns it unless ``owner`` is given."""
+        """Validate and insert a record; the actor (``user``) owns it unless ``owner`` is given."""
         definition = self.model.entity(entity)
         data = _as_mapping(data)
+        if user is not None:
+            self._permissions.require(user, entity, "create")
+            self._permissions.check_writable(user, entity, data)
+            actor = user.name
         workflows = self.model.definitions.workflows_for(entity)
         if workflows:
             data = self._initial_states(entity, data, workflows)
         values = self.model.validator(entity).validate(data, partial=False)
         now = datetime.now(UTC)
         owner = values.pop("owner", None) if "owner" in values else actor
-        table = self.model.table(entity)
+        model = self.model
+        table = model.table(entity)
+        insert = self._statement(model, ("insert", entity), lambda: table.insert().returning(*table.c))
         with self._write(conn) as tx:
             self._check_references(tx, definition, values)
             self._check_unique(tx, definition, table, values, None)
             row = {**values, "version": 1, "created_at": now, "updated_at": now, "created_by": actor, "owner": owner}
             try:
-                record_id = tx.execute(table.insert().values(row)).inserted_primary_key[0]
+                # the record as stored (RETURNING: no second query to read it back)
+                created = dict(tx.execute(insert, row).mappings().one())
             except sa.exc.IntegrityError as exc:
                 raise ConflictError(f"{entity} could not be saved: {_integrity_reason(exc)}") from exc
+            record_id = created["id"]
             change = new_change_id()
             entries = [
                 _audit_row(
@@ -161,13 +277,12 @@ class RecordService:
                 if value is not None
             ]
             entries.append(_audit_row(change, entity, record_id, "create", "owner", None, owner, actor, now))
-            tx.execute(audit_log.insert(), entries)
-            created = self.get(entity, record_id, conn=tx)
+            tx.execute(_AUDIT_INSERT, entries)
             if workflows:
                 self._engine.workflows.record_creation(tx, entity, created, actor, now)
         if conn is None:  # committed: tell plugins (a caller's transaction tells them itself)
             self._saved(entity, created, created=True, actor=actor)
-        return created
+        return self._permissions.visible(user, entity, created) if user is not None else created
 
     def _initial_states(self, entity: str, data: Mapping[str, Any], workflows: Any) -> Mapping[str, Any]:
         problems = []
@@ -200,6 +315,7 @@ class RecordService:
         allow_read_only: bool = False,
         via_workflow: bool = False,
         current: Record | None = None,
+        user: User | None = None,
     ) -> Record:
         """Apply a partial update. A stale ``expected_version`` is a :class:`ConflictError`.
 
@@ -209,15 +325,23 @@ class RecordService:
         ``via_workflow`` is for the workflow service, the only writer of state fields.
         ``current`` is the record as the caller just read it in the same transaction
         ``conn`` (saves reading it again; the version check still guards the write).
+        ``user``: whose permissions apply (the record in their update scope, no read-only
+        or hidden field among ``changes``); the change is recorded as theirs.
         """
         definition = self.model.entity(entity)
         changes = _as_mapping(changes)
+        if user is not None:
+            self._permissions.require(user, entity, "update")
+            self._permissions.check_writable(user, entity, changes)
+            actor = user.name
         validator = self.model.validator(entity, system=allow_read_only)
         values = validator.validate(changes, partial=True)
         table = self.model.table(entity)
         with self._write(conn) as tx:
             if current is None or conn is None:
                 current = self.get(entity, record_id, conn=tx)
+            if user is not None:
+                self._permissions.check_record(user, entity, current, "update")
             if expected_version is not None and current["version"] != expected_version:
                 raise ConflictError(
                     f"{entity} {record_id} was changed by someone else (version {current['version']}, "
@@ -226,7 +350,7 @@ class RecordService:
                 )
             changed = {k: v for k, v in values.items() if current.get(k) != v}
             if not changed:
-                return current
+                return self._permissions.visible(user, entity, current) if user is not None else current
             self._check_workflow_fields(definition, current, changed, via_workflow, allow_read_only)
             self._check_references(tx, definition, changed)
             self._check_unique(tx, definition, table, {**current, **changed}, current["id"], only=set(changed))
@@ -272,7 +396,7 @@ class RecordService:
             }
         if conn is None:
             self._saved(entity, updated, created=False, actor=actor)
-        return updated
+        return self._permissions.visible(user, entity, updated) if user is not None else updated
 
     def _saved(self, entity: str, record: Record, *, created: bool, actor: str | None) -> None:
         self._engine.plugins.call(
@@ -287,10 +411,19 @@ class RecordService:
         expected_version: int | None = None,
         actor: str | None = None,
         conn: Connection | None = None,
+        user: User | None = None,
     ) -> None:
-        """Delete a record, honouring every reference's ``on_delete`` (restrict, cascade, set_null)."""
+        """Delete a record, honouring every reference's ``on_delete`` (restrict, cascade, set_null).
+
+        With ``user``: the record must be in their delete scope (cascades then run as the system).
+        """
+        if user is not None:
+            self._permissions.require(user, entity, "delete")
+            actor = user.name
         with self._write(conn) as tx:
             current = self.get(entity, record_id, conn=tx)
+            if user is not None:
+                self._permissions.check_record(user, entity, current, "delete")
             if expected_version is not None and current["version"] != expected_version:
                 raise ConflictError(
                     f"{entity} {record_id} was changed by someone else (version {current['version']}, "
@@ -433,6 +566,15 @@ def _stored(definition: EntityDef, name: str, value: Any) -> Any:
     if f is not None and f.scale is not None and isinstance(value, Decimal):
         return value.quantize(Decimal(1).scaleb(-f.scale))
     return value
+
+
+def _without_hidden(row: dict[str, Any], hidden: frozenset[str]) -> dict[str, Any]:
+    """An audit row without hidden fields in a delete's snapshot."""
+    for key in ("old_value", "new_value"):
+        value = row.get(key)
+        if row.get("field") is None and isinstance(value, dict):
+            row[key] = {k: v for k, v in value.items() if k not in hidden}
+    return row
 
 
 def _as_id(record_id: Any) -> int:

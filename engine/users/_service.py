@@ -162,6 +162,7 @@ class UserService:
         self.get(name)
         with self._engine.db.write() as conn:
             conn.execute(users.update().where(users.c.name == name).values(active=active))
+        self._engine.tokens.forget()  # this process's remembered token lookups carry the old user
         return self.get(name)
 
     def set_roles(self, name: str, roles: builtins.list[str], *, team: str | None = None) -> User:
@@ -171,6 +172,7 @@ class UserService:
             if team is not None:
                 values["team"] = team
             conn.execute(users.update().where(users.c.name == name).values(values))
+        self._engine.tokens.forget()
         return self.get(name)
 
     def set_language(self, name: str, language: str) -> User:

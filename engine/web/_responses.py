@@ -12,14 +12,24 @@ from typing import Any
 
 from flask import Response
 
-from engine.records import record_json
+from engine.records import record_json as record_json  # the views take it from here too
 from engine.storage import to_jsonable
 
 JSON_MIMETYPE = "application/json"
 
 
+def _leaf(value: Any) -> Any:
+    # called by the encoder only for what JSON has no type for (decimals, dates): the same
+    # forms as to_jsonable, without walking every value of a page a second time
+    return to_jsonable(value)
+
+
 def dump_json(value: Any) -> str:
-    return json.dumps(to_jsonable(value), ensure_ascii=False, separators=(",", ":"))
+    """``value`` as compact JSON text, values in the engine's JSON forms (see ``to_jsonable``)."""
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_leaf)
+    except (TypeError, ValueError):  # keys that are not text, or a value referring to itself
+        return json.dumps(to_jsonable(value), ensure_ascii=False, separators=(",", ":"))
 
 
 def json_response(value: Any, status: int = 200, *, headers: Mapping[str, str] | None = None) -> Response:

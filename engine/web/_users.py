@@ -1,48 +1,120 @@
-"""Who makes a request. THE SEAM THE AUTHENTICATION WORK REPLACES.
+"""Who makes a request: the one place a request's user is decided.
 
-Until the web layer authenticates, a request acts as the user its ``X-CRM-User`` header
-names (who must exist and be active), else as the built-in system administrator, exactly
-as the CLI does without ``--as``. Every view asks :func:`current_user`; nothing else reads
-the header, so authentication replaces this one function (and its resolution per request).
+Resolution, once per request (:func:`current_user`):
+
+1. an ``Authorization: Bearer <token>`` header: an API token (``crm token create USER``)
+   that is known, not revoked, not expired, of an active user;
+2. else, where the caller allows it (the admin UI, never the REST API), the flask-login
+   session user, if the app has a ``LoginManager``: its ``get_id()`` names the user, who is
+   read again from the database so a deactivated user or a changed role counts at once;
+3. else :class:`UnauthorizedError` (401, ``WWW-Authenticate: Bearer``).
+
+A request that sends a token never falls back to the session: a wrong token is a 401.
+The REST API takes tokens only, so it has no cookies and no CSRF surface.
+
+Each process remembers a token it found valid for ``CRM_TOKEN_CACHE_SECONDS`` (default 1,
+as the definitions reload interval), so a busy client costs no token query per request;
+a token revoked elsewhere, or a user deactivated, stops working within that interval.
 """
 
 from __future__ import annotations
 
-from flask import g, request
+from flask import current_app, g, request
 
-from engine.errors import NotFoundError, PermissionDeniedError, Problem
-from engine.users import SYSTEM_USER, User
+from engine.errors import CrmError, NotFoundError, PermissionDeniedError, Problem
+from engine.users import User
 
-from ._problems import UnknownUserError
 from ._state import current_engine
 
+AUTHORIZATION_HEADER = "Authorization"
+#: Kept for callers that name the header the API once read; requests no longer use it.
 USER_HEADER = "X-CRM-User"
+_BEARER = "bearer"
+#: Seconds a process reuses a successful token lookup (app setting ``CRM_TOKEN_CACHE_SECONDS``).
+DEFAULT_TOKEN_CACHE_SECONDS = 1.0
 
 
-def _resolve() -> User:
-    name = request.headers.get(USER_HEADER)
-    if name is None or not name.strip():
-        return SYSTEM_USER
-    name = name.strip()
-    try:
-        user = current_engine().users.get(name)
-    except NotFoundError:
-        raise UnknownUserError(
-            f'{USER_HEADER} names "{name}", who is not a user; create the user first',
-            [Problem(code="unknown_user", field=USER_HEADER, message=f'there is no user "{name}"')],
-        ) from None
-    if not user.active:
-        raise UnknownUserError(
-            f'user "{name}" is inactive', [Problem(code="inactive_user", field=USER_HEADER, message="inactive user")]
+class UnauthorizedError(CrmError):
+    """The request carries no valid credentials (answered 401 with ``WWW-Authenticate: Bearer``)."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
+def bearer_token() -> str | None:
+    """The token of the request's ``Authorization: Bearer`` header, if it has one.
+
+    :raises UnauthorizedError: for an ``Authorization`` header of another form.
+    """
+    header = request.headers.get(AUTHORIZATION_HEADER)
+    if header is None:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != _BEARER or not token:
+        raise UnauthorizedError(
+            "the Authorization header takes the form: Bearer <token>",
+            [Problem(code="invalid_authorization", field=AUTHORIZATION_HEADER, message="expected Bearer <token>")],
+        )
+    return token
+
+
+def _from_token(token: str) -> User:
+    max_age = float(current_app.config.get("CRM_TOKEN_CACHE_SECONDS", DEFAULT_TOKEN_CACHE_SECONDS))
+    user = current_engine().tokens.resolve(token, max_age=max_age)
+    if user is None:
+        raise UnauthorizedError(
+            "the bearer token is unknown, revoked or expired, or its user is inactive; "
+            "create a new one with `crm token create USER`",
+            [Problem(code="invalid_token", field=AUTHORIZATION_HEADER, message="invalid token")],
         )
     return user
 
 
-def current_user() -> User:
-    """The user the current request acts as (resolved once per request)."""
-    user: User | None = g.get("crm_user")
+def session_user() -> User | None:
+    """The active user of the flask-login session, read again from the database; ``None``
+    when the app has no ``LoginManager`` or nobody is signed in."""
+    if getattr(current_app, "login_manager", None) is None:
+        return None
+    import flask_login
+
+    signed_in = flask_login.current_user
+    if signed_in is None or not getattr(signed_in, "is_authenticated", False):
+        return None
+    name = signed_in.get_id()
+    if not name:
+        return None
+    try:
+        user = current_engine().users.get(str(name))
+    except NotFoundError:
+        return None
+    return user if user.active else None
+
+
+def _resolve(allow_session: bool) -> User:
+    token = bearer_token()
+    if token is not None:
+        return _from_token(token)
+    if allow_session:
+        user = session_user()
+        if user is not None:
+            return user
+    raise UnauthorizedError(
+        "this needs authentication: send an API token as `Authorization: Bearer <token>` "
+        "(create one with `crm token create USER`)",
+        [Problem(code="missing_token", field=AUTHORIZATION_HEADER, message="no bearer token")],
+    )
+
+
+def current_user(*, allow_session: bool = True) -> User:
+    """The user the current request acts as (resolved once per request; see the module).
+
+    :param allow_session: whether a flask-login session counts (the REST API says no).
+    :raises UnauthorizedError: when the request has no valid credentials.
+    """
+    user: User | None = g.get("crm_user", None)
     if user is None:
-        user = _resolve()
+        user = _resolve(allow_session)
         g.crm_user = user
     return user
 

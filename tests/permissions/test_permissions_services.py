@@ -36,6 +36,17 @@ def test_list_is_limited_to_the_row_scope(crm: tuple[CrmEngine, dict[str, int]],
     assert narrowed.total == (1 if "carl" in visible else 0)
 
 
+def test_users_listing_in_turn_each_get_their_own_scope(crm: tuple[CrmEngine, dict[str, int]]) -> None:
+    # one engine serves every user: a list statement kept from one user's call must run
+    # with the next user's name and team
+    engine, _ = crm
+    expected = {"boss": {"ann", "bob", "carl"}, "mia": {"ann", "bob"}, "ann": {"ann"}, "carl": {"carl"}}
+    for _round in range(2):
+        for user, visible in expected.items():
+            page = engine.records.list("lead", user=engine.users.get(user))
+            assert {r["owner"] for r in page.items} == visible and page.total == len(visible)
+
+
 def test_hidden_fields_never_appear(crm: tuple[CrmEngine, dict[str, int]], tmp_path: Path) -> None:
     engine, ids = crm
     ann = engine.users.get("ann")

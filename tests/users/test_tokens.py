@@ -69,6 +69,15 @@ def test_a_remembered_lookup_lasts_max_age_seconds(ann: CrmEngine, database_url:
     assert ann.tokens.resolve(token, max_age=3600) is None
 
 
+def test_deactivating_or_changing_roles_here_counts_at_once(ann: CrmEngine) -> None:
+    token = ann.tokens.create("ann")
+    assert ann.tokens.resolve(token, max_age=3600).roles == ("rep",)  # type: ignore[union-attr]
+    ann.users.set_roles("ann", ["manager"])
+    assert ann.tokens.resolve(token, max_age=3600).roles == ("manager",)  # type: ignore[union-attr]
+    ann.users.set_active("ann", False)
+    assert ann.tokens.resolve(token, max_age=3600) is None
+
+
 @pytest.mark.parametrize(
     ("user", "options", "error"),
     [("nobody", {}, NotFoundError), ("system", {}, UsageError), ("ann", {"expires_days": 0}, UsageError),

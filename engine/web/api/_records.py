@@ -35,6 +35,7 @@ def list_records(entity: str) -> Response:
         sort=request.args.get("sort") or None,
         limit=int_param("limit", DEFAULT_LIMIT, maximum=MAX_PAGE),
         offset=int_param("offset", 0, maximum=MAX_OFFSET),
+        user=current_user(),
     )
     return json_response(
         {"items": [record_json(r) for r in page.items], "total": page.total, "limit": page.limit, "offset": page.offset}
@@ -46,7 +47,7 @@ def create_record(entity: str) -> Response:
     _lookup.entity(engine, entity)
     check_params(())
     data = json_object()
-    created = engine.records.create(entity, data, actor=current_user().name)
+    created = engine.records.create(entity, data, user=current_user())
     location = url_for(".get_record", entity=entity, record_id=str(created["id"]))
     return record_response(created, 201, location=location)
 
@@ -55,7 +56,7 @@ def get_record(entity: str, record_id: str) -> Response:
     engine = current_engine()
     _lookup.entity(engine, entity)
     check_params(())
-    return record_response(engine.records.get(entity, parse_record_id(record_id)))
+    return record_response(engine.records.get(entity, parse_record_id(record_id), user=current_user()))
 
 
 def update_record(entity: str, record_id: str) -> Response:
@@ -67,7 +68,7 @@ def update_record(entity: str, record_id: str) -> Response:
     version = expected_version(changes)
     changes.pop("version", None)
     updated = engine.records.update(
-        entity, parse_record_id(record_id), changes, expected_version=version, actor=current_user().name
+        entity, parse_record_id(record_id), changes, expected_version=version, user=current_user()
     )
     return record_response(updated)
 
@@ -78,7 +79,7 @@ def delete_record(entity: str, record_id: str) -> Response:
     check_params(())
     body = json_object(allowed=("version",), optional=True)
     engine.records.delete(
-        entity, parse_record_id(record_id), expected_version=expected_version(body), actor=current_user().name
+        entity, parse_record_id(record_id), expected_version=expected_version(body), user=current_user()
     )
     return Response(status=204)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Blueprint, Flask, Response
+from flask import Blueprint, Flask, Response, request
 
 from engine.runtime import CrmEngine
 
@@ -38,11 +38,17 @@ def openapi_spec() -> dict[str, Any]:
     return spec
 
 
+#: Endpoints anyone may call: the health check and the API's description.
+PUBLIC_ENDPOINTS = frozenset({"api.health", "api.openapi_document"})
+
+
 def _before_request() -> None:
     web_state().refresh()
-    # who asks is settled before any view runs, so a request naming an unknown user fails
-    # as a whole (reads included), as it will once requests are authenticated
-    current_user()
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return
+    # who asks is settled before any view runs: the API takes bearer tokens only (no
+    # session cookies, so no CSRF surface); without a valid one, every operation is a 401
+    current_user(allow_session=False)
 
 
 def _routes() -> Iterable[Route]:

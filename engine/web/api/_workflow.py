@@ -62,7 +62,7 @@ def transition_history(entity: str, record_id: str) -> Response:
     engine = current_engine()
     _lookup.entity(engine, entity)
     check_params(())
-    rows = engine.workflows.history(entity, parse_record_id(record_id))
+    rows = engine.workflows.history(entity, parse_record_id(record_id), user=current_user())
     return json_response({"items": [_history_row(r) for r in rows]})
 
 
