@@ -27,8 +27,12 @@ def serve(context: CliContext, host: str, port: int) -> None:
 
     app = SwappingApp(environment_settings(), engine=context.engine)
     shown = f"[{host}]" if ":" in host else host
-    click.echo(f"serving {context.engine.db.url.split('://', 1)[0]} database on http://{shown}:{port}/api/v1 "
-               f"(reference: /api/v1/docs); Ctrl+C stops", err=True)
+    base = f"http://{shown}:{port}"
+    click.echo(
+        f"serving the {context.engine.db.url.split('://', 1)[0]} database: sign in at {base}/admin, "
+        f"REST API at {base}/api/v1 (reference: {base}/api/v1/docs); Ctrl+C stops",
+        err=True,
+    )
     try:
         run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
     except OSError as exc:
