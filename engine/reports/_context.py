@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from engine.metadata import EntityDef, GroupKey, ReportDef, WorkflowDef
+from engine.metadata import EntityDef, GroupKey, ReportDef, Scope, WorkflowDef
 
 from ._sql import Grouping, grouping, record_filter
 
 if TYPE_CHECKING:
     from engine.runtime import CompiledModel, CrmEngine
+    from engine.users import User
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,9 @@ class ReportRun:
     report: ReportDef
     values: Mapping[str, Any]
     now: datetime
+    #: who asks, and which of the entity's rows they may read (``all`` without a user)
+    user: User | None = None
+    scope: Scope = "all"
 
     @property
     def model(self) -> CompiledModel:
@@ -51,11 +55,13 @@ class ReportRun:
         return self.model.definitions.workflows[self.report.workflow]
 
     def where(self) -> ColumnElement[bool]:
-        """The report's ``where`` over its own records."""
-        return record_filter(
+        """The report's ``where`` over its own records, within the asking user's read scope."""
+        condition = record_filter(
             self.report, self.entity, self.table, getattr(self.report.spec, "where", None), self.values,
             dialect=self.dialect,
         )  # fmt: skip
+        scoped = self.engine.permissions.scope_condition(self.user, self.table, self.scope)
+        return condition if scoped is None else sa.and_(condition, scoped)
 
     def grouping(self, keys: Sequence[GroupKey]) -> Grouping:
         return grouping(self.model, self.entity, self.table, keys, dialect=self.dialect)

@@ -7,8 +7,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from engine.errors import NotFoundError
-from engine.metadata import ReportDef
+from engine.errors import NotFoundError, PermissionDeniedError, Problem
+from engine.metadata import ReportDef, Scope
 
 from ._context import ReportRun
 from ._params import resolve_params
@@ -18,6 +18,7 @@ from ._workflow_reports import forecast, funnel, rate, time_in_state
 
 if TYPE_CHECKING:
     from engine.runtime import CrmEngine
+    from engine.users import User
 
 _Runner = Callable[[ReportRun, Any], tuple[list[Column], list[dict[str, Any]]]]
 #: What computes each report type.
@@ -57,18 +58,28 @@ def run_report(
     *,
     params: Mapping[str, Any] | None = None,
     now: datetime | None = None,
+    user: User | None = None,
 ) -> ReportResult:
     """Compute the report ``name`` over the live data.
 
     :param params: parameter name → value; text (as the command line gives it) is read by
         the parameter's type. Parameters not given take their default.
     :param now: the end of stays still open (``time_in_state``); default: the current time.
+    :param user: who asks: the figures cover only the records the user may read (their
+        roles' read scope of the report's entity: own, team or all). A user who may not read
+        the entity, or from whom one of its fields is hidden, is refused: a report's groups
+        and sums could show what the field hides. ``None``: every record.
     :raises NotFoundError: when there is no such report.
+    :raises PermissionDeniedError: when ``user`` may not see the report's records.
     :raises UsageError: for an unknown or missing parameter, or a value a filter's field
         rejects (the problems point into the report: ``/where/amount/gte``).
     """
     report = find_report(engine, name)
-    run = ReportRun(engine=engine, report=report, values=resolve_params(report, params), now=now or datetime.now(UTC))
+    scope = _read_scope(engine, report, user)
+    run = ReportRun(
+        engine=engine, report=report, values=resolve_params(report, params), now=now or datetime.now(UTC),
+        user=user, scope=scope,
+    )
     columns, rows = _RUNNERS[report.type](run, report.spec)
     return ReportResult(
         name=report.name,
@@ -77,3 +88,17 @@ def run_report(
         rows=shape(columns, rows),
         chart={"type": report.chart or _DEFAULT_CHARTS.get(report.type, "bar")},
     )
+
+
+def _read_scope(engine: CrmEngine, report: ReportDef, user: User | None) -> Scope:
+    """The rows of the report's entity ``user`` may read; refused when a field is hidden."""
+    access = engine.permissions.require(user, report.entity, "read")
+    if access.hidden:
+        assert user is not None  # no user: full access, nothing hidden
+        fields = ", ".join(sorted(access.hidden))
+        raise PermissionDeniedError(
+            f'"{user.name}" may not run report {report.name}: '
+            f"fields of {report.entity} are hidden from them ({fields})",
+            [Problem(code="hidden_field", field=f, message="hidden from this user") for f in sorted(access.hidden)],
+        )
+    return access.scope("read")

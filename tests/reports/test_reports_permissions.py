@@ -1,0 +1,72 @@
+"""Reports see what the asking user may read: a rep their own pipeline, a manager the
+team's, an administrator everything; a user from whom a field is hidden is refused."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.errors import PermissionDeniedError
+from engine.metadata import load_definitions
+from engine.presets.demo import generate_demo
+from engine.reports import run_report
+from engine.runtime import CrmEngine
+from engine.users import User
+from tests.support import write_bundle
+
+NOW = datetime(2025, 6, 30, tzinfo=UTC)
+REPORT = "pipeline_funnel_by_rep"
+AUDITOR = {
+    "schema_version": 1, "kind": "role", "name": "auditor", "label": {"en": "Auditor", "zh": "审计"},
+    "permissions": {"*": {"read": "all"}, "opportunity": {"fields": {"amount": "hidden"}}},
+}
+
+
+@pytest.fixture
+def crm(engine: CrmEngine, tmp_path: Path) -> CrmEngine:
+    bundle = write_bundle(tmp_path, "company", {}, extends=["standard_product"], extra={"auditor.json": AUDITOR})
+    engine.apply(load_definitions(bundle))
+    generate_demo(engine, "standard_product", 300, now=NOW)
+    return engine
+
+
+def reached(rows: list[dict[str, Any]]) -> Counter[tuple[str, str]]:
+    return Counter({(r["owner"], r["state"]): r["reached"] for r in rows if r["reached"]})
+
+
+def test_a_report_counts_the_records_the_user_may_read(crm: CrmEngine) -> None:
+    everything = reached(run_report(crm, REPORT, now=NOW).rows)
+    assert everything, "the demo data has a pipeline"
+    reps = [u for u in crm.users.list(role="rep") if any(owner == u.name for owner, _ in everything)]
+    rep = reps[0]
+    own = reached(run_report(crm, REPORT, now=NOW, user=rep).rows)
+    assert own == Counter({k: v for k, v in everything.items() if k[0] == rep.name})
+
+    manager = next(u for u in crm.users.list(role="manager") if u.team == rep.team)
+    team = {u.name for u in crm.users.list() if u.team == rep.team}
+    seen = reached(run_report(crm, REPORT, now=NOW, user=manager).rows)
+    assert seen == Counter({k: v for k, v in everything.items() if k[0] in team})
+    assert len({owner for owner, _ in seen}) > 1, "the team's pipeline, not one person's"
+
+    assert reached(run_report(crm, REPORT, now=NOW, user=User("boss", roles=("admin",))).rows) == everything
+
+
+def test_a_user_with_a_hidden_field_or_no_read_access_is_refused(crm: CrmEngine) -> None:
+    crm.users.create("ida", roles=["auditor"])
+    with pytest.raises(PermissionDeniedError) as refused:
+        run_report(crm, REPORT, now=NOW, user=crm.users.get("ida"))
+    assert [p.field for p in refused.value.problems] == ["amount"]
+    crm.users.create("nobody", roles=["unknown_role"])
+    with pytest.raises(PermissionDeniedError):
+        run_report(crm, REPORT, now=NOW, user=crm.users.get("nobody"))
+
+
+def test_crm_as_a_rep_reports_their_own_pipeline(crm: CrmEngine, run_cli: Any, database_url: str) -> None:
+    rep = next(u for u in crm.users.list(role="rep") if run_report(crm, REPORT, now=NOW, user=u).rows)
+    result = run_cli("--database-url", database_url, "--as", rep.name, "report", REPORT, "--json")
+    assert result.exit_code == 0, result.stderr
+    assert {row["owner"] for row in result.json()["rows"]} == {rep.name}
