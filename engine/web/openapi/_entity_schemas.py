@@ -122,13 +122,16 @@ def record_schema(entity: EntityDef) -> dict[str, Any]:
         properties[f.name] = field_schema(f, "record", nullable=not f.required)
     for name in ("version", "owner", "created_by", "created_at", "updated_at"):
         properties[name] = SYSTEM_PROPERTIES[name]
+    # no "title": client generators name the record's class after it, and a class named after
+    # the label ("Terminal" for account) differs from the entity's other classes and can clash
+    # with another entity's name; the label travels in the description and x-label instead
     return {
         "type": "object",
-        "title": entity.label.en,
-        "description": entity.description.en if entity.description else f"A {entity.name} record.",
+        "description": entity.description.en if entity.description else f"{entity.label.en}: one {entity.name} record.",
         "properties": properties,
         "required": ["id", "version", *[f.name for f in entity.fields.values() if f.required]],
         "x-entity": entity.name,
+        "x-label": entity.label.to_json(),
     }
 
 
