@@ -15,6 +15,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from engine.metadata import load_definitions
 from engine.presets import MODES, load_preset
 from engine.presets.demo import generate_demo
 from engine.reports import run_report
@@ -22,6 +23,7 @@ from engine.runtime import CrmEngine
 from engine.web import create_app
 from engine.web.admin import SECRET_FILE
 from tests.permissions.permissions_support import OWNERS, USERS, set_up
+from tests.support import write_bundle
 
 PASSWORD = "open sesame"
 _TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
@@ -137,7 +139,7 @@ def test_transitions_run_as_the_signed_in_user_and_refusals_say_why(ui: FlaskCli
     base = {"csrf_token": csrf, "id": lead["id"]}
     ui.post("/admin/records/lead/transition/", data={**base, "transition": "disqualify"})
     page = ui.get(f"/admin/records/lead/details/?id={lead['id']}").get_data(as_text=True)
-    assert "disqualify needs input reason" in page
+    assert "“Disqualify” needs “Reason”" in html.unescape(page)
     ui.post("/admin/records/lead/transition/", data={**base, "transition": "disqualify", "input_reason": "no_need"})
     after = standard.records.get("lead", lead["id"])
     assert (after["status"], after["disqualify_reason"]) == ("disqualified", "no_need")
@@ -394,7 +396,7 @@ def test_a_read_only_field_is_shown_disabled_and_cannot_be_changed(
     page = ann.post(
         f"{LEADS}/edit/?id={own}", data={**base, "version": str(after["version"]), "title": "again", "score": "99"}
     ).get_data(as_text=True)
-    assert "score is read-only for your roles" in page
+    assert "“Score” is read-only for your roles" in html.unescape(page)
     after = engine.records.get("lead", own)
     assert (after["title"], after["score"]) == ("renamed", 7)
 
@@ -414,7 +416,7 @@ def test_buttons_follow_the_users_access_and_direct_posts_are_refused(
     assert response.status_code == 302
     assert engine.records.get("lead", own)["title"] == "lead of ann"
     message = _flashed(ann)
-    assert "You may not do this" in message and "may not delete lead records" in message
+    assert "You may not do this" in message and "may not delete Lead records" in message
     # mia (manager): deletes the team's records
     assert f"{LEADS}/delete/" in _text(mia, f"{LEADS}/")
     # aud reads every lead and changes none: no Create, Edit or Delete anywhere
@@ -425,7 +427,7 @@ def test_buttons_follow_the_users_access_and_direct_posts_are_refused(
     before = engine.records.list("lead", limit=0).total
     csrf = token(aud, f"{LEADS}/details/?id={own}")
     page = aud.post(f"{LEADS}/new/", data={"csrf_token": csrf, "title": "by the auditor"}).get_data(as_text=True)
-    assert "You may not do this" in page and "may not create lead records" in page
+    assert "You may not do this" in page and "may not create Lead records" in page
     assert engine.records.list("lead", limit=0).total == before
     page = aud.post(f"{LEADS}/edit/?id={own}", data={"csrf_token": csrf, "title": "audited"}).get_data(as_text=True)
     assert "You may not do this" in page and engine.records.get("lead", own)["title"] == "lead of ann"
@@ -473,3 +475,173 @@ def test_a_reference_picker_offers_the_records_the_user_may_read(ui: FlaskClient
     admin = create_app({"CRM_ENGINE": standard, "TESTING": True, "SECRET_KEY": "tests"}).test_client()
     sign_in(admin)
     assert len(admin.get("/admin/records/lead/ajax/lookup/?name=account&query=").get_json()) == min(everyone, 20)
+
+
+# -- related records and refusals in the user's language ------------------------------------------
+def _converted_lead(engine: CrmEngine, actor: str = "ada") -> tuple[int, int]:
+    """A lead worked to converted by ``actor``: (lead id, id of the opportunity made from it)."""
+    account = engine.records.create("account", {"name": "Converted Account Ltd"}, actor=actor)
+    lead = engine.records.create("lead", {
+        "company": "Contoso Pharma", "contact_name": "Grace Hopper", "need": "Replace the old ERP.",
+        "budget": "250000", "purchase_timeframe": "within_3_months", "account": account["id"],
+    }, actor=actor)  # fmt: skip
+    user = engine.users.get(actor)
+    for name in ("contact", "qualify", "convert"):
+        engine.workflows.run("lead", lead["id"], name, user=user)
+    (opportunity,) = engine.records.list("opportunity", where={"lead": lead["id"]}).items
+    return lead["id"], opportunity["id"]
+
+
+def _related(page: str, entity: str, field: str) -> str:
+    """The related-records group of ``entity`` through ``field`` on a record page ("" without one)."""
+    found = re.search(rf'<div class="crm-related-group[^"]*" data-entity="{entity}" data-field="{field}">.*?</ul>',
+                      page, re.S)  # fmt: skip
+    return found.group(0) if found else ""
+
+
+def _linked_ids(group: str) -> set[int]:
+    return {int(i) for i in re.findall(r'data-related-id="(\d+)"', group)}
+
+
+def test_a_converted_leads_page_links_to_its_opportunity(ui: FlaskClient, standard: CrmEngine) -> None:
+    lead, opportunity = _converted_lead(standard)
+    sign_in(ui)
+    page = _text(ui, f"/admin/records/lead/details/?id={lead}")
+    group = _related(page, "opportunity", "lead")
+    assert f'href="/admin/records/opportunity/details/?id={opportunity}"' in group
+    assert _linked_ids(group) == {opportunity}
+    assert "Contoso Pharma" in group and "Qualification" in group  # display value and state label
+    # "show all" opens the opportunity list filtered on this lead
+    link = re.search(r'class="small crm-related-all" href="([^"]+)"', group)
+    assert link is not None
+    listing = _text(ui, html.unescape(link.group(1)))
+    assert "List (1)" in listing and f"/admin/records/opportunity/details/?id={opportunity}" in listing
+    # and the opportunity links back to its lead through the reference field
+    back = _text(ui, f"/admin/records/opportunity/details/?id={opportunity}")
+    assert f'href="/admin/records/lead/details/?id={lead}"' in back
+
+
+def test_an_account_page_lists_its_contacts_and_opportunities(ui: FlaskClient, standard: CrmEngine) -> None:
+    account = standard.records.create("account", {"name": "Related Ltd"}, actor="ada")["id"]
+    contacts = {standard.records.create("contact", {"name": f"Person {i}", "account": account}, actor="ada")["id"]
+                for i in range(3)}  # fmt: skip
+    deal = standard.records.create("opportunity", {"title": "Big deal", "account": account}, actor="ada")["id"]
+    sign_in(ui)
+    page = _text(ui, f"/admin/records/account/details/?id={account}")
+    assert _linked_ids(_related(page, "contact", "account")) == contacts
+    assert _linked_ids(_related(page, "opportunity", "account")) == {deal}
+    assert "Opportunity · Account" in page  # opportunities point at accounts twice (account, distributor)
+    assert not _related(page, "opportunity", "distributor")  # no record through it: no group
+    # ten shown, the rest behind "show all"
+    for i in range(12):
+        standard.records.create("contact", {"name": f"More {i}", "account": account}, actor="ada")
+    group = _related(_text(ui, f"/admin/records/account/details/?id={account}"), "contact", "account")
+    assert len(_linked_ids(group)) == 10 and ">10+<" in group
+
+
+def test_a_rep_sees_only_the_related_records_in_their_scope(ui: FlaskClient, standard: CrmEngine) -> None:
+    account = standard.records.create("account", {"name": "Shared Account"}, actor="rita")["id"]
+    hers = standard.records.create("contact", {"name": "Rita's Contact", "account": account}, actor="rita")["id"]
+    standard.records.create("contact", {"name": "Someone Else's Contact", "account": account}, actor="ada")
+    standard.records.create("opportunity", {"title": "Ada's Deal", "account": account}, actor="ada")
+    sign_in(ui, "rita")
+    page = _text(ui, f"/admin/records/account/details/?id={account}")
+    assert _linked_ids(_related(page, "contact", "account")) == {hers}
+    assert "Someone Else" not in page and "Ada's Deal" not in page
+    assert not _related(page, "opportunity", "account")
+    link = re.search(r'class="small crm-related-all" href="([^"]+)"', _related(page, "contact", "account"))
+    assert link is not None and "List (1)" in _text(ui, html.unescape(link.group(1)))
+
+
+def test_related_records_of_an_entity_or_through_a_field_the_user_may_not_read_are_not_shown(
+    engine: CrmEngine, tmp_path: Path
+) -> None:
+    entities = {
+        "lead": {"fields": {"title": {"type": "string"}}},
+        "visit": {"fields": {"place": {"type": "string"}, "lead": {"type": "reference", "target": "lead"}}},
+        "memo": {"fields": {"text": {"type": "string"}, "lead": {"type": "reference", "target": "lead"}}},
+        "call": {"display": "topic",
+                 "fields": {"topic": {"type": "string"}, "lead": {"type": "reference", "target": "lead"}}},
+    }
+    rep = {"schema_version": 1, "kind": "role", "name": "rep", "permissions": {
+        "*": {"create": True, "read": "own", "update": "own"},
+        "visit": {"read": "none"},  # no visit at all
+        "memo": {"fields": {"lead": "hidden"}},  # memos, but not what they are about
+    }}  # fmt: skip
+    engine.apply(load_definitions(write_bundle(tmp_path, "related", entities, extra={"rep.json": rep})))
+    for name, roles in (("boss", ["admin"]), ("ann", ["rep"])):
+        engine.users.create(name, roles=roles)
+        engine.users.set_password(name, PASSWORD)
+    lead = engine.records.create("lead", {"title": "Ann's lead"}, actor="ann")["id"]
+    for entity, field in (("visit", "place"), ("memo", "text"), ("call", "topic")):
+        engine.records.create(entity, {field: f"a {entity}", "lead": lead}, actor="ann")
+    app = create_app({"CRM_ENGINE": engine, "TESTING": True, "SECRET_KEY": "tests"})
+    boss, ann = app.test_client(), app.test_client()
+    sign_in(boss, "boss")
+    sign_in(ann, "ann")
+    url = f"/admin/records/lead/details/?id={lead}"
+    everything = _text(boss, url)
+    assert all(_related(everything, entity, "lead") for entity in ("visit", "memo", "call"))
+    page = _text(ann, url)
+    assert _related(page, "call", "lead") and "a call" in page
+    assert not _related(page, "visit", "lead") and not _related(page, "memo", "lead")
+    assert "Visit" not in page and "a visit" not in page and "a memo" not in page  # memos are in her menu only
+
+
+def _needs_analysis(engine: CrmEngine) -> int:
+    """An opportunity in needs analysis without an expected close date (a proposal is refused)."""
+    account = engine.records.create("account", {"name": "Proposal Account"}, actor="ada")["id"]
+    deal = engine.records.create("opportunity", {"title": "No date yet", "account": account, "amount": "5000"},
+                                 actor="ada")["id"]  # fmt: skip
+    engine.workflows.run("opportunity", deal, "confirm_needs", user=engine.users.get("ada"))
+    return int(deal)
+
+
+@pytest.mark.parametrize(("language", "expected"), [
+    ("zh", "操作被拒绝:进入「方案报价」前需要填写「预计成交日期」"),
+    ("en", "Refused: Fill in “Expected close” before the record can enter “Proposal and quote”"),
+])  # fmt: skip
+def test_a_refused_transition_reads_in_the_users_language_with_labels(
+    ui: FlaskClient, standard: CrmEngine, language: str, expected: str
+) -> None:
+    deal = _needs_analysis(standard)
+    standard.users.set_language("ada", language)
+    sign_in(ui)
+    url = f"/admin/records/opportunity/details/?id={deal}"
+    ui.post("/admin/records/opportunity/transition/", data={"csrf_token": token(ui, url), "id": deal,
+                                                             "transition": "propose"})  # fmt: skip
+    assert expected in html.unescape(_text(ui, url))
+    assert standard.records.get("opportunity", deal)["stage"] == "needs_analysis"
+
+
+def test_refusals_on_the_record_page_and_the_form_read_in_chinese(ui: FlaskClient, standard: CrmEngine) -> None:
+    standard.users.set_language("rita", "zh")
+    lead = standard.records.create("lead", {"company": "Refusal Inc"}, actor="rita")["id"]
+    sign_in(ui, "rita")
+    url = f"/admin/records/lead/details/?id={lead}"
+    page = html.unescape(_text(ui, url))
+    # a transition her role may not run says so, with the role labels
+    refusal = re.search(r'data-transition="distribute".*?<li data-code="role">(.*?)</li>', page, re.S)
+    assert refusal is not None and refusal.group(1) == "「分配线索」需要市场或销售经理角色,您的角色为销售代表"
+    ui.post("/admin/records/lead/transition/", data={"csrf_token": token(ui, url), "id": lead,
+                                                     "transition": "disqualify"})  # fmt: skip
+    assert "「判定无效」需要填写「无效原因」" in html.unescape(_text(ui, url))
+    # a form's problems under their fields, in Chinese with the field's label
+    data = {"csrf_token": token(ui, "/admin/records/lead/new/"), "company": "", "email": "nope"}
+    form = html.unescape(ui.post("/admin/records/lead/new/", data=data).get_data(as_text=True))
+    assert "「公司名称」为必填项" in form and "必须是邮箱地址" in form
+
+
+def test_the_history_shows_state_and_transition_labels(ui: FlaskClient, standard: CrmEngine) -> None:
+    lead, _opportunity = _converted_lead(standard)
+    sign_in(ui)
+    url = f"/admin/records/lead/details/?id={lead}"
+    history = re.search(r'<table class="table table-sm mb-0 crm-history">.*?</table>', _text(ui, url), re.S)
+    assert history is not None
+    rows = history.group(0)
+    assert '<strong data-state="converted">Converted</strong>' in rows
+    assert "Convert to opportunity" in rows and ">qualified<" not in rows
+    standard.users.set_language("ada", "zh")
+    history = re.search(r'<table class="table table-sm mb-0 crm-history">.*?</table>', _text(ui, url), re.S)
+    assert history is not None
+    assert '<strong data-state="converted">已转商机</strong>' in history.group(0) and "转为商机" in history.group(0)

@@ -82,3 +82,12 @@ def where_of(conditions: list[Condition]) -> Any:
     if not conditions:
         return None
     return conditions[0] if len(conditions) == 1 else {"and": conditions}
+
+
+def filter_index(definition: EntityDef, field: str, operator: str) -> int | None:
+    """The index of the ``field operator`` filter in the list view of ``definition``: the
+    list's address takes it as ``flt0_<index>=value`` (e.g. the records of one account)."""
+    for index, flt in enumerate(entity_filters(definition)):
+        if flt.field.name == field and flt.operator == operator:
+            return index
+    return None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -189,13 +189,16 @@ def expected_version(form: SecureForm) -> int | None:
     return int(raw) if raw.isdigit() and len(raw) < 19 else None
 
 
-def show_problems(form: SecureForm, problems: Iterable[Problem]) -> list[Problem]:
-    """Put each problem on its field; the ones no field of the form shows are returned."""
+def show_problems(
+    form: SecureForm, problems: Iterable[Problem], describe: Callable[[Problem], str] | None = None
+) -> list[Problem]:
+    """Put each problem on its field (in the words ``describe`` gives it, else the service's);
+    the ones no field of the form shows are returned."""
     rest = []
     for p in problems:
         if p.field and p.field in form and p.field != "version":
             field = form[p.field]
-            field.errors = [*list(field.errors or ()), p.message]
+            field.errors = [*list(field.errors or ()), describe(p) if describe is not None else p.message]
         else:
             rest.append(p)
     return rest

@@ -91,6 +91,8 @@ _WORDS: Mapping[str, tuple[str, str]] = {
     "overridden_by": ("Overridden by", "调整人"),
     "computed": ("Computed", "计算值"),
     "audit": ("Audit trail", "修改记录"),
+    "related": ("Related records", "相关记录"),
+    "show_all": ("Show all", "查看全部"),
     "edit": ("Edit", "编辑"),
     "back_to_list": ("Back to the list", "返回列表"),
     "when": ("When", "时间"),

@@ -11,6 +11,7 @@ Edit button and the override forms are there only when they may change the recor
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from flask import flash, redirect, request
@@ -18,7 +19,7 @@ from flask_admin.form import SecureForm
 from werkzeug.wrappers import Response
 
 from engine.errors import CrmError, NotFoundError, PermissionDeniedError, Problem, UsageError
-from engine.workflow import TransitionCheck, inputs_from_text
+from engine.workflow import Refusal, TransitionCheck, inputs_from_text
 
 from ..api._scores import MAX_REASON, MAX_VALUE, _check_grade
 from ..api._workflow import MAX_COMMENT
@@ -28,9 +29,13 @@ from ._expose import expose
 from ._i18n import Text, current_language, say
 from ._permitted import access_of, may_change
 from ._references import references_of
+from ._refusals import Situation, describe, error_text
+from ._related import related_groups
 
 if TYPE_CHECKING:
-    from engine.metadata import EntityDef
+    from collections.abc import Mapping
+
+    from engine.metadata import EntityDef, WorkflowDef
     from engine.runtime import CrmEngine
 
 #: Audit entries the page shows (the newest).
@@ -41,16 +46,16 @@ class ActionForm(SecureForm):  # type: ignore[misc]
     """An empty form: its CSRF token guards the record page's buttons."""
 
 
-def flash_error(error: CrmError) -> None:
-    """A service's refusal as a message, with every reason it gives."""
+def flash_error(error: CrmError, situation: Situation | None = None, problems: Iterable[Problem] | None = None) -> None:
+    """A service's refusal as a message, with every reason it gives: in the user's language
+    when it is about an entity (``situation``); ``problems``: the ones to say, when the others
+    are shown elsewhere."""
     key = (
         "forbidden"
         if isinstance(error, PermissionDeniedError)
         else ("not_found" if isinstance(error, NotFoundError) else "error")
     )
-    reasons = [p.message for p in error.problems if p.message and p.message not in error.message]
-    message = error.message + ("" if not reasons else " — " + "; ".join(reasons))
-    flash(say(key, message=message), "danger")
+    flash(say(key, message=error_text(situation, error, problems)), "danger")
 
 
 class RecordPage:
@@ -68,6 +73,18 @@ class RecordPage:
 
     def _record_url(self, record_id: Any) -> str:
         return self.get_url(".details_view", id=record_id)
+
+    def situation(self, record: Mapping[str, Any] | None = None, transition: str | None = None) -> Situation:
+        """What a refusal on this entity (its ``record``, a ``transition`` of it) is about."""
+        definitions = self.engine.model.definitions
+        workflow = t = None
+        if transition is not None:
+            found = [w for w in definitions.workflows_for(self.definition.name) if transition in w.transitions]
+            if len(found) == 1:
+                workflow, t = found[0], found[0].transitions[transition]
+        return Situation(
+            definitions, self.definition, record=record, workflow=workflow, transition=t, roles=acting_user().roles
+        )
 
     def _posted_record(self) -> tuple[int | None, Response | None]:
         """The record id of a posted action, or where to go when the form is not valid."""
@@ -106,14 +123,19 @@ class RecordPage:
         except NotFoundError:  # deleted since it was read
             return self.missing()
         except CrmError as error:
-            flash_error(error)
+            flash_error(error, self.situation(record))
         references = references_of(self.engine, self.definition, [record], user)
+        related = related_groups(self.engine, self.definition, record_id, user, self.get_url)
         return self.render(
             "crm_admin/record.html",
             record=record,
             fields=self._field_rows(record, references),
             transitions=[c for c in checks if _shown_transition(c)],
+            refusal_text=lambda check, reason: self._refusal_text(record, check, reason),
             history=history,
+            state_label=self._state_label,
+            transition_label=self._transition_label,
+            related=related,
             scores=scores,
             scorings={s.name: s for s in self.engine.model.definitions.scorings_for(entity)},
             audit=audit,
@@ -135,6 +157,34 @@ class RecordPage:
             link = self.get_url(f"records_{f.target}.details_view", id=value) if reference is not None else None
             rows.append((Text.of(f.label), shown(f, value, reference, link)))
         return rows
+
+    def _refusal_text(self, record: Mapping[str, Any], check: TransitionCheck, reason: Refusal) -> str:
+        workflow = self.engine.model.definitions.workflows.get(check.workflow)
+        if workflow is None or check.name not in workflow.transitions:
+            return reason.message
+        situation = Situation(
+            self.engine.model.definitions,
+            self.definition,
+            record=record,
+            workflow=workflow,
+            transition=workflow.transitions[check.name],
+            roles=acting_user().roles,
+        )
+        return describe(situation, reason.code, reason.message, reason.fields)
+
+    def _workflow(self, name: str | None) -> WorkflowDef | None:
+        return self.engine.model.definitions.workflows.get(name or "")
+
+    def _state_label(self, workflow: str | None, state: str | None) -> str:
+        """A state's label in the user's language (its name when the definitions lost it)."""
+        found = self._workflow(workflow)
+        defined = found.states.get(state or "") if found is not None else None
+        return defined.label.get(current_language()) if defined is not None else (state or "")
+
+    def _transition_label(self, workflow: str | None, transition: str | None) -> str:
+        found = self._workflow(workflow)
+        defined = found.transitions.get(transition or "") if found is not None else None
+        return defined.label.get(current_language()) if defined is not None else (transition or "")
 
     def _label_of(self, name: str | None) -> str:
         f = self.definition.fields.get(name or "")
@@ -172,7 +222,7 @@ class RecordPage:
                 workflow=workflow.name,
             )
         except CrmError as error:
-            flash_error(error)
+            flash_error(error, self.situation(self._current(record_id), name))
         else:
             flash(say("transition_done", name=transition.label.get(current_language())), "success")
         return redirect(self._record_url(record_id))
@@ -216,8 +266,15 @@ class RecordPage:
                 )
                 flash(say("override_saved"), "success")
         except CrmError as error:
-            flash_error(error)
+            flash_error(error, self.situation())
         return redirect(self._record_url(record_id))
+
+    def _current(self, record_id: int) -> dict[str, Any] | None:
+        """The record as the user reads it now (None when they may not)."""
+        try:
+            return self.engine.records.get(self.definition.name, record_id, user=acting_user())
+        except CrmError:
+            return None
 
 
 def _shown_transition(check: TransitionCheck) -> bool:

@@ -39,6 +39,7 @@ from ._i18n import Text, current_language, say, word
 from ._permitted import access_of, may_change, restrict_form, signed_in, writable_fields
 from ._record_page import RecordPage, flash_error
 from ._references import RecordChoice, ReferenceLoader, references_of
+from ._refusals import problem_describer
 
 #: Columns of a list beyond the display field and the workflow states.
 LIST_COLUMNS = 6
@@ -292,7 +293,7 @@ class EntityView(SignedInOnly, RecordPage, BaseModelView):  # type: ignore[misc]
                 raise RecordValidationError(problems)
             created = self.engine.records.create(self.definition.name, data, user=acting_user())
         except CrmError as error:
-            self._refused(form, error)
+            self._refused(form, error, None)
             return False
         return RecordRow(created)
 
@@ -309,7 +310,7 @@ class EntityView(SignedInOnly, RecordPage, BaseModelView):  # type: ignore[misc]
                 user=acting_user(),
             )
         except CrmError as error:
-            self._refused(form, error)
+            self._refused(form, error, model.values)
             return False
         model.values = updated
         return True
@@ -320,20 +321,22 @@ class EntityView(SignedInOnly, RecordPage, BaseModelView):  # type: ignore[misc]
                 self.definition.name, model.id, expected_version=model.version, user=acting_user()
             )
         except CrmError as error:
-            flash_error(error)
+            flash_error(error, self.situation(model.values))
             return False
         return True
 
     def get_save_return_url(self, model: Any, is_created: bool = False) -> str:
         return str(self.get_url(".details_view", id=model.id))
 
-    def _refused(self, form: Any, error: CrmError) -> None:
-        """Problems on their fields; the service's message for the rest (a conflict, a refusal)."""
-        rest = show_problems(form, error.problems)
+    def _refused(self, form: Any, error: CrmError, record: dict[str, Any] | None) -> None:
+        """Problems on their fields; a message for the rest (a conflict, a refusal), all in
+        the user's language."""
+        situation = self.situation(record)
+        rest = show_problems(form, error.problems, problem_describer(situation))
         if len(rest) < len(error.problems):
             flash(say("fix_fields"), "danger")
         if rest or not error.problems:
-            flash_error(error)
+            flash_error(error, situation)
 
     # -- cells --------------------------------------------------------------------------------
     def field(self, name: str) -> FieldDef | None:

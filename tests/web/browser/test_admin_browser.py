@@ -91,19 +91,25 @@ def test_work_a_lead_to_converted_and_its_opportunity_to_won(page: Page, live_se
     page.goto(f"/admin/records/lead/details/?id={lead}")
     # a refusal comes back with its reason: disqualifying needs a reason
     run_transition(page, "disqualify")
-    expect_text(page, ".alert-danger", "reason")
+    expect_text(page, ".alert-danger", "“Disqualify” needs “Reason”")
     shot(page, "04-transition-refused")
     for name in ("contact", "qualify", "convert"):
         run_transition(page, name)
         expect_text(page, ".alert-success", "Done")
-    expect_text(page, ".crm-history", "converted")
+    expect_text(page, ".crm-history", "Converted")  # the state's label
+    # the opportunity made from the lead is one click away, in the related records
+    related = page.locator('.crm-related-group[data-entity="opportunity"][data-field="lead"]')
+    expect_text(page, '.crm-related-group[data-entity="opportunity"][data-field="lead"]', "Contoso Pharma")
     shot(page, "05-lead-converted")
-
-    opportunity = live_server.engine.records.list("opportunity", where={"lead": lead}).items[0]["id"]
-    page.goto(f"/admin/records/opportunity/details/?id={opportunity}")
+    related.locator("a[data-related-id]").first.click()
+    page.wait_for_url(re.compile(r"/admin/records/opportunity/details/\?id=\d+"))
+    opportunity = int(page.url.rsplit("=", 1)[1])
+    assert live_server.engine.records.get("opportunity", opportunity)["lead"] == lead
+    expect_text(page, ".crm-fields", "Contoso Pharma")
+    shot(page, "05b-opportunity-from-related-link")
     run_transition(page, "confirm_needs")
     run_transition(page, "propose")  # a proposal needs an expected close date: refused, with why
-    expect_text(page, ".alert-danger", "expected_close")
+    expect_text(page, ".alert-danger", "Fill in “Expected close” before the record can enter “Proposal and quote”")
     page.goto(f"/admin/records/opportunity/edit/?id={opportunity}")
     page.fill("#expected_close", "2026-12-31")
     page.click("input[type=submit][value='Save']")
@@ -112,7 +118,7 @@ def test_work_a_lead_to_converted_and_its_opportunity_to_won(page: Page, live_se
         run_transition(page, name)
         expect_text(page, ".alert-success", "Done")
     assert live_server.engine.records.get("opportunity", opportunity)["stage"] == "won"
-    expect_text(page, ".crm-history", "won")
+    expect_text(page, ".crm-history", "Won")
     shot(page, "06-opportunity-won")
 
 
