@@ -448,22 +448,31 @@ def test_the_menu_lists_only_the_entities_the_user_may_read(leads: dict[str, int
     assert 'href="/admin/definitions/"' in _text(signed_in("boss"), "/admin/")
 
 
-def test_reports_are_for_those_who_may_read_every_record(ui: FlaskClient, standard: CrmEngine) -> None:
+def test_reports_count_the_records_the_user_may_read(ui: FlaskClient, standard: CrmEngine) -> None:
     for company in ("Rita One", "Rita Two"):
         standard.records.create("lead", {"company": company}, actor="rita")
+    standard.scoring.run()  # every lead graded: the company's grades outnumber hers
     sign_in(ui, "rita")
     page = _text(ui, "/admin/?workflow=lead_pipeline")
-    assert "data-report=" not in page and "crm-withheld" in page
+    # a rep sees every report, counted over her own records, and is told so
+    assert page.count("data-report=") == len(standard.model.definitions.reports)
+    assert "crm-scoped" in page and "crm-withheld" not in page
     funnel = re.search(r'<svg class="crm-chart crm-funnel".*?</svg>', page, re.S)
     assert funnel is not None
     counts = [int(bar.rsplit(": ", 1)[1].replace(",", "")) for bar in _bars(funnel.group(0))]
     assert sum(counts) == 2  # her own leads, not the company's
+    rita = standard.users.get("rita")
+    grades = run_report(standard, "lead_quality_grades", user=rita).rows
+    assert sum(row["records"] for row in grades) == 2
     listing = _text(ui, "/admin/records/lead/")
     assert "List (2)" in listing and "Rita One" in listing
     admin = create_app({"CRM_ENGINE": standard, "TESTING": True, "SECRET_KEY": "tests"}).test_client()
     sign_in(admin)
     page = _text(admin, "/admin/?workflow=lead_pipeline")
-    assert page.count("data-report=") == len(standard.model.definitions.reports) and "crm-withheld" not in page
+    assert page.count("data-report=") == len(standard.model.definitions.reports)
+    assert "crm-withheld" not in page and "crm-scoped" not in page
+    everyone = run_report(standard, "lead_quality_grades").rows
+    assert sum(row["records"] for row in everyone) == standard.records.list("lead", limit=0).total > 2
 
 
 def test_a_reference_picker_offers_the_records_the_user_may_read(ui: FlaskClient, standard: CrmEngine) -> None:

@@ -165,9 +165,12 @@ _WORDS: Mapping[str, tuple[str, str]] = {
     ),
     "records_count": ("records", "条记录"),
     "reports_withheld": (
-        "{count} report(s) cover records your roles do not let you read; they are shown to those who may read "
-        "every record.",
-        "{count} 个报表涉及您的角色无权查看的记录,仅向可查看全部记录的用户显示。",
+        "{count} report(s) use fields your roles do not let you read, and are not shown.",
+        "{count} 个报表涉及您的角色无权查看的字段,未予显示。",
+    ),
+    "reports_scoped": (
+        "These reports count the records your roles let you read (your own, or your team's).",
+        "以下报表仅统计您的角色有权查看的记录(本人或本团队)。",
     ),
     "may_not_create": ("Your roles may not create {entity} records.", "您的角色无权新建{entity}记录。"),
     "may_not_change": (
