@@ -106,6 +106,10 @@ def test_hidden_and_read_only_fields(leads: dict[str, int], client: FlaskClient,
     history = client.get(f"{own}/history", headers=ann).get_json()["items"]
     assert [h["to_state"] for h in history] == ["new", "qualified"]
     assert client.get(f"{own}/transitions", headers=ann).status_code == 200
+    # nor is a hidden field described to those it is hidden from
+    described = [f["name"] for f in client.get(f"{API}/entities/lead", headers=ann).get_json()["fields"]]
+    assert "cost" not in described and "score" in described
+    assert "cost" in [f["name"] for f in client.get(f"{API}/entities/lead").get_json()["fields"]]
 
 
 def test_owner_reassignment(leads: dict[str, int], client: FlaskClient, auth_headers: AuthHeaders) -> None:

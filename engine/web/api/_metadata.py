@@ -10,6 +10,7 @@ from engine.presets import MODES, catalog, installed_presets
 from .._requests import check_params
 from .._responses import json_response
 from .._state import current_engine
+from .._users import current_user
 from . import _lookup
 from ._metadata_json import entity_json, entity_summary, scoring_json, workflow_json
 
@@ -39,7 +40,8 @@ def list_entities() -> Response:
 def get_entity(name: str) -> Response:
     engine = current_engine()
     check_params(())
-    entity = _lookup.entity(engine, name)
+    # the fields hidden from the caller are not described either
+    entity = engine.permissions.visible_entity(current_user(), _lookup.entity(engine, name))
     return json_response({"version": engine.version, **entity_json(entity, engine.model.definitions)})
 
 
