@@ -457,22 +457,7 @@ class ScoringService:
                     .where(scores.c.scoring == scoring, scores.c.record_id == int(record_id))
                     .values(values)
                 )
-            tx.execute(
-                score_history.insert().values(
-                    scoring=scoring,
-                    entity=entity,
-                    record_id=int(record_id),
-                    kind="override",
-                    value=value,
-                    grade=grade,
-                    scorer=definition.scorer,
-                    definitions_version=self._engine.version,
-                    at=now,
-                    actor=actor,
-                    reason=reason,
-                )
-            )
-            self._write_targets(tx, definition, self._current_targets(tx, scoring, int(record_id)))
+            self._after_override(tx, definition, int(record_id), "override", value, grade, actor, reason, now)
         return next(v for v in self.show(entity, record_id) if v.scoring == scoring)
 
     def clear_override(
@@ -495,23 +480,31 @@ class ScoringService:
             )
             if result.rowcount == 0:
                 raise NotFoundError(f"{entity} {record_id} has no score for {scoring}")
-            tx.execute(
-                score_history.insert().values(
-                    scoring=scoring,
-                    entity=entity,
-                    record_id=int(record_id),
-                    kind="cleared",
-                    value=None,
-                    grade=None,
-                    scorer=definition.scorer,
-                    definitions_version=self._engine.version,
-                    at=now,
-                    actor=actor,
-                    reason=None,
-                )
-            )
-            self._write_targets(tx, definition, self._current_targets(tx, scoring, int(record_id)))
+            self._after_override(tx, definition, int(record_id), "cleared", None, None, actor, None, now)
         return next(v for v in self.show(entity, record_id) if v.scoring == scoring)
+
+    def _after_override(
+        self,
+        tx: Connection,
+        definition: ScoringDef,
+        record_id: int,
+        kind: str,
+        value: float | None,
+        grade: str | None,
+        actor: str | None,
+        reason: str | None,
+        at: datetime,
+    ) -> None:
+        """What setting or clearing an override leaves behind: a history row, and the target
+        fields rewritten from the score that now counts."""
+        tx.execute(
+            score_history.insert().values(
+                scoring=definition.name, entity=definition.entity, record_id=record_id, kind=kind,
+                value=value, grade=grade, scorer=definition.scorer, definitions_version=self._engine.version,
+                at=at, actor=actor, reason=reason,
+            )
+        )  # fmt: skip
+        self._write_targets(tx, definition, self._current_targets(tx, definition.name, record_id))
 
     def _current_targets(self, tx: Connection, scoring: str, record_id: int) -> list[dict[str, Any]]:
         row = (
