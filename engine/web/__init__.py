@@ -12,11 +12,10 @@ from ._app import create_app
 from ._problems import PROBLEM_MIMETYPE, problem_response
 from ._state import WebState, bind_engine, current_engine, web_state
 from ._swap import WORKER_HEADER, SwappingApp, serve_app
-from ._users import USER_HEADER, current_user, require_admin
+from ._users import current_user, require_admin
 
 __all__ = [
     "PROBLEM_MIMETYPE",
-    "USER_HEADER",
     "WORKER_HEADER",
     "SwappingApp",
     "WebState",

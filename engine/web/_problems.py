@@ -78,13 +78,6 @@ class UnknownResourceError(CrmError):
     http_status = 404
 
 
-class UnknownUserError(CrmError):
-    """The request names a user who does not exist or is inactive."""
-
-    code = "unknown_user"
-    http_status = 401
-
-
 class UploadError(CrmError):
     """An uploaded bundle is unsafe or unreadable (paths outside it, too large, not a zip)."""
 

@@ -27,8 +27,6 @@ from engine.users import User
 from ._state import current_engine
 
 AUTHORIZATION_HEADER = "Authorization"
-#: Kept for callers that name the header the API once read; requests no longer use it.
-USER_HEADER = "X-CRM-User"
 _BEARER = "bearer"
 #: Seconds a process reuses a successful token lookup (app setting ``CRM_TOKEN_CACHE_SECONDS``).
 DEFAULT_TOKEN_CACHE_SECONDS = 1.0
