@@ -11,7 +11,7 @@ is fixed (duplicates under a new unique constraint).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 from engine.compile import column_type, compile_csv_reader
 from engine.metadata import NO_DEFAULT, Definitions, EntityDef, FieldDef
 
+from ._describe import definition_changes, entity_meta, field_meta, meta_change
 from ._values import to_text
 
 StepKind = Literal[
@@ -256,7 +257,7 @@ class _Planner:
                 )
             )
         self.plan_constraints(table, old, new, renamed)
-        if _entity_meta(old) != _entity_meta(new):
+        if entity_meta(old) != entity_meta(new):
             self.add(MigrationStep("definition_only", new.name, f"labels or display of {new.name} change"))
 
     def plan_added_field(self, table: str, entity: str, f: FieldDef) -> None:
@@ -385,8 +386,8 @@ class _Planner:
                     columns=(new.name,),
                 )
             )
-        if _field_meta(old) != _field_meta(new):
-            self.add(MigrationStep("definition_only", entity, f"{where}: {_meta_change(old, new)}", field=new.name))
+        if field_meta(old) != field_meta(new):
+            self.add(MigrationStep("definition_only", entity, f"{where}: {meta_change(old, new)}", field=new.name))
 
     def plan_constraints(self, table: str, old: EntityDef, new: EntityDef, renamed: dict[str, str]) -> None:
         back = {v: k for k, v in renamed.items()}
@@ -511,109 +512,10 @@ def _wants_index(f: FieldDef) -> bool:
     return f.index or f.type == "reference"
 
 
-_META_KEYS = ("label", "description", "default", "read_only", "minimum", "maximum", "min_length", "pattern", "choices")
-
-
-def _field_meta(f: FieldDef) -> tuple[Any, ...]:
-    choices = tuple((c.value, c.label) for c in f.choices)
-    return (
-        f.label,
-        f.description,
-        repr(f.default),
-        f.read_only,
-        f.minimum,
-        f.maximum,
-        f.min_length,
-        f.pattern,
-        f.required,
-        choices,
-    )
-
-
-def _meta_change(old: FieldDef, new: FieldDef) -> str:
-    before, after = _field_meta_dict(old), _field_meta_dict(new)
-    changed = []
-    for key in (*_META_KEYS, "required"):
-        if before[key] == after[key]:
-            continue
-        if key == "choices" and isinstance(before[key], tuple | list) and isinstance(after[key], tuple | list):
-            names_before, names_after = _choice_names(before[key]), _choice_names(after[key])
-            edits = [f"+{c}" for c in names_after if c not in names_before]
-            edits += [f"-{c}" for c in names_before if c not in names_after]
-            changed.append(f"choices ({', '.join(edits)})" if edits else "choices (labels or order)")
-        else:
-            changed.append(key)
-    return ", ".join(changed) + " changed"
-
-
-def _choice_names(choices: Any) -> list[str]:
-    """The names of a field's choices (stored as names or as ``(name, label)`` pairs)."""
-    return [c[0] if isinstance(c, tuple) else c for c in choices]
-
-
-def _field_meta_dict(f: FieldDef) -> dict[str, Any]:
-    values = _field_meta(f)
-    return dict(zip((*_META_KEYS[:-1], "required", "choices"), values, strict=True))
-
-
-def _entity_meta(e: EntityDef) -> tuple[Any, ...]:
-    return (e.label, e.description, e.display)
-
-
 def plan_migration(conn: Connection, old: Definitions | None, new: Definitions, *, from_version: int) -> MigrationPlan:
     """Compare ``old`` (applied) with ``new`` and count the rows each step would touch."""
     planner = _Planner(conn, old, new)
     planner.plan()
     planner.check_unique()
-    steps = planner.steps + _definition_changes(old, new)
+    steps = planner.steps + [MigrationStep("definition_only", e, d) for e, d in definition_changes(old, new)]
     return MigrationPlan(from_version=from_version, old=old, new=new, steps=tuple(steps))
-
-
-def _definition_changes(old: Definitions | None, new: Definitions) -> list[MigrationStep]:
-    """Workflows, scorings, reports and roles added, removed or changed: no DDL, but a new version."""
-    if old is None:
-        return []
-    steps = []
-    for kind, label in (("workflows", "workflow"), ("scorings", "scoring"), ("reports", "report"), ("roles", "role")):
-        before: Mapping[str, Any] = getattr(old, kind, {})
-        after: Mapping[str, Any] = getattr(new, kind, {})
-        for name in sorted(set(before) | set(after)):
-            if before.get(name) == after.get(name):
-                continue
-            item = after.get(name) or before.get(name)
-            entity = getattr(item, "entity", None) or "-"
-            if name not in before:
-                detail = f"{label} {name} added"
-            elif name not in after:
-                detail = f"{label} {name} removed"
-            else:
-                what = _what_changes(before[name], after[name])
-                detail = f"{label} {name} changes" + (f": {what}" if what else "")
-            steps.append(MigrationStep("definition_only", entity, detail))
-    return steps
-
-
-def _what_changes(old: Any, new: Any) -> str:
-    """Which parts of a definition differ, e.g. ``states +contract_review; transitions ~win; label``.
-
-    Keyed parts (states, transitions, permissions...) list the keys added (+), removed (-) and
-    changed (~); other parts are named when they differ. Parts excluded from comparison (the
-    source location) are ignored, so moving a document never shows as a change.
-    """
-    if not dataclasses.is_dataclass(old) or not dataclasses.is_dataclass(new):
-        return ""
-    parts = []
-    for f in dataclasses.fields(old):
-        if not f.compare:
-            continue
-        a, b = getattr(old, f.name), getattr(new, f.name, None)
-        if a == b:
-            continue
-        if isinstance(a, Mapping) and isinstance(b, Mapping):
-            keys = [f"+{k}" for k in b if k not in a]
-            keys += [f"-{k}" for k in a if k not in b]
-            keys += [f"~{k}" for k in a if k in b and a[k] != b[k]]
-            parts.append(f"{f.name} {', '.join(keys)}")
-        else:
-            parts.append(f.name)
-    return "; ".join(parts)
