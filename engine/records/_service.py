@@ -35,6 +35,7 @@ from engine.errors import (
 from engine.metadata import EntityDef
 from engine.storage import audit_log, to_jsonable
 
+from ._checks import check_references, check_unique, check_workflow_fields, integrity_reason
 from ._filters import Filter, compile_filter, compile_sort, sort_keys
 
 if TYPE_CHECKING:
@@ -259,14 +260,14 @@ class RecordService:
         table = model.table(entity)
         insert = self._statement(model, ("insert", entity), lambda: table.insert().returning(*table.c))
         with self._write(conn) as tx:
-            self._check_references(tx, definition, values)
-            self._check_unique(tx, definition, table, values, None)
+            check_references(self.model, tx, definition, values)
+            check_unique(tx, definition, table, values, None)
             row = {**values, "version": 1, "created_at": now, "updated_at": now, "created_by": actor, "owner": owner}
             try:
                 # the record as stored (RETURNING: no second query to read it back)
                 created = dict(tx.execute(insert, row).mappings().one())
             except sa.exc.IntegrityError as exc:
-                raise ConflictError(f"{entity} could not be saved: {_integrity_reason(exc)}") from exc
+                raise ConflictError(f"{entity} could not be saved: {integrity_reason(exc)}") from exc
             record_id = created["id"]
             change = new_change_id()
             entries = [
@@ -351,9 +352,9 @@ class RecordService:
             changed = {k: v for k, v in values.items() if current.get(k) != v}
             if not changed:
                 return self._permissions.visible(user, entity, current) if user is not None else current
-            self._check_workflow_fields(definition, current, changed, via_workflow, allow_read_only)
-            self._check_references(tx, definition, changed)
-            self._check_unique(tx, definition, table, {**current, **changed}, current["id"], only=set(changed))
+            check_workflow_fields(self.model, definition, current, changed, via_workflow, allow_read_only)
+            check_references(self.model, tx, definition, changed)
+            check_unique(tx, definition, table, {**current, **changed}, current["id"], only=set(changed))
             now = datetime.now(UTC)
             columns = tuple(sorted(changed))
             result = tx.execute(
@@ -475,90 +476,6 @@ class RecordService:
             )
         )
 
-    # -- checks ---------------------------------------------------------------------------------
-    def _check_workflow_fields(
-        self,
-        definition: EntityDef,
-        current: Record,
-        changed: Mapping[str, Any],
-        via_workflow: bool,
-        allow_read_only: bool,
-    ) -> None:
-        problems = []
-        for w in self.model.definitions.workflows_for(definition.name):
-            if w.field in changed and not via_workflow:
-                names = ", ".join(t for t, d in w.transitions.items() if current.get(w.field) in d.from_states)
-                problems.append(
-                    Problem(
-                        code="workflow_field",
-                        field=w.field,
-                        message=f"{w.field} changes only through workflow {w.name}'s transitions"
-                        + (f" (from {current.get(w.field)}: {names})" if names else ""),
-                    )
-                )
-            state = w.states.get(current.get(w.field) or "")
-            if state is not None and not allow_read_only:
-                for name in state.read_only:
-                    if name in changed:
-                        problems.append(
-                            Problem(
-                                code="read_only_in_state",
-                                field=name,
-                                message=f"{name} cannot change while the record is {state.name}",
-                            )
-                        )
-        if problems:
-            raise RecordValidationError(problems)
-
-    def _check_references(self, tx: Connection, definition: EntityDef, values: Mapping[str, Any]) -> None:
-        problems = []
-        for f in definition.references():
-            value = values.get(f.name)
-            if value is None or f.target is None:
-                continue
-            target = self.model.table(f.target)
-            if tx.execute(sa.select(target.c.id).where(target.c.id == value)).first() is None:
-                problems.append(
-                    Problem(
-                        code="unknown_reference",
-                        field=f.name,
-                        message=f"{f.target} {value} does not exist; pick an existing {f.target} id",
-                    )
-                )
-        if problems:
-            raise ReferenceIntegrityError("; ".join(f"{p.field}: {p.message}" for p in problems), problems)
-
-    def _check_unique(
-        self,
-        tx: Connection,
-        definition: EntityDef,
-        table: sa.Table,
-        values: Mapping[str, Any],
-        own_id: int | None,
-        only: set[str] | None = None,
-    ) -> None:
-        groups = [(f.name,) for f in definition.fields.values() if f.unique] + list(definition.unique)
-        problems = []
-        for cols in groups:
-            if only is not None and not set(cols) & only:
-                continue
-            if any(values.get(c) is None for c in cols):
-                continue
-            query = sa.select(table.c.id).where(*(table.c[c] == values[c] for c in cols))
-            if own_id is not None:
-                query = query.where(table.c.id != own_id)
-            other = tx.execute(query.limit(1)).scalar()
-            if other is not None:
-                problems.append(
-                    Problem(
-                        code="unique",
-                        field=cols[0],
-                        message=f"{definition.name} {other} already has this {' + '.join(cols)}; values must be unique",
-                    )
-                )
-        if problems:
-            raise ConflictError("; ".join(f"{p.field}: {p.message}" for p in problems), problems)
-
 
 def _stored(definition: EntityDef, name: str, value: Any) -> Any:
     """A validated value as the database returns it (decimals at the column's scale)."""
@@ -615,8 +532,3 @@ def _audit_row(
         "actor": actor,
         "at": at,
     }
-
-
-def _integrity_reason(exc: sa.exc.IntegrityError) -> str:
-    text = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
-    return f"a database constraint refused it ({text})"
