@@ -10,10 +10,8 @@ refuses if someone applied other definitions in between (``expected_version``).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from pathlib import Path
-from tempfile import TemporaryDirectory
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from typing import Any
 
 from flask import flash, redirect, request
@@ -27,18 +25,8 @@ from engine.runtime import CrmEngine
 
 from .._problems import UploadError
 from .._requests import parse_json
-from ..api._admin import _load
-from ..api._uploads import (
-    _ROOT,
-    MANIFEST,
-    MAX_TOTAL_BYTES,
-    UploadedBundle,
-    _bundle_dir,
-    _check_extends,
-    _from_json,
-    _unzip,
-    _Writer,
-)
+from ..api._admin import load_upload
+from ..api._uploads import MANIFEST, MAX_TOTAL_BYTES, UploadedBundle, bundle_on_disk
 from ._access import AdminOnly
 from ._auth import acting_user
 from ._expose import expose
@@ -89,24 +77,9 @@ def _merged(files: Files, path: str | None, document: Any) -> Files:
     return out
 
 
-@contextmanager
-def _on_disk(*, files: Files | None = None, archive: bytes | None = None) -> Iterator[UploadedBundle]:
+def _on_disk(*, files: Files | None = None, archive: bytes | None = None) -> AbstractContextManager[UploadedBundle]:
     """The bundle unpacked into a temporary directory, with the API's checks."""
-    with TemporaryDirectory(prefix="crm-upload-") as folder:
-        root = Path(folder) / _ROOT
-        root.mkdir()
-        writer = _Writer(root)
-        if archive is not None:
-            _unzip(archive, writer)
-        else:
-            _from_json({"files": files}, writer)
-        if writer.files == 0:
-            raise UploadError(
-                "the upload holds no .json definition files",
-                [Problem(code="no_bundle", message="no .json files in the upload")],
-            )
-        _check_extends(root)
-        yield UploadedBundle(_bundle_dir(root), root)
+    return bundle_on_disk(archive=archive, body=None if archive is not None else {"files": files})
 
 
 def _read_back(bundle: UploadedBundle) -> Files:
@@ -155,7 +128,7 @@ class DefinitionsView(AdminOnly, BaseView):  # type: ignore[misc]
         try:
             files, archive = self._upload(edited, text)
             with _on_disk(files=files, archive=archive) as bundle:
-                definitions = _load(self.engine, bundle)
+                definitions = load_upload(self.engine, bundle)
                 checked = _read_back(bundle)
             result = self._plan(definitions, checked)
         except CrmError as error:
@@ -216,7 +189,7 @@ class DefinitionsView(AdminOnly, BaseView):  # type: ignore[misc]
             raw_version = str(request.form.get("expected_version", ""))
             expected = int(raw_version) if raw_version.isdigit() and len(raw_version) < 19 else None
             with _on_disk(files=files) as bundle:
-                definitions = _load(self.engine, bundle)
+                definitions = load_upload(self.engine, bundle)
             version, _plan = self.engine.apply(
                 definitions,
                 allow_data_loss=request.form.get("allow_data_loss") == "on",

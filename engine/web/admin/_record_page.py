@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response
 from engine.errors import CrmError, NotFoundError, PermissionDeniedError, Problem, UsageError
 from engine.workflow import Refusal, TransitionCheck, inputs_from_text
 
-from ..api._scores import MAX_REASON, MAX_VALUE, _check_grade
+from ..api._scores import MAX_REASON, MAX_VALUE, check_grade
 from ..api._workflow import MAX_COMMENT
 from ._auth import acting_user
 from ._display import shown
@@ -248,7 +248,7 @@ class RecordPage:
                 value = _number(str(request.form.get("value", "")))
                 grade = str(request.form.get("grade", "")).strip() or None
                 if grade is not None:
-                    _check_grade(self.engine, definition, grade)
+                    check_grade(self.engine, definition, grade)
                 reason = str(request.form.get("reason", "")).strip()
                 if not reason or len(reason) > MAX_REASON:
                     raise UsageError(

@@ -29,7 +29,7 @@ MAX_DEMO = 20_000
 PRESET_KEYS = ("industry", "demo", "seed", "allow_data_loss")
 
 
-def _load(engine: CrmEngine, bundle: UploadedBundle) -> Definitions:
+def load_upload(engine: CrmEngine, bundle: UploadedBundle) -> Definitions:
     try:
         return load_definitions(bundle.path, scorer_schemas=engine.scoring.registry.config_schemas())
     except DefinitionError as error:
@@ -53,7 +53,7 @@ def validate_definitions() -> Response:
     require_admin()
     check_params(())
     with uploaded_bundle() as bundle:
-        definitions = _load(engine, bundle)
+        definitions = load_upload(engine, bundle)
     return json_response({"valid": True, **_summary(definitions)})
 
 
@@ -63,7 +63,7 @@ def diff_definitions() -> Response:
     require_admin()
     check_params(())
     with uploaded_bundle() as bundle:
-        definitions = _load(engine, bundle)
+        definitions = load_upload(engine, bundle)
     return json_response(engine.plan(definitions).to_json())
 
 
@@ -79,7 +79,7 @@ def apply_definitions() -> Response:
     allow_data_loss = bool_param("allow_data_loss")
     expected = optional_int_param("expected_version", minimum=0, maximum=MAX_ID)
     with uploaded_bundle() as bundle:
-        definitions = _load(engine, bundle)
+        definitions = load_upload(engine, bundle)
     version, plan = engine.apply(
         definitions, allow_data_loss=allow_data_loss, actor=user.name,
         expected_version=expected,

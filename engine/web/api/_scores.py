@@ -45,7 +45,7 @@ def put_override(entity: str, record_id: str, scoring: str) -> Response:
                                    [Problem(code="out_of_range", pointer="/value", message="value out of range")])
     grade = body.get("grade")
     if grade is not None:
-        _check_grade(engine, definition, grade)
+        check_grade(engine, definition, grade)
     reason = body.get("reason")
     if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON:
         raise InvalidBodyError(
@@ -78,7 +78,7 @@ def _score(entity: str, record_id: int, scoring: str) -> Response:
     return json_response(next(v for v in views if v.scoring == scoring).to_json())
 
 
-def _check_grade(engine: CrmEngine, definition: ScoringDef, grade: object) -> None:
+def check_grade(engine: CrmEngine, definition: ScoringDef, grade: object) -> None:
     width = MAX_GRADE
     if definition.target_grade:
         target = engine.model.entity(definition.entity).fields.get(definition.target_grade)

@@ -191,34 +191,48 @@ def _check_extends(root: Path) -> None:
 
 
 @contextmanager
-def uploaded_bundle() -> Iterator[UploadedBundle]:
-    """The bundle in the request body (zip, multipart ``bundle`` file, or JSON), on disk
-    for the duration of the ``with`` block."""
+def bundle_on_disk(*, archive: bytes | None = None, body: Any = None) -> Iterator[UploadedBundle]:
+    """A bundle sent as zip bytes (``archive``) or in the JSON form (``body``:
+    ``{"files": {path: document}}``), unpacked into a temporary directory for the duration
+    of the ``with`` block, after every check an upload gets (safe paths, sizes, at least one
+    definition file, ``extends`` naming presets or folders inside it)."""
     with TemporaryDirectory(prefix="crm-upload-") as folder:
         root = Path(folder) / _ROOT
         root.mkdir()
         writer = _Writer(root)
-        mimetype = request.mimetype
-        if is_json_mimetype(mimetype):
-            _from_json(parse_json(request.get_data(), what="the request body"), writer)
-        elif mimetype in ZIP_TYPES:
-            _unzip(request.get_data(), writer)
-        elif mimetype == "multipart/form-data":
-            upload = request.files.get("bundle")
-            if upload is None:
-                raise UploadError("send the zip file as the form field \"bundle\"",
-                                  [Problem(code="required", field="bundle", message="no file named bundle")])
-            _unzip(upload.read(MAX_TOTAL_BYTES + 1), writer)
+        if archive is not None:
+            _unzip(archive, writer)
         else:
-            raise UnsupportedMediaTypeError(
-                f"send the bundle as application/zip, multipart/form-data or application/json "
-                f"(the request says {mimetype or 'none'})"
-            )
+            _from_json(body, writer)
         if writer.files == 0:
             raise UploadError("the upload holds no .json definition files",
                               [Problem(code="no_bundle", message="no .json files in the upload")])
         _check_extends(root)
         yield UploadedBundle(_bundle_dir(root), root)
+
+
+@contextmanager
+def uploaded_bundle() -> Iterator[UploadedBundle]:
+    """The bundle in the request body (zip, multipart ``bundle`` file, or JSON), on disk
+    for the duration of the ``with`` block."""
+    mimetype = request.mimetype
+    if is_json_mimetype(mimetype):
+        source = bundle_on_disk(body=parse_json(request.get_data(), what="the request body"))
+    elif mimetype in ZIP_TYPES:
+        source = bundle_on_disk(archive=request.get_data())
+    elif mimetype == "multipart/form-data":
+        upload = request.files.get("bundle")
+        if upload is None:
+            raise UploadError("send the zip file as the form field \"bundle\"",
+                              [Problem(code="required", field="bundle", message="no file named bundle")])
+        source = bundle_on_disk(archive=upload.read(MAX_TOTAL_BYTES + 1))
+    else:
+        raise UnsupportedMediaTypeError(
+            f"send the bundle as application/zip, multipart/form-data or application/json "
+            f"(the request says {mimetype or 'none'})"
+        )
+    with source as bundle:
+        yield bundle
 
 
 @contextmanager
