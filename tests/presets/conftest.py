@@ -13,8 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from engine.runtime import CrmEngine
-from tests.presets.presets_support import USERS, PresetEngines, load_preset
-from tests.support import postgres_schema_url
+from tests.presets.presets_support import USERS, PresetEngines, engines_per_preset, load_preset
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
@@ -22,30 +21,14 @@ BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 @pytest.fixture(scope="session")
 def preset_engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PresetEngines]:
     """``get(preset, backend)``: an engine with the preset applied and the users of ``USERS``."""
-    engines: dict[tuple[str, str], CrmEngine] = {}
-    schemas: list[Iterator[str]] = []
 
-    def get(preset: str, backend: str) -> CrmEngine:
-        key = (preset, backend)
-        if key not in engines:
-            if backend == "sqlite":
-                url = f"sqlite:///{tmp_path_factory.mktemp(preset) / 'crm.db'}"
-            else:
-                schema = postgres_schema_url()
-                url = next(schema)
-                schemas.append(schema)
-            engine = CrmEngine(url)
-            engine.apply(load_preset(preset))
-            for name, roles in USERS.items():
-                engine.users.create(name, roles=list(roles), team="sales")
-            engines[key] = engine
-        return engines[key]
+    def set_up(engine: CrmEngine, preset: str) -> None:
+        engine.apply(load_preset(preset))
+        for name, roles in USERS.items():
+            engine.users.create(name, roles=list(roles), team="sales")
 
-    yield get
-    for engine in engines.values():
-        engine.close()
-    for schema in schemas:
-        next(schema, None)  # drops the schema
+    with engines_per_preset(tmp_path_factory, set_up) as get:
+        yield get
 
 
 @pytest.fixture(params=BACKENDS)

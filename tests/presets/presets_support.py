@@ -6,19 +6,22 @@ from __future__ import annotations
 import itertools
 import json
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from engine.hooks import make_plugins
 from engine.metadata import Definitions, EntityDef, FieldDef, load_definitions
 from engine.presets import MODES
 from engine.runtime import CrmEngine
 from engine.scoring import ScorerRegistry
-from tests.support import REPO_ROOT
+from tests.support import REPO_ROOT, postgres_schema_url
 
 PRESETS_DIR = REPO_ROOT / "presets"
 #: Every preset that ships: core, the five modes and their industry variants.
@@ -39,6 +42,43 @@ USERS: Mapping[str, tuple[str, ...]] = {
 
 #: ``get(preset, backend)`` of the ``preset_engines`` fixture: an engine with the preset applied.
 PresetEngines = Callable[[str, str], CrmEngine]
+
+
+@contextmanager
+def engines_per_preset(
+    tmp_path_factory: pytest.TempPathFactory, set_up: Callable[[CrmEngine, str], None]
+) -> Iterator[PresetEngines]:
+    """``get(preset, backend)``: one engine per preset and database, made on first use with
+    ``set_up(engine, preset)``, closed on exit; SQLite files and PostgreSQL schemas are made
+    and dropped as by the ``database_url`` fixture of ``tests/conftest.py``."""
+    engines: dict[tuple[str, str], CrmEngine] = {}
+    schemas: list[Iterator[str]] = []
+
+    def get(preset: str, backend: str) -> CrmEngine:
+        key = (preset, backend)
+        if key not in engines:
+            if backend == "sqlite":
+                url = f"sqlite:///{tmp_path_factory.mktemp(preset) / 'crm.db'}"
+            else:
+                schema = postgres_schema_url()
+                url = next(schema)
+                schemas.append(schema)
+            engine = CrmEngine(url)
+            try:
+                set_up(engine, preset)
+            except BaseException:
+                engine.close()  # a failed set-up is not reused by the next test
+                raise
+            engines[key] = engine
+        return engines[key]
+
+    try:
+        yield get
+    finally:
+        for engine in engines.values():
+            engine.close()
+        for schema in schemas:
+            next(schema, None)  # drops the schema
 
 
 def mode_of(preset: str) -> str | None:

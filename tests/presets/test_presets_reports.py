@@ -32,9 +32,8 @@ from engine.reports import run_report
 from engine.runtime import CrmEngine
 from tests.presets import report_figures as figures
 from tests.presets.conftest import BACKENDS
-from tests.presets.presets_support import PRESETS, mode_of
+from tests.presets.presets_support import PRESETS, engines_per_preset, mode_of
 from tests.presets.presets_support import load_preset as preset_definitions
-from tests.support import postgres_schema_url
 
 #: Demo data and report runs are as of this moment.
 NOW = datetime(2025, 6, 30, tzinfo=UTC)
@@ -55,33 +54,17 @@ def _cases() -> list[Any]:
 def demo_engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """``get(preset, backend)``: an engine with the preset loaded (as ``crm preset load``
     does), demo data generated and every scoring run; made once per preset and database."""
-    engines: dict[tuple[str, str], CrmEngine] = {}
-    schemas: list[Iterator[str]] = []
 
-    def get(preset: str, backend: str) -> CrmEngine:
-        key = (preset, backend)
-        if key not in engines:
-            if backend == "sqlite":
-                url = f"sqlite:///{tmp_path_factory.mktemp(preset) / 'demo.db'}"
-            else:
-                schema = postgres_schema_url()
-                url = next(schema)
-                schemas.append(schema)
-            engine = CrmEngine(url)
-            engines[key] = engine
-            mode = mode_of(preset)
-            assert mode is not None
-            load_preset(engine, mode, industry=None if preset == mode else preset[len(mode) + 1 :])
-            generate_demo(engine, preset, DEMO_SIZE, now=NOW)
-            runs = engine.scoring.run(now=NOW)
-            assert [r.error for r in runs] == [None] * len(runs)
-        return engines[key]
+    def set_up(engine: CrmEngine, preset: str) -> None:
+        mode = mode_of(preset)
+        assert mode is not None
+        load_preset(engine, mode, industry=None if preset == mode else preset[len(mode) + 1 :])
+        generate_demo(engine, preset, DEMO_SIZE, now=NOW)
+        runs = engine.scoring.run(now=NOW)
+        assert [r.error for r in runs] == [None] * len(runs)
 
-    yield get
-    for engine in engines.values():
-        engine.close()
-    for schema in schemas:
-        next(schema, None)
+    with engines_per_preset(tmp_path_factory, set_up) as get:
+        yield get
 
 
 @pytest.fixture(params=BACKENDS)
