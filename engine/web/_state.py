@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,35 @@ EXTENSION = "crm"
 DEFAULT_RELOAD_INTERVAL = 1.0
 
 
+class PeriodicCheck:
+    """Run a check at most once per ``interval`` seconds, from whichever thread comes first.
+
+    A caller that finds another thread already checking goes on without waiting: at worst
+    it is one interval behind, never blocked.
+    """
+
+    def __init__(self, interval: float, *, checked_at: float = float("-inf")) -> None:
+        self.interval = interval
+        self._checked_at = checked_at
+        self._lock = threading.Lock()
+
+    def maybe(self, check: Callable[[], object]) -> None:
+        now = time.monotonic()
+        if now - self._checked_at < self.interval:
+            return
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
+            self._checked_at = now
+            check()
+        finally:
+            self._lock.release()
+
+    def after_fork(self) -> None:
+        """A fresh lock in a forked child (the parent may have held the old one)."""
+        self._lock = threading.Lock()
+
+
 @dataclass
 class WebState:
     """The engine behind one app, and per-version caches of what is built from its definitions."""
@@ -29,27 +59,16 @@ class WebState:
     engine: CrmEngine
     reload_interval: float = DEFAULT_RELOAD_INTERVAL
     owns_engine: bool = False
-    _checked_at: float = field(default=float("-inf"), repr=False)
-    _reload_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _reloads: PeriodicCheck = field(init=False, repr=False)
     _cache: dict[tuple[str, int], Any] = field(default_factory=dict, repr=False)
     _cache_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def refresh(self) -> None:
-        """Pick up definitions another process applied, looking at most once per interval.
+    def __post_init__(self) -> None:
+        self._reloads = PeriodicCheck(self.reload_interval)
 
-        A request that finds another thread already looking goes on with the definitions
-        it has: at worst it is one interval behind, never blocked.
-        """
-        now = time.monotonic()
-        if now - self._checked_at < self.reload_interval:
-            return
-        if not self._reload_lock.acquire(blocking=False):
-            return
-        try:
-            self._checked_at = now
-            self.engine.reload()
-        finally:
-            self._reload_lock.release()
+    def refresh(self) -> None:
+        """Pick up definitions another process applied, looking at most once per interval."""
+        self._reloads.maybe(self.engine.reload)
 
     def cached(self, kind: str, build: Any) -> Any:
         """``build()`` once per definitions version (the OpenAPI document, the docs page)."""

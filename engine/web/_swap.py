@@ -25,7 +25,6 @@ import atexit
 import logging
 import math
 import os
-import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
@@ -40,7 +39,7 @@ from engine.runtime import CrmEngine
 from engine.storage import current_version
 
 from ._app import create_app
-from ._state import DEFAULT_RELOAD_INTERVAL
+from ._state import DEFAULT_RELOAD_INTERVAL, PeriodicCheck
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -79,8 +78,7 @@ class SwappingApp:
         self._app_config = settings | {"CRM_RELOAD_INTERVAL": math.inf}
         self._worker = str(os.getpid())
         os.register_at_fork(after_in_child=_call_if_alive(weakref.WeakMethod(self._forked)))
-        self._check_lock = threading.Lock()
-        self._checked_at = time.monotonic()
+        self._checks = PeriodicCheck(self.reload_interval, checked_at=time.monotonic())
         self._current = self._build()
 
     # -- the app --------------------------------------------------------------------------------
@@ -117,28 +115,20 @@ class SwappingApp:
         # forked after the engine was created (gunicorn --preload): the child must not use,
         # or close, the parent's pooled connections, nor a lock the parent may have held
         self.engine.db.engine.dispose(close=False)
-        self._check_lock = threading.Lock()
+        self._checks.after_fork()
         self._worker = str(os.getpid())
 
-    def _maybe_check(self) -> None:
-        now = time.monotonic()
-        if now - self._checked_at < self.reload_interval:
-            return
-        if not self._check_lock.acquire(blocking=False):
-            return  # another thread is looking; serve what is there
+    def _check_logged(self) -> None:
         try:
-            self._checked_at = now
             self.check()
         except sa.exc.SQLAlchemyError as exc:
             logger.error("cannot look for new definitions: %s", str(exc).splitlines()[0])
         except Exception:
             logger.exception("cannot build the app for the new definitions; serving version %d", self.version)
-        finally:
-            self._check_lock.release()
 
     # -- WSGI -----------------------------------------------------------------------------------
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        self._maybe_check()
+        self._checks.maybe(self._check_logged)
         app = self._current.app
         worker = self._worker
 
