@@ -173,17 +173,49 @@ def create_app() -> Flask:
             actor = user(conn)
             if actor is None:
                 return _problem(401, "unauthorized")
-            row = {**values, "stage": "draft", "version": 1, "created_at": now, "updated_at": now,
-                   "created_by": actor, "owner": actor}
+            row = {
+                **values,
+                "stage": "draft",
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+                "created_by": actor,
+                "owner": actor,
+            }
             created = conn.execute(deal.insert().values(row).returning(*deal.c)).one()
             change = uuid.uuid4().hex
-            conn.execute(audit.insert(), [
-                {"change_id": change, "entity": "deal", "record_id": created.id, "action": "create", "field": k,
-                 "old_value": None, "new_value": _json_value(v), "actor": actor, "at": now}
-                for k, v in {**values, "stage": "draft", "owner": actor}.items()])
-            conn.execute(history.insert(), {
-                "entity": "deal", "record_id": created.id, "workflow": "deal_flow", "transition": None,
-                "from_state": None, "to_state": "draft", "actor": actor, "at": now, "inputs": None, "comment": None})
+            conn.execute(
+                audit.insert(),
+                [
+                    {
+                        "change_id": change,
+                        "entity": "deal",
+                        "record_id": created.id,
+                        "action": "create",
+                        "field": k,
+                        "old_value": None,
+                        "new_value": _json_value(v),
+                        "actor": actor,
+                        "at": now,
+                    }
+                    for k, v in {**values, "stage": "draft", "owner": actor}.items()
+                ],
+            )
+            conn.execute(
+                history.insert(),
+                {
+                    "entity": "deal",
+                    "record_id": created.id,
+                    "workflow": "deal_flow",
+                    "transition": None,
+                    "from_state": None,
+                    "to_state": "draft",
+                    "actor": actor,
+                    "at": now,
+                    "inputs": None,
+                    "comment": None,
+                },
+            )
         return _respond(_record(created), 201, {"ETag": 'W/"1"', "Location": f"/deal/{created.id}"})
 
     @app.post("/deal/<int:record_id>/transitions/submit")
@@ -206,13 +238,35 @@ def create_app() -> Flask:
             ).first()
             if changed is None:
                 return _problem(409, "conflict")
-            conn.execute(audit.insert(), {
-                "change_id": uuid.uuid4().hex, "entity": "deal", "record_id": record_id, "action": "update",
-                "field": "stage", "old_value": "draft", "new_value": "submitted", "actor": actor, "at": now})
-            conn.execute(history.insert(), {
-                "entity": "deal", "record_id": record_id, "workflow": "deal_flow", "transition": "submit",
-                "from_state": "draft", "to_state": "submitted", "actor": actor, "at": now, "inputs": None,
-                "comment": None})
+            conn.execute(
+                audit.insert(),
+                {
+                    "change_id": uuid.uuid4().hex,
+                    "entity": "deal",
+                    "record_id": record_id,
+                    "action": "update",
+                    "field": "stage",
+                    "old_value": "draft",
+                    "new_value": "submitted",
+                    "actor": actor,
+                    "at": now,
+                },
+            )
+            conn.execute(
+                history.insert(),
+                {
+                    "entity": "deal",
+                    "record_id": record_id,
+                    "workflow": "deal_flow",
+                    "transition": "submit",
+                    "from_state": "draft",
+                    "to_state": "submitted",
+                    "actor": actor,
+                    "at": now,
+                    "inputs": None,
+                    "comment": None,
+                },
+            )
         return _respond(_record(changed), headers={"ETag": f'W/"{changed.version}"'})
 
     return app

@@ -57,15 +57,54 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 SCENARIOS = ("list", "get", "create", "transition")
 CITY_NAMES = (
-    "Beijing", "Shanghai", "Guangzhou", "Shenzhen", "Chengdu", "Hangzhou", "Wuhan", "Xian", "Nanjing", "Tianjin",
-    "Chongqing", "Suzhou", "Qingdao", "Dalian", "Xiamen", "Ningbo", "Jinan", "Hefei", "Fuzhou", "Kunming",
-    "Harbin", "Shenyang", "Changsha", "Zhengzhou", "Nanning", "Guiyang", "Lanzhou", "Taiyuan", "Urumqi", "Hohhot",
-    "Lyon", "Hamburg", "Osaka", "Seattle", "Porto", "Gdansk", "Leeds", "Turin", "Graz", "Ghent",
+    "Beijing",
+    "Shanghai",
+    "Guangzhou",
+    "Shenzhen",
+    "Chengdu",
+    "Hangzhou",
+    "Wuhan",
+    "Xian",
+    "Nanjing",
+    "Tianjin",
+    "Chongqing",
+    "Suzhou",
+    "Qingdao",
+    "Dalian",
+    "Xiamen",
+    "Ningbo",
+    "Jinan",
+    "Hefei",
+    "Fuzhou",
+    "Kunming",
+    "Harbin",
+    "Shenyang",
+    "Changsha",
+    "Zhengzhou",
+    "Nanning",
+    "Guiyang",
+    "Lanzhou",
+    "Taiyuan",
+    "Urumqi",
+    "Hohhot",
+    "Lyon",
+    "Hamburg",
+    "Osaka",
+    "Seattle",
+    "Porto",
+    "Gdansk",
+    "Leeds",
+    "Turin",
+    "Graz",
+    "Ghent",
 )
 CITIES = tuple(f"{name} {district}" for name in CITY_NAMES for district in range(1, 26))  # 1,000
 COMPANIES = ("Telecom", "Bank", "Logistics", "Foods", "Machinery", "Pharma", "Textiles", "Energy", "Media", "Retail")
 ENTITY = {
-    "schema_version": 1, "kind": "entity", "name": "deal", "display": "title",
+    "schema_version": 1,
+    "kind": "entity",
+    "name": "deal",
+    "display": "title",
     "fields": {
         "title": {"type": "string", "required": True, "max_length": 200},
         "company": {"type": "string", "max_length": 200},
@@ -81,9 +120,17 @@ ENTITY = {
     "indexes": [["city", "id"]],
 }
 WORKFLOW = {
-    "schema_version": 1, "kind": "workflow", "name": "deal_flow", "entity": "deal", "field": "stage",
-    "states": {"draft": {"initial": True}, "submitted": {"required": ["amount"]}, "won": {"final": True},
-               "lost": {"final": True}},
+    "schema_version": 1,
+    "kind": "workflow",
+    "name": "deal_flow",
+    "entity": "deal",
+    "field": "stage",
+    "states": {
+        "draft": {"initial": True},
+        "submitted": {"required": ["amount"]},
+        "won": {"final": True},
+        "lost": {"final": True},
+    },
     "transitions": {
         "submit": {"from": ["draft"], "to": "submitted", "when": {"<=": [{"var": "record.amount"}, 1000000]}},
         "win": {"from": ["submitted"], "to": "won"},
@@ -188,8 +235,20 @@ def gunicorn(app: str, url: str, workers: int, log: Path, probe: str, token: str
     """``app`` under gunicorn (the same settings for both)."""
     port = _free_port()
     env = {**os.environ, "CRM_DATABASE_URL": url}
-    command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-               "--pythonpath", str(BENCH), "--log-level", "warning", app]
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-w",
+        str(workers),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--pythonpath",
+        str(BENCH),
+        "--log-level",
+        "warning",
+        app,
+    ]
     with log.open("ab") as out:
         process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -210,18 +269,35 @@ def gunicorn(app: str, url: str, workers: int, log: Path, probe: str, token: str
         process.wait(timeout=30)
 
 
-def wrk(base: str, scenario: str, flavour: str, *, rows: int, start: int, token: str, seconds: float,
-        connections: int) -> Figures:
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
-               "-s", str(BENCH / "_api_load.lua"), base, "--",
-               scenario, flavour, str(rows), str(start), token, "|".join(CITIES)]
+def wrk(
+    base: str, scenario: str, flavour: str, *, rows: int, start: int, token: str, seconds: float, connections: int
+) -> Figures:
+    command = [
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(BENCH / "_api_load.lua"),
+        base,
+        "--",
+        scenario,
+        flavour,
+        str(rows),
+        str(start),
+        token,
+        "|".join(CITIES),
+    ]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     line = next(x for x in reversed(output.splitlines()) if x.startswith("{"))
     return Figures(**json.loads(line))
 
 
-def measure(label: str, url: str, bundle: Path, csv_path: Path, args: argparse.Namespace,
-            work: Path) -> dict[tuple[str, str], Figures]:
+def measure(
+    label: str, url: str, bundle: Path, csv_path: Path, args: argparse.Namespace, work: Path
+) -> dict[tuple[str, str], Figures]:
     """Every operation on both servers: a warm-up, then ``--rounds`` runs taking turns (so
     that a burst of load from elsewhere hits both); the run of median rate stands."""
     print(f"{label}: filling {args.rows:,} rows", flush=True)
@@ -231,15 +307,25 @@ def measure(label: str, url: str, bundle: Path, csv_path: Path, args: argparse.N
     limit = {"engine": args.rows // 2, "baseline": args.rows}
     results: dict[tuple[str, str], Figures] = {}
     log = work / f"gunicorn-{label}.log"
-    with gunicorn("engine.web:serve_app()", url, args.workers, log, "/api/v1/records/deal/1", token) as engine, \
-            gunicorn("_api_baseline:create_app()", url, args.workers, log, "/deal/1", token) as baseline:
+    with (
+        gunicorn("engine.web:serve_app()", url, args.workers, log, "/api/v1/records/deal/1", token) as engine,
+        gunicorn("_api_baseline:create_app()", url, args.workers, log, "/deal/1", token) as baseline,
+    ):
         servers = {"engine": engine, "baseline": baseline}
 
         def run(scenario: str, flavour: str, seconds: float) -> Figures:
             server = servers[flavour]
             cpu = server.cpu_seconds()
-            figures = wrk(server.base, scenario, flavour, rows=args.rows, start=next_id[flavour], token=token,
-                          seconds=seconds, connections=args.connections)
+            figures = wrk(
+                server.base,
+                scenario,
+                flavour,
+                rows=args.rows,
+                start=next_id[flavour],
+                token=token,
+                seconds=seconds,
+                connections=args.connections,
+            )
             figures = dataclasses.replace(figures, cpu_ms=(server.cpu_seconds() - cpu) * 1000 / figures.requests)
             if scenario == "transition":
                 next_id[flavour] += figures.requests + 10 * args.connections  # those still in flight too
@@ -259,16 +345,21 @@ def measure(label: str, url: str, bundle: Path, csv_path: Path, args: argparse.N
                 chosen = dataclasses.replace(chosen, cpu_ms=statistics.median(f.cpu_ms for f in figures))
                 results[(scenario, flavour)] = chosen
                 rates = " ".join(f"{f.rate:,.0f}" for f in figures)
-                print(f"  {scenario:<10} {flavour:<8} {chosen.rate:>8,.0f} req/s (runs: {rates})  "
-                      f"p50 {chosen.p50_ms:6.1f} ms  p99 {chosen.p99_ms:6.1f} ms  CPU {chosen.cpu_ms:.2f} ms/req  "
-                      f"non-2xx {sum(f.non_2xx for f in figures)}", flush=True)
+                print(
+                    f"  {scenario:<10} {flavour:<8} {chosen.rate:>8,.0f} req/s (runs: {rates})  "
+                    f"p50 {chosen.p50_ms:6.1f} ms  p99 {chosen.p99_ms:6.1f} ms  CPU {chosen.cpu_ms:.2f} ms/req  "
+                    f"non-2xx {sum(f.non_2xx for f in figures)}",
+                    flush=True,
+                )
     return results
 
 
 def report(label: str, results: dict[tuple[str, str], Figures], rows: int) -> None:
     print(f"\n{label}, {rows:,} rows")
-    print("| operation | engine req/s | baseline req/s | overhead (baseline/engine) | server CPU per request, "
-          "engine / baseline | engine p50 / p99 | baseline p50 / p99 |")
+    print(
+        "| operation | engine req/s | baseline req/s | overhead (baseline/engine) | server CPU per request, "
+        "engine / baseline | engine p50 / p99 | baseline p50 / p99 |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for scenario in SCENARIOS:
         engine, baseline = results[(scenario, "engine")], results[(scenario, "baseline")]
@@ -276,8 +367,10 @@ def report(label: str, results: dict[tuple[str, str], Figures], rows: int) -> No
         note = f" ({errors} errors)" if errors else ""
         ratio = baseline.rate / engine.rate
         cpu = f"{engine.cpu_ms:.2f} / {baseline.cpu_ms:.2f} ms ({engine.cpu_ms / max(baseline.cpu_ms, 1e-9):.2f}×)"
-        print(f"| {scenario} | {engine.rate:,.0f} | {baseline.rate:,.0f} | **{ratio:.2f}×**{note} | {cpu} "
-              f"| {engine.p50_ms:.1f} / {engine.p99_ms:.1f} ms | {baseline.p50_ms:.1f} / {baseline.p99_ms:.1f} ms |")
+        print(
+            f"| {scenario} | {engine.rate:,.0f} | {baseline.rate:,.0f} | **{ratio:.2f}×**{note} | {cpu} "
+            f"| {engine.p50_ms:.1f} / {engine.p99_ms:.1f} ms | {baseline.p50_ms:.1f} / {baseline.p99_ms:.1f} ms |"
+        )
 
 
 def postgres_schema(url: str, name: str, *, create: bool = True) -> str:
@@ -314,8 +407,11 @@ def main() -> None:
         csv_path = work / "deals.csv"
         started = time.perf_counter()
         write_csv(csv_path, args.rows)
-        print(f"generated {args.rows:,} rows ({csv_path.stat().st_size / 1e6:.0f} MB) in "
-              f"{time.perf_counter() - started:.1f} s; load {os.getloadavg()[0]:.2f}", flush=True)
+        print(
+            f"generated {args.rows:,} rows ({csv_path.stat().st_size / 1e6:.0f} MB) in "
+            f"{time.perf_counter() - started:.1f} s; load {os.getloadavg()[0]:.2f}",
+            flush=True,
+        )
         runs: list[tuple[str, dict[tuple[str, str], Figures]]] = []
         if not args.skip_sqlite:
             runs.append(("SQLite", measure("SQLite", f"sqlite:///{work / 'api.db'}", bundle, csv_path, args, work)))
@@ -325,8 +421,10 @@ def main() -> None:
                 runs.append(("PostgreSQL", measure("PostgreSQL", url, bundle, csv_path, args, work)))
             finally:
                 postgres_schema(args.postgres, "bench_api", create=False)
-        print(f"\ngunicorn -w {args.workers} (sync), wrk -t1 -c{args.connections}, median of {args.rounds} runs of "
-              f"{args.duration:.0f} s per operation; load average at the end {os.getloadavg()[0]:.2f}")
+        print(
+            f"\ngunicorn -w {args.workers} (sync), wrk -t1 -c{args.connections}, median of {args.rounds} runs of "
+            f"{args.duration:.0f} s per operation; load average at the end {os.getloadavg()[0]:.2f}"
+        )
         for label, results in runs:
             report(label, results, args.rows)
     finally:

@@ -118,16 +118,41 @@ def run_engine_import(url: str, bundle: Path, csv_path: Path, threaded: bool = F
         "assert report.rejected == 0, report.problems[:3]\n"
         "print(elapsed, report.inserted, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code, url, str(csv_path), "1" if threaded else "0"], check=True,
-                         env=env, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code, url, str(csv_path), "1" if threaded else "0"],
+        check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     seconds, _inserted, rss = out.stdout.split()
     return float(seconds), float(rss)
 
 
 def native_row(raw: list[str], now: str, sqlite: bool) -> tuple[Any, ...]:
     """The values the engine stores for one CSV row (what a hand-written loader would insert)."""
-    (name, email, phone, city, industry, segment, employees, revenue, margin, score, active, founded,
-     last_contact, website, notes, region, priority, discount, code, source) = raw
+    (
+        name,
+        email,
+        phone,
+        city,
+        industry,
+        segment,
+        employees,
+        revenue,
+        margin,
+        score,
+        active,
+        founded,
+        last_contact,
+        website,
+        notes,
+        region,
+        priority,
+        discount,
+        code,
+        source,
+    ) = raw
     if sqlite:
         contact = datetime.fromisoformat(last_contact).astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
         money: Any = float(revenue)
@@ -139,8 +164,33 @@ def native_row(raw: list[str], now: str, sqlite: bool) -> tuple[Any, ...]:
         contact = datetime.fromisoformat(last_contact)
         money, marg, disc = Decimal(revenue), Decimal(margin), Decimal(discount)
         flag, day = active == "true", date.fromisoformat(founded)
-    return (1, now, now, "bench", "bench", name, email, phone, city, industry, segment, int(employees), money, marg,
-            int(score), flag, day, contact, website, notes or None, region, int(priority), disc, code, source)
+    return (
+        1,
+        now,
+        now,
+        "bench",
+        "bench",
+        name,
+        email,
+        phone,
+        city,
+        industry,
+        segment,
+        int(employees),
+        money,
+        marg,
+        int(score),
+        flag,
+        day,
+        contact,
+        website,
+        notes or None,
+        region,
+        int(priority),
+        disc,
+        code,
+        source,
+    )
 
 
 COLUMNS = ["version", "created_at", "updated_at", "created_by", "owner", *FIELDS]
@@ -211,7 +261,9 @@ def postgres_schema(url: str, name: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--postgres", metavar="URL", help="also run on PostgreSQL (e.g. postgresql+psycopg://postgres@127.0.0.1/test)")
+    parser.add_argument(
+        "--postgres", metavar="URL", help="also run on PostgreSQL (e.g. postgresql+psycopg://postgres@127.0.0.1/test)"
+    )
     parser.add_argument("--keep", type=Path, help="work directory to keep (default: a temporary one)")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="crm-bench-"))
@@ -220,34 +272,48 @@ def main() -> None:
     csv_path = work / "company.csv"
     start = time.perf_counter()
     write_csv(csv_path, args.rows)
-    print(f"generated {args.rows:,} rows × {len(FIELDS)} fields ({csv_path.stat().st_size / 1e6:.0f} MB) "
-          f"in {time.perf_counter() - start:.1f}s")
+    print(
+        f"generated {args.rows:,} rows × {len(FIELDS)} fields ({csv_path.stat().st_size / 1e6:.0f} MB) "
+        f"in {time.perf_counter() - start:.1f}s"
+    )
 
     engine_db, single_db, raw_db = work / "engine.db", work / "single.db", work / "raw.db"
     for p in (engine_db, single_db, raw_db):
         p.unlink(missing_ok=True)
     threaded, _ = run_engine_import(f"sqlite:///{single_db}", bundle, csv_path, threaded=True)
     seconds, rss = run_engine_import(f"sqlite:///{engine_db}", bundle, csv_path)
-    subprocess.run([sys.executable, "-m", "engine.cli", "--database-url", f"sqlite:///{raw_db}", "schema", "apply",
-                    str(bundle)], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "engine.cli", "--database-url", f"sqlite:///{raw_db}", "schema", "apply", str(bundle)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     raw = raw_sqlite(raw_db, csv_path)
     print("SQLite")
-    print(f"  engine import (CSV parse + validation + insert): {args.rows / seconds:>10,.0f} rows/s  "
-          f"{seconds:6.2f}s  peak RSS {rss:.0f} MB")
+    print(
+        f"  engine import (CSV parse + validation + insert): {args.rows / seconds:>10,.0f} rows/s  "
+        f"{seconds:6.2f}s  peak RSS {rss:.0f} MB"
+    )
     print(f"  raw sqlite3.executemany (pre-built rows):         {args.rows / raw:>10,.0f} rows/s  {raw:6.2f}s")
-    print(f"  ratio engine/raw: {raw / seconds:.2f}x  (with the threaded writer: {args.rows / threaded:,.0f} rows/s, "
-          f"{raw / threaded:.2f}x)")
+    print(
+        f"  ratio engine/raw: {raw / seconds:.2f}x  (with the threaded writer: {args.rows / threaded:,.0f} rows/s, "
+        f"{raw / threaded:.2f}x)"
+    )
 
     if args.postgres:
         engine_url = postgres_schema(args.postgres, "bench_engine")
         raw_url = postgres_schema(args.postgres, "bench_raw")
         seconds, rss = run_engine_import(engine_url, bundle, csv_path)
-        subprocess.run([sys.executable, "-m", "engine.cli", "--database-url", raw_url, "schema", "apply", str(bundle)],
-                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "engine.cli", "--database-url", raw_url, "schema", "apply", str(bundle)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         raw = raw_postgres(raw_url, csv_path)
         print("PostgreSQL")
-        print(f"  engine import (CSV parse + validation + COPY):    {args.rows / seconds:>10,.0f} rows/s  "
-              f"{seconds:6.2f}s  peak RSS {rss:.0f} MB")
+        print(
+            f"  engine import (CSV parse + validation + COPY):    {args.rows / seconds:>10,.0f} rows/s  "
+            f"{seconds:6.2f}s  peak RSS {rss:.0f} MB"
+        )
         print(f"  raw psycopg COPY (pre-built rows):               {args.rows / raw:>10,.0f} rows/s  {raw:6.2f}s")
         print(f"  ratio engine/raw: {raw / seconds:.2f}x")
         postgres_schema(args.postgres, "bench_engine")

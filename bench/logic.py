@@ -76,8 +76,10 @@ def sample_data(count: int, seed: int = 7) -> list[dict[str, Any]]:
                 "record": record,
                 "changes": {"stage": rng.choice(stages)},
                 "inputs": {"lost_reason": rng.choice(["price", "", None])},
-                "user": {"name": rng.choice(["alice", "carol"]),
-                         "roles": rng.choice([["sales"], ["sales", "sales_manager"]])},
+                "user": {
+                    "name": rng.choice(["alice", "carol"]),
+                    "roles": rng.choice([["sales"], ["sales", "sales_manager"]]),
+                },
                 "now": "2026-11-23T10:00:00+00:00",
             }
         )
@@ -94,7 +96,10 @@ def rate(evaluate: Callable[[Any], Any], data: list[Any], n: int) -> float:
 
 
 def best_rates(
-    ours: Callable[[Any], Any], theirs: Callable[[Any], Any], data: list[Any], n: int,
+    ours: Callable[[Any], Any],
+    theirs: Callable[[Any], Any],
+    data: list[Any],
+    n: int,
     rounds: int,
 ) -> tuple[float, float]:
     """The best of ``rounds`` interleaved runs of each, so that load from other processes
@@ -122,11 +127,12 @@ def main(argv: list[str] | None = None) -> int:
     ours_total = theirs_total = 0.0  # seconds for n evaluations of every rule
     for name, rule in RULES.items():
         compiled = compile_rule(rule)
-        agree = all(
-            truthy(compiled.evaluate(item)) == truthy(jsonLogic(rule, item)) for item in data
-        )
+        agree = all(truthy(compiled.evaluate(item)) == truthy(jsonLogic(rule, item)) for item in data)
         ours, theirs = best_rates(
-            compiled.evaluate, lambda item, rule=rule: jsonLogic(rule, item), data, args.n,
+            compiled.evaluate,
+            lambda item, rule=rule: jsonLogic(rule, item),
+            data,
+            args.n,
             args.rounds,
         )
         ours_total += args.n / ours

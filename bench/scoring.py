@@ -69,14 +69,8 @@ def bench_rfm(root: Path) -> None:
                 started = time.perf_counter()
                 results = score(crm, RFM, "customer", {**RFM_CONFIG, "method": method}, batch=2000)
                 best = min(best, time.perf_counter() - started)
-            counts = {
-                k: dict(sorted(Counter(r.extra[k] for r in results.values()).items()))
-                for k in "rfm"
-            }
-            print(
-                f"rfm ({method}): {len(results):,} customers scored in {best:.2f} s (best of 3); "
-                f"scores {counts}"
-            )
+            counts = {k: dict(sorted(Counter(r.extra[k] for r in results.values()).items())) for k in "rfm"}
+            print(f"rfm ({method}): {len(results):,} customers scored in {best:.2f} s (best of 3); scores {counts}")
 
 
 def bench_predictive(root: Path) -> None:
@@ -113,10 +107,7 @@ def bench_predictive(root: Path) -> None:
     categorical = [c for c in BANK_COLUMNS if c not in BANK_NUMERIC]
 
     def matrix(ids: list[int]) -> list[list[Any]]:
-        return [
-            [float(rows[i - 1][c]) for c in numeric] + [rows[i - 1][c] for c in categorical]
-            for i in ids
-        ]
+        return [[float(rows[i - 1][c]) for c in numeric] + [rows[i - 1][c] for c in categorical] for i in ids]
 
     def labels(ids: list[int]) -> list[bool]:
         return [rows[i - 1]["y"] == "yes" for i in ids]
@@ -143,10 +134,7 @@ def bench_predictive(root: Path) -> None:
         model = make_pipeline(features, LogisticRegression(max_iter=5000))
         model.fit(matrix(train_ids), labels(train_ids))
         theirs = roc_auc_score(labels(holdout_ids), model.predict_proba(matrix(holdout_ids))[:, 1])
-        print(
-            f"predictive: scikit-learn logistic regression ({name}) AUC {theirs:.4f}; "
-            f"ours {ours - theirs:+.4f}"
-        )
+        print(f"predictive: scikit-learn logistic regression ({name}) AUC {theirs:.4f}; ours {ours - theirs:+.4f}")
 
 
 RULES: list[dict[str, Any]] = [
@@ -236,16 +224,12 @@ def bench_weighted_rules(root: Path, count: int) -> None:
                 started = time.perf_counter()
                 conn.execute(table.update().values(score=value))
                 ours = min(ours, time.perf_counter() - started)
-                compiled_scores = conn.execute(
-                    sa.select(table.c.id, table.c.score).order_by(table.c.id)
-                ).all()
+                compiled_scores = conn.execute(sa.select(table.c.id, table.c.score).order_by(table.c.id)).all()
             with crm.db.write() as conn:
                 started = time.perf_counter()
                 conn.execute(sa.text(HAND_WRITTEN))
                 theirs = min(theirs, time.perf_counter() - started)
-                hand_scores = conn.execute(
-                    sa.select(table.c.id, table.c.score).order_by(table.c.id)
-                ).all()
+                hand_scores = conn.execute(sa.select(table.c.id, table.c.score).order_by(table.c.id)).all()
         differ = sum(1 for a, b in zip(compiled_scores, hand_scores, strict=True) if a != b)
         print(
             f"weighted_rules: UPDATE over {count:,} rows: compiled {ours:.2f} s, "
@@ -265,12 +249,8 @@ def bench_weighted_rules(root: Path, count: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument(
-        "--rows", type=int, default=1_000_000, help="records for the weighted_rules part"
-    )
-    parser.add_argument(
-        "--skip", default="", help="comma-separated parts to skip: rfm, predictive, rules"
-    )
+    parser.add_argument("--rows", type=int, default=1_000_000, help="records for the weighted_rules part")
+    parser.add_argument("--skip", default="", help="comma-separated parts to skip: rfm, predictive, rules")
     args = parser.parse_args()
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     with tempfile.TemporaryDirectory(prefix="crm-bench-scoring-") as tmp:

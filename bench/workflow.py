@@ -25,18 +25,31 @@ from engine.runtime import CrmEngine
 from engine.storage import workflow_history
 
 ENTITY = {
-    "schema_version": 1, "kind": "entity", "name": "ticket",
-    "fields": {"title": {"type": "string", "required": True}, "amount": {"type": "money"},
-               "status": {"type": "enum", "choices": ["draft", "submitted", "done"]}},
+    "schema_version": 1,
+    "kind": "entity",
+    "name": "ticket",
+    "fields": {
+        "title": {"type": "string", "required": True},
+        "amount": {"type": "money"},
+        "status": {"type": "enum", "choices": ["draft", "submitted", "done"]},
+    },
 }
 WORKFLOW = {
-    "schema_version": 1, "kind": "workflow", "name": "ticket_flow", "entity": "ticket", "field": "status",
+    "schema_version": 1,
+    "kind": "workflow",
+    "name": "ticket_flow",
+    "entity": "ticket",
+    "field": "status",
     "states": {"draft": {"initial": True}, "submitted": {"required": ["amount"]}, "done": {"final": True}},
     "transitions": {
-        "submit": {"from": ["draft"], "to": "submitted", "roles": ["rep"],
-                   "when": {"and": [{"<=": [{"var": "record.amount"}, 1000000]},
-                                    {"in": ["rep", {"var": "user.roles"}]}]}},
-        "finish": {"from": ["submitted"], "to": "done"}},
+        "submit": {
+            "from": ["draft"],
+            "to": "submitted",
+            "roles": ["rep"],
+            "when": {"and": [{"<=": [{"var": "record.amount"}, 1000000]}, {"in": ["rep", {"var": "user.roles"}]}]},
+        },
+        "finish": {"from": ["submitted"], "to": "done"},
+    },
 }
 
 
@@ -83,9 +96,21 @@ def run_raw(crm: CrmEngine, ids: list[int]) -> float:
         with crm.db.write() as conn:
             now = datetime.now(UTC)
             conn.execute(update, {"rid": record_id, "v": 1, "now": now})
-            conn.execute(insert, {"entity": "ticket", "record_id": record_id, "workflow": "ticket_flow",
-                                  "transition": "submit", "from_state": "draft", "to_state": "submitted",
-                                  "actor": "rita", "at": now, "inputs": None, "comment": None})
+            conn.execute(
+                insert,
+                {
+                    "entity": "ticket",
+                    "record_id": record_id,
+                    "workflow": "ticket_flow",
+                    "transition": "submit",
+                    "from_state": "draft",
+                    "to_state": "submitted",
+                    "actor": "rita",
+                    "at": now,
+                    "inputs": None,
+                    "comment": None,
+                },
+            )
     return time.perf_counter() - start
 
 

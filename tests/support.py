@@ -63,7 +63,11 @@ def postgres_schema_url() -> Iterator[str]:
 
 
 def write_bundle(
-    root: Path, name: str, entities: dict[str, dict[str, Any]], *, extends: list[str] | None = None,
+    root: Path,
+    name: str,
+    entities: dict[str, dict[str, Any]],
+    *,
+    extends: list[str] | None = None,
     extra: dict[str, dict[str, Any]] | None = None,
 ) -> Path:
     """Write a bundle directory: bundle.json plus one file per entity (``{"fields": ...}``)."""
@@ -90,5 +94,3 @@ class CliResult:
 
     def json(self) -> Any:
         return json.loads(self.stdout)
-
-

@@ -88,8 +88,13 @@ def preset_show(context: CliContext, name: str, industry: str | None, as_json: b
 @preset.command("load")
 @click.argument("name")
 @click.option("--industry", metavar="INDUSTRY", help="An industry variant of the mode.")
-@click.option("--demo", type=click.IntRange(0), default=0, metavar="N",
-              help="Also generate about N demo records; the users it creates (and admin) get the password demo.")
+@click.option(
+    "--demo",
+    type=click.IntRange(0),
+    default=0,
+    metavar="N",
+    help="Also generate about N demo records; the users it creates (and admin) get the password demo.",
+)
 @click.option("--seed", type=int, default=7, show_default=True, help="Seed of the demo data generator.")
 @click.option("--allow-data-loss", is_flag=True)
 @_json_flag
@@ -116,7 +121,11 @@ def preset_load(
 
         before = {u.name for u in context.engine.users.list(active_only=False)}
         out["demo"] = generate_demo(
-            context.engine, resolve(name, industry).name, demo, seed=seed, progress=terminal_progress(),
+            context.engine,
+            resolve(name, industry).name,
+            demo,
+            seed=seed,
+            progress=terminal_progress(),
             password=DEMO_PASSWORD,
         )
         out["logins"] = {

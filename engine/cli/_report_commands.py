@@ -62,9 +62,7 @@ def report_list(context: CliContext, as_json: bool) -> None:
             "type": r.type,
             "of": r.workflow or r.entity,
             "label": r.label.get(context.language),
-            "params": ", ".join(
-                p.name + (f"={p.default}" if p.has_default else "") for p in r.params.values()
-            ),
+            "params": ", ".join(p.name + (f"={p.default}" if p.has_default else "") for p in r.params.values()),
         }
         for r in reports
     ]

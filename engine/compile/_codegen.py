@@ -138,8 +138,7 @@ def _decimal_from_text(src: Source, v: str, depth: int) -> None:
     src.add(depth + 1, f"d = {src.const(Decimal)}({v})")
     src.add(
         depth + 1,
-        f"if not (d.is_finite() and {v}.isascii() and '_' not in {v} and {v}[0] > ' ' "
-        f"and {v}[-1] > ' '):",
+        f"if not (d.is_finite() and {v}.isascii() and '_' not in {v} and {v}[0] > ' ' and {v}[-1] > ' '):",
     )
     src.add(depth + 2, "d = None")
     src.add(depth, "except ArithmeticError:")
@@ -269,9 +268,7 @@ def _datetime(
     )
 
 
-def _multi_enum(
-    src: Source, field: FieldDef, v: str, store: Statement, fail: Statement, depth: int
-) -> None:
+def _multi_enum(src: Source, field: FieldDef, v: str, store: Statement, fail: Statement, depth: int) -> None:
     choices = src.const(frozenset(field.choice_values))
     chain(
         src,

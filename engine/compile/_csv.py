@@ -58,9 +58,7 @@ def _converted_default(check: RawCheck, field: FieldDef) -> tuple[Any, str | Non
     return out[field.name], None
 
 
-def _emit_missing(
-    src: Source, check: RawCheck, field: FieldDef, depth: int, local: str
-) -> None:
+def _emit_missing(src: Source, check: RawCheck, field: FieldDef, depth: int, local: str) -> None:
     """The value of a field whose cell is empty or whose column is absent."""
     key = src.const(field.name)
     if field.has_default:
@@ -176,9 +174,7 @@ def _emit_id(src: Source, index: int, local: str) -> None:
     src.add(4, f"{local} = v")
 
 
-def _header_problems(
-    entity: EntityDef, header: Sequence[str], allow_id: bool
-) -> tuple[dict[str, int], list[Problem]]:
+def _header_problems(entity: EntityDef, header: Sequence[str], allow_id: bool) -> tuple[dict[str, int], list[Problem]]:
     known = {*entity.fields, "owner", *(("id",) if allow_id else ())}
     positions: dict[str, int] = {}
     problems: list[Problem] = []
@@ -197,8 +193,7 @@ def _header_problems(
             problems.append(
                 Problem(
                     code="read_only",
-                    message='"id" is only accepted when importing updates to existing '
-                    "records; remove the column",
+                    message='"id" is only accepted when importing updates to existing records; remove the column',
                     field=name,
                 )
             )
@@ -222,9 +217,7 @@ class CsvRowConverter:
     convert_raw: RawConvert = field(repr=False, compare=False)
     source: str = field(repr=False, compare=False)
 
-    def convert(
-        self, row: Sequence[str], line: int | None = None
-    ) -> tuple[tuple[Any, ...] | None, list[Problem]]:
+    def convert(self, row: Sequence[str], line: int | None = None) -> tuple[tuple[Any, ...] | None, list[Problem]]:
         """``(values, [])`` for a valid row, ``(None, problems)`` otherwise.
 
         ``line`` is copied into the problems (the row's line in the file).

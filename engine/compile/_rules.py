@@ -156,23 +156,15 @@ def _field_message(field: FieldDef, code: str) -> str:
             "money": f'"{name}" must be a number or a numeric string such as "12.50"',
             "boolean": f'"{name}" must be true or false',
             "date": f'"{name}" must be a date string "YYYY-MM-DD"',
-            "datetime": (
-                f'"{name}" must be an ISO 8601 date-time string like "2024-05-01T09:30:00Z"'
-            ),
+            "datetime": (f'"{name}" must be an ISO 8601 date-time string like "2024-05-01T09:30:00Z"'),
             "enum": f'"{name}" must be one of: {_choices(field)}',
             "multi_enum": f'"{name}" must be a list of distinct values from: {_choices(field)}',
-            "reference": (
-                f'"{name}" must be the id (a positive integer) of an existing {field.target} '
-                "record"
-            ),
+            "reference": (f'"{name}" must be the id (a positive integer) of an existing {field.target} record'),
         }.get(kind, f'"{name}" has the wrong type')
     if code == "format":
         return {
             "email": f'"{name}" must be an email address like "name@example.com"',
-            "phone": (
-                f'"{name}" must be a phone number: 5 to 32 digits, spaces, ( ) . - with an '
-                "optional leading +"
-            ),
+            "phone": (f'"{name}" must be a phone number: 5 to 32 digits, spaces, ( ) . - with an optional leading +'),
             "url": f'"{name}" must be an http:// or https:// URL with a host',
             "date": f'"{name}" must be a real calendar date written "YYYY-MM-DD"',
             "datetime": (
@@ -199,10 +191,7 @@ def _field_message(field: FieldDef, code: str) -> str:
     if code == "scale":
         return f'"{name}" must have at most {field.scale} digits after the decimal point'
     if code == "precision":
-        return (
-            f'"{name}" must have at most {integer_digits(field)} digits before the decimal '
-            "point"
-        )
+        return f'"{name}" must have at most {integer_digits(field)} digits before the decimal point'
     if code == "choice":
         return f'"{name}" must be one of: {_choices(field)}'
     if code == "duplicate":
@@ -210,9 +199,7 @@ def _field_message(field: FieldDef, code: str) -> str:
     return f'"{name}" is invalid [{code}]'
 
 
-def record_problem(
-    entity: EntityDef, name: object, code: str, *, line: int | None = None
-) -> Problem:
+def record_problem(entity: EntityDef, name: object, code: str, *, line: int | None = None) -> Problem:
     """The :class:`Problem` for ``code`` on key ``name`` of a record of ``entity``.
 
     ``name`` is ``None`` for problems about the record as a whole (not an object, a

@@ -309,9 +309,7 @@ def build_record_schema(entity: EntityDef, *, partial: bool = False) -> type[Rec
     declared["owner"] = _Owner(entity, "owner", required=False, allow_none=True)
     for name in sorted(READ_ONLY_SYSTEM_FIELDS):
         declared[name] = _ReadOnly(entity, name, required=False, allow_none=False)
-    defaults = {
-        name: field.default for name, field in entity.fields.items() if field.has_default
-    }
+    defaults = {name: field.default for name, field in entity.fields.items() if field.has_default}
     base: type[RecordSchema] = type(
         f"{_class_name(entity, partial)}Base",
         (RecordSchema,),
@@ -324,9 +322,7 @@ def build_record_schema(entity: EntityDef, *, partial: bool = False) -> type[Rec
 
 # Schema instances hold no state between loads, and making one deep-copies every
 # field, so each class keeps one for as long as the class lives.
-_INSTANCES: weakref.WeakKeyDictionary[type[RecordSchema], RecordSchema] = (
-    weakref.WeakKeyDictionary()
-)
+_INSTANCES: weakref.WeakKeyDictionary[type[RecordSchema], RecordSchema] = weakref.WeakKeyDictionary()
 
 
 def _instance(schema_cls: type[RecordSchema]) -> RecordSchema:
@@ -336,9 +332,7 @@ def _instance(schema_cls: type[RecordSchema]) -> RecordSchema:
     return schema
 
 
-def _problems(
-    entity: EntityDef, data: Mapping[Any, Any], messages: Mapping[Any, Any]
-) -> list[Problem]:
+def _problems(entity: EntityDef, data: Mapping[Any, Any], messages: Mapping[Any, Any]) -> list[Problem]:
     rank = {name: i for i, name in enumerate([*entity.fields, "owner"])}
     position = {key: i for i, key in enumerate(data)}
 
@@ -357,9 +351,7 @@ def _problems(
     return problems
 
 
-def load_record(
-    schema_cls: type[RecordSchema], data: Any, *, partial: bool | None = None
-) -> dict[str, Any]:
+def load_record(schema_cls: type[RecordSchema], data: Any, *, partial: bool | None = None) -> dict[str, Any]:
     """Validate and convert one record with a schema from :func:`build_record_schema`.
 
     Returns the converted values (``Decimal``, ``date``, aware UTC ``datetime``...).
@@ -369,9 +361,7 @@ def load_record(
     """
     if partial is not None and partial != schema_cls.crm_partial:
         mode = "update" if schema_cls.crm_partial else "create"
-        raise ValueError(
-            f"{schema_cls.__name__} validates {mode}s; build one with partial={partial}"
-        )
+        raise ValueError(f"{schema_cls.__name__} validates {mode}s; build one with partial={partial}")
     entity = schema_cls.crm_entity
     if not isinstance(data, Mapping):
         raise RecordValidationError([record_problem(entity, None, "type")])

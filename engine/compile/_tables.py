@@ -148,9 +148,7 @@ def _reaches(defs: Definitions, start: str, goal: str) -> bool:
     return False
 
 
-def _field_columns(
-    entity: EntityDef, defs: Definitions, problems: list[Problem]
-) -> list[Column[Any]]:
+def _field_columns(entity: EntityDef, defs: Definitions, problems: list[Problem]) -> list[Column[Any]]:
     columns: list[Column[Any]] = []
     for field in entity.fields.values():
         args: list[SchemaItem] = []
@@ -184,9 +182,7 @@ def _field_columns(
     return columns
 
 
-def _indexes(
-    entity: EntityDef, table: Table, problems: list[Problem]
-) -> Iterable[Index | UniqueConstraint]:
+def _indexes(entity: EntityDef, table: Table, problems: list[Problem]) -> Iterable[Index | UniqueConstraint]:
     unique: list[tuple[str, ...]] = []
     indexed: list[tuple[str, ...]] = []
     for field in entity.fields.values():
@@ -222,12 +218,8 @@ def _indexes(
             yield Index(None, *(table.c[name] for name in group))
 
 
-def _table(
-    entity: EntityDef, defs: Definitions, metadata: MetaData, problems: list[Problem]
-) -> None:
-    table = Table(
-        entity.name, metadata, *system_columns(), *_field_columns(entity, defs, problems)
-    )
+def _table(entity: EntityDef, defs: Definitions, metadata: MetaData, problems: list[Problem]) -> None:
+    table = Table(entity.name, metadata, *system_columns(), *_field_columns(entity, defs, problems))
     for item in _indexes(entity, table, problems):
         if isinstance(item, UniqueConstraint):
             table.append_constraint(item)

@@ -117,7 +117,5 @@ def column_type(field: FieldDef) -> TypeEngine[Any]:
         make = _COLUMN_TYPES[field.type]
     except KeyError:
         known = ", ".join(sorted(_COLUMN_TYPES))
-        raise ValueError(
-            f"field {field.name!r} has unknown type {field.type!r}; known types: {known}"
-        ) from None
+        raise ValueError(f"field {field.name!r} has unknown type {field.type!r}; known types: {known}") from None
     return make(field)

@@ -132,9 +132,7 @@ class RecordValidator:
     create_source: str = field(repr=False, compare=False)
     update_source: str = field(repr=False, compare=False)
 
-    def check(
-        self, data: Mapping[str, Any], *, partial: bool = False
-    ) -> tuple[dict[str, Any] | None, list[Problem]]:
+    def check(self, data: Mapping[str, Any], *, partial: bool = False) -> tuple[dict[str, Any] | None, list[Problem]]:
         """``(values, [])`` for a valid record, ``(None, problems)`` otherwise.
 
         ``partial=False`` checks a record to create, ``partial=True`` an update.

@@ -51,9 +51,7 @@ class CompiledRule:
         return truthy(self.evaluate(data))
 
 
-def compile_rule(
-    rule: Any, *, limits: Limits = DEFAULT_LIMITS, generate_code: bool = True
-) -> CompiledRule:
+def compile_rule(rule: Any, *, limits: Limits = DEFAULT_LIMITS, generate_code: bool = True) -> CompiledRule:
     """Validate ``rule`` (JSON Logic) and compile it.
 
     :param limits: bounds on the rule and on each evaluation.
@@ -74,9 +72,7 @@ def compile_rule(
         run = generate(rule, limits, framed=compiler.framed)
     else:
         run = _entry(node.fn, limits.max_steps if compiler.framed else None)
-    return CompiledRule(
-        source=copy_json(rule), variables=frozenset(compiler.variables), limits=limits, evaluate=run
-    )
+    return CompiledRule(source=copy_json(rule), variables=frozenset(compiler.variables), limits=limits, evaluate=run)
 
 
 def _entry(fn: Fn, steps: int | None) -> Callable[..., Any]:

@@ -92,8 +92,7 @@ def generate(rule: Any, limits: Limits, *, framed: bool) -> Callable[..., Any]:
     generator.line(f"return {result}")
     params = [*HELPERS, *generator.names]
     source = "\n".join(
-        [f"def _factory({', '.join(params)}):", "    def _rule(data=None):", *generator.lines,
-         "    return _rule"]
+        [f"def _factory({', '.join(params)}):", "    def _rule(data=None):", *generator.lines, "    return _rule"]
     )
     check_source(source)
     namespace: dict[str, Any] = {"__builtins__": {}}
@@ -114,8 +113,7 @@ def check_source(source: str) -> None:
     if number is not None:
         raise AssertionError(f"generated rule code holds a literal: {number.group()!r}")
     for name in set(_NAME.findall(source)):
-        if not (keyword.iskeyword(name) or name in _ALLOWED_NAMES
-                or _GENERATED_NAME.fullmatch(name)):
+        if not (keyword.iskeyword(name) or name in _ALLOWED_NAMES or _GENERATED_NAME.fullmatch(name)):
             raise AssertionError(f"generated rule code holds a foreign name: {name!r}")
 
 
@@ -229,15 +227,12 @@ class Generator:
         current = self.base
         for key, index in segments:
             cache_key = (current, key)
-            cached = next((scope[cache_key] for scope in reversed(self._paths)
-                           if cache_key in scope), None)
+            cached = next((scope[cache_key] for scope in reversed(self._paths) if cache_key in scope), None)
             if cached is not None:
                 current = cached
                 continue
             k, i = self.ref(key), self.ref(index)
-            target = self.assign(
-                f"{current}.get({k}) if _type({current}) is _dict else _step({current}, {k}, {i})"
-            )
+            target = self.assign(f"{current}.get({k}) if _type({current}) is _dict else _step({current}, {k}, {i})")
             self._paths[-1][cache_key] = target
             current = target
         return current

@@ -238,8 +238,7 @@ def _in(g: Generator, op: str, args: Any, pointer: str, site: str) -> str | None
     if isinstance(haystack, (list, tuple)) and all(isinstance(x, SCALARS) for x in haystack):
         if all(type(x) is str for x in haystack):
             texts = g.ref(frozenset(haystack))
-            return g.assign(f"({needle} in {texts}) if _type({needle}) is _str "
-                            f"else _text_in({needle}, {texts})")
+            return g.assign(f"({needle} in {texts}) if _type({needle}) is _str else _text_in({needle}, {texts})")
         return g.assign(f"_item_in({needle}, {g.ref(tuple(haystack))})")
     hay = g.emit(haystack, f"{site}/1")
     at, limit = g.ref(pointer), g.ref(g.limits.max_string_length)
@@ -247,8 +246,7 @@ def _in(g: Generator, op: str, args: Any, pointer: str, site: str) -> str | None
     short = g.ref(64)
     text_needle = "" if type(args[0]) is str else f"and _type({needle}) is _str "
     fast = f"_type({hay}) is _list {text_needle}and (frame is None or _len({hay}) <= {short})"
-    return g.assign(f"({needle} in {hay}) if {fast} else "
-                    f"_contains([{needle}, {hay}], frame, {at}, {limit})")
+    return g.assign(f"({needle} in {hay}) if {fast} else _contains([{needle}, {hay}], frame, {at}, {limit})")
 
 
 def _missing(g: Generator, op: str, args: Any, pointer: str, site: str) -> str | None:

@@ -64,9 +64,7 @@ class Compiler:
         self.problems.append(Problem(code, message, pointer=pointer))
         return _PLACEHOLDER
 
-    def note_variable(
-        self, segments: tuple[tuple[str, int | None], ...], *, from_root: bool = False
-    ) -> None:
+    def note_variable(self, segments: tuple[tuple[str, int | None], ...], *, from_root: bool = False) -> None:
         """Record a path read from the evaluation data itself (not from an item); a path
         read where the data is an item counts only ``from_root`` (``val`` climbed back)."""
         if (self.depth == 0 or from_root) and segments:
@@ -112,15 +110,12 @@ class Compiler:
             self.depth -= 1
         return node, self.climbs > before
 
-    def arguments(
-        self, args: Any, site: Site, *, least: int = 0, most: int | None = None
-    ) -> list[Node] | None:
+    def arguments(self, args: Any, site: Site, *, least: int = 0, most: int | None = None) -> list[Node] | None:
         """The compiled arguments of an operator that must be given a literal array."""
         if not isinstance(args, (list, tuple)):
             self.problem(
                 "invalid_arguments",
-                f"{site.op!r} takes an array of arguments, like "
-                f'{{"{site.op}": [...]}}',
+                f'{site.op!r} takes an array of arguments, like {{"{site.op}": [...]}}',
                 site.args_pointer,
             )
             return None
@@ -128,9 +123,7 @@ class Compiler:
             return None
         return self.nodes(args, site.args_pointer)
 
-    def spread(
-        self, args: Any, site: Site, *, least: int = 0, most: int | None = None
-    ) -> Spread:
+    def spread(self, args: Any, site: Site, *, least: int = 0, most: int | None = None) -> Spread:
         """The arguments of an operator that evaluates all of them (see :class:`Spread`)."""
         if isinstance(args, (list, tuple)):
             self._count_ok(len(args), site, least, most)
@@ -168,8 +161,7 @@ class Compiler:
                 wanted = f"{least} to {most}"
             self.problem(
                 "invalid_arguments",
-                f"{site.op!r} takes {wanted} argument{'s' if (most or least) != 1 else ''}, "
-                f"not {count}",
+                f"{site.op!r} takes {wanted} argument{'s' if (most or least) != 1 else ''}, not {count}",
                 site.args_pointer,
             )
             return False
@@ -199,24 +191,41 @@ def check_shape(rule: Any, limits: Limits) -> list[Problem]:
         value, pointer, depth = stack.pop()
         nodes += 1
         if nodes > limits.max_nodes:
-            return [Problem("rule_too_large", f"a rule may hold at most {limits.max_nodes} "
-                            "values; split it or simplify it", pointer="")]
+            return [
+                Problem(
+                    "rule_too_large",
+                    f"a rule may hold at most {limits.max_nodes} values; split it or simplify it",
+                    pointer="",
+                )
+            ]
         if depth > limits.max_depth:
-            return [Problem("rule_too_deep", f"a rule may nest at most {limits.max_depth} "
-                            "levels deep; flatten it (and/or take many arguments)",
-                            pointer=pointer)]
+            return [
+                Problem(
+                    "rule_too_deep",
+                    f"a rule may nest at most {limits.max_depth} levels deep; flatten it (and/or take many arguments)",
+                    pointer=pointer,
+                )
+            ]
         kind = type(value)
         if value is None or kind is bool or kind is int or kind is str:
             if kind is str:
                 chars += len(value)
                 if chars > limits.max_rule_chars:
-                    return [Problem("rule_too_large", "the strings of a rule may hold at most "
-                                    f"{limits.max_rule_chars} characters", pointer=pointer)]
+                    return [
+                        Problem(
+                            "rule_too_large",
+                            f"the strings of a rule may hold at most {limits.max_rule_chars} characters",
+                            pointer=pointer,
+                        )
+                    ]
             continue
         if kind is float or isinstance(value, Decimal):
             if not (value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)):
-                problems.append(Problem("invalid_value", "NaN and infinite numbers are not "
-                                        "JSON; write a finite number", pointer=pointer))
+                problems.append(
+                    Problem(
+                        "invalid_value", "NaN and infinite numbers are not JSON; write a finite number", pointer=pointer
+                    )
+                )
             continue
         if kind is list or kind is tuple:
             stack.extend((item, child(pointer, i), depth + 1) for i, item in enumerate(value))
@@ -224,13 +233,17 @@ def check_shape(rule: Any, limits: Limits) -> list[Problem]:
         if kind is dict:
             for key, item in value.items():
                 if not isinstance(key, str):
-                    problems.append(Problem("invalid_value", f"object keys must be strings, not "
-                                            f"{type(key).__name__}", pointer=pointer))
+                    problems.append(
+                        Problem(
+                            "invalid_value", f"object keys must be strings, not {type(key).__name__}", pointer=pointer
+                        )
+                    )
                     continue
                 stack.append((item, child(pointer, key), depth + 1))
             continue
-        problems.append(Problem("invalid_value", f"a {type(value).__name__} is not a JSON "
-                                "value; rules are JSON", pointer=pointer))
+        problems.append(
+            Problem("invalid_value", f"a {type(value).__name__} is not a JSON value; rules are JSON", pointer=pointer)
+        )
     return problems
 
 

@@ -131,6 +131,7 @@ def _equality(c: Compiler, args: Any, site: Site, *, strict: bool, negate: bool)
         same = _strict_relation
     holds = same
     if negate:
+
         def holds(a: Any, b: Any, p: str) -> bool:
             return not same(a, b, p)
 

@@ -112,8 +112,7 @@ def build_var(c: Compiler, args: Any, site: Site) -> Node:
     default: Node | None = None
     if isinstance(args, (list, tuple)):
         if len(args) > 2:
-            return c.problem("invalid_arguments", "'var' takes a path and an optional default",
-                             site.args_pointer)
+            return c.problem("invalid_arguments", "'var' takes a path and an optional default", site.args_pointer)
         path = c.node(args[0], child(site.args_pointer, 0)) if args else constant(None)
         if len(args) == 2:
             default = c.node(args[1], child(site.args_pointer, 1))

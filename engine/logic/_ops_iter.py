@@ -35,12 +35,10 @@ def _parts(
         )
         return None
     source_value = args[0]
-    if not (isinstance(source_value, (list, tuple))
-            or (isinstance(source_value, dict) and len(source_value) == 1)):
+    if not (isinstance(source_value, (list, tuple)) or (isinstance(source_value, dict) and len(source_value) == 1)):
         c.problem(
             "invalid_arguments",
-            f"{site.op!r} goes over an array: give one, or an expression such as "
-            '{"var": "record.lines"}',
+            f'{site.op!r} goes over an array: give one, or an expression such as {{"var": "record.lines"}}',
             child(site.args_pointer, 0),
         )
     if body_required and args[1] is None:
@@ -105,8 +103,7 @@ def build_filter(c: Compiler, args: Any, site: Site) -> Node:
             raise out_of_steps(budget, at)
         if scoped:
             scopes = frame[1]
-            return [item for i, item in enumerate(items)
-                    if truthy(test(item, (budget, (i, data, scopes))))]
+            return [item for i, item in enumerate(items) if truthy(test(item, (budget, (i, data, scopes))))]
         return [item for item in items if truthy(test(item, frame))]
 
     return Node(filter_)

@@ -148,9 +148,7 @@ def build_throw(c: Compiler, args: Any, site: Site) -> Node:
         payload = dict(value) if is_object(value) else {"type": value}
         kind = payload.get("type")
         shown = kind if isinstance(kind, str) else repr(kind)
-        raise EvaluationError(
-            payload, problem_code="thrown", message=f"the rule threw {shown[:200]!r}", pointer=at
-        )
+        raise EvaluationError(payload, problem_code="thrown", message=f"the rule threw {shown[:200]!r}", pointer=at)
 
     return Node(throw)
 
@@ -161,11 +159,9 @@ def build_try(c: Compiler, args: Any, site: Site) -> Node:
     Safety limits are not errors a rule can catch."""
     if isinstance(args, (list, tuple)):
         if not args:
-            return c.problem("invalid_arguments", "'try' takes at least one argument",
-                             site.args_pointer)
+            return c.problem("invalid_arguments", "'try' takes at least one argument", site.args_pointer)
         first = c.node(args[0], child(site.args_pointer, 0))
-        compiled = [c.scoped(item, child(site.args_pointer, i))
-                    for i, item in enumerate(args[1:], start=1)]
+        compiled = [c.scoped(item, child(site.args_pointer, i)) for i, item in enumerate(args[1:], start=1)]
     else:
         first = c.node(args, site.args_pointer)
         compiled = []

@@ -114,9 +114,7 @@ def merged(values: list[Any], frame: Any, at: str, limit: int) -> list[Any]:
 
 
 def _too_many(limit: int, at: str) -> LimitExceededError:
-    return LimitExceededError(
-        "max_array_length", f"the rule would build an array of more than {limit} items", at
-    )
+    return LimitExceededError("max_array_length", f"the rule would build an array of more than {limit} items", at)
 
 
 def build_cat(c: Compiler, args: Any, site: Site) -> Node:

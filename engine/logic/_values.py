@@ -34,8 +34,11 @@ _JS_SPACE = " \t\n\v\f\r\u00a0\u1680\u2028\u2029\u202f\u205f\u3000\ufeff" + "".j
     chr(c) for c in range(0x2000, 0x200B)
 )
 _DECIMAL_LITERAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_RADIX_DIGITS = {"x": (16, re.compile(r"[0-9a-fA-F]+")), "o": (8, re.compile(r"[0-7]+")),
-                 "b": (2, re.compile(r"[01]+"))}
+_RADIX_DIGITS = {
+    "x": (16, re.compile(r"[0-9a-fA-F]+")),
+    "o": (8, re.compile(r"[0-7]+")),
+    "b": (2, re.compile(r"[01]+")),
+}
 # Integers past 2**63 turn into floats, as every JavaScript number is one; it also keeps a
 # reduce from growing an integer of millions of digits.
 _INT_BITS = 63
@@ -268,9 +271,7 @@ def to_text(value: Any, at: str | None, limit: int, _depth: int = 0) -> str:
 
 
 def too_long(limit: int, at: str | None) -> LimitExceededError:
-    return LimitExceededError(
-        "max_string_length", f"the rule would build a string longer than {limit} characters", at
-    )
+    return LimitExceededError("max_string_length", f"the rule would build a string longer than {limit} characters", at)
 
 
 def strict_equal(left: Any, right: Any) -> bool:
@@ -342,8 +343,16 @@ def compare(op: str, left: Any, right: Any, at: str | None) -> bool:
 
 
 _KINDS: dict[type, str] = {
-    type(None): "null", bool: "bool", int: "number", float: "number", Decimal: "number",
-    str: "string", list: "array", tuple: "array", dict: "object", date: "date",
+    type(None): "null",
+    bool: "bool",
+    int: "number",
+    float: "number",
+    Decimal: "number",
+    str: "string",
+    list: "array",
+    tuple: "array",
+    dict: "object",
+    date: "date",
     datetime: "date",
 }
 

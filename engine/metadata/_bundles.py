@@ -137,9 +137,7 @@ class _Resolver:
             return self.done[key]
         manifest = directory / MANIFEST
         manifest_name = display_name(manifest, directory)
-        document = read_document(
-            manifest, manifest_name, allowed=("bundle",), context="the content of a bundle.json"
-        )
+        document = read_document(manifest, manifest_name, allowed=("bundle",), context="the content of a bundle.json")
         self.problems.extend(document.problems)
         value = document.value if isinstance(document.value, dict) else {}
         # An invalid bundle.json still names its bases where it can, so that the
@@ -151,9 +149,7 @@ class _Resolver:
                 f"the bundle name {name!r} is already used by {owner}; bundle names must be "
                 "unique. Rename one of the bundles."
             )
-            self.problems.append(
-                problem("duplicate_bundle", message, SourceRef(manifest_name, "/name"))
-            )
+            self.problems.append(problem("duplicate_bundle", message, SourceRef(manifest_name, "/name")))
             self.done[key] = None
             return None
         self.owners[name] = key
@@ -174,8 +170,7 @@ class _Resolver:
                 loop = [*self.stack[self.stack.index(target_key) :], target_key]
                 path = " → ".join(self.names.get(k, k.name) for k in loop)
                 message = (
-                    f"bundles extend each other in a cycle ({path}); remove this entry or "
-                    "another one of the cycle."
+                    f"bundles extend each other in a cycle ({path}); remove this entry or another one of the cycle."
                 )
                 self.problems.append(problem("extends_cycle", message, where))
                 continue
@@ -202,27 +197,18 @@ class _Resolver:
                 reason = "is not a directory"
             else:
                 reason = "does not exist"
-            message = (
-                f"extends {entry!r}: {candidate} {reason}. Paths are relative to this bundle's "
-                "directory."
-            )
+            message = f"extends {entry!r}: {candidate} {reason}. Paths are relative to this bundle's directory."
             self.problems.append(problem("unknown_bundle", message, where))
             return None
         available = sorted(
-            {
-                d.name
-                for root in self.search_path
-                for d in _subdirectories(root)
-                if is_file(d / MANIFEST)
-            }
+            {d.name for root in self.search_path for d in _subdirectories(root) if is_file(d / MANIFEST)}
         )
         found = [root / entry for root in self.search_path if is_file(root / entry / MANIFEST)]
         if not is_identifier(entry) or not found:
             hint = did_you_mean(entry, available)
             known = f" Available presets: {quoted_list(available)}." if available else ""
             message = (
-                f"extends {entry!r}: no preset of that name.{hint}{known} A path must start "
-                "with './', '../' or '/'."
+                f"extends {entry!r}: no preset of that name.{hint}{known} A path must start with './', '../' or '/'."
             )
             self.problems.append(problem("unknown_bundle", message, where))
             return None
@@ -247,9 +233,7 @@ class _Resolver:
         for root, dirs, files in os.walk(directory, onerror=unreadable):
             here = Path(root)
             # Hidden directories (.git, editor settings) and nested bundles are not members.
-            dirs[:] = sorted(
-                d for d in dirs if not d.startswith(".") and not is_file(here / d / MANIFEST)
-            )
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not is_file(here / d / MANIFEST))
             for file in files:
                 if file.startswith(".") or not file.endswith(".json"):
                     continue

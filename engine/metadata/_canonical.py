@@ -101,9 +101,7 @@ def definitions_from_json(
     problems = check_structure(data, file)
     if problems:
         raise DefinitionError(problems)
-    document = check_document(
-        data, SourceRef(file), allowed=("definitions",), context="stored definitions"
-    )
+    document = check_document(data, SourceRef(file), allowed=("definitions",), context="stored definitions")
     if not document.valid:
         raise DefinitionError(document.problems)
     name = str(data["name"])
@@ -111,27 +109,21 @@ def definitions_from_json(
     for key, entity in data["entities"].items():
         where = SourceRef(file, pointer("entities", key))
         if entity["name"] != key:
-            message = (
-                f"the entity stored under {key!r} is named {entity['name']!r}; they must match."
-            )
+            message = f"the entity stored under {key!r} is named {entity['name']!r}; they must match."
             collection.problems.append(problem("invalid", message, child(where, "name")))
             continue
         collect_entity(entity, where, name, collection)
     for key, workflow in data.get("workflows", {}).items():
         where = SourceRef(file, pointer("workflows", key))
         if workflow["name"] != key:
-            message = (
-                f"the workflow stored under {key!r} is named {workflow['name']!r}; they must match."
-            )
+            message = f"the workflow stored under {key!r} is named {workflow['name']!r}; they must match."
             collection.problems.append(problem("invalid", message, child(where, "name")))
             continue
         collect_workflow(workflow, where, name, collection)
     for key, scoring in data.get("scorings", {}).items():
         where = SourceRef(file, pointer("scorings", key))
         if scoring["name"] != key:
-            message = (
-                f"the scoring stored under {key!r} is named {scoring['name']!r}; they must match."
-            )
+            message = f"the scoring stored under {key!r} is named {scoring['name']!r}; they must match."
             collection.problems.append(problem("invalid", message, child(where, "name")))
             continue
         collect_scoring(scoring, where, name, collection)
@@ -151,9 +143,7 @@ def definitions_from_json(
         collect_role(role, where, name, collection)
     ancestors = {name: frozenset[str]()}
     entities, entity_problems = build_entities(collection.entities, ancestors)
-    workflows, workflow_problems = build_workflows(
-        collection.workflows, collection.entities, entities, ancestors
-    )
+    workflows, workflow_problems = build_workflows(collection.workflows, collection.entities, entities, ancestors)
     scorings, scoring_problems = build_scorings(
         collection.scorings,
         collection.entities,

@@ -41,22 +41,17 @@ def read_document(path: Path, display: str, *, allowed: Container[str], context:
     return Document(document.value, document.kind, document.valid, (*problems, *document.problems))
 
 
-def check_document(
-    value: Any, where: SourceRef, *, allowed: Container[str], context: str
-) -> Document:
+def check_document(value: Any, where: SourceRef, *, allowed: Container[str], context: str) -> Document:
     """Header and meta-schema checks of a parsed document located at ``where``."""
     if not isinstance(value, dict):
         got = "an array" if isinstance(value, list) else "a single value"
         message = (
-            f"a definition document must be a JSON object, got {got}; write "
-            '{"schema_version": 1, "kind": ..., ...}.'
+            f'a definition document must be a JSON object, got {got}; write {{"schema_version": 1, "kind": ..., ...}}.'
         )
         return Document(value, None, False, (problem("not_an_object", message, where),))
     problems: list[Problem] = []
     if "schema_version" not in value:
-        message = (
-            f"missing required key 'schema_version'; add \"schema_version\": {SCHEMA_VERSION}."
-        )
+        message = f"missing required key 'schema_version'; add \"schema_version\": {SCHEMA_VERSION}."
         problems.append(problem("required", message, where))
     elif type(value["schema_version"]) is not int or value["schema_version"] != SCHEMA_VERSION:
         message = (
@@ -64,9 +59,7 @@ def check_document(
             f'version {SCHEMA_VERSION}. Write "schema_version": {SCHEMA_VERSION}, or upgrade '
             "the engine."
         )
-        problems.append(
-            problem("unsupported_schema_version", message, child(where, "schema_version"))
-        )
+        problems.append(problem("unsupported_schema_version", message, child(where, "schema_version")))
         # A document of another version means something else: do not guess further.
         return Document(value, None, False, tuple(problems))
     kind = value.get("kind")
@@ -81,10 +74,7 @@ def check_document(
         problems.append(problem("unknown_kind", message, child(where, "kind")))
         return Document(value, None, False, tuple(problems))
     if kind not in allowed:
-        message = (
-            f"a document of kind {kind!r} cannot be {context}; expected "
-            f"{' or '.join(repr(k) for k in allowed)}."
-        )
+        message = f"a document of kind {kind!r} cannot be {context}; expected {' or '.join(repr(k) for k in allowed)}."
         problems.append(problem("unexpected_kind", message, child(where, "kind")))
         return Document(value, kind, False, tuple(problems))
     problems.extend(schema_problems(KINDS[kind].schema_file, value, where.file, where.pointer))

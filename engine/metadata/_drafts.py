@@ -111,9 +111,7 @@ def field_draft(name: str, spec: Mapping[str, Any], where: SourceRef, bundle: st
     )
 
 
-def collect_entity(
-    document: Mapping[str, Any], where: SourceRef, bundle: str, into: Collection
-) -> None:
+def collect_entity(document: Mapping[str, Any], where: SourceRef, bundle: str, into: Collection) -> None:
     """Add the entity of a valid ``entity`` document; a second one of that name is an error."""
     name = str(document["name"])
     first = into.entities.get(name)
@@ -134,20 +132,13 @@ def collect_entity(
             fname: field_draft(fname, spec, child(where, "fields", fname), bundle)
             for fname, spec in document["fields"].items()
         },
-        indexes=[
-            (tuple(n), child(where, "indexes", i))
-            for i, n in enumerate(document.get("indexes", ()))
-        ],
-        unique=[
-            (tuple(n), child(where, "unique", i)) for i, n in enumerate(document.get("unique", ()))
-        ],
+        indexes=[(tuple(n), child(where, "indexes", i)) for i, n in enumerate(document.get("indexes", ()))],
+        unique=[(tuple(n), child(where, "unique", i)) for i, n in enumerate(document.get("unique", ()))],
         source=where,
         bundle=bundle,
     )
 
 
-def collect_overlay(
-    document: Mapping[str, Any], where: SourceRef, bundle: str, into: Collection
-) -> None:
+def collect_overlay(document: Mapping[str, Any], where: SourceRef, bundle: str, into: Collection) -> None:
     """Queue a valid ``entity_overlay`` document; overlays apply once everything is read."""
     into.overlays.append(OverlayDraft(str(document["entity"]), document, where, bundle))

@@ -24,10 +24,7 @@ def parse_duration(text: str) -> timedelta | str:
     match = _DURATION.fullmatch(text)
     if match is None or text == "P" or text.endswith("T"):
         if _CALENDAR_UNITS.match(text):
-            return (
-                "years and months have no fixed length; write days or weeks instead "
-                '(e.g. "P30D" rather than "P1M")'
-            )
+            return 'years and months have no fixed length; write days or weeks instead (e.g. "P30D" rather than "P1M")'
         return (
             'write an ISO 8601 duration such as "P3D" (3 days), "PT4H" (4 hours), '
             '"PT30M" (30 minutes), "P2W" (2 weeks) or "P1DT12H" (a day and a half)'
@@ -47,7 +44,5 @@ def format_duration(duration: timedelta) -> str:
     hours, rest = divmod(duration.seconds, 3600)
     minutes, seconds = divmod(rest, 60)
     text = f"P{days}D" if days else "P"
-    clock = "".join(
-        f"{value}{unit}" for value, unit in ((hours, "H"), (minutes, "M"), (seconds, "S")) if value
-    )
+    clock = "".join(f"{value}{unit}" for value, unit in ((hours, "H"), (minutes, "M"), (seconds, "S")) if value)
     return text + ("T" + clock if clock else "")

@@ -58,10 +58,7 @@ def build_entity(draft: EntityDraft) -> tuple[EntityDef, list[Problem]]:
     unique = _name_lists(draft, draft.unique, fields, "unique constraint", problems)
     problems.extend(
         _rename_problems(
-            [
-                (f.name, f.spec.get("renamed_from"), f.at("renamed_from"))
-                for f in draft.fields.values()
-            ],
+            [(f.name, f.spec.get("renamed_from"), f.at("renamed_from")) for f in draft.fields.values()],
             "field",
         )
     )
@@ -90,10 +87,7 @@ def _name_lists(
     for names, where in lists:
         if names in seen:
             first = seen[names]
-            message = (
-                f"the same {what} is already defined in {first.file} at {first.pointer}; "
-                "remove this one."
-            )
+            message = f"the same {what} is already defined in {first.file} at {first.pointer}; remove this one."
             problems.append(problem("index_exists", message, where))
             continue
         seen[names] = where
@@ -105,8 +99,7 @@ def _name_lists(
                 problems.append(problem("unknown_field", message, child(where, position)))
             elif field is not None and field.type in _UNINDEXABLE:
                 message = (
-                    f"{name!r} is a {field.type} field, which a database {what} cannot cover; "
-                    "remove it from the list."
+                    f"{name!r} is a {field.type} field, which a database {what} cannot cover; remove it from the list."
                 )
                 problems.append(problem("inapplicable_option", message, child(where, position)))
     return tuple(seen)
@@ -154,8 +147,7 @@ def _rename_problems(items: list[tuple[str, object, SourceRef]], what: str) -> l
             )
         elif old in claimed:
             message = (
-                f"the {what} {claimed[old]!r} is already renamed from {old!r}; only one {what} "
-                "can take over its data."
+                f"the {what} {claimed[old]!r} is already renamed from {old!r}; only one {what} can take over its data."
             )
         else:
             claimed[old] = name

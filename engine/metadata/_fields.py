@@ -46,9 +46,7 @@ def choice_from_json(choice: Any) -> Choice:
     return Choice(value, label or derive_label(value))
 
 
-def resolved_precision(
-    field_type: str, precision: int | None, scale: int | None
-) -> tuple[int, int]:
+def resolved_precision(field_type: str, precision: int | None, scale: int | None) -> tuple[int, int]:
     """``(precision, scale)`` with defaults filled in.
 
     Without a scale, the type's default scale applies, but never more than the precision
@@ -98,9 +96,7 @@ def build_field(draft: FieldDraft) -> tuple[FieldDef, list[Problem]]:
             pattern = None
     precision = scale = None
     if field_type in DEFAULT_PRECISION:
-        precision, scale = resolved_precision(
-            field_type, _whole(spec.get("precision")), _whole(spec.get("scale"))
-        )
+        precision, scale = resolved_precision(field_type, _whole(spec.get("precision")), _whole(spec.get("scale")))
         if scale > precision:
             message = (
                 f"scale {scale} is larger than precision {precision}: the scale counts digits "
@@ -142,9 +138,7 @@ def build_field(draft: FieldDraft) -> tuple[FieldDef, list[Problem]]:
         renamed_from=spec.get("renamed_from"),
         source=draft.source,
     )
-    if field.has_default and not (
-        scale is not None and precision is not None and scale > precision
-    ):
+    if field.has_default and not (scale is not None and precision is not None and scale > precision):
         reason = default_problem(field, field.default)
         if reason:
             message = f"the default {field.default!r} is not a valid value of this field: {reason}."
@@ -166,10 +160,7 @@ def _bounds_fit(
             continue
         reason = decimal_fit_problem(bound, precision, scale)
         if reason:
-            message = (
-                f"{option} {bound} does not fit the field (precision {precision}, scale "
-                f"{scale}): {reason}."
-            )
+            message = f"{option} {bound} does not fit the field (precision {precision}, scale {scale}): {reason}."
             problems.append(problem("invalid_bounds", message, draft.at(option)))
     return problems
 
@@ -182,9 +173,7 @@ def _choices(draft: FieldDraft) -> tuple[tuple[Choice, ...], list[Problem]]:
         choice = choice_from_json(raw)
         if choice.value in first_at:
             first = first_at[choice.value].pointer
-            message = (
-                f"the choice {choice.value!r} is already listed at {first}; remove one of them."
-            )
+            message = f"the choice {choice.value!r} is already listed at {first}; remove one of them."
             problems.append(problem("duplicate_choice", message, where))
             continue
         first_at[choice.value] = where

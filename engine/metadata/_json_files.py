@@ -65,9 +65,7 @@ def _no_constant(name: str) -> Any:
 
 def parse_json(text: str) -> Any:
     """Parse ``text`` strictly (no NaN/Infinity, finite floats); raises ``ValueError``."""
-    return json.loads(
-        text, object_pairs_hook=_object, parse_float=_finite_float, parse_constant=_no_constant
-    )
+    return json.loads(text, object_pairs_hook=_object, parse_float=_finite_float, parse_constant=_no_constant)
 
 
 def read_json(path: Path, display: str) -> tuple[Any, list[Problem]]:
@@ -79,17 +77,13 @@ def read_json(path: Path, display: str) -> tuple[Any, list[Problem]]:
         raw = path.read_bytes()
     except OSError as exc:
         reason = exc.strerror or exc.__class__.__name__
-        return NOT_READ, [
-            file_problem("unreadable_file", f"cannot read the file: {reason}.", display)
-        ]
+        return NOT_READ, [file_problem("unreadable_file", f"cannot read the file: {reason}.", display)]
     try:
         # utf-8-sig: editors on Windows like to start files with a byte order mark.
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        message = (
-            f"the file is not UTF-8 (byte {exc.start}, line {line}); save it with UTF-8 encoding."
-        )
+        message = f"the file is not UTF-8 (byte {exc.start}, line {line}); save it with UTF-8 encoding."
         return NOT_READ, [file_problem("invalid_encoding", message, display, line=line)]
     if not text.strip():
         message = "the file is empty; write a JSON object with schema_version and kind."
@@ -140,9 +134,7 @@ def check_structure(value: Any, display: str) -> list[Problem]:
                     f"the key {key!r} appears more than once in this object; JSON keeps "
                     "only the last one. Remove or rename the others."
                 )
-                problems.append(
-                    problem("duplicate_key", message, SourceRef(display, pointer(*path, key)))
-                )
+                problems.append(problem("duplicate_key", message, SourceRef(display, pointer(*path, key))))
             stack.extend((v, (*path, k)) for k, v in reversed(node.items()))
         elif isinstance(node, list):
             stack.extend((v, (*path, i)) for i, v in reversed(list(enumerate(node))))

@@ -42,9 +42,7 @@ KINDS: Mapping[str, DocumentKind] = MappingProxyType(
         kind.name: kind
         for kind in (
             DocumentKind("bundle", "bundle.schema.json", "manifest", "a bundle's bundle.json"),
-            DocumentKind(
-                "entity", "entity.schema.json", "member", "an entity and its fields", collect_entity
-            ),
+            DocumentKind("entity", "entity.schema.json", "member", "an entity and its fields", collect_entity),
             DocumentKind(
                 "entity_overlay",
                 "entity_overlay.schema.json",

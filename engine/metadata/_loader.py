@@ -92,9 +92,7 @@ def _load(
     members = kinds_with_role("member")
     for bundle in graph.bundles:
         for document_path, display in bundle.documents:
-            document = read_document(
-                document_path, display, allowed=members, context="a document inside a bundle"
-            )
+            document = read_document(document_path, display, allowed=members, context="a document inside a bundle")
             collection.problems.extend(document.problems)
             if document.valid and document.kind is not None:
                 collector = KINDS[document.kind].collect
@@ -116,13 +114,9 @@ def _resolve(
 ) -> tuple[Definitions | None, list[Problem]]:
     problems = collection.problems
     problems.extend(
-        apply_overlays(
-            collection.entities, collection.overlays, graph.ancestors, collection.broken_entities
-        )
+        apply_overlays(collection.entities, collection.overlays, graph.ancestors, collection.broken_entities)
     )
-    entities, entity_problems = build_entities(
-        collection.entities, graph.ancestors, collection.broken_entities
-    )
+    entities, entity_problems = build_entities(collection.entities, graph.ancestors, collection.broken_entities)
     problems.extend(entity_problems)
     problems.extend(
         apply_workflow_overlays(
@@ -159,9 +153,7 @@ def _resolve(
     )
     problems.extend(scoring_problems)
     problems.extend(
-        rescore_problems(
-            collection.workflows, collection.scorings, graph.ancestors, collection.broken_scorings
-        )
+        rescore_problems(collection.workflows, collection.scorings, graph.ancestors, collection.broken_scorings)
     )
     reports, report_problems = build_reports(
         collection.reports,
@@ -181,9 +173,7 @@ def _resolve(
         collection.roles, collection.entities, entities, graph.ancestors, collection.broken_entities
     )
     problems.extend(role_problems)
-    problems.extend(
-        role_reference_problems(roles, workflows, collection.workflows, collection.broken_roles)
-    )
+    problems.extend(role_reference_problems(roles, workflows, collection.workflows, collection.broken_roles))
     if not graph.bundles:
         return None, unique_problems(problems)
     definitions = Definitions(
@@ -200,9 +190,7 @@ def _resolve(
 
 def _graph(path: Path, preset_dirs: Sequence[Path]) -> BundleGraph | Problem:
     if not is_file(path) and not is_dir(path):
-        message = (
-            f"{path} does not exist; give a bundle directory, a bundle.json or an entity file."
-        )
+        message = f"{path} does not exist; give a bundle directory, a bundle.json or an entity file."
         return file_problem("path_not_found", message, str(path))
     if is_dir(path):
         if not is_file(path / MANIFEST):
@@ -211,9 +199,7 @@ def _graph(path: Path, preset_dirs: Sequence[Path]) -> BundleGraph | Problem:
                 f"the directory has no {MANIFEST}; a bundle directory needs one, e.g. "
                 '{"schema_version": 1, "kind": "bundle", "name": "sales"}.'
             )
-            return file_problem(
-                "missing_bundle_file", message, display_name(absolute / MANIFEST, absolute)
-            )
+            return file_problem("missing_bundle_file", message, display_name(absolute / MANIFEST, absolute))
         return bundle_graph(path, preset_dirs)
     if path.name == MANIFEST:
         return bundle_graph(path.parent, preset_dirs)

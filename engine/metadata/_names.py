@@ -13,8 +13,7 @@ from engine.metadata._sql_keywords import is_sql_keyword
 #: (PostgreSQL truncates longer identifiers). The same pattern is in common.schema.json.
 IDENTIFIER_PATTERN = "^[a-z][a-z0-9_]{0,62}$"
 IDENTIFIER_RULE = (
-    "use snake_case: a lower-case letter first, then lower-case letters, digits or '_', "
-    "at most 63 characters"
+    "use snake_case: a lower-case letter first, then lower-case letters, digits or '_', at most 63 characters"
 )
 _IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
 #: Tables the engine keeps for itself start with this; entity names may not.

@@ -79,9 +79,7 @@ def apply_overlays(
                     settings.setdefault((entity.name, name, prop), []).append(setting)
     for (entity_name, field_name, prop), group in settings.items():
         entity = entities[entity_name]
-        target: EntityDraft | FieldDraft = (
-            entity if field_name is None else entity.fields[field_name]
-        )
+        target: EntityDraft | FieldDraft = entity if field_name is None else entity.fields[field_name]
         winner, clashes = resolve_settings(group, ancestors)
         problems.extend(clashes)
         target.spec[prop] = winner.value
@@ -117,10 +115,7 @@ def _add(overlay: OverlayDraft, entity: EntityDraft) -> list[Problem]:
 
 def _add_choices(field: FieldDraft, choices: list[Any], where: SourceRef) -> list[Problem]:
     if field.type not in _CHOICE_TYPES:
-        message = (
-            f"add_choices applies only to enum and multi_enum fields; {field.name!r} is a "
-            f"{field.type} field."
-        )
+        message = f"add_choices applies only to enum and multi_enum fields; {field.name!r} is a {field.type} field."
         return [problem("inapplicable_option", message, where)]
     problems = []
     existing = {choice_value(c): at for c, at in field.choices}
@@ -139,16 +134,12 @@ def _add_choices(field: FieldDraft, choices: list[Any], where: SourceRef) -> lis
     return problems
 
 
-def resolve_settings(
-    group: list[Setting], ancestors: Mapping[str, frozenset[str]]
-) -> tuple[Setting, list[Problem]]:
+def resolve_settings(group: list[Setting], ancestors: Mapping[str, frozenset[str]]) -> tuple[Setting, list[Problem]]:
     """The setting that stands among ``group`` (all setting one property), and the
     ``overlay_clash`` problems of those that disagree with it."""
     # A setting is superseded by one made in a bundle that extends its bundle.
     standing = [
-        s
-        for s in group
-        if not any(t.bundle != s.bundle and s.bundle in ancestors.get(t.bundle, ()) for t in group)
+        s for s in group if not any(t.bundle != s.bundle and s.bundle in ancestors.get(t.bundle, ()) for t in group)
     ]
     first = standing[0]
     problems = []

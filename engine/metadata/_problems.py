@@ -66,10 +66,7 @@ PROBLEM_CODES: Mapping[str, str] = MappingProxyType(
         "duplicate_bundle": "two different bundles have the same name",
         "extends_cycle": "bundles extend each other in a cycle",
         # overlays
-        "unknown_entity": (
-            "an overlay, workflow, action, scoring or report names an entity no visible "
-            "bundle has"
-        ),
+        "unknown_entity": ("an overlay, workflow, action, scoring or report names an entity no visible bundle has"),
         "field_exists": "an overlay adds a field that already exists",
         "choice_exists": "an overlay adds a choice that already exists",
         "index_exists": "an overlay adds an index or unique constraint that already exists",
@@ -91,16 +88,12 @@ PROBLEM_CODES: Mapping[str, str] = MappingProxyType(
         "invalid_action_value": "a literal value in an action that the field would reject",
         "not_user_field": "an assign action's field cannot hold a user's name",
         # workflow overlays
-        "unknown_workflow": (
-            "a workflow overlay or report names a workflow no visible bundle defines"
-        ),
+        "unknown_workflow": ("a workflow overlay or report names a workflow no visible bundle defines"),
         "state_exists": "a workflow overlay adds a state that already exists",
         "transition_exists": "a workflow overlay adds a transition that already exists",
         # scorings
         "duplicate_scoring": "two documents define the same scoring",
-        "unknown_scoring": (
-            "a scoring overlay, rescore action or report names a scoring it cannot use"
-        ),
+        "unknown_scoring": ("a scoring overlay, rescore action or report names a scoring it cannot use"),
         "unknown_scorer": "a scoring names a scorer that is not installed",
         "invalid_config": "a scoring's config does not fit its scorer's schema",
         "broken_scorer": "a scorer's own config schema is not valid JSON Schema",
@@ -113,9 +106,7 @@ PROBLEM_CODES: Mapping[str, str] = MappingProxyType(
         "duplicate_column": "two columns of a report have the same name",
         # roles
         "duplicate_role": "two documents define the same role",
-        "unknown_role": (
-            "a role overlay or workflow names a role no visible bundle defines (once roles exist)"
-        ),
+        "unknown_role": ("a role overlay or workflow names a role no visible bundle defines (once roles exist)"),
         # rules (engine.logic), reported where the rule is written
         "unknown_operator": "a rule uses an operator the rule language does not have",
         "invalid_operation": "a rule has an object of several keys where an operation belongs",
@@ -169,9 +160,7 @@ def unique_problems(problems: Iterable[Problem]) -> list[Problem]:
 _NO_ALIASES: Mapping[str, str] = MappingProxyType({})
 
 
-def did_you_mean(
-    word: str, candidates: Sequence[str], aliases: Mapping[str, str] = _NO_ALIASES
-) -> str:
+def did_you_mean(word: str, candidates: Sequence[str], aliases: Mapping[str, str] = _NO_ALIASES) -> str:
     """`` Did you mean 'x'?`` for the closest candidate, or an empty string.
 
     ``aliases`` maps words people commonly write (``int``) to what they mean (``integer``);

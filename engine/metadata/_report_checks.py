@@ -22,14 +22,16 @@ from engine.metadata._problems import child, did_you_mean, problem, quoted_list
 from engine.metadata._report_model import FrozenJson, GroupKey, ParamDef, freeze_json
 
 #: The system fields as a report sees them: what filters, group keys and columns may name.
-REPORT_SYSTEM_FIELDS: Mapping[str, FieldDef] = MappingProxyType({
-    "id": FieldDef(name="id", type="integer", label=Label("ID", "编号")),
-    "version": FieldDef(name="version", type="integer", label=Label("Version", "版本")),
-    "created_at": FieldDef(name="created_at", type="datetime", label=Label("Created at", "创建时间")),
-    "updated_at": FieldDef(name="updated_at", type="datetime", label=Label("Updated at", "更新时间")),
-    "created_by": FieldDef(name="created_by", type="string", label=Label("Created by", "创建人")),
-    "owner": FieldDef(name="owner", type="string", label=Label("Owner", "负责人")),
-})
+REPORT_SYSTEM_FIELDS: Mapping[str, FieldDef] = MappingProxyType(
+    {
+        "id": FieldDef(name="id", type="integer", label=Label("ID", "编号")),
+        "version": FieldDef(name="version", type="integer", label=Label("Version", "版本")),
+        "created_at": FieldDef(name="created_at", type="datetime", label=Label("Created at", "创建时间")),
+        "updated_at": FieldDef(name="updated_at", type="datetime", label=Label("Updated at", "更新时间")),
+        "created_by": FieldDef(name="created_by", type="string", label=Label("Created by", "创建人")),
+        "owner": FieldDef(name="owner", type="string", label=Label("Owner", "负责人")),
+    }
+)
 #: Field types a record can be grouped by.
 GROUPABLE_TYPES = frozenset(
     {"string", "email", "phone", "url", "enum", "integer", "decimal", "money", "boolean",
@@ -111,9 +113,7 @@ class ReportScope:
                 keys.append(GroupKey(item))
                 continue
             name, period = str(item["field"]), item["period"]
-            self.field(
-                entity, name, child(at, "field"), types=TIME_FIELD_TYPES, use=f"a {period} period"
-            )
+            self.field(entity, name, child(at, "field"), types=TIME_FIELD_TYPES, use=f"a {period} period")
             keys.append(GroupKey(name, period))
         return tuple(keys)
 
@@ -180,9 +180,7 @@ class ReportScope:
         if name in self.params:
             return
         hint = did_you_mean(name, list(self.params))
-        declared = (
-            f" Declared: {quoted_list(self.params)}." if self.params else " It declares none."
-        )
+        declared = f" Declared: {quoted_list(self.params)}." if self.params else " It declares none."
         message = (
             f"{name!r} is not a parameter of the report {self.report!r}.{hint}{declared} Add it "
             'to "params", e.g. "params": {"' + name + '": {"type": "string"}}.'
@@ -214,8 +212,7 @@ def build_params(written: Mapping[str, Any] | None, where: SourceRef) -> tuple[d
         default = spec.get("default", NO_DEFAULT)
         if default is not NO_DEFAULT and not _suits(kind, default):
             message = (
-                f"the default {default!r} is not a {kind} value; write "
-                f"{_EXAMPLES[kind]}, or leave the default out."
+                f"the default {default!r} is not a {kind} value; write {_EXAMPLES[kind]}, or leave the default out."
             )
             problems.append(problem("invalid_default", message, child(at, "default")))
         params[name] = ParamDef(

@@ -31,9 +31,7 @@ class ReportDraft:
         return child(self.source, *tokens)
 
 
-def collect_report(
-    document: Mapping[str, Any], where: SourceRef, bundle: str, into: Collection
-) -> None:
+def collect_report(document: Mapping[str, Any], where: SourceRef, bundle: str, into: Collection) -> None:
     """Add the report of a valid ``report`` document; a second one of that name is an error."""
     name = str(document["name"])
     first = into.reports.get(name)

@@ -180,8 +180,7 @@ def _ratio_part(target: str, measures: Mapping[str, MeasureDef], where: SourceRe
     candidates = [n for n, m in measures.items() if m.op != "ratio"]
     if found is not None:
         message = (
-            f"{target!r} is itself a ratio; a ratio divides measures that are not ratios: "
-            f"{quoted_list(candidates)}."
+            f"{target!r} is itself a ratio; a ratio divides measures that are not ratios: {quoted_list(candidates)}."
         )
     else:
         hint = did_you_mean(target, candidates)

@@ -16,9 +16,7 @@ from typing import Any, Literal
 
 from ._model import NO_DEFAULT, Label, SourceRef
 
-ReportType = Literal[
-    "funnel", "forecast", "time_in_state", "rate", "aggregate", "ranking", "distribution"
-]
+ReportType = Literal["funnel", "forecast", "time_in_state", "rate", "aggregate", "ranking", "distribution"]
 REPORT_TYPES: tuple[ReportType, ...] = (
     "funnel",
     "forecast",
@@ -193,15 +191,7 @@ class DistributionSpec:
     where: FrozenJson = None
 
 
-ReportSpec = (
-    FunnelSpec
-    | ForecastSpec
-    | TimeInStateSpec
-    | RateSpec
-    | AggregateSpec
-    | RankingSpec
-    | DistributionSpec
-)
+ReportSpec = FunnelSpec | ForecastSpec | TimeInStateSpec | RateSpec | AggregateSpec | RankingSpec | DistributionSpec
 
 
 @dataclass(frozen=True)
@@ -224,9 +214,7 @@ class ReportDef:
     workflow: str | None = None
     description: Label | None = None
     chart: ChartType | None = None
-    params: Mapping[str, ParamDef] = dataclasses.field(
-        default_factory=lambda: MappingProxyType({})
-    )
+    params: Mapping[str, ParamDef] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
     source: SourceRef | None = dataclasses.field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:

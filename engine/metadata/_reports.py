@@ -230,8 +230,7 @@ def _state(state: str, workflow: WorkflowDef, where: SourceRef, scope: ReportSco
         return
     hint = did_you_mean(state, list(workflow.states))
     message = (
-        f"{state!r} is not a state of the workflow {workflow.name!r}.{hint} Its states: "
-        f"{quoted_list(workflow.states)}."
+        f"{state!r} is not a state of the workflow {workflow.name!r}.{hint} Its states: {quoted_list(workflow.states)}."
     )
     scope.add("unknown_state", message, where)
 

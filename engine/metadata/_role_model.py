@@ -33,9 +33,7 @@ class EntityPermission:
     read: Scope | None = None
     update: Scope | None = None
     delete: Scope | None = None
-    fields: Mapping[str, FieldAccess] = dataclasses.field(
-        default_factory=lambda: MappingProxyType({})
-    )
+    fields: Mapping[str, FieldAccess] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
         if not isinstance(self.fields, MappingProxyType):

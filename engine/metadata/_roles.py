@@ -147,4 +147,3 @@ def role_reference_problems(
 
 def _fallback(source: SourceRef | None, key: str) -> SourceRef | None:
     return None if source is None else child(source, key)
-

@@ -107,9 +107,7 @@ def _json_type(value: Any) -> str:
     return "a value"
 
 
-def _problems_for(
-    error: ValidationError, file: str, base: str, *, document: bool = True
-) -> Iterator[Problem]:
+def _problems_for(error: ValidationError, file: str, base: str, *, document: bool = True) -> Iterator[Problem]:
     path = tuple(error.absolute_path)
     if "propertyNames" in error.absolute_schema_path:
         # The error is about an object key, reported at the key's own pointer.
@@ -123,9 +121,7 @@ def _problems_for(
             return
         suggestion = snake_case(name)
         hint = f" Did you mean {suggestion!r}?" if suggestion else ""
-        yield problem(
-            "invalid_name", f"{name!r} is not a valid name: {IDENTIFIER_RULE}.{hint}", where
-        )
+        yield problem("invalid_name", f"{name!r} is not a valid name: {IDENTIFIER_RULE}.{hint}", where)
         return
     if error.validator in ("anyOf", "oneOf"):
         yield from _alternatives(error, file, base, document=document)
@@ -137,17 +133,13 @@ def _problems_for(
     yield from handler(error, SourceRef(file, base + pointer(*path)))
 
 
-def _alternatives(
-    error: ValidationError, file: str, base: str, *, document: bool
-) -> Iterator[Problem]:
+def _alternatives(error: ValidationError, file: str, base: str, *, document: bool) -> Iterator[Problem]:
     branches: dict[Any, list[ValidationError]] = {}
     for sub in error.context or ():
         branches.setdefault(sub.relative_schema_path[0], []).append(sub)
     # A branch whose type does not even match was evidently not meant.
     meant = [
-        errors
-        for errors in branches.values()
-        if not any(e.validator == "type" and not e.relative_path for e in errors)
+        errors for errors in branches.values() if not any(e.validator == "type" and not e.relative_path for e in errors)
     ]
     if len(meant) == 1:
         for sub in meant[0]:
@@ -157,11 +149,7 @@ def _alternatives(
     for errors in branches.values():
         for e in errors:
             if e.validator == "type" and not e.relative_path:
-                names = (
-                    e.validator_value
-                    if isinstance(e.validator_value, list)
-                    else [e.validator_value]
-                )
+                names = e.validator_value if isinstance(e.validator_value, list) else [e.validator_value]
                 expected.extend(n for n in names if n not in expected)
     wanted = " or ".join(_ARTICLES.get(n, n) for n in expected) or "another value"
     message = f"expected {wanted}, got {_json_type(error.instance)}."
@@ -225,11 +213,7 @@ def _additional(error: ValidationError, where: SourceRef) -> Iterator[Problem]:
 
 
 def _type(error: ValidationError, where: SourceRef) -> Iterator[Problem]:
-    names = (
-        error.validator_value
-        if isinstance(error.validator_value, list)
-        else [error.validator_value]
-    )
+    names = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
     wanted = " or ".join(_ARTICLES.get(str(n), str(n)) for n in names)
     yield problem("type", f"expected {wanted}, got {_json_type(error.instance)}.", where)
 
@@ -244,9 +228,7 @@ def _enum(error: ValidationError, where: SourceRef) -> Iterator[Problem]:
         yield problem("unknown_type", message, where)
         return
     hint = did_you_mean(word, allowed) if word else ""
-    yield problem(
-        "enum", f"{value!r} is not allowed here.{hint} Use one of: {quoted_list(allowed)}.", where
-    )
+    yield problem("enum", f"{value!r} is not allowed here.{hint} Use one of: {quoted_list(allowed)}.", where)
 
 
 def _value_const(error: ValidationError, where: SourceRef) -> Iterator[Problem]:
@@ -271,9 +253,7 @@ def _pattern(error: ValidationError, where: SourceRef) -> Iterator[Problem]:
     if error.validator_value == IDENTIFIER_PATTERN:
         suggestion = snake_case(str(value))
         hint = f" Did you mean {suggestion!r}?" if suggestion else ""
-        yield problem(
-            "invalid_name", f"{value!r} is not a valid name: {IDENTIFIER_RULE}.{hint}", where
-        )
+        yield problem("invalid_name", f"{value!r} is not a valid name: {IDENTIFIER_RULE}.{hint}", where)
         return
     schema = error.schema if isinstance(error.schema, dict) else {}
     rule = schema.get("description") or f"a string matching {error.validator_value}."
@@ -282,17 +262,13 @@ def _pattern(error: ValidationError, where: SourceRef) -> Iterator[Problem]:
 
 def _too_short(error: ValidationError, where: SourceRef) -> Iterator[Problem]:
     limit = error.validator_value
-    unit = {"minLength": "characters", "minItems": "items", "minProperties": "keys"}[
-        str(error.validator)
-    ]
+    unit = {"minLength": "characters", "minItems": "items", "minProperties": "keys"}[str(error.validator)]
     message = "must not be empty." if limit == 1 else f"must have at least {limit} {unit}."
     yield problem("too_short", message, where)
 
 
 def _too_long(error: ValidationError, where: SourceRef) -> Iterator[Problem]:
-    unit = {"maxLength": "characters", "maxItems": "items", "maxProperties": "keys"}[
-        str(error.validator)
-    ]
+    unit = {"maxLength": "characters", "maxItems": "items", "maxProperties": "keys"}[str(error.validator)]
     yield problem("too_long", f"must have at most {error.validator_value} {unit}.", where)
 
 

@@ -32,8 +32,7 @@ from engine.resources import resource_dir
 def _schema_documents() -> Mapping[str, Mapping[str, Any]]:
     directory = resource_dir("schemas")
     documents = {
-        path.name: json.loads(path.read_text(encoding="utf-8"))
-        for path in sorted(directory.glob("*.schema.json"))
+        path.name: json.loads(path.read_text(encoding="utf-8")) for path in sorted(directory.glob("*.schema.json"))
     }
     return MappingProxyType(documents)
 
@@ -89,9 +88,7 @@ def _dispatch_values(all_of: list[Any]) -> list[str] | None:
     return cached[1]
 
 
-def _all_of(
-    validator: Any, all_of: list[Any], instance: Any, schema: dict[str, Any]
-) -> Iterator[ValidationError]:
+def _all_of(validator: Any, all_of: list[Any], instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
     # A field schema is an allOf of one "if type is t, then t_field" branch per field type.
     # Standard evaluation tests all fifteen conditions for every field, which made loading
     # large bundles slow; for an object only the branch whose constant equals its "type"
@@ -106,9 +103,7 @@ def _all_of(
     yield from _STANDARD_ALL_OF(validator, all_of, instance, schema)
 
 
-def _pattern(
-    validator: Any, pattern: str, instance: Any, schema: dict[str, Any]
-) -> Iterator[ValidationError]:
+def _pattern(validator: Any, pattern: str, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
     # JSON Schema patterns are ECMA-262 regular expressions, in which "$" matches only at
     # the very end. Python's "$" also matches before a final newline, which would let
     # "name\n" pass as an identifier; "\Z" is Python's true end.
@@ -142,9 +137,7 @@ def field_options() -> Mapping[str, tuple[str, ...]]:
     messages and the semantic checks read it from there.
     """
     definitions = _schema_documents()["entity.schema.json"]["$defs"]
-    return MappingProxyType(
-        {t: tuple(definitions[f"{t}_field"]["properties"]) for t in FIELD_TYPES}
-    )
+    return MappingProxyType({t: tuple(definitions[f"{t}_field"]["properties"]) for t in FIELD_TYPES})
 
 
 @functools.cache

@@ -68,9 +68,7 @@ _OPTIONS = ("entity", "scorer", "label", "triggers")
 TARGET_OPTIONS = {"value": "target_value", "grade": "target_grade"}
 
 
-def collect_scoring(
-    document: Mapping[str, Any], where: SourceRef, bundle: str, into: Collection
-) -> None:
+def collect_scoring(document: Mapping[str, Any], where: SourceRef, bundle: str, into: Collection) -> None:
     """Add the scoring of a valid ``scoring`` document; a second one of that name is an error."""
     name = str(document["name"])
     first = into.scorings.get(name)
@@ -99,10 +97,6 @@ def collect_scoring(
     )
 
 
-def collect_scoring_overlay(
-    document: Mapping[str, Any], where: SourceRef, bundle: str, into: Collection
-) -> None:
+def collect_scoring_overlay(document: Mapping[str, Any], where: SourceRef, bundle: str, into: Collection) -> None:
     """Queue a valid ``scoring_overlay`` document; overlays apply once everything is read."""
-    into.scoring_overlays.append(
-        ScoringOverlayDraft(str(document["scoring"]), document, where, bundle)
-    )
+    into.scoring_overlays.append(ScoringOverlayDraft(str(document["scoring"]), document, where, bundle))

@@ -126,8 +126,7 @@ def _clashes(group: list[_Write], ancestors: Mapping[str, frozenset[str]]) -> li
     for index, later in enumerate(standing):
         for earlier in standing[:index]:
             if later.bundle != earlier.bundle and (
-                earlier.bundle in ancestors.get(later.bundle, ())
-                or later.bundle in ancestors.get(earlier.bundle, ())
+                earlier.bundle in ancestors.get(later.bundle, ()) or later.bundle in ancestors.get(earlier.bundle, ())
             ):
                 continue  # one refines the other: the bundle order decides
             if _agree(earlier, later):

@@ -105,15 +105,8 @@ def _target_problems(
         return [problem("unknown_field", message, where)]
     what = "value" if option == "target_value" else "grade"
     if field.type not in types:
-        listed = (
-            f" Its fields that can: {quoted_list(suitable)}."
-            if suitable
-            else " Add one to the entity."
-        )
-        message = (
-            f"the {what} of a score goes into {wanted}; {name!r} is a {field.type} field."
-            f"{listed}"
-        )
+        listed = f" Its fields that can: {quoted_list(suitable)}." if suitable else " Add one to the entity."
+        message = f"the {what} of a score goes into {wanted}; {name!r} is a {field.type} field.{listed}"
         return [problem("invalid_target", message, where)]
     if name in lookup.driven_fields(entity.name):
         message = (
@@ -197,15 +190,10 @@ def _rescore_problem(
         return problem("unknown_scoring", message, where)
     if scoring is not None:
         hint = (
-            f" It is defined in bundle {scoring.bundle!r}, which bundle {bundle!r} does not "
-            "extend; add it to extends."
+            f" It is defined in bundle {scoring.bundle!r}, which bundle {bundle!r} does not extend; add it to extends."
         )
     else:
-        visible = [
-            n
-            for n, s in scorings.items()
-            if sees(bundle, s.bundle, ancestors) and s.spec["entity"] == entity
-        ]
+        visible = [n for n, s in scorings.items() if sees(bundle, s.bundle, ancestors) and s.spec["entity"] == entity]
         hint = did_you_mean(name, visible) + " Define the scoring, or correct the name."
     message = f"{name!r} is not a scoring this bundle can see.{hint}"
     return problem("unknown_scoring", message, where)

@@ -93,10 +93,7 @@ def _text(field: FieldDef, value: Any) -> str | None:
     if field.type == "email" and not EMAIL.fullmatch(value):
         return "write an e-mail address such as 'name@example.com'"
     if field.type == "phone" and not PHONE.fullmatch(value):
-        return (
-            "write a telephone number: at least 5 digits, with spaces, '-', '.', '(', ')' "
-            "and a leading '+' allowed"
-        )
+        return "write a telephone number: at least 5 digits, with spaces, '-', '.', '(', ')' and a leading '+' allowed"
     if field.type == "url" and not URL.fullmatch(value):
         return "write an http:// or https:// URL with a host"
     return None

@@ -58,16 +58,10 @@ def build_actions(
         elif kind == "create":
             target = lookup.entity(body["entity"], bundle)
             if target is None:
-                problems.extend(
-                    lookup.unknown_entity(body["entity"], bundle, child(at_body, "entity"))
-                )
+                problems.extend(lookup.unknown_entity(body["entity"], bundle, child(at_body, "entity")))
             values = body.get("values", {})
-            problems.extend(
-                _values_problems(values, child(at_body, "values"), target, scope, lookup)
-            )
-            built.append(
-                ActionDef("create", values=_frozen_values(values), entity=body["entity"], source=at)
-            )
+            problems.extend(_values_problems(values, child(at_body, "values"), target, scope, lookup))
+            built.append(ActionDef("create", values=_frozen_values(values), entity=body["entity"], source=at))
         elif kind == "assign":
             name = body.get("field", DEFAULT_ASSIGN_FIELD)
             if entity is not None and "field" in body:
@@ -110,9 +104,7 @@ def _values_problems(
     return problems
 
 
-def _target_problems(
-    entity: EntityDef, name: str, value: Any, where: SourceRef, lookup: Lookup
-) -> list[Problem]:
+def _target_problems(entity: EntityDef, name: str, value: Any, where: SourceRef, lookup: Lookup) -> list[Problem]:
     if name in lookup.driven_fields(entity.name):
         message = (
             f"{name!r} of {entity.name!r} is driven by a workflow: it changes only by running "

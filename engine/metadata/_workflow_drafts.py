@@ -73,9 +73,7 @@ def part_draft(name: str, spec: Mapping[str, Any], where: SourceRef, bundle: str
     )
 
 
-def collect_workflow(
-    document: Mapping[str, Any], where: SourceRef, bundle: str, into: Collection
-) -> None:
+def collect_workflow(document: Mapping[str, Any], where: SourceRef, bundle: str, into: Collection) -> None:
     """Add the workflow of a valid ``workflow`` document; a second one of that name is an error."""
     name = str(document["name"])
     first = into.workflows.get(name)
@@ -97,9 +95,7 @@ def collect_workflow(
             for state, spec in document["states"].items()
         },
         transitions={
-            transition: part_draft(
-                transition, spec, child(where, "transitions", transition), bundle
-            )
+            transition: part_draft(transition, spec, child(where, "transitions", transition), bundle)
             for transition, spec in document["transitions"].items()
         },
         source=where,
@@ -107,10 +103,6 @@ def collect_workflow(
     )
 
 
-def collect_workflow_overlay(
-    document: Mapping[str, Any], where: SourceRef, bundle: str, into: Collection
-) -> None:
+def collect_workflow_overlay(document: Mapping[str, Any], where: SourceRef, bundle: str, into: Collection) -> None:
     """Queue a valid ``workflow_overlay`` document; overlays apply once everything is read."""
-    into.workflow_overlays.append(
-        WorkflowOverlayDraft(str(document["workflow"]), document, where, bundle)
-    )
+    into.workflow_overlays.append(WorkflowOverlayDraft(str(document["workflow"]), document, where, bundle))

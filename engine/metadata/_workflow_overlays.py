@@ -101,9 +101,7 @@ def _add(overlay: WorkflowOverlayDraft, workflow: WorkflowDraft) -> list[Problem
     return problems
 
 
-def _unknown_part(
-    name: str, what: str, code: str, where: SourceRef, workflow: WorkflowDraft
-) -> Problem:
+def _unknown_part(name: str, what: str, code: str, where: SourceRef, workflow: WorkflowDraft) -> Problem:
     parts = _parts(workflow, what)
     part = parts.get(name)
     if part is not None:

@@ -74,8 +74,7 @@ def _variable_problem(path: str, scope: RuleScope) -> tuple[str, str] | None:
             return None
         names = [*entity.fields, *SYSTEM_FIELDS]
         return "unknown_field", (
-            f"the rule reads {path!r}, but {key!r} is not a field of {entity.name!r}."
-            f"{did_you_mean(key, names)}"
+            f"the rule reads {path!r}, but {key!r} is not a field of {entity.name!r}.{did_you_mean(key, names)}"
         )
     if root == "inputs":
         if scope.inputs is None:
@@ -86,9 +85,7 @@ def _variable_problem(path: str, scope: RuleScope) -> tuple[str, str] | None:
         if not rest or key in scope.inputs:
             return None
         declared = (
-            f"Its inputs: {quoted_list(scope.inputs)}."
-            if scope.inputs
-            else "It declares none: add it under inputs."
+            f"Its inputs: {quoted_list(scope.inputs)}." if scope.inputs else "It declares none: add it under inputs."
         )
         return "unknown_variable", (
             f"the rule reads {path!r}, but {key!r} is not an input of this {scope.what}."

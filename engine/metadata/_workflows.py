@@ -92,8 +92,7 @@ def build_workflow(draft: WorkflowDraft, lookup: Lookup) -> tuple[WorkflowDef, l
         transitions[name] = _transition(transition, draft, finals, entity, lookup, problems)
     defaults = state_labels(field)
     states = {
-        name: _state(state, defaults, transitions, entity, lookup, problems)
-        for name, state in draft.states.items()
+        name: _state(state, defaults, transitions, entity, lookup, problems) for name, state in draft.states.items()
     }
     if field is not None:
         problems.extend(_choice_problems(draft, field))
@@ -111,9 +110,7 @@ def build_workflow(draft: WorkflowDraft, lookup: Lookup) -> tuple[WorkflowDef, l
     return workflow, problems
 
 
-def _driven_field(
-    draft: WorkflowDraft, entity: EntityDef | None, problems: list[Problem]
-) -> FieldDef | None:
+def _driven_field(draft: WorkflowDraft, entity: EntityDef | None, problems: list[Problem]) -> FieldDef | None:
     if entity is None:
         return None
     name = str(draft.spec["field"])
@@ -127,8 +124,7 @@ def _driven_field(
     if field.type != "enum":
         listed = f" Its enum fields: {quoted_list(enums)}." if enums else ""
         message = (
-            f"a workflow drives an enum field, whose choices are its states; {name!r} is a "
-            f"{field.type} field.{listed}"
+            f"a workflow drives an enum field, whose choices are its states; {name!r} is a {field.type} field.{listed}"
         )
         problems.append(problem("not_enum_field", message, draft.at("field")))
         return None
@@ -216,9 +212,7 @@ def _unknown_state(name: str, workflow: WorkflowDraft, where: SourceRef) -> Prob
     return problem("unknown_state", message, where)
 
 
-def _inputs(
-    specs: Mapping[str, Mapping[str, Any]], where: SourceRef, problems: list[Problem]
-) -> dict[str, InputDef]:
+def _inputs(specs: Mapping[str, Mapping[str, Any]], where: SourceRef, problems: list[Problem]) -> dict[str, InputDef]:
     inputs: dict[str, InputDef] = {}
     for name, spec in specs.items():
         at = child(where, name)

@@ -72,9 +72,7 @@ class PermissionService:
             )
         return access
 
-    def scope_condition(
-        self, user: User | None, table: sa.Table, scope: Scope
-    ) -> ColumnElement[bool] | None:
+    def scope_condition(self, user: User | None, table: sa.Table, scope: Scope) -> ColumnElement[bool] | None:
         """The SQL condition selecting the rows ``scope`` reaches for ``user`` (``None``: all)."""
         if user is None or scope == "all":
             return None
@@ -177,6 +175,4 @@ class PermissionService:
         hidden = self.access(user, definition.name).hidden
         if not hidden:
             return definition
-        return dataclasses.replace(
-            definition, fields={n: f for n, f in definition.fields.items() if n not in hidden}
-        )
+        return dataclasses.replace(definition, fields={n: f for n, f in definition.fields.items() if n not in hidden})

@@ -52,6 +52,7 @@ def check_workflow_fields(
     if problems:
         raise RecordValidationError(problems)
 
+
 def check_references(model: CompiledModel, tx: Connection, definition: EntityDef, values: Mapping[str, Any]) -> None:
     """Every reference in ``values`` names an existing record of its target."""
     problems = []
@@ -70,6 +71,7 @@ def check_references(model: CompiledModel, tx: Connection, definition: EntityDef
             )
     if problems:
         raise ReferenceIntegrityError("; ".join(f"{p.field}: {p.message}" for p in problems), problems)
+
 
 def check_unique(
     tx: Connection,

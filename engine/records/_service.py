@@ -90,9 +90,7 @@ class RecordService:
                 yield own
 
     # -- reading ----------------------------------------------------------------------------
-    def get(
-        self, entity: str, record_id: int, *, conn: Connection | None = None, user: User | None = None
-    ) -> Record:
+    def get(self, entity: str, record_id: int, *, conn: Connection | None = None, user: User | None = None) -> Record:
         """One record by id; :class:`NotFoundError` when there is none (or ``user`` may not see it)."""
         if user is not None:
             self._permissions.require(user, entity, "read")

@@ -40,8 +40,7 @@ def resolve_params(report: ReportDef, given: Mapping[str, Any] | None) -> dict[s
             raw = param.default
         else:
             message = (
-                f'the report "{report.name}" needs the parameter "{name}" ({param.type}); '
-                f"give --param {name}=VALUE"
+                f'the report "{report.name}" needs the parameter "{name}" ({param.type}); give --param {name}=VALUE'
             )
             problems.append(Problem(code="required", message=message, field=name))
             continue

@@ -77,8 +77,12 @@ def run_report(
     report = find_report(engine, name)
     scope = _read_scope(engine, report, user)
     run = ReportRun(
-        engine=engine, report=report, values=resolve_params(report, params), now=now or datetime.now(UTC),
-        user=user, scope=scope,
+        engine=engine,
+        report=report,
+        values=resolve_params(report, params),
+        now=now or datetime.now(UTC),
+        user=user,
+        scope=scope,
     )
     columns, rows = _RUNNERS[report.type](run, report.spec)
     return ReportResult(

@@ -83,9 +83,7 @@ class Grouping:
         return [e.label(c.name) for c, e in zip(self.columns, self.expressions, strict=True)]
 
 
-def grouping(
-    model: Any, entity: EntityDef, table: sa.Table, keys: Sequence[GroupKey], *, dialect: str
-) -> Grouping:
+def grouping(model: Any, entity: EntityDef, table: sa.Table, keys: Sequence[GroupKey], *, dialect: str) -> Grouping:
     """The columns of ``keys`` (group keys, or a ranking's columns as keys without periods)."""
     source: FromClause = table
     columns: list[Column] = []

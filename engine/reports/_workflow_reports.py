@@ -36,9 +36,7 @@ def _records(run: ReportRun, group: Grouping) -> Subquery:
 
 def _history_of(run: ReportRun, records: Subquery) -> Any:
     h = workflow_history
-    on = sa.and_(
-        h.c.record_id == records.c.rid, h.c.entity == run.report.entity, h.c.workflow == run.workflow.name
-    )
+    on = sa.and_(h.c.record_id == records.c.rid, h.c.entity == run.report.entity, h.c.workflow == run.workflow.name)
     return records.join(h, on)
 
 
@@ -176,9 +174,7 @@ def time_in_state(run: ReportRun, spec: TimeInStateSpec) -> tuple[list[Column], 
         .subquery("ranked")
     )
     ranked_refs = _group_refs(ranked, group)
-    middle = sa.or_(
-        ranked.c.position == (ranked.c.stays + 1) // 2, ranked.c.position == (ranked.c.stays + 2) // 2
-    )
+    middle = sa.or_(ranked.c.position == (ranked.c.stays + 1) // 2, ranked.c.position == (ranked.c.stays + 2) // 2)
     query = (
         sa.select(
             *ranked_refs,
@@ -248,14 +244,11 @@ def rate(run: ReportRun, spec: RateSpec) -> tuple[list[Column], list[dict[str, A
     )
     per_refs = _group_refs(per_record, group)
     both = sa.and_(per_record.c.based == 1, per_record.c.passed == 1)
-    query = (
-        sa.select(
-            *per_refs,
-            sa.func.sum(per_record.c.based).label("records"),
-            sa.func.sum(sa.case((both, 1), else_=0)).label("passed"),
-        )
-        .where(per_record.c.based == 1)
-    )
+    query = sa.select(
+        *per_refs,
+        sa.func.sum(per_record.c.based).label("records"),
+        sa.func.sum(sa.case((both, 1), else_=0)).label("passed"),
+    ).where(per_record.c.based == 1)
     if per_refs:
         query = query.group_by(*per_refs).order_by(*_ordered(per_refs))
     rows = []

@@ -177,7 +177,9 @@ class _Migrator:
         # Alembic's annotation says dict[str, str]; it hands the dict to MetaData, which
         # also takes the callables NAMING_CONVENTION uses.
         with self.ops.batch_alter_table(
-            table, recreate="auto", naming_convention=NAMING_CONVENTION  # type: ignore[arg-type]
+            table,
+            recreate="auto",
+            naming_convention=NAMING_CONVENTION,  # type: ignore[arg-type]
         ) as batch:
             for name, source in renamed.items():
                 if name not in rewrites:

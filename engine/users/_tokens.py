@@ -45,9 +45,7 @@ _RESOLVE = (
     .join(users, users.c.name == api_tokens.c.user)
     .where(api_tokens.c.token_hash == sa.bindparam("token_hash"))
 )
-_TOUCH = api_tokens.update().where(api_tokens.c.id == sa.bindparam("token_id")).values(
-    last_used_at=sa.bindparam("now")
-)
+_TOUCH = api_tokens.update().where(api_tokens.c.id == sa.bindparam("token_id")).values(last_used_at=sa.bindparam("now"))
 
 
 @dataclass(frozen=True)

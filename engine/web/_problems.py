@@ -150,8 +150,9 @@ def _database_error(error: sa.exc.SQLAlchemyError) -> Response:
         )
     if isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError | sa.exc.TimeoutError):
         logger.error("database unavailable: %s", str(error).splitlines()[0])
-        return problem_response(503, "database_unavailable", "the database cannot be reached; try again later",
-                                headers={"Retry-After": "5"})
+        return problem_response(
+            503, "database_unavailable", "the database cannot be reached; try again later", headers={"Retry-After": "5"}
+        )
     return _unexpected(error)
 
 

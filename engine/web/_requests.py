@@ -79,8 +79,10 @@ def json_object(*, allowed: Collection[str] | None = None, optional: bool = Fals
         if unknown:
             raise InvalidBodyError(
                 f"unknown key(s) {', '.join(unknown)}; this operation takes {', '.join(sorted(allowed))}",
-                [Problem(code="unknown_key", message=f'"{k}" is not taken here', pointer=f"/{_escape(k)}")
-                 for k in unknown],
+                [
+                    Problem(code="unknown_key", message=f'"{k}" is not taken here', pointer=f"/{_escape(k)}")
+                    for k in unknown
+                ],
             )
     return body
 
@@ -97,8 +99,13 @@ def check_params(allowed: Collection[str]) -> None:
     for name in request.args:
         if name not in allowed:
             known = ", ".join(sorted(allowed)) or "none"
-            problems.append(Problem(code="unknown_parameter", field=name,
-                                    message=f'"{name}" is not a parameter of this operation (parameters: {known})'))
+            problems.append(
+                Problem(
+                    code="unknown_parameter",
+                    field=name,
+                    message=f'"{name}" is not a parameter of this operation (parameters: {known})',
+                )
+            )
         elif len(request.args.getlist(name)) > 1:
             problems.append(Problem(code="repeated_parameter", field=name, message=f'give "{name}" once'))
     if problems:
@@ -215,6 +222,7 @@ def expected_version(body: Mapping[str, Any] | None) -> int | None:
 
 def finite_number(value: Any, pointer: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise InvalidBodyError(f"{pointer[1:]} must be a number",
-                               [Problem(code="type", pointer=pointer, message="expected a number")])
+        raise InvalidBodyError(
+            f"{pointer[1:]} must be a number", [Problem(code="type", pointer=pointer, message="expected a number")]
+        )
     return float(value)

@@ -31,6 +31,7 @@ from ._compiled import CompiledWorkflow
 if TYPE_CHECKING:
     from engine.runtime import CrmEngine
 
+
 @dataclass
 class _Pending:
     """Work that waits for the commit (plugin hooks)."""

@@ -34,9 +34,7 @@ def entity(context: ScoringContext, name: str, pointer: str) -> EntityDef:
     definitions = context.engine.model.definitions
     if name not in definitions.entities:
         known = ", ".join(sorted(definitions.entities))
-        raise config_error(
-            "unknown_entity", f'there is no entity "{name}"; known entities: {known}', pointer
-        )
+        raise config_error("unknown_entity", f'there is no entity "{name}"; known entities: {known}', pointer)
     return definitions.entities[name]
 
 
@@ -86,8 +84,7 @@ def column(
         wanted = " or ".join(sorted(kinds))
         raise config_error(
             "wrong_field_type",
-            f'field "{entity_name}.{field}" holds {kind} values; '
-            f"this setting needs a {wanted} field",
+            f'field "{entity_name}.{field}" holds {kind} values; this setting needs a {wanted} field',
             pointer,
         )
     spec = definition.fields.get(field)
@@ -96,18 +93,12 @@ def column(
     return Column(entity_name, field, found, kind, label, choices)
 
 
-def reference(
-    context: ScoringContext, related: str, field: str, target: str, pointer: str
-) -> Column:
+def reference(context: ScoringContext, related: str, field: str, target: str, pointer: str) -> Column:
     """Reference field ``field`` of entity ``related`` that points at entity ``target``."""
     found = column(context, related, field, pointer)
     spec = context.engine.model.definitions.entities[related].fields.get(field)
     if spec is None or spec.type != "reference" or spec.target != target:
-        it_is = (
-            f"a reference to {spec.target!r}"
-            if spec and spec.type == "reference"
-            else "not a reference"
-        )
+        it_is = f"a reference to {spec.target!r}" if spec and spec.type == "reference" else "not a reference"
         raise config_error(
             "not_a_reference",
             f'field "{related}.{field}" must be a reference to "{target}" (it is {it_is})',
@@ -123,9 +114,7 @@ def rule(value: Any, pointer: str) -> CompiledRule:
     except LogicError as error:
         first = error.problems[0] if error.problems else None
         inner = first.pointer or "" if first else ""
-        raise config_error(
-            first.code if first else "invalid_rule", error.message, pointer + inner
-        ) from None
+        raise config_error(first.code if first else "invalid_rule", error.message, pointer + inner) from None
 
 
 def sql_filter(

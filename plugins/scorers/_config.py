@@ -53,9 +53,7 @@ POINTS_MAP: dict[str, Any] = {
 }
 
 
-def strict(
-    properties: Mapping[str, Any], required: Sequence[str] = (), **extra: Any
-) -> dict[str, Any]:
+def strict(properties: Mapping[str, Any], required: Sequence[str] = (), **extra: Any) -> dict[str, Any]:
     """An object schema that allows exactly ``properties``."""
     out: dict[str, Any] = {
         "type": "object",
@@ -68,9 +66,7 @@ def strict(
     return out
 
 
-def bands_schema(
-    key: str = "grade", default: Sequence[Mapping[str, Any]] | None = None
-) -> dict[str, Any]:
+def bands_schema(key: str = "grade", default: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
     """Grade bands: ``[{"grade": "A", "min": 80}, ...]``; the first band (highest ``min``
     first) whose ``min`` is at most the value gives the grade."""
     name = {"type": ["string", "integer"], "minLength": 1, "maxLength": 64}
@@ -81,9 +77,7 @@ def bands_schema(
     return out
 
 
-def top_schema(
-    properties: Mapping[str, Any], required: Sequence[str] = (), **extra: Any
-) -> dict[str, Any]:
+def top_schema(properties: Mapping[str, Any], required: Sequence[str] = (), **extra: Any) -> dict[str, Any]:
     """The root schema of a scorer's configuration."""
     return {"$schema": DIALECT, **strict(properties, required, **extra)}
 
@@ -134,9 +128,7 @@ def config_error(code: str, message: str, pointer: str) -> DefinitionError:
 
 def not_trained(scoring: str) -> UsageError:
     """Scoring with a learning scorer whose model was never trained."""
-    message = (
-        f'scoring "{scoring}" has no trained model; train it first (crm score train {scoring})'
-    )
+    message = f'scoring "{scoring}" has no trained model; train it first (crm score train {scoring})'
     return UsageError(message, [Problem("not_trained", message)])
 
 

@@ -74,9 +74,7 @@ def bind(
     for i, item in enumerate(items):
         at = f"{pointer}/{i}"
         if item["name"] in names:
-            raise config_error(
-                "duplicate_name", f'two criteria are called "{item["name"]}"', at + "/name"
-            )
+            raise config_error("duplicate_name", f'two criteria are called "{item["name"]}"', at + "/name")
         names.add(item["name"])
         has_points = "points" in item
         source = _sources.bind(
@@ -171,9 +169,7 @@ def population(
     out: list[dict[str, Any] | None] = [None] * len(criteria)
     if not wanted:
         return out
-    found = _sources.spreads(
-        context, context.spec.entity, [criteria[i].source for i in wanted], where=where
-    )
+    found = _sources.spreads(context, context.spec.entity, [criteria[i].source for i in wanted], where=where)
     for i, spread in zip(wanted, found, strict=True):
         out[i] = {
             "count": spread.count,

@@ -75,9 +75,7 @@ def prepare(context: ScoringContext) -> dict[str, Any]:
     where = context.spec.config.get("population")
     spreads = _criteria.population(context, criteria, where=where)
     rows = _sources.values(context, context.spec.entity, [c.source for c in criteria], where=where)
-    composites = sorted(
-        round(_criteria.composite(criteria, row, spreads)[0], _DIGITS) for row in rows.values()
-    )
+    composites = sorted(round(_criteria.composite(criteria, row, spreads)[0], _DIGITS) for row in rows.values())
     return {"spreads": spreads, "composites": composites}
 
 

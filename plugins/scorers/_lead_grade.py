@@ -119,9 +119,7 @@ def _bind(context: ScoringContext) -> _Bound:
         kinds=("date", "datetime"),
     )
     if "filter" in engagement:
-        _binding.sql_filter(
-            context, engagement["activities"], engagement["filter"], "/engagement/filter"
-        )
+        _binding.sql_filter(context, engagement["activities"], engagement["filter"], "/engagement/filter")
     weights = config.get("weights", {})
     fit_weight, engagement_weight = (
         float(weights.get("fit", 0.5)),
@@ -146,9 +144,7 @@ def _activity(context: ScoringContext, ids: Sequence[int]) -> dict[int, tuple[in
     table = context.table(engagement["activities"])
     key, when = table.c[engagement["reference"]], table.c[engagement["date"]]
     start = _now(context) - timedelta(days=float(engagement.get("window_days", 90)))
-    kind = _binding.column(
-        context, engagement["activities"], engagement["date"], "/engagement/date"
-    ).kind
+    kind = _binding.column(context, engagement["activities"], engagement["date"], "/engagement/date").kind
     since: date | datetime = start.date() if kind == "date" else start
     recent = sa.func.count(sa.case((when >= since, 1)))
     query = sa.select(key, recent, sa.func.max(when)).where(key.in_(list(ids))).group_by(key)
@@ -194,16 +190,12 @@ def score_batch(context: ScoringContext, records: Sequence[Mapping[str, Any]]) -
         count, last = activity.get(int(record["id"]), (0, None))
         count_points = min(count / float(settings["target_count"]), 1.0) * 100
         age = days_since(last, now)
-        recency_points = (
-            0.0 if age is None else 100 * math.pow(0.5, age / float(settings["half_life_days"]))
-        )
+        recency_points = 0.0 if age is None else 100 * math.pow(0.5, age / float(settings["half_life_days"]))
         engagement = count_share * count_points + recency_share * recency_points
         value = bound.fit_weight * fit + bound.engagement_weight * engagement
         fit_grade = grade_for(fit, bound.fit_grades) or bound.fit_grades[-1].grade
         level = grade_for(engagement, bound.levels) or bound.levels[-1].grade
-        factors = [
-            Factor(f.name, bound.fit_weight * f.contribution, f.label) for f in found.factors
-        ]
+        factors = [Factor(f.name, bound.fit_weight * f.contribution, f.label) for f in found.factors]
         factors.append(
             Factor(
                 "activity_count",
@@ -230,11 +222,7 @@ def score_batch(context: ScoringContext, records: Sequence[Mapping[str, Any]]) -
         }
         if found.errors:
             extra["errors"] = list(found.errors)
-        out.append(
-            ScoreResult(
-                int(record["id"]), value, f"{fit_grade}{level}", by_importance(factors), extra
-            )
-        )
+        out.append(ScoreResult(int(record["id"]), value, f"{fit_grade}{level}", by_importance(factors), extra))
     return out
 
 

@@ -54,9 +54,7 @@ def numeric_cuts(values: Iterable[Any], bins: int, distinct_levels: int = 0) -> 
     return sorted(set(quantile_cuts(present, bins)))
 
 
-def count_tables(
-    rows: Iterable[tuple[bool, Sequence[str]]], features: Sequence[str]
-) -> dict[str, Any]:
+def count_tables(rows: Iterable[tuple[bool, Sequence[str]]], features: Sequence[str]) -> dict[str, Any]:
     """Class counts and per-feature level counts of ``(positive, levels)`` rows."""
     tables: list[dict[str, list[int]]] = [{} for _ in features]
     positives = negatives = 0
@@ -97,8 +95,7 @@ class LogTables:
             k = len(table) + 1  # one more level for values training never saw
             pos_total, neg_total = pos + alpha * k, neg + alpha * k
             ratios[name] = {
-                level: math.log((cell[0] + alpha) / pos_total)
-                - math.log((cell[1] + alpha) / neg_total)
+                level: math.log((cell[0] + alpha) / pos_total) - math.log((cell[1] + alpha) / neg_total)
                 for level, cell in table.items()
             }
             unseen[name] = math.log(alpha / pos_total) - math.log(alpha / neg_total)

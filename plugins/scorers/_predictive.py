@@ -121,13 +121,9 @@ def _bind(context: ScoringContext) -> _Bound:
         name = item.get("name") or item["field"]
         at = f"/features/{i}"
         if name in names:
-            raise config_error(
-                "duplicate_name", f'two features are called "{name}"; give one a "name"', at
-            )
+            raise config_error("duplicate_name", f'two features are called "{name}"; give one a "name"', at)
         names.add(name)
-        source = _sources.bind(
-            context, scored, item, at, name=name, kinds=("text", "boolean", "number")
-        )
+        source = _sources.bind(context, scored, item, at, name=name, kinds=("text", "boolean", "number"))
         numeric = source.kind == "number" and item.get("kind", "numeric") == "numeric"
         bins = int(item.get("bins", config.get("bins", 10)))
         distinct = int(item.get("distinct_levels", config.get("distinct_levels", DISTINCT_LEVELS)))
@@ -157,9 +153,7 @@ def _bind(context: ScoringContext) -> _Bound:
     return _Bound(tuple(features), outcome, segment)
 
 
-def _history(
-    context: ScoringContext, bound: _Bound
-) -> dict[int, tuple[bool, Any, tuple[Any, ...]]]:
+def _history(context: ScoringContext, bound: _Bound) -> dict[int, tuple[bool, Any, tuple[Any, ...]]]:
     """``{id: (won, segment, feature values)}`` for every record with a known outcome."""
     config = context.spec.config
     sources = [
@@ -189,16 +183,12 @@ def _key(value: Any) -> str:
     return level_of(value, None)
 
 
-def _fit(
-    bound: _Bound, rows: Sequence[tuple[bool, Any, tuple[Any, ...]]], min_segment_rows: int
-) -> dict[str, Any]:
+def _fit(bound: _Bound, rows: Sequence[tuple[bool, Any, tuple[Any, ...]]], min_segment_rows: int) -> dict[str, Any]:
     features = []
     for i, feature in enumerate(bound.features):
         entry: dict[str, Any] = {"name": feature.source.name, "numeric": feature.numeric}
         if feature.numeric:
-            entry["cuts"] = numeric_cuts(
-                (r[2][i] for r in rows), feature.bins, feature.distinct_levels
-            )
+            entry["cuts"] = numeric_cuts((r[2][i] for r in rows), feature.bins, feature.distinct_levels)
         features.append(entry)
     names = [f["name"] for f in features]
 
@@ -240,9 +230,7 @@ def _score_rows(
         key = level_of(segment, None) if "segments" in model else ""
         used = key if key in tables else ""
         table = tables[used]
-        levels = {
-            f["name"]: level_of(v, f.get("cuts")) for v, f in zip(values, features, strict=True)
-        }
+        levels = {f["name"]: level_of(v, f.get("cuts")) for v, f in zip(values, features, strict=True)}
         parts = table.contributions(levels)
         out.append((table.prior + sum(parts.values()), parts, used or None))
     return out
@@ -272,15 +260,11 @@ def train(context: ScoringContext) -> TrainReport:
     }
     if config.get("refit", True) and holdout_ids:
         model = _fit(bound, list(history.values()), min_rows)
-    model["trained_rows"] = (
-        len(train_ids) if not config.get("refit", True) or not holdout_ids else len(history)
-    )
+    model["trained_rows"] = len(train_ids) if not config.get("refit", True) or not holdout_ids else len(history)
     return TrainReport(model=model, metrics=metrics)
 
 
-def _auc(
-    model: Mapping[str, Any], alpha: float, rows: Sequence[tuple[bool, Any, tuple[Any, ...]]]
-) -> float | None:
+def _auc(model: Mapping[str, Any], alpha: float, rows: Sequence[tuple[bool, Any, tuple[Any, ...]]]) -> float | None:
     scored = _score_rows(model, alpha, [(segment, values) for _won, segment, values in rows])
     return auc([s[0] for s in scored], [won for won, _s, _v in rows])
 
@@ -302,21 +286,13 @@ def score_batch(context: ScoringContext, records: Sequence[Mapping[str, Any]]) -
     rows = _sources.values(context, context.spec.entity, sources, ids=ids)
     offset = 1 if bound.segment else 0
     missing = (None,) * len(sources)  # a record deleted since the batch was read
-    found = [
-        (rows.get(i, missing)[0] if bound.segment else None, rows.get(i, missing)[offset:])
-        for i in ids
-    ]
+    found = [(rows.get(i, missing)[0] if bound.segment else None, rows.get(i, missing)[offset:]) for i in ids]
     scored = _score_rows(trained, float(config.get("smoothing", 1)), found)
     labels = {f.source.name: f.source.label for f in bound.features}
     top = int(config.get("top_factors", 5))
     out = []
-    for record_id, (log_odds, parts, segment), (_seg, values) in zip(
-        ids, scored, found, strict=True
-    ):
-        levels = {
-            f["name"]: level_of(v, f.get("cuts"))
-            for v, f in zip(values, trained["features"], strict=True)
-        }
+    for record_id, (log_odds, parts, segment), (_seg, values) in zip(ids, scored, found, strict=True):
+        levels = {f["name"]: level_of(v, f.get("cuts")) for v, f in zip(values, trained["features"], strict=True)}
         factors = by_importance(
             [
                 Factor(

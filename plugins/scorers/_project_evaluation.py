@@ -126,12 +126,8 @@ def _bind(context: ScoringContext) -> None:
     tree = config.get("decision_tree")
     if tree is not None:
         _binding.entity(context, tree["stakeholders"], "/decision_tree/stakeholders")
-        _binding.reference(
-            context, tree["stakeholders"], tree["reference"], scored, "/decision_tree/reference"
-        )
-        _binding.column(
-            context, tree["stakeholders"], tree["role"], "/decision_tree/role", kinds=("text",)
-        )
+        _binding.reference(context, tree["stakeholders"], tree["reference"], scored, "/decision_tree/reference")
+        _binding.column(context, tree["stakeholders"], tree["role"], "/decision_tree/role", kinds=("text",))
         if "strength" in tree:
             kind = "number" if "min" in tree["strong"] else "text"
             _binding.column(
@@ -142,23 +138,15 @@ def _bind(context: ScoringContext) -> None:
                 kinds=(kind,),
             )
         if "filter" in tree:
-            _binding.sql_filter(
-                context, tree["stakeholders"], tree["filter"], "/decision_tree/filter"
-            )
+            _binding.sql_filter(context, tree["stakeholders"], tree["filter"], "/decision_tree/filter")
     competition = config.get("competition")
     if competition is not None:
-        _binding.column(
-            context, scored, competition["field"], "/competition/field", kinds=("text", "boolean")
-        )
+        _binding.column(context, scored, competition["field"], "/competition/field", kinds=("text", "boolean"))
     if not any(config.get(k) for k in ("checklist", "decision_tree", "competition")):
-        raise config_error(
-            "required", "configure at least one of checklist, decision_tree, competition", ""
-        )
+        raise config_error("required", "configure at least one of checklist, decision_tree, competition", "")
 
 
-def _stakeholders(
-    context: ScoringContext, ids: Sequence[int]
-) -> dict[int, dict[Any, tuple[int, int]]]:
+def _stakeholders(context: ScoringContext, ids: Sequence[int]) -> dict[int, dict[Any, tuple[int, int]]]:
     """``{project: {role: (stakeholders, strong ones)}}`` from one GROUP BY project, role."""
     tree = context.spec.config["decision_tree"]
     table = context.table(tree["stakeholders"])
@@ -166,23 +154,13 @@ def _stakeholders(
     if "strength" in tree:
         strength = table.c[tree["strength"]]
         strong = tree["strong"]
-        test = (
-            strength >= strong["min"] if "min" in strong else strength.in_(list(strong["values"]))
-        )
+        test = strength >= strong["min"] if "min" in strong else strength.in_(list(strong["values"]))
         strong_count: sa.ColumnElement[Any] = sa.func.sum(sa.case((test, 1), else_=0))
     else:
         strong_count = sa.literal(0)
-    query = (
-        sa.select(key, role, sa.func.count(), strong_count)
-        .where(key.in_(list(ids)))
-        .group_by(key, role)
-    )
+    query = sa.select(key, role, sa.func.count(), strong_count).where(key.in_(list(ids))).group_by(key, role)
     if "filter" in tree:
-        query = query.where(
-            _binding.sql_filter(
-                context, tree["stakeholders"], tree["filter"], "/decision_tree/filter"
-            )
-        )
+        query = query.where(_binding.sql_filter(context, tree["stakeholders"], tree["filter"], "/decision_tree/filter"))
     out: dict[int, dict[Any, tuple[int, int]]] = {}
     for project, found_role, count, strong_found in context.conn.execute(query):
         out.setdefault(int(project), {})[found_role] = (int(count), int(strong_found or 0))
@@ -291,9 +269,7 @@ def score_batch(context: ScoringContext, records: Sequence[Mapping[str, Any]]) -
             )
             extra["competition"] = position
         value = sum(f.contribution for f in factors)
-        out.append(
-            ScoreResult(record_id, value, grade_for(value, grades), by_importance(factors), extra)
-        )
+        out.append(ScoreResult(record_id, value, grade_for(value, grades), by_importance(factors), extra))
     return out
 
 

@@ -107,18 +107,10 @@ def _bind(context: ScoringContext) -> _Bound:
         if "filter" in config:
             _binding.sql_filter(context, people, config["filter"], "/filter")
     kind = "text" if "levels" in config else "number"
-    relationship = _binding.column(
-        context, people, config["relationship"], "/relationship", kinds=(kind,)
-    )
-    role = (
-        _binding.column(context, people, config["role"], "/role", kinds=("text",))
-        if "role" in config
-        else None
-    )
+    relationship = _binding.column(context, people, config["relationship"], "/relationship", kinds=(kind,))
+    role = _binding.column(context, people, config["role"], "/role", kinds=("text",)) if "role" in config else None
     influence = (
-        _binding.column(
-            context, people, config["influence"], "/influence", kinds=("text", "number")
-        )
+        _binding.column(context, people, config["influence"], "/influence", kinds=("text", "number"))
         if "influence" in config
         else None
     )
@@ -144,9 +136,7 @@ def weight_of(config: Mapping[str, Any], role: Any, influence: Any) -> float:
     influence_weight = float(config.get("default_influence_weight", 1))
     if influence is not None:
         if isinstance(influence, str):
-            influence_weight = float(
-                config.get("influence_weights", {}).get(influence, influence_weight)
-            )
+            influence_weight = float(config.get("influence_weights", {}).get(influence, influence_weight))
         else:
             influence_weight = float(influence)
     return role_weight * influence_weight
@@ -160,9 +150,7 @@ def _level_sql(config: Mapping[str, Any], column: sa.ColumnElement[Any]) -> sa.C
     if high <= low:
         return sa.case((column.is_(None), number(missing)), else_=number(100.0))
     scaled = (as_float(column) - number(low)) * number(100.0 / (high - low))
-    return sa.case(
-        (column.is_(None), number(missing)), else_=clamp(scaled, number(0.0), number(100.0))
-    )
+    return sa.case((column.is_(None), number(missing)), else_=clamp(scaled, number(0.0), number(100.0)))
 
 
 def _weight_sql(config: Mapping[str, Any], bound: _Bound) -> sa.ColumnElement[Any]:
@@ -201,9 +189,7 @@ def _company(
     query = query.group_by(key, role) if bound.role is not None else query.group_by(key)
     out: dict[int, list[tuple[Any, float, float, int]]] = {}
     for account, found_role, weighted, weights, people in context.conn.execute(query):
-        out.setdefault(int(account), []).append(
-            (found_role, float(weighted or 0), float(weights or 0), int(people))
-        )
+        out.setdefault(int(account), []).append((found_role, float(weighted or 0), float(weights or 0), int(people)))
     return out
 
 
@@ -219,19 +205,11 @@ def score_batch(context: ScoringContext, records: Sequence[Mapping[str, Any]]) -
             raw = record.get(bound.relationship.name)
             value = level_points(config, raw)
             role = record.get(bound.role.name) if bound.role else None
-            weight = weight_of(
-                config, role, record.get(bound.influence.name) if bound.influence else None
-            )
-            label = (
-                bound.relationship.choice_label(str(raw))
-                if raw is not None
-                else Label("unknown", "未知")
-            )
+            weight = weight_of(config, role, record.get(bound.influence.name) if bound.influence else None)
+            label = bound.relationship.choice_label(str(raw)) if raw is not None else Label("unknown", "未知")
             factor = Factor("relationship", value, bound.relationship.label, label.en)
             extra = {"relationship": raw, "weight": weight, "role": role}
-            out.append(
-                ScoreResult(int(record["id"]), value, grade_for(value, grades), (factor,), extra)
-            )
+            out.append(ScoreResult(int(record["id"]), value, grade_for(value, grades), (factor,), extra))
         return out
     groups = _company(context, bound, [int(r["id"]) for r in records])
     for record in records:
@@ -248,13 +226,9 @@ def score_batch(context: ScoringContext, records: Sequence[Mapping[str, Any]]) -
                 if bound.role is not None and role is not None
                 else Label("Contacts", "联系人")
             )
-            factors.append(
-                Factor(name, weighted / weights if weights > 0 else 0.0, label, f"{count} people")
-            )
+            factors.append(Factor(name, weighted / weights if weights > 0 else 0.0, label, f"{count} people"))
         extra = {"people": people, "weight": weights}
-        out.append(
-            ScoreResult(record_id, value, grade_for(value, grades), by_importance(factors), extra)
-        )
+        out.append(ScoreResult(record_id, value, grade_for(value, grades), by_importance(factors), extra))
     return out
 
 

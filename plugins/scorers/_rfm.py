@@ -89,8 +89,7 @@ CONFIG_SCHEMA = top_schema(
             "type": "array",
             "maxItems": 50,
             "items": strict({"name": NAME, "label": LABEL, "when": RULE}, ["name", "when"]),
-            "description": "first match names the customer; rules read r, f, m, recency_days, "
-            "frequency, monetary",
+            "description": "first match names the customer; rules read r, f, m, recency_days, frequency, monetary",
         },
     },
     ["transactions", "customer", "date"],
@@ -124,9 +123,7 @@ def _bind(context: ScoringContext) -> _Bound:
         try:
             date.fromisoformat(config["reference_date"])
         except ValueError:
-            raise config_error(
-                "format", "reference_date must be a date like 2011-12-10", "/reference_date"
-            ) from None
+            raise config_error("format", "reference_date must be a date like 2011-12-10", "/reference_date") from None
     bins = int(config.get("bins", 5))
     methods: dict[str, str] = {}
     thresholds: dict[str, list[float]] = {}
@@ -159,11 +156,7 @@ def _aggregates(context: ScoringContext, ids: Sequence[int] | None) -> sa.Select
     config = context.spec.config
     table = context.table(config["transactions"])
     key, when = table.c[config["customer"]], table.c[config["date"]]
-    frequency = (
-        sa.func.count(sa.distinct(table.c[config["order"]]))
-        if "order" in config
-        else sa.func.count()
-    )
+    frequency = sa.func.count(sa.distinct(table.c[config["order"]])) if "order" in config else sa.func.count()
     if "amount" in config:
         money = sa.func.sum(table.c[config["amount"]])
     else:
@@ -176,9 +169,7 @@ def _aggregates(context: ScoringContext, ids: Sequence[int] | None) -> sa.Select
     )
     query = query.where(key.is_not(None))
     if "filter" in config:
-        query = query.where(
-            _binding.sql_filter(context, config["transactions"], config["filter"], "/filter")
-        )
+        query = query.where(_binding.sql_filter(context, config["transactions"], config["filter"], "/filter"))
     if ids is not None:
         query = query.where(key.in_(list(ids)))
     return query.group_by(key)
@@ -192,9 +183,7 @@ def prepare(context: ScoringContext) -> dict[str, Any]:
     """Population figures: the reference date and each dimension's cut points."""
     bound = _bind(context)
     config = context.spec.config
-    needs_population = (
-        any(m != "thresholds" for m in bound.methods.values()) or "reference_date" not in config
-    )
+    needs_population = any(m != "thresholds" for m in bound.methods.values()) or "reference_date" not in config
     rows = list(context.conn.execute(_aggregates(context, None))) if needs_population else []
     if "reference_date" in config:
         reference = date.fromisoformat(config["reference_date"])
@@ -249,9 +238,7 @@ def score_batch(context: ScoringContext, records: Sequence[Mapping[str, Any]]) -
         scores = {}
         for dimension in DIMENSIONS:
             setting = state["cuts"][dimension]
-            level = bin_of(
-                float(figures[dimension]), setting["cuts"], inclusive=setting["inclusive"]
-            )
+            level = bin_of(float(figures[dimension]), setting["cuts"], inclusive=setting["inclusive"])
             scores[dimension] = bound.bins + 1 - level if dimension == "recency" else level
         factors = []
         value = 0.0

@@ -85,13 +85,9 @@ def bind(
         function = spec["function"]
         field = spec.get("field")
         if field is None and function != "count":
-            raise config_error(
-                "required", f'aggregate "{function}" needs a "field" to aggregate', at
-            )
+            raise config_error("required", f'aggregate "{function}" needs a "field" to aggregate', at)
         if field is not None:
-            need: set[Kind] | None = (
-                {"number"} if function in ("sum", "avg", "min", "max") else None
-            )
+            need: set[Kind] | None = {"number"} if function in ("sum", "avg", "min", "max") else None
             _binding.column(context, spec["entity"], field, at + "/field", kinds=need)
         if "filter" in spec:
             _binding.sql_filter(context, spec["entity"], spec["filter"], at + "/filter")
@@ -103,9 +99,7 @@ def bind(
             label or default,
             "number",
             pointer,
-            aggregate=Aggregate(
-                function, spec["entity"], spec["reference"], field, spec.get("filter")
-            ),
+            aggregate=Aggregate(function, spec["entity"], spec["reference"], field, spec.get("filter")),
         )
     path = tuple(str(item["field"]).split("."))
     current = scored
@@ -115,8 +109,7 @@ def bind(
         if spec_field is None or spec_field.type != "reference" or spec_field.target is None:
             raise config_error(
                 "not_a_reference",
-                f'"{".".join(path[: i + 1])}" must be a reference field '
-                f'to follow it to "{path[i + 1]}"',
+                f'"{".".join(path[: i + 1])}" must be a reference field to follow it to "{path[i + 1]}"',
                 pointer + "/field",
             )
         current = spec_field.target
@@ -138,9 +131,7 @@ def values(
     kinds = [s.kind for s in sources]
     out: dict[int, tuple[Any, ...]] = {}
     for row in context.conn.execute(query):
-        out[int(row[0])] = tuple(
-            plain(value, kind) for value, kind in zip(row[1:], kinds, strict=True)
-        )
+        out[int(row[0])] = tuple(plain(value, kind) for value, kind in zip(row[1:], kinds, strict=True))
     return out
 
 
@@ -188,9 +179,7 @@ def select(
     return query
 
 
-def _aggregate(
-    context: ScoringContext, spec: Aggregate, ids: Sequence[int] | None
-) -> sa.Select[Any]:
+def _aggregate(context: ScoringContext, spec: Aggregate, ids: Sequence[int] | None) -> sa.Select[Any]:
     table = context.table(spec.entity)
     key = table.c[spec.reference]
     target = table.c[spec.field] if spec.field is not None else table.c.id
@@ -219,9 +208,7 @@ class Spread:
     std: float | None
 
 
-def spreads(
-    context: ScoringContext, scored: str, sources: Sequence[Source], *, where: Any = None
-) -> list[Spread]:
+def spreads(context: ScoringContext, scored: str, sources: Sequence[Source], *, where: Any = None) -> list[Spread]:
     """Minimum, maximum, mean and population standard deviation of each numeric source over
     every record (passing ``where``), computed by the database."""
     inner = select(context, scored, sources, where=where).subquery("population")
@@ -248,11 +235,7 @@ def plain(value: Any, kind: Kind) -> Any:
     """A database value as scorers compute with it: numbers as floats."""
     if value is None:
         return None
-    if (
-        kind == "number"
-        and isinstance(value, (int, Decimal, float))
-        and not isinstance(value, bool)
-    ):
+    if kind == "number" and isinstance(value, (int, Decimal, float)) and not isinstance(value, bool):
         return float(value)
     return value
 

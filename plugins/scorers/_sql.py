@@ -247,9 +247,7 @@ class clamp(FunctionElement[float]):  # lower case, as SQL functions are
 @compiles(clamp)
 def _clamp_default(element: clamp, compiler: SQLCompiler, **kw: Any) -> str:
     value, low, high = (compiler.process(c, **kw) for c in element.clauses)
-    return (
-        f"CASE WHEN {value} < {low} THEN {low} WHEN {value} > {high} THEN {high} ELSE {value} END"
-    )
+    return f"CASE WHEN {value} < {low} THEN {low} WHEN {value} > {high} THEN {high} ELSE {value} END"
 
 
 @compiles(clamp, "sqlite")
@@ -275,9 +273,7 @@ def as_float(expression: sa.ColumnElement[Any]) -> sa.ColumnElement[float]:
     return sa.cast(expression, sa.Float())
 
 
-def mapped(
-    expression: sa.ColumnElement[Any], mapping: Mapping[str, float], default: float
-) -> sa.ColumnElement[float]:
+def mapped(expression: sa.ColumnElement[Any], mapping: Mapping[str, float], default: float) -> sa.ColumnElement[float]:
     """``CASE expression WHEN 'a' THEN 1.0 ... ELSE default END`` (text to number)."""
     if not mapping:
         return number(float(default))

@@ -69,9 +69,7 @@ def _bind(context: ScoringContext) -> _Bound:
     low, high = _cap(config)
     decay = config.get("decay")
     if decay is not None:
-        _binding.column(
-            context, context.spec.entity, decay["field"], "/decay/field", kinds=("date", "datetime")
-        )
+        _binding.column(context, context.spec.entity, decay["field"], "/decay/field", kinds=("date", "datetime"))
     return _Bound(
         rules,
         low,
@@ -171,9 +169,7 @@ def weighted_rules_sql(spec: ScoringSpec, table: sa.Table) -> ColumnElement[floa
         terms.append(sa.case((condition, number(points)), else_=number(0)))
         ceiling += max(points, 0)
         floor += min(points, 0)
-    total: ColumnElement[Any] = (
-        sa.cast(sum(terms[1:], terms[0]), sa.Float()) if terms else number(0.0)
-    )
+    total: ColumnElement[Any] = sa.cast(sum(terms[1:], terms[0]), sa.Float()) if terms else number(0.0)
     low, high = _cap(config)
     # a limit the points can never reach need not be written (nor evaluated per row)
     if low is not None and floor >= low:
@@ -189,9 +185,7 @@ def weighted_rules_sql(spec: ScoringSpec, table: sa.Table) -> ColumnElement[floa
     )
 
 
-def compile_sql(
-    spec: ScoringSpec, table: sa.Table
-) -> tuple[ColumnElement[float], ColumnElement[str] | None] | None:
+def compile_sql(spec: ScoringSpec, table: sa.Table) -> tuple[ColumnElement[float], ColumnElement[str] | None] | None:
     """``(value, grade)`` expressions for a set-based run (``Scorer.compile_sql``), or None
     when :func:`weighted_rules_sql` is None."""
     value = weighted_rules_sql(spec, table)

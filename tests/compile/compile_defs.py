@@ -29,17 +29,13 @@ def field(name: str, type: str = "string", **options: Any) -> FieldDef:
         if options.get(bound) is not None:
             options[bound] = Decimal(str(options[bound]))
     if "choices" in options:
-        options["choices"] = tuple(
-            c if isinstance(c, Choice) else Choice(c, Label(c)) for c in options["choices"]
-        )
+        options["choices"] = tuple(c if isinstance(c, Choice) else Choice(c, Label(c)) for c in options["choices"])
     options.setdefault("default", NO_DEFAULT)
     return FieldDef(name=name, type=type, label=Label(name.replace("_", " ")), **options)
 
 
 def entity(name: str, *fields: FieldDef, **options: Any) -> EntityDef:
-    return EntityDef(
-        name=name, label=Label(name), fields={f.name: f for f in fields}, **options
-    )
+    return EntityDef(name=name, label=Label(name), fields={f.name: f for f in fields}, **options)
 
 
 def definitions(*entities: EntityDef) -> Definitions:

@@ -40,17 +40,30 @@ RECORDS_PER_ENTITY = 6
 
 # Names that collide with Python keywords, marshmallow Schema attributes and the locals
 # of the generated functions: they must all stay plain keys.
-NAMES = ["name", "amount", "class", "load", "fields", "errs", "out", "v", "d", "s", "w",
-         "get", "seen", "row", "c0", "stage"]
+NAMES = [
+    "name",
+    "amount",
+    "class",
+    "load",
+    "fields",
+    "errs",
+    "out",
+    "v",
+    "d",
+    "s",
+    "w",
+    "get",
+    "seen",
+    "row",
+    "c0",
+    "stage",
+]
 PATTERNS = [None, None, "[a-z]+", "[A-Z][a-z]*", "[0-9]{3}-[0-9]{4}", ".*", "[a-z ]{0,5}"]
 CHOICE_POOL = ["new", "won", "lost", "a", "b", "x y", "Δ"]
 JUNK = st.sampled_from([None, True, False, 0, 1, -1, 2.5, "", "x", "12", [], ["a"], {}, {"a": 1}])
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=5)
-    | st.floats(allow_nan=False, allow_infinity=False),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
-    ),
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5) | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
     max_leaves=6,
 )
 
@@ -104,16 +117,60 @@ def entities(draw: st.DrawFn) -> EntityDef:
 
 EMAILS = ["ada@example.com", "a@b.c", "ada@example", "a b@c.de", "@c.de", "a@@b.c", "a@b..c"]
 PHONES = ["+86 (10) 5555-0100", "555.0100 12", "1234", "+1-(((-)))", "12345", "+" + "1" * 33]
-URLS = ["https://example.com/a?b", "HTTP://X.Y", "ftp://x.y", "http://", "https://a b.c",
-        "http://a"]
-DATES = ["2024-02-29", "2023-02-29", "2024-1-01", "20240101", "2024-W01-1", "２０２４-01-01",
-         "2024-01-01T00:00", "0000-01-01", "9999-12-31", "0001-01-01"]
-DATETIMES = ["2024-03-01", "2024-03-01T24:00", "2024-03-01T12:30:00.1234567", "2024-03-01T12",
-             "2024-03-01T12:30:00z", "2024-03-01T12:30:00+24:00", "0001-01-01T00:00:00+01:00",
-             "9999-12-31T23:30:00-01:00", "2024-03-01T12:30:00+0800", "2024-03-01T12:30,5"]
-NUMBERS = ["12", "-12.50", "1e2", "+.5", "5.", ".", "-", "", " 1", "1 ", "1_000", "١٢", "nan",
-           "NaN", "Infinity", "-inf", "sNaN", "1e99999", "1e-99999", "12.500", "0.000", "-0",
-           "0E+10", ".-5", "+-5", "1.2.3", "²"]
+URLS = ["https://example.com/a?b", "HTTP://X.Y", "ftp://x.y", "http://", "https://a b.c", "http://a"]
+DATES = [
+    "2024-02-29",
+    "2023-02-29",
+    "2024-1-01",
+    "20240101",
+    "2024-W01-1",
+    "２０２４-01-01",
+    "2024-01-01T00:00",
+    "0000-01-01",
+    "9999-12-31",
+    "0001-01-01",
+]
+DATETIMES = [
+    "2024-03-01",
+    "2024-03-01T24:00",
+    "2024-03-01T12:30:00.1234567",
+    "2024-03-01T12",
+    "2024-03-01T12:30:00z",
+    "2024-03-01T12:30:00+24:00",
+    "0001-01-01T00:00:00+01:00",
+    "9999-12-31T23:30:00-01:00",
+    "2024-03-01T12:30:00+0800",
+    "2024-03-01T12:30,5",
+]
+NUMBERS = [
+    "12",
+    "-12.50",
+    "1e2",
+    "+.5",
+    "5.",
+    ".",
+    "-",
+    "",
+    " 1",
+    "1 ",
+    "1_000",
+    "١٢",
+    "nan",
+    "NaN",
+    "Infinity",
+    "-inf",
+    "sNaN",
+    "1e99999",
+    "1e-99999",
+    "12.500",
+    "0.000",
+    "-0",
+    "0E+10",
+    ".-5",
+    "+-5",
+    "1.2.3",
+    "²",
+]
 OFFSETS = ["", "Z", "+00:00", "+05:30", "-08:00", "+23:59", "-23:59"]
 
 
@@ -132,23 +189,31 @@ def _text_values(definition: FieldDef) -> st.SearchStrategy[Any]:
 def _decimal_values(definition: FieldDef) -> st.SearchStrategy[Any]:
     precision, scale = definition.precision or 1, definition.scale or 0
     whole = "9" * (precision - scale)
-    edges = [whole or "0", whole + "9", f"{whole or '0'}.{'9' * scale}", f"0.{'1' * (scale + 1)}",
-             f"-{whole or '0'}.{'0' * (scale + 2)}"]
+    edges = [
+        whole or "0",
+        whole + "9",
+        f"{whole or '0'}.{'9' * scale}",
+        f"0.{'1' * (scale + 1)}",
+        f"-{whole or '0'}.{'0' * (scale + 2)}",
+    ]
     limit = 10 ** (precision - scale + 1)
-    decimals = st.decimals(
-        allow_nan=False, allow_infinity=False, places=scale + 1, min_value=-limit, max_value=limit
-    )
+    decimals = st.decimals(allow_nan=False, allow_infinity=False, places=scale + 1, min_value=-limit, max_value=limit)
     return st.one_of(
-        decimals.map(str), decimals.map(float), st.integers(-(10**20), 10**20),
-        st.floats(), st.sampled_from(NUMBERS + edges), st.booleans(),
+        decimals.map(str),
+        decimals.map(float),
+        st.integers(-(10**20), 10**20),
+        st.floats(),
+        st.sampled_from(NUMBERS + edges),
+        st.booleans(),
     )
 
 
 @st.composite
 def _datetime_texts(draw: st.DrawFn) -> str:
     moment = draw(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)))
-    text = moment.isoformat(sep=draw(st.sampled_from("T ")),
-                            timespec=draw(st.sampled_from(["minutes", "seconds", "microseconds"])))
+    text = moment.isoformat(
+        sep=draw(st.sampled_from("T ")), timespec=draw(st.sampled_from(["minutes", "seconds", "microseconds"]))
+    )
     return text + draw(st.sampled_from(OFFSETS))
 
 
@@ -163,9 +228,7 @@ def values_for(definition: FieldDef) -> st.SearchStrategy[Any]:
         for bound in (definition.minimum, definition.maximum):
             if bound is not None:
                 edges += [int(bound) - 1, int(bound), int(bound) + 1]
-        values = (
-            st.integers(-(2**64), 2**64) | st.sampled_from(edges) | st.floats(-5, 5) | st.booleans()
-        )
+        values = st.integers(-(2**64), 2**64) | st.sampled_from(edges) | st.floats(-5, 5) | st.booleans()
     elif kind in ("decimal", "money"):
         values = _decimal_values(definition)
     elif kind == "boolean":
@@ -193,8 +256,7 @@ def records(draw: st.DrawFn, definition: EntityDef) -> dict[str, Any]:
     for name, spec in definition.fields.items():
         if draw(st.booleans()):
             record[name] = draw(values_for(spec))
-    others = ["owner", "owner", "owner", "id", "version", "created_at", "updated_at", "created_by",
-              "nmae", "Name"]
+    others = ["owner", "owner", "owner", "id", "version", "created_at", "updated_at", "created_by", "nmae", "Name"]
     extras = draw(st.sampled_from([0, 0, 0, 1, 1, 2]))
     keys = st.lists(st.sampled_from(others), unique=True, min_size=extras, max_size=extras)
     for key in draw(keys):
@@ -241,8 +303,32 @@ def test_marshmallow_and_compiled_validators_agree(data: st.DataObject) -> None:
 # -- CSV ----------------------------------------------------------------------------------
 
 BOOLEAN_TEXT = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
-CELLS = ["", "1.0", " 1", "1_0", "nan", "[", "[1]", "[]", '["a"]', "true", "TRUE", "Yes", "0",
-         "-0", "+5", "null", "٣", "a|b", "new|won", "|", '{"a": 1}', "NaN", "12.50", "2024-02-29"]
+CELLS = [
+    "",
+    "1.0",
+    " 1",
+    "1_0",
+    "nan",
+    "[",
+    "[1]",
+    "[]",
+    '["a"]',
+    "true",
+    "TRUE",
+    "Yes",
+    "0",
+    "-0",
+    "+5",
+    "null",
+    "٣",
+    "a|b",
+    "new|won",
+    "|",
+    '{"a": 1}',
+    "NaN",
+    "12.50",
+    "2024-02-29",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -296,9 +382,7 @@ def cells_for(definition: FieldDef) -> st.SearchStrategy[str]:
     )
 
 
-def _expected(
-    validator: RecordValidator, header: list[str], cells: list[str], columns: tuple[str, ...]
-) -> Outcome:
+def _expected(validator: RecordValidator, header: list[str], cells: list[str], columns: tuple[str, ...]) -> Outcome:
     definition = validator.entity
     decoded: dict[str, Any] = {}
     failed: dict[str, Problem] = {}
@@ -332,15 +416,9 @@ def test_csv_reader_equals_the_validator_on_decoded_cells(data: st.DataObject) -
     assert [p.field for p in converter.header_problems] == [n for n in header if n == "nmae"]
     for _ in range(RECORDS_PER_ENTITY):
         strategies = [
-            cells_for(definition.fields[name])
-            if name in definition.fields
-            else st.text(max_size=130)
+            cells_for(definition.fields[name]) if name in definition.fields else st.text(max_size=130)
             for name in header
         ]
-        cells = [
-            data.draw(strategy, label=name)
-            for strategy, name in zip(strategies, header, strict=True)
-        ]
+        cells = [data.draw(strategy, label=name) for strategy, name in zip(strategies, header, strict=True)]
         got = converter.convert(cells)
         assert _typed(got) == _typed(_expected(validator, header, cells, converter.columns))
-

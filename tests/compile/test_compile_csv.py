@@ -17,6 +17,7 @@ from engine.metadata._model import FieldDef
 UTC = UTC
 CHOICES = ["new", "won", "lost"]
 
+
 @dataclass(frozen=True)
 class Fails:
     """The cell is refused with this code."""
@@ -105,9 +106,7 @@ def _case_id(case: tuple[FieldDef, str, Any]) -> str:
     return f"{definition.type}-{cell[:20]!r}-{outcome}"
 
 
-@pytest.mark.parametrize(
-    ("definition", "cell", "expected"), CELL_CASES, ids=map(_case_id, CELL_CASES)
-)
+@pytest.mark.parametrize(("definition", "cell", "expected"), CELL_CASES, ids=map(_case_id, CELL_CASES))
 def test_cells(definition: FieldDef, cell: str, expected: Any) -> None:
     converter = compile_csv_reader(entity("t", definition), ["f"])
     values, problems = converter.convert([cell], line=7)
@@ -135,22 +134,20 @@ CONTACT = entity(
     ("header", "allow_id", "problems", "columns"),
     [
         (["name", "email"], False, [], ("name", "email", "stage", "tags", "score", "note")),
-        (["email", "owner", "name"], False, [],
-         ("owner", "name", "email", "stage", "tags", "score", "note")),
+        (["email", "owner", "name"], False, [], ("owner", "name", "email", "stage", "tags", "score", "note")),
         (["id", "name"], True, [], ("id", "name", "email", "stage", "tags", "score", "note")),
-        (["id", "name"], False, [("id", "read_only")],
-         ("name", "email", "stage", "tags", "score", "note")),
-        (["name", "nmae", "version"], False, [("nmae", "unknown_field"), ("version", "read_only")],
-         ("name", "email", "stage", "tags", "score", "note")),
-        (["name", "name"], False, [("name", "duplicate")],
-         ("name", "email", "stage", "tags", "score", "note")),
-        (["name", ""], False, [("", "unknown_field")],
-         ("name", "email", "stage", "tags", "score", "note")),
+        (["id", "name"], False, [("id", "read_only")], ("name", "email", "stage", "tags", "score", "note")),
+        (
+            ["name", "nmae", "version"],
+            False,
+            [("nmae", "unknown_field"), ("version", "read_only")],
+            ("name", "email", "stage", "tags", "score", "note"),
+        ),
+        (["name", "name"], False, [("name", "duplicate")], ("name", "email", "stage", "tags", "score", "note")),
+        (["name", ""], False, [("", "unknown_field")], ("name", "email", "stage", "tags", "score", "note")),
     ],
 )
-def test_header(
-    header: list[str], allow_id: bool, problems: list[tuple[str, str]], columns: tuple[str, ...]
-) -> None:
+def test_header(header: list[str], allow_id: bool, problems: list[tuple[str, str]], columns: tuple[str, ...]) -> None:
     converter = compile_csv_reader(CONTACT, header, allow_id=allow_id)
     assert [(p.field, p.code) for p in converter.header_problems] == problems
     assert converter.columns == columns
@@ -175,7 +172,10 @@ def test_every_problem_of_a_row_is_reported() -> None:
     values, problems = converter.convert(["x", "bad", "", "o" * 129])
     assert values is None
     assert [(p.field, p.code) for p in problems] == [
-        ("name", "required"), ("email", "format"), ("score", "type"), ("owner", "max_length")
+        ("name", "required"),
+        ("email", "format"),
+        ("score", "type"),
+        ("owner", "max_length"),
     ]
 
 
@@ -188,8 +188,13 @@ def test_owner_column(cell: str, expected: str | None) -> None:
 
 @pytest.mark.parametrize(
     ("cell", "expected"),
-    [("", (None, [])), ("42", (42, [])), ("0", (None, ["type"])), ("x", (None, ["type"])),
-     ("9223372036854775808", (None, ["out_of_range"]))],
+    [
+        ("", (None, [])),
+        ("42", (42, [])),
+        ("0", (None, ["type"])),
+        ("x", (None, ["type"])),
+        ("9223372036854775808", (None, ["out_of_range"])),
+    ],
 )
 def test_id_column_for_upserts(cell: str, expected: tuple[Any, list[str]]) -> None:
     converter = compile_csv_reader(CONTACT, ["id", "name"], allow_id=True)
@@ -240,8 +245,7 @@ DEAL = entity(
     field("stage", "enum", choices=CHOICES, default="new"),
 )
 ROWS = [
-    ["Big", "1250000.50", "2024-06-30", "2024-03-01T12:30:00+08:00", "yes", "new|won", '{"a":1}',
-     ""],
+    ["Big", "1250000.50", "2024-06-30", "2024-03-01T12:30:00+08:00", "yes", "new|won", '{"a":1}', ""],
     ["Small", "", "", "", "", "", "", "lost"],
 ]
 

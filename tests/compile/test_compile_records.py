@@ -196,13 +196,9 @@ def _case_id(case: tuple[FieldDef, Any, Any]) -> str:
     return f"{definition.type}-{value!r:.30}-{outcome}"
 
 
-@pytest.mark.parametrize(
-    ("definition", "value", "expected"), VALUE_CASES, ids=map(_case_id, VALUE_CASES)
-)
+@pytest.mark.parametrize(("definition", "value", "expected"), VALUE_CASES, ids=map(_case_id, VALUE_CASES))
 @pytest.mark.parametrize("partial", [False, True], ids=["create", "update"])
-def test_value_rules(
-    validate: Validate, definition: FieldDef, value: Any, expected: Any, partial: bool
-) -> None:
+def test_value_rules(validate: Validate, definition: FieldDef, value: Any, expected: Any, partial: bool) -> None:
     out, problems = validate(entity("thing", definition), {"f": value}, partial)
     if isinstance(expected, str):
         assert (out, problems) == (None, [("f", expected)])
@@ -251,8 +247,11 @@ REQUIRED = entity(
         ({"code": None}, True, [("code", "read_only")]),
         ({"name": "x", "id": 1}, False, [("id", "read_only")]),
         ({"version": 2}, True, [("version", "read_only")]),
-        ({"name": "x", "created_at": None, "updated_at": "x", "created_by": "me"}, False,
-         [("created_at", "read_only"), ("updated_at", "read_only"), ("created_by", "read_only")]),
+        (
+            {"name": "x", "created_at": None, "updated_at": "x", "created_by": "me"},
+            False,
+            [("created_at", "read_only"), ("updated_at", "read_only"), ("created_by", "read_only")],
+        ),
         ({"name": "x", "owner": "bob"}, False, []),
         ({"owner": None}, True, []),
         ({"owner": 5}, True, [("owner", "type")]),
@@ -324,8 +323,25 @@ def test_a_record_must_be_an_object(validate: Validate, data: Any) -> None:
 
 # Names that are Python keywords, marshmallow Schema attributes, or locals of the
 # generated code must all be plain keys.
-AWKWARD = ["class", "load", "fields", "opts", "dump", "validate", "errs", "out", "v", "d",
-           "data", "get", "seen", "_k0", "MISSING", "__class__", 'x"); raise SystemExit("']
+AWKWARD = [
+    "class",
+    "load",
+    "fields",
+    "opts",
+    "dump",
+    "validate",
+    "errs",
+    "out",
+    "v",
+    "d",
+    "data",
+    "get",
+    "seen",
+    "_k0",
+    "MISSING",
+    "__class__",
+    'x"); raise SystemExit("',
+]
 
 
 def test_field_names_are_data_never_code(validate: Validate) -> None:

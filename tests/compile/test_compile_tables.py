@@ -122,9 +122,7 @@ def test_id_is_integer_on_sqlite_so_that_it_is_the_rowid() -> None:
     ],
     ids=lambda value: getattr(value, "type", None),
 )
-def test_column_type_of_each_field_type(
-    definition: FieldDef, on_sqlite: str, on_postgres: str
-) -> None:
+def test_column_type_of_each_field_type(definition: FieldDef, on_sqlite: str, on_postgres: str) -> None:
     kind = column_type(definition)
     assert kind.compile(dialect=sqlite.dialect()) == on_sqlite
     assert kind.compile(dialect=postgresql.dialect()) == on_postgres
@@ -137,9 +135,7 @@ def test_unknown_field_type_is_an_explicit_error() -> None:
 
 
 def test_boolean_and_enum_make_no_check_constraints() -> None:
-    ddl = str(sa.schema.CreateTable(build_metadata(CRM).tables["sample"]).compile(
-        dialect=postgresql.dialect()
-    ))
+    ddl = str(sa.schema.CreateTable(build_metadata(CRM).tables["sample"]).compile(dialect=postgresql.dialect()))
     assert "CHECK" not in ddl and "ENUM" not in ddl
 
 
@@ -156,8 +152,7 @@ def _constraint_names(table: sa.Table, kind: type) -> set[str]:
     [
         (
             "account",
-            {"ix_account_owner", "ix_account_primary_contact", "ix_account_industry",
-             "ix_account_industry_owner"},
+            {"ix_account_owner", "ix_account_primary_contact", "ix_account_industry", "ix_account_industry_owner"},
             {"uq_account_name", "uq_account_name_industry"},
             {"fk_account_primary_contact"},
         ),
@@ -233,8 +228,9 @@ def test_definition_errors(bad: Any, code: str, pointer: str) -> None:
 
 def test_naming_convention_is_usable_by_other_metadata() -> None:
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
-    table = sa.Table("log", metadata, sa.Column("id", sa.Integer, primary_key=True),
-                     sa.Column("at", sa.Integer, index=True))
+    table = sa.Table(
+        "log", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("at", sa.Integer, index=True)
+    )
     assert table.primary_key.name == "pk_log" and _index_names(table) == {"ix_log_at"}
 
 
@@ -293,8 +289,7 @@ def test_typed_values_round_trip(crm_db: Any) -> None:
     ("given", "stored"),
     [
         (datetime(2024, 3, 1, 12, 30, tzinfo=PLUS_8), datetime(2024, 3, 1, 4, 30, tzinfo=UTC)),
-        (datetime(2024, 3, 1, 12, 30, 0, 123456, tzinfo=UTC),
-         datetime(2024, 3, 1, 12, 30, 0, 123456, tzinfo=UTC)),
+        (datetime(2024, 3, 1, 12, 30, 0, 123456, tzinfo=UTC), datetime(2024, 3, 1, 12, 30, 0, 123456, tzinfo=UTC)),
         (datetime(2024, 3, 1, 12, 30), datetime(2024, 3, 1, 12, 30, tzinfo=UTC)),  # naive = UTC
     ],
 )

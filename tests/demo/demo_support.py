@@ -127,11 +127,17 @@ def dump(engine: CrmEngine) -> str:
     for name in engine.model.definitions.entities:
         out[name] = [to_jsonable(r) for r in rows(engine, name)]
     with engine.db.read() as conn:
-        out["history"] = [to_jsonable(dict(r)) for r in conn.execute(
-            sa.select(workflow_history).order_by(workflow_history.c.id)).mappings()]
+        out["history"] = [
+            to_jsonable(dict(r))
+            for r in conn.execute(sa.select(workflow_history).order_by(workflow_history.c.id)).mappings()
+        ]
         out["users"] = [to_jsonable(dict(r)) for r in conn.execute(sa.select(users).order_by(users.c.name)).mappings()]
-        out["audit"] = [to_jsonable(dict(r)) for r in conn.execute(
-            sa.select(audit_log).where(audit_log.c.action == "demo").order_by(audit_log.c.entity)).mappings()]
+        out["audit"] = [
+            to_jsonable(dict(r))
+            for r in conn.execute(
+                sa.select(audit_log).where(audit_log.c.action == "demo").order_by(audit_log.c.entity)
+            ).mappings()
+        ]
     for rows_ in out.values():
         for row in rows_:
             if isinstance(row, dict) and isinstance(row.get("roles"), list):

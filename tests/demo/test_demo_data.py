@@ -218,10 +218,18 @@ def test_club_references_cycles_and_patterns(sqlite_url: str) -> None:
     ],
 )
 def test_pattern_fields_get_matching_values(tmp_path: Path, pattern: str, required: bool) -> None:
-    bundle = write_bundle(tmp_path, "patterned", {"item": {"fields": {
-        "name": {"type": "string", "required": True},
-        "code": {"type": "string", "required": required, "unique": True, "pattern": pattern},
-    }}})
+    bundle = write_bundle(
+        tmp_path,
+        "patterned",
+        {
+            "item": {
+                "fields": {
+                    "name": {"type": "string", "required": True},
+                    "code": {"type": "string", "required": required, "unique": True, "pattern": pattern},
+                }
+            }
+        },
+    )
     with CrmEngine(f"sqlite:///{tmp_path / 'crm.db'}") as crm:
         crm.apply(load_definitions(bundle))
         assert generate_demo(crm, "patterned", 60, now=NOW) == {"item": 60}
@@ -233,9 +241,17 @@ def test_pattern_fields_get_matching_values(tmp_path: Path, pattern: str, requir
 
 
 def test_a_required_field_that_cannot_be_filled_is_reported(tmp_path: Path) -> None:
-    bundle = write_bundle(tmp_path, "impossible", {"item": {"fields": {
-        "code": {"type": "string", "required": True, "pattern": r"(?=.*\d)[a-z\d]{6}"},
-    }}})
+    bundle = write_bundle(
+        tmp_path,
+        "impossible",
+        {
+            "item": {
+                "fields": {
+                    "code": {"type": "string", "required": True, "pattern": r"(?=.*\d)[a-z\d]{6}"},
+                }
+            }
+        },
+    )
     with CrmEngine(f"sqlite:///{tmp_path / 'crm.db'}") as crm:
         crm.apply(load_definitions(bundle))
         with pytest.raises(RecordValidationError) as caught:

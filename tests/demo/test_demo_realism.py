@@ -96,10 +96,14 @@ def test_purchases_span_the_last_two_years_with_busy_months(crm: CrmEngine) -> N
     assert any(d <= NOW.date() - timedelta(days=180) for d in last.values())
 
 
-@pytest.mark.parametrize(("industry", "threshold"), [(None, 60), ("engineering_equipment", 70)],
-                         ids=["complex_sale", "engineering_equipment"])
-def test_an_approved_project_earns_the_evaluation_it_needed(crm: CrmEngine, industry: str | None,
-                                                            threshold: int) -> None:
+@pytest.mark.parametrize(
+    ("industry", "threshold"),
+    [(None, 60), ("engineering_equipment", 70)],
+    ids=["complex_sale", "engineering_equipment"],
+)
+def test_an_approved_project_earns_the_evaluation_it_needed(
+    crm: CrmEngine, industry: str | None, threshold: int
+) -> None:
     _demo(crm, "complex_sale", industry)
     runs = crm.scoring.run(now=NOW)
     assert [r.error for r in runs] == [None] * len(runs)

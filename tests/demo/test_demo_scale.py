@@ -58,8 +58,14 @@ def test_the_same_data_whatever_the_hash_seed(tmp_path: Path) -> None:
     for hash_seed in ("1", "2"):
         url = f"sqlite:///{tmp_path / hash_seed}.db"
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
-        done = subprocess.run([sys.executable, "-c", _DUMP, url, str(CLUB)], capture_output=True, text=True,
-                              env=env, cwd=REPO_ROOT, check=True)
+        done = subprocess.run(
+            [sys.executable, "-c", _DUMP, url, str(CLUB)],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=REPO_ROOT,
+            check=True,
+        )
         digests.add(done.stdout.strip())
     with CrmEngine(f"sqlite:///{tmp_path / 'here'}.db") as crm:
         crm.apply(load_definitions(CLUB))

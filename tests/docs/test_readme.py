@@ -38,8 +38,9 @@ def run_command_steps() -> list[list[str]]:
     return [shlex.split(s)[1:] for s in steps if s.startswith(".venv/bin/crm ")]
 
 
-def test_readme_tour_runs_as_written(run_cli: Callable[..., CliResult], tmp_path: Path,
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_readme_tour_runs_as_written(
+    run_cli: Callable[..., CliResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(REPO_ROOT)
     steps = run_command_steps()
     assert steps[0][:2] == ["preset", "load"] and steps[-1] == ["serve"]

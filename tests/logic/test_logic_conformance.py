@@ -37,21 +37,32 @@ def same(actual: Any, expected: Any) -> bool:
     if isinstance(expected, str):
         return actual == expected
     if isinstance(expected, list):
-        return (isinstance(actual, list) and len(actual) == len(expected)
-                and all(same(a, e) for a, e in zip(actual, expected, strict=True)))
+        return (
+            isinstance(actual, list)
+            and len(actual) == len(expected)
+            and all(same(a, e) for a, e in zip(actual, expected, strict=True))
+        )
     if isinstance(expected, dict):
-        return (isinstance(actual, dict) and actual.keys() == expected.keys()
-                and all(same(actual[k], expected[k]) for k in expected))
+        return (
+            isinstance(actual, dict)
+            and actual.keys() == expected.keys()
+            and all(same(actual[k], expected[k]) for k in expected)
+        )
     raise AssertionError(f"not a JSON value: {expected!r}")
 
 
 def reference_cases() -> list[Any]:
     if not REFERENCE.exists():
-        return [pytest.param(None, None, None, marks=pytest.mark.skip(
-            reason=f"{REFERENCE} is absent (the shared JSON Logic suites)"))]
+        return [
+            pytest.param(
+                None, None, None, marks=pytest.mark.skip(reason=f"{REFERENCE} is absent (the shared JSON Logic suites)")
+            )
+        ]
     cases = [case for case in json.loads(REFERENCE.read_text()) if not isinstance(case, str)]
-    return [pytest.param(rule, data, expected, id=f"{i}:{json.dumps(rule)[:60]}")
-            for i, (rule, data, expected) in enumerate(cases)]
+    return [
+        pytest.param(rule, data, expected, id=f"{i}:{json.dumps(rule)[:60]}")
+        for i, (rule, data, expected) in enumerate(cases)
+    ]
 
 
 @pytest.mark.parametrize("generate_code", BACKENDS)

@@ -58,24 +58,20 @@ class Opaque:
         ({"val": [["__class__"], "x"]}, {}, None),
         ({"exists": "secret"}, Record(), False),
         ({"missing": ["secret", "__class__"]}, Record(), ["secret", "__class__"]),
-        ({"cat": ["__import__('os').system('true')", {"var": "x"}]}, {"x": "')"},
-         "__import__('os').system('true')')"),
-        ({"==": [{"var": "x"}, "\"); import os; (\""]}, {"x": "\"); import os; (\""}, True),
+        ({"cat": ["__import__('os').system('true')", {"var": "x"}]}, {"x": "')"}, "__import__('os').system('true')')"),
+        ({"==": [{"var": "x"}, '"); import os; ("']}, {"x": '"); import os; ("'}, True),
     ],
 )
-def test_rules_read_keys_and_indices_only(rule: Any, data: Any, expected: Any,
-                                          generate_code: bool) -> None:
+def test_rules_read_keys_and_indices_only(rule: Any, data: Any, expected: Any, generate_code: bool) -> None:
     assert compile_rule(rule, generate_code=generate_code).evaluate(data) == expected
 
 
 def test_package_calls_no_dynamic_code_but_its_one_checked_exec() -> None:
-    forbidden = {"eval", "exec", "compile", "getattr", "setattr", "delattr", "__import__",
-                 "globals", "vars", "open"}
+    forbidden = {"eval", "exec", "compile", "getattr", "setattr", "delattr", "__import__", "globals", "vars", "open"}
     calls = []
     for path in sorted(PACKAGE.glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                    and node.func.id in forbidden):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in forbidden:
                 calls.append((path.name, node.func.id))
     assert sorted(calls) == [("_codegen.py", "compile"), ("_codegen.py", "exec")]
 
@@ -140,35 +136,58 @@ def test_deepest_allowed_rule_compiles_and_runs() -> None:
     ("rule", "data", "code", "limits"),
     [
         # nested iterators are bounded by the step budget
-        ({"map": [{"var": "rows"}, {"map": [{"var": ""}, 1]}]},
-         {"rows": [list(range(2000))] * 2000}, "max_steps", Limits()),
-        ({"some": [{"var": "rows"}, {"some": [{"var": ""}, False]}]},
-         {"rows": [list(range(2000))] * 2000}, "max_steps", Limits()),
-        ({"map": [{"var": "rows"}, {"val": [[2], "rows"]}]},
-         {"rows": list(range(20))}, "max_steps", Limits(max_steps=10)),
-        ({"filter": [{"var": "rows"}, {"in": [{"var": ""}, {"val": [[2], "rows"]}]}]},
-         {"rows": list(range(5000))}, "max_steps", Limits()),
+        (
+            {"map": [{"var": "rows"}, {"map": [{"var": ""}, 1]}]},
+            {"rows": [list(range(2000))] * 2000},
+            "max_steps",
+            Limits(),
+        ),
+        (
+            {"some": [{"var": "rows"}, {"some": [{"var": ""}, False]}]},
+            {"rows": [list(range(2000))] * 2000},
+            "max_steps",
+            Limits(),
+        ),
+        (
+            {"map": [{"var": "rows"}, {"val": [[2], "rows"]}]},
+            {"rows": list(range(20))},
+            "max_steps",
+            Limits(max_steps=10),
+        ),
+        (
+            {"filter": [{"var": "rows"}, {"in": [{"var": ""}, {"val": [[2], "rows"]}]}]},
+            {"rows": list(range(5000))},
+            "max_steps",
+            Limits(),
+        ),
         # what a rule builds is bounded, however it doubles it
-        ({"reduce": [{"var": "rows"},
-                     {"cat": [{"var": "accumulator"}, {"var": "accumulator"}]}, "ab"]},
-         {"rows": list(range(40))}, "max_string_length", Limits()),
-        ({"reduce": [{"var": "rows"},
-                     {"merge": [{"var": "accumulator"}, {"var": "accumulator"}]}, [1]]},
-         {"rows": list(range(40))}, "max_array_length", Limits()),
+        (
+            {"reduce": [{"var": "rows"}, {"cat": [{"var": "accumulator"}, {"var": "accumulator"}]}, "ab"]},
+            {"rows": list(range(40))},
+            "max_string_length",
+            Limits(),
+        ),
+        (
+            {"reduce": [{"var": "rows"}, {"merge": [{"var": "accumulator"}, {"var": "accumulator"}]}, [1]]},
+            {"rows": list(range(40))},
+            "max_array_length",
+            Limits(),
+        ),
         ({"cat": [{"var": "deep"}]}, {"deep": _deep_list(1000)}, "max_depth", Limits()),
         # and so is all it builds together, loop or no loop
-        ([{"cat": [{"var": "x"}, {"var": "x"}]}] * 40, {"x": "a" * 400_000}, "max_steps",
-         Limits()),
+        ([{"cat": [{"var": "x"}, {"var": "x"}]}] * 40, {"x": "a" * 400_000}, "max_steps", Limits()),
         ([{"substr": [{"var": "x"}, 1]}] * 40, {"x": "a" * 1_000_000}, "max_steps", Limits()),
-        ([{"merge": [{"var": "x"}, {"var": "x"}]}] * 40, {"x": list(range(50_000))},
-         "max_steps", Limits()),
+        ([{"merge": [{"var": "x"}, {"var": "x"}]}] * 40, {"x": list(range(50_000))}, "max_steps", Limits()),
         # and try cannot catch running out
-        ({"try": [{"map": [{"var": "rows"}, 1]}, "caught"]},
-         {"rows": list(range(20))}, "max_steps", Limits(max_steps=10)),
+        (
+            {"try": [{"map": [{"var": "rows"}, 1]}, "caught"]},
+            {"rows": list(range(20))},
+            "max_steps",
+            Limits(max_steps=10),
+        ),
     ],
 )
-def test_evaluation_is_bounded(rule: Any, data: Any, code: str, limits: Limits,
-                               generate_code: bool) -> None:
+def test_evaluation_is_bounded(rule: Any, data: Any, code: str, limits: Limits, generate_code: bool) -> None:
     compiled = compile_rule(rule, limits=limits, generate_code=generate_code)
     with pytest.raises(LimitExceededError) as caught:
         compiled.evaluate(data)
@@ -183,32 +202,40 @@ def test_in_stops_building_a_needle_longer_than_the_text(generate_code: bool) ->
 
 
 def test_growing_integers_turn_into_floats_then_fail_cleanly() -> None:
-    rule = {"reduce": [{"var": "rows"},
-                       {"*": [{"var": "accumulator"}, {"var": "current"}]}, 1]}
+    rule = {"reduce": [{"var": "rows"}, {"*": [{"var": "accumulator"}, {"var": "current"}]}, 1]}
     with pytest.raises(LogicError):
         compile_rule(rule).evaluate({"rows": [10**18] * 1000})
 
 
 json_scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-(10**20), 10**20),
-    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=6),
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**20), 10**20),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=6),
     st.sampled_from(["", "0", "1", "1e3", "a.b", "2026-01-01", "Infinity", "0x1f"]),
 )
 rules = st.recursive(
     json_scalars,
     lambda children: st.one_of(
         st.lists(children, max_size=4),
-        st.builds(lambda op, args: {op: args},
-                  st.sampled_from([*sorted(OPERATOR_NAMES), "bogus"]),
-                  st.one_of(st.lists(children, max_size=4), children)),
+        st.builds(
+            lambda op, args: {op: args},
+            st.sampled_from([*sorted(OPERATOR_NAMES), "bogus"]),
+            st.one_of(st.lists(children, max_size=4), children),
+        ),
         st.builds(lambda path: {"var": path}, st.sampled_from(["", "a", "a.b", "0", "a.0"])),
         st.dictionaries(st.text(max_size=3), children, max_size=2),
     ),
     max_leaves=25,
 )
 data_values = st.recursive(
-    st.one_of(json_scalars, st.decimals(allow_nan=False, allow_infinity=False, places=2),
-              st.dates(), st.datetimes(timezones=st.sampled_from([None, UTC]))),
+    st.one_of(
+        json_scalars,
+        st.decimals(allow_nan=False, allow_infinity=False, places=2),
+        st.dates(),
+        st.datetimes(timezones=st.sampled_from([None, UTC])),
+    ),
     lambda children: st.one_of(
         st.lists(children, max_size=4),
         st.dictionaries(st.sampled_from(["a", "b", "0", "x"]), children, max_size=4),
@@ -230,8 +257,7 @@ def test_any_json_rule_on_any_data_gives_a_value_or_a_logic_error(rule: Any, dat
         try:
             outcomes.append(("value", repr(compiled.evaluate(data))))
         except LogicError as error:
-            outcomes.append(("error", error.code, tuple((p.code, p.pointer)
-                                                        for p in error.problems)))
+            outcomes.append(("error", error.code, tuple((p.code, p.pointer) for p in error.problems)))
     # both backends agree, value for value and error for error
     assert outcomes[0] == outcomes[1]
 
@@ -239,6 +265,6 @@ def test_any_json_rule_on_any_data_gives_a_value_or_a_logic_error(rule: Any, dat
 def test_fuzz_data_kinds_cover_records() -> None:
     # Decimal, date and datetime are what records hold beyond JSON
     rule = compile_rule({"cat": [{"var": "a"}, {"var": "b"}, {"var": "c"}]})
-    assert rule.evaluate({"a": Decimal("1.50"), "b": date(2026, 1, 2),
-                          "c": datetime(2026, 1, 2, 3, 4, 5)}) == (
-        "1.502026-01-022026-01-02T03:04:05+00:00")
+    assert rule.evaluate({"a": Decimal("1.50"), "b": date(2026, 1, 2), "c": datetime(2026, 1, 2, 3, 4, 5)}) == (
+        "1.502026-01-022026-01-02T03:04:05+00:00"
+    )

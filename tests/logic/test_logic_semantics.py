@@ -26,8 +26,10 @@ RECORD = {
         "lost_reason": None,
         "close_date": date(2026, 12, 31),
         "created_at": datetime(2026, 11, 20, 10, 0, tzinfo=UTC),
-        "lines": [{"sku": "A", "qty": 2, "price": Decimal("10.50")},
-                  {"sku": "B", "qty": 150, "price": Decimal("1.25")}],
+        "lines": [
+            {"sku": "A", "qty": 2, "price": Decimal("10.50")},
+            {"sku": "B", "qty": 150, "price": Decimal("1.25")},
+        ],
         "tags": ("vip", "renewal"),
     },
     "changes": {"stage": "lost"},
@@ -46,8 +48,11 @@ def same(actual: Any, expected: Any) -> bool:
     if isinstance(expected, bool) or isinstance(actual, bool):
         return type(actual) is type(expected) and actual == expected
     if isinstance(expected, list):
-        return isinstance(actual, list) and len(actual) == len(expected) and all(
-            same(a, e) for a, e in zip(actual, expected, strict=True))
+        return (
+            isinstance(actual, list)
+            and len(actual) == len(expected)
+            and all(same(a, e) for a, e in zip(actual, expected, strict=True))
+        )
     return type(actual) is type(expected) and actual == expected
 
 
@@ -110,17 +115,15 @@ def same(actual: Any, expected: Any) -> bool:
         ({"min": [{"var": "record.discount"}, 0.5]}, Decimal("0.10")),
         # dates in arithmetic are milliseconds (the age of a record)
         ({"-": [{"var": "now"}, {"var": "record.created_at"}]}, 3 * 86_400_000),
-        ({"/": [{"-": [{"var": "record.close_date"}, {"var": "now"}]}, 86_400_000]},
-         (datetime(2026, 12, 31, tzinfo=UTC)
-          - datetime(2026, 11, 23, 10, tzinfo=UTC)) / timedelta(days=1)),
+        (
+            {"/": [{"-": [{"var": "record.close_date"}, {"var": "now"}]}, 86_400_000]},
+            (datetime(2026, 12, 31, tzinfo=UTC) - datetime(2026, 11, 23, 10, tzinfo=UTC)) / timedelta(days=1),
+        ),
         # cat prints as JavaScript does
-        ({"cat": [{"/": [4, 2]}, "|", 0.5, "|", 1e21, "|", 1e-7, "|", True, "|", None]},
-         "2|0.5|1e+21|1e-7|true|"),
+        ({"cat": [{"/": [4, 2]}, "|", 0.5, "|", 1e21, "|", 1e-7, "|", True, "|", None]}, "2|0.5|1e+21|1e-7|true|"),
         ({"cat": [0.1, "+", 0.2, "=", {"+": [0.1, 0.2]}]}, "0.1+0.2=0.30000000000000004"),
-        ({"cat": [{"var": "record.amount"}, " ", {"var": "record.close_date"}]},
-         "250000.00 2026-12-31"),
-        ({"cat": [{"var": "user.roles"}, {"preserve": {"a": 1}}]},
-         "sales,sales_manager[object Object]"),
+        ({"cat": [{"var": "record.amount"}, " ", {"var": "record.close_date"}]}, "250000.00 2026-12-31"),
+        ({"cat": [{"var": "user.roles"}, {"preserve": {"a": 1}}]}, "sales,sales_manager[object Object]"),
         ({"substr": ["jsonlogic", -5, -2]}, "log"),
         ({"substr": [{"var": "record.name"}, 0, 4]}, "Acme"),
         # in: array items strictly, text parts
@@ -141,37 +144,48 @@ def same(actual: Any, expected: Any) -> bool:
         ({"exists": ["record", "lost_reason"]}, True),
         ({"exists": ["record", "nope"]}, False),
         # missing: null, absent and "" are missing; 0 and false are values
-        ({"missing": ["record.name", "record.phone", "record.probability", "record.closed",
-                      "record.lost_reason", "record.nope"]},
-         ["record.phone", "record.lost_reason", "record.nope"]),
+        (
+            {
+                "missing": [
+                    "record.name",
+                    "record.phone",
+                    "record.probability",
+                    "record.closed",
+                    "record.lost_reason",
+                    "record.nope",
+                ]
+            },
+            ["record.phone", "record.lost_reason", "record.nope"],
+        ),
         ({"missing_some": [1, ["record.phone", "record.name"]]}, []),
         ({"missing_some": [2, ["record.phone", "record.name"]]}, ["record.phone"]),
         # iterators and their scopes
-        ({"map": [{"var": "record.lines"}, {"*": [{"var": "qty"}, {"var": "price"}]}]},
-         [Decimal("21.00"), Decimal("187.50")]),
-        ({"reduce": [{"var": "record.lines"},
-                     {"+": [{"var": "accumulator"}, {"var": "current.qty"}]}, 0]}, 152),
+        (
+            {"map": [{"var": "record.lines"}, {"*": [{"var": "qty"}, {"var": "price"}]}]},
+            [Decimal("21.00"), Decimal("187.50")],
+        ),
+        ({"reduce": [{"var": "record.lines"}, {"+": [{"var": "accumulator"}, {"var": "current.qty"}]}, 0]}, 152),
         ({"reduce": [[2, 3, 4], {"*": [{"var": "accumulator"}, {"var": "current"}]}]}, 24),
         ({"reduce": [[], {"+": [{"var": "accumulator"}, 1]}]}, None),
-        ({"filter": [{"var": "record.lines"}, {">": [{"var": "qty"}, 100]}]},
-         [RECORD["record"]["lines"][1]]),  # type: ignore[index]
-        ({"some": [{"var": "record.lines"},
-                   {"==": [{"var": "sku"}, {"val": [[2], "record", "lines", 0, "sku"]}]}]}, True),
+        ({"filter": [{"var": "record.lines"}, {">": [{"var": "qty"}, 100]}]}, [RECORD["record"]["lines"][1]]),  # type: ignore[index]
+        (
+            {"some": [{"var": "record.lines"}, {"==": [{"var": "sku"}, {"val": [[2], "record", "lines", 0, "sku"]}]}]},
+            True,
+        ),
         ({"map": [{"var": "record.lines"}, {"val": [[1], "index"]}]}, [0, 1]),
-        ({"map": [["x"], {"map": [[1, 2], {"cat": [{"val": [[2]]}, {"val": []},
-                                                    {"val": [[4], "user", "team"]}]}]}]},
-         [["x1emea", "x2emea"]]),
+        (
+            {"map": [["x"], {"map": [[1, 2], {"cat": [{"val": [[2]]}, {"val": []}, {"val": [[4], "user", "team"]}]}]}]},
+            [["x1emea", "x2emea"]],
+        ),
         ({"all": [[], True]}, False),
         ({"none": [[], True]}, True),
         # control
-        ({"if": [{"var": "record.closed"}, "closed", {"var": "record.lost_reason"}, "lost",
-                 "open"]}, "open"),
+        ({"if": [{"var": "record.closed"}, "closed", {"var": "record.lost_reason"}, "lost", "open"]}, "open"),
         ({"??": [{"var": "record.lost_reason"}, {"var": "inputs.lost_reason"}]}, "price"),
         ({"and": [{"var": "record.name"}, {"var": "record.probability"}, "unreached"]}, 0),
         ({"or": [{"var": "record.phone"}, {"var": "record.lost_reason"}]}, None),
         ({"try": [{"/": [1, 0]}, {"cat": ["failed: ", {"var": "type"}]}]}, "failed: NaN"),
-        ({"try": [{"throw": {"preserve": {"type": "over_limit", "limit": 5}}},
-                  {"var": "limit"}]}, 5),
+        ({"try": [{"throw": {"preserve": {"type": "over_limit", "limit": 5}}}, {"var": "limit"}]}, 5),
         ({"try": [{"throw": "x"}, {"val": [[2], "record", "stage"]}]}, "negotiation"),
         ({"log": [{"var": "record.stage"}]}, "negotiation"),
         ({"merge": [[1], 2, [[3]], {"var": "record.tags"}]}, [1, 2, [3], "vip", "renewal"]),
@@ -201,8 +215,7 @@ def test_rule_values(rule: Any, expected: Any, generate_code: bool) -> None:
         ({"try": [{"throw": "a"}, {"throw": "b"}]}, "b", "thrown", "/try/1"),
     ],
 )
-def test_rule_errors(rule: Any, error_type: str, code: str, pointer: str,
-                     generate_code: bool) -> None:
+def test_rule_errors(rule: Any, error_type: str, code: str, pointer: str, generate_code: bool) -> None:
     with pytest.raises(EvaluationError) as caught:
         run(rule, RECORD, generate_code)
     assert caught.value.error_type == error_type
@@ -215,31 +228,33 @@ def test_rule_errors(rule: Any, error_type: str, code: str, pointer: str,
     [
         # the order approval guard of docs/conditions.md
         (
-            {"or": [
-                {"<=": [{"var": "record.amount"}, 10000]},
-                {"in": ["sales_manager", {"var": "user.roles"}]},
-            ]},
+            {
+                "or": [
+                    {"<=": [{"var": "record.amount"}, 10000]},
+                    {"in": ["sales_manager", {"var": "user.roles"}]},
+                ]
+            },
             {"record": {"amount": Decimal("50000")}, "user": {"roles": ["sales"]}},
             False,
         ),
         (
-            {"or": [
-                {"<=": [{"var": "record.amount"}, 10000]},
-                {"in": ["sales_manager", {"var": "user.roles"}]},
-            ]},
+            {
+                "or": [
+                    {"<=": [{"var": "record.amount"}, 10000]},
+                    {"in": ["sales_manager", {"var": "user.roles"}]},
+                ]
+            },
             {"record": {"amount": Decimal("50000")}, "user": {"roles": ["sales_manager"]}},
             True,
         ),
         # the lost reason guard of docs/conditions.md
         (
-            {"if": [{"==": [{"var": "changes.stage"}, "lost"]},
-                    {"!!": [{"var": "inputs.lost_reason"}]}, True]},
+            {"if": [{"==": [{"var": "changes.stage"}, "lost"]}, {"!!": [{"var": "inputs.lost_reason"}]}, True]},
             {"changes": {"stage": "lost"}, "inputs": {"lost_reason": ""}},
             False,
         ),
         (
-            {"if": [{"==": [{"var": "changes.stage"}, "lost"]},
-                    {"!!": [{"var": "inputs.lost_reason"}]}, True]},
+            {"if": [{"==": [{"var": "changes.stage"}, "lost"]}, {"!!": [{"var": "inputs.lost_reason"}]}, True]},
             {"changes": {"stage": "won"}, "inputs": {}},
             True,
         ),

@@ -18,8 +18,7 @@ from engine.logic import OPERATOR_NAMES, LogicError, compile_rule, validate_rule
         ({"AND": [True]}, [("unknown_operator", "")]),
         ({"/": [1, {"bogus": 1}]}, [("unknown_operator", "/~1/1")]),
         ({"if": [True, {"a~b": 1}]}, [("unknown_operator", "/if/1")]),
-        ({"and": [{"bogus": 1}, {"if": 5}]},
-         [("unknown_operator", "/and/0"), ("invalid_arguments", "/and/1/if")]),
+        ({"and": [{"bogus": 1}, {"if": 5}]}, [("unknown_operator", "/and/0"), ("invalid_arguments", "/and/1/if")]),
         ({"a": 1, "b": 2}, [("invalid_operation", "")]),
         ({"if": "apple"}, [("invalid_arguments", "/if")]),
         ({"or": {"var": "x"}}, [("invalid_arguments", "/or")]),
@@ -60,8 +59,7 @@ def test_logic_error_is_a_crm_error_with_json() -> None:
     body = caught.value.to_json()
     assert body["code"] == "invalid_rule"
     assert body["problems"] == [
-        {"code": "unknown_operator", "message": body["problems"][0]["message"],
-         "pointer": "/and/1"}
+        {"code": "unknown_operator", "message": body["problems"][0]["message"], "pointer": "/and/1"}
     ]
 
 
@@ -95,12 +93,47 @@ def test_valid_rules_have_no_problems(rule: Any) -> None:
 
 def test_every_documented_operator_is_allowed() -> None:
     assert {
-        "var", "val", "exists", "missing", "missing_some", "preserve",
-        "if", "?:", "and", "or", "!", "!!", "??", "throw", "try", "log",
-        "==", "!=", "===", "!==", "<", "<=", ">", ">=",
-        "+", "-", "*", "/", "%", "max", "min",
-        "map", "filter", "reduce", "all", "some", "none",
-        "cat", "substr", "in", "merge",
+        "var",
+        "val",
+        "exists",
+        "missing",
+        "missing_some",
+        "preserve",
+        "if",
+        "?:",
+        "and",
+        "or",
+        "!",
+        "!!",
+        "??",
+        "throw",
+        "try",
+        "log",
+        "==",
+        "!=",
+        "===",
+        "!==",
+        "<",
+        "<=",
+        ">",
+        ">=",
+        "+",
+        "-",
+        "*",
+        "/",
+        "%",
+        "max",
+        "min",
+        "map",
+        "filter",
+        "reduce",
+        "all",
+        "some",
+        "none",
+        "cat",
+        "substr",
+        "in",
+        "merge",
     } == OPERATOR_NAMES
 
 
@@ -115,9 +148,10 @@ def test_every_documented_operator_is_allowed() -> None:
         ({"missing": [["a", "b"]]}, {"a", "b"}),
         ({"missing_some": [1, ["phone", "email"]]}, {"phone", "email"}),
         ({"map": [{"var": "record.lines"}, {"var": "qty"}]}, {"record.lines"}),
-        ({"filter": [{"var": "people"},
-                     {"==": [{"var": "dept"}, {"val": [[2], "team", "dept"]}]}]},
-         {"people", "team.dept"}),
+        (
+            {"filter": [{"var": "people"}, {"==": [{"var": "dept"}, {"val": [[2], "team", "dept"]}]}]},
+            {"people", "team.dept"},
+        ),
         ({"try": [{"var": "a"}, {"var": "type"}]}, {"a"}),
         ({"var": {"cat": ["record.", "amount"]}}, set()),
         ({"var": ""}, set()),

@@ -23,9 +23,7 @@ from engine.metadata import (
 
 
 def _fixture(name: str) -> dict[str, Any]:
-    value: dict[str, Any] = json.loads(
-        (DATA / "scorings" / f"{name}.json").read_text(encoding="utf-8")
-    )
+    value: dict[str, Any] = json.loads((DATA / "scorings" / f"{name}.json").read_text(encoding="utf-8"))
     return value
 
 
@@ -89,6 +87,7 @@ SCHEMAS: dict[str, Any] = {
     },
 }
 RULE = "/config/rules/0"
+
 
 def sc(*edits: tuple[str, Any]) -> dict[str, Any]:
     """The example scoring with ``edits`` applied (see ``metadata_support.edited``)."""

@@ -71,9 +71,7 @@ def test_extends_by_path_needs_no_preset_dirs() -> None:
         ("clash", [("right/opportunity.json", "overlay_clash", "/label")]),
     ],
 )
-def test_broken_bundle_is_reported(
-    bundle: str, expected: list[tuple[str, str, str | None]]
-) -> None:
+def test_broken_bundle_is_reported(bundle: str, expected: list[tuple[str, str, str | None]]) -> None:
     problems = validate_path(BUNDLES / bundle, preset_dirs=[PRESETS])
     assert [(p.file, p.code, p.pointer) for p in problems] == expected
     with pytest.raises(DefinitionError):
@@ -100,9 +98,7 @@ def test_preset_in_two_preset_directories_is_ambiguous(write: Writer, tmp_path: 
     write("more/fx_core/bundle.json", manifest("fx_core"))
     root = write("app/bundle.json", manifest("app", "fx_core")).parent
     problems = validate_path(root, preset_dirs=[PRESETS, tmp_path / "more"])
-    assert [(p.file, p.code, p.pointer) for p in problems] == [
-        ("app/bundle.json", "ambiguous_bundle", "/extends/0")
-    ]
+    assert [(p.file, p.code, p.pointer) for p in problems] == [("app/bundle.json", "ambiguous_bundle", "/extends/0")]
     # The same directory given twice is one directory.
     assert validate_path(root, preset_dirs=[PRESETS, PRESETS / ".." / "presets"]) == []
 
@@ -112,9 +108,7 @@ def test_two_bundles_with_one_name_are_an_error(write: Writer) -> None:
     write("two/bundle.json", manifest("shared"))
     root = write("app/bundle.json", manifest("app", "../one", "../two")).parent
     problems = validate_path(root)
-    assert [(p.file, p.code, p.pointer) for p in problems] == [
-        ("two/bundle.json", "duplicate_bundle", "/name")
-    ]
+    assert [(p.file, p.code, p.pointer) for p in problems] == [("two/bundle.json", "duplicate_bundle", "/name")]
 
 
 @pytest.mark.parametrize(
@@ -140,9 +134,7 @@ def test_two_bundles_with_one_name_are_an_error(write: Writer) -> None:
         ),
     ],
 )
-def test_bundle_json_mistakes(
-    write: Writer, content: object, expected: list[tuple[str, str]]
-) -> None:
+def test_bundle_json_mistakes(write: Writer, content: object, expected: list[tuple[str, str]]) -> None:
     root = write("app/bundle.json", content).parent
     problems = validate_path(root, preset_dirs=[PRESETS])
     assert [(p.code, p.pointer) for p in problems] == expected
@@ -153,9 +145,7 @@ def test_bundle_kind_inside_a_bundle_is_misplaced(write: Writer) -> None:
     root = write("app/bundle.json", manifest("app")).parent
     write("app/other.json", manifest("other"))
     problems = validate_path(root)
-    assert [(p.file, p.code, p.pointer) for p in problems] == [
-        ("app/other.json", "unexpected_kind", "/kind")
-    ]
+    assert [(p.file, p.code, p.pointer) for p in problems] == [("app/other.json", "unexpected_kind", "/kind")]
 
 
 def test_member_documents_are_found_recursively_in_sorted_order(write: Writer) -> None:
@@ -175,9 +165,7 @@ def test_member_documents_are_found_recursively_in_sorted_order(write: Writer) -
 
 
 def test_entity_file_alone_is_an_anonymous_bundle(write: Writer) -> None:
-    path = write(
-        "defs/deal.json", {"schema_version": 1, "kind": "entity", "name": "deal", "fields": {}}
-    )
+    path = write("defs/deal.json", {"schema_version": 1, "kind": "entity", "name": "deal", "fields": {}})
     definitions = load_definitions(path)
     assert (definitions.name, definitions.bundles, list(definitions.entities)) == (
         "deal",

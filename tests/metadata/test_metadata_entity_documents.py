@@ -259,9 +259,7 @@ LONG_NAME = "a" * 64
         (entity(renamed_from="deal"), "/renamed_from", "renamed_from_clash"),
     ],
 )
-def test_mistake_in_an_entity_document_is_located(
-    write: Writer, document: Any, pointer: str, code: str
-) -> None:
+def test_mistake_in_an_entity_document_is_located(write: Writer, document: Any, pointer: str, code: str) -> None:
     path = write("deal.json", document)
     problems = validate_path(path)
     assert [(p.code, p.pointer) for p in problems] == [(code, pointer)]
@@ -284,13 +282,9 @@ def test_mistake_in_an_entity_document_is_located(
         ),
         pytest.param(entity({"start_date": {"type": "date"}}, display="start_date"), id="display"),
         pytest.param(entity(indexes=[["owner", "created_at"]]), id="index-on-system-fields"),
-        pytest.param(
-            one_field(type="reference", target="deal", on_delete="set_null"), id="self-reference"
-        ),
+        pytest.param(one_field(type="reference", target="deal", on_delete="set_null"), id="self-reference"),
         pytest.param(one_field(type="string", default=None), id="null-default"),
-        pytest.param(
-            one_field(type="string", pattern="[A-Z]{2}[0-9]+", default="AB12"), id="pattern-default"
-        ),
+        pytest.param(one_field(type="string", pattern="[A-Z]{2}[0-9]+", default="AB12"), id="pattern-default"),
         pytest.param(one_field(type="text", default="x" * 5000), id="text-has-no-default-length"),
         pytest.param(one_field(type="email", default="sales@example.com"), id="email-default"),
         pytest.param(one_field(type="phone", default="+86 (21) 5555-0100"), id="phone-default"),

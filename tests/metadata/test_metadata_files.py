@@ -43,9 +43,7 @@ def test_file_that_is_not_a_clean_document(
     write: Writer, content: bytes, code: str, pointer: str | None, line: int | None
 ) -> None:
     problems = validate_path(write("deal.json", content))
-    assert [(p.file, p.code, p.pointer, p.line) for p in problems] == [
-        ("deal.json", code, pointer, line)
-    ]
+    assert [(p.file, p.code, p.pointer, p.line) for p in problems] == [("deal.json", code, pointer, line)]
 
 
 def test_json_syntax_error_names_line_and_column(write: Writer) -> None:
@@ -62,9 +60,7 @@ def test_unreadable_file(write: Writer, tmp_path: Path) -> None:
     root = write("app/bundle.json", {"schema_version": 1, "kind": "bundle", "name": "app"}).parent
     (root / "gone.json").symlink_to(tmp_path / "missing-target.json")
     problems = validate_path(root)
-    assert [(p.file, p.code, p.pointer) for p in problems] == [
-        ("app/gone.json", "unreadable_file", None)
-    ]
+    assert [(p.file, p.code, p.pointer) for p in problems] == [("app/gone.json", "unreadable_file", None)]
 
 
 def test_every_broken_file_is_reported_together(write: Writer) -> None:

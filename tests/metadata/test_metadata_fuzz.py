@@ -218,19 +218,10 @@ def test_random_json_in_stored_definitions(stored: Any) -> None:
 def test_field_type_dispatch_reports_what_standard_validation_reports(document: Any) -> None:
     # The engine evaluates only the matching "if type is t" branch of a field schema;
     # standard 2020-12 validation evaluates all of them. Their errors must be the same.
-    name = (
-        "entity_overlay.schema.json"
-        if document.get("kind") == "entity_overlay"
-        else ("entity.schema.json")
-    )
-    standard = _schemas.StrictValidator(
-        dict(_schemas.schema_document(name)), registry=_schemas._registry()
-    )
+    name = "entity_overlay.schema.json" if document.get("kind") == "entity_overlay" else ("entity.schema.json")
+    standard = _schemas.StrictValidator(dict(_schemas.schema_document(name)), registry=_schemas._registry())
 
     def errors(validator: Any) -> set[tuple[str, str, str]]:
-        return {
-            (json.dumps(list(e.absolute_path)), e.validator, e.message)
-            for e in validator.iter_errors(document)
-        }
+        return {(json.dumps(list(e.absolute_path)), e.validator, e.message) for e in validator.iter_errors(document)}
 
     assert errors(_schemas.validator(name)) == errors(standard)

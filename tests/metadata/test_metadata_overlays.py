@@ -110,9 +110,7 @@ def app_bundle(write: Writer, *documents: dict[str, Any]) -> Path:
         (overlay(label=""), "/label", "too_short"),
     ],
 )
-def test_overlay_mistake_is_located(
-    write: Writer, document: dict[str, Any], pointer: str, code: str
-) -> None:
+def test_overlay_mistake_is_located(write: Writer, document: dict[str, Any], pointer: str, code: str) -> None:
     problems = validate_path(app_bundle(write, document), preset_dirs=[PRESETS])
     assert [(p.file, p.code, p.pointer) for p in problems] == [("app/overlay.json", code, pointer)]
 
@@ -192,17 +190,13 @@ def test_overlays_of_one_bundle_disagreeing_clash(
     write: Writer, first: dict[str, Any], second: dict[str, Any], pointer: str
 ) -> None:
     problems = validate_path(app_bundle(write, first, second), preset_dirs=[PRESETS])
-    assert [(p.file, p.code, p.pointer) for p in problems] == [
-        ("app/overlay1.json", "overlay_clash", pointer)
-    ]
+    assert [(p.file, p.code, p.pointer) for p in problems] == [("app/overlay1.json", "overlay_clash", pointer)]
     assert "app/overlay.json" in problems[0].message
 
 
 def test_sibling_bundles_disagreeing_clash() -> None:
     problems = validate_path(BUNDLES / "clash", preset_dirs=[PRESETS])
-    assert [(p.file, p.code, p.pointer) for p in problems] == [
-        ("right/opportunity.json", "overlay_clash", "/label")
-    ]
+    assert [(p.file, p.code, p.pointer) for p in problems] == [("right/opportunity.json", "overlay_clash", "/label")]
     assert "left/opportunity.json" in problems[0].message
 
 

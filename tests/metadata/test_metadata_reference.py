@@ -19,9 +19,7 @@ CODE_DOCS = (DOCS, ROOT / "docs" / "workflows.md", ROOT / "docs" / "reports.md",
 TESTS = Path(__file__).parent
 
 
-@pytest.mark.parametrize(
-    "path", sorted(resource_dir("schemas").glob("*.schema.json")), ids=lambda p: p.name
-)
+@pytest.mark.parametrize("path", sorted(resource_dir("schemas").glob("*.schema.json")), ids=lambda p: p.name)
 def test_meta_schemas_are_valid_json_schema_2020_12(path: Path) -> None:
     schema = json.loads(path.read_text(encoding="utf-8"))
     Draft202012Validator.check_schema(schema)
@@ -31,26 +29,20 @@ def test_meta_schemas_are_valid_json_schema_2020_12(path: Path) -> None:
 
 
 def test_every_field_type_has_a_meta_schema_branch() -> None:
-    schema = json.loads(
-        (resource_dir("schemas") / "entity.schema.json").read_text(encoding="utf-8")
-    )
+    schema = json.loads((resource_dir("schemas") / "entity.schema.json").read_text(encoding="utf-8"))
     assert schema["$defs"]["field"]["properties"]["type"]["enum"] == list(FIELD_TYPES)
     assert {f"{t}_field" for t in FIELD_TYPES} <= set(schema["$defs"])
 
 
 def test_every_problem_code_is_documented() -> None:
     heading = re.compile(r"^### `([a-z_]+)`", re.MULTILINE)
-    documented = [
-        code for path in CODE_DOCS for code in heading.findall(path.read_text(encoding="utf-8"))
-    ]
+    documented = [code for path in CODE_DOCS for code in heading.findall(path.read_text(encoding="utf-8"))]
     assert sorted(documented) == sorted(PROBLEM_CODES)  # each once
 
 
 def test_every_problem_code_is_tested() -> None:
     text = "".join(
-        p.read_text(encoding="utf-8")
-        for p in TESTS.glob("test_metadata_*.py")
-        if p.name != Path(__file__).name
+        p.read_text(encoding="utf-8") for p in TESTS.glob("test_metadata_*.py") if p.name != Path(__file__).name
     )
     untested = [code for code in PROBLEM_CODES if f'"{code}"' not in text]
     assert untested == []
@@ -81,8 +73,29 @@ def test_sql_reserved_words(word: str) -> None:
 
 @pytest.mark.parametrize(
     "word",
-    ["name", "title", "amount", "status", "email", "account", "description", "type", "date", "value",
-     "year", "rank", "lead", "key", "position", "action", "plan", "first", "last", "index", "start"],
+    [
+        "name",
+        "title",
+        "amount",
+        "status",
+        "email",
+        "account",
+        "description",
+        "type",
+        "date",
+        "value",
+        "year",
+        "rank",
+        "lead",
+        "key",
+        "position",
+        "action",
+        "plan",
+        "first",
+        "last",
+        "index",
+        "start",
+    ],
 )
 def test_ordinary_field_names_are_not_reserved(word: str) -> None:
     assert word not in SQL_RESERVED_WORDS

@@ -52,19 +52,36 @@ def _entity(name: str, fields: dict[str, Any], **extra: Any) -> dict[str, Any]:
 
 ENTITIES = {
     "product": _entity("product", {"name": {"type": "string"}}, display="name"),
-    "account": _entity("account", {
-        "name": {"type": "string"}, "revenue": {"type": "money"}, "strategic": {"type": "boolean"},
-        "founded": {"type": "date"}, "terminal_type": {"type": "enum", "choices": ["hospital", "pharmacy"]},
-    }),
-    "deal": _entity("deal", {
-        "title": {"type": "string"}, "amount": {"type": "money"}, "notes": {"type": "text"},
-        "product": {"type": "reference", "target": "product"}, "account": {"type": "reference", "target": "account"},
-        "stage": {"type": "enum", "choices": ["lead", "qualified", "won", "lost"]},
-    }),
-    "visit": _entity("visit", {
-        "account": {"type": "reference", "target": "account"}, "done_at": {"type": "datetime"},
-        "minutes": {"type": "integer"}, "deal": {"type": "reference", "target": "deal"},
-    }),
+    "account": _entity(
+        "account",
+        {
+            "name": {"type": "string"},
+            "revenue": {"type": "money"},
+            "strategic": {"type": "boolean"},
+            "founded": {"type": "date"},
+            "terminal_type": {"type": "enum", "choices": ["hospital", "pharmacy"]},
+        },
+    ),
+    "deal": _entity(
+        "deal",
+        {
+            "title": {"type": "string"},
+            "amount": {"type": "money"},
+            "notes": {"type": "text"},
+            "product": {"type": "reference", "target": "product"},
+            "account": {"type": "reference", "target": "account"},
+            "stage": {"type": "enum", "choices": ["lead", "qualified", "won", "lost"]},
+        },
+    ),
+    "visit": _entity(
+        "visit",
+        {
+            "account": {"type": "reference", "target": "account"},
+            "done_at": {"type": "datetime"},
+            "minutes": {"type": "integer"},
+            "deal": {"type": "reference", "target": "deal"},
+        },
+    ),
 }
 PIPELINE = {
     "schema_version": 1, "kind": "workflow", "name": "pipeline", "entity": "deal", "field": "stage",
@@ -202,8 +219,11 @@ CASES = [
     (_with(RANKING, ("/rank_by", {"scoring": "acount_value"})), "/rank_by/scoring", "unknown_scoring"),
     (_with(TIERS, ("/entity", "deal")), "/grades/scoring", "unknown_scoring"),
     # types that do not fit
-    (_with(COVERAGE, ("/measures/2", {"name": "revenue", "op": "sum", "field": "name"})), "/measures/2/field",
-     "unsuitable_field"),
+    (
+        _with(COVERAGE, ("/measures/2", {"name": "revenue", "op": "sum", "field": "name"})),
+        "/measures/2/field",
+        "unsuitable_field",
+    ),
     (_with(RATE, ("/by/0/field", "title")), "/by/0/field", "unsuitable_field"),
     (_with(FUNNEL, ("/by", ["notes"])), "/by/0", "unsuitable_field"),
     (_with(FORECAST, ("/amount", "title")), "/amount", "unsuitable_field"),
@@ -212,11 +232,17 @@ CASES = [
     (_with(BINS, ("/value", {"field": "founded"})), "/value/field", "unsuitable_field"),
     # parameters
     (_with(FUNNEL, ("/params", DELETE)), "/where/amount/gte/param", "unknown_param"),
-    (_with(FUNNEL, ("/where", {"stage": {"in": ["lead", {"param": "stage"}]}})), "/where/stage/in/1/param",
-     "unknown_param"),
+    (
+        _with(FUNNEL, ("/where", {"stage": {"in": ["lead", {"param": "stage"}]}})),
+        "/where/stage/in/1/param",
+        "unknown_param",
+    ),
     (_with(COVERAGE, ("/having", {"visits": {"lt": {"param": "most"}}})), "/having/visits/lt/param", "unknown_param"),
-    (_with(COVERAGE, ("/params/from", {"type": "date", "default": "yesterday"})), "/params/from/default",
-     "invalid_default"),
+    (
+        _with(COVERAGE, ("/params/from", {"type": "date", "default": "yesterday"})),
+        "/params/from/default",
+        "invalid_default",
+    ),
     (_with(FUNNEL, ("/where", {"amount": {"param": "min", "gte": 1}})), "/where/amount", "invalid"),
     # columns
     (_with(COVERAGE, ("/sort", ["-visit"])), "/sort/0", "unknown_column"),
@@ -224,9 +250,19 @@ CASES = [
     (_with(COVERAGE, ("/measures/3/numerator", "minute")), "/measures/3/numerator", "unknown_column"),
     (_with(COVERAGE, ("/measures/3/denominator", "per_visit")), "/measures/3/denominator", "unknown_column"),
     (_with(COVERAGE, ("/measures/2/name", "name")), "/measures/2/name", "duplicate_column"),
-    (_with(COVERAGE, ("/entity", "deal"), ("/related/field", "deal"), ("/where", DELETE), ("/by", ["product"]),
-           ("/sort", DELETE), ("/measures/2", {"name": "product_display", "op": "count"})),
-     "/measures/2/name", "duplicate_column"),
+    (
+        _with(
+            COVERAGE,
+            ("/entity", "deal"),
+            ("/related/field", "deal"),
+            ("/where", DELETE),
+            ("/by", ["product"]),
+            ("/sort", DELETE),
+            ("/measures/2", {"name": "product_display", "op": "count"}),
+        ),
+        "/measures/2/name",
+        "duplicate_column",
+    ),
     # what each type needs
     (_with(BINS, ("/bins", DELETE)), "", "required"),
     (_with(BINS, ("/value", DELETE), ("/bins", DELETE)), "", "required"),
@@ -238,8 +274,13 @@ CASES = [
     (_with(TIERS, ("/bins", [0, 1])), "/bins", "unknown_key"),
     (_with(BINS, ("/bins", [0, 100, 50])), "/bins/2", "invalid"),
     (_with(BINS, ("/grades", {"scoring": "account_value"})), "/grades", "invalid"),
-    (_with(COVERAGE, ("/measures/1", {"name": "minutes", "op": "count_distinct", "field": "minutes", "of": "related"})),
-     "/measures/1/op", "invalid"),
+    (
+        _with(
+            COVERAGE, ("/measures/1", {"name": "minutes", "op": "count_distinct", "field": "minutes", "of": "related"})
+        ),
+        "/measures/1/op",
+        "invalid",
+    ),
     # the meta-schema
     (_with(FUNNEL, ("/bins", [0])), "/bins", "unknown_key"),
     (_with(FUNNEL, ("/states", DELETE)), "", "required"),

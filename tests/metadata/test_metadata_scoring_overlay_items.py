@@ -75,8 +75,9 @@ def test_items_are_removed_changed_and_added_by_name(write: Writer) -> None:
 def test_a_change_merges_objects_and_keeps_the_rest_of_the_item(write: Writer) -> None:
     base = copy.deepcopy(SCORING)
     base["config"]["rules"][0]["reason"] = {"en": "Telecom", "zh": "电信"}
-    config = config_of(app(write, overlay(change_items={"rules": {"telecom": {"reason": {"zh": "电信行业"}}}}),
-                           base=base))
+    config = config_of(
+        app(write, overlay(change_items={"rules": {"telecom": {"reason": {"zh": "电信行业"}}}}), base=base)
+    )
     assert config["rules"][0] == {**RULES[0], "reason": {"en": "Telecom", "zh": "电信行业"}}
 
 
@@ -91,11 +92,12 @@ def test_a_bundle_edits_what_its_base_edited(write: Writer) -> None:
     write("mid/bundle.json", manifest("mid", "../core"))
     write("mid/overlay.json", overlay(add_items={"rules": [{"name": "extra", "when": {}, "points": 1}]}))
     app(write)
-    write("top/overlay.json", overlay(remove_items={"rules": ["telecom"]},
-                                      change_items={"rules": {"extra": {"points": 2}}}))
+    write(
+        "top/overlay.json",
+        overlay(remove_items={"rules": ["telecom"]}, change_items={"rules": {"extra": {"points": 2}}}),
+    )
     root = write("top/bundle.json", manifest("top", "../mid")).parent
-    assert [(r["name"], r["points"]) for r in config_of(root)["rules"]] == [("budget", 30), ("large", 10),
-                                                                          ("extra", 2)]
+    assert [(r["name"], r["points"]) for r in config_of(root)["rules"]] == [("budget", 30), ("large", 10), ("extra", 2)]
 
 
 def test_edited_configurations_survive_the_stored_form(write: Writer) -> None:
@@ -134,8 +136,11 @@ def test_list_operation_mistakes_are_located(write: Writer, document: dict[str, 
 
 
 def test_removing_an_item_keeps_later_mistakes_in_their_document(write: Writer) -> None:
-    root = app(write, overlay(add_items={"rules": [{"name": "new", "when": {}, "points": "x"}]}),
-               overlay(remove_items={"rules": ["telecom"]}))
+    root = app(
+        write,
+        overlay(add_items={"rules": [{"name": "new", "when": {}, "points": "x"}]}),
+        overlay(remove_items={"rules": ["telecom"]}),
+    )
     assert located(validate_path(root, scorer_schemas=SCHEMAS)) == [
         ("app/overlay_0.json", "invalid_config", "/add_items/rules/0/points")
     ]

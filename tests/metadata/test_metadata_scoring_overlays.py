@@ -56,9 +56,7 @@ NEW_GRADES = [{"grade": "A", "min": 70}, {"grade": "B", "min": 0}]
 def test_the_documented_overlay_does_what_the_docs_say(write: Writer) -> None:
     docs = Path(__file__).resolve().parents[2] / "docs" / "definitions.md"
     blocks = docs.read_text(encoding="utf-8").split("```json\n")[1:]
-    (documented,) = [
-        json.loads(b.split("```", 1)[0]) for b in blocks if '"kind": "scoring_overlay"' in b
-    ]
+    (documented,) = [json.loads(b.split("```", 1)[0]) for b in blocks if '"kind": "scoring_overlay"' in b]
     root = layered(write, ("app/overlay.json", documented))
     scoring = load_definitions(root, scorer_schemas=SCHEMAS).scorings["lead_quality"]
     assert scoring.config["cap"] == {"min": 0, "max": 90}  # merged
@@ -132,9 +130,7 @@ def test_overlay_adds_an_object_the_base_lacks(write: Writer) -> None:
          "/config/rules/0/when", "unknown_operator"),
     ],
 )  # fmt: skip
-def test_scoring_overlay_mistake_is_located(
-    write: Writer, document: dict[str, Any], pointer: str, code: str
-) -> None:
+def test_scoring_overlay_mistake_is_located(write: Writer, document: dict[str, Any], pointer: str, code: str) -> None:
     problems = validate_path(layered(write, ("app/overlay.json", document)), scorer_schemas=SCHEMAS)
     assert located(problems) == [("app/overlay.json", code, pointer)]
 

@@ -150,9 +150,7 @@ MISTAKES = [
 
 
 @pytest.mark.parametrize(("document", "pointer", "code"), MISTAKES)
-def test_mistake_in_a_scoring_is_located(
-    write: Writer, document: Any, pointer: str, code: str
-) -> None:
+def test_mistake_in_a_scoring_is_located(write: Writer, document: Any, pointer: str, code: str) -> None:
     root = lead_app(write, ("scoring.json", document))
     problems = validate_path(root, scorer_schemas=SCHEMAS)
     assert located(problems) == [("app/scoring.json", code, pointer)]
@@ -186,9 +184,7 @@ def test_without_scorer_schemas_the_scorer_and_config_are_not_checked(write: Wri
     assert load_definitions(root).scorings["lead_quality"].scorer == "no_such_scorer"
     # rules under "when" are checked all the same
     write("app/scoring.json", edited(document, (f"{RULE}/when", {"nto": [1]})))
-    assert located(validate_path(root)) == [
-        ("app/scoring.json", "unknown_operator", f"{RULE}/when")
-    ]
+    assert located(validate_path(root)) == [("app/scoring.json", "unknown_operator", f"{RULE}/when")]
 
 
 @pytest.mark.parametrize(
@@ -220,9 +216,7 @@ def test_two_scorings_writing_one_field(write: Writer) -> None:
 def test_a_target_driven_by_a_workflow(write: Writer) -> None:
     document = sc(("/target", {"grade": "status"}))
     root = lead_app(write, ("scoring.json", document), ("pipeline.json", LEAD_PIPELINE))
-    assert located(validate_path(root)) == [
-        ("app/scoring.json", "invalid_target", "/target/grade")
-    ]
+    assert located(validate_path(root)) == [("app/scoring.json", "invalid_target", "/target/grade")]
 
 
 def test_a_broken_entity_is_not_reported_again(write: Writer) -> None:

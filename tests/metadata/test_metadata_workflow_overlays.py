@@ -70,9 +70,7 @@ def test_overlay_adds_and_changes(write: Writer) -> None:
             "reviewed": {"label": "Checked"},
         },
     )
-    root = layered(
-        write, ("app/choices.json", choices_overlay("on_hold")), ("app/overlay.json", document)
-    )
+    root = layered(write, ("app/choices.json", choices_overlay("on_hold")), ("app/overlay.json", document))
     workflow = load_definitions(root).workflows["order_approval"]
     assert workflow.states["on_hold"].label == Label("On hold", "暂停")
     approve = workflow.transitions["approve"]
@@ -127,9 +125,7 @@ HOLD = {"hold": {"from": ["submitted"], "to": "on_hold"}}
         ),
     ],
 )  # fmt: skip
-def test_workflow_overlay_mistake_is_located(
-    write: Writer, document: dict[str, Any], pointer: str, code: str
-) -> None:
+def test_workflow_overlay_mistake_is_located(write: Writer, document: dict[str, Any], pointer: str, code: str) -> None:
     problems = validate_path(layered(write, ("app/overlay.json", document)))
     assert located(problems) == [("app/overlay.json", code, pointer)]
 
@@ -146,9 +142,7 @@ def test_sibling_overlays_that_disagree_clash(write: Writer) -> None:
     write("b/overlay.json", overlay(change_transitions={"approve": {"roles": ["ceo"]}}))
     layered(write)
     root = write("both/bundle.json", manifest("both", "../a", "../b")).parent
-    assert located(validate_path(root)) == [
-        ("b/overlay.json", "overlay_clash", "/change_transitions/approve/roles")
-    ]
+    assert located(validate_path(root)) == [("b/overlay.json", "overlay_clash", "/change_transitions/approve/roles")]
     # a bundle extending both settles it
     write("both/overlay.json", overlay(change_transitions={"approve": {"roles": ["board"]}}))
     definitions = load_definitions(root)
@@ -158,9 +152,7 @@ def test_sibling_overlays_that_disagree_clash(write: Writer) -> None:
 def test_an_overlay_of_a_broken_workflow_is_not_reported_again(write: Writer) -> None:
     root = layered(write, ("app/overlay.json", overlay(change_states={"draft": {"label": "D"}})))
     write("core/workflow.json", wf(("/states/draft/colour", "red")))
-    assert located(validate_path(root)) == [
-        ("core/workflow.json", "unknown_key", "/states/draft/colour")
-    ]
+    assert located(validate_path(root)) == [("core/workflow.json", "unknown_key", "/states/draft/colour")]
 
 
 # the stored form --------------------------------------------------------------------------
@@ -290,11 +282,7 @@ def _bundle(root: Path, *documents: tuple[str, Any]) -> Path:
 
 
 @FUZZ
-@given(
-    mutated(RICH, WORDS)
-    | reworded(RICH, WORDS)
-    | st.builds(lambda rule: wf(guard(rule)), json_values(WORDS))
-)
+@given(mutated(RICH, WORDS) | reworded(RICH, WORDS) | st.builds(lambda rule: wf(guard(rule)), json_values(WORDS)))
 def test_random_workflow_documents(document: Any) -> None:
     with tempfile.TemporaryDirectory() as temp:
         _round_trip(_bundle(Path(temp), ("workflow.json", document)))

@@ -75,9 +75,7 @@ def test_example_loads_into_the_exact_workflow(write: Writer) -> None:
             "rejected": StateDef("rejected", Label("Rejected")),
         },
         transitions={
-            "submit": TransitionDef(
-                "submit", Label("Submit"), ("draft", "rejected"), "submitted", roles=("rep",)
-            ),
+            "submit": TransitionDef("submit", Label("Submit"), ("draft", "rejected"), "submitted", roles=("rep",)),
             "review": TransitionDef(
                 "review",
                 Label("Review"),
@@ -210,9 +208,7 @@ def test_durations(write: Writer, text: str, expected: timedelta) -> None:
 def test_invalid_durations(write: Writer, text: str) -> None:
     document = wf((f"{SUBMITTED}/max_duration", text))
     problems = validate_path(app(write, ("workflow.json", document)))
-    assert located(problems) == [
-        ("app/workflow.json", "invalid_duration", f"{SUBMITTED}/max_duration")
-    ]
+    assert located(problems) == [("app/workflow.json", "invalid_duration", f"{SUBMITTED}/max_duration")]
 
 
 @pytest.mark.parametrize(
@@ -379,9 +375,7 @@ MISTAKES = [
 
 
 @pytest.mark.parametrize(("document", "pointer", "code"), MISTAKES)
-def test_mistake_in_a_workflow_is_located(
-    write: Writer, document: Any, pointer: str, code: str
-) -> None:
+def test_mistake_in_a_workflow_is_located(write: Writer, document: Any, pointer: str, code: str) -> None:
     root = app(write, ("workflow.json", document))
     problems = validate_path(root)
     assert located(problems) == [("app/workflow.json", code, pointer)]
@@ -445,9 +439,7 @@ def test_actions_may_not_set_a_field_any_workflow_drives(write: Writer) -> None:
 def test_a_broken_entity_is_not_reported_again(write: Writer) -> None:
     root = app(write, ("workflow.json", EXAMPLE))
     write("app/order.json", wf(("/fields/amount/type", "mony"), base=ORDER))
-    assert located(validate_path(root)) == [
-        ("app/order.json", "unknown_type", "/fields/amount/type")
-    ]
+    assert located(validate_path(root)) == [("app/order.json", "unknown_type", "/fields/amount/type")]
 
 
 def test_workflow_on_an_entity_of_a_bundle_not_extended(write: Writer) -> None:

@@ -40,8 +40,12 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     # the dependencies come from this environment's site-packages, added as a plain path:
     # its .pth files (among them the editable install of this checkout) are not processed
-    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                             check=True, capture_output=True, text=True).stdout.strip()
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     Path(purelib, "zz_test_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     return venv
 
@@ -52,9 +56,17 @@ def run(venv: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_installed_engine_is_the_wheel_not_the_checkout(installed: Path, tmp_path: Path) -> None:
-    out = subprocess.run([str(installed / "bin" / "python"), "-c", "import engine, engine.resources as r;"
-                          "print(engine.__file__); print(r.resource_dir('schemas'))"],
-                         cwd=tmp_path, check=True, capture_output=True, text=True).stdout.split()
+    out = subprocess.run(
+        [
+            str(installed / "bin" / "python"),
+            "-c",
+            "import engine, engine.resources as r;print(engine.__file__); print(r.resource_dir('schemas'))",
+        ],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     assert all(line.startswith(str(installed)) for line in out), out
 
 
@@ -62,9 +74,19 @@ def test_commands_work_away_from_the_source_tree(installed: Path, tmp_path: Path
     bundle = tmp_path / "mycrm"
     bundle.mkdir()
     (bundle / "bundle.json").write_text(json.dumps({"schema_version": 1, "kind": "bundle", "name": "mycrm"}))
-    (bundle / "account.json").write_text(json.dumps({
-        "schema_version": 1, "kind": "entity", "name": "account",
-        "fields": {"name": {"type": "string", "required": True}, "tier": {"type": "enum", "choices": ["S", "A"]}}}))
+    (bundle / "account.json").write_text(
+        json.dumps(
+            {
+                "schema_version": 1,
+                "kind": "entity",
+                "name": "account",
+                "fields": {
+                    "name": {"type": "string", "required": True},
+                    "tier": {"type": "enum", "choices": ["S", "A"]},
+                },
+            }
+        )
+    )
     assert run(installed, tmp_path, "schema", "validate", "mycrm").returncode == 0
     applied = run(installed, tmp_path, "schema", "apply", "mycrm")
     assert applied.returncode == 0, applied.stderr
@@ -103,8 +125,9 @@ def test_the_admin_ui_serves_its_templates_and_static_files_from_the_wheel(insta
     bundle = tmp_path / "mycrm"
     bundle.mkdir()
     (bundle / "bundle.json").write_text(json.dumps({"schema_version": 1, "kind": "bundle", "name": "mycrm"}))
-    (bundle / "account.json").write_text(json.dumps({
-        "schema_version": 1, "kind": "entity", "name": "account", "fields": {"name": {"type": "string"}}}))
+    (bundle / "account.json").write_text(
+        json.dumps({"schema_version": 1, "kind": "entity", "name": "account", "fields": {"name": {"type": "string"}}})
+    )
     assert run(installed, tmp_path, "schema", "apply", "mycrm").returncode == 0
     env = {"PATH": f"{installed / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path)}
     created = subprocess.run([str(installed / "bin" / "crm"), "user", "create", "ada", "--role", "admin",

@@ -23,11 +23,19 @@ ENTITIES: dict[str, dict[str, Any]] = {
 }
 
 PIPELINE: dict[str, Any] = {
-    "schema_version": 1, "kind": "workflow", "name": "lead_pipeline", "entity": "lead", "field": "stage",
+    "schema_version": 1,
+    "kind": "workflow",
+    "name": "lead_pipeline",
+    "entity": "lead",
+    "field": "stage",
     "states": {"new": {"initial": True}, "qualified": {}, "lost": {"final": True}},
     "transitions": {
-        "qualify": {"from": ["new"], "to": "qualified", "roles": ["rep", "manager"],
-                    "actions": [{"set": {"score": 50}}]},
+        "qualify": {
+            "from": ["new"],
+            "to": "qualified",
+            "roles": ["rep", "manager"],
+            "actions": [{"set": {"score": 50}}],
+        },
         "lose": {"from": ["new", "qualified"], "to": "lost", "roles": ["rep", "manager"]},
     },
 }
@@ -39,11 +47,14 @@ def role(name: str, permissions: dict[str, Any]) -> dict[str, Any]:
 
 ROLES: dict[str, dict[str, Any]] = {
     "manager.json": role("manager", {"*": {"create": True, "read": "team", "update": "team", "delete": "team"}}),
-    "rep.json": role("rep", {
-        "*": {"create": True, "read": "own", "update": "own", "delete": "none"},
-        "lead": {"fields": {"cost": "hidden", "score": "read_only"}},
-        "product": {"create": False, "read": "all", "update": "none"},
-    }),
+    "rep.json": role(
+        "rep",
+        {
+            "*": {"create": True, "read": "own", "update": "own", "delete": "none"},
+            "lead": {"fields": {"cost": "hidden", "score": "read_only"}},
+            "product": {"create": False, "read": "all", "update": "none"},
+        },
+    ),
     # a custom role: reads everything, changes nothing, never sees what leads cost
     "auditor.json": role("auditor", {"*": {"read": "all"}, "lead": {"fields": {"cost": "hidden"}}}),
 }
@@ -79,7 +90,8 @@ def set_up(engine: CrmEngine, root: Path, *, roles: bool = True) -> dict[str, in
     for name, (user_roles, team) in USERS.items():
         engine.users.create(name, roles=user_roles, team=team)
     return {
-        owner: engine.records.create("lead", {"title": f"lead of {owner}", "cost": "1200.00", "owner": owner},
-                                     actor="boss")["id"]
+        owner: engine.records.create(
+            "lead", {"title": f"lead of {owner}", "cost": "1200.00", "owner": owner}, actor="boss"
+        )["id"]
         for owner in OWNERS
     }

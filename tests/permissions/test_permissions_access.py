@@ -38,8 +38,17 @@ def test_without_role_documents_nothing_is_restricted(tmp_path: Path) -> None:
         (["intern"], "lead", (False, "none", "none", "none", set(), set())),
         ([], "product", (False, "none", "none", "none", set(), set())),
     ],
-    ids=["admin", "rep", "rep-entity-entry-beats-star", "manager", "custom-auditor", "rep+auditor",
-         "rep+manager", "undefined-role", "no-roles"],
+    ids=[
+        "admin",
+        "rep",
+        "rep-entity-entry-beats-star",
+        "manager",
+        "custom-auditor",
+        "rep+auditor",
+        "rep+manager",
+        "undefined-role",
+        "no-roles",
+    ],
 )
 def test_access_is_the_union_of_the_roles(
     definitions: Definitions, roles: list[str], entity: str, expected: tuple[Any, ...]
@@ -50,12 +59,26 @@ def test_access_is_the_union_of_the_roles(
 
 
 def test_visible_undoes_an_inherited_restriction(tmp_path: Path) -> None:
-    base = write_bundle(tmp_path, "base", ENTITIES, extra={
-        "rep.json": role("rep", {"lead": {"read": "own", "fields": {"cost": "hidden", "score": "read_only"}}})})
-    mode = write_bundle(tmp_path, "mode", {}, extends=["../base"], extra={
-        "rep.json": {"schema_version": 1, "kind": "role_overlay", "role": "rep",
-                     "permissions": {"lead": {"read": "team", "fields": {"cost": "visible"}},
-                                     "product": {"read": "all"}}}})
+    base = write_bundle(
+        tmp_path,
+        "base",
+        ENTITIES,
+        extra={"rep.json": role("rep", {"lead": {"read": "own", "fields": {"cost": "hidden", "score": "read_only"}}})},
+    )
+    mode = write_bundle(
+        tmp_path,
+        "mode",
+        {},
+        extends=["../base"],
+        extra={
+            "rep.json": {
+                "schema_version": 1,
+                "kind": "role_overlay",
+                "role": "rep",
+                "permissions": {"lead": {"read": "team", "fields": {"cost": "visible"}}, "product": {"read": "all"}},
+            }
+        },
+    )
     assert base.exists()
     access = entity_access(load_definitions(mode), ["rep"], "lead")
     assert (access.read, set(access.hidden), set(access.read_only)) == ("team", set(), {"score"})

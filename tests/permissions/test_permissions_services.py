@@ -24,8 +24,13 @@ def crm(engine: CrmEngine, tmp_path: Path) -> tuple[CrmEngine, dict[str, int]]:
 
 @pytest.mark.parametrize(
     ("user", "visible"),
-    [("boss", {"ann", "bob", "carl"}), ("mia", {"ann", "bob"}), ("ann", {"ann"}), ("carl", {"carl"}),
-     ("aud", {"ann", "bob", "carl"})],
+    [
+        ("boss", {"ann", "bob", "carl"}),
+        ("mia", {"ann", "bob"}),
+        ("ann", {"ann"}),
+        ("carl", {"carl"}),
+        ("aud", {"ann", "bob", "carl"}),
+    ],
 )
 def test_list_is_limited_to_the_row_scope(crm: tuple[CrmEngine, dict[str, int]], user: str, visible: set[str]) -> None:
     engine, _ = crm
@@ -144,7 +149,9 @@ def test_without_roles_nothing_is_enforced(engine: CrmEngine, tmp_path: Path) ->
 
 
 def test_cli_as_gets_the_same_answers(
-    crm: tuple[CrmEngine, dict[str, int]], database_url: str, run_cli: Callable[..., CliResult],
+    crm: tuple[CrmEngine, dict[str, int]],
+    database_url: str,
+    run_cli: Callable[..., CliResult],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _, ids = crm

@@ -54,9 +54,7 @@ RFM_CONFIG: dict[str, Any] = {
     "quantity": "quantity",
     "price": "unit_price",
     # the loader keeps only these lines already; the filter shows how and runs in SQL
-    "filter": {
-        "and": [{">": [{"var": "record.quantity"}, 0]}, {">": [{"var": "record.unit_price"}, 0]}]
-    },
+    "filter": {"and": [{">": [{"var": "record.quantity"}, 0]}, {">": [{"var": "record.unit_price"}, 0]}]},
     "method": "rank",
 }
 

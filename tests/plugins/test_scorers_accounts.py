@@ -107,10 +107,7 @@ def crm(engine: CrmEngine, tmp_path: Path) -> CrmEngine:
     add(
         engine,
         "receivable",
-        [
-            {"account": a, "amount": m, "overdue": o}
-            for a, m, o in ((1, 50, True), (1, 100, False), (3, 200, True))
-        ],
+        [{"account": a, "amount": m, "overdue": o} for a, m, o in ((1, 50, True), (1, 100, False), (3, 200, True))],
     )
     return engine
 
@@ -161,10 +158,7 @@ def test_customer_tier_with_own_tiers_and_lower_is_better(crm: CrmEngine) -> Non
         "tiers": [{"tier": "A", "min": 50}, {"tier": "B", "min": 0}],
     }
     # growth -0.1 .. 0.6 over the population: A1 1 - 0.35/0.7 = 0.5, A2 0, A3 1, A4 missing: 0
-    got = {
-        i: (r.grade, round(r.value or 0, 4))
-        for i, r in score(crm, CUSTOMER_TIER, "account", config).items()
-    }
+    got = {i: (r.grade, round(r.value or 0, 4)) for i, r in score(crm, CUSTOMER_TIER, "account", config).items()}
     assert got == {1: ("A", 50.0), 2: ("B", 0.0), 3: ("A", 100.0), 4: ("B", 0.0)}
 
 
@@ -230,13 +224,10 @@ KAV_CONFIG: dict[str, Any] = {
     ],
     ids=["min-max", "z-score", "rank grades", "value grades"],
 )
-def test_key_account_value(
-    crm: CrmEngine, config: dict[str, Any], expected: dict[int, Any]
-) -> None:
+def test_key_account_value(crm: CrmEngine, config: dict[str, Any], expected: dict[int, Any]) -> None:
     results = score(crm, KEY_ACCOUNT_VALUE, "account", {**KAV_CONFIG, **config})
     got = {
-        i: (r.grade, None if r.value is None else round(r.value, 4), r.extra.get("rank"))
-        for i, r in results.items()
+        i: (r.grade, None if r.value is None else round(r.value, 4), r.extra.get("rank")) for i, r in results.items()
     }
     assert got == expected
     assert results[1].extra["of"] == 3

@@ -51,11 +51,7 @@ def crm(engine: CrmEngine, tmp_path: Path) -> CrmEngine:
         engine,
         "opportunity",
         [
-            {
-                k: v
-                for k, v in zip(("source", "size", "region", "stage"), row, strict=True)
-                if v is not None
-            }
+            {k: v for k, v in zip(("source", "size", "region", "stage"), row, strict=True) if v is not None}
             for row in ROWS
         ],
     )
@@ -75,9 +71,7 @@ def test_training_counts_levels(crm: CrmEngine) -> None:
         "source": {"web": [2, 2], "referral": [2, 1], "fair": [0, 2]},
         "size": {"≤45": [2, 2], ">45": [1, 3], "(missing)": [1, 0]},
     }
-    assert (
-        report.metrics["rows"] == 9 and report.metrics["auc"] is None and model["trained_rows"] == 9
-    )
+    assert report.metrics["rows"] == 9 and report.metrics["auc"] is None and model["trained_rows"] == 9
 
 
 def test_scores_are_smoothed_naive_bayes(crm: CrmEngine) -> None:
@@ -104,9 +98,7 @@ def test_per_segment_models_and_fallback(crm: CrmEngine) -> None:
     assert sorted(model["segments"]) == ["north", "south"]  # 5 and 4 rows of history
     assert model["segments"]["north"]["positive"] == 3
     results = score(crm, PREDICTIVE, "opportunity", config, trained=model)
-    assert (
-        results[1].extra["segment"] == "north" and results[10].extra["segment"] is None
-    )  # east: global model
+    assert results[1].extra["segment"] == "north" and results[10].extra["segment"] is None  # east: global model
 
 
 def test_holdout_is_evaluated_and_the_model_refit(crm: CrmEngine) -> None:
@@ -116,9 +108,7 @@ def test_holdout_is_evaluated_and_the_model_refit(crm: CrmEngine) -> None:
         2,
     )  # round(9 × 0.2)
     assert report.model["trained_rows"] == 9
-    kept = train(
-        crm, PREDICTIVE, "opportunity", {**CONFIG, "holdout": 0.2, "seed": 7, "refit": False}
-    )
+    kept = train(crm, PREDICTIVE, "opportunity", {**CONFIG, "holdout": 0.2, "seed": 7, "refit": False})
     assert kept.model["trained_rows"] == 7
 
 
@@ -139,9 +129,7 @@ def test_scoring_without_a_trained_model_is_refused(crm: CrmEngine) -> None:
         ([1, 2], [True, True], None),
     ],
 )
-def test_auc_is_the_mann_whitney_statistic(
-    scores: list[float], positives: list[bool], expected: float | None
-) -> None:
+def test_auc_is_the_mann_whitney_statistic(scores: list[float], positives: list[bool], expected: float | None) -> None:
     assert auc(scores, positives) == expected
 
 

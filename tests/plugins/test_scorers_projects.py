@@ -155,9 +155,7 @@ PROJECT_CONFIG: dict[str, Any] = {
     ],
     ids=["default", "filter", "strength by enum"],
 )
-def test_project_evaluation(
-    crm: CrmEngine, config: dict[str, Any], expected: dict[int, Any]
-) -> None:
+def test_project_evaluation(crm: CrmEngine, config: dict[str, Any], expected: dict[int, Any]) -> None:
     results = score(crm, PROJECT_EVALUATION, "project", {**PROJECT_CONFIG, **config})
     assert {i: (r.grade, round(r.value or 0, 6)) for i, r in results.items()} == expected
 
@@ -172,10 +170,7 @@ def test_project_evaluation_explains_itself(crm: CrmEngine) -> None:
     ]
     p2 = results[2]
     assert p2.extra["missing_fields"] == ["decision_date", "scope"]
-    assert (
-        p2.extra["key_roles_missing"] == ["technical", "user", "coach"]
-        and p2.extra["stakeholders"] == 2
-    )
+    assert p2.extra["key_roles_missing"] == ["technical", "user", "coach"] and p2.extra["stakeholders"] == 2
     assert {f.name: f.detail for f in p2.factors}["checklist"] == "missing: decision_date, scope"
     assert {f.name: f.label.zh for f in p2.factors}["key_roles"] == "关键角色识别"
 
@@ -208,9 +203,7 @@ CLOSENESS: dict[str, Any] = {
     ],
     ids=["enum levels", "numeric scale"],
 )
-def test_company_closeness(
-    crm: CrmEngine, config: dict[str, Any], expected: dict[int, Any]
-) -> None:
+def test_company_closeness(crm: CrmEngine, config: dict[str, Any], expected: dict[int, Any]) -> None:
     merged = {k: v for k, v in {**CLOSENESS, **config}.items() if v is not None}
     results = score(crm, RELATIONSHIP_CLOSENESS, "account", merged)
     assert {i: (r.grade, round(r.value or 0, 4)) for i, r in results.items()} == expected
@@ -230,9 +223,7 @@ def test_company_closeness_factors_are_roles(crm: CrmEngine) -> None:
 
 
 def test_individual_closeness(crm: CrmEngine) -> None:
-    config = {k: v for k, v in CLOSENESS.items() if k not in ("contacts", "reference")} | {
-        "level": "individual"
-    }
+    config = {k: v for k, v in CLOSENESS.items() if k not in ("contacts", "reference")} | {"level": "individual"}
     results = score(crm, RELATIONSHIP_CLOSENESS, "stakeholder", config)
     got = {i: (r.grade, r.value, r.extra["weight"]) for i, r in results.items()}
     assert got == {

@@ -29,9 +29,7 @@ pytestmark = pytest.mark.slow
 AUC_FLOOR = 0.7979 - 0.008
 
 
-@pytest.mark.skipif(
-    not RETAIL.exists(), reason=f"{RETAIL} is not there (the shared data sets are optional)"
-)
+@pytest.mark.skipif(not RETAIL.exists(), reason=f"{RETAIL} is not there (the shared data sets are optional)")
 def test_rfm_on_online_retail_matches_an_independent_computation(tmp_path: Path) -> None:
     with CrmEngine(f"sqlite:///{tmp_path / 'retail.db'}") as crm:
         expected = load_retail(crm, tmp_path)
@@ -39,9 +37,7 @@ def test_rfm_on_online_retail_matches_an_independent_computation(tmp_path: Path)
         assert str(expected.reference) == "2011-12-10"  # the day after the last invoice date
         customer = crm.model.table("customer")
         with crm.db.read() as conn:
-            codes = {
-                int(i): str(c) for i, c in conn.execute(sa.select(customer.c.id, customer.c.code))
-            }
+            codes = {int(i): str(c) for i, c in conn.execute(sa.select(customer.c.id, customer.c.code))}
 
         started = time.perf_counter()
         results = score(crm, RFM, "customer", RFM_CONFIG, batch=1000)
@@ -54,16 +50,12 @@ def test_rfm_on_online_retail_matches_an_independent_computation(tmp_path: Path)
         got = (result.extra["recency_days"], result.extra["frequency"])
         want = (expected.recency[code], expected.frequency[code])
         # monetary to the cent (SQLite sums in floating point)
-        if got != want or abs(
-            Decimal(str(result.extra["monetary"])) - expected.monetary[code]
-        ) >= Decimal("0.005"):
+        if got != want or abs(Decimal(str(result.extra["monetary"])) - expected.monetary[code]) >= Decimal("0.005"):
             wrong.append((code, got, want, result.extra["monetary"], expected.monetary[code]))
     assert wrong == []
     assert sum(expected.frequency.values()) >= 18_532  # invoices are per customer here
 
-    distribution = {
-        k: dict(sorted(Counter(r.extra[k] for r in results.values()).items())) for k in "rfm"
-    }
+    distribution = {k: dict(sorted(Counter(r.extra[k] for r in results.values()).items())) for k in "rfm"}
     print(f"\nRFM rank-based equal-width quintiles, scored in {seconds:.2f} s: {distribution}")
     # recency and monetary have few ties: close to a fifth of the customers per score
     for key in ("r", "m"):
@@ -72,9 +64,7 @@ def test_rfm_on_online_retail_matches_an_independent_computation(tmp_path: Path)
     assert distribution["f"][1] == 1_493
 
 
-@pytest.mark.skipif(
-    not BANK.exists(), reason=f"{BANK} is not there (the shared data sets are optional)"
-)
+@pytest.mark.skipif(not BANK.exists(), reason=f"{BANK} is not there (the shared data sets are optional)")
 def test_predictive_on_bank_marketing_reaches_the_measured_auc(tmp_path: Path) -> None:
     with CrmEngine(f"sqlite:///{tmp_path / 'bank.db'}") as crm:
         assert load_bank(crm, tmp_path) == 41_188

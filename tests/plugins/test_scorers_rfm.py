@@ -153,16 +153,12 @@ THRESHOLDS = {
     ],
     ids=["quantile", "rank", "thresholds", "weights"],
 )
-def test_rfm_scores(
-    crm: CrmEngine, config: dict[str, Any], expected: dict[int, tuple[str, float]]
-) -> None:
+def test_rfm_scores(crm: CrmEngine, config: dict[str, Any], expected: dict[int, tuple[str, float]]) -> None:
     results = score(crm, RFM, "customer", {**BASE, **config})
     got = {i: (r.grade, round(r.value, 6)) for i, r in results.items() if r.value is not None}
     assert got == expected
     figures = {
-        i: (r.extra["recency_days"], r.extra["frequency"], r.extra["monetary"])
-        for i, r in results.items()
-        if i != 6
+        i: (r.extra["recency_days"], r.extra["frequency"], r.extra["monetary"]) for i, r in results.items() if i != 6
     }
     assert figures == FIGURES
     assert results[6].value is None and results[6].extra["frequency"] == 0
@@ -226,9 +222,7 @@ def test_rfm_variants(crm: CrmEngine, config: dict[str, Any], expected: dict[int
         ),
     ],
 )
-def test_rfm_configuration_errors(
-    crm: CrmEngine, config: dict[str, Any], pointer: str, code: str
-) -> None:
+def test_rfm_configuration_errors(crm: CrmEngine, config: dict[str, Any], pointer: str, code: str) -> None:
     with pytest.raises(DefinitionError) as caught:
         score(crm, RFM, "customer", {**BASE, **config})
     assert [(p.pointer, p.code) for p in caught.value.problems] == [(pointer, code)]

@@ -145,13 +145,7 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
     ),
     (
         "project_evaluation",
-        {
-            "decision_tree": {
-                k: v
-                for k, v in EXAMPLES["project_evaluation"]["decision_tree"].items()
-                if k != "strong"
-            }
-        },
+        {"decision_tree": {k: v for k, v in EXAMPLES["project_evaluation"]["decision_tree"].items() if k != "strong"}},
         "/decision_tree",
     ),
     (
@@ -193,11 +187,7 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
     ),
     (
         "key_account_value",
-        {
-            "indicators": [
-                {"name": "x", "aggregate": {"function": "median", "entity": "e", "reference": "r"}}
-            ]
-        },
+        {"indicators": [{"name": "x", "aggregate": {"function": "median", "entity": "e", "reference": "r"}}]},
         "/indicators/0/aggregate/function",
     ),
     ("predictive", {"outcome": "stage", "positive": [], "features": ["a"]}, "/positive"),
@@ -221,10 +211,7 @@ def test_the_builtin_plugin_registers_the_eight_scorers() -> None:
     offered = [s for found in manager.call("crm_register_scorers") for s in found or ()]
     assert [s.name for s in offered if s in BUILTIN_SCORERS] == NAMES
     assert plugins.builtin.crm_register_scorers() == list(BUILTIN_SCORERS)
-    assert all(
-        isinstance(s, Scorer) and s.label.en and s.label.zh and s.description
-        for s in BUILTIN_SCORERS
-    )
+    assert all(isinstance(s, Scorer) and s.label.en and s.label.zh and s.description for s in BUILTIN_SCORERS)
 
 
 @pytest.mark.parametrize("scorer", BUILTIN_SCORERS, ids=NAMES)
@@ -246,9 +233,7 @@ def test_schemas_are_valid_2020_12_and_strict(scorer: Scorer) -> None:
     assert Draft202012Validator(scorer.config_schema).is_valid(EXAMPLES[scorer.name])
 
 
-@pytest.mark.parametrize(
-    ("name", "config", "pointer"), BAD, ids=[f"{n}-{i}" for i, (n, _c, _p) in enumerate(BAD)]
-)
+@pytest.mark.parametrize(("name", "config", "pointer"), BAD, ids=[f"{n}-{i}" for i, (n, _c, _p) in enumerate(BAD)])
 def test_schemas_reject_bad_configurations(name: str, config: dict[str, Any], pointer: str) -> None:
     errors = list(Draft202012Validator(BY_NAME[name].config_schema).iter_errors(config))
     assert errors, "accepted"

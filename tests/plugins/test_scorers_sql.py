@@ -205,9 +205,7 @@ CONFIGS: list[tuple[str, dict[str, Any]]] = [
 
 
 @pytest.mark.parametrize(("config"), [c for _, c in CONFIGS], ids=[n for n, _ in CONFIGS])
-def test_weighted_rules_sql_gives_the_scores_of_score_batch(
-    crm: CrmEngine, config: dict[str, Any]
-) -> None:
+def test_weighted_rules_sql_gives_the_scores_of_score_batch(crm: CrmEngine, config: dict[str, Any]) -> None:
     table = crm.model.table("item")
     expression = weighted_rules_sql(ScoringSpec("s", "item", "weighted_rules", config), table)
     assert expression is not None
@@ -228,13 +226,8 @@ def test_weighted_rules_compile_to_one_update(crm: CrmEngine) -> None:
     assert grade is not None
     with crm.db.write() as conn:
         conn.execute(table.update().values(score=value, s=grade))
-        stored = {
-            int(i): (float(v), g)
-            for i, v, g in conn.execute(sa.select(table.c.id, table.c.score, table.c.s))
-        }
-    expected = {
-        i: (r.value, r.grade) for i, r in score(crm, WEIGHTED_RULES, "item", config).items()
-    }
+        stored = {int(i): (float(v), g) for i, v, g in conn.execute(sa.select(table.c.id, table.c.score, table.c.s))}
+    expected = {i: (r.value, r.grade) for i, r in score(crm, WEIGHTED_RULES, "item", config).items()}
     assert stored == expected
     assert {g for _v, g in stored.values()} == {"A", "B", None}
 
@@ -250,12 +243,5 @@ def test_weighted_rules_compile_to_one_update(crm: CrmEngine) -> None:
     ],
     ids=["reads now", "decay"],
 )
-def test_weighted_rules_sql_is_none_when_it_cannot_be_exact(
-    crm: CrmEngine, config: dict[str, Any]
-) -> None:
-    assert (
-        weighted_rules_sql(
-            ScoringSpec("s", "item", "weighted_rules", config), crm.model.table("item")
-        )
-        is None
-    )
+def test_weighted_rules_sql_is_none_when_it_cannot_be_exact(crm: CrmEngine, config: dict[str, Any]) -> None:
+    assert weighted_rules_sql(ScoringSpec("s", "item", "weighted_rules", config), crm.model.table("item")) is None

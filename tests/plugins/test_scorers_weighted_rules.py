@@ -134,9 +134,7 @@ def crm(engine: CrmEngine, tmp_path: Path) -> CrmEngine:
     ],
     ids=["default cap and grades", "no cap, own grades", "decay"],
 )
-def test_weighted_rules_scores(
-    crm: CrmEngine, config: dict[str, Any], expected: dict[int, Any]
-) -> None:
+def test_weighted_rules_scores(crm: CrmEngine, config: dict[str, Any], expected: dict[int, Any]) -> None:
     results = score(crm, WEIGHTED_RULES, "lead", config)
     got = {i: (r.value, r.grade, factors(r)) for i, r in results.items()}
     assert got == expected
@@ -176,9 +174,7 @@ def test_a_rule_that_fails_on_a_record_does_not_match_and_is_reported(crm: CrmEn
         ),
     ],
 )
-def test_weighted_rules_configuration_errors(
-    crm: CrmEngine, config: dict[str, Any], pointer: str, code: str
-) -> None:
+def test_weighted_rules_configuration_errors(crm: CrmEngine, config: dict[str, Any], pointer: str, code: str) -> None:
     with pytest.raises(DefinitionError) as caught:
         score(crm, WEIGHTED_RULES, "lead", config)
     problem = caught.value.problems[0]
@@ -205,10 +201,7 @@ def test_lead_grade_combines_fit_and_engagement(crm: CrmEngine) -> None:
         crm,
         "activity",
         [
-            *(
-                {"lead": 1, "kind": "call", "occurred_at": (NOW - k * day).isoformat()}
-                for k in (0, 2, 5, 9)
-            ),
+            *({"lead": 1, "kind": "call", "occurred_at": (NOW - k * day).isoformat()} for k in (0, 2, 5, 9)),
             {
                 "lead": 1,
                 "kind": "email",
@@ -241,6 +234,4 @@ def test_lead_grade_rejects_a_reference_to_another_entity(crm: CrmEngine) -> Non
     config = {**LEAD_CONFIG, "engagement": {**LEAD_CONFIG["engagement"], "reference": "kind"}}
     with pytest.raises(DefinitionError) as caught:
         score(crm, LEAD_GRADE, "lead", config)
-    assert [(p.pointer, p.code) for p in caught.value.problems] == [
-        ("/config/engagement/reference", "not_a_reference")
-    ]
+    assert [(p.pointer, p.code) for p in caught.value.problems] == [("/config/engagement/reference", "not_a_reference")]

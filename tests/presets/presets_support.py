@@ -35,8 +35,15 @@ SCORER_SCHEMAS: Mapping[str, Any] = ScorerRegistry.collect(make_plugins(entry_po
 
 #: One user per role the presets name (``admin`` holds every role).
 USERS: Mapping[str, tuple[str, ...]] = {
-    "rita": ("rep",), "rob": ("rep",), "sam": ("secretary",), "fiona": ("finance",), "mia": ("manager",),
-    "max": ("marketing",), "sid": ("service",), "sue": ("service",), "ada": ("admin",),
+    "rita": ("rep",),
+    "rob": ("rep",),
+    "sam": ("secretary",),
+    "fiona": ("finance",),
+    "mia": ("manager",),
+    "max": ("marketing",),
+    "sid": ("service",),
+    "sue": ("service",),
+    "ada": ("admin",),
 }
 
 
@@ -90,8 +97,9 @@ def union_bundle(root: Path, names: list[str] | tuple[str, ...]) -> Path:
     """A bundle that extends ``names``, as ``crm preset load`` composes the modes of one database."""
     bundle = root / "_".join(["union", *names])[:60]
     bundle.mkdir(parents=True, exist_ok=True)
-    (bundle / "bundle.json").write_text(json.dumps(
-        {"schema_version": 1, "kind": "bundle", "name": "union", "extends": list(names)}))
+    (bundle / "bundle.json").write_text(
+        json.dumps({"schema_version": 1, "kind": "bundle", "name": "union", "extends": list(names)})
+    )
     return bundle
 
 

@@ -298,9 +298,7 @@ def ranking(engine: CrmEngine, report: ReportDef, spec: RankingSpec) -> list[tup
     descending = spec.order == "desc"
     scored.sort(key=lambda p: ((-p[0] if descending else p[0]), p[1]))
     everything = [v for v, _ in scored]
-    return [
-        (1 + sum(1 for o in everything if (o > v if descending else o < v)), i, v) for v, i in scored[: spec.limit]
-    ]
+    return [(1 + sum(1 for o in everything if (o > v if descending else o < v)), i, v) for v, i in scored[: spec.limit]]
 
 
 def grades(engine: CrmEngine, report: ReportDef, spec: DistributionSpec) -> dict[str, int]:

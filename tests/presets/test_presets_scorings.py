@@ -24,9 +24,18 @@ def days_ago(days: int) -> str:
 def test_hot_leads_score_above_cold_ones(preset_engines: PresetEngines) -> None:
     engine = preset_engines("standard_product", "sqlite")
     maker = RecordMaker(engine)
-    hot = maker.make("lead", {"budget": "150000", "purchase_timeframe": "within_1_month", "is_decision_maker": True,
-                              "need": "全省网点更换定位终端", "employees": 800, "source": "referral",
-                              "mobile": "13800138000"})
+    hot = maker.make(
+        "lead",
+        {
+            "budget": "150000",
+            "purchase_timeframe": "within_1_month",
+            "is_decision_maker": True,
+            "need": "全省网点更换定位终端",
+            "employees": 800,
+            "source": "referral",
+            "mobile": "13800138000",
+        },
+    )
     cold = maker.make("lead", {"purchase_timeframe": "later", "source": "website"})
     maker.make("activity", {"subject": "电话沟通需求", "lead": hot["id"], "done_at": f"{days_ago(1)}T10:00:00+08:00"})
     run_all(engine, "lead")
@@ -42,10 +51,18 @@ def test_terminal_potential(preset: str, preset_engines: PresetEngines) -> None:
     maker = RecordMaker(engine)
     # what an industry adds to the rules (list operations of its scoring overlay)
     industry = {"promotion_pharma": {"hospital_level": "grade_3a"}, "promotion_fmcg": {"daily_traffic": 3000}}
-    key = maker.make("account", {"name": "市第一人民医院", "terminal_grade": "a", "purchase_potential": "1500000",
-                                 "size": "large", "development_status": "listed",
-                                 "supplying_distributor": New("account", {"account_type": "distributor"}),
-                                 **industry.get(preset, {})})
+    key = maker.make(
+        "account",
+        {
+            "name": "市第一人民医院",
+            "terminal_grade": "a",
+            "purchase_potential": "1500000",
+            "size": "large",
+            "development_status": "listed",
+            "supplying_distributor": New("account", {"account_type": "distributor"}),
+            **industry.get(preset, {}),
+        },
+    )
     small = maker.make("account", {"name": "社区便民店", "terminal_grade": "d", "development_status": "developing"})
     run_all(engine, "account")
     assert [engine.records.get("account", a["id"])["potential_grade"] for a in (key, small)] == ["A", "D"]
@@ -55,16 +72,26 @@ def test_terminal_potential(preset: str, preset_engines: PresetEngines) -> None:
 def purchase(
     maker: RecordMaker, member: dict[str, Any], invoice: str, days: int, amount: str, kind: str = "sale"
 ) -> None:
-    maker.make("purchase", {"member": member["id"], "invoice_number": invoice, "purchase_date": days_ago(days),
-                            "amount": amount, "purchase_type": kind})
+    maker.make(
+        "purchase",
+        {
+            "member": member["id"],
+            "invoice_number": invoice,
+            "purchase_date": days_ago(days),
+            "amount": amount,
+            "purchase_type": kind,
+        },
+    )
 
 
 @pytest.mark.parametrize("preset", ["membership", "membership_retail_chain", "membership_fitness"])
 def test_rfm_and_churn_risk(preset: str, preset_engines: PresetEngines) -> None:
     engine = preset_engines(preset, "sqlite")
     maker = RecordMaker(engine)
-    loyal = maker.make("member", {"name": "李女士", "last_purchase_date": days_ago(2), "annual_spend": "26000",
-                                  "marketing_consent": True})
+    loyal = maker.make(
+        "member",
+        {"name": "李女士", "last_purchase_date": days_ago(2), "annual_spend": "26000", "marketing_consent": True},
+    )
     lapsed = maker.make("member", {"name": "张先生", "last_purchase_date": days_ago(200), "annual_spend": "300"})
     for i, days in enumerate((2, 9, 16)):
         for _line in range(2):  # two lines on each receipt: three visits, not six
@@ -82,14 +109,38 @@ def test_rfm_and_churn_risk(preset: str, preset_engines: PresetEngines) -> None:
 def test_key_accounts_are_ranked_tiered_and_watched(preset_engines: PresetEngines) -> None:
     engine = preset_engines("key_account", "sqlite")
     maker = RecordMaker(engine)
-    strategic = maker.make("account", {
-        "name": "省电网公司", "is_key_account": True, "industry_position": "leader", "growth_potential": "high",
-        "annual_profit": "9000000", "share_of_wallet": "60", "satisfaction": 9, "consumption_trend": "growing",
-        "competitor_presence": "none", "per_capita_sales": "9000000", "per_capita_profit": "2500000"})
-    shaky = maker.make("account", {
-        "name": "某城商行", "is_key_account": True, "industry_position": "small_player", "growth_potential": "low",
-        "annual_profit": "100000", "share_of_wallet": "10", "satisfaction": 5, "consumption_trend": "declining",
-        "competitor_presence": "strong", "per_capita_sales": "100000", "per_capita_profit": "10000"})
+    strategic = maker.make(
+        "account",
+        {
+            "name": "省电网公司",
+            "is_key_account": True,
+            "industry_position": "leader",
+            "growth_potential": "high",
+            "annual_profit": "9000000",
+            "share_of_wallet": "60",
+            "satisfaction": 9,
+            "consumption_trend": "growing",
+            "competitor_presence": "none",
+            "per_capita_sales": "9000000",
+            "per_capita_profit": "2500000",
+        },
+    )
+    shaky = maker.make(
+        "account",
+        {
+            "name": "某城商行",
+            "is_key_account": True,
+            "industry_position": "small_player",
+            "growth_potential": "low",
+            "annual_profit": "100000",
+            "share_of_wallet": "10",
+            "satisfaction": 5,
+            "consumption_trend": "declining",
+            "competitor_presence": "strong",
+            "per_capita_sales": "100000",
+            "per_capita_profit": "10000",
+        },
+    )
     ordinary = maker.make("account", {"name": "普通客户"})
     for account, amount in ((strategic, "3000000"), (shaky, "200000")):
         maker.make("consumption", {"account": account["id"], "period": "2024-04", "amount": amount})

@@ -75,21 +75,40 @@ def stakeholders(roles: tuple[str, ...], strong: int) -> Setup:
         for i, role in enumerate(roles):
             contact = maker.make("contact", {"name": f"{role} 联系人", "account": project["account"]})
             level = "trusted" if i < strong else "familiar"
-            maker.make("stakeholder", {"project": project["id"], "contact": contact["id"], "decision_role": role,
-                                       "influence": "high", "relationship_level": level})
+            maker.make(
+                "stakeholder",
+                {
+                    "project": project["id"],
+                    "contact": contact["id"],
+                    "decision_role": role,
+                    "influence": "high",
+                    "relationship_level": level,
+                },
+            )
 
     return setup
 
 
 KEY_ROLES = ("decision_maker", "technical_evaluator", "business_evaluator", "coach")
 PROJECT = {
-    "customer_need": "全省电力调度数据平台升级", "budget_amount": "2000000", "funding_source": "special_fund",
-    "decision_process": "信息中心提出需求,分管副总审批,招标采购", "procurement_method": "public_tender",
-    "expected_sign_date": "2025-03-31", "solution_summary": "双活数据中心加调度应用改造", "estimated_amount": "1800000",
-    "expected_tender_date": "2025-01-15", "competitive_position": "leading", "contract_amount": "1750000",
+    "customer_need": "全省电力调度数据平台升级",
+    "budget_amount": "2000000",
+    "funding_source": "special_fund",
+    "decision_process": "信息中心提出需求,分管副总审批,招标采购",
+    "procurement_method": "public_tender",
+    "expected_sign_date": "2025-03-31",
+    "solution_summary": "双活数据中心加调度应用改造",
+    "estimated_amount": "1800000",
+    "expected_tender_date": "2025-01-15",
+    "competitive_position": "leading",
+    "contract_amount": "1750000",
 }
-THIN_PROJECT = {"customer_need": "意向了解", "estimated_amount": "500000", "expected_sign_date": "2025-12-31",
-                "decision_process": "未知"}
+THIN_PROJECT = {
+    "customer_need": "意向了解",
+    "estimated_amount": "500000",
+    "expected_sign_date": "2025-12-31",
+    "decision_process": "未知",
+}
 
 
 def approved_project(roles: tuple[str, ...] = KEY_ROLES) -> Setup:
@@ -140,117 +159,310 @@ def satisfaction_kept(engine: CrmEngine, request: Record) -> None:
 
 FLOWS = [
     # core, as every mode has it
-    Flow("standard_product", "service_request_handling", {},
-         (Step("dispatch", "mia"), Step("accept", "@assignee"),
-          Step("resolve", "@assignee", {"resolution": "更换主板"}), Step("close", "rita", {"satisfaction": 5})),
-         "closed", Refusal(1, Step("accept", "@other"), refused("guard")), check=satisfaction_kept),
+    Flow(
+        "standard_product",
+        "service_request_handling",
+        {},
+        (
+            Step("dispatch", "mia"),
+            Step("accept", "@assignee"),
+            Step("resolve", "@assignee", {"resolution": "更换主板"}),
+            Step("close", "rita", {"satisfaction": 5}),
+        ),
+        "closed",
+        Refusal(1, Step("accept", "@other"), refused("guard")),
+        check=satisfaction_kept,
+    ),
     # standard product
-    Flow("standard_product", "lead_pipeline",
-         {"contact_name": "王经理", "need": "采购20台测量型GPS", "budget": "50000", "account": New("account")},
-         (Step("contact", "rita"), Step("qualify", "rita"), Step("convert", "rita")),
-         "converted", Refusal(0, Step("disqualify", "rita"), refused("input_required")),
-         check=converted_into_opportunity),
-    Flow("standard_product", "opportunity_pipeline", {"amount": "80000", "expected_close": "2025-06-30"},
-         (Step("confirm_needs", "rita"), Step("propose", "rita"), Step("negotiate", "rita"), Step("win", "rita")),
-         "won", Refusal(3, Step("win", "sam"), refused("role")), check=draft_order_created),
-    Flow("standard_product", "quote_approval",
-         {"total_amount": "120000", "valid_until": "2025-12-31", "discount_rate": "15"},
-         (Step("submit", "rita"), Step("approve", "mia"), Step("send", "rita"), Step("accept", "rita")),
-         "accepted", Refusal(0, Step("release", "rita"), refused("guard"))),
-    Flow("standard_product", "sales_order_approval",
-         {"order_number": Serial("SO-2024-"), "order_date": "2024-05-06", "total_amount": "25000"},
-         (Step("submit", "rita"), Step("review", "sam"), Step("approve", "fiona")),
-         "approved", Refusal(1, Step("review", "rita"), refused("role", "separation_of_duties")),
-         check=separated_duties),
-    Flow("standard_product", "sales_order_approval",
-         {"order_number": Serial("SO-2024-"), "order_date": "2024-05-06", "total_amount": "9000",
-          "channel": "distributor",
-          "distributor": New("account", {"name": "华南经销商", "account_type": "distributor"})},
-         (Step("submit", "rita"), Step("review", "sam"), Step("approve", "fiona")),
-         "approved", Refusal(2, Step("approve", "fiona"), refused("guard"),
-                             values={"order_number": Serial("SO-2024-"), "order_date": "2024-05-06",
-                                     "total_amount": "9000", "channel": "distributor"}),
-         variant="distributor"),
-    Flow("standard_product", "campaign_approval",
-         {"budget": "50000", "start_date": "2024-06-01", "end_date": "2024-06-03", "actual_cost": "48000"},
-         (Step("submit", "max"), Step("approve", "mia"), Step("launch", "max"), Step("complete", "max")),
-         "completed", Refusal(1, Step("approve", "max"), refused("role", "separation_of_duties")), creator="max"),
-    Flow("standard_product_car_dealer", "opportunity_pipeline",
-         {"amount": "189800", "expected_close": "2024-07-01", "test_drive_at": "2024-06-08T10:00:00+08:00"},
-         (Step("confirm_needs", "rita"), Step("book_test_drive", "rita"), Step("quote_after_drive", "rita"),
-          Step("negotiate", "rita"), Step("win", "rita")),
-         "won", Refusal(1, Step("book_test_drive", "rita"), refused("required_field"),
-                        values={"amount": "189800", "expected_close": "2024-07-01"})),
-    Flow("standard_product_medical_devices", "opportunity_pipeline",
-         {"amount": "2600000", "expected_close": "2024-09-30", "tender_date": "2024-08-15", "budget_approved": True},
-         (Step("confirm_needs", "rita"), Step("propose", "rita"), Step("enter_tender", "rita"),
-          Step("tender_won", "rita"), Step("win", "rita")),
-         "won", Refusal(2, Step("enter_tender", "rita"), refused("guard"),
-                        values={"amount": "2600000", "expected_close": "2024-09-30", "tender_date": "2024-08-15"})),
+    Flow(
+        "standard_product",
+        "lead_pipeline",
+        {"contact_name": "王经理", "need": "采购20台测量型GPS", "budget": "50000", "account": New("account")},
+        (Step("contact", "rita"), Step("qualify", "rita"), Step("convert", "rita")),
+        "converted",
+        Refusal(0, Step("disqualify", "rita"), refused("input_required")),
+        check=converted_into_opportunity,
+    ),
+    Flow(
+        "standard_product",
+        "opportunity_pipeline",
+        {"amount": "80000", "expected_close": "2025-06-30"},
+        (Step("confirm_needs", "rita"), Step("propose", "rita"), Step("negotiate", "rita"), Step("win", "rita")),
+        "won",
+        Refusal(3, Step("win", "sam"), refused("role")),
+        check=draft_order_created,
+    ),
+    Flow(
+        "standard_product",
+        "quote_approval",
+        {"total_amount": "120000", "valid_until": "2025-12-31", "discount_rate": "15"},
+        (Step("submit", "rita"), Step("approve", "mia"), Step("send", "rita"), Step("accept", "rita")),
+        "accepted",
+        Refusal(0, Step("release", "rita"), refused("guard")),
+    ),
+    Flow(
+        "standard_product",
+        "sales_order_approval",
+        {"order_number": Serial("SO-2024-"), "order_date": "2024-05-06", "total_amount": "25000"},
+        (Step("submit", "rita"), Step("review", "sam"), Step("approve", "fiona")),
+        "approved",
+        Refusal(1, Step("review", "rita"), refused("role", "separation_of_duties")),
+        check=separated_duties,
+    ),
+    Flow(
+        "standard_product",
+        "sales_order_approval",
+        {
+            "order_number": Serial("SO-2024-"),
+            "order_date": "2024-05-06",
+            "total_amount": "9000",
+            "channel": "distributor",
+            "distributor": New("account", {"name": "华南经销商", "account_type": "distributor"}),
+        },
+        (Step("submit", "rita"), Step("review", "sam"), Step("approve", "fiona")),
+        "approved",
+        Refusal(
+            2,
+            Step("approve", "fiona"),
+            refused("guard"),
+            values={
+                "order_number": Serial("SO-2024-"),
+                "order_date": "2024-05-06",
+                "total_amount": "9000",
+                "channel": "distributor",
+            },
+        ),
+        variant="distributor",
+    ),
+    Flow(
+        "standard_product",
+        "campaign_approval",
+        {"budget": "50000", "start_date": "2024-06-01", "end_date": "2024-06-03", "actual_cost": "48000"},
+        (Step("submit", "max"), Step("approve", "mia"), Step("launch", "max"), Step("complete", "max")),
+        "completed",
+        Refusal(1, Step("approve", "max"), refused("role", "separation_of_duties")),
+        creator="max",
+    ),
+    Flow(
+        "standard_product_car_dealer",
+        "opportunity_pipeline",
+        {"amount": "189800", "expected_close": "2024-07-01", "test_drive_at": "2024-06-08T10:00:00+08:00"},
+        (
+            Step("confirm_needs", "rita"),
+            Step("book_test_drive", "rita"),
+            Step("quote_after_drive", "rita"),
+            Step("negotiate", "rita"),
+            Step("win", "rita"),
+        ),
+        "won",
+        Refusal(
+            1,
+            Step("book_test_drive", "rita"),
+            refused("required_field"),
+            values={"amount": "189800", "expected_close": "2024-07-01"},
+        ),
+    ),
+    Flow(
+        "standard_product_medical_devices",
+        "opportunity_pipeline",
+        {"amount": "2600000", "expected_close": "2024-09-30", "tender_date": "2024-08-15", "budget_approved": True},
+        (
+            Step("confirm_needs", "rita"),
+            Step("propose", "rita"),
+            Step("enter_tender", "rita"),
+            Step("tender_won", "rita"),
+            Step("win", "rita"),
+        ),
+        "won",
+        Refusal(
+            2,
+            Step("enter_tender", "rita"),
+            refused("guard"),
+            values={"amount": "2600000", "expected_close": "2024-09-30", "tender_date": "2024-08-15"},
+        ),
+    ),
     # promotion
-    Flow("promotion", "expense_approval", {"amount": "8000"},
-         (Step("submit", "rita"), Step("approve", "mia"), Step("pay", "fiona")),
-         "paid", Refusal(1, Step("endorse", "mia"), refused("guard"))),
-    Flow("promotion", "expense_approval", {"amount": "30000"},
-         (Step("submit", "rita"), Step("endorse", "mia"), Step("finance_approve", "fiona"), Step("pay", "fiona")),
-         "paid", Refusal(1, Step("approve", "mia"), refused("guard")), variant="over_20000"),
-    Flow("promotion", "visit_plan_approval",
-         {"period_start": "2024-06-01", "period_end": "2024-06-30", "planned_visits": 40},
-         (Step("submit", "rita"), Step("approve", "mia", {"comment": "重点跟进三甲医院"}), Step("close", "rita")),
-         "closed", Refusal(1, Step("approve", "rita"), refused("role", "separation_of_duties"))),
-    Flow("promotion_fmcg", "expense_approval", {"amount": "8000"},
-         (Step("submit", "rita"), Step("endorse", "mia"), Step("finance_approve", "fiona"), Step("pay", "fiona")),
-         "paid", Refusal(1, Step("approve", "mia"), refused("guard"))),
+    Flow(
+        "promotion",
+        "expense_approval",
+        {"amount": "8000"},
+        (Step("submit", "rita"), Step("approve", "mia"), Step("pay", "fiona")),
+        "paid",
+        Refusal(1, Step("endorse", "mia"), refused("guard")),
+    ),
+    Flow(
+        "promotion",
+        "expense_approval",
+        {"amount": "30000"},
+        (Step("submit", "rita"), Step("endorse", "mia"), Step("finance_approve", "fiona"), Step("pay", "fiona")),
+        "paid",
+        Refusal(1, Step("approve", "mia"), refused("guard")),
+        variant="over_20000",
+    ),
+    Flow(
+        "promotion",
+        "visit_plan_approval",
+        {"period_start": "2024-06-01", "period_end": "2024-06-30", "planned_visits": 40},
+        (Step("submit", "rita"), Step("approve", "mia", {"comment": "重点跟进三甲医院"}), Step("close", "rita")),
+        "closed",
+        Refusal(1, Step("approve", "rita"), refused("role", "separation_of_duties")),
+    ),
+    Flow(
+        "promotion_fmcg",
+        "expense_approval",
+        {"amount": "8000"},
+        (Step("submit", "rita"), Step("endorse", "mia"), Step("finance_approve", "fiona"), Step("pay", "fiona")),
+        "paid",
+        Refusal(1, Step("approve", "mia"), refused("guard")),
+    ),
     # complex sale
-    Flow("complex_sale", "project_approval", PROJECT, (Step("submit", "rita"), Step("approve", "mia")),
-         "approved", Refusal(1, Step("approve", "mia"), refused("guard"), values=THIN_PROJECT),
-         setup=stakeholders(KEY_ROLES, strong=4), check=project_scored),
-    Flow("complex_sale", "project_pipeline", PROJECT,
-         (Step("start_solution", "rita"), Step("bid", "rita"), Step("negotiate", "rita"), Step("win", "rita")),
-         "won", Refusal(0, Step("start_solution", "rita"), refused("guard"), values=PROJECT), setup=approved_project()),
-    Flow("complex_sale_system_integrator", "project_pipeline", PROJECT,
-         (Step("start_solution", "rita"), Step("start_poc", "rita"), Step("poc_passed", "rita"),
-          Step("negotiate", "rita"), Step("win", "rita")),
-         "won", Refusal(2, Step("negotiate", "rita"), refused("wrong_state")), setup=approved_project()),
+    Flow(
+        "complex_sale",
+        "project_approval",
+        PROJECT,
+        (Step("submit", "rita"), Step("approve", "mia")),
+        "approved",
+        Refusal(1, Step("approve", "mia"), refused("guard"), values=THIN_PROJECT),
+        setup=stakeholders(KEY_ROLES, strong=4),
+        check=project_scored,
+    ),
+    Flow(
+        "complex_sale",
+        "project_pipeline",
+        PROJECT,
+        (Step("start_solution", "rita"), Step("bid", "rita"), Step("negotiate", "rita"), Step("win", "rita")),
+        "won",
+        Refusal(0, Step("start_solution", "rita"), refused("guard"), values=PROJECT),
+        setup=approved_project(),
+    ),
+    Flow(
+        "complex_sale_system_integrator",
+        "project_pipeline",
+        PROJECT,
+        (
+            Step("start_solution", "rita"),
+            Step("start_poc", "rita"),
+            Step("poc_passed", "rita"),
+            Step("negotiate", "rita"),
+            Step("win", "rita"),
+        ),
+        "won",
+        Refusal(2, Step("negotiate", "rita"), refused("wrong_state")),
+        setup=approved_project(),
+    ),
     # membership
-    Flow("membership", "member_level", {"annual_spend": "12000"},
-         (Step("upgrade_to_gold", "sid"), Step("downgrade_to_silver", "sid", set={"annual_spend": "5000"})),
-         "silver", Refusal(0, Step("upgrade_to_platinum", "sid"), refused("guard")), check=upgrade_congratulated),
-    Flow("membership", "member_status", {"last_purchase_date": "2023-01-15"},
-         (Step("freeze", "sid", {"reason": "出差三个月"}), Step("unfreeze", "sid"), Step("mark_dormant", "max"),
-          Step("reactivate", "max"), Step("cancel", "sid", {"reason": "搬家"})),
-         "cancelled", Refusal(0, Step("mark_dormant", "max"), refused("guard"),
-                              values={"last_purchase_date": date.today().isoformat()}), check=win_back_task),
-    Flow("membership", "member_campaign_approval",
-         {"budget": "20000", "start_date": "2024-09-01", "end_date": "2024-09-07"},
-         (Step("submit", "max"), Step("approve", "mia"), Step("launch", "max"), Step("finish", "max")),
-         "finished", Refusal(1, Step("approve", "max"), refused("role", "separation_of_duties")), creator="max"),
-    Flow("membership_retail_chain", "member_level", {"annual_spend": "6000"},
-         (Step("upgrade_to_gold", "sid"),),
-         "gold", Refusal(0, Step("upgrade_to_platinum", "sid"), refused("guard"))),
+    Flow(
+        "membership",
+        "member_level",
+        {"annual_spend": "12000"},
+        (Step("upgrade_to_gold", "sid"), Step("downgrade_to_silver", "sid", set={"annual_spend": "5000"})),
+        "silver",
+        Refusal(0, Step("upgrade_to_platinum", "sid"), refused("guard")),
+        check=upgrade_congratulated,
+    ),
+    Flow(
+        "membership",
+        "member_status",
+        {"last_purchase_date": "2023-01-15"},
+        (
+            Step("freeze", "sid", {"reason": "出差三个月"}),
+            Step("unfreeze", "sid"),
+            Step("mark_dormant", "max"),
+            Step("reactivate", "max"),
+            Step("cancel", "sid", {"reason": "搬家"}),
+        ),
+        "cancelled",
+        Refusal(
+            0, Step("mark_dormant", "max"), refused("guard"), values={"last_purchase_date": date.today().isoformat()}
+        ),
+        check=win_back_task,
+    ),
+    Flow(
+        "membership",
+        "member_campaign_approval",
+        {"budget": "20000", "start_date": "2024-09-01", "end_date": "2024-09-07"},
+        (Step("submit", "max"), Step("approve", "mia"), Step("launch", "max"), Step("finish", "max")),
+        "finished",
+        Refusal(1, Step("approve", "max"), refused("role", "separation_of_duties")),
+        creator="max",
+    ),
+    Flow(
+        "membership_retail_chain",
+        "member_level",
+        {"annual_spend": "6000"},
+        (Step("upgrade_to_gold", "sid"),),
+        "gold",
+        Refusal(0, Step("upgrade_to_platinum", "sid"), refused("guard")),
+    ),
     # key account
-    Flow("key_account", "agreement_approval",
-         {"start_date": "2024-01-01", "end_date": "2024-12-31", "committed_amount": "1000000", "discount_rate": "10",
-          "signed_on": "2023-12-20"},
-         (Step("submit", "rita"), Step("approve", "mia"), Step("sign", "rita"), Step("expire", "rita")),
-         "expired", Refusal(1, Step("approve", "mia"), refused("guard"),
-                            values={"start_date": "2024-01-01", "end_date": "2024-12-31", "committed_amount": "1000000",
-                                    "discount_rate": "20"})),
-    Flow("key_account", "agreement_approval",
-         {"start_date": "2024-01-01", "end_date": "2024-12-31", "committed_amount": "3000000", "discount_rate": "20",
-          "signed_on": "2023-12-28"},
-         (Step("submit", "rita"), Step("approve_discount", "fiona", {"comment": "战略客户,三年框架"}),
-          Step("sign", "rita")),
-         "active", Refusal(1, Step("approve_discount", "fiona"), refused("input_required")), variant="over_15_percent"),
-    Flow("key_account", "account_plan_review",
-         {"fiscal_year": 2025, "our_objectives": "份额提升到40%", "strategy": "以专线带动云业务",
-          "revenue_target": "5000000"},
-         (Step("submit", "rita"), Step("approve", "mia"), Step("close", "rita")),
-         "closed", Refusal(1, Step("send_back", "mia"), refused("input_required"))),
-    Flow("key_account", "receivable_collection", {"due_date": "2024-01-31", "amount": "1000"},
-         (Step("mark_overdue", "fiona"), Step("record_partial", "fiona", set={"collected_amount": "400"}),
-          Step("collect", "fiona", set={"collected_amount": "1000"})),
-         "collected", Refusal(0, Step("collect", "fiona"), refused("guard"))),
+    Flow(
+        "key_account",
+        "agreement_approval",
+        {
+            "start_date": "2024-01-01",
+            "end_date": "2024-12-31",
+            "committed_amount": "1000000",
+            "discount_rate": "10",
+            "signed_on": "2023-12-20",
+        },
+        (Step("submit", "rita"), Step("approve", "mia"), Step("sign", "rita"), Step("expire", "rita")),
+        "expired",
+        Refusal(
+            1,
+            Step("approve", "mia"),
+            refused("guard"),
+            values={
+                "start_date": "2024-01-01",
+                "end_date": "2024-12-31",
+                "committed_amount": "1000000",
+                "discount_rate": "20",
+            },
+        ),
+    ),
+    Flow(
+        "key_account",
+        "agreement_approval",
+        {
+            "start_date": "2024-01-01",
+            "end_date": "2024-12-31",
+            "committed_amount": "3000000",
+            "discount_rate": "20",
+            "signed_on": "2023-12-28",
+        },
+        (
+            Step("submit", "rita"),
+            Step("approve_discount", "fiona", {"comment": "战略客户,三年框架"}),
+            Step("sign", "rita"),
+        ),
+        "active",
+        Refusal(1, Step("approve_discount", "fiona"), refused("input_required")),
+        variant="over_15_percent",
+    ),
+    Flow(
+        "key_account",
+        "account_plan_review",
+        {
+            "fiscal_year": 2025,
+            "our_objectives": "份额提升到40%",
+            "strategy": "以专线带动云业务",
+            "revenue_target": "5000000",
+        },
+        (Step("submit", "rita"), Step("approve", "mia"), Step("close", "rita")),
+        "closed",
+        Refusal(1, Step("send_back", "mia"), refused("input_required")),
+    ),
+    Flow(
+        "key_account",
+        "receivable_collection",
+        {"due_date": "2024-01-31", "amount": "1000"},
+        (
+            Step("mark_overdue", "fiona"),
+            Step("record_partial", "fiona", set={"collected_amount": "400"}),
+            Step("collect", "fiona", set={"collected_amount": "1000"}),
+        ),
+        "collected",
+        Refusal(0, Step("collect", "fiona"), refused("guard")),
+    ),
 ]
 
 
@@ -267,8 +479,9 @@ def run_steps(engine: CrmEngine, flow: Flow, entity: str, record: Record, steps:
     for step in steps:
         if step.set:
             engine.records.update(entity, record["id"], dict(step.set), actor=flow.creator)
-        record = engine.workflows.run(entity, record["id"], step.transition, user=acting_user(engine, step, record),
-                                      inputs=dict(step.inputs))
+        record = engine.workflows.run(
+            entity, record["id"], step.transition, user=acting_user(engine, step, record), inputs=dict(step.inputs)
+        )
     return engine.records.get(entity, record["id"])
 
 
@@ -290,7 +503,7 @@ def test_happy_path(flow: Flow, backend: str, preset_engines: PresetEngines) -> 
     assert record[workflow.field] == flow.end
     history = [h for h in engine.workflows.history(entity, record["id"]) if h["workflow"] == flow.workflow]
     ran = [h["transition"] for h in history if h["transition"]]
-    assert ran[-len(flow.steps):] == [s.transition for s in flow.steps]
+    assert ran[-len(flow.steps) :] == [s.transition for s in flow.steps]
     if flow.check is not None:
         flow.check(engine, record)
 
@@ -317,10 +530,13 @@ def test_every_workflow_of_a_mode_has_a_flow(mode: str) -> None:
 
 
 # -- the engineering variant raises the 立项 bar from 60 to 70 -----------------------------
-@pytest.mark.parametrize(("preset", "coach", "approved"), [
-    ("complex_sale", "coach", True),
-    ("complex_sale_engineering_equipment", "design_institute", False),
-])
+@pytest.mark.parametrize(
+    ("preset", "coach", "approved"),
+    [
+        ("complex_sale", "coach", True),
+        ("complex_sale_engineering_equipment", "design_institute", False),
+    ],
+)
 def test_evaluation_of_66_passes_60_but_not_70(
     preset: str, coach: str, approved: bool, preset_engines: PresetEngines
 ) -> None:
@@ -338,13 +554,16 @@ def test_evaluation_of_66_passes_60_but_not_70(
 
 
 # -- SLAs ------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("preset", "hours", "state"), [
-    ("standard_product", 9, "assigned"),
-    ("standard_product", 25, "escalated"),
-    ("key_account", 5, "assigned"),
-    ("key_account", 9, "escalated"),
-    ("key_account_telecom", 5, "escalated"),
-])
+@pytest.mark.parametrize(
+    ("preset", "hours", "state"),
+    [
+        ("standard_product", 9, "assigned"),
+        ("standard_product", 25, "escalated"),
+        ("key_account", 5, "assigned"),
+        ("key_account", 9, "escalated"),
+        ("key_account_telecom", 5, "escalated"),
+    ],
+)
 def test_unaccepted_service_requests_escalate(
     preset: str, hours: int, state: str, preset_engines: PresetEngines
 ) -> None:
@@ -356,11 +575,14 @@ def test_unaccepted_service_requests_escalate(
     assert (after["status"], after["escalated"]) == (state, state == "escalated")
 
 
-@pytest.mark.parametrize(("preset", "days", "state"), [
-    ("membership", 61, "frozen"),
-    ("membership", 91, "active"),
-    ("membership_fitness", 61, "active"),
-])
+@pytest.mark.parametrize(
+    ("preset", "days", "state"),
+    [
+        ("membership", 61, "frozen"),
+        ("membership", 91, "active"),
+        ("membership_fitness", 61, "active"),
+    ],
+)
 def test_frozen_memberships_thaw_by_themselves(
     preset: str, days: int, state: str, preset_engines: PresetEngines
 ) -> None:
@@ -374,7 +596,8 @@ def test_frozen_memberships_thaw_by_themselves(
 def test_receivables_overdue_for_15_days_get_a_collection_task(preset_engines: PresetEngines) -> None:
     engine = preset_engines("key_account", "sqlite")
     receivable = RecordMaker(engine).make(
-        "receivable", {"due_date": "2024-01-31", "amount": "5000", "invoice_number": "FP-0042"})
+        "receivable", {"due_date": "2024-01-31", "amount": "5000", "invoice_number": "FP-0042"}
+    )
     engine.workflows.run("receivable", receivable["id"], "mark_overdue", user=engine.users.get("fiona"))
     tick(engine, engine.workflows, now=datetime.now(UTC) + timedelta(days=16))
     (task,) = related(engine, "task", receivable=receivable["id"])

@@ -54,7 +54,10 @@ def test_run_as_json_with_parameters(run_cli: Run, crm_url: str, words: tuple[st
     assert result.exit_code == 0, result.stderr
     data = result.json()
     assert [(r["name"], r["visits"]) for r in data["rows"]] == [
-        ("Big Chain", 0), ("Corner Pharmacy", 0), ("Huashan Hospital", 1), ("Ruijin Hospital", 3)
+        ("Big Chain", 0),
+        ("Corner Pharmacy", 0),
+        ("Huashan Hospital", 1),
+        ("Ruijin Hospital", 3),
     ]
     assert data["chart"] == {"type": "bar"}
 

@@ -21,7 +21,10 @@ from tests.support import write_bundle
 NOW = datetime(2025, 6, 30, tzinfo=UTC)
 REPORT = "pipeline_funnel_by_rep"
 AUDITOR = {
-    "schema_version": 1, "kind": "role", "name": "auditor", "label": {"en": "Auditor", "zh": "审计"},
+    "schema_version": 1,
+    "kind": "role",
+    "name": "auditor",
+    "label": {"en": "Auditor", "zh": "审计"},
     "permissions": {"*": {"read": "all"}, "opportunity": {"fields": {"amount": "hidden"}}},
 }
 

@@ -32,7 +32,12 @@ def test_visits_by_terminal_and_month(crm: CrmEngine) -> None:
         if kind == "visit":
             expected.setdefault((ids[account], done_at[:7]), []).append(minutes)
     assert [c["name"] for c in result.columns] == [
-        "account", "account_display", "done_at_month", "visits", "minutes", "average_minutes"
+        "account",
+        "account_display",
+        "done_at_month",
+        "visits",
+        "minutes",
+        "average_minutes",
     ]
     assert [(r["account"], r["done_at_month"]) for r in result.rows] == sorted(expected)
     for row in result.rows:
@@ -104,7 +109,9 @@ def test_ranking_by_score_uses_overrides_and_shares_ranks(crm: CrmEngine) -> Non
     ]
     # by hand: Ruijin and Distributor X score 100 and share rank 1; Huashan is third on its override
     assert [(r["rank"], r["name"]) for r in result.rows] == [
-        (1, "Ruijin Hospital"), (1, "Distributor X"), (3, "Huashan Hospital")
+        (1, "Ruijin Hospital"),
+        (1, "Distributor X"),
+        (3, "Huashan Hospital"),
     ]
     assert result.rows[0]["revenue"] == Decimal("2000000.00")
 

@@ -39,7 +39,10 @@ def test_funnel_figures_by_hand(crm: CrmEngine) -> None:
     # (closed fast, skipping proposal: it still reached that stage).
     sam = {r["state"]: r for r in _rows(crm, "deal_funnel") if r["owner"] == "sam"}
     assert [(s, sam[s]["entered"], sam[s]["reached"]) for s in sam] == [
-        ("lead", 5, 5), ("qualified", 3, 3), ("proposal", 1, 2), ("won", 1, 1)
+        ("lead", 5, 5),
+        ("qualified", 3, 3),
+        ("proposal", 1, 2),
+        ("won", 1, 1),
     ]
     assert sam["qualified"]["conversion"] == pytest.approx(3 / 5)
     assert sam["won"]["conversion"] == pytest.approx(1 / 2)
@@ -50,7 +53,14 @@ def test_funnel_figures_by_hand(crm: CrmEngine) -> None:
 def test_funnel_by_reference_and_quarter(crm: CrmEngine) -> None:
     result = run_report(crm, "funnel_by_product")
     assert [c["name"] for c in result.columns] == [
-        "product", "product_display", "created_at_quarter", "state", "entered", "reached", "conversion", "overall"
+        "product",
+        "product_display",
+        "created_at_quarter",
+        "state",
+        "entered",
+        "reached",
+        "conversion",
+        "overall",
     ]
     assert result.chart == {"type": "bar"}
     ids = {"Widget": 1, "Gadget": 2}

@@ -11,7 +11,7 @@ import pytest
 
 from tests.support import CliResult
 
-GOOD = '''
+GOOD = """
 from engine.hooks import hookimpl
 from engine.metadata import Label
 from engine.scoring import ScoreResult, Scorer
@@ -22,21 +22,21 @@ def _batch(context, records):
 @hookimpl
 def crm_register_scorers():
     return [Scorer("constant_one", Label("One", "一"), {"type": "object"}, _batch)]
-'''
-MISSPELLED = '''
+"""
+MISSPELLED = """
 from engine.hooks import hookimpl
 
 @hookimpl
 def crm_register_scorer():
     return []
-'''
-BAD_SIGNATURE = '''
+"""
+BAD_SIGNATURE = """
 from engine.hooks import hookimpl
 
 @hookimpl
 def crm_register_scorers(colour):
     return []
-'''
+"""
 
 
 def install(site: Path, distribution: str, entry: str, module: str, source: str | None) -> None:
@@ -78,14 +78,16 @@ def test_each_broken_plugin_is_named_and_the_good_one_loads(site: Path, run_cli:
     assert "colour" in failed["bad_signature"]
 
 
-def test_scoring_still_runs_with_broken_plugins_installed(site: Path, run_cli: Callable[..., CliResult],
-                                                         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_scoring_still_runs_with_broken_plugins_installed(
+    site: Path, run_cli: Callable[..., CliResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from tests.support import write_bundle
 
     monkeypatch.setenv("CRM_DATABASE_URL", f"sqlite:///{tmp_path / 'crm.db'}")
     scoring = {"schema_version": 1, "kind": "scoring", "name": "one", "entity": "lead", "scorer": "constant_one"}
-    bundle = write_bundle(tmp_path, "crm", {"lead": {"fields": {"name": {"type": "string"}}}},
-                          extra={"one.json": scoring})
+    bundle = write_bundle(
+        tmp_path, "crm", {"lead": {"fields": {"name": {"type": "string"}}}}, extra={"one.json": scoring}
+    )
     assert run_cli("schema", "apply", bundle).exit_code == 0
     assert run_cli("record", "create", "lead", "--data", '{"name": "x"}').exit_code == 0
     ran = run_cli("score", "run", "--json")

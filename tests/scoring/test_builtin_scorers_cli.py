@@ -37,17 +37,37 @@ SCORINGS = {  # scoring → (entity, records it scores)
     "key_account_rank": ("key_account", 4),
     "win_chance": ("opportunity", 23),
 }
-BUILTIN_SCORERS = ["weighted_rules", "lead_grade", "rfm", "customer_tier", "project_evaluation",
-                   "relationship_closeness", "key_account_value", "predictive"]
+BUILTIN_SCORERS = [
+    "weighted_rules",
+    "lead_grade",
+    "rfm",
+    "customer_tier",
+    "project_evaluation",
+    "relationship_closeness",
+    "key_account_value",
+    "predictive",
+]
 
 # -- the data set -------------------------------------------------------------------------------
 # Created one by one with `crm record create` (ids in order from 1).
 INDUSTRIES = [{"name": "Technology", "outlook": "growing"}, {"name": "Retail", "outlook": "stable"}]
 ACCOUNTS = [
-    {"name": "Huaxin", "industry": 1, "industry_position": "leader", "growth_rate": "0.300",
-     "sales_per_head": "200", "profit_per_head": "40"},
-    {"name": "Mingda", "industry": 2, "industry_position": "top10", "growth_rate": "0.100",
-     "sales_per_head": "140", "profit_per_head": "10"},
+    {
+        "name": "Huaxin",
+        "industry": 1,
+        "industry_position": "leader",
+        "growth_rate": "0.300",
+        "sales_per_head": "200",
+        "profit_per_head": "40",
+    },
+    {
+        "name": "Mingda",
+        "industry": 2,
+        "industry_position": "top10",
+        "growth_rate": "0.100",
+        "sales_per_head": "140",
+        "profit_per_head": "10",
+    },
     {"name": "Xinyuan", "industry_position": "other", "growth_rate": "0.600", "sales_per_head": "80"},
 ]
 LEADS = [
@@ -57,8 +77,14 @@ LEADS = [
     {"name": "Dyn"},
 ]
 PROJECTS = [
-    {"name": "ERP rollout", "account": 1, "budget": "1000000", "decision_date": "2026-03-01",
-     "scope": "ERP for 12 plants", "competitive_position": "leading"},
+    {
+        "name": "ERP rollout",
+        "account": 1,
+        "budget": "1000000",
+        "decision_date": "2026-03-01",
+        "scope": "ERP for 12 plants",
+        "competitive_position": "leading",
+    },
     {"name": "CRM pilot", "account": 2, "budget": "50000", "scope": "  "},
     {"name": "Data lake", "competitive_position": "behind"},
 ]
@@ -100,8 +126,13 @@ RECEIVABLES = (
 )
 # Activities of the leads, in days before the moment the data set is created.
 ACTIVITY_DAYS = [
-    (1, "call", 7), (1, "meeting", 10), (1, "email", 20), (1, "call", 40), (1, "note", 1),
-    (2, "email", 14), (2, "call", 21),
+    (1, "call", 7),
+    (1, "meeting", 10),
+    (1, "email", 20),
+    (1, "call", 40),
+    (1, "note", 1),
+    (2, "email", 14),
+    (2, "call", 21),
     (3, "note", 2),
 ]
 # Won/lost history: (source, region, meetings, won, lost). 10 won, 10 lost in all.
@@ -177,11 +208,20 @@ def _load(url: str, work: Path) -> Scored:
         for row in rows:
             crm("record", "create", entity, "--data", json.dumps(row))
     now = datetime.now(UTC)
-    activities = (["lead", "kind", "occurred_at"],
-                  [[lead, kind, (now - timedelta(days=days)).isoformat()] for lead, kind, days in ACTIVITY_DAYS])
-    for entity, table in (("stakeholder", STAKEHOLDERS), ("member", MEMBERS), ("purchase", PURCHASES),
-                          ("key_account", KEY_ACCOUNTS), ("consumption", CONSUMPTION), ("receivable", RECEIVABLES),
-                          ("activity", activities), ("opportunity", _opportunities())):
+    activities = (
+        ["lead", "kind", "occurred_at"],
+        [[lead, kind, (now - timedelta(days=days)).isoformat()] for lead, kind, days in ACTIVITY_DAYS],
+    )
+    for entity, table in (
+        ("stakeholder", STAKEHOLDERS),
+        ("member", MEMBERS),
+        ("purchase", PURCHASES),
+        ("key_account", KEY_ACCOUNTS),
+        ("consumption", CONSUMPTION),
+        ("receivable", RECEIVABLES),
+        ("activity", activities),
+        ("opportunity", _opportunities()),
+    ):
         crm("import", entity, _write_csv(work / f"{entity}.csv", table))
     untrained = _crm("--database-url", url, "score", "run", "--scoring", "win_chance", "--json")
     trained = crm("score", "train", "win_chance")
@@ -297,52 +337,102 @@ SCORES = [
     # lead_priority (lead_grade): fit = big_budget 60 + warm_source 40 (A >= 75, B >= 50, C >= 25);
     # engagement = 0.5 × 100 × min(activities in 30 days / 4, 1) + 0.5 × 100 × 0.5^(days since last / 7),
     # notes left out (levels 1 >= 75, 2 >= 50, 3 >= 25, 4); value = 0.75 × fit + 0.25 × engagement.
-    pytest.param("lead", 1, {
-        "lead_quality": (95.0, "A"),  # 40 + 25 + 30
-        "lead_priority": (90.625, "A2"),  # fit 100; 3 in 30 days → 75, last 7 days ago → 50: 62.5
-    }, id="lead-acme"),
-    pytest.param("lead", 2, {
-        "lead_quality": (40.0, "C"),  # budget only
-        "lead_priority": (54.375, "B3"),  # fit 60; 2 → 50, 14 days → 25: 37.5; 45 + 9.375
-    }, id="lead-bolt"),
-    pytest.param("lead", 3, {
-        "lead_quality": (10.0, "D"),  # partner 25, 5 employees -15
-        "lead_priority": (30.0, "C4"),  # fit 40; only a note: engagement 0
-    }, id="lead-cato"),
-    pytest.param("lead", 4, {
-        "lead_quality": (0.0, "D"),  # no employees counts as 0 < 10: -15, capped at 0
-        "lead_priority": (0.0, "D4"),
-    }, id="lead-empty"),
+    pytest.param(
+        "lead",
+        1,
+        {
+            "lead_quality": (95.0, "A"),  # 40 + 25 + 30
+            "lead_priority": (90.625, "A2"),  # fit 100; 3 in 30 days → 75, last 7 days ago → 50: 62.5
+        },
+        id="lead-acme",
+    ),
+    pytest.param(
+        "lead",
+        2,
+        {
+            "lead_quality": (40.0, "C"),  # budget only
+            "lead_priority": (54.375, "B3"),  # fit 60; 2 → 50, 14 days → 25: 37.5; 45 + 9.375
+        },
+        id="lead-bolt",
+    ),
+    pytest.param(
+        "lead",
+        3,
+        {
+            "lead_quality": (10.0, "D"),  # partner 25, 5 employees -15
+            "lead_priority": (30.0, "C4"),  # fit 40; only a note: engagement 0
+        },
+        id="lead-cato",
+    ),
+    pytest.param(
+        "lead",
+        4,
+        {
+            "lead_quality": (0.0, "D"),  # no employees counts as 0 < 10: -15, capped at 0
+            "lead_priority": (0.0, "D4"),
+        },
+        id="lead-empty",
+    ),
     # member_value (rfm): purchases with amount > 0; reference date = day after the last one, 2026-01-26.
     # R by thresholds 30/60/120/240 days (reversed); F and M by rank among the 3 buyers, bin ceil(r / 3 × 5);
     # value = 100 × Σ (score - 1) / 4 / 3.
-    pytest.param("member", 1, {
-        "member_value": (91.6667, "champions"),  # 1 day → R5; 3 orders → F5; 1000 (rank 2) → M4: 11/12
-    }, id="member-ann"),
-    pytest.param("member", 2, {
-        "member_value": (58.3333, "325"),  # 85 days → R3; 1 order → F2; 2000 → M5: 7/12; no segment
-    }, id="member-ben"),
-    pytest.param("member", 3, {
-        "member_value": (41.6667, "at_risk"),  # 209 days → R2; 2 orders → F4; 150 → M2: 5/12
-    }, id="member-cai"),
+    pytest.param(
+        "member",
+        1,
+        {
+            "member_value": (91.6667, "champions"),  # 1 day → R5; 3 orders → F5; 1000 (rank 2) → M4: 11/12
+        },
+        id="member-ann",
+    ),
+    pytest.param(
+        "member",
+        2,
+        {
+            "member_value": (58.3333, "325"),  # 85 days → R3; 1 order → F2; 2000 → M5: 7/12; no segment
+        },
+        id="member-ben",
+    ),
+    pytest.param(
+        "member",
+        3,
+        {
+            "member_value": (41.6667, "at_risk"),  # 209 days → R2; 2 orders → F4; 150 → M2: 5/12
+        },
+        id="member-cai",
+    ),
     pytest.param("member", 4, {"member_value": (None, None)}, id="member-no-purchase"),
     # account_tier (customer_tier): position 30 × {leader 100, top10 70, other 20}; growth 20 × rate / 0.5
     # (clipped); sales per head 25 × min-max over 80..200; profit per head 15 × min-max over 10..40 (missing
     # is 0); industry outlook 10 × {growing 100, stable 50}; ÷ 100. S >= 80, A >= 60, B >= 40, C.
     # account_closeness (relationship_closeness): weight = role (dm 3, technical 2, coach 2, else 1) ×
     # influence (high 2, medium 1.5, low 1, none 1); level hostile 0, neutral 30, friendly 70, close 100.
-    pytest.param("account", 1, {
-        "account_tier": (92.0, "S"),  # 30 + 12 + 25 + 15 + 10
-        "account_closeness": (88.5714, "close"),  # (6×100 + 3×70 + 1×30 + 4×100) / 14 = 1240 / 14
-    }, id="account-huaxin"),
-    pytest.param("account", 2, {
-        "account_tier": (42.5, "B"),  # 21 + 4 + 12.5 + 0 + 5
-        "account_closeness": (10.0, "none"),  # (6×0 + 1×70) / 7
-    }, id="account-mingda"),
-    pytest.param("account", 3, {
-        "account_tier": (26.0, "C"),  # 6 + 20 (0.6 clipped to 0.5) + 0 + 0 (missing) + 0 (no industry)
-        "account_closeness": (0.0, "none"),  # nobody known there
-    }, id="account-xinyuan"),
+    pytest.param(
+        "account",
+        1,
+        {
+            "account_tier": (92.0, "S"),  # 30 + 12 + 25 + 15 + 10
+            "account_closeness": (88.5714, "close"),  # (6×100 + 3×70 + 1×30 + 4×100) / 14 = 1240 / 14
+        },
+        id="account-huaxin",
+    ),
+    pytest.param(
+        "account",
+        2,
+        {
+            "account_tier": (42.5, "B"),  # 21 + 4 + 12.5 + 0 + 5
+            "account_closeness": (10.0, "none"),  # (6×0 + 1×70) / 7
+        },
+        id="account-mingda",
+    ),
+    pytest.param(
+        "account",
+        3,
+        {
+            "account_tier": (26.0, "C"),  # 6 + 20 (0.6 clipped to 0.5) + 0 + 0 (missing) + 0 (no industry)
+            "account_closeness": (0.0, "none"),  # nobody known there
+        },
+        id="account-xinyuan",
+    ),
     # project_go (project_evaluation): checklist 30 × filled share of 4 fields; decision tree 40 × (half key-role
     # coverage, half share of stakeholders with strength >= 4); competition 30 × {leading 100, even 60,
     # behind 20, unknown 30}; ÷ 100. pursue >= 70, review >= 40, drop.
@@ -351,9 +441,14 @@ SCORES = [
     pytest.param("project", 3, {"project_go": (6.0, "drop")}, id="project-data-lake"),  # 0 + 0 + 0 + 6
     # key_account_rank (key_account_value), VIPs only: consumption 3 × min-max over 300..3000, overdue 1 ×
     # (lower is better) min-max over 0..500, contract years 1 × min-max over 2..8; ÷ 5. top2 / other by rank.
-    pytest.param("key_account", 1, {
-        "key_account_rank": (48.6667, "top2"),  # (3 × 44.44 + 60 + 50) / 5, rank 2
-    }, id="key-account-sino-steel"),
+    pytest.param(
+        "key_account",
+        1,
+        {
+            "key_account_rank": (48.6667, "top2"),  # (3 × 44.44 + 60 + 50) / 5, rank 2
+        },
+        id="key-account-sino-steel",
+    ),
     pytest.param("key_account", 2, {"key_account_rank": (80.0, "top2")}, id="key-account-east-power"),  # rank 1
     pytest.param("key_account", 3, {"key_account_rank": (20.0, "other")}, id="key-account-north-rail"),  # rank 3
     pytest.param("key_account", 4, {"key_account_rank": (None, None)}, id="key-account-not-vip"),
@@ -394,23 +489,50 @@ FACTORS = [
     # (scoring, entity, id, [(factor, contribution)] largest first)
     ("lead_quality", "lead", 1, [("big_budget", 40.0), ("enterprise", 30.0), ("warm_source", 25.0)]),
     ("lead_quality", "lead", 4, [("tiny", -15.0)]),
-    ("lead_priority", "lead", 1, [("big_budget", 45.0), ("warm_source", 30.0), ("activity_count", 9.375),
-                                   ("activity_recency", 6.25)]),
+    (
+        "lead_priority",
+        "lead",
+        1,
+        [("big_budget", 45.0), ("warm_source", 30.0), ("activity_count", 9.375), ("activity_recency", 6.25)],
+    ),
     ("member_value", "member", 1, [("recency", 33.3333), ("frequency", 33.3333), ("monetary", 25.0)]),
-    ("account_tier", "account", 1, [("industry_position", 30.0), ("sales_per_head", 25.0), ("profit_per_head", 15.0),
-                                    ("growth", 12.0), ("industry_outlook", 10.0)]),
-    ("account_closeness", "account", 1, [("decision_maker", 600 / 14), ("coach", 400 / 14), ("technical", 210 / 14),
-                                         ("user", 30 / 14)]),
-    ("project_go", "project", 1, [("checklist", 30.0), ("competition", 30.0), ("key_roles", 20.0),
-                                  ("relationship_strength", 15.0)]),
+    (
+        "account_tier",
+        "account",
+        1,
+        [
+            ("industry_position", 30.0),
+            ("sales_per_head", 25.0),
+            ("profit_per_head", 15.0),
+            ("growth", 12.0),
+            ("industry_outlook", 10.0),
+        ],
+    ),
+    (
+        "account_closeness",
+        "account",
+        1,
+        [("decision_maker", 600 / 14), ("coach", 400 / 14), ("technical", 210 / 14), ("user", 30 / 14)],
+    ),
+    (
+        "project_go",
+        "project",
+        1,
+        [("checklist", 30.0), ("competition", 30.0), ("key_roles", 20.0), ("relationship_strength", 15.0)],
+    ),
     ("key_account_rank", "key_account", 1, [("consumption", 26.6667), ("overdue", 12.0), ("contract_years", 10.0)]),
-    ("win_chance", "opportunity", 21, [("meetings=3", 1.791759), ("source=referral", 1.386294),
-                                       ("region=north", 0.847298)]),
+    (
+        "win_chance",
+        "opportunity",
+        21,
+        [("meetings=3", 1.791759), ("source=referral", 1.386294), ("region=north", 0.847298)],
+    ),
 ]
 
 
-@pytest.mark.parametrize(("scoring", "entity", "record_id", "expected"), FACTORS,
-                         ids=[f"{case[0]}-{case[2]}" for case in FACTORS])
+@pytest.mark.parametrize(
+    ("scoring", "entity", "record_id", "expected"), FACTORS, ids=[f"{case[0]}-{case[2]}" for case in FACTORS]
+)
 def test_factors_explain_the_score_in_english_and_chinese(
     crm: Callable[..., CliResult], scoring: str, entity: str, record_id: int, expected: list[tuple[str, float]]
 ) -> None:
@@ -459,25 +581,56 @@ def test_scores_are_written_to_the_target_fields(
 # -- overrides ----------------------------------------------------------------------------------------
 OVERRIDES = [
     # (scoring, entity, id, computed (value, grade), override (value, grade), target fields (value, grade))
-    pytest.param("lead_quality", "lead", 2, (40.0, "C"), (99.0, "A"), ("quality_score", "quality_grade"),
-                 id="weighted-rules-scored-in-sql"),
-    pytest.param("project_go", "project", 2, (44.0, "review"), (80.0, "pursue"), ("go_value", "go_grade"),
-                 id="project-evaluation-scored-in-batches"),
+    pytest.param(
+        "lead_quality",
+        "lead",
+        2,
+        (40.0, "C"),
+        (99.0, "A"),
+        ("quality_score", "quality_grade"),
+        id="weighted-rules-scored-in-sql",
+    ),
+    pytest.param(
+        "project_go",
+        "project",
+        2,
+        (44.0, "review"),
+        (80.0, "pursue"),
+        ("go_value", "go_grade"),
+        id="project-evaluation-scored-in-batches",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("scoring", "entity", "record_id", "computed", "override", "targets"), OVERRIDES)
 def test_an_override_survives_a_run_until_cleared(
-    crm: Callable[..., CliResult], scoring: str, entity: str, record_id: int, computed: tuple[float, str],
-    override: tuple[float, str], targets: tuple[str, str],
+    crm: Callable[..., CliResult],
+    scoring: str,
+    entity: str,
+    record_id: int,
+    computed: tuple[float, str],
+    override: tuple[float, str],
+    targets: tuple[str, str],
 ) -> None:
     def shown() -> tuple[dict[str, Any], tuple[float, str]]:
         (view,) = [v for v in crm("score", "show", entity, record_id, "--json").json() if v["scoring"] == scoring]
         record = crm("record", "get", entity, record_id, "--json").json()
         return view, (float(record[targets[0]]), record[targets[1]])
 
-    set_ = crm("score", "override", entity, record_id, "--scoring", scoring, "--value", override[0],
-               "--grade", override[1], "--reason", "Signed framework agreement")
+    set_ = crm(
+        "score",
+        "override",
+        entity,
+        record_id,
+        "--scoring",
+        scoring,
+        "--value",
+        override[0],
+        "--grade",
+        override[1],
+        "--reason",
+        "Signed framework agreement",
+    )
     assert set_.exit_code == 0, set_.stderr
     assert crm("score", "run", "--scoring", scoring).exit_code == 0
     view, fields = shown()

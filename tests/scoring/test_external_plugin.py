@@ -21,12 +21,26 @@ PACKAGE = REPO_ROOT / "examples" / "crm-scorer-example"
 @pytest.fixture(scope="module")
 def installed_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("plugin")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(PACKAGE),
-                    "-w", str(work / "dist")], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            str(PACKAGE),
+            "-w",
+            str(work / "dist"),
+        ],
+        check=True,
+    )
     (wheel,) = (work / "dist").glob("crm_scorer_example-*.whl")
     target = work / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
-                   check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)], check=True
+    )
     return target
 
 
@@ -46,20 +60,36 @@ def test_the_plugin_is_discovered_with_its_distribution(with_plugin: Path, run_c
     assert listing["failures"] == []
 
 
-def test_the_plugin_is_configured_and_scores(with_plugin: Path, run_cli: Callable[..., CliResult], tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_plugin_is_configured_and_scores(
+    with_plugin: Path, run_cli: Callable[..., CliResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CRM_DATABASE_URL", f"sqlite:///{tmp_path / 'crm.db'}")
-    entities = {"service_request": {"fields": {
-        "subject": {"type": "string", "required": True},
-        "opened_at": {"type": "datetime"},
-        "customer_tier": {"type": "enum", "choices": ["S", "A", "B"]},
-        "urgency": {"type": "decimal", "precision": 6, "scale": 2}}}}
-    scoring = {"schema_version": 1, "kind": "scoring", "name": "urgency", "entity": "service_request",
-               "scorer": "request_urgency",
-               "config": {"opened_field": "opened_at", "tier_field": "customer_tier", "tier_weights": {"S": 1.5},
-                          "hours_to_max": 48,
-                          "grades": [{"grade": "urgent", "min": 70}, {"grade": "normal", "min": 0}]},
-               "target": {"value": "urgency"}, "triggers": ["batch"]}
+    entities = {
+        "service_request": {
+            "fields": {
+                "subject": {"type": "string", "required": True},
+                "opened_at": {"type": "datetime"},
+                "customer_tier": {"type": "enum", "choices": ["S", "A", "B"]},
+                "urgency": {"type": "decimal", "precision": 6, "scale": 2},
+            }
+        }
+    }
+    scoring = {
+        "schema_version": 1,
+        "kind": "scoring",
+        "name": "urgency",
+        "entity": "service_request",
+        "scorer": "request_urgency",
+        "config": {
+            "opened_field": "opened_at",
+            "tier_field": "customer_tier",
+            "tier_weights": {"S": 1.5},
+            "hours_to_max": 48,
+            "grades": [{"grade": "urgent", "min": 70}, {"grade": "normal", "min": 0}],
+        },
+        "target": {"value": "urgency"},
+        "triggers": ["batch"],
+    }
     bad = {**scoring, "config": {**scoring["config"], "hours_to_max": -1}}
     broken = write_bundle(tmp_path / "broken", "support", entities, extra={"urgency.json": bad})
     refused = run_cli("schema", "validate", broken, "--json")

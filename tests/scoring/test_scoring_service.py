@@ -65,22 +65,43 @@ def scoring(name: str, scorer: str, **extra: Any) -> dict[str, Any]:
 @pytest.fixture
 def crm(database_url: str, tmp_path: Path) -> Iterator[CrmEngine]:
     engine = CrmEngine(database_url, plugins=make_plugins(entry_points=False, extra=(TestScorers(),)))
-    entities = {"account": {"fields": {
-        "name": {"type": "string", "required": True},
-        "employees": {"type": "integer"},
-        "stage": {"type": "enum", "choices": ["new", "active"]},
-        "size_score": {"type": "integer"},
-        "size_grade": {"type": "string", "max_length": 4}}}}
-    workflow = {"schema_version": 1, "kind": "workflow", "name": "account_flow", "entity": "account", "field": "stage",
-                "states": {"new": {"initial": True}, "active": {}},
-                "transitions": {"activate": {"from": ["new"], "to": "active"}}}
-    bundle = write_bundle(tmp_path, "crm", entities, extra={
-        "size.json": scoring("size", "size", config={"per_hundred": 10},
-                             target={"value": "size_score", "grade": "size_grade"}, triggers=["save", "transition"]),
-        "learned.json": scoring("learned", "learned"),
-        "broken.json": scoring("broken", "broken"),
-        "flow.json": workflow,
-    })
+    entities = {
+        "account": {
+            "fields": {
+                "name": {"type": "string", "required": True},
+                "employees": {"type": "integer"},
+                "stage": {"type": "enum", "choices": ["new", "active"]},
+                "size_score": {"type": "integer"},
+                "size_grade": {"type": "string", "max_length": 4},
+            }
+        }
+    }
+    workflow = {
+        "schema_version": 1,
+        "kind": "workflow",
+        "name": "account_flow",
+        "entity": "account",
+        "field": "stage",
+        "states": {"new": {"initial": True}, "active": {}},
+        "transitions": {"activate": {"from": ["new"], "to": "active"}},
+    }
+    bundle = write_bundle(
+        tmp_path,
+        "crm",
+        entities,
+        extra={
+            "size.json": scoring(
+                "size",
+                "size",
+                config={"per_hundred": 10},
+                target={"value": "size_score", "grade": "size_grade"},
+                triggers=["save", "transition"],
+            ),
+            "learned.json": scoring("learned", "learned"),
+            "broken.json": scoring("broken", "broken"),
+            "flow.json": workflow,
+        },
+    )
     engine.apply(load_definitions(bundle, scorer_schemas=engine.scoring.registry.config_schemas()))
     for name, employees in (("Acme", 300), ("Globex", 800), ("Initech", None)):
         engine.records.create("account", {"name": name, "employees": employees})

@@ -21,8 +21,9 @@ from engine.storage import Database, normalize_url
         ("my.db", None, "sqlite:///my.db"),
     ],
 )
-def test_database_url_resolution(given: str | None, env: str | None, expected: str,
-                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_database_url_resolution(
+    given: str | None, env: str | None, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     if env is None:
         monkeypatch.delenv("CRM_DATABASE_URL", raising=False)
     else:

@@ -266,11 +266,18 @@ def test_a_change_of_workflows_only_is_stored_as_a_new_version(seeded: CrmEngine
     stage = {"type": "enum", "choices": ["open", "won"]}
     opportunity = _with_field(OPPORTUNITY, "stage", stage)
     _apply(seeded, tmp_path, {"account": ACCOUNT, "opportunity": opportunity})
-    workflow = {"schema_version": 1, "kind": "workflow", "name": "deal_flow", "entity": "opportunity",
-                "field": "stage", "states": {"open": {"initial": True}, "won": {"final": True}},
-                "transitions": {"win": {"from": ["open"], "to": "won"}}}
-    bundle = write_bundle(tmp_path / "wf", "sales", {"account": ACCOUNT, "opportunity": opportunity},
-                          extra={"deal_flow.json": workflow})
+    workflow = {
+        "schema_version": 1,
+        "kind": "workflow",
+        "name": "deal_flow",
+        "entity": "opportunity",
+        "field": "stage",
+        "states": {"open": {"initial": True}, "won": {"final": True}},
+        "transitions": {"win": {"from": ["open"], "to": "won"}},
+    }
+    bundle = write_bundle(
+        tmp_path / "wf", "sales", {"account": ACCOUNT, "opportunity": opportunity}, extra={"deal_flow.json": workflow}
+    )
     version, plan = seeded.apply(load_definitions(bundle))
     assert version == 3
     assert [(s.kind, s.detail) for s in plan.steps] == [("definition_only", "workflow deal_flow added")]
@@ -292,9 +299,10 @@ def test_stored_definitions_keep_the_order_of_fields(seeded: CrmEngine) -> None:
 def test_an_added_reference_gets_one_index(seeded: CrmEngine, tmp_path: Path) -> None:
     contact = {"fields": {"name": {"type": "string"}}, "indexes": []}
     _apply(seeded, tmp_path, {"account": ACCOUNT, "opportunity": OPPORTUNITY, "contact": contact})
-    with_reference = {"fields": {"name": {"type": "string"}, "account": {"type": "reference", "target": "account",
-                                                                        "index": True}},
-                      "indexes": [["account"]]}
+    with_reference = {
+        "fields": {"name": {"type": "string"}, "account": {"type": "reference", "target": "account", "index": True}},
+        "indexes": [["account"]],
+    }
     _apply(seeded, tmp_path, {"account": ACCOUNT, "opportunity": OPPORTUNITY, "contact": with_reference})
     indexes = [tuple(i["column_names"]) for i in sa.inspect(seeded.db.engine).get_indexes("contact")]
     assert indexes.count(("account",)) == 1

@@ -52,19 +52,31 @@ HEADER = ["name", "code", "industry", "revenue", "since", "vip", "tags"]
 
 
 def test_import_converts_and_inserts(crm: CrmEngine, tmp_path: Path) -> None:
-    path = _csv(tmp_path / "a.csv", [HEADER, ["Acme", "A1", "telecom", "12.50", "2020-01-02", "yes", "a|b"],
-                                     ["Globex", "G1", "", "", "", "false", ""]])
+    path = _csv(
+        tmp_path / "a.csv",
+        [
+            HEADER,
+            ["Acme", "A1", "telecom", "12.50", "2020-01-02", "yes", "a|b"],
+            ["Globex", "G1", "", "", "", "false", ""],
+        ],
+    )
     report = import_csv(crm, "account", path, actor="importer")
     assert (report.inserted, report.rejected) == (2, 0)
     acme = crm.records.get("account", 1)
     assert (acme["revenue"], str(acme["since"]), acme["vip"], acme["tags"], acme["owner"]) == (
-        __import__("decimal").Decimal("12.50"), "2020-01-02", True, ["a", "b"], "importer")
+        __import__("decimal").Decimal("12.50"),
+        "2020-01-02",
+        True,
+        ["a", "b"],
+        "importer",
+    )
     assert crm.records.get("account", 2)["industry"] is None
 
 
 def test_abort_on_first_bad_line_imports_nothing(crm: CrmEngine, tmp_path: Path) -> None:
-    path = _csv(tmp_path / "a.csv", [HEADER, ["Acme", "A1", "telecom", "1", "", "", ""],
-                                     ["", "B1", "farming", "x", "", "", ""]])
+    path = _csv(
+        tmp_path / "a.csv", [HEADER, ["Acme", "A1", "telecom", "1", "", "", ""], ["", "B1", "farming", "x", "", "", ""]]
+    )
     with pytest.raises(RecordValidationError) as caught:
         import_csv(crm, "account", path)
     found = {(p.line, p.field, p.code) for p in caught.value.problems}
@@ -74,8 +86,14 @@ def test_abort_on_first_bad_line_imports_nothing(crm: CrmEngine, tmp_path: Path)
 
 def test_skip_writes_rejects_with_line_numbers(crm: CrmEngine, tmp_path: Path) -> None:
     crm.records.create("account", {"name": "Existing", "code": "DUP"})
-    rows = [HEADER, ["Good", "G1", "", "", "", "", ""], ["", "X", "", "", "", "", ""],
-            ["Dup", "DUP", "", "", "", "", ""], ["Also good", "G2", "banking", "5", "", "", ""], ["short"]]
+    rows = [
+        HEADER,
+        ["Good", "G1", "", "", "", "", ""],
+        ["", "X", "", "", "", "", ""],
+        ["Dup", "DUP", "", "", "", "", ""],
+        ["Also good", "G2", "banking", "5", "", "", ""],
+        ["short"],
+    ]
     path = _csv(tmp_path / "a.csv", rows)
     rejects = tmp_path / "rejects.csv"
     report = import_csv(crm, "account", path, on_error="skip", rejects=rejects)
@@ -127,8 +145,18 @@ def test_header_errors_are_reported_before_any_row(crm: CrmEngine, tmp_path: Pat
 
 
 def test_export_then_reimport_round_trips(crm: CrmEngine, tmp_path: Path) -> None:
-    crm.records.create("account", {"name": "Acme, \"Inc\"", "code": "A1", "revenue": "3.10", "since": "2020-02-29",
-                                   "vip": True, "tags": ["b"], "industry": "telecom"})
+    crm.records.create(
+        "account",
+        {
+            "name": 'Acme, "Inc"',
+            "code": "A1",
+            "revenue": "3.10",
+            "since": "2020-02-29",
+            "vip": True,
+            "tags": ["b"],
+            "industry": "telecom",
+        },
+    )
     crm.records.create("account", {"name": "多语言 客户", "code": "Z9"})
     out = tmp_path / "out.csv"
     assert export_csv(crm, "account", out) == 2
@@ -141,8 +169,9 @@ def test_export_then_reimport_round_trips(crm: CrmEngine, tmp_path: Path) -> Non
     assert [strip(r) for r in after] == [strip(r) for r in before]
 
 
-def test_cli_import_and_export(database_url: str, run_cli: Callable[..., CliResult], tmp_path: Path,
-                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_import_and_export(
+    database_url: str, run_cli: Callable[..., CliResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CRM_DATABASE_URL", database_url)
     assert run_cli("schema", "apply", write_bundle(tmp_path, "sales", ENTITIES)).exit_code == 0
     path = _csv(tmp_path / "a.csv", [HEADER, ["Acme", "A1", "telecom", "1", "", "", ""], ["", "B", "", "", "", "", ""]])

@@ -80,8 +80,13 @@ def test_deactivating_or_changing_roles_here_counts_at_once(ann: CrmEngine) -> N
 
 @pytest.mark.parametrize(
     ("user", "options", "error"),
-    [("nobody", {}, NotFoundError), ("system", {}, UsageError), ("ann", {"expires_days": 0}, UsageError),
-     ("ann", {"expires_days": 100_000}, UsageError), ("ann", {"name": ""}, UsageError)],
+    [
+        ("nobody", {}, NotFoundError),
+        ("system", {}, UsageError),
+        ("ann", {"expires_days": 0}, UsageError),
+        ("ann", {"expires_days": 100_000}, UsageError),
+        ("ann", {"name": ""}, UsageError),
+    ],
     ids=["unknown-user", "system", "zero-days", "too-many-days", "empty-name"],
 )
 def test_bad_token_requests(ann: CrmEngine, user: str, options: dict[str, object], error: type[Exception]) -> None:
@@ -113,9 +118,12 @@ def test_token_commands(ann: CrmEngine, cli: Run) -> None:
     assert token not in cli("token", "list").stdout
     assert cli("token", "revoke", str(listed.json()[0]["id"])).exit_code == 0
     assert ann.tokens.resolve(token) is None
-    for args, code in ((("token", "revoke", "999"), 4), (("token", "create", "nobody"), 4),
-                       (("token", "create", "ann", "--expires-days", "0"), 2),
-                       (("--as", "ann", "token", "create", "ann"), 7)):
+    for args, code in (
+        (("token", "revoke", "999"), 4),
+        (("token", "create", "nobody"), 4),
+        (("token", "create", "ann", "--expires-days", "0"), 2),
+        (("--as", "ann", "token", "create", "ann"), 7),
+    ):
         result = cli(*args)
         assert result.exit_code == code and "Traceback" not in result.stderr, args
 

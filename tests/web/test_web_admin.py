@@ -30,8 +30,10 @@ UPLOADS = {
     "json": lambda files: {"json": {"files": files}},
     "zip": lambda files: {"data": zip_of(files), "content_type": "application/zip"},
     "zip-in-a-folder": lambda files: {"data": zip_of(files, "sales/"), "content_type": "application/zip"},
-    "multipart": lambda files: {"data": {"bundle": (io.BytesIO(zip_of(files)), "sales.zip")},
-                                "content_type": "multipart/form-data"},
+    "multipart": lambda files: {
+        "data": {"bundle": (io.BytesIO(zip_of(files)), "sales.zip")},
+        "content_type": "multipart/form-data",
+    },
 }
 
 
@@ -91,36 +93,114 @@ def _bundle(**extra: bytes | str) -> dict[str, bytes | str]:
 @pytest.mark.parametrize(
     ("upload", "status", "code", "error"),
     [
-        ({"data": zip_bytes(_bundle(**{"../evil.json": "{}"})), "content_type": "application/zip"},
-         400, "invalid_upload", "unsafe_path"),
-        ({"data": zip_bytes(_bundle(**{"/tmp/evil.json": "{}"})), "content_type": "application/zip"},
-         400, "invalid_upload", "unsafe_path"),
-        ({"data": zip_bytes(_bundle(**{"a\\..\\evil.json": "{}"})), "content_type": "application/zip"},
-         400, "invalid_upload", "unsafe_path"),
-        ({"data": zip_bytes(_bundle(**{"link.json": "/etc/passwd"}), symlinks=("link.json",)),
-          "content_type": "application/zip"}, 400, "invalid_upload", "unsafe_path"),
-        ({"json": {"files": {"bundle.json": {"schema_version": 1, "kind": "bundle", "name": "b"},
-                             "sub/../../evil.json": {}}}}, 400, "invalid_upload", "unsafe_path"),
+        (
+            {"data": zip_bytes(_bundle(**{"../evil.json": "{}"})), "content_type": "application/zip"},
+            400,
+            "invalid_upload",
+            "unsafe_path",
+        ),
+        (
+            {"data": zip_bytes(_bundle(**{"/tmp/evil.json": "{}"})), "content_type": "application/zip"},
+            400,
+            "invalid_upload",
+            "unsafe_path",
+        ),
+        (
+            {"data": zip_bytes(_bundle(**{"a\\..\\evil.json": "{}"})), "content_type": "application/zip"},
+            400,
+            "invalid_upload",
+            "unsafe_path",
+        ),
+        (
+            {
+                "data": zip_bytes(_bundle(**{"link.json": "/etc/passwd"}), symlinks=("link.json",)),
+                "content_type": "application/zip",
+            },
+            400,
+            "invalid_upload",
+            "unsafe_path",
+        ),
+        (
+            {
+                "json": {
+                    "files": {
+                        "bundle.json": {"schema_version": 1, "kind": "bundle", "name": "b"},
+                        "sub/../../evil.json": {},
+                    }
+                }
+            },
+            400,
+            "invalid_upload",
+            "unsafe_path",
+        ),
         ({"json": {"files": {"C:/evil.json": {}}}}, 400, "invalid_upload", "unsafe_path"),
-        ({"json": {"files": {"bundle.json": {"schema_version": 1, "kind": "bundle", "name": "b",
-                                             "extends": ["../../../etc"]}}}}, 400, "invalid_upload", "unsafe_path"),
-        ({"json": {"files": {"bundle.json": {"schema_version": 1, "kind": "bundle", "name": "b",
-                                             "extends": ["/usr/share"]}}}}, 400, "invalid_upload", "unsafe_path"),
+        (
+            {
+                "json": {
+                    "files": {
+                        "bundle.json": {"schema_version": 1, "kind": "bundle", "name": "b", "extends": ["../../../etc"]}
+                    }
+                }
+            },
+            400,
+            "invalid_upload",
+            "unsafe_path",
+        ),
+        (
+            {
+                "json": {
+                    "files": {
+                        "bundle.json": {"schema_version": 1, "kind": "bundle", "name": "b", "extends": ["/usr/share"]}
+                    }
+                }
+            },
+            400,
+            "invalid_upload",
+            "unsafe_path",
+        ),
         ({"data": b"PK\x03\x04 not really", "content_type": "application/zip"}, 400, "invalid_upload", "invalid_zip"),
-        ({"data": zip_bytes({"account.json": "{}"}), "content_type": "application/zip"}, 400, "invalid_upload",
-         "no_bundle"),
+        (
+            {"data": zip_bytes({"account.json": "{}"}), "content_type": "application/zip"},
+            400,
+            "invalid_upload",
+            "no_bundle",
+        ),
         ({"json": {"files": {}}}, 400, "invalid_upload", "type"),
         ({"json": {"documents": {}}}, 400, "invalid_upload", "type"),
         ({"data": "{not json", "content_type": "application/json"}, 400, "invalid_body", "invalid_json"),
         ({"data": "name: x", "content_type": "text/yaml"}, 415, "unsupported_media_type", None),
-        ({"data": zip_bytes(_bundle(**{"big.json": " " * (3 * 1024 * 1024)})), "content_type": "application/zip"},
-         413, "too_large", None),
+        (
+            {"data": zip_bytes(_bundle(**{"big.json": " " * (3 * 1024 * 1024)})), "content_type": "application/zip"},
+            413,
+            "too_large",
+            None,
+        ),
     ],
-    ids=["dot-dot", "absolute", "backslash", "symlink", "json-dot-dot", "drive-letter", "extends-outside",
-         "extends-absolute", "not-a-zip", "no-bundle-json", "no-files", "wrong-shape", "bad-json", "yaml", "too-big"],
+    ids=[
+        "dot-dot",
+        "absolute",
+        "backslash",
+        "symlink",
+        "json-dot-dot",
+        "drive-letter",
+        "extends-outside",
+        "extends-absolute",
+        "not-a-zip",
+        "no-bundle-json",
+        "no-files",
+        "wrong-shape",
+        "bad-json",
+        "yaml",
+        "too-big",
+    ],
 )
 def test_unsafe_or_unreadable_uploads_are_refused(
-    engine: CrmEngine, client: FlaskClient, tmp_path: Path, upload: dict[str, Any], status: int, code: str,
+    engine: CrmEngine,
+    client: FlaskClient,
+    tmp_path: Path,
+    upload: dict[str, Any],
+    status: int,
+    code: str,
     error: str | None,
 ) -> None:
     for operation in ("validate", "apply"):
@@ -180,10 +260,13 @@ def test_import_with_bad_lines(sales: CrmEngine, client: FlaskClient) -> None:
 @pytest.mark.parametrize(
     ("url", "kwargs", "status", "code"),
     [
-        ("/admin/import/account?on_error=ignore", {"data": "name\nA\n", "content_type": "text/csv"}, 400,
-         "invalid_parameter"),
-        ("/admin/import/account?key=nope", {"data": "name\nA\n", "content_type": "text/csv"}, 400,
-         "invalid_parameter"),
+        (
+            "/admin/import/account?on_error=ignore",
+            {"data": "name\nA\n", "content_type": "text/csv"},
+            400,
+            "invalid_parameter",
+        ),
+        ("/admin/import/account?key=nope", {"data": "name\nA\n", "content_type": "text/csv"}, 400, "invalid_parameter"),
         ("/admin/import/account", {"json": {"name": "A"}}, 415, "unsupported_media_type"),
         ("/admin/import/account", {"files": {"other": b"name\nA\n"}}, 400, "invalid_upload"),
         ("/admin/import/account", {"data": "", "content_type": "text/csv"}, 400, "usage"),
@@ -196,8 +279,10 @@ def test_bad_imports(
     sales: CrmEngine, client: FlaskClient, url: str, kwargs: dict[str, Any], status: int, code: str
 ) -> None:
     if "files" in kwargs:  # a fresh stream for every run
-        kwargs = {"data": {k: (io.BytesIO(v), "a.csv") for k, v in kwargs["files"].items()},
-                  "content_type": "multipart/form-data"}
+        kwargs = {
+            "data": {k: (io.BytesIO(v), "a.csv") for k, v in kwargs["files"].items()},
+            "content_type": "multipart/form-data",
+        }
     assert problem(client.post(API + url, **kwargs), status)["code"] == code
 
 

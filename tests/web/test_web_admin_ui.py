@@ -57,9 +57,16 @@ def ui(standard: CrmEngine) -> FlaskClient:
     return app.test_client()
 
 
-PAGES = ["/admin/", "/admin/records/lead/", "/admin/records/lead/new/", "/admin/records/lead/details/?id=1",
-         "/admin/records/lead/edit/?id=1", "/admin/definitions/", "/admin/presets/",
-         "/admin/records/opportunity/?search=a&sort=2&desc=1"]
+PAGES = [
+    "/admin/",
+    "/admin/records/lead/",
+    "/admin/records/lead/new/",
+    "/admin/records/lead/details/?id=1",
+    "/admin/records/lead/edit/?id=1",
+    "/admin/definitions/",
+    "/admin/presets/",
+    "/admin/records/opportunity/?search=a&sort=2&desc=1",
+]
 
 
 def test_pages_need_a_signed_in_user(ui: FlaskClient) -> None:
@@ -112,8 +119,15 @@ def test_a_form_error_comes_back_at_its_field_then_the_record_saves(ui: FlaskCli
     assert "must be an email address" in page and "whole number" in page
     assert standard.records.list("lead", where={"email": "not-an-email"}).total == 0
     account = standard.records.list("account", limit=1).items[0]["id"]
-    data = {"csrf_token": csrf, "company": "Acme", "email": "a@acme.example", "employees": "12",
-            "account": str(account), "source": "referral", "is_decision_maker": "true"}
+    data = {
+        "csrf_token": csrf,
+        "company": "Acme",
+        "email": "a@acme.example",
+        "employees": "12",
+        "account": str(account),
+        "source": "referral",
+        "is_decision_maker": "true",
+    }
     response = ui.post("/admin/records/lead/new/", data=data)
     assert response.status_code == 302 and "/admin/records/lead/details/?id=" in response.headers["Location"]
     (created,) = standard.records.list("lead", where={"company": "Acme"}).items
@@ -165,19 +179,25 @@ def test_definitions_are_checked_with_file_and_pointer_then_applied(ui: FlaskCli
     sign_in(ui)
     csrf = token(ui, "/admin/definitions/")
     bad = {"schema_version": 1, "kind": "entity", "name": "visit", "fields": {"hours": {"type": "intger"}}}
-    page = ui.post("/admin/definitions/check/", data={"csrf_token": csrf, "document": "entities/visit.json",
-                                                      "text": json.dumps(bad)}).get_data(as_text=True)
+    page = ui.post(
+        "/admin/definitions/check/",
+        data={"csrf_token": csrf, "document": "entities/visit.json", "text": json.dumps(bad)},
+    ).get_data(as_text=True)
     assert 'data-code="unknown_type"' in page and "/fields/hours/type" in page and "entities/visit.json" in page
     good = {**bad, "fields": {"hours": {"type": "integer"}}}
-    page = ui.post("/admin/definitions/check/", data={"csrf_token": csrf, "document": "entities/visit.json",
-                                                      "text": json.dumps(good)}).get_data(as_text=True)
+    page = ui.post(
+        "/admin/definitions/check/",
+        data={"csrf_token": csrf, "document": "entities/visit.json", "text": json.dumps(good)},
+    ).get_data(as_text=True)
     assert "create_entity" in page or "visit" in page
     files = re.search(r'name="files" value="([^"]+)"', page)
     assert files is not None
     import html
 
-    response = ui.post("/admin/definitions/apply/", data={"csrf_token": csrf, "files": html.unescape(files.group(1)),
-                                                          "expected_version": "1"})
+    response = ui.post(
+        "/admin/definitions/apply/",
+        data={"csrf_token": csrf, "files": html.unescape(files.group(1)), "expected_version": "1"},
+    )
     assert response.status_code == 302
     assert standard.version == 2 and "visit" in standard.model.definitions.entities
 
@@ -569,8 +589,10 @@ def test_related_records_of_an_entity_or_through_a_field_the_user_may_not_read_a
         "lead": {"fields": {"title": {"type": "string"}}},
         "visit": {"fields": {"place": {"type": "string"}, "lead": {"type": "reference", "target": "lead"}}},
         "memo": {"fields": {"text": {"type": "string"}, "lead": {"type": "reference", "target": "lead"}}},
-        "call": {"display": "topic",
-                 "fields": {"topic": {"type": "string"}, "lead": {"type": "reference", "target": "lead"}}},
+        "call": {
+            "display": "topic",
+            "fields": {"topic": {"type": "string"}, "lead": {"type": "reference", "target": "lead"}},
+        },
     }
     rep = {"schema_version": 1, "kind": "role", "name": "rep", "permissions": {
         "*": {"create": True, "read": "own", "update": "own"},

@@ -46,9 +46,24 @@ def generate_client(spec: dict[str, Any], directory: Path) -> subprocess.Complet
     # the generator formats its output with the ruff next to this interpreter
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     return subprocess.run(
-        [sys.executable, "-m", "openapi_python_client", "generate", "--path", "openapi.json",
-         "--config", "client.yaml", "--output-path", "crm-engine-api-client"],
-        cwd=directory, env=env, capture_output=True, text=True, timeout=120, check=False,
+        [
+            sys.executable,
+            "-m",
+            "openapi_python_client",
+            "generate",
+            "--path",
+            "openapi.json",
+            "--config",
+            "client.yaml",
+            "--output-path",
+            "crm-engine-api-client",
+        ],
+        cwd=directory,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -94,26 +109,31 @@ def test_the_generator_takes_the_document_without_a_warning(generated: str) -> N
     assert {"Opportunity", "OpportunityCreate", "OpportunityUpdate", "OpportunityPage", "Problem"} <= set(dir(models))
 
 
-def test_a_generated_client_drives_a_record_through_the_api(
-    generated: str, sales: CrmEngine, base_url: str
-) -> None:
+def test_a_generated_client_drives_a_record_through_the_api(generated: str, sales: CrmEngine, base_url: str) -> None:
     sales.users.create("ann", roles=["manager"])
     api = importlib.import_module(PACKAGE)
     models = module("models")
-    opportunity = {name: module(f"api.opportunity.opportunity_{name}")
-                   for name in ("create", "list", "get", "update", "run_transition", "history")}
+    opportunity = {
+        name: module(f"api.opportunity.opportunity_{name}")
+        for name in ("create", "list", "get", "update", "run_transition", "history")
+    }
     create_account = module("api.account.account_create")
     with api.AuthenticatedClient(base_url=base_url, token=sales.tokens.create("ann"), timeout=30) as http:
         account = create_account.sync(client=http, body=models.AccountCreate(name="Acme"))
         assert isinstance(account, models.Account) and account.name == "Acme"
 
-        created = opportunity["create"].sync(client=http, body=models.OpportunityCreate(
-            title="Fleet renewal", account=account.id, amount="1200.50", close_date=date(2026, 12, 31)))
+        created = opportunity["create"].sync(
+            client=http,
+            body=models.OpportunityCreate(
+                title="Fleet renewal", account=account.id, amount="1200.50", close_date=date(2026, 12, 31)
+            ),
+        )
         assert isinstance(created, models.Opportunity)
         assert (created.amount, created.close_date, created.version) == ("1200.50", date(2026, 12, 31), 1)
         assert created.stage == models.OpportunityStage.QUALIFICATION and created.owner == "ann"
-        opportunity["create"].sync(client=http, body=models.OpportunityCreate(
-            title="Pilot", account=account.id, amount=90))
+        opportunity["create"].sync(
+            client=http, body=models.OpportunityCreate(title="Pilot", account=account.id, amount=90)
+        )
 
         page = opportunity["list"].sync(client=http, where=json.dumps({"amount": {"gte": 1000}}), sort="-amount")
         assert isinstance(page, models.OpportunityPage)
@@ -123,17 +143,23 @@ def test_a_generated_client_drives_a_record_through_the_api(
         assert read.status_code == 200 and read.headers["ETag"] == 'W/"1"'
         assert read.parsed.title == "Fleet renewal"
 
-        changed = opportunity["update"].sync(created.id, client=http, body=models.OpportunityUpdate(
-            title="Fleet renewal 2027", version=1))
+        changed = opportunity["update"].sync(
+            created.id, client=http, body=models.OpportunityUpdate(title="Fleet renewal 2027", version=1)
+        )
         assert isinstance(changed, models.Opportunity) and (changed.title, changed.version) == ("Fleet renewal 2027", 2)
-        stale = opportunity["update"].sync_detailed(created.id, client=http, body=models.OpportunityUpdate(
-            title="Lost update", version=1))
+        stale = opportunity["update"].sync_detailed(
+            created.id, client=http, body=models.OpportunityUpdate(title="Lost update", version=1)
+        )
         assert stale.status_code == 409 and isinstance(stale.parsed, models.Problem)
         assert [e.code for e in stale.parsed.errors] == ["stale_version"]
 
         moved = opportunity["run_transition"].sync(
-            created.id, models.OpportunityRunTransitionTransition.PROPOSE, client=http,
-            body=models.TransitionRun(comment="sent the proposal"), if_match='W/"2"')
+            created.id,
+            models.OpportunityRunTransitionTransition.PROPOSE,
+            client=http,
+            body=models.TransitionRun(comment="sent the proposal"),
+            if_match='W/"2"',
+        )
         assert isinstance(moved, models.Opportunity)
         assert (moved.stage, moved.version) == (models.OpportunityStage.PROPOSAL, 3)
 
@@ -150,8 +176,9 @@ def test_a_refused_value_comes_back_as_the_problem_model(generated: str, sales: 
     models = module("models")
     create = module("api.opportunity.opportunity_create")
     with api.AuthenticatedClient(base_url=base_url, token=sales.tokens.create("ann"), timeout=30) as http:
-        refused = create.sync_detailed(client=http, body=models.OpportunityCreate(
-            title="Negative", account=1, amount="-5"))
+        refused = create.sync_detailed(
+            client=http, body=models.OpportunityCreate(title="Negative", account=1, amount="-5")
+        )
     assert refused.status_code == 422 and isinstance(refused.parsed, models.Problem)
     assert (refused.parsed.code, refused.parsed.status) == ("invalid_record", 422)
     assert {(e.code, e.field) for e in refused.parsed.errors} >= {("minimum", "amount")}

@@ -36,10 +36,14 @@ WORKERS = 2
 #: The spec's deadline: every worker serves an apply within 2 s of it.
 DEADLINE = 2.0
 ACCOUNT_V1 = {"display": "name", "fields": {"name": {"type": "string", "required": True}}}
-ACCOUNT_V2 = {"display": "name", "fields": {"name": {"type": "string", "required": True},
-                                             "city": {"type": "string", "max_length": 80}}}
-TICKET = {"display": "subject", "fields": {"subject": {"type": "string", "required": True},
-                                           "account": {"type": "reference", "target": "account"}}}
+ACCOUNT_V2 = {
+    "display": "name",
+    "fields": {"name": {"type": "string", "required": True}, "city": {"type": "string", "max_length": 80}},
+}
+TICKET = {
+    "display": "subject",
+    "fields": {"subject": {"type": "string", "required": True}, "account": {"type": "reference", "target": "account"}},
+}
 
 pytestmark = pytest.mark.slow
 
@@ -102,9 +106,22 @@ def server(crm: CrmEngine, database_url: str, tmp_path: Path) -> Iterator[Server
     env = {**os.environ, "CRM_DATABASE_URL": database_url}
     env.pop("CRM_RELOAD_INTERVAL", None)  # the default interval must meet the deadline
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", str(WORKERS), "-b", f"127.0.0.1:{port}",
-         "--graceful-timeout", "5", "engine.web:serve_app()"],
-        cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            str(WORKERS),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--graceful-timeout",
+            "5",
+            "engine.web:serve_app()",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     running = Server(f"http://127.0.0.1:{port}{API}", headers)
     try:
@@ -150,7 +167,10 @@ def test_every_worker_serves_an_apply_from_another_process_within_two_seconds(
     v2 = write_bundle(tmp_path, "v2", {"account": ACCOUNT_V2, "ticket": TICKET})
     applied = subprocess.run(
         [sys.executable, "-m", "engine.cli", "--database-url", database_url, "schema", "apply", str(v2)],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     applied_at = time.monotonic()
     assert applied.returncode == 0, applied.stderr

@@ -53,8 +53,12 @@ def _free_port() -> int:
 
 def _call(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers={
-        **({"Content-Type": "application/json"} if data is not None else {}), **(headers or {})})
+    request = urllib.request.Request(
+        url,
+        data=data,
+        method=method,
+        headers={**({"Content-Type": "application/json"} if data is not None else {}), **(headers or {})},
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read() or b"null")
@@ -71,7 +75,9 @@ def test_crm_serve(sales: CrmEngine, database_url: str) -> None:
     base = f"http://127.0.0.1:{port}{API}"
     server = subprocess.Popen(
         [sys.executable, "-m", "engine.cli", "--database-url", database_url, "serve", "--port", str(port)],
-        cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         deadline = time.monotonic() + 30
@@ -89,11 +95,13 @@ def test_crm_serve(sales: CrmEngine, database_url: str) -> None:
         assert status == 401 and missing["code"] == "unauthorized"
         status, account = _call("POST", f"{base}/records/account", {"name": "中国电信", "employees": 12000}, auth)
         assert status == 201 and account["version"] == 1
-        status, changed = _call("PATCH", f"{base}/records/account/{account['id']}", {"city": "上海"},
-                                {**auth, "If-Match": 'W/"1"'})
+        status, changed = _call(
+            "PATCH", f"{base}/records/account/{account['id']}", {"city": "上海"}, {**auth, "If-Match": 'W/"1"'}
+        )
         assert status == 200 and changed["city"] == "上海"
-        status, stale = _call("PATCH", f"{base}/records/account/{account['id']}", {"city": "北京"},
-                              {**auth, "If-Match": 'W/"1"'})
+        status, stale = _call(
+            "PATCH", f"{base}/records/account/{account['id']}", {"city": "北京"}, {**auth, "If-Match": 'W/"1"'}
+        )
         assert status == 409 and stale["code"] == "conflict"
         status, page = _call("GET", f"{base}/records/account?sort=-employees&limit=5", None, auth)
         assert status == 200 and page["total"] == 1

@@ -47,8 +47,11 @@ def test_the_document_of_each_preset_validates(mode: str) -> None:
 def test_every_route_of_the_api_is_described(sales: CrmEngine, client: FlaskClient) -> None:
     # opportunity has a workflow and a scoring: its paths cover every route of an entity
     described = {re.sub(r"\{[^}]+\}", "{}", path.replace("/opportunity", "/{}")) for path in spec_of(client)["paths"]}
-    routes = {re.sub(r"<[^>]+>", "{}", rule.rule[len(API):])
-              for rule in client.application.url_map.iter_rules() if rule.rule.startswith(API + "/")}
+    routes = {
+        re.sub(r"<[^>]+>", "{}", rule.rule[len(API) :])
+        for rule in client.application.url_map.iter_rules()
+        if rule.rule.startswith(API + "/")
+    }
     assert routes - {"/docs"} <= described
 
 
@@ -57,8 +60,11 @@ def test_every_route_of_the_api_is_described(sales: CrmEngine, client: FlaskClie
     [
         ("account", "name", {"type": "string", "maxLength": 200, "title": "Name"}),
         ("account", "employees", {"type": ["integer", "null"], "minimum": 0}),
-        ("account", "industry", {"type": ["string", "null"], "enum": ["telecom", "banking", "manufacturing",
-                                                                      "retail", None]}),
+        (
+            "account",
+            "industry",
+            {"type": ["string", "null"], "enum": ["telecom", "banking", "manufacturing", "retail", None]},
+        ),
         ("account", "website", {"type": ["string", "null"], "format": "uri", "maxLength": 2048}),
         ("account", "annual_revenue", {"type": ["string", "null"], "format": "decimal"}),
         ("account.create", "annual_revenue", {"type": ["string", "number", "null"], "minimum": 0}),

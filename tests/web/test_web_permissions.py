@@ -27,16 +27,36 @@ LEADS = f"{API}/records/lead"
 #: (another team). 404: the record does not exist for the user; 403: visible, or the whole
 #: operation not granted; 409: visible, but the workflow's roles refuse the transition.
 MATRIX: dict[str, dict[str, tuple[int, int, int]]] = {
-    "boss": {"get": (200, 200, 200), "update": (200, 200, 200), "delete": (204, 204, 204),
-             "transition": (200, 200, 200)},
-    "mia": {"get": (200, 200, 404), "update": (200, 200, 404), "delete": (204, 204, 404),
-            "transition": (200, 200, 404)},
-    "ann": {"get": (200, 404, 404), "update": (200, 404, 404), "delete": (403, 403, 403),
-            "transition": (200, 404, 404)},
-    "aud": {"get": (200, 200, 200), "update": (403, 403, 403), "delete": (403, 403, 403),
-            "transition": (409, 409, 409)},
-    "ghost": {"get": (403, 403, 403), "update": (403, 403, 403), "delete": (403, 403, 403),
-              "transition": (403, 403, 403)},
+    "boss": {
+        "get": (200, 200, 200),
+        "update": (200, 200, 200),
+        "delete": (204, 204, 204),
+        "transition": (200, 200, 200),
+    },
+    "mia": {
+        "get": (200, 200, 404),
+        "update": (200, 200, 404),
+        "delete": (204, 204, 404),
+        "transition": (200, 200, 404),
+    },
+    "ann": {
+        "get": (200, 404, 404),
+        "update": (200, 404, 404),
+        "delete": (403, 403, 403),
+        "transition": (200, 404, 404),
+    },
+    "aud": {
+        "get": (200, 200, 200),
+        "update": (403, 403, 403),
+        "delete": (403, 403, 403),
+        "transition": (409, 409, 409),
+    },
+    "ghost": {
+        "get": (403, 403, 403),
+        "update": (403, 403, 403),
+        "delete": (403, 403, 403),
+        "transition": (403, 403, 403),
+    },
 }
 LISTED = {"boss": 3, "mia": 2, "ann": 1, "aud": 3, "ghost": None}
 CREATES = {"boss": 201, "mia": 201, "ann": 201, "aud": 403, "ghost": 403}
@@ -138,8 +158,11 @@ def test_requests_without_a_valid_token_are_401(
     assert refused(bearer(revoked))["code"] == "unauthorized"
     expired = engine.tokens.create("ann", expires_days=1)
     with engine.db.write() as conn:  # a day later, as far as the token knows
-        conn.execute(sa.update(api_tokens).where(api_tokens.c.revoked_at.is_(None))
-                     .values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+        conn.execute(
+            sa.update(api_tokens)
+            .where(api_tokens.c.revoked_at.is_(None))
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
     assert refused(bearer(expired))["code"] == "unauthorized"
     inactive = engine.tokens.create("bob")
     engine.users.set_active("bob", False)

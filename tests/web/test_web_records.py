@@ -66,8 +66,9 @@ def test_update_without_a_version_applies_to_the_current_one(sales: CrmEngine, c
 
 def test_invalid_record_names_every_field(sales: CrmEngine, client: FlaskClient) -> None:
     body = problem(
-        client.post(f"{API}/records/account",
-                    json={"employees": -1, "industry": "mining", "website": "ftp://x", "nope": 1}),
+        client.post(
+            f"{API}/records/account", json={"employees": -1, "industry": "mining", "website": "ftp://x", "nope": 1}
+        ),
         422,
     )
     assert body["code"] == "invalid_record"
@@ -87,8 +88,12 @@ def test_invalid_record_names_every_field(sales: CrmEngine, client: FlaskClient)
     ids=["unique-taken", "unknown-reference", "workflow-field", "system-field"],
 )
 def test_refused_writes(
-    sales: CrmEngine, client: FlaskClient, setup: list[dict[str, Any]], request_: tuple[str, str, dict[str, Any]],
-    status: int, code: str,
+    sales: CrmEngine,
+    client: FlaskClient,
+    setup: list[dict[str, Any]],
+    request_: tuple[str, str, dict[str, Any]],
+    status: int,
+    code: str,
 ) -> None:
     for data in setup:
         create(client, "account", data)
@@ -124,8 +129,20 @@ def accounts(sales: CrmEngine, client: FlaskClient) -> list[dict[str, Any]]:
         ({"sort": "industry,-name"}, ["Bolt", "Delta", "Acme", "Cobalt", "Echo"], 5),
         ({"limit": 0}, [], 5),
     ],
-    ids=["all", "equal", "range-sorted", "decimal", "or", "null", "in-cjk", "page-1", "page-2", "last", "two-keys",
-         "count-only"],
+    ids=[
+        "all",
+        "equal",
+        "range-sorted",
+        "decimal",
+        "or",
+        "null",
+        "in-cjk",
+        "page-1",
+        "page-2",
+        "last",
+        "two-keys",
+        "count-only",
+    ],
 )
 def test_list_filters_sorts_and_pages(
     accounts: list[dict[str, Any]], client: FlaskClient, params: dict[str, Any], names: list[str], total: int
@@ -143,8 +160,11 @@ def test_list_filters_sorts_and_pages(
     ("query", "pointer", "code"),
     [
         ({"where": json.dumps({"nme": "Acme"})}, "/nme", "unknown_field"),
-        ({"where": json.dumps({"or": [{"city": "x"}, {"employees": {"gte": "many"}}]})}, "/or/1/employees/gte",
-         "invalid_value"),
+        (
+            {"where": json.dumps({"or": [{"city": "x"}, {"employees": {"gte": "many"}}]})},
+            "/or/1/employees/gte",
+            "invalid_value",
+        ),
         ({"where": json.dumps({"name": {"like": "A%"}})}, "/name/like", "unknown_operator"),
         ({"sort": "-nme"}, "/0", "unknown_field"),
     ],
@@ -161,5 +181,12 @@ def test_requests_act_as_the_token_user(sales: CrmEngine, client: FlaskClient, a
     sales.users.create("rita", roles=["rep"])
     created = create(client, "account", {"name": "Acme"}, headers=auth_headers("rita"))
     assert created["created_by"] == "rita" and created["owner"] == "rita"
-    assert problem(client.post(f"{API}/admin/import/account", data="name\nX\n", content_type="text/csv",
-                               headers=auth_headers("rita")), 403)["code"] == "forbidden"
+    assert (
+        problem(
+            client.post(
+                f"{API}/admin/import/account", data="name\nX\n", content_type="text/csv", headers=auth_headers("rita")
+            ),
+            403,
+        )["code"]
+        == "forbidden"
+    )

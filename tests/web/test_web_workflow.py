@@ -15,8 +15,11 @@ from tests.web.web_support import ADMIN, API, error_codes, problem
 def new_order(client: FlaskClient, headers: dict[str, str], **values: Any) -> dict[str, Any]:
     """A new order created by whoever ``headers`` authenticate."""
     customer = client.post(f"{API}/records/customer", json={"name": "上海电信"}, headers=headers).get_json()
-    response = client.post(f"{API}/records/order", json={"number": "SO-1", "customer": customer["id"],
-                                                          "amount": "25000", **values}, headers=headers)
+    response = client.post(
+        f"{API}/records/order",
+        json={"number": "SO-1", "customer": customer["id"], "amount": "25000", **values},
+        headers=headers,
+    )
     assert response.status_code == 201, response.get_data(as_text=True)
     order: dict[str, Any] = response.get_json()
     return order
@@ -41,13 +44,18 @@ def test_running_transitions_with_versions_and_history(
 ) -> None:
     order = new_order(client, auth_headers("rita"))
     url = f"{API}/records/order/{order['id']}"
-    submitted = client.post(f"{url}/transitions/submit", json={"comment": "please"},
-                            headers={**auth_headers("rita"), "If-Match": 'W/"1"'})
+    submitted = client.post(
+        f"{url}/transitions/submit", json={"comment": "please"}, headers={**auth_headers("rita"), "If-Match": 'W/"1"'}
+    )
     assert submitted.status_code == 200, submitted.get_data(as_text=True)
     assert submitted.get_json()["status"] == "submitted" and submitted.headers["ETag"] == 'W/"2"'
 
-    stale = problem(client.post(f"{url}/transitions/reject", json={"inputs": {"reason": "no"}, "version": 1},
-                                headers=auth_headers("sam")), 409)
+    stale = problem(
+        client.post(
+            f"{url}/transitions/reject", json={"inputs": {"reason": "no"}, "version": 1}, headers=auth_headers("sam")
+        ),
+        409,
+    )
     assert error_codes(stale) == ["stale_version"]
 
     refused = problem(client.post(f"{url}/transitions/review", headers=auth_headers("rita")), 409)
@@ -56,14 +64,18 @@ def test_running_transitions_with_versions_and_history(
 
     missing = problem(client.post(f"{url}/transitions/reject", json={"inputs": {}}, headers=auth_headers("sam")), 409)
     assert "input_required" in error_codes(missing)
-    rejected = client.post(f"{url}/transitions/reject", json={"inputs": {"reason": "credit"}, "version": 2},
-                           headers=auth_headers("sam"))
+    rejected = client.post(
+        f"{url}/transitions/reject", json={"inputs": {"reason": "credit"}, "version": 2}, headers=auth_headers("sam")
+    )
     assert rejected.status_code == 200
     assert rejected.get_json()["status"] == "rejected" and rejected.get_json()["reject_reason"] == "credit"
 
     history = client.get(f"{url}/history").get_json()["items"]
     assert [(h["transition"], h["to_state"], h["actor"]) for h in history] == [
-        (None, "draft", "rita"), ("submit", "submitted", "rita"), ("reject", "rejected", "sam")]
+        (None, "draft", "rita"),
+        ("submit", "submitted", "rita"),
+        ("reject", "rejected", "sam"),
+    ]
     assert history[1]["comment"] == "please" and history[2]["inputs"] == {"reason": "credit"}
 
 
@@ -79,7 +91,12 @@ def test_running_transitions_with_versions_and_history(
     ids=["unknown-transition", "inputs-not-object", "comment-not-text", "version-not-number", "unknown-key"],
 )
 def test_bad_transition_requests(
-    flow: CrmEngine, client: FlaskClient, auth_headers: AuthHeaders, path: str, body: dict[str, Any], status: int,
+    flow: CrmEngine,
+    client: FlaskClient,
+    auth_headers: AuthHeaders,
+    path: str,
+    body: dict[str, Any],
+    status: int,
     code: str,
 ) -> None:
     order = new_order(client, auth_headers("rita"))
@@ -89,8 +106,10 @@ def test_bad_transition_requests(
 
 def test_scores_explain_and_take_overrides(sales: CrmEngine, client: FlaskClient) -> None:
     account = client.post(f"{API}/records/account", json={"name": "Acme"}).get_json()
-    deal = client.post(f"{API}/records/opportunity", json={"title": "Big", "account": account["id"],
-                                                           "amount": "150000", "source": "referral"}).get_json()
+    deal = client.post(
+        f"{API}/records/opportunity",
+        json={"title": "Big", "account": account["id"], "amount": "150000", "source": "referral"},
+    ).get_json()
     url = f"{API}/records/opportunity/{deal['id']}"
     (score,) = client.get(f"{url}/scores").get_json()["items"]
     assert (score["scoring"], score["value"], score["grade"]) == ("opportunity_quality", 65.0, "B")
@@ -122,8 +141,17 @@ def test_scores_explain_and_take_overrides(sales: CrmEngine, client: FlaskClient
         ("put", "nope/override", {"grade": "A", "reason": "r"}, 404, "not_found"),
         ("get", "", None, 404, "not_found"),
     ],
-    ids=["no-reason", "no-value-or-grade", "value-not-number", "value-huge", "grade-wider-than-target",
-         "unknown-key", "not-an-object", "unknown-scoring", "unknown-record"],
+    ids=[
+        "no-reason",
+        "no-value-or-grade",
+        "value-not-number",
+        "value-huge",
+        "grade-wider-than-target",
+        "unknown-key",
+        "not-an-object",
+        "unknown-scoring",
+        "unknown-record",
+    ],
 )
 def test_bad_score_requests(
     sales: CrmEngine, client: FlaskClient, method: str, path: str, body: Any, status: int, code: str

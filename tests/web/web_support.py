@@ -20,8 +20,9 @@ API = "/api/v1"
 def bundle_files(directory: Path, *, changes: dict[str, Any] | None = None) -> dict[str, Any]:
     """The documents of a bundle directory as the JSON upload's ``files``; ``changes``
     replaces or adds documents by file name."""
-    files: dict[str, Any] = {p.name: json.loads(p.read_text(encoding="utf-8"))
-                             for p in sorted(directory.glob("*.json"))}
+    files: dict[str, Any] = {
+        p.name: json.loads(p.read_text(encoding="utf-8")) for p in sorted(directory.glob("*.json"))
+    }
     files.update(changes or {})
     return files
 
@@ -33,7 +34,7 @@ def zip_bytes(entries: dict[str, bytes | str], *, symlinks: tuple[str, ...] = ()
         for name, content in entries.items():
             info = zipfile.ZipInfo(name)
             if name in symlinks:
-                info.external_attr = (0o120777 << 16)
+                info.external_attr = 0o120777 << 16
             archive.writestr(info, content)
     return buffer.getvalue()
 

@@ -30,8 +30,12 @@ class Recorder:
 
     @hookimpl
     def crm_transition(self, entity: str, record: dict[str, Any], transition: str, to_state: str, actor: str) -> None:
-        self.calls.append(("transition", {"entity": entity, "id": record["id"], "transition": transition,
-                                          "to": to_state, "actor": actor}))
+        self.calls.append(
+            (
+                "transition",
+                {"entity": entity, "id": record["id"], "transition": transition, "to": to_state, "actor": actor},
+            )
+        )
 
     @hookimpl
     def crm_notify(self, topic: str, entity: str) -> None:

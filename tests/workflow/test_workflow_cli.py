@@ -17,8 +17,12 @@ Run = Callable[..., CliResult]
 def cli(database_url: str, run_cli: Run, monkeypatch: pytest.MonkeyPatch) -> Run:
     monkeypatch.setenv("CRM_DATABASE_URL", database_url)
     assert run_cli("schema", "apply", BUNDLE).exit_code == 0
-    for args in (("rita", "--role", "rep", "--team", "east"), ("sam", "--role", "secretary"),
-                 ("fiona", "--role", "finance"), ("fred", "--role", "fulfilment")):
+    for args in (
+        ("rita", "--role", "rep", "--team", "east"),
+        ("sam", "--role", "secretary"),
+        ("fiona", "--role", "finance"),
+        ("fred", "--role", "fulfilment"),
+    ):
         result = run_cli("user", "create", *args)
         assert result.exit_code == 0, result.stderr
     return run_cli
@@ -26,8 +30,16 @@ def cli(database_url: str, run_cli: Run, monkeypatch: pytest.MonkeyPatch) -> Run
 
 def test_order_approval_from_the_cli(cli: Run) -> None:
     assert cli("--as", "rita", "record", "create", "customer", "--data", '{"name": "Acme"}').exit_code == 0
-    created = cli("--as", "rita", "record", "create", "order", "--data",
-                  '{"number": "SO-1", "customer": 1, "amount": "5000"}', "--json")
+    created = cli(
+        "--as",
+        "rita",
+        "record",
+        "create",
+        "order",
+        "--data",
+        '{"number": "SO-1", "customer": 1, "amount": "5000"}',
+        "--json",
+    )
     assert created.json()["status"] == "draft"
     shown = cli("workflow", "show", "order")
     assert "submit: draft, rejected → submitted" in shown.stdout
@@ -42,8 +54,11 @@ def test_order_approval_from_the_cli(cli: Run) -> None:
     assert cli("--as", "fiona", "transition", "order", "1", "approve").exit_code == 0
     history = cli("history", "order", "1", "--json").json()
     assert [(h["transition"], h["to_state"], h["actor"]) for h in history] == [
-        (None, "draft", "rita"), ("submit", "submitted", "rita"), ("review", "reviewed", "sam"),
-        ("approve", "approved", "fiona")]
+        (None, "draft", "rita"),
+        ("submit", "submitted", "rita"),
+        ("review", "reviewed", "sam"),
+        ("approve", "approved", "fiona"),
+    ]
     assert history[2]["comment"] == "ok by the rules"
     direct = cli("record", "update", "order", "1", "--data", '{"status": "draft"}')
     assert direct.exit_code == 3 and "status: [workflow_field]" in direct.stderr

@@ -52,6 +52,7 @@ def constrained(field: FieldDef, generate: Generator) -> Generator:
                 if fits(candidate):
                     return candidate
         return None
+
     return checked
 
 

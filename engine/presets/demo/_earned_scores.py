@@ -27,8 +27,18 @@ if TYPE_CHECKING:
     from ._generate import DemoRun
 
 #: Columns of ``crm_workflow_history`` the demo writes (as ``history_row`` gives them).
-HISTORY_COLUMNS = ("entity", "record_id", "workflow", "transition", "from_state", "to_state", "actor", "at",
-                   "inputs", "comment")
+HISTORY_COLUMNS = (
+    "entity",
+    "record_id",
+    "workflow",
+    "transition",
+    "from_state",
+    "to_state",
+    "actor",
+    "at",
+    "inputs",
+    "comment",
+)
 #: (record id, workflow, transition) of a guard that held on a stand-in score
 Relied = tuple[int, str, str]
 _CHOICE_TYPES = ("enum", "boolean")
@@ -46,7 +56,7 @@ def earn_scores(run: DemoRun, entity: str, relied: Sequence[Relied]) -> int:
         guard = compiled.transitions[transition].guard
         if guard is not None:
             guards.setdefault(record_id, []).append(guard)
-    read = {path[len("record."):] for found in guards.values() for guard in found for path in guard.variables}
+    read = {path[len("record.") :] for found in guards.values() for guard in found for path in guard.variables}
     short = 0
     for scoring in sorted(definitions.scorings_for(entity), key=lambda s: s.name):
         if scoring.target_value in read:
@@ -70,16 +80,24 @@ def _earn(run: DemoRun, scoring: ScoringDef, guards: Mapping[int, list[Any]]) ->
         return {r.record_id: float(r.value or 0.0) for r in scorer.score_batch(context, records)}
 
     def passes(record: Mapping[str, Any], value: float) -> bool:
-        data = {"record": {**record, target: value}, "changes": {}, "inputs": {}, "now": moment,
-                "user": {"name": "", "roles": [], "team": None}}
+        data = {
+            "record": {**record, target: value},
+            "changes": {},
+            "inputs": {},
+            "now": moment,
+            "user": {"name": "", "roles": [], "team": None},
+        }
         try:
             return all(guard.matches(data) for guard in guards[int(record["id"])])
         except LogicError:
             return False
 
     ids = sorted(guards)
-    records = {int(r["id"]): dict(r) for start in range(0, len(ids), 500)
-               for r in conn.execute(sa.select(table).where(table.c.id.in_(ids[start:start + 500]))).mappings()}
+    records = {
+        int(r["id"]): dict(r)
+        for start in range(0, len(ids), 500)
+        for r in conn.execute(sa.select(table).where(table.c.id.in_(ids[start : start + 500]))).mappings()
+    }
     current = scores(list(records.values()))
     failing = [i for i in ids if i in records and not passes(records[i], current.get(i, 0.0))]
     if not failing:
@@ -149,15 +167,24 @@ def _add_children(run: DemoRun, entity: str, parents: list[int], records: Mappin
                 conn = run.conn
                 conn.execute(table.insert(), [dict(zip(gen.columns, row, strict=True))])
                 if history:
-                    conn.execute(workflow_history.insert(), [
-                        dict(zip(HISTORY_COLUMNS, history_row(h), strict=True)) for h in history])
+                    conn.execute(
+                        workflow_history.insert(),
+                        [dict(zip(HISTORY_COLUMNS, history_row(h), strict=True)) for h in history],
+                    )
                 run.written[child] = run.written.get(child, 0) + 1
                 made = True
     return made
 
 
-def _children(run: DemoRun, scoring: ScoringDef, entity: str, failing: list[int], current: dict[int, float],
-              scores: Any, records: Mapping[int, dict[str, Any]]) -> None:
+def _children(
+    run: DemoRun,
+    scoring: ScoringDef,
+    entity: str,
+    failing: list[int],
+    current: dict[int, float],
+    scores: Any,
+    records: Mapping[int, dict[str, Any]],
+) -> None:
     """The choices the scoring reads on records pointing at the failing ones, child by child."""
     conn = run.conn
     for child in sorted(run.scored):
@@ -165,8 +192,11 @@ def _children(run: DemoRun, scoring: ScoringDef, entity: str, failing: list[int]
             continue
         definition = run.definitions.entities[child]
         links = sorted(f.name for f in definition.references() if f.target == entity and f.name in run.scored[child])
-        choices = sorted(n for n in run.scored[child] if definition.fields[n].type in _CHOICE_TYPES
-                         and not definition.fields[n].read_only)
+        choices = sorted(
+            n
+            for n in run.scored[child]
+            if definition.fields[n].type in _CHOICE_TYPES and not definition.fields[n].read_only
+        )
         if not links or not choices:
             continue
         table = run.engine.model.table(child)

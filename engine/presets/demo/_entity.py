@@ -110,24 +110,38 @@ class EntityGen:
             if f.name in owned or (f.read_only and not f.required):
                 continue  # workflows, scorings or the system give these values
             self.generators.append((f.name, generate, made.fill, f.has_default and not f.required))
-        self.walkers = [WorkflowWalker(w, run.engine.workflows)
-                        for w in sorted(definitions.workflows_for(name), key=lambda w: w.name)]
-        guarded = {path[len("record."):].split(".")[0] for walker in self.walkers for steps in walker.steps.values()
-                   for step in steps if step.compiled.guard is not None
-                   for path in step.compiled.guard.variables if path.startswith("record.")}
+        self.walkers = [
+            WorkflowWalker(w, run.engine.workflows)
+            for w in sorted(definitions.workflows_for(name), key=lambda w: w.name)
+        ]
+        guarded = {
+            path[len("record.") :].split(".")[0]
+            for walker in self.walkers
+            for steps in walker.steps.values()
+            for step in steps
+            if step.compiled.guard is not None
+            for path in step.compiled.guard.variables
+            if path.startswith("record.")
+        }
         #: what was collected or paid of an amount starts at nothing where a workflow follows it
         #: (a receivable is part-collected, then collected, as payments come in)
         self.parts = part_fields(self.definition)
         #: a master of its own (no required parent) may predate the span
         self.established = role.kind in _MASTERS and not any(
-            f.required and f.target != name for f in self.definition.references())
+            f.required and f.target != name for f in self.definition.references()
+        )
         later = frozenset(self.parts) & guarded
         self.generators = [g for g in self.generators if g[0] not in later]
-        self.uniques = {f.name: UniqueValues(f, run.taken(name, f.name))
-                        for f in self.definition.fields.values() if f.unique and f.type != "reference"}
-        self.unique_refs = {f.name: set(run.taken(name, f.name))
-                            for f in self.definition.fields.values()
-                            if f.type == "reference" and (f.unique or (role.kind == "activity" and _planned(f.target)))}
+        self.uniques = {
+            f.name: UniqueValues(f, run.taken(name, f.name))
+            for f in self.definition.fields.values()
+            if f.unique and f.type != "reference"
+        }
+        self.unique_refs = {
+            f.name: set(run.taken(name, f.name))
+            for f in self.definition.fields.values()
+            if f.type == "reference" and (f.unique or (role.kind == "activity" and _planned(f.target)))
+        }
         self.groups = [(group, set(run.taken_tuples(name, group))) for group in self.definition.unique]
         self.rules = derived_rules(self.definition)
         self.score_fields: list[str] = []
@@ -265,8 +279,14 @@ class EntityGen:
         creator = owner if rng.random() < 0.9 else (team.pick(("secretary", "manager"), rng, prefer=owner) or owner)
         created_by = team.members[creator].name
         ctx = self.ctx
-        ctx.reset(zh=zh, created=created, weight=weight or own_weight, seq=seq, owner=team.members[owner].name,
-                  identity=identity)
+        ctx.reset(
+            zh=zh,
+            created=created,
+            weight=weight or own_weight,
+            seq=seq,
+            owner=team.members[owner].name,
+            identity=identity,
+        )
         claimed: list[tuple[UniqueValues, Any]] = []
         for name, generate, fill, has_default in self.generators:
             if fill < 1.0 and rng.random() >= fill:
@@ -306,30 +326,65 @@ class EntityGen:
         for name in self.deferred:
             out[name] = None
         if self.pool is not None:
-            self.pool.add(record_id, created, self._until(created), owner, zh, own_weight,
-                          {name: self._link_index(name, values.get(name)) for name in self.pool.link_fields},
-                          ctx.identity)
+            self.pool.add(
+                record_id,
+                created,
+                self._until(created),
+                owner,
+                zh,
+                own_weight,
+                {name: self._link_index(name, values.get(name)) for name in self.pool.link_fields},
+                ctx.identity,
+            )
         for plan in self.plans:
             if plan.mode == "self":
                 key = values.get(plan.via) if plan.via else None
                 self.self_groups[plan.field].setdefault(key, []).append(record_id)
-        row = (record_id, version, _moment(created), _moment(updated), created_by, team.members[owner].name,
-               *[out.get(name) for name in self.fields])
+        row = (
+            record_id,
+            version,
+            _moment(created),
+            _moment(updated),
+            created_by,
+            team.members[owner].name,
+            *[out.get(name) for name in self.fields],
+        )
         return row, history, made
 
     def _walk(
-        self, record_id: int, values: dict[str, Any], out: dict[str, Any], created_by: str, owner: int,
-        created: float, zh: bool, claimed: list[tuple[UniqueValues, Any]],
+        self,
+        record_id: int,
+        values: dict[str, Any],
+        out: dict[str, Any],
+        created_by: str,
+        owner: int,
+        created: float,
+        zh: bool,
+        claimed: list[tuple[UniqueValues, Any]],
     ) -> tuple[dict[str, Any], WalkRecord] | None:
         """The record's workflow history; its values as they end up (None: no longer valid)."""
         rng, team = self.rng, self.run.team
-        typed = {**out, "id": record_id, "created_by": created_by, "owner": team.members[owner].name,
-                 "created_at": _moment(created), "version": 1}
+        typed = {
+            **out,
+            "id": record_id,
+            "created_by": created_by,
+            "owner": team.members[owner].name,
+            "created_at": _moment(created),
+            "version": 1,
+        }
         # guards that read a score see a plausible one: scorings run after the load
         stand_ins = {name: round(rng.uniform(40.0, 100.0), 1) for name in self.score_fields}
         walk = WalkRecord(record_id, values, typed, created_by, owner, created, zh, stand_ins, last=created)
-        env = WalkEnv(rng, self.run.now_ts, team, lambda name: self._fill(name, claimed), self._convert,
-                      self.editable, self.rules, frozenset(self.parts))
+        env = WalkEnv(
+            rng,
+            self.run.now_ts,
+            team,
+            lambda name: self._fill(name, claimed),
+            self._convert,
+            self.editable,
+            self.rules,
+            frozenset(self.parts),
+        )
         walk_record(self.walkers, walk, env)
         for workflow, transition in walk.relied:
             self.run.relied.setdefault(self.name, []).append((record_id, workflow, transition))
@@ -491,8 +546,15 @@ class EntityGen:
             out, walk = walked
             owner, version, updated = walk.owner, 1 + walk.changes, walk.last
             history, made = walk.history, walk.created_records
-        row = (record_id, version, _moment(at), _moment(updated), actor, team.members[owner].name,
-               *[out.get(name) for name in self.fields])
+        row = (
+            record_id,
+            version,
+            _moment(at),
+            _moment(updated),
+            actor,
+            team.members[owner].name,
+            *[out.get(name) for name in self.fields],
+        )
         return row, history, made
 
 
@@ -500,4 +562,3 @@ def history_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
     """A walk's history tuple as the columns of ``crm_workflow_history`` (see DemoRun)."""
     entity, record_id, workflow, transition, before, after, actor, at, inputs = row
     return (entity, record_id, workflow, transition, before, after, actor, _moment(at), inputs, None)
-

@@ -100,8 +100,18 @@ def preset_scope(definitions: Definitions, preset: str) -> tuple[str, ...]:
 class DemoRun:
     """One call of :func:`generate_demo`: the plan, the team, the parents kept so far."""
 
-    def __init__(self, engine: CrmEngine, conn: Connection, definitions: Definitions, preset: str, size: int,
-                 seed: int, now: datetime, progress: Progress, password_hash: str | None = None) -> None:
+    def __init__(
+        self,
+        engine: CrmEngine,
+        conn: Connection,
+        definitions: Definitions,
+        preset: str,
+        size: int,
+        seed: int,
+        now: datetime,
+        progress: Progress,
+        password_hash: str | None = None,
+    ) -> None:
         self.engine = engine
         self.conn = conn
         self.definitions = definitions
@@ -124,8 +134,9 @@ class DemoRun:
         for name in sorted(referenced - set(self.order)):
             if name in definitions.entities:
                 self._load_existing(name)
-        self.team: Team = build_team(conn, definitions, size, random.Random(f"{seed}:{preset}:team"), now,
-                                     password_hash=password_hash)
+        self.team: Team = build_team(
+            conn, definitions, size, random.Random(f"{seed}:{preset}:team"), now, password_hash=password_hash
+        )
         self._next_ids: dict[str, int] = {}
         self._gens: dict[str, EntityGen] = {}
         self.written: dict[str, int] = {}
@@ -165,8 +176,9 @@ class DemoRun:
         pool = self.pools[entity] = Pool(entity, {})
         for row in rows:
             created = row.created_at.timestamp() if row.created_at else self.now_ts
-            pool.add(row.id, min(created, self.now_ts), self.now_ts, -1, rng.random() < 0.6,
-                     rng.lognormvariate(0.0, 1.1), {})
+            pool.add(
+                row.id, min(created, self.now_ts), self.now_ts, -1, rng.random() < 0.6, rng.lognormvariate(0.0, 1.1), {}
+            )
 
     def next_id(self, entity: str) -> int:
         """The first id of this run's records of ``entity`` (ids are given, not returned:
@@ -258,9 +270,13 @@ class DemoRun:
     def _position(self, entity: str) -> tuple[int, str]:
         return (self.order.index(entity) if entity in self.order else len(self.order), entity)
 
-    def _made_by_actions(self, by_actions: list[tuple[str, dict[str, Any], str, float]],
-                         created: dict[str, list[tuple[Any, ...]]], events: list[tuple[Any, ...]],
-                         depth: int = 0) -> None:
+    def _made_by_actions(
+        self,
+        by_actions: list[tuple[str, dict[str, Any], str, float]],
+        created: dict[str, list[tuple[Any, ...]]],
+        events: list[tuple[Any, ...]],
+        depth: int = 0,
+    ) -> None:
         """Records transitions' create actions made, and those their own transitions made."""
         for target, values, actor, at in by_actions:
             extra = self.gen(target).from_action(values, actor, at)
@@ -311,11 +327,19 @@ class DemoRun:
     def _audit(self) -> None:
         """One audit row per entity: demo data is audited as a batch, like an import."""
         rows = [
-            {"change_id": f"demo-{self.seed}-{entity}"[:32], "entity": entity, "record_id": 0, "action": "demo",
-             "field": None, "old_value": None,
-             "new_value": {"records": count, "preset": self.preset, "seed": self.seed, "size": self.size},
-             "actor": None, "at": self.now}
-            for entity, count in self.written.items() if count
+            {
+                "change_id": f"demo-{self.seed}-{entity}"[:32],
+                "entity": entity,
+                "record_id": 0,
+                "action": "demo",
+                "field": None,
+                "old_value": None,
+                "new_value": {"records": count, "preset": self.preset, "seed": self.seed, "size": self.size},
+                "actor": None,
+                "at": self.now,
+            }
+            for entity, count in self.written.items()
+            if count
         ]
         if rows:
             self.conn.execute(audit_log.insert(), rows)

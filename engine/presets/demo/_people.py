@@ -25,8 +25,20 @@ def skewed_index(rng: random.Random, length: int, power: float = 1.6) -> int:
 class RecordContext:
     """What the field generators of one record share; reset for every record."""
 
-    __slots__ = ("_city", "_company", "_person", "created", "hints", "now", "owner", "rng", "seq", "users", "weight",
-                 "zh")
+    __slots__ = (
+        "_city",
+        "_company",
+        "_person",
+        "created",
+        "hints",
+        "now",
+        "owner",
+        "rng",
+        "seq",
+        "users",
+        "weight",
+        "zh",
+    )
 
     def __init__(self, rng: random.Random, now: float, hints: frozenset[str]) -> None:
         self.rng = rng
@@ -43,8 +55,9 @@ class RecordContext:
         self._company: tuple[str, str, str] | None = None
         self._city: tuple[str, str, str] | None = None
 
-    def reset(self, *, zh: bool, created: float, weight: float, seq: int, owner: str | None,
-              identity: Identity | None = None) -> None:
+    def reset(
+        self, *, zh: bool, created: float, weight: float, seq: int, owner: str | None, identity: Identity | None = None
+    ) -> None:
         """Start a record; ``identity`` is the main parent's company and city (a contact
         works at its account: same e-mail domain, same city)."""
         self.zh = zh

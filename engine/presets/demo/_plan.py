@@ -78,12 +78,16 @@ def generation_order(
     while remaining:
         ready = None
         for name in remaining:
-            waits = [f for f in _in_scope_refs(entities[name], remaining)
-                     if f.target != name and f.name not in deferred.get(name, ())]
+            waits = [
+                f
+                for f in _in_scope_refs(entities[name], remaining)
+                if f.target != name and f.name not in deferred.get(name, ())
+            ]
             if not waits:
                 ready = name
                 break
         if ready is None:
+
             def required_waits(name: str) -> int:
                 return sum(1 for f in _in_scope_refs(entities[name], remaining) if f.target != name and f.required)
 
@@ -101,8 +105,11 @@ def links(definitions: Definitions, entity: str, deferred: Mapping[str, tuple[st
     """Reference fields of ``entity`` known when its records are picked as parents:
     field → target (self-references and deferred ones excluded)."""
     skip = set(deferred.get(entity, ()))
-    return {f.name: f.target or "" for f in sorted(definitions.entities[entity].references(), key=lambda f: f.name)
-            if f.target != entity and f.name not in skip}
+    return {
+        f.name: f.target or ""
+        for f in sorted(definitions.entities[entity].references(), key=lambda f: f.name)
+        if f.target != entity and f.name not in skip
+    }
 
 
 def _link_to(definitions: Definitions, source: str, target: str, deferred: Mapping[str, tuple[str, ...]]) -> str | None:
@@ -123,8 +130,11 @@ def reference_plans(
     names = set(available)
     skip = set(deferred.get(entity, ()))
     # read-only references are the system's (a lead conversion sets "lead"): left alone
-    references = [f for f in sorted(definitions.entities[entity].references(), key=lambda f: f.name)
-                  if f.name not in skip and (f.required or not f.read_only)]
+    references = [
+        f
+        for f in sorted(definitions.entities[entity].references(), key=lambda f: f.name)
+        if f.name not in skip and (f.required or not f.read_only)
+    ]
     selfs = [f for f in references if f.target == entity]
     fields: list[FieldDef] = []
     extras: list[FieldDef] = []
@@ -150,14 +160,13 @@ def reference_plans(
         plans.append(RefPlan(anchor.name, anchor.target or "", "anchor", anchor.required))
         planned[anchor.name] = anchor
         for g in children[anchor.name]:
-            plans.append(RefPlan(g.name, g.target or "", "child", g.required, via=anchor.name,
-                                 link=link(g, anchor.target)))
+            plans.append(
+                RefPlan(g.name, g.target or "", "child", g.required, via=anchor.name, link=link(g, anchor.target))
+            )
             planned[g.name] = g
     while len(planned) < len(fields):
         pending = [f for f in fields if f.name not in planned]
-        derived = next(
-            ((f, g) for f in pending for g in planned.values() if link(g, f.target)), None
-        )
+        derived = next(((f, g) for f in pending for g in planned.values() if link(g, f.target)), None)
         if derived is not None:
             f, g = derived
             plans.append(RefPlan(f.name, f.target or "", "derive", f.required, via=g.name, link=link(g, f.target)))

@@ -40,8 +40,17 @@ class Pool:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def add(self, record_id: int, created: float, until: float, owner: int, zh: bool, weight: float,
-            links: Mapping[str, int], identity: Identity | None = None) -> None:
+    def add(
+        self,
+        record_id: int,
+        created: float,
+        until: float,
+        owner: int,
+        zh: bool,
+        weight: float,
+        links: Mapping[str, int],
+        identity: Identity | None = None,
+    ) -> None:
         self.ids.append(record_id)
         self.created.append(created)
         self.until.append(until)

@@ -68,8 +68,9 @@ class Team:
             self._holders[wanted] = found
         return found
 
-    def pick(self, roles: Iterable[str], rng: random.Random, *, prefer: int | None = None,
-             exclude: str | None = None) -> int | None:
+    def pick(
+        self, roles: Iterable[str], rng: random.Random, *, prefer: int | None = None, exclude: str | None = None
+    ) -> int | None:
         """A member with one of ``roles``: ``prefer`` when it qualifies, else one of the same
         team, else anyone; never the member named ``exclude``."""
         candidates = self.holders(roles)
@@ -104,16 +105,24 @@ def rep_count(size: int) -> int:
     return max(4, min(40, round(math.sqrt(size) / 3)))
 
 
-def build_team(conn: Connection, definitions: Definitions, size: int, rng: random.Random, now: datetime, *,
-               password_hash: str | None = None) -> Team:
+def build_team(
+    conn: Connection,
+    definitions: Definitions,
+    size: int,
+    rng: random.Random,
+    now: datetime,
+    *,
+    password_hash: str | None = None,
+) -> Team:
     """The users records are spread over; creates the missing ones (in ``conn``'s transaction).
 
     With ``password_hash``, the users created here sign in with it, and a demo administrator
     ``admin`` is created when no user has that name; users that exist are never changed.
     """
     rows = conn.execute(
-        sa.select(users_table.c.name, users_table.c.roles, users_table.c.team, users_table.c.active)
-        .order_by(users_table.c.name)
+        sa.select(users_table.c.name, users_table.c.roles, users_table.c.team, users_table.c.active).order_by(
+            users_table.c.name
+        )
     ).all()
     existing = [Member(row.name, tuple(row.roles or ()), row.team) for row in rows if row.active]
     taken = {row.name for row in rows} | {"system"}
@@ -144,16 +153,32 @@ def build_team(conn: Connection, definitions: Definitions, size: int, rng: rando
                 add((role,), None)
     joined = now - timedelta(days=800)
     for member, display, language in created:
-        conn.execute(users_table.insert().values(
-            name=member.name, roles=sorted(member.roles), team=member.team, display_name=display,
-            language=language, password_hash=password_hash, active=True, created_at=joined,
-        ))
+        conn.execute(
+            users_table.insert().values(
+                name=member.name,
+                roles=sorted(member.roles),
+                team=member.team,
+                display_name=display,
+                language=language,
+                password_hash=password_hash,
+                active=True,
+                created_at=joined,
+            )
+        )
     if password_hash is not None and ADMIN not in taken:
         # signs in to /admin; not a member of the team: records are never owned or moved by it
-        conn.execute(users_table.insert().values(
-            name=ADMIN, roles=[ADMIN], team=None, display_name="Demo administrator", language="en",
-            password_hash=password_hash, active=True, created_at=joined,
-        ))
+        conn.execute(
+            users_table.insert().values(
+                name=ADMIN,
+                roles=[ADMIN],
+                team=None,
+                display_name="Demo administrator",
+                language="en",
+                password_hash=password_hash,
+                active=True,
+                created_at=joined,
+            )
+        )
     members = tuple(existing) + tuple(m for m, _, _ in created)
     reps = tuple(i for i, m in enumerate(members) if REP in m.roles)
     weights, total = [], 0.0

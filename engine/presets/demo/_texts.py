@@ -74,21 +74,25 @@ def _title_for(role: EntityRole, entity: EntityDef, hints: frozenset[str]) -> Ge
     if kind == "product":
         return _product
     if kind == "campaign":
+
         def campaign(ctx: RecordContext) -> str:
             year = _period(ctx)[0]
             return f"{year} {_pick(ctx, v.CAMPAIGNS_ZH, v.CAMPAIGNS_EN)}"
+
         return campaign
     if kind == "deal":
         return _deal_title
     if kind == "unit":
         zh = entity.label.zh is not None
         if role.word == "team":
+
             def team(ctx: RecordContext) -> str:
                 i = ctx.seq
                 more = f"{i // len(v.REGIONS_ZH) + 1}" if i >= len(v.REGIONS_ZH) else ""
                 if zh:
                     return f"{v.REGIONS_ZH[i % len(v.REGIONS_ZH)]}销售{more}部"
                 return f"{v.REGIONS_EN[i % len(v.REGIONS_EN)]} Sales {more}".rstrip()
+
             return team
 
         def territory(ctx: RecordContext) -> str:
@@ -96,6 +100,7 @@ def _title_for(role: EntityRole, entity: EntityDef, hints: frozenset[str]) -> Ge
             name_zh, name_en = v.PROVINCES[i % len(v.PROVINCES)]
             more = f" {i // len(v.PROVINCES) + 1}" if i >= len(v.PROVINCES) else ""
             return f"{name_zh}区域{more}" if zh else f"{name_en}{more}"
+
         return territory
     if kind == "lookup":
         tiers = role.word in ("level", "tier", "grade", "rank", "class", "segment")
@@ -107,11 +112,14 @@ def _title_for(role: EntityRole, entity: EntityDef, hints: frozenset[str]) -> Ge
             if tiers:
                 return names[ctx.seq % len(names)] + ("" if ctx.seq < len(names) else f" {ctx.seq // len(names) + 1}")
             return f"{label} {chr(65 + ctx.seq % 26)}{ctx.seq // 26 or ''}"
+
         return lookup
     if kind == "plan":
+
         def plan(ctx: RecordContext) -> str:
             year, quarter = _period(ctx)
             return f"{year}年Q{quarter}{label_zh}" if ctx.zh else f"Q{quarter} {year} {label_en}"
+
         return plan
     if role.word == "department":
         medical = bool(hints & {"pharma", "medical", "hospital", "health"})
@@ -135,6 +143,7 @@ def _code(entity: EntityDef) -> Generator:
 
     def code(ctx: RecordContext) -> str:
         return f"{prefix}{_period(ctx)[0]}{ctx.seq + 1:06d}"
+
     return code
 
 
@@ -191,9 +200,11 @@ def text_generator(
     if (has(names, "category", "family") or {"product", "line"} <= names) and not has(names, "name"):
         return lambda ctx: _pick(ctx, v.CATEGORIES_ZH, v.CATEGORIES_EN)
     if has(names, "specification", "spec", "specs"):
+
         def specification(ctx: RecordContext) -> str:
             rng = ctx.rng
             return f"{rng.choice('AKMSTX')}{rng.randint(10, 99)}0-{rng.choice(('S', 'M', 'L', 'Pro', 'Max'))}"
+
         return specification
     if has(names, "next", "action", "todo") and not has(names, "date", "at", "on"):
         return lambda ctx: _pick(ctx, v.NEXT_STEPS_ZH, v.NEXT_STEPS_EN)
@@ -203,10 +214,10 @@ def text_generator(
         return lambda ctx: f"小{ctx.person()[2][-1]}" if ctx.zh else ctx.person()[2]
     if has(names, "speaker", "doctor", "expert", "lecturer", "presenter", "host", "physician", "referee"):
         return lambda ctx: ctx.person()[0]
-    if has(names, "colleague", "staff", "employee") or (
-        "our" in names and has(names, "person", "contact", "rep", "owner", "people", "side")
-    ) or (
-        "member" in names and "user" in field.label.en.lower()
+    if (
+        has(names, "colleague", "staff", "employee")
+        or ("our" in names and has(names, "person", "contact", "rep", "owner", "people", "side"))
+        or ("member" in names and "user" in field.label.en.lower())
     ):
         return lambda ctx: ctx.users[ctx.rng.randrange(len(ctx.users))] if ctx.users else (ctx.owner or "system")
     if has(names, "period", "month", "yearmonth", "ym"):
@@ -255,9 +266,30 @@ def text_generator(
         return lambda ctx: ctx.company()[2]
     if has(names, "assignee", "rep", "salesperson", "handler", "responsible", "manager", "owner", "user"):
         return lambda ctx: ctx.owner or "system"
-    if kind == "text" or has(names, "description", "notes", "note", "comment", "comments", "remark", "remarks",
-                                "summary", "memo", "feedback", "content", "detail", "details", "result",
-                                "outcome", "minutes", "body", "situation", "analysis", "plan", "strategy"):
+    if kind == "text" or has(
+        names,
+        "description",
+        "notes",
+        "note",
+        "comment",
+        "comments",
+        "remark",
+        "remarks",
+        "summary",
+        "memo",
+        "feedback",
+        "content",
+        "detail",
+        "details",
+        "result",
+        "outcome",
+        "minutes",
+        "body",
+        "situation",
+        "analysis",
+        "plan",
+        "strategy",
+    ):
         return _notes
     if "name" in names:
         return _title_for(role, entity, hints)
@@ -281,4 +313,5 @@ def fit_text(field: FieldDef, generate: Generator) -> Generator:
         if len(value) < low:
             value = value + "0" * (low - len(value))
         return value
+
     return fitted

@@ -47,8 +47,9 @@ _SMALL_KINDS = frozenset({"transaction", "activity"})
 _BIG_CUSTOMERS = frozenset({"key", "enterprise", "corporate", "strategic"})
 
 
-def _number_spec(names: set[str], role: EntityRole, hints: frozenset[str] = frozenset()
-                 ) -> tuple[float, float, float] | None:
+def _number_spec(
+    names: set[str], role: EntityRole, hints: frozenset[str] = frozenset()
+) -> tuple[float, float, float] | None:
     """(median, sigma of the log, how strongly it grows with the record's weight)."""
     if _has(names, "employees", "headcount", "staff", "employee", "workforce"):
         return 120.0, 1.3, 0.5
@@ -66,8 +67,25 @@ def _number_spec(names: set[str], role: EntityRole, hints: frozenset[str] = froz
         return 200.0, 1.0, 0.2
     if _has(names, "limit", "credit", "balance", "deposit", "stored"):
         return 5e4 if role.kind in ("org", "hospital", "store") else 2000.0, 1.0, 0.4
-    if _has(names, "amount", "total", "value", "spend", "spent", "payment", "paid", "cost", "fee", "expense",
-            "sales", "size", "contract", "receivable", "due", "invoice"):
+    if _has(
+        names,
+        "amount",
+        "total",
+        "value",
+        "spend",
+        "spent",
+        "payment",
+        "paid",
+        "cost",
+        "fee",
+        "expense",
+        "sales",
+        "size",
+        "contract",
+        "receivable",
+        "due",
+        "invoice",
+    ):
         if hints & _BIG_CUSTOMERS and role.kind in _SMALL_KINDS | _DEAL_KINDS:
             # a key account consumes hundreds of thousands to tens of millions a year: monthly
             # bills and invoices of about 150,000, agreements in the millions, long-tailed
@@ -92,8 +110,25 @@ def _bounded_spec(names: set[str]) -> tuple[float, float] | None:
         return 22.0, 65.0
     if _has(names, "year", "founded", "established"):
         return 1985.0, 2022.0
-    if _has(names, "score", "rating", "stars", "influence", "level", "priority", "rank", "grade", "importance",
-            "strength", "attitude", "closeness", "satisfaction", "intimacy", "support", "power"):
+    if _has(
+        names,
+        "score",
+        "rating",
+        "stars",
+        "influence",
+        "level",
+        "priority",
+        "rank",
+        "grade",
+        "importance",
+        "strength",
+        "attitude",
+        "closeness",
+        "satisfaction",
+        "intimacy",
+        "support",
+        "power",
+    ):
         return 1.0, 5.0
     if _has(names, "days", "duration", "hours", "minutes", "term", "months", "period"):
         return 1.0, 90.0
@@ -114,8 +149,10 @@ def _number_generator(field: FieldDef, role: EntityRole, names: set[str], hints:
         # the year a record is about is the year it was made in
         return lambda ctx: datetime.fromtimestamp(ctx.created, UTC).year
     bounded = _bounded_spec(names)
-    spec = None if bounded is not None and _has(names, "per", "multiplier", "factor", "coefficient") else (
-        _number_spec(names, role, hints)
+    spec = (
+        None
+        if bounded is not None and _has(names, "per", "multiplier", "factor", "coefficient")
+        else (_number_spec(names, role, hints))
     )
     if spec is None and bounded is None:
         if low is not None and high is not None and high - low <= 1000:
@@ -130,12 +167,15 @@ def _number_generator(field: FieldDef, role: EntityRole, names: set[str], hints:
         span = b_high - b_low
 
         if role.kind == "lookup" and integer:
+
             def draw(ctx: RecordContext) -> float:
                 return min(b_low + ctx.seq, b_high)  # ranks: 1, 2, 3...
         elif role.kind == "lookup":
+
             def draw(ctx: RecordContext) -> float:
                 return b_low + span * min(ctx.seq / 5, 1.0)  # tiers: each one above the last
         else:
+
             def draw(ctx: RecordContext) -> float:
                 # a triangular spread: middle values common, extremes rare
                 return b_low + span * (ctx.rng.random() + ctx.rng.random()) / 2
@@ -144,9 +184,11 @@ def _number_generator(field: FieldDef, role: EntityRole, names: set[str], hints:
         median, sigma, growth = spec
         mu = math.log(median)
         if role.kind == "lookup":
+
             def draw(ctx: RecordContext) -> float:
                 return median * 5 * ctx.seq**2  # tier thresholds: 0, 5x, 20x, 45x the usual value
         else:
+
             def draw(ctx: RecordContext) -> float:
                 return math.exp(mu + sigma * ctx.rng.gauss(0.0, 1.0)) * (ctx.weight**growth if growth else 1.0)
 
@@ -179,6 +221,7 @@ def _number_generator(field: FieldDef, role: EntityRole, names: set[str], hints:
         if low is not None and Decimal(text) < Decimal(repr(low)):
             text = f"{math.ceil(low * 10**scale) / 10**scale:.{scale}f}"
         return text
+
     return number
 
 
@@ -191,8 +234,11 @@ Rule = Callable[[dict[str, Any]], None]
 
 def derived_rules(entity: EntityDef) -> list[Rule]:
     """Values computed from others of the same record, so a record adds up."""
-    return [rule for rule in (_amount_rule(entity), _cost_rule(entity), *_actual_rules(entity),
-                              *_part_rules(entity)) if rule is not None]
+    return [
+        rule
+        for rule in (_amount_rule(entity), _cost_rule(entity), *_actual_rules(entity), *_part_rules(entity))
+        if rule is not None
+    ]
 
 
 #: First words of a number that is a part of another one (collected_amount of amount).
@@ -208,8 +254,14 @@ def part_fields(entity: EntityDef) -> dict[str, str]:
         first, _, rest = name.partition("_")
         if first not in _PART_WORDS or entity.fields[name].type not in numeric:
             continue
-        whole = next((w for w in (rest, "amount", "total_amount", "total") if w and w != name
-                      and w in entity.fields and entity.fields[w].type in numeric), None)
+        whole = next(
+            (
+                w
+                for w in (rest, "amount", "total_amount", "total")
+                if w and w != name and w in entity.fields and entity.fields[w].type in numeric
+            ),
+            None,
+        )
         if whole is not None:
             out[name] = whole
     return out
@@ -227,6 +279,7 @@ def _at_most(part: str, whole: str) -> Rule:
         p, w = values.get(part), values.get(whole)
         if p is not None and w is not None and Decimal(str(p)) > Decimal(str(w)):
             values[part] = w  # all of it
+
     return apply
 
 
@@ -262,16 +315,27 @@ def _follow(planned: str, actual: FieldDef, cap: int) -> Rule:
         share = Decimal(40 + int(Decimal(str(p))) % (cap - 39)) / 100
         value = Decimal(str(p)) * share
         values[a_name] = int(value) if actual.type == "integer" else _decimal_text(actual, value)
+
     return apply
 
 
 def _cost_rule(entity: EntityDef) -> Rule | None:
     """A cost price below the list price (45-80% of it)."""
     fields = sorted(entity.fields.values(), key=lambda f: f.name)
-    price = next((f for f in fields if f.type in ("decimal", "money") and _has(set(words(f.name)), "price")
-                  and not _has(set(words(f.name)), "cost")), None)
-    cost = next((f for f in fields if f.type in ("decimal", "money") and _has(set(words(f.name)), "cost")
-                 and f is not price), None)
+    price = next(
+        (
+            f
+            for f in fields
+            if f.type in ("decimal", "money")
+            and _has(set(words(f.name)), "price")
+            and not _has(set(words(f.name)), "cost")
+        ),
+        None,
+    )
+    cost = next(
+        (f for f in fields if f.type in ("decimal", "money") and _has(set(words(f.name)), "cost") and f is not price),
+        None,
+    )
     if price is None or cost is None:
         return None
     p_name, c_name, target = price.name, cost.name, cost
@@ -282,6 +346,7 @@ def _cost_rule(entity: EntityDef) -> Rule | None:
             # the share comes from the price's digits: no extra random draw, no change to the stream
             share = Decimal(45 + int(Decimal(str(p)) * 100) % 36) / 100
             values[c_name] = _decimal_text(target, Decimal(str(p)) * share)
+
     return apply
 
 
@@ -299,8 +364,11 @@ def _amount_rule(entity: EntityDef) -> Rule | None:
             price = f
         elif discount is None and _has(names, "discount"):
             discount = f
-        elif amount is None and f.type != "integer" and _has(names, "amount", "subtotal", "total", "value") and not (
-            _has(names, "discount", "tax")
+        elif (
+            amount is None
+            and f.type != "integer"
+            and _has(names, "amount", "subtotal", "total", "value")
+            and not (_has(names, "discount", "tax"))
         ):
             amount = f
     if quantity is None or price is None or amount is None:
@@ -317,37 +385,83 @@ def _amount_rule(entity: EntityDef) -> Rule | None:
         if d is not None and 0 <= Decimal(str(d)) <= 100:
             total = total * (100 - Decimal(str(d))) / 100
         values[a_name] = _decimal_text(target, total)
+
     return apply
 
 
 # -- dates ------------------------------------------------------------------------------------------
-_AFTER = ("due", "deadline", "expected", "close", "closing", "end", "expiry", "expire", "expires", "until", "left",
-          "leave", "ended", "finished", "completed", "resolved", "closed", "done",
-          "planned", "next", "follow", "renewal", "delivery", "maturity", "valid", "target", "estimated")
+_AFTER = (
+    "due",
+    "deadline",
+    "expected",
+    "close",
+    "closing",
+    "end",
+    "expiry",
+    "expire",
+    "expires",
+    "until",
+    "left",
+    "leave",
+    "ended",
+    "finished",
+    "completed",
+    "resolved",
+    "closed",
+    "done",
+    "planned",
+    "next",
+    "follow",
+    "renewal",
+    "delivery",
+    "maturity",
+    "valid",
+    "target",
+    "estimated",
+)
 #: Words of a moment that has passed once it is set: an activity done in the future is not done yet.
 _PAST = ("done", "completed", "finished", "resolved", "closed", "ended", "left")
-_BEFORE = ("start", "begin", "since", "join", "joined", "registered", "signed", "opened", "hire", "first",
-           "enrolled", "activated", "issued")
+_BEFORE = (
+    "start",
+    "begin",
+    "since",
+    "join",
+    "joined",
+    "registered",
+    "signed",
+    "opened",
+    "hire",
+    "first",
+    "enrolled",
+    "activated",
+    "issued",
+)
 
 
 def _date_generator(field: FieldDef, names: set[str]) -> Generator:
     as_date = field.type == "date"
     if _has(names, "birth", "birthday", "dob", "born", "birthdate"):
+
         def moment(ctx: RecordContext) -> float:
             return _BIRTH_START + (_BIRTH_END - _BIRTH_START) * ctx.rng.random()
     elif _has(names, "founded", "established", "incorporated"):
+
         def moment(ctx: RecordContext) -> float:
             return ctx.created - DAY * 365 * (1 + 30 * math.pow(ctx.rng.random(), 1.5))
     elif _has(names, *_AFTER):
+
         def moment(ctx: RecordContext) -> float:
             return ctx.created + DAY * math.exp(math.log(30) + 0.8 * ctx.rng.gauss(0.0, 1.0))
     elif _has(names, "last", "latest", "recent"):
+
         def moment(ctx: RecordContext) -> float:
             return ctx.created + (ctx.now - ctx.created) * math.sqrt(ctx.rng.random())
     elif _has(names, *_BEFORE):
+
         def moment(ctx: RecordContext) -> float:
             return ctx.created - DAY * 3 * ctx.rng.random()
     else:
+
         def moment(ctx: RecordContext) -> float:
             return ctx.created - DAY * 2 * ctx.rng.random() ** 2
 
@@ -363,6 +477,7 @@ def _date_generator(field: FieldDef, names: set[str]) -> Generator:
         if as_date:
             return date.fromordinal(_ordinal(value)).isoformat()
         return datetime.fromtimestamp(round(value), UTC).isoformat()
+
     return text
 
 
@@ -410,12 +525,30 @@ def _multi_enum_generator(field: FieldDef) -> Generator:
         wanted = 1 + int(ctx.rng.random() ** 2 * min(3, len(values)))
         picked = set(ctx.rng.choices(values, cum_weights=cumulative, k=wanted))
         return [value for value in values if value in picked]
+
     return multi
 
 
 _LIKELY_TRUE = ("active", "enabled", "consent", "opt", "subscribed", "verified", "valid", "agreed", "available")
-_LIKELY_FALSE = ("vip", "key", "primary", "decision", "blacklist", "blacklisted", "blocked", "churned", "deleted",
-                 "archived", "locked", "urgent", "competitor", "dnc", "lost", "closed", "cancelled")
+_LIKELY_FALSE = (
+    "vip",
+    "key",
+    "primary",
+    "decision",
+    "blacklist",
+    "blacklisted",
+    "blocked",
+    "churned",
+    "deleted",
+    "archived",
+    "locked",
+    "urgent",
+    "competitor",
+    "dnc",
+    "lost",
+    "closed",
+    "cancelled",
+)
 
 
 def _boolean_generator(names: set[str], hints: frozenset[str]) -> Generator:
@@ -427,8 +560,19 @@ def _boolean_generator(names: set[str], hints: frozenset[str]) -> Generator:
 
 # -- choosing a generator ---------------------------------------------------------------------------
 _FILL: dict[str, float] = {
-    "string": 0.85, "text": 0.45, "integer": 0.85, "decimal": 0.85, "money": 0.85, "boolean": 0.95,
-    "date": 0.8, "datetime": 0.8, "enum": 0.9, "multi_enum": 0.7, "email": 0.85, "phone": 0.85, "url": 0.55,
+    "string": 0.85,
+    "text": 0.45,
+    "integer": 0.85,
+    "decimal": 0.85,
+    "money": 0.85,
+    "boolean": 0.95,
+    "date": 0.8,
+    "datetime": 0.8,
+    "enum": 0.9,
+    "multi_enum": 0.7,
+    "email": 0.85,
+    "phone": 0.85,
+    "url": 0.55,
     "json": 0.0,
 }
 

@@ -42,9 +42,34 @@ from ._team import Team
 StepKind = Literal["forward", "negative", "backward", "escalate"]
 WorkflowKind = Literal["funnel", "approval", "process", "service", "level", "lifecycle"]
 _EMPTY: tuple[Any, ...] = (None, "", [])
-_NEGATIVE = ("lost", "lose", "reject", "cancel", "void", "fail", "decline", "churn", "disqualif", "dead",
-             "refuse", "abandon", "close_lost", "withdraw", "terminate", "invalid", "deny", "denied", "write_off",
-             "written_off", "return", "send_back", "sendback", "revis", "rework", "bounce")
+_NEGATIVE = (
+    "lost",
+    "lose",
+    "reject",
+    "cancel",
+    "void",
+    "fail",
+    "decline",
+    "churn",
+    "disqualif",
+    "dead",
+    "refuse",
+    "abandon",
+    "close_lost",
+    "withdraw",
+    "terminate",
+    "invalid",
+    "deny",
+    "denied",
+    "write_off",
+    "written_off",
+    "return",
+    "send_back",
+    "sendback",
+    "revis",
+    "rework",
+    "bounce",
+)
 _WON = ("won", "win", "convert", "signed", "success", "closed_won")
 _APPROVAL = ("approv", "review", "submit", "audit", "sign", "check", "verify")
 _SERVICE = ("ticket", "case", "complaint", "request", "issue", "incident", "claim", "service")
@@ -70,7 +95,11 @@ _WEIGHTS: Mapping[WorkflowKind, tuple[float, float, float, float]] = {
 }
 #: median hours spent in a state before moving on, by kind of workflow
 _MEDIAN_HOURS: Mapping[WorkflowKind, float] = {
-    "funnel": 24.0 * 6, "approval": 14.0, "process": 24.0 * 5, "service": 20.0, "level": 24.0 * 60,
+    "funnel": 24.0 * 6,
+    "approval": 14.0,
+    "process": 24.0 * 5,
+    "service": 20.0,
+    "level": 24.0 * 60,
     "lifecycle": 24.0 * 90,
 }
 
@@ -215,8 +244,11 @@ class WorkflowWalker:
                 if state in t.from_states and t.to_state not in depth:
                     depth[t.to_state] = depth[state] + 1
                     queue.append(t.to_state)
-        escalations = {s.escalation.transition for s in workflow.states.values()
-                       if s.escalation is not None and s.escalation.transition}
+        escalations = {
+            s.escalation.transition
+            for s in workflow.states.values()
+            if s.escalation is not None and s.escalation.transition
+        }
         self.kind = self._kind()
         self.steps: dict[str, list[Step]] = {s: [] for s in workflow.states}
         for name, t in sorted(workflow.transitions.items()):
@@ -236,8 +268,14 @@ class WorkflowWalker:
         self.median = _MEDIAN_HOURS[self.kind] * 3600.0
         self.weights = _WEIGHTS[self.kind]
         if self.kind == "funnel":
-            stages = min((depth[s.name] for s in workflow.states.values()
-                          if s.final and s.name in depth and _matches(s.name, _WON)), default=0)
+            stages = min(
+                (
+                    depth[s.name]
+                    for s in workflow.states.values()
+                    if s.final and s.name in depth and _matches(s.name, _WON)
+                ),
+                default=0,
+            )
             if stages:
                 self.weights = _funnel_weights(stages)
 
@@ -261,8 +299,9 @@ class WorkflowWalker:
         wf = self.workflow
         self._enter_requirements(record, wf.states[self.initial], env)
         record.json[wf.field] = record.typed[wf.field] = self.initial
-        record.history.append((wf.entity, record.record_id, wf.name, None, None, self.initial, record.created_by,
-                               record.created, None))
+        record.history.append(
+            (wf.entity, record.record_id, wf.name, None, None, self.initial, record.created_by, record.created, None)
+        )
         return _Cursor(self, self.initial, record.created, record.created, {self.initial: 1})
 
     def plan(self, cursor: _Cursor, env: WalkEnv) -> tuple[float, Step, bool] | None:
@@ -349,8 +388,9 @@ class WorkflowWalker:
         else:
             name, roles, user_team = actor, SYSTEM_USER.roles, None
         moment = datetime.fromtimestamp(round(at), UTC)
-        inputs = {key: value for key, spec in step.inputs
-                  if (value := _input_value(spec, rng, record.zh, moment)) is not None}
+        inputs = {
+            key: value for key, spec in step.inputs if (value := _input_value(spec, rng, record.zh, moment)) is not None
+        }
         target = self.workflow.states[step.to_state]
         if not self._enter_requirements(record, target, env):
             return False
@@ -402,8 +442,19 @@ class WorkflowWalker:
                 record.created_records.append((action.definition.entity, values, name, at))
         # the state before is the last row of this workflow (another one may interleave)
         before = next((row[5] for row in reversed(record.history) if row[2] == self.workflow.name), None)
-        record.history.append((self.workflow.entity, record.record_id, self.workflow.name, step.name, before,
-                               step.to_state, name, at, to_jsonable(inputs) or None))
+        record.history.append(
+            (
+                self.workflow.entity,
+                record.record_id,
+                self.workflow.name,
+                step.name,
+                before,
+                step.to_state,
+                name,
+                at,
+                to_jsonable(inputs) or None,
+            )
+        )
         return True
 
     def _meet(self, step: Step, record: WalkRecord, env: WalkEnv, data: dict[str, Any]) -> bool:
@@ -412,7 +463,7 @@ class WorkflowWalker:
         the current state, and those workflows or scorings own, are never changed."""
         guard = step.compiled.guard
         current = self.workflow.states[data["record"][self.workflow.field]]
-        names = sorted({path[len("record."):].split(".")[0] for path in guard.variables if path.startswith("record.")})
+        names = sorted({path[len("record.") :].split(".")[0] for path in guard.variables if path.startswith("record.")})
         names = [n for n in names if n in env.editable and n not in current.read_only]
         if not names:
             return False
@@ -421,8 +472,11 @@ class WorkflowWalker:
             for name in names:
                 value = env.fill(name)
                 before = saved[name][0]
-                if name in env.grows and value is not None and before is not None and (
-                    Decimal(str(value)) < Decimal(str(before))
+                if (
+                    name in env.grows
+                    and value is not None
+                    and before is not None
+                    and (Decimal(str(value)) < Decimal(str(before)))
                 ):
                     value = before
                 typed = env.convert({name: value}) if value is not None else None
@@ -454,8 +508,11 @@ class WorkflowWalker:
         return False
 
     def _assign(self, action: Any, record: WalkRecord, team: Team, rng: random.Random) -> None:
-        candidates = [i for i in team.holders((action.role,) if action.role else ())
-                      if action.team is None or team.members[i].team == action.team]
+        candidates = [
+            i
+            for i in team.holders((action.role,) if action.role else ())
+            if action.team is None or team.members[i].team == action.team
+        ]
         if not candidates:
             return
         chosen = candidates[rng.randrange(len(candidates))]

@@ -81,7 +81,9 @@ def apply_definitions() -> Response:
     with uploaded_bundle() as bundle:
         definitions = load_upload(engine, bundle)
     version, plan = engine.apply(
-        definitions, allow_data_loss=allow_data_loss, actor=user.name,
+        definitions,
+        allow_data_loss=allow_data_loss,
+        actor=user.name,
         expected_version=expected,
     )
     return json_response({**plan.to_json(), "version": version})
@@ -101,8 +103,11 @@ def load_preset_view(name: str) -> Response:
         raise _bad_body("allow_data_loss", "expected true or false")
     resolve(name, industry)  # an unknown preset or industry is a 400 naming what exists
     result = load_preset(engine, name, industry=industry, allow_data_loss=allow_data_loss, actor=user.name)
-    out: dict[str, Any] = {"version": result.version, "presets": list(result.bundles),
-                           "changes": len(result.plan.steps)}
+    out: dict[str, Any] = {
+        "version": result.version,
+        "presets": list(result.bundles),
+        "changes": len(result.plan.steps),
+    }
     if demo:
         from engine.presets.demo import generate_demo
 
@@ -131,8 +136,10 @@ def _key_param(engine: CrmEngine, entity: str) -> str | None:
         return None
     definition = engine.model.entity(entity)
     if key != "id" and key not in definition.fields:
-        raise InvalidParameterError(f'key: {entity} has no field "{key}"',
-                                    [Problem(code="unknown_field", field="key", message=f'no field "{key}"')])
+        raise InvalidParameterError(
+            f'key: {entity} has no field "{key}"',
+            [Problem(code="unknown_field", field="key", message=f'no field "{key}"')],
+        )
     return key
 
 

@@ -21,13 +21,15 @@ def health() -> Response:
     check_params(())
     with engine.db.read() as conn:
         conn.execute(sa.text("SELECT 1"))
-    return json_response({
-        "status": "ok",
-        "database": "ok",
-        "dialect": engine.db.dialect,
-        "definitions_version": engine.version,
-        "definitions": engine.model.definitions.name if engine.has_definitions else None,
-    })
+    return json_response(
+        {
+            "status": "ok",
+            "database": "ok",
+            "dialect": engine.db.dialect,
+            "definitions_version": engine.version,
+            "definitions": engine.model.definitions.name if engine.has_definitions else None,
+        }
+    )
 
 
 def list_entities() -> Response:
@@ -67,10 +69,12 @@ def list_presets() -> Response:
     presets = catalog()
     shown = ([presets["core"]] if "core" in presets else []) + [presets[m] for m in MODES if m in presets]
     loaded = installed_presets(engine)
-    return json_response({
-        "items": [p.to_json() for p in shown],
-        "installed": [{"mode": mode, "preset": bundle} for mode, bundle in loaded.items()],
-    })
+    return json_response(
+        {
+            "items": [p.to_json() for p in shown],
+            "installed": [{"mode": mode, "preset": bundle} for mode, bundle in loaded.items()],
+        }
+    )
 
 
 ROUTES = (

@@ -97,9 +97,14 @@ def workflow_json(workflow: WorkflowDef) -> dict[str, Any]:
                 "roles": list(t.roles),
                 "not_by_creator": t.not_by_creator,
                 "inputs": [
-                    {"name": i.name, "type": i.type, "label": label_json(i.label), "required": i.required,
-                     **({"choices": list(i.choices)} if i.choices else {}),
-                     **({"max_length": i.max_length} if i.max_length is not None else {})}
+                    {
+                        "name": i.name,
+                        "type": i.type,
+                        "label": label_json(i.label),
+                        "required": i.required,
+                        **({"choices": list(i.choices)} if i.choices else {}),
+                        **({"max_length": i.max_length} if i.max_length is not None else {}),
+                    }
                     for i in t.inputs.values()
                 ],
             }

@@ -41,8 +41,10 @@ def put_override(entity: str, record_id: str, scoring: str) -> Response:
     if value is not None:
         value = finite_number(value, "/value")
         if abs(value) > MAX_VALUE:
-            raise InvalidBodyError(f"value must be between {-MAX_VALUE:g} and {MAX_VALUE:g}",
-                                   [Problem(code="out_of_range", pointer="/value", message="value out of range")])
+            raise InvalidBodyError(
+                f"value must be between {-MAX_VALUE:g} and {MAX_VALUE:g}",
+                [Problem(code="out_of_range", pointer="/value", message="value out of range")],
+            )
     grade = body.get("grade")
     if grade is not None:
         check_grade(engine, definition, grade)
@@ -58,8 +60,7 @@ def put_override(entity: str, record_id: str, scoring: str) -> Response:
             [Problem(code="required", pointer="/value", message="give a value, a grade or both")],
         )
     number = parse_record_id(record_id)
-    engine.scoring.override(entity, number, scoring, value=value, grade=grade, reason=reason,
-                            user=current_user())
+    engine.scoring.override(entity, number, scoring, value=value, grade=grade, reason=reason, user=current_user())
     return _score(entity, number, scoring)
 
 

@@ -73,7 +73,7 @@ def safe_path(name: str) -> PurePosixPath:
         if part in ("", ".", ".."):
             raise _unsafe(name, "empty, '.' and '..' path segments are not allowed")
         if not _SEGMENT.fullmatch(part):
-            raise _unsafe(name, "has a character paths may not hold (control characters, \\ : * ? \" < > |)")
+            raise _unsafe(name, 'has a character paths may not hold (control characters, \\ : * ? " < > |)')
     return PurePosixPath(*parts)
 
 
@@ -119,8 +119,9 @@ def _unzip(data: bytes, writer: _Writer) -> None:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise UploadError(f"the upload is not a readable zip file ({exc})",
-                          [Problem(code="invalid_zip", message=str(exc))]) from None
+        raise UploadError(
+            f"the upload is not a readable zip file ({exc})", [Problem(code="invalid_zip", message=str(exc))]
+        ) from None
     with archive:
         entries = archive.infolist()
         if len(entries) > MAX_FILES * 4:
@@ -139,15 +140,19 @@ def _unzip(data: bytes, writer: _Writer) -> None:
             except (zipfile.BadZipFile, NotImplementedError, RuntimeError, EOFError, OSError) as exc:
                 if isinstance(exc, FileExistsError):
                     raise _unsafe(info.filename, "appears twice in the upload") from None
-                raise UploadError(f"{info.filename}: cannot be unpacked ({exc})",
-                                  [Problem(code="invalid_zip", file=info.filename, message=str(exc))]) from None
+                raise UploadError(
+                    f"{info.filename}: cannot be unpacked ({exc})",
+                    [Problem(code="invalid_zip", file=info.filename, message=str(exc))],
+                ) from None
 
 
 def _from_json(body: Any, writer: _Writer) -> None:
     files = body.get("files") if isinstance(body, dict) else None
     if not isinstance(files, dict) or not files:
-        raise UploadError('send {"files": {"bundle.json": {...}, "account.json": {...}}}',
-                          [Problem(code="type", pointer="/files", message="expected an object of path → document")])
+        raise UploadError(
+            'send {"files": {"bundle.json": {...}, "account.json": {...}}}',
+            [Problem(code="type", pointer="/files", message="expected an object of path → document")],
+        )
     for name, document in files.items():
         if not str(name).endswith(".json"):
             raise _unsafe(str(name), "definition files end in .json")
@@ -185,8 +190,14 @@ def _check_extends(root: Path) -> None:
                 raise UploadError(
                     f"{file}: extends {entry!r}, which is outside the upload; extend a preset by name "
                     "or a bundle inside the upload",
-                    [Problem(code="unsafe_path", file=file, pointer=f"/extends/{index}",
-                             message="extends a path outside the upload")],
+                    [
+                        Problem(
+                            code="unsafe_path",
+                            file=file,
+                            pointer=f"/extends/{index}",
+                            message="extends a path outside the upload",
+                        )
+                    ],
                 )
 
 
@@ -205,8 +216,10 @@ def bundle_on_disk(*, archive: bytes | None = None, body: Any = None) -> Iterato
         else:
             _from_json(body, writer)
         if writer.files == 0:
-            raise UploadError("the upload holds no .json definition files",
-                              [Problem(code="no_bundle", message="no .json files in the upload")])
+            raise UploadError(
+                "the upload holds no .json definition files",
+                [Problem(code="no_bundle", message="no .json files in the upload")],
+            )
         _check_extends(root)
         yield UploadedBundle(_bundle_dir(root), root)
 
@@ -223,8 +236,10 @@ def uploaded_bundle() -> Iterator[UploadedBundle]:
     elif mimetype == "multipart/form-data":
         upload = request.files.get("bundle")
         if upload is None:
-            raise UploadError("send the zip file as the form field \"bundle\"",
-                              [Problem(code="required", field="bundle", message="no file named bundle")])
+            raise UploadError(
+                'send the zip file as the form field "bundle"',
+                [Problem(code="required", field="bundle", message="no file named bundle")],
+            )
         source = bundle_on_disk(archive=upload.read(MAX_TOTAL_BYTES + 1))
     else:
         raise UnsupportedMediaTypeError(
@@ -246,8 +261,10 @@ def uploaded_csv() -> Iterator[Path]:
         elif mimetype == "multipart/form-data":
             upload = request.files.get("file")
             if upload is None:
-                raise UploadError('send the CSV as the form field "file"',
-                                  [Problem(code="required", field="file", message="no file named file")])
+                raise UploadError(
+                    'send the CSV as the form field "file"',
+                    [Problem(code="required", field="file", message="no file named file")],
+                )
             stream = upload.stream
         else:
             raise UnsupportedMediaTypeError(
@@ -262,5 +279,3 @@ def uploaded_csv() -> Iterator[Path]:
 def problems_in_upload(problems: tuple[Problem, ...], bundle: UploadedBundle) -> list[Problem]:
     """Problems naming files as the client did."""
     return [replace(p, file=bundle.display_name(p.file)) for p in problems]
-
-

@@ -51,8 +51,14 @@ def run_transition(entity: str, record_id: str, name: str) -> Response:
             [Problem(code="type", pointer="/comment", message=f"expected text of at most {MAX_COMMENT} characters")],
         )
     record = engine.workflows.run(
-        entity, parse_record_id(record_id), name, user=current_user(), inputs=inputs, comment=comment,
-        expected_version=expected_version(body), workflow=workflow.name,
+        entity,
+        parse_record_id(record_id),
+        name,
+        user=current_user(),
+        inputs=inputs,
+        comment=comment,
+        expected_version=expected_version(body),
+        workflow=workflow.name,
     )
     return record_response(record)
 

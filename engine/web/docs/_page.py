@@ -82,8 +82,9 @@ def _operation(spec: dict[str, Any], path: str, method: str, operation: dict[str
         if name is not None:
             response = spec["components"]["responses"][name]
         schemas = ", ".join(_type(c.get("schema", {})) for c in response.get("content", {}).values())
-        responses.append(f"<tr><td>{escape(status)}</td><td>{escape(response.get('description', ''))}</td>"
-                         f"<td>{schemas}</td></tr>")
+        responses.append(
+            f"<tr><td>{escape(status)}</td><td>{escape(response.get('description', ''))}</td><td>{schemas}</td></tr>"
+        )
     return (
         f'<details id="op-{escape(operation.get("operationId", ""))}"><summary><span class="m {method}">{method}'
         f"</span> <code>{escape(spec['servers'][0]['url'] + path)}</code> "
@@ -101,11 +102,20 @@ def _schema(name: str, schema: dict[str, Any]) -> str:
         f"<td>{_constraints(sub)}</td></tr>"
         for prop, sub in schema.get("properties", {}).items()
     ]
-    table = ("<table><tr><th>property (* required)</th><th>type</th><th></th><th>constraints</th></tr>"
-             + "".join(rows) + "</table>") if rows else ""
-    return (f'<details id="schema-{escape(name)}"><summary><code>{escape(name)}</code> '
-            f'<span class="muted">{escape(schema.get("description", schema.get("title", "")))}</span></summary>'
-            f"{table}</details>")
+    table = (
+        (
+            "<table><tr><th>property (* required)</th><th>type</th><th></th><th>constraints</th></tr>"
+            + "".join(rows)
+            + "</table>"
+        )
+        if rows
+        else ""
+    )
+    return (
+        f'<details id="schema-{escape(name)}"><summary><code>{escape(name)}</code> '
+        f'<span class="muted">{escape(schema.get("description", schema.get("title", "")))}</span></summary>'
+        f"{table}</details>"
+    )
 
 
 def render_page(spec: dict[str, Any]) -> str:
@@ -122,7 +132,8 @@ def render_page(spec: dict[str, Any]) -> str:
     sections = "".join(
         f'<h2 id="tag-{escape(tag)}">{escape(tag)} <span class="muted">{escape(descriptions.get(tag, ""))}</span>'
         f"</h2>{''.join(operations)}"
-        for tag, operations in groups.items() if operations
+        for tag, operations in groups.items()
+        if operations
     )
     schemas = "".join(_schema(n, s) for n, s in spec.get("components", {}).get("schemas", {}).items())
     nav = "".join(f'<a href="#tag-{escape(t)}">{escape(t)}</a>' for t, ops in groups.items() if ops)
@@ -130,7 +141,7 @@ def render_page(spec: dict[str, Any]) -> str:
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         f"<title>{escape(info['title'])}</title><style>{_STYLE}</style></head><body><main>"
-        f"<h1>{escape(info['title'])}</h1><p class=\"muted\">version {escape(str(info['version']))} · "
+        f'<h1>{escape(info["title"])}</h1><p class="muted">version {escape(str(info["version"]))} · '
         f'<a href="openapi.json">openapi.json</a></p>{paragraphs}<nav>{nav}<a href="#schemas">schemas</a></nav>'
         f'{sections}<h2 id="schemas">schemas</h2>{schemas}</main></body></html>'
     )

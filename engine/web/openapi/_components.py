@@ -68,8 +68,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "EntitySummary": {
         "type": "object",
-        "properties": {"name": {"type": "string"}, "label": schema_ref("Label"),
-                       "display": {"type": ["string", "null"]}, "fields": {"type": "integer"}},
+        "properties": {
+            "name": {"type": "string"},
+            "label": schema_ref("Label"),
+            "display": {"type": ["string", "null"]},
+            "fields": {"type": "integer"},
+        },
         "required": ["name", "label", "fields"],
     },
     "Field": {
@@ -92,8 +96,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "maximum": {"type": "string"},
             "target": {"type": "string"},
             "on_delete": {"type": "string", "enum": ["restrict", "cascade", "set_null"]},
-            "choices": {"type": "array", "items": {
-                "type": "object", "properties": {"value": {"type": "string"}, "label": schema_ref("Label")}}},
+            "choices": {
+                "type": "array",
+                "items": {"type": "object", "properties": {"value": {"type": "string"}, "label": schema_ref("Label")}},
+            },
         },
         "required": ["name", "type", "label", "required", "unique", "read_only"],
     },
@@ -116,8 +122,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "Workflow": {
         "type": "object",
         "properties": {
-            "name": {"type": "string"}, "entity": {"type": "string"}, "field": {"type": "string"},
-            "label": schema_ref("Label"), "initial_state": {"type": "string"},
+            "name": {"type": "string"},
+            "entity": {"type": "string"},
+            "field": {"type": "string"},
+            "label": schema_ref("Label"),
+            "initial_state": {"type": "string"},
             "states": {"type": "array", "items": {"type": "object"}},
             "transitions": {"type": "array", "items": {"type": "object"}},
         },
@@ -126,10 +135,14 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "Scoring": {
         "type": "object",
         "properties": {
-            "name": {"type": "string"}, "entity": {"type": "string"}, "scorer": {"type": "string"},
+            "name": {"type": "string"},
+            "entity": {"type": "string"},
+            "scorer": {"type": "string"},
             "label": schema_ref("Label"),
-            "target": {"type": "object", "properties": {"value": {"type": ["string", "null"]},
-                                                        "grade": {"type": ["string", "null"]}}},
+            "target": {
+                "type": "object",
+                "properties": {"value": {"type": ["string", "null"]}, "grade": {"type": ["string", "null"]}},
+            },
             "triggers": _STRINGS,
         },
         "required": ["name", "entity", "scorer"],
@@ -137,8 +150,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "Preset": {
         "type": "object",
         "properties": {
-            "name": {"type": "string"}, "label": {"oneOf": [{"type": "string"}, schema_ref("Label")]},
-            "description": {"type": "string"}, "industries": _STRINGS,
+            "name": {"type": "string"},
+            "label": {"oneOf": [{"type": "string"}, schema_ref("Label")]},
+            "description": {"type": "string"},
+            "industries": _STRINGS,
         },
         "required": ["name"],
     },
@@ -146,11 +161,18 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "object",
         "description": "Whether the current user may run a transition now, and every reason why not.",
         "properties": {
-            "workflow": {"type": "string"}, "transition": {"type": "string"}, "label": {"type": "string"},
-            "to": {"type": "string"}, "available": {"type": "boolean"},
-            "reasons": {"type": "array", "items": {
-                "type": "object", "properties": {"code": {"type": "string"}, "message": {"type": "string"},
-                                                 "fields": _STRINGS}}},
+            "workflow": {"type": "string"},
+            "transition": {"type": "string"},
+            "label": {"type": "string"},
+            "to": {"type": "string"},
+            "available": {"type": "boolean"},
+            "reasons": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "fields": _STRINGS},
+                },
+            },
             "inputs": {"type": "object", "additionalProperties": {"type": "object"}},
         },
         "required": ["workflow", "transition", "to", "available", "reasons"],
@@ -167,10 +189,15 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "HistoryEntry": {
         "type": "object",
         "properties": {
-            "id": {"type": "integer"}, "workflow": {"type": "string"}, "transition": {"type": ["string", "null"]},
-            "from_state": {"type": ["string", "null"]}, "to_state": {"type": "string"},
-            "actor": {"type": ["string", "null"]}, "at": {"type": "string", "format": "date-time"},
-            "inputs": {"type": ["object", "null"]}, "comment": {"type": ["string", "null"]},
+            "id": {"type": "integer"},
+            "workflow": {"type": "string"},
+            "transition": {"type": ["string", "null"]},
+            "from_state": {"type": ["string", "null"]},
+            "to_state": {"type": "string"},
+            "actor": {"type": ["string", "null"]},
+            "at": {"type": "string", "format": "date-time"},
+            "inputs": {"type": ["object", "null"]},
+            "comment": {"type": ["string", "null"]},
         },
     },
     "Score": {
@@ -178,8 +205,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "description": "A record's score for one scoring: the shown value and grade (an override wins), "
         "what was computed, and the factors that explain it.",
         "properties": {
-            "scoring": {"type": "string"}, "scorer": {"type": "string"},
-            "value": {"type": ["number", "null"]}, "grade": {"type": ["string", "null"]},
+            "scoring": {"type": "string"},
+            "scorer": {"type": "string"},
+            "value": {"type": ["number", "null"]},
+            "grade": {"type": ["string", "null"]},
             "computed": {"type": "object"},
             "factors": {"type": "array", "items": {"type": "object"}},
             "override": {"type": ["object", "null"]},
@@ -208,18 +237,23 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "BundleSummary": {
         "type": "object",
         "properties": {
-            "valid": {"type": "boolean"}, "name": {"type": "string"}, "bundles": _STRINGS,
+            "valid": {"type": "boolean"},
+            "name": {"type": "string"},
+            "bundles": _STRINGS,
             "entities": {"type": "array", "items": schema_ref("EntitySummary")},
-            "workflows": _STRINGS, "scorings": _STRINGS,
+            "workflows": _STRINGS,
+            "scorings": _STRINGS,
         },
         "required": ["valid", "name"],
     },
     "MigrationPlan": {
         "type": "object",
         "properties": {
-            "from_version": {"type": "integer"}, "to_version": {"type": "integer"},
+            "from_version": {"type": "integer"},
+            "to_version": {"type": "integer"},
             "version": {"type": "integer", "description": "The live version after an apply."},
-            "destructive": {"type": "boolean"}, "blocking": {"type": "boolean"},
+            "destructive": {"type": "boolean"},
+            "blocking": {"type": "boolean"},
             "steps": {"type": "array", "items": {"type": "object"}},
         },
         "required": ["from_version", "to_version", "destructive", "blocking", "steps"],
@@ -237,7 +271,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "PresetLoaded": {
         "type": "object",
         "properties": {
-            "version": {"type": "integer"}, "presets": _STRINGS, "changes": {"type": "integer"},
+            "version": {"type": "integer"},
+            "presets": _STRINGS,
+            "changes": {"type": "integer"},
             "demo": {"type": "object", "additionalProperties": {"type": "integer"}},
         },
         "required": ["version", "presets", "changes"],
@@ -245,9 +281,14 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "ImportReport": {
         "type": "object",
         "properties": {
-            "entity": {"type": "string"}, "inserted": {"type": "integer"}, "updated": {"type": "integer"},
-            "unchanged": {"type": "integer"}, "rejected": {"type": "integer"}, "lines": {"type": "integer"},
-            "seconds": {"type": "number"}, "ignored_columns": _STRINGS,
+            "entity": {"type": "string"},
+            "inserted": {"type": "integer"},
+            "updated": {"type": "integer"},
+            "unchanged": {"type": "integer"},
+            "rejected": {"type": "integer"},
+            "lines": {"type": "integer"},
+            "seconds": {"type": "number"},
+            "ignored_columns": _STRINGS,
             "problems": {"type": "array", "items": schema_ref("ProblemEntry")},
         },
         "required": ["entity", "inserted", "updated", "rejected", "lines"],
@@ -261,42 +302,78 @@ def _problem(description: str) -> dict[str, Any]:
 
 RESPONSES: dict[str, dict[str, Any]] = {
     "BadRequest": _problem("Bad input: a body that is not JSON, a wrong parameter, an invalid filter."),
-    "Unauthorized": _problem("No bearer token, or one that is unknown, revoked or expired, or whose user is "
-                             "inactive (the answer carries `WWW-Authenticate: Bearer`)."),
+    "Unauthorized": _problem(
+        "No bearer token, or one that is unknown, revoked or expired, or whose user is "
+        "inactive (the answer carries `WWW-Authenticate: Bearer`)."
+    ),
     "Forbidden": _problem("The user's roles do not allow this operation, or a field they may not write."),
     "NotFound": _problem("No such entity, record, transition or scoring."),
-    "Conflict": _problem("The record changed since you read it (stale version), a unique value is taken, "
-                         "a reference restricts, or a transition was refused."),
+    "Conflict": _problem(
+        "The record changed since you read it (stale version), a unique value is taken, "
+        "a reference restricts, or a transition was refused."
+    ),
     "TooLarge": _problem("The body is too large."),
     "UnsupportedMediaType": _problem("The body has a content type this operation does not take."),
     "Unprocessable": _problem("The record or definitions are invalid; `errors` names every problem."),
 }
 
 PARAMETERS: dict[str, dict[str, Any]] = {
-    "recordId": {"name": "id", "in": "path", "required": True,
-                 "schema": {"type": "integer", "format": "int64", "minimum": 1}},
-    "ifMatch": {"name": "If-Match", "in": "header", "required": False,
-                "description": 'The record\'s ETag (W/"3") as read; a newer version on the server is a 409.',
-                "schema": {"type": "string"}},
-    "lang": {"name": "lang", "in": "query", "required": False, "description": "Label language.",
-             "schema": {"type": "string", "enum": ["en", "zh"]}},
-    "where": {"name": "where", "in": "query", "required": False,
-              "description": 'A filter as JSON: {"stage": "won", "amount": {"gte": 1000}} (see docs/records.md).',
-              "schema": {"type": "string"}},
-    "sort": {"name": "sort", "in": "query", "required": False,
-             "description": "Fields, comma-separated, minus for descending: -amount,title.",
-             "schema": {"type": "string"}},
-    "limit": {"name": "limit", "in": "query", "required": False,
-              "schema": {"type": "integer", "minimum": 0, "maximum": MAX_PAGE, "default": 50}},
-    "offset": {"name": "offset", "in": "query", "required": False,
-               "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1, "default": 0}},
+    "recordId": {
+        "name": "id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer", "format": "int64", "minimum": 1},
+    },
+    "ifMatch": {
+        "name": "If-Match",
+        "in": "header",
+        "required": False,
+        "description": 'The record\'s ETag (W/"3") as read; a newer version on the server is a 409.',
+        "schema": {"type": "string"},
+    },
+    "lang": {
+        "name": "lang",
+        "in": "query",
+        "required": False,
+        "description": "Label language.",
+        "schema": {"type": "string", "enum": ["en", "zh"]},
+    },
+    "where": {
+        "name": "where",
+        "in": "query",
+        "required": False,
+        "description": 'A filter as JSON: {"stage": "won", "amount": {"gte": 1000}} (see docs/records.md).',
+        "schema": {"type": "string"},
+    },
+    "sort": {
+        "name": "sort",
+        "in": "query",
+        "required": False,
+        "description": "Fields, comma-separated, minus for descending: -amount,title.",
+        "schema": {"type": "string"},
+    },
+    "limit": {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 0, "maximum": MAX_PAGE, "default": 50},
+    },
+    "offset": {
+        "name": "offset",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1, "default": 0},
+    },
 }
 
 #: How clients authenticate: an API token (``crm token create USER``) as a bearer token.
 SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
-    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "opaque (crm_...)",
-                   "description": "An API token from `crm token create USER`, sent as "
-                                  "`Authorization: Bearer crm_...`."},
+    "bearerAuth": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "opaque (crm_...)",
+        "description": "An API token from `crm token create USER`, sent as `Authorization: Bearer crm_...`.",
+    },
 }
 
 HEADERS: dict[str, dict[str, Any]] = {

@@ -21,8 +21,12 @@ _INT64 = {"minimum": -(2**63), "maximum": 2**63 - 1}
 
 SYSTEM_PROPERTIES: dict[str, dict[str, Any]] = {
     "id": {"type": "integer", "format": "int64", "minimum": 1, "readOnly": True},
-    "version": {"type": "integer", "minimum": 1, "readOnly": True,
-                "description": "Starts at 1, +1 on every change; send it back (If-Match) to update."},
+    "version": {
+        "type": "integer",
+        "minimum": 1,
+        "readOnly": True,
+        "description": "Starts at 1, +1 on every change; send it back (If-Match) to update.",
+    },
     "owner": {"type": ["string", "null"], "maxLength": 128, "description": "The user who owns the record."},
     "created_by": {"type": ["string", "null"], "maxLength": 128, "readOnly": True},
     "created_at": {"type": "string", "format": "date-time", "readOnly": True},
@@ -70,8 +74,12 @@ def _base(f: FieldDef, mode: Mode) -> dict[str, Any]:
     if f.type == "multi_enum":
         return {"type": "array", "items": {"type": "string", "enum": list(f.choice_values)}, "uniqueItems": True}
     if f.type == "reference":
-        return {"type": "integer", "format": "int64", "minimum": 1,
-                "description": f"The id of the {f.target} record it refers to."}
+        return {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 1,
+            "description": f"The id of the {f.target} record it refers to.",
+        }
     if f.type == "json":
         return {}
     raise ValueError(f"no OpenAPI schema for field type {f.type!r}")  # a new type must be added here
@@ -151,7 +159,8 @@ def input_schema(entity: EntityDef, *, update: bool, driven: frozenset[str] = fr
     properties["owner"] = SYSTEM_PROPERTIES["owner"]
     if update:
         properties["version"] = {
-            "type": "integer", "minimum": 1,
+            "type": "integer",
+            "minimum": 1,
             "description": "The version you read (or send If-Match); a newer one on the server is a 409.",
         }
     out: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}

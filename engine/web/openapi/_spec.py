@@ -52,8 +52,10 @@ def build_spec(definitions: Definitions | None, version: int) -> dict[str, Any]:
     for name, scheme in SECURITY_SCHEMES.items():
         spec.components.security_scheme(name, copy.deepcopy(scheme))
 
-    tags = [{"name": "meta", "description": "Health and the live definitions"},
-            {"name": "admin", "description": "Definitions, presets and imports (administrators)"}]
+    tags = [
+        {"name": "meta", "description": "Health and the live definitions"},
+        {"name": "admin", "description": "Definitions, presets and imports (administrators)"},
+    ]
     entities = list(definitions.entities.values()) if definitions is not None else []
     for entity in entities:
         assert definitions is not None
@@ -61,13 +63,19 @@ def build_spec(definitions: Definitions | None, version: int) -> dict[str, Any]:
         spec.components.schema(entity.name, record_schema(entity))
         spec.components.schema(f"{entity.name}.create", input_schema(entity, update=False, driven=driven))
         spec.components.schema(f"{entity.name}.update", input_schema(entity, update=True, driven=driven))
-        spec.components.schema(f"{entity.name}.page", {
-            "type": "object",
-            "properties": {"items": {"type": "array", "items": schema_ref(entity.name)},
-                           "total": {"type": "integer"}, "limit": {"type": "integer"},
-                           "offset": {"type": "integer"}},
-            "required": ["items", "total", "limit", "offset"],
-        })
+        spec.components.schema(
+            f"{entity.name}.page",
+            {
+                "type": "object",
+                "properties": {
+                    "items": {"type": "array", "items": schema_ref(entity.name)},
+                    "total": {"type": "integer"},
+                    "limit": {"type": "integer"},
+                    "offset": {"type": "integer"},
+                },
+                "required": ["items", "total", "limit", "offset"],
+            },
+        )
         tags.append({"name": entity.name, "description": entity.label.en})
         for path, operations in entity_paths(entity, definitions).items():
             spec.path(path=path, operations=operations)

@@ -31,10 +31,18 @@ def new_lead(live_server: LiveServer, company: str) -> int:
     """A lead ready to be worked: a contact, a need, an account, a budget."""
     engine = live_server.engine
     account = engine.records.list("account", limit=1).items[0]["id"]
-    record = engine.records.create("lead", {
-        "company": company, "contact_name": "Grace Hopper", "need": "Replace the old ERP this year.",
-        "budget": "250000", "purchase_timeframe": "within_3_months", "account": account,
-    }, actor=ADMIN[0])
+    record = engine.records.create(
+        "lead",
+        {
+            "company": company,
+            "contact_name": "Grace Hopper",
+            "need": "Replace the old ERP this year.",
+            "budget": "250000",
+            "purchase_timeframe": "within_3_months",
+            "account": account,
+        },
+        actor=ADMIN[0],
+    )
     return int(record["id"])
 
 
@@ -144,8 +152,12 @@ def test_a_score_shows_its_explanation_and_takes_an_override(page: Page, live_se
 def test_a_bad_definition_upload_shows_the_error_at_its_pointer(page: Page, tmp_path: object) -> None:
     from pathlib import Path
 
-    document = {"schema_version": 1, "kind": "entity", "name": "visit",
-                "fields": {"place": {"type": "string"}, "duration": {"type": "intger"}}}
+    document = {
+        "schema_version": 1,
+        "kind": "entity",
+        "name": "visit",
+        "fields": {"place": {"type": "string"}, "duration": {"type": "intger"}},
+    }
     upload = Path(str(tmp_path)) / "visit.json"
     upload.write_text(json.dumps(document))
     sign_in(page)

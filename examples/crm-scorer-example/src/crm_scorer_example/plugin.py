@@ -27,8 +27,12 @@ CONFIG_SCHEMA: dict[str, Any] = {
         "hours_to_max": {"type": "number", "exclusiveMinimum": 0, "default": 72},
         "grades": {
             "type": "array",
-            "items": {"type": "object", "required": ["grade", "min"], "additionalProperties": False,
-                      "properties": {"grade": {"type": "string"}, "min": {"type": "number"}}},
+            "items": {
+                "type": "object",
+                "required": ["grade", "min"],
+                "additionalProperties": False,
+                "properties": {"grade": {"type": "string"}, "min": {"type": "number"}},
+            },
         },
     },
 }
