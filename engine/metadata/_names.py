@@ -18,6 +18,12 @@ IDENTIFIER_RULE = (
 _IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
 #: Tables the engine keeps for itself start with this; entity names may not.
 SYSTEM_TABLE_PREFIX = "crm_"
+#: Prefixes the databases keep for their own catalogs: SQLite refuses to create a table
+#: called ``sqlite_...``, and ``pg_...`` names clash with PostgreSQL's catalog tables.
+DATABASE_TABLE_PREFIXES = ("sqlite_", "pg_")
+#: Columns every PostgreSQL table has already: a field of that name cannot be created there
+#: (a definition valid on SQLite must not fail when applied to PostgreSQL).
+DATABASE_SYSTEM_COLUMNS = ("ctid", "xmin", "xmax", "cmin", "cmax", "tableoid", "oid")
 
 
 def is_identifier(name: object) -> bool:
@@ -50,6 +56,12 @@ def field_name_problems(name: str, where: SourceRef) -> list[Problem]:
             f"({', '.join(SYSTEM_FIELDS)}); choose another name for this field."
         )
         return [problem("reserved_name", message, where)]
+    if name in DATABASE_SYSTEM_COLUMNS:
+        message = (
+            f"{name!r} is a system column of every PostgreSQL table "
+            f"({', '.join(DATABASE_SYSTEM_COLUMNS)}); choose another name for this field."
+        )
+        return [problem("reserved_name", message, where)]
     if is_sql_keyword(name):
         message = (
             f"{name!r} is a reserved word in SQL (SQL:2016, PostgreSQL or SQLite); choose a "
@@ -68,4 +80,11 @@ def entity_name_problems(name: str, where: SourceRef) -> list[Problem]:
             f"use that prefix. Rename it, e.g. {name[len(SYSTEM_TABLE_PREFIX) :] or 'item'!r}."
         )
         return [problem("reserved_name", message, where)]
+    for prefix in DATABASE_TABLE_PREFIXES:
+        if name.startswith(prefix):
+            message = (
+                f"entity names may not start with {prefix!r}: the database keeps that prefix for "
+                f"its own tables. Rename it, e.g. {name[len(prefix) :] or 'item'!r}."
+            )
+            return [problem("reserved_name", message, where)]
     return []
