@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import Problem
+from engine.metadata._characters import invalid_character_problems
 from engine.metadata._json_files import NOT_READ, read_json
 from engine.metadata._kinds import KINDS
 from engine.metadata._model import SourceRef
@@ -49,7 +50,7 @@ def check_document(value: Any, where: SourceRef, *, allowed: Container[str], con
             f'a definition document must be a JSON object, got {got}; write {{"schema_version": 1, "kind": ..., ...}}.'
         )
         return Document(value, None, False, (problem("not_an_object", message, where),))
-    problems: list[Problem] = []
+    problems: list[Problem] = invalid_character_problems(value, where)
     if "schema_version" not in value:
         message = f"missing required key 'schema_version'; add \"schema_version\": {SCHEMA_VERSION}."
         problems.append(problem("required", message, where))

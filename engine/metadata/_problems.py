@@ -45,6 +45,7 @@ PROBLEM_CODES: Mapping[str, str] = MappingProxyType(
         "duplicate_item": "a list has the same item twice",
         "unknown_item": "a scoring overlay edits an item, or a list of named items, the configuration does not have",
         "invalid": "a value is invalid in another way",
+        "invalid_character": "a text holds a NUL character or a lone surrogate",
         # names
         "reserved_name": "a name the engine reserves for itself",
         "sql_keyword": "a field name that is an SQL reserved word",
