@@ -21,7 +21,6 @@ Safety rules for the generated source:
 from __future__ import annotations
 
 import builtins
-import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal
@@ -36,6 +35,7 @@ from engine.compile._rules import (
     integer_digits,
     scale_of,
 )
+from engine.metadata import pattern_matcher
 from engine.metadata._model import TEXT_TYPES, FieldDef
 
 #: Stands for "key not given" in generated code (``None`` is a given null).
@@ -112,8 +112,8 @@ def _text(src: Source, field: FieldDef, v: str, trusted: bool) -> list[tuple[str
     if regex is not None:
         conditions.append((f"{src.const(regex.fullmatch)}({v}) is None", "format"))
     if field.pattern is not None:
-        match = re.compile(field.pattern).fullmatch
-        conditions.append((f"{src.const(match)}({v}) is None", "pattern"))
+        matches = pattern_matcher(field.pattern)
+        conditions.append((f"not {src.const(matches)}({v})", "pattern"))
     return conditions
 
 

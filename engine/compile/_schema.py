@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import math
-import re
 import weakref
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
@@ -34,6 +33,7 @@ from engine.compile._rules import (
     scale_of,
 )
 from engine.errors import Problem, RecordValidationError
+from engine.metadata import pattern_matcher
 from engine.metadata._model import TEXT_TYPES, EntityDef, FieldDef
 
 
@@ -80,7 +80,7 @@ class _Text(_CodedField):
         super().__init__(entity, name, **kwargs)
         field = self.field
         self.format = format_regex(field)
-        self.pattern = None if field.pattern is None else re.compile(field.pattern)
+        self.pattern = None if field.pattern is None else pattern_matcher(field.pattern)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         field = self.field
@@ -92,7 +92,7 @@ class _Text(_CodedField):
             raise self.make_error("max_length")
         if self.format is not None and self.format.fullmatch(value) is None:
             raise self.make_error("format")
-        if self.pattern is not None and self.pattern.fullmatch(value) is None:
+        if self.pattern is not None and not self.pattern(value):
             raise self.make_error("pattern")
         return value
 

@@ -34,6 +34,7 @@ from engine.metadata._model import (
     SourceRef,
 )
 from engine.metadata._names import derive_label
+from engine.metadata._patterns import MAX_PATTERN_MEMORY, pattern_matcher
 from engine.metadata._problems import PROBLEM_CODES
 from engine.metadata._report_checks import REPORT_SYSTEM_FIELDS
 from engine.metadata._report_model import (
@@ -91,6 +92,7 @@ __all__ = [
     "DEFAULT_MAX_LENGTH",
     "DEFAULT_PRECISION",
     "FIELD_TYPES",
+    "MAX_PATTERN_MEMORY",
     "NO_DEFAULT",
     "NUMBER_TYPES",
     "OPERATIONS",
@@ -150,6 +152,7 @@ __all__ = [
     "derive_label",
     "freeze_json",
     "load_definitions",
+    "pattern_matcher",
     "thaw_json",
     "validate_path",
 ]

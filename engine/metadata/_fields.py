@@ -3,7 +3,6 @@ against each other (bounds, lengths, pattern, precision, choices, default)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -20,6 +19,7 @@ from engine.metadata._model import (
     SourceRef,
 )
 from engine.metadata._names import derive_label, field_name_problems
+from engine.metadata._patterns import pattern_problem
 from engine.metadata._problems import problem
 from engine.metadata._schemas import field_options, types_accepting
 from engine.metadata._values import decimal_fit_problem, default_problem, to_decimal
@@ -87,13 +87,10 @@ def build_field(draft: FieldDraft) -> tuple[FieldDef, list[Problem]]:
         )
         problems.append(problem("invalid_bounds", message, draft.at("min_length")))
     pattern = spec.get("pattern")
-    if pattern is not None:
-        try:
-            re.compile(pattern)
-        except (re.error, RecursionError, OverflowError) as exc:
-            message = f"the pattern is not a valid regular expression: {exc}. Fix it."
-            problems.append(problem("invalid_pattern", message, draft.at("pattern")))
-            pattern = None
+    reason = None if pattern is None else pattern_problem(pattern)
+    if reason is not None:
+        problems.append(problem("invalid_pattern", reason, draft.at("pattern")))
+        pattern = None
     precision = scale = None
     if field_type in DEFAULT_PRECISION:
         precision, scale = resolved_precision(field_type, _whole(spec.get("precision")), _whole(spec.get("scale")))

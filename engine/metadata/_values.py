@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from engine.metadata._model import FieldDef
+from engine.metadata._patterns import pattern_matcher
 
 _INT64 = (-(2**63), 2**63 - 1)
 _DECIMAL_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
@@ -83,13 +84,8 @@ def _text(field: FieldDef, value: Any) -> str | None:
         return f"it is shorter than min_length {field.min_length}"
     if field.max_length is not None and len(value) > field.max_length:
         return f"it is longer than max_length {field.max_length}"
-    if field.pattern is not None:
-        try:
-            matched = re.fullmatch(field.pattern, value)
-        except re.error:
-            return None  # the pattern itself is reported
-        if matched is None:
-            return f"it does not match the pattern {field.pattern!r}"
+    if field.pattern is not None and not pattern_matcher(field.pattern)(value):
+        return f"it does not match the pattern {field.pattern!r}"
     if field.type == "email" and not EMAIL.fullmatch(value):
         return "write an e-mail address such as 'name@example.com'"
     if field.type == "phone" and not PHONE.fullmatch(value):

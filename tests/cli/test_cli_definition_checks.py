@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.support import CliResult
+from tests.support import CliResult, write_bundle
 
 Run = Callable[..., CliResult]
 
@@ -30,3 +32,17 @@ def test_a_lone_surrogate_in_a_label_is_a_problem_not_an_internal_error(db: str,
         assert "deal.json:/label: [invalid_character]" in result.stdout + result.stderr
         assert "deal.json:/fields/t/description: [invalid_character]" in result.stdout + result.stderr
         assert "internal error" not in result.stdout + result.stderr
+
+
+def test_a_long_value_is_checked_against_a_pattern_in_bounded_time(db: str, run_cli: Run, tmp_path: Path) -> None:
+    # (a|aa)+ is exponential on Python's backtracking engine (30 characters take about a
+    # second); field patterns run on RE2, so 5,000 characters are refused at once.
+    bundle = write_bundle(tmp_path, "codes", {"item": {"fields": {"code": {"type": "text", "pattern": "(a|aa)+"}}}})
+    assert run_cli("schema", "apply", bundle).exit_code == 0
+    started = time.perf_counter()
+    refused = run_cli("record", "create", "item", "--data", json.dumps({"code": "a" * 5000 + "!"}))
+    elapsed = time.perf_counter() - started
+    assert refused.exit_code != 0
+    assert "pattern" in refused.stdout + refused.stderr
+    assert elapsed < 2, elapsed
+    assert run_cli("record", "create", "item", "--data", json.dumps({"code": "a" * 5000})).exit_code == 0

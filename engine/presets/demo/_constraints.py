@@ -8,13 +8,12 @@ they are free, remembering what the database already holds.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from engine.metadata import FieldDef
+from engine.metadata import FieldDef, pattern_matcher
 
 from ._patterns import sample_pattern
 from ._people import RecordContext
@@ -27,16 +26,14 @@ def constrained(field: FieldDef, generate: Generator) -> Generator:
     """``generate`` with the field's pattern and length limits enforced (None when no
     fitting value could be made). Built-in formats (e-mail, phone, url) are the
     generators' own business; the record validator has the last word."""
-    pattern = re.compile(field.pattern).fullmatch if field.pattern else None
+    pattern = pattern_matcher(field.pattern) if field.pattern else None
     high = field.max_length
     low = field.min_length or 0
     if pattern is None and field.type not in ("email", "url", "phone"):
         return generate
 
     def fits(value: str) -> bool:
-        return low <= len(value) <= (high if high is not None else len(value)) and (
-            pattern is None or pattern(value) is not None
-        )
+        return low <= len(value) <= (high if high is not None else len(value)) and (pattern is None or pattern(value))
 
     source = field.pattern
 
@@ -96,14 +93,14 @@ class UniqueValues:
         self.field = field
         self.taken: set[Any] = set(taken)
         self._next: dict[Any, int] = {}
-        self._pattern: Callable[[str], Any] | None = re.compile(field.pattern).fullmatch if field.pattern else None
+        self._pattern: Callable[[str], Any] | None = pattern_matcher(field.pattern) if field.pattern else None
 
     def _acceptable(self, value: Any) -> bool:
         if not isinstance(value, str):
             return True
         if self.field.max_length is not None and len(value) > self.field.max_length:
             return False
-        return self._pattern is None or self._pattern(value) is not None
+        return self._pattern is None or bool(self._pattern(value))
 
     def claim(self, value: Any) -> Any:
         """``value`` if free, else a free variant of it, else None; the result is taken."""
