@@ -2,7 +2,10 @@
 
 A bundle is a directory with a ``bundle.json``; its documents are every other ``*.json``
 below it (sorted by path), except in hidden directories and in subdirectories that are
-bundles of their own (those join only through ``extends``). Each bundle directory is read
+bundles of their own (those join only through ``extends``). A symbolic link that leads
+outside the bundle's directory is refused (``link_outside_bundle``): a bundle reads only
+its own files. Links to directories inside it are not followed (their files are members
+already), so a link loop ends the walk instead of repeating it. Each bundle directory is read
 once, however many bundles extend it, and the result lists bases before the bundles that
 extend them.
 
@@ -76,6 +79,15 @@ def _subdirectories(root: Path) -> list[Path]:
         return [d for d in root.iterdir() if is_dir(d)]
     except OSError:
         return []
+
+
+def _leaves(path: Path, root: Path) -> bool:
+    """Whether the link ``path`` resolves outside ``root`` (itself resolved)."""
+    try:
+        target = path.resolve()
+    except (OSError, RuntimeError):
+        return False  # a loop of links: reading it fails, and is reported as unreadable
+    return target != root and root not in target.parents
 
 
 def display_name(path: Path, bundle_directory: Path) -> str:
@@ -230,15 +242,31 @@ class _Resolver:
             message = f"cannot read the directory: {error.strerror or error}."
             self.problems.append(file_problem("unreadable_file", message, where))
 
+        root_key = directory.resolve()
+
+        def outside(path: Path, what: str) -> bool:
+            if not path.is_symlink() or not _leaves(path, root_key):
+                return False
+            message = (
+                f"this {what} is a symbolic link to {os.readlink(path)}, outside the bundle's directory; "
+                "a bundle reads only its own files. Copy the file into the bundle, or extend the "
+                "bundle it belongs to."
+            )
+            self.problems.append(file_problem("link_outside_bundle", message, display_name(path, directory)))
+            return True
+
+        # followlinks=False (the default): a link to a directory is listed, never entered.
         for root, dirs, files in os.walk(directory, onerror=unreadable):
             here = Path(root)
             # Hidden directories (.git, editor settings) and nested bundles are not members.
             dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not is_file(here / d / MANIFEST))
+            for name in dirs:
+                outside(here / name, "directory")
             for file in files:
                 if file.startswith(".") or not file.endswith(".json"):
                     continue
-                if here == directory and file == MANIFEST:
-                    continue
                 path = here / file
+                if outside(path, "file") or (here == directory and file == MANIFEST):
+                    continue
                 found.append((path, display_name(path, directory)))
         return tuple(sorted(found, key=lambda item: item[1]))

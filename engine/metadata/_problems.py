@@ -66,6 +66,7 @@ PROBLEM_CODES: Mapping[str, str] = MappingProxyType(
         "ambiguous_bundle": "extends names a preset found in two preset directories",
         "duplicate_bundle": "two different bundles have the same name",
         "extends_cycle": "bundles extend each other in a cycle",
+        "link_outside_bundle": "a symbolic link in a bundle points outside the bundle's directory",
         # overlays
         "unknown_entity": ("an overlay, workflow, action, scoring or report names an entity no visible bundle has"),
         "field_exists": "an overlay adds a field that already exists",

@@ -58,7 +58,7 @@ def test_byte_order_mark_is_accepted(write: Writer) -> None:
 
 def test_unreadable_file(write: Writer, tmp_path: Path) -> None:
     root = write("app/bundle.json", {"schema_version": 1, "kind": "bundle", "name": "app"}).parent
-    (root / "gone.json").symlink_to(tmp_path / "missing-target.json")
+    (root / "gone.json").symlink_to(root / "missing-target.json")  # inside: outside is link_outside_bundle
     problems = validate_path(root)
     assert [(p.file, p.code, p.pointer) for p in problems] == [("app/gone.json", "unreadable_file", None)]
 

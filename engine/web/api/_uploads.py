@@ -127,11 +127,12 @@ def _unzip(data: bytes, writer: _Writer) -> None:
         if len(entries) > MAX_FILES * 4:
             raise PayloadTooLargeError(f"the zip holds more than {MAX_FILES * 4} entries")
         for info in entries:
+            # before the directory test: a link stored under a folder's name is a link too
+            if stat.S_ISLNK(info.external_attr >> 16):
+                raise _unsafe(info.filename, "links are not allowed in an upload")
             if info.is_dir():
                 safe_path(info.filename.rstrip("/"))
                 continue
-            if stat.S_ISLNK(info.external_attr >> 16):
-                raise _unsafe(info.filename, "links are not allowed in an upload")
             if info.flag_bits & 0x1:
                 raise _unsafe(info.filename, "is encrypted")
             try:
