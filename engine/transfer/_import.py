@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -31,6 +32,7 @@ from engine.compile import compile_csv_reader
 from engine.errors import Problem, RecordValidationError, UsageError
 from engine.metadata import EntityDef
 from engine.progress import NO_PROGRESS, Progress
+from engine.records import unique_conflicts
 from engine.storage import audit_log, to_jsonable, workflow_history
 
 from ._copy import BulkWriter
@@ -386,9 +388,30 @@ class CsvImporter:
                 self.report.inserted += 1
             except sa.exc.IntegrityError as exc:
                 savepoint.rollback()
-                message = str(exc.orig).splitlines()[0] if exc.orig else "a constraint refused the row"
-                self._reject(rejects, row.line, row.raw, [Problem(code="unique", line=row.line, message=message)])
+                self._reject(rejects, row.line, row.raw, self._refusal(conn, row.line, values, exc))
         self._audit_bulk(conn, batch, now)
+
+    def _refusal(
+        self,
+        conn: Connection,
+        line: int,
+        values: dict[str, Any],
+        exc: sa.exc.IntegrityError,
+        *,
+        own_id: int | None = None,
+    ) -> list[Problem]:
+        """Why the database refused a line, by field and value (the database's own text only
+        when no unique value explains it). ``own_id``: the record the line updates."""
+        problems = unique_conflicts(conn, self.definition, self.table, values, own_id)
+        given_id = values.get("id") if own_id is None else None
+        if given_id is not None and conn.execute(sa.select(self.table.c.id).where(self.table.c.id == given_id)).first():
+            problems.append(
+                Problem(code="unique", field="id", message=f"{self.definition.name} {given_id} already exists")
+            )
+        if not problems:
+            reason = str(exc.orig).splitlines()[0] if exc.orig else "a constraint refused the row"
+            problems = [Problem(code="constraint", message=f"the database refused the line: {reason}")]
+        return [dataclasses.replace(p, line=line) for p in problems]
 
     def _check_references(
         self, conn: Connection, columns: tuple[str, ...], batch: list[_Row], rejects: _Rejects
@@ -478,11 +501,23 @@ class CsvImporter:
             if not changed:
                 self.report.unchanged += 1
                 continue
-            result = conn.execute(
-                self.table.update()
-                .where(self.table.c.id == current["id"], self.table.c.version == current["version"])
-                .values({**changed, "version": current["version"] + 1, "updated_at": now})
-            )
+            savepoint = conn.begin_nested()
+            try:
+                result = conn.execute(
+                    self.table.update()
+                    .where(self.table.c.id == current["id"], self.table.c.version == current["version"])
+                    .values({**changed, "version": current["version"] + 1, "updated_at": now})
+                )
+                savepoint.commit()
+            except sa.exc.IntegrityError as exc:
+                savepoint.rollback()
+                self._reject(
+                    rejects,
+                    row.line,
+                    row.raw,
+                    self._refusal(conn, row.line, {**current, **changed}, exc, own_id=current["id"]),
+                )
+                continue
             if result.rowcount != 1:  # pragma: no cover - only under a concurrent writer
                 raise UsageError(f"line {row.line}: {self.definition.name} {current['id']} changed during the import")
             self.report.updated += 1

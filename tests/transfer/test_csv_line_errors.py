@@ -1,0 +1,73 @@
+"""CSV import line errors a user can act on: unique values named by field and value, quotes
+that must close, cells as large as a field holds; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.metadata import load_definitions
+from engine.runtime import CrmEngine
+from engine.transfer import import_csv
+from tests.support import CliResult, write_bundle
+
+ENTITIES: dict[str, Any] = {
+    "account": {
+        "fields": {
+            "name": {"type": "string", "required": True},
+            "code": {"type": "string", "unique": True},
+            "notes": {"type": "text"},
+        }
+    },
+}
+
+
+@pytest.fixture
+def crm(engine: CrmEngine, tmp_path: Path) -> CrmEngine:
+    engine.apply(load_definitions(write_bundle(tmp_path, "sales", ENTITIES)))
+    return engine
+
+
+def _csv(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+    return path
+
+
+def test_unique_violation_names_field_and_value(crm: CrmEngine, tmp_path: Path) -> None:
+    crm.records.create("account", {"name": "Existing", "code": "A-1"})
+    path = _csv(tmp_path / "a.csv", [["name", "code"], ["New", "B-1"], ["Clash", "A-1"], ["Twin", "B-1"]])
+    report = import_csv(crm, "account", path, on_error="skip")
+    assert (report.inserted, report.rejected) == (1, 2)
+    found = [(p.line, p.field, p.code) for p in report.problems]
+    assert found == [(3, "code", "unique"), (4, "code", "unique")]
+    messages = [p.message for p in report.problems]
+    assert 'code "A-1"' in messages[0] and 'code "B-1"' in messages[1]
+    assert all("UNIQUE constraint" not in m and "duplicate key" not in m for m in messages), messages
+
+
+def test_unique_violation_in_upsert_names_field_and_value(crm: CrmEngine, tmp_path: Path) -> None:
+    crm.records.create("account", {"name": "One", "code": "A-1"})
+    crm.records.create("account", {"name": "Two", "code": "A-2"})
+    path = _csv(tmp_path / "a.csv", [["id", "name", "code"], ["2", "Two", "A-1"]])
+    report = import_csv(crm, "account", path, key="id", on_error="skip")
+    assert [(p.line, p.field, p.code) for p in report.problems] == [(2, "code", "unique")]
+    assert 'code "A-1"' in report.problems[0].message
+    assert crm.records.get("account", 2)["code"] == "A-2"
+
+
+def test_cli_unique_violation_line_names_the_field(
+    database_url: str, run_cli: Callable[..., CliResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CRM_DATABASE_URL", database_url)
+    assert run_cli("schema", "apply", write_bundle(tmp_path, "sales", ENTITIES)).exit_code == 0
+    path = _csv(tmp_path / "a.csv", [["name", "code"], ["A", "X"], ["B", "X"]])
+    result = run_cli("import", "account", path)
+    assert result.exit_code == 3
+    assert "line 3:code: [unique] account " in result.stderr, result.stderr
+    assert 'already has code "X"' in result.stderr
+    assert "UNIQUE constraint failed" not in result.stderr
