@@ -36,6 +36,7 @@ from engine.records import unique_conflicts
 from engine.storage import audit_log, to_jsonable, workflow_history
 
 from ._copy import BulkWriter
+from ._csv import CsvRecord, csv_records
 
 if TYPE_CHECKING:
     from engine.runtime import CrmEngine
@@ -162,14 +163,13 @@ class CsvImporter:
             raise UsageError(f"cannot read {path}: {exc.strerror}") from None
         total = _count_lines(path)
         with handle:
-            reader = csv.reader(handle)
             try:
-                header = next(reader)
+                header, records = csv_records(handle)
             except StopIteration:
                 raise UsageError(f"{path} is empty; its first line must name the columns") from None
             except (csv.Error, UnicodeDecodeError) as exc:
                 raise UsageError(f"{path} is not a readable UTF-8 CSV file: {exc}") from None
-            self._run(reader, header, total)
+            self._run(records, header, total)
         self.report.problems.sort(key=lambda p: p.line or 0)
         self.report.seconds = time.perf_counter() - started
         return self.report
@@ -195,7 +195,7 @@ class CsvImporter:
             )
         return converter, keep
 
-    def _run(self, reader: Iterator[list[str]], header: list[str], total: int | None) -> None:
+    def _run(self, records: Iterator[CsvRecord], header: list[str], total: int | None) -> None:
         converter, keep = self._prepare(header)
         columns: tuple[str, ...] = tuple(converter.columns)
         rejects = _Rejects(self.rejects_path, header)
@@ -221,11 +221,16 @@ class CsvImporter:
                     return writer.submit(self._write, conn, columns, batch, rejects)
 
                 batch: list[_Row] = []
-                line = 1
+                lines_read = 0
                 width = len(header)
                 try:
-                    for raw in reader:
-                        line += 1
+                    for record in records:
+                        line, lines_read = record.first_line, record.last_line - 1
+                        raw = record.cells
+                        if raw is None:
+                            problem = Problem(code="malformed", line=line, message=record.error or "not CSV")
+                            self._reject(rejects, line, [""] * len(header), [problem])
+                            continue
                         if not raw:
                             continue
                         if len(raw) != width:
@@ -256,14 +261,14 @@ class CsvImporter:
                     if pending is not None:
                         pending.result()
                         pending = None
-                except csv.Error as exc:
-                    raise UsageError(f"line {line}: the CSV is malformed ({exc})") from None
+                except UnicodeDecodeError as exc:
+                    raise UsageError(f"after line {lines_read + 1}: the file is not UTF-8 ({exc.reason})") from None
                 finally:
                     if pending is not None:  # an error here: let the writer finish before rollback
                         with contextlib.suppress(Exception):
                             pending.result()
                 self.progress.advance(self._advanced)
-                self.report.lines = line - 1
+                self.report.lines = lines_read
         finally:
             writer.shutdown(wait=True)
             rejects.close()

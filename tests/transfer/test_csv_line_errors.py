@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
+from engine.errors import RecordValidationError
 from engine.metadata import load_definitions
 from engine.runtime import CrmEngine
-from engine.transfer import import_csv
+from engine.transfer import export_csv, import_csv
 from tests.support import CliResult, write_bundle
 
 ENTITIES: dict[str, Any] = {
@@ -71,3 +72,52 @@ def test_cli_unique_violation_line_names_the_field(
     assert "line 3:code: [unique] account " in result.stderr, result.stderr
     assert 'already has code "X"' in result.stderr
     assert "UNIQUE constraint failed" not in result.stderr
+
+
+def test_unclosed_quote_at_end_of_file_is_a_line_error(crm: CrmEngine, tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text('name,code\nAcme,A1\n"Globex,G1\nInitech,I1\nUmbrella,U1\n', encoding="utf-8")
+    with pytest.raises(RecordValidationError) as caught:
+        import_csv(crm, "account", path)
+    assert [(p.line, p.code) for p in caught.value.problems] == [(3, "malformed")]
+    assert "never closed" in caught.value.problems[0].message
+    assert crm.records.list("account").total == 0
+    report = import_csv(crm, "account", path, on_error="skip")
+    assert (report.inserted, report.rejected, report.lines) == (1, 1, 4)
+    assert [r["name"] for r in crm.records.list("account").items] == ["Acme"]
+
+
+def test_badly_closed_quote_is_a_line_error_and_reading_goes_on(crm: CrmEngine, tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text(
+        'name,code,notes\nAcme,A1,\n"Globex,G1,\nInitech,I1,\n"Umbrella",U1,x\nHooli,H1,"two\nlines"\nLast,L1,\n',
+        encoding="utf-8",
+    )
+    report = import_csv(crm, "account", path, on_error="skip")
+    assert [(p.line, p.code) for p in report.problems] == [(3, "malformed")]
+    assert "lines 3-5" in report.problems[0].message
+    assert (report.inserted, report.rejected, report.lines) == (3, 1, 7)
+    names = {r["name"]: r["notes"] for r in crm.records.list("account").items}
+    assert names == {"Acme": None, "Hooli": "two\nlines", "Last": None}
+
+
+def test_quoted_cell_spanning_lines_keeps_line_numbers(crm: CrmEngine, tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text('name,code,notes\nAcme,A1,"one\ntwo\nthree"\n,B1,\n', encoding="utf-8")
+    report = import_csv(crm, "account", path, on_error="skip")
+    assert [(p.line, p.field) for p in report.problems] == [(5, "name")]
+    assert (report.inserted, report.lines) == (1, 4)
+
+
+def test_export_import_round_trips_a_300_kb_text(crm: CrmEngine, tmp_path: Path) -> None:
+    big = ('lorem ipsum, "quoted"\n' * 15_000)[:300_000]
+    crm.records.create("account", {"name": "Big", "code": "B", "notes": big})
+    exported = tmp_path / "out.csv"
+    assert export_csv(crm, "account", exported) == 1
+    assert exported.stat().st_size > 300_000
+    report = import_csv(crm, "account", exported, key="id")
+    assert (report.unchanged, report.rejected) == (1, 0)
+    crm.records.update("account", 1, {"notes": "short"})
+    report = import_csv(crm, "account", exported, key="id")
+    assert report.updated == 1
+    assert crm.records.get("account", 1)["notes"] == big
