@@ -18,6 +18,7 @@ import csv
 import dataclasses
 import threading
 import time
+import zlib
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -46,6 +47,8 @@ OnError = Literal["abort", "skip"]
 MAINTAINED_COLUMNS = frozenset({"version", "created_at", "updated_at", "created_by"})
 BATCH_SIZE = 5000
 MAX_REPORTED_PROBLEMS = 1000
+#: The first key of the PostgreSQL advisory lock an import of an entity holds.
+IMPORT_LOCK = 7_274_001
 
 
 @dataclass
@@ -210,6 +213,7 @@ class CsvImporter:
         pending: Future[None] | None = None
         try:
             with self.engine.db.write() as conn:
+                self._serialize(conn)
 
                 def hand_over(batch: list[_Row]) -> Future[None]:
                     if pending is not None:
@@ -273,6 +277,18 @@ class CsvImporter:
             writer.shutdown(wait=True)
             rejects.close()
             self.progress.finish()
+
+    def _serialize(self, conn: Connection) -> None:
+        """One import of an entity at a time on PostgreSQL (SQLite's write lock already
+        serializes them): two imports of the same keys would otherwise deadlock on the
+        unique index or both insert a key the other is inserting. The later one waits, then
+        finds the earlier one's records (and, with ``--key``, updates them)."""
+        if self.engine.db.is_postgres:
+            name = self.definition.name.encode("utf-8")
+            conn.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:kind, :entity)"),
+                {"kind": IMPORT_LOCK, "entity": zlib.crc32(name) - (1 << 31)},
+            )
 
     def _reject(self, rejects: _Rejects, line: int, raw: list[str], problems: list[Problem]) -> None:
         if self.on_error == "abort":

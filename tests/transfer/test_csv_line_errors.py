@@ -4,6 +4,7 @@ that must close, cells as large as a field holds; on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import csv
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -121,3 +122,36 @@ def test_export_import_round_trips_a_300_kb_text(crm: CrmEngine, tmp_path: Path)
     report = import_csv(crm, "account", exported, key="id")
     assert report.updated == 1
     assert crm.records.get("account", 1)["notes"] == big
+
+
+def test_concurrent_upserts_of_the_same_keys_both_succeed(database_url: str, crm: CrmEngine, tmp_path: Path) -> None:
+    keys = [f"K{i:04d}" for i in range(400)]
+    files = {
+        "first": _csv(tmp_path / "first.csv", [["name", "code"], *([f"first {k}", k] for k in keys)]),
+        "second": _csv(tmp_path / "second.csv", [["name", "code"], *([f"second {k}", k] for k in reversed(keys))]),
+    }
+    start = threading.Barrier(2)
+    reports: dict[str, Any] = {}
+
+    def run(name: str) -> None:
+        engine = CrmEngine(database_url)
+        try:
+            start.wait()
+            reports[name] = import_csv(engine, "account", files[name], key="code", batch_size=50)
+        except Exception as exc:  # the assertion below shows it
+            reports[name] = exc
+        finally:
+            engine.close()
+
+    threads = [threading.Thread(target=run, args=(name,)) for name in files]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    failures = {name: r for name, r in reports.items() if isinstance(r, Exception)}
+    assert not failures, failures
+    assert sorted(r.inserted + r.updated for r in reports.values()) == [400, 400]
+    assert sum(r.inserted for r in reports.values()) == 400
+    page = crm.records.list("account", limit=500)
+    assert page.total == 400
+    assert len({r["name"].split()[0] for r in page.items}) == 1, "the later import updated every record"
