@@ -73,15 +73,15 @@ def check_references(model: CompiledModel, tx: Connection, definition: EntityDef
         raise ReferenceIntegrityError("; ".join(f"{p.field}: {p.message}" for p in problems), problems)
 
 
-def check_unique(
+def unique_conflicts(
     tx: Connection,
     definition: EntityDef,
     table: sa.Table,
     values: Mapping[str, Any],
     own_id: int | None,
     only: set[str] | None = None,
-) -> None:
-    """No other record holds the unique values (single fields and groups) of ``values``."""
+) -> list[Problem]:
+    """One problem per unique value (single field or group) of ``values`` another record holds."""
     groups = [(f.name,) for f in definition.fields.values() if f.unique] + list(definition.unique)
     problems = []
     for cols in groups:
@@ -94,13 +94,27 @@ def check_unique(
             query = query.where(table.c.id != own_id)
         other = tx.execute(query.limit(1)).scalar()
         if other is not None:
+            shown = " + ".join(f'{c} "{values[c]}"' for c in cols)
             problems.append(
                 Problem(
                     code="unique",
                     field=cols[0],
-                    message=f"{definition.name} {other} already has this {' + '.join(cols)}; values must be unique",
+                    message=f"{definition.name} {other} already has {shown}; values must be unique",
                 )
             )
+    return problems
+
+
+def check_unique(
+    tx: Connection,
+    definition: EntityDef,
+    table: sa.Table,
+    values: Mapping[str, Any],
+    own_id: int | None,
+    only: set[str] | None = None,
+) -> None:
+    """No other record holds the unique values (single fields and groups) of ``values``."""
+    problems = unique_conflicts(tx, definition, table, values, own_id, only)
     if problems:
         raise ConflictError("; ".join(f"{p.field}: {p.message}" for p in problems), problems)
 

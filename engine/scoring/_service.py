@@ -30,6 +30,7 @@ from engine.progress import NO_PROGRESS, Progress
 from engine.storage import score_history, scores, scoring_models, to_jsonable
 
 from ._api import ScoreResult, ScoringContext, ScoringSpec
+from ._precision import round_score, score_precision
 from ._registry import ScorerRegistry
 from ._sql_run import run_sql
 from ._summary import ScoreSummary, summarize
@@ -67,6 +68,8 @@ class ScoringRun:
 class _Existing:
     value: float | None
     grade: str | None
+    factors: Any
+    definitions_version: int | None
     override_value: float | None
     override_grade: str | None
 
@@ -205,29 +208,40 @@ class ScoringService:
         return report
 
     def _store(self, definition: ScoringDef, results: Iterable[ScoreResult], now: datetime) -> int:
-        """Write one batch of results; returns how many changed."""
+        """Write one batch of results; returns how many changed.
+
+        Values and factor contributions are kept at the scoring's precision; a result whose
+        value, grade and factors are those stored is no change: its row is left as it is.
+        """
         results = list(results)
         if not results:
             return 0
         version = self._engine.version
         scorer = definition.scorer
+        precision = score_precision(definition, self._engine.model.entity(definition.entity))
         ids = [r.record_id for r in results]
         with self._engine.db.write() as tx:
             existing = {
-                row.record_id: _Existing(row.value, row.grade, row.override_value, row.override_grade)
+                row.record_id: _Existing(
+                    row.value, row.grade, row.factors, row.definitions_version, row.override_value, row.override_grade
+                )
                 for row in tx.execute(
                     sa.select(
                         scores.c.record_id,
                         scores.c.value,
                         scores.c.grade,
+                        scores.c.factors,
+                        scores.c.definitions_version,
                         scores.c.override_value,
                         scores.c.override_grade,
                     ).where(scores.c.scoring == definition.name, scores.c.record_id.in_(ids))
                 )
             }
             inserts, updates, history, targets = [], [], [], []
+            changed = 0
             for r in results:
-                value = None if r.value is None else float(r.value)
+                value = round_score(r.value, precision)
+                factors = [{**f.to_json(), "contribution": round_score(f.contribution, precision)} for f in r.factors]
                 row = {
                     "scoring": definition.name,
                     "record_id": r.record_id,
@@ -235,17 +249,22 @@ class ScoringService:
                     "scorer": scorer,
                     "value": value,
                     "grade": r.grade,
-                    "factors": [f.to_json() for f in r.factors],
+                    "factors": factors,
                     "extra": to_jsonable(dict(r.extra)) or None,
                     "definitions_version": version,
                     "computed_at": now,
                 }
                 old = existing.get(r.record_id)
+                moved = old is None or old.value != value or old.grade != r.grade
+                if moved or old is None or to_jsonable(old.factors) != to_jsonable(factors):
+                    changed += 1
+                elif old.definitions_version == version:
+                    continue  # the same score: nothing to write
                 if old is None:
                     inserts.append(row)
                 else:
                     updates.append({**{f"b_{k}": v for k, v in row.items()}})
-                if old is None or old.value != value or old.grade != r.grade:
+                if moved:
                     history.append(
                         {
                             "scoring": definition.name,
@@ -271,7 +290,7 @@ class ScoringService:
             if history:
                 tx.execute(score_history.insert(), history)
             self._write_targets(tx, definition, targets)
-        return len(history)
+        return changed
 
     def _write_targets(self, tx: Connection, definition: ScoringDef, targets: list[dict[str, Any]]) -> None:
         values: dict[str, Any] = {}

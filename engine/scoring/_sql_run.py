@@ -14,6 +14,8 @@ from engine.compile import UTCDateTime
 from engine.metadata import ScoringDef
 from engine.storage import score_history, scores
 
+from ._precision import round_score_sql, score_precision
+
 if TYPE_CHECKING:
     from ._service import ScoringService
 
@@ -27,7 +29,7 @@ def run_sql(
     """
     name, version = definition.name, service.engine.version
     grade = grade if grade is not None else sa.null()
-    value = sa.cast(value, sa.Float)
+    value = round_score_sql(value, score_precision(definition, service.engine.model.entity(definition.entity)))
     s = scores
     with service.engine.db.write() as tx:
         old = s.alias("old")

@@ -61,6 +61,22 @@ def _configure_sqlite(engine: Engine) -> None:
             connection.exec_driver_sql("BEGIN")
 
 
+#: The package extra that installs each dialect's driver.
+DRIVER_EXTRAS = {"postgresql": "postgres"}
+
+
+def _missing_driver(url: str, exc: ImportError) -> str:
+    dialect = sa.engine.make_url(url).get_backend_name()
+    extra = DRIVER_EXTRAS.get(dialect)
+    driver = exc.name or "its driver"
+    if extra is None:
+        return f"cannot use database URL {url!r}: {driver} is not installed"
+    return (
+        f"cannot use a {dialect} database: its driver ({driver}) is not installed; "
+        f"install it with: pip install 'crm-engine[{extra}]'"
+    )
+
+
 class Database:
     """A SQLAlchemy engine plus the engine's transaction conventions."""
 
@@ -68,6 +84,8 @@ class Database:
         self.url = normalize_url(url)
         try:
             self.engine: Engine = sa.create_engine(self.url, **engine_options)
+        except ImportError as exc:
+            raise UsageError(_missing_driver(self.url, exc)) from None
         except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ValueError) as exc:
             raise UsageError(
                 f"cannot use database URL {self.url!r}: {exc}. "

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import threading
 import time
+import zlib
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,9 +33,11 @@ from engine.compile import compile_csv_reader
 from engine.errors import Problem, RecordValidationError, UsageError
 from engine.metadata import EntityDef
 from engine.progress import NO_PROGRESS, Progress
+from engine.records import unique_conflicts
 from engine.storage import audit_log, to_jsonable, workflow_history
 
 from ._copy import BulkWriter
+from ._csv import CsvRecord, csv_records
 
 if TYPE_CHECKING:
     from engine.runtime import CrmEngine
@@ -43,6 +47,8 @@ OnError = Literal["abort", "skip"]
 MAINTAINED_COLUMNS = frozenset({"version", "created_at", "updated_at", "created_by"})
 BATCH_SIZE = 5000
 MAX_REPORTED_PROBLEMS = 1000
+#: The first key of the PostgreSQL advisory lock an import of an entity holds.
+IMPORT_LOCK = 7_274_001
 
 
 @dataclass
@@ -160,14 +166,13 @@ class CsvImporter:
             raise UsageError(f"cannot read {path}: {exc.strerror}") from None
         total = _count_lines(path)
         with handle:
-            reader = csv.reader(handle)
             try:
-                header = next(reader)
+                header, records = csv_records(handle)
             except StopIteration:
                 raise UsageError(f"{path} is empty; its first line must name the columns") from None
             except (csv.Error, UnicodeDecodeError) as exc:
                 raise UsageError(f"{path} is not a readable UTF-8 CSV file: {exc}") from None
-            self._run(reader, header, total)
+            self._run(records, header, total)
         self.report.problems.sort(key=lambda p: p.line or 0)
         self.report.seconds = time.perf_counter() - started
         return self.report
@@ -193,7 +198,7 @@ class CsvImporter:
             )
         return converter, keep
 
-    def _run(self, reader: Iterator[list[str]], header: list[str], total: int | None) -> None:
+    def _run(self, records: Iterator[CsvRecord], header: list[str], total: int | None) -> None:
         converter, keep = self._prepare(header)
         columns: tuple[str, ...] = tuple(converter.columns)
         rejects = _Rejects(self.rejects_path, header)
@@ -208,6 +213,7 @@ class CsvImporter:
         pending: Future[None] | None = None
         try:
             with self.engine.db.write() as conn:
+                self._serialize(conn)
 
                 def hand_over(batch: list[_Row]) -> Future[None]:
                     if pending is not None:
@@ -219,11 +225,16 @@ class CsvImporter:
                     return writer.submit(self._write, conn, columns, batch, rejects)
 
                 batch: list[_Row] = []
-                line = 1
+                lines_read = 0
                 width = len(header)
                 try:
-                    for raw in reader:
-                        line += 1
+                    for record in records:
+                        line, lines_read = record.first_line, record.last_line - 1
+                        raw = record.cells
+                        if raw is None:
+                            problem = Problem(code="malformed", line=line, message=record.error or "not CSV")
+                            self._reject(rejects, line, [""] * len(header), [problem])
+                            continue
                         if not raw:
                             continue
                         if len(raw) != width:
@@ -254,18 +265,30 @@ class CsvImporter:
                     if pending is not None:
                         pending.result()
                         pending = None
-                except csv.Error as exc:
-                    raise UsageError(f"line {line}: the CSV is malformed ({exc})") from None
+                except UnicodeDecodeError as exc:
+                    raise UsageError(f"after line {lines_read + 1}: the file is not UTF-8 ({exc.reason})") from None
                 finally:
                     if pending is not None:  # an error here: let the writer finish before rollback
                         with contextlib.suppress(Exception):
                             pending.result()
                 self.progress.advance(self._advanced)
-                self.report.lines = line - 1
+                self.report.lines = lines_read
         finally:
             writer.shutdown(wait=True)
             rejects.close()
             self.progress.finish()
+
+    def _serialize(self, conn: Connection) -> None:
+        """One import of an entity at a time on PostgreSQL (SQLite's write lock already
+        serializes them): two imports of the same keys would otherwise deadlock on the
+        unique index or both insert a key the other is inserting. The later one waits, then
+        finds the earlier one's records (and, with ``--key``, updates them)."""
+        if self.engine.db.is_postgres:
+            name = self.definition.name.encode("utf-8")
+            conn.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:kind, :entity)"),
+                {"kind": IMPORT_LOCK, "entity": zlib.crc32(name) - (1 << 31)},
+            )
 
     def _reject(self, rejects: _Rejects, line: int, raw: list[str], problems: list[Problem]) -> None:
         if self.on_error == "abort":
@@ -386,9 +409,30 @@ class CsvImporter:
                 self.report.inserted += 1
             except sa.exc.IntegrityError as exc:
                 savepoint.rollback()
-                message = str(exc.orig).splitlines()[0] if exc.orig else "a constraint refused the row"
-                self._reject(rejects, row.line, row.raw, [Problem(code="unique", line=row.line, message=message)])
+                self._reject(rejects, row.line, row.raw, self._refusal(conn, row.line, values, exc))
         self._audit_bulk(conn, batch, now)
+
+    def _refusal(
+        self,
+        conn: Connection,
+        line: int,
+        values: dict[str, Any],
+        exc: sa.exc.IntegrityError,
+        *,
+        own_id: int | None = None,
+    ) -> list[Problem]:
+        """Why the database refused a line, by field and value (the database's own text only
+        when no unique value explains it). ``own_id``: the record the line updates."""
+        problems = unique_conflicts(conn, self.definition, self.table, values, own_id)
+        given_id = values.get("id") if own_id is None else None
+        if given_id is not None and conn.execute(sa.select(self.table.c.id).where(self.table.c.id == given_id)).first():
+            problems.append(
+                Problem(code="unique", field="id", message=f"{self.definition.name} {given_id} already exists")
+            )
+        if not problems:
+            reason = str(exc.orig).splitlines()[0] if exc.orig else "a constraint refused the row"
+            problems = [Problem(code="constraint", message=f"the database refused the line: {reason}")]
+        return [dataclasses.replace(p, line=line) for p in problems]
 
     def _check_references(
         self, conn: Connection, columns: tuple[str, ...], batch: list[_Row], rejects: _Rejects
@@ -478,11 +522,23 @@ class CsvImporter:
             if not changed:
                 self.report.unchanged += 1
                 continue
-            result = conn.execute(
-                self.table.update()
-                .where(self.table.c.id == current["id"], self.table.c.version == current["version"])
-                .values({**changed, "version": current["version"] + 1, "updated_at": now})
-            )
+            savepoint = conn.begin_nested()
+            try:
+                result = conn.execute(
+                    self.table.update()
+                    .where(self.table.c.id == current["id"], self.table.c.version == current["version"])
+                    .values({**changed, "version": current["version"] + 1, "updated_at": now})
+                )
+                savepoint.commit()
+            except sa.exc.IntegrityError as exc:
+                savepoint.rollback()
+                self._reject(
+                    rejects,
+                    row.line,
+                    row.raw,
+                    self._refusal(conn, row.line, {**current, **changed}, exc, own_id=current["id"]),
+                )
+                continue
             if result.rowcount != 1:  # pragma: no cover - only under a concurrent writer
                 raise UsageError(f"line {row.line}: {self.definition.name} {current['id']} changed during the import")
             self.report.updated += 1
