@@ -69,6 +69,8 @@ def score_show(context: CliContext, entity: str, record_id: int, as_json: bool) 
                 f"    {factor['contribution']:+.2f}  {factor['label']}"
                 + (f"  ({factor['detail']})" if factor.get("detail") else "")
             )
+        if view.hidden_factors:
+            click.echo(f"    … and {view.hidden_factors} factor(s) from fields you may not see")
         if view.override:
             click.echo(f"    override by {view.override['by']}: {view.override['reason']}")
 
