@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from engine.permissions import PermissionService
     from engine.records import RecordService
     from engine.scoring import ScoringService
-    from engine.users import TokenService, UserService
+    from engine.users import SessionService, SignInService, TokenService, UserService
     from engine.workflow import WorkflowService
 
 
@@ -238,6 +238,18 @@ class CrmEngine:
         from engine.users import TokenService
 
         return TokenService(self)
+
+    @cached_property
+    def sessions(self) -> SessionService:
+        from engine.users import SessionService
+
+        return SessionService(self)
+
+    @cached_property
+    def sign_ins(self) -> SignInService:
+        from engine.users import SignInService
+
+        return SignInService(self)
 
     @cached_property
     def workflows(self) -> WorkflowService:

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from engine.errors import UsageError
+from engine.errors import PermissionDeniedError, UsageError
 from engine.runtime import CrmEngine
 from engine.users import SYSTEM_USER, User
 
@@ -36,6 +36,20 @@ class CliContext:
         if self.actor is None:
             return SYSTEM_USER
         return self.engine.users.get(self.actor)
+
+    def require_admin(self, operation: str) -> User:
+        """The acting user, who must be an administrator for ``operation`` (as the API and the
+        admin UI require): without ``--as`` the system administrator acts.
+
+        :raises PermissionDeniedError: otherwise (exit 7, no traceback).
+        """
+        acting = self.user
+        if not acting.is_admin:
+            raise PermissionDeniedError(
+                f'"{acting.name}" is not an administrator; {operation} needs the admin role '
+                "(run it without --as, or as an administrator)"
+            )
+        return acting
 
     @property
     def actor_name(self) -> str:

@@ -34,6 +34,7 @@ def import_command(
 ) -> None:
     """Import records of ENTITY from a CSV FILE (header = field names)."""
     context: CliContext = ctx.obj
+    context.require_admin("import")
     report = import_csv(
         context.engine,
         entity,

@@ -12,6 +12,7 @@ from engine.presets import MODES, catalog, load_preset, resolve
 from ._context import CliContext, pass_context
 from ._output import echo_json
 from ._progress import terminal_progress
+from ._schema_commands import print_plan
 
 _json_flag = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 #: The password of the users a demo load creates (never of users that already exist).
@@ -103,6 +104,7 @@ def preset_load(
     context: CliContext, name: str, industry: str | None, demo: int, seed: int, allow_data_loss: bool, as_json: bool
 ) -> None:
     """Load a mode (optionally an industry variant) next to the modes already loaded."""
+    context.require_admin("preset load")
     result = load_preset(
         context.engine,
         name,
@@ -139,6 +141,7 @@ def preset_load(
     if as_json:
         echo_json(out)
         return
+    print_plan(result.plan)  # what the load changed
     click.echo(f"loaded {', '.join(result.bundles)} (definitions version {result.version}, {out['changes']} change(s))")
     if demo:
         click.echo("demo data: " + ", ".join(f"{k} {v}" for k, v in out["demo"].items()))

@@ -51,7 +51,7 @@ def validate_command(ctx: click.Context, path: Path, as_json: bool) -> None:
         ctx.exit(2)
 
 
-def _print_plan(plan: MigrationPlan) -> None:
+def print_plan(plan: MigrationPlan) -> None:
     if not plan.has_changes:
         click.echo(f"no changes (definitions version {plan.from_version})")
         return
@@ -74,12 +74,13 @@ def _print_plan(plan: MigrationPlan) -> None:
 @pass_context
 def diff_command(context: CliContext, path: Path, as_json: bool) -> None:
     """Show what applying PATH would change, with the rows each step touches."""
+    context.require_admin("schema diff")
     engine = context.engine
     plan = engine.plan(load_definitions(path, scorer_schemas=engine.scoring.registry.config_schemas()))
     if as_json:
         echo_json(plan.to_json())
     else:
-        _print_plan(plan)
+        print_plan(plan)
 
 
 @schema.command("apply")
@@ -89,6 +90,7 @@ def diff_command(context: CliContext, path: Path, as_json: bool) -> None:
 @pass_context
 def apply_command(context: CliContext, path: Path, allow_data_loss: bool, as_json: bool) -> None:
     """Migrate the database to the definitions at PATH (all or nothing)."""
+    context.require_admin("schema apply")
     definitions = load_definitions(path, scorer_schemas=context.engine.scoring.registry.config_schemas())
     version, plan = context.engine.apply(
         definitions, allow_data_loss=allow_data_loss, actor=context.actor_name, progress=terminal_progress()
@@ -96,7 +98,7 @@ def apply_command(context: CliContext, path: Path, allow_data_loss: bool, as_jso
     if as_json:
         echo_json({**plan.to_json(), "version": version})
         return
-    _print_plan(plan)
+    print_plan(plan)
     if plan.has_changes:
         click.echo(f"applied: definitions version {version}")
 

@@ -28,6 +28,7 @@ def score() -> None:
 def score_run(ctx: click.Context, entity: str | None, scoring: str | None, as_json: bool) -> None:
     """Score every record (streaming, safe to rerun). Exit 1 if a scorer failed."""
     context: CliContext = ctx.obj
+    context.require_admin("score run")
     runs = context.engine.scoring.run(entity=entity, scoring=scoring, progress=terminal_progress())
     if as_json:
         echo_json([r.to_json() for r in runs])
@@ -68,6 +69,8 @@ def score_show(context: CliContext, entity: str, record_id: int, as_json: bool) 
                 f"    {factor['contribution']:+.2f}  {factor['label']}"
                 + (f"  ({factor['detail']})" if factor.get("detail") else "")
             )
+        if view.hidden_factors:
+            click.echo(f"    … and {view.hidden_factors} factor(s) from fields you may not see")
         if view.override:
             click.echo(f"    override by {view.override['by']}: {view.override['reason']}")
 
@@ -78,6 +81,7 @@ def score_show(context: CliContext, entity: str, record_id: int, as_json: bool) 
 @pass_context
 def score_train(context: CliContext, scoring: str, as_json: bool) -> None:
     """Retrain a learning scoring (e.g. predictive) and report its metrics."""
+    context.require_admin("score train")
     result = context.engine.scoring.train(scoring)
     if as_json:
         echo_json(result)

@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from engine.errors import PermissionDeniedError, Problem, UsageError
+from engine.errors import Problem, UsageError
 from engine.users import MIN_PASSWORD_LENGTH
 
 from ._context import CliContext, pass_context
@@ -20,12 +20,6 @@ _json_flag = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 _password_stdin = click.option(
     "--password-stdin", is_flag=True, help="Read the password from the first line of standard input."
 )
-
-
-def _require_admin(context: CliContext) -> None:
-    acting = context.user
-    if not acting.is_admin:
-        raise PermissionDeniedError(f'"{acting.name}" is not an administrator; managing users and tokens needs admin')
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -66,7 +60,7 @@ def user_create(
     as_json: bool,
 ) -> None:
     """Create user NAME (with a password for the admin UI when --password-stdin is given)."""
-    _require_admin(context)
+    context.require_admin("managing users and tokens")
     password = _read_password(True) if password_stdin else None
     users = context.engine.users
     created = users.create(name, roles=roles, team=team, display_name=display_name, language=language)
@@ -99,7 +93,7 @@ def user_list(context: CliContext, as_json: bool) -> None:
 @pass_context
 def user_passwd(context: CliContext, name: str, password_stdin: bool) -> None:
     """Set the password of user NAME (asked twice, or read from standard input)."""
-    _require_admin(context)
+    context.require_admin("managing users and tokens")
     context.engine.users.get(name)
     context.engine.users.set_password(name, _read_password(password_stdin))
     click.echo(f"password set for {name}", err=True)
@@ -117,7 +111,7 @@ def token() -> None:
 @pass_context
 def token_create(context: CliContext, user_name: str, name: str | None, expires_days: int | None) -> None:
     """Create a token for USER and print it (alone, once: it is stored only as a hash)."""
-    _require_admin(context)
+    context.require_admin("managing users and tokens")
     click.echo(context.engine.tokens.create(user_name, name=name, expires_days=expires_days))
 
 
@@ -127,7 +121,7 @@ def token_create(context: CliContext, user_name: str, name: str | None, expires_
 @pass_context
 def token_list(context: CliContext, user_name: str | None, as_json: bool) -> None:
     """List tokens (of USER), without the tokens themselves."""
-    _require_admin(context)
+    context.require_admin("managing users and tokens")
     found = [t.to_json() for t in context.engine.tokens.list(user_name)]
     if as_json:
         echo_json(found)
@@ -140,6 +134,6 @@ def token_list(context: CliContext, user_name: str | None, as_json: bool) -> Non
 @pass_context
 def token_revoke(context: CliContext, token_id: int) -> None:
     """Revoke token ID: it stops working at once."""
-    _require_admin(context)
+    context.require_admin("managing users and tokens")
     revoked = context.engine.tokens.revoke(token_id)
     click.echo(f"revoked token {revoked.id} of {revoked.user}", err=True)

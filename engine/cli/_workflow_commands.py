@@ -173,6 +173,7 @@ def workflow_check(context: CliContext, entity: str, record_id: int, show_all: b
 @pass_context
 def workflow_tick(context: CliContext, as_json: bool) -> None:
     """Fire due SLA escalations (run from cron; running it twice fires nothing twice)."""
+    context.require_admin("workflow tick")
     fired = tick(context.engine, context.engine.workflows)
     if as_json:
         echo_json([e.to_json() for e in fired])

@@ -13,6 +13,7 @@ from ._errors import (
     LimitExceededError,
     LogicError,
 )
+from ._fields import fields_read
 from ._limits import DEFAULT_LIMITS, Limits
 from ._operators import OPERATOR_NAMES
 from ._values import truthy
@@ -29,6 +30,7 @@ __all__ = [
     "LogicError",
     "compile_rule",
     "evaluate",
+    "fields_read",
     "truthy",
     "validate_rule",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._api import Factor, Scorer, ScoreResult, ScoringContext, ScoringSpec, TrainReport
+from ._api import Factor, Scorer, ScoreResult, ScoringContext, ScoringSpec, TrainReport, fields_read, visible_factors
 from ._registry import ScorerRegistry
 from ._service import ScoreView, ScoringRun, ScoringService
 from ._summary import ScoreBin, ScoreSummary
@@ -20,4 +20,6 @@ __all__ = [
     "ScoringService",
     "ScoringSpec",
     "TrainReport",
+    "fields_read",
+    "visible_factors",
 ]

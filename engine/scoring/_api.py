@@ -25,19 +25,49 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Factor:
-    """One reason behind a score: what it is and how much it contributed."""
+    """One reason behind a score: what it is and how much it contributed.
+
+    :param fields: the fields of the scored record this factor was computed from (``()``:
+        none, e.g. counts of related records). ``None`` means the scorer does not say: such a
+        factor is withheld from every user who has a hidden field on the entity, since it may
+        come from one (see :func:`visible_factors`).
+    """
 
     name: str
     contribution: float
     label: Label
     detail: str | None = None
+    fields: tuple[str, ...] | None = None
 
     def to_json(self, language: str | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "contribution": round(self.contribution, 6)}
         out["label"] = self.label.get(language) if language else self.label.to_json()
         if self.detail is not None:
             out["detail"] = self.detail
+        if self.fields is not None:
+            out["fields"] = list(self.fields)
         return out
+
+
+def fields_read(factor: Mapping[str, Any]) -> frozenset[str] | None:
+    """The fields a stored factor (:meth:`Factor.to_json`) was computed from; ``None`` when
+    its scorer did not say (factors stored before scorers said, or a plugin's)."""
+    fields = factor.get("fields")
+    return frozenset(str(f) for f in fields) if isinstance(fields, list) else None
+
+
+def visible_factors(factors: Sequence[dict[str, Any]], hidden: frozenset[str]) -> tuple[list[dict[str, Any]], int]:
+    """The factors a user with ``hidden`` fields may see, and how many were left out: those
+    computed from a hidden field, and, when any field is hidden, those that do not say which
+    fields they read."""
+    if not hidden:
+        return list(factors), 0
+    shown = []
+    for factor in factors:
+        read = fields_read(factor)
+        if read is not None and not read & hidden:
+            shown.append(factor)
+    return shown, len(factors) - len(shown)
 
 
 @dataclass(frozen=True)

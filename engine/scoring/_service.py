@@ -29,7 +29,7 @@ from engine.metadata._scoring_model import ScoringDef
 from engine.progress import NO_PROGRESS, Progress
 from engine.storage import score_history, scores, scoring_models, to_jsonable
 
-from ._api import ScoreResult, ScoringContext, ScoringSpec
+from ._api import ScoreResult, ScoringContext, ScoringSpec, visible_factors
 from ._precision import round_score, score_precision
 from ._registry import ScorerRegistry
 from ._sql_run import run_sql
@@ -87,6 +87,9 @@ class ScoreView:
     definitions_version: int | None
     override: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Factors left out because they come from fields hidden from the user (the score then
+    #: depends on data they may not see; its ``extra`` figures are left out too).
+    hidden_factors: int = 0
 
     def to_json(self) -> dict[str, Any]:
         shown_value = self.override["value"] if self.override and self.override["value"] is not None else self.value
@@ -102,6 +105,8 @@ class ScoreView:
             "extra": to_jsonable(self.extra),
             "computed_at": self.computed_at.isoformat() if self.computed_at else None,
             "definitions_version": self.definitions_version,
+            "hidden_factors": self.hidden_factors,
+            "depends_on_hidden_data": self.hidden_factors > 0,
         }
 
 
@@ -320,7 +325,9 @@ class ScoringService:
         self, entity: str, record_id: int, *, language: str | None = None, user: User | None = None
     ) -> list[ScoreView]:
         """Every score of a record with its explanation and override (with ``user``: of a
-        record they may see, without scorings whose target fields are hidden from them)."""
+        record they may see, without scorings whose target fields are hidden from them, and
+        without the factors computed from fields hidden from them, counted in
+        ``hidden_factors``)."""
         self._engine.records.get(entity, record_id, user=user)
         hidden = self._engine.permissions.hidden_fields(user, entity)
         out = []
@@ -352,7 +359,7 @@ class ScoringService:
                 factors = row["factors"]
                 if factors is None and row["value"] is not None:  # scored in SQL: explain it now
                     factors = self._explain(conn, definition, int(record_id))
-                factors = factors or []
+                factors, withheld = visible_factors(factors or [], hidden)
                 if language:
                     factors = [{**f, "label": _label(f.get("label"), language)} for f in factors]
                 out.append(
@@ -365,7 +372,8 @@ class ScoringService:
                         row["computed_at"],
                         row["definitions_version"],
                         override,
-                        row["extra"] or {},
+                        {} if withheld else row["extra"] or {},
+                        withheld,
                     )
                 )
         return out

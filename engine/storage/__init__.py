@@ -17,6 +17,8 @@ from ._system_tables import (
     score_history,
     scores,
     scoring_models,
+    sessions,
+    sign_in_failures,
     users,
     workflow_history,
 )
@@ -45,6 +47,8 @@ __all__ = [
     "score_history",
     "scores",
     "scoring_models",
+    "sessions",
+    "sign_in_failures",
     "to_jsonable",
     "to_text",
     "users",

@@ -175,3 +175,26 @@ installed_presets = sa.Table(
     sa.Column("loaded_at", UTCDateTime(), nullable=False),
     sa.Column("loaded_by", sa.String(128)),
 )
+
+#: Admin UI sessions: the cookie carries a random session key, only its SHA-256 is kept here;
+#: ending a session (sign-out, password change, deactivation) makes a copied cookie worthless.
+sessions = sa.Table(
+    "crm_sessions",
+    SYSTEM_METADATA,
+    sa.Column("key_hash", sa.String(64), primary_key=True),
+    sa.Column("user", sa.String(128), nullable=False, index=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("ended_at", UTCDateTime()),
+)
+
+#: Failed sign-ins of the last minutes, per account and per address (``kind``), shared by every
+#: process so the limits hold across web workers.
+sign_in_failures = sa.Table(
+    "crm_sign_in_failures",
+    SYSTEM_METADATA,
+    sa.Column("id", _Id, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("key", sa.String(256), nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Index("ix_crm_sign_in_failures_key", "kind", "key", "at"),
+)

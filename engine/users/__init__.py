@@ -1,8 +1,10 @@
-"""Users, roles and API tokens."""
+"""Users, roles, API tokens, admin sessions and password sign-in."""
 
 from __future__ import annotations
 
 from ._service import ADMIN_ROLE, MIN_PASSWORD_LENGTH, SYSTEM_USER, User, UserService, user_from_row
+from ._sessions import SessionService
+from ._sign_in import SignInLimits, SignInService, TooManySignInsError
 from ._tokens import TOKEN_PREFIX, ApiToken, TokenService, hash_token
 
 __all__ = [
@@ -11,7 +13,11 @@ __all__ = [
     "SYSTEM_USER",
     "TOKEN_PREFIX",
     "ApiToken",
+    "SessionService",
+    "SignInLimits",
+    "SignInService",
     "TokenService",
+    "TooManySignInsError",
     "User",
     "UserService",
     "hash_token",

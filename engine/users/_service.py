@@ -128,7 +128,8 @@ class UserService:
         ]
 
     def set_password(self, name: str, password: str) -> None:
-        """Store a salted scrypt hash of ``password`` (werkzeug); the password itself is never kept."""
+        """Store a salted scrypt hash of ``password`` (werkzeug); the password itself is never kept.
+        Every admin session of the user ends (a copied cookie stops working)."""
         if name == SYSTEM_USER.name:
             raise UsageError('"system" is the built-in administrator and cannot log in')
         if len(password) < MIN_PASSWORD_LENGTH:
@@ -141,6 +142,7 @@ class UserService:
             conn.execute(
                 users.update().where(users.c.name == name).values(password_hash=generate_password_hash(password))
             )
+        self._engine.sessions.end_all(name)
 
     def authenticate(self, name: str, password: str) -> User | None:
         """The active user whose password this is, else ``None`` (the caller answers 401).
@@ -156,12 +158,15 @@ class UserService:
         return user_from_row(row)
 
     def set_active(self, name: str, active: bool) -> User:
-        """Activate or deactivate user ``name``; an inactive user's tokens and sessions stop working."""
+        """Activate or deactivate user ``name``; an inactive user's tokens and sessions stop working
+        (a deactivation ends the sessions, so reactivating does not revive them)."""
         if name == SYSTEM_USER.name:
             raise UsageError('"system" is the built-in administrator and is always active')
         self.get(name)
         with self._engine.db.write() as conn:
             conn.execute(users.update().where(users.c.name == name).values(active=active))
+        if not active:
+            self._engine.sessions.end_all(name)
         self._engine.tokens.forget()  # this process's remembered token lookups carry the old user
         return self.get(name)
 

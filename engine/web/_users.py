@@ -5,8 +5,9 @@ Resolution, once per request (:func:`current_user`):
 1. an ``Authorization: Bearer <token>`` header: an API token (``crm token create USER``)
    that is known, not revoked, not expired, of an active user;
 2. else, where the caller allows it (the admin UI, never the REST API), the flask-login
-   session user, if the app has a ``LoginManager``: its ``get_id()`` names the user, who is
-   read again from the database so a deactivated user or a changed role counts at once;
+   session user, if the app has a ``LoginManager``: its server-side session is resolved again
+   with the user on every request, so an ended session, a deactivated user or a changed role
+   counts at once;
 3. else :class:`UnauthorizedError` (401, ``WWW-Authenticate: Bearer``).
 
 A request that sends a token never falls back to the session: a wrong token is a 401.
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 from flask import current_app, g, request
 
-from engine.errors import CrmError, NotFoundError, PermissionDeniedError, Problem
+from engine.errors import CrmError, PermissionDeniedError, Problem
 from engine.users import User
 
 from ._state import current_engine
@@ -70,8 +71,9 @@ def _from_token(token: str) -> User:
 
 
 def session_user() -> User | None:
-    """The active user of the flask-login session, read again from the database; ``None``
-    when the app has no ``LoginManager`` or nobody is signed in."""
+    """The active user of the flask-login session (its server-side session resolved again this
+    request, so an ended session or a deactivated user is nobody); ``None`` when the app has no
+    ``LoginManager`` or nobody is signed in."""
     if getattr(current_app, "login_manager", None) is None:
         return None
     import flask_login
@@ -79,14 +81,8 @@ def session_user() -> User | None:
     signed_in = flask_login.current_user
     if signed_in is None or not getattr(signed_in, "is_authenticated", False):
         return None
-    name = signed_in.get_id()
-    if not name:
-        return None
-    try:
-        user = current_engine().users.get(str(name))
-    except NotFoundError:
-        return None
-    return user if user.active else None
+    user = getattr(signed_in, "user", None)
+    return user if isinstance(user, User) and user.active else None
 
 
 def _resolve(allow_session: bool) -> User:

@@ -15,7 +15,7 @@ from typing import Any
 
 from engine.compile import RecordValidator, compile_csv_reader, compile_validator
 from engine.errors import CrmError, Problem
-from engine.logic import LogicError
+from engine.logic import LogicError, fields_read
 from engine.metadata import EntityDef, FieldDef, Label
 from engine.metadata._workflow_model import InputDef, TransitionDef, WorkflowDef
 from engine.users import User
@@ -23,6 +23,9 @@ from engine.users import User
 from ._compiled import CompiledTransition
 
 _EMPTY: tuple[object, ...] = (None, "", [])
+#: What a refusal says instead of naming fields hidden from the user (or a condition reading them).
+HIDDEN_FIELDS = "fields you may not see"
+_HIDDEN_DATA = f"it depends on {HIDDEN_FIELDS}"
 
 
 @dataclass(frozen=True)
@@ -156,6 +159,7 @@ def refusals(
     now: datetime,
     *,
     escalation: bool = False,
+    hidden: frozenset[str] = frozenset(),
 ) -> list[Refusal]:
     """Every reason ``user`` may not run the transition on ``record`` now.
 
@@ -164,6 +168,8 @@ def refusals(
     after the transition's ``set`` actions (what the target state's required fields see).
     ``escalation``: the SLA fires it, not a person, so roles and separation of duties do
     not apply (state, guard and required fields still do).
+    ``hidden``: the entity's fields hidden from ``user``; a reason never names them, nor shows
+    a guard that reads them (or may: a guard that reads the whole record), nor its error.
     """
     t = compiled.definition
     reasons: list[Refusal] = []
@@ -191,22 +197,25 @@ def refusals(
         for p in invalid:
             reasons.append(Refusal("input_invalid", f"input {p.field}: {p.message}", (p.field or "",)))
     if compiled.guard is not None:
+        read = fields_read(compiled.guard)
+        secret = bool(hidden) and (read is None or bool(read & hidden))
         try:
             passed = compiled.guard.matches(guard_data(record, user, inputs or {}, now))
         except LogicError as exc:
-            reasons.append(Refusal("guard_error", f"the condition of {t.name} could not be evaluated: {exc.message}"))
+            said = _HIDDEN_DATA if secret else exc.message
+            reasons.append(Refusal("guard_error", f"the condition of {t.name} could not be evaluated: {said}"))
         else:
             if not passed:
-                rule = json.dumps(t.when, ensure_ascii=False, default=str)
+                rule = _HIDDEN_DATA if secret else json.dumps(t.when, ensure_ascii=False, default=str)
                 reasons.append(Refusal("guard", f"the condition of {t.name} is not met: {rule}"))
     target = workflow.states[t.to_state]
     empty = tuple(f for f in target.required if prospective.get(f) in _EMPTY)
+    named = tuple(f for f in empty if f not in hidden)
     if empty:
+        what = ", ".join(named) if named else ""
+        if len(named) < len(empty):
+            what = f"{what} and {HIDDEN_FIELDS}" if what else HIDDEN_FIELDS
         reasons.append(
-            Refusal(
-                "required_field",
-                f"{t.to_state} needs a value in {', '.join(empty)} before the record can enter it",
-                empty,
-            )
+            Refusal("required_field", f"{t.to_state} needs a value in {what} before the record can enter it", named)
         )
     return reasons

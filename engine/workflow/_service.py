@@ -89,12 +89,13 @@ class WorkflowService:
         now = now or datetime.now(UTC)
         self._engine.records.get(entity, record_id, user=user)
         record = self._engine.records.get(entity, record_id)
+        hidden = self._engine.permissions.hidden_fields(user, entity)
         out = []
         for workflow in self.workflows(entity):
             compiled = self.compiled(workflow)
             for name, ct in compiled.transitions.items():
                 prospective = {**record, **self._set_values(ct, record, user, {}, now)}
-                reasons = refusals(workflow, ct, record, user, None, prospective, now)
+                reasons = refusals(workflow, ct, record, user, None, prospective, now, hidden=hidden)
                 t = ct.definition
                 out.append(
                     TransitionCheck(workflow.name, name, t.label, t.from_states, t.to_state, tuple(reasons), t.inputs)
@@ -178,7 +179,8 @@ class WorkflowService:
                 typed_inputs = checked
         set_values = self._set_values(ct, record, user, typed_inputs, now)
         prospective = {**record, **set_values}
-        reasons = refusals(workflow, ct, record, user, inputs, prospective, now, escalation=escalation)
+        hidden = frozenset() if escalation else self._engine.permissions.hidden_fields(user, entity)
+        reasons = refusals(workflow, ct, record, user, inputs, prospective, now, escalation=escalation, hidden=hidden)
         if reasons:
             raise TransitionRefusedError(
                 f"{transition} is not possible on {entity} {record_id}: " + "; ".join(r.message for r in reasons),

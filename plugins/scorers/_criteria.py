@@ -145,7 +145,7 @@ def composite(
         part = criterion.weight * got / total_weight
         value += part
         detail = "missing" if raw is None else f"{_show(raw)} → {got:.1f} points"
-        factors.append(Factor(criterion.source.name, part, criterion.source.label, detail))
+        factors.append(Factor(criterion.source.name, part, criterion.source.label, detail, criterion.source.fields))
         figures[criterion.source.name] = {"value": _json(raw), "points": got}
     return value, factors, figures
 

@@ -195,13 +195,14 @@ def score_batch(context: ScoringContext, records: Sequence[Mapping[str, Any]]) -
         value = bound.fit_weight * fit + bound.engagement_weight * engagement
         fit_grade = grade_for(fit, bound.fit_grades) or bound.fit_grades[-1].grade
         level = grade_for(engagement, bound.levels) or bound.levels[-1].grade
-        factors = [Factor(f.name, bound.fit_weight * f.contribution, f.label) for f in found.factors]
+        factors = [Factor(f.name, bound.fit_weight * f.contribution, f.label, fields=f.fields) for f in found.factors]
         factors.append(
             Factor(
                 "activity_count",
                 bound.engagement_weight * count_share * count_points,
                 Label("Recent activities", "近期活动数"),
                 f"{count} in {settings['window_days']} days",
+                fields=(),
             )
         )
         factors.append(
@@ -210,6 +211,7 @@ def score_batch(context: ScoringContext, records: Sequence[Mapping[str, Any]]) -
                 bound.engagement_weight * recency_share * recency_points,
                 Label("Last activity", "最近一次活动"),
                 "none" if age is None else f"{age:.1f} days ago",
+                fields=(),
             )
         )
         extra: dict[str, Any] = {

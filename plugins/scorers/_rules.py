@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from engine.logic import CompiledRule, EvaluationError
+from engine.logic import CompiledRule, EvaluationError, fields_read
 from engine.metadata import Label
 from engine.scoring import Factor
 
@@ -36,6 +36,8 @@ class WeightedRule:
     points: float
     reason: Label
     source: Mapping[str, Any]
+    #: The record fields the condition reads (``None``: not known).
+    fields: tuple[str, ...] | None = None
 
 
 def bind_rules(items: Sequence[Mapping[str, Any]], pointer: str) -> tuple[WeightedRule, ...]:
@@ -45,7 +47,7 @@ def bind_rules(items: Sequence[Mapping[str, Any]], pointer: str) -> tuple[Weight
         name = str(item.get("name") or f"rule_{i + 1}")
         when = _binding.rule(item["when"], f"{pointer}/{i}/when")
         reason = label_of(item.get("reason"), name.replace("_", " "))
-        out.append(WeightedRule(name, when, float(item["points"]), reason, item))
+        out.append(WeightedRule(name, when, float(item["points"]), reason, item, _sorted(fields_read(when))))
     return tuple(out)
 
 
@@ -75,10 +77,14 @@ def match(rules: Sequence[WeightedRule], record: Mapping[str, Any], now: datetim
             continue
         if hit:
             total += rule.points
-            factors.append(Factor(rule.name, rule.points, rule.reason))
+            factors.append(Factor(rule.name, rule.points, rule.reason, fields=rule.fields))
     return Matches(total, tuple(factors), tuple(errors))
 
 
 def by_importance(factors: Sequence[Factor]) -> tuple[Factor, ...]:
     """Largest absolute contribution first; ties keep their order."""
     return tuple(sorted(factors, key=lambda f: -abs(f.contribution)))
+
+
+def _sorted(fields: frozenset[str] | None) -> tuple[str, ...] | None:
+    return tuple(sorted(fields)) if fields is not None else None

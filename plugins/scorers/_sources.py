@@ -64,6 +64,11 @@ class Source:
     aggregate: Aggregate | None = None
     column: _binding.Column | None = None
 
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The scored record's fields this value is read from (an aggregate reads none of them)."""
+        return self.path[:1]
+
 
 def bind(
     context: ScoringContext,

@@ -127,6 +127,7 @@ def score_batch(context: ScoringContext, records: Sequence[Mapping[str, Any]]) -
                         decayed - total,
                         Label("Decay by age", "随时间衰减"),
                         f"×{factor:.4f}",
+                        fields=(bound.decay_field,),
                     )
                 )
                 total = decayed

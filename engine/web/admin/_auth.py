@@ -1,13 +1,18 @@
 """Signing in to the admin UI: flask-login over the engine's users, the session secret, and
 the acting user of every service call.
 
-The session only remembers a user name; every request reads the user again
-(:func:`acting_user`), so a deactivated user or a changed role counts at once.
+The session cookie only carries the key of a server-side session (``engine.sessions``);
+every request resolves it again with the user, so an ended session (sign-out, password change,
+deactivation: every session of that user) or a deactivated user or a changed role counts at
+once, and a copied cookie is worthless after that. Password guessing is limited per account
+and per address (``engine.sign_ins``). The cookie is ``HttpOnly``, ``SameSite=Lax``, and
+``Secure`` whenever the request came over HTTPS.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import secrets
 import tempfile
@@ -16,14 +21,15 @@ from urllib.parse import urlsplit
 
 import flask_login
 from flask import Blueprint, Flask, flash, g, redirect, render_template, request, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_admin.form import SecureForm
 from sqlalchemy.engine import make_url
 from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 
-from engine.errors import CrmError, NotFoundError
+from engine.errors import CrmError
 from engine.runtime import CrmEngine
-from engine.users import User
+from engine.users import TooManySignInsError, User
 
 from .._state import current_engine
 from ._i18n import LANGUAGES, say, word
@@ -35,13 +41,15 @@ BLUEPRINT = "crm_admin_auth"
 
 
 class SignedIn(flask_login.UserMixin):  # type: ignore[misc]
-    """The signed-in user as flask-login sees it (the engine's :class:`User` inside)."""
+    """The signed-in user as flask-login sees it: the engine's :class:`User` and the key of
+    the server-side session (what the cookie remembers)."""
 
-    def __init__(self, user: User) -> None:
+    def __init__(self, user: User, session_key: str) -> None:
         self.user = user
+        self.session_key = session_key
 
     def get_id(self) -> str:
-        return self.user.name
+        return self.session_key
 
     @property
     def is_active(self) -> bool:
@@ -56,18 +64,22 @@ class SignedIn(flask_login.UserMixin):  # type: ignore[misc]
         return self.user.display_name or self.user.name
 
 
-def _load(engine: CrmEngine, name: str) -> SignedIn | None:
-    try:
-        user = engine.users.get(name)
-    except NotFoundError:
-        return None
-    return SignedIn(user) if user.active else None
+def _load(engine: CrmEngine, session_key: str) -> SignedIn | None:
+    user = engine.sessions.resolve(session_key)
+    return SignedIn(user, session_key) if user is not None else None
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed cookie, marked ``Secure`` on every response to an HTTPS request."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(super().get_cookie_secure(app)) or request.is_secure
 
 
 def acting_user() -> User:
     """The signed-in user, read again from the database once per request (the actor of
     every service call, and whose permissions the menu, lists and forms show)."""
-    user_id = flask_login.current_user.get_id()
+    user_id = flask_login.current_user.user.name
     read: tuple[str, User] | None = g.get("crm_acting_user")
     if read is None or read[0] != user_id:
         read = (user_id, current_engine().users.get(user_id))
@@ -133,11 +145,18 @@ def login() -> str | Response:
         if not form.validate():
             flash(say("csrf_failed"), "danger")
         else:
-            user = current_engine().users.authenticate(str(form.name.data or "").strip(), str(form.password.data or ""))
+            engine = current_engine()
+            name, password = str(form.name.data or "").strip(), str(form.password.data or "")
+            try:
+                user = engine.sign_ins.sign_in(name, password, address=request.remote_addr)
+            except TooManySignInsError as refused:
+                flash(say("too_many_sign_ins", minutes=max(1, math.ceil(refused.retry_after / 60))), "danger")
+                page = render_template("crm_admin/login.html", form=form)
+                return page, 429, {"Retry-After": str(refused.retry_after)}  # type: ignore[return-value]
             if user is None:
                 flash(say("bad_login"), "danger")
                 return render_template("crm_admin/login.html", form=form), 401  # type: ignore[return-value]
-            flask_login.login_user(SignedIn(user))
+            flask_login.login_user(SignedIn(user, engine.sessions.start(user.name)))
             return redirect(_safe_next(request.args.get("next")))
     return render_template("crm_admin/login.html", form=form)
 
@@ -145,6 +164,9 @@ def login() -> str | Response:
 def logout() -> Response:
     form = LanguageForm(request.form)
     if form.validate():
+        signed_in = flask_login.current_user
+        if signed_in is not None and signed_in.is_authenticated:
+            current_engine().sessions.end_all(signed_in.user.name)  # every copy of every cookie
         flask_login.logout_user()
     return redirect(url_for(f"{BLUEPRINT}.login"))
 
@@ -163,7 +185,8 @@ def set_language() -> Response:
         except CrmError as error:
             flash(error.message, "danger")
         else:
-            flask_login.login_user(SignedIn(user))  # this request already speaks the new language
+            # this request already speaks the new language
+            flask_login.login_user(SignedIn(user, flask_login.current_user.session_key))
             g.pop("crm_acting_user", None)
             flash(say("language_saved"), "success")
     return redirect(_safe_next(request.form.get("next")))
@@ -172,7 +195,10 @@ def set_language() -> Response:
 def init_auth(app: Flask, engine: CrmEngine) -> None:
     """Sign-in, sign-out and the language switch under ``/admin``, and the session secret."""
     app.secret_key = secret_key(app, engine)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    if app.config.get("SESSION_COOKIE_SAMESITE") is None:  # Flask's default is None, not absent
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.session_interface = _SessionInterface()
     manager = flask_login.LoginManager()
     manager.login_view = f"{BLUEPRINT}.login"
     manager.login_message = word("please_sign_in")

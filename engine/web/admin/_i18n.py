@@ -69,6 +69,14 @@ _WORDS: Mapping[str, tuple[str, str]] = {
     "user_name": ("User name", "用户名"),
     "password": ("Password", "密码"),
     "bad_login": ("Wrong user name or password.", "用户名或密码错误。"),
+    "hidden_factors": (
+        "This score also depends on {count} factor(s) from fields you may not see.",
+        "此评分还取决于 {count} 项来自您无权查看字段的因素。",
+    ),
+    "too_many_sign_ins": (
+        "Too many failed sign-ins for this account or from this address; try again in {minutes} minute(s).",
+        "此账户或此地址登录失败次数过多,请 {minutes} 分钟后再试。",
+    ),
     "please_sign_in": ("Please sign in to continue.", "请先登录。"),
     "language": ("Language", "语言"),
     "language_saved": ("Language saved.", "语言已保存。"),

@@ -17,6 +17,7 @@ from typing import Any
 
 from engine.errors import CrmError, Problem
 from engine.metadata import Definitions, EntityDef, FieldDef, Label, TransitionDef, WorkflowDef
+from engine.workflow import HIDDEN_FIELDS
 
 from ._i18n import current_language, word
 
@@ -294,8 +295,8 @@ def _state_label(workflow: WorkflowDef, name: str) -> str:
 
 def _workflow_text(situation: Situation, code: str, message: str, names: tuple[str, ...]) -> str | None:
     workflow, t = situation.workflow, situation.transition
-    if workflow is None or t is None:
-        return None
+    if workflow is None or t is None or HIDDEN_FIELDS in message:
+        return None  # the service's words name no hidden field; a sentence from labels would
     transition = _quoted(_label(t.label))
     if code == "wrong_state":
         current = None if situation.record is None else situation.record.get(workflow.field)
