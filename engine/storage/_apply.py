@@ -10,7 +10,6 @@ version, commits together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,8 +22,9 @@ from engine.errors import ConflictError, CrmError, DataLossError, Problem
 from engine.metadata import Definitions, EntityDef, FieldDef
 from engine.progress import NO_PROGRESS, Progress
 
+from ._convert import iter_conversions
 from ._database import Database
-from ._plan import MigrationPlan, MigrationStep, iter_conversions, plan_migration, same_value_kind
+from ._plan import MigrationPlan, MigrationStep, plan_migration, same_value_kind
 from ._state import current_version, load_stored, store
 
 _TEMP_PREFIX = "crm_tmp_"
@@ -155,24 +155,35 @@ class _Migrator:
         def old_field(name: str) -> FieldDef:
             return old.fields[renamed.get(name) or name]
 
-        rewrites: dict[str, FieldDef] = {}
-        nulling: dict[str, list[int]] = {}
-        for s in by_kind.get("change_type", []) + by_kind.get("remove_choices", []):
+        retyped = [s for s in by_kind.get("change_type", []) + by_kind.get("remove_choices", []) if s.field is not None]
+        rewrites = {
+            s.field: old_field(s.field)
+            for s in retyped
+            if s.field and s.kind == "change_type" and not same_value_kind(old_field(s.field), new.fields[s.field])
+        }
+        # Indexes, uniques and foreign keys over a column that is dropped or replaced go
+        # first: SQLite cannot rebuild a table whose index names a missing column, and
+        # PostgreSQL drops such constraints with the column (a later drop would fail).
+        doomed = {s.field for s in by_kind.get("drop_field", []) if s.field}
+        doomed |= {renamed.get(name) or name for name in rewrites}
+        for columns, index_name in self.reflect_indexes(table).items():
+            if columns & doomed:
+                self.ops.drop_index(index_name, table_name=table)
+        existing_uniques = self.reflect_uniques(table)
+        existing_fks = self.reflect_foreign_keys(table)
+        doomed_uniques = [name for cols, name in existing_uniques.items() if cols & doomed]
+        doomed_fks = [existing_fks.pop(col) for col in doomed if col in existing_fks]
+        existing_uniques = {cols: name for cols, name in existing_uniques.items() if not cols & doomed}
+
+        for s in retyped:
             assert s.field is not None
             before, after = old_field(s.field), new.fields[s.field]
             column = renamed.get(s.field) or s.field
-            if s.kind == "change_type" and not same_value_kind(before, after):
-                rewrites[s.field] = before
+            if s.field in rewrites:
                 self.rewrite_into_temp(table, column, before, after)
-            elif s.lost:
-                nulling[column] = [
-                    i for i, _v, ok in iter_conversions(self.conn, table, column, before, after) if not ok
-                ]
-        for column, ids in nulling.items():
-            self.set_null(table, column, ids)
+            elif s.lost or s.changed:
+                self.update_in_place(table, column, before, after)
 
-        existing_fks = self.reflect_foreign_keys(table)
-        existing_uniques = self.reflect_uniques(table)
         new_table = self.new_meta.tables[table]
         # Alembic's annotation says dict[str, str]; it hands the dict to MetaData, which
         # also takes the callables NAMING_CONVENTION uses.
@@ -181,6 +192,10 @@ class _Migrator:
             recreate="auto",
             naming_convention=NAMING_CONVENTION,  # type: ignore[arg-type]
         ) as batch:
+            for name in doomed_uniques:
+                batch.drop_constraint(name, type_="unique")
+            for name in doomed_fks:
+                batch.drop_constraint(name, type_="foreignkey")
             for name, source in renamed.items():
                 if name not in rewrites:
                     batch.alter_column(source, new_column_name=name)
@@ -196,6 +211,9 @@ class _Migrator:
                 batch.add_column(sa.Column(f.name, column_type(f), nullable=True))
                 if f.type == "reference":
                     self.create_fk(batch, new_table, f)
+            for name in rewrites:
+                if new.fields[name].type == "reference":
+                    self.create_fk(batch, new_table, new.fields[name])
             for s in by_kind.get("change_type", []) + by_kind.get("remove_choices", []):
                 assert s.field is not None
                 if s.field in rewrites or s.kind != "change_type":
@@ -213,22 +231,34 @@ class _Migrator:
                 dropped = existing_uniques.get(frozenset(s.columns))
                 if dropped:
                     batch.drop_constraint(dropped, type_="unique")
-            for s in by_kind.get("add_unique", []):
-                added = self.unique_name(new_table, s.columns)
-                assert added is not None, f"{table}{s.columns} is not unique in the compiled table"
-                batch.create_unique_constraint(added, list(s.columns))
+            # the uniques of a replaced column were dropped with it: the new table's come back
+            unique_columns = [s.columns for s in by_kind.get("add_unique", [])]
+            for c in new_table.constraints:
+                if isinstance(c, sa.UniqueConstraint):
+                    names = tuple(col.name for col in c.columns)
+                    if set(names) & rewrites.keys() and names not in unique_columns:
+                        unique_columns.append(names)
+            for together in unique_columns:
+                added = self.unique_name(new_table, together)
+                assert added is not None, f"{table}{together} is not unique in the compiled table"
+                batch.create_unique_constraint(added, list(together))
 
         existing_indexes = self.reflect_indexes(table)
         for s in by_kind.get("drop_index", []):
-            index_name = existing_indexes.get(frozenset(s.columns))
-            if index_name:
-                self.ops.drop_index(index_name, table_name=table)
-        for s in by_kind.get("add_index", []) + by_kind.get("add_field", []):
-            cols = s.columns or ((s.field,) if s.field else ())
-            index = self.index_name(new_table, cols)
-            if index is not None and frozenset(cols) not in existing_indexes:
-                self.ops.create_index(index, table, list(cols))
-                existing_indexes[frozenset(cols)] = index  # a field and its index come once
+            dropped_index = existing_indexes.get(frozenset(s.columns))
+            if dropped_index:
+                self.ops.drop_index(dropped_index, table_name=table)
+        wanted = [s.columns or ((s.field,) if s.field else ()) for s in by_kind.get("add_index", [])]
+        wanted += [(s.field,) for s in by_kind.get("add_field", []) if s.field]
+        # the indexes of a replaced column were dropped with it: the new table's come back
+        wanted += [
+            tuple(c.name for c in i.columns) for i in new_table.indexes if {c.name for c in i.columns} & rewrites.keys()
+        ]
+        for index_columns in wanted:
+            index = self.index_name(new_table, index_columns)
+            if index is not None and frozenset(index_columns) not in existing_indexes:
+                self.ops.create_index(index, table, list(index_columns))
+                existing_indexes[frozenset(index_columns)] = index  # a field and its index come once
         for s in by_kind.get("fill_default", []):
             assert s.field is not None
             self.fill_default(table, new.fields[s.field])
@@ -241,9 +271,10 @@ class _Migrator:
         stmt = target.update().where(target.c.id == sa.bindparam("_id")).values({temp: sa.bindparam("_v")})
         self.progress.start(f"convert {table}.{after.name}", None)
         batch: list[dict[str, Any]] = []
-        for record_id, value, ok in iter_conversions(self.conn, table, column, before, after):
-            if ok:
-                batch.append({"_id": record_id, "_v": value})
+        target_table = after.target if after.type == "reference" else None
+        for c in iter_conversions(self.conn, table, column, before, after, target_table=target_table):
+            if c.outcome != "lost":
+                batch.append({"_id": c.record_id, "_v": c.value})
             if len(batch) >= 5000:
                 self.conn.execute(stmt, batch)
                 self.progress.advance(len(batch))
@@ -253,12 +284,25 @@ class _Migrator:
             self.progress.advance(len(batch))
         self.progress.finish()
 
-    def set_null(self, table: str, column: str, ids: Iterable[int]) -> None:
-        target = sa.table(table, sa.column("id"), sa.column(column))
-        ids = list(ids)
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            self.conn.execute(target.update().where(target.c.id.in_(chunk)).values({column: None}))
+    def update_in_place(self, table: str, column: str, before: FieldDef, after: FieldDef) -> None:
+        """Empty the values that do not convert and write the changed ones, before the
+        column's type is altered (a same-kind change: the old column holds the new values)."""
+        target = sa.table(table, sa.column("id"), sa.column(column, column_type(before)))
+        stmt = target.update().where(target.c.id == sa.bindparam("_id")).values({column: sa.bindparam("_v")})
+        rows = [
+            {"_id": c.record_id, "_v": c.value}
+            for c in iter_conversions(
+                self.conn,
+                table,
+                column,
+                before,
+                after,
+                target_table=after.target if after.type == "reference" else None,
+            )
+            if c.outcome != "same"
+        ]
+        for start in range(0, len(rows), 5000):
+            self.conn.execute(stmt, rows[start : start + 5000])
 
     def fill_default(self, table: str, f: FieldDef) -> None:
         value = field_validator(f).validate({f.name: f.default}, partial=True)[f.name]

@@ -11,18 +11,20 @@ is fixed (duplicates under a new unique constraint).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from engine.compile import column_type, compile_csv_reader
-from engine.metadata import NO_DEFAULT, Definitions, EntityDef, FieldDef
+from engine.compile import column_type
+from engine.metadata import Definitions, EntityDef, FieldDef
 
+from ._convert import describe_example, example, iter_conversions
 from ._describe import definition_changes, entity_meta, field_meta, meta_change
-from ._values import to_text
+
+#: How many changed or lost values a step lists.
+MAX_EXAMPLES = 10
 
 StepKind = Literal[
     "create_entity",
@@ -50,6 +52,8 @@ class MigrationStep:
 
     :param rows: how many existing rows the step touches (rewrites, drops or leaves invalid).
     :param lost: how many of those would lose a value (or the whole row, for a dropped entity).
+    :param changed: how many values a type change keeps but alters (``00123`` → ``123``).
+    :param examples: ``(id, stored text, new text or None)`` of the first values lost or changed.
     """
 
     kind: StepKind
@@ -62,10 +66,13 @@ class MigrationStep:
     blocking: bool = False
     reason: str | None = None
     columns: tuple[str, ...] = ()
+    changed: int = 0
+    examples: tuple[tuple[int, str, str | None], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
         out["columns"] = list(self.columns)
+        out["examples"] = [{"id": i, "before": b, "after": a} for i, b, a in self.examples]
         return {k: v for k, v in out.items() if v not in (None, (), [])}
 
 
@@ -154,9 +161,31 @@ class _Planner:
         )
         return int(self.conn.execute(sa.select(sa.func.coalesce(sa.func.sum(inner.c.n), 0))).scalar() or 0)
 
-    def count_unconvertible(self, table: str, old_column: str, old: FieldDef, new: FieldDef) -> int:
-        """How many stored values of ``old`` would not be valid values of ``new``."""
-        return sum(1 for _id, _value, ok in iter_conversions(self.conn, table, old_column, old, new) if not ok)
+    def count_conversions(
+        self, table: str, old_column: str, old: FieldDef, new: FieldDef
+    ) -> tuple[int, int, tuple[tuple[int, str, str | None], ...]]:
+        """How many stored values of ``old`` would be lost and changed as values of ``new``,
+        with the first few of them."""
+        lost = changed = 0
+        examples: list[tuple[int, str, str | None]] = []
+        target = self.old_table_of(new.target) if new.type == "reference" else None
+        for c in iter_conversions(self.conn, table, old_column, old, new, target_table=target):
+            if c.outcome == "same":
+                continue
+            lost += c.outcome == "lost"
+            changed += c.outcome == "changed"
+            if len(examples) < MAX_EXAMPLES:
+                examples.append(example(c, new))
+        return lost, changed, tuple(examples)
+
+    def old_table_of(self, entity: str | None) -> str | None:
+        """The table that holds ``entity``'s records now (None for a new entity)."""
+        if entity is None or self.old is None:
+            return None
+        if entity in self.old.entities:
+            return entity
+        source = self.new.entities[entity].renamed_from if entity in self.new.entities else None
+        return source if source in self.old.entities else None
 
     # -- planning ---------------------------------------------------------------------
     def add(self, step: MigrationStep) -> None:
@@ -275,21 +304,7 @@ class _Planner:
                 )
             )
         elif f.required and rows:
-            self.add(
-                MigrationStep(
-                    "require_field",
-                    entity,
-                    f"new required field {entity}.{f.name} is empty on existing records",
-                    field=f.name,
-                    rows=rows,
-                    lost=rows,
-                    destructive=True,
-                    reason=(
-                        f"{rows} existing record(s) would have no {f.name}; give the field a "
-                        '"default" or make it optional first'
-                    ),
-                )
-            )
+            self.require(table, entity, f, rows, f"{rows} existing record(s) would have no {f.name}")
         if f.unique:
             self.add(
                 MigrationStep(
@@ -304,7 +319,7 @@ class _Planner:
             if old.type == "reference" and new.type == "reference" and old.target != new.target:
                 kind = "change_type"
             values = self.count_non_null(table, column)
-            lost = self.count_unconvertible(table, column, old, new) if values else 0
+            lost, changed, examples = self.count_conversions(table, column, old, new) if values else (0, 0, ())
             if kind == "remove_choices":
                 removed = sorted(set(old.choice_values) - set(new.choice_values))
                 detail = f"remove choice(s) {', '.join(removed)} from {where}"
@@ -318,15 +333,14 @@ class _Planner:
                     field=new.name,
                     rows=values if kind == "change_type" else lost,
                     lost=lost,
-                    destructive=lost > 0,
-                    reason=(
-                        f"{lost} record(s) hold a value of {where} that is not valid as {describe(new)} "
-                        "and would be emptied; fix or export those records first"
-                        if lost
-                        else None
-                    ),
+                    changed=changed,
+                    examples=examples,
+                    destructive=bool(lost or changed),
+                    reason=_conversion_reason(where, old, new, lost, changed, examples),
                 )
             )
+            if lost and new.required:
+                self.require(table, entity, new, lost, f"{lost} value(s) of {where} would be emptied")
         elif old.on_delete != new.on_delete and new.type == "reference":
             self.add(
                 MigrationStep(
@@ -338,32 +352,8 @@ class _Planner:
             )
         if new.required and not old.required:
             empty = self.count_null(table, column)
-            if empty and new.has_default and new.default is not None:
-                self.add(
-                    MigrationStep(
-                        "fill_default",
-                        entity,
-                        f"{where} becomes required; empty values get the default {new.default!r}",
-                        field=new.name,
-                        rows=empty,
-                    )
-                )
-            elif empty:
-                self.add(
-                    MigrationStep(
-                        "require_field",
-                        entity,
-                        f"{where} becomes required",
-                        field=new.name,
-                        rows=empty,
-                        lost=empty,
-                        destructive=True,
-                        reason=(
-                            f"{empty} record(s) have no {new.name} and would be invalid; fill them "
-                            'in, or give the field a "default"'
-                        ),
-                    )
-                )
+            if empty:
+                self.require(table, entity, new, empty, f"{empty} record(s) have no {new.name}")
         if new.unique != old.unique:
             if new.unique:
                 self.add(
@@ -388,6 +378,36 @@ class _Planner:
             )
         if field_meta(old) != field_meta(new):
             self.add(MigrationStep("definition_only", entity, f"{where}: {meta_change(old, new)}", field=new.name))
+
+    def require(self, table: str, entity: str, f: FieldDef, rows: int, what: str) -> None:
+        """Empty values of a required field: filled with its default, else blocking (even
+        ``allow_data_loss`` must not leave a required field empty)."""
+        where = f"{entity}.{f.name}"
+        if f.has_default and f.default is not None:
+            self.add(
+                MigrationStep(
+                    "fill_default",
+                    entity,
+                    f"{where} is required; empty values get the default {f.default!r}",
+                    field=f.name,
+                    rows=rows,
+                )
+            )
+            return
+        self.add(
+            MigrationStep(
+                "require_field",
+                entity,
+                f"{where} is required",
+                field=f.name,
+                rows=rows,
+                blocking=True,
+                reason=(
+                    f"{what} and the field is required; fill them in, make the field optional first, "
+                    'or give it a "default"'
+                ),
+            )
+        )
 
     def plan_constraints(self, table: str, old: EntityDef, new: EntityDef, renamed: dict[str, str]) -> None:
         back = {v: k for k, v in renamed.items()}
@@ -463,29 +483,22 @@ class _Planner:
         return tuple(out)
 
 
-def iter_conversions(
-    conn: Connection, table: str, column: str, old: FieldDef, new: FieldDef
-) -> Iterator[tuple[int, Any, bool]]:
-    """Yield ``(id, new_value, ok)`` for every stored non-null value of ``column``.
-
-    A value converts when its text form (what ``crm export`` would write) is a valid value
-    of the new field, i.e. exactly as if the records were exported and imported again.
-    """
-    probe = dataclasses.replace(
-        new, required=False, read_only=False, unique=False, default=NO_DEFAULT, renamed_from=None
-    )
-    probe_entity = EntityDef(name="probe", label=new.label, fields={new.name: probe})
-    reader = compile_csv_reader(probe_entity, [new.name])
-    idc: sa.ColumnClause[Any] = sa.column("id")
-    col: sa.ColumnClause[Any] = sa.column(column)
-    query = sa.select(idc, col).select_from(sa.table(table, idc, col)).where(col.is_not(None)).order_by(idc)
-    result = conn.execute(query.execution_options(yield_per=5000))
-    for record_id, value in result:
-        values, problems = reader.convert([to_text(old, value)])
-        if problems or values is None:
-            yield record_id, None, False
+def _conversion_reason(
+    where: str, old: FieldDef, new: FieldDef, lost: int, changed: int, examples: tuple[tuple[int, str, str | None], ...]
+) -> str | None:
+    if not lost and not changed:
+        return None
+    parts = []
+    if lost:
+        if new.type == "reference" and old.type in ("reference", "integer"):
+            parts.append(f"{lost} record(s) would point to no {new.target} and be emptied")
         else:
-            yield record_id, values[0], True
+            parts.append(f"{lost} record(s) hold a value that is not valid as {describe(new)} and would be emptied")
+    if changed:
+        parts.append(f"{changed} value(s) would be changed")
+    listed = ", ".join(describe_example(*e) for e in examples)
+    more = ", …" if len(examples) < lost + changed else ""
+    return f"{'; '.join(parts)} ({listed}{more}); fix or export those records first"
 
 
 def describe(f: FieldDef) -> str:

@@ -194,9 +194,10 @@ def test_making_a_field_required_where_rows_are_empty(seeded: CrmEngine, tmp_pat
     account = _with_field(ACCOUNT, "code", {"type": "string", "max_length": 20, "required": True})
     plan = _plan(seeded, tmp_path, {"account": account, "opportunity": OPPORTUNITY})
     (step,) = [s for s in plan.steps if s.kind == "require_field"]
-    assert (step.rows, step.destructive) == (1, True)
-    with pytest.raises(DataLossError):
-        _apply(seeded, tmp_path, {"account": account, "opportunity": OPPORTUNITY})
+    assert (step.rows, step.blocking) == (1, True)
+    with pytest.raises(DataLossError) as caught:
+        _apply(seeded, tmp_path, {"account": account, "opportunity": OPPORTUNITY}, allow_data_loss=True)
+    assert [p.code for p in caught.value.problems] == ["blocked"]
     with_default = _with_field(
         ACCOUNT, "code", {"type": "string", "max_length": 20, "required": True, "default": "N/A"}
     )

@@ -1,0 +1,201 @@
+"""Converting stored values when a field changes its type: the one table of rules.
+
+Every conversion reads the stored value through the OLD column type (so SQLite and
+PostgreSQL hand the same Python value over, e.g. a decoded JSON list rather than its raw
+text) and converts it in Python, never with database casts: the result is the same on both
+databases. A rule turns the old value into a *candidate* text; the new field's own CSV
+reader then decides whether that text is a valid value, exactly as an export and re-import
+would. Each value ends up in one of three outcomes:
+
+- ``same``: the new value reads back as the old one (``10`` → ``10.0``, ``a|b`` → ``a|b``);
+- ``changed``: a value is kept but differs from what was stored (``00123`` → ``123``,
+  ``2026-01-02T10:30`` → ``2026-01-02``): destructive, listed in the plan;
+- ``lost``: no valid value of the new field (the value is emptied): destructive.
+
+A reference keeps a value only when the record it names exists in the new target table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from engine.compile import column_type, compile_csv_reader
+from engine.metadata import NO_DEFAULT, EntityDef, FieldDef
+
+from ._values import to_text
+
+Outcome = Literal["same", "changed", "lost"]
+
+#: Field types whose values are numbers; numbers equal in value convert unchanged.
+_NUMERIC = frozenset({"integer", "decimal", "money", "boolean"})
+#: Field types that hold plain text.
+_TEXT = ("string", "text", "email", "phone", "url", "enum")
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """What becomes of one stored value.
+
+    :param before: the export text of the stored value.
+    :param value: the new value (``None`` when lost).
+    """
+
+    record_id: int
+    before: str
+    value: Any
+    outcome: Outcome
+
+
+class _Lost(Exception):
+    """A rule finds no value of the new type."""
+
+
+#: A rule: stored value, old field, new field → (candidate text, whether the rule changes it).
+Rule = Callable[[Any, FieldDef, FieldDef], tuple[str, bool]]
+
+
+def _as_text(value: Any, old: FieldDef, new: FieldDef) -> tuple[str, bool]:
+    """The default: the export text of the value, read as the new type."""
+    return to_text(old, value), False
+
+
+def _json_to_text(value: Any, old: FieldDef, new: FieldDef) -> tuple[str, bool]:
+    """A JSON string becomes its text; other JSON values their compact JSON text."""
+    return (value, False) if isinstance(value, str) else (to_text(old, value), False)
+
+
+def _multi_to_single(value: Any, old: FieldDef, new: FieldDef) -> tuple[str, bool]:
+    """One chosen value converts; none empties nothing; several cannot be one."""
+    if len(value) > 1:
+        raise _Lost
+    return (str(value[0]) if value else ""), False
+
+
+def _boolean_to_number(value: Any, old: FieldDef, new: FieldDef) -> tuple[str, bool]:
+    return ("1" if value else "0"), False
+
+
+def _number_to_boolean(value: Any, old: FieldDef, new: FieldDef) -> tuple[str, bool]:
+    if value == 1:
+        return "true", False
+    if value == 0:
+        return "false", False
+    raise _Lost
+
+
+def _date_to_datetime(value: Any, old: FieldDef, new: FieldDef) -> tuple[str, bool]:
+    """A date widens to its midnight (UTC)."""
+    return datetime.combine(value, time(0), tzinfo=UTC).isoformat(), False
+
+
+def _datetime_to_date(value: Any, old: FieldDef, new: FieldDef) -> tuple[str, bool]:
+    """The UTC date; only a time other than midnight is information lost."""
+    moment = value.astimezone(UTC)
+    return moment.date().isoformat(), moment.time() != time(0)
+
+
+_RULES: dict[tuple[str, str], Rule] = {
+    **{("json", t): _json_to_text for t in (*_TEXT, "text")},
+    ("multi_enum", "enum"): _multi_to_single,
+    ("boolean", "integer"): _boolean_to_number,
+    ("boolean", "decimal"): _boolean_to_number,
+    ("boolean", "money"): _boolean_to_number,
+    ("integer", "boolean"): _number_to_boolean,
+    ("decimal", "boolean"): _number_to_boolean,
+    ("money", "boolean"): _number_to_boolean,
+    ("date", "datetime"): _date_to_datetime,
+    ("datetime", "date"): _datetime_to_date,
+}
+
+
+def rule_for(old: FieldDef, new: FieldDef) -> Rule:
+    """The conversion rule of a type change (the export text when no rule is needed)."""
+    return _RULES.get((old.type, new.type), _as_text)
+
+
+def _numbers_equal(a: str, b: str) -> bool:
+    try:
+        return Decimal(a) == Decimal(b)
+    except InvalidOperation:
+        return False
+
+
+class Converter:
+    """Converts values of ``old`` into values of ``new``; ``target_ids`` are the records a
+    reference may name (``None`` when ``new`` is no reference)."""
+
+    def __init__(self, old: FieldDef, new: FieldDef, target_ids: set[int] | None = None) -> None:
+        self.old = old
+        self.new = new
+        self.rule = rule_for(old, new)
+        self.target_ids = target_ids
+        probe = dataclasses.replace(
+            new, required=False, read_only=False, unique=False, default=NO_DEFAULT, renamed_from=None
+        )
+        self.reader = compile_csv_reader(EntityDef(name="probe", label=new.label, fields={new.name: probe}), [new.name])
+
+    def convert(self, record_id: int, value: Any) -> Conversion:
+        before = to_text(self.old, value)
+        try:
+            candidate, changed = self.rule(value, self.old, self.new)
+        except _Lost:
+            return Conversion(record_id, before, None, "lost")
+        if candidate == "":
+            return Conversion(record_id, before, None, "same")
+        values, problems = self.reader.convert([candidate])
+        if problems or values is None or values[0] is None:
+            return Conversion(record_id, before, None, "lost")
+        new_value = values[0]
+        if self.target_ids is not None and new_value not in self.target_ids:
+            return Conversion(record_id, before, None, "lost")
+        after = to_text(self.new, new_value)
+        if not changed and after != candidate:
+            numeric = self.old.type in _NUMERIC and self.new.type in _NUMERIC
+            changed = not (numeric and _numbers_equal(candidate, after))
+        return Conversion(record_id, before, new_value, "changed" if changed else "same")
+
+
+def reference_ids(conn: Connection, table: str | None) -> set[int]:
+    """The ids of ``table`` (none when the table does not exist yet)."""
+    if table is None or not sa.inspect(conn).has_table(table):
+        return set()
+    idc: sa.ColumnClause[Any] = sa.column("id")
+    return {int(i) for (i,) in conn.execute(sa.select(idc).select_from(sa.table(table, idc)))}
+
+
+def iter_conversions(
+    conn: Connection, table: str, column: str, old: FieldDef, new: FieldDef, *, target_table: str | None = None
+) -> Iterator[Conversion]:
+    """What becomes of every stored non-null value of ``column`` (ordered by id).
+
+    ``target_table`` is the table a new reference points to, as it is named at this moment.
+    """
+    target_ids = reference_ids(conn, target_table) if new.type == "reference" else None
+    converter = Converter(old, new, target_ids)
+    idc: sa.ColumnClause[Any] = sa.column("id")
+    col: sa.ColumnClause[Any] = sa.column(column, column_type(old))
+    query = sa.select(idc, col).select_from(sa.table(table, idc, col)).where(col.is_not(None)).order_by(idc)
+    for record_id, value in conn.execute(query.execution_options(yield_per=5000)):
+        yield converter.convert(record_id, value)
+
+
+def example(c: Conversion, new: FieldDef) -> tuple[int, str, str | None]:
+    """``(id, stored text, new text or None when emptied)`` of a changed or lost value."""
+    return (c.record_id, c.before, None if c.outcome == "lost" else to_text(new, c.value))
+
+
+def describe_example(record_id: int, before: str, after: str | None) -> str:
+    """``#12 '00123' → '123'`` (or ``→ empty``), for plans and refusals."""
+    return f"#{record_id} {_short(before)!r} → " + ("empty" if after is None else repr(_short(after)))
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
