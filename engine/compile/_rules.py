@@ -185,6 +185,8 @@ def _message(entity: EntityDef, name: str, code: str) -> str:
             return f'"id" must be at most {INT64_MAX}'
         return '"id" must be the id (a positive integer) of an existing record, or empty'
     if name == "owner" and field is None:
+        if code == "unknown_owner":
+            return '"owner" must be the name of an existing, active user (see `crm user list`)'
         if code == "type":
             return '"owner" must be a user name (a string) or null'
         return f'"owner" must be at most {OWNER_MAX_LENGTH} characters long'

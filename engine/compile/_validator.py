@@ -146,6 +146,14 @@ class RecordValidator:
             return out, []
         return None, [record_problem(self.entity, key, code) for key, code in errs]
 
+    def check_values(self, data: Mapping[str, Any], *, partial: bool = False) -> tuple[dict[str, Any], list[Problem]]:
+        """The converted values that passed and the problems of the others, so that a
+        caller can run its own checks on the valid ones and report every problem at once."""
+        if not isinstance(data, Mapping):
+            return {}, [record_problem(self.entity, None, "type")]
+        out, errs = (self.update_check if partial else self.create_check)(data)
+        return out, [record_problem(self.entity, key, code) for key, code in errs]
+
     def validate(self, data: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
         """The converted values of a valid record; raises :class:`RecordValidationError`
         with every problem otherwise."""

@@ -35,7 +35,14 @@ from engine.errors import (
 from engine.metadata import EntityDef
 from engine.storage import audit_log, to_jsonable
 
-from ._checks import check_references, check_unique, check_workflow_fields, integrity_reason
+from ._checks import (
+    ReadScope,
+    check_unique,
+    integrity_reason,
+    owner_problems,
+    reference_problems,
+    workflow_field_problems,
+)
 from ._filters import Filter, compile_filter, compile_sort, sort_keys
 
 if TYPE_CHECKING:
@@ -249,16 +256,22 @@ class RecordService:
             self._permissions.check_writable(user, entity, data)
             actor = user.name
         workflows = self.model.definitions.workflows_for(entity)
+        problems: builtins.list[Problem] = []
         if workflows:
-            data = self._initial_states(entity, data, workflows)
-        values = self.model.validator(entity).validate(data, partial=False)
+            data, problems = self._initial_states(data, workflows)
+        values, value_problems = self.model.validator(entity).check_values(data, partial=False)
+        problems.extend(value_problems)
         now = datetime.now(UTC)
-        owner = values.pop("owner", None) if "owner" in values else actor
         model = self.model
         table = model.table(entity)
         insert = self._statement(model, ("insert", entity), lambda: table.insert().returning(*table.c))
         with self._write(conn) as tx:
-            check_references(self.model, tx, definition, values)
+            # every problem of the request at once: workflow fields, values, references, owner
+            problems.extend(reference_problems(model, tx, definition, values, self._read_scope(user)))
+            problems.extend(owner_problems(tx, definition, values))
+            if problems:
+                raise RecordValidationError(problems)
+            owner = values.pop("owner", None) if "owner" in values else actor
             check_unique(tx, definition, table, values, None)
             row = {**values, "version": 1, "created_at": now, "updated_at": now, "created_by": actor, "owner": owner}
             try:
@@ -283,7 +296,26 @@ class RecordService:
             self._saved(entity, created, created=True, actor=actor)
         return self._permissions.visible(user, entity, created) if user is not None else created
 
-    def _initial_states(self, entity: str, data: Mapping[str, Any], workflows: Any) -> Mapping[str, Any]:
+    def _read_scope(self, user: User | None) -> ReadScope | None:
+        """The condition selecting the records of an entity ``user`` may read (``None``:
+        the system, which reads everything)."""
+        if user is None:
+            return None
+        permissions = self._permissions
+
+        def scope(entity: str, table: sa.Table) -> Any:
+            access = permissions.access(user, entity)
+            if access.unrestricted:
+                return None
+            return permissions.scope_condition(user, table, access.read)
+
+        return scope
+
+    def _initial_states(
+        self, data: Mapping[str, Any], workflows: Any
+    ) -> tuple[Mapping[str, Any], builtins.list[Problem]]:
+        """``data`` with each workflow field at its initial state, and the problems of
+        values that tried to set another one."""
         problems = []
         out = dict(data)
         for w in workflows:
@@ -298,9 +330,7 @@ class RecordService:
                     )
                 )
             out[w.field] = w.initial_state
-        if problems:
-            raise RecordValidationError(problems)
-        return out
+        return out, problems
 
     def update(
         self,
@@ -334,24 +364,30 @@ class RecordService:
             self._permissions.check_writable(user, entity, changes)
             actor = user.name
         validator = self.model.validator(entity, system=allow_read_only)
-        values = validator.validate(changes, partial=True)
+        values, problems = validator.check_values(changes, partial=True)
         table = self.model.table(entity)
         with self._write(conn) as tx:
             if current is None or conn is None:
                 current = self.get(entity, record_id, conn=tx)
             if user is not None:
                 self._permissions.check_record(user, entity, current, "update")
+            changed = {k: v for k, v in values.items() if current.get(k) != v}
+            # every problem of the request at once: values, workflow fields, references, owner
+            problems.extend(
+                workflow_field_problems(self.model, definition, current, changed, via_workflow, allow_read_only)
+            )
+            problems.extend(reference_problems(self.model, tx, definition, changed, self._read_scope(user)))
+            problems.extend(owner_problems(tx, definition, changed))
+            if problems:
+                raise RecordValidationError(problems)
             if expected_version is not None and current["version"] != expected_version:
                 raise ConflictError(
                     f"{entity} {record_id} was changed by someone else (version {current['version']}, "
                     f"you had {expected_version}); reload it and apply your change again",
                     [Problem(code="stale_version", field="version", message="the record has a newer version")],
                 )
-            changed = {k: v for k, v in values.items() if current.get(k) != v}
             if not changed:
                 return self._permissions.visible(user, entity, current) if user is not None else current
-            check_workflow_fields(self.model, definition, current, changed, via_workflow, allow_read_only)
-            check_references(self.model, tx, definition, changed)
             check_unique(tx, definition, table, {**current, **changed}, current["id"], only=set(changed))
             now = datetime.now(UTC)
             columns = tuple(sorted(changed))
