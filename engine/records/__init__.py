@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._checks import unknown_owners
 from ._filters import OPERATORS, compile_sort, compile_where
 from ._json import record_json
 from ._service import MAX_PAGE, Page, Record, RecordService, new_change_id
@@ -16,4 +17,5 @@ __all__ = [
     "compile_where",
     "new_change_id",
     "record_json",
+    "unknown_owners",
 ]
