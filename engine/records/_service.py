@@ -43,7 +43,8 @@ from ._checks import (
     reference_problems,
     workflow_field_problems,
 )
-from ._filters import Filter, compile_filter, compile_sort, sort_keys
+from ._filters import Filter, Follow, Target, compile_filter, compile_sort, sort_keys
+from ._search import compile_search
 
 if TYPE_CHECKING:
     from engine.permissions import PermissionService
@@ -126,9 +127,11 @@ class RecordService:
         offset: int = 0,
         with_total: bool = True,
         user: User | None = None,
+        search: str | None = None,
     ) -> Page:
-        """Records matching ``where`` (see :mod:`._filters`), sorted, one page at a time;
-        with ``user``, only the records in their read scope, without hidden fields."""
+        """Records matching ``where`` (see :mod:`._filters`) and the free-text ``search``
+        (see :mod:`._search`), sorted, one page at a time; with ``user``, only the records
+        in their read scope, without hidden fields (which filters and searches never see)."""
         model = self.model
         definition = model.entity(entity)
         table = model.table(entity)
@@ -145,7 +148,9 @@ class RecordService:
             raise UsageError(f"limit must be between 0 and {MAX_PAGE}")
         if not isinstance(offset, int) or offset < 0:
             raise UsageError("offset must be 0 or more")
-        found = compile_filter(definition, table, where, dialect=self._engine.db.dialect)
+        found = compile_filter(
+            definition, table, where, dialect=self._engine.db.dialect, follow=self._targets(user)
+        ).combined(compile_search(definition, table, search))
         order = compile_sort(definition, table, sort)  # checks the sort even when the statement is kept
         select, count = self._list_statements(model, entity, table, found, sort_keys(sort), order, scope, scope_shape)
         params = {**found.params, **scope_params}
@@ -163,6 +168,26 @@ class RecordService:
             else:
                 total = int(conn.execute(count, params).scalar() or 0)
         return Page(items=items, total=total, limit=limit, offset=offset)
+
+    def _targets(self, user: User | None) -> Follow:
+        """What filters of ``user`` see of the targets of references (``account.name``)."""
+        model = self.model
+        permissions = self._permissions
+
+        def follow(entity: str) -> Target | None:
+            definition = model.entity(entity)
+            if user is None:
+                return Target(definition, model.table(entity), lambda table: (None, {}, "all"))
+            access = permissions.access(user, entity)
+            if not access.allows("read"):
+                return None
+            return Target(
+                permissions.visible_entity(user, definition),
+                model.table(entity),
+                lambda table: permissions.scope_parameters(user, table, access.read),  # type: ignore[arg-type]
+            )
+
+        return follow
 
     def _list_statements(
         self,
