@@ -7,7 +7,7 @@ validators come out, and nothing mutates them afterwards (see ``README.md``).
 from __future__ import annotations
 
 from engine.compile._csv import CsvRowConverter, compile_csv_reader
-from engine.compile._rules import record_problem
+from engine.compile._rules import record_problem, unstorable
 from engine.compile._schema import RecordSchema, build_record_schema, load_record
 from engine.compile._tables import NAMING_CONVENTION, build_metadata, system_columns
 from engine.compile._types import UTCDateTime, column_type
@@ -28,4 +28,5 @@ __all__ = [
     "load_record",
     "record_problem",
     "system_columns",
+    "unstorable",
 ]

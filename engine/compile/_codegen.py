@@ -30,9 +30,11 @@ from engine.compile._rules import (
     DATETIME_RE,
     INT64_MAX,
     INT64_MIN,
+    UNSTORABLE_SEARCH,
     format_regex,
     integer_bounds,
     integer_digits,
+    json_unstorable,
     scale_of,
 )
 from engine.metadata import pattern_matcher
@@ -102,8 +104,18 @@ def chain(
 _NOT_INT = "{v}.__class__ is not int and (not isinstance({v}, int) or isinstance({v}, bool))"
 
 
+def unstorable_condition(src: Source, v: str) -> str:
+    """The expression that is true when text ``v`` holds a NUL or an unpaired surrogate
+    (ASCII text, most of it, only pays for the NUL test)."""
+    return f"'\\x00' in {v} or not {v}.isascii() and {src.const(UNSTORABLE_SEARCH)}({v}) is not None"
+
+
 def _text(src: Source, field: FieldDef, v: str, trusted: bool) -> list[tuple[str, str]]:
     conditions = [] if trusted else [(f"not isinstance({v}, str)", "type")]
+    if field.required:
+        # a required text is missing when blank after trimming
+        conditions.append((f"not {v}.strip()", "required"))
+    conditions.append((unstorable_condition(src, v), "invalid_character"))
     if field.min_length is not None:
         conditions.append((f"len({v}) < {src.const(field.min_length)}", "min_length"))
     if field.max_length is not None:
@@ -339,6 +351,6 @@ def emit_value_checks(
         conditions = [(positive, "type"), (f"{v} > {INT64_MAX}", "out_of_range")]
         chain(src, depth, conditions, fail, [store(v)])
     elif kind == "json":
-        src.add(depth, store(v))
+        chain(src, depth, [(f"{src.const(json_unstorable)}({v})", "invalid_character")], fail, [store(v)])
     else:
         raise ValueError(f"field {field.name!r} has unknown type {kind!r}")

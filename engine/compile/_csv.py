@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from engine.compile._codegen import Source, emit_value_checks
+from engine.compile._codegen import Source, emit_value_checks, unstorable_condition
 from engine.compile._rules import (
     BOOLEAN_TEXT,
     INT64_MAX,
@@ -148,6 +148,8 @@ def _emit_owner(src: Source, index: int, local: str) -> None:
     src.add(2, f"s = row[{index}]")
     src.add(2, "if not s:")
     src.add(3, f"{local} = None")
+    src.add(2, f"elif {unstorable_condition(src, 's')}:")
+    src.add(3, f"errs.append(({key}, 'invalid_character'))")
     src.add(2, f"elif len(s) > {src.const(OWNER_MAX_LENGTH)}:")
     src.add(3, f"errs.append(({key}, 'max_length'))")
     src.add(2, "else:")

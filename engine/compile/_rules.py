@@ -9,7 +9,8 @@ message is made once: the regular expressions, the numeric limits, the order of 
 Order of checks (a field gets at most its first problem)::
 
     missing / null   required
-    string-like      type, min_length, max_length, format (email/phone/url), pattern
+    string-like      type, required (blank after trimming, required fields only), invalid_character,
+                     min_length, max_length, format (email/phone/url), pattern
     integer          type, out_of_range (signed 64 bit), minimum, maximum
     decimal, money   type, precision, scale, minimum, maximum
     boolean          type
@@ -18,8 +19,12 @@ Order of checks (a field gets at most its first problem)::
     enum             type, choice
     multi_enum       type (not a list), then per item in order: type, choice, duplicate
     reference        type (not a positive integer), out_of_range
-    json             none
-    owner            type, max_length
+    json             invalid_character (any string or key at any depth)
+    owner            type, invalid_character, max_length
+
+``invalid_character`` is text no database stores: a NUL, or an unpaired UTF-16 surrogate
+(``"\\ud800"`` in JSON); PostgreSQL refuses both and SQLite's driver cannot encode the
+second, so such text is refused at input, whatever the field type and path.
 
 Problems come out in this order: entity fields in definition order, then ``owner``, then
 unknown and system keys in input order.
@@ -75,6 +80,42 @@ BOOLEAN_TEXT: Final = {
 }
 
 _FORMAT_RULES: Final = {"email": EMAIL_RE, "phone": PHONE_RE, "url": URL_RE}
+#: What no database stores in text: NUL and unpaired surrogates (see ``unstorable``).
+_UNSTORABLE_RE: Final = re.compile(r"[\x00\ud800-\udfff]")
+#: ``UNSTORABLE_SEARCH(text)`` is not None for text with a NUL or an unpaired surrogate.
+UNSTORABLE_SEARCH: Final = _UNSTORABLE_RE.search
+
+
+def unstorable(text: str) -> bool:
+    """Whether ``text`` holds a character no database stores (NUL, an unpaired surrogate)."""
+    return UNSTORABLE_SEARCH(text) is not None
+
+
+def json_unstorable(value: object) -> bool:
+    """Whether any string or key at any depth of the JSON ``value`` is :func:`unstorable`.
+
+    Iterative: a value nested deeper than the recursion limit is still walked.
+    """
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if UNSTORABLE_SEARCH(item) is not None:
+                return True
+        elif isinstance(item, dict):
+            for key, nested in item.items():
+                if isinstance(key, str) and UNSTORABLE_SEARCH(key) is not None:
+                    return True
+                pending.append(nested)
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
+    return False
+
+
+def printable_key(name: str) -> str:
+    """``name`` with unpaired surrogates escaped (``\\ud800``), so that a problem naming it
+    can be encoded as UTF-8."""
+    return name.encode("utf-8", "backslashreplace").decode("utf-8") if unstorable(name) else name
 
 
 def format_regex(field: FieldDef) -> re.Pattern[str] | None:
@@ -129,7 +170,14 @@ def _message(entity: EntityDef, name: str, code: str) -> str:
             return f'"{name}" is maintained by the engine and cannot be written; remove it'
         return f'"{name}" is read-only once the record exists; leave it out of updates'
     if code == "required":
+        if field is not None and field.type in TEXT_TYPES:
+            return f'"{name}" is required; give it a non-blank value'
         return f'"{name}" is required; give it a non-null value'
+    if code == "invalid_character":
+        return (
+            f'"{name}" contains a character that cannot be stored (a NUL or an unpaired surrogate '
+            'such as "\\ud800"); remove it'
+        )
     if code == "row_length":
         return "the row does not have as many cells as the header has columns; fix the row"
     if name == "id" and field is None:
@@ -137,6 +185,8 @@ def _message(entity: EntityDef, name: str, code: str) -> str:
             return f'"id" must be at most {INT64_MAX}'
         return '"id" must be the id (a positive integer) of an existing record, or empty'
     if name == "owner" and field is None:
+        if code == "unknown_owner":
+            return '"owner" must be the name of an existing, active user (see `crm user list`)'
         if code == "type":
             return '"owner" must be a user name (a string) or null'
         return f'"owner" must be at most {OWNER_MAX_LENGTH} characters long'
@@ -212,5 +262,5 @@ def record_problem(entity: EntityDef, name: object, code: str, *, line: int | No
         else:
             message = "a record must be a JSON object mapping field names to values"
         return Problem(code=code, message=message, line=line)
-    key = str(name)
+    key = printable_key(str(name))
     return Problem(code=code, message=_message(entity, key, code), field=key, line=line)

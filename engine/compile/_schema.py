@@ -29,8 +29,10 @@ from engine.compile._rules import (
     READ_ONLY_SYSTEM_FIELDS,
     format_regex,
     integer_digits,
+    json_unstorable,
     record_problem,
     scale_of,
+    unstorable,
 )
 from engine.errors import Problem, RecordValidationError
 from engine.metadata import pattern_matcher
@@ -86,6 +88,10 @@ class _Text(_CodedField):
         field = self.field
         if not isinstance(value, str):
             raise self.make_error("type")
+        if field.required and not value.strip():
+            raise self.make_error("required")
+        if unstorable(value):
+            raise self.make_error("invalid_character")
         if field.min_length is not None and len(value) < field.min_length:
             raise self.make_error("min_length")
         if field.max_length is not None and len(value) > field.max_length:
@@ -223,6 +229,8 @@ class _Reference(_CodedField):
 
 class _Json(_CodedField):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if json_unstorable(value):
+            raise self.make_error("invalid_character")
         return value
 
 
@@ -230,6 +238,8 @@ class _Owner(_CodedField):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         if not isinstance(value, str):
             raise self.make_error("type")
+        if unstorable(value):
+            raise self.make_error("invalid_character")
         if len(value) > OWNER_MAX_LENGTH:
             raise self.make_error("max_length")
         return value

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.compile._codegen import MISSING, Source, emit_value_checks
+from engine.compile._codegen import MISSING, Source, emit_value_checks, unstorable_condition
 from engine.compile._rules import OWNER_MAX_LENGTH, READ_ONLY_SYSTEM_FIELDS, record_problem
 from engine.errors import Problem, RecordValidationError
 from engine.metadata._model import NO_DEFAULT, EntityDef, FieldDef
@@ -94,6 +94,8 @@ def _emit_owner(src: Source, missing: str) -> None:
     src.add(4, f"out[{key}] = None")
     src.add(3, "elif not isinstance(v, str):")
     src.add(4, f"errs.append(({key}, 'type'))")
+    src.add(3, f"elif {unstorable_condition(src, 'v')}:")
+    src.add(4, f"errs.append(({key}, 'invalid_character'))")
     src.add(3, f"elif len(v) > {src.const(OWNER_MAX_LENGTH)}:")
     src.add(4, f"errs.append(({key}, 'max_length'))")
     src.add(3, "else:")
@@ -143,6 +145,14 @@ class RecordValidator:
         if not errs:
             return out, []
         return None, [record_problem(self.entity, key, code) for key, code in errs]
+
+    def check_values(self, data: Mapping[str, Any], *, partial: bool = False) -> tuple[dict[str, Any], list[Problem]]:
+        """The converted values that passed and the problems of the others, so that a
+        caller can run its own checks on the valid ones and report every problem at once."""
+        if not isinstance(data, Mapping):
+            return {}, [record_problem(self.entity, None, "type")]
+        out, errs = (self.update_check if partial else self.create_check)(data)
+        return out, [record_problem(self.entity, key, code) for key, code in errs]
 
     def validate(self, data: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
         """The converted values of a valid record; raises :class:`RecordValidationError`

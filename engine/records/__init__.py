@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._checks import unique_conflicts
+from ._checks import unique_conflicts, unknown_owners
 from ._filters import OPERATORS, compile_sort, compile_where
 from ._json import record_json
 from ._service import MAX_PAGE, Page, Record, RecordService, new_change_id
@@ -18,4 +18,5 @@ __all__ = [
     "new_change_id",
     "record_json",
     "unique_conflicts",
+    "unknown_owners",
 ]

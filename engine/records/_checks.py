@@ -1,30 +1,41 @@
 """The checks a record passes before it is written, beyond its own values (which the
 compiled validator checks): workflow-driven and read-only fields, references to existing
-records, unique values. Each raises with one problem per field."""
+records the user may read, owners that are active users, unique values.
+
+The first three return their problems (one per field), so that the service reports every
+problem of a request at once; unique values, checked last, raise a conflict."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
 
-from engine.errors import ConflictError, Problem, RecordValidationError, ReferenceIntegrityError
+from engine.compile import record_problem
+from engine.errors import ConflictError, Problem
 from engine.metadata import EntityDef
+from engine.storage import users
+from engine.users import SYSTEM_USER
 
 if TYPE_CHECKING:
     from engine.runtime import CompiledModel
 
 
-def check_workflow_fields(
+#: The read scope of a user on an entity's table: a condition, ``None`` for every record.
+ReadScope = Callable[[str, sa.Table], "ColumnElement[bool] | None"]
+
+
+def workflow_field_problems(
     model: CompiledModel,
     definition: EntityDef,
     current: Mapping[str, Any],
     changed: Mapping[str, Any],
     via_workflow: bool,
     allow_read_only: bool,
-) -> None:
+) -> list[Problem]:
     """Workflow-driven fields change only through transitions; a state's read-only fields not at all."""
     problems = []
     for w in model.definitions.workflows_for(definition.name):
@@ -49,19 +60,30 @@ def check_workflow_fields(
                             message=f"{name} cannot change while the record is {state.name}",
                         )
                     )
-    if problems:
-        raise RecordValidationError(problems)
+    return problems
 
 
-def check_references(model: CompiledModel, tx: Connection, definition: EntityDef, values: Mapping[str, Any]) -> None:
-    """Every reference in ``values`` names an existing record of its target."""
+def reference_problems(
+    model: CompiledModel,
+    tx: Connection,
+    definition: EntityDef,
+    values: Mapping[str, Any],
+    read_scope: ReadScope | None = None,
+) -> list[Problem]:
+    """Every reference in ``values`` names an existing record of its target that the user
+    may read (``read_scope``; ``None``: the system, every record). A record outside the
+    user's scope is refused exactly like a missing one, so the answer reveals nothing."""
     problems = []
     for f in definition.references():
         value = values.get(f.name)
         if value is None or f.target is None:
             continue
         target = model.table(f.target)
-        if tx.execute(sa.select(target.c.id).where(target.c.id == value)).first() is None:
+        query = sa.select(target.c.id).where(target.c.id == value)
+        scope = None if read_scope is None else read_scope(f.target, target)
+        if scope is not None:
+            query = query.where(scope)
+        if tx.execute(query).first() is None:
             problems.append(
                 Problem(
                     code="unknown_reference",
@@ -69,8 +91,26 @@ def check_references(model: CompiledModel, tx: Connection, definition: EntityDef
                     message=f"{f.target} {value} does not exist; pick an existing {f.target} id",
                 )
             )
-    if problems:
-        raise ReferenceIntegrityError("; ".join(f"{p.field}: {p.message}" for p in problems), problems)
+    return problems
+
+
+def unknown_owners(tx: Connection, names: set[str]) -> set[str]:
+    """The names among ``names`` that are not active users (the built-in ``system`` is one)."""
+    wanted = sorted(names - {SYSTEM_USER.name})
+    found: set[str] = set()
+    for start in range(0, len(wanted), 1000):
+        chunk = wanted[start : start + 1000]
+        query = sa.select(users.c.name).where(users.c.name.in_(chunk), users.c.active.is_(True))
+        found.update(row[0] for row in tx.execute(query))
+    return set(wanted) - found
+
+
+def owner_problems(tx: Connection, definition: EntityDef, values: Mapping[str, Any]) -> list[Problem]:
+    """An ``owner`` given in ``values`` must be an existing, active user."""
+    owner = values.get("owner")
+    if owner is None or not unknown_owners(tx, {owner}):
+        return []
+    return [record_problem(definition, "owner", "unknown_owner")]
 
 
 def unique_conflicts(

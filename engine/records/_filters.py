@@ -7,6 +7,10 @@ Grammar (documented in docs/records.md)::
                | {operator: value, ...}     (all must hold)
     operator  := eq | ne | lt | lte | gt | gte | in | contains | startswith | is_null
 
+A key ``reference.field`` follows one reference (``{"account.name": "Acme"}``): the record's
+reference names a record of the target whose field matches, among the target's records the
+user may read (see :class:`Target`); a record whose reference is empty never matches.
+
 Keys of one object are combined with AND. Values are checked and converted with the
 field's own validator, so ``{"amount": {"gte": "1000.50"}}`` and dates in ISO form work.
 ``contains`` and ``startswith`` ignore case on text; on a multi_enum, ``contains`` means
@@ -17,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -63,16 +67,49 @@ class Filter:
     params: dict[str, Any] = field(default_factory=dict)
     shape: tuple[Hashable, ...] = ()
 
+    def combined(self, other: Filter) -> Filter:
+        """Both filters at once (their parameters must have distinct names)."""
+        if other is NO_FILTER:
+            return self
+        if self is NO_FILTER:
+            return other
+        return Filter(
+            sa.and_(self.condition, other.condition),
+            {**self.params, **other.params},
+            ("where", self.shape, "and", other.shape),
+        )
+
 
 #: The filter of no ``where``: every record.
 NO_FILTER = Filter(sa.true())
 
+#: A read scope applied to a table (or an alias of it): ``(condition or None, parameters,
+#: shape)``, as ``PermissionService.scope_parameters`` gives it.
+ScopeOf = Callable[[sa.FromClause], tuple["ColumnElement[bool] | None", dict[str, Any], str]]
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a filter may see of the target of a reference: its fields (without those
+    hidden from the user) and the scope of records the user may read."""
+
+    definition: EntityDef
+    table: sa.Table
+    scope: ScopeOf
+
+
+#: The :class:`Target` of an entity for the user filtering, or None when they may not read it.
+Follow = Callable[[str], Target | None]
+
 
 class _Compiler:
-    def __init__(self, entity: EntityDef, table: sa.Table, dialect: str, *, named: bool = False) -> None:
+    def __init__(
+        self, entity: EntityDef, table: sa.Table, dialect: str, *, named: bool = False, follow: Follow | None = None
+    ) -> None:
         self.entity = entity
         self.table = table
         self.dialect = dialect
+        self.follow = follow
         self.problems: list[Problem] = []
         #: with ``named``, values are bound as parameters ``w0``, ``w1``, ... (``params``)
         self.named = named
@@ -122,6 +159,8 @@ class _Compiler:
             elif key == "not":
                 self.shape.append(key)
                 parts.append(sa.not_(self.where(value, here, depth + 1)))
+            elif isinstance(key, str) and "." in key:
+                parts.append(self.through(key, value, here))
             else:
                 f = self.field(key, here)
                 if f is not None:
@@ -129,8 +168,41 @@ class _Compiler:
         self.shape.append(len(parts))
         return sa.and_(sa.true(), *parts)
 
-    def condition(self, f: FieldDef, value: Any, pointer: str) -> ColumnElement[bool]:
-        column = self.table.c[f.name]
+    def through(self, path: str, value: Any, pointer: str) -> ColumnElement[bool]:
+        """``{"reference.field": condition}``: records whose reference names a readable
+        record of the target that meets the condition."""
+        name, _, rest = path.partition(".")
+        f = self.entity.fields.get(name)
+        target = None
+        if f is not None and f.type == "reference" and f.target is not None and self.follow is not None:
+            target = self.follow(f.target)
+        known = None if target is None else (target.definition.fields.get(rest) or _SYSTEM.get(rest))
+        if target is None or known is None:
+            if target is None:
+                reason = f'"{name}" is not a reference of {self.entity.name} that filters can follow'
+            elif "." in rest:
+                reason = "filters follow one reference only"
+            else:
+                close = difflib.get_close_matches(rest, [*target.definition.fields, *_SYSTEM], n=1)
+                hint = f' Did you mean "{name}.{close[0]}"?' if close else ""
+                reason = f'{target.definition.name} has no field "{rest}".{hint}'
+            self.problems.append(
+                Problem(code="unknown_field", pointer=pointer, message=f'cannot filter by "{path}": {reason}')
+            )
+            return sa.true()
+        joined = target.table.alias(f"crm_via_{name}")
+        scope, params, scope_shape = target.scope(joined)
+        self.shape.append(("through", name, scope_shape))
+        condition = self.condition(known, value, pointer, joined)
+        if scope is not None:
+            condition = sa.and_(condition, scope)
+            self.params.update(params)
+        return self.table.c[name].in_(sa.select(joined.c.id).where(condition))
+
+    def condition(
+        self, f: FieldDef, value: Any, pointer: str, table: sa.FromClause | None = None
+    ) -> ColumnElement[bool]:
+        column = (self.table if table is None else table).c[f.name]
         if not isinstance(value, dict):
             self.shape.append(f.name)
             return self.compare(f, column, "eq", value, pointer)
@@ -259,13 +331,18 @@ def compile_where(entity: EntityDef, table: sa.Table, where: Any, *, dialect: st
     return expression
 
 
-def compile_filter(entity: EntityDef, table: sa.Table, where: Any, *, dialect: str) -> Filter:
+def compile_filter(
+    entity: EntityDef, table: sa.Table, where: Any, *, dialect: str, follow: Follow | None = None
+) -> Filter:
     """Compile a ``where`` document (``None``: every record) with its values as named
     parameters, for a statement built once per :attr:`Filter.shape`; raises
-    :class:`UsageError` naming every bad part, as :func:`compile_where` does."""
+    :class:`UsageError` naming every bad part, as :func:`compile_where` does.
+
+    ``follow`` gives the targets of references that ``reference.field`` keys may follow
+    (without it, such keys are unknown fields)."""
     if where is None:
         return NO_FILTER
-    compiler = _Compiler(entity, table, dialect, named=True)
+    compiler = _Compiler(entity, table, dialect, named=True, follow=follow)
     expression = compiler.where(where, "")
     if compiler.problems:
         raise UsageError("invalid filter: " + "; ".join(p.message for p in compiler.problems), compiler.problems)

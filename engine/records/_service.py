@@ -35,8 +35,16 @@ from engine.errors import (
 from engine.metadata import EntityDef
 from engine.storage import audit_log, to_jsonable
 
-from ._checks import check_references, check_unique, check_workflow_fields, integrity_reason
-from ._filters import Filter, compile_filter, compile_sort, sort_keys
+from ._checks import (
+    ReadScope,
+    check_unique,
+    integrity_reason,
+    owner_problems,
+    reference_problems,
+    workflow_field_problems,
+)
+from ._filters import Filter, Follow, Target, compile_filter, compile_sort, sort_keys
+from ._search import compile_search
 
 if TYPE_CHECKING:
     from engine.permissions import PermissionService
@@ -119,9 +127,11 @@ class RecordService:
         offset: int = 0,
         with_total: bool = True,
         user: User | None = None,
+        search: str | None = None,
     ) -> Page:
-        """Records matching ``where`` (see :mod:`._filters`), sorted, one page at a time;
-        with ``user``, only the records in their read scope, without hidden fields."""
+        """Records matching ``where`` (see :mod:`._filters`) and the free-text ``search``
+        (see :mod:`._search`), sorted, one page at a time; with ``user``, only the records
+        in their read scope, without hidden fields (which filters and searches never see)."""
         model = self.model
         definition = model.entity(entity)
         table = model.table(entity)
@@ -138,7 +148,9 @@ class RecordService:
             raise UsageError(f"limit must be between 0 and {MAX_PAGE}")
         if not isinstance(offset, int) or offset < 0:
             raise UsageError("offset must be 0 or more")
-        found = compile_filter(definition, table, where, dialect=self._engine.db.dialect)
+        found = compile_filter(
+            definition, table, where, dialect=self._engine.db.dialect, follow=self._targets(user)
+        ).combined(compile_search(definition, table, search))
         order = compile_sort(definition, table, sort)  # checks the sort even when the statement is kept
         select, count = self._list_statements(model, entity, table, found, sort_keys(sort), order, scope, scope_shape)
         params = {**found.params, **scope_params}
@@ -156,6 +168,26 @@ class RecordService:
             else:
                 total = int(conn.execute(count, params).scalar() or 0)
         return Page(items=items, total=total, limit=limit, offset=offset)
+
+    def _targets(self, user: User | None) -> Follow:
+        """What filters of ``user`` see of the targets of references (``account.name``)."""
+        model = self.model
+        permissions = self._permissions
+
+        def follow(entity: str) -> Target | None:
+            definition = model.entity(entity)
+            if user is None:
+                return Target(definition, model.table(entity), lambda table: (None, {}, "all"))
+            access = permissions.access(user, entity)
+            if not access.allows("read"):
+                return None
+            return Target(
+                permissions.visible_entity(user, definition),
+                model.table(entity),
+                lambda table: permissions.scope_parameters(user, table, access.read),  # type: ignore[arg-type]
+            )
+
+        return follow
 
     def _list_statements(
         self,
@@ -249,16 +281,22 @@ class RecordService:
             self._permissions.check_writable(user, entity, data)
             actor = user.name
         workflows = self.model.definitions.workflows_for(entity)
+        problems: builtins.list[Problem] = []
         if workflows:
-            data = self._initial_states(entity, data, workflows)
-        values = self.model.validator(entity).validate(data, partial=False)
+            data, problems = self._initial_states(data, workflows)
+        values, value_problems = self.model.validator(entity).check_values(data, partial=False)
+        problems.extend(value_problems)
         now = datetime.now(UTC)
-        owner = values.pop("owner", None) if "owner" in values else actor
         model = self.model
         table = model.table(entity)
         insert = self._statement(model, ("insert", entity), lambda: table.insert().returning(*table.c))
         with self._write(conn) as tx:
-            check_references(self.model, tx, definition, values)
+            # every problem of the request at once: workflow fields, values, references, owner
+            problems.extend(reference_problems(model, tx, definition, values, self._read_scope(user)))
+            problems.extend(owner_problems(tx, definition, values))
+            if problems:
+                raise RecordValidationError(problems)
+            owner = values.pop("owner", None) if "owner" in values else actor
             check_unique(tx, definition, table, values, None)
             row = {**values, "version": 1, "created_at": now, "updated_at": now, "created_by": actor, "owner": owner}
             try:
@@ -283,7 +321,26 @@ class RecordService:
             self._saved(entity, created, created=True, actor=actor)
         return self._permissions.visible(user, entity, created) if user is not None else created
 
-    def _initial_states(self, entity: str, data: Mapping[str, Any], workflows: Any) -> Mapping[str, Any]:
+    def _read_scope(self, user: User | None) -> ReadScope | None:
+        """The condition selecting the records of an entity ``user`` may read (``None``:
+        the system, which reads everything)."""
+        if user is None:
+            return None
+        permissions = self._permissions
+
+        def scope(entity: str, table: sa.Table) -> Any:
+            access = permissions.access(user, entity)
+            if access.unrestricted:
+                return None
+            return permissions.scope_condition(user, table, access.read)
+
+        return scope
+
+    def _initial_states(
+        self, data: Mapping[str, Any], workflows: Any
+    ) -> tuple[Mapping[str, Any], builtins.list[Problem]]:
+        """``data`` with each workflow field at its initial state, and the problems of
+        values that tried to set another one."""
         problems = []
         out = dict(data)
         for w in workflows:
@@ -298,9 +355,7 @@ class RecordService:
                     )
                 )
             out[w.field] = w.initial_state
-        if problems:
-            raise RecordValidationError(problems)
-        return out
+        return out, problems
 
     def update(
         self,
@@ -334,24 +389,30 @@ class RecordService:
             self._permissions.check_writable(user, entity, changes)
             actor = user.name
         validator = self.model.validator(entity, system=allow_read_only)
-        values = validator.validate(changes, partial=True)
+        values, problems = validator.check_values(changes, partial=True)
         table = self.model.table(entity)
         with self._write(conn) as tx:
             if current is None or conn is None:
                 current = self.get(entity, record_id, conn=tx)
             if user is not None:
                 self._permissions.check_record(user, entity, current, "update")
+            changed = {k: v for k, v in values.items() if current.get(k) != v}
+            # every problem of the request at once: values, workflow fields, references, owner
+            problems.extend(
+                workflow_field_problems(self.model, definition, current, changed, via_workflow, allow_read_only)
+            )
+            problems.extend(reference_problems(self.model, tx, definition, changed, self._read_scope(user)))
+            problems.extend(owner_problems(tx, definition, changed))
+            if problems:
+                raise RecordValidationError(problems)
             if expected_version is not None and current["version"] != expected_version:
                 raise ConflictError(
                     f"{entity} {record_id} was changed by someone else (version {current['version']}, "
                     f"you had {expected_version}); reload it and apply your change again",
                     [Problem(code="stale_version", field="version", message="the record has a newer version")],
                 )
-            changed = {k: v for k, v in values.items() if current.get(k) != v}
             if not changed:
                 return self._permissions.visible(user, entity, current) if user is not None else current
-            check_workflow_fields(self.model, definition, current, changed, via_workflow, allow_read_only)
-            check_references(self.model, tx, definition, changed)
             check_unique(tx, definition, table, {**current, **changed}, current["id"], only=set(changed))
             now = datetime.now(UTC)
             columns = tuple(sorted(changed))

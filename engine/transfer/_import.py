@@ -29,11 +29,11 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from engine.compile import compile_csv_reader
+from engine.compile import compile_csv_reader, record_problem
 from engine.errors import Problem, RecordValidationError, UsageError
 from engine.metadata import EntityDef
 from engine.progress import NO_PROGRESS, Progress
-from engine.records import unique_conflicts
+from engine.records import unique_conflicts, unknown_owners
 from engine.storage import audit_log, to_jsonable, workflow_history
 
 from ._copy import BulkWriter
@@ -437,12 +437,18 @@ class CsvImporter:
     def _check_references(
         self, conn: Connection, columns: tuple[str, ...], batch: list[_Row], rejects: _Rejects
     ) -> list[_Row]:
+        """Drop (reject) the rows whose references name missing records or whose owner is
+        not an active user."""
         references = [
             (i, self.definition.fields[c])
             for i, c in enumerate(columns)
             if c in self.definition.fields and self.definition.fields[c].type == "reference"
         ]
-        if not references:
+        owner_at = columns.index("owner") if "owner" in columns else None
+        strangers: set[Any] = set()
+        if owner_at is not None:
+            strangers = unknown_owners(conn, {row.values[owner_at] for row in batch} - {None})
+        if not references and not strangers:
             return batch
         missing: dict[int, set[Any]] = {}
         for index, f in references:
@@ -456,7 +462,7 @@ class CsvImporter:
                 chunk = ordered[start : start + 1000]
                 found.update(r[0] for r in conn.execute(sa.select(target.c.id).where(target.c.id.in_(chunk))))
             missing[index] = wanted - found
-        if not any(missing.values()):
+        if not any(missing.values()) and not strangers:
             return batch
         kept = []
         for row in batch:
@@ -470,6 +476,8 @@ class CsvImporter:
                 for i, f in references
                 if row.values[i] in missing.get(i, ())
             ]
+            if owner_at is not None and row.values[owner_at] in strangers:
+                problems.append(record_problem(self.definition, "owner", "unknown_owner", line=row.line))
             if problems:
                 self._reject(rejects, row.line, row.raw, problems)
             else:

@@ -89,6 +89,11 @@ CELL_CASES: list[tuple[FieldDef, str, Any]] = [
     (field("f", "string", pattern="[a-z]+"), "ABC", Fails("pattern")),
     (field("f", "email"), "ada", Fails("format")),
     (field("f", "text"), " spaces kept ", " spaces kept "),
+    (field("f", "string", required=True), "   ", Fails("required")),
+    (field("f", "string"), "a\x00b", Fails("invalid_character")),
+    (field("f", "json"), '{"a": "\\ud800"}', Fails("invalid_character")),
+    (field("f", "json"), '["\\u0000"]', Fails("invalid_character")),
+    (field("f", "multi_enum", choices=CHOICES), '["new", "\\udfff"]', Fails("choice")),
     # An empty cell is a missing value.
     (field("f", "integer"), "", None),
     (field("f", "integer", required=True), "", Fails("required")),
@@ -184,6 +189,13 @@ def test_owner_column(cell: str, expected: str | None) -> None:
     converter = compile_csv_reader(CONTACT, ["name", "owner"])
     values, _ = converter.convert(["Ada", cell])
     assert values is not None and values[0] == expected
+
+
+def test_owner_cell_with_a_nul_is_refused() -> None:
+    converter = compile_csv_reader(CONTACT, ["name", "owner"])
+    values, problems = converter.convert(["Ada", "bob\x00"], line=3)
+    assert values is None
+    assert [(p.field, p.code, p.line) for p in problems] == [("owner", "invalid_character", 3)]
 
 
 @pytest.mark.parametrize(

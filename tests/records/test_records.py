@@ -81,7 +81,7 @@ def test_invalid_record_reports_every_field(crm: CrmEngine) -> None:
 
 
 def test_reference_to_missing_record_names_the_field(crm: CrmEngine) -> None:
-    with pytest.raises(ReferenceIntegrityError) as caught:
+    with pytest.raises(RecordValidationError) as caught:
         crm.records.create("opportunity", {"title": "Ghost", "account": 99})
     assert [(p.field, p.code) for p in caught.value.problems] == [("account", "unknown_reference")]
 

@@ -81,7 +81,7 @@ def test_invalid_record_names_every_field(sales: CrmEngine, client: FlaskClient)
     ("setup", "request_", "status", "code"),
     [
         ([{"name": "A", "code": "C-1"}], ("post", "account", {"name": "B", "code": "C-1"}), 409, "conflict"),
-        ([], ("post", "opportunity", {"title": "T", "account": 999}), 409, "reference"),
+        ([], ("post", "opportunity", {"title": "T", "account": 999}), 422, "invalid_record"),
         ([{"name": "A"}], ("post", "opportunity", {"title": "T", "account": 1, "stage": "won"}), 422, "invalid_record"),
         ([{"name": "A"}], ("post", "account", {"name": "B", "id": 5}), 422, "invalid_record"),
     ],
