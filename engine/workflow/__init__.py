@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from ._checks import Refusal, TransitionCheck, TransitionRefusedError, inputs_from_text
-from ._service import WorkflowService
+from ._service import AmbiguousTransitionError, WorkflowService
 from ._sla import Escalation, tick, time_in_states
 
 __all__ = [
+    "AmbiguousTransitionError",
     "Escalation",
     "Refusal",
     "TransitionCheck",

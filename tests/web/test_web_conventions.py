@@ -1,0 +1,63 @@
+"""The conventions API clients expect: transitions named without ambiguity, conditional
+requests, CORS, languages, cursors, limits on queries, and problem documents for every error."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from engine.metadata import load_definitions
+from engine.runtime import CrmEngine
+from tests.web.conftest import AuthHeaders
+from tests.web.test_web_workflow import new_order
+from tests.web.web_support import API, FLOW, error_codes, problem
+
+#: A second workflow of ``order`` that also has a transition named ``approve``.
+BILLING = {
+    "schema_version": 1,
+    "kind": "workflow",
+    "name": "order_billing",
+    "entity": "order",
+    "field": "billing",
+    "states": {"open": {"initial": True}, "invoiced": {"final": True}},
+    "transitions": {"approve": {"from": ["open"], "to": "invoiced", "roles": ["finance"]}},
+}
+
+
+@pytest.fixture
+def two_approvals(flow: CrmEngine, tmp_path: Path) -> CrmEngine:
+    """The workflow tests' bundle with ``approve`` in two workflows of ``order``."""
+    bundle = tmp_path / "bundle"
+    shutil.copytree(FLOW, bundle)
+    order = json.loads((bundle / "order.json").read_text(encoding="utf-8"))
+    order["fields"]["billing"] = {"type": "enum", "choices": ["open", "invoiced"]}
+    (bundle / "order.json").write_text(json.dumps(order), encoding="utf-8")
+    (bundle / "order_billing.json").write_text(json.dumps(BILLING), encoding="utf-8")
+    flow.apply(load_definitions(bundle))
+    return flow
+
+
+# -- #10.16: a transition name in two workflows -------------------------------------------------
+def test_an_ambiguous_transition_is_refused_until_the_workflow_is_named(
+    two_approvals: CrmEngine, client: FlaskClient, auth_headers: AuthHeaders
+) -> None:
+    order = new_order(client, auth_headers("rita"))
+    url = f"{API}/records/order/{order['id']}/transitions/approve"
+    refused = problem(client.post(url, headers=auth_headers("fiona")), 422)
+    assert refused["code"] == "ambiguous_transition"
+    assert {e["message"].split()[-1] for e in refused["errors"]} == {"order_approval", "order_billing"}
+    assert client.get(f"{API}/records/order/{order['id']}").get_json()["billing"] == "open"
+
+    wrong = problem(client.post(url, json={"workflow": "nope"}, headers=auth_headers("fiona")), 400)
+    assert error_codes(wrong) == ["unknown_workflow"]
+    assert problem(client.post(url, json={"workflow": 3}, headers=auth_headers("fiona")), 400)["code"] == (
+        "invalid_body"
+    )
+
+    ran = client.post(url, json={"workflow": "order_billing"}, headers=auth_headers("fiona"))
+    assert ran.status_code == 200, ran.get_data(as_text=True)
+    assert ran.get_json()["billing"] == "invoiced" and ran.get_json()["status"] == "draft"
