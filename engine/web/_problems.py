@@ -22,7 +22,7 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
-from engine.errors import CrmError, Problem
+from engine.errors import ConflictError, CrmError, Problem
 
 from ._responses import dump_json
 
@@ -119,7 +119,18 @@ def problem_response(
 
 def _crm_error(error: CrmError) -> Response:
     headers = {"WWW-Authenticate": 'Bearer realm="crm"'} if error.http_status == 401 else None
+    if _stale_precondition(error):
+        # the version the client read came as If-Match: RFC 9110 says 412 (a body version stays 409)
+        return problem_response(412, "precondition_failed", error.message, error.problems)
     return problem_response(error.http_status, error.code, error.message, error.problems, headers=headers)
+
+
+def _stale_precondition(error: CrmError) -> bool:
+    return (
+        isinstance(error, ConflictError)
+        and "If-Match" in request.headers
+        and any(p.code == "stale_version" for p in error.problems)
+    )
 
 
 def _http_error(error: HTTPException) -> Response:

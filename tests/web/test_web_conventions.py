@@ -61,3 +61,27 @@ def test_an_ambiguous_transition_is_refused_until_the_workflow_is_named(
     ran = client.post(url, json={"workflow": "order_billing"}, headers=auth_headers("fiona"))
     assert ran.status_code == 200, ran.get_data(as_text=True)
     assert ran.get_json()["billing"] == "invoiced" and ran.get_json()["status"] == "draft"
+
+
+# -- #10.19: conditional requests ---------------------------------------------------------------
+def test_if_match_and_if_none_match_follow_http(flow: CrmEngine, client: FlaskClient) -> None:
+    created = client.post(f"{API}/records/customer", json={"name": "Acme"})
+    url = created.headers["Location"]
+    assert created.headers["ETag"] == 'W/"1"'
+
+    fresh = client.get(url, headers={"If-None-Match": 'W/"1"'})
+    assert fresh.status_code == 304 and fresh.headers["ETag"] == 'W/"1"' and fresh.get_data() == b""
+    assert client.get(url, headers={"If-None-Match": '"1"'}).status_code == 304
+    assert client.get(url, headers={"If-None-Match": 'W/"7", W/"1"'}).status_code == 304
+
+    changed = client.patch(url, json={"name": "Acme Ltd"}, headers={"If-Match": 'W/"1"'})
+    assert changed.status_code == 200 and changed.headers["ETag"] == 'W/"2"'
+    full = client.get(url, headers={"If-None-Match": 'W/"1"'})
+    assert full.status_code == 200 and full.get_json()["name"] == "Acme Ltd"
+
+    stale = problem(client.patch(url, json={"name": "Acme Inc"}, headers={"If-Match": 'W/"1"'}), 412)
+    assert stale["code"] == "precondition_failed" and error_codes(stale) == ["stale_version"]
+    assert problem(client.delete(url, headers={"If-Match": 'W/"1"'}), 412)["code"] == "precondition_failed"
+    # the version in the body is not a precondition of HTTP: a conflict, as before
+    assert problem(client.patch(url, json={"name": "Acme Inc", "version": 1}), 409)["code"] == "conflict"
+    assert client.get(url).get_json()["name"] == "Acme Ltd"
