@@ -159,12 +159,45 @@ def _database_error(error: sa.exc.SQLAlchemyError) -> Response:
         return problem_response(
             409, "conflict", "a database constraint refused this change (a value taken, a record gone)"
         )
+    if isinstance(error, sa.exc.OperationalError) and not _unreachable(error):
+        # a statement the database would not run (too large, too deep, too many variables):
+        # this request's doing, not an outage
+        logger.warning("database refused a statement: %s", str(error).splitlines()[0])
+        return problem_response(
+            400, "query_refused", "the database refused to run this query; narrow the filter, the sort or the page"
+        )
     if isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError | sa.exc.TimeoutError):
         logger.error("database unavailable: %s", str(error).splitlines()[0])
         return problem_response(
             503, "database_unavailable", "the database cannot be reached; try again later", headers={"Retry-After": "5"}
         )
     return _unexpected(error)
+
+
+#: What a database says when it cannot be reached or used at all (any statement would fail).
+_UNREACHABLE = (
+    "unable to open database",
+    "database is locked",
+    "disk i/o error",
+    "could not connect",
+    "connection",
+    "server closed",
+    "terminating",
+    "the database system is",
+    "timeout expired",
+    "no route to host",
+    "name or service not known",
+    "too many clients",
+    "readonly database",
+)
+
+
+def _unreachable(error: sa.exc.OperationalError) -> bool:
+    """Whether an operational error is an outage (503) rather than a refused statement."""
+    if error.connection_invalidated:
+        return True
+    text = str(error.orig if error.orig is not None else error).lower()
+    return any(marker in text for marker in _UNREACHABLE)
 
 
 def _unexpected(error: Exception) -> Response:

@@ -8,6 +8,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+from flask import Flask
 from flask.testing import FlaskClient
 
 from engine.metadata import load_definitions
@@ -85,3 +87,37 @@ def test_if_match_and_if_none_match_follow_http(flow: CrmEngine, client: FlaskCl
     # the version in the body is not a precondition of HTTP: a conflict, as before
     assert problem(client.patch(url, json={"name": "Acme Inc", "version": 1}), 409)["code"] == "conflict"
     assert client.get(url).get_json()["name"] == "Acme Ltd"
+
+
+# -- #18.8: client input is never an outage -----------------------------------------------------
+def test_large_filters_and_sorts_are_refused_with_their_limit(sales: CrmEngine, client: FlaskClient) -> None:
+    client.post(f"{API}/records/account", json={"name": "Acme"})
+    url = f"{API}/records/account"
+    many = {"or": [{"name": f"n{i}"} for i in range(5000)]}
+    refused = problem(client.get(url, query_string={"where": json.dumps(many)}), 400)
+    assert error_codes(refused) == ["too_many_conditions"] and "200" in refused["detail"]
+    operators = {"name": {"ne": "a", "startswith": "b"}, "and": [{"name": {"contains": "x"}}] * 199}
+    assert error_codes(problem(client.get(url, query_string={"where": json.dumps(operators)}), 400)) == [
+        "too_many_conditions"
+    ]
+    allowed = {"or": [{"name": f"n{i}"} for i in range(199)] + [{"name": "Acme"}]}
+    assert client.get(url, query_string={"where": json.dumps(allowed)}).get_json()["total"] == 1
+
+    sorts = problem(client.get(url, query_string={"sort": ",".join(["name"] * 5000)}), 400)
+    assert error_codes(sorts) == ["too_many_sort_keys"] and "16" in sorts["detail"]
+    assert client.get(url, query_string={"sort": ",".join(["name", "-id"] * 8)}).status_code == 200
+
+
+def test_a_statement_the_database_refuses_is_not_an_outage(engine: CrmEngine, app: Flask, client: FlaskClient) -> None:
+    def refused() -> str:
+        with engine.db.read() as conn:
+            if engine.db.dialect == "sqlite":  # parser stack overflow
+                conn.execute(sa.text("SELECT " + "abs(" * 2000 + "1" + ")" * 2000))
+            else:  # canceling statement due to statement timeout
+                conn.execute(sa.text("SET LOCAL statement_timeout = 1"))
+                conn.execute(sa.text("SELECT pg_sleep(1)"))
+        return "unreachable"
+
+    app.add_url_rule("/probe", view_func=refused)
+    body = problem(client.get("/probe"), 400)
+    assert body["code"] == "query_refused"
