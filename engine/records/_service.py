@@ -487,7 +487,8 @@ class RecordService:
             if expected_version is not None and current["version"] != expected_version:
                 raise ConflictError(
                     f"{entity} {record_id} was changed by someone else (version {current['version']}, "
-                    f"you had {expected_version}); reload it before deleting"
+                    f"you had {expected_version}); reload it before deleting",
+                    [Problem(code="stale_version", field="version", message="the record has a newer version")],
                 )
             self._delete(tx, entity, current, actor, set())
 

@@ -22,7 +22,7 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
-from engine.errors import CrmError, Problem
+from engine.errors import ConflictError, CrmError, Problem
 
 from ._responses import dump_json
 
@@ -119,7 +119,18 @@ def problem_response(
 
 def _crm_error(error: CrmError) -> Response:
     headers = {"WWW-Authenticate": 'Bearer realm="crm"'} if error.http_status == 401 else None
+    if _stale_precondition(error):
+        # the version the client read came as If-Match: RFC 9110 says 412 (a body version stays 409)
+        return problem_response(412, "precondition_failed", error.message, error.problems)
     return problem_response(error.http_status, error.code, error.message, error.problems, headers=headers)
+
+
+def _stale_precondition(error: CrmError) -> bool:
+    return (
+        isinstance(error, ConflictError)
+        and "If-Match" in request.headers
+        and any(p.code == "stale_version" for p in error.problems)
+    )
 
 
 def _http_error(error: HTTPException) -> Response:
@@ -148,12 +159,45 @@ def _database_error(error: sa.exc.SQLAlchemyError) -> Response:
         return problem_response(
             409, "conflict", "a database constraint refused this change (a value taken, a record gone)"
         )
+    if isinstance(error, sa.exc.OperationalError) and not _unreachable(error):
+        # a statement the database would not run (too large, too deep, too many variables):
+        # this request's doing, not an outage
+        logger.warning("database refused a statement: %s", str(error).splitlines()[0])
+        return problem_response(
+            400, "query_refused", "the database refused to run this query; narrow the filter, the sort or the page"
+        )
     if isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError | sa.exc.TimeoutError):
         logger.error("database unavailable: %s", str(error).splitlines()[0])
         return problem_response(
             503, "database_unavailable", "the database cannot be reached; try again later", headers={"Retry-After": "5"}
         )
     return _unexpected(error)
+
+
+#: What a database says when it cannot be reached or used at all (any statement would fail).
+_UNREACHABLE = (
+    "unable to open database",
+    "database is locked",
+    "disk i/o error",
+    "could not connect",
+    "connection",
+    "server closed",
+    "terminating",
+    "the database system is",
+    "timeout expired",
+    "no route to host",
+    "name or service not known",
+    "too many clients",
+    "readonly database",
+)
+
+
+def _unreachable(error: sa.exc.OperationalError) -> bool:
+    """Whether an operational error is an outage (503) rather than a refused statement."""
+    if error.connection_invalidated:
+        return True
+    text = str(error.orig if error.orig is not None else error).lower()
+    return any(marker in text for marker in _UNREACHABLE)
 
 
 def _unexpected(error: Exception) -> Response:

@@ -167,6 +167,50 @@ def json_param(name: str) -> Any:
         raise _bad(name, "is not valid JSON", "invalid_json") from None
 
 
+#: The most conditions a ``where`` may hold (each field and each operator counts once): far
+#: beyond a hand-written filter, and well within what every database parses.
+MAX_WHERE_CONDITIONS = 200
+#: The most keys a ``sort`` may have.
+MAX_SORT_KEYS = 16
+
+
+def _conditions(node: Any, depth: int = 0) -> int:
+    """How many conditions a ``where`` document holds (its grammar is checked later, by the service)."""
+    if depth > 64:
+        return MAX_WHERE_CONDITIONS + 1  # the service refuses the nesting; this only bounds the walk
+    if isinstance(node, list):
+        return sum(_conditions(item, depth + 1) for item in node)
+    if not isinstance(node, dict):
+        return 0
+    count = 0
+    for key, value in node.items():
+        if key in ("and", "or", "not"):
+            count += _conditions(value, depth + 1)
+        else:
+            count += len(value) if isinstance(value, dict) and value else 1
+    return count
+
+
+def where_param(name: str = "where") -> Any:
+    """The ``where`` filter (JSON), with at most :data:`MAX_WHERE_CONDITIONS` conditions."""
+    where = json_param(name)
+    if _conditions(where) > MAX_WHERE_CONDITIONS:
+        raise _bad(
+            name,
+            f"holds more than {MAX_WHERE_CONDITIONS} conditions; use in for a list of values, or narrow the filter",
+            "too_many_conditions",
+        )
+    return where
+
+
+def sort_param(name: str = "sort") -> str | None:
+    """The ``sort`` keys (``-amount,title``), at most :data:`MAX_SORT_KEYS` of them."""
+    text = request.args.get(name) or None
+    if text is not None and text.count(",") >= MAX_SORT_KEYS:
+        raise _bad(name, f"takes at most {MAX_SORT_KEYS} sort keys", "too_many_sort_keys")
+    return text
+
+
 def language() -> str:
     """``en`` or ``zh``: the ``lang`` parameter, else the Accept-Language header."""
     given = request.args.get("lang")

@@ -10,7 +10,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Response
+from flask import Response, request
 
 from engine.records import record_json as record_json  # the views take it from here too
 from engine.storage import to_jsonable
@@ -45,9 +45,18 @@ def etag(version: int) -> str:
     return f'W/"{version}"'
 
 
+def _unchanged(version: int) -> bool:
+    tags = request.if_none_match
+    return bool(tags.star_tag or tags.contains_weak(str(version)))
+
+
 def record_response(record: Mapping[str, Any], status: int = 200, *, location: str | None = None) -> Response:
-    """One record, its version as the ETag (send it back in ``If-Match`` to update)."""
-    headers = {"ETag": etag(int(record["version"]))}
+    """One record, its version as the ETag (send it back in ``If-Match`` to update); a
+    ``GET`` whose ``If-None-Match`` holds that ETag is answered 304 without a body."""
+    version = int(record["version"])
+    headers = {"ETag": etag(version)}
+    if request.method in ("GET", "HEAD") and _unchanged(version):
+        return Response(status=304, headers=headers)
     if location is not None:
         headers["Location"] = location
     return json_response(record_json(record), status, headers=headers)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from ._checks import HIDDEN_FIELDS, Refusal, TransitionCheck, TransitionRefusedError, inputs_from_text
-from ._service import WorkflowService
+from ._service import AmbiguousTransitionError, WorkflowService
 from ._sla import Escalation, tick, time_in_states
 
 __all__ = [
     "HIDDEN_FIELDS",
+    "AmbiguousTransitionError",
     "Escalation",
     "Refusal",
     "TransitionCheck",

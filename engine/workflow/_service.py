@@ -32,6 +32,24 @@ if TYPE_CHECKING:
     from engine.runtime import CrmEngine
 
 
+class AmbiguousTransitionError(UsageError):
+    """A transition name found in several workflows of one entity, and no workflow named."""
+
+    code = "ambiguous_transition"
+    http_status = 422
+
+    def __init__(self, entity: str, transition: str, workflows: tuple[str, ...]) -> None:
+        names = ", ".join(workflows)
+        super().__init__(
+            f'transition "{transition}" exists in several workflows of {entity} ({names}); name the workflow',
+            [
+                Problem(code="ambiguous_transition", field="workflow", message=f'"{transition}" of workflow {w}')
+                for w in workflows
+            ],
+        )
+        self.workflows = workflows
+
+
 @dataclass
 class _Pending:
     """Work that waits for the commit (plugin hooks)."""
@@ -73,10 +91,7 @@ class WorkflowService:
             hint = f"; its transitions: {', '.join(known)}" if known else "; it has no workflow"
             raise UsageError(f'{entity} has no transition "{name}"{hint}')
         if len(matches) > 1:
-            names = ", ".join(w.name for w, _ in matches)
-            raise UsageError(
-                f'transition "{name}" exists in several workflows of {entity} ({names}); name the workflow'
-            )
+            raise AmbiguousTransitionError(entity, name, tuple(w.name for w, _ in matches))
         return matches[0]
 
     # -- asking --------------------------------------------------------------------------

@@ -44,15 +44,15 @@ def test_crud_with_versions(sales: CrmEngine, client: FlaskClient) -> None:
     assert changed.status_code == 200
     assert changed.get_json()["city"] == "Paris" and changed.headers["ETag"] == 'W/"2"'
 
-    stale = problem(client.patch(url, json={"city": "Lyon"}, headers={"If-Match": 'W/"1"'}), 409)
-    assert stale["code"] == "conflict" and error_codes(stale) == ["stale_version"]
+    stale = problem(client.patch(url, json={"city": "Lyon"}, headers={"If-Match": 'W/"1"'}), 412)
+    assert stale["code"] == "precondition_failed" and error_codes(stale) == ["stale_version"]
     stale_body = problem(client.patch(url, json={"city": "Lyon", "version": 1}), 409)
     assert error_codes(stale_body) == ["stale_version"]
 
     by_body = client.patch(url, json={"city": "Lyon", "version": 2})
     assert by_body.status_code == 200 and by_body.get_json()["version"] == 3
 
-    assert problem(client.delete(url, headers={"If-Match": 'W/"2"'}), 409)["code"] == "conflict"
+    assert problem(client.delete(url, headers={"If-Match": 'W/"2"'}), 412)["code"] == "precondition_failed"
     deleted = client.delete(url, json={"version": 3})
     assert deleted.status_code == 204 and deleted.data == b""
     assert problem(client.get(url), 404)["code"] == "not_found"

@@ -14,7 +14,7 @@ from engine.errors import Problem
 from engine.metadata import EntityDef, ScoringDef, TransitionDef, WorkflowDef
 from engine.runtime import CrmEngine
 
-from .._problems import UnknownResourceError
+from .._problems import InvalidBodyError, UnknownResourceError
 
 
 def _hint(name: str, known: Iterable[str]) -> str:
@@ -42,13 +42,24 @@ def entity(engine: CrmEngine, name: str) -> EntityDef:
     return found
 
 
-def transition(engine: CrmEngine, entity_name: str, name: str) -> tuple[WorkflowDef, TransitionDef]:
-    """The transition ``name`` of one of the entity's workflows; 404 ``unknown_transition``."""
+def transition(
+    engine: CrmEngine, entity_name: str, name: str, workflow: str | None = None
+) -> tuple[WorkflowDef, TransitionDef]:
+    """The transition ``name`` of one of the entity's workflows (of ``workflow`` when given);
+    404 ``unknown_transition``. Which workflow a name means is the workflow service's
+    decision, as for the CLI: a name in several workflows needs ``workflow``
+    (:class:`~engine.workflow.AmbiguousTransitionError` otherwise)."""
     entity(engine, entity_name)
     workflows = engine.model.definitions.workflows_for(entity_name)
-    for workflow in workflows:
-        if name in workflow.transitions:
-            return workflow, workflow.transitions[name]
+    having = [w.name for w in workflows if name in w.transitions]
+    if having and workflow is not None and workflow not in having:
+        raise InvalidBodyError(
+            f'workflow: {entity_name} has no workflow "{workflow}" with the transition "{name}"; '
+            f"it is in {', '.join(having)}",
+            [Problem(code="unknown_workflow", pointer="/workflow", message=f"use one of {', '.join(having)}")],
+        )
+    if having:
+        return engine.workflows.find_transition(entity_name, name, workflow)
     known = {t for w in workflows for t in w.transitions}
     hint = _hint(name, known) if known else f" {entity_name} has no workflow."
     raise UnknownResourceError(

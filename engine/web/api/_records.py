@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, request, url_for
+from flask import Response, url_for
 
 from engine.records import MAX_PAGE
 
@@ -12,8 +12,9 @@ from .._requests import (
     expected_version,
     int_param,
     json_object,
-    json_param,
     parse_record_id,
+    sort_param,
+    where_param,
 )
 from .._responses import json_response, record_json, record_response
 from .._state import current_engine
@@ -31,8 +32,8 @@ def list_records(entity: str) -> Response:
     check_params(LIST_PARAMETERS)
     page = engine.records.list(
         entity,
-        where=json_param("where"),
-        sort=request.args.get("sort") or None,
+        where=where_param(),
+        sort=sort_param(),
         limit=int_param("limit", DEFAULT_LIMIT, maximum=MAX_PAGE),
         offset=int_param("offset", 0, maximum=MAX_OFFSET),
         user=current_user(),

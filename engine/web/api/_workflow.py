@@ -16,7 +16,7 @@ from .._state import current_engine
 from .._users import current_user
 from . import _lookup
 
-RUN_KEYS = ("inputs", "comment", "version")
+RUN_KEYS = ("inputs", "comment", "version", "workflow")
 MAX_COMMENT = 4000
 
 
@@ -33,9 +33,15 @@ def list_transitions(entity: str, record_id: str) -> Response:
 def run_transition(entity: str, record_id: str, name: str) -> Response:
     """Run a transition; the record after it (a refusal is 409 with every reason)."""
     engine = current_engine()
-    workflow, _t = _lookup.transition(engine, entity, name)
     check_params(())
     body = json_object(allowed=RUN_KEYS, optional=True)
+    chosen = body.get("workflow")
+    if chosen is not None and not isinstance(chosen, str):
+        raise InvalidBodyError(
+            "workflow must be the name of a workflow",
+            [Problem(code="type", pointer="/workflow", message="expected a workflow name")],
+        )
+    workflow, _t = _lookup.transition(engine, entity, name, chosen)
     inputs = body.get("inputs", {})
     if inputs is None:
         inputs = {}

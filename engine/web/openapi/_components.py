@@ -312,6 +312,9 @@ RESPONSES: dict[str, dict[str, Any]] = {
         "The record changed since you read it (stale version), a unique value is taken, "
         "a reference restricts, or a transition was refused."
     ),
+    "PreconditionFailed": _problem(
+        "The record changed since the version in If-Match (stale_version): read it again and redo the change."
+    ),
     "TooLarge": _problem("The body is too large."),
     "UnsupportedMediaType": _problem("The body has a content type this operation does not take."),
     "Unprocessable": _problem("The record or definitions are invalid; `errors` names every problem."),
@@ -328,7 +331,14 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "name": "If-Match",
         "in": "header",
         "required": False,
-        "description": 'The record\'s ETag (W/"3") as read; a newer version on the server is a 409.',
+        "description": 'The record\'s ETag (W/"3") as read; a newer version on the server is a 412.',
+        "schema": {"type": "string"},
+    },
+    "ifNoneMatch": {
+        "name": "If-None-Match",
+        "in": "header",
+        "required": False,
+        "description": 'The ETag (W/"3") of the copy you have: 304 without a body while it is current.',
         "schema": {"type": "string"},
     },
     "lang": {

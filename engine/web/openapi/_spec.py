@@ -20,7 +20,8 @@ is generated from them and changes when new definitions are applied.
 
 Records carry a `version` (also the `ETag`, `W/"<version>"`); send it back in `If-Match` (or as
 `version` in the body) to change or delete a record: if someone changed it since, the answer is
-409. Every error is `application/problem+json` with a stable `code` and `errors` that name the
+412 (409 for a body `version`); `If-None-Match` with the current ETag is 304. Every error is
+`application/problem+json` with a stable `code` and `errors` that name the
 field, JSON pointer, file or line of each problem.
 
 Every operation except `/health` and this document needs an API token (`crm token create USER`)

@@ -1,0 +1,123 @@
+"""The conventions API clients expect: transitions named without ambiguity, conditional
+requests, CORS, languages, cursors, limits on queries, and problem documents for every error."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from engine.metadata import load_definitions
+from engine.runtime import CrmEngine
+from tests.web.conftest import AuthHeaders
+from tests.web.test_web_workflow import new_order
+from tests.web.web_support import API, FLOW, error_codes, problem
+
+#: A second workflow of ``order`` that also has a transition named ``approve``.
+BILLING = {
+    "schema_version": 1,
+    "kind": "workflow",
+    "name": "order_billing",
+    "entity": "order",
+    "field": "billing",
+    "states": {"open": {"initial": True}, "invoiced": {"final": True}},
+    "transitions": {"approve": {"from": ["open"], "to": "invoiced", "roles": ["finance"]}},
+}
+
+
+@pytest.fixture
+def two_approvals(flow: CrmEngine, tmp_path: Path) -> CrmEngine:
+    """The workflow tests' bundle with ``approve`` in two workflows of ``order``."""
+    bundle = tmp_path / "bundle"
+    shutil.copytree(FLOW, bundle)
+    order = json.loads((bundle / "order.json").read_text(encoding="utf-8"))
+    order["fields"]["billing"] = {"type": "enum", "choices": ["open", "invoiced"]}
+    (bundle / "order.json").write_text(json.dumps(order), encoding="utf-8")
+    (bundle / "order_billing.json").write_text(json.dumps(BILLING), encoding="utf-8")
+    flow.apply(load_definitions(bundle))
+    return flow
+
+
+# -- #10.16: a transition name in two workflows -------------------------------------------------
+def test_an_ambiguous_transition_is_refused_until_the_workflow_is_named(
+    two_approvals: CrmEngine, client: FlaskClient, auth_headers: AuthHeaders
+) -> None:
+    order = new_order(client, auth_headers("rita"))
+    url = f"{API}/records/order/{order['id']}/transitions/approve"
+    refused = problem(client.post(url, headers=auth_headers("fiona")), 422)
+    assert refused["code"] == "ambiguous_transition"
+    assert {e["message"].split()[-1] for e in refused["errors"]} == {"order_approval", "order_billing"}
+    assert client.get(f"{API}/records/order/{order['id']}").get_json()["billing"] == "open"
+
+    wrong = problem(client.post(url, json={"workflow": "nope"}, headers=auth_headers("fiona")), 400)
+    assert error_codes(wrong) == ["unknown_workflow"]
+    assert problem(client.post(url, json={"workflow": 3}, headers=auth_headers("fiona")), 400)["code"] == (
+        "invalid_body"
+    )
+
+    ran = client.post(url, json={"workflow": "order_billing"}, headers=auth_headers("fiona"))
+    assert ran.status_code == 200, ran.get_data(as_text=True)
+    assert ran.get_json()["billing"] == "invoiced" and ran.get_json()["status"] == "draft"
+
+
+# -- #10.19: conditional requests ---------------------------------------------------------------
+def test_if_match_and_if_none_match_follow_http(flow: CrmEngine, client: FlaskClient) -> None:
+    created = client.post(f"{API}/records/customer", json={"name": "Acme"})
+    url = created.headers["Location"]
+    assert created.headers["ETag"] == 'W/"1"'
+
+    fresh = client.get(url, headers={"If-None-Match": 'W/"1"'})
+    assert fresh.status_code == 304 and fresh.headers["ETag"] == 'W/"1"' and fresh.get_data() == b""
+    assert client.get(url, headers={"If-None-Match": '"1"'}).status_code == 304
+    assert client.get(url, headers={"If-None-Match": 'W/"7", W/"1"'}).status_code == 304
+
+    changed = client.patch(url, json={"name": "Acme Ltd"}, headers={"If-Match": 'W/"1"'})
+    assert changed.status_code == 200 and changed.headers["ETag"] == 'W/"2"'
+    full = client.get(url, headers={"If-None-Match": 'W/"1"'})
+    assert full.status_code == 200 and full.get_json()["name"] == "Acme Ltd"
+
+    stale = problem(client.patch(url, json={"name": "Acme Inc"}, headers={"If-Match": 'W/"1"'}), 412)
+    assert stale["code"] == "precondition_failed" and error_codes(stale) == ["stale_version"]
+    assert problem(client.delete(url, headers={"If-Match": 'W/"1"'}), 412)["code"] == "precondition_failed"
+    # the version in the body is not a precondition of HTTP: a conflict, as before
+    assert problem(client.patch(url, json={"name": "Acme Inc", "version": 1}), 409)["code"] == "conflict"
+    assert client.get(url).get_json()["name"] == "Acme Ltd"
+
+
+# -- #18.8: client input is never an outage -----------------------------------------------------
+def test_large_filters_and_sorts_are_refused_with_their_limit(sales: CrmEngine, client: FlaskClient) -> None:
+    client.post(f"{API}/records/account", json={"name": "Acme"})
+    url = f"{API}/records/account"
+    many = {"or": [{"name": f"n{i}"} for i in range(5000)]}
+    refused = problem(client.get(url, query_string={"where": json.dumps(many)}), 400)
+    assert error_codes(refused) == ["too_many_conditions"] and "200" in refused["detail"]
+    operators = {"name": {"ne": "a", "startswith": "b"}, "and": [{"name": {"contains": "x"}}] * 199}
+    assert error_codes(problem(client.get(url, query_string={"where": json.dumps(operators)}), 400)) == [
+        "too_many_conditions"
+    ]
+    allowed = {"or": [{"name": f"n{i}"} for i in range(199)] + [{"name": "Acme"}]}
+    assert client.get(url, query_string={"where": json.dumps(allowed)}).get_json()["total"] == 1
+
+    sorts = problem(client.get(url, query_string={"sort": ",".join(["name"] * 5000)}), 400)
+    assert error_codes(sorts) == ["too_many_sort_keys"] and "16" in sorts["detail"]
+    assert client.get(url, query_string={"sort": ",".join(["name", "-id"] * 8)}).status_code == 200
+
+
+def test_a_statement_the_database_refuses_is_not_an_outage(engine: CrmEngine, app: Flask, client: FlaskClient) -> None:
+    def refused() -> str:
+        with engine.db.read() as conn:
+            if engine.db.dialect == "sqlite":  # parser stack overflow
+                conn.execute(sa.text("SELECT " + "abs(" * 2000 + "1" + ")" * 2000))
+            else:  # canceling statement due to statement timeout
+                conn.execute(sa.text("SET LOCAL statement_timeout = 1"))
+                conn.execute(sa.text("SELECT pg_sleep(1)"))
+        return "unreachable"
+
+    app.add_url_rule("/probe", view_func=refused)
+    body = problem(client.get("/probe"), 400)
+    assert body["code"] == "query_refused"
