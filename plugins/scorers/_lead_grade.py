@@ -162,12 +162,14 @@ def _now(context: ScoringContext) -> datetime:
 
 
 def days_since(value: date | datetime | None, now: datetime) -> float | None:
-    """Days from ``value`` (a date is midnight UTC) to ``now``; never negative."""
+    """Days from ``value`` to ``now``, never negative: whole days for a date (so a grade
+    stays the same all day), exact for a datetime."""
     if value is None:
         return None
     if not isinstance(value, datetime):
-        value = datetime(value.year, value.month, value.day, tzinfo=UTC)
-    elif value.tzinfo is None:
+        today = (now if now.tzinfo is not None else now.replace(tzinfo=UTC)).astimezone(UTC).date()
+        return float(max((today - value).days, 0))
+    if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return max((now - value).total_seconds() / 86400.0, 0.0)
 

@@ -96,14 +96,19 @@ def limit(value: float, low: float | None, high: float | None) -> float:
 
 
 def decay_factor(value: Any, now: datetime, half_life_days: float) -> float | None:
-    """0.5 ** (age / half-life) for a date or datetime ``value``; None when it is null."""
+    """0.5 ** (age / half-life) for a date or datetime ``value``; None when it is null.
+
+    A date's age is whole days (today's UTC date minus the date), so a score decayed by a
+    date field stays the same all day and a rerun rewrites nothing; a datetime's age is
+    exact to the second."""
     if value is None:
         return None
+    now = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
     if not isinstance(value, datetime) and isinstance(value, date):
-        value = datetime(value.year, value.month, value.day, tzinfo=UTC)
+        age = float(max((now.astimezone(UTC).date() - value).days, 0))
+        return float(0.5 ** (age / half_life_days))
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    now = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
     age = max((now - value).total_seconds() / 86400.0, 0.0)
     return float(0.5 ** (age / half_life_days))
 
