@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from ._service import ADMIN_ROLE, MIN_PASSWORD_LENGTH, SYSTEM_USER, User, UserService, user_from_row
-from ._sessions import SessionService
+from ._sessions import DEFAULT_SESSION_LIFETIME, SessionService
 from ._sign_in import SignInLimits, SignInService, TooManySignInsError
 from ._tokens import TOKEN_PREFIX, ApiToken, TokenService, hash_token
 
 __all__ = [
     "ADMIN_ROLE",
+    "DEFAULT_SESSION_LIFETIME",
     "MIN_PASSWORD_LENGTH",
     "SYSTEM_USER",
     "TOKEN_PREFIX",

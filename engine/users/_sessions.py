@@ -2,16 +2,16 @@
 
 A sign-in starts a session: a random key goes into the (signed) session cookie and only its
 SHA-256 into ``crm_sessions``. Every request resolves the key again, joined with the user:
-an ended session, or an inactive user, is nobody. Signing out, a password change and a
-deactivation end every session of the user, so a copied cookie stops working at once, in
-every process.
+an ended session, an expired one (older than its lifetime, 12 hours unless configured), or
+an inactive user, is nobody. Signing out, a password change and a deactivation end every
+session of the user, so a copied cookie stops working at once, in every process.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -24,10 +24,16 @@ if TYPE_CHECKING:
     from engine.runtime import CrmEngine
 
 _MAX_KEY_LENGTH = 256
+#: How long a session lasts from its sign-in when nothing else is configured: a working day.
+DEFAULT_SESSION_LIFETIME = timedelta(hours=12)
 _RESOLVE = (
     sa.select(users)
     .select_from(sessions.join(users, users.c.name == sessions.c.user))
-    .where(sessions.c.key_hash == sa.bindparam("key_hash"), sessions.c.ended_at.is_(None))
+    .where(
+        sessions.c.key_hash == sa.bindparam("key_hash"),
+        sessions.c.ended_at.is_(None),
+        sessions.c.created_at > sa.bindparam("started_after"),
+    )
 )
 
 
@@ -38,8 +44,9 @@ def _digest(key: str) -> str:
 class SessionService:
     """Start, resolve and end admin sessions (``engine.sessions``)."""
 
-    def __init__(self, engine: CrmEngine) -> None:
+    def __init__(self, engine: CrmEngine, lifetime: timedelta = DEFAULT_SESSION_LIFETIME) -> None:
         self._engine = engine
+        self.lifetime = lifetime
 
     def start(self, user_name: str) -> str:
         """A new session of ``user_name``; returns the key the cookie carries."""
@@ -48,12 +55,13 @@ class SessionService:
             conn.execute(sessions.insert().values(key_hash=_digest(key), user=user_name, created_at=datetime.now(UTC)))
         return key
 
-    def resolve(self, key: str) -> User | None:
-        """The active user of the open session ``key``, else ``None``."""
+    def resolve(self, key: str, now: datetime | None = None) -> User | None:
+        """The active user of the open, unexpired session ``key``, else ``None``."""
         if not key or len(key) > _MAX_KEY_LENGTH:
             return None
+        started_after = (now or datetime.now(UTC)) - self.lifetime
         with self._engine.db.read() as conn:
-            row = conn.execute(_RESOLVE, {"key_hash": _digest(key)}).mappings().first()
+            row = conn.execute(_RESOLVE, {"key_hash": _digest(key), "started_after": started_after}).mappings().first()
         if row is None or not row["active"]:
             return None
         return user_from_row(row)

@@ -5,13 +5,15 @@ on password guessing at the sign-in page."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from engine.errors import UsageError
 from engine.runtime import CrmEngine
+from engine.storage import sessions
 from engine.users import SignInLimits
 from engine.web import create_app
 
@@ -88,6 +90,34 @@ def test_other_users_sessions_go_on(app: Flask, engine: CrmEngine) -> None:
     assert _sign_in(ada) == 302 and _sign_in(rita, "rita") == 302
     engine.users.set_password("ada", "a new secret")
     assert rita.get("/admin/").status_code == 200
+
+
+def test_a_session_expires_after_its_lifetime(engine: CrmEngine) -> None:
+    engine.users.create("ada", roles=["admin"])
+    engine.users.set_password("ada", PASSWORD)
+    app = create_app({"CRM_ENGINE": engine, "TESTING": True, "SECRET_KEY": "tests", "CRM_SESSION_HOURS": "8"})
+    browser = app.test_client()
+    assert _sign_in(browser) == 302
+    assert browser.get("/admin/").status_code == 200
+    with engine.db.write() as conn:  # the sign-in was nine hours ago
+        conn.execute(sessions.update().values(created_at=datetime.now(UTC) - timedelta(hours=9)))
+    response = browser.get("/admin/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/admin/login/")
+    assert _sign_in(browser) == 302 and browser.get("/admin/").status_code == 200  # a new sign-in works
+
+
+def test_sessions_last_twelve_hours_unless_configured(engine: CrmEngine) -> None:
+    engine.users.create("ada", roles=["admin"])
+    key = engine.sessions.start("ada")
+    eleven_hours_on = datetime.now(UTC) + timedelta(hours=11)
+    assert engine.sessions.resolve(key, now=eleven_hours_on) is not None
+    assert engine.sessions.resolve(key, now=eleven_hours_on + timedelta(hours=1, minutes=1)) is None
+
+
+@pytest.mark.parametrize("hours", ["soon", "0", "-3"])
+def test_a_bad_session_lifetime_is_a_usage_error(engine: CrmEngine, hours: str) -> None:
+    with pytest.raises(UsageError, match="CRM_SESSION_HOURS"):
+        create_app({"CRM_ENGINE": engine, "TESTING": True, "SECRET_KEY": "tests", "CRM_SESSION_HOURS": hours})
 
 
 def test_the_session_cookie_is_http_only_same_site_lax_and_secure_over_https(app: Flask) -> None:

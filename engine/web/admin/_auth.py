@@ -16,6 +16,7 @@ import math
 import os
 import secrets
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -27,9 +28,9 @@ from sqlalchemy.engine import make_url
 from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 
-from engine.errors import CrmError
+from engine.errors import CrmError, UsageError
 from engine.runtime import CrmEngine
-from engine.users import TooManySignInsError, User
+from engine.users import DEFAULT_SESSION_LIFETIME, SessionService, TooManySignInsError, User
 
 from .._state import current_engine
 from ._i18n import LANGUAGES, say, word
@@ -64,9 +65,24 @@ class SignedIn(flask_login.UserMixin):  # type: ignore[misc]
         return self.user.display_name or self.user.name
 
 
-def _load(engine: CrmEngine, session_key: str) -> SignedIn | None:
-    user = engine.sessions.resolve(session_key)
+def _load(engine: CrmEngine, session_key: str, lifetime: timedelta) -> SignedIn | None:
+    user = SessionService(engine, lifetime).resolve(session_key)
     return SignedIn(user, session_key) if user is not None else None
+
+
+def session_lifetime(app: Flask) -> timedelta:
+    """``CRM_SESSION_HOURS`` from the config, else the environment, else 12 hours: how long a
+    sign-in lasts before the user signs in again."""
+    configured = app.config.get("CRM_SESSION_HOURS") or os.environ.get("CRM_SESSION_HOURS")
+    if configured is None or configured == "":
+        return DEFAULT_SESSION_LIFETIME
+    try:
+        hours = float(configured)
+    except (TypeError, ValueError):
+        raise UsageError(f"CRM_SESSION_HOURS must be a number of hours, not {configured!r}") from None
+    if not 0 < hours <= 24 * 366:
+        raise UsageError(f"CRM_SESSION_HOURS must be more than 0 and at most a year of hours, not {configured!r}")
+    return timedelta(hours=hours)
 
 
 class _SessionInterface(SecureCookieSessionInterface):
@@ -203,7 +219,8 @@ def init_auth(app: Flask, engine: CrmEngine) -> None:
     manager.login_view = f"{BLUEPRINT}.login"
     manager.login_message = word("please_sign_in")
     manager.login_message_category = "info"
-    manager.user_loader(lambda name: _load(engine, name))
+    lifetime = session_lifetime(app)
+    manager.user_loader(lambda name: _load(engine, name, lifetime))
     manager.init_app(app)
     blueprint = Blueprint(
         BLUEPRINT,
