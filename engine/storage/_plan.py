@@ -314,8 +314,11 @@ class _Planner:
 
     def plan_field(self, table: str, entity: str, old: FieldDef, new: FieldDef, column: str) -> None:
         where = f"{entity}.{new.name}"
-        if storage_signature(old) != storage_signature(new) or _choices_removed(old, new):
-            kind: StepKind = "change_type" if storage_signature(old) != storage_signature(new) else "remove_choices"
+        retyped = old.type != new.type or storage_signature(old) != storage_signature(new)
+        if retyped or _choices_removed(old, new):
+            # a new type on the same column (money → decimal, string → email) still
+            # converts: its values must be valid values of the new type
+            kind: StepKind = "change_type" if retyped else "remove_choices"
             if old.type == "reference" and new.type == "reference" and old.target != new.target:
                 kind = "change_type"
             values = self.count_non_null(table, column)
