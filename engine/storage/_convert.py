@@ -260,7 +260,69 @@ def iter_conversions(
         yield converter.convert(record_id, value)
 
 
-def example(c: Conversion, new: FieldDef) -> tuple[int, str, str | None]:
+#: ``(record id, stored text, new text or None when emptied)``
+Example = tuple[int, str, str | None]
+
+
+@dataclass(frozen=True)
+class ConversionCounts:
+    """What a type change does to the stored values of one field.
+
+    :param clashes: how many records would share a new value with another record (counted
+        when the new field is unique: "007" and "7" both become 7).
+    """
+
+    lost: int = 0
+    changed: int = 0
+    examples: tuple[Example, ...] = ()
+    clashes: int = 0
+    clash_examples: tuple[Example, ...] = ()
+
+
+def count_conversions(
+    conn: Connection,
+    table: str,
+    column: str,
+    old: FieldDef,
+    new: FieldDef,
+    *,
+    target_table: str | None = None,
+    limit: int = 10,
+) -> ConversionCounts:
+    """Count the values of ``column`` a change from ``old`` to ``new`` would lose, change or
+    make equal under a unique constraint, with the first ``limit`` of each."""
+    lost = changed = 0
+    examples: list[Example] = []
+    holders: dict[Any, list[Conversion]] = {}
+    for c in iter_conversions(conn, table, column, old, new, target_table=target_table):
+        if new.unique and c.value is not None:
+            holders.setdefault(_unique_key(c.value), []).append(c)
+        if c.outcome == "same":
+            continue
+        lost += c.outcome == "lost"
+        changed += c.outcome == "changed"
+        if len(examples) < limit:
+            examples.append(example(c, new))
+    shared = [c for group in holders.values() if len(group) > 1 for c in group]
+    return ConversionCounts(
+        lost,
+        changed,
+        tuple(examples),
+        len(shared),
+        tuple(example(c, new) for c in sorted(shared, key=lambda c: c.record_id)[:limit]),
+    )
+
+
+def _unique_key(value: Any) -> Any:
+    """Values a unique index takes as equal have equal keys (``1.5`` and ``1.50``)."""
+    try:
+        hash(value)
+    except TypeError:
+        return json.dumps(to_jsonable(value), sort_keys=True)
+    return value
+
+
+def example(c: Conversion, new: FieldDef) -> Example:
     """``(id, stored text, new text or None when emptied)`` of a changed or lost value."""
     return (c.record_id, c.before, None if c.outcome == "lost" else to_text(new, c.value))
 

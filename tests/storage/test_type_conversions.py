@@ -155,6 +155,61 @@ CASES: dict[str, Case] = {
     "string-multi_enum": Case(
         _s(), MULTI, ["a|b", "a", "zzz"], [["a", "b"], ["a"], None], lost=1, named=("'zzz' → empty",)
     ),
+    "enum-string": Case(ENUM, _s(), ["a", "c"], ["a", "c"]),
+    "text-json": Case(
+        {"type": "text"}, {"type": "json"}, ['{"k": [1, 2]}', "42", "plain"], [{"k": [1, 2]}, 42, "plain"]
+    ),
+    "multi_enum-json": Case(MULTI, {"type": "json"}, [["a", "b"]], [["a", "b"]]),
+    "json-multi_enum": Case(
+        {"type": "json"},
+        MULTI,
+        [["a", "b"], "c", "a|b", 5],
+        [["a", "b"], ["c"], ["a", "b"], None],
+        lost=1,
+        named=("'5' → empty",),
+    ),
+    "json-integer": Case(
+        {"type": "json"},
+        {"type": "integer"},
+        [5, "6", 2.5, "x"],
+        [5, 6, 3, None],
+        changed=1,
+        lost=1,
+        named=("'2.5' → '3'", "'\"x\"' → empty"),
+    ),
+    "json-boolean": Case({"type": "json"}, {"type": "boolean"}, [True, "false"], [True, False]),
+    "integer-json": Case({"type": "integer"}, {"type": "json"}, [5], [5]),
+    "decimal-json": Case(_dec(), {"type": "json"}, ["1.50"], ["1.50"]),
+    "date-json": Case({"type": "date"}, {"type": "json"}, ["2026-01-02"], ["2026-01-02"]),
+    "integer-decimal": Case({"type": "integer"}, _dec(), [5, -3], ["5.00", "-3.00"]),
+    "integer-decimal-overlong": Case(
+        {"type": "integer"}, _dec(4, 2), [5, 12345], ["5.00", None], lost=1, named=("'12345' → empty",)
+    ),
+    "decimal-string": Case(_dec(), _s(), ["1.50", "-2.00"], ["1.50", "-2.00"]),
+    "date-string": Case({"type": "date"}, _s(), ["2026-01-02"], ["2026-01-02"]),
+    "datetime-string": Case({"type": "datetime"}, _s(), ["2026-01-02T10:30:00Z"], ["2026-01-02T10:30:00+00:00"]),
+    "string-datetime": Case(
+        _s(),
+        {"type": "datetime"},
+        ["2026-01-02T10:30:00+00:00", "2026-01-02T10:30:00Z", "2026-01-02T12:30:00+02:00", "soon"],
+        ["2026-01-02T10:30:00+00:00", "2026-01-02T10:30:00+00:00", "2026-01-02T10:30:00+00:00", None],
+        lost=1,
+        named=("'soon' → empty",),
+    ),
+    "string-text": Case(_s(), {"type": "text"}, ["abc"], ["abc"]),
+    "reference-string": Case(REF, _s(), [1, 2], ["1", "2"]),
+    "string-reference": Case(
+        _s(),
+        REF,
+        ["1", "02", "9", "x"],
+        [1, 2, None, None],
+        changed=1,
+        lost=2,
+        named=("'02' → '2'", "'9' → empty", "'x' → empty"),
+    ),
+    "boolean-decimal": Case({"type": "boolean"}, _dec(), [True, False], ["1.00", "0.00"]),
+    "decimal-boolean": Case(_dec(), {"type": "boolean"}, ["1.00", "0", "0.5"], [True, False, None], lost=1),
+    "date-integer": Case({"type": "date"}, {"type": "integer"}, ["2026-01-02"], [None], lost=1),
 }
 
 
@@ -208,3 +263,21 @@ def test_the_plan_lists_changed_values_with_examples(engine: CrmEngine, tmp_path
     assert step.examples == ((1, "00123", "123"),)
     assert step.to_json()["examples"] == [{"id": 1, "before": "00123", "after": "123"}]
     assert "1 value(s) would be changed" in (step.reason or "")
+
+
+@pytest.mark.parametrize("was_unique", [True, False], ids=["kept-unique", "made-unique"])
+def test_values_that_become_equal_under_a_unique_constraint_block_the_change(
+    engine: CrmEngine, tmp_path: Path, was_unique: bool
+) -> None:
+    _apply(engine, tmp_path, {**_s(), "unique": was_unique})
+    for value in ["007", "7", "8"]:
+        engine.records.create("item", {"label": "x", "value": value})
+    new = {"type": "integer", "unique": True}
+    plan = engine.plan(load_definitions(write_bundle(tmp_path / "plan", "sales", _entities(new))))
+    (blocked,) = plan.blocking
+    assert (blocked.kind, blocked.field, blocked.rows) == ("add_unique", "value", 2)
+    assert "#1 '007' → '7', #2 '7' → '7'" in (blocked.reason or "")
+    with pytest.raises(DataLossError) as refused:
+        _apply(engine, tmp_path, new, allow_data_loss=True)
+    assert [p.code for p in refused.value.problems] == ["blocked"]
+    assert engine.version == 1
