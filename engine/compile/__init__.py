@@ -7,7 +7,7 @@ validators come out, and nothing mutates them afterwards (see ``README.md``).
 from __future__ import annotations
 
 from engine.compile._csv import CsvRowConverter, compile_csv_reader
-from engine.compile._rules import record_problem, unstorable
+from engine.compile._rules import NUMERIC_RE, record_problem, unstorable
 from engine.compile._schema import RecordSchema, build_record_schema, load_record
 from engine.compile._tables import NAMING_CONVENTION, build_metadata, system_columns
 from engine.compile._types import UTCDateTime, column_type
@@ -15,6 +15,7 @@ from engine.compile._validator import RecordValidator, compile_validator, field_
 
 __all__ = [
     "NAMING_CONVENTION",
+    "NUMERIC_RE",
     "CsvRowConverter",
     "RecordSchema",
     "RecordValidator",

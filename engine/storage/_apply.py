@@ -24,7 +24,7 @@ from engine.progress import NO_PROGRESS, Progress
 
 from ._convert import iter_conversions
 from ._database import Database
-from ._plan import MigrationPlan, MigrationStep, plan_migration, same_value_kind
+from ._plan import MigrationPlan, MigrationStep, plan_migration, same_value_kind, storage_signature
 from ._state import current_version, load_stored, store
 
 _TEMP_PREFIX = "crm_tmp_"
@@ -219,7 +219,8 @@ class _Migrator:
                 if s.field in rewrites or s.kind != "change_type":
                     continue
                 before, after = old_field(s.field), new.fields[s.field]
-                self.alter_type(batch, s.field, before, after)
+                if storage_signature(before) != storage_signature(after):
+                    self.alter_type(batch, s.field, before, after)
                 if after.type == "reference" and before.target != after.target:
                     self.drop_fk(batch, existing_fks, s.field)
                     self.create_fk(batch, new_table, after)

@@ -7,37 +7,55 @@ databases. A rule turns the old value into a *candidate* text; the new field's o
 reader then decides whether that text is a valid value, exactly as an export and re-import
 would. Each value ends up in one of three outcomes:
 
-- ``same``: the new value reads back as the old one (``10`` → ``10.0``, ``a|b`` → ``a|b``);
+- ``same``: the new value stands for the old one (``10`` → ``10.0``, ``a|b`` → ``a|b``,
+  ``[1, 2]`` → ``[1,2]``);
 - ``changed``: a value is kept but differs from what was stored (``00123`` → ``123``,
-  ``2026-01-02T10:30`` → ``2026-01-02``): destructive, listed in the plan;
+  ``2.5`` → ``3``, ``2026-01-02T10:30`` → ``2026-01-02``): destructive, listed in the plan;
 - ``lost``: no valid value of the new field (the value is emptied): destructive.
 
 A reference keeps a value only when the record it names exists in the new target table.
+The table of what converts, changes and is lost for each pair of types is in
+``docs/migrations.md``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from engine.compile import column_type, compile_csv_reader
+from engine.compile import NUMERIC_RE, column_type, compile_csv_reader
 from engine.metadata import NO_DEFAULT, EntityDef, FieldDef
 
-from ._values import to_text
+from ._values import to_jsonable, to_text
 
 Outcome = Literal["same", "changed", "lost"]
 
-#: Field types whose values are numbers; numbers equal in value convert unchanged.
-_NUMERIC = frozenset({"integer", "decimal", "money", "boolean"})
 #: Field types that hold plain text.
-_TEXT = ("string", "text", "email", "phone", "url", "enum")
+_TEXT = frozenset({"string", "text", "email", "phone", "url", "enum"})
+#: Field types whose values are decimal numbers (an integer is one of scale 0).
+_NUMBERS = frozenset({"integer", "decimal", "money"})
+#: A number as this engine exports it: no "+", no leading zeros, no exponent, no spaces.
+#: Any other spelling of a number converts, but its stored text changes.
+_PLAIN_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
+#: Rounds to a column's scale without losing whole digits; too many of them fail.
+_ROUNDING = Context(prec=1000, rounding=ROUND_HALF_UP, traps=[InvalidOperation])
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+#: JSON text to a value, as the CSV reader decodes it (no NaN, no Infinity).
+_decode_json = json.JSONDecoder(parse_constant=_refuse_constant).decode
 
 
 @dataclass(frozen=True)
@@ -72,6 +90,20 @@ def _json_to_text(value: Any, old: FieldDef, new: FieldDef) -> tuple[str, bool]:
     return (value, False) if isinstance(value, str) else (to_text(old, value), False)
 
 
+def _text_to_json(value: Any, old: FieldDef, new: FieldDef) -> tuple[str, bool]:
+    """JSON text is read as JSON; any other text becomes a JSON string (nothing is lost)."""
+    try:
+        _decode_json(value)
+    except (ValueError, RecursionError):
+        return json.dumps(value, ensure_ascii=False), False
+    return value, False
+
+
+def _value_to_json(value: Any, old: FieldDef, new: FieldDef) -> tuple[str, bool]:
+    """A value becomes its JSON form, as the API shows it (a list, a number, a date text)."""
+    return json.dumps(to_jsonable(value), ensure_ascii=False), False
+
+
 def _multi_to_single(value: Any, old: FieldDef, new: FieldDef) -> tuple[str, bool]:
     """One chosen value converts; none empties nothing; several cannot be one."""
     if len(value) > 1:
@@ -103,7 +135,6 @@ def _datetime_to_date(value: Any, old: FieldDef, new: FieldDef) -> tuple[str, bo
 
 
 _RULES: dict[tuple[str, str], Rule] = {
-    **{("json", t): _json_to_text for t in (*_TEXT, "text")},
     ("multi_enum", "enum"): _multi_to_single,
     ("boolean", "integer"): _boolean_to_number,
     ("boolean", "decimal"): _boolean_to_number,
@@ -118,14 +149,56 @@ _RULES: dict[tuple[str, str], Rule] = {
 
 def rule_for(old: FieldDef, new: FieldDef) -> Rule:
     """The conversion rule of a type change (the export text when no rule is needed)."""
+    if old.type == "json" and new.type != "json":
+        return _json_to_text
+    if new.type == "json" and old.type != "json":
+        return _text_to_json if old.type in _TEXT else _value_to_json
     return _RULES.get((old.type, new.type), _as_text)
 
 
-def _numbers_equal(a: str, b: str) -> bool:
+def fit_number(text: str, new: FieldDef) -> tuple[str, bool]:
+    """Number ``text`` as a number field ``new`` stores it, and whether that changes it.
+
+    Surrounding spaces go and the number is rounded half away from zero to the field's
+    scale (an integer's is 0), as PostgreSQL rounds a cast: `` 8`` → ``8``, ``2.5`` →
+    ``3``. Text that spells no number is left for the field's reader to refuse.
+    """
+    trimmed = text.strip()
+    if not NUMERIC_RE.fullmatch(trimmed):
+        return text, False
+    number = Decimal(trimmed)
+    scale = 0 if new.type == "integer" else new.scale or 0
     try:
-        return Decimal(a) == Decimal(b)
+        fitted = _ROUNDING.quantize(number, Decimal(1).scaleb(-scale))
     except InvalidOperation:
+        return text, False  # more digits than any column holds: the reader refuses it
+    if fitted.is_zero():
+        fitted = fitted.copy_abs()
+    kept = fitted == number and _PLAIN_NUMBER.fullmatch(text) is not None
+    return format(fitted, "f"), not kept
+
+
+def _stands_for(candidate: str, after: str, value: Any, new: FieldDef) -> bool:
+    """Whether the new value (export text ``after``) is the one ``candidate`` spells."""
+    if after == candidate:
+        return True
+    try:
+        if new.type in _NUMBERS:
+            return _PLAIN_NUMBER.fullmatch(candidate) is not None and Decimal(candidate) == Decimal(after)
+        if new.type == "json":
+            return _canonical_json(_decode_json(candidate)) == _canonical_json(value)
+        if new.type == "multi_enum":
+            return candidate.startswith("[") and _decode_json(candidate) == value
+        if new.type == "datetime":
+            moment = datetime.fromisoformat(candidate)
+            return bool((moment if moment.tzinfo else moment.replace(tzinfo=UTC)) == value)
+    except (ValueError, InvalidOperation, RecursionError):
         return False
+    return False
+
+
+def _canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
 class Converter:
@@ -148,6 +221,9 @@ class Converter:
             candidate, changed = self.rule(value, self.old, self.new)
         except _Lost:
             return Conversion(record_id, before, None, "lost")
+        if self.new.type in _NUMBERS:
+            candidate, rounded = fit_number(candidate, self.new)
+            changed = changed or rounded
         if candidate == "":
             return Conversion(record_id, before, None, "same")
         values, problems = self.reader.convert([candidate])
@@ -156,10 +232,7 @@ class Converter:
         new_value = values[0]
         if self.target_ids is not None and new_value not in self.target_ids:
             return Conversion(record_id, before, None, "lost")
-        after = to_text(self.new, new_value)
-        if not changed and after != candidate:
-            numeric = self.old.type in _NUMERIC and self.new.type in _NUMERIC
-            changed = not (numeric and _numbers_equal(candidate, after))
+        changed = changed or not _stands_for(candidate, to_text(self.new, new_value), new_value, self.new)
         return Conversion(record_id, before, new_value, "changed" if changed else "same")
 
 
@@ -187,7 +260,69 @@ def iter_conversions(
         yield converter.convert(record_id, value)
 
 
-def example(c: Conversion, new: FieldDef) -> tuple[int, str, str | None]:
+#: ``(record id, stored text, new text or None when emptied)``
+Example = tuple[int, str, str | None]
+
+
+@dataclass(frozen=True)
+class ConversionCounts:
+    """What a type change does to the stored values of one field.
+
+    :param clashes: how many records would share a new value with another record (counted
+        when the new field is unique: "007" and "7" both become 7).
+    """
+
+    lost: int = 0
+    changed: int = 0
+    examples: tuple[Example, ...] = ()
+    clashes: int = 0
+    clash_examples: tuple[Example, ...] = ()
+
+
+def count_conversions(
+    conn: Connection,
+    table: str,
+    column: str,
+    old: FieldDef,
+    new: FieldDef,
+    *,
+    target_table: str | None = None,
+    limit: int = 10,
+) -> ConversionCounts:
+    """Count the values of ``column`` a change from ``old`` to ``new`` would lose, change or
+    make equal under a unique constraint, with the first ``limit`` of each."""
+    lost = changed = 0
+    examples: list[Example] = []
+    holders: dict[Any, list[Conversion]] = {}
+    for c in iter_conversions(conn, table, column, old, new, target_table=target_table):
+        if new.unique and c.value is not None:
+            holders.setdefault(_unique_key(c.value), []).append(c)
+        if c.outcome == "same":
+            continue
+        lost += c.outcome == "lost"
+        changed += c.outcome == "changed"
+        if len(examples) < limit:
+            examples.append(example(c, new))
+    shared = [c for group in holders.values() if len(group) > 1 for c in group]
+    return ConversionCounts(
+        lost,
+        changed,
+        tuple(examples),
+        len(shared),
+        tuple(example(c, new) for c in sorted(shared, key=lambda c: c.record_id)[:limit]),
+    )
+
+
+def _unique_key(value: Any) -> Any:
+    """Values a unique index takes as equal have equal keys (``1.5`` and ``1.50``)."""
+    try:
+        hash(value)
+    except TypeError:
+        return json.dumps(to_jsonable(value), sort_keys=True)
+    return value
+
+
+def example(c: Conversion, new: FieldDef) -> Example:
     """``(id, stored text, new text or None when emptied)`` of a changed or lost value."""
     return (c.record_id, c.before, None if c.outcome == "lost" else to_text(new, c.value))
 

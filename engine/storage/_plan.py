@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from engine.compile import column_type
 from engine.metadata import Definitions, EntityDef, FieldDef
 
-from ._convert import describe_example, example, iter_conversions
+from ._convert import ConversionCounts, count_conversions, describe_example
 from ._describe import definition_changes, entity_meta, field_meta, meta_change
 
 #: How many changed or lost values a step lists.
@@ -134,6 +134,8 @@ class _Planner:
         self.old = old
         self.new = new
         self.steps: list[MigrationStep] = []
+        #: fields whose converted values would clash under their unique constraint
+        self.clashes: dict[tuple[str, str], ConversionCounts] = {}
 
     # -- counting ---------------------------------------------------------------------
     def count_rows(self, table: str) -> int:
@@ -161,22 +163,10 @@ class _Planner:
         )
         return int(self.conn.execute(sa.select(sa.func.coalesce(sa.func.sum(inner.c.n), 0))).scalar() or 0)
 
-    def count_conversions(
-        self, table: str, old_column: str, old: FieldDef, new: FieldDef
-    ) -> tuple[int, int, tuple[tuple[int, str, str | None], ...]]:
-        """How many stored values of ``old`` would be lost and changed as values of ``new``,
-        with the first few of them."""
-        lost = changed = 0
-        examples: list[tuple[int, str, str | None]] = []
+    def count_conversions(self, table: str, old_column: str, old: FieldDef, new: FieldDef) -> ConversionCounts:
+        """What becomes of the stored values of ``old`` as values of ``new``."""
         target = self.old_table_of(new.target) if new.type == "reference" else None
-        for c in iter_conversions(self.conn, table, old_column, old, new, target_table=target):
-            if c.outcome == "same":
-                continue
-            lost += c.outcome == "lost"
-            changed += c.outcome == "changed"
-            if len(examples) < MAX_EXAMPLES:
-                examples.append(example(c, new))
-        return lost, changed, tuple(examples)
+        return count_conversions(self.conn, table, old_column, old, new, target_table=target, limit=MAX_EXAMPLES)
 
     def old_table_of(self, entity: str | None) -> str | None:
         """The table that holds ``entity``'s records now (None for a new entity)."""
@@ -314,12 +304,24 @@ class _Planner:
 
     def plan_field(self, table: str, entity: str, old: FieldDef, new: FieldDef, column: str) -> None:
         where = f"{entity}.{new.name}"
-        if storage_signature(old) != storage_signature(new) or _choices_removed(old, new):
-            kind: StepKind = "change_type" if storage_signature(old) != storage_signature(new) else "remove_choices"
+        retyped = old.type != new.type or storage_signature(old) != storage_signature(new)
+        if retyped or _choices_removed(old, new):
+            # a new type on the same column (money → decimal, string → email) still
+            # converts: its values must be valid values of the new type
+            kind: StepKind = "change_type" if retyped else "remove_choices"
             if old.type == "reference" and new.type == "reference" and old.target != new.target:
                 kind = "change_type"
             values = self.count_non_null(table, column)
-            lost, changed, examples = self.count_conversions(table, column, old, new) if values else (0, 0, ())
+            counts = self.count_conversions(table, column, old, new) if values else ConversionCounts()
+            lost, changed, examples = counts.lost, counts.changed, counts.examples
+            if counts.clashes:
+                self.clashes[(entity, new.name)] = counts
+                if old.unique and new.unique:  # no add_unique step of its own: check it here
+                    self.add(
+                        MigrationStep(
+                            "add_unique", entity, f"{where} stays unique", field=new.name, columns=(new.name,)
+                        )
+                    )
             if kind == "remove_choices":
                 removed = sorted(set(old.choice_values) - set(new.choice_values))
                 detail = f"remove choice(s) {', '.join(removed)} from {where}"
@@ -440,7 +442,19 @@ class _Planner:
             if step.kind == "add_unique" and self.old and step.entity in self._existing_tables():
                 table = self._old_table_name(step.entity)
                 old_cols = self._old_columns(step.entity, step.columns)
-                if old_cols is not None:
+                clash = self.clashes.get((step.entity, step.columns[0])) if len(step.columns) == 1 else None
+                if clash is not None:
+                    listed = ", ".join(describe_example(*e) for e in clash.clash_examples)
+                    step = dataclasses.replace(
+                        step,
+                        rows=clash.clashes,
+                        blocking=True,
+                        reason=(
+                            f"{clash.clashes} record(s) would share a value after the type change ({listed}); "
+                            "make them distinct first"
+                        ),
+                    )
+                elif old_cols is not None:
                     dupes = self.count_duplicates(table, old_cols)
                     if dupes:
                         step = dataclasses.replace(
