@@ -14,6 +14,7 @@ from engine.metadata._json_files import NOT_READ, read_json
 from engine.metadata._kinds import KINDS
 from engine.metadata._model import SourceRef
 from engine.metadata._problems import child, did_you_mean, problem, quoted_list
+from engine.metadata._salvage import Salvage, salvage
 from engine.metadata._schema_errors import schema_problems
 
 SCHEMA_VERSION = 1
@@ -21,12 +22,17 @@ SCHEMA_VERSION = 1
 
 @dataclass(frozen=True)
 class Document:
-    """A document as read. ``valid`` means header and meta-schema checks passed."""
+    """A document as read. ``valid`` means header and meta-schema checks passed.
+
+    ``salvaged`` is, for a document of a known kind that fails only its meta-schema, what
+    is left once the parts at fault are removed (see ``_salvage``), or ``None``.
+    """
 
     value: Any
     kind: str | None
     valid: bool
     problems: tuple[Problem, ...]
+    salvaged: Salvage | None = None
 
 
 def read_document(path: Path, display: str, *, allowed: Container[str], context: str) -> Document:
@@ -39,7 +45,7 @@ def read_document(path: Path, display: str, *, allowed: Container[str], context:
     if value is NOT_READ:
         return Document(None, None, False, tuple(problems))
     document = check_document(value, SourceRef(display), allowed=allowed, context=context)
-    return Document(document.value, document.kind, document.valid, (*problems, *document.problems))
+    return Document(document.value, document.kind, document.valid, (*problems, *document.problems), document.salvaged)
 
 
 def check_document(value: Any, where: SourceRef, *, allowed: Container[str], context: str) -> Document:
@@ -78,5 +84,10 @@ def check_document(value: Any, where: SourceRef, *, allowed: Container[str], con
         message = f"a document of kind {kind!r} cannot be {context}; expected {' or '.join(repr(k) for k in allowed)}."
         problems.append(problem("unexpected_kind", message, child(where, "kind")))
         return Document(value, kind, False, tuple(problems))
+    # Invalid characters could sit in any key or text: nothing is salvaged from such a document.
+    salvageable = not problems
     problems.extend(schema_problems(KINDS[kind].schema_file, value, where.file, where.pointer))
-    return Document(value, kind, not problems, tuple(problems))
+    if not problems:
+        return Document(value, kind, True, ())
+    rest = salvage(KINDS[kind].schema_file, value) if salvageable else None
+    return Document(value, kind, False, tuple(problems), rest)

@@ -7,6 +7,11 @@ checked, then workflows (with their overlays) are frozen and checked against the
 scorings (with theirs) against both, then reports against all three, then roles (with their
 overlays) against entities and workflows. Only when nothing at all was wrong is a
 :class:`Definitions` returned.
+
+A document that fails its meta-schema takes part in the later stages with the parts at
+fault removed (``_salvage``), so that its form problems and its meaning problems come out
+in one run; when that is not possible it sits out, and references to what it defines are
+not reported.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from engine.metadata._problems import file_problem, unique_problems
 from engine.metadata._reports import build_reports
 from engine.metadata._role_drafts import apply_role_overlays
 from engine.metadata._roles import build_roles, role_reference_problems
+from engine.metadata._salvage import encloses
 from engine.metadata._scoring_overlays import apply_scoring_overlays
 from engine.metadata._scorings import build_scorings, rescore_problems
 from engine.metadata._workflow_overlays import apply_workflow_overlays
@@ -90,14 +96,21 @@ def _load(
         return None, [graph]
     collection = Collection(problems=list(graph.problems))
     members = kinds_with_role("member")
+    form: list[Problem] = []
+    removed: dict[str, tuple[str, ...]] = {}
     for bundle in graph.bundles:
         for document_path, display in bundle.documents:
             document = read_document(document_path, display, allowed=members, context="a document inside a bundle")
             collection.problems.extend(document.problems)
-            if document.valid and document.kind is not None:
+            form.extend(document.problems)
+            value = document.value if document.valid else None
+            if document.salvaged is not None:
+                value = document.salvaged.value
+                removed[display] = document.salvaged.removed
+            if value is not None and document.kind is not None:
                 collector = KINDS[document.kind].collect
                 assert collector is not None  # every member kind has one
-                collector(document.value, SourceRef(display), bundle.name, collection)
+                collector(value, SourceRef(display), bundle.name, collection)
             elif document.kind == "entity" and isinstance(document.value.get("name"), str):
                 collection.broken_entities.add(document.value["name"])
             elif document.kind == "workflow" and isinstance(document.value.get("name"), str):
@@ -106,7 +119,22 @@ def _load(
                 collection.broken_scorings.add(document.value["name"])
             elif document.kind == "role" and isinstance(document.value.get("name"), str):
                 collection.broken_roles.add(document.value["name"])
-    return _resolve(collection, graph, scorer_schemas)
+    definitions, problems = _resolve(collection, graph, scorer_schemas)
+    return definitions, _without_cascades(problems, set(form), removed)
+
+
+def _without_cascades(
+    problems: list[Problem], form: set[Problem], removed: Mapping[str, tuple[str, ...]]
+) -> list[Problem]:
+    """``problems`` without the meaning problems located at a part that encloses one a
+    salvaged document lost (they may come from the loss itself; see ``_salvage``)."""
+    if not removed:
+        return problems
+    return [
+        p
+        for p in problems
+        if p in form or p.file is None or p.pointer is None or not encloses(p.pointer, removed.get(p.file, ()))
+    ]
 
 
 def _resolve(

@@ -46,3 +46,25 @@ def test_a_long_value_is_checked_against_a_pattern_in_bounded_time(db: str, run_
     assert "pattern" in refused.stdout + refused.stderr
     assert elapsed < 2, elapsed
     assert run_cli("record", "create", "item", "--data", json.dumps({"code": "a" * 5000})).exit_code == 0
+
+
+def test_schema_diff_reports_form_and_meaning_problems_in_one_run(db: str, run_cli: Run, tmp_path: Path) -> None:
+    # An option that does not apply (a form problem) used to stop the meaning checks, so the
+    # index naming a missing field came out only on the next run.
+    bundle = write_bundle(
+        tmp_path,
+        "sales",
+        {
+            "deal": {
+                "fields": {"title": {"type": "string"}, "amount": {"type": "decimal", "max_length": 3}},
+                "indexes": [["titel"]],
+            }
+        },
+    )
+    for command in ("validate", "diff", "apply"):
+        result = run_cli("schema", command, bundle)
+        output = result.stdout + result.stderr
+        assert result.exit_code == 2, (command, result)
+        assert "sales/deal.json:/fields/amount/max_length: [inapplicable_option]" in output, (command, output)
+        assert "sales/deal.json:/indexes/0/0: [unknown_field]" in output, (command, output)
+        assert "Traceback" not in output
