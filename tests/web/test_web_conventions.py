@@ -121,3 +121,48 @@ def test_a_statement_the_database_refuses_is_not_an_outage(engine: CrmEngine, ap
     app.add_url_rule("/probe", view_func=refused)
     body = problem(client.get("/probe"), 400)
     assert body["code"] == "query_refused"
+
+
+# -- #10.20: CORS ---------------------------------------------------------------------------------
+ORIGIN = "https://app.example.com"
+PREFLIGHT = {
+    "Origin": ORIGIN,
+    "Access-Control-Request-Method": "PATCH",
+    "Access-Control-Request-Headers": "authorization",
+}
+
+
+def test_cors_is_off_by_default(sales: CrmEngine, app: Flask, client: FlaskClient) -> None:
+    preflight = app.test_client().options(f"{API}/records/account/1", headers=PREFLIGHT)
+    assert "Access-Control-Allow-Origin" not in preflight.headers
+    listed = client.get(f"{API}/records/account", headers={"Origin": ORIGIN})
+    assert listed.status_code == 200 and "Access-Control-Allow-Origin" not in listed.headers
+
+
+def test_cors_answers_allowed_origins_only(sales: CrmEngine, auth_headers: AuthHeaders) -> None:
+    from engine.web import create_app
+
+    app = create_app({"CRM_ENGINE": sales, "TESTING": True, "CRM_CORS_ORIGINS": f" {ORIGIN}, http://localhost:5173 "})
+    anonymous = app.test_client()
+    preflight = anonymous.options(f"{API}/records/account/1", headers=PREFLIGHT)  # no token: browsers send none
+    assert preflight.status_code == 204 and preflight.get_data() == b""
+    assert preflight.headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert "PATCH" in preflight.headers["Access-Control-Allow-Methods"]
+    assert "Authorization" in preflight.headers["Access-Control-Allow-Headers"]
+    assert "Origin" in preflight.headers["Vary"]
+
+    created = anonymous.post(
+        f"{API}/records/account", json={"name": "Acme"}, headers={"Origin": ORIGIN, **auth_headers("root")}
+    )
+    assert created.status_code == 201 and created.headers["Access-Control-Allow-Origin"] == ORIGIN
+    exposed = {h.strip() for h in created.headers["Access-Control-Expose-Headers"].split(",")}
+    assert {"ETag", "Link", "Location"} <= exposed and "Origin" in created.headers["Vary"]
+    refused = anonymous.get(f"{API}/records/account", headers={"Origin": ORIGIN})  # errors carry it too
+    assert refused.status_code == 401 and refused.headers["Access-Control-Allow-Origin"] == ORIGIN
+
+    other = {**PREFLIGHT, "Origin": "https://evil.example.net"}
+    denied = anonymous.options(f"{API}/records/account/1", headers=other)
+    assert denied.status_code != 204 and "Access-Control-Allow-Origin" not in denied.headers
+    listed = anonymous.get(f"{API}/records/account", headers={"Origin": other["Origin"], **auth_headers("root")})
+    assert listed.status_code == 200 and "Access-Control-Allow-Origin" not in listed.headers
+    assert "Origin" in listed.headers["Vary"]
