@@ -91,6 +91,18 @@ class PayloadTooLargeError(CrmError):
 
 
 # -- turning them into responses ------------------------------------------------------------
+def problem_body(status: int, code: str, detail: str, problems: Iterable[Problem] = ()) -> dict[str, Any]:
+    """The body of a problem document (what :func:`problem_response` sends)."""
+    return {
+        "type": f"urn:crm-engine:problem:{code}",
+        "title": HTTP_STATUS_CODES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "errors": [p.to_json() for p in problems],
+    }
+
+
 def problem_response(
     status: int,
     code: str,
@@ -101,14 +113,7 @@ def problem_response(
     extra: Mapping[str, Any] | None = None,
 ) -> Response:
     """An ``application/problem+json`` response."""
-    body: dict[str, Any] = {
-        "type": f"urn:crm-engine:problem:{code}",
-        "title": HTTP_STATUS_CODES.get(status, "Error"),
-        "status": status,
-        "detail": detail,
-        "code": code,
-        "errors": [p.to_json() for p in problems],
-    }
+    body = problem_body(status, code, detail, problems)
     if extra:
         body.update(extra)
     response = Response(dump_json(body), status=status, mimetype=PROBLEM_MIMETYPE)
