@@ -21,8 +21,7 @@ def serve(context: CliContext, host: str, port: int) -> None:
     one engine per worker (see docs/deploy.md):
     CRM_DATABASE_URL=postgresql://... gunicorn -w 4 'engine.web:serve_app()'
     """
-    from werkzeug.serving import run_simple
-
+    from engine.web._dev_server import run_dev_server
     from engine.web._swap import SwappingApp, environment_settings
 
     app = SwappingApp(environment_settings(), engine=context.engine)
@@ -34,6 +33,6 @@ def serve(context: CliContext, host: str, port: int) -> None:
         err=True,
     )
     try:
-        run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+        run_dev_server(app, host, port)
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); pick another --port") from None

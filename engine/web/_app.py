@@ -10,7 +10,7 @@ from flask import Flask
 
 from engine.runtime import CrmEngine
 
-from . import _problems
+from . import _cors, _problems
 from ._state import DEFAULT_RELOAD_INTERVAL, bind_engine
 
 #: Largest request body (CSV imports, bundles); werkzeug answers 413 beyond it.
@@ -25,6 +25,9 @@ DEFAULTS: Mapping[str, Any] = {
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """The web application: the REST API and its reference page.
+
+    ``CRM_CORS_ORIGINS`` (here or in the environment) lets pages of those origins call the
+    API from a browser (see :mod:`engine.web._cors`).
 
     :param config: Flask settings plus either ``CRM_ENGINE`` (an engine the caller owns
         and closes) or ``CRM_DATABASE_URL``. Without either, ``CRM_DATABASE_URL`` comes from
@@ -45,6 +48,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _problems.init_app(app)
 
     from . import admin, api, docs
+    from .openapi import API_PREFIX
+
+    _cors.init_app(app, API_PREFIX)
 
     api.init_app(app, engine)
     docs.init_app(app, engine)

@@ -24,6 +24,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from engine.errors import ConflictError, CrmError, Problem
 
+from ._language import localized, request_language, title
 from ._responses import dump_json
 
 PROBLEM_MIMETYPE = "application/problem+json"
@@ -91,6 +92,19 @@ class PayloadTooLargeError(CrmError):
 
 
 # -- turning them into responses ------------------------------------------------------------
+def problem_body(status: int, code: str, detail: str, problems: Iterable[Problem] = ()) -> dict[str, Any]:
+    """The body of a problem document (what :func:`problem_response` sends); its title in
+    the request's language."""
+    return {
+        "type": f"urn:crm-engine:problem:{code}",
+        "title": title(status, request_language()),
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "errors": [p.to_json() for p in problems],
+    }
+
+
 def problem_response(
     status: int,
     code: str,
@@ -101,14 +115,7 @@ def problem_response(
     extra: Mapping[str, Any] | None = None,
 ) -> Response:
     """An ``application/problem+json`` response."""
-    body: dict[str, Any] = {
-        "type": f"urn:crm-engine:problem:{code}",
-        "title": HTTP_STATUS_CODES.get(status, "Error"),
-        "status": status,
-        "detail": detail,
-        "code": code,
-        "errors": [p.to_json() for p in problems],
-    }
+    body = problem_body(status, code, detail, problems)
     if extra:
         body.update(extra)
     response = Response(dump_json(body), status=status, mimetype=PROBLEM_MIMETYPE)
@@ -119,10 +126,11 @@ def problem_response(
 
 def _crm_error(error: CrmError) -> Response:
     headers = {"WWW-Authenticate": 'Bearer realm="crm"'} if error.http_status == 401 else None
+    detail, problems = localized(error)
     if _stale_precondition(error):
         # the version the client read came as If-Match: RFC 9110 says 412 (a body version stays 409)
-        return problem_response(412, "precondition_failed", error.message, error.problems)
-    return problem_response(error.http_status, error.code, error.message, error.problems, headers=headers)
+        return problem_response(412, "precondition_failed", detail, problems)
+    return problem_response(error.http_status, error.code, detail, problems, headers=headers)
 
 
 def _stale_precondition(error: CrmError) -> bool:

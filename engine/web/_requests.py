@@ -94,7 +94,9 @@ def _escape(token: str) -> str:
 # -- query parameters ---------------------------------------------------------------------------
 def check_params(allowed: Collection[str]) -> None:
     """Refuse query parameters the operation does not know (a misspelt filter returning
-    everything is worse than an error), and repeated ones."""
+    everything is worse than an error), and repeated ones. Every operation takes ``lang``
+    (the language of its labels and refusals)."""
+    allowed = {*allowed, "lang"}
     problems = []
     for name in request.args:
         if name not in allowed:
@@ -110,6 +112,7 @@ def check_params(allowed: Collection[str]) -> None:
             problems.append(Problem(code="repeated_parameter", field=name, message=f'give "{name}" once'))
     if problems:
         raise InvalidParameterError("; ".join(p.message for p in problems), problems)
+    language()  # a lang the API does not speak is refused, whatever the operation
 
 
 def _bad(name: str, message: str, code: str = "invalid_parameter") -> InvalidParameterError:

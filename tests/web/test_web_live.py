@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -10,6 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -67,10 +69,9 @@ def _call(method: str, url: str, body: Any = None, headers: dict[str, str] | Non
         return error.code, json.loads(error.read())
 
 
-@pytest.mark.slow
-def test_crm_serve(sales: CrmEngine, database_url: str) -> None:
-    sales.users.create("ann", roles=["admin"])
-    auth = bearer(sales.tokens.create("ann"))
+@contextlib.contextmanager
+def _crm_serve(database_url: str) -> Iterator[str]:
+    """``crm serve`` on a free port, in its own process; yields the API's base URL."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}{API}"
     server = subprocess.Popen(
@@ -83,12 +84,26 @@ def test_crm_serve(sales: CrmEngine, database_url: str) -> None:
         deadline = time.monotonic() + 30
         while True:
             try:
-                status, health = _call("GET", f"{base}/health")
+                _call("GET", f"{base}/health")
                 break
             except (urllib.error.URLError, ConnectionError):
                 assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
                 assert time.monotonic() < deadline, "crm serve did not answer within 30 s"
                 time.sleep(0.1)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        if server.stderr:
+            server.stderr.close()
+
+
+@pytest.mark.slow
+def test_crm_serve(sales: CrmEngine, database_url: str) -> None:
+    sales.users.create("ann", roles=["admin"])
+    auth = bearer(sales.tokens.create("ann"))
+    with _crm_serve(database_url) as base:
+        status, health = _call("GET", f"{base}/health")
         assert status == 200 and health["definitions_version"] == 1
 
         status, missing = _call("GET", f"{base}/records/account")
@@ -102,12 +117,42 @@ def test_crm_serve(sales: CrmEngine, database_url: str) -> None:
         status, stale = _call(
             "PATCH", f"{base}/records/account/{account['id']}", {"city": "北京"}, {**auth, "If-Match": 'W/"1"'}
         )
-        assert status == 409 and stale["code"] == "conflict"
+        assert status == 412 and stale["code"] == "precondition_failed"  # a stale If-Match (#10.19)
         status, page = _call("GET", f"{base}/records/account?sort=-employees&limit=5", None, auth)
         assert status == 200 and page["total"] == 1
         assert sales.records.get("account", account["id"])["city"] == "上海"  # the same database
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        if server.stderr:
-            server.stderr.close()
+
+
+def _raw(base: str, request: bytes) -> tuple[int, str, dict[str, Any]]:
+    """Send ``request`` as it is; the status, Content-Type and JSON body of the answer."""
+    host, port = base.split("//", 1)[1].split("/", 1)[0].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(request)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return int(lines[0].split()[1]), headers["Content-Type"], json.loads(body)
+
+
+@pytest.mark.slow
+def test_crm_serve_refuses_oversized_requests_with_problem_documents(sales: CrmEngine, database_url: str) -> None:
+    """#18.14: the development server's own refusals (before the app runs) are problem+json."""
+    with _crm_serve(database_url) as base:
+        path = f"{API}/records/account?where=" + "x" * 70_000
+        status, mimetype, body = _raw(base, f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+        assert (status, mimetype) == (414, "application/problem+json")
+        assert body["status"] == 414 and body["code"] == "uri_too_long" and body["detail"]
+
+        huge = f"GET {API}/health HTTP/1.1\r\nHost: localhost\r\nX-Big: {'y' * 70_000}\r\n\r\n"
+        status, mimetype, body = _raw(base, huge.encode())
+        assert (status, mimetype, body["code"]) == (431, "application/problem+json", "headers_too_large")
+
+        many = "".join(f"X-H{i}: {i}\r\n" for i in range(150))
+        status, mimetype, body = _raw(base, f"GET {API}/health HTTP/1.1\r\nHost: localhost\r\n{many}\r\n".encode())
+        assert (status, mimetype, body["code"]) == (431, "application/problem+json", "headers_too_large")
+
+        status, mimetype, body = _raw(base, b"GET /a b HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        assert (status, mimetype, body["code"]) == (400, "application/problem+json", "bad_request")

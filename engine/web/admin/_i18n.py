@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import flask_login
-from flask import has_request_context
+from flask import g, has_request_context
 from markupsafe import Markup, escape
 
 from engine.metadata import Label
@@ -21,12 +21,21 @@ LANGUAGES = ("en", "zh")
 
 
 def current_language() -> str:
-    """The signed-in user's language; English outside a request or before login."""
+    """The request's language when one was set (:func:`set_request_language`: the API's
+    ``lang``), else the signed-in user's; English outside a request or before login."""
     if not has_request_context():
         return "en"
+    chosen = g.get("crm_language")
+    if chosen in LANGUAGES:
+        return str(chosen)
     user = flask_login.current_user
     language = getattr(user, "language", "en") if user is not None else "en"
     return language if language in LANGUAGES else "en"
+
+
+def set_request_language(language: str) -> None:
+    """Say this request's labels and refusals in ``language`` (``en`` or ``zh``)."""
+    g.crm_language = language
 
 
 class Text(str):

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Response, url_for
+from typing import Any
+from urllib.parse import urlencode
 
+from flask import Response, request, url_for
+
+from engine.errors import Problem
 from engine.records import MAX_PAGE
 
+from .._problems import InvalidParameterError
 from .._requests import (
     MAX_OFFSET,
     check_params,
@@ -19,28 +24,75 @@ from .._requests import (
 from .._responses import json_response, record_json, record_response
 from .._state import current_engine
 from .._users import current_user
-from . import _lookup
+from . import _cursors, _lookup
 
-LIST_PARAMETERS = ("where", "sort", "limit", "offset")
+LIST_PARAMETERS = ("where", "sort", "q", "limit", "offset", "cursor")
 DEFAULT_LIMIT = 50
 
 
 def list_records(entity: str) -> Response:
-    """A page of records matching ``where``, sorted by ``sort``."""
+    """A page of records matching ``where`` and the search ``q``, sorted by ``sort``; from
+    ``offset``, or after the record a ``cursor`` (of a ``next`` link) names."""
     engine = current_engine()
-    _lookup.entity(engine, entity)
+    definition = _lookup.entity(engine, entity)
     check_params(LIST_PARAMETERS)
-    page = engine.records.list(
-        entity,
-        where=where_param(),
-        sort=sort_param(),
-        limit=int_param("limit", DEFAULT_LIMIT, maximum=MAX_PAGE),
-        offset=int_param("offset", 0, maximum=MAX_OFFSET),
-        user=current_user(),
-    )
+    where, sort, search = where_param(), sort_param(), request.args.get("q")
+    limit = int_param("limit", DEFAULT_LIMIT, maximum=MAX_PAGE)
+    keys = _cursors.order_keys(definition, sort)
+    bound = _cursors.binding(entity, where, sort, search)
+    token = request.args.get("cursor")
+    if token is not None and "offset" in request.args:
+        raise InvalidParameterError(
+            "give either cursor or offset: a cursor says where the page starts",
+            [Problem(code="cursor_and_offset", field="cursor", message="cursor and offset exclude each other")],
+        )
+    if token is None:
+        seen = int_param("offset", 0, maximum=MAX_OFFSET)
+        page = engine.records.list(
+            entity, where=where, sort=sort, search=search, limit=limit, offset=seen, user=current_user()
+        )
+        total = page.total
+    else:
+        cursor = _cursors.decode(token, bound, keys)
+        assert keys is not None  # a cursor is only made for a list with keys
+        after = _cursors.keyset_where(keys, cursor)
+        page = engine.records.list(
+            entity,
+            where=after if where is None else {"and": [where, after]},
+            sort=sort,
+            search=search,
+            limit=limit,
+            user=current_user(),
+        )
+        seen = cursor.seen
+        total = seen + page.total  # what came before, and what is left
+    items = [record_json(r) for r in page.items]
+    following = _next_link(entity, keys, bound, items, seen, limit, total)
+    headers = {"Link": f'<{following}>; rel="next"'} if following else None
     return json_response(
-        {"items": [record_json(r) for r in page.items], "total": page.total, "limit": page.limit, "offset": page.offset}
+        {"items": items, "total": total, "limit": page.limit, "offset": seen, "next": following}, headers=headers
     )
+
+
+def _next_link(
+    entity: str,
+    keys: tuple[_cursors.SortKey, ...] | None,
+    bound: str,
+    items: list[dict[str, Any]],
+    seen: int,
+    limit: int,
+    total: int,
+) -> str | None:
+    """The URL of the next page, or None when this one is the last."""
+    if not items or len(items) < limit or seen + len(items) >= total:
+        return None
+    args = {k: v for k, v in request.args.items() if k not in ("offset", "cursor")}
+    values = None if keys is None else _cursors.last_values(keys, items[-1])
+    if keys is None or values is None:
+        args["offset"] = str(seen + len(items))  # sorted by values without an order a cursor can use
+    else:
+        args["cursor"] = _cursors.encode(bound, values, seen + len(items))
+    return f"{url_for('.list_records', entity=entity)}?{urlencode(args)}"
 
 
 def create_record(entity: str) -> Response:

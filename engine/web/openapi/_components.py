@@ -345,8 +345,23 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "name": "lang",
         "in": "query",
         "required": False,
-        "description": "Label language.",
+        "description": "The language of labels and of refusals' messages (else Accept-Language; else English).",
         "schema": {"type": "string", "enum": ["en", "zh"]},
+    },
+    "q": {
+        "name": "q",
+        "in": "query",
+        "required": False,
+        "description": "Free-text search: every word in the display field or another text field, any case.",
+        "schema": {"type": "string", "maxLength": 200},
+    },
+    "cursor": {
+        "name": "cursor",
+        "in": "query",
+        "required": False,
+        "description": "Where the page starts: the opaque cursor of a previous page's next link, "
+        "with the same where, sort and q (not with offset).",
+        "schema": {"type": "string"},
     },
     "where": {
         "name": "where",
@@ -388,4 +403,8 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
 
 HEADERS: dict[str, dict[str, Any]] = {
     "ETag": {"description": 'The record\'s version as a weak ETag: W/"3".', "schema": {"type": "string"}},
+    "Link": {
+        "description": 'The next page, when there is one: <URL>; rel="next" (the URL holds a cursor).',
+        "schema": {"type": "string"},
+    },
 }

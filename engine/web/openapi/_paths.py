@@ -25,6 +25,12 @@ def _ok(description: str, schema: dict[str, Any], *, etag: bool = False, status:
     return {status: response}
 
 
+def _page(schema: dict[str, Any]) -> dict[str, Any]:
+    page = _ok("A page of records", schema)
+    page["200"]["headers"] = {"Link": ref("headers", "Link")}
+    return page
+
+
 def _problems(*statuses: int) -> dict[str, Any]:
     names = {
         400: "BadRequest",
@@ -46,6 +52,8 @@ def _op(
     """An operation; every one needs a bearer token (the document's ``security``) unless ``public``."""
     # parameters given by name are apispec's references to components.parameters
     parameters = extra.pop("parameters", [])
+    if "lang" not in parameters:  # every operation takes it: the language of labels and refusals
+        parameters = [*parameters, "lang"]
     if not public:
         responses = {
             **responses,
@@ -84,8 +92,8 @@ def entity_paths(entity: EntityDef, definitions: Definitions) -> Paths:
                 f"{n}.list",
                 n,
                 f"List {n} records (filter, sort, page)",
-                {**_ok("A page of records", schema_ref(f"{n}.page")), **_problems(404)},
-                parameters=["where", "sort", "limit", "offset"],
+                {**_page(schema_ref(f"{n}.page")), **_problems(404)},
+                parameters=["where", "sort", "q", "limit", "offset", "cursor"],
             ),
             "post": _op(
                 f"{n}.create",

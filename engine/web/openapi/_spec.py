@@ -73,8 +73,13 @@ def build_spec(definitions: Definitions | None, version: int) -> dict[str, Any]:
                     "total": {"type": "integer"},
                     "limit": {"type": "integer"},
                     "offset": {"type": "integer"},
+                    "next": {
+                        "type": ["string", "null"],
+                        "description": "The URL of the next page (with a cursor), as in the Link header; "
+                        "null on the last page.",
+                    },
                 },
-                "required": ["items", "total", "limit", "offset"],
+                "required": ["items", "total", "limit", "offset", "next"],
             },
         )
         tags.append({"name": entity.name, "description": entity.label.en})
