@@ -111,6 +111,14 @@ def _multi_to_single(value: Any, old: FieldDef, new: FieldDef) -> tuple[str, boo
     return (str(value[0]) if value else ""), False
 
 
+def _keep_choices(value: Any, old: FieldDef, new: FieldDef) -> tuple[str, bool]:
+    """Chosen values that are no longer choices are dropped; the rest is kept."""
+    kept = [v for v in value if v in new.choice_values]
+    if value and not kept:
+        raise _Lost
+    return to_text(new, kept), len(kept) != len(value)
+
+
 def _boolean_to_number(value: Any, old: FieldDef, new: FieldDef) -> tuple[str, bool]:
     return ("1" if value else "0"), False
 
@@ -136,6 +144,7 @@ def _datetime_to_date(value: Any, old: FieldDef, new: FieldDef) -> tuple[str, bo
 
 _RULES: dict[tuple[str, str], Rule] = {
     ("multi_enum", "enum"): _multi_to_single,
+    ("multi_enum", "multi_enum"): _keep_choices,
     ("boolean", "integer"): _boolean_to_number,
     ("boolean", "decimal"): _boolean_to_number,
     ("boolean", "money"): _boolean_to_number,

@@ -333,7 +333,7 @@ class _Planner:
                     entity,
                     detail,
                     field=new.name,
-                    rows=values if kind == "change_type" else lost,
+                    rows=values if kind == "change_type" else lost + changed,
                     lost=lost,
                     changed=changed,
                     examples=examples,
