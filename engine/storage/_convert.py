@@ -32,7 +32,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from engine.compile import NUMERIC_RE, column_type, compile_csv_reader
+from engine.compile import DATE_RE, NUMERIC_RE, column_type, compile_csv_reader
 from engine.metadata import NO_DEFAULT, EntityDef, FieldDef
 
 from ._values import to_jsonable, to_text
@@ -111,6 +111,14 @@ def _multi_to_single(value: Any, old: FieldDef, new: FieldDef) -> tuple[str, boo
     return (str(value[0]) if value else ""), False
 
 
+def _keep_choices(value: Any, old: FieldDef, new: FieldDef) -> tuple[str, bool]:
+    """Chosen values that are no longer choices are dropped; the rest is kept."""
+    kept = [v for v in value if v in new.choice_values]
+    if value and not kept:
+        raise _Lost
+    return to_text(new, kept), len(kept) != len(value)
+
+
 def _boolean_to_number(value: Any, old: FieldDef, new: FieldDef) -> tuple[str, bool]:
     return ("1" if value else "0"), False
 
@@ -128,6 +136,13 @@ def _date_to_datetime(value: Any, old: FieldDef, new: FieldDef) -> tuple[str, bo
     return datetime.combine(value, time(0), tzinfo=UTC).isoformat(), False
 
 
+def _text_to_datetime(value: Any, old: FieldDef, new: FieldDef) -> tuple[str, bool]:
+    """A date alone widens to its midnight (UTC), as a date field does; other text is read as is."""
+    if DATE_RE.fullmatch(value):
+        return value + "T00:00:00+00:00", False
+    return value, False
+
+
 def _datetime_to_date(value: Any, old: FieldDef, new: FieldDef) -> tuple[str, bool]:
     """The UTC date; only a time other than midnight is information lost."""
     moment = value.astimezone(UTC)
@@ -136,6 +151,7 @@ def _datetime_to_date(value: Any, old: FieldDef, new: FieldDef) -> tuple[str, bo
 
 _RULES: dict[tuple[str, str], Rule] = {
     ("multi_enum", "enum"): _multi_to_single,
+    ("multi_enum", "multi_enum"): _keep_choices,
     ("boolean", "integer"): _boolean_to_number,
     ("boolean", "decimal"): _boolean_to_number,
     ("boolean", "money"): _boolean_to_number,
@@ -153,6 +169,8 @@ def rule_for(old: FieldDef, new: FieldDef) -> Rule:
         return _json_to_text
     if new.type == "json" and old.type != "json":
         return _text_to_json if old.type in _TEXT else _value_to_json
+    if old.type in _TEXT and new.type == "datetime":
+        return _text_to_datetime
     return _RULES.get((old.type, new.type), _as_text)
 
 

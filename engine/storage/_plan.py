@@ -2,10 +2,11 @@
 
 The plan is pure information (what :func:`plan_migration` finds by reading the database);
 :mod:`._apply` carries it out. A step is *destructive* when applying it would lose data
-(rows of a dropped entity, values of a dropped field, values that do not fit a narrower
-type or a removed choice, empty values of a newly required field); destructive steps need
-``allow_data_loss``. A step is *blocking* when it cannot be applied at all until the data
-is fixed (duplicates under a new unique constraint).
+(rows of a dropped entity, values of a dropped field, values that a type change alters
+or that do not fit a narrower type or a removed choice, empty values of a newly required
+field); destructive steps need ``allow_data_loss``. A step is *blocking* when it cannot be
+applied at all until the data is fixed (duplicates under a new unique constraint, also
+those a type change makes: ``007`` and ``7`` both become ``7``).
 """
 
 from __future__ import annotations
@@ -314,14 +315,6 @@ class _Planner:
             values = self.count_non_null(table, column)
             counts = self.count_conversions(table, column, old, new) if values else ConversionCounts()
             lost, changed, examples = counts.lost, counts.changed, counts.examples
-            if counts.clashes:
-                self.clashes[(entity, new.name)] = counts
-                if old.unique and new.unique:  # no add_unique step of its own: check it here
-                    self.add(
-                        MigrationStep(
-                            "add_unique", entity, f"{where} stays unique", field=new.name, columns=(new.name,)
-                        )
-                    )
             if kind == "remove_choices":
                 removed = sorted(set(old.choice_values) - set(new.choice_values))
                 detail = f"remove choice(s) {', '.join(removed)} from {where}"
@@ -333,7 +326,7 @@ class _Planner:
                     entity,
                     detail,
                     field=new.name,
-                    rows=values if kind == "change_type" else lost,
+                    rows=values if kind == "change_type" else lost + changed,
                     lost=lost,
                     changed=changed,
                     examples=examples,
@@ -343,6 +336,14 @@ class _Planner:
             )
             if lost and new.required:
                 self.require(table, entity, new, lost, f"{lost} value(s) of {where} would be emptied")
+            if counts.clashes:
+                self.clashes[(entity, new.name)] = counts
+                if old.unique and new.unique:  # no add_unique step of its own: check it here
+                    self.add(
+                        MigrationStep(
+                            "add_unique", entity, f"{where} stays unique", field=new.name, columns=(new.name,)
+                        )
+                    )
         elif old.on_delete != new.on_delete and new.type == "reference":
             self.add(
                 MigrationStep(

@@ -191,8 +191,14 @@ CASES: dict[str, Case] = {
     "string-datetime": Case(
         _s(),
         {"type": "datetime"},
-        ["2026-01-02T10:30:00+00:00", "2026-01-02T10:30:00Z", "2026-01-02T12:30:00+02:00", "soon"],
-        ["2026-01-02T10:30:00+00:00", "2026-01-02T10:30:00+00:00", "2026-01-02T10:30:00+00:00", None],
+        ["2026-01-02T10:30:00+00:00", "2026-01-02T10:30:00Z", "2026-01-02T12:30:00+02:00", "2026-01-02", "soon"],
+        [
+            "2026-01-02T10:30:00+00:00",
+            "2026-01-02T10:30:00+00:00",
+            "2026-01-02T10:30:00+00:00",
+            "2026-01-02T00:00:00+00:00",
+            None,
+        ],
         lost=1,
         named=("'soon' → empty",),
     ),
@@ -281,3 +287,18 @@ def test_values_that_become_equal_under_a_unique_constraint_block_the_change(
         _apply(engine, tmp_path, new, allow_data_loss=True)
     assert [p.code for p in refused.value.problems] == ["blocked"]
     assert engine.version == 1
+
+
+def test_removing_choices_of_a_multi_enum_keeps_the_other_chosen_values(engine: CrmEngine, tmp_path: Path) -> None:
+    _apply(engine, tmp_path, MULTI)
+    for value in [["a", "b"], ["b"], ["c"]]:
+        engine.records.create("item", {"label": "x", "value": value})
+    fewer = {"type": "multi_enum", "choices": ["a", "c"]}
+    plan = engine.plan(load_definitions(write_bundle(tmp_path / "plan", "sales", _entities(fewer))))
+    (step,) = [s for s in plan.steps if s.kind == "remove_choices"]
+    assert (step.rows, step.changed, step.lost) == (2, 1, 1)
+    assert step.examples == ((1, "a|b", "a"), (2, "b", None))
+    with pytest.raises(DataLossError):
+        _apply(engine, tmp_path, fewer)
+    _apply(engine, tmp_path, fewer, allow_data_loss=True)
+    assert _stored(engine) == [["a"], None, ["c"]]
