@@ -183,11 +183,18 @@ class CrmEngine:
 
     # -- schema changes -------------------------------------------------------------------
     def plan(self, definitions: Definitions) -> MigrationPlan:
-        """What applying ``definitions`` would change, with row counts (changes nothing)."""
+        """What applying ``definitions`` would change, with row counts (changes nothing).
+
+        :raises RoleInUseError: when ``definitions`` drop a role users hold.
+        """
+        from engine.users import refuse_dropped_roles
+
         with self.db.read() as conn:
             version = current_version(conn)
             stored = load_stored(conn)
-            return plan_migration(conn, stored.definitions if stored else None, definitions, from_version=version)
+            old = stored.definitions if stored else None
+            refuse_dropped_roles(conn, old, definitions)
+            return plan_migration(conn, old, definitions, from_version=version)
 
     def apply(
         self,
@@ -198,7 +205,15 @@ class CrmEngine:
         expected_version: int | None = None,
         progress: Progress = NO_PROGRESS,
     ) -> tuple[int, MigrationPlan]:
-        """Migrate the database to ``definitions``; see :func:`engine.storage.apply_definitions`."""
+        """Migrate the database to ``definitions``; see :func:`engine.storage.apply_definitions`.
+
+        :raises RoleInUseError: when ``definitions`` drop a role users hold.
+        """
+        from engine.users import refuse_dropped_roles
+
+        self.reload()
+        with self.db.read() as conn:
+            refuse_dropped_roles(conn, self._model.definitions if self._model else None, definitions)
         result = apply_definitions(
             self.db,
             definitions,

@@ -1,4 +1,4 @@
-"""``crm user create|list|passwd`` and ``crm token create|list|revoke``.
+"""``crm user create|list|roles|set-roles|passwd`` and ``crm token create|list|revoke``.
 
 Managing users and tokens is an administrator's job: without ``--as`` the CLI acts as
 the system administrator; ``--as NAME`` must name a user with the admin role.
@@ -35,6 +35,10 @@ def _read_password(from_stdin: bool) -> str:
     return password
 
 
+def _describe(name: str, roles: tuple[str, ...], team: str | None) -> str:
+    return f"{name} (roles: {', '.join(roles) or 'none'}" + (f", team {team})" if team else ")")
+
+
 @click.group()
 def user() -> None:
     """Manage users, their roles, teams and passwords."""
@@ -42,7 +46,13 @@ def user() -> None:
 
 @user.command("create")
 @click.argument("name")
-@click.option("--role", "roles", multiple=True, metavar="ROLE", help="A role (repeat for several).")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    metavar="ROLE",
+    help="A role the applied definitions define, or admin (repeat for several).",
+)
 @click.option("--team", metavar="TEAM")
 @click.option("--display-name", metavar="TEXT")
 @click.option("--language", type=click.Choice(["en", "zh"]), default="en")
@@ -69,10 +79,7 @@ def user_create(
     if as_json:
         echo_json(created.to_json())
     else:
-        click.echo(
-            f"created user {created.name} (roles: {', '.join(created.roles) or 'none'}"
-            + (f", team {created.team})" if created.team else ")")
-        )
+        click.echo("created user " + _describe(created.name, created.roles, created.team))
 
 
 @user.command("list")
@@ -85,6 +92,37 @@ def user_list(context: CliContext, as_json: bool) -> None:
         echo_json([u.to_json() for u in found])
     else:
         echo_table([{**u.to_json(), "roles": ", ".join(u.roles)} for u in found], ["name", "roles", "team"])
+
+
+@user.command("roles")
+@click.argument("name")
+@_json_flag
+@pass_context
+def user_roles(context: CliContext, name: str, as_json: bool) -> None:
+    """Show the roles of user NAME, one a line."""
+    found = context.engine.users.get(name)
+    if as_json:
+        echo_json(list(found.roles))
+    else:
+        for role in found.roles:
+            click.echo(role)
+
+
+@user.command("set-roles")
+@click.argument("name")
+@click.argument("roles", nargs=-1, metavar="[ROLE]...")
+@click.option("--team", metavar="TEAM", help="Move the user to TEAM as well.")
+@_json_flag
+@pass_context
+def user_set_roles(context: CliContext, name: str, roles: tuple[str, ...], team: str | None, as_json: bool) -> None:
+    """Give user NAME exactly the ROLEs (none: no role); each must be a role the applied
+    definitions define, or admin."""
+    context.require_admin("managing users and tokens")
+    changed = context.engine.users.set_roles(name, roles, team=team)
+    if as_json:
+        echo_json(changed.to_json())
+    else:
+        click.echo("changed user " + _describe(changed.name, changed.roles, changed.team))
 
 
 @user.command("passwd")

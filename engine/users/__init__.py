@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._roles import RoleInUseError, UnknownRoleError, known_roles, refuse_dropped_roles, role_holders
 from ._service import ADMIN_ROLE, MIN_PASSWORD_LENGTH, SYSTEM_USER, User, UserService, user_from_row
 from ._sessions import DEFAULT_SESSION_LIFETIME, SessionService
 from ._sign_in import SignInLimits, SignInService, TooManySignInsError
@@ -14,13 +15,18 @@ __all__ = [
     "SYSTEM_USER",
     "TOKEN_PREFIX",
     "ApiToken",
+    "RoleInUseError",
     "SessionService",
     "SignInLimits",
     "SignInService",
     "TokenService",
     "TooManySignInsError",
+    "UnknownRoleError",
     "User",
     "UserService",
     "hash_token",
+    "known_roles",
+    "refuse_dropped_roles",
+    "role_holders",
     "user_from_row",
 ]

@@ -15,7 +15,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from engine.errors import ConflictError, NotFoundError, Problem, UsageError
 from engine.storage import users
 
+from ._roles import refuse_roles, role_problems
+
 if TYPE_CHECKING:
+    from engine.metadata import Definitions
     from engine.runtime import CrmEngine
 
 ADMIN_ROLE = "admin"
@@ -23,7 +26,6 @@ MIN_PASSWORD_LENGTH = 4
 #: Checked against when a name is unknown, so both paths cost one scrypt verification.
 _DUMMY_HASH = generate_password_hash("not a password")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$")
-_ROLE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
 @dataclass(frozen=True)
@@ -78,19 +80,11 @@ class UserService:
             problems.append(
                 Problem(code="reserved_name", field="name", message='"system" is the built-in administrator')
             )
-        for role in roles:
-            if not _ROLE.match(role):
-                problems.append(
-                    Problem(
-                        code="invalid_role",
-                        field="roles",
-                        message=f'role "{role}" must be snake_case (letters, digits, _)',
-                    )
-                )
+        problems.extend(role_problems(roles, self._live_definitions()))
         if language not in ("en", "zh"):
             problems.append(Problem(code="choice", field="language", message="language is en or zh"))
         if problems:
-            raise UsageError("invalid user: " + "; ".join(p.message for p in problems), problems)
+            raise refuse_roles(problems, "invalid user")
         with self._engine.db.write() as conn:
             if conn.execute(sa.select(users.c.name).where(users.c.name == name)).first():
                 raise ConflictError(f'user "{name}" already exists')
@@ -170,7 +164,16 @@ class UserService:
         self._engine.tokens.forget()  # this process's remembered token lookups carry the old user
         return self.get(name)
 
-    def set_roles(self, name: str, roles: builtins.list[str], *, team: str | None = None) -> User:
+    def set_roles(self, name: str, roles: builtins.list[str] | tuple[str, ...], *, team: str | None = None) -> User:
+        """Give user ``name`` exactly ``roles`` (and ``team``, when given).
+
+        :raises UnknownRoleError: for a role the applied definitions do not define.
+        """
+        if name == SYSTEM_USER.name:
+            raise UsageError('"system" is the built-in administrator; its roles cannot change')
+        problems = role_problems(roles, self._live_definitions())
+        if problems:
+            raise refuse_roles(problems, f'roles of "{name}" not changed')
         self.get(name)
         with self._engine.db.write() as conn:
             values: dict[str, Any] = {"roles": sorted(set(roles))}
@@ -179,6 +182,11 @@ class UserService:
             conn.execute(users.update().where(users.c.name == name).values(values))
         self._engine.tokens.forget()
         return self.get(name)
+
+    def _live_definitions(self) -> Definitions | None:
+        """The definitions applied to the database now (another process may have applied them)."""
+        self._engine.reload()
+        return self._engine.model.definitions if self._engine.has_definitions else None
 
     def set_language(self, name: str, language: str) -> User:
         """Store the language (``en`` or ``zh``) the user reads labels in."""

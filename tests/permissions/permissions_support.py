@@ -59,7 +59,7 @@ ROLES: dict[str, dict[str, Any]] = {
     "auditor.json": role("auditor", {"*": {"read": "all"}, "lead": {"fields": {"cost": "hidden"}}}),
 }
 
-#: name → (roles, team). ``ghost`` holds a role no document defines.
+#: name → (roles, team). ``ghost`` holds a role no document defines (see :func:`set_up`).
 USERS: dict[str, tuple[list[str], str | None]] = {
     "boss": (["admin"], None),
     "mia": (["manager"], "east"),
@@ -84,11 +84,15 @@ def write_crm(root: Path, *, roles: bool = True) -> Path:
 
 
 def set_up(engine: CrmEngine, root: Path, *, roles: bool = True) -> dict[str, int]:
-    """Apply the bundle, create the users, and one lead per owner of :data:`OWNERS`
-    (owner → lead id)."""
-    engine.apply(load_definitions(write_crm(root, roles=roles)))
+    """Create the users, apply the bundle, and create one lead per owner of :data:`OWNERS`
+    (owner → lead id).
+
+    The users come first: ``ghost``'s role could not be given once roles are defined, so it
+    stands for a user created while roles were still free names.
+    """
     for name, (user_roles, team) in USERS.items():
         engine.users.create(name, roles=user_roles, team=team)
+    engine.apply(load_definitions(write_crm(root, roles=roles)))
     return {
         owner: engine.records.create(
             "lead", {"title": f"lead of {owner}", "cost": "1200.00", "owner": owner}, actor="boss"
