@@ -4,6 +4,7 @@ summaries; ``--json`` keeps raw ids and values for scripts."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -16,6 +17,7 @@ import sqlalchemy as sa
 
 from engine.cli import cli
 from engine.records import format_amount, format_duration
+from engine.runtime import CrmEngine
 from tests.support import CliResult, write_bundle
 
 Run = Callable[..., CliResult]
@@ -45,12 +47,18 @@ WORKFLOW = {
     },
     "transitions": {"wait": {"from": ["open"], "to": "waiting"}, "win": {"from": ["waiting"], "to": "won"}},
 }  # fmt: skip
+REPORT = {
+    "schema_version": 1, "kind": "report", "name": "amount_by_stage", "label": {"en": "Amount by stage"},
+    "type": "aggregate", "entity": "opportunity", "by": ["stage"],
+    "measures": [{"name": "amount", "op": "sum", "field": "amount", "label": {"en": "Amount"}}],
+}  # fmt: skip
 
 
 @pytest.fixture
 def cli_db(database_url: str, run_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
     monkeypatch.setenv("CRM_DATABASE_URL", database_url)
-    bundle = write_bundle(tmp_path, "sales", ENTITIES, extra={"deal_flow.json": WORKFLOW})
+    extra = {"deal_flow.json": WORKFLOW, "amount_by_stage.json": REPORT}
+    bundle = write_bundle(tmp_path, "sales", ENTITIES, extra=extra)
     result = run_cli("schema", "apply", bundle)
     assert result.exit_code == 0, result.stderr
     for name in ("中国电信", "China Mobile"):
@@ -132,6 +140,14 @@ def test_audit_shows_references_and_amounts_as_people_read_them(cli_db: Run) -> 
     assert re.search(r"5G core \(#1\)\s+account\s+中国电信 \(#1\)\s+China Mobile \(#2\)", account), account
     amount = next(line for line in audit.splitlines() if " amount " in line and "update" in line)
     assert re.search(r"374,100\.00\s+1,250,000\.00", amount), amount
+
+
+def test_report_tables_group_amounts(cli_db: Run) -> None:
+    cli_db("record", "create", "opportunity", "--data", '{"title": "Core 2", "amount": "1000000"}')
+    table = cli_db("report", "amount_by_stage").stdout
+    assert re.search(r"^open\s+1,374,100\.00$", table, flags=re.M), table
+    (row,) = cli_db("report", "amount_by_stage", "--json").json()["rows"]
+    assert row["amount"] == "1374100.00"
 
 
 @pytest.mark.parametrize(
@@ -222,3 +238,32 @@ def test_help_pages_show_whole_summaries_without_markup(run_cli: Run) -> None:
         assert f"{path[-1]} {summary}" in listing, (path, summary)
         assert "..." not in listing, path[:-1]  # click's mark of a cut summary
 
+
+# -- 5. the standard-product preset: one scoring, one pair of fields ---------------------------
+
+
+def test_preset_lead_shows_each_scorings_own_score_and_grade(
+    database_url: str, run_cli: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CRM_DATABASE_URL", database_url)
+    assert run_cli("preset", "load", "standard_product").exit_code == 0
+    lead = {
+        "company": "中国电信江苏分公司", "contact_name": "王芳", "budget": "150000",
+        "purchase_timeframe": "within_1_month", "is_decision_maker": True, "source": "referral",
+    }  # fmt: skip
+    created = run_cli("record", "create", "lead", "--data", json.dumps(lead, ensure_ascii=False))
+    assert created.exit_code == 0, created.stderr
+    assert run_cli("score", "run", "--entity", "lead").exit_code == 0
+    record = run_cli("record", "get", "lead", "1", "--json").json()
+    views = {v["scoring"]: v for v in run_cli("score", "show", "lead", "1", "--json").json()}
+    for scoring, prefix in (("lead_quality", "quality"), ("lead_priority", "priority")):
+        view = views[scoring]
+        assert float(record[f"{prefix}_score"]) == view["value"], scoring
+        assert record[f"{prefix}_grade"] == view["grade"], scoring
+    assert "lead_score" not in record and "lead_grade" not in record
+    engine = CrmEngine(database_url)
+    fields = engine.model.entity("lead").fields
+    engine.close()
+    for name, scoring in [("quality_score", "lead quality"), ("quality_grade", "lead quality"),
+                          ("priority_score", "lead priority"), ("priority_grade", "lead priority")]:  # fmt: skip
+        assert scoring in fields[name].label.en, name
