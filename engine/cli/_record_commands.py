@@ -7,7 +7,7 @@ import click
 from engine.records import MAX_PAGE, record_json
 
 from ._context import CliContext, parse_json_option, pass_context
-from ._output import echo_json, echo_record, echo_table
+from ._output import TABLE_CELL_WIDTH, echo_json, echo_record, echo_table
 from ._shown import shown_audit, shown_records
 
 _json_flag = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -112,7 +112,7 @@ def list_command(
     columns = ["id", *list(definition.fields)[:6], "owner"]
     if definition.display and definition.display not in columns:
         columns.insert(1, definition.display)
-    echo_table(shown_records(context, definition, page.items), columns)
+    echo_table(shown_records(context, definition, page.items, width=TABLE_CELL_WIDTH), columns)
     shown = f"{offset + 1}-{offset + len(page.items)}" if page.items else "0"
     click.echo(f"({shown} of {page.total})")
 

@@ -12,12 +12,14 @@ from engine.metadata import EntityDef, FieldDef
 from engine.records import display_texts, format_value, reference_text, reference_texts
 
 from ._context import CliContext
+from ._output import TABLE_CELL_WIDTH, display_width
 
 
 def shown_records(
-    context: CliContext, definition: EntityDef, rows: Sequence[Mapping[str, Any]]
+    context: CliContext, definition: EntityDef, rows: Sequence[Mapping[str, Any]], *, width: int | None = None
 ) -> list[dict[str, Any]]:
-    """``rows`` (records of ``definition``) with their references and amounts made readable."""
+    """``rows`` (records of ``definition``) with their references and amounts made readable;
+    with a ``width``, a reference's display text is shortened so that its id still shows."""
     texts = reference_texts(context.engine.records, definition, rows, context.user, context.language)
     out = []
     for row in rows:
@@ -27,7 +29,7 @@ def shown_records(
             if value is None:
                 continue
             if f.type == "reference":
-                shown[name] = reference_text(value, texts.get((name, value)))
+                shown[name] = _reference(value, texts.get((name, value)), width)
             else:
                 shown[name] = format_value(f, value)
         out.append(shown)
@@ -49,18 +51,30 @@ def shown_audit(context: CliContext, rows: Sequence[Mapping[str, Any]]) -> list[
     out = []
     for row, f in zip(rows, fields, strict=True):
         shown = dict(row)
-        record_id = row.get("record_id")
-        shown["record"] = reference_text(record_id, texts.get(row["entity"], {}).get(record_id)) if record_id else ""
+        record_id = int(row.get("record_id") or 0)
+        text = texts.get(row["entity"], {}).get(record_id)
+        shown["record"] = _reference(record_id, text, TABLE_CELL_WIDTH) if record_id else ""
         for key in ("old_value", "new_value"):
             value = row.get(key)
             if value is None or f is None:
                 continue
             if f.type == "reference" and isinstance(value, int) and f.target is not None:
-                shown[key] = reference_text(value, texts.get(f.target, {}).get(value))
+                shown[key] = _reference(value, texts.get(f.target, {}).get(value), TABLE_CELL_WIDTH)
             else:
                 shown[key] = format_value(f, value)
         out.append(shown)
     return out
+
+
+def _reference(record_id: Any, text: str | None, width: int | None) -> str:
+    """:func:`reference_text`, its display text shortened with "…" to fit ``width`` columns."""
+    shown = reference_text(record_id, text)
+    if width is None or text is None or display_width(shown) <= width:
+        return shown
+    room = width - display_width(shown) + display_width(text) - 1
+    while text and display_width(text) > room:
+        text = text[:-1]
+    return reference_text(record_id, text.rstrip() + "…")
 
 
 def _field(entity: EntityDef | None, name: str | None) -> FieldDef | None:

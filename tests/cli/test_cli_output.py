@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from engine.cli import cli
+from engine.cli._output import display_width
 from engine.records import format_amount, format_duration
 from engine.runtime import CrmEngine
 from tests.support import CliResult, write_bundle
@@ -85,6 +86,16 @@ def test_record_list_and_get_show_references_by_display_text(cli_db: Run) -> Non
     shown = cli_db("record", "get", "opportunity", "1").stdout
     assert re.search(r"^account\s+中国电信 \(#1\)$", shown, flags=re.M), shown
     assert re.search(r"^amount\s+374,100\.00$", shown, flags=re.M), shown
+
+
+def test_a_long_display_text_is_shortened_but_keeps_the_id(cli_db: Run) -> None:
+    name = "石家庄同创汽车销售集团有限公司华北分公司"
+    cli_db("record", "create", "account", "--data", f'{{"name": "{name}"}}')
+    cli_db("record", "create", "opportunity", "--data", '{"title": "Fleet", "account": 3}')
+    row = _line(cli_db("record", "list", "opportunity").stdout, "2 ")
+    cell = re.search(r"石家庄\S*… \(#3\)", row)
+    assert cell is not None and display_width(cell.group()) <= 32, row
+    assert re.search(rf"^account\s+{name} \(#3\)$", cli_db("record", "get", "opportunity", "2").stdout, flags=re.M)
 
 
 def test_json_output_keeps_raw_ids_and_amounts(cli_db: Run) -> None:
