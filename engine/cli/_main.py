@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from engine.errors import CrmError
 
 from ._context import CliContext
+from ._help import set_summaries
 from ._output import echo_error
 
 
@@ -63,6 +64,7 @@ def _register() -> None:
     cli.add_command(preset)
     cli.add_command(serve)
     cli.add_command(report)
+    set_summaries(cli)
 
 
 _register()

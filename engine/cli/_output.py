@@ -36,7 +36,11 @@ def _pad(text: str, width: int) -> str:
     return text + " " * (width - display_width(text))
 
 
-def echo_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], *, max_width: int = 32) -> None:
+#: Columns a table cell takes at most (longer values end in "…").
+TABLE_CELL_WIDTH = 32
+
+
+def echo_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], *, max_width: int = TABLE_CELL_WIDTH) -> None:
     def cell(value: Any) -> str:
         value = to_jsonable(value)
         text = "" if value is None else value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)

@@ -7,7 +7,8 @@ import click
 from engine.records import MAX_PAGE, record_json
 
 from ._context import CliContext, parse_json_option, pass_context
-from ._output import echo_json, echo_record, echo_table
+from ._output import TABLE_CELL_WIDTH, echo_json, echo_record, echo_table
+from ._shown import shown_audit, shown_records
 
 _json_flag = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
@@ -37,12 +38,13 @@ def create_command(context: CliContext, entity: str, data: str, as_json: bool) -
 @_json_flag
 @pass_context
 def get_command(context: CliContext, entity: str, record_id: int, as_json: bool) -> None:
-    """Show one record."""
+    """Show one record (references as their record's display text and id)."""
     found = context.engine.records.get(entity, record_id, user=context.user)
     if as_json:
         echo_json(record_json(found))
-    else:
-        echo_record(found)
+        return
+    definition = context.engine.permissions.visible_entity(context.user, context.engine.model.entity(entity))
+    echo_record(shown_records(context, definition, [found])[0])
 
 
 @record.command("update")
@@ -110,7 +112,7 @@ def list_command(
     columns = ["id", *list(definition.fields)[:6], "owner"]
     if definition.display and definition.display not in columns:
         columns.insert(1, definition.display)
-    echo_table(page.items, columns)
+    echo_table(shown_records(context, definition, page.items, width=TABLE_CELL_WIDTH), columns)
     shown = f"{offset + 1}-{offset + len(page.items)}" if page.items else "0"
     click.echo(f"({shown} of {page.total})")
 
@@ -127,4 +129,5 @@ def audit_command(context: CliContext, entity: str | None, record_id: int | None
     if as_json:
         echo_json([{**r, "at": r["at"].isoformat()} for r in rows])
     else:
-        echo_table(rows, ["at", "actor", "action", "entity", "record_id", "field", "old_value", "new_value"])
+        columns = ["at", "actor", "action", "entity", "record", "field", "old_value", "new_value"]
+        echo_table(shown_audit(context, rows), columns)

@@ -8,6 +8,7 @@ import click
 
 from engine.errors import UsageError
 from engine.metadata import Label
+from engine.records import AMOUNT_TYPES, format_amount
 from engine.reports import ReportResult, list_reports, run_report
 
 from ._context import CliContext, pass_context
@@ -98,7 +99,8 @@ def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
 
 
 def echo_result(result: ReportResult, language: str) -> None:
-    """A result as an aligned table: headers in ``language``, ratios as percentages."""
+    """A result as an aligned table: headers in ``language``, ratios as percentages, amounts
+    grouped in thousands."""
     click.echo(_text(result.label, language))
     headers = [_text(c["label"], language) for c in result.columns]
     if len(set(headers)) < len(headers):  # two labels alike: names are unique
@@ -126,4 +128,6 @@ def _cell(value: Any, kind: str) -> Any:
         return f"{value * 100:.1f}%"
     if kind in ("number", "duration"):
         return f"{value:.2f}"
+    if kind in AMOUNT_TYPES:
+        return format_amount(value, None)  # the report gives it at its field's scale
     return value

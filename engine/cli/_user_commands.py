@@ -139,7 +139,7 @@ def user_passwd(context: CliContext, name: str, password_stdin: bool) -> None:
 
 @click.group()
 def token() -> None:
-    """API tokens for the REST API (sent as ``Authorization: Bearer TOKEN``)."""
+    """API tokens for the REST API (sent in the header "Authorization: Bearer TOKEN")."""
 
 
 @token.command("create")

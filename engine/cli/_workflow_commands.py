@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from engine.errors import UsageError
+from engine.records import format_duration
 from engine.storage import to_jsonable
 from engine.workflow import inputs_from_text, tick, time_in_states
 
@@ -122,7 +123,7 @@ def workflow_show(context: CliContext, entity: str, as_json: bool) -> None:
         for s in w.states.values():
             marks = [m for m, on in (("initial", s.initial), ("final", s.final)) if on]
             extra = f"  requires {', '.join(s.required)}" if s.required else ""
-            sla = f"  SLA {s.escalation.after}" if s.escalation else ""
+            sla = f"  SLA {format_duration(s.escalation.after, lang)}" if s.escalation else ""
             click.echo(
                 f"  state {s.name} ({s.label.get(lang)}){' [' + ', '.join(marks) + ']' if marks else ''}{extra}{sla}"
             )
@@ -199,9 +200,9 @@ def workflow_times(context: CliContext, entity: str, workflow_name: str | None, 
         echo_json(rows)
     else:
         for r in rows:
-            r["avg_hours"] = round(r["avg_seconds"] / 3600, 2)
-            r["max_hours"] = round(r["max_seconds"] / 3600, 2)
-        echo_table(rows, ["workflow", "state", "entries", "current", "avg_hours", "max_hours"])
+            r["average"] = format_duration(r["avg_seconds"], context.language)
+            r["longest"] = format_duration(r["max_seconds"], context.language)
+        echo_table(rows, ["workflow", "state", "entries", "current", "average", "longest"])
 
 
 @click.command("history")

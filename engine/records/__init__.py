@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from ._checks import unique_conflicts, unknown_owners
+from ._display import (
+    AMOUNT_TYPES,
+    display_text,
+    display_texts,
+    format_amount,
+    format_duration,
+    format_value,
+    reference_text,
+    reference_texts,
+)
 from ._filters import OPERATORS, compile_sort, compile_where
 from ._json import record_json
 from ._service import MAX_PAGE, Page, Record, RecordService, new_change_id
 
 __all__ = [
+    "AMOUNT_TYPES",
     "MAX_PAGE",
     "OPERATORS",
     "Page",
@@ -15,8 +26,15 @@ __all__ = [
     "RecordService",
     "compile_sort",
     "compile_where",
+    "display_text",
+    "display_texts",
+    "format_amount",
+    "format_duration",
+    "format_value",
     "new_change_id",
     "record_json",
+    "reference_text",
+    "reference_texts",
     "unique_conflicts",
     "unknown_owners",
 ]

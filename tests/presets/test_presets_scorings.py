@@ -40,9 +40,12 @@ def test_hot_leads_score_above_cold_ones(preset_engines: PresetEngines) -> None:
     maker.make("activity", {"subject": "电话沟通需求", "lead": hot["id"], "done_at": f"{days_ago(1)}T10:00:00+08:00"})
     run_all(engine, "lead")
     hot, cold = engine.records.get("lead", hot["id"]), engine.records.get("lead", cold["id"])
-    assert (hot["lead_score"], cold["lead_score"]) == (100, 0)
-    assert hot["lead_grade"][0] == "A" and cold["lead_grade"][0] == "D"
-    assert int(hot["lead_grade"][1]) < int(cold["lead_grade"][1])  # the hot lead is warmer too
+    # each scoring writes its own pair of fields: lead_quality → quality_*, lead_priority → priority_*
+    assert (hot["quality_score"], hot["quality_grade"]) == (100, "A")
+    assert (cold["quality_score"], cold["quality_grade"]) == (0, "D")
+    assert hot["priority_grade"][0] == "A" and cold["priority_grade"][0] == "D"
+    assert int(hot["priority_grade"][1]) < int(cold["priority_grade"][1])  # the hot lead is warmer too
+    assert hot["priority_score"] > cold["priority_score"]
 
 
 @pytest.mark.parametrize("preset", ["promotion", "promotion_pharma", "promotion_fmcg"])

@@ -119,3 +119,47 @@ def test_a_preset_upgrade_is_shown_and_applied_keeping_the_admins_parts(
         assert (kept["survey_done"], kept["source_channel"]) == (True, None)
     report = run_cli(*db, "report", "surveyed_deals", "--json")
     assert report.json()["rows"] == [{"survey_done": True, "deals": 1}]
+
+
+def before_the_score_pairs(preset: Path) -> None:
+    """The preset as it was before each lead scoring wrote its own pair of fields:
+    ``lead_score`` from lead_quality beside ``lead_grade`` from lead_priority."""
+
+    def lead(document: dict[str, Any]) -> None:
+        fields = document["fields"]
+        for name in ("quality_grade", "priority_score"):
+            del fields[name]
+        fields["lead_score"] = {k: v for k, v in fields.pop("quality_score").items() if k != "renamed_from"}
+        fields["lead_grade"] = {k: v for k, v in fields.pop("priority_grade").items() if k != "renamed_from"}
+        document["indexes"] = [["status", "owner"], ["lead_grade"], ["mobile"]]
+
+    def report(document: dict[str, Any]) -> None:
+        document["measures"][2]["field"] = "lead_score"
+
+    _edit(preset / "entities" / "lead.json", lead)
+    _edit(preset / "scorings" / "lead_quality.json", lambda d: d.update(target={"value": "lead_score"}))
+    _edit(preset / "scorings" / "lead_priority.json", lambda d: d.update(target={"grade": "lead_grade"}))
+    _edit(preset / "reports" / "campaign_results.json", report)
+
+
+def test_upgrading_keeps_the_lead_scores_under_their_new_names(
+    tmp_path: Path, database_url: str, run_cli: Callable[..., CliResult]
+) -> None:
+    vendor = tmp_path / "vendor" / "standard_product"
+    shutil.copytree(PRESETS_DIR / "standard_product", vendor)
+    before_the_score_pairs(vendor)
+    db = ("--database-url", database_url)
+    assert run_cli(*db, "schema", "apply", vendor).exit_code == 0
+    data = {"company": "华东电力设计院", "budget": "150000", "purchase_timeframe": "within_1_month"}
+    assert run_cli(*db, "record", "create", "lead", "--data", json.dumps(data, ensure_ascii=False)).exit_code == 0
+    assert run_cli(*db, "score", "run", "--entity", "lead").exit_code == 0
+    old = run_cli(*db, "record", "get", "lead", "1", "--json").json()
+    assert old["lead_score"] is not None and old["lead_grade"] is not None
+
+    shutil.rmtree(vendor)
+    shutil.copytree(PRESETS_DIR / "standard_product", vendor)
+    applied = run_cli(*db, "schema", "apply", vendor)
+    assert applied.exit_code == 0, applied.stderr
+    new = run_cli(*db, "record", "get", "lead", "1", "--json").json()
+    assert (new["quality_score"], new["priority_grade"]) == (old["lead_score"], old["lead_grade"])
+    assert "lead_score" not in new and "lead_grade" not in new

@@ -125,7 +125,7 @@ def approved_project(roles: tuple[str, ...] = KEY_ROLES) -> Setup:
 def converted_into_opportunity(engine: CrmEngine, lead: Record) -> None:
     (opportunity,) = related(engine, "opportunity", lead=lead["id"])
     assert (opportunity["account"], opportunity["stage"]) == (lead["account"], "qualification")
-    assert lead["converted_at"] is not None and lead["lead_score"] is not None
+    assert lead["converted_at"] is not None and lead["quality_score"] is not None
 
 
 def draft_order_created(engine: CrmEngine, opportunity: Record) -> None:

@@ -1,5 +1,5 @@
 """Values as people read them: choice labels, yes/no, dates without microseconds, amounts
-with thousands separators, references as their record's display text."""
+with thousands separators at their field's scale, references as their record's display text."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from engine.metadata import FieldDef
+from engine.records import format_amount
 
 from ._i18n import Text, current_language, word
 from ._references import RecordChoice
@@ -39,7 +40,7 @@ def plain(f: FieldDef | None, value: Any) -> str:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):
-        return f"{value:,}"
+        return format_amount(value, f.scale if f is not None else None)
     if isinstance(value, float):
         return f"{value:,.2f}".rstrip("0").rstrip(".")
     if isinstance(value, dict | list):

@@ -1,6 +1,6 @@
-"""References in forms and lists: a record's display text, the picker's search over the
-target entity (ajax, so a table of a million rows is never loaded into a page), and the
-display texts of one page's references in one query per target.
+"""References in forms and lists: the picker's search over the target entity (ajax, so a
+table of a million rows is never loaded into a page) and the display texts of one page's
+references in one query per target (``engine.records``' display texts, as the CLI shows them).
 
 All of it reads as the signed-in user: the picker offers the records they may read, and a
 referenced record they may not read shows as its id only."""
@@ -16,6 +16,7 @@ from flask_admin.model.fields import AjaxSelectField
 
 from engine.errors import CrmError
 from engine.metadata import EntityDef
+from engine.records import display_text, display_texts
 from engine.runtime import CrmEngine
 from engine.users import User
 
@@ -34,15 +35,6 @@ class RecordChoice:
     text: str
 
 
-def display_text(definition: EntityDef, record: Mapping[str, Any]) -> str:
-    """The record's display field, else "Label #id"."""
-    if definition.display:
-        value = record.get(definition.display)
-        if value not in (None, ""):
-            return str(value)
-    return f"{definition.label.en} #{record.get('id')}"
-
-
 def references_of(
     engine: CrmEngine, definition: EntityDef, records: Iterable[Mapping[str, Any]], user: User | None
 ) -> dict[tuple[str, int], RecordChoice]:
@@ -54,28 +46,10 @@ def references_of(
         ids = sorted({r[f.name] for r in rows if r.get(f.name) is not None})
         if not ids or f.target is None:
             continue
-        found = display_texts(engine, f.target, ids, user)
+        found = display_texts(engine.records, f.target, ids, user)
         for record_id in ids:
             out[(f.name, record_id)] = RecordChoice(record_id, found.get(record_id, f"#{record_id}"))
     return out
-
-
-def display_texts(engine: CrmEngine, entity: str, ids: Iterable[int], user: User | None) -> dict[int, str]:
-    """id → display text of the records of ``entity`` with these ids (one query per 500;
-    ids with no record, or none ``user`` may read, are left out)."""
-    wanted = sorted(set(ids))
-    definition = engine.model.entity(entity)
-    found: dict[int, str] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        try:
-            page = engine.records.list(
-                entity, where={"id": {"in": chunk}}, limit=len(chunk), with_total=False, user=user
-            )
-        except CrmError:  # the user may not read this entity at all: ids only
-            return found
-        found.update({r["id"]: display_text(definition, r) for r in page.items})
-    return found
 
 
 class ReferenceLoader(AjaxModelLoader):  # type: ignore[misc]

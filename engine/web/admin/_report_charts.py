@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from engine.metadata import EntityDef, ReportDef, ScoringDef
+from engine.records import display_texts
 from engine.reports import ReportResult
 from engine.runtime import CrmEngine
 from engine.users import User
@@ -23,7 +24,6 @@ from engine.users import User
 from ._charts import Bar, bar_chart
 from ._display import choice_label, plain
 from ._i18n import Text, current_language, say
-from ._references import display_texts
 
 #: Rows of a report drawn (the table below a chart lists up to TABLE_ROWS).
 CHART_ROWS = 12
@@ -155,7 +155,7 @@ def _group_labels(
         target = _target(engine, report, column)
         if target is not None:
             ids = [int(r[column.name]) for r in rows if r.get(column.name) is not None]
-            resolved[column.name] = display_texts(engine, target, ids, user) if ids else {}
+            resolved[column.name] = display_texts(engine.records, target, ids, user) if ids else {}
     labels = []
     for row in rows:
         parts = []
