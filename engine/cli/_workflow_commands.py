@@ -7,7 +7,7 @@ import click
 from engine.errors import UsageError
 from engine.records import format_duration
 from engine.storage import to_jsonable
-from engine.workflow import inputs_from_text, tick, time_in_states
+from engine.workflow import HIDDEN_FIELDS, inputs_from_text, tick, time_in_states
 
 from ._context import CliContext, pass_context
 from ._output import echo_json, echo_table
@@ -78,23 +78,27 @@ def workflow() -> None:
 @_json_flag
 @pass_context
 def workflow_show(context: CliContext, entity: str, as_json: bool) -> None:
-    """Show the workflows of ENTITY: states and transitions."""
+    """Show the workflows of ENTITY: states and transitions.
+
+    With --as, fields hidden from that user are left out and a guard that reads them is not
+    shown (the transition still says it is guarded)."""
     lang = context.language
-    found = context.engine.workflows.workflows(entity)
+    found = context.engine.workflows.views(entity, context.user)
     if as_json:
         echo_json(
             [
                 {
-                    "name": w.name,
-                    "field": w.field,
-                    "label": w.label.get(lang),
+                    "name": w.definition.name,
+                    "field": w.definition.field,
+                    "label": w.definition.label.get(lang),
                     "states": {
                         n: {
                             "label": s.label.get(lang),
                             "initial": s.initial,
                             "final": s.final,
-                            "required": list(s.required),
-                            "read_only": list(s.read_only),
+                            "required": list(w.required(s)),
+                            **({"requires_hidden_fields": True} if w.requires_hidden(s) else {}),
+                            "read_only": list(w.read_only(s)),
                             **({"max_duration_seconds": s.escalation.after.total_seconds()} if s.escalation else {}),
                         }
                         for n, s in w.states.items()
@@ -105,7 +109,8 @@ def workflow_show(context: CliContext, entity: str, as_json: bool) -> None:
                             "to": t.to_state,
                             "roles": list(t.roles),
                             "label": t.label.get(lang),
-                            "when": t.when,
+                            "when": w.guard(t),
+                            **({"when_hidden": True} if w.guard_hidden(t) else {}),
                             "not_by_creator": t.not_by_creator,
                             "inputs": {k: {"type": i.type, "required": i.required} for k, i in t.inputs.items()},
                         }
@@ -119,10 +124,11 @@ def workflow_show(context: CliContext, entity: str, as_json: bool) -> None:
     if not found:
         click.echo(f"{entity} has no workflow")
     for w in found:
-        click.echo(f"{w.name} ({w.label.get(lang)}) drives {entity}.{w.field}")
+        click.echo(f"{w.definition.name} ({w.definition.label.get(lang)}) drives {entity}.{w.definition.field}")
         for s in w.states.values():
             marks = [m for m, on in (("initial", s.initial), ("final", s.final)) if on]
-            extra = f"  requires {', '.join(s.required)}" if s.required else ""
+            required = [*w.required(s), *((HIDDEN_FIELDS,) if w.requires_hidden(s) else ())]
+            extra = f"  requires {', '.join(required)}" if required else ""
             sla = f"  SLA {format_duration(s.escalation.after, lang)}" if s.escalation else ""
             click.echo(
                 f"  state {s.name} ({s.label.get(lang)}){' [' + ', '.join(marks) + ']' if marks else ''}{extra}{sla}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ._checks import HIDDEN_FIELDS, Refusal, TransitionCheck, TransitionRefusedError, inputs_from_text
 from ._service import AmbiguousTransitionError, WorkflowService
 from ._sla import Escalation, tick, time_in_states
+from ._views import WorkflowView
 
 __all__ = [
     "HIDDEN_FIELDS",
@@ -14,6 +15,7 @@ __all__ = [
     "TransitionCheck",
     "TransitionRefusedError",
     "WorkflowService",
+    "WorkflowView",
     "inputs_from_text",
     "tick",
     "time_in_states",

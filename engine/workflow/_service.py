@@ -27,6 +27,7 @@ from engine.users import User
 from ._actions import ActionRunner, AfterCommit
 from ._checks import TransitionCheck, TransitionRefusedError, guard_data, input_validator, refusals
 from ._compiled import CompiledWorkflow
+from ._views import WorkflowView
 
 if TYPE_CHECKING:
     from engine.runtime import CrmEngine
@@ -71,6 +72,12 @@ class WorkflowService:
     def workflows(self, entity: str) -> tuple[WorkflowDef, ...]:
         self._engine.model.entity(entity)
         return self._engine.model.definitions.workflows_for(entity)
+
+    def views(self, entity: str, user: User | None) -> tuple[WorkflowView, ...]:
+        """The workflows of ``entity`` as ``user`` may see them (hidden fields and the guards
+        that read them left out); every field when ``user`` is None."""
+        hidden = self._engine.permissions.hidden_fields(user, entity) if user is not None else frozenset()
+        return tuple(WorkflowView.of(self.compiled(w), hidden) for w in self.workflows(entity))
 
     def compiled(self, workflow: WorkflowDef) -> CompiledWorkflow:
         key = (self._engine.version, workflow.name)

@@ -171,6 +171,35 @@ def test_the_cli_reveals_no_hidden_field(crm: tuple[CrmEngine, int], run_cli: Ca
     assert not _revealed(check.stdout + check.stderr)
 
 
+def test_workflow_definitions_shown_to_a_user_name_no_hidden_field(
+    crm: tuple[CrmEngine, int], run_cli: Callable[..., CliResult]
+) -> None:
+    engine, _lead = crm
+    url = engine.db.url
+    for as_json in ((), ("--json",)):
+        shown = run_cli("--database-url", url, "--as", "ann", "workflow", "show", "lead", *as_json)
+        assert shown.exit_code == 0 and not _revealed(shown.stdout), shown.stdout
+    text = run_cli("--database-url", url, "--as", "ann", "workflow", "show", "lead").stdout
+    assert "requires fields you may not see" in text and "propose: new → proposal  guarded" in text
+    (mine,) = run_cli("--database-url", url, "--as", "ann", "workflow", "show", "lead", "--json").json()
+    assert mine["states"]["proposal"]["requires_hidden_fields"] is True
+    assert mine["transitions"]["propose"]["when"] is None and mine["transitions"]["propose"]["when_hidden"] is True
+    assert mine["transitions"]["go_big"]["when"] == {">=": [{"var": "record.employees"}, 10000]}
+    (full,) = run_cli("--database-url", url, "workflow", "show", "lead", "--json").json()  # the administrator
+    assert full["states"]["proposal"]["required"] == ["amount"]
+    assert full["transitions"]["propose"]["when"] == {">=": [{"var": "record.budget"}, 1000000]}
+
+    client = create_app({"CRM_ENGINE": engine, "TESTING": True}).test_client()
+    listed = client.get("/api/v1/workflows", headers={"Authorization": f"Bearer {engine.tokens.create('ann')}"})
+    assert listed.status_code == 200 and not _revealed(listed.get_data(as_text=True))
+    (pipeline,) = listed.get_json()["items"]
+    proposal = next(s for s in pipeline["states"] if s["name"] == "proposal")
+    assert proposal["required"] == [] and proposal["requires_hidden_fields"] is True
+    boss = client.get("/api/v1/workflows", headers={"Authorization": f"Bearer {engine.tokens.create('boss')}"})
+    (pipeline,) = boss.get_json()["items"]
+    assert next(s for s in pipeline["states"] if s["name"] == "proposal")["required"] == ["amount"]
+
+
 def test_the_admin_record_page_reveals_no_hidden_field(crm: tuple[CrmEngine, int]) -> None:
     engine, lead = crm
     client: FlaskClient = create_app({"CRM_ENGINE": engine, "TESTING": True, "SECRET_KEY": "t"}).test_client()

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.metadata import NO_DEFAULT, Definitions, EntityDef, FieldDef, Label, ScoringDef, WorkflowDef
+from engine.metadata import NO_DEFAULT, Definitions, EntityDef, FieldDef, Label, ScoringDef
 from engine.storage import to_jsonable
+from engine.workflow import WorkflowView
 
 
 def label_json(label: Label | None) -> dict[str, str | None] | None:
@@ -70,7 +71,8 @@ def entity_json(entity: EntityDef, definitions: Definitions) -> dict[str, Any]:
     return out
 
 
-def workflow_json(workflow: WorkflowDef) -> dict[str, Any]:
+def workflow_json(view: WorkflowView) -> dict[str, Any]:
+    workflow = view.definition
     return {
         "name": workflow.name,
         "entity": workflow.entity,
@@ -83,8 +85,9 @@ def workflow_json(workflow: WorkflowDef) -> dict[str, Any]:
                 "label": label_json(s.label),
                 "initial": s.initial,
                 "final": s.final,
-                "required": list(s.required),
-                "read_only": list(s.read_only),
+                "required": list(view.required(s)),
+                "requires_hidden_fields": view.requires_hidden(s),
+                "read_only": list(view.read_only(s)),
             }
             for s in workflow.states.values()
         ],
@@ -95,6 +98,7 @@ def workflow_json(workflow: WorkflowDef) -> dict[str, Any]:
                 "from": list(t.from_states),
                 "to": t.to_state,
                 "roles": list(t.roles),
+                "guarded": t.when is not None,
                 "not_by_creator": t.not_by_creator,
                 "inputs": [
                     {
