@@ -28,6 +28,7 @@ from engine.storage import (
     current_version,
     load_stored,
     plan_migration,
+    upgrade_storage,
 )
 
 if TYPE_CHECKING:
@@ -141,6 +142,7 @@ class CrmEngine:
         self.db = Database(database_url, **engine_options)
         self._plugins = plugins
         self._create_system_tables()
+        upgrade_storage(self.db)
         self._model: CompiledModel | None = None
         self._lock = threading.Lock()
         self.reload()

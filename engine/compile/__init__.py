@@ -10,14 +10,16 @@ from engine.compile._csv import CsvRowConverter, compile_csv_reader
 from engine.compile._rules import DATE_RE, NUMERIC_RE, record_problem, unstorable
 from engine.compile._schema import RecordSchema, build_record_schema, load_record
 from engine.compile._tables import NAMING_CONVENTION, build_metadata, system_columns
-from engine.compile._types import UTCDateTime, column_type
+from engine.compile._types import SQLITE_MAX_PRECISION, ExactDecimal, UTCDateTime, column_type
 from engine.compile._validator import RecordValidator, compile_validator, field_validator
 
 __all__ = [
     "DATE_RE",
     "NAMING_CONVENTION",
     "NUMERIC_RE",
+    "SQLITE_MAX_PRECISION",
     "CsvRowConverter",
+    "ExactDecimal",
     "RecordSchema",
     "RecordValidator",
     "UTCDateTime",

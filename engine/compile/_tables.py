@@ -219,7 +219,15 @@ def _indexes(entity: EntityDef, table: Table, problems: list[Problem]) -> Iterab
 
 
 def _table(entity: EntityDef, defs: Definitions, metadata: MetaData, problems: list[Problem]) -> None:
-    table = Table(entity.name, metadata, *system_columns(), *_field_columns(entity, defs, problems))
+    # AUTOINCREMENT: SQLite otherwise hands the id of the newest record, once deleted, to
+    # the next one, which would inherit the deleted record's audit trail and history.
+    table = Table(
+        entity.name,
+        metadata,
+        *system_columns(),
+        *_field_columns(entity, defs, problems),
+        sqlite_autoincrement=True,
+    )
     for item in _indexes(entity, table, problems):
         if isinstance(item, UniqueConstraint):
             table.append_constraint(item)

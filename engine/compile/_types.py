@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import (
@@ -61,6 +62,62 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=_UTC)
         return value.astimezone(_UTC)
+
+
+#: The most digits an exact decimal has on SQLite: its value times 10^scale must fit in a
+#: signed 64-bit INTEGER (9 223 372 036 854 775 807), so 18 digits always do.
+SQLITE_MAX_PRECISION = 18
+
+
+class ExactDecimal(TypeDecorator[Decimal]):
+    """A decimal of ``precision`` digits, ``scale`` of them after the point, kept exactly.
+
+    PostgreSQL stores ``NUMERIC(precision, scale)``. SQLite has no exact decimal type (its
+    ``NUMERIC`` keeps a REAL, 15-16 significant digits), so there the value times
+    ``10^scale`` is stored as an INTEGER: ``12.50`` in a ``money(18,2)`` column is ``1250``.
+    Integers keep all 18 digits, sort and compare in SQL as the numbers do, and ``SUM``,
+    ``MIN`` and ``MAX`` of one column come back in the same units, so reading them through
+    this type gives exact ``Decimal`` values again. Values compared against the column are
+    scaled the same way (a literal with more decimals than the scale is compared as a REAL,
+    so ``> 1000.555`` still means what it says).
+    """
+
+    impl = Numeric
+    cache_ok = True
+
+    def __init__(self, precision: int, scale: int) -> None:
+        super().__init__(precision, scale, asdecimal=True)
+        self.precision = precision
+        self.scale = scale
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(self.precision, self.scale, asdecimal=True))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None or dialect.name != "sqlite":
+            return value
+        try:
+            number = value if isinstance(value, Decimal) else Decimal(str(value))
+        except InvalidOperation:
+            raise TypeError(f"ExactDecimal needs a number, got {value!r}") from None
+        scaled = number.scaleb(self.scale)
+        if scaled == scaled.to_integral_value():
+            return int(scaled)
+        return float(scaled)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if dialect.name != "sqlite":
+            return value if isinstance(value, Decimal) else Decimal(str(value))
+        # an average or a product is a REAL; a column, a SUM, MIN or MAX an INTEGER
+        number = Decimal(value) if isinstance(value, int) else Decimal(str(value))
+        return number.scaleb(-self.scale)
+
+    def coerce_compared_value(self, op: Any, value: Any) -> TypeEngine[Any]:
+        return self
 
 
 def _json() -> TypeEngine[Any]:

@@ -33,7 +33,7 @@ from engine.errors import (
     UsageError,
 )
 from engine.metadata import EntityDef
-from engine.storage import audit_log, to_jsonable
+from engine.storage import audit_log, audit_since_deletion, scores, to_jsonable
 
 from ._checks import (
     ReadScope,
@@ -247,6 +247,12 @@ class RecordService:
             query = query.where(audit_log.c.entity == entity)
         if record_id is not None:
             query = query.where(audit_log.c.record_id == _as_id(record_id))
+            if entity is not None:
+                # a live record's trail starts after the last deletion of its id (older
+                # databases reused ids); a deleted record's trail is all of it
+                table = self.model.table(entity)
+                live = sa.exists(sa.select(table.c.id).where(table.c.id == _as_id(record_id)))
+                query = query.where(sa.or_(~live, audit_since_deletion(entity, _as_id(record_id))))
         hidden: frozenset[str] = frozenset()
         if restricted and entity is not None:
             if record_id is not None:
@@ -256,7 +262,11 @@ class RecordService:
             hidden = access.hidden
             scope = self._permissions.scope_condition(user, table, access.read)
             if scope is not None:
-                query = query.where(audit_log.c.record_id.in_(sa.select(table.c.id).where(scope)))
+                # live records only: their trails start after the last deletion of their ids
+                query = query.where(
+                    audit_log.c.record_id.in_(sa.select(table.c.id).where(scope)),
+                    audit_since_deletion(audit_log.c.entity, audit_log.c.record_id),
+                )
         with self._engine.db.read() as conn:
             rows = [dict(r) for r in conn.execute(query).mappings()]
         if hidden:
@@ -527,6 +537,8 @@ class RecordService:
                     self.update(child.name, child_id, {field_name: None}, actor=actor, conn=tx, allow_read_only=True)
         table = self.model.table(entity)
         tx.execute(table.delete().where(table.c.id == current["id"]))
+        # current scores go with the record; score history stays, like the audit trail
+        tx.execute(scores.delete().where(scores.c.entity == entity, scores.c.record_id == current["id"]))
         snapshot = {k: v for k, v in current.items() if v is not None}
         tx.execute(
             audit_log.insert().values(

@@ -22,6 +22,8 @@ from ._system_tables import (
     users,
     workflow_history,
 )
+from ._trails import audit_since_deletion, written_since_deletion
+from ._upgrade import upgrade_storage
 from ._values import to_jsonable, to_text
 
 __all__ = [
@@ -36,6 +38,7 @@ __all__ = [
     "apply_definitions",
     "assignment_cursors",
     "audit_log",
+    "audit_since_deletion",
     "current_version",
     "escalations",
     "installed_presets",
@@ -51,6 +54,8 @@ __all__ = [
     "sign_in_failures",
     "to_jsonable",
     "to_text",
+    "upgrade_storage",
     "users",
     "workflow_history",
+    "written_since_deletion",
 ]

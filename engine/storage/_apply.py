@@ -26,6 +26,7 @@ from ._convert import iter_conversions
 from ._database import Database
 from ._plan import MigrationPlan, MigrationStep, plan_migration, same_value_kind, storage_signature
 from ._state import current_version, load_stored, store
+from ._upgrade import keep_ids_used, refuse_unstorable, upgrade_tables, used_ids
 
 _TEMP_PREFIX = "crm_tmp_"
 
@@ -82,8 +83,12 @@ def apply_definitions(
         if not plan.has_changes and stored is not None:
             return version, plan
         refuse_unsafe(plan, allow_data_loss=allow_data_loss)
+        refuse_unstorable(conn, new)
+        upgrade_tables(conn, old)
+        sequences = used_ids(conn)
         try:
             _Migrator(conn, plan, progress).run()
+            keep_ids_used(conn, sequences, _renamed_tables(plan))
         except CrmError:
             raise
         except sa.exc.SQLAlchemyError as exc:
@@ -94,6 +99,15 @@ def apply_definitions(
         summary = "; ".join(s.detail for s in plan.steps) or "initial definitions"
         new_version = store(conn, new, expected_version=version, actor=actor, summary=summary[:4000])
     return new_version, plan
+
+
+def _renamed_tables(plan: MigrationPlan) -> dict[str, str]:
+    renamed: dict[str, str] = {}
+    for step in plan.steps:
+        previous = plan.new.entities[step.entity].renamed_from if step.kind == "rename_entity" else None
+        if previous:
+            renamed[previous] = step.entity
+    return renamed
 
 
 class _Migrator:
@@ -191,6 +205,7 @@ class _Migrator:
             table,
             recreate="auto",
             naming_convention=NAMING_CONVENTION,  # type: ignore[arg-type]
+            table_kwargs={"sqlite_autoincrement": True},
         ) as batch:
             for name in doomed_uniques:
                 batch.drop_constraint(name, type_="unique")

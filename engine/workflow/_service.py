@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 
 from engine.errors import ConflictError, Problem, UsageError
 from engine.metadata._workflow_model import TransitionDef, WorkflowDef
-from engine.storage import to_jsonable, workflow_history
+from engine.storage import to_jsonable, workflow_history, written_since_deletion
 from engine.users import User
 
 from ._actions import ActionRunner, AfterCommit
@@ -272,7 +272,11 @@ class WorkflowService:
         self._engine.records.get(entity, record_id, user=user)
         query = (
             sa.select(workflow_history)
-            .where(workflow_history.c.entity == entity, workflow_history.c.record_id == int(record_id))
+            .where(
+                workflow_history.c.entity == entity,
+                workflow_history.c.record_id == int(record_id),
+                written_since_deletion(workflow_history.c.at, entity, int(record_id)),
+            )
             .order_by(workflow_history.c.id)
         )
         hidden = self._engine.permissions.hidden_fields(user, entity)
