@@ -5,6 +5,7 @@ from __future__ import annotations
 from ._checks import unique_conflicts, unknown_owners
 from ._filters import OPERATORS, compile_sort, compile_where
 from ._json import record_json
+from ._search import searched_fields
 from ._service import MAX_PAGE, Page, Record, RecordService, new_change_id
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "compile_where",
     "new_change_id",
     "record_json",
+    "searched_fields",
     "unique_conflicts",
     "unknown_owners",
 ]
