@@ -15,6 +15,7 @@ from ._display import (
 )
 from ._filters import OPERATORS, compile_sort, compile_where
 from ._json import record_json
+from ._search import searched_fields
 from ._service import MAX_PAGE, Page, Record, RecordService, new_change_id
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "record_json",
     "reference_text",
     "reference_texts",
+    "searched_fields",
     "unique_conflicts",
     "unknown_owners",
 ]

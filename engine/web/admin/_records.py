@@ -26,7 +26,7 @@ from markupsafe import Markup
 from engine.errors import CrmError, RecordValidationError
 from engine.metadata import EntityDef, FieldDef
 from engine.permissions import EntityAccess
-from engine.records import MAX_PAGE
+from engine.records import MAX_PAGE, searched_fields
 from engine.runtime import CrmEngine
 
 from ._access import SignedInOnly
@@ -43,7 +43,6 @@ from ._refusals import problem_describer
 
 #: Columns of a list beyond the display field and the workflow states.
 LIST_COLUMNS = 6
-_SEARCHABLE = ("string", "email", "phone")
 _SYSTEM_COLUMNS = ("id", "owner", "updated_at", "created_at", "created_by")
 
 
@@ -94,7 +93,7 @@ class EntityView(SignedInOnly, RecordPage, BaseModelView):  # type: ignore[misc]
             if n in _SYSTEM_COLUMNS or definition.fields[n].type not in ("json", "multi_enum", "text")
         ]
         self.column_filters = entity_filters(definition)
-        self.searched = [f.name for f in definition.fields.values() if f.type in _SEARCHABLE]
+        self.searched = searched_fields(definition)  # what the records service's search looks in
         self.column_searchable_list = self.searched
         self.column_formatters = {name: self._formatter(name) for name in self.column_list}
         super().__init__(
@@ -251,9 +250,6 @@ class EntityView(SignedInOnly, RecordPage, BaseModelView):  # type: ignore[misc]
         page_size: int | None = None,
     ) -> tuple[int, list[Any]]:
         conditions: list[Condition] = []
-        searched = self._searched()
-        if search and searched:
-            conditions.append({"or": [{n: {"contains": search[:200]}} for n in searched]})
         for index, _name, value in filters or ():
             flt = self._filters[index]
             flt.apply(conditions, flt.clean(value))
@@ -264,6 +260,7 @@ class EntityView(SignedInOnly, RecordPage, BaseModelView):  # type: ignore[misc]
             found = self.engine.records.list(
                 self.definition.name,
                 where=where_of(conditions),
+                search=search if search and self._searched() else None,  # the API's q=
                 sort=sort,
                 limit=size,
                 offset=(page or 0) * size,

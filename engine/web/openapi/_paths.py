@@ -54,6 +54,8 @@ def _op(
     parameters = extra.pop("parameters", [])
     if "lang" not in parameters:  # every operation takes it: the language of labels and refusals
         parameters = [*parameters, "lang"]
+    if "400" not in responses:  # and refuses a lang it does not speak
+        responses = {**responses, "400": ref("responses", "BadRequest")}
     if not public:
         responses = {
             **responses,
