@@ -174,7 +174,7 @@ def rule_for(old: FieldDef, new: FieldDef) -> Rule:
     return _RULES.get((old.type, new.type), _as_text)
 
 
-def fit_number(text: str, new: FieldDef) -> tuple[str, bool]:
+def _fit_number(text: str, new: FieldDef) -> tuple[str, bool]:
     """Number ``text`` as a number field ``new`` stores it, and whether that changes it.
 
     Surrounding spaces go and the number is rounded half away from zero to the field's
@@ -240,7 +240,7 @@ class Converter:
         except _Lost:
             return Conversion(record_id, before, None, "lost")
         if self.new.type in _NUMBERS:
-            candidate, rounded = fit_number(candidate, self.new)
+            candidate, rounded = _fit_number(candidate, self.new)
             changed = changed or rounded
         if candidate == "":
             return Conversion(record_id, before, None, "same")
