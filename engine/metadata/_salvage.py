@@ -105,6 +105,19 @@ def _escalated(path: _Path, steps: Sequence[_Step]) -> list[_Path] | None:
     return [path]
 
 
+#: A schema path token: the instance step it takes (None: none) and how many tokens it spans
+#: (``properties`` is followed by the property's name, ``allOf`` by the branch's index...).
+_SCHEMA_TOKENS: dict[str, tuple[_Step | None, int]] = {
+    "properties": ("key", 2),
+    "patternProperties": ("name", 2),
+    "additionalProperties": ("name", 1),
+    "items": ("item", 1),
+    "prefixItems": ("item", 2),
+    **{combinator: (None, 2) for combinator in ("allOf", "anyOf", "oneOf")},
+    **{branch: (None, 1) for branch in ("if", "then", "else", "not")},
+}
+
+
 def _steps(error: ValidationError) -> list[_Step] | None:
     """How each token of the error's instance path was reached, read from its schema path
     (``$ref`` does not appear in it); ``None`` for a schema path this does not read."""
@@ -113,28 +126,13 @@ def _steps(error: ValidationError) -> list[_Step] | None:
     steps: list[_Step] = []
     index = 0
     while index < len(tokens) and len(steps) < wanted:
-        token = tokens[index]
-        if token == "properties":
-            steps.append("key")
-            index += 2
-        elif token == "patternProperties":
-            steps.append("name")
-            index += 2
-        elif token == "additionalProperties":
-            steps.append("name")
-            index += 1
-        elif token == "items":
-            steps.append("item")
-            index += 1
-        elif token == "prefixItems":
-            steps.append("item")
-            index += 2
-        elif token in ("allOf", "anyOf", "oneOf"):
-            index += 2
-        elif token in ("if", "then", "else", "not"):
-            index += 1
-        else:
+        found = _SCHEMA_TOKENS.get(tokens[index]) if isinstance(tokens[index], str) else None
+        if found is None:
             return None
+        step, width = found
+        if step is not None:
+            steps.append(step)
+        index += width
     return steps if len(steps) == wanted else None
 
 
