@@ -33,7 +33,7 @@ from engine.errors import (
     UsageError,
 )
 from engine.metadata import EntityDef
-from engine.storage import audit_log, audit_since_deletion, scores, to_jsonable
+from engine.storage import audit_log, audit_since_deletion, scores, to_jsonable, trail_of
 
 from ._checks import (
     ReadScope,
@@ -248,11 +248,8 @@ class RecordService:
         if record_id is not None:
             query = query.where(audit_log.c.record_id == _as_id(record_id))
             if entity is not None:
-                # a live record's trail starts after the last deletion of its id (older
-                # databases reused ids); a deleted record's trail is all of it
-                table = self.model.table(entity)
-                live = sa.exists(sa.select(table.c.id).where(table.c.id == _as_id(record_id)))
-                query = query.where(sa.or_(~live, audit_since_deletion(entity, _as_id(record_id))))
+                since = audit_since_deletion(entity, _as_id(record_id))
+                query = query.where(trail_of(self.model.table(entity), _as_id(record_id), since))
         hidden: frozenset[str] = frozenset()
         if restricted and entity is not None:
             if record_id is not None:

@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection
 from engine.errors import NotFoundError, UsageError
 from engine.metadata._scoring_model import ScoringDef
 from engine.progress import NO_PROGRESS, Progress
-from engine.storage import score_history, scores, scoring_models, to_jsonable, written_since_deletion
+from engine.storage import score_history, scores, scoring_models, to_jsonable, trail_of, written_since_deletion
 
 from ._api import ScoreResult, ScoringContext, ScoringSpec, visible_factors
 from ._precision import round_score, score_precision
@@ -421,11 +421,8 @@ class ScoringService:
             .where(score_history.c.entity == entity, score_history.c.record_id == int(record_id))
             .order_by(score_history.c.id)
         )
-        table = self._engine.model.table(entity)
-        live = sa.exists(sa.select(table.c.id).where(table.c.id == int(record_id)))
-        # a live record's history starts after the last deletion of its id (older databases
-        # reused ids); a deleted record's history is all of it
-        query = query.where(sa.or_(~live, written_since_deletion(score_history.c.at, entity, int(record_id))))
+        since = written_since_deletion(score_history.c.at, entity, int(record_id))
+        query = query.where(trail_of(self._engine.model.table(entity), int(record_id), since))
         if scoring:
             query = query.where(score_history.c.scoring == scoring)
         if scoring_names is not None:

@@ -22,7 +22,7 @@ from ._system_tables import (
     users,
     workflow_history,
 )
-from ._trails import audit_since_deletion, written_since_deletion
+from ._trails import audit_since_deletion, trail_of, written_since_deletion
 from ._upgrade import upgrade_storage
 from ._values import to_jsonable, to_text
 
@@ -54,6 +54,7 @@ __all__ = [
     "sign_in_failures",
     "to_jsonable",
     "to_text",
+    "trail_of",
     "upgrade_storage",
     "users",
     "workflow_history",

@@ -35,3 +35,10 @@ def written_since_deletion(at: ColumnElement[datetime], entity: Any, record_id: 
     d, where = _deletions(entity, record_id)
     last = sa.select(sa.func.max(d.c.at)).where(where).scalar_subquery()
     return sa.or_(last.is_(None), at > last)
+
+
+def trail_of(table: sa.Table, record_id: int, since_deletion: ColumnElement[bool]) -> ColumnElement[bool]:
+    """The rows of ``record_id``'s trail: for a live record those ``since_deletion`` (after the
+    last deletion of its id; older databases reused ids), for a deleted record all of them."""
+    live = sa.exists(sa.select(table.c.id).where(table.c.id == record_id))
+    return sa.or_(~live, since_deletion)
