@@ -304,11 +304,39 @@ def _iterator(g: Generator, op: str, args: Any, pointer: str, site: str) -> str 
     items = g.assign(f"_items({source}, {g.ref(op)}, {at}, {'True' if every else 'False'})")
     budget = g.assign(f"frame[{zero}]")
     if every:
-        g.line(f"{budget}[{zero}] -= _len({items})")
-        g.open_block(f"if {budget}[{zero}] < {zero}:")
-        g.line(f"_exhausted({budget}, {at})")
-        g.close_block()
+        _charge(g, budget, f"_len({items})", at)
+    result = _start_value(g, op, args, site, items)
+    item = g.temp()
+    outer = g.base
+    g.loops += 1
+    g.open_block(f"for {item} in {items}:")
+    if not every:
+        _charge(g, budget, g.ref(1), at)
+    if op == "reduce":
+        g.base = g.assign(f"{{{g.ref('current')}: {item}, {g.ref('accumulator')}: {result}}}")
+    else:
+        g.base = item
+    value = g.emit(args[1], f"{site}/1")
+    g.base = outer
+    _step(g, op, result, item, value)
+    g.close_block()
+    g.loops -= 1
+    return result
+
+
+def _charge(g: Generator, budget: str, cost: str, at: str) -> None:
+    """Take ``cost`` from the evaluation's budget, stopping the rule when it runs out."""
+    zero = g.ref(0)
+    g.line(f"{budget}[{zero}] -= {cost}")
+    g.open_block(f"if {budget}[{zero}] < {zero}:")
+    g.line(f"_exhausted({budget}, {at})")
+    g.close_block()
+
+
+def _start_value(g: Generator, op: str, args: Any, site: str, items: str) -> str:
+    """The variable an iterator builds its result in, set to its value before the first item."""
     result = g.temp()
+    zero = g.ref(0)
     if op == "reduce":
         if len(args) > 2:
             g.line(f"{result} = {g.emit(args[2], f'{site}/2')}")
@@ -324,21 +352,11 @@ def _iterator(g: Generator, op: str, args: Any, pointer: str, site: str) -> str 
         g.line(f"{result} = _len({items}) > {zero}")  # all is false on an empty array
     else:
         g.line(f"{result} = {'False' if op == 'some' else 'True'}")
-    item = g.temp()
-    outer = g.base
-    g.loops += 1
-    g.open_block(f"for {item} in {items}:")
-    if not every:
-        g.line(f"{budget}[{zero}] -= {g.ref(1)}")
-        g.open_block(f"if {budget}[{zero}] < {zero}:")
-        g.line(f"_exhausted({budget}, {at})")
-        g.close_block()
-    if op == "reduce":
-        g.base = g.assign(f"{{{g.ref('current')}: {item}, {g.ref('accumulator')}: {result}}}")
-    else:
-        g.base = item
-    value = g.emit(args[1], f"{site}/1")
-    g.base = outer
+    return result
+
+
+def _step(g: Generator, op: str, result: str, item: str, value: str) -> None:
+    """What one item's ``value`` does to the iterator's result."""
     if op == "map":
         g.line(f"{result}.append({value})")
     elif op == "reduce":
@@ -353,9 +371,6 @@ def _iterator(g: Generator, op: str, args: Any, pointer: str, site: str) -> str 
         g.line(f"{result} = {'True' if op == 'some' else 'False'}")
         g.line("break")
         g.close_block()
-    g.close_block()
-    g.loops -= 1
-    return result
 
 
 INLINE: dict[str, Handler] = {

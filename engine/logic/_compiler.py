@@ -190,61 +190,63 @@ def check_shape(rule: Any, limits: Limits) -> list[Problem]:
     while stack:
         value, pointer, depth = stack.pop()
         nodes += 1
-        if nodes > limits.max_nodes:
-            return [
-                Problem(
-                    "rule_too_large",
-                    f"a rule may hold at most {limits.max_nodes} values; split it or simplify it",
-                    pointer="",
-                )
-            ]
-        if depth > limits.max_depth:
-            return [
-                Problem(
-                    "rule_too_deep",
-                    f"a rule may nest at most {limits.max_depth} levels deep; flatten it (and/or take many arguments)",
-                    pointer=pointer,
-                )
-            ]
+        too_much = _too_much(nodes, depth, pointer, limits)
+        if too_much is not None:
+            return [too_much]
         kind = type(value)
-        if value is None or kind is bool or kind is int or kind is str:
-            if kind is str:
-                chars += len(value)
-                if chars > limits.max_rule_chars:
-                    return [
-                        Problem(
-                            "rule_too_large",
-                            f"the strings of a rule may hold at most {limits.max_rule_chars} characters",
-                            pointer=pointer,
-                        )
-                    ]
-            continue
-        if kind is float or isinstance(value, Decimal):
-            if not (value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)):
-                problems.append(
+        if kind is str:
+            chars += len(value)
+            if chars > limits.max_rule_chars:
+                return [
                     Problem(
-                        "invalid_value", "NaN and infinite numbers are not JSON; write a finite number", pointer=pointer
+                        "rule_too_large",
+                        f"the strings of a rule may hold at most {limits.max_rule_chars} characters",
+                        pointer=pointer,
                     )
-                )
-            continue
-        if kind is list or kind is tuple:
-            stack.extend((item, child(pointer, i), depth + 1) for i, item in enumerate(value))
-            continue
-        if kind is dict:
-            for key, item in value.items():
-                if not isinstance(key, str):
-                    problems.append(
-                        Problem(
-                            "invalid_value", f"object keys must be strings, not {type(key).__name__}", pointer=pointer
-                        )
-                    )
-                    continue
-                stack.append((item, child(pointer, key), depth + 1))
-            continue
-        problems.append(
-            Problem("invalid_value", f"a {type(value).__name__} is not a JSON value; rules are JSON", pointer=pointer)
-        )
+                ]
+        elif not (value is None or kind is bool or kind is int):
+            problems.extend(_push_children(value, pointer, depth, stack))
     return problems
+
+
+def _too_much(nodes: int, depth: int, pointer: str, limits: Limits) -> Problem | None:
+    """The problem of a rule that holds too many values or nests too deep, if it does."""
+    if nodes > limits.max_nodes:
+        return Problem(
+            "rule_too_large", f"a rule may hold at most {limits.max_nodes} values; split it or simplify it", pointer=""
+        )
+    if depth > limits.max_depth:
+        return Problem(
+            "rule_too_deep",
+            f"a rule may nest at most {limits.max_depth} levels deep; flatten it (and/or take many arguments)",
+            pointer=pointer,
+        )
+    return None
+
+
+def _push_children(value: Any, pointer: str, depth: int, stack: list[tuple[Any, str, int]]) -> list[Problem]:
+    """Put the items of a list or object on ``stack``; the problems of a value JSON cannot hold."""
+    kind = type(value)
+    if kind is float or isinstance(value, Decimal):
+        if value.is_finite() if isinstance(value, Decimal) else math.isfinite(value):
+            return []
+        return [
+            Problem("invalid_value", "NaN and infinite numbers are not JSON; write a finite number", pointer=pointer)
+        ]
+    if kind is list or kind is tuple:
+        stack.extend((item, child(pointer, i), depth + 1) for i, item in enumerate(value))
+        return []
+    if kind is dict:
+        problems = []
+        for key, item in value.items():
+            if isinstance(key, str):
+                stack.append((item, child(pointer, key), depth + 1))
+            else:
+                problems.append(
+                    Problem("invalid_value", f"object keys must be strings, not {type(key).__name__}", pointer=pointer)
+                )
+        return problems
+    return [Problem("invalid_value", f"a {type(value).__name__} is not a JSON value; rules are JSON", pointer=pointer)]
 
 
 def _unknown(op: str, operators: Any) -> str:
