@@ -23,9 +23,10 @@ from ._actions import ActionRunner
 from ._checks import TransitionRefusedError
 
 if TYPE_CHECKING:
+    from engine.metadata import StateDef, WorkflowDef
     from engine.runtime import CrmEngine
 
-    from ._service import WorkflowService
+    from ._service import WorkflowService, _Pending
 
 
 @dataclass(frozen=True)
@@ -76,61 +77,10 @@ def tick(engine: CrmEngine, service: WorkflowService, *, now: datetime | None = 
     fired = []
     for workflow, state, history_id, record_id in due_entries(engine, now):
         pending = _Pending()
-        outcome, detail = "done", None
         try:
             with engine.db.write() as tx:
-                # the primary key (one escalation per state entry) is the claim: a second
-                # tick, or a concurrent one, fails here and fires nothing
-                tx.execute(
-                    escalations.insert().values(
-                        history_id=history_id,
-                        entity=workflow.entity,
-                        record_id=record_id,
-                        workflow=workflow.name,
-                        state=state.name,
-                        fired_at=now,
-                        outcome="running",
-                    )
-                )
-                escalation = state.escalation
-                assert escalation is not None
-                savepoint = tx.begin_nested()
-                try:
-                    if escalation.transition:
-                        service.run_in(
-                            tx,
-                            workflow.entity,
-                            record_id,
-                            workflow,
-                            escalation.transition,
-                            user=SYSTEM_USER,
-                            inputs={},
-                            comment=f"escalation: {state.name} over {escalation.after}",
-                            expected_version=None,
-                            now=now,
-                            pending=pending,
-                            escalation=True,
-                        )
-                    if escalation.actions:
-                        compiled = service.compiled(workflow)
-                        record = engine.records.get(workflow.entity, record_id, conn=tx)
-                        runner = ActionRunner(
-                            engine,
-                            tx,
-                            workflow.entity,
-                            workflow,
-                            f"escalate_{state.name}",
-                            SYSTEM_USER,
-                            now,
-                            pending.callbacks,
-                        )
-                        runner.run_set(compiled.escalation_actions[state.name], record)
-                    savepoint.commit()
-                except (TransitionRefusedError, CrmError) as exc:
-                    savepoint.rollback()
-                    pending.callbacks.clear()
-                    outcome = "refused" if isinstance(exc, TransitionRefusedError) else "failed"
-                    detail = exc.message
+                _claim(tx, workflow, state, history_id, record_id, now)
+                outcome, detail = _escalate(engine, service, tx, workflow, state, record_id, now, pending)
                 tx.execute(
                     escalations.update()
                     .where(escalations.c.history_id == history_id)
@@ -141,6 +91,70 @@ def tick(engine: CrmEngine, service: WorkflowService, *, now: datetime | None = 
         pending.run()
         fired.append(Escalation(workflow.entity, record_id, workflow.name, state.name, outcome, detail))
     return fired
+
+
+def _claim(
+    tx: sa.Connection, workflow: WorkflowDef, state: StateDef, history_id: int, record_id: int, now: datetime
+) -> None:
+    """Mark a state entry's escalation as running. The primary key (one escalation per state
+    entry) is the claim: a second tick, or a concurrent one, fails here and fires nothing."""
+    tx.execute(
+        escalations.insert().values(
+            history_id=history_id,
+            entity=workflow.entity,
+            record_id=record_id,
+            workflow=workflow.name,
+            state=state.name,
+            fired_at=now,
+            outcome="running",
+        )
+    )
+
+
+def _escalate(
+    engine: CrmEngine,
+    service: WorkflowService,
+    tx: sa.Connection,
+    workflow: WorkflowDef,
+    state: StateDef,
+    record_id: int,
+    now: datetime,
+    pending: _Pending,
+) -> tuple[str, str | None]:
+    """Run a state's escalation (its transition, then its actions) in a savepoint; returns the
+    outcome and, when refused or failed, why. A refusal undoes only the escalation."""
+    escalation = state.escalation
+    assert escalation is not None
+    savepoint = tx.begin_nested()
+    try:
+        if escalation.transition:
+            service.run_in(
+                tx,
+                workflow.entity,
+                record_id,
+                workflow,
+                escalation.transition,
+                user=SYSTEM_USER,
+                inputs={},
+                comment=f"escalation: {state.name} over {escalation.after}",
+                expected_version=None,
+                now=now,
+                pending=pending,
+                escalation=True,
+            )
+        if escalation.actions:
+            compiled = service.compiled(workflow)
+            record = engine.records.get(workflow.entity, record_id, conn=tx)
+            runner = ActionRunner(
+                engine, tx, workflow.entity, workflow, f"escalate_{state.name}", SYSTEM_USER, now, pending.callbacks
+            )
+            runner.run_set(compiled.escalation_actions[state.name], record)
+        savepoint.commit()
+    except (TransitionRefusedError, CrmError) as exc:
+        savepoint.rollback()
+        pending.callbacks.clear()
+        return ("refused" if isinstance(exc, TransitionRefusedError) else "failed"), exc.message
+    return "done", None
 
 
 def time_in_states(
