@@ -15,7 +15,7 @@ from typing import Any
 
 from engine.compile import RecordValidator, compile_csv_reader, compile_validator
 from engine.errors import CrmError, Problem
-from engine.logic import LogicError, fields_read
+from engine.logic import CompiledRule, LogicError, fields_read
 from engine.metadata import EntityDef, FieldDef, Label
 from engine.metadata._workflow_model import InputDef, TransitionDef, WorkflowDef
 from engine.users import User
@@ -178,44 +178,78 @@ def refusals(
         reasons.append(
             Refusal("wrong_state", f"{t.name} starts from {', '.join(t.from_states)}; the record is {state}")
         )
-    if not escalation and not user.has_any_role(t.roles):
+    if not escalation:
+        reasons.extend(_actor_refusals(t, record, user))
+    if inputs is not None and t.inputs:
+        reasons.extend(_input_refusals(t, inputs))
+    if compiled.guard is not None:
+        reasons.extend(_guard_refusals(compiled.guard, t, record, user, inputs, now, hidden))
+    reasons.extend(_required_field_refusals(workflow, t, prospective, hidden))
+    return reasons
+
+
+def _actor_refusals(t: TransitionDef, record: Mapping[str, Any], user: User) -> list[Refusal]:
+    """Who may run the transition: its roles and separation of duties."""
+    reasons = []
+    if not user.has_any_role(t.roles):
         held = ", ".join(user.roles) or "none"
         reasons.append(Refusal("role", f"{t.name} needs role {' or '.join(t.roles)}; {user.name} has {held}"))
-    if not escalation and t.not_by_creator and record.get("created_by") == user.name:
+    if t.not_by_creator and record.get("created_by") == user.name:
         reasons.append(
             Refusal(
                 "separation_of_duties",
                 f"{t.name} must be done by someone other than the record's creator ({user.name})",
             )
         )
-    if inputs is not None and t.inputs:
-        _checked, problems = input_validator(t).check(dict(inputs), partial=False)
-        missing = tuple(sorted(p.field or "" for p in problems if p.code == "required"))
-        invalid = [p for p in problems if p.code != "required"]
-        if missing:
-            reasons.append(Refusal("input_required", f"{t.name} needs input {', '.join(missing)}", missing))
-        for p in invalid:
+    return reasons
+
+
+def _input_refusals(t: TransitionDef, inputs: Mapping[str, Any]) -> list[Refusal]:
+    """The transition's inputs that are missing or invalid."""
+    _checked, problems = input_validator(t).check(dict(inputs), partial=False)
+    missing = tuple(sorted(p.field or "" for p in problems if p.code == "required"))
+    reasons = []
+    if missing:
+        reasons.append(Refusal("input_required", f"{t.name} needs input {', '.join(missing)}", missing))
+    for p in problems:
+        if p.code != "required":
             reasons.append(Refusal("input_invalid", f"input {p.field}: {p.message}", (p.field or "",)))
-    if compiled.guard is not None:
-        read = fields_read(compiled.guard)
-        secret = bool(hidden) and (read is None or bool(read & hidden))
-        try:
-            passed = compiled.guard.matches(guard_data(record, user, inputs or {}, now))
-        except LogicError as exc:
-            said = _HIDDEN_DATA if secret else exc.message
-            reasons.append(Refusal("guard_error", f"the condition of {t.name} could not be evaluated: {said}"))
-        else:
-            if not passed:
-                rule = _HIDDEN_DATA if secret else json.dumps(t.when, ensure_ascii=False, default=str)
-                reasons.append(Refusal("guard", f"the condition of {t.name} is not met: {rule}"))
+    return reasons
+
+
+def _guard_refusals(
+    guard: CompiledRule,
+    t: TransitionDef,
+    record: Mapping[str, Any],
+    user: User,
+    inputs: Mapping[str, Any] | None,
+    now: datetime,
+    hidden: frozenset[str],
+) -> list[Refusal]:
+    """The transition's condition, unless it holds; shown only when it reads no hidden field."""
+    read = fields_read(guard)
+    secret = bool(hidden) and (read is None or bool(read & hidden))
+    try:
+        passed = guard.matches(guard_data(record, user, inputs or {}, now))
+    except LogicError as exc:
+        said = _HIDDEN_DATA if secret else exc.message
+        return [Refusal("guard_error", f"the condition of {t.name} could not be evaluated: {said}")]
+    if passed:
+        return []
+    rule = _HIDDEN_DATA if secret else json.dumps(t.when, ensure_ascii=False, default=str)
+    return [Refusal("guard", f"the condition of {t.name} is not met: {rule}")]
+
+
+def _required_field_refusals(
+    workflow: WorkflowDef, t: TransitionDef, prospective: Mapping[str, Any], hidden: frozenset[str]
+) -> list[Refusal]:
+    """The target state's required fields that would be empty, hidden ones not named."""
     target = workflow.states[t.to_state]
     empty = tuple(f for f in target.required if prospective.get(f) in _EMPTY)
+    if not empty:
+        return []
     named = tuple(f for f in empty if f not in hidden)
-    if empty:
-        what = ", ".join(named) if named else ""
-        if len(named) < len(empty):
-            what = f"{what} and {HIDDEN_FIELDS}" if what else HIDDEN_FIELDS
-        reasons.append(
-            Refusal("required_field", f"{t.to_state} needs a value in {what} before the record can enter it", named)
-        )
-    return reasons
+    what = ", ".join(named) if named else ""
+    if len(named) < len(empty):
+        what = f"{what} and {HIDDEN_FIELDS}" if what else HIDDEN_FIELDS
+    return [Refusal("required_field", f"{t.to_state} needs a value in {what} before the record can enter it", named)]
