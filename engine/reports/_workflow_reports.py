@@ -8,6 +8,7 @@ counted in SQL; only the divisions between a few totals happen here.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -146,33 +147,9 @@ def forecast(run: ReportRun, spec: ForecastSpec) -> tuple[list[Column], list[dic
 
 def time_in_state(run: ReportRun, spec: TimeInStateSpec) -> tuple[list[Column], list[dict[str, Any]]]:
     """Per group and state: stays, open stays, and the average, median and longest stay."""
-    h = workflow_history
     states = spec.states or _open_states(run)
     group = run.grouping(spec.by)
-    records = _records(run, group)
-    refs = _group_refs(records, group)
-    left = sa.func.lead(h.c.at).over(partition_by=h.c.record_id, order_by=h.c.id)
-    stays = (
-        sa.select(*refs, h.c.to_state.label("state"), h.c.at.label("entered"), left.label("left"))
-        .select_from(_history_of(run, records))
-        .subquery("stays")
-    )
-    stay_refs = _group_refs(stays, group)
-    end = sa.func.coalesce(stays.c.left, now_value(run.now, dialect=run.dialect))
-    seconds = seconds_between(stays.c.entered, end, dialect=run.dialect)
-    partition = [*stay_refs, stays.c.state]
-    ranked = (
-        sa.select(
-            *stay_refs,
-            stays.c.state,
-            stays.c.left,
-            seconds.label("seconds"),
-            sa.func.row_number().over(partition_by=partition, order_by=seconds).label("position"),
-            sa.func.count().over(partition_by=partition).label("stays"),
-        )
-        .where(stays.c.state.in_(states))
-        .subquery("ranked")
-    )
+    ranked = _ranked_stays(run, group, states)
     ranked_refs = _group_refs(ranked, group)
     middle = sa.or_(ranked.c.position == (ranked.c.stays + 1) // 2, ranked.c.position == (ranked.c.stays + 2) // 2)
     query = (
@@ -203,8 +180,43 @@ def time_in_state(run: ReportRun, spec: TimeInStateSpec) -> tuple[list[Column], 
     # groups keep the database's order; within a group, states follow the report's order
     groups = {tuple(r[c.name] for c in group.columns): i for i, r in reversed(list(enumerate(rows)))}
     rows.sort(key=lambda r: (groups[tuple(r[c.name] for c in group.columns)], order[r["state"]]))
+    return _time_columns(spec, group), rows
+
+
+def _ranked_stays(run: ReportRun, group: Grouping, states: Sequence[str]) -> Subquery:
+    """Every stay in one of ``states`` with its length in seconds, ranked by length within its
+    group and state (an open stay lasts until the report's now)."""
+    h = workflow_history
+    records = _records(run, group)
+    refs = _group_refs(records, group)
+    left = sa.func.lead(h.c.at).over(partition_by=h.c.record_id, order_by=h.c.id)
+    stays = (
+        sa.select(*refs, h.c.to_state.label("state"), h.c.at.label("entered"), left.label("left"))
+        .select_from(_history_of(run, records))
+        .subquery("stays")
+    )
+    stay_refs = _group_refs(stays, group)
+    end = sa.func.coalesce(stays.c.left, now_value(run.now, dialect=run.dialect))
+    seconds = seconds_between(stays.c.entered, end, dialect=run.dialect)
+    partition = [*stay_refs, stays.c.state]
+    return (
+        sa.select(
+            *stay_refs,
+            stays.c.state,
+            stays.c.left,
+            seconds.label("seconds"),
+            sa.func.row_number().over(partition_by=partition, order_by=seconds).label("position"),
+            sa.func.count().over(partition_by=partition).label("stays"),
+        )
+        .where(stays.c.state.in_(states))
+        .subquery("ranked")
+    )
+
+
+def _time_columns(spec: TimeInStateSpec, group: Grouping) -> list[Column]:
+    """The columns of a time-in-state report, durations in the report's unit."""
     en, zh = _UNIT_LABELS[spec.unit]
-    columns = [
+    return [
         *group.columns,
         _STATE,
         Column("entries", Label("Entries", "进入次数"), "integer"),
@@ -213,7 +225,6 @@ def time_in_state(run: ReportRun, spec: TimeInStateSpec) -> tuple[list[Column], 
         Column("median", Label(f"Median ({en})", f"中位数({zh})"), "duration"),
         Column("longest", Label(f"Longest ({en})", f"最长({zh})"), "duration"),
     ]
-    return columns, rows
 
 
 def _open_states(run: ReportRun) -> tuple[str, ...]:
