@@ -421,49 +421,56 @@ class RecordService:
             if not changed:
                 return self._permissions.visible(user, entity, current) if user is not None else current
             check_unique(tx, definition, table, {**current, **changed}, current["id"], only=set(changed))
-            now = datetime.now(UTC)
-            columns = tuple(sorted(changed))
-            result = tx.execute(
-                self.model.update_by_version(entity, columns),
-                {
-                    **{f"v_{c}": changed[c] for c in columns},
-                    "record_id": current["id"],
-                    "old_version": current["version"],
-                    "new_version": current["version"] + 1,
-                    "now": now,
-                },
-            )
-            if result.rowcount != 1:
-                raise ConflictError(
-                    f"{entity} {record_id} was changed by someone else at the same time; reload and retry",
-                    [Problem(code="stale_version", field="version", message="concurrent change")],
-                )
-            change = new_change_id()
-            entries = [
-                _audit_row(
-                    change,
-                    entity,
-                    current["id"],
-                    "update",
-                    name,
-                    current.get(name),
-                    _stored(definition, name, value),
-                    actor,
-                    now,
-                )
-                for name, value in changed.items()
-            ]
-            tx.execute(_AUDIT_INSERT, entries if len(entries) > 1 else entries[0])
-            # the record as the database now holds it, without reading it back
-            updated = {
-                **current,
-                **{k: _stored(definition, k, v) for k, v in changed.items()},
-                "version": current["version"] + 1,
-                "updated_at": now,
-            }
+            updated = self._write_update(tx, definition, current, changed, actor)
         if conn is None:
             self._saved(entity, updated, created=False, actor=actor)
         return self._permissions.visible(user, entity, updated) if user is not None else updated
+
+    def _write_update(
+        self, tx: Connection, definition: EntityDef, current: Record, changed: Mapping[str, Any], actor: str | None
+    ) -> Record:
+        """Write checked ``changed`` values over ``current`` (guarded by its version) with their
+        audit rows; returns the record as the database now holds it, without reading it back."""
+        entity = definition.name
+        now = datetime.now(UTC)
+        columns = tuple(sorted(changed))
+        result = tx.execute(
+            self.model.update_by_version(entity, columns),
+            {
+                **{f"v_{c}": changed[c] for c in columns},
+                "record_id": current["id"],
+                "old_version": current["version"],
+                "new_version": current["version"] + 1,
+                "now": now,
+            },
+        )
+        if result.rowcount != 1:
+            raise ConflictError(
+                f"{entity} {current['id']} was changed by someone else at the same time; reload and retry",
+                [Problem(code="stale_version", field="version", message="concurrent change")],
+            )
+        change = new_change_id()
+        entries = [
+            _audit_row(
+                change,
+                entity,
+                current["id"],
+                "update",
+                name,
+                current.get(name),
+                _stored(definition, name, value),
+                actor,
+                now,
+            )
+            for name, value in changed.items()
+        ]
+        tx.execute(_AUDIT_INSERT, entries if len(entries) > 1 else entries[0])
+        return {
+            **current,
+            **{k: _stored(definition, k, v) for k, v in changed.items()},
+            "version": current["version"] + 1,
+            "updated_at": now,
+        }
 
     def _saved(self, entity: str, record: Record, *, created: bool, actor: str | None) -> None:
         self._engine.plugins.call(
