@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from engine.compile import compile_csv_reader, record_problem
+from engine.compile import CsvRowConverter, compile_csv_reader, record_problem
 from engine.errors import Problem, RecordValidationError, UsageError
 from engine.metadata import EntityDef
 from engine.progress import NO_PROGRESS, Progress
@@ -177,7 +177,7 @@ class CsvImporter:
         self.report.seconds = time.perf_counter() - started
         return self.report
 
-    def _prepare(self, header: list[str]) -> tuple[Any, list[int]]:
+    def _prepare(self, header: list[str]) -> tuple[CsvRowConverter, list[int]]:
         header = [h.strip() for h in header]
         if len(set(header)) != len(header):
             dupes = sorted({h for h in header if header.count(h) > 1})
@@ -200,83 +200,102 @@ class CsvImporter:
 
     def _run(self, records: Iterator[CsvRecord], header: list[str], total: int | None) -> None:
         converter, keep = self._prepare(header)
-        columns: tuple[str, ...] = tuple(converter.columns)
         rejects = _Rejects(self.rejects_path, header)
-        convert = converter.convert_raw
-        identity = keep == list(range(len(header)))
         self.progress.start(f"import {self.definition.name}", total)
         # One writer thread: while it writes batch N (SQLite releases the GIL inside each
         # insert step; PostgreSQL works in its own process), this thread parses and
         # validates batch N+1. Only one thread uses the connection at a time: the next
         # batch is handed over after the previous one is written.
         writer = _Inline() if not self.threaded else ThreadPoolExecutor(max_workers=1, thread_name_prefix="crm-import")
-        pending: Future[None] | None = None
         try:
             with self.engine.db.write() as conn:
                 self._serialize(conn)
-
-                def hand_over(batch: list[_Row]) -> Future[None]:
-                    if pending is not None:
-                        pending.result()
-                    rejects.flush(up_to=self._written_through)
-                    self._written_through = batch[-1].line
-                    self.progress.advance(self._advanced)
-                    self._advanced = len(batch)
-                    return writer.submit(self._write, conn, columns, batch, rejects)
-
-                batch: list[_Row] = []
-                lines_read = 0
-                width = len(header)
-                try:
-                    for record in records:
-                        line, lines_read = record.first_line, record.last_line - 1
-                        raw = record.cells
-                        if raw is None:
-                            problem = Problem(code="malformed", line=line, message=record.error or "not CSV")
-                            self._reject(rejects, line, [""] * len(header), [problem])
-                            continue
-                        if not raw:
-                            continue
-                        if len(raw) != width:
-                            self._reject(
-                                rejects,
-                                line,
-                                raw,
-                                [
-                                    Problem(
-                                        code="columns",
-                                        line=line,
-                                        message=f"has {len(raw)} values but the header has {width} columns",
-                                    )
-                                ],
-                            )
-                            continue
-                        cells = raw if identity else [raw[i] for i in keep]
-                        values, errors = convert(cells)
-                        if errors is not None:
-                            self._reject(rejects, line, raw, converter.convert(cells, line)[1])
-                            continue
-                        batch.append(_Row(line, raw, values))
-                        if len(batch) >= self.batch_size:
-                            pending = hand_over(batch)
-                            batch = []
-                    if batch:
-                        pending = hand_over(batch)
-                    if pending is not None:
-                        pending.result()
-                        pending = None
-                except UnicodeDecodeError as exc:
-                    raise UsageError(f"after line {lines_read + 1}: the file is not UTF-8 ({exc.reason})") from None
-                finally:
-                    if pending is not None:  # an error here: let the writer finish before rollback
-                        with contextlib.suppress(Exception):
-                            pending.result()
+                lines_read = self._read_and_write(records, header, converter, keep, conn, writer, rejects)
                 self.progress.advance(self._advanced)
                 self.report.lines = lines_read
         finally:
             writer.shutdown(wait=True)
             rejects.close()
             self.progress.finish()
+
+    def _read_and_write(
+        self,
+        records: Iterator[CsvRecord],
+        header: list[str],
+        converter: CsvRowConverter,
+        keep: list[int],
+        conn: Connection,
+        writer: _Inline | ThreadPoolExecutor,
+        rejects: _Rejects,
+    ) -> int:
+        """Read, convert and check every record, handing full batches to ``writer``; returns
+        the number of physical lines read."""
+        columns: tuple[str, ...] = tuple(converter.columns)
+        identity = keep == list(range(len(header)))
+        pending: Future[None] | None = None
+
+        def hand_over(batch: list[_Row]) -> Future[None]:
+            if pending is not None:
+                pending.result()
+            rejects.flush(up_to=self._written_through)
+            self._written_through = batch[-1].line
+            self.progress.advance(self._advanced)
+            self._advanced = len(batch)
+            return writer.submit(self._write, conn, columns, batch, rejects)
+
+        batch: list[_Row] = []
+        lines_read = 0
+        try:
+            for record in records:
+                lines_read = record.last_line - 1
+                row = self._row(record, len(header), converter, keep if not identity else None, rejects)
+                if row is None:
+                    continue
+                batch.append(row)
+                if len(batch) >= self.batch_size:
+                    pending = hand_over(batch)
+                    batch = []
+            if batch:
+                pending = hand_over(batch)
+            if pending is not None:
+                pending.result()
+                pending = None
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"after line {lines_read + 1}: the file is not UTF-8 ({exc.reason})") from None
+        finally:
+            if pending is not None:  # an error here: let the writer finish before rollback
+                with contextlib.suppress(Exception):
+                    pending.result()
+        return lines_read
+
+    def _row(
+        self,
+        record: CsvRecord,
+        width: int,
+        converter: CsvRowConverter,
+        keep: list[int] | None,
+        rejects: _Rejects,
+    ) -> _Row | None:
+        """The converted row of ``record``, or None when it is blank or rejected (``keep``: the
+        columns to read, None for all of them in order)."""
+        line = record.first_line
+        raw = record.cells
+        if raw is None:
+            problem = Problem(code="malformed", line=line, message=record.error or "not CSV")
+            self._reject(rejects, line, [""] * width, [problem])
+            return None
+        if not raw:
+            return None
+        if len(raw) != width:
+            message = f"has {len(raw)} values but the header has {width} columns"
+            self._reject(rejects, line, raw, [Problem(code="columns", line=line, message=message)])
+            return None
+        cells = raw if keep is None else [raw[i] for i in keep]
+        values, errors = converter.convert_raw(cells)
+        if errors is not None or values is None:
+            self._reject(rejects, line, raw, converter.convert(cells, line)[1])
+            return None
+        return _Row(line, raw, values)
 
     def _serialize(self, conn: Connection) -> None:
         """One import of an entity at a time on PostgreSQL (SQLite's write lock already
