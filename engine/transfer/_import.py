@@ -508,13 +508,7 @@ class CsvImporter:
     ) -> list[_Row]:
         assert self.key is not None
         key_index = columns.index(self.key)
-        keys = [row.values[key_index] for row in batch if row.values[key_index] is not None]
-        existing: dict[Any, dict[str, Any]] = {}
-        key_column = self.table.c[self.key]
-        for start in range(0, len(keys), 1000):
-            chunk = keys[start : start + 1000]
-            for found in conn.execute(sa.select(self.table).where(key_column.in_(chunk))).mappings():
-                existing[found[self.key]] = dict(found)
+        existing = self._existing(conn, [row.values[key_index] for row in batch])
         if not existing:
             return batch
         inserts: list[_Row] = []
@@ -529,46 +523,8 @@ class CsvImporter:
                 if values.get(workflow.field) is None:
                     values.pop(workflow.field, None)
             changed = {c: v for c, v in values.items() if c != "id" and current.get(c) != v}
-            moved = [w.field for w in self.workflows if w.field in changed]
-            if moved:
-                self._reject(
-                    rejects,
-                    row.line,
-                    row.raw,
-                    [
-                        Problem(
-                            code="workflow_field",
-                            field=name,
-                            line=row.line,
-                            message=f"{name} changes only through workflow transitions, not by import",
-                        )
-                        for name in moved
-                    ],
-                )
+            if not self._update_one(conn, row, current, changed, now, rejects):
                 continue
-            if not changed:
-                self.report.unchanged += 1
-                continue
-            savepoint = conn.begin_nested()
-            try:
-                result = conn.execute(
-                    self.table.update()
-                    .where(self.table.c.id == current["id"], self.table.c.version == current["version"])
-                    .values({**changed, "version": current["version"] + 1, "updated_at": now})
-                )
-                savepoint.commit()
-            except sa.exc.IntegrityError as exc:
-                savepoint.rollback()
-                self._reject(
-                    rejects,
-                    row.line,
-                    row.raw,
-                    self._refusal(conn, row.line, {**current, **changed}, exc, own_id=current["id"]),
-                )
-                continue
-            if result.rowcount != 1:  # pragma: no cover - only under a concurrent writer
-                raise UsageError(f"line {row.line}: {self.definition.name} {current['id']} changed during the import")
-            self.report.updated += 1
             change_rows.extend(
                 {
                     "change_id": f"import-{row.line}-{current['id']}"[:32],
@@ -586,6 +542,59 @@ class CsvImporter:
         if change_rows:
             conn.execute(audit_log.insert(), change_rows)
         return inserts
+
+    def _existing(self, conn: Connection, keys: list[Any]) -> dict[Any, dict[str, Any]]:
+        """The records whose key is one of ``keys``, by key (looked up a thousand at a time)."""
+        assert self.key is not None
+        present = [key for key in keys if key is not None]
+        existing: dict[Any, dict[str, Any]] = {}
+        key_column = self.table.c[self.key]
+        for start in range(0, len(present), 1000):
+            chunk = present[start : start + 1000]
+            for found in conn.execute(sa.select(self.table).where(key_column.in_(chunk))).mappings():
+                existing[found[self.key]] = dict(found)
+        return existing
+
+    def _update_one(
+        self,
+        conn: Connection,
+        row: _Row,
+        current: dict[str, Any],
+        changed: dict[str, Any],
+        now: datetime,
+        rejects: _Rejects,
+    ) -> bool:
+        """Write a line's ``changed`` values over the record it names; False when there is
+        nothing to write or the line is rejected (a workflow field, a unique value taken)."""
+        moved = [w.field for w in self.workflows if w.field in changed]
+        if moved:
+            message = "{} changes only through workflow transitions, not by import"
+            problems = [
+                Problem(code="workflow_field", field=name, line=row.line, message=message.format(name))
+                for name in moved
+            ]
+            self._reject(rejects, row.line, row.raw, problems)
+            return False
+        if not changed:
+            self.report.unchanged += 1
+            return False
+        savepoint = conn.begin_nested()
+        try:
+            result = conn.execute(
+                self.table.update()
+                .where(self.table.c.id == current["id"], self.table.c.version == current["version"])
+                .values({**changed, "version": current["version"] + 1, "updated_at": now})
+            )
+            savepoint.commit()
+        except sa.exc.IntegrityError as exc:
+            savepoint.rollback()
+            refusal = self._refusal(conn, row.line, {**current, **changed}, exc, own_id=current["id"])
+            self._reject(rejects, row.line, row.raw, refusal)
+            return False
+        if result.rowcount != 1:  # pragma: no cover - only under a concurrent writer
+            raise UsageError(f"line {row.line}: {self.definition.name} {current['id']} changed during the import")
+        self.report.updated += 1
+        return True
 
     def _audit_bulk(self, conn: Connection, batch: list[_Row], now: datetime) -> None:
         """One audit row per batch: bulk creation is audited by file lines, not per field."""
