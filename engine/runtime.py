@@ -42,7 +42,13 @@ if TYPE_CHECKING:
 
 @dataclass
 class CompiledModel:
-    """The artifacts compiled from one version of the definitions (built once, then read-only)."""
+    """The artifacts compiled from one version of the definitions (built once, then read-only).
+
+    Services take one model per operation (``engine.model`` read once, passed down), so a
+    reload by another thread never mixes two versions in one write. Its caches of compiled
+    validators and statements fill lazily, each under the model's lock: a statement or
+    validator is built once and never replaced.
+    """
 
     definitions: Definitions
     version: int
@@ -75,8 +81,12 @@ class CompiledModel:
         costs more than running it on a hot path)."""
         found = self._statements.get(name)
         if found is None:
-            table = self.table(name)
-            found = self._statements[name] = sa.select(table).where(table.c.id == sa.bindparam("record_id"))
+            with self._lock:
+                found = self._statements.get(name)
+                if found is None:
+                    table = self.table(name)
+                    found = sa.select(table).where(table.c.id == sa.bindparam("record_id"))
+                    self._statements[name] = found
         return found
 
     def update_by_version(self, name: str, columns: tuple[str, ...]) -> sa.Update:
@@ -86,15 +96,19 @@ class CompiledModel:
         key = (name, columns)
         found = self._updates.get(key)
         if found is None:
-            table = self.table(name)
-            found = self._updates[key] = (
-                table.update()
-                .where(table.c.id == sa.bindparam("record_id"), table.c.version == sa.bindparam("old_version"))
-                .values(
-                    {c: sa.bindparam(f"v_{c}") for c in columns}
-                    | {"version": sa.bindparam("new_version"), "updated_at": sa.bindparam("now")}
-                )
-            )
+            with self._lock:
+                found = self._updates.get(key)
+                if found is None:
+                    table = self.table(name)
+                    found = (
+                        table.update()
+                        .where(table.c.id == sa.bindparam("record_id"), table.c.version == sa.bindparam("old_version"))
+                        .values(
+                            {c: sa.bindparam(f"v_{c}") for c in columns}
+                            | {"version": sa.bindparam("new_version"), "updated_at": sa.bindparam("now")}
+                        )
+                    )
+                    self._updates[key] = found
         return found
 
     def validator(self, name: str, *, system: bool = False) -> RecordValidator:

@@ -238,23 +238,24 @@ class RecordService:
         With a ``user`` whose permissions are restricted, ``entity`` is required, only the
         records they may read now count, and hidden fields are left out.
         """
+        model = self.model
         query = sa.select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
         restricted = user is not None and not self._permissions.access(user, entity or "").unrestricted
         if restricted and entity is None:
             raise UsageError("name the entity whose audit trail to show; your roles limit what you may read")
         if entity is not None:
-            self.model.entity(entity)
+            model.entity(entity)
             query = query.where(audit_log.c.entity == entity)
         if record_id is not None:
             query = query.where(audit_log.c.record_id == _as_id(record_id))
             if entity is not None:
                 since = audit_since_deletion(entity, _as_id(record_id))
-                query = query.where(trail_of(self.model.table(entity), _as_id(record_id), since))
+                query = query.where(trail_of(model.table(entity), _as_id(record_id), since))
         hidden: frozenset[str] = frozenset()
         if restricted and entity is not None:
             if record_id is not None:
                 self.get(entity, record_id, user=user)
-            table = self.model.table(entity)
+            table = model.table(entity)
             access = self._permissions.require(user, entity, "read")
             hidden = access.hidden
             scope = self._permissions.scope_condition(user, table, access.read)
@@ -281,20 +282,20 @@ class RecordService:
         user: User | None = None,
     ) -> Record:
         """Validate and insert a record; the actor (``user``) owns it unless ``owner`` is given."""
-        definition = self.model.entity(entity)
+        model = self.model
+        definition = model.entity(entity)
         data = _as_mapping(data)
         if user is not None:
             self._permissions.require(user, entity, "create")
             self._permissions.check_writable(user, entity, data)
             actor = user.name
-        workflows = self.model.definitions.workflows_for(entity)
+        workflows = model.definitions.workflows_for(entity)
         problems: builtins.list[Problem] = []
         if workflows:
             data, problems = self._initial_states(data, workflows)
-        values, value_problems = self.model.validator(entity).check_values(data, partial=False)
+        values, value_problems = model.validator(entity).check_values(data, partial=False)
         problems.extend(value_problems)
         now = datetime.now(UTC)
-        model = self.model
         table = model.table(entity)
         insert = self._statement(model, ("insert", entity), lambda: table.insert().returning(*table.c))
         with self._write(conn) as tx:
@@ -389,15 +390,16 @@ class RecordService:
         ``user``: whose permissions apply (the record in their update scope, no read-only
         or hidden field among ``changes``); the change is recorded as theirs.
         """
-        definition = self.model.entity(entity)
+        model = self.model
+        definition = model.entity(entity)
         changes = _as_mapping(changes)
         if user is not None:
             self._permissions.require(user, entity, "update")
             self._permissions.check_writable(user, entity, changes)
             actor = user.name
-        validator = self.model.validator(entity, system=allow_read_only)
+        validator = model.validator(entity, system=allow_read_only)
         values, problems = validator.check_values(changes, partial=True)
-        table = self.model.table(entity)
+        table = model.table(entity)
         with self._write(conn) as tx:
             if current is None or conn is None:
                 current = self.get(entity, record_id, conn=tx)
@@ -405,10 +407,8 @@ class RecordService:
                 self._permissions.check_record(user, entity, current, "update")
             changed = {k: v for k, v in values.items() if current.get(k) != v}
             # every problem of the request at once: values, workflow fields, references, owner
-            problems.extend(
-                workflow_field_problems(self.model, definition, current, changed, via_workflow, allow_read_only)
-            )
-            problems.extend(reference_problems(self.model, tx, definition, changed, self._read_scope(user)))
+            problems.extend(workflow_field_problems(model, definition, current, changed, via_workflow, allow_read_only))
+            problems.extend(reference_problems(model, tx, definition, changed, self._read_scope(user)))
             problems.extend(owner_problems(tx, definition, changed))
             if problems:
                 raise RecordValidationError(problems)
@@ -421,13 +421,19 @@ class RecordService:
             if not changed:
                 return self._permissions.visible(user, entity, current) if user is not None else current
             check_unique(tx, definition, table, {**current, **changed}, current["id"], only=set(changed))
-            updated = self._write_update(tx, definition, current, changed, actor)
+            updated = self._write_update(model, tx, definition, current, changed, actor)
         if conn is None:
             self._saved(entity, updated, created=False, actor=actor)
         return self._permissions.visible(user, entity, updated) if user is not None else updated
 
     def _write_update(
-        self, tx: Connection, definition: EntityDef, current: Record, changed: Mapping[str, Any], actor: str | None
+        self,
+        model: CompiledModel,
+        tx: Connection,
+        definition: EntityDef,
+        current: Record,
+        changed: Mapping[str, Any],
+        actor: str | None,
     ) -> Record:
         """Write checked ``changed`` values over ``current`` (guarded by its version) with their
         audit rows; returns the record as the database now holds it, without reading it back."""
@@ -435,7 +441,7 @@ class RecordService:
         now = datetime.now(UTC)
         columns = tuple(sorted(changed))
         result = tx.execute(
-            self.model.update_by_version(entity, columns),
+            model.update_by_version(entity, columns),
             {
                 **{f"v_{c}": changed[c] for c in columns},
                 "record_id": current["id"],
@@ -509,13 +515,14 @@ class RecordService:
     def _delete(
         self, tx: Connection, entity: str, current: Record, actor: str | None, seen: set[tuple[str, int]]
     ) -> None:
+        model = self.model
         key = (entity, current["id"])
         if key in seen:
             return
         seen.add(key)
-        for child, field_name in self.model.referencing(entity):
+        for child, field_name in model.referencing(entity):
             f = child.fields[field_name]
-            child_table = self.model.table(child.name)
+            child_table = model.table(child.name)
             ids = [
                 r[0] for r in tx.execute(sa.select(child_table.c.id).where(child_table.c[field_name] == current["id"]))
             ]
@@ -539,7 +546,7 @@ class RecordService:
                     self._delete(tx, child.name, child_row, actor, seen)
                 elif (child.name, child_id) not in seen:
                     self.update(child.name, child_id, {field_name: None}, actor=actor, conn=tx, allow_read_only=True)
-        table = self.model.table(entity)
+        table = model.table(entity)
         tx.execute(table.delete().where(table.c.id == current["id"]))
         # current scores go with the record; score history stays, like the audit trail
         tx.execute(scores.delete().where(scores.c.entity == entity, scores.c.record_id == current["id"]))
