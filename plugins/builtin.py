@@ -1,6 +1,6 @@
 """The built-in plugin: registers the eight scorers of ``plugins.scorers``.
 
-Listed in ``engine.hooks._manager.DEFAULT_PLUGINS`` as ``"plugins.builtin"``.
+Listed in ``engine.hooks.DEFAULT_PLUGINS`` (registered under its module name).
 """
 
 from __future__ import annotations

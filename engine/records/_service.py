@@ -479,9 +479,10 @@ class RecordService:
         }
 
     def _saved(self, entity: str, record: Record, *, created: bool, actor: str | None) -> None:
-        self._engine.plugins.call(
-            "crm_record_saved", engine=self._engine, entity=entity, record=record, created=created, actor=actor
+        self._engine.plugins.hook.crm_record_saved(
+            engine=self._engine, entity=entity, record=record, created=created, actor=actor
         )
+        self._engine.scoring.on_event(entity, record["id"], "save")
 
     def delete(
         self,

@@ -14,13 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from engine.metadata import Label
+from engine.errors import UsageError
+from engine.metadata import Definitions, Label
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
     from sqlalchemy.engine import Connection
-
-    from engine.runtime import CrmEngine
 
 
 @dataclass(frozen=True)
@@ -95,19 +94,36 @@ class ScoringSpec:
     config: Mapping[str, Any]
 
 
-@dataclass
+@dataclass(frozen=True)
 class ScoringContext:
-    """What a scorer may use while scoring: the engine (tables, records), a read
-    connection, the time, and the trained model of this scoring (if any)."""
+    """What a scorer may use while scoring, and nothing more (not the engine).
 
-    engine: CrmEngine
+    Frozen: the engine makes one per scoring run and hands the same one to every batch.
+
+    :param definitions: the definitions in force (entities, fields, references).
+    :param tables: entity name → its SQLAlchemy table (see :meth:`table`).
+    :param conn: a read connection; every batch of the run reads through it.
+    :param spec: the scoring definition as the scorer sees it (name, entity, config).
+    :param now: the time of the run (decay, recency, age).
+    :param trained: the model the scorer's ``train`` returned for this scoring, if any.
+    :param prepared: what the scorer's ``prepare`` returned for this run, if it has one.
+    """
+
+    definitions: Definitions
+    tables: Mapping[str, sa.Table]
     conn: Connection
     spec: ScoringSpec
     now: datetime
-    model: Mapping[str, Any] | None = None
+    trained: Mapping[str, Any] | None = None
+    prepared: Any = None
 
     def table(self, entity: str) -> sa.Table:
-        return self.engine.model.table(entity)
+        """The table of ``entity``; a clear error naming the known entities otherwise."""
+        try:
+            return self.tables[entity]
+        except KeyError:
+            known = ", ".join(sorted(self.definitions.entities))
+            raise UsageError(f'unknown entity "{entity}". Known entities: {known}.') from None
 
 
 @dataclass(frozen=True)
@@ -138,8 +154,9 @@ class Scorer:
         values with ``id``; called with batches of up to a few thousand records.
     :param prepare: optional ``(context) -> state`` run once per scoring run before the
         batches (whole-population figures: quantile cut points, ranks); the state is put
-        in ``context.model["prepared"]``.
-    :param train: optional ``(context) -> TrainReport`` for scorers that learn.
+        in ``context.prepared``.
+    :param train: optional ``(context) -> TrainReport`` for scorers that learn; the engine
+        stores the model and hands it back as ``context.trained``.
     :param compile_sql: optional; when it returns expressions, a whole-entity run scores
         every record in a few set-based statements instead of batches in Python, and the
         factors of a record are worked out when someone looks at them.

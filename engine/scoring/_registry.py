@@ -14,25 +14,30 @@ from ._api import Scorer
 
 @dataclass
 class ScorerRegistry:
+    """Every scorer the plugins offer (``crm_register_scorers``), by name, with its plugin."""
+
     scorers: dict[str, Scorer] = field(default_factory=dict)
     plugin_of: dict[str, str] = field(default_factory=dict)
     failures: list[PluginFailure] = field(default_factory=list)
 
     @classmethod
     def collect(cls, plugins: Plugins) -> ScorerRegistry:
+        """Ask each plugin for its scorers; a non-scorer or a second scorer of one name is
+        reported with the plugin that offered it."""
         registry = cls()
-        for plugin, offered in plugins.call_each("crm_register_scorers"):
-            for scorer in offered or ():
+        hook = plugins.hook.crm_register_scorers
+        for plugin, results in plugins.each_plugin(hook):
+            for scorer in (scorer for offered in results for scorer in offered or ()):
                 if not isinstance(scorer, Scorer):
                     registry.failures.append(
-                        plugins.report(plugin, "crm_register_scorers", TypeError(f"{scorer!r} is not a Scorer"))
+                        plugins.report(plugin, hook.name, TypeError(f"{scorer!r} is not a Scorer"))
                     )
                 elif scorer.name in registry.scorers:
                     other = registry.plugin_of[scorer.name]
                     registry.failures.append(
                         plugins.report(
                             plugin,
-                            "crm_register_scorers",
+                            hook.name,
                             ValueError(f'scorer "{scorer.name}" is already registered by plugin {other}'),
                         )
                     )
@@ -43,6 +48,7 @@ class ScorerRegistry:
         return registry
 
     def get(self, name: str) -> Scorer:
+        """The scorer called ``name``; a clear error suggesting a close name otherwise."""
         try:
             return self.scorers[name]
         except KeyError:

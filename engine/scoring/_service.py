@@ -6,17 +6,19 @@ current score (``crm_scores``), a history row when the value or grade changed, a
 target fields on the record. A user's override survives recomputation until it is
 cleared; the target fields then show the override. Rerunning is safe: unchanged scores
 write no history. A scorer that raises is reported with its plugin's name and the other
-scorings still run.
+scorings still run. Writing is ``_writes``'s, the set-based path ``_sql_run``'s.
 
-Target fields are maintained by scoring, not edited by users: writing them does not bump
-the record's version or add audit rows (the score history is their audit trail).
+After a write the engine calls :meth:`ScoringService.on_event` (saves, transitions) and
+:meth:`ScoringService.rescore` (a workflow's ``rescore`` action) itself; a scoring that cannot
+run then is logged with its name and returned with its error, and the write stands.
 """
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -29,17 +31,18 @@ from engine.metadata._scoring_model import ScoringDef
 from engine.progress import NO_PROGRESS, Progress
 from engine.storage import score_history, scores, scoring_models, to_jsonable, trail_of, written_since_deletion
 
-from ._api import ScoreResult, ScoringContext, ScoringSpec, visible_factors
-from ._precision import round_score, score_precision
+from ._api import Scorer, ScoringContext, ScoringSpec, visible_factors
 from ._registry import ScorerRegistry
 from ._sql_run import run_sql
 from ._summary import ScoreSummary, summarize
+from ._writes import current_targets, store_results, write_targets
 
 if TYPE_CHECKING:
-    from engine.runtime import CrmEngine
+    from engine.runtime import CompiledModel, CrmEngine
     from engine.users import User
 
 BATCH_SIZE = 2000
+log = logging.getLogger("crm.scoring")
 
 
 @dataclass
@@ -62,16 +65,6 @@ class ScoringRun:
         if self.error:
             out["error"] = self.error
         return out
-
-
-@dataclass
-class _Existing:
-    value: float | None
-    grade: str | None
-    factors: Any
-    definitions_version: int | None
-    override_value: float | None
-    override_grade: str | None
 
 
 @dataclass
@@ -142,6 +135,26 @@ class ScoringService:
         row = conn.execute(sa.select(scoring_models.c.model).where(scoring_models.c.scoring == name)).first()
         return row[0] if row else None
 
+    def context(
+        self,
+        conn: Connection,
+        definition: ScoringDef,
+        now: datetime,
+        *,
+        trained: Mapping[str, Any] | None,
+        model: CompiledModel | None = None,
+    ) -> ScoringContext:
+        """The context a scorer gets for ``definition``: the definitions, tables, ``conn``,
+        the scoring's spec, ``now`` and ``trained``, with its ``prepare`` run (once per run)."""
+        model = model or self._engine.model
+        context = ScoringContext(
+            model.definitions, model.metadata.tables, conn, self._spec(definition), now, trained=trained
+        )
+        scorer = self.registry.get(definition.scorer)
+        if scorer.prepare is not None:
+            context = replace(context, prepared=scorer.prepare(context))
+        return context
+
     # -- running ----------------------------------------------------------------------------
     def run(
         self,
@@ -170,155 +183,100 @@ class ScoringService:
         report = ScoringRun(definition.name, definition.entity)
         started = time.perf_counter()
         scorer = self.registry.get(definition.scorer)
-        plugin = self.registry.plugin_of[scorer.name]
-        table = self._engine.model.table(definition.entity)
-        if scorer.compile_sql is not None and record_ids is None:
-            try:
-                compiled = scorer.compile_sql(self._spec(definition), table)
-                if compiled is not None:
-                    report.scored, report.changed = run_sql(self, definition, table, *compiled, now=now)
-                    report.seconds = time.perf_counter() - started
-                    return report
-            except Exception as exc:  # a scorer's bug: report it with its plugin
-                failure = self._engine.plugins.report(plugin, f"scorer {scorer.name}", exc)
-                report.error = f"plugin {plugin}, scorer {scorer.name}: {failure.error}"
-                report.seconds = time.perf_counter() - started
-                return report
+        model = self._engine.model
+        try:
+            if not (record_ids is None and self._run_in_sql(report, model, definition, scorer, now)):
+                self._run_batches(report, model, definition, record_ids, progress, batch_size, now)
+        except Exception as exc:  # a scorer's bug: report it with its plugin, go on with the others
+            plugin = self.registry.plugin_of[scorer.name]
+            failure = self._engine.plugins.report(plugin, f"scorer {scorer.name}", exc)
+            report.error = f"plugin {plugin}, scorer {scorer.name}: {failure.error}"
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _run_in_sql(
+        self, report: ScoringRun, model: CompiledModel, definition: ScoringDef, scorer: Scorer, now: datetime
+    ) -> bool:
+        """Score the whole entity in SQL when the scorer compiles this configuration."""
+        if scorer.compile_sql is None:
+            return False
+        table = model.table(definition.entity)
+        compiled = scorer.compile_sql(self._spec(definition), table)
+        if compiled is None:
+            return False
+        with self._engine.db.write() as tx:
+            report.scored, report.changed = run_sql(tx, model, definition, table, *compiled, now=now)
+        return True
+
+    def _run_batches(
+        self,
+        report: ScoringRun,
+        model: CompiledModel,
+        definition: ScoringDef,
+        record_ids: Sequence[int] | None,
+        progress: Progress,
+        batch_size: int,
+        now: datetime,
+    ) -> None:
+        """Stream the records in batches through the scorer, writing each batch's results."""
+        scorer = self.registry.get(definition.scorer)
+        table = model.table(definition.entity)
         try:
             with self._engine.db.read() as conn:
-                context = ScoringContext(self._engine, conn, self._spec(definition), now)
-                context.model = {"trained": self._trained(conn, definition.name)}
-                if scorer.prepare is not None:
-                    context.model = {**context.model, "prepared": scorer.prepare(context)}
+                trained = self._trained(conn, definition.name)
+                context = self.context(conn, definition, now, trained=trained, model=model)
                 query = sa.select(table).order_by(table.c.id)
                 count_query = sa.select(sa.func.count()).select_from(table)
                 if record_ids is not None:
                     query = query.where(table.c.id.in_(list(record_ids)))
                     count_query = count_query.where(table.c.id.in_(list(record_ids)))
-                total = int(conn.execute(count_query).scalar() or 0)
-                progress.start(f"score {definition.name}", total)
+                progress.start(f"score {definition.name}", int(conn.execute(count_query).scalar() or 0))
                 result = conn.execute(query.execution_options(yield_per=batch_size)).mappings()
                 for partition in result.partitions(batch_size):
-                    records = [dict(r) for r in partition]
-                    results = scorer.score_batch(context, records)
-                    report.changed += self._store(definition, results, now)
+                    results = scorer.score_batch(context, [dict(r) for r in partition])
+                    if results:
+                        with self._engine.db.write() as tx:
+                            report.changed += store_results(tx, model, definition, results, now)
                     report.scored += len(results)
-                    progress.advance(len(records))
-        except Exception as exc:  # a scorer's bug: report it with its plugin, go on with the others
-            failure = self._engine.plugins.report(plugin, f"scorer {scorer.name}", exc)
-            report.error = f"plugin {plugin}, scorer {scorer.name}: {failure.error}"
+                    progress.advance(len(partition))
         finally:
             progress.finish()
-        report.seconds = time.perf_counter() - started
-        return report
 
-    def _store(self, definition: ScoringDef, results: Iterable[ScoreResult], now: datetime) -> int:
-        """Write one batch of results; returns how many changed.
-
-        Values and factor contributions are kept at the scoring's precision; a result whose
-        value, grade and factors are those stored is no change: its row is left as it is.
-        """
-        results = list(results)
-        if not results:
-            return 0
-        version = self._engine.version
-        scorer = definition.scorer
-        precision = score_precision(definition, self._engine.model.entity(definition.entity))
-        ids = [r.record_id for r in results]
-        with self._engine.db.write() as tx:
-            existing = {
-                row.record_id: _Existing(
-                    row.value, row.grade, row.factors, row.definitions_version, row.override_value, row.override_grade
-                )
-                for row in tx.execute(
-                    sa.select(
-                        scores.c.record_id,
-                        scores.c.value,
-                        scores.c.grade,
-                        scores.c.factors,
-                        scores.c.definitions_version,
-                        scores.c.override_value,
-                        scores.c.override_grade,
-                    ).where(scores.c.scoring == definition.name, scores.c.record_id.in_(ids))
-                )
-            }
-            inserts, updates, history, targets = [], [], [], []
-            changed = 0
-            for r in results:
-                value = round_score(r.value, precision)
-                factors = [{**f.to_json(), "contribution": round_score(f.contribution, precision)} for f in r.factors]
-                row = {
-                    "scoring": definition.name,
-                    "record_id": r.record_id,
-                    "entity": definition.entity,
-                    "scorer": scorer,
-                    "value": value,
-                    "grade": r.grade,
-                    "factors": factors,
-                    "extra": to_jsonable(dict(r.extra)) or None,
-                    "definitions_version": version,
-                    "computed_at": now,
-                }
-                old = existing.get(r.record_id)
-                moved = old is None or old.value != value or old.grade != r.grade
-                if moved or old is None or to_jsonable(old.factors) != to_jsonable(factors):
-                    changed += 1
-                elif old.definitions_version == version:
-                    continue  # the same score: nothing to write
-                if old is None:
-                    inserts.append(row)
-                else:
-                    updates.append({**{f"b_{k}": v for k, v in row.items()}})
-                if moved:
-                    history.append(
-                        {
-                            "scoring": definition.name,
-                            "entity": definition.entity,
-                            "record_id": r.record_id,
-                            "kind": "computed",
-                            "value": value,
-                            "grade": r.grade,
-                            "scorer": scorer,
-                            "definitions_version": version,
-                            "at": now,
-                            "actor": None,
-                            "reason": None,
-                        }
-                    )
-                shown_value = old.override_value if old is not None and old.override_value is not None else value
-                shown_grade = old.override_grade if old is not None and old.override_grade is not None else r.grade
-                targets.append({"b_id": r.record_id, "b_value": shown_value, "b_grade": shown_grade})
-            if inserts:
-                tx.execute(scores.insert(), inserts)
-            if updates:
-                tx.execute(_UPDATE_SCORE, updates)
-            if history:
-                tx.execute(score_history.insert(), history)
-            self._write_targets(tx, definition, targets)
-        return changed
-
-    def _write_targets(self, tx: Connection, definition: ScoringDef, targets: list[dict[str, Any]]) -> None:
-        values: dict[str, Any] = {}
-        if definition.target_value:
-            values[definition.target_value] = sa.bindparam("b_value")
-        if definition.target_grade:
-            values[definition.target_grade] = sa.bindparam("b_grade")
-        if not values or not targets:
-            return
-        table = self._engine.model.table(definition.entity)
-        entity = self._engine.model.entity(definition.entity)
-        column = entity.fields.get(definition.target_value or "")
-        if column is not None and column.type == "integer":
-            targets = [{**t, "b_value": None if t["b_value"] is None else round(t["b_value"])} for t in targets]
-        tx.execute(table.update().where(table.c.id == sa.bindparam("b_id")).values(values), targets)
-
-    def on_event(self, entity: str, record_id: int, trigger: str) -> None:
-        """Rescore one record for the scorings of ``entity`` that listen to ``trigger``."""
+    # -- after writes -----------------------------------------------------------------------
+    def on_event(self, entity: str, record_id: int, trigger: str) -> list[ScoringRun]:
+        """Rescore one record for the scorings of ``entity`` that listen to ``trigger``
+        (``save``, ``transition``); the engine calls it after the write commits."""
         if not self._engine.has_definitions:
-            return
-        for definition in self._engine.model.definitions.scorings_for(entity):
-            if trigger in definition.triggers:
-                self._run_one(definition, [record_id], NO_PROGRESS, BATCH_SIZE, datetime.now(UTC))
+            return []
+        return [
+            self._after_write(definition, [record_id])
+            for definition in self._engine.model.definitions.scorings_for(entity)
+            if trigger in definition.triggers
+        ]
+
+    def rescore(self, entity: str, record_ids: Sequence[int], scorings: Sequence[str]) -> list[ScoringRun]:
+        """What a workflow's ``rescore`` action asks for, after its commit: ``scorings`` of
+        ``entity`` (every one when empty) run again for ``record_ids``."""
+        runs: list[ScoringRun] = []
+        names: list[str | None] = list(scorings) or [None]  # None: every scoring of the entity
+        for name in names:
+            try:
+                found = self.definitions(entity=entity, scoring=name)
+            except UsageError as exc:  # no definitions, or a scoring since removed
+                log.error("rescoring %s of %s %s failed: %s", name, entity, list(record_ids), exc)
+                runs.append(ScoringRun(name or "", entity, error=f"{exc.__class__.__name__}: {exc}"))
+                continue
+            runs.extend(self._after_write(definition, record_ids) for definition in found)
+        return runs
+
+    def _after_write(self, definition: ScoringDef, record_ids: Sequence[int]) -> ScoringRun:
+        """Rescore after a committed write: a scoring that cannot run (its scorer's plugin
+        is gone) is logged and returned with its error; the write stands."""
+        try:
+            return self._run_one(definition, record_ids, NO_PROGRESS, BATCH_SIZE, datetime.now(UTC))
+        except Exception as exc:
+            log.error("rescoring %s of %s %s failed: %s", definition.name, definition.entity, list(record_ids), exc)
+            return ScoringRun(definition.name, definition.entity, error=f"{exc.__class__.__name__}: {exc}")
 
     # -- reading ------------------------------------------------------------------------------
     def show(
@@ -390,10 +348,7 @@ class ScoringService:
         record = conn.execute(sa.select(table).where(table.c.id == record_id)).mappings().first()
         if record is None:
             return []
-        context = ScoringContext(self._engine, conn, self._spec(definition), datetime.now(UTC))
-        context.model = {"trained": self._trained(conn, definition.name)}
-        if scorer.prepare is not None:
-            context.model = {**context.model, "prepared": scorer.prepare(context)}
+        context = self.context(conn, definition, datetime.now(UTC), trained=self._trained(conn, definition.name))
         (result,) = scorer.score_batch(context, [dict(record)])
         return [f.to_json() for f in result.factors]
 
@@ -533,19 +488,7 @@ class ScoringService:
                 at=at, actor=actor, reason=reason,
             )
         )  # fmt: skip
-        self._write_targets(tx, definition, self._current_targets(tx, definition.name, record_id))
-
-    def _current_targets(self, tx: Connection, scoring: str, record_id: int) -> list[dict[str, Any]]:
-        row = (
-            tx.execute(sa.select(scores).where(scores.c.scoring == scoring, scores.c.record_id == record_id))
-            .mappings()
-            .first()
-        )
-        if row is None:
-            return []
-        value = row["override_value"] if row["override_value"] is not None else row["value"]
-        grade = row["override_grade"] if row["override_grade"] is not None else row["grade"]
-        return [{"b_id": record_id, "b_value": value, "b_grade": grade}]
+        write_targets(tx, self._engine.model, definition, current_targets(tx, definition.name, record_id))
 
     # -- training -------------------------------------------------------------------------------
     def train(self, scoring: str, *, now: datetime | None = None) -> dict[str, Any]:
@@ -555,8 +498,10 @@ class ScoringService:
         if scorer.train is None:
             raise UsageError(f'scorer "{scorer.name}" does not learn; only scorers with training can be trained')
         now = now or datetime.now(UTC)
+        model = self._engine.model
         with self._engine.db.read() as conn:
-            report = scorer.train(ScoringContext(self._engine, conn, self._spec(definition), now))
+            context = ScoringContext(model.definitions, model.metadata.tables, conn, self._spec(definition), now)
+            report = scorer.train(context)
         with self._engine.db.write() as tx:
             tx.execute(scoring_models.delete().where(scoring_models.c.scoring == scoring))
             tx.execute(
@@ -570,18 +515,6 @@ class ScoringService:
                 )
             )
         return {"scoring": scoring, "scorer": scorer.name, "metrics": to_jsonable(dict(report.metrics))}
-
-
-_UPDATE_SCORE = (
-    scores.update()
-    .where(scores.c.scoring == sa.bindparam("b_scoring"), scores.c.record_id == sa.bindparam("b_record_id"))
-    .values(
-        {
-            c: sa.bindparam(f"b_{c}")
-            for c in ("scorer", "value", "grade", "factors", "extra", "definitions_version", "computed_at", "entity")
-        }
-    )
-)
 
 
 def _label(label: Any, language: str) -> Any:

@@ -4,6 +4,7 @@ scores, target fields), overrides kept. Factors are worked out when someone look
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -15,121 +16,160 @@ from engine.metadata import ScoringDef
 from engine.storage import score_history, scores
 
 from ._precision import round_score_sql, score_precision
+from ._writes import current_targets, write_targets
 
 if TYPE_CHECKING:
-    from ._service import ScoringService
+    from engine.runtime import CompiledModel
+
+
+@dataclass(frozen=True)
+class _SqlScore:
+    """One scoring's set-based run: its definition, the scored table and the expressions."""
+
+    model: CompiledModel
+    definition: ScoringDef
+    table: sa.Table
+    value: sa.ColumnElement[Any]
+    grade: sa.ColumnElement[Any]
+    now: datetime
+
+    @property
+    def name(self) -> str:
+        return self.definition.name
+
+    def constants(self, *names: str) -> list[sa.ColumnElement[Any]]:
+        """The literal columns every row of this run carries, in the order of ``names``."""
+        known: dict[str, sa.ColumnElement[Any]] = {
+            "scoring": sa.literal(self.name),
+            "entity": sa.literal(self.definition.entity),
+            "scorer": sa.literal(self.definition.scorer),
+            "definitions_version": sa.literal(self.model.version),
+            "at": sa.literal(self.now, UTCDateTime()),
+        }
+        return [known[n] for n in names]
 
 
 def run_sql(
-    service: ScoringService, definition: ScoringDef, table: sa.Table, value: Any, grade: Any, *, now: datetime
+    tx: Connection,
+    model: CompiledModel,
+    definition: ScoringDef,
+    table: sa.Table,
+    value: Any,
+    grade: Any,
+    *,
+    now: datetime,
 ) -> tuple[int, int]:
-    """Score the whole entity with set-based statements; returns (scored, changed).
+    """Score the whole entity with set-based statements in ``tx``; returns (scored, changed).
 
     Factors are not stored on this path (``show`` works them out for one record).
     """
-    name, version = definition.name, service.engine.version
     grade = grade if grade is not None else sa.null()
-    value = round_score_sql(value, score_precision(definition, service.engine.model.entity(definition.entity)))
-    s = scores
-    with service.engine.db.write() as tx:
-        old = s.alias("old")
-        changed_rows = (
-            sa.select(
-                sa.literal(name),
-                sa.literal(definition.entity),
-                table.c.id,
-                sa.literal("computed"),
-                value,
-                grade,
-                sa.literal(definition.scorer),
-                sa.literal(version),
-                sa.literal(now, UTCDateTime()),
-            )
-            .select_from(table.outerjoin(old, sa.and_(old.c.scoring == name, old.c.record_id == table.c.id)))
-            .where(
-                sa.or_(
-                    old.c.record_id.is_(None),
-                    old.c.value.is_distinct_from(value),
-                    old.c.grade.is_distinct_from(grade),
-                )
+    value = round_score_sql(value, score_precision(definition, model.entity(definition.entity)))
+    run = _SqlScore(model, definition, table, value, grade, now)
+    changed = _history(tx, run)
+    overridden = sa.select(scores.c.record_id).where(
+        scores.c.scoring == run.name,
+        sa.or_(scores.c.override_value.is_not(None), scores.c.override_grade.is_not(None)),
+    )
+    _replace_scores(tx, run, overridden)
+    kept = [r[0] for r in tx.execute(overridden)]
+    _refresh_overridden(tx, run, kept)
+    _write_targets(tx, run, overridden, kept)
+    scored = int(tx.execute(sa.select(sa.func.count()).select_from(table)).scalar() or 0)
+    return scored, changed
+
+
+def _history(tx: Connection, run: _SqlScore) -> int:
+    """A history row for each record whose value or grade moved; how many did."""
+    old = scores.alias("old")
+    table = run.table
+    changed_rows = (
+        sa.select(
+            *run.constants("scoring", "entity"),
+            table.c.id,
+            sa.literal("computed"),
+            run.value,
+            run.grade,
+            *run.constants("scorer", "definitions_version", "at"),
+        )
+        .select_from(table.outerjoin(old, sa.and_(old.c.scoring == run.name, old.c.record_id == table.c.id)))
+        .where(
+            sa.or_(
+                old.c.record_id.is_(None),
+                old.c.value.is_distinct_from(run.value),
+                old.c.grade.is_distinct_from(run.grade),
             )
         )
-        changed = tx.execute(
+    )
+    return int(
+        tx.execute(
             score_history.insert().from_select(
                 ["scoring", "entity", "record_id", "kind", "value", "grade", "scorer", "definitions_version", "at"],
                 changed_rows,
             ),
             execution_options={"preserve_rowcount": True},  # PostgreSQL reports -1 otherwise
         ).rowcount
-        overridden = sa.select(s.c.record_id).where(
-            s.c.scoring == name, sa.or_(s.c.override_value.is_not(None), s.c.override_grade.is_not(None))
+    )
+
+
+def _replace_scores(tx: Connection, run: _SqlScore, overridden: sa.Select[Any]) -> None:
+    """The current scores of records without an override, written anew."""
+    table = run.table
+    tx.execute(scores.delete().where(scores.c.scoring == run.name, scores.c.record_id.not_in(overridden)))
+    tx.execute(
+        scores.insert().from_select(
+            ["scoring", "record_id", "entity", "scorer", "value", "grade", "definitions_version", "computed_at"],
+            sa.select(
+                *run.constants("scoring"),
+                table.c.id,
+                *run.constants("entity", "scorer"),
+                run.value,
+                run.grade,
+                *run.constants("definitions_version", "at"),
+            ).where(table.c.id.not_in(overridden)),
         )
-        tx.execute(s.delete().where(s.c.scoring == name, s.c.record_id.not_in(overridden)))
+    )
+
+
+def _refresh_overridden(tx: Connection, run: _SqlScore, kept: list[int]) -> None:
+    """Records with an override keep it; only their computed part is refreshed."""
+    table = run.table
+    for start in range(0, len(kept), 500):
+        chunk = kept[start : start + 500]
+        fresh = {
+            r[0]: (r[1], r[2])
+            for r in tx.execute(sa.select(table.c.id, run.value, run.grade).where(table.c.id.in_(chunk)))
+        }
         tx.execute(
-            s.insert().from_select(
-                [
-                    "scoring",
-                    "record_id",
-                    "entity",
-                    "scorer",
-                    "value",
-                    "grade",
-                    "definitions_version",
-                    "computed_at",
-                ],
-                sa.select(
-                    sa.literal(name),
-                    table.c.id,
-                    sa.literal(definition.entity),
-                    sa.literal(definition.scorer),
-                    value,
-                    grade,
-                    sa.literal(version),
-                    sa.literal(now, UTCDateTime()),
-                ).where(table.c.id.not_in(overridden)),
-            )
+            _UPDATE_COMPUTED,
+            [
+                {
+                    "b_scoring": run.name,
+                    "b_record_id": rid,
+                    "b_value": v,
+                    "b_grade": g,
+                    "b_version": run.model.version,
+                    "b_at": run.now,
+                }
+                for rid, (v, g) in fresh.items()
+            ],
         )
-        kept = [r[0] for r in tx.execute(overridden)]
-        for start in range(0, len(kept), 500):  # overridden rows: refresh their computed part only
-            chunk = kept[start : start + 500]
-            fresh = {
-                r[0]: (r[1], r[2]) for r in tx.execute(sa.select(table.c.id, value, grade).where(table.c.id.in_(chunk)))
-            }
-            tx.execute(
-                _UPDATE_COMPUTED,
-                [
-                    {
-                        "b_scoring": name,
-                        "b_record_id": rid,
-                        "b_value": v,
-                        "b_grade": g,
-                        "b_version": version,
-                        "b_at": now,
-                    }
-                    for rid, (v, g) in fresh.items()
-                ],
-            )
-        target: dict[str, Any] = {}
-        if definition.target_value:
-            column = service.engine.model.entity(definition.entity).fields[definition.target_value]
-            target[definition.target_value] = sa.func.round(value) if column.type == "integer" else value
-        if definition.target_grade:
-            target[definition.target_grade] = grade
-        if target:
-            tx.execute(table.update().where(table.c.id.not_in(overridden)).values(target))
-            targets = _current_targets_many(service, tx, name, kept)
-            service._write_targets(tx, definition, targets)
-        scored = int(tx.execute(sa.select(sa.func.count()).select_from(table)).scalar() or 0)
-    return scored, changed
 
 
-def _current_targets_many(
-    service: ScoringService, tx: Connection, scoring: str, ids: list[int]
-) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for record_id in ids:
-        out.extend(service._current_targets(tx, scoring, record_id))
-    return out
+def _write_targets(tx: Connection, run: _SqlScore, overridden: sa.Select[Any], kept: list[int]) -> None:
+    """Target fields: the computed score in one statement, then the overridden records'."""
+    definition = run.definition
+    target: dict[str, Any] = {}
+    if definition.target_value:
+        column = run.model.entity(definition.entity).fields[definition.target_value]
+        target[definition.target_value] = sa.func.round(run.value) if column.type == "integer" else run.value
+    if definition.target_grade:
+        target[definition.target_grade] = run.grade
+    if not target:
+        return
+    tx.execute(run.table.update().where(run.table.c.id.not_in(overridden)).values(target))
+    targets = [row for record_id in kept for row in current_targets(tx, run.name, record_id)]
+    write_targets(tx, run.model, definition, targets)
 
 
 _UPDATE_COMPUTED = (

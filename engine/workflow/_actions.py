@@ -145,15 +145,16 @@ class ActionRunner:
     def rescore(self, action: ActionDef, record: dict[str, Any]) -> None:
         engine, entity, record_id, scorings = self.engine, self.entity, record["id"], list(action.scorings)
         self.after_commit.append(
-            lambda: engine.plugins.call(
-                "crm_rescore", engine=engine, entity=entity, record_ids=[record_id], scorings=scorings
+            lambda: engine.plugins.hook.crm_rescore(
+                engine=engine, entity=entity, record_ids=[record_id], scorings=scorings
             )
         )
+        self.after_commit.append(lambda: engine.scoring.rescore(entity, [record_id], scorings))
 
     def notify(self, action: ActionDef, record: dict[str, Any]) -> None:
         engine, entity, actor, topic = self.engine, self.entity, self.user.name, action.topic or self.transition
         self.after_commit.append(
-            lambda: engine.plugins.call(
-                "crm_notify", engine=engine, topic=topic, entity=entity, record=record, actor=actor
+            lambda: engine.plugins.hook.crm_notify(
+                engine=engine, topic=topic, entity=entity, record=record, actor=actor
             )
         )

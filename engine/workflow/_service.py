@@ -240,8 +240,7 @@ class WorkflowService:
         updated = runner.run(ct.actions, updated, typed_inputs)
         engine = self._engine
         pending.callbacks.append(
-            lambda: engine.plugins.call(
-                "crm_transition",
+            lambda: engine.plugins.hook.crm_transition(
                 engine=engine,
                 entity=entity,
                 record=updated,
@@ -253,6 +252,7 @@ class WorkflowService:
                 inputs=dict(typed_inputs),
             )
         )
+        pending.callbacks.append(lambda: engine.scoring.on_event(entity, updated["id"], "transition"))
         return updated
 
     def _set_values(

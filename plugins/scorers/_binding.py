@@ -31,7 +31,7 @@ _SYSTEM_LABELS = {
 
 def entity(context: ScoringContext, name: str, pointer: str) -> EntityDef:
     """The entity called ``name``, or an ``unknown_entity`` problem at ``pointer``."""
-    definitions = context.engine.model.definitions
+    definitions = context.definitions
     if name not in definitions.entities:
         known = ", ".join(sorted(definitions.entities))
         raise config_error("unknown_entity", f'there is no entity "{name}"; known entities: {known}', pointer)
@@ -96,7 +96,7 @@ def column(
 def reference(context: ScoringContext, related: str, field: str, target: str, pointer: str) -> Column:
     """Reference field ``field`` of entity ``related`` that points at entity ``target``."""
     found = column(context, related, field, pointer)
-    spec = context.engine.model.definitions.entities[related].fields.get(field)
+    spec = context.definitions.entities[related].fields.get(field)
     if spec is None or spec.type != "reference" or spec.target != target:
         it_is = f"a reference to {spec.target!r}" if spec and spec.type == "reference" else "not a reference"
         raise config_error(

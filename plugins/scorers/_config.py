@@ -8,12 +8,13 @@ the scorers themselves: JSON Schema validation never fills them in.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import DefinitionError, Problem, UsageError
 from engine.metadata import Label
+from engine.scoring import ScoringContext
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 NAME_PATTERN = "^[a-z][a-z0-9_]*$"
@@ -132,8 +133,6 @@ def not_trained(scoring: str) -> UsageError:
     return UsageError(message, [Problem("not_trained", message)])
 
 
-def prepared(context: Any, prepare: Any) -> Any:
+def prepared(context: ScoringContext, prepare: Callable[[ScoringContext], Any]) -> Any:
     """The prepared state of this run, or a fresh one when the caller did not prepare."""
-    model = context.model or {}
-    state = model.get("prepared") if isinstance(model, Mapping) else None
-    return state if state is not None else prepare(context)
+    return context.prepared if context.prepared is not None else prepare(context)

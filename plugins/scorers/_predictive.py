@@ -272,7 +272,7 @@ def _auc(model: Mapping[str, Any], alpha: float, rows: Sequence[tuple[bool, Any,
 def score_batch(context: ScoringContext, records: Sequence[Mapping[str, Any]]) -> list[ScoreResult]:
     """100 × P(win) under the trained model, with the strongest feature levels as factors."""
     config = context.spec.config
-    trained = (context.model or {}).get("trained")
+    trained = context.trained
     if not trained:
         raise not_trained(context.spec.name)
     if trained.get("format") != MODEL_FORMAT:

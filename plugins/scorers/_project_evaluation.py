@@ -208,69 +208,105 @@ def score_batch(context: ScoringContext, records: Sequence[Mapping[str, Any]]) -
         factors: list[Factor] = []
         extra: dict[str, Any] = {}
         if checklist:
-            missing = [name for name in checklist["fields"] if not _filled(record.get(name))]
-            share = 1 - len(missing) / len(checklist["fields"])
-            factors.append(
-                Factor(
-                    "checklist",
-                    weights["checklist"] * 100 * share / total_weight,
-                    _LABELS["checklist"],
-                    "missing: " + ", ".join(missing) if missing else "complete",
-                )
-            )
-            extra.update(checklist=share, missing_fields=missing)
+            _checklist(factors, extra, checklist, record, weights["checklist"], total_weight)
         if tree:
             roles = stakeholders.get(record_id, {})
-            count = sum(n for n, _ in roles.values())
-            strong = sum(s for _, s in roles.values())
-            found = [r for r in tree["key_roles"] if roles.get(r, (0, 0))[0] > 0]
-            coverage = len(found) / len(tree["key_roles"])
-            strength_share = strong / count if count else 0.0
-            cw = float(tree.get("coverage_weight", 1))
-            sw = float(tree.get("strength_weight", 1)) if "strength" in tree else 0.0
-            parts = cw + sw or 1.0
-            scale = weights["decision_tree"] * 100 / total_weight / parts
-            missing_roles = [r for r in tree["key_roles"] if r not in found]
-            factors.append(
-                Factor(
-                    "key_roles",
-                    scale * cw * coverage,
-                    _LABELS["key_roles"],
-                    "missing: " + ", ".join(missing_roles) if missing_roles else "all identified",
-                )
-            )
-            if "strength" in tree:
-                factors.append(
-                    Factor(
-                        "relationship_strength",
-                        scale * sw * strength_share,
-                        _LABELS["relationship_strength"],
-                        f"{strong} of {count} stakeholders",
-                    )
-                )
-            extra.update(
-                stakeholders=count,
-                strong=strong,
-                key_roles_found=found,
-                key_roles_missing=missing_roles,
-                coverage=coverage,
-                strength_share=strength_share,
-            )
+            _decision_tree(factors, extra, tree, roles, weights["decision_tree"], total_weight)
         if competition:
-            position = record.get(competition["field"])
-            got = _points(competition, position)
-            factors.append(
-                Factor(
-                    "competition",
-                    weights["competition"] * got / total_weight,
-                    _LABELS["competition"],
-                    f"{position if position is not None else 'unknown'} → {got:g} points",
-                )
-            )
-            extra["competition"] = position
+            _competition(factors, extra, competition, record, weights["competition"], total_weight)
         value = sum(f.contribution for f in factors)
         out.append(ScoreResult(record_id, value, grade_for(value, grades), by_importance(factors), extra))
     return out
+
+
+def _checklist(
+    factors: list[Factor],
+    extra: dict[str, Any],
+    checklist: Mapping[str, Any],
+    record: Mapping[str, Any],
+    weight: float,
+    total_weight: float,
+) -> None:
+    """The share of the checklist's fields that are filled."""
+    missing = [name for name in checklist["fields"] if not _filled(record.get(name))]
+    share = 1 - len(missing) / len(checklist["fields"])
+    factors.append(
+        Factor(
+            "checklist",
+            weight * 100 * share / total_weight,
+            _LABELS["checklist"],
+            "missing: " + ", ".join(missing) if missing else "complete",
+        )
+    )
+    extra.update(checklist=share, missing_fields=missing)
+
+
+def _decision_tree(
+    factors: list[Factor],
+    extra: dict[str, Any],
+    tree: Mapping[str, Any],
+    roles: Mapping[Any, tuple[int, int]],
+    weight: float,
+    total_weight: float,
+) -> None:
+    """Key roles found among the project's stakeholders, and how many relationships are strong."""
+    count = sum(n for n, _ in roles.values())
+    strong = sum(s for _, s in roles.values())
+    found = [r for r in tree["key_roles"] if roles.get(r, (0, 0))[0] > 0]
+    coverage = len(found) / len(tree["key_roles"])
+    strength_share = strong / count if count else 0.0
+    cw = float(tree.get("coverage_weight", 1))
+    sw = float(tree.get("strength_weight", 1)) if "strength" in tree else 0.0
+    parts = cw + sw or 1.0
+    scale = weight * 100 / total_weight / parts
+    missing_roles = [r for r in tree["key_roles"] if r not in found]
+    factors.append(
+        Factor(
+            "key_roles",
+            scale * cw * coverage,
+            _LABELS["key_roles"],
+            "missing: " + ", ".join(missing_roles) if missing_roles else "all identified",
+        )
+    )
+    if "strength" in tree:
+        factors.append(
+            Factor(
+                "relationship_strength",
+                scale * sw * strength_share,
+                _LABELS["relationship_strength"],
+                f"{strong} of {count} stakeholders",
+            )
+        )
+    extra.update(
+        stakeholders=count,
+        strong=strong,
+        key_roles_found=found,
+        key_roles_missing=missing_roles,
+        coverage=coverage,
+        strength_share=strength_share,
+    )
+
+
+def _competition(
+    factors: list[Factor],
+    extra: dict[str, Any],
+    competition: Mapping[str, Any],
+    record: Mapping[str, Any],
+    weight: float,
+    total_weight: float,
+) -> None:
+    """The competitive position mapped to points."""
+    position = record.get(competition["field"])
+    got = _points(competition, position)
+    factors.append(
+        Factor(
+            "competition",
+            weight * got / total_weight,
+            _LABELS["competition"],
+            f"{position if position is not None else 'unknown'} → {got:g} points",
+        )
+    )
+    extra["competition"] = position
 
 
 PROJECT_EVALUATION = Scorer(

@@ -110,7 +110,7 @@ def bind(
     current = scored
     for i, hop in enumerate(path[:-1]):
         _binding.column(context, current, hop, pointer + "/field")
-        spec_field = context.engine.model.definitions.entities[current].fields.get(hop)
+        spec_field = context.definitions.entities[current].fields.get(hop)
         if spec_field is None or spec_field.type != "reference" or spec_field.target is None:
             raise config_error(
                 "not_a_reference",
@@ -166,7 +166,7 @@ def select(
         current, entity_name = base, scored
         for depth, hop in enumerate(source.path[:-1]):
             key = source.path[: depth + 1]
-            target = context.engine.model.definitions.entities[entity_name].fields[hop].target
+            target = context.definitions.entities[entity_name].fields[hop].target
             assert target is not None
             if key not in aliases:
                 alias = context.table(target).alias(f"ref_{len(aliases)}")

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,10 +40,11 @@ def context(
     config: Mapping[str, Any],
     *,
     now: datetime = NOW,
-    model: Mapping[str, Any] | None = None,
+    trained: Mapping[str, Any] | None = None,
 ) -> ScoringContext:
     spec = ScoringSpec(name=f"{scorer.name}_test", entity=entity, scorer=scorer.name, config=config)
-    return ScoringContext(engine=crm, conn=conn, spec=spec, now=now, model=model)
+    model = crm.model
+    return ScoringContext(model.definitions, model.metadata.tables, conn, spec, now, trained=trained)
 
 
 def score(
@@ -57,19 +59,9 @@ def score(
 ) -> dict[int, ScoreResult]:
     """Every record of ``entity`` scored, by id; small batches so batching is exercised."""
     with crm.db.read() as conn:
-        ctx = context(
-            crm,
-            conn,
-            scorer,
-            entity,
-            config,
-            now=now,
-            model={"trained": trained} if trained else None,
-        )
-        model: dict[str, Any] = dict(ctx.model or {})
+        ctx = context(crm, conn, scorer, entity, config, now=now, trained=trained or None)
         if scorer.prepare is not None:
-            model["prepared"] = scorer.prepare(ctx)
-        ctx.model = model
+            ctx = replace(ctx, prepared=scorer.prepare(ctx))
         table = crm.model.table(entity)
         records = [dict(r) for r in conn.execute(sa.select(table).order_by(table.c.id)).mappings()]
         out: dict[int, ScoreResult] = {}

@@ -206,9 +206,9 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
 
 
 def test_the_builtin_plugin_registers_the_eight_scorers() -> None:
-    assert "plugins.builtin" in DEFAULT_PLUGINS
+    assert plugins.builtin in DEFAULT_PLUGINS
     manager = make_plugins(entry_points=False)
-    offered = [s for found in manager.call("crm_register_scorers") for s in found or ()]
+    offered = [s for found in manager.hook.crm_register_scorers() for s in found or ()]
     assert [s.name for s in offered if s in BUILTIN_SCORERS] == NAMES
     assert plugins.builtin.crm_register_scorers() == list(BUILTIN_SCORERS)
     assert all(isinstance(s, Scorer) and s.label.en and s.label.zh and s.description for s in BUILTIN_SCORERS)

@@ -29,7 +29,7 @@ def size_batch(context: ScoringContext, records: Sequence[Mapping[str, Any]]) ->
 
 
 def learned_batch(context: ScoringContext, records: Sequence[Mapping[str, Any]]) -> list[ScoreResult]:
-    offset = (context.model or {}).get("trained", {}) or {}
+    offset = context.trained or {}
     return [ScoreResult(r["id"], float(offset.get("offset", 0))) for r in records]
 
 

@@ -20,7 +20,6 @@ import sqlalchemy as sa
 
 from engine.logic import LogicError
 from engine.metadata import ScoringDef
-from engine.scoring import ScoringContext, ScoringSpec
 from engine.storage import workflow_history
 
 if TYPE_CHECKING:
@@ -69,10 +68,7 @@ def _earn(run: DemoRun, scoring: ScoringDef, guards: Mapping[int, list[Any]]) ->
     entity = scoring.entity
     table = engine.model.table(entity)
     scorer = engine.scoring.registry.get(scoring.scorer)
-    context = ScoringContext(engine, conn, ScoringSpec(scoring.name, entity, scoring.scorer, scoring.config), run.now)
-    context.model = {"trained": None}
-    if scorer.prepare is not None:
-        context.model = {"trained": None, "prepared": scorer.prepare(context)}
+    context = engine.scoring.context(conn, scoring, run.now, trained=None)
     target = scoring.target_value or ""
     moment = datetime.fromtimestamp(run.now_ts, UTC)
 
