@@ -137,10 +137,10 @@ def old_style_wrapper(impl: pluggy.HookImpl, hook: str) -> str:
 def signature(function: Callable[..., Any], hook: str | None = None) -> str:
     """``crm_transition(entity, record)``: a hook implementation as its author wrote it."""
     try:
-        shown = str(inspect.signature(function))
+        shown = ", ".join(inspect.signature(function).parameters)
     except (TypeError, ValueError):
-        shown = "(...)"
-    return f"{hook or getattr(function, '__name__', '?')}{shown}"
+        shown = "..."
+    return f"{hook or getattr(function, '__name__', '?')}({shown})"
 
 
 @dataclass
