@@ -1,6 +1,7 @@
 """The hooks plugins implement (pluggy, as pytest uses it). Every hook is prefixed ``crm_``
-and called with keyword arguments only; a plugin implements any subset, with any subset
-of each hook's arguments.
+and called with keyword arguments only, through pluggy's hook relay
+(``plugins.hook.crm_transition(...)``); a plugin implements any subset, with any subset of
+each hook's arguments. None of them is ``firstresult``: every implementation is called.
 
 Write an implementation with ``engine.hooks.hookimpl``::
 
@@ -9,6 +10,11 @@ Write an implementation with ``engine.hooks.hookimpl``::
     @hookimpl
     def crm_transition(entity, record, transition, to_state):
         ...
+
+``@hookimpl(wrapper=True)`` makes a wrapper: a generator that runs around the other
+implementations, receives their results from its ``yield`` and returns the result.
+Old-style ``hookwrapper=True`` implementations are refused at load time. An implementation
+that raises is reported with its plugin's name and hook; the others still run.
 """
 
 from __future__ import annotations
@@ -28,8 +34,10 @@ hookspec = pluggy.HookspecMarker("crm")
 def crm_register_scorers() -> list[Scorer]:
     """Return the scorers this plugin offers (see :class:`engine.scoring.Scorer`).
 
-    Called once when the engine loads its plugins; every plugin's list is collected.
-    Two scorers with one name are an error that names both plugins.
+    Called once per plugin when the engine loads its plugins (so that each scorer is known
+    by the plugin that offered it; a wrapper runs around each plugin's call); every plugin's
+    list is collected. Two scorers with one name are an error that names both plugins.
+    Not ``firstresult``.
     """
     raise NotImplementedError  # a specification: pluggy calls the implementations only
 
@@ -48,8 +56,9 @@ def crm_transition(
 ) -> None:
     """A workflow transition was committed.
 
-    Called after the transaction commits; an exception is reported with the plugin's name
-    and does not undo the transition or stop other plugins.
+    Called after the transaction commits, before the engine rescores the record for the
+    scorings triggered by ``transition``; an exception is reported with the plugin's name
+    and does not undo the transition or stop other plugins. Not ``firstresult``.
 
     :param engine: the engine the record lives in.
     :param entity: the entity name.
@@ -67,10 +76,15 @@ def crm_transition(
 def crm_record_saved(engine: CrmEngine, entity: str, record: dict[str, Any], created: bool, actor: str | None) -> None:
     """A record was created or updated through the record service (after the commit).
 
+    Called before the engine rescores the record for the scorings triggered by ``save``.
     Bulk imports do not call it per record; run ``crm score run`` after an import.
+    Not ``firstresult``.
 
+    :param engine: the engine the record lives in.
+    :param entity: the entity name.
     :param record: the record as saved.
     :param created: True for a new record.
+    :param actor: the user who saved it (None when the system did).
     """
 
 
@@ -78,9 +92,13 @@ def crm_record_saved(engine: CrmEngine, entity: str, record: dict[str, Any], cre
 def crm_notify(engine: CrmEngine, topic: str, entity: str, record: dict[str, Any], actor: str) -> None:
     """A ``notify`` action ran: deliver the notification (mail, chat, ...).
 
-    Called after the transaction commits; errors are reported, never raised.
+    Called after the transaction commits; errors are reported, never raised. Not ``firstresult``.
 
-    :param topic: the action's topic (``order_approved``...).
+    :param engine: the engine the record lives in.
+    :param topic: the action's topic (``order_approved``...), or the transition's name.
+    :param entity: the entity name.
+    :param record: the record after the transition.
+    :param actor: the user who ran the transition.
     """
 
 
@@ -88,5 +106,12 @@ def crm_notify(engine: CrmEngine, topic: str, entity: str, record: dict[str, Any
 def crm_rescore(engine: CrmEngine, entity: str, record_ids: list[int], scorings: list[str]) -> None:
     """A ``rescore`` action asks for scores of these records to be recomputed.
 
+    Called after the transaction commits; the engine then reruns the scorings itself, so a
+    plugin implements it only to hear about it (or to refresh scores of its own).
+    Not ``firstresult``.
+
+    :param engine: the engine the records live in.
+    :param entity: the entity name.
+    :param record_ids: the records to rescore.
     :param scorings: the scoring definitions to run; empty means every one of the entity.
     """
