@@ -3,6 +3,7 @@ triggers, training and a broken scorer, with scorers registered by a test plugin
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -170,3 +171,20 @@ def test_training_stores_a_model_used_when_scoring(crm: CrmEngine) -> None:
     assert {v.scoring: v for v in crm.scoring.show("account", 1)}["learned"].value == 3.0
     with pytest.raises(UsageError):
         crm.scoring.train("size")
+
+
+def test_rescoring_after_a_save_is_the_engines_and_a_scoring_that_cannot_run_is_logged(
+    crm: CrmEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    without = CrmEngine(crm.db.url, plugins=make_plugins(entry_points=False))  # the scorers' plugin is gone
+    try:
+        with caplog.at_level(logging.ERROR, logger="crm.scoring"):
+            updated = without.records.update("account", 1, {"employees": 900})
+        assert updated["employees"] == 900, "the save stands"
+        assert 'rescoring size of account [1] failed: no scorer is called "size"' in caplog.text
+        (run,) = without.scoring.on_event("account", 1, "save")
+        assert run.scoring == "size" and run.error is not None and "no scorer" in run.error
+    finally:
+        without.close()
+    crm.records.update("account", 1, {"employees": 600})
+    assert {v.scoring: v for v in crm.scoring.show("account", 1)}["size"].value == 60.0
