@@ -126,10 +126,6 @@ class Operation:
         return {k: v for k, v in out.items() if v not in (None, [])}
 
 
-def _together(columns: tuple[str, ...]) -> str:
-    return f"({', '.join(columns)})"
-
-
 # -- entities ------------------------------------------------------------------------------
 @dataclass(frozen=True, kw_only=True)
 class CreateEntity(Operation):
@@ -183,6 +179,20 @@ class DefinitionOnly(Operation):
         return self.text
 
 
+@dataclass(frozen=True, kw_only=True)
+class _AtOneStage(Operation):
+    """An operation whose work on its table is done at one :class:`Stage`."""
+
+    stage: ClassVar[Stage]
+
+    def apply(self, change: SchemaChange) -> None:
+        change.table(self.entity).at(self.stage, self.run)
+
+    def run(self, table: TableChange) -> None:
+        """The operation's work on ``table``, at its stage."""
+        raise NotImplementedError
+
+
 # -- fields --------------------------------------------------------------------------------
 @dataclass(frozen=True, kw_only=True)
 class AddField(Operation):
@@ -211,39 +221,37 @@ class AddField(Operation):
 
 
 @dataclass(frozen=True, kw_only=True)
-class DropField(Operation):
+class DropField(_AtOneStage):
     """A field removed: its column and the values in it go."""
 
     kind: ClassVar[StepKind] = "drop_field"
+    stage: ClassVar[Stage] = Stage.DROP_COLUMNS
     field: str
 
     def describe(self) -> str:
         return f"drop field {self.where}"
 
     def apply(self, change: SchemaChange) -> None:
-        table = change.table(self.entity)
-        table.free(self.field)
-        table.at(Stage.DROP_COLUMNS, self.drop_column)
+        change.table(self.entity).free(self.field)
+        super().apply(change)
 
-    def drop_column(self, table: TableChange) -> None:
+    def run(self, table: TableChange) -> None:
         table.batch.drop_column(self.field)
 
 
 @dataclass(frozen=True, kw_only=True)
-class RenameField(Operation):
+class RenameField(_AtOneStage):
     """A field with ``renamed_from``: its column is renamed, its values kept."""
 
     kind: ClassVar[StepKind] = "rename_field"
+    stage: ClassVar[Stage] = Stage.RENAME_COLUMNS
     field: str
     previous: str
 
     def describe(self) -> str:
         return f"rename field {self.entity}.{self.previous} → {self.field} (data kept)"
 
-    def apply(self, change: SchemaChange) -> None:
-        change.table(self.entity).at(Stage.RENAME_COLUMNS, self.rename_column)
-
-    def rename_column(self, table: TableChange) -> None:
+    def run(self, table: TableChange) -> None:
         if self.field not in table.rewritten:  # a rewrite writes the new column under its new name
             table.batch.alter_column(self.previous, new_column_name=self.field)
 
@@ -340,13 +348,14 @@ class RequireField(Operation):
 
 
 @dataclass(frozen=True, kw_only=True)
-class FillDefault(Operation):
+class FillDefault(_AtOneStage):
     """Existing records with no value get the field's default.
 
     :param added: the field is new (every existing record gets it), rather than made required.
     """
 
     kind: ClassVar[StepKind] = "fill_default"
+    stage: ClassVar[Stage] = Stage.FILL
     field: str
     definition: FieldDef
     added: bool
@@ -357,18 +366,16 @@ class FillDefault(Operation):
             return f"set {self.where} to its default {default!r} on existing records"
         return f"{self.where} is required; empty values get the default {default!r}"
 
-    def apply(self, change: SchemaChange) -> None:
-        change.table(self.entity).at(Stage.FILL, self.fill)
-
-    def fill(self, table: TableChange) -> None:
+    def run(self, table: TableChange) -> None:
         table.fill_default(self.definition)
 
 
 @dataclass(frozen=True, kw_only=True)
-class ChangeReference(Operation):
+class ChangeReference(_AtOneStage):
     """A reference's ``on_delete`` changes: its foreign key is made again."""
 
     kind: ClassVar[StepKind] = "change_reference"
+    stage: ClassVar[Stage] = Stage.ALTER_COLUMNS
     field: str
     definition: FieldDef
     previous_on_delete: OnDelete
@@ -376,87 +383,85 @@ class ChangeReference(Operation):
     def describe(self) -> str:
         return f"{self.where}: on_delete {self.previous_on_delete} → {self.definition.on_delete}"
 
-    def apply(self, change: SchemaChange) -> None:
-        change.table(self.entity).at(Stage.ALTER_COLUMNS, self.replace_foreign_key)
-
-    def replace_foreign_key(self, table: TableChange) -> None:
+    def run(self, table: TableChange) -> None:
         table.drop_foreign_key(self.field)
         table.create_foreign_key(self.definition)
 
 
 # -- constraints and indexes ---------------------------------------------------------------
 @dataclass(frozen=True, kw_only=True)
-class AddUnique(Operation):
-    """A unique constraint on ``columns``: a field's own (``field`` set) or several fields'.
+class _OnColumns(_AtOneStage):
+    """A unique constraint or an index on ``columns``: a field's own (``field`` set) or
+    several fields' together."""
+
+    columns: tuple[str, ...]
+
+    @property
+    def subject(self) -> str:
+        """``entity.field`` for a field's own, ``(a, b)`` for several fields'."""
+        return self.where if self.field else f"({', '.join(self.columns)})"
+
+    @property
+    def together(self) -> str:
+        return "" if self.field else " together"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddUnique(_OnColumns):
+    """A unique constraint added.
 
     :param kept: the field was unique and stays so through a type change (checked for
         values the conversion makes equal; the constraint itself comes back with the column).
     """
 
     kind: ClassVar[StepKind] = "add_unique"
-    columns: tuple[str, ...]
+    stage: ClassVar[Stage] = Stage.ADD_UNIQUES
     kept: bool = False
 
     def describe(self) -> str:
-        if self.field is None:
-            return f"{_together(self.columns)} must be unique together"
-        return f"{self.where} {'stays' if self.kept else 'must be'} unique"
+        return f"{self.subject} {'stays' if self.kept else 'must be'} unique{self.together}"
 
-    def apply(self, change: SchemaChange) -> None:
-        change.table(self.entity).at(Stage.ADD_UNIQUES, self.add_constraint)
-
-    def add_constraint(self, table: TableChange) -> None:
+    def run(self, table: TableChange) -> None:
         table.create_unique(self.columns)
 
 
 @dataclass(frozen=True, kw_only=True)
-class DropUnique(Operation):
-    """A unique constraint removed: a field's own (``field`` set) or several fields'."""
+class DropUnique(_OnColumns):
+    """A unique constraint removed."""
 
     kind: ClassVar[StepKind] = "drop_unique"
-    columns: tuple[str, ...]
+    stage: ClassVar[Stage] = Stage.DROP_UNIQUES
 
     def describe(self) -> str:
-        if self.field is None:
-            return f"{_together(self.columns)} no longer unique together"
-        return f"{self.where} no longer unique"
+        return f"{self.subject} no longer unique{self.together}"
 
-    def apply(self, change: SchemaChange) -> None:
-        change.table(self.entity).at(Stage.DROP_UNIQUES, self.drop_constraint)
-
-    def drop_constraint(self, table: TableChange) -> None:
+    def run(self, table: TableChange) -> None:
         table.drop_unique(self.columns)
 
 
 @dataclass(frozen=True, kw_only=True)
-class AddIndex(Operation):
-    """An index on ``columns``: a field's own (``field`` set) or several fields'."""
+class AddIndex(_OnColumns):
+    """An index added."""
 
     kind: ClassVar[StepKind] = "add_index"
-    columns: tuple[str, ...]
+    stage: ClassVar[Stage] = Stage.ADD_INDEXES
 
     def describe(self) -> str:
-        return f"add index on {self.where if self.field else _together(self.columns)}"
+        return f"add index on {self.subject}"
 
-    def apply(self, change: SchemaChange) -> None:
-        change.table(self.entity).at(Stage.ADD_INDEXES, self.add_index)
-
-    def add_index(self, table: TableChange) -> None:
+    def run(self, table: TableChange) -> None:
         table.create_index(self.columns)
 
 
 @dataclass(frozen=True, kw_only=True)
-class DropIndex(Operation):
-    """An index removed: a field's own (``field`` set) or several fields'."""
+class DropIndex(_OnColumns):
+    """An index removed."""
 
     kind: ClassVar[StepKind] = "drop_index"
-    columns: tuple[str, ...]
+    stage: ClassVar[Stage] = Stage.DROP_INDEXES
 
     def describe(self) -> str:
-        return f"drop index on {self.where if self.field else _together(self.columns)}"
+        return f"drop index on {self.subject}"
 
-    def apply(self, change: SchemaChange) -> None:
-        change.table(self.entity).at(Stage.DROP_INDEXES, self.drop_index)
-
-    def drop_index(self, table: TableChange) -> None:
+    def run(self, table: TableChange) -> None:
         table.drop_index(self.columns)

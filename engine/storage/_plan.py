@@ -20,29 +20,10 @@ from sqlalchemy.engine import Connection
 
 from engine.metadata import Definitions, EntityDef, FieldDef
 
+from . import _operations as ops
 from ._convert import ConversionCounts, count_conversions, describe_example, storage_signature
 from ._describe import definition_changes, entity_meta, field_meta, meta_change
-from ._operations import (
-    CHOICE_TYPES,
-    AddField,
-    AddIndex,
-    AddUnique,
-    ChangeReference,
-    ChangeType,
-    CreateEntity,
-    DefinitionOnly,
-    DropEntity,
-    DropField,
-    DropIndex,
-    DropUnique,
-    FillDefault,
-    Operation,
-    RemoveChoices,
-    RenameEntity,
-    RenameField,
-    RequireField,
-    describe_field,
-)
+from ._operations import CHOICE_TYPES, Operation, describe_field
 
 #: How many changed or lost values a step lists.
 MAX_EXAMPLES = 10
@@ -74,7 +55,7 @@ class MigrationPlan:
 
     @property
     def needs_ddl(self) -> bool:
-        return any(not isinstance(s, DefinitionOnly) for s in self.steps)
+        return any(not isinstance(s, ops.DefinitionOnly) for s in self.steps)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -151,12 +132,12 @@ class _Planner:
         for entity in self.new.entities.values():
             if entity.name in renamed_from:
                 source = renamed_from[entity.name]
-                self.add(RenameEntity(entity=entity.name, previous=source, rows=self.count_rows(source)))
+                self.add(ops.RenameEntity(entity=entity.name, previous=source, rows=self.count_rows(source)))
                 self.plan_entity(old_entities[source], entity)
             elif entity.name in old_entities:
                 self.plan_entity(old_entities[entity.name], entity)
             else:
-                self.add(CreateEntity(entity=entity.name))
+                self.add(ops.CreateEntity(entity=entity.name))
 
         for name in old_entities:
             if name not in self.new.entities and name not in kept_old:
@@ -169,7 +150,9 @@ class _Planner:
             f"{rows} record(s) of {name} would be deleted; export them first, or rename "
             f'the entity with "renamed_from": "{name}" to keep them'
         )
-        self.add(DropEntity(entity=name, rows=rows, lost=rows, destructive=rows > 0, reason=reason if rows else None))
+        self.add(
+            ops.DropEntity(entity=name, rows=rows, lost=rows, destructive=rows > 0, reason=reason if rows else None)
+        )
 
     def plan_entity(self, old: EntityDef, new: EntityDef) -> None:
         table = old.name  # the table still has its old name while planning
@@ -183,7 +166,7 @@ class _Planner:
             source_name = renamed.get(f.name, f.name)
             if f.name in renamed:
                 rows = self.count_non_null(table, source_name)
-                self.add(RenameField(entity=new.name, field=f.name, previous=source_name, rows=rows))
+                self.add(ops.RenameField(entity=new.name, field=f.name, previous=source_name, rows=rows))
             if source_name in old.fields:
                 self.plan_field(table, new.name, old.fields[source_name], f, source_name)
             else:
@@ -194,7 +177,7 @@ class _Planner:
                 self.plan_dropped_field(table, new.name, name)
         self.plan_constraints(table, old, new, renamed)
         if entity_meta(old) != entity_meta(new):
-            self.add(DefinitionOnly(entity=new.name, text=f"labels or display of {new.name} change"))
+            self.add(ops.DefinitionOnly(entity=new.name, text=f"labels or display of {new.name} change"))
 
     def plan_dropped_field(self, table: str, entity: str, name: str) -> None:
         values = self.count_non_null(table, name)
@@ -203,7 +186,7 @@ class _Planner:
             f'keep the data by renaming the field with "renamed_from": "{name}"'
         )
         self.add(
-            DropField(
+            ops.DropField(
                 entity=entity,
                 field=name,
                 rows=values,
@@ -215,13 +198,13 @@ class _Planner:
 
     def plan_added_field(self, table: str, entity: str, f: FieldDef) -> None:
         rows = self.count_rows(table)
-        self.add(AddField(entity=entity, field=f.name, definition=f))
+        self.add(ops.AddField(entity=entity, field=f.name, definition=f))
         if f.has_default and f.default is not None and rows:
-            self.add(FillDefault(entity=entity, field=f.name, definition=f, added=True, rows=rows))
+            self.add(ops.FillDefault(entity=entity, field=f.name, definition=f, added=True, rows=rows))
         elif f.required and rows:
             self.require(entity, f, rows, f"{rows} existing record(s) would have no {f.name}")
         if f.unique:
-            self.add(AddUnique(entity=entity, field=f.name, columns=(f.name,)))
+            self.add(ops.AddUnique(entity=entity, field=f.name, columns=(f.name,)))
 
     def plan_field(self, table: str, entity: str, old: FieldDef, new: FieldDef, column: str) -> None:
         """The steps of a field kept (perhaps renamed): values, constraints, index, labels."""
@@ -229,20 +212,22 @@ class _Planner:
         if retyped or _choices_removed(old, new):
             self.plan_conversion(table, entity, old, new, column, retyped=retyped)
         elif old.on_delete != new.on_delete and new.type == "reference":
-            self.add(ChangeReference(entity=entity, field=new.name, definition=new, previous_on_delete=old.on_delete))
+            self.add(
+                ops.ChangeReference(entity=entity, field=new.name, definition=new, previous_on_delete=old.on_delete)
+            )
         if new.required and not old.required:
             empty = self.count_null(table, column)
             if empty:
                 self.require(entity, new, empty, f"{empty} record(s) have no {new.name}")
         if new.unique != old.unique:
-            kind = AddUnique if new.unique else DropUnique
+            kind = ops.AddUnique if new.unique else ops.DropUnique
             self.add(kind(entity=entity, field=new.name, columns=(new.name,)))
         if _wants_index(new) != _wants_index(old) and not new.unique and not old.unique:
-            index = AddIndex if _wants_index(new) else DropIndex
+            index = ops.AddIndex if _wants_index(new) else ops.DropIndex
             self.add(index(entity=entity, field=new.name, columns=(new.name,)))
         if field_meta(old) != field_meta(new):
             self.add(
-                DefinitionOnly(entity=entity, field=new.name, text=f"{entity}.{new.name}: {meta_change(old, new)}")
+                ops.DefinitionOnly(entity=entity, field=new.name, text=f"{entity}.{new.name}: {meta_change(old, new)}")
             )
 
     def plan_conversion(
@@ -254,8 +239,7 @@ class _Planner:
         values = self.count_non_null(table, column)
         counts = self.count_conversions(table, column, old, new) if values else ConversionCounts()
         lost, changed, examples = counts.lost, counts.changed, counts.examples
-        retargeted = old.type == "reference" and new.type == "reference" and old.target != new.target
-        kind = ChangeType if retyped or retargeted else RemoveChoices
+        kind = ops.ChangeType if retyped else ops.RemoveChoices  # a new target is a new storage signature
         self.add(
             kind(
                 entity=entity,
@@ -263,7 +247,7 @@ class _Planner:
                 column=column,
                 before=old,
                 after=new,
-                rows=values if kind is ChangeType else lost + changed,
+                rows=values if kind is ops.ChangeType else lost + changed,
                 lost=lost,
                 changed=changed,
                 examples=examples,
@@ -276,18 +260,18 @@ class _Planner:
         if counts.clashes:
             self.clashes[(entity, new.name)] = counts
             if old.unique and new.unique:  # no add_unique step of its own: check it here
-                self.add(AddUnique(entity=entity, field=new.name, columns=(new.name,), kept=True))
+                self.add(ops.AddUnique(entity=entity, field=new.name, columns=(new.name,), kept=True))
 
     def require(self, entity: str, f: FieldDef, rows: int, what: str) -> None:
         """Empty values of a required field: filled with its default, else blocking (even
         ``allow_data_loss`` must not leave a required field empty)."""
         if f.has_default and f.default is not None:
-            self.add(FillDefault(entity=entity, field=f.name, definition=f, added=False, rows=rows))
+            self.add(ops.FillDefault(entity=entity, field=f.name, definition=f, added=False, rows=rows))
             return
         reason = (
             f'{what} and the field is required; fill them in, make the field optional first, or give it a "default"'
         )
-        self.add(RequireField(entity=entity, field=f.name, rows=rows, blocking=True, reason=reason))
+        self.add(ops.RequireField(entity=entity, field=f.name, rows=rows, blocking=True, reason=reason))
 
     def plan_constraints(self, table: str, old: EntityDef, new: EntityDef, renamed: dict[str, str]) -> None:
         back = {v: k for k, v in renamed.items()}
@@ -299,21 +283,21 @@ class _Planner:
         old_index = {rename(i) for i in old.indexes}
         for cols in new.unique:
             if cols not in old_unique:
-                self.add(AddUnique(entity=new.name, columns=cols))
+                self.add(ops.AddUnique(entity=new.name, columns=cols))
         for cols in old_unique - set(new.unique):
-            self.add(DropUnique(entity=new.name, columns=cols))
+            self.add(ops.DropUnique(entity=new.name, columns=cols))
         for cols in new.indexes:
             if cols not in old_index:
-                self.add(AddIndex(entity=new.name, columns=cols))
+                self.add(ops.AddIndex(entity=new.name, columns=cols))
         for cols in old_index - set(new.indexes):
             if all(c in new.fields for c in cols):
-                self.add(DropIndex(entity=new.name, columns=cols))
+                self.add(ops.DropIndex(entity=new.name, columns=cols))
 
     def check_unique(self) -> None:
         """Turn add_unique steps over duplicated data into blocking steps."""
-        self.steps = [self.checked_unique(step) if isinstance(step, AddUnique) else step for step in self.steps]
+        self.steps = [self.checked_unique(step) if isinstance(step, ops.AddUnique) else step for step in self.steps]
 
-    def checked_unique(self, step: AddUnique) -> AddUnique:
+    def checked_unique(self, step: ops.AddUnique) -> ops.AddUnique:
         if self.old is None or step.entity not in self._existing_tables():
             return step
         clash = self.clashes.get((step.entity, step.columns[0])) if len(step.columns) == 1 else None
@@ -395,5 +379,5 @@ def plan_migration(conn: Connection, old: Definitions | None, new: Definitions, 
     planner = _Planner(conn, old, new)
     planner.plan()
     planner.check_unique()
-    steps = planner.steps + [DefinitionOnly(entity=e, text=d) for e, d in definition_changes(old, new)]
+    steps = planner.steps + [ops.DefinitionOnly(entity=e, text=d) for e, d in definition_changes(old, new)]
     return MigrationPlan(from_version=from_version, old=old, new=new, steps=tuple(steps))

@@ -35,14 +35,6 @@ _TEMP_PREFIX = "crm_tmp_"
 _CHUNK = 5000
 
 
-class MigrationFailedError(CrmError):
-    """The database refused a step of the schema change; everything was rolled back."""
-
-    code = "migration_failed"
-    exit_code = 1
-    http_status = 409
-
-
 class Stage(IntEnum):
     """When a part of an operation runs on its table, in this order."""
 
@@ -77,6 +69,7 @@ _BATCH_STAGES = (
     Stage.ADD_UNIQUES,
 )
 
+#: A part of an operation's work on its table.
 Work = Callable[["TableChange"], None]
 
 
@@ -89,7 +82,6 @@ class SchemaChange:
 
     def __init__(self, conn: Connection, old: Definitions | None, new: Definitions, progress: Progress) -> None:
         self.conn = conn
-        self.old = old
         self.new = new
         self.progress = progress
         self.ops = Operations(MigrationContext.configure(conn))
@@ -357,6 +349,12 @@ class TableChange:
             for i in sa.inspect(self.conn).get_indexes(self.name)
             if (name := i.get("name")) and not i.get("unique")
         }
+
+
+class MigrationFailedError(CrmError):
+    code = "migration_failed"
+    exit_code = 1
+    http_status = 409
 
 
 def constraint_name(constraint: Any, table: sa.Table) -> str:
