@@ -2,9 +2,30 @@
 
 from __future__ import annotations
 
-from ._apply import MigrationFailedError, apply_definitions, refuse_unsafe
+from ._apply import apply_definitions, refuse_unsafe
 from ._database import DEFAULT_URL, Database, normalize_url
-from ._plan import MigrationPlan, MigrationStep, plan_migration
+from ._operations import (
+    AddField,
+    AddIndex,
+    AddUnique,
+    ChangeReference,
+    ChangeType,
+    CreateEntity,
+    DefinitionOnly,
+    DropEntity,
+    DropField,
+    DropIndex,
+    DropUnique,
+    FillDefault,
+    Operation,
+    RemoveChoices,
+    RenameEntity,
+    RenameField,
+    RequireField,
+    StepKind,
+)
+from ._plan import MigrationPlan, plan_migration
+from ._schema_change import MigrationFailedError
 from ._state import StoredDefinitions, current_version, load_stored
 from ._system_tables import (
     SYSTEM_METADATA,
@@ -29,10 +50,27 @@ from ._values import to_jsonable, to_text
 __all__ = [
     "DEFAULT_URL",
     "SYSTEM_METADATA",
+    "AddField",
+    "AddIndex",
+    "AddUnique",
+    "ChangeReference",
+    "ChangeType",
+    "CreateEntity",
     "Database",
+    "DefinitionOnly",
+    "DropEntity",
+    "DropField",
+    "DropIndex",
+    "DropUnique",
+    "FillDefault",
     "MigrationFailedError",
     "MigrationPlan",
-    "MigrationStep",
+    "Operation",
+    "RemoveChoices",
+    "RenameEntity",
+    "RenameField",
+    "RequireField",
+    "StepKind",
     "StoredDefinitions",
     "api_tokens",
     "apply_definitions",

@@ -40,9 +40,11 @@ from ._values import to_jsonable, to_text
 Outcome = Literal["same", "changed", "lost"]
 
 #: Field types that hold plain text.
-_TEXT = frozenset({"string", "text", "email", "phone", "url", "enum"})
+TEXT_TYPES = frozenset({"string", "text", "email", "phone", "url", "enum"})
 #: Field types whose values are decimal numbers (an integer is one of scale 0).
-_NUMBERS = frozenset({"integer", "decimal", "money"})
+NUMBER_TYPES = frozenset({"integer", "decimal", "money"})
+#: Field types stored as fixed-point decimals.
+DECIMAL_TYPES = frozenset({"decimal", "money"})
 #: A number as this engine exports it: no "+", no leading zeros, no exponent, no spaces.
 #: Any other spelling of a number converts, but its stored text changes.
 _PLAIN_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
@@ -168,10 +170,30 @@ def rule_for(old: FieldDef, new: FieldDef) -> Rule:
     if old.type == "json" and new.type != "json":
         return _json_to_text
     if new.type == "json" and old.type != "json":
-        return _text_to_json if old.type in _TEXT else _value_to_json
-    if old.type in _TEXT and new.type == "datetime":
+        return _text_to_json if old.type in TEXT_TYPES else _value_to_json
+    if old.type in TEXT_TYPES and new.type == "datetime":
         return _text_to_datetime
     return _RULES.get((old.type, new.type), _as_text)
+
+
+def storage_signature(f: FieldDef) -> tuple[Any, ...]:
+    """What the column stores; a change of it needs DDL and possibly a data rewrite."""
+    kind = type(column_type(f)).__name__
+    return (kind, f.max_length if f.type != "text" else None, f.precision, f.scale, f.target)
+
+
+def _value_kind(f: FieldDef) -> str:
+    """The Python value family of a field; a change of family rewrites every value."""
+    if f.type in TEXT_TYPES:
+        return "str"
+    if f.type in DECIMAL_TYPES:
+        return "decimal"
+    return f.type
+
+
+def same_value_kind(old: FieldDef, new: FieldDef) -> bool:
+    """Whether the column of ``old`` can hold the values of ``new`` (altered in place)."""
+    return _value_kind(old) == _value_kind(new)
 
 
 def _fit_number(text: str, new: FieldDef) -> tuple[str, bool]:
@@ -201,7 +223,7 @@ def _stands_for(candidate: str, after: str, value: Any, new: FieldDef) -> bool:
     if after == candidate:
         return True
     try:
-        if new.type in _NUMBERS:
+        if new.type in NUMBER_TYPES:
             return _PLAIN_NUMBER.fullmatch(candidate) is not None and Decimal(candidate) == Decimal(after)
         if new.type == "json":
             return _canonical_json(_decode_json(candidate)) == _canonical_json(value)
@@ -239,7 +261,7 @@ class Converter:
             candidate, changed = self.rule(value, self.old, self.new)
         except _Lost:
             return Conversion(record_id, before, None, "lost")
-        if self.new.type in _NUMBERS:
+        if self.new.type in NUMBER_TYPES:
             candidate, rounded = _fit_number(candidate, self.new)
             changed = changed or rounded
         if candidate == "":
