@@ -13,11 +13,10 @@ from engine.metadata._characters import invalid_character_problems
 from engine.metadata._json_files import NOT_READ, read_json
 from engine.metadata._kinds import KINDS
 from engine.metadata._model import SourceRef
+from engine.metadata._pipeline import SCHEMA_VERSION
 from engine.metadata._problems import child, did_you_mean, problem, quoted_list
 from engine.metadata._salvage import Salvage, salvage
 from engine.metadata._schema_errors import schema_problems
-
-SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True)

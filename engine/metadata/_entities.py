@@ -4,12 +4,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
 
 from engine.errors import Problem
-from engine.metadata._drafts import EntityDraft, FieldDraft
-from engine.metadata._fields import build_field, label_from_json
-from engine.metadata._model import SYSTEM_FIELDS, EntityDef, FieldDef, SourceRef
+from engine.metadata._drafts import EntityDraft, FieldDraft, entity_draft
+from engine.metadata._fields import build_field, label_from_json, resolved_precision
+from engine.metadata._model import (
+    DEFAULT_MAX_LENGTH,
+    DEFAULT_PRECISION,
+    SYSTEM_FIELDS,
+    Choice,
+    EntityDef,
+    FieldDef,
+    SourceRef,
+)
 from engine.metadata._names import derive_label, entity_name_problems
+from engine.metadata._overlays import apply_overlays
+from engine.metadata._pipeline import SCHEMA_VERSION, DocumentKind, OverlayKind, Resolution
 from engine.metadata._problems import child, did_you_mean, problem
 
 #: Types a database index cannot be built on (json has no ordering in PostgreSQL).
@@ -154,3 +166,102 @@ def _rename_problems(items: list[tuple[str, object, SourceRef]], what: str) -> l
             continue
         problems.append(problem("renamed_from_clash", message, where))
     return problems
+
+
+def entity_to_json(entity: EntityDef) -> dict[str, Any]:
+    """One entity as an entity document with only non-default keys."""
+    out: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "kind": "entity", "name": entity.name}
+    if entity.label != derive_label(entity.name):
+        out["label"] = entity.label.to_json()
+    if entity.description is not None:
+        out["description"] = entity.description.to_json()
+    if entity.display is not None:
+        out["display"] = entity.display
+    if entity.renamed_from is not None:
+        out["renamed_from"] = entity.renamed_from
+    out["fields"] = {name: field_to_json(f) for name, f in entity.fields.items()}
+    if entity.indexes:
+        out["indexes"] = [list(names) for names in entity.indexes]
+    if entity.unique:
+        out["unique"] = [list(names) for names in entity.unique]
+    return out
+
+
+def field_to_json(field: FieldDef) -> dict[str, Any]:
+    """One field as written in an entity document, with only non-default keys."""
+    out: dict[str, Any] = {"type": field.type}
+    if field.label != derive_label(field.name):
+        out["label"] = field.label.to_json()
+    if field.description is not None:
+        out["description"] = field.description.to_json()
+    for option, bound in (("minimum", field.minimum), ("maximum", field.maximum)):
+        if bound is not None:
+            out[option] = _bound_to_json(bound)
+    if field.min_length is not None:
+        out["min_length"] = field.min_length
+    if field.max_length is not None and field.max_length != DEFAULT_MAX_LENGTH.get(field.type):
+        out["max_length"] = field.max_length
+    if field.pattern is not None:
+        out["pattern"] = field.pattern
+    if field.type in DEFAULT_PRECISION and field.precision is not None:
+        written = None
+        if field.precision != DEFAULT_PRECISION[field.type][0]:
+            out["precision"] = written = field.precision
+        if field.scale != resolved_precision(field.type, written, None)[1]:
+            out["scale"] = field.scale
+    if field.choices:
+        out["choices"] = [_choice_to_json(c) for c in field.choices]
+    if field.target is not None:
+        out["target"] = field.target
+    if field.on_delete != "restrict":
+        out["on_delete"] = field.on_delete
+    for flag in ("required", "unique", "index", "read_only"):
+        if getattr(field, flag):
+            out[flag] = True
+    if field.has_default:
+        out["default"] = field.default
+    if field.renamed_from is not None:
+        out["renamed_from"] = field.renamed_from
+    return out
+
+
+def _choice_to_json(choice: Choice) -> str | dict[str, Any]:
+    if choice.label == derive_label(choice.value):
+        return choice.value
+    return {"value": choice.value, "label": choice.label.to_json()}
+
+
+def _bound_to_json(value: Decimal) -> int | str:
+    # Whole numbers as JSON integers; anything else as a decimal string, which keeps every
+    # digit (a float would not). Formatting with "f" never produces an exponent.
+    text = format(value, "f")
+    whole, _, fraction = text.partition(".")
+    if not fraction.strip("0"):
+        return int(whole)
+    return text
+
+
+def _apply_overlays(resolution: Resolution) -> list[Problem]:
+    return apply_overlays(
+        resolution.drafts("entity"),
+        resolution.collection.overlays_of("entity"),
+        resolution.ancestors,
+        resolution.broken("entity"),
+    )
+
+
+def _build(resolution: Resolution) -> tuple[Mapping[str, EntityDef], list[Problem]]:
+    return build_entities(resolution.drafts("entity"), resolution.ancestors, resolution.broken("entity"))
+
+
+ENTITY = DocumentKind(
+    name="entity",
+    plural="entities",
+    summary="an entity and its fields",
+    draft=entity_draft,
+    build=_build,
+    to_json=lambda entity, _definitions: entity_to_json(entity),
+    duplicate_hint=", or change the existing one with an entity_overlay document",
+    overlay=OverlayKind("additions and changes to an inherited entity", _apply_overlays),
+    always_stored=True,
+)

@@ -31,23 +31,15 @@ from engine.metadata._bundles import (
     is_file,
     single_document_graph,
 )
-from engine.metadata._documents import read_document
-from engine.metadata._drafts import Collection
-from engine.metadata._entities import build_entities
-from engine.metadata._kinds import KINDS, kinds_with_role
+from engine.metadata._documents import Document, read_document
+from engine.metadata._kinds import KINDS, collect_document, definitions_of, kinds_with_role, resolve
 from engine.metadata._model import Definitions, SourceRef
-from engine.metadata._overlays import apply_overlays
+from engine.metadata._pipeline import Collection
 from engine.metadata._problems import file_problem, unique_problems
-from engine.metadata._reports import build_reports
-from engine.metadata._role_drafts import apply_role_overlays
-from engine.metadata._roles import build_roles, role_reference_problems
 from engine.metadata._salvage import encloses
-from engine.metadata._scoring_overlays import apply_scoring_overlays
-from engine.metadata._scorings import build_scorings, rescore_problems
-from engine.metadata._workflow_overlays import apply_workflow_overlays
-from engine.metadata._workflows import build_workflows
 
 _Schemas = Mapping[str, Mapping[str, Any]]
+_MEMBERS = kinds_with_role("member")
 
 
 def load_definitions(
@@ -95,32 +87,38 @@ def _load(
     if isinstance(graph, Problem):
         return None, [graph]
     collection = Collection(problems=list(graph.problems))
-    members = kinds_with_role("member")
     form: list[Problem] = []
     removed: dict[str, tuple[str, ...]] = {}
     for bundle in graph.bundles:
         for document_path, display in bundle.documents:
-            document = read_document(document_path, display, allowed=members, context="a document inside a bundle")
+            document = read_document(document_path, display, allowed=_MEMBERS, context="a document inside a bundle")
             collection.problems.extend(document.problems)
             form.extend(document.problems)
-            value = document.value if document.valid else None
             if document.salvaged is not None:
-                value = document.salvaged.value
                 removed[display] = document.salvaged.removed
-            if value is not None and document.kind is not None:
-                collector = KINDS[document.kind].collect
-                assert collector is not None  # every member kind has one
-                collector(value, SourceRef(display), bundle.name, collection)
-            elif document.kind == "entity" and isinstance(document.value.get("name"), str):
-                collection.broken_entities.add(document.value["name"])
-            elif document.kind == "workflow" and isinstance(document.value.get("name"), str):
-                collection.broken_workflows.add(document.value["name"])
-            elif document.kind == "scoring" and isinstance(document.value.get("name"), str):
-                collection.broken_scorings.add(document.value["name"])
-            elif document.kind == "role" and isinstance(document.value.get("name"), str):
-                collection.broken_roles.add(document.value["name"])
-    definitions, problems = _resolve(collection, graph, scorer_schemas)
-    return definitions, _without_cascades(problems, set(form), removed)
+            _collect(document, display, bundle.name, collection)
+    resolution, problems = resolve(collection, graph.ancestors, scorer_schemas)
+    problems = _without_cascades(unique_problems(problems), set(form), removed)
+    if not graph.bundles:
+        return None, problems
+    definitions = definitions_of(resolution, graph.bundles[-1].name, tuple(b.name for b in graph.bundles))
+    return definitions, problems
+
+
+def _collect(document: Document, display: str, bundle: str, collection: Collection) -> None:
+    """Read a document into the collection: whole when valid, what is left of it when
+    salvaged; otherwise only its name is noted, as broken."""
+    value = document.value if document.valid else None
+    if document.salvaged is not None:
+        value = document.salvaged.value
+    if document.kind is None:
+        return
+    if value is not None:
+        collect_document(document.kind, value, SourceRef(display), bundle, collection)
+        return
+    kind = KINDS[document.kind]
+    if kind.definition is not None and not kind.overlay and isinstance(document.value.get("name"), str):
+        collection.broken_of(kind.name).add(document.value["name"])
 
 
 def _without_cascades(
@@ -135,85 +133,6 @@ def _without_cascades(
         for p in problems
         if p in form or p.file is None or p.pointer is None or not encloses(p.pointer, removed.get(p.file, ()))
     ]
-
-
-def _resolve(
-    collection: Collection, graph: BundleGraph, scorer_schemas: _Schemas | None
-) -> tuple[Definitions | None, list[Problem]]:
-    problems = collection.problems
-    problems.extend(
-        apply_overlays(collection.entities, collection.overlays, graph.ancestors, collection.broken_entities)
-    )
-    entities, entity_problems = build_entities(collection.entities, graph.ancestors, collection.broken_entities)
-    problems.extend(entity_problems)
-    problems.extend(
-        apply_workflow_overlays(
-            collection.workflows,
-            collection.workflow_overlays,
-            graph.ancestors,
-            collection.broken_workflows,
-        )
-    )
-    workflows, workflow_problems = build_workflows(
-        collection.workflows,
-        collection.entities,
-        entities,
-        graph.ancestors,
-        collection.broken_entities,
-    )
-    problems.extend(workflow_problems)
-    problems.extend(
-        apply_scoring_overlays(
-            collection.scorings,
-            collection.scoring_overlays,
-            graph.ancestors,
-            collection.broken_scorings,
-        )
-    )
-    scorings, scoring_problems = build_scorings(
-        collection.scorings,
-        collection.entities,
-        entities,
-        graph.ancestors,
-        collection.broken_entities,
-        workflows=workflows,
-        scorer_schemas=scorer_schemas,
-    )
-    problems.extend(scoring_problems)
-    problems.extend(
-        rescore_problems(collection.workflows, collection.scorings, graph.ancestors, collection.broken_scorings)
-    )
-    reports, report_problems = build_reports(
-        collection.reports,
-        collection.entities,
-        entities,
-        graph.ancestors,
-        collection.broken_entities,
-        workflow_drafts=collection.workflows,
-        workflows=workflows,
-        scoring_drafts=collection.scorings,
-        broken_workflows=collection.broken_workflows,
-        broken_scorings=collection.broken_scorings,
-    )
-    problems.extend(report_problems)
-    problems.extend(apply_role_overlays(collection.roles, collection.role_overlays, graph.ancestors))
-    roles, role_problems = build_roles(
-        collection.roles, collection.entities, entities, graph.ancestors, collection.broken_entities
-    )
-    problems.extend(role_problems)
-    problems.extend(role_reference_problems(roles, workflows, collection.workflows, collection.broken_roles))
-    if not graph.bundles:
-        return None, unique_problems(problems)
-    definitions = Definitions(
-        name=graph.bundles[-1].name,
-        entities=entities,
-        bundles=tuple(b.name for b in graph.bundles),
-        workflows=workflows,
-        scorings=scorings,
-        reports=reports,
-        roles=roles,
-    )
-    return definitions, unique_problems(problems)
 
 
 def _graph(path: Path, preset_dirs: Sequence[Path]) -> BundleGraph | Problem:

@@ -13,28 +13,18 @@ each other, that disagree are an ``overlay_clash``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import Problem
-from engine.metadata._drafts import EntityDraft, FieldDraft, OverlayDraft, field_draft
+from engine.metadata._drafts import EntityDraft, FieldDraft, field_draft
 from engine.metadata._fields import choice_value
 from engine.metadata._model import SourceRef
+from engine.metadata._pipeline import OverlayDraft, Setting, overlay_targets, resolve_settings, sees
 from engine.metadata._problems import child, did_you_mean, problem
 
 _ENTITY_PROPERTIES = ("label", "description", "display")
 _CHOICE_TYPES = ("enum", "multi_enum")
-
-
-@dataclass(frozen=True)
-class Setting:
-    """A value an overlay sets, the bundle of that overlay, and where it is written."""
-
-    value: Any
-    bundle: str
-    where: SourceRef
 
 
 def apply_overlays(
@@ -47,15 +37,9 @@ def apply_overlays(
 
     ``ancestors`` maps each bundle to the bundles it extends, directly or not.
     """
-    broken = set(broken_entities)
     problems: list[Problem] = []
     applicable: list[tuple[OverlayDraft, EntityDraft]] = []
-    for overlay in overlays:
-        entity = entities.get(overlay.entity)
-        if entity is None or not sees(overlay.bundle, entity.bundle, ancestors):
-            if overlay.entity not in broken:
-                problems.append(_unknown_entity(overlay, entities, ancestors))
-            continue
+    for overlay, entity in overlay_targets("entity", overlays, entities, ancestors, problems, broken=broken_entities):
         applicable.append((overlay, entity))
         problems.extend(_add(overlay, entity))
     settings: dict[tuple[str, str | None, str], list[Setting]] = {}
@@ -85,11 +69,6 @@ def apply_overlays(
         target.spec[prop] = winner.value
         target.where[prop] = winner.where
     return problems
-
-
-def sees(viewer: str, owner: str, ancestors: Mapping[str, frozenset[str]]) -> bool:
-    """Whether bundle ``viewer`` sees what bundle ``owner`` defines (itself or a base)."""
-    return viewer == owner or owner in ancestors.get(viewer, frozenset())
 
 
 def _add(overlay: OverlayDraft, entity: EntityDraft) -> list[Problem]:
@@ -132,50 +111,6 @@ def _add_choices(field: FieldDraft, choices: list[Any], where: SourceRef) -> lis
         existing[value] = at
         field.choices.append((choice, at))
     return problems
-
-
-def resolve_settings(group: list[Setting], ancestors: Mapping[str, frozenset[str]]) -> tuple[Setting, list[Problem]]:
-    """The setting that stands among ``group`` (all setting one property), and the
-    ``overlay_clash`` problems of those that disagree with it."""
-    # A setting is superseded by one made in a bundle that extends its bundle.
-    standing = [
-        s for s in group if not any(t.bundle != s.bundle and s.bundle in ancestors.get(t.bundle, ()) for t in group)
-    ]
-    first = standing[0]
-    problems = []
-    for other in standing[1:]:
-        if _same(other.value, first.value):
-            continue
-        message = (
-            f"this sets {other.where.pointer.rsplit('/', 1)[-1]!r} to {other.value!r}, but "
-            f"{first.where.file} at {first.where.pointer} sets it to {first.value!r}; overlays "
-            "never override each other silently. Set it in one place, or in a bundle that "
-            "extends both."
-        )
-        problems.append(problem("overlay_clash", message, other.where))
-    return first, problems
-
-
-def _same(a: Any, b: Any) -> bool:
-    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
-
-
-def _unknown_entity(
-    overlay: OverlayDraft,
-    entities: Mapping[str, EntityDraft],
-    ancestors: Mapping[str, frozenset[str]],
-) -> Problem:
-    visible = [n for n, e in entities.items() if sees(overlay.bundle, e.bundle, ancestors)]
-    entity = entities.get(overlay.entity)
-    if entity is not None:
-        reason = (
-            f" It is defined in bundle {entity.bundle!r}, which bundle {overlay.bundle!r} does "
-            f"not extend; add it to extends."
-        )
-    else:
-        reason = did_you_mean(overlay.entity, visible)
-    message = f"no bundle this overlay can see defines the entity {overlay.entity!r}.{reason}"
-    return problem("unknown_entity", message, child(overlay.source, "entity"))
 
 
 def _unknown_field(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.metadata._names import derive_label
+from engine.metadata._pipeline import SCHEMA_VERSION
 from engine.metadata._report_model import (
     AggregateSpec,
     DistributionSpec,
@@ -21,8 +22,6 @@ from engine.metadata._report_model import (
     ValueSource,
     thaw_json,
 )
-
-SCHEMA_VERSION = 1
 
 
 def report_to_json(report: ReportDef) -> dict[str, Any]:

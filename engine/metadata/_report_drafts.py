@@ -8,13 +8,10 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.metadata._model import SourceRef
-from engine.metadata._problems import child, problem
-
-if TYPE_CHECKING:
-    from engine.metadata._drafts import Collection
+from engine.metadata._problems import child
 
 
 @dataclass(frozen=True)
@@ -31,15 +28,6 @@ class ReportDraft:
         return child(self.source, *tokens)
 
 
-def collect_report(document: Mapping[str, Any], where: SourceRef, bundle: str, into: Collection) -> None:
-    """Add the report of a valid ``report`` document; a second one of that name is an error."""
-    name = str(document["name"])
-    first = into.reports.get(name)
-    if first is not None:
-        message = (
-            f"the report {name!r} is already defined in {first.source.file}; a report is "
-            "defined once. Rename one of them."
-        )
-        into.problems.append(problem("duplicate_report", message, child(where, "name")))
-        return
-    into.reports[name] = ReportDraft(name, copy.deepcopy(dict(document)), where, bundle)
+def report_draft(document: Mapping[str, Any], where: SourceRef, bundle: str) -> ReportDraft:
+    """The draft of the report of a valid ``report`` document."""
+    return ReportDraft(str(document["name"]), copy.deepcopy(dict(document)), where, bundle)

@@ -14,15 +14,16 @@ from engine.metadata._drafts import EntityDraft
 from engine.metadata._fields import label_from_json
 from engine.metadata._model import EntityDef, SourceRef
 from engine.metadata._names import derive_label
-from engine.metadata._overlays import sees
+from engine.metadata._pipeline import DocumentKind, Resolution, sees
 from engine.metadata._problems import child, did_you_mean, problem, quoted_list
+from engine.metadata._report_canonical import report_to_json
 from engine.metadata._report_checks import (
     NUMBER_FIELD_TYPES,
     ORDERED_FIELD_TYPES,
     ReportScope,
     build_params,
 )
-from engine.metadata._report_drafts import ReportDraft
+from engine.metadata._report_drafts import ReportDraft, report_draft
 from engine.metadata._report_measures import build_aggregate
 from engine.metadata._report_model import (
     WORKFLOW_REPORT_TYPES,
@@ -322,3 +323,29 @@ def _distribution(
             message = f"bins must ascend: {bins[index]!r} is not above {bins[index - 1]!r}."
             scope.add("invalid", message, draft.at("bins", index))
     return DistributionSpec(value=value, bins=bins, where=where)
+
+
+def _build(resolution: Resolution) -> tuple[Mapping[str, ReportDef], list[Problem]]:
+    return build_reports(
+        resolution.drafts("report"),
+        resolution.drafts("entity"),
+        resolution.definitions("entity"),
+        resolution.ancestors,
+        resolution.broken("entity"),
+        workflow_drafts=resolution.drafts("workflow"),
+        workflows=resolution.definitions("workflow"),
+        scoring_drafts=resolution.drafts("scoring"),
+        broken_workflows=resolution.broken("workflow"),
+        broken_scorings=resolution.broken("scoring"),
+    )
+
+
+REPORT = DocumentKind(
+    name="report",
+    plural="reports",
+    summary="figures computed over an entity's records, its workflow history or its scores",
+    draft=report_draft,
+    build=_build,
+    to_json=lambda report, _definitions: report_to_json(report),
+    after=("entity", "workflow", "scoring"),
+)

@@ -17,15 +17,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.errors import Problem
 from engine.metadata._model import SourceRef
-from engine.metadata._overlays import sees
-from engine.metadata._problems import child, did_you_mean, problem
-
-if TYPE_CHECKING:
-    from engine.metadata._drafts import Collection
+from engine.metadata._pipeline import OverlayDraft, overlay_targets, related, same_json
+from engine.metadata._problems import child, problem
 
 Place = tuple[str, ...]
 
@@ -46,16 +43,6 @@ class RoleDraft:
     bundles: dict[Place, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class RoleOverlayDraft:
-    """A ``role_overlay`` document of ``bundle``, applied after every role is read."""
-
-    role: str
-    document: Mapping[str, Any]
-    source: SourceRef
-    bundle: str
-
-
 def _places(document: Mapping[str, Any], where: SourceRef) -> Iterator[tuple[Place, Any, SourceRef]]:
     if "label" in document:
         yield ("label",), document["label"], child(where, "label")
@@ -72,19 +59,10 @@ def _entities(document: Mapping[str, Any], where: SourceRef, bundle: str) -> dic
     return {entity: (child(where, "permissions", entity), bundle) for entity in document.get("permissions", {})}
 
 
-def collect_role(document: Mapping[str, Any], where: SourceRef, bundle: str, into: Collection) -> None:
-    """Add the role of a valid ``role`` document; a second one of that name is an error."""
-    name = str(document["name"])
-    first = into.roles.get(name)
-    if first is not None:
-        message = (
-            f"the role {name!r} is already defined in {first.source.file}; a role is defined "
-            "once. Rename one of them, or add to the existing one with a role_overlay document."
-        )
-        into.problems.append(problem("duplicate_role", message, child(where, "name")))
-        return
+def role_draft(document: Mapping[str, Any], where: SourceRef, bundle: str) -> RoleDraft:
+    """The draft of the role of a valid ``role`` document."""
     draft = RoleDraft(
-        name=name,
+        name=str(document["name"]),
         values={},
         where={},
         source=where,
@@ -96,12 +74,7 @@ def collect_role(document: Mapping[str, Any], where: SourceRef, bundle: str, int
         draft.values[place] = value
         draft.where[place] = at
         draft.bundles[place] = bundle
-    into.roles[name] = draft
-
-
-def collect_role_overlay(document: Mapping[str, Any], where: SourceRef, bundle: str, into: Collection) -> None:
-    """Queue a valid ``role_overlay`` document; overlays apply once everything is read."""
-    into.role_overlays.append(RoleOverlayDraft(str(document["role"]), document, where, bundle))
+    return draft
 
 
 @dataclass(frozen=True)
@@ -114,17 +87,14 @@ class _Write:
 
 def apply_role_overlays(
     roles: dict[str, RoleDraft],
-    overlays: Iterable[RoleOverlayDraft],
+    overlays: Iterable[OverlayDraft],
     ancestors: Mapping[str, frozenset[str]],
 ) -> list[Problem]:
     """Apply ``overlays`` (in bundle order) to ``roles`` in place; return the problems."""
     problems: list[Problem] = []
     writes: dict[str, list[_Write]] = {}
-    for overlay in overlays:
-        role = roles.get(overlay.role)
-        if role is None or not sees(overlay.bundle, role.bundle, ancestors):
-            problems.append(_unknown_role(overlay, roles, ancestors))
-            continue
+    fallback = " Define it with a role document first."
+    for overlay, role in overlay_targets("role", overlays, roles, ancestors, problems, fallback=fallback):
         role.entities.update(
             {
                 e: w
@@ -148,11 +118,9 @@ def _clashes(group: list[_Write], ancestors: Mapping[str, frozenset[str]]) -> li
     problems: list[Problem] = []
     for index, later in enumerate(group):
         for earlier in group[:index]:
-            if later.place != earlier.place or _same(later.value, earlier.value):
+            if later.place != earlier.place or same_json(later.value, earlier.value):
                 continue
-            if later.bundle != earlier.bundle and (
-                earlier.bundle in ancestors.get(later.bundle, ()) or later.bundle in ancestors.get(earlier.bundle, ())
-            ):
+            if related(later.bundle, earlier.bundle, ancestors):
                 continue  # one refines the other: the bundle order decides
             message = (
                 f"this writes {'/'.join(later.place)} as {json.dumps(later.value, ensure_ascii=False)}, but "
@@ -163,23 +131,3 @@ def _clashes(group: list[_Write], ancestors: Mapping[str, frozenset[str]]) -> li
             problems.append(problem("overlay_clash", message, later.where))
             break
     return problems
-
-
-def _same(a: Any, b: Any) -> bool:
-    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
-
-
-def _unknown_role(
-    overlay: RoleOverlayDraft, roles: Mapping[str, RoleDraft], ancestors: Mapping[str, frozenset[str]]
-) -> Problem:
-    role = roles.get(overlay.role)
-    if role is not None:
-        reason = (
-            f" It is defined in bundle {role.bundle!r}, which bundle {overlay.bundle!r} does not "
-            "extend; add it to extends."
-        )
-    else:
-        visible = [n for n, r in roles.items() if sees(overlay.bundle, r.bundle, ancestors)]
-        reason = did_you_mean(overlay.role, visible) or " Define it with a role document first."
-    message = f"no bundle this overlay can see defines the role {overlay.role!r}.{reason}"
-    return problem("unknown_role", message, child(overlay.source, "role"))

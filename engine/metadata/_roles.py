@@ -16,8 +16,10 @@ from engine.metadata._drafts import EntityDraft
 from engine.metadata._fields import label_from_json
 from engine.metadata._model import EntityDef, SourceRef
 from engine.metadata._names import derive_label
+from engine.metadata._pipeline import DocumentKind, OverlayKind, Resolution
 from engine.metadata._problems import child, did_you_mean, problem, quoted_list
-from engine.metadata._role_drafts import RoleDraft
+from engine.metadata._role_canonical import role_to_json
+from engine.metadata._role_drafts import RoleDraft, apply_role_overlays, role_draft
 from engine.metadata._role_model import (
     ANY_ENTITY,
     BUILT_IN_ROLES,
@@ -147,3 +149,42 @@ def role_reference_problems(
 
 def _fallback(source: SourceRef | None, key: str) -> SourceRef | None:
     return None if source is None else child(source, key)
+
+
+def _apply_overlays(resolution: Resolution) -> list[Problem]:
+    return apply_role_overlays(
+        resolution.drafts("role"), resolution.collection.overlays_of("role"), resolution.ancestors
+    )
+
+
+def _build(resolution: Resolution) -> tuple[Mapping[str, RoleDef], list[Problem]]:
+    return build_roles(
+        resolution.drafts("role"),
+        resolution.drafts("entity"),
+        resolution.definitions("entity"),
+        resolution.ancestors,
+        resolution.broken("entity"),
+    )
+
+
+def _reference_problems(resolution: Resolution) -> list[Problem]:
+    return role_reference_problems(
+        resolution.definitions("role"),
+        resolution.definitions("workflow"),
+        resolution.drafts("workflow"),
+        resolution.broken("role"),
+    )
+
+
+ROLE = DocumentKind(
+    name="role",
+    plural="roles",
+    summary="what users holding a role may do with each entity's records and fields",
+    draft=role_draft,
+    build=_build,
+    to_json=lambda role, _definitions: role_to_json(role),
+    duplicate_hint=", or add to the existing one with a role_overlay document",
+    overlay=OverlayKind("additions and changes to an inherited role's permissions", _apply_overlays),
+    after=("entity", "workflow"),
+    checks=(_reference_problems,),
+)

@@ -11,13 +11,10 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.metadata._model import SourceRef
-from engine.metadata._problems import child, problem
-
-if TYPE_CHECKING:
-    from engine.metadata._drafts import Collection
+from engine.metadata._problems import child
 
 #: A place in a configuration: the keys (and list indexes, as strings) leading to it.
 ConfigPath = tuple[str, ...]
@@ -53,41 +50,21 @@ class ScoringDraft:
         raise AssertionError("the empty path always has a place")  # pragma: no cover
 
 
-@dataclass(frozen=True)
-class ScoringOverlayDraft:
-    """A ``scoring_overlay`` document of ``bundle``, applied after its bases are merged."""
-
-    scoring: str
-    document: Mapping[str, Any]
-    source: SourceRef
-    bundle: str
-
-
 _OPTIONS = ("entity", "scorer", "label", "triggers")
 #: Keys of ``target`` → the option of the draft that holds them.
 TARGET_OPTIONS = {"value": "target_value", "grade": "target_grade"}
 
 
-def collect_scoring(document: Mapping[str, Any], where: SourceRef, bundle: str, into: Collection) -> None:
-    """Add the scoring of a valid ``scoring`` document; a second one of that name is an error."""
-    name = str(document["name"])
-    first = into.scorings.get(name)
-    if first is not None:
-        message = (
-            f"the scoring {name!r} is already defined in {first.source.file}; a scoring is "
-            "defined once. Rename one of them, or change the existing one with a "
-            "scoring_overlay document."
-        )
-        into.problems.append(problem("duplicate_scoring", message, child(where, "name")))
-        return
+def scoring_draft(document: Mapping[str, Any], where: SourceRef, bundle: str) -> ScoringDraft:
+    """The draft of the scoring of a valid ``scoring`` document."""
     spec = {key: copy.deepcopy(document[key]) for key in _OPTIONS if key in document}
     places = {"name": child(where, "name"), **{key: child(where, key) for key in spec}}
     for key, option in TARGET_OPTIONS.items():
         if key in document.get("target", {}):
             spec[option] = document["target"][key]
             places[option] = child(where, "target", key)
-    into.scorings[name] = ScoringDraft(
-        name=name,
+    return ScoringDraft(
+        name=str(document["name"]),
         spec=spec,
         where=places,
         config=copy.deepcopy(dict(document.get("config", {}))),
@@ -95,8 +72,3 @@ def collect_scoring(document: Mapping[str, Any], where: SourceRef, bundle: str, 
         source=where,
         bundle=bundle,
     )
-
-
-def collect_scoring_overlay(document: Mapping[str, Any], where: SourceRef, bundle: str, into: Collection) -> None:
-    """Queue a valid ``scoring_overlay`` document; overlays apply once everything is read."""
-    into.scoring_overlays.append(ScoringOverlayDraft(str(document["scoring"]), document, where, bundle))

@@ -27,8 +27,9 @@ from typing import Any, Literal
 
 from engine.errors import Problem
 from engine.metadata._model import SourceRef
+from engine.metadata._pipeline import OverlayDraft
 from engine.metadata._problems import child, did_you_mean, problem
-from engine.metadata._scoring_drafts import ConfigPath, ScoringDraft, ScoringOverlayDraft
+from engine.metadata._scoring_drafts import ConfigPath, ScoringDraft
 
 Operation = Literal["remove_items", "change_items", "add_items"]
 #: The overlay keys of list operations, in the order they apply.
@@ -57,7 +58,7 @@ class ItemEdits:
     edits: tuple[ItemEdit, ...]
 
 
-def item_edits(overlay: ScoringOverlayDraft) -> ItemEdits | None:
+def item_edits(overlay: OverlayDraft) -> ItemEdits | None:
     """The list operations of ``overlay`` (None when it has none), as written."""
     document, source = overlay.document, overlay.source
     edits: list[ItemEdit] = []

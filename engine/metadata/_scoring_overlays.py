@@ -25,13 +25,9 @@ from typing import Any
 
 from engine.errors import Problem
 from engine.metadata._model import SourceRef
-from engine.metadata._overlays import sees
-from engine.metadata._problems import child, did_you_mean, problem
-from engine.metadata._scoring_drafts import (
-    TARGET_OPTIONS,
-    ScoringDraft,
-    ScoringOverlayDraft,
-)
+from engine.metadata._pipeline import OverlayDraft, overlay_targets, related, same_json
+from engine.metadata._problems import child, problem
+from engine.metadata._scoring_drafts import TARGET_OPTIONS, ScoringDraft
 from engine.metadata._scoring_items import ItemEdits, apply_item_edits, item_clashes, item_edits
 
 
@@ -53,20 +49,15 @@ class _Write:
 
 def apply_scoring_overlays(
     scorings: dict[str, ScoringDraft],
-    overlays: Iterable[ScoringOverlayDraft],
+    overlays: Iterable[OverlayDraft],
     ancestors: Mapping[str, frozenset[str]],
     broken_scorings: Iterable[str] = (),
 ) -> list[Problem]:
     """Apply ``overlays`` (in bundle order) to ``scorings`` in place; return the problems."""
-    broken = set(broken_scorings)
     problems: list[Problem] = []
     steps: dict[str, list[_Write | ItemEdits]] = {}
-    for overlay in overlays:
-        scoring = scorings.get(overlay.scoring)
-        if scoring is None or not sees(overlay.bundle, scoring.bundle, ancestors):
-            if overlay.scoring not in broken:
-                problems.append(_unknown_scoring(overlay, scorings, ancestors))
-            continue
+    targets = overlay_targets("scoring", overlays, scorings, ancestors, problems, broken=broken_scorings)
+    for overlay, scoring in targets:
         group = steps.setdefault(scoring.name, [])
         group.extend(_writes(overlay))
         edits = item_edits(overlay)
@@ -83,7 +74,7 @@ def apply_scoring_overlays(
     return problems
 
 
-def _writes(overlay: ScoringOverlayDraft) -> Iterator[_Write]:
+def _writes(overlay: OverlayDraft) -> Iterator[_Write]:
     document = overlay.document
     for option in ("label", "triggers"):
         if option in document:
@@ -96,9 +87,7 @@ def _writes(overlay: ScoringOverlayDraft) -> Iterator[_Write]:
         yield from _config_writes(("config", key), value, overlay, where)
 
 
-def _config_writes(
-    path: tuple[str, ...], value: Any, overlay: ScoringOverlayDraft, where: SourceRef
-) -> Iterator[_Write]:
+def _config_writes(path: tuple[str, ...], value: Any, overlay: OverlayDraft, where: SourceRef) -> Iterator[_Write]:
     if isinstance(value, dict) and value:
         for key, item in value.items():
             yield from _config_writes((*path, key), item, overlay, child(where, key))
@@ -125,9 +114,7 @@ def _clashes(group: list[_Write], ancestors: Mapping[str, frozenset[str]]) -> li
     problems: list[Problem] = []
     for index, later in enumerate(standing):
         for earlier in standing[:index]:
-            if later.bundle != earlier.bundle and (
-                earlier.bundle in ancestors.get(later.bundle, ()) or later.bundle in ancestors.get(earlier.bundle, ())
-            ):
+            if related(later.bundle, earlier.bundle, ancestors):
                 continue  # one refines the other: the bundle order decides
             if _agree(earlier, later):
                 continue
@@ -144,16 +131,12 @@ def _clashes(group: list[_Write], ancestors: Mapping[str, frozenset[str]]) -> li
 
 def _agree(a: _Write, b: _Write) -> bool:
     if a.path == b.path:
-        return _same(a.value, b.value)
+        return same_json(a.value, b.value)
     if _within(b.path, a.path):
         return a.merges  # b writes inside the object a makes sure of
     if _within(a.path, b.path):
         return b.merges
     return True  # different places
-
-
-def _same(a: Any, b: Any) -> bool:
-    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
 def _place(write: _Write) -> str:
@@ -191,21 +174,3 @@ def _apply_config(scoring: ScoringDraft, path: tuple[str, ...], write: _Write) -
     for place in [p for p in scoring.config_where if len(p) > len(path) and _within(p, path)]:
         del scoring.config_where[place]
     scoring.config_where[path] = write.where
-
-
-def _unknown_scoring(
-    overlay: ScoringOverlayDraft,
-    scorings: Mapping[str, ScoringDraft],
-    ancestors: Mapping[str, frozenset[str]],
-) -> Problem:
-    scoring = scorings.get(overlay.scoring)
-    if scoring is not None:
-        reason = (
-            f" It is defined in bundle {scoring.bundle!r}, which bundle {overlay.bundle!r} "
-            "does not extend; add it to extends."
-        )
-    else:
-        visible = [n for n, s in scorings.items() if sees(overlay.bundle, s.bundle, ancestors)]
-        reason = did_you_mean(overlay.scoring, visible)
-    message = f"no bundle this overlay can see defines the scoring {overlay.scoring!r}.{reason}"
-    return problem("unknown_scoring", message, child(overlay.source, "scoring"))

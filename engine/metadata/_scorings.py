@@ -14,11 +14,12 @@ from engine.metadata._drafts import EntityDraft
 from engine.metadata._fields import label_from_json
 from engine.metadata._model import NUMBER_TYPES, EntityDef, SourceRef
 from engine.metadata._names import derive_label
-from engine.metadata._overlays import sees
+from engine.metadata._pipeline import SCHEMA_VERSION, DocumentKind, OverlayKind, Resolution, sees
 from engine.metadata._problems import child, did_you_mean, problem, quoted_list
 from engine.metadata._scoring_config import ScorerValidators, config_problems
-from engine.metadata._scoring_drafts import ScoringDraft
+from engine.metadata._scoring_drafts import ScoringDraft, scoring_draft
 from engine.metadata._scoring_model import ScoringDef, Trigger
+from engine.metadata._scoring_overlays import apply_scoring_overlays
 from engine.metadata._workflow_drafts import WorkflowDraft
 from engine.metadata._workflow_lookup import Lookup, driven_map
 from engine.metadata._workflow_model import WorkflowDef
@@ -197,3 +198,69 @@ def _rescore_problem(
         hint = did_you_mean(name, visible) + " Define the scoring, or correct the name."
     message = f"{name!r} is not a scoring this bundle can see.{hint}"
     return problem("unknown_scoring", message, where)
+
+
+def scoring_to_json(scoring: ScoringDef) -> dict[str, Any]:
+    """One scoring as a scoring document with only non-default keys."""
+    out: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "scoring",
+        "name": scoring.name,
+        "entity": scoring.entity,
+        "scorer": scoring.scorer,
+    }
+    if scoring.label != derive_label(scoring.name):
+        out["label"] = scoring.label.to_json()
+    if scoring.config:
+        out["config"] = copy.deepcopy(dict(scoring.config))
+    target = {
+        key: value
+        for key, value in (("value", scoring.target_value), ("grade", scoring.target_grade))
+        if value is not None
+    }
+    if target:
+        out["target"] = target
+    if scoring.triggers != DEFAULT_TRIGGERS:
+        out["triggers"] = list(scoring.triggers)
+    return out
+
+
+def _apply_overlays(resolution: Resolution) -> list[Problem]:
+    return apply_scoring_overlays(
+        resolution.drafts("scoring"),
+        resolution.collection.overlays_of("scoring"),
+        resolution.ancestors,
+        resolution.broken("scoring"),
+    )
+
+
+def _build(resolution: Resolution) -> tuple[Mapping[str, ScoringDef], list[Problem]]:
+    return build_scorings(
+        resolution.drafts("scoring"),
+        resolution.drafts("entity"),
+        resolution.definitions("entity"),
+        resolution.ancestors,
+        resolution.broken("entity"),
+        workflows=resolution.definitions("workflow"),
+        scorer_schemas=resolution.scorer_schemas,
+    )
+
+
+def _rescore_problems(resolution: Resolution) -> list[Problem]:
+    return rescore_problems(
+        resolution.drafts("workflow"), resolution.drafts("scoring"), resolution.ancestors, resolution.broken("scoring")
+    )
+
+
+SCORING = DocumentKind(
+    name="scoring",
+    plural="scorings",
+    summary="how a scorer scores an entity's records, and where the score goes",
+    draft=scoring_draft,
+    build=_build,
+    to_json=lambda scoring, _definitions: scoring_to_json(scoring),
+    duplicate_hint=", or change the existing one with a scoring_overlay document",
+    overlay=OverlayKind("changes to an inherited scoring's configuration, target and triggers", _apply_overlays),
+    after=("entity", "workflow"),
+    checks=(_rescore_problems,),
+)

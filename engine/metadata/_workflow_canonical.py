@@ -15,6 +15,7 @@ from typing import Any
 from engine.metadata._durations import format_duration
 from engine.metadata._model import DEFAULT_MAX_LENGTH, FieldDef, Label
 from engine.metadata._names import derive_label
+from engine.metadata._pipeline import SCHEMA_VERSION
 from engine.metadata._workflow_actions import DEFAULT_ASSIGN_FIELD
 from engine.metadata._workflow_lookup import state_labels
 from engine.metadata._workflow_model import (
@@ -24,8 +25,6 @@ from engine.metadata._workflow_model import (
     TransitionDef,
     WorkflowDef,
 )
-
-SCHEMA_VERSION = 1
 
 
 def workflow_to_json(workflow: WorkflowDef, field: FieldDef | None = None) -> dict[str, Any]:

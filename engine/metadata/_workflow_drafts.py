@@ -9,13 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.metadata._model import SourceRef
-from engine.metadata._problems import child, problem
-
-if TYPE_CHECKING:
-    from engine.metadata._drafts import Collection
+from engine.metadata._problems import child
 
 
 @dataclass
@@ -49,16 +46,6 @@ class WorkflowDraft:
         return self.where.get(option, self.source)
 
 
-@dataclass(frozen=True)
-class WorkflowOverlayDraft:
-    """A ``workflow_overlay`` document of ``bundle``, applied after its bases are merged."""
-
-    workflow: str
-    document: Mapping[str, Any]
-    source: SourceRef
-    bundle: str
-
-
 _WORKFLOW_OPTIONS = ("entity", "field", "label")
 
 
@@ -73,21 +60,11 @@ def part_draft(name: str, spec: Mapping[str, Any], where: SourceRef, bundle: str
     )
 
 
-def collect_workflow(document: Mapping[str, Any], where: SourceRef, bundle: str, into: Collection) -> None:
-    """Add the workflow of a valid ``workflow`` document; a second one of that name is an error."""
-    name = str(document["name"])
-    first = into.workflows.get(name)
-    if first is not None:
-        message = (
-            f"the workflow {name!r} is already defined in {first.source.file}; a workflow is "
-            "defined once. Rename one of them, or change the existing one with a "
-            "workflow_overlay document."
-        )
-        into.problems.append(problem("duplicate_workflow", message, child(where, "name")))
-        return
+def workflow_draft(document: Mapping[str, Any], where: SourceRef, bundle: str) -> WorkflowDraft:
+    """The draft of the workflow of a valid ``workflow`` document."""
     options = {key: document[key] for key in _WORKFLOW_OPTIONS if key in document}
-    into.workflows[name] = WorkflowDraft(
-        name=name,
+    return WorkflowDraft(
+        name=str(document["name"]),
         spec=options,
         where={"name": child(where, "name"), **{key: child(where, key) for key in options}},
         states={
@@ -101,8 +78,3 @@ def collect_workflow(document: Mapping[str, Any], where: SourceRef, bundle: str,
         source=where,
         bundle=bundle,
     )
-
-
-def collect_workflow_overlay(document: Mapping[str, Any], where: SourceRef, bundle: str, into: Collection) -> None:
-    """Queue a valid ``workflow_overlay`` document; overlays apply once everything is read."""
-    into.workflow_overlays.append(WorkflowOverlayDraft(str(document["workflow"]), document, where, bundle))

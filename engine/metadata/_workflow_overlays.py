@@ -15,14 +15,9 @@ from collections.abc import Iterable, Mapping
 
 from engine.errors import Problem
 from engine.metadata._model import SourceRef
-from engine.metadata._overlays import Setting, resolve_settings, sees
+from engine.metadata._pipeline import OverlayDraft, Setting, overlay_targets, resolve_settings, sees
 from engine.metadata._problems import child, did_you_mean, problem
-from engine.metadata._workflow_drafts import (
-    PartDraft,
-    WorkflowDraft,
-    WorkflowOverlayDraft,
-    part_draft,
-)
+from engine.metadata._workflow_drafts import PartDraft, WorkflowDraft, part_draft
 
 #: (key that adds, key that changes, what they hold, code of an addition that exists,
 #: code of a change to something missing)
@@ -40,20 +35,15 @@ _SECTIONS = (
 
 def apply_workflow_overlays(
     workflows: dict[str, WorkflowDraft],
-    overlays: Iterable[WorkflowOverlayDraft],
+    overlays: Iterable[OverlayDraft],
     ancestors: Mapping[str, frozenset[str]],
     broken_workflows: Iterable[str] = (),
 ) -> list[Problem]:
     """Apply ``overlays`` (in bundle order) to ``workflows`` in place; return the problems."""
-    broken = set(broken_workflows)
     problems: list[Problem] = []
-    applicable: list[tuple[WorkflowOverlayDraft, WorkflowDraft]] = []
-    for overlay in overlays:
-        workflow = workflows.get(overlay.workflow)
-        if workflow is None or not sees(overlay.bundle, workflow.bundle, ancestors):
-            if overlay.workflow not in broken:
-                problems.append(_unknown_workflow(overlay, workflows, ancestors))
-            continue
+    applicable: list[tuple[OverlayDraft, WorkflowDraft]] = []
+    targets = overlay_targets("workflow", overlays, workflows, ancestors, problems, broken=broken_workflows)
+    for overlay, workflow in targets:
         applicable.append((overlay, workflow))
         problems.extend(_add(overlay, workflow))
     settings: dict[tuple[str, str, str, str], list[Setting]] = {}
@@ -82,7 +72,7 @@ def _parts(workflow: WorkflowDraft, what: str) -> dict[str, PartDraft]:
     return workflow.states if what == "state" else workflow.transitions
 
 
-def _add(overlay: WorkflowOverlayDraft, workflow: WorkflowDraft) -> list[Problem]:
+def _add(overlay: OverlayDraft, workflow: WorkflowDraft) -> list[Problem]:
     problems: list[Problem] = []
     for add_key, change_key, what, exists_code, _ in _SECTIONS:
         parts = _parts(workflow, what)
@@ -110,21 +100,3 @@ def _unknown_part(name: str, what: str, code: str, where: SourceRef, workflow: W
         hint = did_you_mean(name, list(parts)) + f" To add a new {what}, use add_{what}s."
     message = f"the workflow {workflow.name!r} has no {what} {name!r} to change.{hint}"
     return problem(code, message, where)
-
-
-def _unknown_workflow(
-    overlay: WorkflowOverlayDraft,
-    workflows: Mapping[str, WorkflowDraft],
-    ancestors: Mapping[str, frozenset[str]],
-) -> Problem:
-    workflow = workflows.get(overlay.workflow)
-    if workflow is not None:
-        reason = (
-            f" It is defined in bundle {workflow.bundle!r}, which bundle {overlay.bundle!r} "
-            "does not extend; add it to extends."
-        )
-    else:
-        visible = [n for n, w in workflows.items() if sees(overlay.bundle, w.bundle, ancestors)]
-        reason = did_you_mean(overlay.workflow, visible)
-    message = f"no bundle this overlay can see defines the workflow {overlay.workflow!r}.{reason}"
-    return problem("unknown_workflow", message, child(overlay.source, "workflow"))

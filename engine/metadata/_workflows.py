@@ -17,15 +17,18 @@ from engine.metadata._fields import label_from_json
 from engine.metadata._model import (
     DEFAULT_MAX_LENGTH,
     SYSTEM_FIELDS,
+    Definitions,
     EntityDef,
     FieldDef,
     Label,
     SourceRef,
 )
 from engine.metadata._names import derive_label
+from engine.metadata._pipeline import DocumentKind, OverlayKind, Resolution
 from engine.metadata._problems import child, did_you_mean, problem, quoted_list
 from engine.metadata._workflow_actions import build_actions
-from engine.metadata._workflow_drafts import PartDraft, WorkflowDraft
+from engine.metadata._workflow_canonical import workflow_to_json
+from engine.metadata._workflow_drafts import PartDraft, WorkflowDraft, workflow_draft
 from engine.metadata._workflow_lookup import Lookup, driven_map, state_labels
 from engine.metadata._workflow_model import (
     EscalationDef,
@@ -34,6 +37,7 @@ from engine.metadata._workflow_model import (
     TransitionDef,
     WorkflowDef,
 )
+from engine.metadata._workflow_overlays import apply_workflow_overlays
 from engine.metadata._workflow_rules import RuleScope, rule_problems
 
 #: Input types that hold text, and so accept max_length.
@@ -368,3 +372,40 @@ def _unreachable(draft: WorkflowDraft, transitions: Mapping[str, TransitionDef])
             )
             problems.append(problem("unreachable_state", message, state.source))
     return problems
+
+
+def _apply_overlays(resolution: Resolution) -> list[Problem]:
+    return apply_workflow_overlays(
+        resolution.drafts("workflow"),
+        resolution.collection.overlays_of("workflow"),
+        resolution.ancestors,
+        resolution.broken("workflow"),
+    )
+
+
+def _build(resolution: Resolution) -> tuple[Mapping[str, WorkflowDef], list[Problem]]:
+    return build_workflows(
+        resolution.drafts("workflow"),
+        resolution.drafts("entity"),
+        resolution.definitions("entity"),
+        resolution.ancestors,
+        resolution.broken("entity"),
+    )
+
+
+def _to_json(workflow: WorkflowDef, definitions: Definitions) -> dict[str, Any]:
+    entity = definitions.entities.get(workflow.entity)
+    return workflow_to_json(workflow, None if entity is None else entity.fields.get(workflow.field))
+
+
+WORKFLOW = DocumentKind(
+    name="workflow",
+    plural="workflows",
+    summary="the states and guarded transitions of an entity's enum field",
+    draft=workflow_draft,
+    build=_build,
+    to_json=_to_json,
+    duplicate_hint=", or change the existing one with a workflow_overlay document",
+    overlay=OverlayKind("additions and changes to an inherited workflow", _apply_overlays),
+    after=("entity",),
+)
