@@ -33,7 +33,7 @@ from engine.metadata._model import (
     OnDelete,
     SourceRef,
 )
-from engine.metadata._names import derive_label
+from engine.metadata._names import SQL_RESERVED_WORDS, derive_label
 from engine.metadata._patterns import MAX_PATTERN_MEMORY, pattern_matcher
 from engine.metadata._problems import PROBLEM_CODES
 from engine.metadata._report_checks import REPORT_SYSTEM_FIELDS
@@ -74,7 +74,6 @@ from engine.metadata._role_model import (
     Scope,
 )
 from engine.metadata._scoring_model import ScoringDef, Trigger
-from engine.metadata._sql_keywords import SQL_RESERVED_WORDS
 from engine.metadata._workflow_model import (
     ActionDef,
     ActionKind,

@@ -17,8 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.errors import DefinitionError
-from engine.metadata._documents import check_document
-from engine.metadata._json_files import check_structure
+from engine.metadata._documents import check_document, check_structure
 from engine.metadata._kinds import DEFINITION_KINDS, definitions_of, resolve
 from engine.metadata._model import Definitions, SourceRef
 from engine.metadata._pipeline import SCHEMA_VERSION, Collection, DocumentKind

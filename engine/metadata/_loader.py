@@ -31,12 +31,11 @@ from engine.metadata._bundles import (
     is_file,
     single_document_graph,
 )
-from engine.metadata._documents import Document, read_document
+from engine.metadata._documents import Document, encloses, read_document
 from engine.metadata._kinds import KINDS, collect_document, definitions_of, kinds_with_role, resolve
 from engine.metadata._model import Definitions, SourceRef
 from engine.metadata._pipeline import Collection
 from engine.metadata._problems import file_problem, unique_problems
-from engine.metadata._salvage import encloses
 
 _Schemas = Mapping[str, Mapping[str, Any]]
 _MEMBERS = kinds_with_role("member")

@@ -28,8 +28,7 @@ from referencing.exceptions import Unresolvable
 from engine.errors import Problem
 from engine.logic import LogicError, compile_rule
 from engine.metadata._problems import did_you_mean, problem, quoted_list
-from engine.metadata._schema_errors import value_problems
-from engine.metadata._schemas import StrictValidator
+from engine.metadata._schemas import StrictValidator, value_problems
 from engine.metadata._scoring_drafts import ConfigPath, ScoringDraft
 from engine.metadata._workflow_rules import relocated_rule_problem
 
