@@ -62,7 +62,7 @@ from engine.metadata._report_model import (
     freeze_json,
     thaw_json,
 )
-from engine.metadata._role_model import (
+from engine.metadata._roles import (
     ANY_ENTITY,
     BUILT_IN_ROLES,
     OPERATIONS,
