@@ -46,10 +46,10 @@ from engine.metadata._problems import child, did_you_mean, problem, quoted_list
 from engine.metadata._schemas import StrictValidator, value_problems
 from engine.metadata._scoring_drafts import ConfigPath, ScoringDraft, apply_scoring_overlays, scoring_draft
 from engine.metadata._scoring_model import ScoringDef, Trigger
+from engine.metadata._workflow_actions import relocated_rule_problem
 from engine.metadata._workflow_drafts import WorkflowDraft
 from engine.metadata._workflow_lookup import Lookup, driven_map
 from engine.metadata._workflow_model import WorkflowDef
-from engine.metadata._workflow_rules import relocated_rule_problem
 
 #: The key under which a configuration holds JSON Logic rules this package checks.
 RULE_KEY = "when"
