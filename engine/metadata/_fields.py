@@ -4,11 +4,11 @@ against each other (bounds, lengths, pattern, precision, choices, default)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from engine.errors import Problem
-from engine.metadata._drafts import FieldDraft
 from engine.metadata._model import (
     DEFAULT_MAX_LENGTH,
     DEFAULT_PRECISION,
@@ -20,9 +20,43 @@ from engine.metadata._model import (
 )
 from engine.metadata._names import derive_label, field_name_problems
 from engine.metadata._patterns import pattern_problem
-from engine.metadata._problems import problem
+from engine.metadata._problems import child, problem
 from engine.metadata._schemas import field_options, types_accepting
 from engine.metadata._values import decimal_fit_problem, default_problem, to_decimal
+
+
+@dataclass
+class FieldDraft:
+    """One field: its options as written (minus ``choices``) and where each was set."""
+
+    name: str
+    spec: dict[str, Any]
+    where: dict[str, SourceRef]
+    choices: list[tuple[Any, SourceRef]]
+    source: SourceRef
+    bundle: str
+
+    @property
+    def type(self) -> str:
+        return str(self.spec["type"])
+
+    def at(self, option: str) -> SourceRef:
+        """Where ``option`` was set (the field itself when it was not)."""
+        return self.where.get(option, self.source)
+
+
+def field_draft(name: str, spec: Mapping[str, Any], where: SourceRef, bundle: str) -> FieldDraft:
+    """The draft of a field defined at ``where`` (``/fields/x`` or ``/add_fields/x``)."""
+    options = {key: value for key, value in spec.items() if key != "choices"}
+    choices = [(c, child(where, "choices", i)) for i, c in enumerate(spec.get("choices", ()))]
+    return FieldDraft(
+        name=name,
+        spec=options,
+        where={key: child(where, key) for key in options},
+        choices=choices,
+        source=where,
+        bundle=bundle,
+    )
 
 
 def label_from_json(value: Any) -> Label | None:
@@ -176,3 +210,57 @@ def _choices(draft: FieldDraft) -> tuple[tuple[Choice, ...], list[Problem]]:
         first_at[choice.value] = where
         choices.append(choice)
     return tuple(choices), problems
+
+
+def field_to_json(field: FieldDef) -> dict[str, Any]:
+    """One field as written in an entity document, with only non-default keys."""
+    out: dict[str, Any] = {"type": field.type}
+    if field.label != derive_label(field.name):
+        out["label"] = field.label.to_json()
+    if field.description is not None:
+        out["description"] = field.description.to_json()
+    for option, bound in (("minimum", field.minimum), ("maximum", field.maximum)):
+        if bound is not None:
+            out[option] = _bound_to_json(bound)
+    if field.min_length is not None:
+        out["min_length"] = field.min_length
+    if field.max_length is not None and field.max_length != DEFAULT_MAX_LENGTH.get(field.type):
+        out["max_length"] = field.max_length
+    if field.pattern is not None:
+        out["pattern"] = field.pattern
+    if field.type in DEFAULT_PRECISION and field.precision is not None:
+        written = None
+        if field.precision != DEFAULT_PRECISION[field.type][0]:
+            out["precision"] = written = field.precision
+        if field.scale != resolved_precision(field.type, written, None)[1]:
+            out["scale"] = field.scale
+    if field.choices:
+        out["choices"] = [_choice_to_json(c) for c in field.choices]
+    if field.target is not None:
+        out["target"] = field.target
+    if field.on_delete != "restrict":
+        out["on_delete"] = field.on_delete
+    for flag in ("required", "unique", "index", "read_only"):
+        if getattr(field, flag):
+            out[flag] = True
+    if field.has_default:
+        out["default"] = field.default
+    if field.renamed_from is not None:
+        out["renamed_from"] = field.renamed_from
+    return out
+
+
+def _choice_to_json(choice: Choice) -> str | dict[str, Any]:
+    if choice.label == derive_label(choice.value):
+        return choice.value
+    return {"value": choice.value, "label": choice.label.to_json()}
+
+
+def _bound_to_json(value: Decimal) -> int | str:
+    # Whole numbers as JSON integers; anything else as a decimal string, which keeps every
+    # digit (a float would not). Formatting with "f" never produces an exponent.
+    text = format(value, "f")
+    whole, _, fraction = text.partition(".")
+    if not fraction.strip("0"):
+        return int(whole)
+    return text

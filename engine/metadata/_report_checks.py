@@ -26,6 +26,7 @@ from types import MappingProxyType
 from typing import Any
 
 from engine.errors import Problem
+from engine.metadata._entities import Lookup
 from engine.metadata._fields import label_from_json
 from engine.metadata._model import NO_DEFAULT, EntityDef, FieldDef, Label, SourceRef
 from engine.metadata._names import derive_label
@@ -39,7 +40,6 @@ from engine.metadata._report_model import (
     RelatedDef,
     freeze_json,
 )
-from engine.metadata._workflow_lookup import Lookup
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import Problem
-from engine.metadata._drafts import EntityDraft
+from engine.metadata._entities import EntityDraft, Lookup
 from engine.metadata._fields import label_from_json
 from engine.metadata._model import EntityDef, SourceRef
 from engine.metadata._names import derive_label
@@ -52,7 +52,6 @@ from engine.metadata._report_model import (
 )
 from engine.metadata._scoring_drafts import ScoringDraft
 from engine.metadata._workflow_drafts import WorkflowDraft
-from engine.metadata._workflow_lookup import Lookup
 from engine.metadata._workflow_model import WorkflowDef
 
 

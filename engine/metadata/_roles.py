@@ -39,7 +39,7 @@ from types import MappingProxyType
 from typing import Any, Literal, cast, get_args
 
 from engine.errors import Problem
-from engine.metadata._drafts import EntityDraft
+from engine.metadata._entities import EntityDraft, Lookup
 from engine.metadata._fields import label_from_json
 from engine.metadata._model import EntityDef, Label, SourceRef
 from engine.metadata._names import derive_label
@@ -54,7 +54,6 @@ from engine.metadata._pipeline import (
 )
 from engine.metadata._problems import child, did_you_mean, problem, quoted_list
 from engine.metadata._workflow_drafts import WorkflowDraft
-from engine.metadata._workflow_lookup import Lookup
 from engine.metadata._workflow_model import WorkflowDef
 
 Scope = Literal["none", "own", "team", "all"]

@@ -37,7 +37,7 @@ from referencing.exceptions import Unresolvable
 
 from engine.errors import Problem
 from engine.logic import LogicError, compile_rule
-from engine.metadata._drafts import EntityDraft
+from engine.metadata._entities import EntityDraft, Lookup, driven_map
 from engine.metadata._fields import label_from_json
 from engine.metadata._model import NUMBER_TYPES, EntityDef, SourceRef
 from engine.metadata._names import derive_label
@@ -48,7 +48,6 @@ from engine.metadata._scoring_drafts import ConfigPath, ScoringDraft, apply_scor
 from engine.metadata._scoring_model import ScoringDef, Trigger
 from engine.metadata._workflow_actions import relocated_rule_problem
 from engine.metadata._workflow_drafts import WorkflowDraft
-from engine.metadata._workflow_lookup import Lookup, driven_map
 from engine.metadata._workflow_model import WorkflowDef
 
 #: The key under which a configuration holds JSON Logic rules this package checks.

@@ -33,10 +33,10 @@ from typing import Any
 
 from engine.errors import Problem
 from engine.logic import LogicError, compile_rule
+from engine.metadata._entities import Lookup
 from engine.metadata._model import SYSTEM_FIELDS, EntityDef, FieldDef, SourceRef
 from engine.metadata._problems import PROBLEM_CODES, child, did_you_mean, problem, quoted_list
 from engine.metadata._values import default_problem
-from engine.metadata._workflow_lookup import Lookup
 from engine.metadata._workflow_model import ActionDef
 
 #: What a rule may read of the acting user.

@@ -22,7 +22,7 @@ from types import MappingProxyType
 from typing import Any
 
 from engine.errors import Problem
-from engine.metadata._drafts import EntityDraft
+from engine.metadata._entities import EntityDraft, Lookup, driven_map, state_labels
 from engine.metadata._fields import label_from_json
 from engine.metadata._model import (
     DEFAULT_MAX_LENGTH,
@@ -38,7 +38,6 @@ from engine.metadata._pipeline import SCHEMA_VERSION, DocumentKind, OverlayKind,
 from engine.metadata._problems import child, did_you_mean, problem, quoted_list
 from engine.metadata._workflow_actions import DEFAULT_ASSIGN_FIELD, RuleScope, build_actions, rule_problems
 from engine.metadata._workflow_drafts import PartDraft, WorkflowDraft, apply_workflow_overlays, workflow_draft
-from engine.metadata._workflow_lookup import Lookup, driven_map, state_labels
 from engine.metadata._workflow_model import (
     ActionDef,
     EscalationDef,
