@@ -10,12 +10,13 @@ workflows and ``docs/reports.md`` for reports.
 
 from __future__ import annotations
 
-from engine.metadata._canonical import (
+from engine.metadata._loader import (
     definitions_digest,
     definitions_from_json,
     definitions_to_json,
+    load_definitions,
+    validate_path,
 )
-from engine.metadata._loader import load_definitions, validate_path
 from engine.metadata._model import (
     DEFAULT_MAX_LENGTH,
     DEFAULT_PRECISION,

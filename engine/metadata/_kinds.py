@@ -2,7 +2,7 @@
 
 ``DEFINITION_KINDS`` lists every kind of definition in dependency order (a kind comes
 after the kinds its checks read). :func:`resolve` walks them for both loading paths, the
-files of a bundle graph (``_loader``) and the stored form (``_canonical``): for each kind
+files of a bundle graph and the stored form (both in ``_loader``): for each kind
 it applies the kind's overlays, builds (checks and freezes) its drafts, then runs its
 cross-kind checks. ``KINDS`` is the table of document kinds that follows from it: the
 meta-schema of each and what reads it; the reader, the error for an unknown kind and the
