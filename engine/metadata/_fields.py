@@ -97,50 +97,21 @@ def resolved_precision(field_type: str, precision: int | None, scale: int | None
 def build_field(draft: FieldDraft) -> tuple[FieldDef, list[Problem]]:
     """The frozen field and the problems of its options (located where each was set)."""
     spec = draft.spec
-    field_type = draft.type
     problems = field_name_problems(draft.name, draft.source)
-    # Overlays can set options the meta-schema only checks per document (an index on a
-    # json field, a default on a reference): check the merged result once more.
-    for option in spec:
-        if option not in field_options()[field_type] and option != "default":
-            types = ", ".join(types_accepting(option))
-            message = f"{option!r} does not apply to {field_type} fields (it applies to: {types})."
-            problems.append(problem("inapplicable_option", message, draft.at(option)))
-    minimum = to_decimal(spec.get("minimum"))
-    maximum = to_decimal(spec.get("maximum"))
-    if minimum is not None and maximum is not None and minimum > maximum:
-        message = f"minimum {minimum} is greater than maximum {maximum}; swap or correct them."
-        problems.append(problem("invalid_bounds", message, draft.at("minimum")))
-    max_length = _whole(spec.get("max_length", DEFAULT_MAX_LENGTH.get(field_type)))
-    min_length = _whole(spec.get("min_length"))
-    if min_length is not None and max_length is not None and min_length > max_length:
-        implicit = "" if "max_length" in spec else " (the default for this type)"
-        message = (
-            f"min_length {min_length} is greater than max_length {max_length}{implicit}; "
-            "lower min_length or raise max_length."
-        )
-        problems.append(problem("invalid_bounds", message, draft.at("min_length")))
+    problems.extend(_inapplicable_options(draft))
+    minimum, maximum = _bounds(draft, problems)
+    min_length, max_length = _lengths(draft, problems)
     pattern = spec.get("pattern")
     reason = None if pattern is None else pattern_problem(pattern)
     if reason is not None:
         problems.append(problem("invalid_pattern", reason, draft.at("pattern")))
         pattern = None
-    precision = scale = None
-    if field_type in DEFAULT_PRECISION:
-        precision, scale = resolved_precision(field_type, _whole(spec.get("precision")), _whole(spec.get("scale")))
-        if scale > precision:
-            message = (
-                f"scale {scale} is larger than precision {precision}: the scale counts digits "
-                "after the point out of precision digits in all. Lower scale or raise precision."
-            )
-            problems.append(problem("invalid_scale", message, draft.at("scale")))
-        else:
-            problems.extend(_bounds_fit(draft, minimum, maximum, precision, scale))
+    precision, scale = _precision(draft, minimum, maximum, problems)
     choices, choice_problems = _choices(draft)
     problems.extend(choice_problems)
     on_delete = spec.get("on_delete", "restrict")
     required = bool(spec.get("required", False))
-    if field_type == "reference" and on_delete == "set_null" and required:
+    if draft.type == "reference" and on_delete == "set_null" and required:
         message = (
             "on_delete 'set_null' cannot empty a required field; use 'restrict' or "
             "'cascade', or make the field optional."
@@ -148,7 +119,7 @@ def build_field(draft: FieldDraft) -> tuple[FieldDef, list[Problem]]:
         problems.append(problem("invalid_on_delete", message, draft.at("on_delete")))
     field = FieldDef(
         name=draft.name,
-        type=field_type,  # type: ignore[arg-type]
+        type=draft.type,  # type: ignore[arg-type]
         label=label_from_json(spec.get("label")) or derive_label(draft.name),
         description=label_from_json(spec.get("description")),
         required=required,
@@ -175,6 +146,60 @@ def build_field(draft: FieldDraft) -> tuple[FieldDef, list[Problem]]:
             message = f"the default {field.default!r} is not a valid value of this field: {reason}."
             problems.append(problem("invalid_default", message, draft.at("default")))
     return field, problems
+
+
+def _inapplicable_options(draft: FieldDraft) -> list[Problem]:
+    # Overlays can set options the meta-schema only checks per document (an index on a
+    # json field, a default on a reference): check the merged result once more.
+    problems = []
+    for option in draft.spec:
+        if option not in field_options()[draft.type] and option != "default":
+            types = ", ".join(types_accepting(option))
+            message = f"{option!r} does not apply to {draft.type} fields (it applies to: {types})."
+            problems.append(problem("inapplicable_option", message, draft.at(option)))
+    return problems
+
+
+def _bounds(draft: FieldDraft, problems: list[Problem]) -> tuple[Decimal | None, Decimal | None]:
+    minimum = to_decimal(draft.spec.get("minimum"))
+    maximum = to_decimal(draft.spec.get("maximum"))
+    if minimum is not None and maximum is not None and minimum > maximum:
+        message = f"minimum {minimum} is greater than maximum {maximum}; swap or correct them."
+        problems.append(problem("invalid_bounds", message, draft.at("minimum")))
+    return minimum, maximum
+
+
+def _lengths(draft: FieldDraft, problems: list[Problem]) -> tuple[int | None, int | None]:
+    spec = draft.spec
+    max_length = _whole(spec.get("max_length", DEFAULT_MAX_LENGTH.get(draft.type)))
+    min_length = _whole(spec.get("min_length"))
+    if min_length is not None and max_length is not None and min_length > max_length:
+        implicit = "" if "max_length" in spec else " (the default for this type)"
+        message = (
+            f"min_length {min_length} is greater than max_length {max_length}{implicit}; "
+            "lower min_length or raise max_length."
+        )
+        problems.append(problem("invalid_bounds", message, draft.at("min_length")))
+    return min_length, max_length
+
+
+def _precision(
+    draft: FieldDraft, minimum: Decimal | None, maximum: Decimal | None, problems: list[Problem]
+) -> tuple[int | None, int | None]:
+    if draft.type not in DEFAULT_PRECISION:
+        return None, None
+    precision, scale = resolved_precision(
+        draft.type, _whole(draft.spec.get("precision")), _whole(draft.spec.get("scale"))
+    )
+    if scale > precision:
+        message = (
+            f"scale {scale} is larger than precision {precision}: the scale counts digits "
+            "after the point out of precision digits in all. Lower scale or raise precision."
+        )
+        problems.append(problem("invalid_scale", message, draft.at("scale")))
+    else:
+        problems.extend(_bounds_fit(draft, minimum, maximum, precision, scale))
+    return precision, scale
 
 
 def _whole(value: Any) -> int | None:

@@ -333,7 +333,24 @@ def build_aggregate(
                 if key in spec:
                     _ratio_part(str(spec[key]), measures, draft.at("measures", index, key), scope)
     having = document.get("having")
-    for name, condition in (having or {}).items():
+    _having_problems(draft, having or {}, measures, scope)
+    sort = tuple(str(s) for s in document.get("sort", ()))
+    _column_problems(draft, scope, entity, by, sort)
+    return AggregateSpec(
+        measures=measures,
+        by=by,
+        where=where,
+        related=related,
+        having=freeze_json(having) if having is not None else None,
+        sort=sort,
+        limit=document.get("limit"),
+    )
+
+
+def _having_problems(
+    draft: ReportDraft, having: Mapping[str, Any], measures: Mapping[str, MeasureDef], scope: ReportScope
+) -> None:
+    for name, condition in having.items():
         at = draft.at("having", name)
         if name not in measures:
             hint = did_you_mean(name, list(measures))
@@ -344,29 +361,27 @@ def build_aggregate(
             scope.add("unknown_column", message, at)
         if isinstance(condition, Mapping):
             scope.condition(condition, at)
+
+
+def _column_problems(
+    draft: ReportDraft, scope: ReportScope, entity: EntityDef | None, by: tuple[GroupKey, ...], sort: tuple[str, ...]
+) -> None:
+    """Columns named twice, and sort keys naming no column."""
+    written = draft.document["measures"]
     columns: list[tuple[str, SourceRef]] = []
     if entity is not None:
         columns = [(c, draft.at("by", i)) for c, i in scope.group_columns(entity, by)]
     columns += [(str(spec["name"]), draft.at("measures", i, "name")) for i, spec in enumerate(written)]
     scope.unique_columns(columns)
-    sort = tuple(str(s) for s in document.get("sort", ()))
-    if entity is not None:
-        names = [c for c, _ in columns]
-        for index, key in enumerate(sort):
-            name = key.removeprefix("-")
-            if name not in names:
-                hint = did_you_mean(name, names)
-                message = f"{name!r} is not a column of the report.{hint} Its columns: {quoted_list(names)}."
-                scope.add("unknown_column", message, draft.at("sort", index))
-    return AggregateSpec(
-        measures=measures,
-        by=by,
-        where=where,
-        related=related,
-        having=freeze_json(having) if having is not None else None,
-        sort=sort,
-        limit=document.get("limit"),
-    )
+    if entity is None:
+        return
+    names = [c for c, _ in columns]
+    for index, key in enumerate(sort):
+        name = key.removeprefix("-")
+        if name not in names:
+            hint = did_you_mean(name, names)
+            message = f"{name!r} is not a column of the report.{hint} Its columns: {quoted_list(names)}."
+            scope.add("unknown_column", message, draft.at("sort", index))
 
 
 def _related(
