@@ -431,15 +431,6 @@ def entity_to_json(entity: EntityDef) -> dict[str, Any]:
     return out
 
 
-def _apply_overlays(resolution: Resolution) -> list[Problem]:
-    return apply_overlays(
-        resolution.drafts("entity"),
-        resolution.collection.overlays_of("entity"),
-        resolution.ancestors,
-        resolution.broken("entity"),
-    )
-
-
 def _build(resolution: Resolution) -> tuple[Mapping[str, EntityDef], list[Problem]]:
     return build_entities(resolution.drafts("entity"), resolution.ancestors, resolution.broken("entity"))
 
@@ -452,6 +443,6 @@ ENTITY = DocumentKind(
     build=_build,
     to_json=lambda entity, _definitions: entity_to_json(entity),
     duplicate_hint=", or change the existing one with an entity_overlay document",
-    overlay=OverlayKind("additions and changes to an inherited entity", _apply_overlays),
+    overlay=OverlayKind("additions and changes to an inherited entity", apply_overlays),
     always_stored=True,
 )

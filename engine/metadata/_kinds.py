@@ -108,7 +108,8 @@ def resolve(
     problems = collection.problems
     for kind in DEFINITION_KINDS:
         if kind.overlay is not None:
-            problems.extend(kind.overlay.apply(resolution))
+            drafts, overlays = resolution.drafts(kind.name), collection.overlays_of(kind.name)
+            problems.extend(kind.overlay.apply(drafts, overlays, ancestors, resolution.broken(kind.name)))
         built, found = kind.build(resolution)
         resolution.built[kind.name] = built
         problems.extend(found)

@@ -91,8 +91,11 @@ class Resolution:
 
 #: Makes the draft of a valid document: (document, where, bundle) → draft.
 DraftMaker = Callable[[Mapping[str, Any], SourceRef, str], Any]
-#: A step that reads the resolution and reports problems (overlays, cross-kind checks).
+#: A step that reads the resolution and reports problems (cross-kind checks).
 Step = Callable[[Resolution], list[Problem]]
+#: Applies a kind's overlays to its drafts in place: (drafts, overlays in bundle order,
+#: ancestors, names whose documents are broken) → problems.
+OverlayStep = Callable[[dict[str, Any], list[OverlayDraft], Ancestors, set[str]], list[Problem]]
 #: Checks and freezes a kind's drafts: name → definition, and the problems found.
 Builder = Callable[[Resolution], tuple[Mapping[str, Any], list[Problem]]]
 #: Writes one frozen definition as a document of its kind (the whole definitions at hand).
@@ -104,8 +107,7 @@ class OverlayKind:
     """How a kind's overlay documents (``KIND_overlay``) change its drafts."""
 
     summary: str
-    #: Applies the collection's overlays of the kind to its drafts, in place.
-    apply: Step
+    apply: OverlayStep
 
 
 @dataclass(frozen=True)

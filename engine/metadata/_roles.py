@@ -44,6 +44,7 @@ from engine.metadata._fields import label_from_json
 from engine.metadata._model import EntityDef, Label, SourceRef
 from engine.metadata._names import derive_label
 from engine.metadata._pipeline import (
+    Ancestors,
     DocumentKind,
     OverlayDraft,
     OverlayKind,
@@ -350,10 +351,11 @@ def _fallback(source: SourceRef | None, key: str) -> SourceRef | None:
     return None if source is None else child(source, key)
 
 
-def _apply_overlays(resolution: Resolution) -> list[Problem]:
-    return apply_role_overlays(
-        resolution.drafts("role"), resolution.collection.overlays_of("role"), resolution.ancestors
-    )
+def _apply_overlays(
+    roles: dict[str, RoleDraft], overlays: list[OverlayDraft], ancestors: Ancestors, broken: set[str]
+) -> list[Problem]:
+    # An overlay of a role whose document is broken is reported all the same.
+    return apply_role_overlays(roles, overlays, ancestors)
 
 
 def _build(resolution: Resolution) -> tuple[Mapping[str, RoleDef], list[Problem]]:

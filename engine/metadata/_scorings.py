@@ -356,15 +356,6 @@ def scoring_to_json(scoring: ScoringDef) -> dict[str, Any]:
     return out
 
 
-def _apply_overlays(resolution: Resolution) -> list[Problem]:
-    return apply_scoring_overlays(
-        resolution.drafts("scoring"),
-        resolution.collection.overlays_of("scoring"),
-        resolution.ancestors,
-        resolution.broken("scoring"),
-    )
-
-
 def _build(resolution: Resolution) -> tuple[Mapping[str, ScoringDef], list[Problem]]:
     return build_scorings(
         resolution.drafts("scoring"),
@@ -391,7 +382,7 @@ SCORING = DocumentKind(
     build=_build,
     to_json=lambda scoring, _definitions: scoring_to_json(scoring),
     duplicate_hint=", or change the existing one with a scoring_overlay document",
-    overlay=OverlayKind("changes to an inherited scoring's configuration, target and triggers", _apply_overlays),
+    overlay=OverlayKind("changes to an inherited scoring's configuration, target and triggers", apply_scoring_overlays),
     after=("entity", "workflow"),
     checks=(_rescore_problems,),
 )

@@ -491,15 +491,6 @@ def _values_json(action: ActionDef) -> dict[str, Any]:
 #: Input types that hold text, and so accept max_length.
 
 
-def _apply_overlays(resolution: Resolution) -> list[Problem]:
-    return apply_workflow_overlays(
-        resolution.drafts("workflow"),
-        resolution.collection.overlays_of("workflow"),
-        resolution.ancestors,
-        resolution.broken("workflow"),
-    )
-
-
 def _build(resolution: Resolution) -> tuple[Mapping[str, WorkflowDef], list[Problem]]:
     return build_workflows(
         resolution.drafts("workflow"),
@@ -523,6 +514,6 @@ WORKFLOW = DocumentKind(
     build=_build,
     to_json=_to_json,
     duplicate_hint=", or change the existing one with a workflow_overlay document",
-    overlay=OverlayKind("additions and changes to an inherited workflow", _apply_overlays),
+    overlay=OverlayKind("additions and changes to an inherited workflow", apply_workflow_overlays),
     after=("entity",),
 )
