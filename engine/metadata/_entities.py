@@ -50,6 +50,7 @@ from engine.metadata._pipeline import (
     DocumentKind,
     OverlayDraft,
     OverlayKind,
+    Placed,
     Resolution,
     Setting,
     overlay_targets,
@@ -60,7 +61,7 @@ from engine.metadata._problems import child, did_you_mean, problem
 
 
 @dataclass
-class EntityDraft:
+class EntityDraft(Placed):
     """One entity: entity-level options, fields, indexes, and where each was set."""
 
     name: str
@@ -71,9 +72,6 @@ class EntityDraft:
     unique: list[tuple[tuple[str, ...], SourceRef]]
     source: SourceRef
     bundle: str
-
-    def at(self, option: str) -> SourceRef:
-        return self.where.get(option, self.source)
 
 
 _ENTITY_OPTIONS = ("label", "description", "display", "renamed_from")

@@ -20,13 +20,14 @@ from engine.metadata._model import (
 )
 from engine.metadata._names import derive_label, field_name_problems
 from engine.metadata._patterns import pattern_problem
+from engine.metadata._pipeline import Placed
 from engine.metadata._problems import child, problem
 from engine.metadata._schemas import field_options, types_accepting
 from engine.metadata._values import decimal_fit_problem, default_problem, to_decimal
 
 
 @dataclass
-class FieldDraft:
+class FieldDraft(Placed):
     """One field: its options as written (minus ``choices``) and where each was set."""
 
     name: str
@@ -39,10 +40,6 @@ class FieldDraft:
     @property
     def type(self) -> str:
         return str(self.spec["type"])
-
-    def at(self, option: str) -> SourceRef:
-        """Where ``option`` was set (the field itself when it was not)."""
-        return self.where.get(option, self.source)
 
 
 def field_draft(name: str, spec: Mapping[str, Any], where: SourceRef, bundle: str) -> FieldDraft:

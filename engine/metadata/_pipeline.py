@@ -29,6 +29,18 @@ SCHEMA_VERSION = 1
 Ancestors = Mapping[str, frozenset[str]]
 
 
+class Placed:
+    """A draft whose options remember where each was last set (``where``), so that a
+    problem of the merged definition points at the document and key that caused it."""
+
+    where: dict[str, SourceRef]
+    source: SourceRef
+
+    def at(self, option: str) -> SourceRef:
+        """Where ``option`` was set (the draft itself when it was not)."""
+        return self.where.get(option, self.source)
+
+
 @dataclass(frozen=True)
 class OverlayDraft:
     """An overlay document of ``bundle`` naming the definition it changes (``target``),

@@ -54,7 +54,7 @@ from typing import Any, Literal
 
 from engine.errors import Problem
 from engine.metadata._model import SourceRef
-from engine.metadata._pipeline import OverlayDraft, overlay_targets, related, same_json
+from engine.metadata._pipeline import OverlayDraft, Placed, overlay_targets, related, same_json
 from engine.metadata._problems import child, did_you_mean, problem
 
 #: A place in a configuration: the keys (and list indexes, as strings) leading to it.
@@ -62,7 +62,7 @@ ConfigPath = tuple[str, ...]
 
 
 @dataclass
-class ScoringDraft:
+class ScoringDraft(Placed):
     """One scoring: ``entity``, ``scorer``, ``label``, ``target_value``, ``target_grade``
     and ``triggers`` in ``spec``; the configuration apart, as it is merged.
 
@@ -77,10 +77,6 @@ class ScoringDraft:
     config_where: dict[ConfigPath, SourceRef]
     source: SourceRef
     bundle: str
-
-    def at(self, option: str) -> SourceRef:
-        """Where ``option`` was set (the scoring itself when it was not)."""
-        return self.where.get(option, self.source)
 
     def config_at(self, path: ConfigPath) -> SourceRef:
         """Where the configuration value at ``path`` is written, in whichever document."""

@@ -26,12 +26,12 @@ from typing import Any
 
 from engine.errors import Problem
 from engine.metadata._model import SourceRef
-from engine.metadata._pipeline import OverlayDraft, Setting, overlay_targets, resolve_settings, sees
+from engine.metadata._pipeline import OverlayDraft, Placed, Setting, overlay_targets, resolve_settings, sees
 from engine.metadata._problems import child, did_you_mean, problem
 
 
 @dataclass
-class PartDraft:
+class PartDraft(Placed):
     """A state or a transition: its options as written, where each was set, who added it."""
 
     name: str
@@ -40,13 +40,9 @@ class PartDraft:
     source: SourceRef
     bundle: str
 
-    def at(self, option: str) -> SourceRef:
-        """Where ``option`` was set (the state or transition itself when it was not)."""
-        return self.where.get(option, self.source)
-
 
 @dataclass
-class WorkflowDraft:
+class WorkflowDraft(Placed):
     """One workflow: ``entity``, ``field`` and ``label`` in ``spec``; states; transitions."""
 
     name: str
@@ -56,9 +52,6 @@ class WorkflowDraft:
     transitions: dict[str, PartDraft]
     source: SourceRef
     bundle: str
-
-    def at(self, option: str) -> SourceRef:
-        return self.where.get(option, self.source)
 
 
 _WORKFLOW_OPTIONS = ("entity", "field", "label")
