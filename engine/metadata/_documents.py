@@ -300,7 +300,7 @@ class Document:
     """A document as read. ``valid`` means header and meta-schema checks passed.
 
     ``salvaged`` is, for a document of a known kind that fails only its meta-schema, what
-    is left once the parts at fault are removed (see ``_salvage``), or ``None``.
+    is left once the parts at fault are removed (see :func:`salvage`), or ``None``.
     """
 
     value: Any

@@ -3,16 +3,16 @@ applied to them, the checks that freeze them into :class:`EntityDef` objects, th
 form, the :data:`ENTITY` kind, and the :class:`Lookup` through which the kinds that come
 after entities find them.
 
-Drafts: entities and overlays as read from valid documents, before they are frozen.
+Entity drafts are entities as read from valid documents, before they are frozen.
 
 Drafts are mutable on purpose: overlays edit them in place, and every option remembers
 where it was last set (``where``) so that a check failing on the final entity points at the
 document and key that caused it, be it the base entity or an overlay.
 
-What the checks of a workflow look things up in: the entities a bundle can see, and
-the fields that workflows drive.
+The :class:`Lookup` is what the checks of later kinds look things up in: the entities a
+bundle can see, and the fields that workflows drive.
 
-Apply ``entity_overlay`` documents to the entity drafts of a bundle graph.
+``entity_overlay`` documents apply to the entity drafts of a bundle graph.
 
 Overlays run in bundle order (bases first, then the bundles extending them; files sorted
 within a bundle). What an overlay may see is its own bundle and that bundle's ancestors:

@@ -27,7 +27,7 @@ overlays) against entities and workflows. Only when nothing at all was wrong is 
 :class:`Definitions` returned.
 
 A document that fails its meta-schema takes part in the later stages with the parts at
-fault removed (``_salvage``), so that its form problems and its meaning problems come out
+fault removed (``_documents.salvage``), so that its form problems and its meaning problems come out
 in one run; when that is not possible it sits out, and references to what it defines are
 not reported.
 
@@ -393,7 +393,7 @@ def _without_cascades(
     problems: list[Problem], form: set[Problem], removed: Mapping[str, tuple[str, ...]]
 ) -> list[Problem]:
     """``problems`` without the meaning problems located at a part that encloses one a
-    salvaged document lost (they may come from the loss itself; see ``_salvage``)."""
+    salvaged document lost (they may come from the loss itself; see ``_documents.salvage``)."""
     if not removed:
         return problems
     return [

@@ -34,9 +34,9 @@ merged into the scoring's, objects key by key, while lists and every other value
 what was there (``{"grades": [...]}`` replaces the grades; ``{"cap": {"max": 90}}`` keeps
 the cap's ``min``). ``label``, each key of ``target`` and ``triggers`` replace theirs.
 Lists of named items (rules, criteria) are edited item by item with ``add_items``,
-``change_items`` and ``remove_items`` (see ``_scoring_items``), after the overlay's ``config``.
+``change_items`` and ``remove_items`` (below), after the overlay's ``config``.
 
-The rules are those of entity overlays (see ``_overlays``): overlays apply in bundle
+The rules are those of entity overlays (see ``_entities`` and ``_pipeline``): overlays apply in bundle
 order and see only their own bundle and its ancestors. An overlay in a bundle that
 extends another's wins where both write; overlays of the same bundle, or of unrelated
 bundles, that write the same place differently are an ``overlay_clash``. In a

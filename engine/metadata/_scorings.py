@@ -19,8 +19,8 @@ What a scorer makes of JSON Logic rules is its business, but a rule under a key 
 operator when the definitions load instead of when a score runs.
 
 Freeze scoring drafts into :class:`ScoringDef` objects and check them against the
-entities and workflows: the scored entity, the target fields, the configuration (see
-``_scoring_config``), and the scorings that workflows' ``rescore`` actions name.
+entities and workflows: the scored entity, the target fields, the configuration (checked
+above), and the scorings that workflows' ``rescore`` actions name.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ last set: a problem of the merged workflow points at the document and key that c
 
 Apply ``workflow_overlay`` documents to the workflow drafts of a bundle graph.
 
-The rules are those of entity overlays (see ``_overlays``): overlays apply in bundle
+The rules are those of entity overlays (see ``_entities`` and ``_pipeline``): overlays apply in bundle
 order and see only their own bundle and its ancestors; adding a state or transition that
 exists is an error; when several overlays change the same property, one in a bundle that
 extends the other's wins, and any other disagreement is an ``overlay_clash``.
