@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from engine.errors import Problem
 from engine.metadata._entities import ENTITY
-from engine.metadata._model import Definitions
+from engine.metadata._model import Definitions, SourceRef
 from engine.metadata._pipeline import Ancestors, Collection, DocumentKind, Resolution
 from engine.metadata._reports import REPORT
 from engine.metadata._roles import ROLE
@@ -85,7 +85,7 @@ def kinds_with_role(role: KindRole) -> tuple[str, ...]:
     return tuple(name for name, kind in KINDS.items() if kind.role == role)
 
 
-def collect_document(kind: str, document: Mapping[str, Any], where: Any, bundle: str, into: Collection) -> None:
+def collect_document(kind: str, document: Mapping[str, Any], where: SourceRef, bundle: str, into: Collection) -> None:
     """Read a valid member document of ``kind`` into the collection."""
     found = KINDS[kind]
     assert found.definition is not None  # every member kind belongs to a definition kind
