@@ -10,12 +10,13 @@ workflows and ``docs/reports.md`` for reports.
 
 from __future__ import annotations
 
-from engine.metadata._canonical import (
+from engine.metadata._loader import (
     definitions_digest,
     definitions_from_json,
     definitions_to_json,
+    load_definitions,
+    validate_path,
 )
-from engine.metadata._loader import load_definitions, validate_path
 from engine.metadata._model import (
     DEFAULT_MAX_LENGTH,
     DEFAULT_PRECISION,
@@ -33,7 +34,7 @@ from engine.metadata._model import (
     OnDelete,
     SourceRef,
 )
-from engine.metadata._names import derive_label
+from engine.metadata._names import SQL_RESERVED_WORDS, derive_label
 from engine.metadata._patterns import MAX_PATTERN_MEMORY, pattern_matcher
 from engine.metadata._problems import PROBLEM_CODES
 from engine.metadata._report_checks import REPORT_SYSTEM_FIELDS
@@ -62,7 +63,7 @@ from engine.metadata._report_model import (
     freeze_json,
     thaw_json,
 )
-from engine.metadata._role_model import (
+from engine.metadata._roles import (
     ANY_ENTITY,
     BUILT_IN_ROLES,
     OPERATIONS,
@@ -74,7 +75,6 @@ from engine.metadata._role_model import (
     Scope,
 )
 from engine.metadata._scoring_model import ScoringDef, Trigger
-from engine.metadata._sql_keywords import SQL_RESERVED_WORDS
 from engine.metadata._workflow_model import (
     ActionDef,
     ActionKind,

@@ -4,11 +4,11 @@ against each other (bounds, lengths, pattern, precision, choices, default)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from engine.errors import Problem
-from engine.metadata._drafts import FieldDraft
 from engine.metadata._model import (
     DEFAULT_MAX_LENGTH,
     DEFAULT_PRECISION,
@@ -20,9 +20,40 @@ from engine.metadata._model import (
 )
 from engine.metadata._names import derive_label, field_name_problems
 from engine.metadata._patterns import pattern_problem
-from engine.metadata._problems import problem
+from engine.metadata._pipeline import Placed
+from engine.metadata._problems import child, problem
 from engine.metadata._schemas import field_options, types_accepting
 from engine.metadata._values import decimal_fit_problem, default_problem, to_decimal
+
+
+@dataclass
+class FieldDraft(Placed):
+    """One field: its options as written (minus ``choices``) and where each was set."""
+
+    name: str
+    spec: dict[str, Any]
+    where: dict[str, SourceRef]
+    choices: list[tuple[Any, SourceRef]]
+    source: SourceRef
+    bundle: str
+
+    @property
+    def type(self) -> str:
+        return str(self.spec["type"])
+
+
+def field_draft(name: str, spec: Mapping[str, Any], where: SourceRef, bundle: str) -> FieldDraft:
+    """The draft of a field defined at ``where`` (``/fields/x`` or ``/add_fields/x``)."""
+    options = {key: value for key, value in spec.items() if key != "choices"}
+    choices = [(c, child(where, "choices", i)) for i, c in enumerate(spec.get("choices", ()))]
+    return FieldDraft(
+        name=name,
+        spec=options,
+        where={key: child(where, key) for key in options},
+        choices=choices,
+        source=where,
+        bundle=bundle,
+    )
 
 
 def label_from_json(value: Any) -> Label | None:
@@ -63,50 +94,21 @@ def resolved_precision(field_type: str, precision: int | None, scale: int | None
 def build_field(draft: FieldDraft) -> tuple[FieldDef, list[Problem]]:
     """The frozen field and the problems of its options (located where each was set)."""
     spec = draft.spec
-    field_type = draft.type
     problems = field_name_problems(draft.name, draft.source)
-    # Overlays can set options the meta-schema only checks per document (an index on a
-    # json field, a default on a reference): check the merged result once more.
-    for option in spec:
-        if option not in field_options()[field_type] and option != "default":
-            types = ", ".join(types_accepting(option))
-            message = f"{option!r} does not apply to {field_type} fields (it applies to: {types})."
-            problems.append(problem("inapplicable_option", message, draft.at(option)))
-    minimum = to_decimal(spec.get("minimum"))
-    maximum = to_decimal(spec.get("maximum"))
-    if minimum is not None and maximum is not None and minimum > maximum:
-        message = f"minimum {minimum} is greater than maximum {maximum}; swap or correct them."
-        problems.append(problem("invalid_bounds", message, draft.at("minimum")))
-    max_length = _whole(spec.get("max_length", DEFAULT_MAX_LENGTH.get(field_type)))
-    min_length = _whole(spec.get("min_length"))
-    if min_length is not None and max_length is not None and min_length > max_length:
-        implicit = "" if "max_length" in spec else " (the default for this type)"
-        message = (
-            f"min_length {min_length} is greater than max_length {max_length}{implicit}; "
-            "lower min_length or raise max_length."
-        )
-        problems.append(problem("invalid_bounds", message, draft.at("min_length")))
+    problems.extend(_inapplicable_options(draft))
+    minimum, maximum = _bounds(draft, problems)
+    min_length, max_length = _lengths(draft, problems)
     pattern = spec.get("pattern")
     reason = None if pattern is None else pattern_problem(pattern)
     if reason is not None:
         problems.append(problem("invalid_pattern", reason, draft.at("pattern")))
         pattern = None
-    precision = scale = None
-    if field_type in DEFAULT_PRECISION:
-        precision, scale = resolved_precision(field_type, _whole(spec.get("precision")), _whole(spec.get("scale")))
-        if scale > precision:
-            message = (
-                f"scale {scale} is larger than precision {precision}: the scale counts digits "
-                "after the point out of precision digits in all. Lower scale or raise precision."
-            )
-            problems.append(problem("invalid_scale", message, draft.at("scale")))
-        else:
-            problems.extend(_bounds_fit(draft, minimum, maximum, precision, scale))
+    precision, scale = _precision(draft, minimum, maximum, problems)
     choices, choice_problems = _choices(draft)
     problems.extend(choice_problems)
     on_delete = spec.get("on_delete", "restrict")
     required = bool(spec.get("required", False))
-    if field_type == "reference" and on_delete == "set_null" and required:
+    if draft.type == "reference" and on_delete == "set_null" and required:
         message = (
             "on_delete 'set_null' cannot empty a required field; use 'restrict' or "
             "'cascade', or make the field optional."
@@ -114,7 +116,7 @@ def build_field(draft: FieldDraft) -> tuple[FieldDef, list[Problem]]:
         problems.append(problem("invalid_on_delete", message, draft.at("on_delete")))
     field = FieldDef(
         name=draft.name,
-        type=field_type,  # type: ignore[arg-type]
+        type=draft.type,  # type: ignore[arg-type]
         label=label_from_json(spec.get("label")) or derive_label(draft.name),
         description=label_from_json(spec.get("description")),
         required=required,
@@ -141,6 +143,60 @@ def build_field(draft: FieldDraft) -> tuple[FieldDef, list[Problem]]:
             message = f"the default {field.default!r} is not a valid value of this field: {reason}."
             problems.append(problem("invalid_default", message, draft.at("default")))
     return field, problems
+
+
+def _inapplicable_options(draft: FieldDraft) -> list[Problem]:
+    # Overlays can set options the meta-schema only checks per document (an index on a
+    # json field, a default on a reference): check the merged result once more.
+    problems = []
+    for option in draft.spec:
+        if option not in field_options()[draft.type] and option != "default":
+            types = ", ".join(types_accepting(option))
+            message = f"{option!r} does not apply to {draft.type} fields (it applies to: {types})."
+            problems.append(problem("inapplicable_option", message, draft.at(option)))
+    return problems
+
+
+def _bounds(draft: FieldDraft, problems: list[Problem]) -> tuple[Decimal | None, Decimal | None]:
+    minimum = to_decimal(draft.spec.get("minimum"))
+    maximum = to_decimal(draft.spec.get("maximum"))
+    if minimum is not None and maximum is not None and minimum > maximum:
+        message = f"minimum {minimum} is greater than maximum {maximum}; swap or correct them."
+        problems.append(problem("invalid_bounds", message, draft.at("minimum")))
+    return minimum, maximum
+
+
+def _lengths(draft: FieldDraft, problems: list[Problem]) -> tuple[int | None, int | None]:
+    spec = draft.spec
+    max_length = _whole(spec.get("max_length", DEFAULT_MAX_LENGTH.get(draft.type)))
+    min_length = _whole(spec.get("min_length"))
+    if min_length is not None and max_length is not None and min_length > max_length:
+        implicit = "" if "max_length" in spec else " (the default for this type)"
+        message = (
+            f"min_length {min_length} is greater than max_length {max_length}{implicit}; "
+            "lower min_length or raise max_length."
+        )
+        problems.append(problem("invalid_bounds", message, draft.at("min_length")))
+    return min_length, max_length
+
+
+def _precision(
+    draft: FieldDraft, minimum: Decimal | None, maximum: Decimal | None, problems: list[Problem]
+) -> tuple[int | None, int | None]:
+    if draft.type not in DEFAULT_PRECISION:
+        return None, None
+    precision, scale = resolved_precision(
+        draft.type, _whole(draft.spec.get("precision")), _whole(draft.spec.get("scale"))
+    )
+    if scale > precision:
+        message = (
+            f"scale {scale} is larger than precision {precision}: the scale counts digits "
+            "after the point out of precision digits in all. Lower scale or raise precision."
+        )
+        problems.append(problem("invalid_scale", message, draft.at("scale")))
+    else:
+        problems.extend(_bounds_fit(draft, minimum, maximum, precision, scale))
+    return precision, scale
 
 
 def _whole(value: Any) -> int | None:
@@ -176,3 +232,57 @@ def _choices(draft: FieldDraft) -> tuple[tuple[Choice, ...], list[Problem]]:
         first_at[choice.value] = where
         choices.append(choice)
     return tuple(choices), problems
+
+
+def field_to_json(field: FieldDef) -> dict[str, Any]:
+    """One field as written in an entity document, with only non-default keys."""
+    out: dict[str, Any] = {"type": field.type}
+    if field.label != derive_label(field.name):
+        out["label"] = field.label.to_json()
+    if field.description is not None:
+        out["description"] = field.description.to_json()
+    for option, bound in (("minimum", field.minimum), ("maximum", field.maximum)):
+        if bound is not None:
+            out[option] = _bound_to_json(bound)
+    if field.min_length is not None:
+        out["min_length"] = field.min_length
+    if field.max_length is not None and field.max_length != DEFAULT_MAX_LENGTH.get(field.type):
+        out["max_length"] = field.max_length
+    if field.pattern is not None:
+        out["pattern"] = field.pattern
+    if field.type in DEFAULT_PRECISION and field.precision is not None:
+        written = None
+        if field.precision != DEFAULT_PRECISION[field.type][0]:
+            out["precision"] = written = field.precision
+        if field.scale != resolved_precision(field.type, written, None)[1]:
+            out["scale"] = field.scale
+    if field.choices:
+        out["choices"] = [_choice_to_json(c) for c in field.choices]
+    if field.target is not None:
+        out["target"] = field.target
+    if field.on_delete != "restrict":
+        out["on_delete"] = field.on_delete
+    for flag in ("required", "unique", "index", "read_only"):
+        if getattr(field, flag):
+            out[flag] = True
+    if field.has_default:
+        out["default"] = field.default
+    if field.renamed_from is not None:
+        out["renamed_from"] = field.renamed_from
+    return out
+
+
+def _choice_to_json(choice: Choice) -> str | dict[str, Any]:
+    if choice.label == derive_label(choice.value):
+        return choice.value
+    return {"value": choice.value, "label": choice.label.to_json()}
+
+
+def _bound_to_json(value: Decimal) -> int | str:
+    # Whole numbers as JSON integers; anything else as a decimal string, which keeps every
+    # digit (a float would not). Formatting with "f" never produces an exponent.
+    text = format(value, "f")
+    whole, _, fraction = text.partition(".")
+    if not fraction.strip("0"):
+        return int(whole)
+    return text

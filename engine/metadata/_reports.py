@@ -1,7 +1,15 @@
-"""Freeze report drafts into :class:`ReportDef` objects and check them against the
+"""The ``report`` document kind: reports are checked and frozen once entities, workflows and
+scorings are, since they name all three; written back in the stored form; and described
+by the :data:`REPORT` kind.
+
+Reports in the canonical stored form: each one a report document with only non-default
+keys, in a stable order, that reads back into an equal report.
+
+Freeze report drafts into :class:`ReportDef` objects and check them against the
 entities, workflows and scorings their bundle sees: the workflow and its states, every
 field named (with a type that fits its use), the scorings ranked or distributed, the
-parameters filters name, and the names of the result's columns."""
+parameters filters name, and the names of the result's columns.
+"""
 
 from __future__ import annotations
 
@@ -10,37 +18,150 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import Problem
-from engine.metadata._drafts import EntityDraft
+from engine.metadata._entities import EntityDraft, Lookup
 from engine.metadata._fields import label_from_json
 from engine.metadata._model import EntityDef, SourceRef
 from engine.metadata._names import derive_label
-from engine.metadata._overlays import sees
+from engine.metadata._pipeline import SCHEMA_VERSION, DocumentKind, Resolution, sees
 from engine.metadata._problems import child, did_you_mean, problem, quoted_list
 from engine.metadata._report_checks import (
     NUMBER_FIELD_TYPES,
     ORDERED_FIELD_TYPES,
+    ReportDraft,
     ReportScope,
+    build_aggregate,
     build_params,
+    report_draft,
 )
-from engine.metadata._report_drafts import ReportDraft
-from engine.metadata._report_measures import build_aggregate
 from engine.metadata._report_model import (
     WORKFLOW_REPORT_TYPES,
+    AggregateSpec,
     DistributionSpec,
     ForecastSpec,
     FunnelSpec,
     GroupKey,
+    MeasureDef,
+    ParamDef,
     RankingSpec,
     RateSpec,
     ReportDef,
     ReportSpec,
     TimeInStateSpec,
     ValueSource,
+    thaw_json,
 )
 from engine.metadata._scoring_drafts import ScoringDraft
 from engine.metadata._workflow_drafts import WorkflowDraft
-from engine.metadata._workflow_lookup import Lookup
 from engine.metadata._workflow_model import WorkflowDef
+
+
+def report_to_json(report: ReportDef) -> dict[str, Any]:
+    """One report as a report document with only non-default keys."""
+    out: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "report",
+        "name": report.name,
+        "type": report.type,
+    }
+    if report.label != derive_label(report.name):
+        out["label"] = report.label.to_json()
+    if report.description is not None:
+        out["description"] = report.description.to_json()
+    if report.params:
+        out["params"] = {name: _param(p) for name, p in report.params.items()}
+    if report.chart is not None:
+        out["chart"] = {"type": report.chart}
+    if report.workflow is not None:
+        out["workflow"] = report.workflow
+    else:
+        out["entity"] = report.entity
+    out.update(_spec(report.spec))
+    return out
+
+
+def _param(param: ParamDef) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": param.type}
+    if param.label != derive_label(param.name):
+        out["label"] = param.label.to_json()
+    if param.has_default:
+        out["default"] = param.default
+    return out
+
+
+def _group_key(key: GroupKey) -> str | dict[str, str]:
+    return key.field if key.period is None else {"field": key.field, "period": key.period}
+
+
+def _value(source: ValueSource) -> dict[str, str]:
+    return {"scoring": source.scoring} if source.scoring is not None else {"field": str(source.field)}
+
+
+def _measure(measure: MeasureDef) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": measure.name, "op": measure.op}
+    for key in ("field", "numerator", "denominator"):
+        value = getattr(measure, key)
+        if value is not None:
+            out[key] = value
+    if measure.of != "records":
+        out["of"] = measure.of
+    if measure.label != derive_label(measure.name):
+        out["label"] = measure.label.to_json()
+    return out
+
+
+def _spec(spec: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if isinstance(spec, FunnelSpec):
+        out["states"] = list(spec.states)
+    elif isinstance(spec, ForecastSpec):
+        out["amount"] = spec.amount
+        out["probabilities"] = dict(spec.probabilities)
+    elif isinstance(spec, TimeInStateSpec):
+        if spec.states:
+            out["states"] = list(spec.states)
+        if spec.unit != "day":
+            out["unit"] = spec.unit
+    elif isinstance(spec, RateSpec):
+        out["base"] = list(spec.base)
+        out["passed"] = list(spec.passed)
+    elif isinstance(spec, AggregateSpec):
+        out["measures"] = [_measure(m) for m in spec.measures.values()]
+        if spec.related is not None:
+            related: dict[str, Any] = {"entity": spec.related.entity, "field": spec.related.field}
+            if spec.related.where is not None:
+                related["where"] = thaw_json(spec.related.where)
+            out["related"] = related
+        if spec.having is not None:
+            out["having"] = thaw_json(spec.having)
+        if spec.sort:
+            out["sort"] = list(spec.sort)
+        if spec.limit is not None:
+            out["limit"] = spec.limit
+    elif isinstance(spec, RankingSpec):
+        out["rank_by"] = _value(spec.rank_by)
+        if spec.columns:
+            out["columns"] = list(spec.columns)
+        if spec.order != "desc":
+            out["order"] = spec.order
+        if spec.limit != 10:
+            out["limit"] = spec.limit
+    elif isinstance(spec, DistributionSpec):
+        if spec.value is not None:
+            out["value"] = _value(spec.value)
+            out["bins"] = list(spec.bins)
+        if spec.grades_of is not None:
+            grades: dict[str, Any] = {"scoring": spec.grades_of}
+            if spec.grade_order:
+                grades["order"] = list(spec.grade_order)
+            out["grades"] = grades
+    by = getattr(spec, "by", ())
+    if by:
+        out["by"] = [_group_key(k) for k in by]
+    where = getattr(spec, "where", None)
+    if where is not None:
+        out["where"] = thaw_json(where)
+    return out
+
 
 #: The columns each type puts after its group columns (``by``), in order.
 TYPE_COLUMNS: Mapping[str, tuple[str, ...]] = {
@@ -322,3 +443,29 @@ def _distribution(
             message = f"bins must ascend: {bins[index]!r} is not above {bins[index - 1]!r}."
             scope.add("invalid", message, draft.at("bins", index))
     return DistributionSpec(value=value, bins=bins, where=where)
+
+
+def _build(resolution: Resolution) -> tuple[Mapping[str, ReportDef], list[Problem]]:
+    return build_reports(
+        resolution.drafts("report"),
+        resolution.drafts("entity"),
+        resolution.definitions("entity"),
+        resolution.ancestors,
+        resolution.broken("entity"),
+        workflow_drafts=resolution.drafts("workflow"),
+        workflows=resolution.definitions("workflow"),
+        scoring_drafts=resolution.drafts("scoring"),
+        broken_workflows=resolution.broken("workflow"),
+        broken_scorings=resolution.broken("scoring"),
+    )
+
+
+REPORT = DocumentKind(
+    name="report",
+    plural="reports",
+    summary="figures computed over an entity's records, its workflow history or its scores",
+    draft=report_draft,
+    build=_build,
+    to_json=lambda report, _definitions: report_to_json(report),
+    after=("entity", "workflow", "scoring"),
+)

@@ -1,34 +1,236 @@
-"""Freeze role drafts into :class:`RoleDef` and check them against entities and workflows.
+"""The ``role`` document kind: what users holding a role may do with each entity's records
+and fields. The frozen model, the drafts and ``role_overlay`` documents, the checks, the
+stored form and the :data:`ROLE` kind, in the order data flows.
+
+Frozen role definitions: what the holders of a role may do with each entity's records.
+
+The semantics (built-in admin, unions over roles, row scopes) live in
+``engine.permissions``; this module only holds what the documents say.
+
+Role drafts: roles and role overlays as read, and the overlays applied to them.
+
+A role draft keeps each value it holds at a *place*: ``("label",)``,
+``("permissions", ENTITY, OPERATION)`` or ``("permissions", ENTITY, "fields", FIELD)``,
+with where it was written. A ``role_overlay`` writes places the same way, so merging is
+place by place: what an overlay writes replaces the role's value there, and what it does
+not write stays. That is how a business mode adds its entities to a core role.
+
+The rules are those of the other overlays (see ``_pipeline``): overlays apply in bundle
+order and see only their own bundle and its ancestors; an overlay in a bundle that extends
+another's wins where both write; overlays of the same bundle, or of unrelated bundles,
+that write the same place differently are an ``overlay_clash``.
 
 Checks: a role may not be named like a built-in one (``admin``); every entity a role or
 its overlays name is one the role's bundle can see; every field named under ``fields`` is
 a field of that entity (or ``owner``). Once any role is defined, every role a workflow
 names (a transition's ``roles``, an ``assign`` action's ``role``) must be defined too.
+
+Roles in the canonical stored form: each one a role document with only the keys it
+sets, that reads back into an equal role.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, cast
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal, cast, get_args
 
 from engine.errors import Problem
-from engine.metadata._drafts import EntityDraft
+from engine.metadata._entities import EntityDraft, Lookup
 from engine.metadata._fields import label_from_json
-from engine.metadata._model import EntityDef, SourceRef
+from engine.metadata._model import EntityDef, Label, SourceRef
 from engine.metadata._names import derive_label
-from engine.metadata._problems import child, did_you_mean, problem, quoted_list
-from engine.metadata._role_drafts import RoleDraft
-from engine.metadata._role_model import (
-    ANY_ENTITY,
-    BUILT_IN_ROLES,
-    EntityPermission,
-    FieldAccess,
-    RoleDef,
-    Scope,
+from engine.metadata._pipeline import (
+    Ancestors,
+    DocumentKind,
+    OverlayDraft,
+    OverlayKind,
+    Resolution,
+    overlay_targets,
+    related,
+    same_json,
 )
+from engine.metadata._problems import child, did_you_mean, problem, quoted_list
 from engine.metadata._workflow_drafts import WorkflowDraft
-from engine.metadata._workflow_lookup import Lookup
 from engine.metadata._workflow_model import WorkflowDef
+
+Scope = Literal["none", "own", "team", "all"]
+SCOPES: tuple[Scope, ...] = get_args(Scope)
+FieldAccess = Literal["hidden", "read_only", "visible"]
+Operation = Literal["create", "read", "update", "delete"]
+OPERATIONS: tuple[Operation, ...] = get_args(Operation)
+#: The permissions key that applies to every entity.
+ANY_ENTITY = "*"
+#: The role that may do everything; it is built in, documents may not define it.
+BUILT_IN_ROLES: tuple[str, ...] = ("admin",)
+
+
+@dataclass(frozen=True)
+class EntityPermission:
+    """One entity's entry in a role; ``None`` means the entry does not say (``*`` decides)."""
+
+    create: bool | None = None
+    read: Scope | None = None
+    update: Scope | None = None
+    delete: Scope | None = None
+    fields: Mapping[str, FieldAccess] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.fields, MappingProxyType):
+            object.__setattr__(self, "fields", MappingProxyType(dict(self.fields)))
+
+
+@dataclass(frozen=True)
+class RoleDef:
+    """A role: its label and its permissions by entity name (or :data:`ANY_ENTITY`)."""
+
+    name: str
+    label: Label
+    permissions: Mapping[str, EntityPermission]
+    description: Label | None = None
+    source: SourceRef | None = dataclasses.field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.permissions, MappingProxyType):
+            object.__setattr__(self, "permissions", MappingProxyType(dict(self.permissions)))
+
+
+Place = tuple[str, ...]
+
+
+@dataclass
+class RoleDraft:
+    """One role: the values at each place, where each was written, and its document."""
+
+    name: str
+    values: dict[Place, Any]
+    where: dict[Place, SourceRef]
+    source: SourceRef
+    bundle: str
+    description: Any = None
+    #: Entities the role's document or an overlay names: where, and the bundle that wrote it.
+    entities: dict[str, tuple[SourceRef, str]] = field(default_factory=dict)
+    #: The bundle that wrote each place (the role's own, or an overlay's).
+    bundles: dict[Place, str] = field(default_factory=dict)
+
+
+def _places(document: Mapping[str, Any], where: SourceRef) -> Iterator[tuple[Place, Any, SourceRef]]:
+    if "label" in document:
+        yield ("label",), document["label"], child(where, "label")
+    for entity, spec in document.get("permissions", {}).items():
+        at = child(where, "permissions", entity)
+        for operation in ("create", "read", "update", "delete"):
+            if operation in spec:
+                yield ("permissions", entity, operation), spec[operation], child(at, operation)
+        for name, access in spec.get("fields", {}).items():
+            yield ("permissions", entity, "fields", name), access, child(at, "fields", name)
+
+
+def _entities(document: Mapping[str, Any], where: SourceRef, bundle: str) -> dict[str, tuple[SourceRef, str]]:
+    return {entity: (child(where, "permissions", entity), bundle) for entity in document.get("permissions", {})}
+
+
+def role_draft(document: Mapping[str, Any], where: SourceRef, bundle: str) -> RoleDraft:
+    """The draft of the role of a valid ``role`` document."""
+    draft = RoleDraft(
+        name=str(document["name"]),
+        values={},
+        where={},
+        source=where,
+        bundle=bundle,
+        description=document.get("description"),
+        entities=_entities(document, where, bundle),
+    )
+    for place, value, at in _places(document, where):
+        draft.values[place] = value
+        draft.where[place] = at
+        draft.bundles[place] = bundle
+    return draft
+
+
+@dataclass(frozen=True)
+class _Write:
+    place: Place
+    value: Any
+    bundle: str
+    where: SourceRef
+
+
+def apply_role_overlays(
+    roles: dict[str, RoleDraft],
+    overlays: Iterable[OverlayDraft],
+    ancestors: Mapping[str, frozenset[str]],
+) -> list[Problem]:
+    """Apply ``overlays`` (in bundle order) to ``roles`` in place; return the problems."""
+    problems: list[Problem] = []
+    writes: dict[str, list[_Write]] = {}
+    fallback = " Define it with a role document first."
+    for overlay, role in overlay_targets("role", overlays, roles, ancestors, problems, fallback=fallback):
+        role.entities.update(
+            {
+                e: w
+                for e, w in _entities(overlay.document, overlay.source, overlay.bundle).items()
+                if e not in role.entities
+            }
+        )
+        writes.setdefault(role.name, []).extend(
+            _Write(place, value, overlay.bundle, at) for place, value, at in _places(overlay.document, overlay.source)
+        )
+    for name, group in writes.items():
+        problems.extend(_clashes(group, ancestors))
+        for write in group:
+            roles[name].values[write.place] = write.value
+            roles[name].where[write.place] = write.where
+            roles[name].bundles[write.place] = write.bundle
+    return problems
+
+
+def _clashes(group: list[_Write], ancestors: Mapping[str, frozenset[str]]) -> list[Problem]:
+    problems: list[Problem] = []
+    for index, later in enumerate(group):
+        for earlier in group[:index]:
+            if later.place != earlier.place or same_json(later.value, earlier.value):
+                continue
+            if related(later.bundle, earlier.bundle, ancestors):
+                continue  # one refines the other: the bundle order decides
+            message = (
+                f"this writes {'/'.join(later.place)} as {json.dumps(later.value, ensure_ascii=False)}, but "
+                f"{earlier.where.file} at {earlier.where.pointer} writes it as "
+                f"{json.dumps(earlier.value, ensure_ascii=False)}; overlays never override each other "
+                "silently. Write it in one place, or in a bundle that extends both."
+            )
+            problems.append(problem("overlay_clash", message, later.where))
+            break
+    return problems
+
+
+SCHEMA_VERSION = 1
+
+
+def role_to_json(role: RoleDef) -> dict[str, Any]:
+    """One role as a role document."""
+    out: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "kind": "role", "name": role.name}
+    if role.label != derive_label(role.name):
+        out["label"] = role.label.to_json()
+    if role.description is not None:
+        out["description"] = role.description.to_json()
+    out["permissions"] = {entity: _permission(p) for entity, p in role.permissions.items()}
+    return out
+
+
+def _permission(permission: EntityPermission) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for operation in ("create", "read", "update", "delete"):
+        value = getattr(permission, operation)
+        if value is not None:
+            out[operation] = value
+    if permission.fields:
+        out["fields"] = dict(permission.fields)
+    return out
+
 
 #: Record columns a role may restrict besides the entity's own fields.
 RESTRICTABLE_SYSTEM_FIELDS = ("owner",)
@@ -147,3 +349,43 @@ def role_reference_problems(
 
 def _fallback(source: SourceRef | None, key: str) -> SourceRef | None:
     return None if source is None else child(source, key)
+
+
+def _apply_overlays(
+    roles: dict[str, RoleDraft], overlays: list[OverlayDraft], ancestors: Ancestors, broken: set[str]
+) -> list[Problem]:
+    # An overlay of a role whose document is broken is reported all the same.
+    return apply_role_overlays(roles, overlays, ancestors)
+
+
+def _build(resolution: Resolution) -> tuple[Mapping[str, RoleDef], list[Problem]]:
+    return build_roles(
+        resolution.drafts("role"),
+        resolution.drafts("entity"),
+        resolution.definitions("entity"),
+        resolution.ancestors,
+        resolution.broken("entity"),
+    )
+
+
+def _reference_problems(resolution: Resolution) -> list[Problem]:
+    return role_reference_problems(
+        resolution.definitions("role"),
+        resolution.definitions("workflow"),
+        resolution.drafts("workflow"),
+        resolution.broken("role"),
+    )
+
+
+ROLE = DocumentKind(
+    name="role",
+    plural="roles",
+    summary="what users holding a role may do with each entity's records and fields",
+    draft=role_draft,
+    build=_build,
+    to_json=lambda role, _definitions: role_to_json(role),
+    duplicate_hint=", or add to the existing one with a role_overlay document",
+    overlay=OverlayKind("additions and changes to an inherited role's permissions", _apply_overlays),
+    after=("entity", "workflow"),
+    checks=(_reference_problems,),
+)

@@ -1,7 +1,18 @@
-"""Freeze workflow drafts into :class:`WorkflowDef` objects and check them against the
+"""The ``workflow`` document kind: workflows are checked and frozen once entities are,
+written back in the stored form, and described by the :data:`WORKFLOW` kind.
+
+Workflows in the canonical stored form: each one a workflow document with only
+non-default keys, written in a stable order, that reads back into an equal workflow.
+
+What a document may write in more than one way is written one way: ``"from": "*"`` as the
+states it stands for, durations as days, hours, minutes and seconds (``P2W`` → ``P14D``).
+A state's label is left out when it is the one the state gets without: its choice's label.
+
+Freeze workflow drafts into :class:`WorkflowDef` objects and check them against the
 entities: the driven field, states against its choices, transitions, inputs, guards,
 actions, durations and escalations, and the graph (one initial state, every state
-reachable, no way out of a final state)."""
+reachable, no way out of a final state).
+"""
 
 from __future__ import annotations
 
@@ -11,32 +22,33 @@ from types import MappingProxyType
 from typing import Any
 
 from engine.errors import Problem
-from engine.metadata._drafts import EntityDraft
-from engine.metadata._durations import parse_duration
+from engine.metadata._entities import EntityDraft, Lookup, driven_map, state_labels
 from engine.metadata._fields import label_from_json
 from engine.metadata._model import (
     DEFAULT_MAX_LENGTH,
     SYSTEM_FIELDS,
+    Definitions,
     EntityDef,
     FieldDef,
     Label,
     SourceRef,
 )
 from engine.metadata._names import derive_label
+from engine.metadata._pipeline import SCHEMA_VERSION, DocumentKind, OverlayKind, Resolution
 from engine.metadata._problems import child, did_you_mean, problem, quoted_list
-from engine.metadata._workflow_actions import build_actions
-from engine.metadata._workflow_drafts import PartDraft, WorkflowDraft
-from engine.metadata._workflow_lookup import Lookup, driven_map, state_labels
+from engine.metadata._workflow_actions import DEFAULT_ASSIGN_FIELD, RuleScope, build_actions, rule_problems
+from engine.metadata._workflow_drafts import PartDraft, WorkflowDraft, apply_workflow_overlays, workflow_draft
 from engine.metadata._workflow_model import (
+    ActionDef,
     EscalationDef,
     InputDef,
     StateDef,
     TransitionDef,
     WorkflowDef,
+    format_duration,
+    parse_duration,
 )
-from engine.metadata._workflow_rules import RuleScope, rule_problems
 
-#: Input types that hold text, and so accept max_length.
 _TEXT_INPUTS = ("string", "text")
 
 
@@ -368,3 +380,140 @@ def _unreachable(draft: WorkflowDraft, transitions: Mapping[str, TransitionDef])
             )
             problems.append(problem("unreachable_state", message, state.source))
     return problems
+
+
+def workflow_to_json(workflow: WorkflowDef, field: FieldDef | None = None) -> dict[str, Any]:
+    """One workflow as a workflow document with only non-default keys.
+
+    :param field: the enum field the workflow drives, whose choices' labels are the
+        default labels of its states (without it, a state's default is derived from its
+        name, and a label taken from a choice is written out).
+    """
+    defaults = state_labels(field)
+    out: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "workflow",
+        "name": workflow.name,
+        "entity": workflow.entity,
+        "field": workflow.field,
+    }
+    _label_json(out, workflow.label, workflow.name)
+    out["states"] = {name: _state_json(s, defaults) for name, s in workflow.states.items()}
+    out["transitions"] = {name: _transition_json(t) for name, t in workflow.transitions.items()}
+    return out
+
+
+def _label_json(out: dict[str, Any], label: Label, name: str) -> None:
+    if label != derive_label(name):
+        out["label"] = label.to_json()
+
+
+def _state_json(state: StateDef, defaults: Mapping[str, Label]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if state.label != defaults.get(state.name, derive_label(state.name)):
+        out["label"] = state.label.to_json()
+    for flag in ("initial", "final"):
+        if getattr(state, flag):
+            out[flag] = True
+    for option in ("required", "read_only"):
+        if getattr(state, option):
+            out[option] = list(getattr(state, option))
+    escalation = state.escalation
+    if escalation is not None:
+        out["max_duration"] = format_duration(escalation.after)
+        written: dict[str, Any] = {}
+        if escalation.transition is not None:
+            written["transition"] = escalation.transition
+        if escalation.actions:
+            written["actions"] = [action_to_json(a) for a in escalation.actions]
+        out["escalation"] = written
+    return out
+
+
+def _transition_json(transition: TransitionDef) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    _label_json(out, transition.label, transition.name)
+    out["from"] = list(transition.from_states)
+    out["to"] = transition.to_state
+    if transition.when is not None:
+        out["when"] = copy.deepcopy(transition.when)
+    if transition.roles:
+        out["roles"] = list(transition.roles)
+    if transition.not_by_creator:
+        out["not_by_creator"] = True
+    if transition.inputs:
+        out["inputs"] = {name: _input_json(i) for name, i in transition.inputs.items()}
+    if transition.actions:
+        out["actions"] = [action_to_json(a) for a in transition.actions]
+    return out
+
+
+def _input_json(value: InputDef) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": value.type}
+    _label_json(out, value.label, value.name)
+    if value.required:
+        out["required"] = True
+    if value.choices:
+        out["choices"] = list(value.choices)
+    if value.max_length is not None and value.max_length != DEFAULT_MAX_LENGTH.get(value.type):
+        out["max_length"] = value.max_length
+    return out
+
+
+def action_to_json(action: ActionDef) -> dict[str, Any]:
+    """One action as written in a document: ``{"set": {...}}``, ``{"assign": {...}}``..."""
+    body: dict[str, Any]
+    if action.kind == "set":
+        body = _values_json(action)
+    elif action.kind == "create":
+        body = {"entity": action.entity}
+        if action.values:
+            body["values"] = _values_json(action)
+    elif action.kind == "assign":
+        body = {"role": action.role}
+        if action.team is not None:
+            body["team"] = action.team
+        if action.strategy != "round_robin":
+            body["strategy"] = action.strategy
+        if action.field not in (None, DEFAULT_ASSIGN_FIELD):
+            body["field"] = action.field
+    elif action.kind == "rescore":
+        body = {"scorings": list(action.scorings)} if action.scorings else {}
+    else:
+        body = {"topic": action.topic}
+    return {action.kind: body}
+
+
+def _values_json(action: ActionDef) -> dict[str, Any]:
+    return {name: copy.deepcopy(value) for name, value in action.values.items()}
+
+
+#: Input types that hold text, and so accept max_length.
+
+
+def _build(resolution: Resolution) -> tuple[Mapping[str, WorkflowDef], list[Problem]]:
+    return build_workflows(
+        resolution.drafts("workflow"),
+        resolution.drafts("entity"),
+        resolution.definitions("entity"),
+        resolution.ancestors,
+        resolution.broken("entity"),
+    )
+
+
+def _to_json(workflow: WorkflowDef, definitions: Definitions) -> dict[str, Any]:
+    entity = definitions.entities.get(workflow.entity)
+    return workflow_to_json(workflow, None if entity is None else entity.fields.get(workflow.field))
+
+
+WORKFLOW = DocumentKind(
+    name="workflow",
+    plural="workflows",
+    summary="the states and guarded transitions of an entity's enum field",
+    draft=workflow_draft,
+    build=_build,
+    to_json=_to_json,
+    duplicate_hint=", or change the existing one with a workflow_overlay document",
+    overlay=OverlayKind("additions and changes to an inherited workflow", apply_workflow_overlays),
+    after=("entity",),
+)

@@ -41,7 +41,7 @@ from engine.metadata import (
     load_definitions,
     validate_path,
 )
-from engine.metadata._schema_errors import schema_problems
+from engine.metadata._schemas import schema_problems
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "reports.md"
 

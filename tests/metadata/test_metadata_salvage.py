@@ -21,7 +21,7 @@ from metadata_support import (
 )
 
 from engine.metadata import validate_path
-from engine.metadata._salvage import salvage
+from engine.metadata._documents import salvage
 
 
 def _bundle(write: Writer, *documents: tuple[str, Any]) -> Path:
