@@ -13,8 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from engine.metadata import load_definitions
-from engine.presets import load_preset
-from engine.presets.demo import generate_demo
+from engine.presets import generate_demo, load_preset
 from engine.runtime import CrmEngine
 from tests.demo.demo_support import NOW, dump
 from tests.demo.test_demo_data import BUNDLES

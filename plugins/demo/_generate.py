@@ -81,6 +81,33 @@ def demo_logins(engine: CrmEngine, before: Collection[str]) -> list[tuple[str, s
     return sign_in_names(users, workflow_roles(engine.model.definitions))
 
 
+class DemoDataGenerator:
+    """The built-in generator the ``crm_demo_generator`` hook offers (an
+    :class:`engine.presets.DemoGenerator`)."""
+
+    def generate(
+        self,
+        engine: CrmEngine,
+        preset: str,
+        size: int,
+        *,
+        seed: int = 7,
+        progress: Progress = NO_PROGRESS,
+        now: datetime | None = None,
+        password: str | None = None,
+    ) -> dict[str, int]:
+        """See :func:`generate_demo`."""
+        return generate_demo(engine, preset, size, seed=seed, progress=progress, now=now, password=password)
+
+    def logins(self, engine: CrmEngine, before: Collection[str]) -> list[tuple[str, str]]:
+        """See :func:`demo_logins`."""
+        return demo_logins(engine, before)
+
+
+#: The one generator ``plugins.builtin`` hands out.
+GENERATOR = DemoDataGenerator()
+
+
 def preset_scope(definitions: Definitions, preset: str) -> tuple[str, ...]:
     """The live entities ``preset`` defines (every entity when it is not a catalog preset)."""
     from engine.presets import catalog  # the catalog reads the presets directory; only needed here
