@@ -27,7 +27,15 @@ from sqlalchemy.engine import Connection
 from engine.errors import NotFoundError, UsageError
 from engine.metadata._scoring_model import ScoringDef
 from engine.progress import NO_PROGRESS, Progress
-from engine.storage import score_history, scores, scoring_models, to_jsonable, trail_of, written_since_deletion
+from engine.storage import (
+    score_history,
+    score_history_row,
+    scores,
+    scoring_models,
+    to_jsonable,
+    trail_of,
+    written_since_deletion,
+)
 
 from ._api import ScoreResult, ScoringContext, ScoringSpec, visible_factors
 from ._precision import round_score, score_precision
@@ -271,19 +279,17 @@ class ScoringService:
                     updates.append({**{f"b_{k}": v for k, v in row.items()}})
                 if moved:
                     history.append(
-                        {
-                            "scoring": definition.name,
-                            "entity": definition.entity,
-                            "record_id": r.record_id,
-                            "kind": "computed",
-                            "value": value,
-                            "grade": r.grade,
-                            "scorer": scorer,
-                            "definitions_version": version,
-                            "at": now,
-                            "actor": None,
-                            "reason": None,
-                        }
+                        score_history_row(
+                            scoring=definition.name,
+                            entity=definition.entity,
+                            record_id=r.record_id,
+                            kind="computed",
+                            value=value,
+                            grade=r.grade,
+                            scorer=scorer,
+                            definitions_version=version,
+                            at=now,
+                        )
                     )
                 shown_value = old.override_value if old is not None and old.override_value is not None else value
                 shown_grade = old.override_grade if old is not None and old.override_grade is not None else r.grade
@@ -528,9 +534,11 @@ class ScoringService:
         fields rewritten from the score that now counts."""
         tx.execute(
             score_history.insert().values(
-                scoring=definition.name, entity=definition.entity, record_id=record_id, kind=kind,
-                value=value, grade=grade, scorer=definition.scorer, definitions_version=self._engine.version,
-                at=at, actor=actor, reason=reason,
+                score_history_row(
+                    scoring=definition.name, entity=definition.entity, record_id=record_id, kind=kind,
+                    value=value, grade=grade, scorer=definition.scorer, definitions_version=self._engine.version,
+                    at=at, actor=actor, reason=reason,
+                )
             )
         )  # fmt: skip
         self._write_targets(tx, definition, self._current_targets(tx, definition.name, record_id))

@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from ._apply import MigrationFailedError, apply_definitions, refuse_unsafe
 from ._database import DEFAULT_URL, Database, normalize_url
+from ._history_rows import (
+    AUDIT_COLUMNS,
+    BATCH_RECORD_ID,
+    SCORE_HISTORY_COLUMNS,
+    WORKFLOW_HISTORY_COLUMNS,
+    audit_row,
+    batch_audit_row,
+    score_history_row,
+    workflow_history_row,
+)
 from ._plan import MigrationPlan, MigrationStep, plan_migration
 from ._state import StoredDefinitions, current_version, load_stored
 from ._system_tables import (
@@ -27,8 +37,12 @@ from ._upgrade import upgrade_storage
 from ._values import to_jsonable, to_text
 
 __all__ = [
+    "AUDIT_COLUMNS",
+    "BATCH_RECORD_ID",
     "DEFAULT_URL",
+    "SCORE_HISTORY_COLUMNS",
     "SYSTEM_METADATA",
+    "WORKFLOW_HISTORY_COLUMNS",
     "Database",
     "MigrationFailedError",
     "MigrationPlan",
@@ -38,7 +52,9 @@ __all__ = [
     "apply_definitions",
     "assignment_cursors",
     "audit_log",
+    "audit_row",
     "audit_since_deletion",
+    "batch_audit_row",
     "current_version",
     "escalations",
     "installed_presets",
@@ -48,6 +64,7 @@ __all__ = [
     "refuse_unsafe",
     "schema_versions",
     "score_history",
+    "score_history_row",
     "scores",
     "scoring_models",
     "sessions",
@@ -58,5 +75,6 @@ __all__ = [
     "upgrade_storage",
     "users",
     "workflow_history",
+    "workflow_history_row",
     "written_since_deletion",
 ]

@@ -26,19 +26,6 @@ from engine.storage import workflow_history
 if TYPE_CHECKING:
     from ._generate import DemoRun
 
-#: Columns of ``crm_workflow_history`` the demo writes (as ``history_row`` gives them).
-HISTORY_COLUMNS = (
-    "entity",
-    "record_id",
-    "workflow",
-    "transition",
-    "from_state",
-    "to_state",
-    "actor",
-    "at",
-    "inputs",
-    "comment",
-)
 #: (record id, workflow, transition) of a guard that held on a stand-in score
 Relied = tuple[int, str, str]
 _CHOICE_TYPES = ("enum", "boolean")
@@ -169,7 +156,7 @@ def _add_children(run: DemoRun, entity: str, parents: list[int], records: Mappin
                 if history:
                     conn.execute(
                         workflow_history.insert(),
-                        [dict(zip(HISTORY_COLUMNS, history_row(h), strict=True)) for h in history],
+                        [history_row(h) for h in history],
                     )
                 run.written[child] = run.written.get(child, 0) + 1
                 made = True

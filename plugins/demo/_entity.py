@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import Problem
 from engine.metadata import EntityDef
+from engine.storage import workflow_history_row
 
 from ._constraints import UniqueValues, constrained
 from ._people import RecordContext
@@ -558,7 +559,17 @@ class EntityGen:
         return row, history, made
 
 
-def history_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A walk's history tuple as the columns of ``crm_workflow_history`` (see DemoRun)."""
+def history_row(row: tuple[Any, ...]) -> dict[str, Any]:
+    """A walk's history tuple as a row of ``crm_workflow_history`` (see DemoRun)."""
     entity, record_id, workflow, transition, before, after, actor, at, inputs = row
-    return (entity, record_id, workflow, transition, before, after, actor, _moment(at), inputs, None)
+    return workflow_history_row(
+        entity=entity,
+        record_id=record_id,
+        workflow=workflow,
+        transition=transition,
+        from_state=before,
+        to_state=after,
+        actor=actor,
+        at=_moment(at),
+        inputs=inputs,
+    )

@@ -14,11 +14,11 @@ from werkzeug.security import generate_password_hash
 from engine.errors import DefinitionError, RecordValidationError, UsageError
 from engine.metadata import Definitions, load_definitions
 from engine.progress import NO_PROGRESS, Progress
-from engine.storage import audit_log, workflow_history
+from engine.storage import WORKFLOW_HISTORY_COLUMNS, audit_log, batch_audit_row, workflow_history
 from engine.transfer import BulkWriter
 
 from ._constraints import normalized
-from ._earned_scores import HISTORY_COLUMNS, Relied, earn_scores
+from ._earned_scores import Relied, earn_scores
 from ._entity import EntityGen, history_row
 from ._plan import generation_order, links, reference_plans, scored_fields
 from ._pools import Pool
@@ -243,7 +243,7 @@ class DemoRun:
 
     # -- the run ------------------------------------------------------------------------------
     def run(self) -> dict[str, int]:
-        history = BulkWriter(self.conn, workflow_history, HISTORY_COLUMNS)
+        history = BulkWriter(self.conn, workflow_history, WORKFLOW_HISTORY_COLUMNS)
         writers: dict[str, BulkWriter] = {}
 
         def writer(entity: str) -> BulkWriter:
@@ -277,7 +277,7 @@ class DemoRun:
                     for target in sorted(created, key=self._position):
                         writer(target).write(created[target])
                         self.written[target] = self.written.get(target, 0) + len(created[target])
-                    history.write([history_row(e) for e in events])
+                    history.write([tuple(history_row(e).values()) for e in events])
                     done += batch
                     self.progress.advance(batch)
             finally:
@@ -354,17 +354,14 @@ class DemoRun:
     def _audit(self) -> None:
         """One audit row per entity: demo data is audited as a batch, like an import."""
         rows = [
-            {
-                "change_id": f"demo-{self.seed}-{entity}"[:32],
-                "entity": entity,
-                "record_id": 0,
-                "action": "demo",
-                "field": None,
-                "old_value": None,
-                "new_value": {"records": count, "preset": self.preset, "seed": self.seed, "size": self.size},
-                "actor": None,
-                "at": self.now,
-            }
+            batch_audit_row(
+                change_id=f"demo-{self.seed}-{entity}",
+                entity=entity,
+                action="demo",
+                summary={"records": count, "preset": self.preset, "seed": self.seed, "size": self.size},
+                actor=None,
+                at=self.now,
+            )
             for entity, count in self.written.items()
             if count
         ]
