@@ -104,16 +104,35 @@ def _bounded_spec(names: set[str]) -> tuple[float, float] | None:
     return None if rule is None else _RANGES[rule.generator]
 
 
+Draw = Callable[[RecordContext], float]
+
+
+@dataclass(frozen=True)
+class _Limits:
+    """What a number column allows: whole or with ``scale`` decimals, between low and high."""
+
+    integer: bool
+    scale: int
+    low: float | None
+    high: float | None
+
+    @classmethod
+    def of(cls, field: FieldDef) -> _Limits:
+        integer = field.type == "integer"
+        scale = 0 if integer else (field.scale if field.scale is not None else 2)
+        low = float(field.minimum) if field.minimum is not None else None
+        high = float(field.maximum) if field.maximum is not None else None
+        if not integer:
+            digits = (field.precision or 18) - scale
+            ceiling = 10.0**digits - 10.0**-scale
+            high = ceiling if high is None else min(high, ceiling)
+            low = -ceiling if low is None else max(low, -ceiling)
+        return cls(integer, scale, low, high)
+
+
 def _number_generator(field: FieldDef, role: EntityRole, names: set[str], hints: frozenset[str]) -> Generator:
-    integer = field.type == "integer"
-    scale = 0 if integer else (field.scale if field.scale is not None else 2)
-    digits = None if integer else (field.precision or 18) - scale
-    low = float(field.minimum) if field.minimum is not None else None
-    high = float(field.maximum) if field.maximum is not None else None
-    if digits is not None:
-        ceiling = 10.0**digits - 10.0**-scale
-        high = ceiling if high is None else min(high, ceiling)
-        low = -ceiling if low is None else max(low, -ceiling)
+    limits = _Limits.of(field)
+    integer, low, high = limits.integer, limits.low, limits.high
     if integer and _has(names, "year", "fiscal") and not _has(names, "founded", "established", "years"):
         # the year a record is about is the year it was made in
         return lambda ctx: datetime.fromtimestamp(ctx.created, UTC).year
@@ -129,41 +148,45 @@ def _number_generator(field: FieldDef, role: EntityRole, names: set[str], hints:
         else:
             spec = (100.0, 1.0, 0.0) if not integer else (20.0, 1.0, 0.0)
     if bounded is not None and spec is None:
-        b_low = bounded[0] if low is None else max(bounded[0], low)
-        b_high = bounded[1] if high is None else min(bounded[1], high)
-        if b_low > b_high:
-            b_low, b_high = (low or 0.0), (high if high is not None else (low or 0.0) + 100.0)
-        span = b_high - b_low
-
-        if role.kind == "lookup" and integer:
-
-            def draw(ctx: RecordContext) -> float:
-                return min(b_low + ctx.seq, b_high)  # ranks: 1, 2, 3...
-        elif role.kind == "lookup":
-
-            def draw(ctx: RecordContext) -> float:
-                return b_low + span * min(ctx.seq / 5, 1.0)  # tiers: each one above the last
-        else:
-
-            def draw(ctx: RecordContext) -> float:
-                # a triangular spread: middle values common, extremes rare
-                return b_low + span * (ctx.rng.random() + ctx.rng.random()) / 2
+        draw = _bounded_draw(bounded, limits, role)
     else:
         assert spec is not None
-        median, sigma, growth = spec
-        mu = math.log(median)
-        if role.kind == "lookup":
+        draw = _spread_draw(spec, role)
+    return _shaped(draw, names, limits)
 
-            def draw(ctx: RecordContext) -> float:
-                return median * 5 * ctx.seq**2  # tier thresholds: 0, 5x, 20x, 45x the usual value
-        else:
 
-            def draw(ctx: RecordContext) -> float:
-                return math.exp(mu + sigma * ctx.rng.gauss(0.0, 1.0)) * (ctx.weight**growth if growth else 1.0)
+def _bounded_draw(bounded: tuple[float, float], limits: _Limits, role: EntityRole) -> Draw:
+    """Values on a scale: ranks and tiers in order for lookups, middle values common elsewhere."""
+    low, high = limits.low, limits.high
+    b_low = bounded[0] if low is None else max(bounded[0], low)
+    b_high = bounded[1] if high is None else min(bounded[1], high)
+    if b_low > b_high:
+        b_low, b_high = (low or 0.0), (high if high is not None else (low or 0.0) + 100.0)
+    span = b_high - b_low
+    if role.kind == "lookup" and limits.integer:
+        return lambda ctx: min(b_low + ctx.seq, b_high)  # ranks: 1, 2, 3...
+    if role.kind == "lookup":
+        return lambda ctx: b_low + span * min(ctx.seq / 5, 1.0)  # tiers: each one above the last
+    # a triangular spread: middle values common, extremes rare
+    return lambda ctx: b_low + span * (ctx.rng.random() + ctx.rng.random()) / 2
 
+
+def _spread_draw(spec: tuple[float, float, float], role: EntityRole) -> Draw:
+    """Sizes spread log-normally around a median, larger for weightier records."""
+    median, sigma, growth = spec
+    mu = math.log(median)
+    if role.kind == "lookup":
+        return lambda ctx: median * 5 * ctx.seq**2  # tier thresholds: 0, 5x, 20x, 45x the usual value
+    return lambda ctx: math.exp(mu + sigma * ctx.rng.gauss(0.0, 1.0)) * (ctx.weight**growth if growth else 1.0)
+
+
+def _shaped(draw: Draw, names: set[str], limits: _Limits) -> Generator:
+    """A drawn number as users type it: whole counts, rates by halves, round amounts, in limits."""
+    integer, scale, low, high = limits.integer, limits.scale, limits.low, limits.high
     # counts are whole even in a decimal column; rates step by halves
     whole_numbers = _has(names, "quantity", "qty", "units", "count", "pieces", "boxes", "employees", "headcount")
     halves = _has(names, "rate", "ratio", "percent", "percentage", "discount", "probability")
+    price = _has(names, "price")
 
     def number(ctx: RecordContext) -> Any:
         value = draw(ctx)
@@ -182,7 +205,7 @@ def _number_generator(field: FieldDef, role: EntityRole, names: set[str], hints:
             if high is not None and whole > high:
                 whole = math.floor(high)
             return int(whole)
-        if scale >= 2 and value >= 100 and not _has(names, "price"):
+        if scale >= 2 and value >= 100 and not price:
             value = round(value, -1)  # amounts people type end in 0
         text = f"{value:.{scale}f}"
         if high is not None and Decimal(text) > Decimal(repr(high)):
