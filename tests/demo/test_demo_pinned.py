@@ -25,6 +25,8 @@ PINNED: dict[tuple[str, int, int], str] = {
     ("sales_example", 200, 7): "403e26454587882ad7172eea677a32920d34664ad853ade268763a44d3c7deab",
     ("standard_product", 300, 7): "e89dce17f6c876fadef2c9f58fac27c6613979eee41c263d2123970901ed44b2",
     ("key_account_banking", 300, 5): "1735be0ad4047ff82ac746a20191ce26fd9182f0f17dc34b271598777c782a27",
+    # its project approvals rely on an evaluation score the records are then made to earn
+    ("complex_sale", 300, 7): "3bfada20317a867a5a7e3d06bf31eec7b0ebcf9c2ae999482d5512f9e628e24e",
 }
 
 
