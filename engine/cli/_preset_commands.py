@@ -119,7 +119,7 @@ def preset_load(
         "changes": len(result.plan.steps),
     }
     if demo:
-        from engine.presets.demo import demo_logins, generate_demo
+        from engine.presets import demo_logins, generate_demo
 
         before = {u.name for u in context.engine.users.list(active_only=False)}
         out["demo"] = generate_demo(

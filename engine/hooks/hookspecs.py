@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from engine.presets import DemoGenerator
     from engine.runtime import CrmEngine
     from engine.scoring import Scorer
 
@@ -114,4 +115,16 @@ def crm_rescore(engine: CrmEngine, entity: str, record_ids: list[int], scorings:
     :param entity: the entity name.
     :param record_ids: the records to rescore.
     :param scorings: the scoring definitions to run; empty means every one of the entity.
+    """
+
+
+@hookspec(firstresult=True)
+def crm_demo_generator() -> DemoGenerator | None:
+    """Return the generator of demo data (see :class:`engine.presets.DemoGenerator`), or None
+    to leave it to another plugin.
+
+    ``firstresult``: the first generator returned is used. Plugins are asked in reverse order
+    of registration, so an installed plugin's generator replaces the built-in one
+    (``plugins.demo``, offered by ``plugins.builtin``). Called each time demo data is made
+    (``crm preset load --demo``, the admin UI, the REST API) and for the demo sign-ins.
     """

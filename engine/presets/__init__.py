@@ -3,6 +3,19 @@
 from __future__ import annotations
 
 from ._catalog import COMPOSITE, MODES, PresetInfo, catalog, compose, resolve
-from ._loading import installed_presets, load_preset
+from ._loading import DemoGenerator, demo_generator, demo_logins, generate_demo, installed_presets, load_preset
 
-__all__ = ["COMPOSITE", "MODES", "PresetInfo", "catalog", "compose", "installed_presets", "load_preset", "resolve"]
+__all__ = [
+    "COMPOSITE",
+    "MODES",
+    "DemoGenerator",
+    "PresetInfo",
+    "catalog",
+    "compose",
+    "demo_generator",
+    "demo_logins",
+    "generate_demo",
+    "installed_presets",
+    "load_preset",
+    "resolve",
+]

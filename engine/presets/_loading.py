@@ -1,11 +1,13 @@
 """``crm preset load``: apply a mode (or one of its industry variants) alongside the modes
-already loaded, as one migration; demo data comes after."""
+already loaded, as one migration; demo data comes after, from the plugin that offers it
+(the ``crm_demo_generator`` hook; the built-in one is ``plugins.demo``)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import sqlalchemy as sa
 
@@ -18,6 +20,65 @@ from ._catalog import COMPOSITE, compose, resolve
 
 if TYPE_CHECKING:
     from engine.runtime import CrmEngine
+
+
+class DemoGenerator(Protocol):
+    """What the ``crm_demo_generator`` hook returns: demo data for loaded definitions."""
+
+    def generate(
+        self,
+        engine: CrmEngine,
+        preset: str,
+        size: int,
+        *,
+        seed: int = 7,
+        progress: Progress = NO_PROGRESS,
+        now: datetime | None = None,
+        password: str | None = None,
+    ) -> dict[str, int]:
+        """Write about ``size`` records for the entities of ``preset``; entity → records written."""
+        ...
+
+    def logins(self, engine: CrmEngine, before: Collection[str]) -> list[tuple[str, str]]:
+        """(role, user name) to sign in with among the users created since ``before``."""
+        ...
+
+
+def demo_generator(engine: CrmEngine) -> DemoGenerator:
+    """The demo-data generator the plugins offer (the first one of ``crm_demo_generator``)."""
+    found: DemoGenerator | None = engine.plugins.manager.hook.crm_demo_generator()
+    if found is None:
+        raise UsageError(
+            "no plugin offers demo data: the built-in plugin plugins.builtin is not loaded "
+            "(see `crm plugins list`), and no installed plugin implements crm_demo_generator"
+        )
+    return found
+
+
+def generate_demo(
+    engine: CrmEngine,
+    preset: str,
+    size: int,
+    *,
+    seed: int = 7,
+    progress: Progress = NO_PROGRESS,
+    now: datetime | None = None,
+    password: str | None = None,
+) -> dict[str, int]:
+    """Write about ``size`` demo records for the entities of ``preset`` (every entity when it
+    is not a catalog preset) with the plugins' generator; returns entity → records written.
+
+    The same definitions, preset, size, seed and ``now`` give the same data, byte for byte;
+    with ``password`` the users it creates sign in with it.
+    """
+    return demo_generator(engine).generate(
+        engine, preset, size, seed=seed, progress=progress, now=now, password=password
+    )
+
+
+def demo_logins(engine: CrmEngine, before: Collection[str]) -> list[tuple[str, str]]:
+    """(role, user name) to sign in with among the demo users created since ``before``."""
+    return demo_generator(engine).logins(engine, before)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from engine.errors import (
     UsageError,
 )
 from engine.metadata import EntityDef
-from engine.storage import audit_log, audit_since_deletion, scores, to_jsonable, trail_of
+from engine.storage import audit_log, audit_row, audit_since_deletion, scores, trail_of
 
 from ._checks import (
     ReadScope,
@@ -605,14 +605,14 @@ def _audit_row(
     actor: str | None,
     at: datetime,
 ) -> dict[str, Any]:
-    return {
-        "change_id": change,
-        "entity": entity,
-        "record_id": record_id,
-        "action": action,
-        "field": field,
-        "old_value": to_jsonable(old),
-        "new_value": to_jsonable(new),
-        "actor": actor,
-        "at": at,
-    }
+    return audit_row(
+        change_id=change,
+        entity=entity,
+        record_id=record_id,
+        action=action,
+        field=field,
+        old_value=old,
+        new_value=new,
+        actor=actor,
+        at=at,
+    )

@@ -29,7 +29,15 @@ from sqlalchemy.engine import Connection
 from engine.errors import NotFoundError, UsageError
 from engine.metadata._scoring_model import ScoringDef
 from engine.progress import NO_PROGRESS, Progress
-from engine.storage import score_history, scores, scoring_models, to_jsonable, trail_of, written_since_deletion
+from engine.storage import (
+    score_history,
+    score_history_row,
+    scores,
+    scoring_models,
+    to_jsonable,
+    trail_of,
+    written_since_deletion,
+)
 
 from ._api import Scorer, ScoringContext, ScoringSpec, visible_factors
 from ._registry import ScorerRegistry
@@ -483,9 +491,11 @@ class ScoringService:
         fields rewritten from the score that now counts."""
         tx.execute(
             score_history.insert().values(
-                scoring=definition.name, entity=definition.entity, record_id=record_id, kind=kind,
-                value=value, grade=grade, scorer=definition.scorer, definitions_version=self._engine.version,
-                at=at, actor=actor, reason=reason,
+                score_history_row(
+                    scoring=definition.name, entity=definition.entity, record_id=record_id, kind=kind,
+                    value=value, grade=grade, scorer=definition.scorer, definitions_version=self._engine.version,
+                    at=at, actor=actor, reason=reason,
+                )
             )
         )  # fmt: skip
         write_targets(tx, self._engine.model, definition, current_targets(tx, definition.name, record_id))

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from engine.metadata._scoring_model import ScoringDef
-from engine.storage import score_history, scores, to_jsonable
+from engine.storage import score_history, score_history_row, scores, to_jsonable
 
 from ._api import ScoreResult
 from ._precision import round_score, score_precision
@@ -123,14 +123,17 @@ def _gather(
         rows.updates.append({f"b_{k}": v for k, v in row.items()})
     if moved:
         rows.history.append(
-            {
-                **{k: row[k] for k in ("scoring", "entity", "record_id", "value", "grade", "scorer")},
-                "kind": "computed",
-                "definitions_version": version,
-                "at": now,
-                "actor": None,
-                "reason": None,
-            }
+            score_history_row(
+                scoring=definition.name,
+                entity=definition.entity,
+                record_id=result.record_id,
+                kind="computed",
+                value=value,
+                grade=result.grade,
+                scorer=definition.scorer,
+                definitions_version=version,
+                at=now,
+            )
         )
     shown_value = old.override_value if old is not None and old.override_value is not None else value
     shown_grade = old.override_grade if old is not None and old.override_grade is not None else result.grade

@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from ._apply import apply_definitions, refuse_unsafe
 from ._database import DEFAULT_URL, Database, normalize_url
+from ._history_rows import (
+    AUDIT_COLUMNS,
+    BATCH_RECORD_ID,
+    SCORE_HISTORY_COLUMNS,
+    WORKFLOW_HISTORY_COLUMNS,
+    audit_row,
+    batch_audit_row,
+    score_history_row,
+    workflow_history_row,
+)
 from ._operations import (
     AddField,
     AddIndex,
@@ -48,8 +58,12 @@ from ._upgrade import upgrade_storage
 from ._values import to_jsonable, to_text
 
 __all__ = [
+    "AUDIT_COLUMNS",
+    "BATCH_RECORD_ID",
     "DEFAULT_URL",
+    "SCORE_HISTORY_COLUMNS",
     "SYSTEM_METADATA",
+    "WORKFLOW_HISTORY_COLUMNS",
     "AddField",
     "AddIndex",
     "AddUnique",
@@ -76,7 +90,9 @@ __all__ = [
     "apply_definitions",
     "assignment_cursors",
     "audit_log",
+    "audit_row",
     "audit_since_deletion",
+    "batch_audit_row",
     "current_version",
     "escalations",
     "installed_presets",
@@ -86,6 +102,7 @@ __all__ = [
     "refuse_unsafe",
     "schema_versions",
     "score_history",
+    "score_history_row",
     "scores",
     "scoring_models",
     "sessions",
@@ -96,5 +113,6 @@ __all__ = [
     "upgrade_storage",
     "users",
     "workflow_history",
+    "workflow_history_row",
     "written_since_deletion",
 ]

@@ -34,7 +34,7 @@ from engine.errors import Problem, RecordValidationError, UsageError
 from engine.metadata import EntityDef
 from engine.progress import NO_PROGRESS, Progress
 from engine.records import unique_conflicts, unknown_owners
-from engine.storage import audit_log, to_jsonable, workflow_history
+from engine.storage import audit_log, audit_row, batch_audit_row, workflow_history
 
 from ._copy import BulkWriter
 from ._csv import CsvRecord, csv_records
@@ -526,17 +526,17 @@ class CsvImporter:
             if not self._update_one(conn, row, current, changed, now, rejects):
                 continue
             change_rows.extend(
-                {
-                    "change_id": f"import-{row.line}-{current['id']}"[:32],
-                    "entity": self.definition.name,
-                    "record_id": current["id"],
-                    "action": "update",
-                    "field": c,
-                    "old_value": to_jsonable(current.get(c)),
-                    "new_value": to_jsonable(v),
-                    "actor": self.actor,
-                    "at": now,
-                }
+                audit_row(
+                    change_id=f"import-{row.line}-{current['id']}",
+                    entity=self.definition.name,
+                    record_id=current["id"],
+                    action="update",
+                    field=c,
+                    old_value=current.get(c),
+                    new_value=v,
+                    actor=self.actor,
+                    at=now,
+                )
                 for c, v in changed.items()
             )
         if change_rows:
@@ -602,15 +602,14 @@ class CsvImporter:
             return
         conn.execute(
             audit_log.insert().values(
-                change_id=f"import-{batch[0].line}-{batch[-1].line}"[:32],
-                entity=self.definition.name,
-                record_id=0,
-                action="import",
-                field=None,
-                old_value=None,
-                new_value={"lines": [batch[0].line, batch[-1].line], "records": len(batch)},
-                actor=self.actor,
-                at=now,
+                batch_audit_row(
+                    change_id=f"import-{batch[0].line}-{batch[-1].line}",
+                    entity=self.definition.name,
+                    action="import",
+                    summary={"lines": [batch[0].line, batch[-1].line], "records": len(batch)},
+                    actor=self.actor,
+                    at=now,
+                )
             )
         )
 

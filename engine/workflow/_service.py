@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 
 from engine.errors import ConflictError, Problem, UsageError
 from engine.metadata._workflow_model import TransitionDef, WorkflowDef
-from engine.storage import to_jsonable, workflow_history, written_since_deletion
+from engine.storage import to_jsonable, workflow_history, workflow_history_row, written_since_deletion
 from engine.users import User
 
 from ._actions import ActionRunner, AfterCommit
@@ -223,18 +223,18 @@ class WorkflowService:
         )
         tx.execute(
             workflow_history.insert(),
-            {
-                "entity": entity,
-                "record_id": record_id,
-                "workflow": workflow.name,
-                "transition": transition,
-                "from_state": from_state,
-                "to_state": t.to_state,
-                "actor": user.name,
-                "at": now,
-                "inputs": to_jsonable(typed_inputs) or None,
-                "comment": comment,
-            },
+            workflow_history_row(
+                entity=entity,
+                record_id=record_id,
+                workflow=workflow.name,
+                transition=transition,
+                from_state=from_state,
+                to_state=t.to_state,
+                actor=user.name,
+                at=now,
+                inputs=to_jsonable(typed_inputs) or None,
+                comment=comment,
+            ),
         )
         runner = ActionRunner(self._engine, tx, entity, workflow, transition, user, now, pending.callbacks)
         updated = runner.run(ct.actions, updated, typed_inputs)
@@ -291,18 +291,9 @@ class WorkflowService:
     ) -> None:
         """History rows for a new record entering its workflows' initial states."""
         rows = [
-            {
-                "entity": entity,
-                "record_id": record["id"],
-                "workflow": w.name,
-                "transition": None,
-                "from_state": None,
-                "to_state": record[w.field],
-                "actor": actor,
-                "at": now,
-                "inputs": None,
-                "comment": None,
-            }
+            workflow_history_row(
+                entity=entity, record_id=record["id"], workflow=w.name, to_state=record[w.field], actor=actor, at=now
+            )
             for w in self._engine.model.definitions.workflows_for(entity)
         ]
         if rows:

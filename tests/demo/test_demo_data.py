@@ -19,8 +19,7 @@ import pytest
 
 from engine.errors import RecordValidationError
 from engine.metadata import load_definitions
-from engine.presets import catalog, load_preset
-from engine.presets.demo import generate_demo
+from engine.presets import catalog, generate_demo, load_preset
 from engine.runtime import CrmEngine
 from tests.demo.demo_support import NOW, check_history, check_records, dump, history, rows, user_roles
 from tests.support import REPO_ROOT, postgres_schema_url, write_bundle

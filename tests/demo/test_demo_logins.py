@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 
 from engine.metadata import load_definitions
-from engine.presets.demo import generate_demo
+from engine.presets import generate_demo
 from engine.runtime import CrmEngine
 from tests.demo.demo_support import NOW
 from tests.support import REPO_ROOT, CliResult

@@ -15,8 +15,7 @@ from decimal import Decimal
 
 import pytest
 
-from engine.presets import load_preset
-from engine.presets.demo import generate_demo
+from engine.presets import generate_demo, load_preset
 from engine.runtime import CrmEngine
 from tests.demo.demo_support import NOW, check_history, check_records, rows
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from engine.metadata import load_definitions
-from engine.presets.demo import generate_demo
+from engine.presets import generate_demo
 from engine.runtime import CrmEngine
 from tests.demo.demo_support import NOW, check_history, dump
 from tests.support import REPO_ROOT
@@ -42,7 +42,7 @@ def test_a_hundred_thousand_records_on_sqlite(sqlite_url: str, record_property: 
 _DUMP = """
 import hashlib, sys
 from engine.metadata import load_definitions
-from engine.presets.demo import generate_demo
+from engine.presets import generate_demo
 from engine.runtime import CrmEngine
 from tests.demo.demo_support import NOW, dump
 with CrmEngine(sys.argv[1]) as crm:

@@ -26,8 +26,7 @@ from engine.metadata import (
     ReportDef,
     TimeInStateSpec,
 )
-from engine.presets import MODES, load_preset
-from engine.presets.demo import generate_demo
+from engine.presets import MODES, generate_demo, load_preset
 from engine.reports import run_report
 from engine.runtime import CrmEngine
 from tests.presets import report_figures as figures

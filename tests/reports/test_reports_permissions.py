@@ -12,7 +12,7 @@ import pytest
 
 from engine.errors import PermissionDeniedError
 from engine.metadata import load_definitions
-from engine.presets.demo import generate_demo
+from engine.presets import generate_demo
 from engine.reports import run_report
 from engine.runtime import CrmEngine
 from engine.users import User

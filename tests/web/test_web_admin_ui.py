@@ -16,8 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from engine.metadata import load_definitions
-from engine.presets import MODES, load_preset
-from engine.presets.demo import generate_demo
+from engine.presets import MODES, generate_demo, load_preset
 from engine.reports import run_report
 from engine.runtime import CrmEngine
 from engine.web import create_app

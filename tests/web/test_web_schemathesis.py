@@ -28,8 +28,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from engine.presets import load_preset
-from engine.presets.demo import generate_demo
+from engine.presets import generate_demo, load_preset
 from engine.runtime import CrmEngine
 from engine.web import create_app
 from tests.web.web_support import API

@@ -67,7 +67,7 @@ class PresetsView(AdminOnly, BaseView):  # type: ignore[misc]
             result = load_preset(self.engine, name, industry=industry, actor=acting_user().name)
             written = 0
             if demo:
-                from engine.presets.demo import generate_demo
+                from engine.presets import generate_demo
 
                 written = sum(generate_demo(self.engine, preset.name, demo).values())
         except CrmError as error:

@@ -109,7 +109,7 @@ def load_preset_view(name: str) -> Response:
         "changes": len(result.plan.steps),
     }
     if demo:
-        from engine.presets.demo import generate_demo
+        from engine.presets import generate_demo
 
         out["demo"] = generate_demo(engine, resolve(name, industry).name, demo, seed=seed)
     return json_response(out)

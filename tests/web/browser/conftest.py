@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING
 import pytest
 from werkzeug.serving import make_server
 
-from engine.presets import load_preset
-from engine.presets.demo import generate_demo
+from engine.presets import generate_demo, load_preset
 from engine.runtime import CrmEngine
 from engine.web import create_app
 from tests.support import REPO_ROOT

@@ -14,11 +14,11 @@ from werkzeug.security import generate_password_hash
 from engine.errors import DefinitionError, RecordValidationError, UsageError
 from engine.metadata import Definitions, load_definitions
 from engine.progress import NO_PROGRESS, Progress
-from engine.storage import audit_log, workflow_history
+from engine.storage import WORKFLOW_HISTORY_COLUMNS, audit_log, batch_audit_row, workflow_history
 from engine.transfer import BulkWriter
 
 from ._constraints import normalized
-from ._earned_scores import HISTORY_COLUMNS, Relied, earn_scores
+from ._earned_scores import Relied, earn_scores
 from ._entity import EntityGen, history_row
 from ._plan import generation_order, links, reference_plans, scored_fields
 from ._pools import Pool
@@ -79,6 +79,33 @@ def demo_logins(engine: CrmEngine, before: Collection[str]) -> list[tuple[str, s
     that existed): the administrator, a manager, one holder of each role the workflows need."""
     users = [(u.name, u.roles) for u in engine.users.list() if u.name not in before]
     return sign_in_names(users, workflow_roles(engine.model.definitions))
+
+
+class DemoDataGenerator:
+    """The built-in generator the ``crm_demo_generator`` hook offers (an
+    :class:`engine.presets.DemoGenerator`)."""
+
+    def generate(
+        self,
+        engine: CrmEngine,
+        preset: str,
+        size: int,
+        *,
+        seed: int = 7,
+        progress: Progress = NO_PROGRESS,
+        now: datetime | None = None,
+        password: str | None = None,
+    ) -> dict[str, int]:
+        """See :func:`generate_demo`."""
+        return generate_demo(engine, preset, size, seed=seed, progress=progress, now=now, password=password)
+
+    def logins(self, engine: CrmEngine, before: Collection[str]) -> list[tuple[str, str]]:
+        """See :func:`demo_logins`."""
+        return demo_logins(engine, before)
+
+
+#: The one generator ``plugins.builtin`` hands out.
+GENERATOR = DemoDataGenerator()
 
 
 def preset_scope(definitions: Definitions, preset: str) -> tuple[str, ...]:
@@ -216,7 +243,7 @@ class DemoRun:
 
     # -- the run ------------------------------------------------------------------------------
     def run(self) -> dict[str, int]:
-        history = BulkWriter(self.conn, workflow_history, HISTORY_COLUMNS)
+        history = BulkWriter(self.conn, workflow_history, WORKFLOW_HISTORY_COLUMNS)
         writers: dict[str, BulkWriter] = {}
 
         def writer(entity: str) -> BulkWriter:
@@ -250,7 +277,7 @@ class DemoRun:
                     for target in sorted(created, key=self._position):
                         writer(target).write(created[target])
                         self.written[target] = self.written.get(target, 0) + len(created[target])
-                    history.write([history_row(e) for e in events])
+                    history.write([tuple(history_row(e).values()) for e in events])
                     done += batch
                     self.progress.advance(batch)
             finally:
@@ -327,17 +354,14 @@ class DemoRun:
     def _audit(self) -> None:
         """One audit row per entity: demo data is audited as a batch, like an import."""
         rows = [
-            {
-                "change_id": f"demo-{self.seed}-{entity}"[:32],
-                "entity": entity,
-                "record_id": 0,
-                "action": "demo",
-                "field": None,
-                "old_value": None,
-                "new_value": {"records": count, "preset": self.preset, "seed": self.seed, "size": self.size},
-                "actor": None,
-                "at": self.now,
-            }
+            batch_audit_row(
+                change_id=f"demo-{self.seed}-{entity}",
+                entity=entity,
+                action="demo",
+                summary={"records": count, "preset": self.preset, "seed": self.seed, "size": self.size},
+                actor=None,
+                at=self.now,
+            )
             for entity, count in self.written.items()
             if count
         ]

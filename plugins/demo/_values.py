@@ -19,6 +19,7 @@ from typing import Any
 
 from engine.metadata import EntityDef, FieldDef
 
+from ._heuristics import DATE_FALLBACK, DATE_RULES, NUMBER_RULES, RANGE_RULES, first_match
 from ._people import RecordContext
 from ._roles import EntityRole, words
 from ._texts import Generator, fit_text, text_generator
@@ -47,104 +48,91 @@ _SMALL_KINDS = frozenset({"transaction", "activity"})
 _BIG_CUSTOMERS = frozenset({"key", "enterprise", "corporate", "strategic"})
 
 
+#: (median, sigma of the log, growth with the record's weight) of the rows of ``NUMBER_RULES``
+#: whose size does not depend on the entity.
+_NUMBER_SPECS: dict[str, tuple[float, float, float]] = {
+    "headcount": (120.0, 1.3, 0.5),
+    "revenue": (3e7, 1.4, 0.6),
+    "potential": (3e5, 1.2, 0.6),  # what a customer could buy from us in a year
+    "budget": (2e5, 1.1, 0.4),
+    "price": (300.0, 1.0, 0.0),
+    "quantity": (3.0, 0.9, 0.2),
+    "points": (200.0, 1.0, 0.2),
+}
+#: (low, high) of the rows of ``RANGE_RULES``.
+_RANGES: dict[str, tuple[float, float]] = {
+    "multiplier": (1.0, 3.0),
+    "percent": (10.0, 90.0),
+    "rate": (0.0, 30.0),
+    "age": (22.0, 65.0),
+    "year": (1985.0, 2022.0),
+    "rating": (1.0, 5.0),
+    "duration": (1.0, 90.0),
+}
+
+
+def _money_spec(role: EntityRole, hints: frozenset[str]) -> tuple[float, float, float]:
+    """An amount: a deal's, a small transaction's, or any other record's."""
+    if hints & _BIG_CUSTOMERS and role.kind in _SMALL_KINDS | _DEAL_KINDS:
+        # a key account consumes hundreds of thousands to tens of millions a year: monthly
+        # bills and invoices of about 150,000, agreements in the millions, long-tailed
+        return (1.5e6, 1.0, 0.5) if role.kind in _DEAL_KINDS else (1.5e5, 1.1, 0.6)
+    if role.kind in _DEAL_KINDS:
+        return 1.2e5, 1.1, 0.35
+    if role.kind in _SMALL_KINDS:
+        return 260.0, 0.9, 0.35
+    return 5000.0, 1.2, 0.35
+
+
 def _number_spec(
     names: set[str], role: EntityRole, hints: frozenset[str] = frozenset()
 ) -> tuple[float, float, float] | None:
     """(median, sigma of the log, how strongly it grows with the record's weight)."""
-    if _has(names, "employees", "headcount", "staff", "employee", "workforce"):
-        return 120.0, 1.3, 0.5
-    if _has(names, "revenue", "turnover", "income", "gmv"):
-        return 3e7, 1.4, 0.6
-    if _has(names, "potential"):
-        return 3e5, 1.2, 0.6  # what a customer could buy from us in a year
-    if _has(names, "budget"):
-        return 2e5, 1.1, 0.4
-    if _has(names, "price", "unit"):
-        return 300.0, 1.0, 0.0
-    if _has(names, "quantity", "qty", "units", "count", "volume", "pieces", "boxes"):
-        return 3.0, 0.9, 0.2
-    if _has(names, "points", "bonus", "credits"):
-        return 200.0, 1.0, 0.2
-    if _has(names, "limit", "credit", "balance", "deposit", "stored"):
+    rule = first_match(NUMBER_RULES, names, "")
+    if rule is None:
+        return None
+    if rule.generator == "balance":
         return 5e4 if role.kind in ("org", "hospital", "store") else 2000.0, 1.0, 0.4
-    if _has(
-        names,
-        "amount",
-        "total",
-        "value",
-        "spend",
-        "spent",
-        "payment",
-        "paid",
-        "cost",
-        "fee",
-        "expense",
-        "sales",
-        "size",
-        "contract",
-        "receivable",
-        "due",
-        "invoice",
-    ):
-        if hints & _BIG_CUSTOMERS and role.kind in _SMALL_KINDS | _DEAL_KINDS:
-            # a key account consumes hundreds of thousands to tens of millions a year: monthly
-            # bills and invoices of about 150,000, agreements in the millions, long-tailed
-            return (1.5e6, 1.0, 0.5) if role.kind in _DEAL_KINDS else (1.5e5, 1.1, 0.6)
-        if role.kind in _DEAL_KINDS:
-            return 1.2e5, 1.1, 0.35
-        if role.kind in _SMALL_KINDS:
-            return 260.0, 0.9, 0.35
-        return 5000.0, 1.2, 0.35
-    return None
+    if rule.generator == "money":
+        return _money_spec(role, hints)
+    return _NUMBER_SPECS[rule.generator]
 
 
 def _bounded_spec(names: set[str]) -> tuple[float, float] | None:
     """A (low, high) range for scale-like numbers without bounds in the definition."""
-    if _has(names, "per", "multiplier", "factor", "coefficient", "times"):
-        return 1.0, 3.0
-    if _has(names, "probability", "percent", "percentage", "pct"):
-        return 10.0, 90.0
-    if _has(names, "rate", "ratio", "share", "margin", "discount"):
-        return 0.0, 30.0
-    if _has(names, "age"):
-        return 22.0, 65.0
-    if _has(names, "year", "founded", "established"):
-        return 1985.0, 2022.0
-    if _has(
-        names,
-        "score",
-        "rating",
-        "stars",
-        "influence",
-        "level",
-        "priority",
-        "rank",
-        "grade",
-        "importance",
-        "strength",
-        "attitude",
-        "closeness",
-        "satisfaction",
-        "intimacy",
-        "support",
-        "power",
-    ):
-        return 1.0, 5.0
-    if _has(names, "days", "duration", "hours", "minutes", "term", "months", "period"):
-        return 1.0, 90.0
-    return None
+    rule = first_match(RANGE_RULES, names, "")
+    return None if rule is None else _RANGES[rule.generator]
+
+
+Draw = Callable[[RecordContext], float]
+
+
+@dataclass(frozen=True)
+class _Limits:
+    """What a number column allows: whole or with ``scale`` decimals, between low and high."""
+
+    integer: bool
+    scale: int
+    low: float | None
+    high: float | None
+
+    @classmethod
+    def of(cls, field: FieldDef) -> _Limits:
+        integer = field.type == "integer"
+        scale = 0 if integer else (field.scale if field.scale is not None else 2)
+        low = float(field.minimum) if field.minimum is not None else None
+        high = float(field.maximum) if field.maximum is not None else None
+        if not integer:
+            digits = (field.precision or 18) - scale
+            ceiling = 10.0**digits - 10.0**-scale
+            high = ceiling if high is None else min(high, ceiling)
+            low = -ceiling if low is None else max(low, -ceiling)
+        return cls(integer, scale, low, high)
 
 
 def _number_generator(field: FieldDef, role: EntityRole, names: set[str], hints: frozenset[str]) -> Generator:
-    integer = field.type == "integer"
-    scale = 0 if integer else (field.scale if field.scale is not None else 2)
-    digits = None if integer else (field.precision or 18) - scale
-    low = float(field.minimum) if field.minimum is not None else None
-    high = float(field.maximum) if field.maximum is not None else None
-    if digits is not None:
-        ceiling = 10.0**digits - 10.0**-scale
-        high = ceiling if high is None else min(high, ceiling)
-        low = -ceiling if low is None else max(low, -ceiling)
+    limits = _Limits.of(field)
+    integer, low, high = limits.integer, limits.low, limits.high
     if integer and _has(names, "year", "fiscal") and not _has(names, "founded", "established", "years"):
         # the year a record is about is the year it was made in
         return lambda ctx: datetime.fromtimestamp(ctx.created, UTC).year
@@ -160,41 +148,45 @@ def _number_generator(field: FieldDef, role: EntityRole, names: set[str], hints:
         else:
             spec = (100.0, 1.0, 0.0) if not integer else (20.0, 1.0, 0.0)
     if bounded is not None and spec is None:
-        b_low = bounded[0] if low is None else max(bounded[0], low)
-        b_high = bounded[1] if high is None else min(bounded[1], high)
-        if b_low > b_high:
-            b_low, b_high = (low or 0.0), (high if high is not None else (low or 0.0) + 100.0)
-        span = b_high - b_low
-
-        if role.kind == "lookup" and integer:
-
-            def draw(ctx: RecordContext) -> float:
-                return min(b_low + ctx.seq, b_high)  # ranks: 1, 2, 3...
-        elif role.kind == "lookup":
-
-            def draw(ctx: RecordContext) -> float:
-                return b_low + span * min(ctx.seq / 5, 1.0)  # tiers: each one above the last
-        else:
-
-            def draw(ctx: RecordContext) -> float:
-                # a triangular spread: middle values common, extremes rare
-                return b_low + span * (ctx.rng.random() + ctx.rng.random()) / 2
+        draw = _bounded_draw(bounded, limits, role)
     else:
         assert spec is not None
-        median, sigma, growth = spec
-        mu = math.log(median)
-        if role.kind == "lookup":
+        draw = _spread_draw(spec, role)
+    return _shaped(draw, names, limits)
 
-            def draw(ctx: RecordContext) -> float:
-                return median * 5 * ctx.seq**2  # tier thresholds: 0, 5x, 20x, 45x the usual value
-        else:
 
-            def draw(ctx: RecordContext) -> float:
-                return math.exp(mu + sigma * ctx.rng.gauss(0.0, 1.0)) * (ctx.weight**growth if growth else 1.0)
+def _bounded_draw(bounded: tuple[float, float], limits: _Limits, role: EntityRole) -> Draw:
+    """Values on a scale: ranks and tiers in order for lookups, middle values common elsewhere."""
+    low, high = limits.low, limits.high
+    b_low = bounded[0] if low is None else max(bounded[0], low)
+    b_high = bounded[1] if high is None else min(bounded[1], high)
+    if b_low > b_high:
+        b_low, b_high = (low or 0.0), (high if high is not None else (low or 0.0) + 100.0)
+    span = b_high - b_low
+    if role.kind == "lookup" and limits.integer:
+        return lambda ctx: min(b_low + ctx.seq, b_high)  # ranks: 1, 2, 3...
+    if role.kind == "lookup":
+        return lambda ctx: b_low + span * min(ctx.seq / 5, 1.0)  # tiers: each one above the last
+    # a triangular spread: middle values common, extremes rare
+    return lambda ctx: b_low + span * (ctx.rng.random() + ctx.rng.random()) / 2
 
+
+def _spread_draw(spec: tuple[float, float, float], role: EntityRole) -> Draw:
+    """Sizes spread log-normally around a median, larger for weightier records."""
+    median, sigma, growth = spec
+    mu = math.log(median)
+    if role.kind == "lookup":
+        return lambda ctx: median * 5 * ctx.seq**2  # tier thresholds: 0, 5x, 20x, 45x the usual value
+    return lambda ctx: math.exp(mu + sigma * ctx.rng.gauss(0.0, 1.0)) * (ctx.weight**growth if growth else 1.0)
+
+
+def _shaped(draw: Draw, names: set[str], limits: _Limits) -> Generator:
+    """A drawn number as users type it: whole counts, rates by halves, round amounts, in limits."""
+    integer, scale, low, high = limits.integer, limits.scale, limits.low, limits.high
     # counts are whole even in a decimal column; rates step by halves
     whole_numbers = _has(names, "quantity", "qty", "units", "count", "pieces", "boxes", "employees", "headcount")
     halves = _has(names, "rate", "ratio", "percent", "percentage", "discount", "probability")
+    price = _has(names, "price")
 
     def number(ctx: RecordContext) -> Any:
         value = draw(ctx)
@@ -213,7 +205,7 @@ def _number_generator(field: FieldDef, role: EntityRole, names: set[str], hints:
             if high is not None and whole > high:
                 whole = math.floor(high)
             return int(whole)
-        if scale >= 2 and value >= 100 and not _has(names, "price"):
+        if scale >= 2 and value >= 100 and not price:
             value = round(value, -1)  # amounts people type end in 0
         text = f"{value:.{scale}f}"
         if high is not None and Decimal(text) > Decimal(repr(high)):
@@ -390,81 +382,49 @@ def _amount_rule(entity: EntityDef) -> Rule | None:
 
 
 # -- dates ------------------------------------------------------------------------------------------
-_AFTER = (
-    "due",
-    "deadline",
-    "expected",
-    "close",
-    "closing",
-    "end",
-    "expiry",
-    "expire",
-    "expires",
-    "until",
-    "left",
-    "leave",
-    "ended",
-    "finished",
-    "completed",
-    "resolved",
-    "closed",
-    "done",
-    "planned",
-    "next",
-    "follow",
-    "renewal",
-    "delivery",
-    "maturity",
-    "valid",
-    "target",
-    "estimated",
-)
 #: Words of a moment that has passed once it is set: an activity done in the future is not done yet.
 _PAST = ("done", "completed", "finished", "resolved", "closed", "ended", "left")
-_BEFORE = (
-    "start",
-    "begin",
-    "since",
-    "join",
-    "joined",
-    "registered",
-    "signed",
-    "opened",
-    "hire",
-    "first",
-    "enrolled",
-    "activated",
-    "issued",
-)
+
+
+def _birth(ctx: RecordContext) -> float:
+    return _BIRTH_START + (_BIRTH_END - _BIRTH_START) * ctx.rng.random()
+
+
+def _founded(ctx: RecordContext) -> float:
+    return ctx.created - DAY * 365 * (1 + 30 * math.pow(ctx.rng.random(), 1.5))
+
+
+def _after(ctx: RecordContext) -> float:
+    return ctx.created + DAY * math.exp(math.log(30) + 0.8 * ctx.rng.gauss(0.0, 1.0))
+
+
+def _latest(ctx: RecordContext) -> float:
+    return ctx.created + (ctx.now - ctx.created) * math.sqrt(ctx.rng.random())
+
+
+def _before(ctx: RecordContext) -> float:
+    return ctx.created - DAY * 3 * ctx.rng.random()
+
+
+def _around(ctx: RecordContext) -> float:
+    return ctx.created - DAY * 2 * ctx.rng.random() ** 2
+
+
+#: Generator name (of ``_heuristics.DATE_RULES``) → the moment, as a timestamp.
+MOMENTS: dict[str, Callable[[RecordContext], float]] = {
+    "birth": _birth,
+    "founded": _founded,
+    "after": _after,
+    "latest": _latest,
+    "before": _before,
+    DATE_FALLBACK: _around,
+}
 
 
 def _date_generator(field: FieldDef, names: set[str]) -> Generator:
     as_date = field.type == "date"
-    if _has(names, "birth", "birthday", "dob", "born", "birthdate"):
-
-        def moment(ctx: RecordContext) -> float:
-            return _BIRTH_START + (_BIRTH_END - _BIRTH_START) * ctx.rng.random()
-    elif _has(names, "founded", "established", "incorporated"):
-
-        def moment(ctx: RecordContext) -> float:
-            return ctx.created - DAY * 365 * (1 + 30 * math.pow(ctx.rng.random(), 1.5))
-    elif _has(names, *_AFTER):
-
-        def moment(ctx: RecordContext) -> float:
-            return ctx.created + DAY * math.exp(math.log(30) + 0.8 * ctx.rng.gauss(0.0, 1.0))
-    elif _has(names, "last", "latest", "recent"):
-
-        def moment(ctx: RecordContext) -> float:
-            return ctx.created + (ctx.now - ctx.created) * math.sqrt(ctx.rng.random())
-    elif _has(names, *_BEFORE):
-
-        def moment(ctx: RecordContext) -> float:
-            return ctx.created - DAY * 3 * ctx.rng.random()
-    else:
-
-        def moment(ctx: RecordContext) -> float:
-            return ctx.created - DAY * 2 * ctx.rng.random() ** 2
-
+    rule = first_match(DATE_RULES, names, field.type)
+    moment = MOMENTS[rule.generator if rule is not None else DATE_FALLBACK]
     past = _has(names, *_PAST)
     required = field.required
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import Problem
 from engine.metadata import EntityDef
+from engine.storage import workflow_history_row
 
 from ._constraints import UniqueValues, constrained
 from ._people import RecordContext
@@ -50,8 +51,12 @@ _MARKETING = frozenset({"product", "campaign"})
 _ACTIVE_TRIES = 8
 _SERVICE_WORDS = frozenset({"ticket", "case", "complaint", "service"})
 
+#: Records a transition's ``create`` action made: (entity, values, actor, at)
+ByActions = list[tuple[str, dict[str, Any], str, float]]
 #: (row, history rows, records made by transitions' create actions)
-Made = tuple[tuple[Any, ...], list[tuple[Any, ...]], list[tuple[str, dict[str, Any], str, float]]]
+Made = tuple[tuple[Any, ...], list[tuple[Any, ...]], ByActions]
+#: A record after its walk: (values as stored, owner, version, last change, history, made)
+_Walked = tuple[dict[str, Any], int, int, float, list[tuple[Any, ...]], ByActions]
 
 
 def _planned(target: str | None) -> bool:
@@ -98,31 +103,12 @@ class EntityGen:
         self.next_id = run.next_id(name)
         owned = workflow_owned(definitions, name) | scoring_targets(definitions, name)
         self.editable = frozenset(n for n, f in self.definition.fields.items() if not f.read_only and n not in owned)
-        scored = run.scored.get(name, frozenset())
-        self.generators: list[tuple[str, Generator, float, bool]] = []
         self.fillers: dict[str, Generator] = {}
-        for f in sorted(self.definition.fields.values(), key=lambda f: f.name):
-            made = field_generator(f, self.definition, role, hints=run.hints, scored=f.name in scored)
-            if made is None:
-                continue
-            generate = constrained(f, made.generate)
-            self.fillers[f.name] = generate
-            if f.name in owned or (f.read_only and not f.required):
-                continue  # workflows, scorings or the system give these values
-            self.generators.append((f.name, generate, made.fill, f.has_default and not f.required))
+        self.generators = self._field_generators(owned, run.scored.get(name, frozenset()))
         self.walkers = [
             WorkflowWalker(w, run.engine.workflows)
             for w in sorted(definitions.workflows_for(name), key=lambda w: w.name)
         ]
-        guarded = {
-            path[len("record.") :].split(".")[0]
-            for walker in self.walkers
-            for steps in walker.steps.values()
-            for step in steps
-            if step.compiled.guard is not None
-            for path in step.compiled.guard.variables
-            if path.startswith("record.")
-        }
         #: what was collected or paid of an amount starts at nothing where a workflow follows it
         #: (a receivable is part-collected, then collected, as payments come in)
         self.parts = part_fields(self.definition)
@@ -130,26 +116,25 @@ class EntityGen:
         self.established = role.kind in _MASTERS and not any(
             f.required and f.target != name for f in self.definition.references()
         )
-        later = frozenset(self.parts) & guarded
+        later = frozenset(self.parts) & self._guarded()
         self.generators = [g for g in self.generators if g[0] not in later]
+        fields = self.definition.fields.values()
         self.uniques = {
-            f.name: UniqueValues(f, run.taken(name, f.name))
-            for f in self.definition.fields.values()
-            if f.unique and f.type != "reference"
+            f.name: UniqueValues(f, run.taken(name, f.name)) for f in fields if f.unique and f.type != "reference"
         }
         self.unique_refs = {
             f.name: set(run.taken(name, f.name))
-            for f in self.definition.fields.values()
+            for f in fields
             if f.type == "reference" and (f.unique or (role.kind == "activity" and _planned(f.target)))
         }
         self.groups = [(group, set(run.taken_tuples(name, group))) for group in self.definition.unique]
         self.rules = derived_rules(self.definition)
-        self.score_fields: list[str] = []
-        for scoring in definitions.scorings_for(name):
-            target = self.definition.fields.get(scoring.target_value or "")
-            if target is not None and target.type in ("integer", "decimal", "money"):
-                self.score_fields.append(target.name)
-        self.score_fields.sort()
+        self.score_fields = sorted(
+            target.name
+            for scoring in definitions.scorings_for(name)
+            if (target := self.definition.fields.get(scoring.target_value or "")) is not None
+            and target.type in ("integer", "decimal", "money")
+        )
         self.self_groups: dict[str, dict[Any, list[int]]] = {p.field: {} for p in plans if p.mode == "self"}
         self.required = frozenset(n for n, f in self.definition.fields.items() if f.required)
         #: why the last record left out was invalid (reported when none could be made)
@@ -158,6 +143,35 @@ class EntityGen:
         self.owner_roles: tuple[str, ...] = (
             ("marketing",) if role.kind in _MARKETING else ("service",) if parts & _SERVICE_WORDS else ()
         )
+
+    def _field_generators(
+        self, owned: frozenset[str], scored: frozenset[str]
+    ) -> list[tuple[str, Generator, float, bool]]:
+        """(field, generator, fill, may be left to its default) of the fields a record is
+        made with; every field with a generator also gets a filler (what workflows need)."""
+        out: list[tuple[str, Generator, float, bool]] = []
+        for f in sorted(self.definition.fields.values(), key=lambda f: f.name):
+            made = field_generator(f, self.definition, self.role, hints=self.run.hints, scored=f.name in scored)
+            if made is None:
+                continue
+            generate = constrained(f, made.generate)
+            self.fillers[f.name] = generate
+            if f.name in owned or (f.read_only and not f.required):
+                continue  # workflows, scorings or the system give these values
+            out.append((f.name, generate, made.fill, f.has_default and not f.required))
+        return out
+
+    def _guarded(self) -> set[str]:
+        """Fields of the record a transition's guard reads."""
+        return {
+            path[len("record.") :].split(".")[0]
+            for walker in self.walkers
+            for steps in walker.steps.values()
+            for step in steps
+            if step.compiled.guard is not None
+            for path in step.compiled.guard.variables
+            if path.startswith("record.")
+        }
 
     # -- references --------------------------------------------------------------------------
     def _pick_references(self, values: dict[str, Any], at: float) -> list[tuple[Pool, int]]:
@@ -236,24 +250,66 @@ class EntityGen:
     # -- one record ----------------------------------------------------------------------------
     def make(self, seq: int) -> Made | None:
         """One record (row tuple in :attr:`columns` order) or None when it cannot be valid."""
-        rng = self.rng
-        run = self.run
+        rng, run = self.rng, self.run
         record_id = self.next_id
         self.next_id += 1
         values: dict[str, Any] = {}
-        now = run.now_ts
-        # every record aims at a time of its own over the whole span (the business grows:
-        # more recent records), then takes parents that existed by then
-        if self.role.fixed is not None:
-            intended = now - SPAN - DAY * 30 * rng.random()  # teams and lookups come first
-        elif self.role.kind == "transaction":
-            intended = self._seasonal(now)
-        elif self.established and rng.random() < ESTABLISHED_SHARE:
-            intended = now - SPAN - DAY * 365 * rng.random()
-        else:
-            intended = now - SPAN * (1.0 - rng.random() ** 0.7)
+        intended = self._intended(run.now_ts)
         parents = self._pick_references(values, intended)
         self._pick_self(values, record_id)
+        created, zh, inherited, weight, identity = self._placed(parents, intended)
+        team = run.team
+        if inherited >= 0:
+            owner = inherited
+        elif self.owner_roles:
+            owner = team.pick(self.owner_roles, rng) or team.pick_rep(rng)
+        else:
+            owner = team.pick_rep(rng)
+        own_weight = math.exp(1.1 * rng.gauss(0.0, 1.0))
+        creator = owner if rng.random() < 0.9 else (team.pick(("secretary", "manager"), rng, prefer=owner) or owner)
+        created_by = team.members[creator].name
+        ctx = self.ctx
+        owner_name = team.members[owner].name
+        ctx.reset(zh=zh, created=created, weight=weight or own_weight, seq=seq, owner=owner_name, identity=identity)
+        claimed = self._generated_values(values)
+        if not self._claim_groups(values, claimed):
+            return self._drop(claimed)
+        out = self._validated(values, claimed)
+        if out is None:
+            return self._drop(claimed)
+        walked = self._walked(record_id, values, out, created_by, owner, created, zh, claimed)
+        if walked is None:
+            return self._drop(claimed)
+        out, owner, version, updated, history, made = walked
+        for name in self.deferred:
+            out[name] = None
+        if self.pool is not None:
+            links = {name: self._link_index(name, values.get(name)) for name in self.pool.link_fields}
+            self.pool.add(record_id, created, self._until(created), owner, zh, own_weight, links, ctx.identity)
+        for plan in self.plans:
+            if plan.mode == "self":
+                key = values.get(plan.via) if plan.via else None
+                self.self_groups[plan.field].setdefault(key, []).append(record_id)
+        return self._row(record_id, version, created, updated, created_by, owner, out), history, made
+
+    def _intended(self, now: float) -> float:
+        """The moment a record aims at, over the whole span (the business grows: more recent
+        records); it then takes parents that existed by then."""
+        rng = self.rng
+        if self.role.fixed is not None:
+            return now - SPAN - DAY * 30 * rng.random()  # teams and lookups come first
+        if self.role.kind == "transaction":
+            return self._seasonal(now)
+        if self.established and rng.random() < ESTABLISHED_SHARE:
+            return now - SPAN - DAY * 365 * rng.random()
+        return now - SPAN * (1.0 - float(rng.random() ** 0.7))
+
+    def _placed(
+        self, parents: list[tuple[Pool, int]], intended: float
+    ) -> tuple[float, bool, int, float, tuple[Any, ...] | None]:
+        """(creation time, Chinese, inherited owner or -1, weight, identity): after every
+        parent, in office hours, mostly like the main parent."""
+        rng, now = self.rng, self.run.now_ts
         if parents:
             low = max(pool.created[i] for pool, i in parents) + 60.0
             main_pool, main = parents[0]
@@ -267,26 +323,12 @@ class EntityGen:
             low, high = now - SPAN - DAY * 30, now
             created = intended
             zh, inherited, weight, identity = rng.random() < 0.6, -1, 0.0, None
-        created = min(office_hours(created, low, high, rng), now)
-        team = run.team
-        if inherited >= 0:
-            owner = inherited
-        elif self.owner_roles:
-            owner = team.pick(self.owner_roles, rng) or team.pick_rep(rng)
-        else:
-            owner = team.pick_rep(rng)
-        own_weight = math.exp(1.1 * rng.gauss(0.0, 1.0))
-        creator = owner if rng.random() < 0.9 else (team.pick(("secretary", "manager"), rng, prefer=owner) or owner)
-        created_by = team.members[creator].name
-        ctx = self.ctx
-        ctx.reset(
-            zh=zh,
-            created=created,
-            weight=weight or own_weight,
-            seq=seq,
-            owner=team.members[owner].name,
-            identity=identity,
-        )
+        return min(office_hours(created, low, high, rng), now), zh, inherited, weight, identity
+
+    def _generated_values(self, values: dict[str, Any]) -> list[tuple[UniqueValues, Any]]:
+        """Fill ``values`` from the field generators (unique ones claimed), then the derived
+        rules; returns the unique values claimed."""
+        rng, ctx = self.rng, self.ctx
         claimed: list[tuple[UniqueValues, Any]] = []
         for name, generate, fill, has_default in self.generators:
             if fill < 1.0 and rng.random() >= fill:
@@ -307,49 +349,47 @@ class EntityGen:
             values.pop(name, None)
         for rule in self.rules:
             rule(values)
-        if not self._claim_groups(values, claimed):
-            return self._drop(claimed)
-        out = self._validated(values, claimed)
-        if out is None:
-            return self._drop(claimed)
-        history: list[tuple[Any, ...]] = []
-        made: list[tuple[str, dict[str, Any], str, float]] = []
-        version, updated = 1, created
-        if self.walkers:
-            walked = self._walk(record_id, values, out, created_by, owner, created, zh, claimed)
-            if walked is None:
-                return self._drop(claimed)
-            out, walk = walked
-            owner, version, updated = walk.owner, 1 + walk.changes, walk.last
-            history = walk.history
-            made = walk.created_records
-        for name in self.deferred:
-            out[name] = None
-        if self.pool is not None:
-            self.pool.add(
-                record_id,
-                created,
-                self._until(created),
-                owner,
-                zh,
-                own_weight,
-                {name: self._link_index(name, values.get(name)) for name in self.pool.link_fields},
-                ctx.identity,
-            )
-        for plan in self.plans:
-            if plan.mode == "self":
-                key = values.get(plan.via) if plan.via else None
-                self.self_groups[plan.field].setdefault(key, []).append(record_id)
-        row = (
+        return claimed
+
+    def _walked(
+        self,
+        record_id: int,
+        values: dict[str, Any],
+        out: dict[str, Any],
+        created_by: str,
+        owner: int,
+        created: float,
+        zh: bool,
+        claimed: list[tuple[UniqueValues, Any]],
+    ) -> _Walked | None:
+        """The record after its workflows (unchanged without any); None: no longer valid."""
+        if not self.walkers:
+            return out, owner, 1, created, [], []
+        walked = self._walk(record_id, values, out, created_by, owner, created, zh, claimed)
+        if walked is None:
+            return None
+        final, walk = walked
+        return final, walk.owner, 1 + walk.changes, walk.last, walk.history, walk.created_records
+
+    def _row(
+        self,
+        record_id: int,
+        version: int,
+        created: float,
+        updated: float,
+        created_by: str,
+        owner: int,
+        out: dict[str, Any],
+    ) -> tuple[Any, ...]:
+        return (
             record_id,
             version,
             _moment(created),
             _moment(updated),
             created_by,
-            team.members[owner].name,
+            self.run.team.members[owner].name,
             *[out.get(name) for name in self.fields],
         )
-        return row, history, made
 
     def _walk(
         self,
@@ -536,29 +576,24 @@ class EntityGen:
         out = self._validated(data, claimed)
         if out is None:
             return self._drop(claimed)
-        history: list[tuple[Any, ...]] = []
-        made: list[tuple[str, dict[str, Any], str, float]] = []
-        version, updated = 1, at
-        if self.walkers:
-            walked = self._walk(record_id, data, out, actor, owner, at, zh, claimed)
-            if walked is None:
-                return self._drop(claimed)
-            out, walk = walked
-            owner, version, updated = walk.owner, 1 + walk.changes, walk.last
-            history, made = walk.history, walk.created_records
-        row = (
-            record_id,
-            version,
-            _moment(at),
-            _moment(updated),
-            actor,
-            team.members[owner].name,
-            *[out.get(name) for name in self.fields],
-        )
-        return row, history, made
+        walked = self._walked(record_id, data, out, actor, owner, at, zh, claimed)
+        if walked is None:
+            return self._drop(claimed)
+        out, owner, version, updated, history, made = walked
+        return self._row(record_id, version, at, updated, actor, owner, out), history, made
 
 
-def history_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A walk's history tuple as the columns of ``crm_workflow_history`` (see DemoRun)."""
+def history_row(row: tuple[Any, ...]) -> dict[str, Any]:
+    """A walk's history tuple as a row of ``crm_workflow_history`` (see DemoRun)."""
     entity, record_id, workflow, transition, before, after, actor, at, inputs = row
-    return (entity, record_id, workflow, transition, before, after, actor, _moment(at), inputs, None)
+    return workflow_history_row(
+        entity=entity,
+        record_id=record_id,
+        workflow=workflow,
+        transition=transition,
+        from_state=before,
+        to_state=after,
+        actor=actor,
+        at=_moment(at),
+        inputs=inputs,
+    )

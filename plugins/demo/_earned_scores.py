@@ -12,7 +12,7 @@ here knows a scorer: it is asked, as a black box, what each choice is worth.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -25,19 +25,6 @@ from engine.storage import workflow_history
 if TYPE_CHECKING:
     from ._generate import DemoRun
 
-#: Columns of ``crm_workflow_history`` the demo writes (as ``history_row`` gives them).
-HISTORY_COLUMNS = (
-    "entity",
-    "record_id",
-    "workflow",
-    "transition",
-    "from_state",
-    "to_state",
-    "actor",
-    "at",
-    "inputs",
-    "comment",
-)
 #: (record id, workflow, transition) of a guard that held on a stand-in score
 Relied = tuple[int, str, str]
 _CHOICE_TYPES = ("enum", "boolean")
@@ -63,12 +50,16 @@ def earn_scores(run: DemoRun, entity: str, relied: Sequence[Relied]) -> int:
     return short
 
 
-def _earn(run: DemoRun, scoring: ScoringDef, guards: Mapping[int, list[Any]]) -> int:
-    engine, conn = run.engine, run.conn
-    entity = scoring.entity
-    table = engine.model.table(entity)
+Scores = Callable[[Sequence[dict[str, Any]]], dict[int, float]]
+Passes = Callable[[Mapping[str, Any], float], bool]
+
+
+def _scores_and_guards(run: DemoRun, scoring: ScoringDef, guards: Mapping[int, list[Any]]) -> tuple[Scores, Passes]:
+    """The scoring as a black box (records → values) and whether a record with a value
+    passes every guard that relied on it."""
+    engine = run.engine
     scorer = engine.scoring.registry.get(scoring.scorer)
-    context = engine.scoring.context(conn, scoring, run.now, trained=None)
+    context = engine.scoring.context(run.conn, scoring, run.now, trained=None)
     target = scoring.target_value or ""
     moment = datetime.fromtimestamp(run.now_ts, UTC)
 
@@ -88,6 +79,13 @@ def _earn(run: DemoRun, scoring: ScoringDef, guards: Mapping[int, list[Any]]) ->
         except LogicError:
             return False
 
+    return scores, passes
+
+
+def _earn(run: DemoRun, scoring: ScoringDef, guards: Mapping[int, list[Any]]) -> int:
+    conn, entity = run.conn, scoring.entity
+    table = run.engine.model.table(entity)
+    scores, passes = _scores_and_guards(run, scoring, guards)
     ids = sorted(guards)
     records = {
         int(r["id"]): dict(r)
@@ -98,11 +96,31 @@ def _earn(run: DemoRun, scoring: ScoringDef, guards: Mapping[int, list[Any]]) ->
     failing = [i for i in ids if i in records and not passes(records[i], current.get(i, 0.0))]
     if not failing:
         return 0
+    changed: dict[int, dict[str, Any]] = {i: {} for i in failing}
+    _fill_empty(run, entity, failing, records, changed)
+    current.update(scores([records[i] for i in failing]))
+    _best_choices(run, entity, failing, records, changed, current, scores)
+    for i, values in changed.items():
+        if values:
+            conn.execute(table.update().where(table.c.id == i).values(values))
+    _children(run, scoring, entity, failing, current, scores, records)
+    still = [i for i in failing if not passes(records[i], current[i])]
+    if still and _add_children(run, entity, still, records):
+        _children(run, scoring, entity, still, current, scores, records)
+    return sum(1 for i in failing if not passes(records[i], current[i]))
+
+
+def _fill_empty(
+    run: DemoRun,
+    entity: str,
+    failing: list[int],
+    records: dict[int, dict[str, Any]],
+    changed: dict[int, dict[str, Any]],
+) -> None:
+    """What the rep completes: the empty fields the scoring reads."""
     read = run.scored.get(entity, frozenset())
     gen = run.gen(entity)
     fields = run.definitions.entities[entity].fields
-    changed: dict[int, dict[str, Any]] = {i: {} for i in failing}
-    # what the rep completes: the empty fields the scoring reads
     for name in sorted(read & gen.editable):
         field = fields[name]
         if field.type == "reference" or name not in gen.fillers:
@@ -112,8 +130,21 @@ def _earn(run: DemoRun, scoring: ScoringDef, guards: Mapping[int, list[Any]]) ->
                 typed = gen.convert_one(name, gen.fillers[name](gen.ctx))
                 if typed is not None:
                     records[i][name] = changed[i][name] = typed
-    current.update(scores([records[i] for i in failing]))
-    # the choices it reads on the record: each one tried, the best kept
+
+
+def _best_choices(
+    run: DemoRun,
+    entity: str,
+    failing: list[int],
+    records: dict[int, dict[str, Any]],
+    changed: dict[int, dict[str, Any]],
+    current: dict[int, float],
+    scores: Scores,
+) -> None:
+    """The choices the scoring reads on the record: each one tried, the best kept."""
+    read = run.scored.get(entity, frozenset())
+    gen = run.gen(entity)
+    fields = run.definitions.entities[entity].fields
     for name in sorted(read & gen.editable):
         field = fields[name]
         if field.type not in _CHOICE_TYPES:
@@ -125,14 +156,6 @@ def _earn(run: DemoRun, scoring: ScoringDef, guards: Mapping[int, list[Any]]) ->
                 if value > current[i]:
                     current[i] = value
                     records[i][name] = changed[i][name] = option
-    for i, values in changed.items():
-        if values:
-            conn.execute(table.update().where(table.c.id == i).values(values))
-    _children(run, scoring, entity, failing, current, scores, records)
-    still = [i for i in failing if not passes(records[i], current[i])]
-    if still and _add_children(run, entity, still, records):
-        _children(run, scoring, entity, still, current, scores, records)
-    return sum(1 for i in failing if not passes(records[i], current[i]))
 
 
 def _add_children(run: DemoRun, entity: str, parents: list[int], records: Mapping[int, dict[str, Any]]) -> bool:
@@ -165,7 +188,7 @@ def _add_children(run: DemoRun, entity: str, parents: list[int], records: Mappin
                 if history:
                     conn.execute(
                         workflow_history.insert(),
-                        [dict(zip(HISTORY_COLUMNS, history_row(h), strict=True)) for h in history],
+                        [history_row(h) for h in history],
                     )
                 run.written[child] = run.written.get(child, 0) + 1
                 made = True

@@ -375,51 +375,22 @@ class WorkflowWalker:
 
     def take(self, step: Step, record: WalkRecord, env: WalkEnv, at: float, *, actor: str | None = None) -> bool:
         """Run ``step`` on the record at ``at`` if the engine would allow it; True when it did."""
-        rng, team, convert = env.rng, env.team, env.convert
-        ct = step.compiled
-        t = ct.definition
-        if actor is None:
-            creator = record.created_by if t.not_by_creator else None
-            picked = team.pick(t.roles, rng, prefer=record.owner, exclude=creator)
-            if picked is None:
-                return False
-            member = team.members[picked]
-            name, roles, user_team = member.name, member.roles, member.team
-        else:
-            name, roles, user_team = actor, SYSTEM_USER.roles, None
+        user = self._actor(step, record, env, actor)
+        if user is None:
+            return False
         moment = datetime.fromtimestamp(round(at), UTC)
         inputs = {
-            key: value for key, spec in step.inputs if (value := _input_value(spec, rng, record.zh, moment)) is not None
+            key: value
+            for key, spec in step.inputs
+            if (value := _input_value(spec, env.rng, record.zh, moment)) is not None
         }
         target = self.workflow.states[step.to_state]
         if not self._enter_requirements(record, target, env):
             return False
-        changes: dict[str, Any] = {}
-        typed: dict[str, Any] = {}
-        data: dict[str, Any] = {}
-        if step.reads:
-            user = {"name": name, "roles": list(roles), "team": user_team}
-            seen = dict(record.typed)
-            for name_, value in record.stand_ins.items():
-                if seen.get(name_) is None:
-                    seen[name_] = value
-            data = {"record": seen, "changes": {}, "inputs": inputs, "user": user, "now": moment}
-            try:
-                if ct.guard is not None and not ct.guard.matches(data) and not self._meet(step, record, env, data):
-                    return False
-                if ct.guard is not None and any(
-                    path.startswith("record.") and path[7:] in record.stand_ins and record.typed.get(path[7:]) is None
-                    for path in ct.guard.variables
-                ):
-                    record.relied.append((self.workflow.name, step.name))
-                for action in step.sets:
-                    changes.update((k, to_jsonable(v)) for k, v in action.values.evaluate(data).items())
-            except LogicError:
-                return False
-            converted = convert(changes) if changes else {}
-            if converted is None:
-                return False
-            typed = converted
+        checked = self._checked_changes(step, record, env, user, inputs, moment)
+        if checked is None:
+            return False
+        changes, typed, data = checked
         if target.required:
             after = {**record.typed, **typed}
             if any(after.get(f) in _EMPTY for f in target.required if f != self.workflow.field):
@@ -430,16 +401,7 @@ class WorkflowWalker:
         record.changes += 1
         if data:
             data["record"] = dict(record.typed)
-        for action in ct.actions:
-            kind = action.definition.kind
-            if kind == "assign":
-                self._assign(action.definition, record, team, rng)
-            elif kind == "create" and action.definition.entity:
-                try:
-                    values = {k: to_jsonable(val) for k, val in action.values.evaluate(data).items()}
-                except LogicError:
-                    continue
-                record.created_records.append((action.definition.entity, values, name, at))
+        self._run_actions(step, record, env, data, user["name"], at)
         # the state before is the last row of this workflow (another one may interleave)
         before = next((row[5] for row in reversed(record.history) if row[2] == self.workflow.name), None)
         record.history.append(
@@ -450,12 +412,77 @@ class WorkflowWalker:
                 step.name,
                 before,
                 step.to_state,
-                name,
+                user["name"],
                 at,
                 to_jsonable(inputs) or None,
             )
         )
         return True
+
+    def _actor(self, step: Step, record: WalkRecord, env: WalkEnv, actor: str | None) -> dict[str, Any] | None:
+        """Who runs ``step`` (as the guard's ``user``): ``actor`` (the system), or a member
+        holding one of its roles, the owner preferred, never the creator when it says so."""
+        if actor is not None:
+            return {"name": actor, "roles": list(SYSTEM_USER.roles), "team": None}
+        t = step.compiled.definition
+        creator = record.created_by if t.not_by_creator else None
+        picked = env.team.pick(t.roles, env.rng, prefer=record.owner, exclude=creator)
+        if picked is None:
+            return None
+        member = env.team.members[picked]
+        return {"name": member.name, "roles": list(member.roles), "team": member.team}
+
+    def _checked_changes(
+        self,
+        step: Step,
+        record: WalkRecord,
+        env: WalkEnv,
+        user: dict[str, Any],
+        inputs: dict[str, Any],
+        moment: datetime,
+    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None:
+        """(changes as JSON, as stored, the data the guard saw) when the guard holds (met
+        if need be) and its ``set`` actions give valid values; None otherwise."""
+        if not step.reads:
+            return {}, {}, {}
+        ct = step.compiled
+        seen = dict(record.typed)
+        for name_, value in record.stand_ins.items():
+            if seen.get(name_) is None:
+                seen[name_] = value
+        data = {"record": seen, "changes": {}, "inputs": inputs, "user": user, "now": moment}
+        changes: dict[str, Any] = {}
+        try:
+            if ct.guard is not None and not ct.guard.matches(data) and not self._meet(step, record, env, data):
+                return None
+            if ct.guard is not None and any(
+                path.startswith("record.") and path[7:] in record.stand_ins and record.typed.get(path[7:]) is None
+                for path in ct.guard.variables
+            ):
+                record.relied.append((self.workflow.name, step.name))
+            for action in step.sets:
+                changes.update((k, to_jsonable(v)) for k, v in action.values.evaluate(data).items())
+        except LogicError:
+            return None
+        converted = env.convert(changes) if changes else {}
+        if converted is None:
+            return None
+        return changes, converted, data
+
+    def _run_actions(
+        self, step: Step, record: WalkRecord, env: WalkEnv, data: dict[str, Any], name: str, at: float
+    ) -> None:
+        """The transition's ``assign`` and ``create`` actions (``set`` ran before the move)."""
+        for action in step.compiled.actions:
+            kind = action.definition.kind
+            if kind == "assign":
+                self._assign(action.definition, record, env.team, env.rng)
+            elif kind == "create" and action.definition.entity:
+                try:
+                    values = {k: to_jsonable(val) for k, val in action.values.evaluate(data).items()}
+                except LogicError:
+                    continue
+                record.created_records.append((action.definition.entity, values, name, at))
 
     def _meet(self, step: Step, record: WalkRecord, env: WalkEnv, data: dict[str, Any]) -> bool:
         """Change the fields a guard reads, as a user would to meet it (a discount within

@@ -126,6 +126,28 @@ def build_team(
     ).all()
     existing = [Member(row.name, tuple(row.roles or ()), row.team) for row in rows if row.active]
     taken = {row.name for row in rows} | {"system"}
+    created = _new_members(definitions, size, rng, now, existing, taken)
+    _insert_users(conn, created, now - timedelta(days=800), password_hash, admin=ADMIN not in taken)
+    members = tuple(existing) + tuple(m for m, _, _ in created)
+    reps = tuple(i for i, m in enumerate(members) if REP in m.roles)
+    weights, total = [], 0.0
+    for _ in reps:
+        total += math.exp(0.6 * rng.gauss(0.0, 1.0))
+        weights.append(total)
+    return Team(members, reps, tuple(weights))
+
+
+def _new_members(
+    definitions: Definitions,
+    size: int,
+    rng: random.Random,
+    now: datetime,
+    existing: list[Member],
+    taken: set[str],
+) -> list[tuple[Member, str, str]]:
+    """(member, display name, language) of the users to create: reps and managers per team
+    unless some exist, the back office, one holder of each other role the workflows need.
+    Their names join ``taken``."""
     held = {role for m in existing for role in m.roles}
     created: list[tuple[Member, str, str]] = []
     ctx = RecordContext(rng, now.timestamp(), frozenset())
@@ -151,7 +173,18 @@ def build_team(
             held.add(role)
             for _ in range(count):
                 add((role,), None)
-    joined = now - timedelta(days=800)
+    return created
+
+
+def _insert_users(
+    conn: Connection,
+    created: list[tuple[Member, str, str]],
+    joined: datetime,
+    password_hash: str | None,
+    *,
+    admin: bool,
+) -> None:
+    """Write the new users; with ``password_hash`` and ``admin``, a demo administrator too."""
     for member, display, language in created:
         conn.execute(
             users_table.insert().values(
@@ -165,7 +198,7 @@ def build_team(
                 created_at=joined,
             )
         )
-    if password_hash is not None and ADMIN not in taken:
+    if password_hash is not None and admin:
         # signs in to /admin; not a member of the team: records are never owned or moved by it
         conn.execute(
             users_table.insert().values(
@@ -179,13 +212,6 @@ def build_team(
                 created_at=joined,
             )
         )
-    members = tuple(existing) + tuple(m for m, _, _ in created)
-    reps = tuple(i for i, m in enumerate(members) if REP in m.roles)
-    weights, total = [], 0.0
-    for _ in reps:
-        total += math.exp(0.6 * rng.gauss(0.0, 1.0))
-        weights.append(total)
-    return Team(members, reps, tuple(weights))
 
 
 def sign_in_names(users: Iterable[tuple[str, Iterable[str]]], roles: Iterable[str]) -> list[tuple[str, str]]:

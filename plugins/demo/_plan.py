@@ -17,7 +17,7 @@ seed must give the same data on both.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -127,23 +127,8 @@ def reference_plans(
     ``available`` are the entities that have records to point at (generated before, or
     already in the database); references to others stay empty.
     """
-    names = set(available)
-    skip = set(deferred.get(entity, ()))
-    # read-only references are the system's (a lead conversion sets "lead"): left alone
-    references = [
-        f
-        for f in sorted(definitions.entities[entity].references(), key=lambda f: f.name)
-        if f.name not in skip and (f.required or not f.read_only)
-    ]
-    selfs = [f for f in references if f.target == entity]
-    fields: list[FieldDef] = []
-    extras: list[FieldDef] = []
-    for f in references:
-        if f.target == entity or f.target not in names:
-            continue
-        same = [g for g in references if g.target == f.target]
-        primary = min(same, key=lambda g: (g.name != g.target, not g.required, g.name))
-        (fields if f is primary else extras).append(f)
+    references = _plannable(definitions, entity, deferred)
+    fields, extras = _primary_references(references, entity, set(available))
 
     def link(g: FieldDef, target: str | None) -> str | None:
         return _link_to(definitions, g.target or "", target or "", deferred)
@@ -164,6 +149,50 @@ def reference_plans(
                 RefPlan(g.name, g.target or "", "child", g.required, via=anchor.name, link=link(g, anchor.target))
             )
             planned[g.name] = g
+    _plan_the_rest(fields, planned, plans, link)
+    for f in extras:
+        plans.append(RefPlan(f.name, f.target or "", "extra", f.required))
+    group = anchor.name if anchor is not None else next((p.field for p in plans), None)
+    for f in references:
+        if f.target == entity:
+            plans.append(RefPlan(f.name, entity, "self", f.required, via=group))
+    return tuple(plans)
+
+
+def _plannable(definitions: Definitions, entity: str, deferred: Mapping[str, tuple[str, ...]]) -> list[FieldDef]:
+    """The references of ``entity`` the demo fills, by name: not deferred, and not read-only
+    (a lead conversion sets "lead": the system's) unless required."""
+    skip = set(deferred.get(entity, ()))
+    return [
+        f
+        for f in sorted(definitions.entities[entity].references(), key=lambda f: f.name)
+        if f.name not in skip and (f.required or not f.read_only)
+    ]
+
+
+def _primary_references(
+    references: list[FieldDef], entity: str, available: set[str]
+) -> tuple[list[FieldDef], list[FieldDef]]:
+    """(the main reference to each available target, the other references to one)."""
+    fields: list[FieldDef] = []
+    extras: list[FieldDef] = []
+    for f in references:
+        if f.target == entity or f.target not in available:
+            continue
+        same = [g for g in references if g.target == f.target]
+        primary = min(same, key=lambda g: (g.name != g.target, not g.required, g.name))
+        (fields if f is primary else extras).append(f)
+    return fields, extras
+
+
+def _plan_the_rest(
+    fields: list[FieldDef],
+    planned: dict[str, FieldDef],
+    plans: list[RefPlan],
+    link: Callable[[FieldDef, str | None], str | None],
+) -> None:
+    """References the anchor does not lead to: derived from one planned when they can be,
+    otherwise a free pick, the most "specific" first (the one others can be derived from)."""
     while len(planned) < len(fields):
         pending = [f for f in fields if f.name not in planned]
         derived = next(((f, g) for f in pending for g in planned.values() if link(g, f.target)), None)
@@ -172,16 +201,9 @@ def reference_plans(
             plans.append(RefPlan(f.name, f.target or "", "derive", f.required, via=g.name, link=link(g, f.target)))
             planned[f.name] = f
             continue
-        # a free pick; the most "specific" first (the one others can be derived from)
         f = max(pending, key=lambda f: (sum(1 for o in pending if link(f, o.target)), -pending.index(f)))
         plans.append(RefPlan(f.name, f.target or "", "free", f.required))
         planned[f.name] = f
-    for f in extras:
-        plans.append(RefPlan(f.name, f.target or "", "extra", f.required))
-    group = anchor.name if anchor is not None else next((p.field for p in plans), None)
-    for f in selfs:
-        plans.append(RefPlan(f.name, entity, "self", f.required, via=group))
-    return tuple(plans)
 
 
 def workflow_owned(definitions: Definitions, entity: str) -> frozenset[str]:
