@@ -38,7 +38,8 @@ from engine.compile._rules import (
     scale_of,
 )
 from engine.metadata import pattern_matcher
-from engine.metadata._model import TEXT_TYPES, FieldDef
+from engine.metadata._field_types import DECIMAL_TYPES, TEXT_TYPES
+from engine.metadata._model import FieldDef
 
 #: Stands for "key not given" in generated code (``None`` is a given null).
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING"})()
@@ -332,7 +333,7 @@ def emit_value_checks(
         chain(src, depth, _text(src, field, v, trusted), fail, [store(v)])
     elif kind == "integer":
         chain(src, depth, _integer(src, field, v, trusted), fail, [store(v)])
-    elif kind in ("decimal", "money"):
+    elif kind in DECIMAL_TYPES:
         _decimal(src, field, v, trusted, store, fail, depth)
     elif kind == "boolean":
         chain(src, depth, [(f"{v} is not True and {v} is not False", "type")], fail, [store(v)])

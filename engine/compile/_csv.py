@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn
 
 from engine.compile._codegen import Source, emit_value_checks, unstorable_condition
 from engine.compile._rules import (
@@ -94,6 +94,28 @@ def _emit_integer_text(src: Source, depth: int, fail: Callable[[str], str]) -> N
     src.add(depth + 1, fail(repr("type")))
 
 
+CellForm = Literal["verbatim", "whole", "boolean", "choices", "json"]
+#: How a non-empty CSV cell of each field type is read: as it is (its text is its JSON
+#: value), as a whole number, as a yes/no word, as ``a|b`` or a JSON array, as JSON text.
+CELL_FORMS: Mapping[str, CellForm] = {
+    "string": "verbatim",
+    "text": "verbatim",
+    "email": "verbatim",
+    "phone": "verbatim",
+    "url": "verbatim",
+    "enum": "verbatim",
+    "decimal": "verbatim",
+    "money": "verbatim",
+    "date": "verbatim",
+    "datetime": "verbatim",
+    "integer": "whole",
+    "reference": "whole",
+    "boolean": "boolean",
+    "multi_enum": "choices",
+    "json": "json",
+}
+
+
 def _emit_cell(src: Source, field: FieldDef, depth: int, local: str) -> None:
     """Decode and check non-empty cell ``s`` of ``field`` into ``local``."""
     key = src.const(field.name)
@@ -104,12 +126,12 @@ def _emit_cell(src: Source, field: FieldDef, depth: int, local: str) -> None:
     def fail(code: str) -> str:
         return f"errs.append(({key}, {code}))"
 
-    kind = field.type
-    if kind in ("integer", "reference"):
+    form = CELL_FORMS[field.type]
+    if form == "whole":
         _emit_integer_text(src, depth, fail)
         src.add(depth, "if v is not None:")
         emit_value_checks(src, field, depth + 1, value="v", store=store, fail=fail, trusted=True)
-    elif kind == "boolean":
+    elif form == "boolean":
         table = src.const(dict(BOOLEAN_TEXT))
         src.add(depth, f"v = {table}.get(s)")
         src.add(depth, "if v is None:")
@@ -118,10 +140,10 @@ def _emit_cell(src: Source, field: FieldDef, depth: int, local: str) -> None:
         src.add(depth + 1, fail(repr("type")))
         src.add(depth, "else:")
         src.add(depth + 1, store("v"))
-    elif kind in ("multi_enum", "json"):
+    elif form in ("json", "choices"):
         decode = src.const(_decode_json)
         unreadable = src.const(_UNREADABLE)
-        if kind == "multi_enum":
+        if form == "choices":
             src.add(depth, "if s[0] != '[':")
             src.add(depth + 1, "v = s.split('|')")
             src.add(depth, "else:")
@@ -130,7 +152,7 @@ def _emit_cell(src: Source, field: FieldDef, depth: int, local: str) -> None:
         src.add(depth + 1, f"v = {decode}(s)")
         src.add(depth, "except (ValueError, RecursionError):")
         src.add(depth + 1, f"v = {unreadable}")
-        if kind == "multi_enum":
+        if form == "choices":
             depth -= 1
         src.add(depth, f"if v is {unreadable}:")
         src.add(depth + 1, fail(repr("format")))
@@ -138,8 +160,7 @@ def _emit_cell(src: Source, field: FieldDef, depth: int, local: str) -> None:
         src.add(depth + 1, fail(repr("required")) if field.required else store("None"))
         src.add(depth, "else:")
         emit_value_checks(src, field, depth + 1, value="v", store=store, fail=fail)
-    else:
-        # Text, enum, decimal, date and datetime cells are already their JSON value.
+    else:  # a text, enum, decimal, date or datetime cell is already its JSON value
         emit_value_checks(src, field, depth, value="s", store=store, fail=fail, trusted=True)
 
 

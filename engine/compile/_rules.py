@@ -38,7 +38,13 @@ from decimal import Decimal
 from typing import Final
 
 from engine.errors import Problem
-from engine.metadata._model import SYSTEM_FIELDS, TEXT_TYPES, EntityDef, FieldDef
+from engine.metadata._field_types import (
+    DATE_PATTERN,
+    DATETIME_PATTERN,
+    TEXT_TYPES,
+    field_type,
+)
+from engine.metadata._model import SYSTEM_FIELDS, EntityDef, FieldDef
 
 #: Signed 64-bit range: what BigInteger holds on every supported database.
 INT64_MIN: Final = -(2**63)
@@ -48,27 +54,14 @@ OWNER_MAX_LENGTH: Final = 128
 #: System columns a record may never carry on input (``owner`` may be given).
 READ_ONLY_SYSTEM_FIELDS: Final = frozenset(SYSTEM_FIELDS) - {"owner"}
 
-#: ``local@domain.tld``: no spaces or ``@`` in the local part, at least one dot in the
-#: domain and no empty labels. Deliberately simple: deliverability is not decidable
-#: from syntax, so this only catches values that are clearly not addresses.
-EMAIL_RE: Final = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
-#: An optional leading ``+``, then 5 to 32 digits, spaces, parentheses, dots or hyphens,
-#: at least 5 of them digits: ``+86 (10) 5555-0100``, ``555.0100 12``.
-PHONE_RE: Final = re.compile(r"\+?(?=(?:[^0-9]*[0-9]){5})[0-9 ().\-]{5,32}")
-#: ``http://`` or ``https://`` (any case) followed by a non-empty host, then an optional
-#: path, query or fragment without spaces.
-URL_RE: Final = re.compile(r"(?i:https?)://[^\s/?#]+(?:[/?#]\S*)?")
 #: A numeric string for decimal fields: optional sign, ASCII digits with an optional
 #: fraction, optional exponent (``12``, ``-12.50``, ``.5``, ``1e3``). No spaces,
 #: underscores, ``NaN`` or ``Infinity``.
 NUMERIC_RE: Final = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-#: ``YYYY-MM-DD``; the calendar check is ``date.fromisoformat``'s.
-DATE_RE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-#: ``YYYY-MM-DDTHH:MM[:SS[.ffffff]][Z|±HH:MM]`` (``T`` or a space); no offset means UTC.
-DATETIME_RE: Final = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}"
-    r"(?::[0-9]{2}(?:\.[0-9]{1,6})?)?(?:Z|[+-][0-9]{2}:[0-9]{2})?"
-)
+#: Dates and date-times as text: the registry's formats, which definitions check defaults
+#: with too (the email, phone and url formats are :func:`format_regex`'s, also the registry's).
+DATE_RE: Final = DATE_PATTERN
+DATETIME_RE: Final = DATETIME_PATTERN
 #: Boolean spellings accepted in CSV cells (compared lower-cased).
 BOOLEAN_TEXT: Final = {
     "true": True,
@@ -79,7 +72,6 @@ BOOLEAN_TEXT: Final = {
     "no": False,
 }
 
-_FORMAT_RULES: Final = {"email": EMAIL_RE, "phone": PHONE_RE, "url": URL_RE}
 #: What no database stores in text: NUL and unpaired surrogates (see ``unstorable``).
 _UNSTORABLE_RE: Final = re.compile(r"[\x00\ud800-\udfff]")
 #: ``UNSTORABLE_SEARCH(text)`` is not None for text with a NUL or an unpaired surrogate.
@@ -120,7 +112,7 @@ def printable_key(name: str) -> str:
 
 def format_regex(field: FieldDef) -> re.Pattern[str] | None:
     """The built-in format of an email, phone or url field, else ``None``."""
-    return _FORMAT_RULES.get(field.type)
+    return field_type(field.type).pattern
 
 
 def integer_bounds(field: FieldDef) -> tuple[int | None, int | None]:
@@ -198,19 +190,17 @@ def _message(entity: EntityDef, name: str, code: str) -> str:
 def _field_message(field: FieldDef, code: str) -> str:
     name, kind = field.name, field.type
     if code == "type":
-        if kind in TEXT_TYPES:
-            return f'"{name}" must be a string'
         return {
+            "text": f'"{name}" must be a string',
             "integer": f'"{name}" must be a whole number (an integer, not a string or float)',
             "decimal": f'"{name}" must be a number or a numeric string such as "12.50"',
-            "money": f'"{name}" must be a number or a numeric string such as "12.50"',
             "boolean": f'"{name}" must be true or false',
             "date": f'"{name}" must be a date string "YYYY-MM-DD"',
             "datetime": (f'"{name}" must be an ISO 8601 date-time string like "2024-05-01T09:30:00Z"'),
             "enum": f'"{name}" must be one of: {_choices(field)}',
             "multi_enum": f'"{name}" must be a list of distinct values from: {_choices(field)}',
             "reference": (f'"{name}" must be the id (a positive integer) of an existing {field.target} record'),
-        }.get(kind, f'"{name}" has the wrong type')
+        }.get(field_type(kind).message_key, f'"{name}" has the wrong type')
     if code == "format":
         return {
             "email": f'"{name}" must be an email address like "name@example.com"',

@@ -36,7 +36,8 @@ from engine.compile._rules import (
 )
 from engine.errors import Problem, RecordValidationError
 from engine.metadata import pattern_matcher
-from engine.metadata._model import TEXT_TYPES, EntityDef, FieldDef
+from engine.metadata._field_types import TEXT_TYPES
+from engine.metadata._model import EntityDef, FieldDef
 
 
 class _CodedField(fields.Field[Any]):

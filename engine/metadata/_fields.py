@@ -9,9 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 from engine.errors import Problem
+from engine.metadata._field_types import DEFAULT_MAX_LENGTH, DEFAULT_PRECISION
 from engine.metadata._model import (
-    DEFAULT_MAX_LENGTH,
-    DEFAULT_PRECISION,
     NO_DEFAULT,
     Choice,
     FieldDef,

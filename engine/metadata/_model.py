@@ -37,15 +37,6 @@ FieldType = Literal[
     "json",
 ]
 FIELD_TYPES: tuple[FieldType, ...] = get_args(FieldType)
-#: Field types whose values are strings and accept min_length / max_length / pattern.
-TEXT_TYPES: frozenset[str] = frozenset({"string", "text", "email", "phone", "url"})
-#: Field types that accept minimum / maximum.
-NUMBER_TYPES: frozenset[str] = frozenset({"integer", "decimal", "money"})
-#: Default max_length where a text-like type has none (the column width).
-DEFAULT_MAX_LENGTH: Mapping[str, int] = MappingProxyType({"string": 255, "email": 254, "phone": 32, "url": 2048})
-#: Default (precision, scale) for decimal-like types without explicit ones.
-DEFAULT_PRECISION: Mapping[str, tuple[int, int]] = MappingProxyType({"decimal": (18, 6), "money": (18, 2)})
-
 OnDelete = Literal["restrict", "cascade", "set_null"]
 
 #: Columns every record has; field names may not reuse them.

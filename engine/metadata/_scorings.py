@@ -38,8 +38,9 @@ from referencing.exceptions import Unresolvable
 from engine.errors import Problem
 from engine.logic import LogicError, compile_rule
 from engine.metadata._entities import EntityDraft, Lookup, driven_map
+from engine.metadata._field_types import NUMBER_TYPES
 from engine.metadata._fields import label_from_json
-from engine.metadata._model import NUMBER_TYPES, EntityDef, SourceRef
+from engine.metadata._model import EntityDef, SourceRef
 from engine.metadata._names import derive_label
 from engine.metadata._pipeline import SCHEMA_VERSION, DocumentKind, OverlayKind, Resolution, sees
 from engine.metadata._problems import child, did_you_mean, problem, quoted_list

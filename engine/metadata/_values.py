@@ -4,30 +4,25 @@ field itself would reject. Each check returns ``None`` or the reason, phrased as
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from engine.metadata._field_types import DATE_PATTERN, DATETIME_PATTERN, field_type
 from engine.metadata._model import FieldDef
 from engine.metadata._patterns import pattern_matcher
 
 _INT64 = (-(2**63), 2**63 - 1)
 _DECIMAL_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-# The formats below are the ones records are validated with (engine/compile/_rules.py):
-# a default must pass exactly what a value typed by a user must pass. Keep them identical.
-#: ``YYYY-MM-DDTHH:MM[:SS[.ffffff]][Z|±HH:MM]`` (``T`` or a space); no offset means UTC.
-_DATETIME = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}"
-    r"(?::[0-9]{2}(?:\.[0-9]{1,6})?)?(?:Z|[+-][0-9]{2}:[0-9]{2})?"
-)
-#: ``local@domain.tld``: no spaces or ``@`` in the local part, a dotted domain.
-EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
-#: An optional ``+``, then 5 to 32 digits, spaces, ``(``, ``)``, ``.`` or ``-`` (5 digits+).
-PHONE = re.compile(r"\+?(?=(?:[^0-9]*[0-9]){5})[0-9 ().\-]{5,32}")
-#: ``http://`` or ``https://`` (any case), a host, then an optional path without spaces.
-URL = re.compile(r"(?i:https?)://[^\s/?#]+(?:[/?#]\S*)?")
+# Formats are the registry's, the ones records are validated with (engine/compile/_rules.py):
+# a default must pass exactly what a value typed by a user must pass.
+#: What a default that misses its type's format should be instead.
+_FORMAT_HINTS: Mapping[str, str] = {
+    "email": "write an e-mail address such as 'name@example.com'",
+    "phone": "write a telephone number: at least 5 digits, with spaces, '-', '.', '(', ')' and a leading '+' allowed",
+    "url": "write an http:// or https:// URL with a host",
+}
 
 Check = Callable[[FieldDef, Any], "str | None"]
 
@@ -86,12 +81,9 @@ def _text(field: FieldDef, value: Any) -> str | None:
         return f"it is longer than max_length {field.max_length}"
     if field.pattern is not None and not pattern_matcher(field.pattern)(value):
         return f"it does not match the pattern {field.pattern!r}"
-    if field.type == "email" and not EMAIL.fullmatch(value):
-        return "write an e-mail address such as 'name@example.com'"
-    if field.type == "phone" and not PHONE.fullmatch(value):
-        return "write a telephone number: at least 5 digits, with spaces, '-', '.', '(', ')' and a leading '+' allowed"
-    if field.type == "url" and not URL.fullmatch(value):
-        return "write an http:// or https:// URL with a host"
+    pattern = field_type(field.type).pattern
+    if pattern is not None and not pattern.fullmatch(value):
+        return _FORMAT_HINTS[field.type]
     return None
 
 
@@ -119,7 +111,7 @@ def _boolean(field: FieldDef, value: Any) -> str | None:
 
 
 def _date(field: FieldDef, value: Any) -> str | None:
-    if not isinstance(value, str) or not _DATE.fullmatch(value):
+    if not isinstance(value, str) or not DATE_PATTERN.fullmatch(value):
         return 'write a date as "YYYY-MM-DD"'
     try:
         date.fromisoformat(value)
@@ -129,7 +121,7 @@ def _date(field: FieldDef, value: Any) -> str | None:
 
 
 def _datetime(field: FieldDef, value: Any) -> str | None:
-    if not isinstance(value, str) or not _DATETIME.fullmatch(value):
+    if not isinstance(value, str) or not DATETIME_PATTERN.fullmatch(value):
         return 'write a date and time such as "2024-05-01T09:30:00+08:00"'
     try:
         datetime.fromisoformat(value.replace("Z", "+00:00"))

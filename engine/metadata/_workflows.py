@@ -23,9 +23,9 @@ from typing import Any
 
 from engine.errors import Problem
 from engine.metadata._entities import EntityDraft, Lookup, driven_map, state_labels
+from engine.metadata._field_types import DEFAULT_MAX_LENGTH
 from engine.metadata._fields import label_from_json
 from engine.metadata._model import (
-    DEFAULT_MAX_LENGTH,
     SYSTEM_FIELDS,
     Definitions,
     EntityDef,
