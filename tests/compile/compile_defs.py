@@ -5,9 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from engine.metadata._field_types import DEFAULT_MAX_LENGTH, DEFAULT_PRECISION
 from engine.metadata._model import (
-    DEFAULT_MAX_LENGTH,
-    DEFAULT_PRECISION,
     NO_DEFAULT,
     Choice,
     Definitions,

@@ -29,7 +29,8 @@ from engine.compile import (
 )
 from engine.compile._schema import RecordSchema
 from engine.errors import Problem, RecordValidationError
-from engine.metadata._model import FIELD_TYPES, TEXT_TYPES, EntityDef, FieldDef
+from engine.metadata._field_types import TEXT_TYPES
+from engine.metadata._model import FIELD_TYPES, EntityDef, FieldDef
 
 SETTINGS = settings(
     max_examples=300,
