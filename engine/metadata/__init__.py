@@ -3,7 +3,8 @@
 ``load_definitions`` reads a bundle (or one entity document) into frozen
 :class:`Definitions` (entities, workflows, scorings, reports and roles); ``validate_path`` reports every
 problem instead of raising; ``definitions_to_json`` / ``definitions_from_json`` /
-``definitions_digest`` handle the canonical resolved form the engine stores. See
+``definitions_digest`` handle the canonical resolved form the engine stores; ``field_type``
+and the ``*_TYPES`` sets answer what each field type is (``docs/where-things-live.md``). See
 ``docs/definitions.md`` for the language (scorings included), ``docs/workflows.md`` for
 workflows and ``docs/reports.md`` for reports.
 """

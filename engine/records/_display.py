@@ -11,7 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import CrmError
-from engine.metadata import EntityDef, FieldDef
+from engine.metadata import DECIMAL_TYPES, EntityDef, FieldDef
 
 if TYPE_CHECKING:
     from engine.users import User
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 #: Ids asked for in one query (an ``in`` list every database takes).
 _IDS_PER_QUERY = 500
 #: Field types whose values are amounts: grouped in thousands, shown at the field's scale.
-AMOUNT_TYPES: frozenset[str] = frozenset({"decimal", "money"})
+AMOUNT_TYPES: frozenset[str] = DECIMAL_TYPES
 
 
 def display_text(definition: EntityDef, record: Mapping[str, Any], language: str = "en") -> str:

@@ -32,7 +32,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from engine.compile import field_validator
 from engine.errors import Problem, UsageError
-from engine.metadata import EntityDef, FieldDef, Label
+from engine.metadata import JSON_VALUED_TYPES, TEXT_TYPES, EntityDef, FieldDef, Label
 
 OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "contains", "startswith", "is_null")
 _ORDERING = ("lt", "lte", "gt", "gte")
@@ -218,10 +218,10 @@ class _Compiler:
         if value is None:
             return None
         probe_type = f.type
-        if f.type in ("multi_enum",):
+        if f.type == "multi_enum":
             probe_type = "enum"
         probe = dataclasses.replace(f, type=probe_type, min_length=None, pattern=None, minimum=None, maximum=None)
-        if probe.type in ("string", "email", "phone", "url", "text"):
+        if probe.type in TEXT_TYPES:
             probe = dataclasses.replace(probe, type="text", max_length=None)
         validator = field_validator(probe)
         converted, problems = validator.check({f.name: value}, partial=True)
@@ -248,7 +248,7 @@ class _Compiler:
                 self.problems.append(Problem(code="type", pointer=pointer, message="is_null takes true or false"))
                 return sa.true()
             return column.is_(None) if operand else column.is_not(None)
-        if f.type in ("json",) and op not in ("eq", "ne"):
+        if f.type == "json" and op not in ("eq", "ne"):
             self.problems.append(
                 Problem(code="unsupported", pointer=pointer, message="json fields support only is_null")
             )
@@ -263,7 +263,7 @@ class _Compiler:
             return column.in_(self.bind([v for v in values if v is not None], column.type, expanding=True))
         if op in ("contains", "startswith"):
             return self.text_match(f, column, op, operand, pointer)
-        if f.type in ("multi_enum", "json"):
+        if f.type in JSON_VALUED_TYPES:
             self.problems.append(
                 Problem(code="unsupported", pointer=pointer, message=f'use "contains" or "is_null" on {f.type} fields')
             )
@@ -307,7 +307,7 @@ class _Compiler:
             return sa.exists(
                 sa.select(sa.literal(1)).select_from(each).where(each.c.value == self.bind(operand, sa.String()))
             )
-        if f.type not in ("string", "text", "email", "phone", "url", "enum"):
+        if f.type not in TEXT_TYPES and f.type != "enum":
             self.problems.append(
                 Problem(code="unsupported", pointer=pointer, message=f"{op} works on text fields only")
             )

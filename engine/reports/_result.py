@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
-from engine.metadata import FieldDef, Label
+from engine.metadata import DECIMAL_TYPES, WHOLE_TYPES, FieldDef, Label
 from engine.storage import to_jsonable
 
 ColumnType = Literal[
@@ -44,9 +44,9 @@ class Column:
         (SQLite hands back floats for sums of decimals, PostgreSQL decimals for averages)."""
         if raw is None:
             return None
-        if self.type in ("integer", "reference"):
+        if self.type in WHOLE_TYPES:
             return int(raw)
-        if self.type in ("decimal", "money"):
+        if self.type in DECIMAL_TYPES:
             number = raw if isinstance(raw, Decimal) else Decimal(str(raw))
             if self.scale is None:
                 return number

@@ -11,7 +11,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from engine.metadata import FieldDef
+from engine.metadata import MULTILINE_TYPES, FieldDef
 from engine.records import format_amount
 
 from ._i18n import Text, current_language, word
@@ -57,7 +57,7 @@ def shown(f: FieldDef | None, value: Any, reference: RecordChoice | None = None,
         return Markup(f'<a href="{escape(link)}">{text}</a>') if link else Markup(text)
     if f is not None and f.type == "enum":
         return Markup('<span class="badge badge-light crm-choice">{}</span>').format(choice_label(f, value))
-    if f is not None and f.type in ("text", "json"):
+    if f is not None and f.type in MULTILINE_TYPES:
         return Markup('<span class="crm-long">{}</span>').format(plain(f, value))
     return escape(plain(f, value))
 

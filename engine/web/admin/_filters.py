@@ -10,7 +10,7 @@ from typing import Any
 
 from flask_admin.model.filters import BaseFilter
 
-from engine.metadata import EntityDef, FieldDef
+from engine.metadata import WHOLE_TYPES, EntityDef, FieldDef, field_type
 
 from ._i18n import Text, word
 
@@ -23,8 +23,6 @@ _OPERATIONS: dict[str, tuple[str, str]] = {
     "gte": ("from", "不小于"),
     "lte": ("up to", "不大于"),
 }
-_TEXT = ("string", "text", "email", "phone", "url")
-_ORDERED = ("integer", "decimal", "money", "date", "datetime")
 _DATA_TYPES = {"date": "datepicker", "datetime": "datetimepicker"}
 
 
@@ -44,7 +42,7 @@ class FieldFilter(BaseFilter):  # type: ignore[misc]
 
     def clean(self, value: Any) -> Any:
         text = str(value).strip()
-        if self.field.type in ("integer", "reference") and text.lstrip("+-").isdigit() and len(text) < 19:
+        if self.field.type in WHOLE_TYPES and text.lstrip("+-").isdigit() and len(text) < 19:
             return int(text)
         if self.field.type == "boolean":
             return {"true": True, "false": False}.get(text, text)
@@ -61,20 +59,18 @@ def entity_filters(definition: EntityDef) -> list[FieldFilter]:
     """The filters of every filterable field (json fields have none)."""
     out: list[FieldFilter] = []
     for f in definition.fields.values():
-        if f.type == "enum":
-            options = [(c.value, Text.of(c.label)) for c in f.choices]
-            out += [FieldFilter(f, "eq", options), FieldFilter(f, "ne", options)]
-        elif f.type == "multi_enum":
-            out.append(FieldFilter(f, "contains", [(c.value, Text.of(c.label)) for c in f.choices]))
-        elif f.type == "boolean":
-            out.append(FieldFilter(f, "eq", [("true", word("yes")), ("false", word("no"))]))
-        elif f.type in _TEXT:
-            out += [FieldFilter(f, "contains"), FieldFilter(f, "eq")]
-        elif f.type in _ORDERED:
-            out += [FieldFilter(f, "eq"), FieldFilter(f, "gte"), FieldFilter(f, "lte")]
-        elif f.type == "reference":
-            out.append(FieldFilter(f, "eq"))
+        options = _options(f)
+        out += [FieldFilter(f, operator, options) for operator in field_type(f.type).filter_operators]
     return out
+
+
+def _options(f: FieldDef) -> list[tuple[str, Any]] | None:
+    """What a filter on ``f`` offers to pick from (None: a value is typed)."""
+    if f.choices:  # enum and multi_enum fields
+        return [(c.value, Text.of(c.label)) for c in f.choices]
+    if f.type == "boolean":
+        return [("true", word("yes")), ("false", word("no"))]
+    return None
 
 
 def where_of(conditions: list[Condition]) -> Any:

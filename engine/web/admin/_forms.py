@@ -21,7 +21,7 @@ from wtforms import Field, HiddenField, SelectField, SelectMultipleField, String
 from wtforms.validators import InputRequired
 
 from engine.errors import Problem
-from engine.metadata import EntityDef, FieldDef
+from engine.metadata import DECIMAL_TYPES, MULTILINE_TYPES, TEMPORAL_TYPES, EntityDef, FieldDef
 
 from ._i18n import Text, word
 from ._references import RecordChoice, ReferenceField, ReferenceLoader
@@ -88,7 +88,7 @@ def _field(f: FieldDef, loader: ReferenceLoader | None) -> Field:
             validate_choice=False,
             **extra,
         )
-    if f.type in ("text", "json"):
+    if f.type in MULTILINE_TYPES:
         return TextAreaField(render_kw={"rows": 4 if f.type == "text" else 6}, **extra)
     render: dict[str, Any] = {}
     if f.type == "date":
@@ -164,7 +164,7 @@ def record_data(fields: list[FieldDef], form: SecureForm, *, creating: bool) -> 
 
 def _typed(f: FieldDef, raw: Any, problems: list[Problem]) -> Any:
     text = "" if raw is None else str(raw)
-    if f.type not in ("text", "json") and not text.strip():
+    if f.type not in MULTILINE_TYPES and not text.strip():
         return None
     if f.type == "integer":
         return int(text) if _INTEGER.fullmatch(text) else text
@@ -180,7 +180,7 @@ def _typed(f: FieldDef, raw: Any, problems: list[Problem]) -> Any:
             return None
     if f.type == "text":
         return text if text.strip() else None
-    return text.strip() if f.type in ("decimal", "money", "date", "datetime") else text
+    return text.strip() if f.type in DECIMAL_TYPES | TEMPORAL_TYPES else text
 
 
 def expected_version(form: SecureForm) -> int | None:

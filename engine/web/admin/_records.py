@@ -24,7 +24,7 @@ from flask_admin.model import BaseModelView
 from markupsafe import Markup
 
 from engine.errors import CrmError, RecordValidationError
-from engine.metadata import EntityDef, FieldDef
+from engine.metadata import LISTED_TYPES, EntityDef, FieldDef
 from engine.permissions import EntityAccess
 from engine.records import MAX_PAGE, searched_fields
 from engine.runtime import CrmEngine
@@ -88,9 +88,7 @@ class EntityView(SignedInOnly, RecordPage, BaseModelView):  # type: ignore[misc]
             **{f.name: Text.of(f.label) for f in definition.fields.values()},
         }
         self.column_sortable_list = [
-            n
-            for n in self.column_list
-            if n in _SYSTEM_COLUMNS or definition.fields[n].type not in ("json", "multi_enum", "text")
+            n for n in self.column_list if n in _SYSTEM_COLUMNS or definition.fields[n].type in LISTED_TYPES
         ]
         self.column_filters = entity_filters(definition)
         self.searched = searched_fields(definition)  # what the records service's search looks in
@@ -178,9 +176,7 @@ class EntityView(SignedInOnly, RecordPage, BaseModelView):  # type: ignore[misc]
     def _columns(self) -> list[str]:
         d = self.definition
         first = [n for n in (d.display, *self.state_fields) if n]
-        rest = [
-            f.name for f in d.fields.values() if f.name not in first and f.type not in ("text", "json", "multi_enum")
-        ]
+        rest = [f.name for f in d.fields.values() if f.name not in first and f.type in LISTED_TYPES]
         return ["id", *dict.fromkeys(first), *rest[:LIST_COLUMNS], "owner", "updated_at"]
 
     # -- flask-admin's model API -------------------------------------------------------------------

@@ -15,7 +15,7 @@ from flask_admin.model.ajax import AjaxModelLoader
 from flask_admin.model.fields import AjaxSelectField
 
 from engine.errors import CrmError
-from engine.metadata import EntityDef
+from engine.metadata import SEARCHABLE_TYPES, EntityDef
 from engine.records import display_text, display_texts
 from engine.runtime import CrmEngine
 from engine.users import User
@@ -24,7 +24,6 @@ from ._auth import acting_user
 
 #: Choices one search of the picker shows.
 PICKER_PAGE = 20
-_SEARCHABLE = ("string", "text", "email", "phone", "url")
 
 
 @dataclass(frozen=True)
@@ -89,9 +88,9 @@ class ReferenceLoader(AjaxModelLoader):  # type: ignore[misc]
         display = definition.fields.get(definition.display or "")
         if words.isdigit() and len(words) < 19:
             where = {"id": int(words)}
-        elif words and display is not None and display.type in _SEARCHABLE:
+        elif words and display is not None and display.type in SEARCHABLE_TYPES:
             where = {display.name: {"contains": words}}
-        sort = definition.display if display is not None and display.type in _SEARCHABLE else "id"
+        sort = definition.display if display is not None and display.type in SEARCHABLE_TYPES else "id"
         try:
             page = self.engine.records.list(
                 self.target,

@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import CrmError, Problem
-from engine.metadata import Definitions, EntityDef, FieldDef, Label, TransitionDef, WorkflowDef
+from engine.metadata import Definitions, EntityDef, FieldDef, Label, TransitionDef, WorkflowDef, field_type
 from engine.workflow import HIDDEN_FIELDS
 
 from ._i18n import current_language, word
 
-_TEXT = ("string", "text", "email", "phone", "url")
 _VERBS = {
     "read": ("read", "查看"),
     "create": ("create", "新建"),
@@ -252,11 +251,7 @@ def _typed_text(situation: Situation, f: FieldDef, code: str, field: str) -> str
     values = {"field": field, "choices": _choices(f), "target": _target(situation, f)}
     if code in ("choice", "unknown_reference"):
         return _sentence(_SENTENCES[code], **values)
-    if code == "format":
-        pair = _FORMATS.get(f.type)
-    else:
-        kind = "text" if f.type in _TEXT else ("decimal" if f.type == "money" else f.type)
-        pair = _TYPES.get(kind)
+    pair = _FORMATS.get(f.type) if code == "format" else _TYPES.get(field_type(f.type).message_key)
     return None if pair is None else _sentence(pair, **values)
 
 

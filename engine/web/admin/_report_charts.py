@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from engine.metadata import EntityDef, ReportDef, ScoringDef
+from engine.metadata import NUMBER_TYPES, EntityDef, ReportDef, ScoringDef
 from engine.records import display_texts
 from engine.reports import ReportResult
 from engine.runtime import CrmEngine
@@ -28,7 +28,8 @@ from ._i18n import Text, current_language, say
 #: Rows of a report drawn (the table below a chart lists up to TABLE_ROWS).
 CHART_ROWS = 12
 TABLE_ROWS = 50
-NUMERIC = ("integer", "decimal", "money", "number", "ratio", "duration")
+#: Report columns that hold numbers: number fields' own, and computed figures.
+NUMERIC = NUMBER_TYPES | {"number", "ratio", "duration"}
 #: The measure drawn for each report type (an aggregate draws its first numeric measure).
 PRINCIPAL: Mapping[str, str] = {
     "funnel": "reached",
@@ -207,7 +208,7 @@ def _formatter(engine: CrmEngine, report: ReportDef, name: str, kind: str, langu
     if kind == "duration":
         unit = getattr(report.spec, "unit", "day")
         return lambda v: _blank(v) or duration(float(v), unit)
-    if kind in ("integer", "decimal", "money", "number"):
+    if kind in NUMBER_TYPES or kind == "number":
         return lambda v: _blank(v) or _amount(v)
     return lambda v: _blank(v) or plain(None, v)
 

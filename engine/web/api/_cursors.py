@@ -26,7 +26,7 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from engine.errors import CrmError, Problem
-from engine.metadata import EntityDef
+from engine.metadata import ORDERABLE_TYPES, EntityDef
 
 _SALT = "crm-engine.list-cursor"
 #: System columns every record has, with their types (as the records service's filters know them).
@@ -38,7 +38,6 @@ _SYSTEM_TYPES: Mapping[str, str] = {
     "created_by": "string",
     "owner": "string",
 }
-_UNORDERED = frozenset({"json", "multi_enum"})
 
 
 class InvalidCursorError(CrmError):
@@ -75,7 +74,7 @@ def order_keys(definition: EntityDef, sort: str | None) -> tuple[SortKey, ...] |
             continue  # a repeated key orders nothing the first did not
         field = definition.fields.get(name)
         kind = field.type if field is not None else _SYSTEM_TYPES.get(name)
-        if kind is None or kind in _UNORDERED:
+        if kind is None or kind not in ORDERABLE_TYPES:
             return None
         keys.append(SortKey(name, key.startswith("-"), kind))
         named.add(name)

@@ -8,10 +8,11 @@ are strings in responses (exact) and strings or numbers in requests, as the engi
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, Literal
 
-from engine.metadata import NO_DEFAULT, EntityDef, FieldDef
+from engine.metadata import DECIMAL_TYPES, NO_DEFAULT, EntityDef, FieldDef
 from engine.storage import to_jsonable
 
 Mode = Literal["record", "input"]
@@ -51,38 +52,66 @@ def _number(f: FieldDef, mode: Mode) -> dict[str, Any]:
     return out
 
 
+def _text(f: FieldDef, mode: Mode) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "string"}
+    if f.type in _FORMATS:
+        out["format"] = _FORMATS[f.type]
+    if f.min_length is not None:
+        out["minLength"] = f.min_length
+    if f.max_length is not None:
+        out["maxLength"] = f.max_length
+    if f.pattern is not None:
+        out["pattern"] = f.pattern
+    return out
+
+
+def _temporal(f: FieldDef, mode: Mode) -> dict[str, Any]:
+    return {"type": "string", "format": _FORMATS[f.type]}
+
+
+def _enum(f: FieldDef, mode: Mode) -> dict[str, Any]:
+    return {"type": "string", "enum": list(f.choice_values)}
+
+
+def _multi_enum(f: FieldDef, mode: Mode) -> dict[str, Any]:
+    return {"type": "array", "items": {"type": "string", "enum": list(f.choice_values)}, "uniqueItems": True}
+
+
+def _reference(f: FieldDef, mode: Mode) -> dict[str, Any]:
+    return {
+        "type": "integer",
+        "format": "int64",
+        "minimum": 1,
+        "description": f"The id of the {f.target} record it refers to.",
+    }
+
+
+#: The schema of each field type's values.
+SCHEMAS: Mapping[str, Callable[[FieldDef, Mode], dict[str, Any]]] = {
+    "string": _text,
+    "text": _text,
+    "email": _text,
+    "phone": _text,
+    "url": _text,
+    "integer": _number,
+    "decimal": _number,
+    "money": _number,
+    "boolean": lambda f, mode: {"type": "boolean"},
+    "date": _temporal,
+    "datetime": _temporal,
+    "enum": _enum,
+    "multi_enum": _multi_enum,
+    "reference": _reference,
+    "json": lambda f, mode: {},
+}
+
+
 def _base(f: FieldDef, mode: Mode) -> dict[str, Any]:
-    if f.type in ("string", "text", "email", "phone", "url"):
-        out: dict[str, Any] = {"type": "string"}
-        if f.type in _FORMATS:
-            out["format"] = _FORMATS[f.type]
-        if f.min_length is not None:
-            out["minLength"] = f.min_length
-        if f.max_length is not None:
-            out["maxLength"] = f.max_length
-        if f.pattern is not None:
-            out["pattern"] = f.pattern
-        return out
-    if f.type in ("integer", "decimal", "money"):
-        return _number(f, mode)
-    if f.type == "boolean":
-        return {"type": "boolean"}
-    if f.type in ("date", "datetime"):
-        return {"type": "string", "format": _FORMATS[f.type]}
-    if f.type == "enum":
-        return {"type": "string", "enum": list(f.choice_values)}
-    if f.type == "multi_enum":
-        return {"type": "array", "items": {"type": "string", "enum": list(f.choice_values)}, "uniqueItems": True}
-    if f.type == "reference":
-        return {
-            "type": "integer",
-            "format": "int64",
-            "minimum": 1,
-            "description": f"The id of the {f.target} record it refers to.",
-        }
-    if f.type == "json":
-        return {}
-    raise ValueError(f"no OpenAPI schema for field type {f.type!r}")  # a new type must be added here
+    try:
+        make = SCHEMAS[f.type]
+    except KeyError:
+        raise ValueError(f"no OpenAPI schema for field type {f.type!r}") from None  # a new type must be added
+    return make(f, mode)
 
 
 def field_schema(f: FieldDef, mode: Mode, *, nullable: bool) -> dict[str, Any]:
@@ -117,7 +146,7 @@ def field_schema(f: FieldDef, mode: Mode, *, nullable: bool) -> dict[str, Any]:
 
 def _default(f: FieldDef, mode: Mode) -> Any:
     """The default as the schema's values look: decimals in records are strings at the scale."""
-    if mode == "record" and f.type in ("decimal", "money") and f.default is not None:
+    if mode == "record" and f.type in DECIMAL_TYPES and f.default is not None:
         exact = Decimal(str(f.default))
         return format(exact.quantize(Decimal(1).scaleb(-f.scale)) if f.scale is not None else exact, "f")
     return to_jsonable(f.default)
