@@ -24,6 +24,7 @@ from engine.storage import (
     SYSTEM_METADATA,
     Database,
     MigrationPlan,
+    UnitOfWork,
     apply_definitions,
     current_version,
     load_stored,
@@ -32,6 +33,7 @@ from engine.storage import (
 )
 
 if TYPE_CHECKING:
+    from engine.events import EventService
     from engine.hooks import Plugins
     from engine.permissions import PermissionService
     from engine.records import RecordService
@@ -154,6 +156,7 @@ class CrmEngine:
         self, database_url: str | None = None, *, plugins: Plugins | None = None, **engine_options: Any
     ) -> None:
         self.db = Database(database_url, **engine_options)
+        self.db.subscribe(self._committed)
         self._plugins = plugins
         self._create_system_tables()
         upgrade_storage(self.db)
@@ -245,7 +248,18 @@ class CrmEngine:
                 self._model = CompiledModel.build(definitions, version)
         return result
 
+    def _committed(self, unit: UnitOfWork) -> None:
+        from engine.events import dispatch
+
+        dispatch(self, unit)
+
     # -- services ---------------------------------------------------------------------------
+    @cached_property
+    def events(self) -> EventService:
+        from engine.events import EventService
+
+        return EventService(self)
+
     @cached_property
     def records(self) -> RecordService:
         from engine.records import RecordService

@@ -33,7 +33,19 @@ from engine.errors import (
     UsageError,
 )
 from engine.metadata import EntityDef
-from engine.storage import audit_log, audit_row, audit_since_deletion, scores, trail_of
+from engine.storage import (
+    RECORD_CREATED,
+    RECORD_DELETED,
+    RECORD_UPDATED,
+    DomainEvent,
+    audit_log,
+    audit_row,
+    audit_since_deletion,
+    scores,
+    to_jsonable,
+    trail_of,
+    unit_of,
+)
 
 from ._checks import (
     ReadScope,
@@ -325,8 +337,18 @@ class RecordService:
             tx.execute(_AUDIT_INSERT, entries)
             if workflows:
                 self._engine.workflows.record_creation(tx, entity, created, actor, now)
-        if conn is None:  # committed: tell plugins (a caller's transaction tells them itself)
-            self._saved(entity, created, created=True, actor=actor)
+            unit_of(tx).emit(
+                DomainEvent(
+                    RECORD_CREATED,
+                    entity,
+                    record_id,
+                    actor,
+                    {"record": to_jsonable(created)},
+                    now,
+                    model.version,
+                    record=created,
+                )
+            )
         return self._permissions.visible(user, entity, created) if user is not None else created
 
     def _read_scope(self, user: User | None) -> ReadScope | None:
@@ -422,8 +444,6 @@ class RecordService:
                 return self._permissions.visible(user, entity, current) if user is not None else current
             check_unique(tx, definition, table, {**current, **changed}, current["id"], only=set(changed))
             updated = self._write_update(model, tx, definition, current, changed, actor)
-        if conn is None:
-            self._saved(entity, updated, created=False, actor=actor)
         return self._permissions.visible(user, entity, updated) if user is not None else updated
 
     def _write_update(
@@ -471,18 +491,26 @@ class RecordService:
             for name, value in changed.items()
         ]
         tx.execute(_AUDIT_INSERT, entries if len(entries) > 1 else entries[0])
-        return {
+        updated = {
             **current,
             **{k: _stored(definition, k, v) for k, v in changed.items()},
             "version": current["version"] + 1,
             "updated_at": now,
         }
-
-    def _saved(self, entity: str, record: Record, *, created: bool, actor: str | None) -> None:
-        self._engine.plugins.hook.crm_record_saved(
-            engine=self._engine, entity=entity, record=record, created=created, actor=actor
+        changes = {name: {"old": current.get(name), "new": updated[name]} for name in changed}
+        unit_of(tx).emit(
+            DomainEvent(
+                RECORD_UPDATED,
+                entity,
+                current["id"],
+                actor,
+                {"changes": to_jsonable(changes), "record": to_jsonable(updated)},
+                now,
+                model.version,
+                record=updated,
+            )
         )
-        self._engine.scoring.on_event(entity, record["id"], "save")
+        return updated
 
     def delete(
         self,
@@ -552,11 +580,22 @@ class RecordService:
         # current scores go with the record; score history stays, like the audit trail
         tx.execute(scores.delete().where(scores.c.entity == entity, scores.c.record_id == current["id"]))
         snapshot = {k: v for k, v in current.items() if v is not None}
+        now = datetime.now(UTC)
         tx.execute(
             audit_log.insert().values(
-                _audit_row(
-                    new_change_id(), entity, current["id"], "delete", None, snapshot, None, actor, datetime.now(UTC)
-                )
+                _audit_row(new_change_id(), entity, current["id"], "delete", None, snapshot, None, actor, now)
+            )
+        )
+        unit_of(tx).emit(
+            DomainEvent(
+                RECORD_DELETED,
+                entity,
+                current["id"],
+                actor,
+                {"record": to_jsonable(current)},
+                now,
+                model.version,
+                record=current,
             )
         )
 

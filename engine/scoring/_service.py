@@ -30,12 +30,15 @@ from engine.errors import NotFoundError, UsageError
 from engine.metadata._scoring_model import ScoringDef
 from engine.progress import NO_PROGRESS, Progress
 from engine.storage import (
+    SCORES_RECOMPUTED,
+    DomainEvent,
     score_history,
     score_history_row,
     scores,
     scoring_models,
     to_jsonable,
     trail_of,
+    unit_of,
     written_since_deletion,
 )
 
@@ -43,7 +46,7 @@ from ._api import Scorer, ScoringContext, ScoringSpec, visible_factors
 from ._registry import ScorerRegistry
 from ._sql_run import run_sql
 from ._summary import ScoreSummary, summarize
-from ._writes import current_targets, store_results, write_targets
+from ._writes import current_targets, score_event, store_results, write_targets
 
 if TYPE_CHECKING:
     from engine.runtime import CompiledModel, CrmEngine
@@ -214,6 +217,11 @@ class ScoringService:
             return False
         with self._engine.db.write() as tx:
             report.scored, report.changed = run_sql(tx, model, definition, table, *compiled, now=now)
+            if report.changed:  # the whole entity in a few statements: one event says how many moved
+                payload = {"scoring": definition.name, "scored": report.scored, "changed": report.changed}
+                unit_of(tx).emit(
+                    DomainEvent(SCORES_RECOMPUTED, definition.entity, None, None, payload, now, model.version)
+                )
         return True
 
     def _run_batches(
@@ -251,15 +259,15 @@ class ScoringService:
             progress.finish()
 
     # -- after writes -----------------------------------------------------------------------
-    def on_event(self, entity: str, record_id: int, trigger: str) -> list[ScoringRun]:
-        """Rescore one record for the scorings of ``entity`` that listen to ``trigger``
-        (``save``, ``transition``); the engine calls it after the write commits."""
+    def on_event(self, entity: str, record_id: int, *triggers: str) -> list[ScoringRun]:
+        """Rescore one record, once, for the scorings of ``entity`` that listen to any of
+        ``triggers`` (``save``, ``transition``); the engine calls it after the write commits."""
         if not self._engine.has_definitions:
             return []
         return [
             self._after_write(definition, [record_id])
             for definition in self._engine.model.definitions.scorings_for(entity)
-            if trigger in definition.triggers
+            if any(trigger in definition.triggers for trigger in triggers)
         ]
 
     def rescore(self, entity: str, record_ids: Sequence[int], scorings: Sequence[str]) -> list[ScoringRun]:
@@ -498,6 +506,11 @@ class ScoringService:
                 )
             )
         )  # fmt: skip
+        unit_of(tx).emit(
+            score_event(
+                definition, record_id, kind, value, grade, None, actor=actor, version=self._engine.version, at=at
+            )
+        )
         write_targets(tx, self._engine.model, definition, current_targets(tx, definition.name, record_id))
 
     # -- training -------------------------------------------------------------------------------

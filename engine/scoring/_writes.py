@@ -16,7 +16,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from engine.metadata._scoring_model import ScoringDef
-from engine.storage import score_history, score_history_row, scores, to_jsonable
+from engine.storage import (
+    SCORE_CHANGED,
+    DomainEvent,
+    score_history,
+    score_history_row,
+    scores,
+    to_jsonable,
+    unit_of,
+)
 
 from ._api import ScoreResult
 from ._precision import round_score, score_precision
@@ -45,6 +53,7 @@ class _Rows:
     updates: list[dict[str, Any]] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
     targets: list[dict[str, Any]] = field(default_factory=list)
+    events: list[DomainEvent] = field(default_factory=list)
     changed: int = 0
 
 
@@ -70,7 +79,34 @@ def store_results(
     if rows.history:
         tx.execute(score_history.insert(), rows.history)
     write_targets(tx, model, definition, rows.targets)
+    unit = unit_of(tx)
+    for event in rows.events:
+        unit.emit(event)
     return rows.changed
+
+
+def score_event(
+    definition: ScoringDef,
+    record_id: int,
+    kind: str,
+    value: float | None,
+    grade: str | None,
+    old: tuple[float | None, str | None] | None,
+    *,
+    actor: str | None,
+    version: int,
+    at: datetime,
+) -> DomainEvent:
+    """The ``score.changed`` event of one record's score (computed, overridden or cleared)."""
+    payload = {
+        "scoring": definition.name,
+        "kind": kind,
+        "value": value,
+        "grade": grade,
+        "old_value": old[0] if old else None,
+        "old_grade": old[1] if old else None,
+    }
+    return DomainEvent(SCORE_CHANGED, definition.entity, record_id, actor, payload, at, version)
 
 
 def _existing(tx: Connection, scoring: str, ids: list[int]) -> dict[int, _Existing]:
@@ -122,6 +158,11 @@ def _gather(
     else:
         rows.updates.append({f"b_{k}": v for k, v in row.items()})
     if moved:
+        previous = (old.value, old.grade) if old is not None else None
+        rows.events.append(
+            score_event(definition, result.record_id, "computed", value, result.grade, previous,
+                        actor=None, version=version, at=now)
+        )  # fmt: skip
         rows.history.append(
             score_history_row(
                 scoring=definition.name,

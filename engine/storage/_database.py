@@ -8,7 +8,7 @@ dialect for transactions.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -17,6 +17,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from engine.errors import UsageError
+
+from ._unit import UNIT_OPTION, UnitOfWork
 
 DEFAULT_URL = "sqlite:///crm.db"
 #: How long a SQLite writer waits for the file lock before giving up (milliseconds).
@@ -82,6 +84,7 @@ class Database:
 
     def __init__(self, url: str | None = None, **engine_options: Any) -> None:
         self.url = normalize_url(url)
+        self._subscriber: Callable[[UnitOfWork], None] | None = None
         try:
             self.engine: Engine = sa.create_engine(self.url, **engine_options)
         except ImportError as exc:
@@ -110,12 +113,18 @@ class Database:
     def write(self) -> Iterator[Connection]:
         """A write transaction: committed on success, rolled back on any exception.
 
+        The connection carries the transaction's :class:`UnitOfWork` (see :func:`unit_of`): its
+        events reach the outbox just before the commit and the subscriber just after it.
+
         On SQLite it takes the write lock at BEGIN (``BEGIN IMMEDIATE``).
         """
         with self.engine.connect() as conn:
-            conn = conn.execution_options(crm_write=True)
+            unit = UnitOfWork(conn)
+            conn = conn.execution_options(crm_write=True, **{UNIT_OPTION: unit})
             with conn.begin():
                 yield conn
+                unit.flush()
+            self._committed(unit)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -142,7 +151,8 @@ class Database:
             assert raw is not None
             raw.execute("PRAGMA foreign_keys = OFF")
             try:
-                conn = conn.execution_options(crm_write=True)
+                unit = UnitOfWork(conn)
+                conn = conn.execution_options(crm_write=True, **{UNIT_OPTION: unit})
                 with conn.begin():
                     yield conn
                     broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
@@ -151,8 +161,26 @@ class Database:
                         raise UsageError(
                             "the schema change would leave references to missing records in " + ", ".join(tables)
                         )
+                    unit.flush()
             finally:
                 raw.execute("PRAGMA foreign_keys = ON")
+            self._committed(unit)
+
+    def subscribe(self, subscriber: Callable[[UnitOfWork], None]) -> None:
+        """Hand every committed unit of work to ``subscriber`` (which then runs its callbacks).
+
+        Without a subscriber the callbacks run by themselves.
+        """
+        self._subscriber = subscriber
+
+    def _committed(self, unit: UnitOfWork) -> None:
+        if not unit.events and not unit.callbacks:
+            return
+        if self._subscriber is not None:
+            self._subscriber(unit)
+        else:
+            for callback in unit.callbacks:
+                callback()
 
     def dispose(self) -> None:
         self.engine.dispose()

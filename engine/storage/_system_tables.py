@@ -198,3 +198,23 @@ sign_in_failures = sa.Table(
     sa.Column("at", UTCDateTime(), nullable=False),
     sa.Index("ix_crm_sign_in_failures_key", "kind", "key", "at"),
 )
+
+#: The outbox: every domain event of every committed write, in commit order. Written in the
+#: write's own transaction (a rollback leaves no event), read by ``crm events list``,
+#: ``GET /api/v1/events`` and whatever delivers events onwards. ``AUTOINCREMENT`` on SQLite
+#: and a lock around the write on PostgreSQL (see :mod:`._unit`) make ids rise in commit
+#: order and never come back, so "every event after id N" misses none.
+events = sa.Table(
+    "crm_events",
+    SYSTEM_METADATA,
+    sa.Column("id", _Id, primary_key=True, autoincrement=True),
+    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("entity", sa.String(63)),
+    sa.Column("record_id", sa.BigInteger),
+    sa.Column("actor", sa.String(128)),
+    sa.Column("payload", _Json, nullable=False),
+    sa.Column("occurred_at", UTCDateTime(), nullable=False),
+    sa.Column("definitions_version", sa.Integer),
+    sa.Index("ix_crm_events_entity", "entity", "id"),
+    sqlite_autoincrement=True,
+)

@@ -34,7 +34,17 @@ from engine.errors import Problem, RecordValidationError, UsageError
 from engine.metadata import EntityDef
 from engine.progress import NO_PROGRESS, Progress
 from engine.records import unique_conflicts, unknown_owners
-from engine.storage import audit_log, audit_row, batch_audit_row, workflow_history
+from engine.storage import (
+    RECORD_UPDATED,
+    RECORDS_IMPORTED,
+    DomainEvent,
+    audit_log,
+    audit_row,
+    batch_audit_row,
+    to_jsonable,
+    unit_of,
+    workflow_history,
+)
 
 from ._copy import BulkWriter
 from ._csv import CsvRecord, csv_records
@@ -133,8 +143,10 @@ class CsvImporter:
         if on_error not in ("abort", "skip"):
             raise UsageError('on_error must be "abort" or "skip"')
         self.engine = engine
-        self.definition: EntityDef = engine.model.entity(entity)
-        self.table = engine.model.table(entity)
+        model = engine.model
+        self.version = model.version
+        self.definition: EntityDef = model.entity(entity)
+        self.table = model.table(entity)
         self.on_error = on_error
         self.rejects_path = rejects
         self.key = key
@@ -148,7 +160,7 @@ class CsvImporter:
         self._advanced = 0
         self._written_through = 0
         self.now = datetime.now(UTC)
-        self.workflows = engine.model.definitions.workflows_for(entity)
+        self.workflows = model.definitions.workflows_for(entity)
         if key is not None and key != "id":
             f = self.definition.fields.get(key)
             if f is None or not (f.unique or (key,) in self.definition.unique):
@@ -594,22 +606,50 @@ class CsvImporter:
         if result.rowcount != 1:  # pragma: no cover - only under a concurrent writer
             raise UsageError(f"line {row.line}: {self.definition.name} {current['id']} changed during the import")
         self.report.updated += 1
+        updated = {**current, **changed, "version": current["version"] + 1, "updated_at": now}
+        changes = {name: {"old": current.get(name), "new": value} for name, value in changed.items()}
+        unit_of(conn).emit(
+            DomainEvent(
+                RECORD_UPDATED,
+                self.definition.name,
+                current["id"],
+                self.actor,
+                {"changes": to_jsonable(changes), "record": to_jsonable(updated), "line": row.line},
+                now,
+                self.version,
+                record=updated,
+            )
+        )
         return True
 
     def _audit_bulk(self, conn: Connection, batch: list[_Row], now: datetime) -> None:
         """One audit row per batch: bulk creation is audited by file lines, not per field."""
         if not batch:
             return
+        change_id = f"import-{batch[0].line}-{batch[-1].line}"
+        summary = {"lines": [batch[0].line, batch[-1].line], "records": len(batch)}
         conn.execute(
             audit_log.insert().values(
                 batch_audit_row(
-                    change_id=f"import-{batch[0].line}-{batch[-1].line}",
+                    change_id=change_id,
                     entity=self.definition.name,
                     action="import",
-                    summary={"lines": [batch[0].line, batch[-1].line], "records": len(batch)},
+                    summary=summary,
                     actor=self.actor,
                     at=now,
                 )
+            )
+        )
+        # one event per batch, like the audit: an import of a million lines is not a million events
+        unit_of(conn).emit(
+            DomainEvent(
+                RECORDS_IMPORTED,
+                self.definition.name,
+                None,
+                self.actor,
+                {**summary, "change_id": change_id},
+                now,
+                self.version,
             )
         )
 

@@ -7,7 +7,7 @@ reach outside (notify, rescore) wait for the commit.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from engine.errors import Problem
 from engine.metadata._workflow_model import ActionDef, WorkflowDef
-from engine.storage import assignment_cursors, to_jsonable
+from engine.storage import assignment_cursors, to_jsonable, unit_of
 from engine.users import User
 
 from ._checks import TransitionRefusedError, guard_data
@@ -24,9 +24,6 @@ from ._compiled import CompiledAction
 
 if TYPE_CHECKING:
     from engine.runtime import CrmEngine
-
-#: Work run after the commit (plugin hooks); whatever it returns is ignored.
-AfterCommit = Callable[[], object]
 
 
 class ActionRunner:
@@ -39,7 +36,6 @@ class ActionRunner:
         transition: str,
         user: User,
         now: datetime,
-        after_commit: list[AfterCommit],
     ) -> None:
         self.engine = engine
         self.tx = tx
@@ -48,7 +44,7 @@ class ActionRunner:
         self.transition = transition
         self.user = user
         self.now = now
-        self.after_commit = after_commit
+        self.unit = unit_of(tx)  # plugin hooks and rescoring wait for its commit
 
     def run(
         self, actions: tuple[CompiledAction, ...], record: dict[str, Any], inputs: Mapping[str, Any]
@@ -144,16 +140,16 @@ class ActionRunner:
 
     def rescore(self, action: ActionDef, record: dict[str, Any]) -> None:
         engine, entity, record_id, scorings = self.engine, self.entity, record["id"], list(action.scorings)
-        self.after_commit.append(
+        self.unit.after_commit(
             lambda: engine.plugins.hook.crm_rescore(
                 engine=engine, entity=entity, record_ids=[record_id], scorings=scorings
             )
         )
-        self.after_commit.append(lambda: engine.scoring.rescore(entity, [record_id], scorings))
+        self.unit.after_commit(lambda: engine.scoring.rescore(entity, [record_id], scorings))
 
     def notify(self, action: ActionDef, record: dict[str, Any]) -> None:
         engine, entity, actor, topic = self.engine, self.entity, self.user.name, action.topic or self.transition
-        self.after_commit.append(
+        self.unit.after_commit(
             lambda: engine.plugins.hook.crm_notify(
                 engine=engine, topic=topic, entity=entity, record=record, actor=actor
             )

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -21,10 +20,18 @@ from sqlalchemy.engine import Connection
 
 from engine.errors import ConflictError, Problem, UsageError
 from engine.metadata._workflow_model import TransitionDef, WorkflowDef
-from engine.storage import to_jsonable, workflow_history, workflow_history_row, written_since_deletion
+from engine.storage import (
+    RECORD_TRANSITIONED,
+    DomainEvent,
+    to_jsonable,
+    unit_of,
+    workflow_history,
+    workflow_history_row,
+    written_since_deletion,
+)
 from engine.users import User
 
-from ._actions import ActionRunner, AfterCommit
+from ._actions import ActionRunner
 from ._checks import TransitionCheck, TransitionRefusedError, guard_data, input_validator, refusals
 from ._compiled import CompiledWorkflow
 from ._views import WorkflowView
@@ -49,17 +56,6 @@ class AmbiguousTransitionError(UsageError):
             ],
         )
         self.workflows = workflows
-
-
-@dataclass
-class _Pending:
-    """Work that waits for the commit (plugin hooks)."""
-
-    callbacks: list[AfterCommit] = field(default_factory=list)
-
-    def run(self) -> None:
-        for callback in self.callbacks:
-            callback()
 
 
 class WorkflowService:
@@ -146,7 +142,6 @@ class WorkflowService:
         when the record changed (stale ``expected_version`` or a concurrent transition).
         """
         definition, _t = self.find_transition(entity, transition, workflow)
-        pending = _Pending()
         with self._engine.db.write() as tx:
             record = self.run_in(
                 tx,
@@ -159,9 +154,7 @@ class WorkflowService:
                 comment=comment,
                 expected_version=expected_version,
                 now=now or datetime.now(UTC),
-                pending=pending,
             )
-        pending.run()
         return self._engine.permissions.visible(user, entity, record)
 
     def run_in(
@@ -177,7 +170,6 @@ class WorkflowService:
         comment: str | None,
         expected_version: int | None,
         now: datetime,
-        pending: _Pending,
         escalation: bool = False,
     ) -> dict[str, Any]:
         """The transition inside the caller's transaction (escalations use it too)."""
@@ -236,10 +228,30 @@ class WorkflowService:
                 comment=comment,
             ),
         )
-        runner = ActionRunner(self._engine, tx, entity, workflow, transition, user, now, pending.callbacks)
+        runner = ActionRunner(self._engine, tx, entity, workflow, transition, user, now)
         updated = runner.run(ct.actions, updated, typed_inputs)
         engine = self._engine
-        pending.callbacks.append(
+        unit = unit_of(tx)
+        unit.emit(
+            DomainEvent(
+                RECORD_TRANSITIONED,
+                entity,
+                record_id,
+                user.name,
+                {
+                    "workflow": workflow.name,
+                    "transition": transition,
+                    "from_state": from_state,
+                    "to_state": t.to_state,
+                    "inputs": to_jsonable(typed_inputs),
+                    "comment": comment,
+                },
+                now,
+                engine.model.version,
+                record=updated,
+            )
+        )
+        unit.after_commit(
             lambda: engine.plugins.hook.crm_transition(
                 engine=engine,
                 entity=entity,
@@ -252,7 +264,6 @@ class WorkflowService:
                 inputs=dict(typed_inputs),
             )
         )
-        pending.callbacks.append(lambda: engine.scoring.on_event(entity, updated["id"], "transition"))
         return updated
 
     def _set_values(

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from engine.errors import CrmError
-from engine.storage import escalations, workflow_history
+from engine.storage import escalations, unit_of, workflow_history
 from engine.users import SYSTEM_USER
 
 from ._actions import ActionRunner
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from engine.metadata import StateDef, WorkflowDef
     from engine.runtime import CrmEngine
 
-    from ._service import WorkflowService, _Pending
+    from ._service import WorkflowService
 
 
 @dataclass(frozen=True)
@@ -71,16 +71,13 @@ def due_entries(engine: CrmEngine, now: datetime) -> list[tuple[Any, ...]]:
 
 def tick(engine: CrmEngine, service: WorkflowService, *, now: datetime | None = None) -> list[Escalation]:
     """Fire every due escalation once; returns what was fired."""
-    from ._service import _Pending
-
     now = now or datetime.now(UTC)
     fired = []
     for workflow, state, history_id, record_id in due_entries(engine, now):
-        pending = _Pending()
         try:
             with engine.db.write() as tx:
                 _claim(tx, workflow, state, history_id, record_id, now)
-                outcome, detail = _escalate(engine, service, tx, workflow, state, record_id, now, pending)
+                outcome, detail = _escalate(engine, service, tx, workflow, state, record_id, now)
                 tx.execute(
                     escalations.update()
                     .where(escalations.c.history_id == history_id)
@@ -88,7 +85,6 @@ def tick(engine: CrmEngine, service: WorkflowService, *, now: datetime | None = 
                 )
         except sa.exc.IntegrityError:
             continue  # a concurrent tick claimed it first
-        pending.run()
         fired.append(Escalation(workflow.entity, record_id, workflow.name, state.name, outcome, detail))
     return fired
 
@@ -119,12 +115,13 @@ def _escalate(
     state: StateDef,
     record_id: int,
     now: datetime,
-    pending: _Pending,
 ) -> tuple[str, str | None]:
     """Run a state's escalation (its transition, then its actions) in a savepoint; returns the
     outcome and, when refused or failed, why. A refusal undoes only the escalation."""
     escalation = state.escalation
     assert escalation is not None
+    unit = unit_of(tx)
+    mark = unit.mark()
     savepoint = tx.begin_nested()
     try:
         if escalation.transition:
@@ -139,20 +136,17 @@ def _escalate(
                 comment=f"escalation: {state.name} over {escalation.after}",
                 expected_version=None,
                 now=now,
-                pending=pending,
                 escalation=True,
             )
         if escalation.actions:
             compiled = service.compiled(workflow)
             record = engine.records.get(workflow.entity, record_id, conn=tx)
-            runner = ActionRunner(
-                engine, tx, workflow.entity, workflow, f"escalate_{state.name}", SYSTEM_USER, now, pending.callbacks
-            )
+            runner = ActionRunner(engine, tx, workflow.entity, workflow, f"escalate_{state.name}", SYSTEM_USER, now)
             runner.run_set(compiled.escalation_actions[state.name], record)
         savepoint.commit()
     except (TransitionRefusedError, CrmError) as exc:
         savepoint.rollback()
-        pending.callbacks.clear()
+        unit.rewind(mark)  # the escalation's events and hooks go with it
         return ("refused" if isinstance(exc, TransitionRefusedError) else "failed"), exc.message
     return "done", None
 

@@ -14,7 +14,15 @@ from werkzeug.security import generate_password_hash
 from engine.errors import DefinitionError, RecordValidationError, UsageError
 from engine.metadata import Definitions, load_definitions
 from engine.progress import NO_PROGRESS, Progress
-from engine.storage import WORKFLOW_HISTORY_COLUMNS, audit_log, batch_audit_row, workflow_history
+from engine.storage import (
+    RECORDS_IMPORTED,
+    WORKFLOW_HISTORY_COLUMNS,
+    DomainEvent,
+    audit_log,
+    batch_audit_row,
+    unit_of,
+    workflow_history,
+)
 from engine.transfer import BulkWriter
 
 from ._constraints import normalized
@@ -71,7 +79,15 @@ def generate_demo(
     # and a few dozen users would otherwise cost seconds; they share a password anyway
     password_hash = generate_password_hash(password) if password is not None else None
     with engine.db.write() as conn:
-        return DemoRun(engine, conn, definitions, preset, size, seed, now, progress, password_hash).run()
+        counts = DemoRun(engine, conn, definitions, preset, size, seed, now, progress, password_hash).run()
+        unit = unit_of(conn)  # seeded in bulk, like an import: one event per entity says how many
+        for entity, written in counts.items():
+            if written:
+                payload = {"records": written, "source": "demo", "preset": preset}
+                unit.emit(
+                    DomainEvent(RECORDS_IMPORTED, entity, None, None, payload, definitions_version=engine.version)
+                )
+        return counts
 
 
 def demo_logins(engine: CrmEngine, before: Collection[str]) -> list[tuple[str, str]]:

@@ -293,6 +293,31 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         },
         "required": ["entity", "inserted", "updated", "rejected", "lines"],
     },
+    "Event": {
+        "type": "object",
+        "description": "What one committed write did (record.created, record.updated with each changed "
+        "field's old and new value, record.deleted, record.transitioned, records.imported, score.changed, "
+        "scores.recomputed).",
+        "properties": {
+            "id": {"type": "integer"},
+            "type": {"type": "string"},
+            "entity": {"type": ["string", "null"]},
+            "record_id": {"type": ["integer", "null"]},
+            "actor": {"type": ["string", "null"]},
+            "payload": {"type": "object"},
+            "occurred_at": {"type": "string", "format": "date-time"},
+            "definitions_version": {"type": ["integer", "null"]},
+        },
+        "required": ["id", "type", "entity", "record_id", "actor", "payload", "occurred_at"],
+    },
+    "EventPage": {
+        "type": "object",
+        "properties": {
+            "items": {"type": "array", "items": schema_ref("Event")},
+            "next_since": {"type": "integer", "description": "The since of the next request."},
+        },
+        "required": ["items", "next_since"],
+    },
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.events import EVENT_TYPES, MAX_EVENTS
 from engine.metadata import Definitions, EntityDef
 
 from .._problems import PROBLEM_MIMETYPE
@@ -382,4 +383,41 @@ def global_paths(entities: list[str]) -> Paths:
                 },
             )
         },
+    }
+
+
+def event_paths(entities: list[str]) -> Paths:
+    """The outbox: events of committed writes (administrators only)."""
+    parameters: list[dict[str, Any]] = [
+        {
+            "name": "since",
+            "in": "query",
+            "required": False,
+            "description": "Only events with a larger id (pass the last next_since; ids rise in commit order).",
+            "schema": {"type": "integer", "minimum": 0, "default": 0},
+        },
+        {
+            "name": "entity",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "string", **({"enum": entities} if entities else {})},
+        },
+        {"name": "type", "in": "query", "required": False, "schema": {"type": "string", "enum": list(EVENT_TYPES)}},
+        {
+            "name": "limit",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_EVENTS, "default": 100},
+        },
+    ]
+    return {
+        "/events": {
+            "get": _op(
+                "events.list",
+                "admin",
+                "Events of committed writes after an id, oldest first",
+                {**_ok("A page of events", schema_ref("EventPage")), **_problems(403, 404)},
+                parameters=parameters,
+            )
+        }
     }

@@ -11,7 +11,7 @@ from engine.metadata import Definitions
 
 from ._components import HEADERS, PARAMETERS, RESPONSES, SCHEMAS, SECURITY_SCHEMES, schema_ref
 from ._entity_schemas import input_schema, record_schema
-from ._paths import entity_paths, global_paths
+from ._paths import entity_paths, event_paths, global_paths
 
 API_PREFIX = "/api/v1"
 _DESCRIPTION = """\
@@ -85,7 +85,8 @@ def build_spec(definitions: Definitions | None, version: int) -> dict[str, Any]:
         tags.append({"name": entity.name, "description": entity.label.en})
         for path, operations in entity_paths(entity, definitions).items():
             spec.path(path=path, operations=operations)
-    for path, operations in global_paths([e.name for e in entities]).items():
+    names = [e.name for e in entities]
+    for path, operations in {**global_paths(names), **event_paths(names)}.items():
         spec.path(path=path, operations=operations)
     out = spec.to_dict()
     out["tags"] = tags

@@ -1,0 +1,48 @@
+"""After a commit: the unit of work's events reach the engine's own subscribers.
+
+In order: plugins hear of every saved record (``crm_record_saved``), the callbacks the
+writes registered run (``crm_transition``, ``crm_notify``, ``crm_rescore`` …), then each record
+that was saved or transitioned is rescored once for the scorings listening to what happened
+to it (a record deleted later in the same unit is not). Whoever opened the transaction (an
+API request, a workflow action, an import, an escalation), the same subscribers hear it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from engine.storage import RECORD_CREATED, RECORD_DELETED, RECORD_TRANSITIONED, RECORD_UPDATED, UnitOfWork
+
+if TYPE_CHECKING:
+    from engine.runtime import CrmEngine
+
+#: The scoring trigger each record event sets off.
+_TRIGGERS = {RECORD_CREATED: "save", RECORD_UPDATED: "save", RECORD_TRANSITIONED: "transition"}
+
+
+def dispatch(engine: CrmEngine, unit: UnitOfWork) -> None:
+    """Tell plugins and rescoring what ``unit`` committed."""
+    triggers: dict[tuple[str, int], set[str]] = {}
+    deleted: set[tuple[str, int]] = set()
+    for event in unit.events:
+        if event.entity is None or event.record_id is None:
+            continue
+        key = (event.entity, event.record_id)
+        if event.type in (RECORD_CREATED, RECORD_UPDATED) and event.record is not None:
+            engine.plugins.hook.crm_record_saved(
+                engine=engine,
+                entity=event.entity,
+                record=dict(event.record),
+                created=event.type == RECORD_CREATED,
+                actor=event.actor,
+            )
+        if event.type == RECORD_DELETED:
+            deleted.add(key)
+        elif event.type in _TRIGGERS:
+            triggers.setdefault(key, set()).add(_TRIGGERS[event.type])
+            deleted.discard(key)
+    for callback in unit.callbacks:
+        callback()
+    for (entity, record_id), fired in triggers.items():
+        if (entity, record_id) not in deleted:
+            engine.scoring.on_event(entity, record_id, *sorted(fired))

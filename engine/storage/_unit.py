@@ -1,0 +1,147 @@
+"""The unit of work: one write transaction, the domain events of every write inside it, and
+what waits for its commit.
+
+Every write transaction the engine opens (:meth:`Database.write`) carries one
+:class:`UnitOfWork`; a service handed a connection finds it with :func:`unit_of`, whoever
+opened the transaction. Services :meth:`~UnitOfWork.emit` what they changed
+(``record.created``, ``record.updated`` …). At commit the events are appended to the outbox
+table (``crm_events``) in the same transaction, so a write that rolls back leaves no event
+and a committed one never loses its event; after the commit the subscribers hear them (plugin
+hooks, rescoring) and the callbacks registered with :meth:`~UnitOfWork.after_commit` run.
+
+Why the outbox ids rise in commit order: on SQLite one transaction writes at a time. On
+PostgreSQL two transactions take sequence values in the order they insert, not the order
+they commit, so a reader asking for "events after N" could pass over an event whose
+transaction commits a moment later with a smaller id. The events are therefore inserted at
+the very end of the transaction under a transaction-level advisory lock, held only for that
+insert and the commit: the next transaction's events get their ids after this one committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ._system_tables import events as events_table
+from ._values import to_jsonable
+
+#: The advisory lock key that orders outbox writes on PostgreSQL ("crm_events" in ASCII, 63 bits).
+OUTBOX_LOCK = 0x63726D5F6576656E
+#: The execution option under which a write connection carries its unit of work.
+UNIT_OPTION = "crm_unit"
+
+RECORD_CREATED = "record.created"
+RECORD_UPDATED = "record.updated"
+RECORD_DELETED = "record.deleted"
+RECORD_TRANSITIONED = "record.transitioned"
+RECORDS_IMPORTED = "records.imported"
+SCORE_CHANGED = "score.changed"
+#: A scoring run over a whole entity in a few set-based statements: one event with the counts.
+SCORES_RECOMPUTED = "scores.recomputed"
+#: Every event type, in the order the docs list them.
+EVENT_TYPES = (
+    RECORD_CREATED,
+    RECORD_UPDATED,
+    RECORD_DELETED,
+    RECORD_TRANSITIONED,
+    RECORDS_IMPORTED,
+    SCORE_CHANGED,
+    SCORES_RECOMPUTED,
+)
+
+AfterCommit = Callable[[], object]
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    """Something a committed write did to the data.
+
+    ``payload`` is what the outbox keeps (JSON values); ``record`` is the record as saved,
+    with Python values, for in-process subscribers only (never stored).
+    """
+
+    type: str
+    entity: str | None
+    record_id: int | None
+    actor: str | None
+    payload: Mapping[str, Any]
+    occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    definitions_version: int | None = None
+    record: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+
+    def row(self) -> dict[str, Any]:
+        """The outbox row of this event."""
+        return {
+            "type": self.type,
+            "entity": self.entity,
+            "record_id": self.record_id,
+            "actor": self.actor,
+            "payload": to_jsonable(dict(self.payload)),
+            "occurred_at": self.occurred_at,
+            "definitions_version": self.definitions_version,
+        }
+
+
+class UnitOfWork:
+    """The events and after-commit work of one write transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.events: list[DomainEvent] = []
+        self.callbacks: list[AfterCommit] = []
+
+    def emit(self, event: DomainEvent) -> None:
+        """Record an event of this transaction (written to the outbox at commit)."""
+        self.events.append(event)
+
+    def after_commit(self, callback: AfterCommit) -> None:
+        """Run ``callback`` once the transaction has committed (never after a rollback)."""
+        self.callbacks.append(callback)
+
+    def mark(self) -> tuple[int, int]:
+        """Where the unit stands now, for :meth:`rewind` after a savepoint rolls back."""
+        return len(self.events), len(self.callbacks)
+
+    def rewind(self, mark: tuple[int, int]) -> None:
+        """Forget the events and callbacks since ``mark`` (their savepoint was rolled back)."""
+        del self.events[mark[0] :]
+        del self.callbacks[mark[1] :]
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A savepoint: on an exception its writes, events and callbacks are all undone."""
+        mark = self.mark()
+        nested = self.conn.begin_nested()
+        try:
+            yield
+        except BaseException:
+            nested.rollback()
+            self.rewind(mark)
+            raise
+        nested.commit()
+
+    def flush(self) -> None:
+        """Append the events to the outbox (the last statement before the commit)."""
+        if not self.events:
+            return
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(sa.select(sa.func.pg_advisory_xact_lock(OUTBOX_LOCK)))
+        self.conn.execute(events_table.insert(), [e.row() for e in self.events])
+
+
+def unit_of(conn: Connection) -> UnitOfWork:
+    """The unit of work of a write connection from :meth:`Database.write`.
+
+    Raises ``RuntimeError`` for any other connection: a write outside a unit of work would
+    lose its events.
+    """
+    unit = conn.get_execution_options().get(UNIT_OPTION)
+    if not isinstance(unit, UnitOfWork):
+        raise RuntimeError("writes need a connection from Database.write() (it carries the unit of work)")
+    return unit
