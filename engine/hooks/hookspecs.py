@@ -75,10 +75,12 @@ def crm_transition(
 
 @hookspec
 def crm_record_saved(engine: CrmEngine, entity: str, record: dict[str, Any], created: bool, actor: str | None) -> None:
-    """A record was created or updated through the record service (after the commit).
+    """A record was created or updated (after the commit), whoever wrote it: the API, the
+    CLI, the admin UI, a workflow action, an import that updates records by key.
 
     Called before the engine rescores the record for the scorings triggered by ``save``.
-    Bulk imports do not call it per record; run ``crm score run`` after an import.
+    Records an import inserts in bulk are not called one by one (their batch is one
+    ``records.imported`` event, see docs/events.md); run ``crm score run`` after an import.
     Not ``firstresult``.
 
     :param engine: the engine the record lives in.
