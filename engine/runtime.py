@@ -33,6 +33,7 @@ from engine.storage import (
 )
 
 if TYPE_CHECKING:
+    from engine.derived import DerivedService
     from engine.events import EventService
     from engine.hooks import Plugins
     from engine.permissions import PermissionService
@@ -231,8 +232,9 @@ class CrmEngine:
         from engine.users import refuse_dropped_roles
 
         self.reload()
+        before = self._model.definitions if self._model else None
         with self.db.read() as conn:
-            refuse_dropped_roles(conn, self._model.definitions if self._model else None, definitions)
+            refuse_dropped_roles(conn, before, definitions)
         result = apply_definitions(
             self.db,
             definitions,
@@ -246,7 +248,17 @@ class CrmEngine:
             # what was just stored is what reading it back would give (the stored form round-trips)
             with self._lock:
                 self._model = CompiledModel.build(definitions, version)
+        if plan.has_changes:
+            self._backfill_derived(before, definitions, actor)
         return result
+
+    def _backfill_derived(self, before: Definitions | None, definitions: Definitions, actor: str | None) -> None:
+        """Fill new or redefined computed and rolled-up fields of the records already stored,
+        in batches (one transaction each); what depends on them follows."""
+        from engine.derived import entities_to_backfill
+
+        for entity in entities_to_backfill(before, definitions):
+            self.derived.refresh_all(self.model, entity, actor=actor)
 
     def _committed(self, unit: UnitOfWork) -> None:
         from engine.events import dispatch
@@ -254,6 +266,12 @@ class CrmEngine:
         dispatch(self, unit)
 
     # -- services ---------------------------------------------------------------------------
+    @cached_property
+    def derived(self) -> DerivedService:
+        from engine.derived import DerivedService
+
+        return DerivedService(self)
+
     @cached_property
     def events(self) -> EventService:
         from engine.events import EventService

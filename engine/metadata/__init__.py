@@ -55,6 +55,7 @@ from engine.metadata._model import (
     FieldType,
     Label,
     OnDelete,
+    RollupDef,
     SourceRef,
 )
 from engine.metadata._names import SQL_RESERVED_WORDS, derive_label
@@ -176,6 +177,7 @@ __all__ = [
     "ReportSpec",
     "ReportType",
     "RoleDef",
+    "RollupDef",
     "Scope",
     "ScoringDef",
     "SourceRef",

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import Problem
+from engine.metadata._derived import derived_problems
 from engine.metadata._fields import FieldDraft, build_field, choice_value, field_draft, field_to_json, label_from_json
 from engine.metadata._model import (
     SYSTEM_FIELDS,
@@ -293,6 +294,8 @@ def build_entities(
             "entity",
         )
     )
+    fields_at = {(d.name, f.name): f.source for d in drafts.values() for f in d.fields.values()}
+    problems.extend(derived_problems(entities, fields_at))
     return entities, problems
 
 

@@ -15,6 +15,7 @@ from engine.metadata._model import (
     Choice,
     FieldDef,
     Label,
+    RollupDef,
     SourceRef,
 )
 from engine.metadata._names import derive_label, field_name_problems
@@ -134,6 +135,9 @@ def build_field(draft: FieldDraft) -> tuple[FieldDef, list[Problem]]:
         target=spec.get("target"),
         on_delete=on_delete,
         renamed_from=spec.get("renamed_from"),
+        compute=spec.get("compute"),
+        refresh=spec.get("refresh"),
+        rollup=_rollup(spec.get("rollup")),
         source=draft.source,
     )
     if field.has_default and not (scale is not None and precision is not None and scale > precision):
@@ -142,6 +146,18 @@ def build_field(draft: FieldDraft) -> tuple[FieldDef, list[Problem]]:
             message = f"the default {field.default!r} is not a valid value of this field: {reason}."
             problems.append(problem("invalid_default", message, draft.at("default")))
     return field, problems
+
+
+def _rollup(spec: Any) -> RollupDef | None:
+    if not isinstance(spec, Mapping):
+        return None
+    return RollupDef(
+        entity=str(spec.get("entity")),
+        reference=str(spec.get("reference")),
+        function=spec.get("function", "count"),
+        field=spec.get("field"),
+        where=spec.get("where"),
+    )
 
 
 def _inapplicable_options(draft: FieldDraft) -> list[Problem]:
@@ -268,6 +284,12 @@ def field_to_json(field: FieldDef) -> dict[str, Any]:
         out["default"] = field.default
     if field.renamed_from is not None:
         out["renamed_from"] = field.renamed_from
+    if field.compute is not None:
+        out["compute"] = field.compute
+    if field.refresh is not None:
+        out["refresh"] = field.refresh
+    if field.rollup is not None:
+        out["rollup"] = field.rollup.to_json()
     return out
 
 

@@ -94,6 +94,30 @@ class Choice:
     label: Label
 
 
+#: What a rollup computes over the child records.
+RollupFunction = Literal["count", "sum", "min", "max", "avg"]
+
+
+@dataclass(frozen=True)
+class RollupDef:
+    """A field kept equal to ``function`` of ``field`` over the records of ``entity`` whose
+    reference ``reference`` names this record (those matching ``where`` when given)."""
+
+    entity: str
+    reference: str
+    function: RollupFunction
+    field: str | None = None
+    where: Any = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"entity": self.entity, "reference": self.reference, "function": self.function}
+        if self.field is not None:
+            out["field"] = self.field
+        if self.where is not None:
+            out["where"] = self.where
+        return out
+
+
 @dataclass(frozen=True)
 class FieldDef:
     """One field of an entity, with every option resolved (defaults filled in).
@@ -124,7 +148,17 @@ class FieldDef:
     target: str | None = None
     on_delete: OnDelete = "restrict"
     renamed_from: str | None = None
+    #: A JSON Logic rule over ``record`` whose value the field always holds (read-only).
+    compute: Any = None
+    #: ``"daily"``: the compute may read ``now`` and is recomputed by ``crm derived refresh``.
+    refresh: str | None = None
+    rollup: RollupDef | None = None
     source: SourceRef | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def derived(self) -> bool:
+        """Computed or rolled up: the engine writes it, nobody else."""
+        return self.compute is not None or self.rollup is not None
 
     @property
     def has_default(self) -> bool:

@@ -59,6 +59,11 @@ PROBLEM_CODES: Mapping[str, str] = MappingProxyType(
         # entities
         "unknown_field": "a name that is not a field of the entity",
         "unknown_target": "a reference to an entity that is not defined",
+        "derived_conflict": "an option that cannot go with compute or rollup",
+        "invalid_path": "a compute or rollup reads a path that is not a field or follows a non-reference",
+        "now_not_allowed": "a compute without a daily refresh, or a rollup's where, reads now",
+        "rollup_mismatch": "a rollup's reference, field or function does not fit",
+        "dependency_cycle": "derived fields that depend on each other in a loop",
         "duplicate_entity": "two documents define the same entity",
         "renamed_from_clash": "renamed_from names something that still exists or is claimed twice",
         # bundles

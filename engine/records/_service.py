@@ -305,6 +305,9 @@ class RecordService:
         problems: builtins.list[Problem] = []
         if workflows:
             data, problems = self._initial_states(data, workflows)
+        derived = self._engine.derived
+        problems.extend(derived.refused(definition, data))
+        data = {k: v for k, v in data.items() if not (k in definition.fields and definition.fields[k].derived)}
         values, value_problems = model.validator(entity).check_values(data, partial=False)
         problems.extend(value_problems)
         now = datetime.now(UTC)
@@ -314,6 +317,10 @@ class RecordService:
             # every problem of the request at once: workflow fields, values, references, owner
             problems.extend(reference_problems(model, tx, definition, values, self._read_scope(user)))
             problems.extend(owner_problems(tx, definition, values))
+            if not problems:
+                computed, compute_problems = derived.values_for(tx, model, definition, values, new=True)
+                values.update(computed)
+                problems.extend(compute_problems)
             if problems:
                 raise RecordValidationError(problems)
             owner = values.pop("owner", None) if "owner" in values else actor
@@ -337,6 +344,7 @@ class RecordService:
             tx.execute(_AUDIT_INSERT, entries)
             if workflows:
                 self._engine.workflows.record_creation(tx, entity, created, actor, now)
+            derived.after_write(tx, model, entity, None, created, actor)
             unit_of(tx).emit(
                 DomainEvent(
                     RECORD_CREATED,
@@ -419,8 +427,12 @@ class RecordService:
             self._permissions.require(user, entity, "update")
             self._permissions.check_writable(user, entity, changes)
             actor = user.name
+        derived = self._engine.derived
+        refused = derived.refused(definition, changes)
+        changes = {k: v for k, v in changes.items() if not (k in definition.fields and definition.fields[k].derived)}
         validator = model.validator(entity, system=allow_read_only)
         values, problems = validator.check_values(changes, partial=True)
+        problems = [*refused, *problems]
         table = model.table(entity)
         with self._write(conn) as tx:
             if current is None or conn is None:
@@ -432,6 +444,12 @@ class RecordService:
             problems.extend(workflow_field_problems(model, definition, current, changed, via_workflow, allow_read_only))
             problems.extend(reference_problems(model, tx, definition, changed, self._read_scope(user)))
             problems.extend(owner_problems(tx, definition, changed))
+            if changed and not problems:
+                computed, compute_problems = derived.values_for(
+                    tx, model, definition, {**current, **changed}, new=False
+                )
+                changed.update({k: v for k, v in computed.items() if current.get(k) != v})
+                problems.extend(compute_problems)
             if problems:
                 raise RecordValidationError(problems)
             if expected_version is not None and current["version"] != expected_version:
@@ -510,7 +528,21 @@ class RecordService:
                 record=updated,
             )
         )
+        self._engine.derived.after_write(tx, model, entity, current, updated, actor)
         return updated
+
+    def write_derived(
+        self,
+        tx: Connection,
+        model: CompiledModel,
+        definition: EntityDef,
+        current: Record,
+        changed: Mapping[str, Any],
+        actor: str | None,
+    ) -> Record:
+        """Write recomputed derived values over ``current`` (the engine's own change: audited
+        and evented like any other, and passed on to what depends on it)."""
+        return self._write_update(model, tx, definition, current, changed, actor)
 
     def delete(
         self,
@@ -598,6 +630,7 @@ class RecordService:
                 record=current,
             )
         )
+        self._engine.derived.after_write(tx, model, entity, current, None, actor)
 
 
 def _stored(definition: EntityDef, name: str, value: Any) -> Any:

@@ -203,6 +203,8 @@ class _Planner:
             self.add(ops.FillDefault(entity=entity, field=f.name, definition=f, added=True, rows=rows))
         elif f.required and rows:
             self.require(entity, f, rows, f"{rows} existing record(s) would have no {f.name}")
+        if f.derived and rows:
+            self.add(_recompute(entity, f, "is new", rows))
         if f.unique:
             self.add(ops.AddUnique(entity=entity, field=f.name, columns=(f.name,)))
 
@@ -229,6 +231,13 @@ class _Planner:
             self.add(
                 ops.DefinitionOnly(entity=entity, field=new.name, text=f"{entity}.{new.name}: {meta_change(old, new)}")
             )
+        if _derivation(old) != _derivation(new):
+            if new.derived:
+                rows = self.count_rows(table)
+                self.add(_recompute(entity, new, "is defined anew" if old.derived else "becomes derived", rows))
+            else:
+                text = f"{entity}.{new.name} is no longer derived: its values stay, as an ordinary field's"
+                self.add(ops.DefinitionOnly(entity=entity, field=new.name, text=text))
 
     def plan_conversion(
         self, table: str, entity: str, old: FieldDef, new: FieldDef, column: str, *, retyped: bool
@@ -381,3 +390,14 @@ def plan_migration(conn: Connection, old: Definitions | None, new: Definitions, 
     planner.check_unique()
     steps = planner.steps + [ops.DefinitionOnly(entity=e, text=d) for e, d in definition_changes(old, new)]
     return MigrationPlan(from_version=from_version, old=old, new=new, steps=tuple(steps))
+
+
+def _derivation(f: FieldDef) -> tuple[Any, ...]:
+    return (f.compute, f.rollup, f.refresh)
+
+
+def _recompute(entity: str, f: FieldDef, what: str, rows: int) -> ops.DefinitionOnly:
+    """The note that a derived field's values are recomputed after the change (in batches)."""
+    kind = "computed" if f.compute is not None else "rolled-up"
+    text = f"{entity}.{f.name} ({kind}) {what}: {rows} record(s) recomputed after the change"
+    return ops.DefinitionOnly(entity=entity, field=f.name, text=text)
