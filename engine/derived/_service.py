@@ -89,6 +89,43 @@ class DerivedService:
         values.update(computed)
         return values, problems
 
+    def values_for_new_rows(
+        self, tx: Connection, model: CompiledModel, definition: EntityDef, records: list[Record]
+    ) -> tuple[tuple[str, ...], list[Record], list[list[Problem]]]:
+        """:meth:`values_for` of a batch of new records (an import): the derived field names,
+        each record's values and problems; references are loaded once for the batch."""
+        plan = self.plan(model).entity(definition.name)
+        names = tuple(r.field.name for r in plan.rollups) + tuple(c.field.name for c in plan.computes)
+        if not names:
+            return (), [], []
+        vias = _load_via(tx, model, plan.hops, records)
+        values: list[Record] = []
+        problems: list[list[Problem]] = []
+        for record, via in zip(records, vias, strict=True):
+            own: Record = {r.field.name: _aggregate(r, []) for r in plan.rollups}
+            computed, found = self._computes(model, definition, plan.computes, {**record, **own}, via)
+            own.update(computed)
+            values.append(own)
+            problems.append(found)
+        return names, values, problems
+
+    def refresh_parents(
+        self, tx: Connection, model: CompiledModel, entity: str, records: Iterable[Mapping[str, Any]], actor: str | None
+    ) -> None:
+        """Recount the rollups over ``entity`` of every parent ``records`` point at, once each
+        (what an import does after each batch of new records)."""
+        parents: dict[tuple[str, int], set[str]] = {}
+        rolled = self.plan(model).entity(entity).rolled_into
+        if not rolled:
+            return
+        for record in records:
+            for rollup in rolled:
+                parent = record.get(rollup.definition.reference)
+                if parent is not None:
+                    parents.setdefault((rollup.parent, int(parent)), set()).add(rollup.field.name)
+        for (parent_entity, parent_id), names in sorted(parents.items()):
+            self.refresh(tx, model, parent_entity, parent_id, names, actor)
+
     # -- after a write ------------------------------------------------------------------------
     def after_write(
         self,

@@ -143,7 +143,7 @@ class CsvImporter:
         if on_error not in ("abort", "skip"):
             raise UsageError('on_error must be "abort" or "skip"')
         self.engine = engine
-        model = engine.model
+        self.model = model = engine.model
         self.version = model.version
         self.definition: EntityDef = model.entity(entity)
         self.table = model.table(entity)
@@ -156,6 +156,7 @@ class CsvImporter:
         self.threaded = threaded
         self.report = ImportReport(entity=entity)
         self._writers: dict[tuple[str, ...], BulkWriter] = {}
+        self._given: frozenset[str] = frozenset()
         self._lock = threading.Lock()
         self._advanced = 0
         self._written_through = 0
@@ -194,9 +195,15 @@ class CsvImporter:
         if len(set(header)) != len(header):
             dupes = sorted({h for h in header if header.count(h) > 1})
             raise UsageError(f"column(s) {', '.join(dupes)} appear more than once in the header")
-        keep = [i for i, h in enumerate(header) if h not in MAINTAINED_COLUMNS and not (h == "id" and self.key != "id")]
+        derived = {n for n, f in self.definition.fields.items() if f.derived}  # the engine fills them
+        keep = [
+            i
+            for i, h in enumerate(header)
+            if h not in MAINTAINED_COLUMNS and h not in derived and not (h == "id" and self.key != "id")
+        ]
         self.report.ignored_columns = tuple(h for i, h in enumerate(header) if i not in keep)
         names = [header[i] for i in keep]
+        self._given = frozenset(names)  # an upsert changes only the columns the file has
         if self.key is not None and self.key not in names:
             raise UsageError(f'--key {self.key}: the file has no "{self.key}" column')
         converter = compile_csv_reader(self.definition, names, allow_id=self.key == "id")
@@ -343,6 +350,9 @@ class CsvImporter:
             batch = self._upsert_existing(conn, columns, batch, now, rejects)
         if not batch:
             return
+        columns, batch = self._with_derived(conn, columns, batch, rejects)
+        if not batch:
+            return
         before = self._max_id(conn)
         savepoint = conn.begin_nested()
         try:
@@ -356,6 +366,29 @@ class CsvImporter:
             self.report.inserted += len(batch)
             self._audit_bulk(conn, batch, now)
         self._workflow_history(conn, before)
+        records = (dict(zip(columns, row.values, strict=True)) for row in batch)
+        self.engine.derived.refresh_parents(conn, self.model, self.definition.name, records, self.actor)
+
+    def _with_derived(
+        self, conn: Connection, columns: tuple[str, ...], batch: list[_Row], rejects: _Rejects
+    ) -> tuple[tuple[str, ...], list[_Row]]:
+        """The batch with the derived values of its new records added as columns (a line whose
+        compute fails is rejected, naming the field and the rule)."""
+        records = [dict(zip(columns, row.values, strict=True)) for row in batch]
+        names, values, problems = self.engine.derived.values_for_new_rows(conn, self.model, self.definition, records)
+        if not names:
+            return columns, batch
+        added = tuple(n for n in names if n not in columns)
+        out = (*columns, *added)
+        kept = []
+        for row, own, found in zip(batch, values, problems, strict=True):
+            if found:
+                located = [dataclasses.replace(p, line=row.line) for p in found]
+                self._reject(rejects, row.line, row.raw, located)
+                continue
+            record = dict(zip(columns, row.values, strict=True)) | own
+            kept.append(_Row(row.line, row.raw, tuple(record.get(c) for c in out)))
+        return out, kept
 
     def _max_id(self, conn: Connection) -> int:
         if not self.workflows:
@@ -534,7 +567,7 @@ class CsvImporter:
             for workflow in self.workflows:  # an empty cell keeps the state; a new one is refused
                 if values.get(workflow.field) is None:
                     values.pop(workflow.field, None)
-            changed = {c: v for c, v in values.items() if c != "id" and current.get(c) != v}
+            changed = {c: v for c, v in values.items() if c != "id" and c in self._given and current.get(c) != v}
             if not self._update_one(conn, row, current, changed, now, rejects):
                 continue
             change_rows.extend(
@@ -620,6 +653,9 @@ class CsvImporter:
                 record=updated,
             )
         )
+        derived = self.engine.derived  # the record's own computes, then what depends on the change
+        derived.refresh(conn, self.model, self.definition.name, current["id"], (), self.actor)
+        derived.after_write(conn, self.model, self.definition.name, current, updated, self.actor)
         return True
 
     def _audit_bulk(self, conn: Connection, batch: list[_Row], now: datetime) -> None:

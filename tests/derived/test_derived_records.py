@@ -13,6 +13,7 @@ import pytest
 from engine.errors import RecordValidationError
 from engine.metadata import load_definitions
 from engine.runtime import CrmEngine
+from engine.transfer import import_csv
 from engine.users import SYSTEM_USER
 from tests.derived.derived_support import order_book
 from tests.support import postgres_schema_url
@@ -208,3 +209,42 @@ def test_concurrent_lines_on_one_order_are_all_counted(pg_crm: CrmEngine) -> Non
         t.join(30)
     assert not errors
     assert get(pg_crm, "sales_order", o["id"])["total"] == Decimal(sum(range(1, 9)))
+
+
+def test_an_import_computes_its_rows_and_recounts_their_parents_once_per_batch(crm: CrmEngine, tmp_path: Path) -> None:
+    c = customer(crm, tier="gold", region="华南")
+    a, b = order(crm, c["id"], "SO-A", status="confirmed"), order(crm, c["id"], "SO-B")
+    path = tmp_path / "lines.csv"
+    rows = [f"{a['id'] if i % 2 else b['id']},{i},{i}.50,999" for i in range(1, 11)]
+    path.write_text("sales_order,quantity,unit_price,line_total\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    report = import_csv(crm, "order_line", path, batch_size=4)
+    assert report.inserted == 10
+    assert report.ignored_columns == ("line_total",)  # the engine computes it; an export's column is not an error
+    lines = crm.records.list("order_line", sort="id", limit=100).items
+    assert [x["line_total"] for x in lines] == [Decimal(i) * (Decimal(i) + Decimal("0.5")) for i in range(1, 11)]
+    assert {x["region"] for x in lines} == {"华南"}
+    expected_a = sum(Decimal(i) * (Decimal(i) + Decimal("0.5")) for i in range(1, 11, 2))
+    expected_b = sum(Decimal(i) * (Decimal(i) + Decimal("0.5")) for i in range(2, 11, 2))
+    assert get(crm, "sales_order", a["id"])["total"] == expected_a
+    assert get(crm, "sales_order", b["id"])["total"] == expected_b
+    assert get(crm, "customer", c["id"])["lifetime_value"] == expected_a  # only SO-A is confirmed
+
+    first = lines[0]
+    upsert = tmp_path / "upsert.csv"
+    upsert.write_text(f"id,quantity\n{first['id']},100\n", encoding="utf-8")
+    import_csv(crm, "order_line", upsert, key="id")
+    assert get(crm, "order_line", first["id"])["line_total"] == Decimal("150.00")
+    assert get(crm, "sales_order", a["id"])["total"] == expected_a - Decimal("1.50") + Decimal("150.00")
+
+
+def test_an_import_rejects_the_lines_whose_compute_fails(tmp_path: Path, database_url: str) -> None:
+    bounded = {"type": "integer", "maximum": 100, "compute": {"*": [{"var": "record.quantity"}, 10]}}
+    with CrmEngine(database_url) as crm:
+        crm.apply(load_definitions(order_book(tmp_path, order_line={"tenfold": bounded})))
+        o = order(crm, None)
+        path = tmp_path / "lines.csv"
+        path.write_text(f"sales_order,quantity\n{o['id']},5\n{o['id']},50\n", encoding="utf-8")
+        report = import_csv(crm, "order_line", path, on_error="skip")
+        assert (report.inserted, report.rejected) == (1, 1)
+        (problem,) = report.problems
+        assert (problem.line, problem.field, problem.code) == (3, "tenfold", "compute_failed")

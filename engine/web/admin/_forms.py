@@ -52,7 +52,7 @@ class MarkedRequired(InputRequired):  # type: ignore[misc]
 def form_fields(definition: EntityDef, skipped: Iterable[str]) -> list[FieldDef]:
     """The fields a person edits: all but those a workflow drives and read-only ones."""
     hidden = set(skipped)
-    return [f for f in definition.fields.values() if f.name not in hidden and not f.read_only]
+    return [f for f in definition.fields.values() if f.name not in hidden and not (f.read_only or f.derived)]
 
 
 def build_form(

@@ -25,8 +25,12 @@ def field_json(f: FieldDef) -> dict[str, Any]:
         "label": label_json(f.label),
         "required": f.required,
         "unique": f.unique,
-        "read_only": f.read_only,
+        "read_only": f.read_only or f.derived,
     }
+    if f.compute is not None:
+        out["compute"] = f.compute
+    if f.rollup is not None:
+        out["rollup"] = f.rollup.to_json()
     if f.description is not None:
         out["description"] = label_json(f.description)
     if f.default is not NO_DEFAULT:

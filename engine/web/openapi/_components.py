@@ -86,6 +86,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "required": {"type": "boolean"},
             "unique": {"type": "boolean"},
             "read_only": {"type": "boolean"},
+            "compute": {"description": "The rule whose value the field holds (a computed field)."},
+            "rollup": {"type": "object", "description": "What the field aggregates (a rollup)."},
             "default": {},
             "min_length": {"type": "integer"},
             "max_length": {"type": "integer"},

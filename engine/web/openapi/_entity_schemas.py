@@ -133,7 +133,7 @@ def field_schema(f: FieldDef, mode: Mode, *, nullable: bool) -> dict[str, Any]:
         description.append(f"中文：{f.label.zh}")
     if description:
         out["description"] = " ".join(description)
-    if f.read_only and mode == "record":
+    if (f.read_only or f.derived) and mode == "record":
         out["readOnly"] = True
     if f.default is not NO_DEFAULT:
         out["default"] = _default(f, mode)
@@ -180,7 +180,7 @@ def input_schema(entity: EntityDef, *, update: bool, driven: frozenset[str] = fr
     properties: dict[str, Any] = {}
     required = []
     for f in entity.fields.values():
-        if f.read_only or f.name in driven:
+        if f.read_only or f.derived or f.name in driven:
             continue
         properties[f.name] = field_schema(f, "input", nullable=update or not f.required)
         if not update and f.required and not f.has_default:
