@@ -197,16 +197,25 @@ class DerivedService:
         if changed:
             self._engine.records.write_derived(tx, model, definition, current, changed, actor)
 
-    def refresh_all(self, model: CompiledModel, entity: str, *, batch: int = 500, actor: str | None = None) -> int:
-        """Recompute every derived field of every record of ``entity``; how many records moved
-        (what ``schema apply`` runs for new or changed derived fields, and ``crm derived refresh``)."""
+    def refresh_all(
+        self,
+        model: CompiledModel,
+        entity: str,
+        *,
+        batch: int = 500,
+        actor: str | None = None,
+        recount: bool = True,
+    ) -> int:
+        """Recompute the computes (and with ``recount`` the rollups) of every record of ``entity``;
+        how many records moved (what ``schema apply`` runs for new or changed derived fields, and
+        ``crm derived refresh``)."""
         plan = self.plan(model).entity(entity)
         if not plan.computes and not plan.rollups:
             return 0
         table = model.table(entity)
         moved = 0
         last = 0
-        rollups = [r.field.name for r in plan.rollups]
+        rollups = [r.field.name for r in plan.rollups] if recount else []
         while True:
             with self._engine.db.write() as tx:
                 ids = [r[0] for r in tx.execute(
