@@ -87,6 +87,8 @@ def derived_problems(entities: Mapping[str, EntityDef], where: Mapping[Node, Sou
     for entity in entities.values():
         for field in entity.fields.values():
             at = where.get((entity.name, field.name))
+            if at is not None:
+                problems.extend(_condition_problems(field, entity, at))
             if at is not None and field.refresh is not None and field.compute is None:
                 message = "refresh applies to computed fields only; remove it."
                 problems.append(problem("derived_conflict", message, child(at, "refresh")))
@@ -220,6 +222,37 @@ def _where_checks(
             problems.append(problem("invalid_path", message, at))
         else:
             reads.add((path.entity, path.field))
+    return problems
+
+
+#: The conditional rules a field may have, checked on every save.
+CONDITION_KEYS = ("required_when", "read_only_when")
+
+
+def _condition_problems(field: FieldDef, entity: EntityDef, at: SourceRef) -> list[Problem]:
+    """``required_when`` / ``read_only_when``: rules over ``record`` and ``before``, each reading
+    the entity's own fields (or ``now``)."""
+    problems: list[Problem] = []
+    for key in CONDITION_KEYS:
+        rule = getattr(field, key)
+        if rule is None:
+            continue
+        rule_at = child(at, key)
+        try:
+            compiled = compile_rule(rule, generate_code=False)
+        except LogicError as error:
+            problems.extend(_relocated(p, rule_at) for p in error.problems)
+            continue
+        for variable in sorted(compiled.variables):
+            root, _, name = variable.partition(".")
+            if variable == "now" or (root in ("record", "before") and (name in entity.fields or name in SYSTEM_FIELDS)):
+                continue
+            if root in ("record", "before") and "." not in name:
+                known = [*entity.fields, *SYSTEM_FIELDS]
+                message = f"{entity.name!r} has no field {name!r} (in {variable!r}).{did_you_mean(name, known)}"
+            else:
+                message = f"{variable!r} is not something {key} can read: use record.FIELD, before.FIELD or now."
+            problems.append(problem("invalid_path", message, rule_at))
     return problems
 
 

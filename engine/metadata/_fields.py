@@ -138,6 +138,8 @@ def build_field(draft: FieldDraft) -> tuple[FieldDef, list[Problem]]:
         compute=spec.get("compute"),
         refresh=spec.get("refresh"),
         rollup=_rollup(spec.get("rollup")),
+        required_when=spec.get("required_when"),
+        read_only_when=spec.get("read_only_when"),
         source=draft.source,
     )
     if field.has_default and not (scale is not None and precision is not None and scale > precision):
@@ -290,6 +292,9 @@ def field_to_json(field: FieldDef) -> dict[str, Any]:
         out["refresh"] = field.refresh
     if field.rollup is not None:
         out["rollup"] = field.rollup.to_json()
+    for key in ("required_when", "read_only_when"):
+        if getattr(field, key) is not None:
+            out[key] = getattr(field, key)
     return out
 
 

@@ -153,6 +153,10 @@ class FieldDef:
     #: ``"daily"``: the compute may read ``now`` and is recomputed by ``crm derived refresh``.
     refresh: str | None = None
     rollup: RollupDef | None = None
+    #: JSON Logic rules over ``record`` (after the change) and ``before``: when they hold, a
+    #: value is required / the field may not change.
+    required_when: Any = None
+    read_only_when: Any = None
     source: SourceRef | None = field(default=None, compare=False, repr=False)
 
     @property

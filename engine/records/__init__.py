@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._checks import unique_conflicts, unknown_owners
+from ._conditions import conditional_problems
 from ._display import (
     AMOUNT_TYPES,
     display_text,
@@ -27,6 +28,7 @@ __all__ = [
     "RecordService",
     "compile_sort",
     "compile_where",
+    "conditional_problems",
     "display_text",
     "display_texts",
     "format_amount",

@@ -55,6 +55,7 @@ from ._checks import (
     reference_problems,
     workflow_field_problems,
 )
+from ._conditions import conditional_problems
 from ._filters import Filter, Follow, Target, compile_filter, compile_sort, sort_keys
 from ._search import compile_search
 
@@ -317,6 +318,7 @@ class RecordService:
             # every problem of the request at once: workflow fields, values, references, owner
             problems.extend(reference_problems(model, tx, definition, values, self._read_scope(user)))
             problems.extend(owner_problems(tx, definition, values))
+            problems.extend(conditional_problems(definition, None, values))
             if not problems:
                 computed, compute_problems = derived.values_for(tx, model, definition, values, new=True)
                 values.update(computed)
@@ -444,6 +446,8 @@ class RecordService:
             problems.extend(workflow_field_problems(model, definition, current, changed, via_workflow, allow_read_only))
             problems.extend(reference_problems(model, tx, definition, changed, self._read_scope(user)))
             problems.extend(owner_problems(tx, definition, changed))
+            if changed:
+                problems.extend(conditional_problems(definition, current, {**current, **changed}))
             if changed and not problems:
                 computed, compute_problems = derived.values_for(
                     tx, model, definition, {**current, **changed}, new=False

@@ -231,6 +231,9 @@ class _Planner:
             self.add(
                 ops.DefinitionOnly(entity=entity, field=new.name, text=f"{entity}.{new.name}: {meta_change(old, new)}")
             )
+        if _conditions(old) != _conditions(new):
+            text = f"{entity}.{new.name}: required_when or read_only_when changed"
+            self.add(ops.DefinitionOnly(entity=entity, field=new.name, text=text))
         if _derivation(old) != _derivation(new):
             if new.derived:
                 rows = self.count_rows(table)
@@ -394,6 +397,10 @@ def plan_migration(conn: Connection, old: Definitions | None, new: Definitions, 
 
 def _derivation(f: FieldDef) -> tuple[Any, ...]:
     return (f.compute, f.rollup, f.refresh)
+
+
+def _conditions(f: FieldDef) -> tuple[Any, ...]:
+    return (f.required_when, f.read_only_when)
 
 
 def _recompute(entity: str, f: FieldDef, what: str, rows: int) -> ops.DefinitionOnly:

@@ -33,7 +33,7 @@ from engine.compile import CsvRowConverter, compile_csv_reader, record_problem
 from engine.errors import Problem, RecordValidationError, UsageError
 from engine.metadata import EntityDef
 from engine.progress import NO_PROGRESS, Progress
-from engine.records import unique_conflicts, unknown_owners
+from engine.records import conditional_problems, unique_conflicts, unknown_owners
 from engine.storage import (
     RECORD_UPDATED,
     RECORDS_IMPORTED,
@@ -157,6 +157,7 @@ class CsvImporter:
         self.report = ImportReport(entity=entity)
         self._writers: dict[tuple[str, ...], BulkWriter] = {}
         self._given: frozenset[str] = frozenset()
+        self._conditional = any(f.required_when or f.read_only_when for f in self.definition.fields.values())
         self._lock = threading.Lock()
         self._advanced = 0
         self._written_through = 0
@@ -375,6 +376,16 @@ class CsvImporter:
         """The batch with the derived values of its new records added as columns (a line whose
         compute fails is rejected, naming the field and the rule)."""
         records = [dict(zip(columns, row.values, strict=True)) for row in batch]
+        if self._conditional:  # required_when / read_only_when of new records
+            checked = [
+                (row, record, conditional_problems(self.definition, None, record))
+                for row, record in zip(batch, records, strict=True)
+            ]
+            for row, _record, found in checked:
+                if found:
+                    self._reject(rejects, row.line, row.raw, [dataclasses.replace(p, line=row.line) for p in found])
+            batch = [row for row, _record, found in checked if not found]
+            records = [record for _row, record, found in checked if not found]
         names, values, problems = self.engine.derived.values_for_new_rows(conn, self.model, self.definition, records)
         if not names:
             return columns, batch
@@ -622,6 +633,10 @@ class CsvImporter:
             return False
         if not changed:
             self.report.unchanged += 1
+            return False
+        refused = conditional_problems(self.definition, current, {**current, **changed}) if self._conditional else []
+        if refused:
+            self._reject(rejects, row.line, row.raw, [dataclasses.replace(p, line=row.line) for p in refused])
             return False
         savepoint = conn.begin_nested()
         try:

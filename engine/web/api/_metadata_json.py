@@ -31,6 +31,9 @@ def field_json(f: FieldDef) -> dict[str, Any]:
         out["compute"] = f.compute
     if f.rollup is not None:
         out["rollup"] = f.rollup.to_json()
+    for key in ("required_when", "read_only_when"):
+        if getattr(f, key) is not None:
+            out[key] = getattr(f, key)
     if f.description is not None:
         out["description"] = label_json(f.description)
     if f.default is not NO_DEFAULT:

@@ -135,6 +135,11 @@ def field_schema(f: FieldDef, mode: Mode, *, nullable: bool) -> dict[str, Any]:
         out["description"] = " ".join(description)
     if (f.read_only or f.derived) and mode == "record":
         out["readOnly"] = True
+    # conditional rules, in JSON Logic over record (after the change) and before
+    if f.required_when is not None:
+        out["x-required-when"] = f.required_when
+    if f.read_only_when is not None:
+        out["x-read-only-when"] = f.read_only_when
     if f.default is not NO_DEFAULT:
         out["default"] = _default(f, mode)
     if f.type == "reference":

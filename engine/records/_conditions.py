@@ -1,0 +1,74 @@
+"""``required_when`` and ``read_only_when``: rules over ``record`` (after the change) and
+``before`` (as it was; empty for a new record), checked by every writer (API, CLI, admin,
+workflows, import) through the record service and the importer.
+
+An empty value is ``None`` or text that is blank; a field is changed when its value after the
+change differs from ``before`` (for a new record: when it is given and not empty).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from engine.errors import Problem
+from engine.logic import CompiledRule, EvaluationError, LimitExceededError, compile_rule
+from engine.metadata import EntityDef
+
+_compiled: dict[str, CompiledRule] = {}
+_lock = threading.Lock()
+
+
+def _rule(rule: Any) -> CompiledRule:
+    key = json.dumps(rule, sort_keys=True)
+    found = _compiled.get(key)
+    if found is None:
+        with _lock:
+            found = _compiled.setdefault(key, compile_rule(rule))
+    return found
+
+
+def _holds(rule: Any, data: Mapping[str, Any]) -> bool:
+    try:
+        return _rule(rule).matches(data)
+    except (EvaluationError, LimitExceededError):
+        return False  # a rule that cannot be decided does not bind (the definitions were checked)
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def conditional_problems(
+    definition: EntityDef, before: Mapping[str, Any] | None, after: Mapping[str, Any]
+) -> list[Problem]:
+    """A ``required`` problem for each field whose ``required_when`` holds and that is empty,
+    a ``read_only`` problem for each field whose ``read_only_when`` holds and that changed."""
+    fields = [f for f in definition.fields.values() if f.required_when is not None or f.read_only_when is not None]
+    if not fields:
+        return []
+    data = {"record": dict(after), "before": dict(before or {}), "now": datetime.now(UTC)}
+    problems = []
+    for f in fields:
+        value = after.get(f.name)
+        if f.required_when is not None and _empty(value) and _holds(f.required_when, data):
+            problems.append(
+                Problem(
+                    code="required",
+                    field=f.name,
+                    message=f"{f.name} is required here ({json.dumps(f.required_when, ensure_ascii=False)})",
+                )
+            )
+        changed = (before or {}).get(f.name) != value if before is not None else not _empty(value)
+        if f.read_only_when is not None and changed and _holds(f.read_only_when, data):
+            problems.append(
+                Problem(
+                    code="read_only",
+                    field=f.name,
+                    message=f"{f.name} cannot change here ({json.dumps(f.read_only_when, ensure_ascii=False)})",
+                )
+            )
+    return problems
