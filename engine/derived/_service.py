@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from engine.errors import NotFoundError, Problem, RecordValidationError
+from engine.errors import Problem, RecordValidationError
 from engine.logic import EvaluationError, LimitExceededError, truthy
 from engine.metadata import EntityDef, FieldDef
 from engine.metadata._field_types import NUMBER_TYPES
@@ -109,22 +109,28 @@ class DerivedService:
             problems.append(found)
         return names, values, problems
 
-    def refresh_parents(
-        self, tx: Connection, model: CompiledModel, entity: str, records: Iterable[Mapping[str, Any]], actor: str | None
+    def parents_of(
+        self,
+        model: CompiledModel,
+        entity: str,
+        records: Iterable[Mapping[str, Any]],
+        wanted: dict[str, dict[int, set[str]]],
     ) -> None:
-        """Recount the rollups over ``entity`` of every parent ``records`` point at, once each
-        (what an import does after each batch of new records)."""
-        parents: dict[tuple[str, int], set[str]] = {}
+        """Add to ``wanted`` (entity → id → rollup names) the parents ``records`` point at whose
+        rollups over ``entity`` must be recounted (an import gathers them for its whole file)."""
         rolled = self.plan(model).entity(entity).rolled_into
-        if not rolled:
-            return
-        for record in records:
+        for record in records if rolled else ():
             for rollup in rolled:
                 parent = record.get(rollup.definition.reference)
                 if parent is not None:
-                    parents.setdefault((rollup.parent, int(parent)), set()).add(rollup.field.name)
-        for (parent_entity, parent_id), names in sorted(parents.items()):
-            self.refresh(tx, model, parent_entity, parent_id, names, actor)
+                    wanted.setdefault(rollup.parent, {}).setdefault(int(parent), set()).add(rollup.field.name)
+
+    def refresh_wanted(
+        self, tx: Connection, model: CompiledModel, wanted: Mapping[str, Mapping[int, set[str]]], actor: str | None
+    ) -> None:
+        """:meth:`refresh_many` for each entity of ``wanted``."""
+        for name in sorted(wanted):
+            self.refresh_many(tx, model, name, wanted[name], actor)
 
     # -- after a write ------------------------------------------------------------------------
     def after_write(
@@ -138,25 +144,38 @@ class DerivedService:
     ) -> None:
         """Bring the records depending on the record just written up to date (``before`` is
         None for a creation, ``after`` None for a deletion)."""
+        self.after_writes(tx, model, entity, [(before, after)], actor)
+
+    def after_writes(
+        self,
+        tx: Connection,
+        model: CompiledModel,
+        entity: str,
+        writes: Iterable[tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]],
+        actor: str | None,
+    ) -> None:
+        """:meth:`after_write` for several records of ``entity``, each dependent once."""
         plan = self.plan(model).entity(entity)
         if not plan.rolled_into and not plan.path_dependents:
             return
-        changed = _changed_fields(before, after)
-        rollups: dict[tuple[str, int], set[str]] = {}
-        for rollup in plan.rolled_into:
-            if not rollup.reads & changed:
+        wanted: dict[str, dict[int, set[str]]] = {}
+        for before, after in writes:
+            changed = _changed_fields(before, after)
+            for rollup in plan.rolled_into:
+                if not rollup.reads & changed:
+                    continue
+                for side in (before, after):
+                    parent = side.get(rollup.definition.reference) if side is not None else None
+                    if parent is not None:
+                        wanted.setdefault(rollup.parent, {}).setdefault(int(parent), set()).add(rollup.field.name)
+            if before is None or after is None:  # a new record has no dependents yet
                 continue
-            for side in (before, after):
-                parent = side.get(rollup.definition.reference) if side is not None else None
-                if parent is not None:
-                    rollups.setdefault((rollup.parent, int(parent)), set()).add(rollup.field.name)
-        computes: set[tuple[str, int]] = set()
-        if before is not None and after is not None:  # a new record has no dependents yet
             for dependent in plan.path_dependents:
                 if dependent.reads & changed:
-                    computes.update((dependent.entity, i) for i in _dependent_ids(tx, model, dependent, after["id"]))
-        for key in sorted(set(rollups) | computes):
-            self.refresh(tx, model, key[0], key[1], rollups.get(key, set()), actor)
+                    for found in _dependent_ids(tx, model, dependent, after["id"]):
+                        wanted.setdefault(dependent.entity, {}).setdefault(found, set())
+        for name in sorted(wanted):
+            self.refresh_many(tx, model, name, wanted[name], actor)
 
     def refresh(
         self,
@@ -168,34 +187,51 @@ class DerivedService:
         actor: str | None,
     ) -> None:
         """Recompute ``rollups`` and every compute of one record; write what moved."""
+        self.refresh_many(tx, model, entity, {record_id: set(rollups)}, actor)
+
+    def refresh_many(
+        self, tx: Connection, model: CompiledModel, entity: str, wanted: Mapping[int, set[str]], actor: str | None
+    ) -> int:
+        """Recompute, for each record id of ``wanted``, the rollups named there and every
+        compute; write what moved (a statement per set of changed columns, 500 records at a time)
+        and pass it on. Returns how many records of ``entity`` changed."""
         definition = model.entity(entity)
         table = model.table(entity)
-        if tx.dialect.name == "postgresql":
-            # NO KEY UPDATE: does not wait for the key-share lock a child insert takes on its parent
-            tx.execute(
-                sa.select(table.c.id)
-                .where(table.c.id == record_id)
-                .with_for_update(key_share=True)  # FOR NO KEY UPDATE
-            )
-        try:
-            current = self._engine.records.get(entity, record_id, conn=tx)
-        except NotFoundError:
-            return  # deleted in this same unit of work
         plan = self.plan(model).entity(entity)
-        names = set(rollups)
-        values: Record = {}
-        for rollup in plan.rollups:
-            if rollup.field.name in names:
-                values[rollup.field.name] = self._rolled_up(tx, model, rollup, record_id)
-        merged = {**current, **values}
-        (via,) = _load_via(tx, model, plan.hops, [merged])
-        computed, problems = self._computes(model, definition, plan.computes, merged, via)
-        if problems:
-            raise RecordValidationError(problems)
-        values.update(computed)
-        changed = {k: v for k, v in values.items() if current.get(k) != v}
-        if changed:
-            self._engine.records.write_derived(tx, model, definition, current, changed, actor)
+        ids = sorted(wanted)
+        moved = 0
+        for start in range(0, len(ids), _IN_CHUNK):
+            chunk = ids[start : start + _IN_CHUNK]
+            if tx.dialect.name == "postgresql":
+                # NO KEY UPDATE: does not wait for the key-share lock a child insert takes on its parent
+                locking = sa.select(table.c.id).where(table.c.id.in_(chunk)).order_by(table.c.id)
+                tx.execute(locking.with_for_update(key_share=True))
+            rows = tx.execute(sa.select(table).where(table.c.id.in_(chunk))).mappings()
+            current = {row["id"]: dict(row) for row in rows}  # records deleted in this unit are gone
+            rolled: dict[int, Record] = {i: {} for i in current}
+            for rollup in plan.rollups:
+                parents = [i for i in current if rollup.field.name in wanted[i]]
+                if parents:
+                    children = self._children(tx, model, rollup, parents)
+                    for i in parents:
+                        rolled[i][rollup.field.name] = _aggregate(rollup, children.get(i, []))
+            merged = [{**current[i], **rolled[i]} for i in current]
+            vias = _load_via(tx, model, plan.hops, merged)
+            changes: list[tuple[Record, dict[str, Any]]] = []
+            for record, via in zip(merged, vias, strict=True):
+                computed, problems = self._computes(model, definition, plan.computes, record, via)
+                if problems:
+                    raise RecordValidationError(problems)
+                before = current[record["id"]]
+                values = {**rolled[record["id"]], **computed}
+                changed = {k: v for k, v in values.items() if before.get(k) != v}
+                if changed:
+                    changes.append((before, changed))
+            if changes:
+                written = self._engine.records.write_derived(tx, model, definition, changes, actor)
+                moved += len(written)
+                self.after_writes(tx, model, entity, written, actor)
+        return moved
 
     def refresh_all(
         self,
@@ -215,19 +251,14 @@ class DerivedService:
         table = model.table(entity)
         moved = 0
         last = 0
-        rollups = [r.field.name for r in plan.rollups] if recount else []
+        rollups = {r.field.name for r in plan.rollups} if recount else set()
         while True:
             with self._engine.db.write() as tx:
-                ids = [r[0] for r in tx.execute(
-                    sa.select(table.c.id).where(table.c.id > last).order_by(table.c.id).limit(batch)
-                )]  # fmt: skip
+                query = sa.select(table.c.id).where(table.c.id > last).order_by(table.c.id).limit(batch)
+                ids = [int(r[0]) for r in tx.execute(query)]
                 if not ids:
                     return moved
-                for record_id in ids:
-                    before = tx.execute(sa.select(table.c.version).where(table.c.id == record_id)).scalar()
-                    self.refresh(tx, model, entity, record_id, rollups, actor)
-                    after = tx.execute(sa.select(table.c.version).where(table.c.id == record_id)).scalar()
-                    moved += int(before != after)
+                moved += self.refresh_many(tx, model, entity, dict.fromkeys(ids, rollups), actor)
                 last = ids[-1]
 
     # -- computing ----------------------------------------------------------------------------
@@ -265,11 +296,18 @@ class DerivedService:
             record[name] = value  # later computes read it
         return values, problems
 
-    def _rolled_up(self, tx: Connection, model: CompiledModel, rollup: Rollup, parent_id: int) -> Any:
+    def _children(
+        self, tx: Connection, model: CompiledModel, rollup: Rollup, parents: list[int]
+    ) -> dict[int, list[Record]]:
+        """The fields ``rollup`` reads of the children of ``parents``, per parent (one query)."""
         child = model.table(rollup.definition.entity)
-        columns = [child.c[name] for name in sorted(rollup.reads) if name in child.c]
-        rows = tx.execute(sa.select(*columns).where(child.c[rollup.definition.reference] == parent_id)).mappings()
-        return _aggregate(rollup, [dict(r) for r in rows])
+        names = [name for name in sorted(rollup.reads) if name in child.c]
+        at = names.index(rollup.definition.reference)
+        found: dict[int, list[Record]] = {}
+        query = sa.select(*(child.c[n] for n in names)).where(child.c[rollup.definition.reference].in_(parents))
+        for row in tx.execute(query).all():  # tuples: a mapping per row costs more than the query
+            found.setdefault(int(row[at]), []).append(dict(zip(names, row, strict=True)))
+        return found
 
 
 def _aggregate(rollup: Rollup, children: list[Record]) -> Any:

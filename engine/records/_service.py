@@ -540,13 +540,61 @@ class RecordService:
         tx: Connection,
         model: CompiledModel,
         definition: EntityDef,
-        current: Record,
-        changed: Mapping[str, Any],
+        changes: builtins.list[tuple[Record, dict[str, Any]]],
         actor: str | None,
-    ) -> Record:
-        """Write recomputed derived values over ``current`` (the engine's own change: audited
-        and evented like any other, and passed on to what depends on it)."""
-        return self._write_update(model, tx, definition, current, changed, actor)
+    ) -> builtins.list[tuple[Record, Record]]:
+        """Write recomputed derived values over records (``(current, changed)`` pairs): the
+        engine's own change, versioned, audited and evented like any other, in one statement per
+        set of changed columns. Returns ``(before, after)`` pairs; passing them on to what depends
+        on them is the caller's (the derived service does it a batch at a time)."""
+        entity = definition.name
+        now = datetime.now(UTC)
+        by_columns: dict[tuple[str, ...], builtins.list[dict[str, Any]]] = {}
+        audit: builtins.list[dict[str, Any]] = []
+        written: builtins.list[tuple[Record, Record]] = []
+        unit = unit_of(tx)
+        for current, changed in changes:
+            columns = tuple(sorted(changed))
+            by_columns.setdefault(columns, []).append(
+                {
+                    **{f"v_{c}": changed[c] for c in columns},
+                    "record_id": current["id"],
+                    "old_version": current["version"],
+                    "new_version": current["version"] + 1,
+                    "now": now,
+                }
+            )
+            change = new_change_id()
+            audit.extend(
+                _audit_row(
+                    change, entity, current["id"], "update", k, current.get(k), _stored(definition, k, v), actor, now
+                )
+                for k, v in changed.items()
+            )
+            updated = {
+                **current,
+                **{k: _stored(definition, k, v) for k, v in changed.items()},
+                "version": current["version"] + 1,
+                "updated_at": now,
+            }
+            moved = {k: {"old": current.get(k), "new": updated[k]} for k in changed}
+            payload = {"changes": to_jsonable(moved), "record": to_jsonable(updated)}
+            unit.emit(
+                DomainEvent(RECORD_UPDATED, entity, current["id"], actor, payload, now, model.version, record=updated)
+            )
+            written.append((current, updated))
+        for columns, rows in by_columns.items():
+            result = tx.execute(
+                model.update_by_version(entity, columns), rows, execution_options={"preserve_rowcount": True}
+            )
+            if result.rowcount != len(rows):
+                raise ConflictError(
+                    f"{entity} records changed at the same time as their derived fields; retry",
+                    [Problem(code="stale_version", field="version", message="concurrent change")],
+                )
+        if audit:
+            tx.execute(_AUDIT_INSERT, audit)
+        return written
 
     def delete(
         self,

@@ -29,7 +29,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ._system_tables import events as events_table
-from ._values import to_jsonable
 
 #: The advisory lock key that orders outbox writes on PostgreSQL ("crm_events" in ASCII, 63 bits).
 OUTBOX_LOCK = 0x63726D5F6576656E
@@ -62,7 +61,8 @@ AfterCommit = Callable[[], object]
 class DomainEvent:
     """Something a committed write did to the data.
 
-    ``payload`` is what the outbox keeps (JSON values); ``record`` is the record as saved,
+    ``payload`` is what the outbox keeps: JSON values only (pass stored values through
+    :func:`~engine.storage.to_jsonable`); ``record`` is the record as saved,
     with Python values, for in-process subscribers only (never stored).
     """
 
@@ -82,7 +82,7 @@ class DomainEvent:
             "entity": self.entity,
             "record_id": self.record_id,
             "actor": self.actor,
-            "payload": to_jsonable(dict(self.payload)),
+            "payload": self.payload,
             "occurred_at": self.occurred_at,
             "definitions_version": self.definitions_version,
         }

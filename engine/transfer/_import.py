@@ -157,6 +157,7 @@ class CsvImporter:
         self.report = ImportReport(entity=entity)
         self._writers: dict[tuple[str, ...], BulkWriter] = {}
         self._given: frozenset[str] = frozenset()
+        self._parents: dict[str, dict[int, set[str]]] = {}
         self._conditional = any(f.required_when or f.read_only_when for f in self.definition.fields.values())
         self._lock = threading.Lock()
         self._advanced = 0
@@ -231,6 +232,7 @@ class CsvImporter:
             with self.engine.db.write() as conn:
                 self._serialize(conn)
                 lines_read = self._read_and_write(records, header, converter, keep, conn, writer, rejects)
+                self.engine.derived.refresh_wanted(conn, self.model, self._parents, self.actor)
                 self.progress.advance(self._advanced)
                 self.report.lines = lines_read
         finally:
@@ -368,7 +370,8 @@ class CsvImporter:
             self._audit_bulk(conn, batch, now)
         self._workflow_history(conn, before)
         records = (dict(zip(columns, row.values, strict=True)) for row in batch)
-        self.engine.derived.refresh_parents(conn, self.model, self.definition.name, records, self.actor)
+        # parents are recounted once for the whole file, before the commit (not once per batch)
+        self.engine.derived.parents_of(self.model, self.definition.name, records, self._parents)
 
     def _with_derived(
         self, conn: Connection, columns: tuple[str, ...], batch: list[_Row], rejects: _Rejects

@@ -89,9 +89,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "compute": {"description": "The rule whose value the field holds (a computed field)."},
             "rollup": {"type": "object", "description": "What the field aggregates (a rollup)."},
             "required_when": {"description": "A rule over record and before: when it holds, a value is required."},
-            "read_only_when": {
-                "description": "A rule over record and before: when it holds, the field is fixed."
-            },
+            "read_only_when": {"description": "A rule over record and before: when it holds, the field is fixed."},
             "default": {},
             "min_length": {"type": "integer"},
             "max_length": {"type": "integer"},
