@@ -8,7 +8,6 @@ database, so every process (CLI, each web worker) serves the same applied versio
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -30,6 +29,7 @@ from engine.storage import (
     plan_migration,
     upgrade_storage,
 )
+from engine.suggestions import did_you_mean
 
 if TYPE_CHECKING:
     from engine.hooks import Plugins
@@ -68,8 +68,7 @@ class CompiledModel:
             return self.definitions.entities[name]
         except KeyError:
             known = sorted(self.definitions.entities)
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f' Did you mean "{close[0]}"?' if close else f" Known entities: {', '.join(known)}."
+            hint = did_you_mean(name, known, otherwise=f" Known entities: {', '.join(known)}.")
             raise UsageError(f'unknown entity "{name}".{hint}') from None
 
     def table(self, name: str) -> sa.Table:
