@@ -1,28 +1,26 @@
 """The resources a path names, looked up in the live definitions on every request.
 
-Entities, transitions and scorings are not routes of their own: one route serves every
-entity, and the name is resolved here against whatever version is live now, so an apply
-needs no new routes (and no restart).
+Entities and scorings are not routes of their own: one route serves every entity, and the
+name is resolved here against whatever version is live now, so an apply needs no new routes
+(and no restart). Transitions are the workflow service's to find
+(:meth:`~engine.workflow.WorkflowService.find_transition`), as for the CLI and the admin UI.
 """
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 from engine.errors import Problem
-from engine.metadata import EntityDef, ScoringDef, TransitionDef, WorkflowDef
+from engine.metadata import EntityDef, ScoringDef
 from engine.runtime import CrmEngine
+from engine.suggestions import did_you_mean
 
-from .._problems import InvalidBodyError, UnknownResourceError
+from .._problems import UnknownResourceError
 
 
 def _hint(name: str, known: Iterable[str]) -> str:
     names = sorted(known)
-    close = difflib.get_close_matches(name, names, n=1)
-    if close:
-        return f' Did you mean "{close[0]}"?'
-    return f" Known: {', '.join(names)}." if names else ""
+    return did_you_mean(name, names, otherwise=f" Known: {', '.join(names)}." if names else "")
 
 
 def entity(engine: CrmEngine, name: str) -> EntityDef:
@@ -40,32 +38,6 @@ def entity(engine: CrmEngine, name: str) -> EntityDef:
             [Problem(code="unknown_entity", field="entity", message=f'there is no entity "{name}"')],
         )
     return found
-
-
-def transition(
-    engine: CrmEngine, entity_name: str, name: str, workflow: str | None = None
-) -> tuple[WorkflowDef, TransitionDef]:
-    """The transition ``name`` of one of the entity's workflows (of ``workflow`` when given);
-    404 ``unknown_transition``. Which workflow a name means is the workflow service's
-    decision, as for the CLI: a name in several workflows needs ``workflow``
-    (:class:`~engine.workflow.AmbiguousTransitionError` otherwise)."""
-    entity(engine, entity_name)
-    workflows = engine.model.definitions.workflows_for(entity_name)
-    having = [w.name for w in workflows if name in w.transitions]
-    if having and workflow is not None and workflow not in having:
-        raise InvalidBodyError(
-            f'workflow: {entity_name} has no workflow "{workflow}" with the transition "{name}"; '
-            f"it is in {', '.join(having)}",
-            [Problem(code="unknown_workflow", pointer="/workflow", message=f"use one of {', '.join(having)}")],
-        )
-    if having:
-        return engine.workflows.find_transition(entity_name, name, workflow)
-    known = {t for w in workflows for t in w.transitions}
-    hint = _hint(name, known) if known else f" {entity_name} has no workflow."
-    raise UnknownResourceError(
-        f'{entity_name} has no transition "{name}".{hint}',
-        [Problem(code="unknown_transition", field="transition", message=f'there is no transition "{name}"')],
-    )
 
 
 def scoring(engine: CrmEngine, entity_name: str, name: str) -> ScoringDef:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
+from flask import Response, request
 
 from engine.errors import Problem
 from engine.storage import to_jsonable
 
-from .._problems import InvalidBodyError
+from .._problems import InvalidBodyError, InvalidParameterError
 from .._requests import check_params, expected_version, json_object, language, parse_record_id
 from .._responses import json_response, record_response
 from .._state import current_engine
@@ -33,15 +33,10 @@ def list_transitions(entity: str, record_id: str) -> Response:
 def run_transition(entity: str, record_id: str, name: str) -> Response:
     """Run a transition; the record after it (a refusal is 409 with every reason)."""
     engine = current_engine()
-    check_params(())
+    check_params(("workflow",))
     body = json_object(allowed=RUN_KEYS, optional=True)
-    chosen = body.get("workflow")
-    if chosen is not None and not isinstance(chosen, str):
-        raise InvalidBodyError(
-            "workflow must be the name of a workflow",
-            [Problem(code="type", pointer="/workflow", message="expected a workflow name")],
-        )
-    workflow, _t = _lookup.transition(engine, entity, name, chosen)
+    _lookup.entity(engine, entity)
+    workflow, _t = engine.workflows.find_transition(entity, name, _chosen_workflow(body))
     inputs = body.get("inputs", {})
     if inputs is None:
         inputs = {}
@@ -67,6 +62,24 @@ def run_transition(entity: str, record_id: str, name: str) -> Response:
         workflow=workflow.name,
     )
     return record_response(record)
+
+
+def _chosen_workflow(body: dict[str, Any]) -> str | None:
+    """The workflow a client names to disambiguate a transition: ``workflow`` in the body or
+    the query (both: the same one)."""
+    in_body = body.get("workflow")
+    if in_body is not None and not isinstance(in_body, str):
+        raise InvalidBodyError(
+            "workflow must be the name of a workflow",
+            [Problem(code="type", pointer="/workflow", message="expected a workflow name")],
+        )
+    in_query = request.args.get("workflow")
+    if in_body is not None and in_query is not None and in_body != in_query:
+        raise InvalidParameterError(
+            f'workflow: the query names "{in_query}" and the body "{in_body}"; name one workflow, once',
+            [Problem(code="conflicting_workflow", field="workflow", message="the query and the body disagree")],
+        )
+    return in_body if in_body is not None else in_query
 
 
 def transition_history(entity: str, record_id: str) -> Response:

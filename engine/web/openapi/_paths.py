@@ -160,7 +160,12 @@ def entity_paths(entity: EntityDef, definitions: Definitions) -> Paths:
                 n,
                 "Run a transition",
                 {**_ok("The record after the transition", record, etag=True), **_problems(404, 409, 412, 415, 422)},
-                parameters=[rid, _name_param("transition", transitions, "The transition to run."), "ifMatch"],
+                parameters=[
+                    rid,
+                    _name_param("transition", transitions, "The transition to run."),
+                    "ifMatch",
+                    "workflow",
+                ],
                 requestBody=_body(schema_ref("TransitionRun"), required=False),
             ),
         }
