@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from engine.errors import ConflictError, NotFoundError, Problem, UsageError
+from engine.errors import ConflictError, Problem, UnknownNameError, UsageError
 from engine.metadata._workflow_model import TransitionDef, WorkflowDef
 from engine.storage import to_jsonable, workflow_history, workflow_history_row, written_since_deletion
 from engine.suggestions import did_you_mean
@@ -52,11 +52,8 @@ class AmbiguousTransitionError(UsageError):
         self.workflows = workflows
 
 
-class UnknownTransitionError(NotFoundError):
+class UnknownTransitionError(UnknownNameError):
     """No workflow of the entity has a transition of that name."""
-
-    #: a mistyped name on the command line is a usage error there, as an unknown entity is
-    exit_code = 2
 
     def __init__(self, entity: str, transition: str, known: tuple[str, ...]) -> None:
         names = sorted(known)

@@ -240,11 +240,7 @@ class RecordPage:
             return stop or redirect(self.get_url(".index_view"))
         scoring = str(request.form.get("scoring", ""))
         try:
-            definition = next(
-                (s for s in self.engine.model.definitions.scorings_for(self.definition.name) if s.name == scoring), None
-            )
-            if definition is None:
-                raise NotFoundError(f'{self.definition.name} has no scoring "{scoring}"')
+            definition = self.engine.scoring.find(self.definition.name, scoring)
             user = acting_user()
             if request.form.get("clear"):
                 self.engine.scoring.clear_override(self.definition.name, record_id, scoring, user=user)

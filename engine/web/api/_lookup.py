@@ -1,26 +1,24 @@
-"""The resources a path names, looked up in the live definitions on every request, and the
-preamble every view shares (:func:`resolved`).
+"""The preamble every view shares (:func:`resolved`), and the resources a path names, looked
+up in the live definitions on every request.
 
 Entities and scorings are not routes of their own: one route serves every entity, and the
-name is resolved here against whatever version is live now, so an apply needs no new routes
-(and no restart). Transitions are the workflow service's to find
-(:meth:`~engine.workflow.WorkflowService.find_transition`), as for the CLI and the admin UI.
+name is resolved per request against whatever version is live now, so an apply needs no new
+routes (and no restart). Which entity, scoring or transition a name means is decided by the
+engine and its services (``CrmEngine.entity``, ``ScoringService.find``,
+``WorkflowService.find_transition``), as for the CLI and the admin UI; a view only asks.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from flask import Response
 
-from engine.errors import Problem
 from engine.metadata import EntityDef, ScoringDef
 from engine.runtime import CrmEngine
-from engine.suggestions import did_you_mean
 
-from .._problems import UnknownResourceError
 from .._requests import check_params
 from .._state import current_engine
 from .._users import require_admin
@@ -57,36 +55,11 @@ def resolved(*, params: Collection[str] = (), admin: bool = False) -> Callable[[
     return decorate
 
 
-def _hint(name: str, known: Iterable[str]) -> str:
-    names = sorted(known)
-    return did_you_mean(name, names, otherwise=f" Known: {', '.join(names)}." if names else "")
-
-
 def entity(engine: CrmEngine, name: str) -> EntityDef:
-    """The live entity ``name``; 404 ``unknown_entity`` otherwise."""
-    if not engine.has_definitions:
-        raise UnknownResourceError(
-            f'there is no entity "{name}": no definitions are applied yet',
-            [Problem(code="unknown_entity", field="entity", message="no definitions are applied yet")],
-        )
-    found = engine.model.definitions.entities.get(name)
-    if found is None:
-        hint = _hint(name, engine.model.definitions.entities)
-        raise UnknownResourceError(
-            f'there is no entity "{name}".{hint}',
-            [Problem(code="unknown_entity", field="entity", message=f'there is no entity "{name}"')],
-        )
-    return found
+    """The live entity ``name``: the engine's decision (404 ``unknown_entity`` otherwise)."""
+    return engine.entity(name)
 
 
 def scoring(engine: CrmEngine, entity: EntityDef, name: str) -> ScoringDef:
-    """The scoring ``name`` of ``entity``; 404 ``unknown_scoring``."""
-    scorings = {s.name: s for s in engine.model.definitions.scorings_for(entity.name)}
-    found = scorings.get(name)
-    if found is None:
-        hint = _hint(name, scorings) if scorings else f" {entity.name} has no scoring."
-        raise UnknownResourceError(
-            f'{entity.name} has no scoring "{name}".{hint}',
-            [Problem(code="unknown_scoring", field="scoring", message=f'there is no scoring "{name}"')],
-        )
-    return found
+    """The scoring ``name`` of ``entity``: the scoring service's decision (404 ``unknown_scoring``)."""
+    return engine.scoring.find(entity.name, name)
