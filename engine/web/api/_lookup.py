@@ -1,5 +1,5 @@
-"""The preamble every view shares (:func:`resolved`), and the resources a path names, looked
-up in the live definitions on every request.
+"""The preamble every view shares (:func:`resolved`): the resources a path names, looked up
+in the live definitions on every request, and the query parameters checked.
 
 Entities and scorings are not routes of their own: one route serves every entity, and the
 name is resolved per request against whatever version is live now, so an apply needs no new
@@ -16,9 +16,6 @@ from typing import Any
 
 from flask import Response
 
-from engine.metadata import EntityDef, ScoringDef
-from engine.runtime import CrmEngine
-
 from .._requests import check_params
 from .._state import current_engine
 from .._users import require_admin
@@ -33,7 +30,8 @@ def resolved(*, params: Collection[str] = (), admin: bool = False) -> Callable[[
     path is resolved (404 ``unknown_entity``), and its ``scoring`` when the path has one
     (404 ``unknown_scoring``); the query may hold only ``params`` (and ``lang``). The view is
     then called with the engine first and the path's values, ``entity`` as an
-    :class:`EntityDef` and ``scoring`` as a :class:`ScoringDef`.
+    :class:`~engine.metadata.EntityDef` and ``scoring`` as a
+    :class:`~engine.metadata.ScoringDef`.
     """
 
     def decorate(view: View) -> View:
@@ -44,22 +42,12 @@ def resolved(*, params: Collection[str] = (), admin: bool = False) -> Callable[[
                 require_admin()
             values: dict[str, Any] = dict(path)
             if "entity" in path:
-                values["entity"] = definition = entity(engine, path["entity"])
+                values["entity"] = engine.entity(path["entity"])
                 if "scoring" in path:
-                    values["scoring"] = scoring(engine, definition, path["scoring"])
+                    values["scoring"] = engine.scoring.find(path["entity"], path["scoring"])
             check_params(params)
             return view(engine, **values)
 
         return run
 
     return decorate
-
-
-def entity(engine: CrmEngine, name: str) -> EntityDef:
-    """The live entity ``name``: the engine's decision (404 ``unknown_entity`` otherwise)."""
-    return engine.entity(name)
-
-
-def scoring(engine: CrmEngine, entity: EntityDef, name: str) -> ScoringDef:
-    """The scoring ``name`` of ``entity``: the scoring service's decision (404 ``unknown_scoring``)."""
-    return engine.scoring.find(entity.name, name)
