@@ -153,3 +153,12 @@ class UsageError(CrmError):
     code = "usage"
     exit_code = 2
     http_status = 400
+
+
+class UnknownNameError(UsageError):
+    """A name the caller gave (an entity, a transition, a scoring) that the live definitions
+    do not have: a usage error on the command line (exit 2), and 404 at the API, whose paths
+    carry these names."""
+
+    code = "not_found"
+    http_status = 404

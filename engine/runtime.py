@@ -8,7 +8,6 @@ database, so every process (CLI, each web worker) serves the same applied versio
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from engine.compile import RecordValidator, build_metadata, compile_validator
-from engine.errors import UsageError
+from engine.errors import Problem, UnknownNameError, UsageError
 from engine.metadata import Definitions, EntityDef
 from engine.progress import NO_PROGRESS, Progress
 from engine.storage import (
@@ -31,6 +30,7 @@ from engine.storage import (
     plan_migration,
     upgrade_storage,
 )
+from engine.suggestions import did_you_mean
 
 if TYPE_CHECKING:
     from engine.derived import DerivedService
@@ -41,6 +41,20 @@ if TYPE_CHECKING:
     from engine.scoring import ScoringService
     from engine.users import SessionService, SignInService, TokenService, UserService
     from engine.workflow import WorkflowService
+
+
+class UnknownEntityError(UnknownNameError):
+    """No live entity has that name (``known`` None: no definitions are applied at all)."""
+
+    def __init__(self, name: str, known: tuple[str, ...] | None) -> None:
+        if known is None:
+            message = f'there is no entity "{name}": no definitions are applied yet'
+            problem = "no definitions are applied yet"
+        else:
+            names = sorted(known)
+            hint = did_you_mean(name, names, otherwise=f" Known entities: {', '.join(names)}.")
+            message, problem = f'there is no entity "{name}".{hint}', f'there is no entity "{name}"'
+        super().__init__(message, [Problem(code="unknown_entity", field="entity", message=problem)])
 
 
 @dataclass
@@ -66,14 +80,11 @@ class CompiledModel:
         return cls(definitions=definitions, version=version, metadata=build_metadata(definitions))
 
     def entity(self, name: str) -> EntityDef:
-        """The entity called ``name``; a clear error naming the known ones otherwise."""
+        """The entity called ``name``; :class:`UnknownEntityError` naming the closest otherwise."""
         try:
             return self.definitions.entities[name]
         except KeyError:
-            known = sorted(self.definitions.entities)
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f' Did you mean "{close[0]}"?' if close else f" Known entities: {', '.join(known)}."
-            raise UsageError(f'unknown entity "{name}".{hint}') from None
+            raise UnknownEntityError(name, tuple(self.definitions.entities)) from None
 
     def table(self, name: str) -> sa.Table:
         self.entity(name)
@@ -176,6 +187,13 @@ class CrmEngine:
     @property
     def has_definitions(self) -> bool:
         return self._model is not None
+
+    def entity(self, name: str) -> EntityDef:
+        """The live entity ``name``; :class:`UnknownEntityError` when there is none, or when no
+        definitions are applied yet (what a request naming an entity is told)."""
+        if self._model is None:
+            raise UnknownEntityError(name, None)
+        return self._model.entity(name)
 
     @property
     def model(self) -> CompiledModel:

@@ -32,10 +32,11 @@ class CliContext:
 
     @property
     def user(self) -> User:
-        """Who acts: the ``--as`` / ``CRM_USER`` user (who must exist), else the system administrator."""
+        """Who acts: the ``--as`` / ``CRM_USER`` user (who must exist and may act, as for a token
+        or a session), else the system administrator."""
         if self.actor is None:
             return SYSTEM_USER
-        return self.engine.users.get(self.actor)
+        return self.engine.users.acting(self.actor)
 
     def require_admin(self, operation: str) -> User:
         """The acting user, who must be an administrator for ``operation`` (as the API and the

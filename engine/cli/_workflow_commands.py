@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from engine.errors import UsageError
+from engine.metadata import StateDef, TransitionDef
 from engine.records import format_duration
 from engine.storage import to_jsonable
-from engine.workflow import HIDDEN_FIELDS, inputs_from_text, tick, time_in_states
+from engine.workflow import HIDDEN_FIELDS, WorkflowView, inputs_from_text, tick, time_in_states
 
 from ._context import CliContext, pass_context
 from ._output import echo_json, echo_table
@@ -85,64 +88,68 @@ def workflow_show(context: CliContext, entity: str, as_json: bool) -> None:
     lang = context.language
     found = context.engine.workflows.views(entity, context.user)
     if as_json:
-        echo_json(
-            [
-                {
-                    "name": w.definition.name,
-                    "field": w.definition.field,
-                    "label": w.definition.label.get(lang),
-                    "states": {
-                        n: {
-                            "label": s.label.get(lang),
-                            "initial": s.initial,
-                            "final": s.final,
-                            "required": list(w.required(s)),
-                            **({"requires_hidden_fields": True} if w.requires_hidden(s) else {}),
-                            "read_only": list(w.read_only(s)),
-                            **({"max_duration_seconds": s.escalation.after.total_seconds()} if s.escalation else {}),
-                        }
-                        for n, s in w.states.items()
-                    },
-                    "transitions": {
-                        n: {
-                            "from": list(t.from_states),
-                            "to": t.to_state,
-                            "roles": list(t.roles),
-                            "label": t.label.get(lang),
-                            "when": w.guard(t),
-                            **({"when_hidden": True} if w.guard_hidden(t) else {}),
-                            "not_by_creator": t.not_by_creator,
-                            "inputs": {k: {"type": i.type, "required": i.required} for k, i in t.inputs.items()},
-                        }
-                        for n, t in w.transitions.items()
-                    },
-                }
-                for w in found
-            ]
-        )
+        echo_json([_workflow_json(w, lang) for w in found])
         return
     if not found:
         click.echo(f"{entity} has no workflow")
     for w in found:
-        click.echo(f"{w.definition.name} ({w.definition.label.get(lang)}) drives {entity}.{w.definition.field}")
-        for s in w.states.values():
-            marks = [m for m, on in (("initial", s.initial), ("final", s.final)) if on]
-            required = [*w.required(s), *((HIDDEN_FIELDS,) if w.requires_hidden(s) else ())]
-            extra = f"  requires {', '.join(required)}" if required else ""
-            sla = f"  SLA {format_duration(s.escalation.after, lang)}" if s.escalation else ""
-            click.echo(
-                f"  state {s.name} ({s.label.get(lang)}){' [' + ', '.join(marks) + ']' if marks else ''}{extra}{sla}"
-            )
-        for n, t in w.transitions.items():
-            roles = f"  roles: {', '.join(t.roles)}" if t.roles else ""
-            guard = "  guarded" if t.when is not None else ""
-            sod = "  not by creator" if t.not_by_creator else ""
-            inputs = (
-                f"  inputs: {', '.join(n + ('*' if i.required else '') for n, i in t.inputs.items())}"
-                if t.inputs
-                else ""
-            )
-            click.echo(f"  {n}: {', '.join(t.from_states)} → {t.to_state}{roles}{guard}{sod}{inputs}")
+        _echo_workflow(entity, w, lang)
+
+
+def _workflow_json(w: WorkflowView, lang: str) -> dict[str, Any]:
+    return {
+        "name": w.definition.name,
+        "field": w.definition.field,
+        "label": w.definition.label.get(lang),
+        "states": {n: _state_json(w, s, lang) for n, s in w.states.items()},
+        "transitions": {n: _transition_json(w, t, lang) for n, t in w.transitions.items()},
+    }
+
+
+def _state_json(w: WorkflowView, s: StateDef, lang: str) -> dict[str, Any]:
+    return {
+        "label": s.label.get(lang),
+        "initial": s.initial,
+        "final": s.final,
+        "required": list(w.required(s)),
+        **({"requires_hidden_fields": True} if w.requires_hidden(s) else {}),
+        "read_only": list(w.read_only(s)),
+        **({"max_duration_seconds": s.escalation.after.total_seconds()} if s.escalation else {}),
+    }
+
+
+def _transition_json(w: WorkflowView, t: TransitionDef, lang: str) -> dict[str, Any]:
+    return {
+        "from": list(t.from_states),
+        "to": t.to_state,
+        "roles": list(t.roles),
+        "label": t.label.get(lang),
+        "when": w.guard(t),
+        **({"when_hidden": True} if w.guard_hidden(t) else {}),
+        "not_by_creator": t.not_by_creator,
+        "inputs": {k: {"type": i.type, "required": i.required} for k, i in t.inputs.items()},
+    }
+
+
+def _echo_workflow(entity: str, w: WorkflowView, lang: str) -> None:
+    """One workflow as ``crm workflow show`` prints it: a line per state and per transition."""
+    click.echo(f"{w.definition.name} ({w.definition.label.get(lang)}) drives {entity}.{w.definition.field}")
+    for s in w.states.values():
+        marks = [m for m, on in (("initial", s.initial), ("final", s.final)) if on]
+        required = [*w.required(s), *((HIDDEN_FIELDS,) if w.requires_hidden(s) else ())]
+        extra = f"  requires {', '.join(required)}" if required else ""
+        sla = f"  SLA {format_duration(s.escalation.after, lang)}" if s.escalation else ""
+        click.echo(
+            f"  state {s.name} ({s.label.get(lang)}){' [' + ', '.join(marks) + ']' if marks else ''}{extra}{sla}"
+        )
+    for n, t in w.transitions.items():
+        roles = f"  roles: {', '.join(t.roles)}" if t.roles else ""
+        guard = "  guarded" if t.when is not None else ""
+        sod = "  not by creator" if t.not_by_creator else ""
+        inputs = (
+            f"  inputs: {', '.join(n + ('*' if i.required else '') for n, i in t.inputs.items())}" if t.inputs else ""
+        )
+        click.echo(f"  {n}: {', '.join(t.from_states)} → {t.to_state}{roles}{guard}{sod}{inputs}")
 
 
 @workflow.command("check")

@@ -32,7 +32,6 @@ unknown and system keys in input order.
 
 from __future__ import annotations
 
-import difflib
 import re
 from decimal import Decimal
 from typing import Final
@@ -45,6 +44,7 @@ from engine.metadata._field_types import (
     field_type,
 )
 from engine.metadata._model import SYSTEM_FIELDS, EntityDef, FieldDef
+from engine.suggestions import suggest
 
 #: Signed 64-bit range: what BigInteger holds on every supported database.
 INT64_MIN: Final = -(2**63)
@@ -154,8 +154,8 @@ def _number(value: Decimal | None) -> str:
 def _message(entity: EntityDef, name: str, code: str) -> str:
     field = entity.fields.get(name)
     if code == "unknown_field":
-        close = difflib.get_close_matches(name, [*entity.fields, "owner"], n=1)
-        hint = f'; did you mean "{close[0]}"?' if close else "; remove it or check the spelling"
+        close = suggest(name, [*entity.fields, "owner"])
+        hint = f'; did you mean "{close}"?' if close else "; remove it or check the spelling"
         return f'"{name}" is not a field of {entity.name}{hint}'
     if code == "read_only":
         if field is None:

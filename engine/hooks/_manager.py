@@ -8,7 +8,6 @@ and hook, the call goes on with the others, and the engine goes on working.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import inspect
 import logging
@@ -19,6 +18,8 @@ from types import ModuleType
 from typing import Any
 
 import pluggy
+
+from engine.suggestions import suggest
 
 from . import hookspecs
 
@@ -217,8 +218,8 @@ class Plugins:
             if caller.has_spec():
                 continue
             for impl in caller.get_hookimpls():
-                close = difflib.get_close_matches(caller.name, known, n=1)
-                hint = f' (did you mean "{close[0]}"?)' if close else f" (hooks: {', '.join(sorted(known))})"
+                close = suggest(caller.name, known)
+                hint = f' (did you mean "{close}"?)' if close else f" (hooks: {', '.join(sorted(known))})"
                 unknown.append(f"unknown hook {signature(impl.function, caller.name)}{hint}")
         return "; ".join(unknown)
 

@@ -7,12 +7,12 @@ looked up in the allow-list of :mod:`._operators`; nothing else is ever called.
 
 from __future__ import annotations
 
-import difflib
 import math
 from decimal import Decimal
 from typing import Any
 
 from engine.errors import Problem
+from engine.suggestions import suggest
 
 from ._limits import Limits
 from ._nodes import Fn, Node, Site, charge, child, constant
@@ -250,9 +250,6 @@ def _push_children(value: Any, pointer: str, depth: int, stack: list[tuple[Any, 
 
 
 def _unknown(op: str, operators: Any) -> str:
-    close = difflib.get_close_matches(op, list(operators), n=1, cutoff=0.6)
-    lowered = op.lower() if isinstance(op, str) else op
-    if lowered in operators and lowered != op:
-        close = [lowered]
-    hint = f"did you mean {close[0]!r}?" if close else "see docs/conditions.md for the operators"
+    close = suggest(op, operators)
+    hint = f"did you mean {close!r}?" if close else "see docs/conditions.md for the operators"
     return f"unknown operator {op!r}; {hint}"

@@ -10,7 +10,6 @@ exhaustive against :data:`FIELD_TYPES`. Adding a field type is one :class:`Field
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from engine.metadata._model import FieldType
+from engine.suggestions import did_you_mean
 
 Family = Literal["text", "number", "choice", "temporal", "json", "reference"]
 #: Operators a list view's filter offers on a field, in the order it offers them.
@@ -176,8 +176,7 @@ def field_type(name: str) -> FieldTypeSpec:
     try:
         return _BY_NAME[name]
     except KeyError:
-        close = difflib.get_close_matches(name, list(_BY_NAME), n=1)
-        hint = f' Did you mean "{close[0]}"?' if close else f" Known types: {', '.join(_BY_NAME)}."
+        hint = did_you_mean(name, _BY_NAME, otherwise=f" Known types: {', '.join(_BY_NAME)}.")
         raise UnknownFieldTypeError(f'unknown field type "{name}".{hint}') from None
 
 

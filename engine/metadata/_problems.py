@@ -7,10 +7,10 @@ complete. Codes are stable: tools and tests match on them, never on message text
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 
+from engine import suggestions
 from engine.errors import Problem
 from engine.metadata._model import SourceRef
 
@@ -164,25 +164,10 @@ def unique_problems(problems: Iterable[Problem]) -> list[Problem]:
     return out
 
 
-_NO_ALIASES: Mapping[str, str] = MappingProxyType({})
-
-
-def did_you_mean(word: str, candidates: Sequence[str], aliases: Mapping[str, str] = _NO_ALIASES) -> str:
-    """`` Did you mean 'x'?`` for the closest candidate, or an empty string.
-
-    ``aliases`` maps words people commonly write (``int``) to what they mean (``integer``);
-    camelCase spellings of snake_case candidates are recognised too.
-    """
-    lowered = word.lower()
-    if aliases.get(lowered) in candidates:
-        return f" Did you mean {aliases[lowered]!r}?"
-    if lowered != word and lowered in candidates:
-        return f" Did you mean {lowered!r}?"
-    snake = "".join("_" + c.lower() if c.isupper() else c for c in word).lstrip("_")
-    if snake != word and snake in candidates:
-        return f" Did you mean {snake!r}?"
-    close = difflib.get_close_matches(lowered, candidates, n=1, cutoff=0.6)
-    return f" Did you mean {close[0]!r}?" if close else ""
+def did_you_mean(word: str, candidates: Sequence[str], aliases: Mapping[str, str] = suggestions.NO_ALIASES) -> str:
+    """`` Did you mean 'x'?`` for the closest candidate (:func:`engine.suggestions.suggest`),
+    or an empty string; definition problems quote names as Python literals."""
+    return suggestions.did_you_mean(word, candidates, quote="repr", aliases=aliases)
 
 
 def quoted_list(words: Iterable[str]) -> str:

@@ -32,6 +32,7 @@ from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from engine import suggestions
 from engine.errors import Problem
 from engine.metadata._model import FIELD_TYPES, SourceRef
 from engine.metadata._names import IDENTIFIER_PATTERN, IDENTIFIER_RULE, snake_case
@@ -264,8 +265,7 @@ def _problems_for(error: ValidationError, file: str, base: str, *, document: boo
             rule = schema.get("description") or f"a name matching {error.validator_value}."
             yield problem("invalid_name", f"{name!r} is not a valid name; expected {rule}", where)
             return
-        suggestion = snake_case(name)
-        hint = f" Did you mean {suggestion!r}?" if suggestion else ""
+        hint = suggestions.hint(snake_case(name) or None, quote="repr")
         yield problem("invalid_name", f"{name!r} is not a valid name: {IDENTIFIER_RULE}.{hint}", where)
         return
     if error.validator in ("anyOf", "oneOf"):
@@ -396,8 +396,7 @@ def _const(error: ValidationError, where: SourceRef) -> Iterator[Problem]:
 def _pattern_mismatch(error: ValidationError, where: SourceRef) -> Iterator[Problem]:
     value = error.instance
     if error.validator_value == IDENTIFIER_PATTERN:
-        suggestion = snake_case(str(value))
-        hint = f" Did you mean {suggestion!r}?" if suggestion else ""
+        hint = suggestions.hint(snake_case(str(value)) or None, quote="repr")
         yield problem("invalid_name", f"{value!r} is not a valid name: {IDENTIFIER_RULE}.{hint}", where)
         return
     schema = error.schema if isinstance(error.schema, dict) else {}

@@ -20,7 +20,6 @@ field's own validator, so ``{"amount": {"gte": "1000.50"}}`` and dates in ISO fo
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,9 +29,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
+from engine import suggestions
 from engine.compile import field_validator
 from engine.errors import Problem, UsageError
 from engine.metadata import JSON_VALUED_TYPES, TEXT_TYPES, EntityDef, FieldDef, Label
+from engine.suggestions import did_you_mean, suggest
 
 OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "contains", "startswith", "is_null")
 _ORDERING = ("lt", "lte", "gt", "gte")
@@ -127,9 +128,7 @@ class _Compiler:
     def field(self, name: str, pointer: str) -> FieldDef | None:
         found = self.entity.fields.get(name) or _SYSTEM.get(name)
         if found is None:
-            known = [*self.entity.fields, *_SYSTEM]
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f' Did you mean "{close[0]}"?' if close else ""
+            hint = did_you_mean(name, [*self.entity.fields, *_SYSTEM])
             self.problems.append(
                 Problem(
                     code="unknown_field", pointer=pointer, message=f'{self.entity.name} has no field "{name}".{hint}'
@@ -183,8 +182,8 @@ class _Compiler:
             elif "." in rest:
                 reason = "filters follow one reference only"
             else:
-                close = difflib.get_close_matches(rest, [*target.definition.fields, *_SYSTEM], n=1)
-                hint = f' Did you mean "{name}.{close[0]}"?' if close else ""
+                close = suggest(rest, [*target.definition.fields, *_SYSTEM])
+                hint = suggestions.hint(f"{name}.{close}" if close else None)
                 reason = f'{target.definition.name} has no field "{rest}".{hint}'
             self.problems.append(
                 Problem(code="unknown_field", pointer=pointer, message=f'cannot filter by "{path}": {reason}')
@@ -235,8 +234,7 @@ class _Compiler:
         self, f: FieldDef, column: ColumnElement[Any], op: str, operand: Any, pointer: str
     ) -> ColumnElement[bool]:
         if op not in OPERATORS:
-            close = difflib.get_close_matches(op, OPERATORS, n=1)
-            hint = f' Did you mean "{close[0]}"?' if close else f" Use one of: {', '.join(OPERATORS)}."
+            hint = did_you_mean(op, OPERATORS, otherwise=f" Use one of: {', '.join(OPERATORS)}.")
             self.problems.append(
                 Problem(code="unknown_operator", pointer=pointer, message=f'unknown operator "{op}".{hint}')
             )
@@ -367,8 +365,7 @@ def compile_sort(entity: EntityDef, table: sa.Table, sort: str | Iterable[str] |
         descending = key.startswith("-")
         name = key.lstrip("-+")
         if name not in entity.fields and name not in _SYSTEM:
-            close = difflib.get_close_matches(name, [*entity.fields, *_SYSTEM], n=1)
-            hint = f' Did you mean "{close[0]}"?' if close else ""
+            hint = did_you_mean(name, [*entity.fields, *_SYSTEM])
             problems.append(Problem(code="unknown_field", pointer=f"/{i}", message=f'cannot sort by "{name}".{hint}'))
             continue
         column = table.c[name]

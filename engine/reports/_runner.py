@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import NotFoundError, PermissionDeniedError, Problem
 from engine.metadata import ReportDef, Scope
+from engine.suggestions import did_you_mean
 
 from ._context import ReportRun
 from ._params import resolve_params
@@ -46,8 +46,7 @@ def find_report(engine: CrmEngine, name: str) -> ReportDef:
     reports = engine.model.definitions.reports
     found = reports.get(name)
     if found is None:
-        close = difflib.get_close_matches(name, list(reports), n=1)
-        hint = f' Did you mean "{close[0]}"?' if close else f" Reports: {', '.join(sorted(reports)) or 'none'}."
+        hint = did_you_mean(name, reports, otherwise=f" Reports: {', '.join(sorted(reports)) or 'none'}.")
         raise NotFoundError(f'there is no report "{name}".{hint}')
     return found
 

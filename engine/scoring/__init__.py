@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ._api import Factor, Scorer, ScoreResult, ScoringContext, ScoringSpec, TrainReport, fields_read, visible_factors
 from ._registry import ScorerRegistry
-from ._service import ScoreView, ScoringRun, ScoringService
+from ._service import ScoreView, ScoringRun, ScoringService, UnknownScoringError
 from ._summary import ScoreBin, ScoreSummary
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "ScoringService",
     "ScoringSpec",
     "TrainReport",
+    "UnknownScoringError",
     "fields_read",
     "visible_factors",
 ]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import UsageError
 from engine.hooks import PluginFailure, Plugins
+from engine.suggestions import did_you_mean
 
 from ._api import Scorer
 
@@ -52,10 +52,7 @@ class ScorerRegistry:
         try:
             return self.scorers[name]
         except KeyError:
-            close = difflib.get_close_matches(name, list(self.scorers), n=1)
-            hint = (
-                f' Did you mean "{close[0]}"?' if close else f" Scorers: {', '.join(sorted(self.scorers)) or 'none'}."
-            )
+            hint = did_you_mean(name, self.scorers, otherwise=f" Scorers: {', '.join(sorted(self.scorers)) or 'none'}.")
             raise UsageError(f'no scorer is called "{name}".{hint}') from None
 
     def config_schemas(self) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from engine.errors import NotFoundError, UsageError
+from engine.errors import NotFoundError, Problem, UnknownNameError, UsageError
 from engine.metadata._scoring_model import ScoringDef
 from engine.progress import NO_PROGRESS, Progress
 from engine.storage import (
@@ -41,6 +41,7 @@ from engine.storage import (
     unit_of,
     written_since_deletion,
 )
+from engine.suggestions import did_you_mean
 
 from ._api import Scorer, ScoringContext, ScoringSpec, visible_factors
 from ._registry import ScorerRegistry
@@ -54,6 +55,22 @@ if TYPE_CHECKING:
 
 BATCH_SIZE = 2000
 log = logging.getLogger("crm.scoring")
+
+
+class UnknownScoringError(UnknownNameError):
+    """No scoring of that name (of ``entity``, when one is named)."""
+
+    def __init__(self, entity: str | None, scoring: str, known: tuple[str, ...]) -> None:
+        names = sorted(known)
+        if names:
+            hint = did_you_mean(scoring, names, otherwise=f" Known: {', '.join(names)}.")
+        else:
+            hint = f" {entity} has no scoring." if entity is not None else " No scoring is defined."
+        where = f"{entity} has" if entity is not None else "there is"
+        super().__init__(
+            f'{where} no scoring "{scoring}".{hint}',
+            [Problem(code="unknown_scoring", field="scoring", message=f'there is no scoring "{scoring}"')],
+        )
 
 
 @dataclass
@@ -133,11 +150,17 @@ class ScoringService:
             self._engine.model.entity(entity)
             found = [s for s in found if s.entity == entity]
         if scoring is not None:
-            found = [s for s in found if s.name == scoring]
-            if not found:
-                known = ", ".join(sorted(self._engine.model.definitions.scorings)) or "none"
-                raise UsageError(f'there is no scoring "{scoring}" (scorings: {known})')
+            named = [s for s in found if s.name == scoring]
+            if not named:
+                raise UnknownScoringError(entity, scoring, tuple(s.name for s in found))
+            found = named
         return found
+
+    def find(self, entity: str, name: str) -> ScoringDef:
+        """The scoring ``name`` of ``entity``; :class:`UnknownScoringError` (with a suggestion)
+        otherwise."""
+        (definition,) = self.definitions(entity=entity, scoring=name)
+        return definition
 
     def _spec(self, definition: ScoringDef) -> ScoringSpec:
         return ScoringSpec(definition.name, definition.entity, definition.scorer, definition.config)

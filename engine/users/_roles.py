@@ -13,7 +13,6 @@ gives them back their roles.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable, Mapping
 
@@ -23,6 +22,7 @@ from sqlalchemy.engine import Connection
 from engine.errors import ConflictError, Problem, UsageError
 from engine.metadata import BUILT_IN_ROLES, Definitions
 from engine.storage import users
+from engine.suggestions import did_you_mean
 
 _ROLE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 SET_ROLES_HINT = "`crm user set-roles USER ROLE...`"
@@ -58,8 +58,7 @@ def role_problems(roles: Iterable[str], definitions: Definitions | None) -> list
             message = f'role "{role}" must be snake_case (letters, digits, _)'
             problems.append(Problem(code="invalid_role", field="roles", message=message))
         elif known is not None and role not in known:
-            close = difflib.get_close_matches(role, known, n=1)
-            hint = f' Did you mean "{close[0]}"?' if close else ""
+            hint = did_you_mean(role, known)
             message = (
                 f'role "{role}" is not defined by the applied definitions.{hint} Known roles: {", ".join(known)}; '
                 "to add a role, add a role document and apply the definitions"

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from engine.errors import ConflictError, NotFoundError, Problem, UsageError
+from engine.errors import ConflictError, NotFoundError, PermissionDeniedError, Problem, UsageError
 from engine.storage import users
 
 from ._roles import refuse_roles, role_problems
@@ -40,6 +40,12 @@ class User:
     @property
     def is_admin(self) -> bool:
         return ADMIN_ROLE in self.roles
+
+    @property
+    def may_act(self) -> bool:
+        """Whether this user may act at all (with a token, a session or ``crm --as``): the one
+        rule every edge asks, so a deactivated user is nobody everywhere at once."""
+        return self.active
 
     def has_any_role(self, roles: tuple[str, ...] | list[str]) -> bool:
         """True when no roles are required, the user is an admin, or holds one of them."""
@@ -111,6 +117,17 @@ class UserService:
             raise NotFoundError(f'there is no user "{name}"; create one with `crm user create {name} --role ROLE`')
         return user_from_row(row)
 
+    def acting(self, name: str) -> User:
+        """The user ``name`` as the actor of what follows (``crm --as NAME``).
+
+        :raises NotFoundError: when there is no such user.
+        :raises PermissionDeniedError: when the user may not act (:attr:`User.may_act`).
+        """
+        user = self.get(name)
+        if not user.may_act:
+            raise PermissionDeniedError(f'the user "{name}" is deactivated and cannot act')
+        return user
+
     def list(self, *, role: str | None = None, team: str | None = None, active_only: bool = True) -> list[User]:
         with self._engine.db.read() as conn:
             rows = conn.execute(sa.select(users).order_by(users.c.name)).mappings().all()
@@ -147,9 +164,10 @@ class UserService:
             row = conn.execute(sa.select(users).where(users.c.name == name)).mappings().first()
         stored = row["password_hash"] if row is not None else None
         ok = check_password_hash(stored or _DUMMY_HASH, password)
-        if row is None or stored is None or not ok or not row["active"]:
+        if row is None or stored is None or not ok:
             return None
-        return user_from_row(row)
+        user = user_from_row(row)
+        return user if user.may_act else None
 
     def set_active(self, name: str, active: bool) -> User:
         """Activate or deactivate user ``name``; an inactive user's tokens and sessions stop working

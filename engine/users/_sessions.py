@@ -62,9 +62,10 @@ class SessionService:
         started_after = (now or datetime.now(UTC)) - self.lifetime
         with self._engine.db.read() as conn:
             row = conn.execute(_RESOLVE, {"key_hash": _digest(key), "started_after": started_after}).mappings().first()
-        if row is None or not row["active"]:
+        if row is None:
             return None
-        return user_from_row(row)
+        user = user_from_row(row)
+        return user if user.may_act else None
 
     def end_all(self, user_name: str) -> int:
         """End every open session of ``user_name``; returns how many were open."""

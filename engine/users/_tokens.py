@@ -211,10 +211,12 @@ class TokenService:
         revocations = self._revocations
         with self._engine.db.read() as conn:
             row = conn.execute(_RESOLVE, {"token_hash": digest}).mappings().first()
+        user = None if row is None else user_from_row(row)
         if (
             row is None
+            or user is None
             or row["revoked_at"] is not None
-            or not row["active"]
+            or not user.may_act
             or (row["expires_at"] is not None and row["expires_at"] <= now)
         ):
             self._resolved.pop(digest, None)
@@ -222,7 +224,6 @@ class TokenService:
         if row["last_used_at"] is None or now - row["last_used_at"] >= LAST_USED_RESOLUTION:
             with self._engine.db.write() as conn:
                 conn.execute(_TOUCH, {"token_id": row["id"], "now": now})
-        user = user_from_row(row)
         with self._lock:
             if revocations == self._revocations:
                 if len(self._resolved) >= _MAX_REMEMBERED:

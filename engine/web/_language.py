@@ -11,6 +11,7 @@ service's English message, so nothing a service says is lost.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Mapping
 from typing import Any
@@ -104,15 +105,21 @@ def _situation() -> Any:
     workflow = transition = None
     name = arguments.get("name") if request.endpoint == "api.run_transition" else None
     if name is not None:
-        having = [w for w in definitions.workflows_for(entity.name) if name in w.transitions]
-        if len(having) == 1:
-            workflow, transition = having[0], having[0].transitions[name]
+        with contextlib.suppress(CrmError):  # a refusal about a name that is no transition
+            workflow, transition = engine.workflows.find_transition(entity.name, name, _named_workflow())
     user = g.get("crm_user")
     record = None
     if "record_id" in arguments and user is not None:
         record = _record(engine, entity.name, str(arguments["record_id"]), user)
     roles = tuple(getattr(user, "roles", ()) or ())
     return Situation(definitions, entity, record, workflow, transition, roles)
+
+
+def _named_workflow() -> str | None:
+    """The workflow the request names for its transition (the view has checked it)."""
+    body = request.get_json(silent=True)
+    named = body.get("workflow") if isinstance(body, dict) else None
+    return named if isinstance(named, str) else request.args.get("workflow")
 
 
 def _record(engine: Any, entity: str, record_id: str, user: Any) -> Mapping[str, Any] | None:

@@ -72,13 +72,6 @@ class UnsupportedMediaTypeError(CrmError):
     http_status = 415
 
 
-class UnknownResourceError(CrmError):
-    """The path names an entity, transition, scoring or preset that does not exist."""
-
-    code = "not_found"
-    http_status = 404
-
-
 class UploadError(CrmError):
     """An uploaded bundle is unsafe or unreadable (paths outside it, too large, not a zip)."""
 

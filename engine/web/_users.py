@@ -2,8 +2,9 @@
 
 Resolution, once per request (:func:`current_user`):
 
-1. an ``Authorization: Bearer <token>`` header: an API token (``crm token create USER``)
-   that is known, not revoked, not expired, of an active user;
+1. where the caller allows it (the REST API; not the admin UI), an
+   ``Authorization: Bearer <token>`` header: an API token (``crm token create USER``) that is
+   known, not revoked, not expired, of a user who may act;
 2. else, where the caller allows it (the admin UI, never the REST API), the flask-login
    session user, if the app has a ``LoginManager``: its server-side session is resolved again
    with the user on every request, so an ended session, a deactivated user or a changed role
@@ -11,7 +12,9 @@ Resolution, once per request (:func:`current_user`):
 3. else :class:`UnauthorizedError` (401, ``WWW-Authenticate: Bearer``).
 
 A request that sends a token never falls back to the session: a wrong token is a 401.
-The REST API takes tokens only, so it has no cookies and no CSRF surface.
+The REST API takes tokens only, so it has no cookies and no CSRF surface; the admin UI
+takes its session only (``admin._auth.acting_user``). Who may act at all is the users'
+rule (:attr:`engine.users.User.may_act`), asked by the token and session lookups.
 
 Each process remembers a token it found valid for ``CRM_TOKEN_CACHE_SECONDS`` (default 1,
 as the definitions reload interval), so a busy client costs no token query per request;
@@ -82,11 +85,11 @@ def session_user() -> User | None:
     if signed_in is None or not getattr(signed_in, "is_authenticated", False):
         return None
     user = getattr(signed_in, "user", None)
-    return user if isinstance(user, User) and user.active else None
+    return user if isinstance(user, User) and user.may_act else None
 
 
-def _resolve(allow_session: bool) -> User:
-    token = bearer_token()
+def _resolve(allow_session: bool, allow_token: bool) -> User:
+    token = bearer_token() if allow_token else None
     if token is not None:
         return _from_token(token)
     if allow_session:
@@ -100,17 +103,24 @@ def _resolve(allow_session: bool) -> User:
     )
 
 
-def current_user(*, allow_session: bool = True) -> User:
+def current_user(*, allow_session: bool = True, allow_token: bool = True) -> User:
     """The user the current request acts as (resolved once per request; see the module).
 
     :param allow_session: whether a flask-login session counts (the REST API says no).
+    :param allow_token: whether a bearer token counts (the admin UI says no).
     :raises UnauthorizedError: when the request has no valid credentials.
     """
     user: User | None = g.get("crm_user", None)
     if user is None:
-        user = _resolve(allow_session)
+        user = _resolve(allow_session, allow_token)
         g.crm_user = user
     return user
+
+
+def forget_current_user() -> None:
+    """Resolve the request's user again at the next :func:`current_user` (after this request
+    changed it: a new language, say)."""
+    g.pop("crm_user", None)
 
 
 def require_admin() -> User:

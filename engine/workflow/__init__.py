@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ._checks import HIDDEN_FIELDS, Refusal, TransitionCheck, TransitionRefusedError, inputs_from_text
-from ._service import AmbiguousTransitionError, WorkflowService
+from ._service import AmbiguousTransitionError, UnknownTransitionError, UnknownWorkflowError, WorkflowService
 from ._sla import Escalation, tick, time_in_states
 from ._views import WorkflowView
 
@@ -14,6 +14,8 @@ __all__ = [
     "Refusal",
     "TransitionCheck",
     "TransitionRefusedError",
+    "UnknownTransitionError",
+    "UnknownWorkflowError",
     "WorkflowService",
     "WorkflowView",
     "inputs_from_text",

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from engine.errors import ConflictError, Problem, UsageError
+from engine.errors import ConflictError, Problem, UnknownNameError, UsageError
 from engine.metadata._workflow_model import TransitionDef, WorkflowDef
 from engine.storage import (
     RECORD_TRANSITIONED,
@@ -29,6 +29,7 @@ from engine.storage import (
     workflow_history_row,
     written_since_deletion,
 )
+from engine.suggestions import did_you_mean
 from engine.users import User
 
 from ._actions import ActionRunner
@@ -58,6 +59,35 @@ class AmbiguousTransitionError(UsageError):
         self.workflows = workflows
 
 
+class UnknownTransitionError(UnknownNameError):
+    """No workflow of the entity has a transition of that name."""
+
+    def __init__(self, entity: str, transition: str, known: tuple[str, ...]) -> None:
+        names = sorted(known)
+        if names:
+            hint = did_you_mean(transition, names, otherwise=f" Known: {', '.join(names)}.")
+        else:
+            hint = f" {entity} has no workflow."
+        super().__init__(
+            f'{entity} has no transition "{transition}".{hint}',
+            [Problem(code="unknown_transition", field="transition", message=f'there is no transition "{transition}"')],
+        )
+
+
+class UnknownWorkflowError(UsageError):
+    """A workflow named to disambiguate a transition that does not have that transition."""
+
+    code = "unknown_workflow"
+
+    def __init__(self, entity: str, transition: str, workflow: str, having: tuple[str, ...]) -> None:
+        names = ", ".join(having)
+        super().__init__(
+            f'{entity} has no workflow "{workflow}" with the transition "{transition}"; it is in {names}',
+            [Problem(code="unknown_workflow", field="workflow", message=f"use one of {names}")],
+        )
+        self.workflows = having
+
+
 class WorkflowService:
     def __init__(self, engine: CrmEngine) -> None:
         self._engine = engine
@@ -84,18 +114,26 @@ class WorkflowService:
         return found
 
     def find_transition(self, entity: str, name: str, workflow: str | None = None) -> tuple[WorkflowDef, TransitionDef]:
-        matches = [
-            (w, w.transitions[name])
-            for w in self.workflows(entity)
-            if name in w.transitions and (workflow is None or w.name == workflow)
-        ]
-        if not matches:
-            known = sorted({t for w in self.workflows(entity) for t in w.transitions})
-            hint = f"; its transitions: {', '.join(known)}" if known else "; it has no workflow"
-            raise UsageError(f'{entity} has no transition "{name}"{hint}')
-        if len(matches) > 1:
-            raise AmbiguousTransitionError(entity, name, tuple(w.name for w, _ in matches))
-        return matches[0]
+        """The transition ``name`` of one of the entity's workflows, and that workflow: the one
+        decision every edge asks for.
+
+        :param workflow: the workflow meant, needed when several have a transition ``name``.
+        :raises UnknownTransitionError: no workflow of the entity has it (with a suggestion).
+        :raises UnknownWorkflowError: ``workflow`` is not one of those that have it.
+        :raises AmbiguousTransitionError: several have it and ``workflow`` is not given.
+        """
+        workflows = self.workflows(entity)
+        having = tuple(w for w in workflows if name in w.transitions)
+        if not having:
+            raise UnknownTransitionError(entity, name, tuple({t for w in workflows for t in w.transitions}))
+        if workflow is not None:
+            chosen = [w for w in having if w.name == workflow]
+            if not chosen:
+                raise UnknownWorkflowError(entity, name, workflow, tuple(w.name for w in having))
+            having = tuple(chosen)
+        if len(having) > 1:
+            raise AmbiguousTransitionError(entity, name, tuple(w.name for w in having))
+        return having[0], having[0].transitions[name]
 
     # -- asking --------------------------------------------------------------------------
     def check(self, entity: str, record_id: int, user: User, *, now: datetime | None = None) -> list[TransitionCheck]:

@@ -7,7 +7,10 @@ token of another user; ``anonymous`` is a client that sends no token at all."""
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -76,3 +79,28 @@ def flow(engine: CrmEngine) -> CrmEngine:
     engine.users.create("fiona", roles=["finance"])
     engine.users.create("fred", roles=["fulfilment"])
     return engine
+
+
+#: A second workflow of ``order`` that also has a transition named ``approve``.
+BILLING = {
+    "schema_version": 1,
+    "kind": "workflow",
+    "name": "order_billing",
+    "entity": "order",
+    "field": "billing",
+    "states": {"open": {"initial": True}, "invoiced": {"final": True}},
+    "transitions": {"approve": {"from": ["open"], "to": "invoiced", "roles": ["finance"]}},
+}
+
+
+@pytest.fixture
+def two_approvals(flow: CrmEngine, tmp_path: Path) -> CrmEngine:
+    """The workflow tests' bundle with ``approve`` in two workflows of ``order``."""
+    bundle = tmp_path / "bundle"
+    shutil.copytree(FLOW, bundle)
+    order = json.loads((bundle / "order.json").read_text(encoding="utf-8"))
+    order["fields"]["billing"] = {"type": "enum", "choices": ["open", "invoiced"]}
+    (bundle / "order.json").write_text(json.dumps(order), encoding="utf-8")
+    (bundle / "order_billing.json").write_text(json.dumps(BILLING), encoding="utf-8")
+    flow.apply(load_definitions(bundle))
+    return flow

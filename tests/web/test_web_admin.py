@@ -240,9 +240,11 @@ def test_import_csv(sales: CrmEngine, client: FlaskClient) -> None:
     multipart = {"file": (io.BytesIO(upsert.encode()), "accounts.csv")}
     result = client.post(f"{API}/admin/import/account?key=code", data=multipart, content_type="multipart/form-data")
     assert result.status_code == 200, result.get_data(as_text=True)
-    assert (result.get_json()["inserted"], result.get_json()["updated"]) == (0, 2)
+    # C-0002's name and city are as stored: unchanged; columns the file does not have are kept
+    assert (result.get_json()["inserted"], result.get_json()["updated"], result.get_json()["unchanged"]) == (0, 1, 1)
     beijing = client.get(f"{API}/records/account", query_string={"where": json.dumps({"city": "北京"})}).get_json()
     assert [r["code"] for r in beijing["items"]] == ["C-0001"]
+    assert [(r["industry"], r["employees"]) for r in beijing["items"]] == [("telecom", 12000)]
 
 
 def test_import_with_bad_lines(sales: CrmEngine, client: FlaskClient) -> None:

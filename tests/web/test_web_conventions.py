@@ -4,43 +4,16 @@ requests, CORS, languages, cursors, limits on queries, and problem documents for
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine.metadata import load_definitions
 from engine.runtime import CrmEngine
 from tests.web.conftest import AuthHeaders
 from tests.web.test_web_workflow import new_order
-from tests.web.web_support import API, FLOW, error_codes, problem
-
-#: A second workflow of ``order`` that also has a transition named ``approve``.
-BILLING = {
-    "schema_version": 1,
-    "kind": "workflow",
-    "name": "order_billing",
-    "entity": "order",
-    "field": "billing",
-    "states": {"open": {"initial": True}, "invoiced": {"final": True}},
-    "transitions": {"approve": {"from": ["open"], "to": "invoiced", "roles": ["finance"]}},
-}
-
-
-@pytest.fixture
-def two_approvals(flow: CrmEngine, tmp_path: Path) -> CrmEngine:
-    """The workflow tests' bundle with ``approve`` in two workflows of ``order``."""
-    bundle = tmp_path / "bundle"
-    shutil.copytree(FLOW, bundle)
-    order = json.loads((bundle / "order.json").read_text(encoding="utf-8"))
-    order["fields"]["billing"] = {"type": "enum", "choices": ["open", "invoiced"]}
-    (bundle / "order.json").write_text(json.dumps(order), encoding="utf-8")
-    (bundle / "order_billing.json").write_text(json.dumps(BILLING), encoding="utf-8")
-    flow.apply(load_definitions(bundle))
-    return flow
+from tests.web.web_support import API, error_codes, problem
 
 
 # -- #10.16: a transition name in two workflows -------------------------------------------------

@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import flask_login
-from flask import Blueprint, Flask, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_admin.form import SecureForm
 from sqlalchemy.engine import make_url
@@ -33,6 +33,7 @@ from engine.runtime import CrmEngine
 from engine.users import DEFAULT_SESSION_LIFETIME, SessionService, TooManySignInsError, User
 
 from .._state import current_engine
+from .._users import current_user, forget_current_user
 from ._i18n import LANGUAGES, say, word
 
 #: The file beside the SQLite database (else in the working directory) holding the session
@@ -93,14 +94,10 @@ class _SessionInterface(SecureCookieSessionInterface):
 
 
 def acting_user() -> User:
-    """The signed-in user, read again from the database once per request (the actor of
-    every service call, and whose permissions the menu, lists and forms show)."""
-    user_id = flask_login.current_user.user.name
-    read: tuple[str, User] | None = g.get("crm_acting_user")
-    if read is None or read[0] != user_id:
-        read = (user_id, current_engine().users.get(user_id))
-        g.crm_acting_user = read
-    return read[1]
+    """The signed-in user (the actor of every service call, and whose permissions the menu,
+    lists and forms show): the web's one resolver, with what the admin UI allows, its
+    session and never a bearer token."""
+    return current_user(allow_session=True, allow_token=False)
 
 
 def secret_key(app: Flask, engine: CrmEngine) -> str:
@@ -203,7 +200,7 @@ def set_language() -> Response:
         else:
             # this request already speaks the new language
             flask_login.login_user(SignedIn(user, flask_login.current_user.session_key))
-            g.pop("crm_acting_user", None)
+            forget_current_user()
             flash(say("language_saved"), "success")
     return redirect(_safe_next(request.form.get("next")))
 

@@ -11,6 +11,7 @@ Edit button and the override forms are there only when they may change the recor
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +36,7 @@ from ._related import related_groups
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from engine.metadata import EntityDef, WorkflowDef
+    from engine.metadata import EntityDef, TransitionDef, WorkflowDef
     from engine.runtime import CrmEngine
 
 #: Audit entries the page shows (the newest).
@@ -74,14 +75,17 @@ class RecordPage:
     def _record_url(self, record_id: Any) -> str:
         return self.get_url(".details_view", id=record_id)
 
-    def situation(self, record: Mapping[str, Any] | None = None, transition: str | None = None) -> Situation:
-        """What a refusal on this entity (its ``record``, a ``transition`` of it) is about."""
+    def situation(
+        self, record: Mapping[str, Any] | None = None, transition: str | None = None, chosen: str | None = None
+    ) -> Situation:
+        """What a refusal on this entity (its ``record``, a ``transition`` of it, of the workflow
+        ``chosen`` when given) is about."""
         definitions = self.engine.model.definitions
-        workflow = t = None
+        workflow: WorkflowDef | None = None
+        t: TransitionDef | None = None
         if transition is not None:
-            found = [w for w in definitions.workflows_for(self.definition.name) if transition in w.transitions]
-            if len(found) == 1:
-                workflow, t = found[0], found[0].transitions[transition]
+            with contextlib.suppress(CrmError):  # a refusal about a transition that is not one
+                workflow, t = self.engine.workflows.find_transition(self.definition.name, transition, chosen)
         return Situation(
             definitions, self.definition, record=record, workflow=workflow, transition=t, roles=acting_user().roles
         )
@@ -200,8 +204,9 @@ class RecordPage:
         if stop is not None or record_id is None:
             return stop or redirect(self.get_url(".index_view"))
         name = str(request.form.get("transition", ""))
+        chosen = str(request.form.get("workflow", "")) or None
         try:
-            workflow, transition = self.engine.workflows.find_transition(self.definition.name, name)
+            workflow, transition = self.engine.workflows.find_transition(self.definition.name, name, chosen)
             given = {key: str(request.form.get(f"input_{key}", "")) for key in transition.inputs}
             # each input read on its own: a missing one is the transition's refusal, with its reason
             inputs: dict[str, Any] = {}
@@ -222,7 +227,7 @@ class RecordPage:
                 workflow=workflow.name,
             )
         except CrmError as error:
-            flash_error(error, self.situation(self._current(record_id), name))
+            flash_error(error, self.situation(self._current(record_id), name, chosen))
         else:
             flash(say("transition_done", name=transition.label.get(current_language())), "success")
         return redirect(self._record_url(record_id))
@@ -235,11 +240,7 @@ class RecordPage:
             return stop or redirect(self.get_url(".index_view"))
         scoring = str(request.form.get("scoring", ""))
         try:
-            definition = next(
-                (s for s in self.engine.model.definitions.scorings_for(self.definition.name) if s.name == scoring), None
-            )
-            if definition is None:
-                raise NotFoundError(f'{self.definition.name} has no scoring "{scoring}"')
+            definition = self.engine.scoring.find(self.definition.name, scoring)
             user = acting_user()
             if request.form.get("clear"):
                 self.engine.scoring.clear_override(self.definition.name, record_id, scoring, user=user)

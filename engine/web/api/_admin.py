@@ -10,17 +10,16 @@ from typing import Any, Literal
 from flask import Response, request
 
 from engine.errors import DefinitionError, Problem
-from engine.metadata import Definitions, load_definitions
+from engine.metadata import Definitions, EntityDef, load_definitions
 from engine.presets import load_preset, resolve
 from engine.runtime import CrmEngine
 from engine.transfer import import_csv
 
 from .._problems import InvalidBodyError, InvalidParameterError
-from .._requests import MAX_ID, bool_param, check_params, choice_param, json_object, optional_int_param
+from .._requests import MAX_ID, bool_param, choice_param, json_object, optional_int_param
 from .._responses import json_response
-from .._state import current_engine
-from .._users import require_admin
-from . import _lookup
+from .._users import current_user
+from ._lookup import resolved
 from ._metadata_json import entity_summary
 from ._uploads import UploadedBundle, problems_in_upload, uploaded_bundle, uploaded_csv
 
@@ -46,36 +45,30 @@ def _summary(definitions: Definitions) -> dict[str, Any]:
     }
 
 
-def validate_definitions() -> Response:
+@resolved(admin=True)
+def validate_definitions(engine: CrmEngine) -> Response:
     """Check an uploaded bundle; 200 with what it defines, or 422 with every problem
     (each with its file and JSON pointer)."""
-    engine = current_engine()
-    require_admin()
-    check_params(())
     with uploaded_bundle() as bundle:
         definitions = load_upload(engine, bundle)
     return json_response({"valid": True, **_summary(definitions)})
 
 
-def diff_definitions() -> Response:
+@resolved(admin=True)
+def diff_definitions(engine: CrmEngine) -> Response:
     """What applying the uploaded bundle would change, with the rows each step touches."""
-    engine = current_engine()
-    require_admin()
-    check_params(())
     with uploaded_bundle() as bundle:
         definitions = load_upload(engine, bundle)
     return json_response(engine.plan(definitions).to_json())
 
 
-def apply_definitions() -> Response:
+@resolved(params=("allow_data_loss", "expected_version"), admin=True)
+def apply_definitions(engine: CrmEngine) -> Response:
     """Migrate the database to the uploaded bundle (all or nothing).
 
     ``allow_data_loss=true`` permits steps that drop data; ``expected_version=N`` refuses
     (409) when someone applied other definitions since the diff you looked at.
     """
-    engine = current_engine()
-    user = require_admin()
-    check_params(("allow_data_loss", "expected_version"))
     allow_data_loss = bool_param("allow_data_loss")
     expected = optional_int_param("expected_version", minimum=0, maximum=MAX_ID)
     with uploaded_bundle() as bundle:
@@ -83,17 +76,15 @@ def apply_definitions() -> Response:
     version, plan = engine.apply(
         definitions,
         allow_data_loss=allow_data_loss,
-        actor=user.name,
+        actor=current_user().name,
         expected_version=expected,
     )
     return json_response({**plan.to_json(), "version": version})
 
 
-def load_preset_view(name: str) -> Response:
+@resolved(admin=True)
+def load_preset_view(engine: CrmEngine, name: str) -> Response:
     """Load a preset (optionally an industry variant, optionally with demo data)."""
-    engine = current_engine()
-    user = require_admin()
-    check_params(())
     body = json_object(allowed=PRESET_KEYS, optional=True)
     industry = _optional_text(body, "industry")
     demo = _optional_int(body, "demo", 0, MAX_DEMO)
@@ -102,7 +93,7 @@ def load_preset_view(name: str) -> Response:
     if not isinstance(allow_data_loss, bool):
         raise _bad_body("allow_data_loss", "expected true or false")
     resolve(name, industry)  # an unknown preset or industry is a 400 naming what exists
-    result = load_preset(engine, name, industry=industry, allow_data_loss=allow_data_loss, actor=user.name)
+    result = load_preset(engine, name, industry=industry, allow_data_loss=allow_data_loss, actor=current_user().name)
     out: dict[str, Any] = {
         "version": result.version,
         "presets": list(result.bundles),
@@ -115,29 +106,25 @@ def load_preset_view(name: str) -> Response:
     return json_response(out)
 
 
-def import_records(entity: str) -> Response:
+@resolved(params=("on_error", "key"), admin=True)
+def import_records(engine: CrmEngine, entity: EntityDef) -> Response:
     """Import a CSV (header = field names). ``on_error=abort`` (default): any bad line
     imports nothing and answers 422 naming every line; ``skip``: the good lines go in."""
-    engine = current_engine()
-    user = require_admin()
-    _lookup.entity(engine, entity)
-    check_params(("on_error", "key"))
     skip = choice_param("on_error", ("abort", "skip"), "abort") == "skip"
     on_error: Literal["abort", "skip"] = "skip" if skip else "abort"
-    key = _key_param(engine, entity)
+    key = _key_param(entity)
     with uploaded_csv() as path:
-        report = import_csv(engine, entity, path, on_error=on_error, key=key, actor=user.name)
+        report = import_csv(engine, entity.name, path, on_error=on_error, key=key, actor=current_user().name)
     return json_response(report.to_json())
 
 
-def _key_param(engine: CrmEngine, entity: str) -> str | None:
+def _key_param(entity: EntityDef) -> str | None:
     key = request.args.get("key")
     if key is None or key == "":
         return None
-    definition = engine.model.entity(entity)
-    if key != "id" and key not in definition.fields:
+    if key != "id" and key not in entity.fields:
         raise InvalidParameterError(
-            f'key: {entity} has no field "{key}"',
+            f'key: {entity.name} has no field "{key}"',
             [Problem(code="unknown_field", field="key", message=f'no field "{key}"')],
         )
     return key

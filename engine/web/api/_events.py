@@ -5,29 +5,27 @@ from __future__ import annotations
 from flask import Response, request
 
 from engine.events import EVENT_TYPES, MAX_EVENTS
+from engine.runtime import CrmEngine
 from engine.storage import to_jsonable
 
-from .._requests import MAX_ID, check_params, choice_param, int_param
+from .._requests import MAX_ID, choice_param, int_param
 from .._responses import json_response
-from .._state import current_engine
-from .._users import require_admin
-from . import _lookup
+from .._users import current_user
+from ._lookup import resolved
 
 PARAMS = ("since", "entity", "type", "limit")
 
 
-def list_events() -> Response:
+@resolved(params=PARAMS, admin=True)
+def list_events(engine: CrmEngine) -> Response:
     """Events with an id above ``since``, oldest first; ``next_since`` is the id to ask from next."""
-    engine = current_engine()
-    user = require_admin()
-    check_params(PARAMS)
     since = int_param("since", 0, maximum=MAX_ID)
     limit = int_param("limit", 100, minimum=1, maximum=MAX_EVENTS)
     entity = request.args.get("entity")
     if entity is not None:
-        _lookup.entity(engine, entity)
+        engine.entity(entity)  # an unknown entity is 404, not an empty page
     types = () if "type" not in request.args else (choice_param("type", EVENT_TYPES, EVENT_TYPES[0]),)
-    found = engine.events.list(user=user, since=since, entity=entity, types=types, limit=limit)
+    found = engine.events.list(user=current_user(), since=since, entity=entity, types=types, limit=limit)
     items = [to_jsonable(e.to_json()) for e in found]
     return json_response({"items": items, "next_since": found[-1].id if found else since})
 

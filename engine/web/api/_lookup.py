@@ -1,82 +1,53 @@
-"""The resources a path names, looked up in the live definitions on every request.
+"""The preamble every view shares (:func:`resolved`): the resources a path names, looked up
+in the live definitions on every request, and the query parameters checked.
 
-Entities, transitions and scorings are not routes of their own: one route serves every
-entity, and the name is resolved here against whatever version is live now, so an apply
-needs no new routes (and no restart).
+Entities and scorings are not routes of their own: one route serves every entity, and the
+name is resolved per request against whatever version is live now, so an apply needs no new
+routes (and no restart). Which entity, scoring or transition a name means is decided by the
+engine and its services (``CrmEngine.entity``, ``ScoringService.find``,
+``WorkflowService.find_transition``), as for the CLI and the admin UI; a view only asks.
 """
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Collection
+from typing import Any
 
-from engine.errors import Problem
-from engine.metadata import EntityDef, ScoringDef, TransitionDef, WorkflowDef
-from engine.runtime import CrmEngine
+from flask import Response
 
-from .._problems import InvalidBodyError, UnknownResourceError
+from .._requests import check_params
+from .._state import current_engine
+from .._users import require_admin
 
-
-def _hint(name: str, known: Iterable[str]) -> str:
-    names = sorted(known)
-    close = difflib.get_close_matches(name, names, n=1)
-    if close:
-        return f' Did you mean "{close[0]}"?'
-    return f" Known: {', '.join(names)}." if names else ""
+View = Callable[..., Response]
 
 
-def entity(engine: CrmEngine, name: str) -> EntityDef:
-    """The live entity ``name``; 404 ``unknown_entity`` otherwise."""
-    if not engine.has_definitions:
-        raise UnknownResourceError(
-            f'there is no entity "{name}": no definitions are applied yet',
-            [Problem(code="unknown_entity", field="entity", message="no definitions are applied yet")],
-        )
-    found = engine.model.definitions.entities.get(name)
-    if found is None:
-        hint = _hint(name, engine.model.definitions.entities)
-        raise UnknownResourceError(
-            f'there is no entity "{name}".{hint}',
-            [Problem(code="unknown_entity", field="entity", message=f'there is no entity "{name}"')],
-        )
-    return found
+def resolved(*, params: Collection[str] = (), admin: bool = False) -> Callable[[View], View]:
+    """What every API view does before its own work, stated once.
 
+    In this order: the caller must be an administrator (``admin``); the ``entity`` of the
+    path is resolved (404 ``unknown_entity``), and its ``scoring`` when the path has one
+    (404 ``unknown_scoring``); the query may hold only ``params`` (and ``lang``). The view is
+    then called with the engine first and the path's values, ``entity`` as an
+    :class:`~engine.metadata.EntityDef` and ``scoring`` as a
+    :class:`~engine.metadata.ScoringDef`.
+    """
 
-def transition(
-    engine: CrmEngine, entity_name: str, name: str, workflow: str | None = None
-) -> tuple[WorkflowDef, TransitionDef]:
-    """The transition ``name`` of one of the entity's workflows (of ``workflow`` when given);
-    404 ``unknown_transition``. Which workflow a name means is the workflow service's
-    decision, as for the CLI: a name in several workflows needs ``workflow``
-    (:class:`~engine.workflow.AmbiguousTransitionError` otherwise)."""
-    entity(engine, entity_name)
-    workflows = engine.model.definitions.workflows_for(entity_name)
-    having = [w.name for w in workflows if name in w.transitions]
-    if having and workflow is not None and workflow not in having:
-        raise InvalidBodyError(
-            f'workflow: {entity_name} has no workflow "{workflow}" with the transition "{name}"; '
-            f"it is in {', '.join(having)}",
-            [Problem(code="unknown_workflow", pointer="/workflow", message=f"use one of {', '.join(having)}")],
-        )
-    if having:
-        return engine.workflows.find_transition(entity_name, name, workflow)
-    known = {t for w in workflows for t in w.transitions}
-    hint = _hint(name, known) if known else f" {entity_name} has no workflow."
-    raise UnknownResourceError(
-        f'{entity_name} has no transition "{name}".{hint}',
-        [Problem(code="unknown_transition", field="transition", message=f'there is no transition "{name}"')],
-    )
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def run(**path: str) -> Response:
+            engine = current_engine()
+            if admin:
+                require_admin()
+            values: dict[str, Any] = dict(path)
+            if "entity" in path:
+                values["entity"] = engine.entity(path["entity"])
+                if "scoring" in path:
+                    values["scoring"] = engine.scoring.find(path["entity"], path["scoring"])
+            check_params(params)
+            return view(engine, **values)
 
+        return run
 
-def scoring(engine: CrmEngine, entity_name: str, name: str) -> ScoringDef:
-    """The scoring ``name`` of the entity; 404 ``unknown_scoring``."""
-    entity(engine, entity_name)
-    scorings = {s.name: s for s in engine.model.definitions.scorings_for(entity_name)}
-    found = scorings.get(name)
-    if found is None:
-        hint = _hint(name, scorings) if scorings else f" {entity_name} has no scoring."
-        raise UnknownResourceError(
-            f'{entity_name} has no scoring "{name}".{hint}',
-            [Problem(code="unknown_scoring", field="scoring", message=f'there is no scoring "{name}"')],
-        )
-    return found
+    return decorate

@@ -5,20 +5,19 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Response
 
+from engine.metadata import EntityDef
 from engine.presets import MODES, catalog, installed_presets
+from engine.runtime import CrmEngine
 
-from .._requests import check_params
 from .._responses import json_response
-from .._state import current_engine
 from .._users import current_user
-from . import _lookup
+from ._lookup import resolved
 from ._metadata_json import entity_json, entity_summary, scoring_json, workflow_json
 
 
-def health() -> Response:
+@resolved()
+def health(engine: CrmEngine) -> Response:
     """The database answers, and which definitions version this process serves."""
-    engine = current_engine()
-    check_params(())
     with engine.db.read() as conn:
         conn.execute(sa.text("SELECT 1"))
     return json_response(
@@ -32,42 +31,37 @@ def health() -> Response:
     )
 
 
-def list_entities() -> Response:
-    engine = current_engine()
-    check_params(())
+@resolved()
+def list_entities(engine: CrmEngine) -> Response:
     entities = engine.model.definitions.entities.values() if engine.has_definitions else ()
     return json_response({"version": engine.version, "items": [entity_summary(e) for e in entities]})
 
 
-def get_entity(name: str) -> Response:
-    engine = current_engine()
-    check_params(())
+@resolved()
+def get_entity(engine: CrmEngine, entity: EntityDef) -> Response:
     # the fields hidden from the caller are not described either
-    entity = engine.permissions.visible_entity(current_user(), _lookup.entity(engine, name))
-    return json_response({"version": engine.version, **entity_json(entity, engine.model.definitions)})
+    visible = engine.permissions.visible_entity(current_user(), entity)
+    return json_response({"version": engine.version, **entity_json(visible, engine.model.definitions)})
 
 
-def list_workflows() -> Response:
-    engine = current_engine()
-    check_params(())
+@resolved()
+def list_workflows(engine: CrmEngine) -> Response:
     entities = engine.model.definitions.entities if engine.has_definitions else {}
     # as the caller may see them: no hidden fields, no guard that reads one
     views = [v for name in entities for v in engine.workflows.views(name, current_user())]
     return json_response({"version": engine.version, "items": [workflow_json(v) for v in views]})
 
 
-def list_scorings() -> Response:
-    engine = current_engine()
-    check_params(())
+@resolved()
+def list_scorings(engine: CrmEngine) -> Response:
     scorings = engine.model.definitions.scorings.values() if engine.has_definitions else ()
     return json_response({"version": engine.version, "items": [scoring_json(s) for s in scorings]})
 
 
-def list_presets() -> Response:
+@resolved()
+def list_presets(engine: CrmEngine) -> Response:
     """The presets that ship with the engine (core, the modes and their industries), and
     which are loaded into this database."""
-    engine = current_engine()
-    check_params(())
     presets = catalog()
     shown = ([presets["core"]] if "core" in presets else []) + [presets[m] for m in MODES if m in presets]
     loaded = installed_presets(engine)
@@ -82,7 +76,7 @@ def list_presets() -> Response:
 ROUTES = (
     ("/health", health, ("GET",)),
     ("/entities", list_entities, ("GET",)),
-    ("/entities/<name>", get_entity, ("GET",)),
+    ("/entities/<entity>", get_entity, ("GET",)),
     ("/workflows", list_workflows, ("GET",)),
     ("/scorings", list_scorings, ("GET",)),
     ("/presets", list_presets, ("GET",)),

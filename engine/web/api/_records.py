@@ -8,12 +8,13 @@ from urllib.parse import urlencode
 from flask import Response, request, url_for
 
 from engine.errors import Problem
+from engine.metadata import EntityDef
 from engine.records import MAX_PAGE
+from engine.runtime import CrmEngine
 
 from .._problems import InvalidParameterError
 from .._requests import (
     MAX_OFFSET,
-    check_params,
     expected_version,
     int_param,
     json_object,
@@ -22,24 +23,22 @@ from .._requests import (
     where_param,
 )
 from .._responses import json_response, record_json, record_response
-from .._state import current_engine
 from .._users import current_user
-from . import _cursors, _lookup
+from . import _cursors
+from ._lookup import resolved
 
 LIST_PARAMETERS = ("where", "sort", "q", "limit", "offset", "cursor")
 DEFAULT_LIMIT = 50
 
 
-def list_records(entity: str) -> Response:
+@resolved(params=LIST_PARAMETERS)
+def list_records(engine: CrmEngine, entity: EntityDef) -> Response:
     """A page of records matching ``where`` and the search ``q``, sorted by ``sort``; from
     ``offset``, or after the record a ``cursor`` (of a ``next`` link) names."""
-    engine = current_engine()
-    definition = _lookup.entity(engine, entity)
-    check_params(LIST_PARAMETERS)
     where, sort, search = where_param(), sort_param(), request.args.get("q")
     limit = int_param("limit", DEFAULT_LIMIT, maximum=MAX_PAGE)
-    keys = _cursors.order_keys(definition, sort)
-    bound = _cursors.binding(entity, where, sort, search)
+    keys = _cursors.order_keys(entity, sort)
+    bound = _cursors.binding(entity.name, where, sort, search)
     token = request.args.get("cursor")
     if token is not None and "offset" in request.args:
         raise InvalidParameterError(
@@ -49,7 +48,7 @@ def list_records(entity: str) -> Response:
     if token is None:
         seen = int_param("offset", 0, maximum=MAX_OFFSET)
         page = engine.records.list(
-            entity, where=where, sort=sort, search=search, limit=limit, offset=seen, user=current_user()
+            entity.name, where=where, sort=sort, search=search, limit=limit, offset=seen, user=current_user()
         )
         total = page.total
     else:
@@ -57,7 +56,7 @@ def list_records(entity: str) -> Response:
         assert keys is not None  # a cursor is only made for a list with keys
         after = _cursors.keyset_where(keys, cursor)
         page = engine.records.list(
-            entity,
+            entity.name,
             where=after if where is None else {"and": [where, after]},
             sort=sort,
             search=search,
@@ -67,7 +66,7 @@ def list_records(entity: str) -> Response:
         seen = cursor.seen
         total = seen + page.total  # what came before, and what is left
     items = [record_json(r) for r in page.items]
-    following = _next_link(entity, keys, bound, items, seen, limit, total)
+    following = _next_link(entity.name, keys, bound, items, seen, limit, total)
     headers = {"Link": f'<{following}>; rel="next"'} if following else None
     return json_response(
         {"items": items, "total": total, "limit": page.limit, "offset": seen, "next": following}, headers=headers
@@ -95,44 +94,36 @@ def _next_link(
     return f"{url_for('.list_records', entity=entity)}?{urlencode(args)}"
 
 
-def create_record(entity: str) -> Response:
-    engine = current_engine()
-    _lookup.entity(engine, entity)
-    check_params(())
+@resolved()
+def create_record(engine: CrmEngine, entity: EntityDef) -> Response:
     data = json_object()
-    created = engine.records.create(entity, data, user=current_user())
-    location = url_for(".get_record", entity=entity, record_id=str(created["id"]))
+    created = engine.records.create(entity.name, data, user=current_user())
+    location = url_for(".get_record", entity=entity.name, record_id=str(created["id"]))
     return record_response(created, 201, location=location)
 
 
-def get_record(entity: str, record_id: str) -> Response:
-    engine = current_engine()
-    _lookup.entity(engine, entity)
-    check_params(())
-    return record_response(engine.records.get(entity, parse_record_id(record_id), user=current_user()))
+@resolved()
+def get_record(engine: CrmEngine, entity: EntityDef, record_id: str) -> Response:
+    return record_response(engine.records.get(entity.name, parse_record_id(record_id), user=current_user()))
 
 
-def update_record(entity: str, record_id: str) -> Response:
+@resolved()
+def update_record(engine: CrmEngine, entity: EntityDef, record_id: str) -> Response:
     """A partial update; the version read comes from If-Match or the body's ``version``."""
-    engine = current_engine()
-    _lookup.entity(engine, entity)
-    check_params(())
     changes = json_object()
     version = expected_version(changes)
     changes.pop("version", None)
     updated = engine.records.update(
-        entity, parse_record_id(record_id), changes, expected_version=version, user=current_user()
+        entity.name, parse_record_id(record_id), changes, expected_version=version, user=current_user()
     )
     return record_response(updated)
 
 
-def delete_record(entity: str, record_id: str) -> Response:
-    engine = current_engine()
-    _lookup.entity(engine, entity)
-    check_params(())
+@resolved()
+def delete_record(engine: CrmEngine, entity: EntityDef, record_id: str) -> Response:
     body = json_object(allowed=("version",), optional=True)
     engine.records.delete(
-        entity, parse_record_id(record_id), expected_version=expected_version(body), user=current_user()
+        entity.name, parse_record_id(record_id), expected_version=expected_version(body), user=current_user()
     )
     return Response(status=204)
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 from flask import Response
 
 from engine.errors import Problem
-from engine.metadata import ScoringDef
+from engine.metadata import EntityDef, ScoringDef
 from engine.runtime import CrmEngine
 
 from .._problems import InvalidBodyError
-from .._requests import check_params, finite_number, json_object, language, parse_record_id
+from .._requests import finite_number, json_object, language, parse_record_id
 from .._responses import json_response
-from .._state import current_engine
 from .._users import current_user
-from . import _lookup
+from ._lookup import resolved
 
 OVERRIDE_KEYS = ("value", "grade", "reason")
 #: The width of the stored grade (``crm_scores.override_grade``).
@@ -23,19 +22,15 @@ MAX_REASON = 4000
 MAX_VALUE = 1e15
 
 
-def list_scores(entity: str, record_id: str) -> Response:
-    engine = current_engine()
-    _lookup.entity(engine, entity)
-    check_params(("lang",))
-    views = engine.scoring.show(entity, parse_record_id(record_id), language=language(), user=current_user())
+@resolved()
+def list_scores(engine: CrmEngine, entity: EntityDef, record_id: str) -> Response:
+    views = engine.scoring.show(entity.name, parse_record_id(record_id), language=language(), user=current_user())
     return json_response({"items": [v.to_json() for v in views]})
 
 
-def put_override(entity: str, record_id: str, scoring: str) -> Response:
+@resolved()
+def put_override(engine: CrmEngine, entity: EntityDef, record_id: str, scoring: ScoringDef) -> Response:
     """Set a user's value and/or grade; it stays until cleared, whatever recomputation finds."""
-    engine = current_engine()
-    definition = _lookup.scoring(engine, entity, scoring)
-    check_params(("lang",))
     body = json_object(allowed=OVERRIDE_KEYS)
     value = body.get("value")
     if value is not None:
@@ -47,7 +42,7 @@ def put_override(entity: str, record_id: str, scoring: str) -> Response:
             )
     grade = body.get("grade")
     if grade is not None:
-        check_grade(engine, definition, grade)
+        check_grade(engine, scoring, grade)
     reason = body.get("reason")
     if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON:
         raise InvalidBodyError(
@@ -60,22 +55,22 @@ def put_override(entity: str, record_id: str, scoring: str) -> Response:
             [Problem(code="required", pointer="/value", message="give a value, a grade or both")],
         )
     number = parse_record_id(record_id)
-    engine.scoring.override(entity, number, scoring, value=value, grade=grade, reason=reason, user=current_user())
-    return _score(entity, number, scoring)
+    engine.scoring.override(
+        entity.name, number, scoring.name, value=value, grade=grade, reason=reason, user=current_user()
+    )
+    return _score(engine, entity.name, number, scoring.name)
 
 
-def delete_override(entity: str, record_id: str, scoring: str) -> Response:
-    engine = current_engine()
-    _lookup.scoring(engine, entity, scoring)
-    check_params(("lang",))
+@resolved()
+def delete_override(engine: CrmEngine, entity: EntityDef, record_id: str, scoring: ScoringDef) -> Response:
     number = parse_record_id(record_id)
-    engine.scoring.clear_override(entity, number, scoring, user=current_user())
-    return _score(entity, number, scoring)
+    engine.scoring.clear_override(entity.name, number, scoring.name, user=current_user())
+    return _score(engine, entity.name, number, scoring.name)
 
 
-def _score(entity: str, record_id: int, scoring: str) -> Response:
+def _score(engine: CrmEngine, entity: str, record_id: int, scoring: str) -> Response:
     """One score as ``GET .../scores`` shows it (labels in the request's language)."""
-    views = current_engine().scoring.show(entity, record_id, language=language(), user=current_user())
+    views = engine.scoring.show(entity, record_id, language=language(), user=current_user())
     return json_response(next(v for v in views if v.scoring == scoring).to_json())
 
 

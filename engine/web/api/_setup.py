@@ -9,19 +9,19 @@ from flask import Blueprint, Flask, Response, request
 
 from engine.runtime import CrmEngine
 
-from .._requests import check_params
 from .._responses import json_response
 from .._state import bind_engine, web_state
 from .._users import current_user
 from ..openapi import API_PREFIX, build_spec
 from . import _admin, _events, _metadata, _records, _scores, _workflow
+from ._lookup import resolved
 
 Route = tuple[str, Callable[..., Response], tuple[str, ...]]
 
 
-def openapi_document() -> Response:
+@resolved()
+def openapi_document(engine: CrmEngine) -> Response:
     """The OpenAPI 3.1 document of the live definitions (built once per version)."""
-    check_params(())
     return json_response(openapi_spec())
 
 

@@ -4,44 +4,36 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
+from flask import Response, request
 
 from engine.errors import Problem
+from engine.metadata import EntityDef
+from engine.runtime import CrmEngine
 from engine.storage import to_jsonable
 
-from .._problems import InvalidBodyError
-from .._requests import check_params, expected_version, json_object, language, parse_record_id
+from .._problems import InvalidBodyError, InvalidParameterError
+from .._requests import expected_version, json_object, language, parse_record_id
 from .._responses import json_response, record_response
-from .._state import current_engine
 from .._users import current_user
-from . import _lookup
+from ._lookup import resolved
 
 RUN_KEYS = ("inputs", "comment", "version", "workflow")
 MAX_COMMENT = 4000
 
 
-def list_transitions(entity: str, record_id: str) -> Response:
+@resolved()
+def list_transitions(engine: CrmEngine, entity: EntityDef, record_id: str) -> Response:
     """Every transition of the record's workflows: whether the user may run it now, and why not."""
-    engine = current_engine()
-    _lookup.entity(engine, entity)
-    check_params(("lang",))
     lang = language()
-    checks = engine.workflows.check(entity, parse_record_id(record_id), current_user())
+    checks = engine.workflows.check(entity.name, parse_record_id(record_id), current_user())
     return json_response({"items": [c.to_json(lang) for c in checks]})
 
 
-def run_transition(entity: str, record_id: str, name: str) -> Response:
+@resolved(params=("workflow",))
+def run_transition(engine: CrmEngine, entity: EntityDef, record_id: str, name: str) -> Response:
     """Run a transition; the record after it (a refusal is 409 with every reason)."""
-    engine = current_engine()
-    check_params(())
     body = json_object(allowed=RUN_KEYS, optional=True)
-    chosen = body.get("workflow")
-    if chosen is not None and not isinstance(chosen, str):
-        raise InvalidBodyError(
-            "workflow must be the name of a workflow",
-            [Problem(code="type", pointer="/workflow", message="expected a workflow name")],
-        )
-    workflow, _t = _lookup.transition(engine, entity, name, chosen)
+    workflow, _t = engine.workflows.find_transition(entity.name, name, _chosen_workflow(body))
     inputs = body.get("inputs", {})
     if inputs is None:
         inputs = {}
@@ -57,7 +49,7 @@ def run_transition(entity: str, record_id: str, name: str) -> Response:
             [Problem(code="type", pointer="/comment", message=f"expected text of at most {MAX_COMMENT} characters")],
         )
     record = engine.workflows.run(
-        entity,
+        entity.name,
         parse_record_id(record_id),
         name,
         user=current_user(),
@@ -69,12 +61,28 @@ def run_transition(entity: str, record_id: str, name: str) -> Response:
     return record_response(record)
 
 
-def transition_history(entity: str, record_id: str) -> Response:
+def _chosen_workflow(body: dict[str, Any]) -> str | None:
+    """The workflow a client names to disambiguate a transition: ``workflow`` in the body or
+    the query (both: the same one)."""
+    in_body = body.get("workflow")
+    if in_body is not None and not isinstance(in_body, str):
+        raise InvalidBodyError(
+            "workflow must be the name of a workflow",
+            [Problem(code="type", pointer="/workflow", message="expected a workflow name")],
+        )
+    in_query = request.args.get("workflow")
+    if in_body is not None and in_query is not None and in_body != in_query:
+        raise InvalidParameterError(
+            f'workflow: the query names "{in_query}" and the body "{in_body}"; name one workflow, once',
+            [Problem(code="conflicting_workflow", field="workflow", message="the query and the body disagree")],
+        )
+    return in_body if in_body is not None else in_query
+
+
+@resolved()
+def transition_history(engine: CrmEngine, entity: EntityDef, record_id: str) -> Response:
     """Every state change of the record, oldest first."""
-    engine = current_engine()
-    _lookup.entity(engine, entity)
-    check_params(())
-    rows = engine.workflows.history(entity, parse_record_id(record_id), user=current_user())
+    rows = engine.workflows.history(entity.name, parse_record_id(record_id), user=current_user())
     return json_response({"items": [_history_row(r) for r in rows]})
 
 

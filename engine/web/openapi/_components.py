@@ -25,6 +25,7 @@ _LABEL = {
     "required": ["en"],
 }
 _STRINGS = {"type": "array", "items": {"type": "string"}}
+_WORKFLOW_CHOICE = "The workflow of the transition, needed when several workflows of the entity have one of that name"
 
 SCHEMAS: dict[str, dict[str, Any]] = {
     "Problem": {
@@ -187,6 +188,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "inputs": {"type": "object", "description": "Values the transition asks for (a lost reason...)."},
             "comment": {"type": "string", "maxLength": 4000},
             "version": {"type": "integer", "minimum": 1, "description": "The version you read (or If-Match)."},
+            "workflow": {"type": "string", "description": _WORKFLOW_CHOICE},
         },
         "additionalProperties": False,
     },
@@ -376,6 +378,13 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "required": False,
         "description": "The language of labels and of refusals' messages (else Accept-Language; else English).",
         "schema": {"type": "string", "enum": ["en", "zh"]},
+    },
+    "workflow": {
+        "name": "workflow",
+        "in": "query",
+        "required": False,
+        "description": _WORKFLOW_CHOICE + " (also in the body; both: the same one).",
+        "schema": {"type": "string"},
     },
     "q": {
         "name": "q",

@@ -87,9 +87,24 @@ def _name_param(name: str, values: list[str], description: str) -> dict[str, Any
 def entity_paths(entity: EntityDef, definitions: Definitions) -> Paths:
     """The record, workflow and score operations of one entity."""
     n = entity.name
+    transitions = sorted({t for w in definitions.workflows_for(n) for t in w.transitions})
+    scorings = sorted(s.name for s in definitions.scorings_for(n))
+    return {
+        **_record_paths(n),
+        **(_workflow_paths(n, transitions) if transitions else {}),
+        **(_score_paths(n, scorings) if scorings else {}),
+    }
+
+
+#: The path parameter of a record's id (components.parameters).
+_RECORD_ID = "recordId"
+
+
+def _record_paths(n: str) -> Paths:
+    """List, create, read, change and delete records of the entity ``n``."""
     record = schema_ref(n)
-    rid = "recordId"
-    paths: Paths = {
+    rid = _RECORD_ID
+    return {
         f"/records/{n}": {
             "get": _op(
                 f"{n}.list",
@@ -135,9 +150,14 @@ def entity_paths(entity: EntityDef, definitions: Definitions) -> Paths:
             ),
         },
     }
-    transitions = sorted({t for w in definitions.workflows_for(n) for t in w.transitions})
-    if transitions:
-        paths[f"/records/{n}/{{id}}/transitions"] = {
+
+
+def _workflow_paths(n: str, transitions: list[str]) -> Paths:
+    """What a record of the entity ``n`` may do next, doing it, and its history."""
+    record = schema_ref(n)
+    rid = _RECORD_ID
+    return {
+        f"/records/{n}/{{id}}/transitions": {
             "get": _op(
                 f"{n}.transitions",
                 n,
@@ -154,18 +174,23 @@ def entity_paths(entity: EntityDef, definitions: Definitions) -> Paths:
                 },
                 parameters=[rid, "lang"],
             ),
-        }
-        paths[f"/records/{n}/{{id}}/transitions/{{transition}}"] = {
+        },
+        f"/records/{n}/{{id}}/transitions/{{transition}}": {
             "post": _op(
                 f"{n}.run_transition",
                 n,
                 "Run a transition",
                 {**_ok("The record after the transition", record, etag=True), **_problems(404, 409, 412, 415, 422)},
-                parameters=[rid, _name_param("transition", transitions, "The transition to run."), "ifMatch"],
+                parameters=[
+                    rid,
+                    _name_param("transition", transitions, "The transition to run."),
+                    "ifMatch",
+                    "workflow",
+                ],
                 requestBody=_body(schema_ref("TransitionRun"), required=False),
             ),
-        }
-        paths[f"/records/{n}/{{id}}/history"] = {
+        },
+        f"/records/{n}/{{id}}/history": {
             "get": _op(
                 f"{n}.history",
                 n,
@@ -182,11 +207,16 @@ def entity_paths(entity: EntityDef, definitions: Definitions) -> Paths:
                 },
                 parameters=[rid],
             ),
-        }
-    scorings = sorted(s.name for s in definitions.scorings_for(n))
-    if scorings:
-        scoring = _name_param("scoring", scorings, "The scoring.")
-        paths[f"/records/{n}/{{id}}/scores"] = {
+        },
+    }
+
+
+def _score_paths(n: str, scorings: list[str]) -> Paths:
+    """A record's scores with their factors, and overriding them."""
+    rid = _RECORD_ID
+    scoring = _name_param("scoring", scorings, "The scoring.")
+    return {
+        f"/records/{n}/{{id}}/scores": {
             "get": _op(
                 f"{n}.scores",
                 n,
@@ -200,8 +230,8 @@ def entity_paths(entity: EntityDef, definitions: Definitions) -> Paths:
                 },
                 parameters=[rid, "lang"],
             ),
-        }
-        paths[f"/records/{n}/{{id}}/scores/{{scoring}}/override"] = {
+        },
+        f"/records/{n}/{{id}}/scores/{{scoring}}/override": {
             "put": _op(
                 f"{n}.override",
                 n,
@@ -217,8 +247,8 @@ def entity_paths(entity: EntityDef, definitions: Definitions) -> Paths:
                 {**_ok("The score", schema_ref("Score")), **_problems(404)},
                 parameters=[rid, scoring],
             ),
-        }
-    return paths
+        },
+    }
 
 
 def _items(name: str) -> dict[str, Any]:
@@ -248,7 +278,15 @@ def global_paths(entities: list[str]) -> Paths:
     """Health, the definitions, and the admin operations."""
     names: dict[str, Any] = {"type": "string", **({"enum": entities} if entities else {})}
     entity_param = {"name": "name", "in": "path", "required": True, "schema": names}
-    import_param = {**entity_param, "name": "entity"}
+    return {
+        **_meta_paths(entity_param),
+        **_definition_paths(),
+        **_loading_paths({**entity_param, "name": "entity"}),
+    }
+
+
+def _meta_paths(entity_param: dict[str, Any]) -> Paths:
+    """Health, the live definitions, the presets, and this document."""
     return {
         "/health": {
             "get": _op(
@@ -297,6 +335,12 @@ def global_paths(entities: list[str]) -> Paths:
         "/openapi.json": {
             "get": _op("openapi", "meta", "This document", _ok("OpenAPI 3.1", {"type": "object"}), public=True)
         },
+    }
+
+
+def _definition_paths() -> Paths:
+    """Checking, comparing and applying uploaded definitions."""
+    return {
         "/admin/definitions/validate": {
             "post": _op(
                 "definitions.validate",
@@ -337,6 +381,12 @@ def global_paths(entities: list[str]) -> Paths:
                 requestBody=_bundle_body(),
             )
         },
+    }
+
+
+def _loading_paths(import_param: dict[str, Any]) -> Paths:
+    """Loading a preset, and importing records from CSV."""
+    return {
         "/admin/presets/{name}/load": {
             "post": _op(
                 "presets.load",

@@ -7,7 +7,7 @@ from typing import Any
 
 from apispec import APISpec
 
-from engine.metadata import Definitions
+from engine.metadata import Definitions, EntityDef
 
 from ._components import HEADERS, PARAMETERS, RESPONSES, SCHEMAS, SECURITY_SCHEMES, schema_ref
 from ._entity_schemas import input_schema, record_schema
@@ -40,6 +40,28 @@ def build_spec(definitions: Definitions | None, version: int) -> dict[str, Any]:
         info={"description": _DESCRIPTION},
         servers=[{"url": API_PREFIX}],
     )
+    _add_shared_components(spec)
+    tags = [
+        {"name": "meta", "description": "Health and the live definitions"},
+        {"name": "admin", "description": "Definitions, presets and imports (administrators)"},
+    ]
+    entities = list(definitions.entities.values()) if definitions is not None else []
+    for entity in entities:
+        assert definitions is not None
+        _add_entity(spec, entity, definitions)
+        tags.append({"name": entity.name, "description": entity.label.en})
+    names = [e.name for e in entities]
+    for path, operations in {**global_paths(names), **event_paths(names)}.items():
+        spec.path(path=path, operations=operations)
+    out = spec.to_dict()
+    out["tags"] = tags
+    out["security"] = [{name: []} for name in SECURITY_SCHEMES]
+    out["info"]["x-definitions-version"] = version
+    return out
+
+
+def _add_shared_components(spec: APISpec) -> None:
+    """The schemas, responses, parameters, headers and security schemes every document has."""
     # apispec may complete what it is given in place; the module-level parts stay pristine
     for name, schema in SCHEMAS.items():
         spec.components.schema(name, copy.deepcopy(schema))
@@ -53,43 +75,31 @@ def build_spec(definitions: Definitions | None, version: int) -> dict[str, Any]:
     for name, scheme in SECURITY_SCHEMES.items():
         spec.components.security_scheme(name, copy.deepcopy(scheme))
 
-    tags = [
-        {"name": "meta", "description": "Health and the live definitions"},
-        {"name": "admin", "description": "Definitions, presets and imports (administrators)"},
-    ]
-    entities = list(definitions.entities.values()) if definitions is not None else []
-    for entity in entities:
-        assert definitions is not None
-        driven = frozenset(w.field for w in definitions.workflows_for(entity.name))
-        spec.components.schema(entity.name, record_schema(entity))
-        spec.components.schema(f"{entity.name}.create", input_schema(entity, update=False, driven=driven))
-        spec.components.schema(f"{entity.name}.update", input_schema(entity, update=True, driven=driven))
-        spec.components.schema(
-            f"{entity.name}.page",
-            {
-                "type": "object",
-                "properties": {
-                    "items": {"type": "array", "items": schema_ref(entity.name)},
-                    "total": {"type": "integer"},
-                    "limit": {"type": "integer"},
-                    "offset": {"type": "integer"},
-                    "next": {
-                        "type": ["string", "null"],
-                        "description": "The URL of the next page (with a cursor), as in the Link header; "
-                        "null on the last page.",
-                    },
-                },
-                "required": ["items", "total", "limit", "offset", "next"],
-            },
-        )
-        tags.append({"name": entity.name, "description": entity.label.en})
-        for path, operations in entity_paths(entity, definitions).items():
-            spec.path(path=path, operations=operations)
-    names = [e.name for e in entities]
-    for path, operations in {**global_paths(names), **event_paths(names)}.items():
+
+def _add_entity(spec: APISpec, entity: EntityDef, definitions: Definitions) -> None:
+    """The schemas of one entity's records (as read, created, changed, and a page) and its paths."""
+    driven = frozenset(w.field for w in definitions.workflows_for(entity.name))
+    spec.components.schema(entity.name, record_schema(entity))
+    spec.components.schema(f"{entity.name}.create", input_schema(entity, update=False, driven=driven))
+    spec.components.schema(f"{entity.name}.update", input_schema(entity, update=True, driven=driven))
+    spec.components.schema(f"{entity.name}.page", _page_schema(entity.name))
+    for path, operations in entity_paths(entity, definitions).items():
         spec.path(path=path, operations=operations)
-    out = spec.to_dict()
-    out["tags"] = tags
-    out["security"] = [{name: []} for name in SECURITY_SCHEMES]
-    out["info"]["x-definitions-version"] = version
-    return out
+
+
+def _page_schema(name: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "items": {"type": "array", "items": schema_ref(name)},
+            "total": {"type": "integer"},
+            "limit": {"type": "integer"},
+            "offset": {"type": "integer"},
+            "next": {
+                "type": ["string", "null"],
+                "description": "The URL of the next page (with a cursor), as in the Link header; "
+                "null on the last page.",
+            },
+        },
+        "required": ["items", "total", "limit", "offset", "next"],
+    }
