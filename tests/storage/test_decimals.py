@@ -118,6 +118,20 @@ def test_eighteen_digits_round_trip_through_the_api(crm: CrmEngine) -> None:
     listed = client.get("/api/v1/records/deal", query_string={"where": json.dumps({"amount": {"gt": str(JUST_BELOW)}})})
     assert listed.status_code == 200, listed.get_data(as_text=True)
     assert [r["id"] for r in listed.get_json()["items"]] == [record_id]
+    # cursor pages continue after the exact last value (a float would tie these three)
+    for amount in (JUST_BELOW, -BIG, -JUST_BELOW):
+        assert (
+            client.post("/api/v1/records/deal", json={"title": str(amount), "amount": str(amount)}).status_code == 201
+        )
+    walked: list[Decimal] = []
+    page = client.get("/api/v1/records/deal", query_string={"sort": "-amount", "limit": 1}).get_json()
+    while True:
+        walked += [Decimal(str(r["amount"])) for r in page["items"]]
+        if page["next"] is None:
+            break
+        assert "cursor=" in page["next"]
+        page = client.get(page["next"]).get_json()
+    assert walked == [BIG, JUST_BELOW, -JUST_BELOW, -BIG]
 
 
 # -- filters and sorting -----------------------------------------------------------------------
