@@ -223,16 +223,22 @@ def stored_number(expression: ColumnElement[Any], column_type: TypeEngine[Any]) 
 
     On SQLite a decimal column gets the number rounded to its scale, times ``10^scale``, as
     an INTEGER; otherwise the expression is left as it is (PostgreSQL rounds to the scale).
+    An expression of a decimal column type of the same scale is in the column's units already.
     """
-    if not isinstance(column_type, ExactDecimal) or isinstance(expression.type, ExactDecimal):
+    if not isinstance(column_type, ExactDecimal):
         return expression
+    kind = expression.type
+    if isinstance(kind, ExactDecimal):
+        if kind.scale == column_type.scale:
+            return expression
+        expression = plain_number(expression)
     return _StoredNumber(expression, column_type)
 
 
 # A computed value written into a decimal column by INSERT or UPDATE (``UPDATE t SET amount =
 # <an expression>``) is a plain number; on SQLite it is stored as the column's scaled integer,
-# whoever wrote the statement. Values of the column's own type (``amount * 2``, bound Python
-# values, NULL) are in its units already.
+# whoever wrote the statement. Values of the column's own type and scale (``amount * 2``),
+# bound Python values and NULL are in its units already.
 @compiles(Update, "sqlite")
 def _update_sqlite(element: Update, compiler: SQLCompiler, **kw: Any) -> str:
     return compiler.visit_update(_stored_values(element), **kw)
@@ -252,7 +258,7 @@ def _stored_values(statement: _Dml) -> _Dml:
     for key, value in values.items():
         column = statement.table.c.get(key) if isinstance(key, str) else key
         kind = getattr(column, "type", None)
-        if not isinstance(kind, ExactDecimal) or _in_units(value):
+        if not isinstance(kind, ExactDecimal) or _unscaled_on_write(value):
             continue
         changed[key] = stored_number(value, kind)
     if not changed:
@@ -262,11 +268,10 @@ def _stored_values(statement: _Dml) -> _Dml:
     return rewritten
 
 
-def _in_units(value: Any) -> bool:
-    if isinstance(value, Null) or isinstance(getattr(value, "type", None), ExactDecimal):
-        return True
-    # a bound value without a type of its own gets the column's, which scales it
-    return isinstance(value, BindParameter) and isinstance(value.type, NullType)
+def _unscaled_on_write(value: Any) -> bool:
+    """Whether SQLAlchemy writes ``value`` as it is: NULL, and a bound value without a type of
+    its own (it gets the column's, which scales it). Other values go through stored_number()."""
+    return isinstance(value, Null) or (isinstance(value, BindParameter) and isinstance(value.type, NullType))
 
 
 def _json() -> TypeEngine[Any]:

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from engine.compile import plain_number, stored_number
 from engine.errors import DefinitionError, UsageError
 from engine.metadata import load_definitions
 from engine.reports import run_report
@@ -247,6 +248,35 @@ def test_a_sum_beyond_64_bits_fails_on_sqlite_instead_of_rounding(crm: CrmEngine
         return
     [row] = run_report(crm, "totals").rows
     assert row["amount"] == 10 * BIG
+
+
+# -- SQL over decimal columns ------------------------------------------------------------------------
+def test_sql_arithmetic_and_computed_writes_are_in_the_values_units(crm: CrmEngine) -> None:
+    record_id = _create(crm, "d", Decimal("12.34"), Decimal("0.5"))
+    table = crm.model.table("deal")
+    amount, rate = table.c.amount, table.c.rate
+    with crm.db.write() as conn:
+        row = conn.execute(
+            sa.select(
+                amount * 2, amount / 4, amount + 1, 3 * amount, -amount, plain_number(amount) * plain_number(rate)
+            )
+        ).one()
+        assert tuple(row[:5]) == (
+            Decimal("24.68"),
+            Decimal("3.085"),
+            Decimal("13.34"),
+            Decimal("37.02"),
+            -Decimal("12.34"),
+        )
+        assert float(row[5]) == pytest.approx(6.17)
+        # a computed number written into a decimal column is stored at its scale; a column
+        # of another scale is converted
+        conn.execute(table.update().values(amount=plain_number(amount) * plain_number(rate), rate=amount))
+    stored = crm.records.get("deal", record_id)
+    assert (stored["amount"], stored["rate"]) == (Decimal("6.17"), Decimal("12.34"))
+    with crm.db.write() as conn:
+        conn.execute(table.update().values(amount=stored_number(sa.literal(0.125, sa.Float()), amount.type)))
+    assert crm.records.get("deal", record_id)["amount"] == Decimal("0.13")  # half away from zero
 
 
 # -- older SQLite databases ------------------------------------------------------------------------
