@@ -10,7 +10,14 @@ from engine.compile._csv import CsvRowConverter, compile_csv_reader
 from engine.compile._rules import DATE_RE, NUMERIC_RE, record_problem, unstorable
 from engine.compile._schema import RecordSchema, build_record_schema, load_record
 from engine.compile._tables import NAMING_CONVENTION, build_metadata, system_columns
-from engine.compile._types import SQLITE_MAX_PRECISION, ExactDecimal, UTCDateTime, column_type
+from engine.compile._types import (
+    SQLITE_MAX_PRECISION,
+    ExactDecimal,
+    UTCDateTime,
+    column_type,
+    plain_number,
+    stored_number,
+)
 from engine.compile._validator import RecordValidator, compile_validator, field_validator
 
 __all__ = [
@@ -30,7 +37,9 @@ __all__ = [
     "compile_validator",
     "field_validator",
     "load_record",
+    "plain_number",
     "record_problem",
+    "stored_number",
     "system_columns",
     "unstorable",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -13,13 +13,20 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     Numeric,
     String,
     Text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeDecorator, TypeEngine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql import ColumnElement, literal_column, operators
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.dml import Insert, Update, ValuesBase
+from sqlalchemy.sql.elements import BindParameter, Null
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import NullType, TypeDecorator, TypeEngine
 
 from engine.metadata._model import FieldDef
 
@@ -28,6 +35,7 @@ from engine.metadata._model import FieldDef
 ENUM_MIN_LENGTH = 64
 
 _UTC = UTC
+_Dml = TypeVar("_Dml", bound=ValuesBase)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -85,6 +93,15 @@ class ExactDecimal(TypeDecorator[Decimal]):
     impl = Numeric
     cache_ok = True
 
+    class comparator_factory(TypeDecorator.Comparator[Decimal]):
+        def _adapt_expression(self, op: Any, other_comparator: Any) -> tuple[Any, TypeEngine[Any]]:
+            # ``amount + 1``, ``amount * 2``, ``amount / 3`` are in the column's units (the other
+            # operand is scaled, or is a plain factor); a product or quotient of two decimals
+            # is not: compute it from plain_number() of each
+            if op in _FACTOR_OPERATORS and isinstance(other_comparator.type, ExactDecimal):
+                return op, Numeric()
+            return op, self.type
+
     def __init__(self, precision: int, scale: int) -> None:
         super().__init__(precision, scale, asdecimal=True)
         self.precision = precision
@@ -117,7 +134,144 @@ class ExactDecimal(TypeDecorator[Decimal]):
         return number.scaleb(-self.scale)
 
     def coerce_compared_value(self, op: Any, value: Any) -> TypeEngine[Any]:
+        if op in _FACTOR_OPERATORS:
+            # ``amount * 2`` is twice the scaled integer: the factor is a plain number
+            return BigInteger() if isinstance(value, int) and not isinstance(value, bool) else Numeric()
         return self
+
+
+#: Operators whose other operand is a factor, not a value in the column's units.
+_FACTOR_OPERATORS = frozenset({operators.mul, operators.truediv, operators.floordiv, operators.mod})
+
+
+class _PlainNumberType(TypeDecorator[Any]):
+    """What :func:`plain_number` gives: a REAL on SQLite, ``NUMERIC`` (a ``Decimal``) elsewhere."""
+
+    impl = Numeric
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(Float())
+        return dialect.type_descriptor(Numeric(asdecimal=True))
+
+
+class _PlainNumber(FunctionElement[Any]):
+    """A scaled integer column read as the number it stands for (see :func:`plain_number`)."""
+
+    name = "crm_plain_number"
+    inherit_cache = True
+    type = _PlainNumberType()
+
+
+class _StoredNumber(FunctionElement[Any]):
+    """A number as a decimal column of some scale stores it (see :func:`stored_number`)."""
+
+    name = "crm_stored_number"
+    inherit_cache = True
+
+    def __init__(self, value: ColumnElement[Any], column_type: ExactDecimal) -> None:
+        super().__init__(value, literal_column(str(int(column_type.scale))))
+        # typed as the column: it is in the column's units (and is not scaled twice)
+        self.type = column_type
+
+
+# the scale is the second clause, a literal written into the SQL (so it is part of the cache key)
+@compiles(_PlainNumber)
+def _plain_default(element: _PlainNumber, compiler: SQLCompiler, **kw: Any) -> str:
+    value, _scale = element.clauses
+    return compiler.process(value, **kw)
+
+
+@compiles(_PlainNumber, "sqlite")
+def _plain_sqlite(element: _PlainNumber, compiler: SQLCompiler, **kw: Any) -> str:
+    value, scale = element.clauses
+    return f"(CAST({compiler.process(value, **kw)} AS REAL) / 1e{compiler.process(scale, **kw)})"
+
+
+@compiles(_StoredNumber)
+def _stored_default(element: _StoredNumber, compiler: SQLCompiler, **kw: Any) -> str:
+    value, _scale = element.clauses
+    return compiler.process(value, **kw)
+
+
+@compiles(_StoredNumber, "sqlite")
+def _stored_sqlite(element: _StoredNumber, compiler: SQLCompiler, **kw: Any) -> str:
+    value, scale = (compiler.process(c, **kw) for c in element.clauses)
+    # rounded to the scale first, half away from zero as PostgreSQL's NUMERIC does
+    return f"CAST(round(round({value}, {scale}) * 1e{scale}) AS INTEGER)"
+
+
+def plain_number(expression: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The number an SQL expression stands for, to compute with in SQL.
+
+    A decimal column on SQLite holds its value times ``10^scale``
+    (:class:`ExactDecimal`); there this is ``CAST(x AS REAL) / 10^scale``, a REAL. Any other
+    expression, and every expression on PostgreSQL, is left as it is. Use it wherever a
+    decimal is averaged, divided, multiplied or mixed with other numbers in SQL; ``SUM``,
+    ``MIN``, ``MAX`` and comparisons of one column need not, the column type reads them.
+    """
+    kind = expression.type
+    if not isinstance(kind, ExactDecimal):
+        return expression
+    return _PlainNumber(expression, literal_column(str(int(kind.scale))))
+
+
+def stored_number(expression: ColumnElement[Any], column_type: TypeEngine[Any]) -> ColumnElement[Any]:
+    """The reverse of :func:`plain_number`: a computed number as a column of ``column_type``
+    stores it, for ``UPDATE ... SET column = <this>``.
+
+    On SQLite a decimal column gets the number rounded to its scale, times ``10^scale``, as
+    an INTEGER; otherwise the expression is left as it is (PostgreSQL rounds to the scale).
+    An expression of a decimal column type of the same scale is in the column's units already.
+    """
+    if not isinstance(column_type, ExactDecimal):
+        return expression
+    kind = expression.type
+    if isinstance(kind, ExactDecimal):
+        if kind.scale == column_type.scale:
+            return expression
+        expression = plain_number(expression)
+    return _StoredNumber(expression, column_type)
+
+
+# A computed value written into a decimal column by INSERT or UPDATE (``UPDATE t SET amount =
+# <an expression>``) is a plain number; on SQLite it is stored as the column's scaled integer,
+# whoever wrote the statement. Values of the column's own type and scale (``amount * 2``),
+# bound Python values and NULL are in its units already.
+@compiles(Update, "sqlite")
+def _update_sqlite(element: Update, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.visit_update(_stored_values(element), **kw)
+
+
+@compiles(Insert, "sqlite")
+def _insert_sqlite(element: Insert, compiler: SQLCompiler, **kw: Any) -> str:
+    sql: str = compiler.visit_insert(_stored_values(element), **kw)  # type: ignore[no-untyped-call]
+    return sql
+
+
+def _stored_values(statement: _Dml) -> _Dml:
+    values = statement._values
+    if not values:
+        return statement
+    changed: dict[Any, ColumnElement[Any]] = {}
+    for key, value in values.items():
+        column = statement.table.c.get(key) if isinstance(key, str) else key
+        kind = getattr(column, "type", None)
+        if not isinstance(kind, ExactDecimal) or _unscaled_on_write(value):
+            continue
+        changed[key] = stored_number(value, kind)
+    if not changed:
+        return statement
+    rewritten = statement._generate()
+    rewritten._values = values.union(changed)
+    return rewritten
+
+
+def _unscaled_on_write(value: Any) -> bool:
+    """Whether SQLAlchemy writes ``value`` as it is: NULL, and a bound value without a type of
+    its own (it gets the column's, which scales it). Other values go through stored_number()."""
+    return isinstance(value, Null) or (isinstance(value, BindParameter) and isinstance(value.type, NullType))
 
 
 def _json() -> TypeEngine[Any]:
@@ -135,7 +289,7 @@ def _string(field: FieldDef) -> TypeEngine[Any]:
 def _numeric(field: FieldDef) -> TypeEngine[Any]:
     if field.precision is None or field.scale is None:
         raise ValueError(f"field {field.name!r} ({field.type}) has no precision/scale")
-    return Numeric(field.precision, field.scale, asdecimal=True)
+    return ExactDecimal(field.precision, field.scale)
 
 
 def _enum(field: FieldDef) -> TypeEngine[Any]:

@@ -54,6 +54,7 @@ PROBLEM_CODES: Mapping[str, str] = MappingProxyType(
         "invalid_bounds": "minimum/maximum or min_length/max_length contradict each other",
         "invalid_pattern": "a pattern that is not a valid regular expression",
         "invalid_scale": "scale is larger than precision",
+        "precision_too_large": "a decimal or money precision above 18 digits, applied to a SQLite database",
         "duplicate_choice": "the same choice value twice",
         "invalid_on_delete": "on_delete set_null on a required reference",
         # entities

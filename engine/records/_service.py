@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -685,11 +685,15 @@ class RecordService:
         self._engine.derived.after_write(tx, model, entity, current, None, actor)
 
 
+_WIDE = Context(prec=100)
+
+
 def _stored(definition: EntityDef, name: str, value: Any) -> Any:
     """A validated value as the database returns it (decimals at the column's scale)."""
     f = definition.fields.get(name)
     if f is not None and f.scale is not None and isinstance(value, Decimal):
-        return value.quantize(Decimal(1).scaleb(-f.scale))
+        # a context wide enough for PostgreSQL's 38 digits (the default one keeps 28)
+        return value.quantize(Decimal(1).scaleb(-f.scale), context=_WIDE)
     return value
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
+from engine.errors import UsageError
 from engine.metadata import EntityDef, GroupKey, ReportDef, Scope, WorkflowDef
 
 from ._sql import Grouping, grouping, record_filter
@@ -68,4 +69,14 @@ class ReportRun:
 
     def fetch(self, query: sa.Select[Any]) -> list[dict[str, Any]]:
         with self.engine.db.read() as conn:
-            return [dict(row) for row in conn.execute(query).mappings()]
+            try:
+                return [dict(row) for row in conn.execute(query).mappings()]
+            except sa.exc.OperationalError as error:
+                # SQLite adds up decimals (scaled integers) in 64 bits and refuses to round
+                if "integer overflow" not in str(error.orig):
+                    raise
+                raise UsageError(
+                    f'the report "{self.report.name}" cannot run on SQLite: a sum is too large for its '
+                    "64-bit integers (decimals are added up exactly, as the value times 10^scale); "
+                    "narrow the report's filter or use PostgreSQL"
+                ) from None

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
+from engine.compile import plain_number
 from engine.metadata import AggregateSpec, DistributionSpec, GroupKey, Label, MeasureDef, RankingSpec, ValueSource
 from engine.storage import scores
 
@@ -42,8 +43,9 @@ def aggregate(run: ReportRun, spec: AggregateSpec) -> tuple[list[Column], list[d
     }
     for name, measure in spec.measures.items():
         if measure.op == "ratio":
-            numerator = sa.cast(expressions[str(measure.numerator)], sa.Float)
-            denominator = sa.cast(expressions[str(measure.denominator)], sa.Float)
+            # measures of decimal fields are scaled integers on SQLite: divide the numbers
+            numerator = sa.cast(plain_number(expressions[str(measure.numerator)]), sa.Float)
+            denominator = sa.cast(plain_number(expressions[str(measure.denominator)]), sa.Float)
             expressions[name] = numerator / sa.func.nullif(denominator, 0)
     columns = [_measure_column(run, spec, measure) for measure in spec.measures.values()]
     query = sa.select(*group.labelled(), *(expressions[c.name].label(c.name) for c in columns))
@@ -92,7 +94,7 @@ def _measure(run: ReportRun, m: MeasureDef, related: Any) -> ColumnElement[Any]:
         if m.op in ("count", "sum"):
             return sa.func.coalesce(sa.func.sum(related.c[m.name]), 0)
         if m.op == "avg":
-            return sa.func.sum(related.c[f"{m.name}_sum"]) / sa.func.nullif(
+            return plain_number(sa.func.sum(related.c[f"{m.name}_sum"])) / sa.func.nullif(
                 sa.cast(sa.func.sum(related.c[f"{m.name}_count"]), sa.Float), 0
             )
         return _aggregate(m.op, related.c[m.name])
@@ -109,7 +111,8 @@ def _aggregate(op: str, column: ColumnElement[Any]) -> ColumnElement[Any]:
     if op == "sum":
         return sa.func.sum(column)
     if op == "avg":
-        return sa.func.avg(column)
+        # a REAL on SQLite, whose decimal columns hold scaled integers
+        return sa.func.avg(plain_number(column))
     if op == "min":
         return sa.func.min(column)
     return sa.func.max(column)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from engine.compile import UTCDateTime
+from engine.compile import UTCDateTime, stored_number
 from engine.metadata import ScoringDef
 from engine.storage import score_history, scores
 
@@ -162,7 +162,9 @@ def _write_targets(tx: Connection, run: _SqlScore, overridden: sa.Select[Any], k
     target: dict[str, Any] = {}
     if definition.target_value:
         column = run.model.entity(definition.entity).fields[definition.target_value]
-        target[definition.target_value] = sa.func.round(run.value) if column.type == "integer" else run.value
+        value = sa.func.round(run.value) if column.type == "integer" else run.value
+        # a decimal field on SQLite stores the value times 10^scale
+        target[definition.target_value] = stored_number(value, run.table.c[definition.target_value].type)
     if definition.target_grade:
         target[definition.target_grade] = run.grade
     if not target:

@@ -32,7 +32,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from engine.compile import DATE_RE, NUMERIC_RE, column_type, compile_csv_reader
+from engine.compile import DATE_RE, NUMERIC_RE, ExactDecimal, column_type, compile_csv_reader
 from engine.metadata import NO_DEFAULT, EntityDef, FieldDef
 
 from ._values import to_jsonable, to_text
@@ -180,6 +180,31 @@ def storage_signature(f: FieldDef) -> tuple[Any, ...]:
     """What the column stores; a change of it needs DDL and possibly a data rewrite."""
     kind = type(column_type(f)).__name__
     return (kind, f.max_length if f.type != "text" else None, f.precision, f.scale, f.target)
+
+
+def rescaled(column: sa.ColumnElement[Any], old_scale: int, new_scale: int) -> sa.ColumnElement[Any]:
+    """The stored integers of a decimal column on SQLite (value × 10^scale) at another scale.
+
+    More decimals multiply exactly; fewer divide, rounded half away from zero as the plan
+    rounds every value (the values the plan lists as changed are rounded already). ``column``
+    is the bare column, without the decimal type that would scale the factors too.
+    """
+    if new_scale >= old_scale:
+        return column * sa.literal(10 ** (new_scale - old_scale), sa.BigInteger())
+    factor = sa.literal(10 ** (old_scale - new_scale), sa.BigInteger())
+    half = sa.literal(10 ** (old_scale - new_scale) // 2, sa.BigInteger())
+    # both quotients are of numbers >= 0, so flooring them rounds
+    return sa.case((column >= 0, (column + half) // factor), else_=-((half - column) // factor))
+
+
+def rescales(conn: Connection, old: FieldDef, new: FieldDef) -> bool:
+    """Whether a change from ``old`` to ``new`` rewrites stored decimal integers (SQLite, new scale)."""
+    return (
+        conn.dialect.name == "sqlite"
+        and isinstance(column_type(old), ExactDecimal)
+        and isinstance(column_type(new), ExactDecimal)
+        and old.scale != new.scale
+    )
 
 
 def _value_kind(f: FieldDef) -> str:

@@ -299,10 +299,15 @@ class ChangeType(_ConvertValues):
             return
         if self.lost or self.changed:
             table.at(Stage.CONVERT, self.convert_in_place)
+        # after the values are rounded to the new scale, in the old column's units
+        table.at(Stage.CONVERT, self.rescale)
         table.at(Stage.ALTER_COLUMNS, self.alter_column)
 
     def convert_into_new_column(self, table: TableChange) -> None:
         table.convert_into_new_column(self.column, self.before, self.after)
+
+    def rescale(self, table: TableChange) -> None:
+        table.rescale(self.column, self.before, self.after)
 
     def swap_columns(self, table: TableChange) -> None:
         table.batch.drop_column(self.column)

@@ -26,7 +26,7 @@ from engine.errors import CrmError
 from engine.metadata import Definitions, FieldDef
 from engine.progress import Progress
 
-from ._convert import Conversion, iter_conversions
+from ._convert import Conversion, iter_conversions, rescaled, rescales
 
 #: Converted values of a field changing its kind of value are written to a column of this
 #: prefix first, which then replaces the old column.
@@ -263,6 +263,18 @@ class TableChange:
         ]
         for start in range(0, len(rows), _CHUNK):
             self.conn.execute(stmt, rows[start : start + _CHUNK])
+
+    def rescale(self, column: str, before: FieldDef, after: FieldDef) -> None:
+        """Rewrite the stored integers of a decimal column whose scale changes (SQLite only:
+        they are the values times 10^scale; PostgreSQL's ``NUMERIC`` is altered in place)."""
+        if not rescales(self.conn, before, after):
+            return
+        assert before.scale is not None and after.scale is not None
+        stored: sa.ColumnClause[Any] = sa.column(column)
+        target = sa.table(self.name, stored)
+        self.conn.execute(
+            target.update().where(stored.is_not(None)).values({column: rescaled(stored, before.scale, after.scale)})
+        )
 
     def _conversions(self, column: str, before: FieldDef, after: FieldDef) -> Iterator[Conversion]:
         target_table = after.target if after.type == "reference" else None

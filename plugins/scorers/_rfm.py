@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from engine.compile import plain_number
 from engine.logic import CompiledRule, EvaluationError
 from engine.metadata import Label
 from engine.scoring import Factor, Scorer, ScoreResult, ScoringContext
@@ -160,7 +161,8 @@ def _aggregates(context: ScoringContext, ids: Sequence[int] | None) -> sa.Select
     if "amount" in config:
         money = sa.func.sum(table.c[config["amount"]])
     else:
-        money = sa.func.sum(table.c[config["quantity"]] * table.c[config["price"]])
+        # a decimal times a decimal is in neither's units on SQLite: multiply the numbers
+        money = sa.func.sum(plain_number(table.c[config["quantity"]]) * plain_number(table.c[config["price"]]))
     query = sa.select(
         key.label("key"),
         sa.func.max(when).label("last"),

@@ -17,6 +17,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.sql.selectable import FromClause
 
+from engine.compile import plain_number
 from engine.metadata import Label
 from engine.scoring import ScoringContext
 
@@ -191,6 +192,8 @@ def _aggregate(context: ScoringContext, spec: Aggregate, ids: Sequence[int] | No
     value: sa.ColumnElement[Any]
     if spec.function == "count_distinct":
         value = sa.func.count(sa.distinct(target))
+    elif spec.function == "avg":
+        value = sa.func.avg(plain_number(target))
     else:
         value = getattr(sa.func, spec.function)(target)  # sum, count, avg, min, max
     query = sa.select(key.label("key"), value.label("value")).where(key.is_not(None))
@@ -219,7 +222,7 @@ def spreads(context: ScoringContext, scored: str, sources: Sequence[Source], *, 
     inner = select(context, scored, sources, where=where).subquery("population")
     parts: list[sa.ColumnElement[Any]] = []
     for i in range(len(sources)):
-        value = sa.cast(inner.c[f"v{i}"], sa.Float())
+        value = sa.cast(plain_number(inner.c[f"v{i}"]), sa.Float())
         parts += [
             sa.func.count(value),
             sa.func.min(value),

@@ -30,6 +30,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.selectable import FromClause
 
+from engine.compile import ExactDecimal, plain_number
 from engine.logic import LogicError, compile_rule, evaluate, truthy
 
 Kind = Literal["number", "text", "boolean", "date", "datetime", "json"]
@@ -50,7 +51,7 @@ def column_kind(column: sa.ColumnElement[Any]) -> Kind:
         return "datetime"
     if isinstance(kind, sa.Date):
         return "date"
-    if isinstance(kind, (sa.Integer, sa.Numeric)):
+    if isinstance(kind, (sa.Integer, sa.Numeric, ExactDecimal)):
         return "number"
     return "text"
 
@@ -270,7 +271,8 @@ def number(value: float | int | Decimal) -> sa.ColumnElement[Any]:
 
 
 def as_float(expression: sa.ColumnElement[Any]) -> sa.ColumnElement[float]:
-    return sa.cast(expression, sa.Float())
+    """The number ``expression`` stands for, as a float (a decimal column unscaled on SQLite)."""
+    return sa.cast(plain_number(expression), sa.Float())
 
 
 def mapped(expression: sa.ColumnElement[Any], mapping: Mapping[str, float], default: float) -> sa.ColumnElement[float]:

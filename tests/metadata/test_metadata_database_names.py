@@ -8,7 +8,9 @@ import pytest
 import sqlalchemy as sa
 from metadata_support import Writer, entity
 
-from engine.metadata import validate_path
+from engine.errors import DefinitionError
+from engine.metadata import load_definitions, validate_path
+from engine.runtime import CrmEngine
 
 SYSTEM_COLUMNS = ("ctid", "xmin", "xmax", "cmin", "cmax", "tableoid", "oid")
 
@@ -54,3 +56,23 @@ def test_the_check_runs_on_a_bundle_too(tmp_path: Path, write: Writer) -> None:
     write("sales/deal.json", entity({"tableoid": {"type": "integer"}}))
     [found] = validate_path(tmp_path / "sales")
     assert (found.code, found.file, found.pointer) == ("reserved_name", "sales/deal.json", "/fields/tableoid")
+
+
+def test_a_decimal_wider_than_sqlite_keeps_is_valid_but_refused_when_applied_to_sqlite(
+    tmp_path: Path, write: Writer
+) -> None:
+    """Precision above 18 is a limit of SQLite (64-bit integers), not of the definitions:
+    PostgreSQL keeps 38 digits. So it is refused where it is applied, at the field's precision."""
+    fields = {"ok": {"type": "money", "precision": 18}, "big": {"type": "decimal", "precision": 19, "scale": 2}}
+    path = write("deal.json", entity(fields))
+    assert validate_path(path) == []
+    crm = CrmEngine(f"sqlite:///{tmp_path / 'crm.db'}")
+    try:
+        with pytest.raises(DefinitionError) as refused:
+            crm.apply(load_definitions(path))
+    finally:
+        crm.close()
+    [found] = refused.value.problems
+    assert (found.code, found.pointer) == ("precision_too_large", "/fields/big/precision")
+    assert found.file is not None and Path(found.file).name == "deal.json"
+    assert "deal.big has precision 19" in found.message
