@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._autonumber import counter_key, number_record, number_rows, numbered_fields
 from ._checks import unique_conflicts, unknown_owners
 from ._display import (
     AMOUNT_TYPES,
@@ -27,12 +28,16 @@ __all__ = [
     "RecordService",
     "compile_sort",
     "compile_where",
+    "counter_key",
     "display_text",
     "display_texts",
     "format_amount",
     "format_duration",
     "format_value",
     "new_change_id",
+    "number_record",
+    "number_rows",
+    "numbered_fields",
     "record_json",
     "reference_text",
     "reference_texts",

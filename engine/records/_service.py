@@ -47,6 +47,7 @@ from engine.storage import (
     unit_of,
 )
 
+from ._autonumber import number_record
 from ._checks import (
     ReadScope,
     check_unique,
@@ -316,6 +317,7 @@ class RecordService:
             problems.extend(owner_problems(tx, definition, values))
             if problems:
                 raise RecordValidationError(problems)
+            number_record(tx, definition, values, now)
             owner = values.pop("owner", None) if "owner" in values else actor
             check_unique(tx, definition, table, values, None)
             row = {**values, "version": 1, "created_at": now, "updated_at": now, "created_by": actor, "owner": owner}

@@ -1,0 +1,121 @@
+"""Autonumbers: the numbers the engine gives new records, taken from counters in the database.
+
+A counter is a row of ``crm_counters`` keyed by entity, field and prefix (the pattern's text
+before the counter, dates filled in: ``sales_order.number:SO-2025-``). Taking numbers is one
+``INSERT … ON CONFLICT (key) DO UPDATE SET value = value + n RETURNING value`` inside the
+writing transaction: on PostgreSQL it locks the counter's row until the commit, on SQLite the
+transaction already holds the write lock (``BEGIN IMMEDIATE``), so concurrent creates never
+get the same number. Counters only go up, so the number of a deleted record is never given
+again; a number taken by a transaction that rolls back was never seen, and goes to the next
+record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from engine.metadata import EntityDef, FieldDef, field_type
+from engine.metadata._numbering import NumberPattern, number_pattern
+from engine.storage import counters
+
+Row = tuple[Any, ...]
+
+
+def numbered_fields(definition: EntityDef) -> tuple[FieldDef, ...]:
+    """The fields of ``definition`` whose values the engine assigns."""
+    return tuple(f for f in definition.fields.values() if field_type(f.type).assigned)
+
+
+def counter_key(entity: str, field: str, prefix: str) -> str:
+    """The ``crm_counters`` key of one prefix of one autonumber field."""
+    return f"{entity}.{field}:{prefix}"
+
+
+def _upsert(conn: Connection) -> Callable[..., Any]:
+    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+
+
+def take_numbers(conn: Connection, key: str, count: int = 1) -> int:
+    """Take ``count`` numbers from the counter ``key`` (created at 0); returns the last one,
+    so the numbers taken are ``last - count + 1`` to ``last``."""
+    insert = _upsert(conn)(counters).values(key=key, value=count)
+    statement = insert.on_conflict_do_update(
+        index_elements=[counters.c.key], set_={"value": counters.c.value + insert.excluded.value}
+    ).returning(counters.c.value)
+    return int(conn.execute(statement).scalar_one())
+
+
+def raise_counter(conn: Connection, key: str, number: int) -> None:
+    """Move the counter ``key`` to ``number`` unless it is past it already (an imported number)."""
+    insert = _upsert(conn)(counters).values(key=key, value=number)
+    higher = sa.case((counters.c.value < insert.excluded.value, insert.excluded.value), else_=counters.c.value)
+    conn.execute(insert.on_conflict_do_update(index_elements=[counters.c.key], set_={"value": higher}))
+
+
+def number_record(conn: Connection, definition: EntityDef, values: dict[str, Any], created_at: datetime) -> None:
+    """Give a record being created in ``conn`` its numbers: each autonumber field of
+    ``definition`` gets its next number in ``values``."""
+    for f in numbered_fields(definition):
+        pattern = _pattern(f)
+        day = created_at.date()
+        number = take_numbers(conn, counter_key(definition.name, f.name, pattern.prefix(day)))
+        values[f.name] = pattern.render(day, number)
+
+
+def number_rows(
+    conn: Connection, definition: EntityDef, columns: tuple[str, ...], rows: Sequence[Row], created_at: datetime
+) -> tuple[tuple[str, ...], list[Row]]:
+    """Rows of new records written in bulk (an import, demo data), numbered: ``(columns, rows)``
+    with every autonumber field among the columns.
+
+    A row without a number gets the next one, taken for all such rows of a prefix at once; a
+    row with one keeps it, and the counter of its prefix moves past the largest number given
+    (a number not written in the pattern moves none). Dates come from each row's
+    ``created_at`` when it is a column, else from ``created_at``.
+    """
+    fields = numbered_fields(definition)
+    out = list(rows)
+    if not fields:
+        return columns, out
+    created = columns.index("created_at") if "created_at" in columns else None
+    days = [(created_at if created is None else r[created]).date() for r in out]
+    for f in fields:
+        if f.name not in columns:
+            columns = (*columns, f.name)
+            out = [(*r, None) for r in out]
+        at = columns.index(f.name)
+        pattern = _pattern(f)
+        for prefix, number in _highest_given(pattern, (r[at] for r in out)).items():
+            raise_counter(conn, counter_key(definition.name, f.name, prefix), number)
+        blanks: dict[str, list[int]] = {}
+        for i, r in enumerate(out):
+            if r[at] is None:
+                blanks.setdefault(pattern.prefix(days[i]), []).append(i)
+        for prefix, indexes in blanks.items():
+            last = take_numbers(conn, counter_key(definition.name, f.name, prefix), len(indexes))
+            for number, i in enumerate(indexes, start=last - len(indexes) + 1):
+                r = out[i]
+                out[i] = (*r[:at], pattern.render(days[i], number), *r[at + 1 :])
+    return columns, out
+
+
+def _highest_given(pattern: NumberPattern, values: Iterable[Any]) -> dict[str, int]:
+    """The largest number given for each prefix, of the values written in ``pattern``."""
+    highest: dict[str, int] = {}
+    for value in values:
+        read = pattern.read(value) if isinstance(value, str) else None
+        if read is not None:
+            prefix, number = read
+            highest[prefix] = max(highest.get(prefix, 0), number)
+    return highest
+
+
+def _pattern(f: FieldDef) -> NumberPattern:
+    assert f.number_pattern is not None, f"autonumber field {f.name} without a pattern"
+    return number_pattern(f.number_pattern)
