@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._autonumber import counter_key, number_record, number_rows, numbered_fields
+from ._autonumber import number_record, number_rows, numbered_fields
 from ._checks import unique_conflicts, unknown_owners
 from ._display import (
     AMOUNT_TYPES,
@@ -28,7 +28,6 @@ __all__ = [
     "RecordService",
     "compile_sort",
     "compile_where",
-    "counter_key",
     "display_text",
     "display_texts",
     "format_amount",

@@ -1,28 +1,23 @@
 """Autonumbers: the numbers the engine gives new records, taken from counters in the database.
 
-A counter is a row of ``crm_counters`` keyed by entity, field and prefix (the pattern's text
-before the counter, dates filled in: ``sales_order.number:SO-2025-``). Taking numbers is one
-``INSERT … ON CONFLICT (key) DO UPDATE SET value = value + n RETURNING value`` inside the
-writing transaction: on PostgreSQL it locks the counter's row until the commit, on SQLite the
-transaction already holds the write lock (``BEGIN IMMEDIATE``), so concurrent creates never
-get the same number. Counters only go up, so the number of a deleted record is never given
-again; a number taken by a transaction that rolls back was never seen, and goes to the next
-record.
+Each prefix of each autonumber field (the pattern's text before the counter, dates filled
+in) has a counter in ``crm_counters`` (``engine.storage``), taken from inside the writing
+transaction, so concurrent creates never get the same number. Counters only go up, so the
+number of a deleted record is never given again; a number taken by a transaction that rolls
+back was never seen, and goes to the next record.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from engine.metadata import EntityDef, FieldDef, field_type
 from engine.metadata._numbering import NumberPattern, number_pattern
-from engine.storage import counters
+from engine.storage import counter_key, raise_counter, take_numbers
 
 Row = tuple[Any, ...]
 
@@ -30,32 +25,6 @@ Row = tuple[Any, ...]
 def numbered_fields(definition: EntityDef) -> tuple[FieldDef, ...]:
     """The fields of ``definition`` whose values the engine assigns."""
     return tuple(f for f in definition.fields.values() if field_type(f.type).assigned)
-
-
-def counter_key(entity: str, field: str, prefix: str) -> str:
-    """The ``crm_counters`` key of one prefix of one autonumber field."""
-    return f"{entity}.{field}:{prefix}"
-
-
-def _upsert(conn: Connection) -> Callable[..., Any]:
-    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-
-
-def take_numbers(conn: Connection, key: str, count: int = 1) -> int:
-    """Take ``count`` numbers from the counter ``key`` (created at 0); returns the last one,
-    so the numbers taken are ``last - count + 1`` to ``last``."""
-    insert = _upsert(conn)(counters).values(key=key, value=count)
-    statement = insert.on_conflict_do_update(
-        index_elements=[counters.c.key], set_={"value": counters.c.value + insert.excluded.value}
-    ).returning(counters.c.value)
-    return int(conn.execute(statement).scalar_one())
-
-
-def raise_counter(conn: Connection, key: str, number: int) -> None:
-    """Move the counter ``key`` to ``number`` unless it is past it already (an imported number)."""
-    insert = _upsert(conn)(counters).values(key=key, value=number)
-    higher = sa.case((counters.c.value < insert.excluded.value, insert.excluded.value), else_=counters.c.value)
-    conn.execute(insert.on_conflict_do_update(index_elements=[counters.c.key], set_={"value": higher}))
 
 
 def number_record(conn: Connection, definition: EntityDef, values: dict[str, Any], created_at: datetime) -> None:

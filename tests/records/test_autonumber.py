@@ -1,6 +1,6 @@
 """Autonumber fields on SQLite and PostgreSQL: numbers given at creation from counters that
 only go up, read-only afterwards, concurrent creates, imports with and without numbers, and
-the edges (API, CLI, OpenAPI) refusing a number given as input."""
+the edges (API, CLI, OpenAPI, admin) refusing a number given as input; demo data numbered."""
 
 from __future__ import annotations
 
@@ -13,16 +13,17 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from flask.testing import FlaskClient
 
 from engine.errors import RecordValidationError
 from engine.metadata import load_definitions
-from engine.records import counter_key, number_rows
+from engine.presets import generate_demo
+from engine.records import number_rows
 from engine.runtime import CrmEngine
-from engine.storage import counters
+from engine.storage import counter_key, counters
 from engine.transfer import import_csv
 from engine.web import create_app
 from tests.support import CliResult, write_bundle
+from tests.web.test_web_admin_ui import PASSWORD, sign_in, token
 from tests.web.web_support import API, problem
 
 ENTITIES: dict[str, Any] = {
@@ -225,3 +226,38 @@ def test_the_cli_refuses_a_number_without_a_traceback(
     created = run_cli("record", "create", "sales_order", "--data", '{"title": "x"}', "--json")
     assert created.exit_code == 0, created.stderr
     assert json.loads(created.stdout)["ticket"] == "T001"
+
+
+def test_the_admin_shows_the_number_and_never_asks_for_it(crm: CrmEngine) -> None:
+    crm.users.create("ada", roles=["admin"])
+    crm.users.set_password("ada", PASSWORD)
+    ui = create_app({"CRM_ENGINE": crm, "TESTING": True, "SECRET_KEY": "tests"}).test_client()
+    sign_in(ui)
+    new_page = ui.get("/admin/records/sales_order/new/").get_data(as_text=True)
+    assert 'id="title"' in new_page and 'id="number"' not in new_page
+    data = {"csrf_token": token(ui, "/admin/records/sales_order/new/"), "title": "From the admin", "number": "X-1"}
+    assert ui.post("/admin/records/sales_order/new/", data=data).status_code == 302
+    (created,) = crm.records.list("sales_order").items
+    assert created["number"] == f"SO-{_year()}-00001"
+    details = ui.get(f"/admin/records/sales_order/details/?id={created['id']}").get_data(as_text=True)
+    assert created["number"] in details
+    edit_page = ui.get(f"/admin/records/sales_order/edit/?id={created['id']}").get_data(as_text=True)
+    assert 'id="number"' not in edit_page
+
+
+def test_demo_data_is_numbered(crm: CrmEngine) -> None:
+    written = generate_demo(crm, "sales", 30, now=datetime(2026, 1, 15, tzinfo=UTC))
+    assert written["sales_order"] == 30
+    numbers = [r["number"] for r in crm.records.list("sales_order", limit=100).items]
+    assert len(set(numbers)) == 30 and all(n.startswith("SO-20") for n in numbers)
+    assert crm.records.create("sales_order", {})["number"] not in numbers
+
+
+def test_numbering_goes_on_after_the_entity_and_the_field_are_renamed(crm: CrmEngine, tmp_path: Path) -> None:
+    crm.records.create("sales_order", {})
+    fields = dict(ENTITIES["sales_order"]["fields"])
+    fields["order_no"] = {**fields.pop("number"), "renamed_from": "number"}
+    renamed = {"order": {"renamed_from": "sales_order", "fields": fields}}
+    crm.apply(load_definitions(write_bundle(tmp_path, "sales", renamed)))
+    again = crm.records.create("order", {})
+    assert (again["order_no"], again["ticket"]) == (f"SO-{_year()}-00002", "T002")
