@@ -201,6 +201,13 @@ def test_the_api_refuses_a_number_with_a_422_naming_the_field(crm: CrmEngine) ->
     changed = problem(client.patch(f"{API}/records/sales_order/{record_id}", json={"ticket": "T9"}), 422)
     assert [(e["field"], e["code"]) for e in changed["errors"]] == [("ticket", "read_only")]
     _assert_openapi_marks_numbers_read_only(client.get(f"{API}/openapi.json").get_json())
+    fields = {f["name"]: f for f in client.get(f"{API}/entities/sales_order").get_json()["fields"]}
+    assert fields["number"]["number_pattern"] == "SO-{YYYY}-{#####}"
+    assert (fields["number"]["unique"], fields["number"]["read_only"], fields["number"]["required"]) == (
+        True,
+        True,
+        False,
+    )
 
 
 def _assert_openapi_marks_numbers_read_only(spec: dict[str, Any]) -> None:
