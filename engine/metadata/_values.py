@@ -157,7 +157,7 @@ def _json(field: FieldDef, value: Any) -> str | None:
 
 
 def _assigned(field: FieldDef, value: Any) -> str | None:
-    return "the engine numbers each new record itself; remove the default"
+    return "the engine gives each new record its number; no value can be given"
 
 
 _CHECKS: dict[str, Check] = {

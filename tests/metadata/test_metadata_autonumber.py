@@ -105,3 +105,24 @@ def test_a_number_not_written_in_the_pattern_is_not_read() -> None:
     pattern = number_pattern("SO-{YYYY}-{#####}")
     assert pattern.read("OLD-17") is None
     assert pattern.read("SO-25-00001") is None
+
+
+@pytest.mark.parametrize("value", ["SO-1", {"var": "record.stage"}])
+def test_a_workflow_action_cannot_set_a_number(write: Writer, value: Any) -> None:
+    write("sales/bundle.json", {"schema_version": 1, "kind": "bundle", "name": "sales"})
+    fields = {"stage": {"type": "enum", "choices": ["open", "won"]}, "number": {"type": "autonumber", "pattern": "{#}"}}
+    write("sales/deal.json", {"schema_version": 1, "kind": "entity", "name": "deal", "fields": fields})
+    flow = {
+        "schema_version": 1,
+        "kind": "workflow",
+        "name": "deal_flow",
+        "entity": "deal",
+        "field": "stage",
+        "states": {"open": {"initial": True}, "won": {"final": True}},
+        "transitions": {"win": {"from": ["open"], "to": "won", "actions": [{"set": {"number": value}}]}},
+    }
+    path = write("sales/deal_flow.json", flow)
+    problems = validate_path(path.parent)
+    assert [(p.code, p.file, p.pointer) for p in problems] == [
+        ("invalid_action_value", "sales/deal_flow.json", "/transitions/win/actions/0/set/number")
+    ]
