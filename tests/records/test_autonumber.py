@@ -268,3 +268,11 @@ def test_numbering_goes_on_after_the_entity_and_the_field_are_renamed(crm: CrmEn
     crm.apply(load_definitions(write_bundle(tmp_path, "sales", renamed)))
     again = crm.records.create("order", {})
     assert (again["order_no"], again["ticket"]) == (f"SO-{_year()}-00002", "T002")
+
+
+def test_a_new_pattern_numbers_the_next_records(crm: CrmEngine, tmp_path: Path) -> None:
+    crm.records.create("sales_order", {})
+    fields = {**ENTITIES["sales_order"]["fields"], "ticket": {"type": "autonumber", "pattern": "TK-{###}"}}
+    _, plan = crm.apply(load_definitions(write_bundle(tmp_path, "sales", {"sales_order": {"fields": fields}})))
+    assert [s.describe() for s in plan.steps] == ["sales_order.ticket: number_pattern changed"]
+    assert crm.records.create("sales_order", {})["ticket"] == "TK-001"
