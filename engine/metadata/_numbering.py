@@ -18,8 +18,9 @@ from datetime import date
 
 #: The most ``#`` a counter may have (a 64-bit counter has at most 19 digits).
 MAX_COUNTER_WIDTH = 12
-#: The digits of the largest number a counter can reach (a 64-bit integer).
-COUNTER_DIGITS = 19
+#: The largest number a counter can reach (a 64-bit integer), and its digits.
+COUNTER_MAX = 2**63 - 1
+COUNTER_DIGITS = len(str(COUNTER_MAX))
 #: Date tokens, each with how it is written and the width of its text.
 DATE_TOKENS: dict[str, tuple[str, int]] = {"YYYY": ("%Y", 4), "YY": ("%y", 2), "MM": ("%m", 2), "DD": ("%d", 2)}
 _COUNTER = re.compile(r"#+")
@@ -57,9 +58,10 @@ class NumberPattern:
 
     def read(self, value: str) -> tuple[str, int] | None:
         """``(prefix, number)`` of a value written in this pattern (an imported number),
-        or ``None`` when it is not (a number kept from an older system)."""
+        or ``None`` when it is not (a number kept from an older system, or one past what a
+        counter can reach)."""
         found = _reader(self).fullmatch(value)
-        if found is None:
+        if found is None or int(found.group(2)) > COUNTER_MAX:
             return None
         return found.group(1), int(found.group(2))
 

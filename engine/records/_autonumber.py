@@ -15,8 +15,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from engine.metadata import EntityDef, FieldDef, field_type
-from engine.metadata._numbering import NumberPattern, number_pattern
+from engine.metadata import EntityDef, FieldDef, NumberPattern, field_type, number_pattern
 from engine.storage import counter_key, raise_counter, take_numbers
 
 Row = tuple[Any, ...]
@@ -30,9 +29,9 @@ def numbered_fields(definition: EntityDef) -> tuple[FieldDef, ...]:
 def number_record(conn: Connection, definition: EntityDef, values: dict[str, Any], created_at: datetime) -> None:
     """Give a record being created in ``conn`` its numbers: each autonumber field of
     ``definition`` gets its next number in ``values``."""
+    day = created_at.date()
     for f in numbered_fields(definition):
         pattern = _pattern(f)
-        day = created_at.date()
         number = take_numbers(conn, counter_key(definition.name, f.name, pattern.prefix(day)))
         values[f.name] = pattern.render(day, number)
 

@@ -9,8 +9,14 @@ import pytest
 from metadata_support import Writer, one_field
 
 from engine.errors import DefinitionError
-from engine.metadata import PROBLEM_CODES, definitions_from_json, definitions_to_json, load_definitions, validate_path
-from engine.metadata._numbering import number_pattern
+from engine.metadata import (
+    PROBLEM_CODES,
+    definitions_from_json,
+    definitions_to_json,
+    load_definitions,
+    number_pattern,
+    validate_path,
+)
 
 
 def test_an_autonumber_field_is_unique_read_only_and_wide_enough(write: Writer) -> None:
@@ -105,6 +111,8 @@ def test_a_number_not_written_in_the_pattern_is_not_read() -> None:
     pattern = number_pattern("SO-{YYYY}-{#####}")
     assert pattern.read("OLD-17") is None
     assert pattern.read("SO-25-00001") is None
+    assert pattern.read("SO-2025-9999999999999999999") is None  # past a 64-bit counter
+    assert pattern.read("SO-2025-9223372036854775807") == ("SO-2025-", 2**63 - 1)
 
 
 @pytest.mark.parametrize("value", ["SO-1", {"var": "record.stage"}])
