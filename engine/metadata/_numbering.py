@@ -5,8 +5,8 @@ A pattern is literal text with tokens in braces: one counter ``{#…#}`` (1 to
 of the date tokens ``{YYYY}``, ``{YY}``, ``{MM}``, ``{DD}``, filled in from the record's
 creation date. The text before the counter, tokens filled in, is the counter's *prefix*:
 each distinct prefix counts on its own, so ``SO-{YYYY}-{#####}`` starts again at 1 each
-year. Everything here is pure; the counters themselves live in the database
-(``engine.records``).
+year. Everything here is pure: the counters are rows of ``crm_counters`` (``engine.storage``)
+and ``engine.records`` takes numbers from them.
 """
 
 from __future__ import annotations
