@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from engine.compile import RecordValidator, build_metadata, compile_validator
 from engine.errors import Problem, UnknownNameError, UsageError
-from engine.metadata import Definitions, EntityDef
+from engine.metadata import Definitions, EntityDef, field_type
 from engine.progress import NO_PROGRESS, Progress
 from engine.storage import (
     SYSTEM_METADATA,
@@ -129,7 +129,8 @@ class CompiledModel:
         """The compiled validator of an entity.
 
         ``system=True`` gives the variant for services that own read-only fields
-        (workflow actions, cascades): the same checks, but read-only fields are writable.
+        (workflow actions, cascades): the same checks, but read-only fields are writable,
+        except those whose values the engine assigns (autonumbers), which no service owns.
         """
         key = f"{name}#system" if system else name
         found = self._validators.get(key)
@@ -141,7 +142,10 @@ class CompiledModel:
                     if system:
                         entity = dataclasses.replace(
                             entity,
-                            fields={n: dataclasses.replace(f, read_only=False) for n, f in entity.fields.items()},
+                            fields={
+                                n: dataclasses.replace(f, read_only=field_type(f.type).assigned)
+                                for n, f in entity.fields.items()
+                            },
                         )
                     found = compile_validator(entity)
                     self._validators[key] = found

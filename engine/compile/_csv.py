@@ -113,6 +113,7 @@ CELL_FORMS: Mapping[str, CellForm] = {
     "boolean": "boolean",
     "multi_enum": "choices",
     "json": "json",
+    "autonumber": "verbatim",
 }
 
 

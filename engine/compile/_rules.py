@@ -160,6 +160,8 @@ def _message(entity: EntityDef, name: str, code: str) -> str:
     if code == "read_only":
         if field is None:
             return f'"{name}" is maintained by the engine and cannot be written; remove it'
+        if field_type(field.type).assigned:
+            return f'"{name}" is numbered by the engine when the record is created; leave it out'
         return f'"{name}" is read-only once the record exists; leave it out of updates'
     if code == "required":
         if field is not None and field.type in TEXT_TYPES:

@@ -36,7 +36,7 @@ from engine.compile._rules import (
 )
 from engine.errors import Problem, RecordValidationError
 from engine.metadata import pattern_matcher
-from engine.metadata._field_types import TEXT_TYPES
+from engine.metadata._field_types import TEXT_TYPES, field_type
 from engine.metadata._model import EntityDef, FieldDef
 
 
@@ -288,7 +288,7 @@ class RecordSchema(Schema):
 
 
 def _schema_field(entity: EntityDef, field: FieldDef, partial: bool) -> _CodedField:
-    if partial and field.read_only:
+    if field.read_only and (partial or field_type(field.type).assigned):
         return _ReadOnly(entity, field.name, required=False, allow_none=False)
     try:
         field_class = _FIELD_CLASSES[field.type]

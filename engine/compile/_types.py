@@ -315,6 +315,7 @@ _COLUMN_TYPES: dict[str, Callable[[FieldDef], TypeEngine[Any]]] = {
     "multi_enum": lambda field: _json(),
     "json": lambda field: _json(),
     "reference": lambda field: BigInteger(),
+    "autonumber": _string,
 }
 
 

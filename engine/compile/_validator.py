@@ -20,6 +20,7 @@ from typing import Any
 from engine.compile._codegen import MISSING, Source, emit_value_checks, unstorable_condition
 from engine.compile._rules import OWNER_MAX_LENGTH, READ_ONLY_SYSTEM_FIELDS, record_problem
 from engine.errors import Problem, RecordValidationError
+from engine.metadata._field_types import field_type
 from engine.metadata._model import NO_DEFAULT, EntityDef, FieldDef
 
 #: ``(converted values, [(key, code), ...])`` as the generated functions return them.
@@ -63,13 +64,15 @@ def _emit_given(src: Source, field: FieldDef, depth: int, key: str) -> None:
 def _emit_field(src: Source, field: FieldDef, partial: bool, missing: str) -> None:
     key = src.const(field.name)
     src.add(2, f"v = get({key}, {missing})")
-    if partial:
+    if field.read_only and (partial or field_type(field.type).assigned):
+        # read-only once the record exists; the engine's own numbers even before
         src.add(2, f"if v is not {missing}:")
         src.add(3, "seen += 1")
-        if field.read_only:
-            src.add(3, f"errs.append(({key}, 'read_only'))")
-        else:
-            _emit_given(src, field, 3, key)
+        src.add(3, f"errs.append(({key}, 'read_only'))")
+    elif partial:
+        src.add(2, f"if v is not {missing}:")
+        src.add(3, "seen += 1")
+        _emit_given(src, field, 3, key)
     elif field.has_default:
         # A default stands in for a missing value and is checked like one sent.
         src.add(2, f"if v is {missing}:")

@@ -59,6 +59,7 @@ from engine.metadata._model import (
     SourceRef,
 )
 from engine.metadata._names import SQL_RESERVED_WORDS, derive_label
+from engine.metadata._numbering import NumberPattern, NumberPatternError, number_pattern
 from engine.metadata._patterns import MAX_PATTERN_MEMORY, pattern_matcher
 from engine.metadata._problems import PROBLEM_CODES
 from engine.metadata._report_checks import REPORT_SYSTEM_FIELDS
@@ -165,6 +166,8 @@ __all__ = [
     "Label",
     "MeasureDef",
     "MeasureOp",
+    "NumberPattern",
+    "NumberPatternError",
     "OnDelete",
     "Operation",
     "ParamDef",
@@ -195,6 +198,7 @@ __all__ = [
     "field_type",
     "freeze_json",
     "load_definitions",
+    "number_pattern",
     "pattern_matcher",
     "thaw_json",
     "types_in",

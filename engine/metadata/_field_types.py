@@ -64,6 +64,8 @@ class FieldTypeSpec:
     :param groupable: a report can group records by values of this type.
     :param summable: a report can sum and average values of this type.
     :param filter_operators: the operators a list view's filter offers, in order.
+    :param assigned: the engine assigns values when a record is created (autonumber): they
+        are unique and read-only, and no create or update may give one; only an import may.
     :param message_key: the key of the type's "must be ..." sentence in message catalogs
         (several types share one: every text type says "must be text").
     """
@@ -84,6 +86,7 @@ class FieldTypeSpec:
     groupable: bool = True
     summable: bool = False
     filter_operators: tuple[FilterOperator, ...] = ("eq",)
+    assigned: bool = False
     message_key: str = ""
 
     def __post_init__(self) -> None:
@@ -91,7 +94,9 @@ class FieldTypeSpec:
             object.__setattr__(self, "message_key", self.name)
 
 
-def _text(name: FieldType, max_length: int | None, pattern: re.Pattern[str] | None = None) -> FieldTypeSpec:
+def _text(
+    name: FieldType, max_length: int | None, pattern: re.Pattern[str] | None = None, *, assigned: bool = False
+) -> FieldTypeSpec:
     return FieldTypeSpec(
         name,
         "text",
@@ -99,6 +104,7 @@ def _text(name: FieldType, max_length: int | None, pattern: re.Pattern[str] | No
         pattern=pattern,
         searchable=True,
         filter_operators=("contains", "eq"),
+        assigned=assigned,
         message_key="text",
     )
 
@@ -162,6 +168,8 @@ _REGISTRY: tuple[FieldTypeSpec, ...] = (
     _text("url", 2048, URL_PATTERN),
     FieldTypeSpec("reference", "reference", whole=True),
     _json_valued("json", "json", ()),
+    # the column is at least this wide; a pattern whose numbers can be longer widens it
+    _text("autonumber", 64, assigned=True),
 )
 _BY_NAME: Mapping[str, FieldTypeSpec] = MappingProxyType({spec.name: spec for spec in _REGISTRY})
 
@@ -220,6 +228,8 @@ ORDERABLE_TYPES: frozenset[str] = types_where(lambda spec: spec.orderable)
 GROUPABLE_TYPES: frozenset[str] = types_where(lambda spec: spec.groupable)
 #: Types a report can sum and average.
 SUMMABLE_TYPES: frozenset[str] = types_where(lambda spec: spec.summable)
+#: Types whose values the engine assigns at creation (autonumber): unique, never input.
+ASSIGNED_TYPES: frozenset[str] = types_where(lambda spec: spec.assigned)
 #: Default max_length where a text-like type has none (the column width).
 DEFAULT_MAX_LENGTH: Mapping[str, int] = MappingProxyType(
     {spec.name: spec.max_length for spec in _REGISTRY if spec.max_length is not None}

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from engine.errors import Problem
-from engine.metadata._field_types import DEFAULT_MAX_LENGTH, DEFAULT_PRECISION
+from engine.metadata._field_types import DEFAULT_MAX_LENGTH, DEFAULT_PRECISION, field_type
 from engine.metadata._model import (
     NO_DEFAULT,
     Choice,
@@ -19,6 +19,7 @@ from engine.metadata._model import (
     SourceRef,
 )
 from engine.metadata._names import derive_label, field_name_problems
+from engine.metadata._numbering import number_pattern, number_pattern_problem
 from engine.metadata._patterns import pattern_problem
 from engine.metadata._pipeline import Placed
 from engine.metadata._problems import child, problem
@@ -98,11 +99,14 @@ def build_field(draft: FieldDraft) -> tuple[FieldDef, list[Problem]]:
     problems.extend(_inapplicable_options(draft))
     minimum, maximum = _bounds(draft, problems)
     min_length, max_length = _lengths(draft, problems)
-    pattern = spec.get("pattern")
+    assigned = field_type(draft.type).assigned
+    pattern, numbering = (None, spec.get("pattern")) if assigned else (spec.get("pattern"), None)
     reason = None if pattern is None else pattern_problem(pattern)
     if reason is not None:
         problems.append(problem("invalid_pattern", reason, draft.at("pattern")))
         pattern = None
+    if numbering is not None:
+        max_length, numbering = _numbering(draft, max_length, numbering, problems)
     precision, scale = _precision(draft, minimum, maximum, problems)
     choices, choice_problems = _choices(draft)
     problems.extend(choice_problems)
@@ -120,15 +124,17 @@ def build_field(draft: FieldDraft) -> tuple[FieldDef, list[Problem]]:
         label=label_from_json(spec.get("label")) or derive_label(draft.name),
         description=label_from_json(spec.get("description")),
         required=required,
-        unique=bool(spec.get("unique", False)),
+        # the engine assigns the values of an assigned type: unique, and nobody edits them
+        unique=assigned or bool(spec.get("unique", False)),
         index=bool(spec.get("index", False)),
-        read_only=bool(spec.get("read_only", False)),
+        read_only=assigned or bool(spec.get("read_only", False)),
         default=spec.get("default", NO_DEFAULT),
         minimum=minimum,
         maximum=maximum,
         min_length=min_length,
         max_length=max_length,
         pattern=pattern,
+        number_pattern=numbering,
         precision=precision,
         scale=scale,
         choices=choices,
@@ -166,12 +172,26 @@ def _inapplicable_options(draft: FieldDraft) -> list[Problem]:
     # Overlays can set options the meta-schema only checks per document (an index on a
     # json field, a default on a reference): check the merged result once more.
     problems = []
+    # a default is checked against the field's rules; an assigned type has none to give
+    exempt = () if field_type(draft.type).assigned else ("default",)
     for option in draft.spec:
-        if option not in field_options()[draft.type] and option != "default":
+        if option not in field_options()[draft.type] and option not in exempt:
             types = ", ".join(types_accepting(option))
             message = f"{option!r} does not apply to {draft.type} fields (it applies to: {types})."
             problems.append(problem("inapplicable_option", message, draft.at(option)))
     return problems
+
+
+def _numbering(
+    draft: FieldDraft, max_length: int | None, text: str, problems: list[Problem]
+) -> tuple[int | None, str | None]:
+    """The column width and the pattern of an autonumber field (``None`` when it is refused)."""
+    found = number_pattern_problem(text)
+    if found is not None:
+        code, message = found
+        problems.append(problem(code, message, draft.at("pattern")))
+        return max_length, None
+    return max(max_length or 0, number_pattern(text).max_length), text
 
 
 def _bounds(draft: FieldDraft, problems: list[Problem]) -> tuple[Decimal | None, Decimal | None]:
@@ -267,6 +287,8 @@ def field_to_json(field: FieldDef) -> dict[str, Any]:
         out["max_length"] = field.max_length
     if field.pattern is not None:
         out["pattern"] = field.pattern
+    if field.number_pattern is not None:
+        out["pattern"] = field.number_pattern
     if field.type in DEFAULT_PRECISION and field.precision is not None:
         written = None
         if field.precision != DEFAULT_PRECISION[field.type][0]:
@@ -295,7 +317,9 @@ def field_to_json(field: FieldDef) -> dict[str, Any]:
     for key in ("required_when", "read_only_when"):
         if getattr(field, key) is not None:
             out[key] = getattr(field, key)
-    return out
+    # what a type implies (an autonumber's width, uniqueness, read-only) is not written
+    accepted = field_options()[field.type]
+    return {key: value for key, value in out.items() if key in accepted}
 
 
 def _choice_to_json(choice: Choice) -> str | dict[str, Any]:

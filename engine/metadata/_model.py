@@ -35,6 +35,7 @@ FieldType = Literal[
     "url",
     "reference",
     "json",
+    "autonumber",
 ]
 FIELD_TYPES: tuple[FieldType, ...] = get_args(FieldType)
 OnDelete = Literal["restrict", "cascade", "set_null"]
@@ -125,7 +126,10 @@ class FieldDef:
     ``default`` is the JSON value as written in the definition (``"2024-01-01"`` for a
     date, ``"12.50"`` or ``12.5`` for a decimal), or :data:`NO_DEFAULT`.
     ``max_length`` is always set for string, email, phone and url (see
-    :data:`DEFAULT_MAX_LENGTH`); ``precision``/``scale`` always for decimal and money.
+    :data:`DEFAULT_MAX_LENGTH`) and autonumber (from its pattern); ``precision``/``scale``
+    always for decimal and money. ``number_pattern`` is an autonumber field's ``pattern``
+    (``SO-{YYYY}-{#####}``), kept apart from ``pattern``, the regular expression text
+    values must match, so that no reader of ``pattern`` mistakes one for the other.
     """
 
     name: str
@@ -142,6 +146,7 @@ class FieldDef:
     min_length: int | None = None
     max_length: int | None = None
     pattern: str | None = None
+    number_pattern: str | None = None
     precision: int | None = None
     scale: int | None = None
     choices: tuple[Choice, ...] = ()

@@ -57,6 +57,8 @@ PROBLEM_CODES: Mapping[str, str] = MappingProxyType(
         "precision_too_large": "a decimal or money precision above 18 digits, applied to a SQLite database",
         "duplicate_choice": "the same choice value twice",
         "invalid_on_delete": "on_delete set_null on a required reference",
+        "autonumber_counter": "an autonumber pattern without exactly one counter {#…#} of 1 to 12 #",
+        "autonumber_token": "an autonumber pattern with an unknown {token} or an unmatched brace",
         # entities
         "unknown_field": "a name that is not a field of the entity",
         "unknown_target": "a reference to an entity that is not defined",

@@ -206,6 +206,7 @@ _REQUIRED_HINTS = {
     "type": f" Every field needs a type, one of: {', '.join(FIELD_TYPES)}.",
     "choices": ' Add the list of allowed values, e.g. "choices": ["new", "won"].',
     "target": " Add the name of the entity this field refers to.",
+    "pattern": ' Add how the numbers are written, e.g. "pattern": "SO-{YYYY}-{#####}".',
     "fields": ' Add the fields, e.g. "fields": {"title": {"type": "string"}}.',
     "en": " The English text is required; zh is optional.",
 }

@@ -156,6 +156,10 @@ def _json(field: FieldDef, value: Any) -> str | None:
     return None
 
 
+def _assigned(field: FieldDef, value: Any) -> str | None:
+    return "the engine gives each new record its number; no value can be given"
+
+
 _CHECKS: dict[str, Check] = {
     "string": _text,
     "text": _text,
@@ -172,6 +176,7 @@ _CHECKS: dict[str, Check] = {
     "multi_enum": _multi_enum,
     "reference": _reference,
     "json": _json,
+    "autonumber": _assigned,
 }
 
 

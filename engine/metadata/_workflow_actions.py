@@ -34,6 +34,7 @@ from typing import Any
 from engine.errors import Problem
 from engine.logic import LogicError, compile_rule
 from engine.metadata._entities import Lookup
+from engine.metadata._field_types import field_type
 from engine.metadata._model import SYSTEM_FIELDS, EntityDef, FieldDef, SourceRef
 from engine.metadata._problems import PROBLEM_CODES, child, did_you_mean, problem, quoted_list
 from engine.metadata._values import default_problem
@@ -233,6 +234,9 @@ def _target_problems(entity: EntityDef, name: str, value: Any, where: SourceRef,
             hint = did_you_mean(name, [*entity.fields, DEFAULT_ASSIGN_FIELD])
             message = f"{name!r} is not a field of {entity.name!r}.{hint}"
         return [problem("unknown_field", message, where)]
+    if field_type(field.type).assigned:
+        message = f"{name!r} is numbered by the engine when a record is created; an action cannot set it. Remove it."
+        return [problem("invalid_action_value", message, where)]
     if isinstance(value, dict):
         return []
     reason = _literal_problem(field, value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._autonumber import number_record, number_rows, numbered_fields
 from ._checks import unique_conflicts, unknown_owners
 from ._conditions import conditional_problems
 from ._display import (
@@ -35,6 +36,9 @@ __all__ = [
     "format_duration",
     "format_value",
     "new_change_id",
+    "number_record",
+    "number_rows",
+    "numbered_fields",
     "record_json",
     "reference_text",
     "reference_texts",

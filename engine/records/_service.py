@@ -47,6 +47,7 @@ from engine.storage import (
     unit_of,
 )
 
+from ._autonumber import number_record
 from ._checks import (
     ReadScope,
     check_unique,
@@ -320,6 +321,7 @@ class RecordService:
             problems.extend(owner_problems(tx, definition, values))
             problems.extend(conditional_problems(definition, None, values))
             if not problems:
+                number_record(tx, definition, values, now)  # computes may read the number
                 computed, compute_problems = derived.values_for(tx, model, definition, values, new=True)
                 values.update(computed)
                 problems.extend(compute_problems)

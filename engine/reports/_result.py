@@ -20,7 +20,7 @@ _FIELD_COLUMN_TYPES: Mapping[str, ColumnType] = {
     "string": "string", "text": "string", "email": "string", "phone": "string", "url": "string",
     "enum": "enum", "integer": "integer", "decimal": "decimal", "money": "money",
     "boolean": "boolean", "date": "date", "datetime": "datetime", "reference": "reference",
-    "multi_enum": "json", "json": "json",
+    "multi_enum": "json", "json": "json", "autonumber": "string",
 }  # fmt: skip
 #: Digits kept of numbers that are not decimals (averages, ratios, durations).
 _DIGITS = 6

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._apply import apply_definitions, refuse_unsafe
+from ._counters import counter_key, raise_counter, rename_counters, take_numbers
 from ._database import DEFAULT_URL, Database, normalize_url
 from ._history_rows import (
     AUDIT_COLUMNS,
@@ -42,6 +43,7 @@ from ._system_tables import (
     api_tokens,
     assignment_cursors,
     audit_log,
+    counters,
     escalations,
     events,
     installed_presets,
@@ -117,6 +119,8 @@ __all__ = [
     "audit_row",
     "audit_since_deletion",
     "batch_audit_row",
+    "counter_key",
+    "counters",
     "current_version",
     "escalations",
     "events",
@@ -124,7 +128,9 @@ __all__ = [
     "load_stored",
     "normalize_url",
     "plan_migration",
+    "raise_counter",
     "refuse_unsafe",
+    "rename_counters",
     "schema_versions",
     "score_history",
     "score_history_row",
@@ -132,6 +138,7 @@ __all__ = [
     "scoring_models",
     "sessions",
     "sign_in_failures",
+    "take_numbers",
     "to_jsonable",
     "to_text",
     "trail_of",

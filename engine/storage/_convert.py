@@ -40,7 +40,7 @@ from ._values import to_jsonable, to_text
 Outcome = Literal["same", "changed", "lost"]
 
 #: Field types that hold plain text.
-TEXT_TYPES = frozenset({"string", "text", "email", "phone", "url", "enum"})
+TEXT_TYPES = frozenset({"string", "text", "email", "phone", "url", "enum", "autonumber"})
 #: Field types whose values are decimal numbers (an integer is one of scale 0).
 NUMBER_TYPES = frozenset({"integer", "decimal", "money"})
 #: Field types stored as fixed-point decimals.

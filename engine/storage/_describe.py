@@ -10,7 +10,18 @@ from typing import Any
 
 from engine.metadata import Definitions, EntityDef, FieldDef
 
-_META_KEYS = ("label", "description", "default", "read_only", "minimum", "maximum", "min_length", "pattern", "choices")
+_META_KEYS = (
+    "label",
+    "description",
+    "default",
+    "read_only",
+    "minimum",
+    "maximum",
+    "min_length",
+    "pattern",
+    "number_pattern",
+    "choices",
+)
 
 
 def field_meta(f: FieldDef) -> tuple[Any, ...]:
@@ -24,6 +35,7 @@ def field_meta(f: FieldDef) -> tuple[Any, ...]:
         f.maximum,
         f.min_length,
         f.pattern,
+        f.number_pattern,
         f.required,
         choices,
     )

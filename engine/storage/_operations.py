@@ -23,6 +23,7 @@ from engine.compile import column_type
 from engine.metadata import FieldDef, OnDelete
 
 from ._convert import DECIMAL_TYPES, Example, same_value_kind, storage_signature
+from ._counters import rename_counters
 from ._schema_change import SchemaChange, Stage, TableChange
 
 StepKind = Literal[
@@ -165,6 +166,7 @@ class RenameEntity(Operation):
 
     def apply(self, change: SchemaChange) -> None:
         change.rename_table(self.previous, self.entity)
+        rename_counters(change.conn, self.entity, self.previous)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -254,6 +256,7 @@ class RenameField(_AtOneStage):
     def run(self, table: TableChange) -> None:
         if self.field not in table.rewritten:  # a rewrite writes the new column under its new name
             table.batch.alter_column(self.previous, new_column_name=self.field)
+        rename_counters(table.conn, self.entity, self.previous, field=self.field)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -112,6 +112,16 @@ assignment_cursors = sa.Table(
     sa.Column("last_user", sa.String(128), nullable=False),
 )
 
+#: The last number each autonumber counter gave. ``key`` is ``entity.field:prefix`` (the
+#: text before the counter, dates filled in), so each year of ``SO-{YYYY}-{#####}`` counts
+#: on its own; a row is only ever raised, never lowered or removed, so no number comes twice.
+counters = sa.Table(
+    "crm_counters",
+    SYSTEM_METADATA,
+    sa.Column("key", sa.String(512), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+)
+
 #: The current score of every record for every scoring (value, grade, explanation) and
 #: its override, if a user set one.
 scores = sa.Table(

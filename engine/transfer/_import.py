@@ -33,7 +33,7 @@ from engine.compile import CsvRowConverter, compile_csv_reader, record_problem
 from engine.errors import Problem, RecordValidationError, UsageError
 from engine.metadata import EntityDef
 from engine.progress import NO_PROGRESS, Progress
-from engine.records import conditional_problems, unique_conflicts, unknown_owners
+from engine.records import conditional_problems, number_rows, numbered_fields, unique_conflicts, unknown_owners
 from engine.storage import (
     RECORD_UPDATED,
     RECORDS_IMPORTED,
@@ -164,6 +164,7 @@ class CsvImporter:
         self._written_through = 0
         self.now = datetime.now(UTC)
         self.workflows = model.definitions.workflows_for(entity)
+        self.numbered = tuple(f.name for f in numbered_fields(self.definition))
         if key is not None and key != "id":
             f = self.definition.fields.get(key)
             if f is None or not (f.unique or (key,) in self.definition.unique):
@@ -353,6 +354,9 @@ class CsvImporter:
             batch = self._upsert_existing(conn, columns, batch, now, rejects)
         if not batch:
             return
+        if self.numbered:  # new records without a number get one; given numbers move the counters
+            columns, numbered = number_rows(conn, self.definition, columns, [r.values for r in batch], now)
+            batch = [_Row(row.line, row.raw, values) for row, values in zip(batch, numbered, strict=True)]
         columns, batch = self._with_derived(conn, columns, batch, rejects)
         if not batch:
             return
@@ -578,9 +582,9 @@ class CsvImporter:
                 inserts.append(row)
                 continue
             values = dict(zip(columns, row.values, strict=True))
-            for workflow in self.workflows:  # an empty cell keeps the state; a new one is refused
-                if values.get(workflow.field) is None:
-                    values.pop(workflow.field, None)
+            for name in (*(w.field for w in self.workflows), *self.numbered):
+                if values.get(name) is None:  # an empty cell keeps the state or number; a new one is refused
+                    values.pop(name, None)
             changed = {c: v for c, v in values.items() if c != "id" and c in self._given and current.get(c) != v}
             if not self._update_one(conn, row, current, changed, now, rejects):
                 continue
@@ -631,6 +635,15 @@ class CsvImporter:
             problems = [
                 Problem(code="workflow_field", field=name, line=row.line, message=message.format(name))
                 for name in moved
+            ]
+            self._reject(rejects, row.line, row.raw, problems)
+            return False
+        renumbered = [name for name in self.numbered if name in changed]
+        if renumbered:
+            message = "{} was numbered when the record was created; an import cannot change it"
+            problems = [
+                Problem(code="read_only", field=name, line=row.line, message=message.format(name))
+                for name in renumbered
             ]
             self._reject(rejects, row.line, row.raw, problems)
             return False

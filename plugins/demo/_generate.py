@@ -14,6 +14,7 @@ from werkzeug.security import generate_password_hash
 from engine.errors import DefinitionError, RecordValidationError, UsageError
 from engine.metadata import Definitions, load_definitions
 from engine.progress import NO_PROGRESS, Progress
+from engine.records import number_rows
 from engine.storage import (
     RECORDS_IMPORTED,
     WORKFLOW_HISTORY_COLUMNS,
@@ -268,6 +269,10 @@ class DemoRun:
                 writers[entity] = BulkWriter(self.conn, self.engine.model.table(entity), gen.columns)
             return writers[entity]
 
+        def write(entity: str, rows: list[tuple[Any, ...]]) -> None:
+            gen = self.gen(entity)  # autonumbers from the counters, as records created one by one get them
+            writer(entity).write(number_rows(self.conn, gen.definition, gen.columns, rows, self.now)[1])
+
         for entity in self.order:
             count = self.counts.get(entity, 0)
             gen = self.gen(entity)
@@ -287,11 +292,11 @@ class DemoRun:
                         rows.append(row)
                         events.extend(rows_history)
                         self._made_by_actions(by_actions, created, events)
-                    writer(entity).write(rows)
+                    write(entity, rows)
                     self.written[entity] = self.written.get(entity, 0) + len(rows)
                     # parents first: a created record points at the one whose transition made it
                     for target in sorted(created, key=self._position):
-                        writer(target).write(created[target])
+                        write(target, created[target])
                         self.written[target] = self.written.get(target, 0) + len(created[target])
                     history.write([tuple(history_row(e).values()) for e in events])
                     done += batch

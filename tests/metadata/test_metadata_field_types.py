@@ -26,9 +26,9 @@ def test_the_registry_holds_every_type_of_the_definition_language() -> None:
 def test_the_registry_holds_the_documented_families_and_defaults() -> None:
     # docs/definitions.md: the text types, the number types, and the defaults a field of
     # each type gets when its document leaves them out
-    assert {"string", "text", "email", "phone", "url"} == TEXT_TYPES
+    assert {"string", "text", "email", "phone", "url", "autonumber"} == TEXT_TYPES
     assert {"integer", "decimal", "money"} == NUMBER_TYPES
-    assert dict(DEFAULT_MAX_LENGTH) == {"string": 255, "email": 254, "phone": 32, "url": 2048}
+    assert dict(DEFAULT_MAX_LENGTH) == {"string": 255, "email": 254, "phone": 32, "url": 2048, "autonumber": 64}
     assert dict(DEFAULT_PRECISION) == {"decimal": (18, 6), "money": (18, 2)}
 
 

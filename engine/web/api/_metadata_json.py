@@ -38,7 +38,7 @@ def field_json(f: FieldDef) -> dict[str, Any]:
         out["description"] = label_json(f.description)
     if f.default is not NO_DEFAULT:
         out["default"] = to_jsonable(f.default)
-    for key in ("min_length", "max_length", "pattern", "precision", "scale", "target"):
+    for key in ("min_length", "max_length", "pattern", "number_pattern", "precision", "scale", "target"):
         value = getattr(f, key)
         if value is not None:
             out[key] = value

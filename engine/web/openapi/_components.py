@@ -95,6 +95,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "min_length": {"type": "integer"},
             "max_length": {"type": "integer"},
             "pattern": {"type": "string"},
+            "number_pattern": {"type": "string", "description": "How an autonumber field writes its numbers."},
             "precision": {"type": "integer"},
             "scale": {"type": "integer"},
             "minimum": {"type": "string"},

@@ -65,6 +65,15 @@ def _text(f: FieldDef, mode: Mode) -> dict[str, Any]:
     return out
 
 
+def _autonumber(f: FieldDef, mode: Mode) -> dict[str, Any]:
+    return {
+        "type": "string",
+        "maxLength": f.max_length,
+        "description": f"Numbered by the engine when the record is created, as {f.number_pattern}.",
+        "x-number-pattern": f.number_pattern,
+    }
+
+
 def _temporal(f: FieldDef, mode: Mode) -> dict[str, Any]:
     return {"type": "string", "format": _FORMATS[f.type]}
 
@@ -103,6 +112,7 @@ SCHEMAS: Mapping[str, Callable[[FieldDef, Mode], dict[str, Any]]] = {
     "multi_enum": _multi_enum,
     "reference": _reference,
     "json": lambda f, mode: {},
+    "autonumber": _autonumber,
 }
 
 
