@@ -159,10 +159,11 @@ RULES: list[dict[str, Any]] = [
     },
 ]
 # The same rules as a person writes them in SQL, nulls handled to mean what the rules mean
-# (a null number is 0 in a comparison, a null text equals nothing).
+# (a null number is 0 in a comparison, a null text equals nothing). Decimals on SQLite are
+# stored times 10^scale (money: cents, the score's scale 2): the person writes in those units.
 HAND_WRITTEN = """
-UPDATE lead SET score = max(0, min(100,
-    CASE WHEN budget >= 100000 THEN 30 ELSE 0 END
+UPDATE lead SET score = 100 * max(0, min(100,
+    CASE WHEN budget >= 10000000 THEN 30 ELSE 0 END
   + CASE WHEN source IN ('referral', 'partner') THEN 20 ELSE 0 END
   + CASE WHEN coalesce(employees, 0) < 10 THEN -15 ELSE 0 END
   + CASE WHEN country = 'CN' THEN 15 ELSE 0 END
