@@ -268,41 +268,52 @@ class WorkflowService:
         )
         runner = ActionRunner(self._engine, tx, entity, workflow, transition, user, now)
         updated = runner.run(ct.actions, updated, typed_inputs)
+        moved = (from_state, t.to_state)
+        self._transitioned(tx, entity, workflow, transition, moved, user, typed_inputs, comment, now, updated)
+        return updated
+
+    def _transitioned(
+        self,
+        tx: Connection,
+        entity: str,
+        workflow: WorkflowDef,
+        transition: str,
+        moved: tuple[str | None, str],
+        user: User,
+        inputs: Mapping[str, Any],
+        comment: str | None,
+        now: datetime,
+        record: dict[str, Any],
+    ) -> None:
+        """The ``record.transitioned`` event of the unit of work, and ``crm_transition`` after its commit."""
         engine = self._engine
         unit = unit_of(tx)
+        from_state, to_state = moved
+        payload = {
+            "workflow": workflow.name,
+            "transition": transition,
+            "from_state": from_state,
+            "to_state": to_state,
+            "inputs": to_jsonable(inputs),
+            "comment": comment,
+        }
+        version = engine.model.version
         unit.emit(
-            DomainEvent(
-                RECORD_TRANSITIONED,
-                entity,
-                record_id,
-                user.name,
-                {
-                    "workflow": workflow.name,
-                    "transition": transition,
-                    "from_state": from_state,
-                    "to_state": t.to_state,
-                    "inputs": to_jsonable(typed_inputs),
-                    "comment": comment,
-                },
-                now,
-                engine.model.version,
-                record=updated,
-            )
+            DomainEvent(RECORD_TRANSITIONED, entity, record["id"], user.name, payload, now, version, record=record)
         )
         unit.after_commit(
             lambda: engine.plugins.hook.crm_transition(
                 engine=engine,
                 entity=entity,
-                record=updated,
+                record=record,
                 workflow=workflow.name,
                 transition=transition,
                 from_state=from_state,
-                to_state=t.to_state,
+                to_state=to_state,
                 actor=user.name,
-                inputs=dict(typed_inputs),
+                inputs=dict(inputs),
             )
         )
-        return updated
 
     def _set_values(
         self, ct: Any, record: Mapping[str, Any], user: User, inputs: Mapping[str, Any], now: datetime
