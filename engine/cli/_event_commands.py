@@ -51,7 +51,9 @@ def _summary(kind: str, payload: dict[str, Any]) -> str:
     if kind == "record.transitioned":
         return f"{payload.get('transition')}: {payload.get('from_state')} → {payload.get('to_state')}"
     if kind == "records.imported":
-        return f"{payload.get('records')} records, lines {payload.get('lines')}"
+        lines = payload.get("lines")
+        where = f", lines {lines[0]}–{lines[1]}" if isinstance(lines, list) and len(lines) == 2 else ""
+        return f"{payload.get('records')} records{where}" + (" (demo data)" if payload.get("source") == "demo" else "")
     if kind == "score.changed":
         return f"{payload.get('scoring')}: {payload.get('old_value')} → {payload.get('value')}"
     if kind == "scores.recomputed":
