@@ -9,11 +9,13 @@ API request, a workflow action, an import, an escalation), the same subscribers 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from engine.storage import RECORD_CREATED, RECORD_DELETED, RECORD_TRANSITIONED, RECORD_UPDATED, UnitOfWork
 
 if TYPE_CHECKING:
+    from engine.metadata import ScoringDef
     from engine.runtime import CrmEngine
 
 #: The scoring trigger each record event sets off.
@@ -46,3 +48,32 @@ def dispatch(engine: CrmEngine, unit: UnitOfWork) -> None:
     for (entity, record_id), fired in triggers.items():
         if (entity, record_id) not in deleted:
             engine.scoring.on_event(entity, record_id, *sorted(fired))
+    _rescore_through_sources(engine, unit)
+
+
+def _rescore_through_sources(engine: CrmEngine, unit: UnitOfWork) -> None:
+    """Scorings that read other entities (a project's stakeholders) rerun for the records whose
+    related rows changed: the old and the new one when a row moved."""
+    wanted: dict[str, tuple[ScoringDef, set[int]]] = {}
+    for event in unit.events:
+        if event.entity is None or event.type not in (RECORD_CREATED, RECORD_UPDATED, RECORD_DELETED):
+            continue
+        for definition, reference in engine.scoring.sourced_from(event.entity):
+            ids = wanted.setdefault(definition.name, (definition, set()))[1]
+            ids.update(_referenced(event.payload, reference))
+    for definition, ids in wanted.values():
+        if ids:
+            engine.scoring.rescore_scoring(definition, sorted(ids))
+
+
+def _referenced(payload: Mapping[str, Any], reference: str) -> set[int]:
+    """The ids ``reference`` held in an event: now, and before the change."""
+    found = set()
+    record = payload.get("record")
+    if isinstance(record, Mapping) and isinstance(record.get(reference), int):
+        found.add(record[reference])
+    changes = payload.get("changes")
+    moved = changes.get(reference) if isinstance(changes, Mapping) else None
+    if isinstance(moved, Mapping) and isinstance(moved.get("old"), int):
+        found.add(moved["old"])
+    return found

@@ -142,6 +142,11 @@ Train = Callable[[ScoringContext], TrainReport]
 CompileSql = Callable[[ScoringSpec, "sa.Table"], "tuple[sa.ColumnElement[Any], sa.ColumnElement[Any] | None] | None"]
 
 
+#: ``(config) -> [(entity, reference), ...]``: the other entities a scoring reads, each with its
+#: reference field to the scored entity (stakeholders → ``project``).
+Sources = Callable[[Mapping[str, Any]], Sequence[tuple[str, str]]]
+
+
 @dataclass(frozen=True)
 class Scorer:
     """A scoring model a plugin offers.
@@ -161,6 +166,9 @@ class Scorer:
         every record in a few set-based statements instead of batches in Python, and the
         factors of a record are worked out when someone looks at them.
     :param description: one paragraph for ``crm plugins list``.
+    :param sources: optional; the other entities a configuration reads and their reference
+        to the scored entity. A scoring triggered by ``save`` then reruns for the records whose
+        related rows were created, changed or deleted (adding a stakeholder rescores its project).
     """
 
     name: str
@@ -172,3 +180,4 @@ class Scorer:
     train: Train | None = None
     compile_sql: CompileSql | None = None
     description: str = ""
+    sources: Sources | None = None

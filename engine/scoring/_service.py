@@ -293,6 +293,30 @@ class ScoringService:
             if any(trigger in definition.triggers for trigger in triggers)
         ]
 
+    def sourced_from(self, entity: str) -> list[tuple[ScoringDef, str]]:
+        """The ``save``-triggered scorings that read records of ``entity`` through a reference
+        (what their scorers declare as ``sources``), each with that reference field."""
+        if not self._engine.has_definitions:
+            return []
+        found: list[tuple[ScoringDef, str]] = []
+        for definition in self._engine.model.definitions.scorings.values():
+            if "save" not in definition.triggers:
+                continue
+            try:
+                scorer = self.registry.get(definition.scorer)
+            except UsageError:
+                continue  # its plugin is gone: rescoring it is reported when it runs
+            if scorer.sources is None:
+                continue
+            found.extend(
+                (definition, reference) for source, reference in scorer.sources(definition.config) if source == entity
+            )
+        return found
+
+    def rescore_scoring(self, definition: ScoringDef, record_ids: Sequence[int]) -> ScoringRun:
+        """Rerun one scoring for ``record_ids`` after a committed write (see :meth:`on_event`)."""
+        return self._after_write(definition, record_ids)
+
     def rescore(self, entity: str, record_ids: Sequence[int], scorings: Sequence[str]) -> list[ScoringRun]:
         """What a workflow's ``rescore`` action asks for, after its commit: ``scorings`` of
         ``entity`` (every one when empty) run again for ``record_ids``."""

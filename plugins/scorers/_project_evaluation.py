@@ -309,6 +309,14 @@ def _competition(
     extra["competition"] = position
 
 
+def sources(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The stakeholders the decision tree reads, and their reference to the project."""
+    tree = config.get("decision_tree")
+    if not isinstance(tree, Mapping):
+        return []
+    return [(str(tree["stakeholders"]), str(tree["reference"]))]
+
+
 PROJECT_EVALUATION = Scorer(
     name="project_evaluation",
     label=Label("Project evaluation (go / no go)", "立项评估"),
@@ -320,4 +328,5 @@ PROJECT_EVALUATION = Scorer(
         "(aggregated in SQL from stakeholders) and competitive position, weighted into 0-100 "
         "and graded pursue / review / drop (seed 003, complex sale)."
     ),
+    sources=sources,
 )

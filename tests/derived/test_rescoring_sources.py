@@ -1,0 +1,50 @@
+"""A scoring that reads related records (a project's stakeholders) reruns when they change."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from engine.presets import load_preset
+from engine.runtime import CrmEngine
+
+
+@pytest.fixture
+def crm(database_url: str) -> Iterator[CrmEngine]:
+    with CrmEngine(database_url) as engine:
+        load_preset(engine, "complex_sale")
+        yield engine
+
+
+def evaluation(crm: CrmEngine, project_id: int) -> float:
+    (view,) = [v for v in crm.scoring.show("project", project_id) if v.scoring == "project_evaluation"]
+    assert view.value is not None
+    return float(view.value)
+
+
+def test_adding_moving_and_removing_stakeholders_rescores_their_projects(crm: CrmEngine) -> None:
+    account = crm.records.create("account", {"name": "国家电网江苏省电力公司"})
+    first = crm.records.create("project", {"name": "配网自动化二期", "account": account["id"]})
+    second = crm.records.create("project", {"name": "变电站巡检机器人", "account": account["id"]})
+    before = evaluation(crm, first["id"])
+    person = crm.records.create("contact", {"name": "王建国", "account": account["id"]})
+
+    added = crm.records.create(
+        "stakeholder",
+        {
+            "project": first["id"],
+            "contact": person["id"],
+            "decision_role": "decision_maker",
+            "relationship_level": "advocate",
+        },
+    )
+    raised = evaluation(crm, first["id"])
+    assert raised > before  # a key role identified, and a strong relationship
+
+    crm.records.update("stakeholder", added["id"], {"project": second["id"]})  # both projects move
+    assert evaluation(crm, first["id"]) == before
+    assert evaluation(crm, second["id"]) == raised
+
+    crm.records.delete("stakeholder", added["id"])
+    assert evaluation(crm, second["id"]) == before
