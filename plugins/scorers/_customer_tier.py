@@ -86,4 +86,5 @@ CUSTOMER_TIER = Scorer(
         "contribution...) normalized over the population or fixed ranges into 0-100, tiered "
         "S/A/B/C by thresholds (seed 004, MCR)."
     ),
+    sources=_sources.aggregate_sources,
 )

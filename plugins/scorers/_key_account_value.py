@@ -127,4 +127,5 @@ KEY_ACCOUNT_VALUE = Scorer(
         "better, weighted) normalized over all ranked accounts by min-max or z-score, combined "
         "into 0-100 and ranked (seed 003: 62 group VIP customers)."
     ),
+    sources=_sources.aggregate_sources,
 )

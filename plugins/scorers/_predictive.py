@@ -326,4 +326,5 @@ PREDICTIVE = Scorer(
         "quantiles, Laplace smoothing, optional per-segment models), evaluated by holdout AUC; "
         "value = 100 × P(win), factors = the log-likelihood ratios of the record's features."
     ),
+    sources=_sources.aggregate_sources,
 )

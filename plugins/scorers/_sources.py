@@ -71,6 +71,23 @@ class Source:
         return self.path[:1]
 
 
+def aggregate_sources(config: Any) -> list[tuple[str, str]]:
+    """Every ``{"aggregate": {"entity", "reference", ...}}`` of a configuration, as
+    ``(entity, reference)``: what a scorer reading aggregates declares as its ``sources``."""
+    found: list[tuple[str, str]] = []
+    if isinstance(config, Mapping):
+        spec = config.get("aggregate")
+        if isinstance(spec, Mapping) and isinstance(spec.get("entity"), str) and isinstance(spec.get("reference"), str):
+            found.append((spec["entity"], spec["reference"]))
+        for key, value in config.items():
+            if key != "aggregate":
+                found.extend(aggregate_sources(value))
+    elif isinstance(config, list):
+        for item in config:
+            found.extend(aggregate_sources(item))
+    return sorted(set(found))
+
+
 def bind(
     context: ScoringContext,
     scored: str,
