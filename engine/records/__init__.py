@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ._autonumber import number_record, number_rows, numbered_fields
 from ._checks import unique_conflicts, unknown_owners
-from ._conditions import conditional_problems
+from ._conditions import conditional_problems, conditions_holding
 from ._display import (
     AMOUNT_TYPES,
     display_text,
@@ -30,6 +30,7 @@ __all__ = [
     "compile_sort",
     "compile_where",
     "conditional_problems",
+    "conditions_holding",
     "display_text",
     "display_texts",
     "format_amount",

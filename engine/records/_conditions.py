@@ -42,6 +42,20 @@ def _empty(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def conditions_holding(
+    definition: EntityDef, before: Mapping[str, Any] | None, after: Mapping[str, Any]
+) -> tuple[frozenset[str], frozenset[str]]:
+    """The fields whose ``required_when`` holds, and those whose ``read_only_when`` holds (what
+    an edit form marks: required, and not to be changed)."""
+    fields = [f for f in definition.fields.values() if f.required_when is not None or f.read_only_when is not None]
+    if not fields:
+        return frozenset(), frozenset()
+    data = {"record": dict(after), "before": dict(before or {}), "now": datetime.now(UTC)}
+    required = frozenset(f.name for f in fields if f.required_when is not None and _holds(f.required_when, data))
+    fixed = frozenset(f.name for f in fields if f.read_only_when is not None and _holds(f.read_only_when, data))
+    return required, fixed
+
+
 def conditional_problems(
     definition: EntityDef, before: Mapping[str, Any] | None, after: Mapping[str, Any]
 ) -> list[Problem]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -84,3 +85,29 @@ def test_a_rule_reading_an_unknown_field_is_refused_with_its_pointer(tmp_path: P
     assert [(p.code, p.pointer) for p in refused.value.problems] == [
         ("invalid_path", "/fields/distributor/required_when")
     ]
+
+
+def test_the_admin_edit_form_marks_what_the_rules_require_and_fix(crm: CrmEngine) -> None:
+    crm.users.create("ada", roles=["admin"])
+    crm.users.set_password("ada", "open sesame")
+    made = crm.records.create("sales_order", {"number": "SO-7", "channel": "distributor", "distributor": "国药控股"})
+    crm.records.update("sales_order", made["id"], {"status": "confirmed"})
+    plain = crm.records.create("sales_order", {"number": "SO-8", "channel": "direct"})
+    client = create_app({"CRM_ENGINE": crm, "TESTING": True, "SECRET_KEY": "tests"}).test_client()
+    login = client.get("/admin/login/").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login)
+    assert csrf is not None
+    client.post("/admin/login/", data={"csrf_token": csrf.group(1), "name": "ada", "password": "open sesame"})
+
+    page = client.get(f"/admin/records/sales_order/edit/?id={made['id']}").get_data(as_text=True)
+    assert re.search(r'<input[^>]*id="number"[^>]*readonly', page)  # confirmed: the number is fixed
+    assert _required_mark(page, "distributor")
+    other = client.get(f"/admin/records/sales_order/edit/?id={plain['id']}").get_data(as_text=True)
+    assert not re.search(r'<input[^>]*id="number"[^>]*readonly', other)
+    assert not _required_mark(other, "distributor")
+
+
+def _required_mark(page: str, name: str) -> bool:
+    """Whether the form's label of ``name`` carries flask-admin's required star."""
+    found = re.search(rf'<label[^>]*for="{name}"[^>]*>(.*?)</label>', page, re.S)
+    return found is not None and "&#42;" in found.group(1)

@@ -70,3 +70,19 @@ def writable_fields(fields: Iterable[FieldDef], access: EntityAccess, posted: Co
     only when the request sent them anyway (then the record service refuses them, naming
     each)."""
     return [f for f in fields if f.name not in access.hidden and (f.name not in access.read_only or f.name in posted)]
+
+
+def mark_conditions(form: Any, required: Iterable[str], fixed: Iterable[str]) -> Any:
+    """Mark on ``form`` the fields a record's ``required_when`` makes required (their star) and
+    those its ``read_only_when`` fixes (read-only, still sent, so saving the rest works; the
+    record service refuses a change to them, naming the field)."""
+    from ._forms import MarkedRequired  # the star, without the browser's own check
+
+    for name in required:
+        if name in form:
+            form[name].validators = [*form[name].validators, MarkedRequired()]
+    for name in fixed:
+        if name in form:
+            field = form[name]
+            field.render_kw = {**(field.render_kw or {}), "readonly": True, "aria-readonly": "true"}
+    return form

@@ -26,7 +26,7 @@ from markupsafe import Markup
 from engine.errors import CrmError, RecordValidationError
 from engine.metadata import LISTED_TYPES, EntityDef, FieldDef
 from engine.permissions import EntityAccess
-from engine.records import MAX_PAGE, searched_fields
+from engine.records import MAX_PAGE, conditions_holding, searched_fields
 from engine.runtime import CrmEngine
 
 from ._access import SignedInOnly
@@ -36,7 +36,7 @@ from ._expose import expose
 from ._filters import Condition, entity_filters, where_of
 from ._forms import build_form, expected_version, form_fields, form_values, record_data, show_problems
 from ._i18n import Text, current_language, say, word
-from ._permitted import access_of, may_change, restrict_form, signed_in, writable_fields
+from ._permitted import access_of, mark_conditions, may_change, restrict_form, signed_in, writable_fields
 from ._record_page import RecordPage, flash_error
 from ._references import RecordChoice, ReferenceLoader, references_of
 from ._refusals import problem_describer
@@ -213,7 +213,8 @@ class EntityView(SignedInOnly, RecordPage, BaseModelView):  # type: ignore[misc]
         found = references_of(self.engine, self.definition, [obj.values], acting_user())
         references = {name: choice for (name, _id), choice in found.items()}
         form = self._edit_form_class(get_form_data(), data=form_values(self.edited, obj.values, references))
-        return restrict_form(form, self.access())
+        required, fixed = conditions_holding(self.definition, obj.values, obj.values)
+        return mark_conditions(restrict_form(form, self.access()), required, fixed)
 
     def _written(self) -> list[FieldDef]:
         return writable_fields(self.edited, self.access(), request.form)
