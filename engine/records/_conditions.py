@@ -18,17 +18,18 @@ from engine.errors import Problem
 from engine.logic import CompiledRule, EvaluationError, LimitExceededError, compile_rule
 from engine.metadata import EntityDef
 
-_compiled: dict[str, CompiledRule] = {}
+#: Compiled rules by the identity of the rule in its (frozen, long-lived) field definition; the
+#: rule is kept beside its compiled form so its id cannot be reused while it is cached.
+_compiled: dict[int, tuple[Any, CompiledRule]] = {}
 _lock = threading.Lock()
 
 
 def _rule(rule: Any) -> CompiledRule:
-    key = json.dumps(rule, sort_keys=True)
-    found = _compiled.get(key)
-    if found is None:
+    found = _compiled.get(id(rule))
+    if found is None or found[0] is not rule:
         with _lock:
-            found = _compiled.setdefault(key, compile_rule(rule))
-    return found
+            found = _compiled[id(rule)] = (rule, compile_rule(rule))
+    return found[1]
 
 
 def _holds(rule: Any, data: Mapping[str, Any]) -> bool:
@@ -61,28 +62,16 @@ def conditional_problems(
 ) -> list[Problem]:
     """A ``required`` problem for each field whose ``required_when`` holds and that is empty,
     a ``read_only`` problem for each field whose ``read_only_when`` holds and that changed."""
-    fields = [f for f in definition.fields.values() if f.required_when is not None or f.read_only_when is not None]
-    if not fields:
-        return []
-    data = {"record": dict(after), "before": dict(before or {}), "now": datetime.now(UTC)}
+    required, fixed = conditions_holding(definition, before, after)
     problems = []
-    for f in fields:
-        value = after.get(f.name)
-        if f.required_when is not None and _empty(value) and _holds(f.required_when, data):
-            problems.append(
-                Problem(
-                    code="required",
-                    field=f.name,
-                    message=f"{f.name} is required here ({json.dumps(f.required_when, ensure_ascii=False)})",
-                )
-            )
-        changed = (before or {}).get(f.name) != value if before is not None else not _empty(value)
-        if f.read_only_when is not None and changed and _holds(f.read_only_when, data):
-            problems.append(
-                Problem(
-                    code="read_only",
-                    field=f.name,
-                    message=f"{f.name} cannot change here ({json.dumps(f.read_only_when, ensure_ascii=False)})",
-                )
-            )
+    for name in sorted(required | fixed, key=list(definition.fields).index):
+        f = definition.fields[name]
+        value = after.get(name)
+        if name in required and _empty(value):
+            rule = json.dumps(f.required_when, ensure_ascii=False)
+            problems.append(Problem(code="required", field=name, message=f"{name} is required here ({rule})"))
+        changed = (before or {}).get(name) != value if before is not None else not _empty(value)
+        if name in fixed and changed:
+            rule = json.dumps(f.read_only_when, ensure_ascii=False)
+            problems.append(Problem(code="read_only", field=name, message=f"{name} cannot change here ({rule})"))
     return problems
