@@ -36,11 +36,11 @@ from engine.metadata import EntityDef
 from engine.storage import (
     RECORD_CREATED,
     RECORD_DELETED,
-    RECORD_UPDATED,
     DomainEvent,
     audit_log,
     audit_row,
     audit_since_deletion,
+    record_updated,
     scores,
     to_jsonable,
     trail_of,
@@ -515,25 +515,8 @@ class RecordService:
             for name, value in changed.items()
         ]
         tx.execute(_AUDIT_INSERT, entries if len(entries) > 1 else entries[0])
-        updated = {
-            **current,
-            **{k: _stored(definition, k, v) for k, v in changed.items()},
-            "version": current["version"] + 1,
-            "updated_at": now,
-        }
-        changes = {name: {"old": current.get(name), "new": updated[name]} for name in changed}
-        unit_of(tx).emit(
-            DomainEvent(
-                RECORD_UPDATED,
-                entity,
-                current["id"],
-                actor,
-                {"changes": to_jsonable(changes), "record": to_jsonable(updated)},
-                now,
-                model.version,
-                record=updated,
-            )
-        )
+        updated = _after_update(definition, current, changed, now)
+        unit_of(tx).emit(record_updated(entity, current, updated, changed, actor, now, model.version))
         self._engine.derived.after_write(tx, model, entity, current, updated, actor)
         return updated
 
@@ -573,17 +556,8 @@ class RecordService:
                 )
                 for k, v in changed.items()
             )
-            updated = {
-                **current,
-                **{k: _stored(definition, k, v) for k, v in changed.items()},
-                "version": current["version"] + 1,
-                "updated_at": now,
-            }
-            moved = {k: {"old": current.get(k), "new": updated[k]} for k in changed}
-            payload = {"changes": to_jsonable(moved), "record": to_jsonable(updated)}
-            unit.emit(
-                DomainEvent(RECORD_UPDATED, entity, current["id"], actor, payload, now, model.version, record=updated)
-            )
+            updated = _after_update(definition, current, changed, now)
+            unit.emit(record_updated(entity, current, updated, changed, actor, now, model.version))
             written.append((current, updated))
         for columns, rows in by_columns.items():
             result = tx.execute(
@@ -688,6 +662,16 @@ class RecordService:
 
 
 _WIDE = Context(prec=100)
+
+
+def _after_update(definition: EntityDef, current: Record, changed: Mapping[str, Any], now: datetime) -> Record:
+    """The record as the database holds it after ``changed`` was written over ``current``."""
+    return {
+        **current,
+        **{k: _stored(definition, k, v) for k, v in changed.items()},
+        "version": current["version"] + 1,
+        "updated_at": now,
+    }
 
 
 def _stored(definition: EntityDef, name: str, value: Any) -> Any:

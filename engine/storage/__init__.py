@@ -68,6 +68,7 @@ from ._unit import (
     SCORES_RECOMPUTED,
     DomainEvent,
     UnitOfWork,
+    record_updated,
     unit_of,
 )
 from ._upgrade import upgrade_storage
@@ -129,6 +130,7 @@ __all__ = [
     "normalize_url",
     "plan_migration",
     "raise_counter",
+    "record_updated",
     "refuse_unsafe",
     "rename_counters",
     "schema_versions",

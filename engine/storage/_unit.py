@@ -19,7 +19,7 @@ insert and the commit: the next transaction's events get their ids after this on
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ._system_tables import events as events_table
+from ._values import to_jsonable
 
 #: The advisory lock key that orders outbox writes on PostgreSQL ("crm_events" in ASCII, 63 bits).
 OUTBOX_LOCK = 0x63726D5F6576656E
@@ -86,6 +87,23 @@ class DomainEvent:
             "occurred_at": self.occurred_at,
             "definitions_version": self.definitions_version,
         }
+
+
+def record_updated(
+    entity: str,
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    changed: Iterable[str],
+    actor: str | None,
+    at: datetime,
+    version: int | None,
+    **extra: Any,
+) -> DomainEvent:
+    """The ``record.updated`` event of a change: each changed field's old and new value, the
+    record after it (and ``extra`` payload, such as an import's line)."""
+    changes = {name: {"old": before.get(name), "new": after.get(name)} for name in changed}
+    payload = {"changes": to_jsonable(changes), "record": to_jsonable(dict(after)), **extra}
+    return DomainEvent(RECORD_UPDATED, entity, after["id"], actor, payload, at, version, record=after)
 
 
 class UnitOfWork:

@@ -35,13 +35,12 @@ from engine.metadata import EntityDef
 from engine.progress import NO_PROGRESS, Progress
 from engine.records import conditional_problems, number_rows, numbered_fields, unique_conflicts, unknown_owners
 from engine.storage import (
-    RECORD_UPDATED,
     RECORDS_IMPORTED,
     DomainEvent,
     audit_log,
     audit_row,
     batch_audit_row,
-    to_jsonable,
+    record_updated,
     unit_of,
     workflow_history,
 )
@@ -671,19 +670,10 @@ class CsvImporter:
             raise UsageError(f"line {row.line}: {self.definition.name} {current['id']} changed during the import")
         self.report.updated += 1
         updated = {**current, **changed, "version": current["version"] + 1, "updated_at": now}
-        changes = {name: {"old": current.get(name), "new": value} for name, value in changed.items()}
-        unit_of(conn).emit(
-            DomainEvent(
-                RECORD_UPDATED,
-                self.definition.name,
-                current["id"],
-                self.actor,
-                {"changes": to_jsonable(changes), "record": to_jsonable(updated), "line": row.line},
-                now,
-                self.version,
-                record=updated,
-            )
+        event = record_updated(
+            self.definition.name, current, updated, changed, self.actor, now, self.version, line=row.line
         )
+        unit_of(conn).emit(event)
         derived = self.engine.derived  # the record's own computes, then what depends on the change
         derived.refresh(conn, self.model, self.definition.name, current["id"], (), self.actor)
         derived.after_write(conn, self.model, self.definition.name, current, updated, self.actor)
