@@ -55,10 +55,13 @@ def _rescore_through_sources(engine: CrmEngine, unit: UnitOfWork) -> None:
     """Scorings that read other entities (a project's stakeholders) rerun for the records whose
     related rows changed: the old and the new one when a row moved."""
     wanted: dict[str, tuple[ScoringDef, set[int]]] = {}
+    sources: dict[str, list[tuple[ScoringDef, str]]] = {}  # asked once per entity, not per event
     for event in unit.events:
         if event.entity is None or event.type not in (RECORD_CREATED, RECORD_UPDATED, RECORD_DELETED):
             continue
-        for definition, reference in engine.scoring.sourced_from(event.entity):
+        if event.entity not in sources:
+            sources[event.entity] = engine.scoring.sourced_from(event.entity)
+        for definition, reference in sources[event.entity]:
             ids = wanted.setdefault(definition.name, (definition, set()))[1]
             ids.update(_referenced(event.payload, reference))
     for definition, ids in wanted.values():
