@@ -79,14 +79,7 @@ class DerivedService:
         plan = self.plan(model).entity(definition.name)
         if not plan.computes and not (new and plan.rollups):
             return {}, []
-        values: Record = {}
-        if new:
-            for rollup in plan.rollups:
-                values[rollup.field.name] = _aggregate(rollup, [])
-        merged = {**record, **values}
-        (via,) = _load_via(tx, model, plan.hops, [merged])
-        computed, problems = self._computes(model, definition, plan.computes, merged, via)
-        values.update(computed)
+        ((values, problems),) = self._own_values(tx, model, definition, [dict(record)], new=new)
         return values, problems
 
     def values_for_new_rows(
@@ -98,16 +91,22 @@ class DerivedService:
         names = tuple(r.field.name for r in plan.rollups) + tuple(c.field.name for c in plan.computes)
         if not names:
             return (), [], []
+        found = self._own_values(tx, model, definition, records, new=True)
+        return names, [values for values, _ in found], [problems for _, problems in found]
+
+    def _own_values(
+        self, tx: Connection, model: CompiledModel, definition: EntityDef, records: list[Record], *, new: bool
+    ) -> list[tuple[Record, list[Problem]]]:
+        """Each record's computes (and, ``new``, its empty rollups) with the problems of failed
+        computes; the references their paths follow are loaded once for all of them."""
+        plan = self.plan(model).entity(definition.name)
         vias = _load_via(tx, model, plan.hops, records)
-        values: list[Record] = []
-        problems: list[list[Problem]] = []
+        out = []
         for record, via in zip(records, vias, strict=True):
-            own: Record = {r.field.name: _aggregate(r, []) for r in plan.rollups}
-            computed, found = self._computes(model, definition, plan.computes, {**record, **own}, via)
-            own.update(computed)
-            values.append(own)
-            problems.append(found)
-        return names, values, problems
+            own: Record = {r.field.name: _aggregate(r, []) for r in plan.rollups} if new else {}
+            computed, problems = self._computes(model, definition, plan.computes, {**record, **own}, via)
+            out.append(({**own, **computed}, problems))
+        return out
 
     def parents_of(
         self,
