@@ -7,7 +7,8 @@ current on every write (:class:`DerivedService`, asked by the record service).
 
 from __future__ import annotations
 
-from ._plan import DerivedPlan, entities_to_backfill
+from ._plan import DerivedPlan, Rollup, entities_to_backfill
 from ._service import DerivedService
+from ._settle import settle
 
-__all__ = ["DerivedPlan", "DerivedService", "entities_to_backfill"]
+__all__ = ["DerivedPlan", "DerivedService", "Rollup", "entities_to_backfill", "settle"]

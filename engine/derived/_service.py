@@ -268,10 +268,11 @@ class DerivedService:
         computes: list[Compute],
         record: Record,
         via: Record,
+        now: datetime | None = None,
     ) -> tuple[Record, list[Problem]]:
         values: Record = {}
         problems: list[Problem] = []
-        data = {"record": record, "via": via, "now": datetime.now(UTC)}
+        data = {"record": record, "via": via, "now": now or datetime.now(UTC)}
         validator = model.validator(definition.name, system=True)
         for compute in computes:
             name = compute.field.name

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import Problem
 from engine.metadata import EntityDef
+from engine.records import conditions_holding
 from engine.storage import workflow_history_row
 
 from ._constraints import UniqueValues, constrained
@@ -102,7 +103,9 @@ class EntityGen:
         self.pool: Pool | None = run.pools.get(name)
         self.next_id = run.next_id(name)
         owned = workflow_owned(definitions, name) | scoring_targets(definitions, name)
-        self.editable = frozenset(n for n, f in self.definition.fields.items() if not f.read_only and n not in owned)
+        self.editable = frozenset(
+            n for n, f in self.definition.fields.items() if not f.read_only and not f.derived and n not in owned
+        )
         self.fillers: dict[str, Generator] = {}
         self.generators = self._field_generators(owned, run.scored.get(name, frozenset()))
         self.walkers = [
@@ -116,7 +119,13 @@ class EntityGen:
         self.established = role.kind in _MASTERS and not any(
             f.required and f.target != name for f in self.definition.references()
         )
-        later = frozenset(self.parts) & self._guarded()
+        guarded = self._guarded()
+        later = frozenset(self.parts) & guarded
+        self.derived_read = sorted(
+            n
+            for n in guarded
+            if n in self.definition.fields and self.definition.fields[n].derived and n in self.fillers
+        )
         self.generators = [g for g in self.generators if g[0] not in later]
         fields = self.definition.fields.values()
         self.uniques = {
@@ -137,6 +146,7 @@ class EntityGen:
         )
         self.self_groups: dict[str, dict[Any, list[int]]] = {p.field: {} for p in plans if p.mode == "self"}
         self.required = frozenset(n for n, f in self.definition.fields.items() if f.required)
+        self.conditional = any(f.required_when is not None for f in self.definition.fields.values())
         #: why the last record left out was invalid (reported when none could be made)
         self.last_problems: list[Problem] = []
         parts = set(words(name))
@@ -156,8 +166,8 @@ class EntityGen:
                 continue
             generate = constrained(f, made.generate)
             self.fillers[f.name] = generate
-            if f.name in owned or (f.read_only and not f.required):
-                continue  # workflows, scorings or the system give these values
+            if f.name in owned or f.derived or (f.read_only and not f.required):
+                continue  # workflows, scorings or the engine give these values
             out.append((f.name, generate, made.fill, f.has_default and not f.required))
         return out
 
@@ -413,7 +423,11 @@ class EntityGen:
             "version": 1,
         }
         # guards that read a score see a plausible one: scorings run after the load
-        stand_ins = {name: round(rng.uniform(40.0, 100.0), 1) for name in self.score_fields}
+        stand_ins: dict[str, Any] = {name: round(rng.uniform(40.0, 100.0), 1) for name in self.score_fields}
+        # and guards that read a derived field see one of its kind: the children it counts come
+        # later (an order's lines); the run makes the record earn it (``_earned_derived``)
+        for name in self.derived_read:
+            stand_ins[name] = self.convert_one(name, self.fillers[name](self.ctx))
         walk = WalkRecord(record_id, values, typed, created_by, owner, created, zh, stand_ins, last=created)
         env = WalkEnv(
             rng,
@@ -503,9 +517,27 @@ class EntityGen:
             out, problems = self.validator.check(values)
         for name in self.deferred:
             values.pop(name, None)
-        if problems:
+        if problems or out is None:
             self.last_problems = problems
             return None
+        return self._conditionally_required(values, out, claimed)
+
+    def _conditionally_required(
+        self, values: dict[str, Any], out: dict[str, Any], claimed: list[tuple[UniqueValues, Any]]
+    ) -> dict[str, Any] | None:
+        """Fields whose ``required_when`` holds are filled, as the user must before saving
+        (a distributor once the channel is "distributor"); None when one cannot be."""
+        if not self.conditional:
+            return out
+        required, _fixed = conditions_holding(self.definition, None, out)
+        for name in sorted(required):
+            if out.get(name) not in (None, "", []):
+                continue
+            value = self._fill(name, claimed)
+            typed = self.convert_one(name, value)
+            if typed is None:
+                return None
+            values[name], out[name] = value, typed
         return out
 
     def _drop(self, claimed: list[tuple[UniqueValues, Any]]) -> Made | None:

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from werkzeug.security import generate_password_hash
 
+from engine.derived import settle
 from engine.errors import DefinitionError, RecordValidationError, UsageError
 from engine.metadata import Definitions, load_definitions
 from engine.progress import NO_PROGRESS, Progress
@@ -27,6 +28,7 @@ from engine.storage import (
 from engine.transfer import BulkWriter
 
 from ._constraints import normalized
+from ._earned_derived import earn_derived
 from ._earned_scores import Relied, earn_scores
 from ._entity import EntityGen, history_row
 from ._plan import generation_order, links, reference_plans, scored_fields
@@ -310,10 +312,27 @@ class DemoRun:
                     "default or a pattern made of literals, classes and repeats",
                 )
         self._second_pass()
+        self._settle()
         for entity, relied in sorted(self.relied.items()):
-            self.short[entity] = earn_scores(self, entity, relied)
+            self.short[entity] = earn_derived(self, entity, relied)
+        for entity, relied in sorted(self.relied.items()):
+            self.short[entity] = self.short[entity] + earn_scores(self, entity, relied)
+        self._settle()  # children added to earn a score move their parents' rollups
         self._audit()
         return {name: self.written.get(name, 0) for name in (*self.order, *sorted(set(self.written) - set(self.order)))}
+
+    def _settle(self) -> None:
+        """The derived fields of this run's records, computed by the engine from what was
+        written (an order's total from its lines): part of their creation, audited with the
+        batch. Values given to them during a walk (a total a state requires) were stand-ins."""
+        model = self.engine.model
+        created: dict[str, list[int]] = {}
+        for entity in self.engine.derived.plan(model).entities_with_derived():
+            if entity in self._next_ids:
+                table = model.table(entity)
+                query = sa.select(table.c.id).where(table.c.id >= self._next_ids[entity])
+                created[entity] = [int(i) for (i,) in self.conn.execute(query)]
+        settle(self.engine.derived, self.conn, model, created, self.now)
 
     def _position(self, entity: str) -> tuple[int, str]:
         return (self.order.index(entity) if entity in self.order else len(self.order), entity)

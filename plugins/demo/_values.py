@@ -473,8 +473,18 @@ def _enum_generator(field: FieldDef, entity: EntityDef, role: EntityRole) -> Gen
         weights = [head * (i + 1) for i in range(len(about))]
         weights += [weights[-1] + r for r in rest]
         return lambda ctx: ctx.rng.choices(ordered, cum_weights=weights)[0]
+    if field.required and field.has_default and field.default in values and len(values) > 1:
+        # a required choice with a default: the default is the usual case (a sale, not a refund)
+        usual = field.default
+        others = [v for v in values if v != usual]
+        rest = skewed_weights(len(others))
+        return lambda ctx: usual if ctx.rng.random() < _USUAL else ctx.rng.choices(others, cum_weights=rest)[0]
     cumulative = skewed_weights(len(values))
     return lambda ctx: ctx.rng.choices(values, cum_weights=cumulative)[0]
+
+
+#: how often a required choice takes its default
+_USUAL = 0.85
 
 
 def _multi_enum_generator(field: FieldDef) -> Generator:

@@ -32,9 +32,14 @@ def user_roles(engine: CrmEngine) -> dict[str, set[str]]:
 
 
 def as_input(engine: CrmEngine, entity: str, record: dict[str, Any]) -> dict[str, Any]:
-    """A stored record as a user would send it (JSON values, system columns left out)."""
+    """A stored record as a user would send it (JSON values; system columns, numbers and
+    derived values, which the engine writes, left out)."""
     fields = engine.model.entity(entity).fields
-    data = {name: to_jsonable(record[name]) for name in fields if record[name] is not None}
+    data = {
+        name: to_jsonable(record[name])
+        for name, f in fields.items()
+        if record[name] is not None and not f.derived and f.type != "autonumber"
+    }
     data["owner"] = record["owner"]
     return data
 

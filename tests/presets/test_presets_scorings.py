@@ -4,6 +4,7 @@ expects (hot leads above cold ones, strategic accounts in tier S, lapsed members
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -91,11 +92,8 @@ def purchase(
 def test_rfm_and_churn_risk(preset: str, preset_engines: PresetEngines) -> None:
     engine = preset_engines(preset, "sqlite")
     maker = RecordMaker(engine)
-    loyal = maker.make(
-        "member",
-        {"name": "李女士", "last_purchase_date": days_ago(2), "annual_spend": "26000", "marketing_consent": True},
-    )
-    lapsed = maker.make("member", {"name": "张先生", "last_purchase_date": days_ago(200), "annual_spend": "300"})
+    loyal = maker.make("member", {"name": "李女士", "marketing_consent": True})
+    lapsed = maker.make("member", {"name": "张先生"})
     for i, days in enumerate((2, 9, 16)):
         for _line in range(2):  # two lines on each receipt: three visits, not six
             purchase(maker, loyal, f"R-{loyal['id']}-{i}", days, "1200")
@@ -103,6 +101,9 @@ def test_rfm_and_churn_risk(preset: str, preset_engines: PresetEngines) -> None:
     purchase(maker, lapsed, f"R-{lapsed['id']}-1", 200, "300")
     run_all(engine, "member")
     loyal, lapsed = engine.records.get("member", loyal["id"]), engine.records.get("member", lapsed["id"])
+    # the spend and the last purchase the churn rules read are the purchases' (refunds count against)
+    assert (loyal["annual_spend"], str(loyal["last_purchase_date"])) == (Decimal("6700.00"), days_ago(2))
+    assert (lapsed["annual_spend"], str(lapsed["last_purchase_date"])) == (Decimal("300.00"), days_ago(200))
     assert loyal["rfm_score"] > lapsed["rfm_score"]
     (rfm,) = [s for s in engine.scoring.show("member", loyal["id"]) if s.scoring == "member_rfm"]
     assert (rfm.extra["frequency"], rfm.extra["monetary"]) == (3, 7200.0)
@@ -119,13 +120,12 @@ def test_key_accounts_are_ranked_tiered_and_watched(preset_engines: PresetEngine
             "is_key_account": True,
             "industry_position": "leader",
             "growth_potential": "high",
-            "annual_profit": "9000000",
+            "annual_sales": "18000000",
+            "annual_profit": "5000000",
             "share_of_wallet": "60",
             "satisfaction": 9,
             "consumption_trend": "growing",
             "competitor_presence": "none",
-            "per_capita_sales": "9000000",
-            "per_capita_profit": "2500000",
         },
     )
     shaky = maker.make(
@@ -135,16 +135,23 @@ def test_key_accounts_are_ranked_tiered_and_watched(preset_engines: PresetEngine
             "is_key_account": True,
             "industry_position": "small_player",
             "growth_potential": "low",
-            "annual_profit": "100000",
+            "annual_sales": "100000",
+            "annual_profit": "10000",
             "share_of_wallet": "10",
             "satisfaction": 5,
             "consumption_trend": "declining",
             "competitor_presence": "strong",
-            "per_capita_sales": "100000",
-            "per_capita_profit": "10000",
         },
     )
     ordinary = maker.make("account", {"name": "普通客户"})
+    # per-capita figures come from the sales and the people serving the account (not those who left)
+    for account, member, until in ((strategic, "mia", None), (strategic, "rita", None), (shaky, "rita", None),
+                                   (shaky, "sam", "2024-03-01")):  # fmt: skip
+        values = {"account": account["id"], "member": member, "team_role": "account_manager", "until": until}
+        maker.make("account_team_member", values)
+    strategic, shaky = (engine.records.get("account", a["id"]) for a in (strategic, shaky))
+    assert (strategic["serving_headcount"], strategic["per_capita_sales"]) == (2, Decimal("9000000.00"))
+    assert (shaky["serving_headcount"], shaky["per_capita_profit"]) == (1, Decimal("10000.00"))
     for account, amount in ((strategic, "3000000"), (shaky, "200000")):
         maker.make("consumption", {"account": account["id"], "period": "2024-04", "amount": amount})
     maker.make("receivable", {"account": shaky["id"], "due_date": "2024-01-31", "amount": "80000"})

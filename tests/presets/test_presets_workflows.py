@@ -4,6 +4,7 @@ run as users holding the preset roles. SLAs escalate when the clock is moved on.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -12,10 +13,11 @@ from typing import Any
 
 import pytest
 
+from engine.errors import RecordValidationError
 from engine.presets import MODES
 from engine.runtime import CrmEngine
 from engine.workflow import TransitionRefusedError, tick
-from tests.presets.presets_support import New, PresetEngines, RecordMaker, Serial, load_preset
+from tests.presets.presets_support import New, PresetEngines, RecordMaker, load_preset
 
 Record = dict[str, Any]
 Setup = Callable[[CrmEngine, RecordMaker, Record], None]
@@ -29,6 +31,8 @@ class Step:
     inputs: Mapping[str, Any] = field(default_factory=dict)
     #: fields the record's creator changes before the transition runs
     set: Mapping[str, Any] = field(default_factory=dict)
+    #: records made before the transition runs (a refund that lowers a member's spend)
+    before: Setup | None = None
 
 
 @dataclass(frozen=True)
@@ -128,9 +132,47 @@ def converted_into_opportunity(engine: CrmEngine, lead: Record) -> None:
     assert lead["converted_at"] is not None and lead["quality_score"] is not None
 
 
+def lines(entity: str, reference: str, *lines: tuple[str, str, str]) -> Setup:
+    """Lines (quantity, unit price, discount %) of a new product each on the record: its
+    totals and discount are the engine's to compute from them."""
+
+    def setup(engine: CrmEngine, maker: RecordMaker, record: Record) -> None:
+        for quantity, price, discount in lines:
+            product = maker.make("product")
+            values = {reference: record["id"], "product": product["id"], "quantity": quantity, "unit_price": price}
+            maker.make(entity, {**values, "discount_rate": discount})
+
+    return setup
+
+
+def purchases(*bought: tuple[int, str, str]) -> Setup:
+    """Purchases (days ago, amount, sale or refund) of the member: its spend, last purchase
+    and level follow from them."""
+
+    def setup(engine: CrmEngine, maker: RecordMaker, member: Record) -> None:
+        for days, amount, kind in bought:
+            on = (date.today() - timedelta(days=days)).isoformat()
+            values = {"member": member["id"], "purchase_date": on, "amount": amount, "purchase_type": kind}
+            maker.make("purchase", values)
+
+    return setup
+
+
 def draft_order_created(engine: CrmEngine, opportunity: Record) -> None:
+    """The won deal's order starts as a draft without lines: its total is its lines'."""
     (order,) = related(engine, "sales_order", opportunity=opportunity["id"])
-    assert (order["status"], order["total_amount"]) == ("draft", opportunity["amount"])
+    assert (order["status"], order["total_amount"], order["line_count"]) == ("draft", Decimal("0.00"), 0)
+    assert re.fullmatch(r"SO-\d{4}-\d{5}", order["order_number"])
+
+
+def discounted_quote(engine: CrmEngine, quote: Record) -> None:
+    """100 × 1,200 at 15% off: the quote's totals and discount come from its line."""
+    assert (quote["list_total"], quote["total_amount"]) == (Decimal("120000.00"), Decimal("102000.00"))
+    assert quote["discount_rate"] == Decimal("15.00")
+
+
+def order_totalled(engine: CrmEngine, order: Record) -> None:
+    assert (order["total_amount"], order["line_count"]) == (Decimal("9000.00"), 2)
 
 
 def separated_duties(engine: CrmEngine, order: Record) -> None:
@@ -140,6 +182,7 @@ def separated_duties(engine: CrmEngine, order: Record) -> None:
 
 
 def upgrade_congratulated(engine: CrmEngine, member: Record) -> None:
+    assert member["annual_spend"] == Decimal("5000.00")  # 4,000 + 8,000 bought, 7,000 refunded
     assert [t["care_type"] for t in related(engine, "task", member=member["id"])] == ["level_upgrade"]
 
 
@@ -195,43 +238,46 @@ FLOWS = [
     Flow(
         "standard_product",
         "quote_approval",
-        {"total_amount": "120000", "valid_until": "2025-12-31", "discount_rate": "15"},
+        {"valid_until": "2025-12-31"},
         (Step("submit", "rita"), Step("approve", "mia"), Step("send", "rita"), Step("accept", "rita")),
         "accepted",
         Refusal(0, Step("release", "rita"), refused("guard")),
+        setup=lines("quote_line", "quote", ("100", "1200", "15")),
+        check=discounted_quote,
     ),
     Flow(
         "standard_product",
         "sales_order_approval",
-        {"order_number": Serial("SO-2024-"), "order_date": "2024-05-06", "total_amount": "25000"},
+        {"order_date": "2024-05-06"},
         (Step("submit", "rita"), Step("review", "sam"), Step("approve", "fiona")),
         "approved",
         Refusal(1, Step("review", "rita"), refused("role", "separation_of_duties")),
+        setup=lines("order_line", "sales_order", ("10", "2500", "0")),
         check=separated_duties,
     ),
     Flow(
         "standard_product",
         "sales_order_approval",
         {
-            "order_number": Serial("SO-2024-"),
             "order_date": "2024-05-06",
-            "total_amount": "9000",
             "channel": "distributor",
             "distributor": New("account", {"name": "华南经销商", "account_type": "distributor"}),
         },
         (Step("submit", "rita"), Step("review", "sam"), Step("approve", "fiona")),
         "approved",
+        # an order without lines is not submitted
         Refusal(
-            2,
-            Step("approve", "fiona"),
+            0,
+            Step("submit", "rita"),
             refused("guard"),
             values={
-                "order_number": Serial("SO-2024-"),
                 "order_date": "2024-05-06",
-                "total_amount": "9000",
                 "channel": "distributor",
+                "distributor": New("account", {"name": "华北经销商", "account_type": "distributor"}),
             },
         ),
+        setup=lines("order_line", "sales_order", ("4", "2000", "0"), ("2", "500", "0")),
+        check=order_totalled,
         variant="distributor",
     ),
     Flow(
@@ -354,16 +400,20 @@ FLOWS = [
     Flow(
         "membership",
         "member_level",
-        {"annual_spend": "12000"},
-        (Step("upgrade_to_gold", "sid"), Step("downgrade_to_silver", "sid", set={"annual_spend": "5000"})),
+        {},
+        (
+            Step("upgrade_to_gold", "sid"),
+            Step("downgrade_to_silver", "sid", before=purchases((3, "7000", "refund"))),
+        ),
         "silver",
         Refusal(0, Step("upgrade_to_platinum", "sid"), refused("guard")),
+        setup=purchases((40, "4000", "sale"), (10, "8000", "sale")),
         check=upgrade_congratulated,
     ),
     Flow(
         "membership",
         "member_status",
-        {"last_purchase_date": "2023-01-15"},
+        {},
         (
             Step("freeze", "sid", {"reason": "出差三个月"}),
             Step("unfreeze", "sid"),
@@ -372,9 +422,8 @@ FLOWS = [
             Step("cancel", "sid", {"reason": "搬家"}),
         ),
         "cancelled",
-        Refusal(
-            0, Step("mark_dormant", "max"), refused("guard"), values={"last_purchase_date": date.today().isoformat()}
-        ),
+        Refusal(0, Step("mark_dormant", "max"), refused("guard"), values={}, setup=purchases((0, "120", "sale"))),
+        setup=purchases((400, "350", "sale"), (390, "80", "refund")),
         check=win_back_task,
     ),
     Flow(
@@ -389,10 +438,11 @@ FLOWS = [
     Flow(
         "membership_retail_chain",
         "member_level",
-        {"annual_spend": "6000"},
+        {},
         (Step("upgrade_to_gold", "sid"),),
         "gold",
         Refusal(0, Step("upgrade_to_platinum", "sid"), refused("guard")),
+        setup=purchases((5, "6000", "sale")),
     ),
     # key account
     Flow(
@@ -479,6 +529,8 @@ def run_steps(engine: CrmEngine, flow: Flow, entity: str, record: Record, steps:
     for step in steps:
         if step.set:
             engine.records.update(entity, record["id"], dict(step.set), actor=flow.creator)
+        if step.before is not None:
+            step.before(engine, RecordMaker(engine), record)
         record = engine.workflows.run(
             entity, record["id"], step.transition, user=acting_user(engine, step, record), inputs=dict(step.inputs)
         )
@@ -604,3 +656,15 @@ def test_receivables_overdue_for_15_days_get_a_collection_task(preset_engines: P
     expected = ("Collect overdue receivable FP-0042", "urgent", "rita")
     assert (task["title"], task["priority"], task["assignee"]) == expected
     assert Decimal(engine.records.get("receivable", receivable["id"])["amount"]) == Decimal("5000")
+
+
+def test_a_distributor_order_names_its_distributor(preset_engines: PresetEngines) -> None:
+    """ "A distributor is required when the channel is distributor": on saving, not only on
+    approval, and the order is not written."""
+    engine = preset_engines("standard_product", "sqlite")
+    maker = RecordMaker(engine)
+    account = maker.make("account")
+    with pytest.raises(RecordValidationError) as caught:
+        engine.records.create("sales_order", {"account": account["id"], "channel": "distributor"}, actor="rita")
+    assert [(p.field, p.code) for p in caught.value.problems] == [("distributor", "required")]
+    assert engine.records.list("sales_order", where={"account": account["id"]}).items == []
