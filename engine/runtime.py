@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +27,8 @@ from engine.storage import (
     MigrationPlan,
     UnitOfWork,
     apply_definitions,
+    audit_log,
+    batch_audit_row,
     current_version,
     load_stored,
     plan_migration,
@@ -271,8 +275,33 @@ class CrmEngine:
             with self._lock:
                 self._model = CompiledModel.build(definitions, version)
         if plan.has_changes:
+            self._number_existing(before, definitions, actor)
             self._backfill_derived(before, definitions, actor)
         return result
+
+    def _number_existing(self, before: Definitions | None, definitions: Definitions, actor: str | None) -> None:
+        """Number the records stored before an autonumber field came to them (a new field, one
+        that becomes an autonumber, a new pattern), one transaction per field, audited as one
+        batch; the counters move past the numbers already written."""
+        from engine.records import fields_to_number, number_existing
+
+        old = before.entities if before is not None else {}
+        for name in sorted(definitions.entities):
+            entity = definitions.entities[name]
+            for f in fields_to_number(old.get(name), entity):
+                with self.db.write() as tx:
+                    numbered = number_existing(tx, self.model.table(name), entity, f)
+                    if numbered:
+                        summary = {"field": f.name, "pattern": f.number_pattern, "records": numbered}
+                        row = batch_audit_row(
+                            change_id=uuid.uuid4().hex,
+                            entity=name,
+                            action="number",
+                            summary=summary,
+                            actor=actor,
+                            at=datetime.now(UTC),
+                        )
+                        tx.execute(audit_log.insert(), [row])
 
     def _backfill_derived(self, before: Definitions | None, definitions: Definitions, actor: str | None) -> None:
         """Fill new or redefined computed and rolled-up fields of the records already stored,

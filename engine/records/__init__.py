@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._autonumber import number_record, number_rows, numbered_fields
+from ._autonumber import fields_to_number, number_existing, number_record, number_rows, numbered_fields
 from ._checks import unique_conflicts, unknown_owners
 from ._conditions import conditional_problems, conditions_holding
 from ._display import (
@@ -33,10 +33,12 @@ __all__ = [
     "conditions_holding",
     "display_text",
     "display_texts",
+    "fields_to_number",
     "format_amount",
     "format_duration",
     "format_value",
     "new_change_id",
+    "number_existing",
     "number_record",
     "number_rows",
     "numbered_fields",

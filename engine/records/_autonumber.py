@@ -10,9 +10,10 @@ back was never seen, and goes to the next record.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from engine.metadata import EntityDef, FieldDef, NumberPattern, field_type, number_pattern
@@ -87,3 +88,53 @@ def _highest_given(pattern: NumberPattern, values: Iterable[Any]) -> dict[str, i
 def _pattern(f: FieldDef) -> NumberPattern:
     assert f.number_pattern is not None, f"autonumber field {f.name} without a pattern"
     return number_pattern(f.number_pattern)
+
+
+def fields_to_number(old: EntityDef | None, new: EntityDef) -> tuple[FieldDef, ...]:
+    """The autonumber fields of ``new`` whose stored records need numbers or counters: new ones,
+    fields that become autonumbers (their typed numbers stay; the counters move past them), and
+    fields whose pattern changed."""
+    out = []
+    for f in numbered_fields(new):
+        before = old.fields.get(f.name) if old is not None else None
+        if before is None or before.type != f.type or before.number_pattern != f.number_pattern:
+            out.append(f)
+    return tuple(out)
+
+
+def number_existing(conn: Connection, table: Any, definition: EntityDef, f: FieldDef, *, batch: int = 500) -> int:
+    """Records stored before ``f`` numbered them: the counters move past every number already
+    written in the pattern, then the records without one are numbered in the order they were
+    made (their creation dates fill the pattern's dates). Returns how many were numbered."""
+    pattern = _pattern(f)
+    column = table.c[f.name]
+    highest: dict[str, int] = {}
+    last = 0
+    while True:  # the numbers already there, a batch at a time
+        query = sa.select(table.c.id, column).where(table.c.id > last, column.is_not(None))
+        found = conn.execute(query.order_by(table.c.id).limit(batch)).all()
+        if not found:
+            break
+        for prefix, number in _highest_given(pattern, (v for _i, v in found)).items():
+            highest[prefix] = max(highest.get(prefix, 0), number)
+        last = int(found[-1][0])
+    for prefix, number in highest.items():
+        raise_counter(conn, counter_key(definition.name, f.name, prefix), number)
+    numbered = 0
+    while True:
+        query = sa.select(table.c.id, table.c.created_at).where(column.is_(None))
+        blank = conn.execute(query.order_by(table.c.created_at, table.c.id).limit(batch)).all()
+        if not blank:
+            return numbered
+        by_prefix: dict[str, list[tuple[int, date]]] = {}
+        for record_id, created_at in blank:
+            day = created_at.date()
+            by_prefix.setdefault(pattern.prefix(day), []).append((int(record_id), day))
+        given = []
+        for prefix, records in by_prefix.items():
+            top = take_numbers(conn, counter_key(definition.name, f.name, prefix), len(records))
+            for number, (record_id, day) in enumerate(records, start=top - len(records) + 1):
+                given.append({"record_id": record_id, "number": pattern.render(day, number)})
+        update = table.update().where(table.c.id == sa.bindparam("record_id")).values({f.name: sa.bindparam("number")})
+        conn.execute(update, given)
+        numbered += len(given)

@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from engine.metadata import Definitions, EntityDef, FieldDef
+from engine.metadata import Definitions, EntityDef, FieldDef, field_type
 
 from . import _operations as ops
 from ._convert import ConversionCounts, count_conversions, describe_example, storage_signature
@@ -205,6 +205,11 @@ class _Planner:
             self.require(entity, f, rows, f"{rows} existing record(s) would have no {f.name}")
         if f.derived and rows:
             self.add(_recompute(entity, f, "is new", rows))
+        if field_type(f.type).assigned and rows:
+            text = (
+                f"{entity}.{f.name} (autonumber) is new: {rows} existing record(s) numbered in the order they were made"
+            )
+            self.add(ops.DefinitionOnly(entity=entity, field=f.name, text=text))
         if f.unique:
             self.add(ops.AddUnique(entity=entity, field=f.name, columns=(f.name,)))
 
@@ -234,6 +239,11 @@ class _Planner:
         if _conditions(old) != _conditions(new):
             text = f"{entity}.{new.name}: required_when or read_only_when changed"
             self.add(ops.DefinitionOnly(entity=entity, field=new.name, text=text))
+        numbered = field_type(new.type).assigned
+        if numbered and (old.type != new.type or old.number_pattern != new.number_pattern):
+            empty = self.count_null(table, column)
+            if old.type != new.type or empty:
+                self.add(_numbering(entity, new, empty))
         if _derivation(old) != _derivation(new):
             if new.derived:
                 rows = self.count_rows(table)
@@ -401,6 +411,15 @@ def _derivation(f: FieldDef) -> tuple[Any, ...]:
 
 def _conditions(f: FieldDef) -> tuple[Any, ...]:
     return (f.required_when, f.read_only_when)
+
+
+def _numbering(entity: str, f: FieldDef, empty: int) -> ops.DefinitionOnly:
+    """The note that a field becoming an autonumber keeps its numbers and numbers the rest."""
+    text = (
+        f"{entity}.{f.name} (autonumber): the numbers stored stay and the counters move past them; "
+        f"{empty} record(s) without one numbered in creation order"
+    )
+    return ops.DefinitionOnly(entity=entity, field=f.name, text=text)
 
 
 def _recompute(entity: str, f: FieldDef, what: str, rows: int) -> ops.DefinitionOnly:

@@ -276,3 +276,50 @@ def test_a_new_pattern_numbers_the_next_records(crm: CrmEngine, tmp_path: Path) 
     _, plan = crm.apply(load_definitions(write_bundle(tmp_path, "sales", {"sales_order": {"fields": fields}})))
     assert [s.describe() for s in plan.steps] == ["sales_order.ticket: number_pattern changed"]
     assert crm.records.create("sales_order", {})["ticket"] == "TK-001"
+
+
+def _numbers(crm: CrmEngine) -> dict[str, str | None]:
+    return {r["title"]: r["number"] for r in crm.records.list("sales_order", limit=50).items}
+
+
+def test_records_stored_before_the_field_are_numbered_in_the_order_they_were_made(
+    engine: CrmEngine, tmp_path: Path
+) -> None:
+    """An autonumber added to an entity with records numbers them (creation order, creation
+    dates in the pattern), says so in the plan and audits it as one batch; new records follow."""
+    plain = {"sales_order": {"fields": {"title": {"type": "string"}}}}
+    engine.apply(load_definitions(write_bundle(tmp_path / "v1", "sales", plain)))
+    for title in ("first", "second", "third"):
+        engine.records.create("sales_order", {"title": title})
+    numbered = {
+        "sales_order": {"fields": {"title": {"type": "string"}, "number": ENTITIES["sales_order"]["fields"]["number"]}}
+    }
+    definitions = load_definitions(write_bundle(tmp_path / "v2", "sales", numbered))
+    notes = [s.describe() for s in engine.plan(definitions).steps]
+    assert any("3 existing record(s) numbered" in n for n in notes), notes
+    engine.apply(definitions)
+    year = _year()
+    assert _numbers(engine) == {t: f"SO-{year}-0000{i}" for i, t in enumerate(("first", "second", "third"), 1)}
+    assert engine.records.create("sales_order", {"title": "fourth"})["number"] == f"SO-{year}-00004"
+    (batch,) = [a for a in engine.records.audit("sales_order") if a["action"] == "number"]
+    summary = json.loads(batch["new_value"]) if isinstance(batch["new_value"], str) else batch["new_value"]
+    assert summary["records"] == 3
+
+
+def test_a_typed_number_field_becoming_an_autonumber_keeps_its_numbers_and_counts_past_them(
+    engine: CrmEngine, tmp_path: Path
+) -> None:
+    """The presets' order numbers were typed; as an autonumber they stay, the counter moves
+    past the largest typed in the pattern (no clash), and a record without one gets one."""
+    year = _year()
+    typed = {"sales_order": {"fields": {"title": {"type": "string"}, "number": {"type": "string", "max_length": 40}}}}
+    engine.apply(load_definitions(write_bundle(tmp_path / "v1", "sales", typed)))
+    engine.records.create("sales_order", {"title": "a", "number": f"SO-{year}-00017"})
+    engine.records.create("sales_order", {"title": "b", "number": "legacy 42"})
+    engine.records.create("sales_order", {"title": "c"})
+    numbered = {
+        "sales_order": {"fields": {"title": {"type": "string"}, "number": ENTITIES["sales_order"]["fields"]["number"]}}
+    }
+    engine.apply(load_definitions(write_bundle(tmp_path / "v2", "sales", numbered)))
+    assert _numbers(engine) == {"a": f"SO-{year}-00017", "b": "legacy 42", "c": f"SO-{year}-00018"}
+    assert engine.records.create("sales_order", {"title": "d"})["number"] == f"SO-{year}-00019"
