@@ -56,11 +56,18 @@ from engine.metadata._model import (
     Label,
     OnDelete,
     RollupDef,
+    ScoringDef,
     SourceRef,
+    Trigger,
 )
 from engine.metadata._names import SQL_RESERVED_WORDS, derive_label
-from engine.metadata._numbering import NumberPattern, NumberPatternError, number_pattern
-from engine.metadata._patterns import MAX_PATTERN_MEMORY, pattern_matcher
+from engine.metadata._patterns import (
+    MAX_PATTERN_MEMORY,
+    NumberPattern,
+    NumberPatternError,
+    number_pattern,
+    pattern_matcher,
+)
 from engine.metadata._problems import PROBLEM_CODES
 from engine.metadata._report_checks import REPORT_SYSTEM_FIELDS
 from engine.metadata._report_model import (
@@ -99,7 +106,6 @@ from engine.metadata._roles import (
     RoleDef,
     Scope,
 )
-from engine.metadata._scoring_model import ScoringDef, Trigger
 from engine.metadata._workflow_model import (
     ActionDef,
     ActionKind,

@@ -19,8 +19,7 @@ from engine.metadata._model import (
     SourceRef,
 )
 from engine.metadata._names import derive_label, field_name_problems
-from engine.metadata._numbering import number_pattern, number_pattern_problem
-from engine.metadata._patterns import pattern_problem
+from engine.metadata._patterns import number_pattern, number_pattern_problem, pattern_problem
 from engine.metadata._pipeline import Placed
 from engine.metadata._problems import child, problem
 from engine.metadata._schemas import field_options, types_accepting

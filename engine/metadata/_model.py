@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 
 if TYPE_CHECKING:
     from ._report_model import ReportDef
-    from ._role_model import RoleDef
-    from ._scoring_model import ScoringDef
+    from ._roles import RoleDef
     from ._workflow_model import WorkflowDef
 
 FieldType = Literal[
@@ -234,3 +233,29 @@ class Definitions:
     def entity(self, name: str) -> EntityDef:
         """The entity called ``name``; raises ``KeyError`` when there is none."""
         return self.entities[name]
+
+
+Trigger = Literal["save", "transition", "batch"]
+
+
+@dataclass(frozen=True)
+class ScoringDef:
+    """A ``scoring`` document.
+
+    :param scorer: the name of a registered scorer (``weighted_rules``, ``rfm``...).
+    :param config: the scorer's configuration, validated against its JSON Schema.
+    :param target_value: the entity field that receives the value (optional).
+    :param target_grade: the entity field that receives the grade or tier (optional).
+    :param triggers: when to recompute besides ``crm score run``: on ``save`` of a record,
+        on a ``transition``, or ``batch`` only.
+    """
+
+    name: str
+    entity: str
+    scorer: str
+    label: Label
+    config: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    target_value: str | None = None
+    target_grade: str | None = None
+    triggers: tuple[Trigger, ...] = ("batch",)
+    source: SourceRef | None = field(default=None, compare=False, repr=False)

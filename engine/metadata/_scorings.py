@@ -40,13 +40,12 @@ from engine.logic import LogicError, compile_rule
 from engine.metadata._entities import EntityDraft, Lookup, driven_map
 from engine.metadata._field_types import NUMBER_TYPES
 from engine.metadata._fields import label_from_json
-from engine.metadata._model import EntityDef, SourceRef
+from engine.metadata._model import EntityDef, ScoringDef, SourceRef, Trigger
 from engine.metadata._names import derive_label
 from engine.metadata._pipeline import SCHEMA_VERSION, DocumentKind, OverlayKind, Resolution, sees
 from engine.metadata._problems import child, did_you_mean, problem, quoted_list
 from engine.metadata._schemas import StrictValidator, value_problems
 from engine.metadata._scoring_drafts import ConfigPath, ScoringDraft, apply_scoring_overlays, scoring_draft
-from engine.metadata._scoring_model import ScoringDef, Trigger
 from engine.metadata._workflow_actions import relocated_rule_problem
 from engine.metadata._workflow_drafts import WorkflowDraft
 from engine.metadata._workflow_model import WorkflowDef

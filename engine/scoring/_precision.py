@@ -12,8 +12,7 @@ import sqlalchemy as sa
 if TYPE_CHECKING:
     from sqlalchemy.sql.elements import ColumnElement
 
-    from engine.metadata import EntityDef
-    from engine.metadata._scoring_model import ScoringDef
+    from engine.metadata import EntityDef, ScoringDef
 
 #: Decimal places of a scoring whose value goes to no field, or to a field without a scale.
 DEFAULT_PRECISION = 2

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from engine.errors import NotFoundError, Problem, UnknownNameError, UsageError
-from engine.metadata._scoring_model import ScoringDef
+from engine.metadata import ScoringDef
 from engine.progress import NO_PROGRESS, Progress
 from engine.storage import (
     SCORES_RECOMPUTED,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from engine.metadata._scoring_model import ScoringDef
+from engine.metadata import ScoringDef
 from engine.storage import scores
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from engine.metadata._scoring_model import ScoringDef
+from engine.metadata import ScoringDef
 from engine.storage import (
     SCORE_CHANGED,
     DomainEvent,
