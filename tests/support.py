@@ -19,9 +19,19 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from engine.users import SystemActor
+
 POSTGRES_URL = os.environ.get("CRM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+#: The tests' own reads and writes (setting up data, looking at it): the system, unchecked.
+SYSTEM = SystemActor("test")
+
+
+def acting_for(name: str) -> SystemActor:
+    """The tests' system writes recorded as user ``name``'s (their records, unchecked)."""
+    return SystemActor("test", on_behalf_of=name)
 
 
 @cache

@@ -76,6 +76,6 @@ def export_command(context: CliContext, entity: str, file: Path, where: str | No
         file,
         where=parse_json_option(where, "--where"),
         progress=terminal_progress(),
-        user=context.user,
+        actor=context.user,
     )
     click.echo(f"exported {count} {entity} record(s) to {file}")

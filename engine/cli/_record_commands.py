@@ -25,7 +25,7 @@ def record() -> None:
 @pass_context
 def create_command(context: CliContext, entity: str, data: str, as_json: bool) -> None:
     """Create a record of ENTITY."""
-    created = context.engine.records.create(entity, parse_json_option(data, "--data"), user=context.user)
+    created = context.engine.records.create(entity, parse_json_option(data, "--data"), actor=context.user)
     if as_json:
         echo_json(record_json(created))
     else:
@@ -39,7 +39,7 @@ def create_command(context: CliContext, entity: str, data: str, as_json: bool) -
 @pass_context
 def get_command(context: CliContext, entity: str, record_id: int, as_json: bool) -> None:
     """Show one record (references as their record's display text and id)."""
-    found = context.engine.records.get(entity, record_id, user=context.user)
+    found = context.engine.records.get(entity, record_id, actor=context.user)
     if as_json:
         echo_json(record_json(found))
         return
@@ -63,7 +63,7 @@ def update_command(
         record_id,
         parse_json_option(data, "--data"),
         expected_version=expected_version,
-        user=context.user,
+        actor=context.user,
     )
     if as_json:
         echo_json(record_json(updated))
@@ -81,7 +81,7 @@ def delete_command(
     context: CliContext, entity: str, record_id: int, expected_version: int | None, as_json: bool
 ) -> None:
     """Delete one record (references follow their on_delete rule)."""
-    context.engine.records.delete(entity, record_id, expected_version=expected_version, user=context.user)
+    context.engine.records.delete(entity, record_id, expected_version=expected_version, actor=context.user)
     if as_json:
         echo_json({"deleted": {"entity": entity, "id": record_id}})
     else:
@@ -101,7 +101,7 @@ def list_command(
 ) -> None:
     """List records of ENTITY."""
     page = context.engine.records.list(
-        entity, where=parse_json_option(where, "--where"), sort=sort, limit=limit, offset=offset, user=context.user
+        entity, where=parse_json_option(where, "--where"), sort=sort, limit=limit, offset=offset, actor=context.user
     )
     if as_json:
         echo_json(
@@ -125,7 +125,7 @@ def list_command(
 @pass_context
 def audit_command(context: CliContext, entity: str | None, record_id: int | None, limit: int, as_json: bool) -> None:
     """Show the audit trail (who changed what, when, old → new), newest first."""
-    rows = context.engine.records.audit(entity, record_id, limit=limit, user=context.user)
+    rows = context.engine.records.audit(entity, record_id, limit=limit, actor=context.user)
     if as_json:
         echo_json([{**r, "at": r["at"].isoformat()} for r in rows])
     else:

@@ -77,7 +77,7 @@ def report_list(context: CliContext, as_json: bool) -> None:
 @pass_context
 def report_run(context: CliContext, name: str, params: tuple[str, ...], as_json: bool) -> None:
     """Compute the report NAME and print it as a table (or JSON)."""
-    result = run_report(context.engine, name, params=_parse_params(params), user=context.user)
+    result = run_report(context.engine, name, params=_parse_params(params), actor=context.user)
     if as_json:
         echo_json(result.to_json())
         return

@@ -52,7 +52,7 @@ def score_run(ctx: click.Context, entity: str | None, scoring: str | None, as_js
 def score_show(context: CliContext, entity: str, record_id: int, as_json: bool) -> None:
     """A record's scores with value, grade and the factors behind them."""
     views = context.engine.scoring.show(
-        entity, record_id, language=None if as_json else context.language, user=context.user
+        entity, record_id, language=None if as_json else context.language, actor=context.user
     )
     if as_json:
         echo_json([v.to_json() for v in views])
@@ -111,7 +111,7 @@ def score_override(
 ) -> None:
     """Override a score; it survives recomputation until cleared."""
     view = context.engine.scoring.override(
-        entity, record_id, scoring, value=value, grade=grade, reason=reason, user=context.user
+        entity, record_id, scoring, value=value, grade=grade, reason=reason, actor=context.user
     )
     if as_json:
         echo_json(view.to_json())
@@ -126,7 +126,7 @@ def score_override(
 @pass_context
 def score_clear(context: CliContext, entity: str, record_id: int, scoring: str) -> None:
     """Clear an override: the computed score applies again."""
-    context.engine.scoring.clear_override(entity, record_id, scoring, user=context.user)
+    context.engine.scoring.clear_override(entity, record_id, scoring, actor=context.user)
     click.echo(f"override of {scoring} on {entity} {record_id} cleared")
 
 
@@ -138,7 +138,7 @@ def score_clear(context: CliContext, entity: str, record_id: int, scoring: str) 
 @pass_context
 def score_history(context: CliContext, entity: str, record_id: int, scoring: str | None, as_json: bool) -> None:
     """Every computed score, override and clearing of a record."""
-    rows = context.engine.scoring.history(entity, record_id, scoring=scoring, user=context.user)
+    rows = context.engine.scoring.history(entity, record_id, scoring=scoring, actor=context.user)
     if as_json:
         echo_json([{k: to_jsonable(v) for k, v in r.items()} for r in rows])
     else:

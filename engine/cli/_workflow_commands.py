@@ -225,7 +225,7 @@ def workflow_times(context: CliContext, entity: str, workflow_name: str | None, 
 @pass_context
 def history_command(context: CliContext, entity: str, record_id: int, as_json: bool) -> None:
     """The workflow history of record ID: every transition, who, when, inputs, comment."""
-    rows = context.engine.workflows.history(entity, record_id, user=context.user)
+    rows = context.engine.workflows.history(entity, record_id, actor=context.user)
     if as_json:
         echo_json([{k: to_jsonable(v) for k, v in r.items()} for r in rows])
     else:

@@ -87,7 +87,8 @@ def crm_record_saved(engine: CrmEngine, entity: str, record: dict[str, Any], cre
     :param entity: the entity name.
     :param record: the record as saved.
     :param created: True for a new record.
-    :param actor: the user who saved it (None when the system did).
+    :param actor: the user who saved it, or for the system's own writes ``system:<reason>``
+        (None for an import without an actor).
     """
 
 

@@ -1,8 +1,9 @@
 """Enforcing permissions: the checks the record, workflow, scoring and export services run
 for a user (``engine.permissions``).
 
-Services call these with the acting :class:`~engine.users.User`; without a user (the
-system's own work: workflow actions, cascades, imports, escalations) nothing is checked.
+Services call these with the :data:`~engine.users.Actor` of the call: a user's permissions
+apply to them; the :class:`~engine.users.SystemActor` (the engine's own work: workflow
+actions, cascades, imports, escalations) passes every check.
 A record outside the user's read scope does not exist for them (:class:`NotFoundError`,
 never a hint that it does); an operation they may not do is a
 :class:`PermissionDeniedError` naming the operation or the fields.
@@ -21,7 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from engine.errors import NotFoundError, PermissionDeniedError, Problem
 from engine.metadata import EntityDef, Scope
 from engine.storage import users as users_table
-from engine.users import User
+from engine.users import Actor, user_of
 
 from ._access import EntityAccess, entity_access, full_access
 
@@ -44,8 +45,9 @@ class PermissionService:
         """Whether the live definitions define roles (without any, nothing is enforced)."""
         return self._engine.has_definitions and bool(self._engine.model.definitions.roles)
 
-    def access(self, user: User | None, entity: str) -> EntityAccess:
-        """What ``user`` may do with ``entity`` (everything for ``None`` and administrators)."""
+    def access(self, actor: Actor, entity: str) -> EntityAccess:
+        """What ``actor`` may do with ``entity`` (everything for the system and administrators)."""
+        user = user_of(actor)
         if user is None or user.is_admin or not self._engine.has_definitions:
             return full_access(entity)
         model = self._engine.model
@@ -60,10 +62,11 @@ class PermissionService:
         return found
 
     # -- operations ------------------------------------------------------------------------
-    def require(self, user: User | None, entity: str, operation: str) -> EntityAccess:
-        """The user's access to ``entity``, which must allow ``operation`` on some records."""
-        access = self.access(user, entity)
+    def require(self, actor: Actor, entity: str, operation: str) -> EntityAccess:
+        """The actor's access to ``entity``, which must allow ``operation`` on some records."""
+        access = self.access(actor, entity)
         if not access.allows(operation):
+            user = user_of(actor)
             assert user is not None
             roles = ", ".join(user.roles) or "none"
             raise PermissionDeniedError(
@@ -72,8 +75,9 @@ class PermissionService:
             )
         return access
 
-    def scope_condition(self, user: User | None, table: sa.Table, scope: Scope) -> ColumnElement[bool] | None:
-        """The SQL condition selecting the rows ``scope`` reaches for ``user`` (``None``: all)."""
+    def scope_condition(self, actor: Actor, table: sa.Table, scope: Scope) -> ColumnElement[bool] | None:
+        """The SQL condition selecting the rows ``scope`` reaches for ``actor`` (``None``: all)."""
+        user = user_of(actor)
         if user is None or scope == "all":
             return None
         if scope == "none":
@@ -85,11 +89,12 @@ class PermissionService:
         return owner == user.name
 
     def scope_parameters(
-        self, user: User | None, table: sa.Table, scope: Scope
+        self, actor: Actor, table: sa.Table, scope: Scope
     ) -> tuple[ColumnElement[bool] | None, dict[str, Any], str]:
         """:meth:`scope_condition` with the user's name and team as named parameters, for a
         statement built once and run for every user: ``(condition, parameters, shape)``,
         where ``shape`` names the form of the condition (``all``, ``none``, ``own``, ``team``)."""
+        user = user_of(actor)
         if user is None or scope == "all":
             return None, {}, "all"
         if scope == "none":
@@ -103,8 +108,9 @@ class PermissionService:
             return sa.or_(owner == name, owner.in_(members)), parameters, "team"
         return owner == name, {"crm_scope_user": user.name}, "own"
 
-    def in_scope(self, user: User | None, record: Mapping[str, Any], scope: Scope) -> bool:
-        """Whether ``record`` lies in ``scope`` for ``user``."""
+    def in_scope(self, actor: Actor, record: Mapping[str, Any], scope: Scope) -> bool:
+        """Whether ``record`` lies in ``scope`` for ``actor``."""
+        user = user_of(actor)
         if user is None or scope == "all":
             return True
         if scope == "none":
@@ -119,18 +125,19 @@ class PermissionService:
         return bool(team == user.team)
 
     def check_record(
-        self, user: User | None, entity: str, record: Mapping[str, Any], operation: str = "read"
+        self, actor: Actor, entity: str, record: Mapping[str, Any], operation: str = "read"
     ) -> EntityAccess:
         """Refuse ``operation`` on ``record``: :class:`NotFoundError` when the user may not see
         it, :class:`PermissionDeniedError` when they see it but may not do this to it."""
-        access = self.require(user, entity, "read")
+        access = self.require(actor, entity, "read")
         if access.unrestricted:
             return access
-        if not self.in_scope(user, record, access.read):
+        if not self.in_scope(actor, record, access.read):
             raise NotFoundError(f"{entity} {record.get('id')} does not exist")
         if operation != "read":
-            self.require(user, entity, operation)
-            if not self.in_scope(user, record, access.scope(operation)):
+            self.require(actor, entity, operation)
+            if not self.in_scope(actor, record, access.scope(operation)):
+                user = user_of(actor)
                 assert user is not None
                 raise PermissionDeniedError(
                     f'"{user.name}" may read {entity} {record.get("id")} but not {_VERBS[operation]} it '
@@ -140,9 +147,9 @@ class PermissionService:
         return access
 
     # -- fields ----------------------------------------------------------------------------
-    def check_writable(self, user: User | None, entity: str, names: Iterable[str]) -> None:
-        """Refuse writing fields that are read-only or hidden for ``user`` (one problem each)."""
-        access = self.access(user, entity)
+    def check_writable(self, actor: Actor, entity: str, names: Iterable[str]) -> None:
+        """Refuse writing fields that are read-only or hidden for ``actor`` (one problem each)."""
+        access = self.access(actor, entity)
         if access.unrestricted:
             return
         problems = [
@@ -158,21 +165,21 @@ class PermissionService:
             fields = ", ".join(p.field or "" for p in problems)
             raise PermissionDeniedError(f"your roles may not write {fields} of {entity}", problems)
 
-    def visible(self, user: User | None, entity: str, record: dict[str, Any]) -> dict[str, Any]:
-        """``record`` without the fields hidden from ``user``."""
-        hidden = self.access(user, entity).hidden
+    def visible(self, actor: Actor, entity: str, record: dict[str, Any]) -> dict[str, Any]:
+        """``record`` without the fields hidden from ``actor``."""
+        hidden = self.access(actor, entity).hidden
         if not hidden:
             return record
         return {k: v for k, v in record.items() if k not in hidden}
 
-    def hidden_fields(self, user: User | None, entity: str) -> frozenset[str]:
-        """The fields of ``entity`` hidden from ``user``."""
-        return self.access(user, entity).hidden
+    def hidden_fields(self, actor: Actor, entity: str) -> frozenset[str]:
+        """The fields of ``entity`` hidden from ``actor``."""
+        return self.access(actor, entity).hidden
 
-    def visible_entity(self, user: User | None, definition: EntityDef) -> EntityDef:
-        """``definition`` without the fields hidden from ``user`` (filters and sorts use it,
+    def visible_entity(self, actor: Actor, definition: EntityDef) -> EntityDef:
+        """``definition`` without the fields hidden from ``actor`` (filters and sorts use it,
         so a hidden field is an unknown one)."""
-        hidden = self.access(user, definition.name).hidden
+        hidden = self.access(actor, definition.name).hidden
         if not hidden:
             return definition
         return dataclasses.replace(definition, fields={n: f for n, f in definition.fields.items() if n not in hidden})

@@ -18,7 +18,7 @@ from engine.compile import record_problem
 from engine.errors import ConflictError, Problem
 from engine.metadata import EntityDef
 from engine.storage import users
-from engine.users import SYSTEM_USER
+from engine.users import SYSTEM_USER, Actor, SystemActor
 
 if TYPE_CHECKING:
     from engine.runtime import CompiledModel
@@ -33,13 +33,17 @@ def workflow_field_problems(
     definition: EntityDef,
     current: Mapping[str, Any],
     changed: Mapping[str, Any],
-    via_workflow: bool,
-    allow_read_only: bool,
+    actor: Actor,
 ) -> list[Problem]:
-    """Workflow-driven fields change only through transitions; a state's read-only fields not at all."""
+    """Workflow-driven fields change only through transitions (an actor that
+    :attr:`~engine.users.SystemActor.writes_workflow_fields`); a state's read-only fields not
+    at all (but for an actor that :attr:`~engine.users.SystemActor.writes_read_only`)."""
     problems = []
+    system = actor if isinstance(actor, SystemActor) else None
+    writes_workflow_fields = system is not None and system.writes_workflow_fields
+    writes_read_only = system is not None and system.writes_read_only
     for w in model.definitions.workflows_for(definition.name):
-        if w.field in changed and not via_workflow:
+        if w.field in changed and not writes_workflow_fields:
             names = ", ".join(t for t, d in w.transitions.items() if current.get(w.field) in d.from_states)
             problems.append(
                 Problem(
@@ -50,7 +54,7 @@ def workflow_field_problems(
                 )
             )
         state = w.states.get(current.get(w.field) or "")
-        if state is not None and not allow_read_only:
+        if state is not None and not writes_read_only:
             for name in state.read_only:
                 if name in changed:
                     problems.append(

@@ -14,7 +14,7 @@ from engine.errors import CrmError
 from engine.metadata import DECIMAL_TYPES, EntityDef, FieldDef
 
 if TYPE_CHECKING:
-    from engine.users import User
+    from engine.users import Actor
 
     from ._service import RecordService
 
@@ -34,17 +34,17 @@ def display_text(definition: EntityDef, record: Mapping[str, Any], language: str
 
 
 def display_texts(
-    records: RecordService, entity: str, ids: Iterable[int], user: User | None, language: str = "en"
+    records: RecordService, entity: str, ids: Iterable[int], actor: Actor, language: str = "en"
 ) -> dict[int, str]:
-    """id → display text of the records of ``entity`` with these ids, read as ``user`` reads
-    them (one query per 500 ids; ids with no record, or none ``user`` may read, are left out)."""
+    """id → display text of the records of ``entity`` with these ids, read as ``actor`` reads
+    them (one query per 500 ids; ids with no record, or none ``actor`` may read, are left out)."""
     wanted = sorted(set(ids))
     definition = records.model.entity(entity)
     found: dict[int, str] = {}
     for start in range(0, len(wanted), _IDS_PER_QUERY):
         chunk = wanted[start : start + _IDS_PER_QUERY]
         try:
-            page = records.list(entity, where={"id": {"in": chunk}}, limit=len(chunk), with_total=False, user=user)
+            page = records.list(entity, where={"id": {"in": chunk}}, limit=len(chunk), with_total=False, actor=actor)
         except CrmError:  # the user may not read this entity at all: ids only
             return found
         found.update({r["id"]: display_text(definition, r, language) for r in page.items})
@@ -55,11 +55,11 @@ def reference_texts(
     records: RecordService,
     definition: EntityDef,
     rows: Iterable[Mapping[str, Any]],
-    user: User | None,
+    actor: Actor,
     language: str = "en",
 ) -> dict[tuple[str, int], str]:
     """(field, id) → display text of every referenced record in ``rows`` (records of
-    ``definition``) that ``user`` may read: one query per target entity, not one per row."""
+    ``definition``) that ``actor`` may read: one query per target entity, not one per row."""
     rows = list(rows)
     wanted: dict[str, set[int]] = {}
     fields: dict[str, str] = {}
@@ -70,7 +70,7 @@ def reference_texts(
         if ids:
             wanted.setdefault(f.target, set()).update(ids)
             fields[f.name] = f.target
-    texts = {target: display_texts(records, target, ids, user, language) for target, ids in wanted.items()}
+    texts = {target: display_texts(records, target, ids, actor, language) for target, ids in wanted.items()}
     out: dict[tuple[str, int], str] = {}
     for name, target in fields.items():
         out.update({(name, record_id): text for record_id, text in texts[target].items()})

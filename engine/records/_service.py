@@ -1,10 +1,12 @@
 """The one service layer for records: create, read, update, delete, list, audit.
 
-No HTTP and no terminal here: callers (CLI, web, workflows, import) pass an actor name
+No HTTP and no terminal here: callers (CLI, web, workflows, import) pass the ``actor``
 and keyword arguments, and get dicts of Python values or :mod:`engine.errors` exceptions.
-Edges pass ``user`` (the acting :class:`~engine.users.User`): then the user's permissions
-apply (``engine.permissions``: entity operations, row scope, hidden and read-only fields)
-and the change is recorded as theirs. Without it (the system's own work) nothing is checked.
+Every call names its ``actor`` (:data:`~engine.users.Actor`). Edges pass the acting
+:class:`~engine.users.User`: their permissions apply (``engine.permissions``: entity
+operations, row scope, hidden and read-only fields) and the change is recorded as theirs.
+The engine's own work passes a :class:`~engine.users.SystemActor` with its reason: it passes
+the permission checks, and only its capabilities let it write workflow or read-only fields.
 Methods that write accept ``conn`` to join a caller's transaction (a workflow transition
 updates the record and writes its history in one transaction).
 """
@@ -46,6 +48,7 @@ from engine.storage import (
     trail_of,
     unit_of,
 )
+from engine.users import Actor, SystemActor, owner_of_new, user_of
 
 from ._autonumber import number_record
 from ._checks import (
@@ -112,10 +115,19 @@ class RecordService:
                 yield own
 
     # -- reading ----------------------------------------------------------------------------
-    def get(self, entity: str, record_id: int, *, conn: Connection | None = None, user: User | None = None) -> Record:
-        """One record by id; :class:`NotFoundError` when there is none (or ``user`` may not see it)."""
+    def get(self, entity: str, record_id: int, *, actor: Actor, conn: Connection | None = None) -> Record:
+        """One record by id; :class:`NotFoundError` when there is none (or ``actor`` may not see it)."""
+        user = user_of(actor)
         if user is not None:
             self._permissions.require(user, entity, "read")
+        record = self._read(entity, record_id, conn)
+        if user is not None:
+            self._permissions.check_record(user, entity, record)
+            return self._permissions.visible(user, entity, record)
+        return record
+
+    def _read(self, entity: str, record_id: int, conn: Connection | None) -> Record:
+        """The stored record, unchecked (the service's own reads before a write)."""
         statement = self.model.select_by_id(entity)
         record_id = _as_id(record_id)
         if conn is None:
@@ -125,11 +137,7 @@ class RecordService:
             row = conn.execute(statement, {"record_id": record_id}).mappings().first()
         if row is None:
             raise NotFoundError(f"{entity} {record_id} does not exist")
-        record = dict(row)
-        if user is not None:
-            self._permissions.check_record(user, entity, record)
-            return self._permissions.visible(user, entity, record)
-        return record
+        return dict(row)
 
     def list(
         self,
@@ -140,12 +148,13 @@ class RecordService:
         limit: int = 50,
         offset: int = 0,
         with_total: bool = True,
-        user: User | None = None,
+        actor: Actor,
         search: str | None = None,
     ) -> Page:
         """Records matching ``where`` (see :mod:`._filters`) and the free-text ``search``
-        (see :mod:`._search`), sorted, one page at a time; with ``user``, only the records
+        (see :mod:`._search`), sorted, one page at a time; for a user, only the records
         in their read scope, without hidden fields (which filters and searches never see)."""
+        user = user_of(actor)
         model = self.model
         definition = model.entity(entity)
         table = model.table(entity)
@@ -245,13 +254,14 @@ class RecordService:
         return kept
 
     def audit(
-        self, entity: str | None = None, record_id: int | None = None, *, limit: int = 200, user: User | None = None
+        self, entity: str | None = None, record_id: int | None = None, *, actor: Actor, limit: int = 200
     ) -> builtins.list[dict[str, Any]]:
         """The audit trail, newest first: who changed which field when, old → new.
 
-        With a ``user`` whose permissions are restricted, ``entity`` is required, only the
+        For a user whose permissions are restricted, ``entity`` is required, only the
         records they may read now count, and hidden fields are left out.
         """
+        user = user_of(actor)
         model = self.model
         query = sa.select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
         restricted = user is not None and not self._permissions.access(user, entity or "").unrestricted
@@ -268,11 +278,11 @@ class RecordService:
         hidden: frozenset[str] = frozenset()
         if restricted and entity is not None:
             if record_id is not None:
-                self.get(entity, record_id, user=user)
+                self.get(entity, record_id, actor=actor)
             table = model.table(entity)
-            access = self._permissions.require(user, entity, "read")
+            access = self._permissions.require(actor, entity, "read")
             hidden = access.hidden
-            scope = self._permissions.scope_condition(user, table, access.read)
+            scope = self._permissions.scope_condition(actor, table, access.read)
             if scope is not None:
                 # live records only: their trails start after the last deletion of their ids
                 query = query.where(
@@ -291,18 +301,19 @@ class RecordService:
         entity: str,
         data: Mapping[str, Any],
         *,
-        actor: str | None = None,
+        actor: Actor,
         conn: Connection | None = None,
-        user: User | None = None,
     ) -> Record:
-        """Validate and insert a record; the actor (``user``) owns it unless ``owner`` is given."""
+        """Validate and insert a record as ``actor``, who owns it unless ``owner`` is given
+        (a system actor's record has no owner, unless it acts on behalf of a user)."""
         model = self.model
         definition = model.entity(entity)
         data = _as_mapping(data)
+        user = user_of(actor)
         if user is not None:
             self._permissions.require(user, entity, "create")
             self._permissions.check_writable(user, entity, data)
-            actor = user.name
+        name = actor.name
         workflows = model.definitions.workflows_for(entity)
         problems: builtins.list[Problem] = []
         if workflows:
@@ -327,9 +338,9 @@ class RecordService:
                 problems.extend(compute_problems)
             if problems:
                 raise RecordValidationError(problems)
-            owner = values.pop("owner", None) if "owner" in values else actor
+            owner = values.pop("owner", None) if "owner" in values else owner_of_new(actor)
             check_unique(tx, definition, table, values, None)
-            row = {**values, "version": 1, "created_at": now, "updated_at": now, "created_by": actor, "owner": owner}
+            row = {**values, "version": 1, "created_at": now, "updated_at": now, "created_by": name, "owner": owner}
             try:
                 # the record as stored (RETURNING: no second query to read it back)
                 created = dict(tx.execute(insert, row).mappings().one())
@@ -338,23 +349,21 @@ class RecordService:
             record_id = created["id"]
             change = new_change_id()
             entries = [
-                _audit_row(
-                    change, entity, record_id, "create", name, None, _stored(definition, name, value), actor, now
-                )
-                for name, value in values.items()
+                _audit_row(change, entity, record_id, "create", key, None, _stored(definition, key, value), name, now)
+                for key, value in values.items()
                 if value is not None
             ]
-            entries.append(_audit_row(change, entity, record_id, "create", "owner", None, owner, actor, now))
+            entries.append(_audit_row(change, entity, record_id, "create", "owner", None, owner, name, now))
             tx.execute(_AUDIT_INSERT, entries)
             if workflows:
-                self._engine.workflows.record_creation(tx, entity, created, actor, now)
-            derived.after_write(tx, model, entity, None, created, actor)
+                self._engine.workflows.record_creation(tx, entity, created, name, now)
+            derived.after_write(tx, model, entity, None, created, name)
             unit_of(tx).emit(
                 DomainEvent(
                     RECORD_CREATED,
                     entity,
                     record_id,
-                    actor,
+                    name,
                     {"record": to_jsonable(created)},
                     now,
                     model.version,
@@ -405,47 +414,46 @@ class RecordService:
         record_id: int,
         changes: Mapping[str, Any],
         *,
+        actor: Actor,
         expected_version: int | None = None,
-        actor: str | None = None,
         conn: Connection | None = None,
-        allow_read_only: bool = False,
-        via_workflow: bool = False,
         current: Record | None = None,
-        user: User | None = None,
     ) -> Record:
-        """Apply a partial update. A stale ``expected_version`` is a :class:`ConflictError`.
+        """Apply a partial update as ``actor``. A stale ``expected_version`` is a :class:`ConflictError`.
 
         Without ``expected_version`` the version read in this transaction guards the write,
         so a concurrent change is still never overwritten silently.
-        ``allow_read_only`` is for services (workflow actions) that own read-only fields;
-        ``via_workflow`` is for the workflow service, the only writer of state fields.
         ``current`` is the record as the caller just read it in the same transaction
         ``conn`` (saves reading it again; the version check still guards the write).
-        ``user``: whose permissions apply (the record in their update scope, no read-only
-        or hidden field among ``changes``); the change is recorded as theirs.
+        ``actor``: a user's permissions apply (the record in their update scope, no read-only
+        or hidden field among ``changes``); the change is recorded as theirs. A system
+        actor writes read-only fields only when it :attr:`~SystemActor.writes_read_only`
+        (services that own them: workflow actions), and workflow state fields only when it
+        :attr:`~SystemActor.writes_workflow_fields` (the workflow service).
         """
         model = self.model
         definition = model.entity(entity)
         changes = _as_mapping(changes)
+        user = user_of(actor)
         if user is not None:
             self._permissions.require(user, entity, "update")
             self._permissions.check_writable(user, entity, changes)
-            actor = user.name
+        writes_read_only = isinstance(actor, SystemActor) and actor.writes_read_only
         derived = self._engine.derived
         refused = derived.refused(definition, changes)
         changes = {k: v for k, v in changes.items() if not (k in definition.fields and definition.fields[k].derived)}
-        validator = model.validator(entity, system=allow_read_only)
+        validator = model.validator(entity, system=writes_read_only)
         values, problems = validator.check_values(changes, partial=True)
         problems = [*refused, *problems]
         table = model.table(entity)
         with self._write(conn) as tx:
             if current is None or conn is None:
-                current = self.get(entity, record_id, conn=tx)
+                current = self._read(entity, record_id, tx)
             if user is not None:
                 self._permissions.check_record(user, entity, current, "update")
             changed = {k: v for k, v in values.items() if current.get(k) != v}
             # every problem of the request at once: values, workflow fields, references, owner
-            problems.extend(workflow_field_problems(model, definition, current, changed, via_workflow, allow_read_only))
+            problems.extend(workflow_field_problems(model, definition, current, changed, actor))
             problems.extend(reference_problems(model, tx, definition, changed, self._read_scope(user)))
             problems.extend(owner_problems(tx, definition, changed))
             if changed:
@@ -467,7 +475,7 @@ class RecordService:
             if not changed:
                 return self._permissions.visible(user, entity, current) if user is not None else current
             check_unique(tx, definition, table, {**current, **changed}, current["id"], only=set(changed))
-            updated = self._write_update(model, tx, definition, current, changed, actor)
+            updated = self._write_update(model, tx, definition, current, changed, actor.name)
         return self._permissions.visible(user, entity, updated) if user is not None else updated
 
     def _write_update(
@@ -577,20 +585,21 @@ class RecordService:
         entity: str,
         record_id: int,
         *,
+        actor: Actor,
         expected_version: int | None = None,
-        actor: str | None = None,
         conn: Connection | None = None,
-        user: User | None = None,
     ) -> None:
-        """Delete a record, honouring every reference's ``on_delete`` (restrict, cascade, set_null).
+        """Delete a record as ``actor``, honouring every reference's ``on_delete`` (restrict,
+        cascade, set_null).
 
-        With ``user``: the record must be in their delete scope (cascades then run as the system).
+        For a user, the record must be in their delete scope (cascades then run as the system,
+        recorded as theirs).
         """
+        user = user_of(actor)
         if user is not None:
             self._permissions.require(user, entity, "delete")
-            actor = user.name
         with self._write(conn) as tx:
-            current = self.get(entity, record_id, conn=tx)
+            current = self._read(entity, record_id, tx)
             if user is not None:
                 self._permissions.check_record(user, entity, current, "delete")
             if expected_version is not None and current["version"] != expected_version:
@@ -599,11 +608,9 @@ class RecordService:
                     f"you had {expected_version}); reload it before deleting",
                     [Problem(code="stale_version", field="version", message="the record has a newer version")],
                 )
-            self._delete(tx, entity, current, actor, set())
+            self._delete(tx, entity, current, actor.name, set())
 
-    def _delete(
-        self, tx: Connection, entity: str, current: Record, actor: str | None, seen: set[tuple[str, int]]
-    ) -> None:
+    def _delete(self, tx: Connection, entity: str, current: Record, actor: str, seen: set[tuple[str, int]]) -> None:
         model = self.model
         key = (entity, current["id"])
         if key in seen:
@@ -631,10 +638,10 @@ class RecordService:
                 )
             for child_id in ids:
                 if f.on_delete == "cascade":
-                    child_row = self.get(child.name, child_id, conn=tx)
+                    child_row = self._read(child.name, child_id, tx)
                     self._delete(tx, child.name, child_row, actor, seen)
                 elif (child.name, child_id) not in seen:
-                    self.update(child.name, child_id, {field_name: None}, actor=actor, conn=tx, allow_read_only=True)
+                    self.update(child.name, child_id, {field_name: None}, actor=SystemActor.cascade(actor), conn=tx)
         table = model.table(entity)
         tx.execute(table.delete().where(table.c.id == current["id"]))
         # current scores go with the record; score history stays, like the audit trail

@@ -18,7 +18,7 @@ from ._sql import Grouping, grouping, record_filter
 
 if TYPE_CHECKING:
     from engine.runtime import CompiledModel, CrmEngine
-    from engine.users import User
+    from engine.users import Actor
 
 
 @dataclass(frozen=True)
@@ -30,8 +30,8 @@ class ReportRun:
     report: ReportDef
     values: Mapping[str, Any]
     now: datetime
-    #: who asks, and which of the entity's rows they may read (``all`` without a user)
-    user: User | None = None
+    #: who asks, and which of the entity's rows they may read (``all`` for the system)
+    actor: Actor
     scope: Scope = "all"
 
     @property
@@ -61,7 +61,7 @@ class ReportRun:
             self.report, self.entity, self.table, getattr(self.report.spec, "where", None), self.values,
             dialect=self.dialect,
         )  # fmt: skip
-        scoped = self.engine.permissions.scope_condition(self.user, self.table, self.scope)
+        scoped = self.engine.permissions.scope_condition(self.actor, self.table, self.scope)
         return condition if scoped is None else sa.and_(condition, scoped)
 
     def grouping(self, keys: Sequence[GroupKey]) -> Grouping:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from engine.errors import NotFoundError, PermissionDeniedError, Problem
 from engine.metadata import ReportDef, Scope
 from engine.suggestions import did_you_mean
+from engine.users import user_of
 
 from ._context import ReportRun
 from ._params import resolve_params
@@ -18,7 +19,7 @@ from ._workflow_reports import forecast, funnel, rate, time_in_state
 
 if TYPE_CHECKING:
     from engine.runtime import CrmEngine
-    from engine.users import User
+    from engine.users import Actor
 
 _Runner = Callable[[ReportRun, Any], tuple[list[Column], list[dict[str, Any]]]]
 #: What computes each report type.
@@ -57,30 +58,30 @@ def run_report(
     *,
     params: Mapping[str, Any] | None = None,
     now: datetime | None = None,
-    user: User | None = None,
+    actor: Actor,
 ) -> ReportResult:
     """Compute the report ``name`` over the live data.
 
     :param params: parameter name → value; text (as the command line gives it) is read by
         the parameter's type. Parameters not given take their default.
     :param now: the end of stays still open (``time_in_state``); default: the current time.
-    :param user: who asks: the figures cover only the records the user may read (their
-        roles' read scope of the report's entity: own, team or all). A user who may not read
-        the entity, or from whom one of its fields is hidden, is refused: a report's groups
-        and sums could show what the field hides. ``None``: every record.
+    :param actor: who asks: for a user, the figures cover only the records the user may read
+        (their roles' read scope of the report's entity: own, team or all). A user who may not
+        read the entity, or from whom one of its fields is hidden, is refused: a report's groups
+        and sums could show what the field hides. For the system: every record.
     :raises NotFoundError: when there is no such report.
-    :raises PermissionDeniedError: when ``user`` may not see the report's records.
+    :raises PermissionDeniedError: when ``actor`` may not see the report's records.
     :raises UsageError: for an unknown or missing parameter, or a value a filter's field
         rejects (the problems point into the report: ``/where/amount/gte``).
     """
     report = find_report(engine, name)
-    scope = _read_scope(engine, report, user)
+    scope = _read_scope(engine, report, actor)
     run = ReportRun(
         engine=engine,
         report=report,
         values=resolve_params(report, params),
         now=now or datetime.now(UTC),
-        user=user,
+        actor=actor,
         scope=scope,
     )
     columns, rows = _RUNNERS[report.type](run, report.spec)
@@ -93,11 +94,12 @@ def run_report(
     )
 
 
-def _read_scope(engine: CrmEngine, report: ReportDef, user: User | None) -> Scope:
-    """The rows of the report's entity ``user`` may read; refused when a field is hidden."""
-    access = engine.permissions.require(user, report.entity, "read")
+def _read_scope(engine: CrmEngine, report: ReportDef, actor: Actor) -> Scope:
+    """The rows of the report's entity ``actor`` may read; refused when a field is hidden."""
+    access = engine.permissions.require(actor, report.entity, "read")
     if access.hidden:
-        assert user is not None  # no user: full access, nothing hidden
+        user = user_of(actor)
+        assert user is not None  # the system: full access, nothing hidden
         fields = ", ".join(sorted(access.hidden))
         raise PermissionDeniedError(
             f'"{user.name}" may not run report {report.name}: '

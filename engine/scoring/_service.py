@@ -42,6 +42,7 @@ from engine.storage import (
     written_since_deletion,
 )
 from engine.suggestions import did_you_mean
+from engine.users import SystemActor, User
 
 from ._api import Scorer, ScoringContext, ScoringSpec, visible_factors
 from ._registry import ScorerRegistry
@@ -51,10 +52,12 @@ from ._writes import current_targets, score_event, store_results, write_targets
 
 if TYPE_CHECKING:
     from engine.runtime import CompiledModel, CrmEngine
-    from engine.users import User
+    from engine.users import Actor
 
 BATCH_SIZE = 2000
 log = logging.getLogger("crm.scoring")
+#: Reads the service makes for itself (the record an override is for, the view it returns).
+_LOOKUP = SystemActor("scoring lookup")
 
 
 class UnknownScoringError(UnknownNameError):
@@ -342,15 +345,13 @@ class ScoringService:
             return ScoringRun(definition.name, definition.entity, error=f"{exc.__class__.__name__}: {exc}")
 
     # -- reading ------------------------------------------------------------------------------
-    def show(
-        self, entity: str, record_id: int, *, language: str | None = None, user: User | None = None
-    ) -> list[ScoreView]:
-        """Every score of a record with its explanation and override (with ``user``: of a
+    def show(self, entity: str, record_id: int, *, actor: Actor, language: str | None = None) -> list[ScoreView]:
+        """Every score of a record with its explanation and override (for a user: of a
         record they may see, without scorings whose target fields are hidden from them, and
         without the factors computed from fields hidden from them, counted in
         ``hidden_factors``)."""
-        self._engine.records.get(entity, record_id, user=user)
-        hidden = self._engine.permissions.hidden_fields(user, entity)
+        self._engine.records.get(entity, record_id, actor=actor)
+        hidden = self._engine.permissions.hidden_fields(actor, entity)
         out = []
         with self._engine.db.read() as conn:
             for definition in self.definitions(entity=entity):
@@ -415,14 +416,12 @@ class ScoringService:
         (result,) = scorer.score_batch(context, [dict(record)])
         return [f.to_json() for f in result.factors]
 
-    def history(
-        self, entity: str, record_id: int, *, scoring: str | None = None, user: User | None = None
-    ) -> list[dict[str, Any]]:
-        """Every computed score, override and clearing of a record, oldest first (with
-        ``user``: of a record they may see, without scorings whose targets are hidden)."""
-        if user is not None:
-            self._engine.records.get(entity, record_id, user=user)
-            hidden = self._engine.permissions.hidden_fields(user, entity)
+    def history(self, entity: str, record_id: int, *, actor: Actor, scoring: str | None = None) -> list[dict[str, Any]]:
+        """Every computed score, override and clearing of a record, oldest first (for a
+        user: of a record they may see, without scorings whose targets are hidden)."""
+        if isinstance(actor, User):
+            self._engine.records.get(entity, record_id, actor=actor)
+            hidden = self._engine.permissions.hidden_fields(actor, entity)
             if hidden:
                 shown = [
                     d.name for d in self.definitions(entity=entity) if not hidden & {d.target_value, d.target_grade}
@@ -458,22 +457,20 @@ class ScoringService:
         value: float | None = None,
         grade: str | None = None,
         reason: str,
-        actor: str | None = None,
-        user: User | None = None,
+        actor: Actor,
     ) -> ScoreView:
         """Set a user's value and/or grade; it stays until cleared, whatever recomputation finds.
 
-        With ``user``: the record must be in their update scope; the override is theirs.
+        For a user, the record must be in their update scope; the override is recorded as
+        ``actor``'s.
         """
         (definition,) = self.definitions(entity=entity, scoring=scoring)
         if value is None and grade is None:
             raise UsageError("an override needs a value or a grade")
         if not reason or not reason.strip():
             raise UsageError("an override needs a reason")
-        current = self._engine.records.get(entity, record_id)
-        if user is not None:
-            self._engine.permissions.check_record(user, entity, current, "update")
-            actor = user.name
+        current = self._engine.records.get(entity, record_id, actor=_LOOKUP)
+        self._engine.permissions.check_record(actor, entity, current, "update")
         now = datetime.now(UTC)
         with self._engine.db.write() as tx:
             found = tx.execute(
@@ -483,7 +480,7 @@ class ScoringService:
                 "override_value": value,
                 "override_grade": grade,
                 "override_reason": reason,
-                "override_by": actor,
+                "override_by": actor.name,
                 "override_at": now,
             }
             if found is None:
@@ -504,18 +501,15 @@ class ScoringService:
                     .where(scores.c.scoring == scoring, scores.c.record_id == int(record_id))
                     .values(values)
                 )
-            self._after_override(tx, definition, int(record_id), "override", value, grade, actor, reason, now)
-        return next(v for v in self.show(entity, record_id) if v.scoring == scoring)
+            self._after_override(tx, definition, int(record_id), "override", value, grade, actor.name, reason, now)
+        return next(v for v in self.show(entity, record_id, actor=_LOOKUP) if v.scoring == scoring)
 
-    def clear_override(
-        self, entity: str, record_id: int, scoring: str, *, actor: str | None = None, user: User | None = None
-    ) -> ScoreView:
-        """Remove the override: the computed score counts again (``user`` as for :meth:`override`)."""
+    def clear_override(self, entity: str, record_id: int, scoring: str, *, actor: Actor) -> ScoreView:
+        """Remove the override: the computed score counts again (``actor`` as for :meth:`override`)."""
         (definition,) = self.definitions(entity=entity, scoring=scoring)
-        if user is not None:
-            current = self._engine.records.get(entity, record_id)
-            self._engine.permissions.check_record(user, entity, current, "update")
-            actor = user.name
+        if isinstance(actor, User):
+            current = self._engine.records.get(entity, record_id, actor=_LOOKUP)
+            self._engine.permissions.check_record(actor, entity, current, "update")
         now = datetime.now(UTC)
         with self._engine.db.write() as tx:
             result = tx.execute(
@@ -527,8 +521,8 @@ class ScoringService:
             )
             if result.rowcount == 0:
                 raise NotFoundError(f"{entity} {record_id} has no score for {scoring}")
-            self._after_override(tx, definition, int(record_id), "cleared", None, None, actor, None, now)
-        return next(v for v in self.show(entity, record_id) if v.scoring == scoring)
+            self._after_override(tx, definition, int(record_id), "cleared", None, None, actor.name, None, now)
+        return next(v for v in self.show(entity, record_id, actor=_LOOKUP) if v.scoring == scoring)
 
     def _after_override(
         self,

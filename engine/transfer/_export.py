@@ -15,7 +15,7 @@ from engine.storage import to_jsonable, to_text
 
 if TYPE_CHECKING:
     from engine.runtime import CrmEngine
-    from engine.users import User
+    from engine.users import Actor
 
 SYSTEM_TAIL = ("owner", "created_by", "created_at", "updated_at", "version")
 
@@ -27,19 +27,17 @@ def export_csv(
     *,
     where: Any = None,
     progress: Progress = NO_PROGRESS,
-    user: User | None = None,
+    actor: Actor,
 ) -> int:
-    """Write every record of ``entity`` (matching ``where``) to ``path``; returns the count.
-
-    With ``user``: only the records in their read scope, without the columns hidden from them.
+    """Write every record of ``entity`` (matching ``where``) to ``path`` as ``actor``; returns
+    the count. For a user: only the records in their read scope, without the columns hidden
+    from them; for the system: every record and column.
     """
     definition = engine.model.entity(entity)
     table = engine.model.table(entity)
-    scope = None
-    if user is not None:
-        access = engine.permissions.require(user, entity, "read")
-        definition = engine.permissions.visible_entity(user, definition)
-        scope = engine.permissions.scope_condition(user, table, access.read)
+    access = engine.permissions.require(actor, entity, "read")
+    definition = engine.permissions.visible_entity(actor, definition)
+    scope = engine.permissions.scope_condition(actor, table, access.read)
     condition = compile_where(definition, table, where, dialect=engine.db.dialect) if where is not None else sa.true()
     if scope is not None:
         condition = sa.and_(condition, scope)

@@ -125,7 +125,7 @@ def _named_workflow() -> str | None:
 def _record(engine: Any, entity: str, record_id: str, user: Any) -> Mapping[str, Any] | None:
     """The record the request names, as its user may read it (its state says why a transition was refused)."""
     try:
-        found: Mapping[str, Any] = engine.records.get(entity, int(record_id), user=user)
+        found: Mapping[str, Any] = engine.records.get(entity, int(record_id), actor=user)
     except (CrmError, ValueError):
         return None
     return found

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from engine.errors import Problem
 from engine.metadata._workflow_model import ActionDef, WorkflowDef
 from engine.storage import assignment_cursors, to_jsonable, unit_of
-from engine.users import User
+from engine.users import SystemActor, User
 
 from ._checks import TransitionRefusedError, guard_data
 from ._compiled import CompiledAction
@@ -43,6 +43,8 @@ class ActionRunner:
         self.workflow = workflow
         self.transition = transition
         self.user = user
+        #: what the actions write as: the system, for the user who ran the transition
+        self.actor = SystemActor.workflow_action(user.name)
         self.now = now
         self.unit = unit_of(tx)  # plugin hooks and rescoring wait for its commit
 
@@ -77,9 +79,8 @@ class ActionRunner:
                 self.entity,
                 record["id"],
                 {k: to_jsonable(v) for k, v in values.items()},
-                actor=self.user.name,
+                actor=self.actor,
                 conn=self.tx,
-                allow_read_only=True,
             )
         return self.run(actions, record, {})
 
@@ -87,7 +88,7 @@ class ActionRunner:
         target = action.definition.entity
         assert target is not None
         values = {k: to_jsonable(v) for k, v in action.values.evaluate(data).items()}
-        self.engine.records.create(target, values, actor=self.user.name, conn=self.tx)
+        self.engine.records.create(target, values, actor=self.actor, conn=self.tx)
 
     def assign(self, action: ActionDef, record: dict[str, Any]) -> dict[str, Any]:
         field_name = action.field or "owner"
@@ -108,7 +109,7 @@ class ActionRunner:
         if record.get(field_name) == chosen:
             return record
         return self.engine.records.update(
-            self.entity, record["id"], {field_name: chosen}, actor=self.user.name, conn=self.tx, allow_read_only=True
+            self.entity, record["id"], {field_name: chosen}, actor=self.actor, conn=self.tx
         )
 
     def _round_robin(self, rule: str, candidates: list[str]) -> str:

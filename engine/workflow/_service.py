@@ -30,7 +30,7 @@ from engine.storage import (
     written_since_deletion,
 )
 from engine.suggestions import did_you_mean
-from engine.users import User
+from engine.users import Actor, SystemActor, User
 
 from ._actions import ActionRunner
 from ._checks import TransitionCheck, TransitionRefusedError, guard_data, input_validator, refusals
@@ -99,10 +99,10 @@ class WorkflowService:
         self._engine.model.entity(entity)
         return self._engine.model.definitions.workflows_for(entity)
 
-    def views(self, entity: str, user: User | None) -> tuple[WorkflowView, ...]:
-        """The workflows of ``entity`` as ``user`` may see them (hidden fields and the guards
-        that read them left out); every field when ``user`` is None."""
-        hidden = self._engine.permissions.hidden_fields(user, entity) if user is not None else frozenset()
+    def views(self, entity: str, actor: Actor) -> tuple[WorkflowView, ...]:
+        """The workflows of ``entity`` as ``actor`` may see them (hidden fields and the guards
+        that read them left out); every field for the system."""
+        hidden = self._engine.permissions.hidden_fields(actor, entity)
         return tuple(WorkflowView.of(self.compiled(w), hidden) for w in self.workflows(entity))
 
     def compiled(self, workflow: WorkflowDef) -> CompiledWorkflow:
@@ -143,8 +143,8 @@ class WorkflowService:
         runs it on the records they see).
         """
         now = now or datetime.now(UTC)
-        self._engine.records.get(entity, record_id, user=user)
-        record = self._engine.records.get(entity, record_id)
+        self._engine.records.get(entity, record_id, actor=user)
+        record = self._engine.records.get(entity, record_id, actor=SystemActor.workflow(user.name))
         hidden = self._engine.permissions.hidden_fields(user, entity)
         out = []
         for workflow in self.workflows(entity):
@@ -215,7 +215,8 @@ class WorkflowService:
         compiled = self.compiled(workflow)
         ct = compiled.transitions[transition]
         t = ct.definition
-        record = records.get(entity, record_id, conn=tx)
+        moving = SystemActor.workflow(user.name)
+        record = records.get(entity, record_id, actor=moving, conn=tx)
         if not escalation:
             self._engine.permissions.check_record(user, entity, record)
         if expected_version is not None and record["version"] != expected_version:
@@ -245,10 +246,8 @@ class WorkflowService:
             record_id,
             changes,
             expected_version=record["version"],
-            actor=user.name,
+            actor=moving,
             conn=tx,
-            allow_read_only=True,
-            via_workflow=True,
             current=record,
         )
         tx.execute(
@@ -326,10 +325,10 @@ class WorkflowService:
         return out
 
     # -- reading ---------------------------------------------------------------------------
-    def history(self, entity: str, record_id: int, *, user: User | None = None) -> list[dict[str, Any]]:
-        """Every state change of the record, oldest first (with ``user``: a record they may
+    def history(self, entity: str, record_id: int, *, actor: Actor) -> list[dict[str, Any]]:
+        """Every state change of the record, oldest first (for a user: a record they may
         see, without the workflows whose field is hidden from them)."""
-        self._engine.records.get(entity, record_id, user=user)
+        self._engine.records.get(entity, record_id, actor=actor)
         query = (
             sa.select(workflow_history)
             .where(
@@ -339,7 +338,7 @@ class WorkflowService:
             )
             .order_by(workflow_history.c.id)
         )
-        hidden = self._engine.permissions.hidden_fields(user, entity)
+        hidden = self._engine.permissions.hidden_fields(actor, entity)
         if hidden:
             shown = [w.name for w in self.workflows(entity) if w.field not in hidden]
             query = query.where(workflow_history.c.workflow.in_(shown))

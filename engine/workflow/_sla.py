@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from engine.errors import CrmError
 from engine.storage import escalations, unit_of, workflow_history
-from engine.users import SYSTEM_USER
+from engine.users import SYSTEM_USER, SystemActor
 
 from ._actions import ActionRunner
 from ._checks import TransitionRefusedError
@@ -140,7 +140,7 @@ def _escalate(
             )
         if escalation.actions:
             compiled = service.compiled(workflow)
-            record = engine.records.get(workflow.entity, record_id, conn=tx)
+            record = engine.records.get(workflow.entity, record_id, actor=SystemActor("escalation"), conn=tx)
             runner = ActionRunner(engine, tx, workflow.entity, workflow, f"escalate_{state.name}", SYSTEM_USER, now)
             runner.run_set(compiled.escalation_actions[state.name], record)
         savepoint.commit()

@@ -15,6 +15,7 @@ from engine.runtime import CrmEngine
 from engine.transfer import import_csv
 from engine.web import create_app
 from tests.derived.derived_support import order_book
+from tests.support import SYSTEM
 
 RULES: dict[str, Any] = {
     "channel": {"type": "enum", "choices": ["direct", "distributor"]},
@@ -35,25 +36,33 @@ def problems(error: pytest.ExceptionInfo[RecordValidationError]) -> set[tuple[st
 
 
 def test_required_when_holds_only_when_its_rule_does(crm: CrmEngine) -> None:
-    crm.records.create("sales_order", {"number": "SO-1", "channel": "direct"})
+    crm.records.create("sales_order", {"number": "SO-1", "channel": "direct"}, actor=SYSTEM)
     with pytest.raises(RecordValidationError) as refused:
-        crm.records.create("sales_order", {"number": "SO-2", "channel": "distributor", "distributor": "  "})
+        crm.records.create(
+            "sales_order", {"number": "SO-2", "channel": "distributor", "distributor": "  "}, actor=SYSTEM
+        )
     assert problems(refused) == {("required", "distributor")}
-    made = crm.records.create("sales_order", {"number": "SO-3", "channel": "distributor", "distributor": "国药控股"})
+    made = crm.records.create(
+        "sales_order", {"number": "SO-3", "channel": "distributor", "distributor": "国药控股"}, actor=SYSTEM
+    )
     with pytest.raises(RecordValidationError) as refused:
-        crm.records.update("sales_order", made["id"], {"distributor": None})
+        crm.records.update("sales_order", made["id"], {"distributor": None}, actor=SYSTEM)
     assert problems(refused) == {("required", "distributor")}
-    crm.records.update("sales_order", made["id"], {"channel": "direct", "distributor": None})  # no longer required
+    crm.records.update(
+        "sales_order", made["id"], {"channel": "direct", "distributor": None}, actor=SYSTEM
+    )  # no longer required
 
 
 def test_read_only_when_reads_the_record_before_the_change(crm: CrmEngine) -> None:
-    made = crm.records.create("sales_order", {"number": "SO-1"})
-    crm.records.update("sales_order", made["id"], {"number": "SO-1A", "status": "confirmed"})  # still a draft before
+    made = crm.records.create("sales_order", {"number": "SO-1"}, actor=SYSTEM)
+    crm.records.update(
+        "sales_order", made["id"], {"number": "SO-1A", "status": "confirmed"}, actor=SYSTEM
+    )  # still a draft before
     with pytest.raises(RecordValidationError) as refused:
-        crm.records.update("sales_order", made["id"], {"number": "SO-1B"})
+        crm.records.update("sales_order", made["id"], {"number": "SO-1B"}, actor=SYSTEM)
     assert problems(refused) == {("read_only", "number")}
-    assert crm.records.get("sales_order", made["id"])["number"] == "SO-1A"
-    crm.records.update("sales_order", made["id"], {"channel": "direct"})  # other fields still change
+    assert crm.records.get("sales_order", made["id"], actor=SYSTEM)["number"] == "SO-1A"
+    crm.records.update("sales_order", made["id"], {"channel": "direct"}, actor=SYSTEM)  # other fields still change
 
 
 def test_the_api_and_import_refuse_alike(crm: CrmEngine, tmp_path: Path) -> None:
@@ -90,9 +99,11 @@ def test_a_rule_reading_an_unknown_field_is_refused_with_its_pointer(tmp_path: P
 def test_the_admin_edit_form_marks_what_the_rules_require_and_fix(crm: CrmEngine) -> None:
     crm.users.create("ada", roles=["admin"])
     crm.users.set_password("ada", "open sesame")
-    made = crm.records.create("sales_order", {"number": "SO-7", "channel": "distributor", "distributor": "国药控股"})
-    crm.records.update("sales_order", made["id"], {"status": "confirmed"})
-    plain = crm.records.create("sales_order", {"number": "SO-8", "channel": "direct"})
+    made = crm.records.create(
+        "sales_order", {"number": "SO-7", "channel": "distributor", "distributor": "国药控股"}, actor=SYSTEM
+    )
+    crm.records.update("sales_order", made["id"], {"status": "confirmed"}, actor=SYSTEM)
+    plain = crm.records.create("sales_order", {"number": "SO-8", "channel": "direct"}, actor=SYSTEM)
     client = create_app({"CRM_ENGINE": crm, "TESTING": True, "SECRET_KEY": "tests"}).test_client()
     login = client.get("/admin/login/").get_data(as_text=True)
     csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login)

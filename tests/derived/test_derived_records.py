@@ -16,7 +16,7 @@ from engine.runtime import CrmEngine
 from engine.transfer import import_csv
 from engine.users import SYSTEM_USER
 from tests.derived.derived_support import order_book
-from tests.support import postgres_schema_url
+from tests.support import SYSTEM, postgres_schema_url
 
 
 @pytest.fixture
@@ -27,20 +27,20 @@ def crm(database_url: str, tmp_path: Path) -> Iterator[CrmEngine]:
 
 
 def customer(crm: CrmEngine, name: str = "上海电信", **values: Any) -> dict[str, Any]:
-    return crm.records.create("customer", {"name": name, "tier": "standard", "region": "华东", **values})
+    return crm.records.create("customer", {"name": name, "tier": "standard", "region": "华东", **values}, actor=SYSTEM)
 
 
 def order(crm: CrmEngine, customer_id: int | None, number: str = "SO-1", **values: Any) -> dict[str, Any]:
-    return crm.records.create("sales_order", {"number": number, "customer": customer_id, **values})
+    return crm.records.create("sales_order", {"number": number, "customer": customer_id, **values}, actor=SYSTEM)
 
 
 def line(crm: CrmEngine, order_id: int, quantity: int, unit_price: str, **values: Any) -> dict[str, Any]:
     data = {"sales_order": order_id, "quantity": quantity, "unit_price": unit_price, **values}
-    return crm.records.create("order_line", data)
+    return crm.records.create("order_line", data, actor=SYSTEM)
 
 
 def get(crm: CrmEngine, entity: str, record_id: int) -> dict[str, Any]:
-    return crm.records.get(entity, record_id)
+    return crm.records.get(entity, record_id, actor=SYSTEM)
 
 
 def test_a_compute_is_stored_on_create_and_kept_on_update(crm: CrmEngine) -> None:
@@ -48,11 +48,11 @@ def test_a_compute_is_stored_on_create_and_kept_on_update(crm: CrmEngine) -> Non
     o = order(crm, c["id"])
     created = line(crm, o["id"], 3, "19.99")
     assert created["line_total"] == Decimal("59.97")
-    updated = crm.records.update("order_line", created["id"], {"quantity": 4})
+    updated = crm.records.update("order_line", created["id"], {"quantity": 4}, actor=SYSTEM)
     assert updated["line_total"] == Decimal("79.96")
     assert get(crm, "order_line", created["id"])["line_total"] == Decimal("79.96")
     # filters and sorts see the stored value
-    found = crm.records.list("order_line", where={"line_total": {"gte": "70"}}).items
+    found = crm.records.list("order_line", where={"line_total": {"gte": "70"}}, actor=SYSTEM).items
     assert [r["id"] for r in found] == [created["id"]]
 
 
@@ -69,12 +69,12 @@ def test_rollups_follow_creates_updates_deletes_and_chains(crm: CrmEngine) -> No
     assert get(crm, "customer", c["id"])["order_count"] == 1
     assert get(crm, "customer", c["id"])["lifetime_value"] == Decimal("0.00")  # only confirmed orders count
 
-    crm.records.update("sales_order", o["id"], {"status": "confirmed"})
+    crm.records.update("sales_order", o["id"], {"status": "confirmed"}, actor=SYSTEM)
     assert get(crm, "customer", c["id"])["lifetime_value"] == Decimal("250.50")
-    crm.records.update("order_line", second["id"], {"unit_price": "0.25"})
+    crm.records.update("order_line", second["id"], {"unit_price": "0.25"}, actor=SYSTEM)
     assert get(crm, "sales_order", o["id"])["total"] == Decimal("200.25")
     assert get(crm, "customer", c["id"])["lifetime_value"] == Decimal("200.25")  # line → order → customer
-    crm.records.delete("order_line", first["id"])
+    crm.records.delete("order_line", first["id"], actor=SYSTEM)
     assert get(crm, "sales_order", o["id"])["largest_line"] == Decimal("0.25")
     assert get(crm, "customer", c["id"])["lifetime_value"] == Decimal("0.25")
 
@@ -84,11 +84,11 @@ def test_moving_a_child_updates_both_parents(crm: CrmEngine) -> None:
     a, b = order(crm, c["id"], "SO-A"), order(crm, c["id"], "SO-B")
     moved = line(crm, a["id"], 1, "40.00")
     line(crm, a["id"], 1, "2.00")
-    crm.records.update("order_line", moved["id"], {"sales_order": b["id"]})
+    crm.records.update("order_line", moved["id"], {"sales_order": b["id"]}, actor=SYSTEM)
     assert get(crm, "sales_order", a["id"])["total"] == Decimal("2.00")
     assert get(crm, "sales_order", b["id"])["total"] == Decimal("40.00")
     other = customer(crm, "北京移动")
-    crm.records.update("sales_order", b["id"], {"customer": other["id"]})
+    crm.records.update("sales_order", b["id"], {"customer": other["id"]}, actor=SYSTEM)
     assert (get(crm, "customer", c["id"])["order_count"], get(crm, "customer", other["id"])["order_count"]) == (1, 1)
 
 
@@ -98,10 +98,10 @@ def test_a_cascade_delete_updates_the_grandparent(crm: CrmEngine) -> None:
     line(crm, o["id"], 1, "10.00")
     line(crm, o["id"], 2, "10.00")
     assert get(crm, "customer", c["id"])["lifetime_value"] == Decimal("30.00")
-    crm.records.delete("sales_order", o["id"])  # its lines go with it
+    crm.records.delete("sales_order", o["id"], actor=SYSTEM)  # its lines go with it
     after = get(crm, "customer", c["id"])
     assert (after["order_count"], after["lifetime_value"]) == (0, Decimal("0.00"))
-    assert crm.records.list("order_line").total == 0
+    assert crm.records.list("order_line", actor=SYSTEM).total == 0
 
 
 def test_a_change_at_the_end_of_a_path_recomputes_every_record_reading_it(crm: CrmEngine) -> None:
@@ -112,12 +112,12 @@ def test_a_change_at_the_end_of_a_path_recomputes_every_record_reading_it(crm: C
     assert get(crm, "sales_order", o["id"])["net"] == Decimal("285.00")
     assert [get(crm, "order_line", x["id"])["region"] for x in lines] == ["华东", "华东"]
 
-    crm.records.update("customer", c["id"], {"tier": "standard", "region": "华北"})
+    crm.records.update("customer", c["id"], {"tier": "standard", "region": "华北"}, actor=SYSTEM)
     after = get(crm, "sales_order", o["id"])
     assert (after["discount_rate"], after["net"]) == (Decimal("0.00"), Decimal("300.00"))
     assert [get(crm, "order_line", x["id"])["region"] for x in lines] == ["华北", "华北"]  # two references away
 
-    crm.records.update("sales_order", o["id"], {"customer": None})
+    crm.records.update("sales_order", o["id"], {"customer": None}, actor=SYSTEM)
     assert get(crm, "sales_order", o["id"])["discount_rate"] == Decimal("0.00")
     assert [get(crm, "order_line", x["id"])["region"] for x in lines] == [None, None]
 
@@ -129,9 +129,9 @@ def test_derived_fields_cannot_be_written_and_the_refusal_names_them(crm: CrmEng
         line(crm, o["id"], 1, "5.00", line_total="999.00")
     assert [(p.code, p.field) for p in refused.value.problems] == [("read_only", "line_total")]
     with pytest.raises(RecordValidationError) as refused:
-        crm.records.update("sales_order", o["id"], {"total": "1", "net": "2", "number": ""})
+        crm.records.update("sales_order", o["id"], {"total": "1", "net": "2", "number": ""}, actor=SYSTEM)
     assert {(p.code, p.field) for p in refused.value.problems} >= {("read_only", "total"), ("read_only", "net")}
-    assert crm.records.list("order_line").total == 0
+    assert crm.records.list("order_line", actor=SYSTEM).total == 0
 
 
 def test_a_failing_compute_refuses_the_write_naming_the_field_and_rule(tmp_path: Path, database_url: str) -> None:
@@ -147,7 +147,7 @@ def test_a_failing_compute_refuses_the_write_naming_the_field_and_rule(tmp_path:
         assert problems["per_unit"].code == "compute_failed"
         assert '{"/": [{"var": "record.quantity"}, {"var": "record.unit_price"}]}' in problems["per_unit"].message
         assert "100" in problems["tenfold"].message
-        assert crm.records.list("order_line").total == 0
+        assert crm.records.list("order_line", actor=SYSTEM).total == 0
         assert get(crm, "sales_order", o["id"])["total"] == Decimal("0.00")  # nothing half written
 
 
@@ -163,7 +163,7 @@ def test_derived_changes_are_audited_evented_and_versioned(crm: CrmEngine) -> No
     ]
     assert found[0].payload["changes"]["total"] == {"old": "0.00", "new": "20.00"}
     assert get(crm, "sales_order", o["id"])["version"] == 2
-    trail = crm.records.audit("sales_order", o["id"])
+    trail = crm.records.audit("sales_order", o["id"], actor=SYSTEM)
     assert {row["field"] for row in trail} >= {"total", "largest_line", "net"}
 
 
@@ -172,11 +172,11 @@ def test_adding_a_derived_field_later_fills_the_records_already_there(tmp_path: 
         plain = {"line_total": {"type": "money"}, "region": {"type": "string"}}
         crm.apply(load_definitions(order_book(tmp_path, order_line=plain, sales_order={"total": {"type": "money"}})))
         o = order(crm, None)
-        crm.records.create("order_line", {"sales_order": o["id"], "quantity": 3, "unit_price": "2.50"})
+        crm.records.create("order_line", {"sales_order": o["id"], "quantity": 3, "unit_price": "2.50"}, actor=SYSTEM)
         assert get(crm, "sales_order", o["id"])["total"] is None
 
         crm.apply(load_definitions(order_book(tmp_path)))
-        (only,) = crm.records.list("order_line").items
+        (only,) = crm.records.list("order_line", actor=SYSTEM).items
         assert only["line_total"] == Decimal("7.50")
         assert get(crm, "sales_order", o["id"])["total"] == Decimal("7.50")
 
@@ -220,7 +220,7 @@ def test_an_import_computes_its_rows_and_recounts_their_parents_once_per_batch(c
     report = import_csv(crm, "order_line", path, batch_size=4)
     assert report.inserted == 10
     assert report.ignored_columns == ("line_total",)  # the engine computes it; an export's column is not an error
-    lines = crm.records.list("order_line", sort="id", limit=100).items
+    lines = crm.records.list("order_line", sort="id", limit=100, actor=SYSTEM).items
     assert [x["line_total"] for x in lines] == [Decimal(i) * (Decimal(i) + Decimal("0.5")) for i in range(1, 11)]
     assert {x["region"] for x in lines} == {"华南"}
     expected_a = sum(Decimal(i) * (Decimal(i) + Decimal("0.5")) for i in range(1, 11, 2))

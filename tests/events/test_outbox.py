@@ -21,7 +21,7 @@ from engine.runtime import CrmEngine
 from engine.storage import events as events_table
 from engine.transfer import import_csv
 from engine.users import SYSTEM_USER
-from tests.support import CliResult, postgres_schema_url
+from tests.support import SYSTEM, CliResult, acting_for, postgres_schema_url
 
 BUNDLE = Path(__file__).parents[1] / "workflow" / "data" / "sales_flow"
 
@@ -61,9 +61,9 @@ def kinds(found: list[StoredEvent]) -> list[tuple[str, str | None]]:
 
 
 def test_create_update_delete_leave_their_events_with_old_and_new_values(crm: CrmEngine) -> None:
-    customer = crm.records.create("customer", {"name": "上海电信"}, actor="rita")
-    crm.records.update("customer", customer["id"], {"name": "中国电信上海分公司"}, actor="sam")
-    crm.records.delete("customer", customer["id"], actor="fiona")
+    customer = crm.records.create("customer", {"name": "上海电信"}, actor=acting_for("rita"))
+    crm.records.update("customer", customer["id"], {"name": "中国电信上海分公司"}, actor=acting_for("sam"))
+    crm.records.delete("customer", customer["id"], actor=acting_for("fiona"))
 
     created, updated, deleted = all_events(crm)
     assert (created.type, created.entity, created.record_id, created.actor) == (
@@ -83,21 +83,23 @@ def test_create_update_delete_leave_their_events_with_old_and_new_values(crm: Cr
 
 def test_a_write_that_rolls_back_leaves_no_event(crm: CrmEngine) -> None:
     with pytest.raises(RuntimeError), crm.db.write() as tx:
-        crm.records.create("customer", {"name": "Rolled back"}, actor="rita", conn=tx)
+        crm.records.create("customer", {"name": "Rolled back"}, actor=acting_for("rita"), conn=tx)
         raise RuntimeError("the caller fails after the write")
     with pytest.raises(RecordValidationError):
-        crm.records.create("order", {"number": "SO-9", "amount": "-5"}, actor="rita")  # below the minimum
+        crm.records.create("order", {"number": "SO-9", "amount": "-5"}, actor=acting_for("rita"))  # below the minimum
     assert all_events(crm) == []
     with crm.db.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(events_table)).scalar() == 0
 
 
 def test_cascade_delete_leaves_an_event_per_record(crm: CrmEngine) -> None:
-    customer = crm.records.create("customer", {"name": "Acme"}, actor="rita")
-    order = crm.records.create("order", {"number": "SO-1", "customer": customer["id"], "amount": "100"}, actor="rita")
-    task = crm.records.create("task", {"subject": "Call back", "sales_order": order["id"]}, actor="rita")
+    customer = crm.records.create("customer", {"name": "Acme"}, actor=acting_for("rita"))
+    order = crm.records.create(
+        "order", {"number": "SO-1", "customer": customer["id"], "amount": "100"}, actor=acting_for("rita")
+    )
+    task = crm.records.create("task", {"subject": "Call back", "sales_order": order["id"]}, actor=acting_for("rita"))
     since = all_events(crm)[-1].id
-    crm.records.delete("order", order["id"], actor="rita")
+    crm.records.delete("order", order["id"], actor=acting_for("rita"))
     assert {(e.type, e.entity, e.record_id) for e in all_events(crm, since=since)} == {
         ("record.deleted", "task", task["id"]),
         ("record.deleted", "order", order["id"]),
@@ -105,8 +107,10 @@ def test_cascade_delete_leaves_an_event_per_record(crm: CrmEngine) -> None:
 
 
 def test_a_transition_and_its_actions_leave_events_and_reach_crm_record_saved(crm: CrmEngine, saved: Saved) -> None:
-    customer = crm.records.create("customer", {"name": "上海电信"}, actor="rita")
-    order = crm.records.create("order", {"number": "SO-1", "customer": customer["id"], "amount": "25000"}, actor="rita")
+    customer = crm.records.create("customer", {"name": "上海电信"}, actor=acting_for("rita"))
+    order = crm.records.create(
+        "order", {"number": "SO-1", "customer": customer["id"], "amount": "25000"}, actor=acting_for("rita")
+    )
     crm.workflows.run("order", order["id"], "submit", user=crm.users.get("rita"))
     since = all_events(crm)[-1].id
     saved.saved.clear()
@@ -131,8 +135,10 @@ def test_a_transition_and_its_actions_leave_events_and_reach_crm_record_saved(cr
 
 
 def test_a_refused_transition_leaves_no_event(crm: CrmEngine) -> None:
-    customer = crm.records.create("customer", {"name": "Acme"}, actor="rita")
-    order = crm.records.create("order", {"number": "SO-1", "customer": customer["id"], "amount": "100"}, actor="rita")
+    customer = crm.records.create("customer", {"name": "Acme"}, actor=acting_for("rita"))
+    order = crm.records.create(
+        "order", {"number": "SO-1", "customer": customer["id"], "amount": "100"}, actor=acting_for("rita")
+    )
     since = all_events(crm)[-1].id
     with pytest.raises(Exception):  # noqa: B017 - rita is no secretary
         crm.workflows.run("order", order["id"], "review", user=crm.users.get("rita"))
@@ -149,7 +155,7 @@ def test_import_leaves_one_event_per_batch_and_one_per_updated_record(crm: CrmEn
     assert [e.payload["records"] for e in found] == [2, 2, 1]
     assert [e.payload["lines"] for e in found] == [[2, 3], [4, 5], [6, 6]]
 
-    first = crm.records.list("customer", sort="id").items[0]
+    first = crm.records.list("customer", sort="id", actor=SYSTEM).items[0]
     upsert = tmp_path / "upsert.csv"
     upsert.write_text(f"id,name\n{first['id']},Renamed\n", encoding="utf-8")
     import_csv(crm, "customer", upsert, key="id", actor="sam")
@@ -160,9 +166,11 @@ def test_import_leaves_one_event_per_batch_and_one_per_updated_record(crm: CrmEn
 
 
 def test_listing_filters_by_id_entity_and_type(crm: CrmEngine) -> None:
-    customer = crm.records.create("customer", {"name": "Acme"}, actor="rita")
-    crm.records.create("order", {"number": "SO-1", "customer": customer["id"], "amount": "100"}, actor="rita")
-    crm.records.update("customer", customer["id"], {"name": "Acme Ltd"}, actor="rita")
+    customer = crm.records.create("customer", {"name": "Acme"}, actor=acting_for("rita"))
+    crm.records.create(
+        "order", {"number": "SO-1", "customer": customer["id"], "amount": "100"}, actor=acting_for("rita")
+    )
+    crm.records.update("customer", customer["id"], {"name": "Acme Ltd"}, actor=acting_for("rita"))
     everything = all_events(crm)
     assert kinds(all_events(crm, entity="customer")) == [("record.created", "customer"), ("record.updated", "customer")]
     assert kinds(all_events(crm, types=["record.updated"])) == [("record.updated", "customer")]
@@ -194,17 +202,19 @@ def test_scores_that_change_leave_score_changed_events(database_url: str, tmp_pa
     (bundle / "lead_fit.json").write_text(json.dumps(scoring), encoding="utf-8")
     with CrmEngine(database_url) as crm:
         crm.apply(load_definitions(bundle, scorer_schemas=crm.scoring.registry.config_schemas()))
-        lead = crm.records.create("lead", {"company": "上海电信", "budget": "50000"}, actor="rita")
+        lead = crm.records.create("lead", {"company": "上海电信", "budget": "50000"}, actor=acting_for("rita"))
         computed = all_events(crm, types=["score.changed"])
         assert [(e.record_id, e.payload["value"], e.payload["old_value"]) for e in computed] == [(lead["id"], 0, None)]
 
-        crm.records.update("lead", lead["id"], {"budget": "150000"}, actor="rita")
+        crm.records.update("lead", lead["id"], {"budget": "150000"}, actor=acting_for("rita"))
         moved = all_events(crm, since=computed[-1].id, types=["score.changed"])
         assert [(e.payload["value"], e.payload["old_value"]) for e in moved] == [(40, 0)]
-        crm.records.update("lead", lead["id"], {"budget": "160000"}, actor="rita")  # the same score: no event
+        crm.records.update(
+            "lead", lead["id"], {"budget": "160000"}, actor=acting_for("rita")
+        )  # the same score: no event
         assert all_events(crm, since=moved[-1].id, types=["score.changed"]) == []
 
-        crm.scoring.override("lead", lead["id"], "lead_fit", value=90, reason="met the buyer", actor="sam")
+        crm.scoring.override("lead", lead["id"], "lead_fit", value=90, reason="met the buyer", actor=acting_for("sam"))
         (overridden,) = all_events(crm, since=moved[-1].id, types=["score.changed"])
         assert (overridden.actor, overridden.payload["kind"], overridden.payload["value"]) == ("sam", "override", 90)
 
@@ -230,7 +240,7 @@ def test_event_ids_rise_in_commit_order_on_postgresql(pg_crm: CrmEngine) -> None
     def slow() -> None:
         try:
             with crm.db.write() as tx:
-                crm.records.create("customer", {"name": "Slow"}, actor="rita", conn=tx)
+                crm.records.create("customer", {"name": "Slow"}, actor=acting_for("rita"), conn=tx)
                 written.set()
                 release.wait(10)
         except BaseException as exc:  # pragma: no cover - reported below
@@ -239,7 +249,7 @@ def test_event_ids_rise_in_commit_order_on_postgresql(pg_crm: CrmEngine) -> None
     thread = threading.Thread(target=slow)
     thread.start()
     assert written.wait(10)
-    crm.records.create("customer", {"name": "Fast"}, actor="sam")
+    crm.records.create("customer", {"name": "Fast"}, actor=acting_for("sam"))
     seen_between = all_events(crm)
     release.set()
     thread.join(10)
@@ -254,8 +264,8 @@ def test_cli_and_api_list_events_for_administrators(
 ) -> None:
     from engine.web import create_app
 
-    customer = crm.records.create("customer", {"name": "Acme"}, actor="rita")
-    crm.records.update("customer", customer["id"], {"name": "Acme Ltd"}, actor="rita")
+    customer = crm.records.create("customer", {"name": "Acme"}, actor=acting_for("rita"))
+    crm.records.update("customer", customer["id"], {"name": "Acme Ltd"}, actor=acting_for("rita"))
 
     listed = run_cli("--database-url", database_url, "events", "list", "--json")
     assert listed.exit_code == 0, listed.stderr

@@ -8,7 +8,7 @@ from typing import Any
 
 from engine.metadata import load_definitions
 from engine.runtime import CrmEngine
-from tests.support import write_bundle
+from tests.support import acting_for, write_bundle
 
 ENTITIES: dict[str, dict[str, Any]] = {
     "lead": {
@@ -95,7 +95,7 @@ def set_up(engine: CrmEngine, root: Path, *, roles: bool = True) -> dict[str, in
     engine.apply(load_definitions(write_crm(root, roles=roles)))
     return {
         owner: engine.records.create(
-            "lead", {"title": f"lead of {owner}", "cost": "1200.00", "owner": owner}, actor="boss"
+            "lead", {"title": f"lead of {owner}", "cost": "1200.00", "owner": owner}, actor=acting_for("boss")
         )["id"]
         for owner in OWNERS
     }

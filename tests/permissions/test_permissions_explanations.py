@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from engine.metadata import load_definitions
 from engine.runtime import CrmEngine
 from engine.web import create_app
-from tests.support import CliResult, write_bundle
+from tests.support import CliResult, acting_for, write_bundle
 
 LEAD = {
     "fields": {
@@ -85,7 +85,7 @@ def crm(engine: CrmEngine, tmp_path: Path) -> tuple[CrmEngine, int]:
     engine.users.create("ann", roles=["rep"])
     engine.users.set_password("ann", PASSWORD)
     lead = engine.records.create(
-        "lead", {"title": "Acme", "budget": "250000", "employees": 800, "owner": "ann"}, actor="boss"
+        "lead", {"title": "Acme", "budget": "250000", "employees": 800, "owner": "ann"}, actor=acting_for("boss")
     )
     engine.scoring.run()
     return engine, int(lead["id"])
@@ -97,13 +97,13 @@ def _revealed(text: str) -> list[str]:
 
 def test_score_factors_from_hidden_fields_are_left_out(crm: tuple[CrmEngine, int]) -> None:
     engine, lead = crm
-    (mine,) = engine.scoring.show("lead", lead, user=engine.users.get("ann"))
+    (mine,) = engine.scoring.show("lead", lead, actor=engine.users.get("ann"))
     shown = mine.to_json()
     assert [f["name"] for f in shown["factors"]] == ["enterprise"]
     assert shown["hidden_factors"] == 1 and shown["depends_on_hidden_data"] is True
     assert shown["extra"] == {}  # the points total would tell the hidden part
     assert not _revealed(json.dumps(shown, ensure_ascii=False))
-    (full,) = engine.scoring.show("lead", lead, user=engine.users.get("boss"))
+    (full,) = engine.scoring.show("lead", lead, actor=engine.users.get("boss"))
     assert {f["name"] for f in full.factors} == {"big_budget", "enterprise"}
     assert full.hidden_factors == 0 and full.factors[0]["fields"] in (["budget"], ["employees"])
 
@@ -113,13 +113,13 @@ def test_factors_stored_without_their_fields_are_withheld(crm: tuple[CrmEngine, 
     from engine.storage import scores
 
     engine, lead = crm
-    (full,) = engine.scoring.show("lead", lead, user=engine.users.get("boss"))
+    (full,) = engine.scoring.show("lead", lead, actor=engine.users.get("boss"))
     old = [{k: v for k, v in f.items() if k != "fields"} for f in full.factors]
     with engine.db.write() as conn:
         conn.execute(scores.update().where(scores.c.record_id == lead).values(factors=old))
-    (mine,) = engine.scoring.show("lead", lead, user=engine.users.get("ann"))
+    (mine,) = engine.scoring.show("lead", lead, actor=engine.users.get("ann"))
     assert mine.factors == [] and mine.hidden_factors == 2
-    (full,) = engine.scoring.show("lead", lead, user=engine.users.get("boss"))
+    (full,) = engine.scoring.show("lead", lead, actor=engine.users.get("boss"))
     assert len(full.factors) == 2
 
 

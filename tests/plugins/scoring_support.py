@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from engine.metadata import load_definitions
 from engine.runtime import CrmEngine
 from engine.scoring import Scorer, ScoreResult, ScoringContext, ScoringSpec, TrainReport
-from tests.support import write_bundle
+from tests.support import SYSTEM, write_bundle
 
 NOW = datetime(2026, 1, 31, 12, 0, tzinfo=UTC)
 
@@ -29,7 +29,7 @@ def apply(crm: CrmEngine, tmp_path: Path, entities: Mapping[str, Any]) -> CrmEng
 
 def add(crm: CrmEngine, entity: str, rows: Sequence[Mapping[str, Any]]) -> list[int]:
     """Create records through the record service (validated); their ids in order."""
-    return [int(crm.records.create(entity, dict(row))["id"]) for row in rows]
+    return [int(crm.records.create(entity, dict(row), actor=SYSTEM)["id"]) for row in rows]
 
 
 def context(

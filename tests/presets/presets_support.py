@@ -21,7 +21,7 @@ from engine.metadata import Definitions, EntityDef, FieldDef, load_definitions
 from engine.presets import MODES
 from engine.runtime import CrmEngine
 from engine.scoring import ScorerRegistry
-from tests.support import REPO_ROOT, postgres_schema_url
+from tests.support import REPO_ROOT, acting_for, postgres_schema_url
 
 PRESETS_DIR = REPO_ROOT / "presets"
 #: Every preset that ships: core, the five modes and their industry variants.
@@ -164,7 +164,7 @@ class RecordMaker:
             if field.name in given or field.name in driven or not field.required or field.has_default:
                 continue
             given[field.name] = self.value_for(definition, field, actor)
-        return self.engine.records.create(entity, given, actor=actor)
+        return self.engine.records.create(entity, given, actor=acting_for(actor))
 
     def resolve(self, value: Any, actor: str) -> Any:
         if isinstance(value, New):

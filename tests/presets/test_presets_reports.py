@@ -33,6 +33,7 @@ from tests.presets import report_figures as figures
 from tests.presets.conftest import BACKENDS
 from tests.presets.presets_support import PRESETS, engines_per_preset, mode_of
 from tests.presets.presets_support import load_preset as preset_definitions
+from tests.support import SYSTEM
 
 #: Demo data and report runs are as of this moment.
 NOW = datetime(2025, 6, 30, tzinfo=UTC)
@@ -84,7 +85,7 @@ def test_every_mode_and_industry_has_reports() -> None:
 def test_report_figures_match_the_demo_data(preset: str, name: str, backend: str, demo_engines: Any) -> None:
     engine: CrmEngine = demo_engines(preset, backend)
     report = engine.model.definitions.reports[name]
-    result = run_report(engine, name, now=NOW)
+    result = run_report(engine, name, now=NOW, actor=SYSTEM)
     assert result.rows, f"{name} is empty on demo data"
     assert any(_figure(v) for row in result.rows for v in _measured(report, row)), f"{name} shows only zeros"
     CHECKS[type(report.spec)](engine, report, result.rows)

@@ -11,6 +11,7 @@ import pytest
 
 from engine.runtime import CrmEngine
 from tests.presets.presets_support import New, PresetEngines, RecordMaker, load_preset, mode_of
+from tests.support import SYSTEM
 
 
 def run_all(engine: CrmEngine, entity: str) -> None:
@@ -40,7 +41,10 @@ def test_hot_leads_score_above_cold_ones(preset_engines: PresetEngines) -> None:
     cold = maker.make("lead", {"purchase_timeframe": "later", "source": "website"})
     maker.make("activity", {"subject": "电话沟通需求", "lead": hot["id"], "done_at": f"{days_ago(1)}T10:00:00+08:00"})
     run_all(engine, "lead")
-    hot, cold = engine.records.get("lead", hot["id"]), engine.records.get("lead", cold["id"])
+    hot, cold = (
+        engine.records.get("lead", hot["id"], actor=SYSTEM),
+        engine.records.get("lead", cold["id"], actor=SYSTEM),
+    )
     # each scoring writes its own pair of fields: lead_quality → quality_*, lead_priority → priority_*
     assert (hot["quality_score"], hot["quality_grade"]) == (100, "A")
     assert (cold["quality_score"], cold["quality_grade"]) == (0, "D")
@@ -69,8 +73,8 @@ def test_terminal_potential(preset: str, preset_engines: PresetEngines) -> None:
     )
     small = maker.make("account", {"name": "社区便民店", "terminal_grade": "d", "development_status": "developing"})
     run_all(engine, "account")
-    assert [engine.records.get("account", a["id"])["potential_grade"] for a in (key, small)] == ["A", "D"]
-    assert engine.records.get("account", key["id"])["potential_score"] == 100
+    assert [engine.records.get("account", a["id"], actor=SYSTEM)["potential_grade"] for a in (key, small)] == ["A", "D"]
+    assert engine.records.get("account", key["id"], actor=SYSTEM)["potential_score"] == 100
 
 
 def purchase(
@@ -100,12 +104,15 @@ def test_rfm_and_churn_risk(preset: str, preset_engines: PresetEngines) -> None:
     purchase(maker, loyal, f"R-{loyal['id']}-9", 5, "-500", kind="refund")
     purchase(maker, lapsed, f"R-{lapsed['id']}-1", 200, "300")
     run_all(engine, "member")
-    loyal, lapsed = engine.records.get("member", loyal["id"]), engine.records.get("member", lapsed["id"])
+    loyal, lapsed = (
+        engine.records.get("member", loyal["id"], actor=SYSTEM),
+        engine.records.get("member", lapsed["id"], actor=SYSTEM),
+    )
     # the spend and the last purchase the churn rules read are the purchases' (refunds count against)
     assert (loyal["annual_spend"], str(loyal["last_purchase_date"])) == (Decimal("6700.00"), days_ago(2))
     assert (lapsed["annual_spend"], str(lapsed["last_purchase_date"])) == (Decimal("300.00"), days_ago(200))
     assert loyal["rfm_score"] > lapsed["rfm_score"]
-    (rfm,) = [s for s in engine.scoring.show("member", loyal["id"]) if s.scoring == "member_rfm"]
+    (rfm,) = [s for s in engine.scoring.show("member", loyal["id"], actor=SYSTEM) if s.scoring == "member_rfm"]
     assert (rfm.extra["frequency"], rfm.extra["monetary"]) == (3, 7200.0)
     assert (loyal["churn_risk"], lapsed["churn_risk"]) == ("low", "high")
 
@@ -149,14 +156,16 @@ def test_key_accounts_are_ranked_tiered_and_watched(preset_engines: PresetEngine
                                    (shaky, "sam", "2024-03-01")):  # fmt: skip
         values = {"account": account["id"], "member": member, "team_role": "account_manager", "until": until}
         maker.make("account_team_member", values)
-    strategic, shaky = (engine.records.get("account", a["id"]) for a in (strategic, shaky))
+    strategic, shaky = (engine.records.get("account", a["id"], actor=SYSTEM) for a in (strategic, shaky))
     assert (strategic["serving_headcount"], strategic["per_capita_sales"]) == (2, Decimal("9000000.00"))
     assert (shaky["serving_headcount"], shaky["per_capita_profit"]) == (1, Decimal("10000.00"))
     for account, amount in ((strategic, "3000000"), (shaky, "200000")):
         maker.make("consumption", {"account": account["id"], "period": "2024-04", "amount": amount})
     maker.make("receivable", {"account": shaky["id"], "due_date": "2024-01-31", "amount": "80000"})
     run_all(engine, "account")
-    strategic, shaky, ordinary = (engine.records.get("account", a["id"]) for a in (strategic, shaky, ordinary))
+    strategic, shaky, ordinary = (
+        engine.records.get("account", a["id"], actor=SYSTEM) for a in (strategic, shaky, ordinary)
+    )
     assert (strategic["value_rank_band"], strategic["tier"], strategic["retention_risk"]) == ("top_10", "S", "low")
     assert strategic["value_score"] > shaky["value_score"]
     assert (shaky["tier"], shaky["retention_risk"]) == ("C", "high")

@@ -17,7 +17,7 @@ from typing import Any
 from engine.metadata import load_definitions
 from engine.runtime import CrmEngine
 from tests.presets.presets_support import PRESETS_DIR, SCORER_SCHEMAS
-from tests.support import CliResult
+from tests.support import SYSTEM, CliResult, acting_for
 
 OWN_FIELD = {
     "survey_done": {"type": "boolean", "default": False, "label": {"en": "Site survey done", "zh": "已现场勘察"}}
@@ -85,9 +85,11 @@ def test_a_preset_upgrade_is_shown_and_applied_keeping_the_admins_parts(
     db = ("--database-url", database_url)
     assert run_cli(*db, "schema", "apply", bundle).exit_code == 0
     with CrmEngine(database_url) as engine:
-        account = engine.records.create("account", {"name": "华东电力设计院"}, actor="ada")
+        account = engine.records.create("account", {"name": "华东电力设计院"}, actor=acting_for("ada"))
         deal = engine.records.create(
-            "opportunity", {"title": "调度系统升级", "account": account["id"], "survey_done": True}, actor="ada"
+            "opportunity",
+            {"title": "调度系统升级", "account": account["id"], "survey_done": True},
+            actor=acting_for("ada"),
         )
 
     upgrade(tmp_path / "vendor" / "standard_product")
@@ -115,7 +117,7 @@ def test_a_preset_upgrade_is_shown_and_applied_keeping_the_admins_parts(
         assert {"survey_done", "source_channel"} <= set(definitions.entities["opportunity"].fields)
         assert "contract_review" in definitions.workflows["opportunity_pipeline"].states
         assert {"surveyed_deals", "contract_review_pass_rate", "pipeline_funnel_by_rep"} <= set(definitions.reports)
-        kept = engine.records.get("opportunity", deal["id"])
+        kept = engine.records.get("opportunity", deal["id"], actor=SYSTEM)
         assert (kept["survey_done"], kept["source_channel"]) == (True, None)
     report = run_cli(*db, "report", "surveyed_deals", "--json")
     assert report.json()["rows"] == [{"survey_done": True, "deals": 1}]

@@ -21,8 +21,9 @@ from engine.records import number_rows
 from engine.runtime import CrmEngine
 from engine.storage import counter_key, counters
 from engine.transfer import import_csv
+from engine.users import SystemActor
 from engine.web import create_app
-from tests.support import CliResult, write_bundle
+from tests.support import SYSTEM, CliResult, write_bundle
 from tests.web.test_web_admin_ui import PASSWORD, sign_in, token
 from tests.web.web_support import API, problem
 
@@ -57,21 +58,21 @@ def _codes(raised: pytest.ExceptionInfo[RecordValidationError]) -> list[tuple[st
 
 
 def test_a_new_record_gets_the_next_number_of_each_pattern(crm: CrmEngine) -> None:
-    first = crm.records.create("sales_order", {"title": "a"})
-    second = crm.records.create("sales_order", {"title": "b"})
+    first = crm.records.create("sales_order", {"title": "a"}, actor=SYSTEM)
+    second = crm.records.create("sales_order", {"title": "b"}, actor=SYSTEM)
     year = _year()
     assert (first["number"], first["ticket"]) == (f"SO-{year}-00001", "T001")
     assert (second["number"], second["ticket"]) == (f"SO-{year}-00002", "T002")
-    assert crm.records.get("sales_order", second["id"])["number"] == f"SO-{year}-00002"
+    assert crm.records.get("sales_order", second["id"], actor=SYSTEM)["number"] == f"SO-{year}-00002"
     assert _counter(crm, counter_key("sales_order", "number", f"SO-{year}-")) == 2
-    audit = {row["field"]: row["new_value"] for row in crm.records.audit("sales_order", first["id"])}
+    audit = {row["field"]: row["new_value"] for row in crm.records.audit("sales_order", first["id"], actor=SYSTEM)}
     assert audit["number"] == f"SO-{year}-00001"
 
 
 def test_a_number_outgrowing_its_padding_keeps_every_digit(crm: CrmEngine) -> None:
     with crm.db.write() as conn:
         conn.execute(counters.insert().values(key=counter_key("sales_order", "ticket", "T"), value=999))
-    assert crm.records.create("sales_order", {})["ticket"] == "T1000"
+    assert crm.records.create("sales_order", {}, actor=SYSTEM)["ticket"] == "T1000"
 
 
 def test_each_year_counts_on_its_own(crm: CrmEngine) -> None:
@@ -91,33 +92,33 @@ def test_each_year_counts_on_its_own(crm: CrmEngine) -> None:
 
 
 def test_a_number_is_never_given_again(crm: CrmEngine) -> None:
-    first = crm.records.create("sales_order", {})
-    crm.records.delete("sales_order", first["id"])
+    first = crm.records.create("sales_order", {}, actor=SYSTEM)
+    crm.records.delete("sales_order", first["id"], actor=SYSTEM)
     with pytest.raises(RecordValidationError):
-        crm.records.create("sales_order", {"title": 5})  # refused: takes no number
+        crm.records.create("sales_order", {"title": 5}, actor=SYSTEM)  # refused: takes no number
     with pytest.raises(ZeroDivisionError), crm.db.write() as conn:
-        crm.records.create("sales_order", {}, conn=conn)
+        crm.records.create("sales_order", {}, conn=conn, actor=SYSTEM)
         raise ZeroDivisionError  # rolled back with its counter
-    again = crm.records.create("sales_order", {})
+    again = crm.records.create("sales_order", {}, actor=SYSTEM)
     assert again["number"].endswith("-00002")
-    assert crm.records.list("sales_order").total == 1
+    assert crm.records.list("sales_order", actor=SYSTEM).total == 1
 
 
 @pytest.mark.parametrize("given", [{"number": "SO-2020-00001"}, {"number": None}, {"ticket": "T999"}])
 def test_a_create_giving_a_number_is_refused_naming_the_field(crm: CrmEngine, given: dict[str, Any]) -> None:
     with pytest.raises(RecordValidationError) as raised:
-        crm.records.create("sales_order", {"title": "x", **given})
+        crm.records.create("sales_order", {"title": "x", **given}, actor=SYSTEM)
     assert _codes(raised) == [(next(iter(given)), "read_only")]
-    assert crm.records.list("sales_order").total == 0
+    assert crm.records.list("sales_order", actor=SYSTEM).total == 0
 
 
 def test_an_update_of_a_number_is_refused_naming_the_field(crm: CrmEngine) -> None:
-    record = crm.records.create("sales_order", {"title": "x"})
-    for system in (False, True):
+    record = crm.records.create("sales_order", {"title": "x"}, actor=SYSTEM)
+    for actor in (SYSTEM, SystemActor("test", writes_read_only=True)):
         with pytest.raises(RecordValidationError) as raised:
-            crm.records.update("sales_order", record["id"], {"number": "SO-1999-00001"}, allow_read_only=system)
+            crm.records.update("sales_order", record["id"], {"number": "SO-1999-00001"}, actor=actor)
         assert _codes(raised) == [("number", "read_only")]
-    assert crm.records.get("sales_order", record["id"])["number"] == record["number"]
+    assert crm.records.get("sales_order", record["id"], actor=SYSTEM)["number"] == record["number"]
 
 
 def test_sixteen_parallel_creates_get_sixteen_consecutive_numbers(crm: CrmEngine) -> None:
@@ -128,7 +129,7 @@ def test_sixteen_parallel_creates_get_sixteen_consecutive_numbers(crm: CrmEngine
     def create() -> None:
         try:
             start.wait()
-            numbers.append(crm.records.create("sales_order", {"title": "parallel"})["number"])
+            numbers.append(crm.records.create("sales_order", {"title": "parallel"}, actor=SYSTEM)["number"])
         except BaseException as exc:  # reported below, not lost in the thread
             errors.append(exc)
 
@@ -152,7 +153,7 @@ def test_an_import_keeps_given_numbers_and_numbers_the_rest_past_them(crm: CrmEn
     path = _csv(tmp_path, f"title,number\na,SO-{year}-00040\nb,\nc,OLD-7\nd,SO-2019-00003\n")
     report = import_csv(crm, "sales_order", path)
     assert report.inserted == 4
-    got = {r["title"]: (r["number"], r["ticket"]) for r in crm.records.list("sales_order").items}
+    got = {r["title"]: (r["number"], r["ticket"]) for r in crm.records.list("sales_order", actor=SYSTEM).items}
     assert got == {
         "a": (f"SO-{year}-00040", "T001"),
         "b": (f"SO-{year}-00041", "T002"),
@@ -160,30 +161,30 @@ def test_an_import_keeps_given_numbers_and_numbers_the_rest_past_them(crm: CrmEn
         "d": ("SO-2019-00003", "T004"),
     }
     assert _counter(crm, counter_key("sales_order", "number", "SO-2019-")) == 3
-    assert crm.records.create("sales_order", {})["number"] == f"SO-{year}-00042"
+    assert crm.records.create("sales_order", {}, actor=SYSTEM)["number"] == f"SO-{year}-00042"
 
 
 def test_an_import_without_the_column_numbers_every_line(crm: CrmEngine, tmp_path: Path) -> None:
-    crm.records.create("sales_order", {})
+    crm.records.create("sales_order", {}, actor=SYSTEM)
     import_csv(crm, "sales_order", _csv(tmp_path, "title\na\nb\n"))
-    numbers = sorted(r["number"] for r in crm.records.list("sales_order").items)
+    numbers = sorted(r["number"] for r in crm.records.list("sales_order", actor=SYSTEM).items)
     assert [n[-5:] for n in numbers] == ["00001", "00002", "00003"]
 
 
 def test_an_imported_number_already_taken_is_refused(crm: CrmEngine, tmp_path: Path) -> None:
-    taken = crm.records.create("sales_order", {})["number"]
+    taken = crm.records.create("sales_order", {}, actor=SYSTEM)["number"]
     report = import_csv(crm, "sales_order", _csv(tmp_path, f"title,number\ndup,{taken}\nnew,\n"), on_error="skip")
     assert (report.inserted, report.rejected) == (1, 1)
     assert [(p.line, p.field, p.code) for p in report.problems] == [(2, "number", "unique")]
 
 
 def test_an_import_keyed_by_number_keeps_the_number(crm: CrmEngine, tmp_path: Path) -> None:
-    record = crm.records.create("sales_order", {"title": "old"})
+    record = crm.records.create("sales_order", {"title": "old"}, actor=SYSTEM)
     number = record["number"]
     path = _csv(tmp_path, f"title,number\nnew,{number}\n")
     report = import_csv(crm, "sales_order", path, key="number")
     assert report.updated == 1
-    assert crm.records.get("sales_order", record["id"])["title"] == "new"
+    assert crm.records.get("sales_order", record["id"], actor=SYSTEM)["title"] == "new"
     path = _csv(tmp_path, f"id,ticket\n{record['id']},T500\n")
     refused = import_csv(crm, "sales_order", path, key="id", on_error="skip")
     assert [(p.field, p.code) for p in refused.problems] == [("ticket", "read_only")]
@@ -244,7 +245,7 @@ def test_the_admin_shows_the_number_and_never_asks_for_it(crm: CrmEngine) -> Non
     assert 'id="title"' in new_page and 'id="number"' not in new_page
     data = {"csrf_token": token(ui, "/admin/records/sales_order/new/"), "title": "From the admin", "number": "X-1"}
     assert ui.post("/admin/records/sales_order/new/", data=data).status_code == 302
-    (created,) = crm.records.list("sales_order").items
+    (created,) = crm.records.list("sales_order", actor=SYSTEM).items
     assert created["number"] == f"SO-{_year()}-00001"
     details = ui.get(f"/admin/records/sales_order/details/?id={created['id']}").get_data(as_text=True)
     assert created["number"] in details
@@ -255,31 +256,31 @@ def test_the_admin_shows_the_number_and_never_asks_for_it(crm: CrmEngine) -> Non
 def test_demo_data_is_numbered(crm: CrmEngine) -> None:
     written = generate_demo(crm, "sales", 30, now=datetime(2026, 1, 15, tzinfo=UTC))
     assert written["sales_order"] == 30
-    numbers = [r["number"] for r in crm.records.list("sales_order", limit=100).items]
+    numbers = [r["number"] for r in crm.records.list("sales_order", limit=100, actor=SYSTEM).items]
     assert len(set(numbers)) == 30 and all(n.startswith("SO-20") for n in numbers)
-    assert crm.records.create("sales_order", {})["number"] not in numbers
+    assert crm.records.create("sales_order", {}, actor=SYSTEM)["number"] not in numbers
 
 
 def test_numbering_goes_on_after_the_entity_and_the_field_are_renamed(crm: CrmEngine, tmp_path: Path) -> None:
-    crm.records.create("sales_order", {})
+    crm.records.create("sales_order", {}, actor=SYSTEM)
     fields = dict(ENTITIES["sales_order"]["fields"])
     fields["order_no"] = {**fields.pop("number"), "renamed_from": "number"}
     renamed = {"order": {"renamed_from": "sales_order", "fields": fields}}
     crm.apply(load_definitions(write_bundle(tmp_path, "sales", renamed)))
-    again = crm.records.create("order", {})
+    again = crm.records.create("order", {}, actor=SYSTEM)
     assert (again["order_no"], again["ticket"]) == (f"SO-{_year()}-00002", "T002")
 
 
 def test_a_new_pattern_numbers_the_next_records(crm: CrmEngine, tmp_path: Path) -> None:
-    crm.records.create("sales_order", {})
+    crm.records.create("sales_order", {}, actor=SYSTEM)
     fields = {**ENTITIES["sales_order"]["fields"], "ticket": {"type": "autonumber", "pattern": "TK-{###}"}}
     _, plan = crm.apply(load_definitions(write_bundle(tmp_path, "sales", {"sales_order": {"fields": fields}})))
     assert [s.describe() for s in plan.steps] == ["sales_order.ticket: number_pattern changed"]
-    assert crm.records.create("sales_order", {})["ticket"] == "TK-001"
+    assert crm.records.create("sales_order", {}, actor=SYSTEM)["ticket"] == "TK-001"
 
 
 def _numbers(crm: CrmEngine) -> dict[str, str | None]:
-    return {r["title"]: r["number"] for r in crm.records.list("sales_order", limit=50).items}
+    return {r["title"]: r["number"] for r in crm.records.list("sales_order", limit=50, actor=SYSTEM).items}
 
 
 def test_records_stored_before_the_field_are_numbered_in_the_order_they_were_made(
@@ -290,7 +291,7 @@ def test_records_stored_before_the_field_are_numbered_in_the_order_they_were_mad
     plain = {"sales_order": {"fields": {"title": {"type": "string"}}}}
     engine.apply(load_definitions(write_bundle(tmp_path / "v1", "sales", plain)))
     for title in ("first", "second", "third"):
-        engine.records.create("sales_order", {"title": title})
+        engine.records.create("sales_order", {"title": title}, actor=SYSTEM)
     numbered = {
         "sales_order": {"fields": {"title": {"type": "string"}, "number": ENTITIES["sales_order"]["fields"]["number"]}}
     }
@@ -300,8 +301,8 @@ def test_records_stored_before_the_field_are_numbered_in_the_order_they_were_mad
     engine.apply(definitions)
     year = _year()
     assert _numbers(engine) == {t: f"SO-{year}-0000{i}" for i, t in enumerate(("first", "second", "third"), 1)}
-    assert engine.records.create("sales_order", {"title": "fourth"})["number"] == f"SO-{year}-00004"
-    (batch,) = [a for a in engine.records.audit("sales_order") if a["action"] == "number"]
+    assert engine.records.create("sales_order", {"title": "fourth"}, actor=SYSTEM)["number"] == f"SO-{year}-00004"
+    (batch,) = [a for a in engine.records.audit("sales_order", actor=SYSTEM) if a["action"] == "number"]
     summary = json.loads(batch["new_value"]) if isinstance(batch["new_value"], str) else batch["new_value"]
     assert summary["records"] == 3
 
@@ -314,12 +315,12 @@ def test_a_typed_number_field_becoming_an_autonumber_keeps_its_numbers_and_count
     year = _year()
     typed = {"sales_order": {"fields": {"title": {"type": "string"}, "number": {"type": "string", "max_length": 40}}}}
     engine.apply(load_definitions(write_bundle(tmp_path / "v1", "sales", typed)))
-    engine.records.create("sales_order", {"title": "a", "number": f"SO-{year}-00017"})
-    engine.records.create("sales_order", {"title": "b", "number": "legacy 42"})
-    engine.records.create("sales_order", {"title": "c"})
+    engine.records.create("sales_order", {"title": "a", "number": f"SO-{year}-00017"}, actor=SYSTEM)
+    engine.records.create("sales_order", {"title": "b", "number": "legacy 42"}, actor=SYSTEM)
+    engine.records.create("sales_order", {"title": "c"}, actor=SYSTEM)
     numbered = {
         "sales_order": {"fields": {"title": {"type": "string"}, "number": ENTITIES["sales_order"]["fields"]["number"]}}
     }
     engine.apply(load_definitions(write_bundle(tmp_path / "v2", "sales", numbered)))
     assert _numbers(engine) == {"a": f"SO-{year}-00017", "b": "legacy 42", "c": f"SO-{year}-00018"}
-    assert engine.records.create("sales_order", {"title": "d"})["number"] == f"SO-{year}-00019"
+    assert engine.records.create("sales_order", {"title": "d"}, actor=SYSTEM)["number"] == f"SO-{year}-00019"

@@ -12,7 +12,7 @@ import pytest
 from engine.errors import ConflictError, NotFoundError, RecordValidationError, ReferenceIntegrityError, UsageError
 from engine.metadata import load_definitions
 from engine.runtime import CrmEngine
-from tests.support import write_bundle
+from tests.support import SYSTEM, acting_for, write_bundle
 
 ENTITIES: dict[str, Any] = {
     "account": {
@@ -60,7 +60,7 @@ def test_create_fills_system_fields_defaults_and_converts(crm: CrmEngine) -> Non
     account = crm.records.create(
         "account",
         {"name": "Acme", "tags": ["vip"], "founded": "2001-05-04", "email": "info@acme.example"},
-        actor="alice",
+        actor=acting_for("alice"),
     )
     assert account["id"] == 1 and account["version"] == 1
     assert account["created_by"] == "alice" and account["owner"] == "alice"
@@ -68,83 +68,83 @@ def test_create_fills_system_fields_defaults_and_converts(crm: CrmEngine) -> Non
     assert account["founded"] == date(2001, 5, 4)
     assert account["tags"] == ["vip"]
     assert account["created_at"].tzinfo is not None
-    opp = crm.records.create("opportunity", {"title": "Big deal", "account": 1, "amount": "1200.50"})
+    opp = crm.records.create("opportunity", {"title": "Big deal", "account": 1, "amount": "1200.50"}, actor=SYSTEM)
     assert opp["amount"] == Decimal("1200.50") and opp["stage"] == "lead"
 
 
 def test_invalid_record_reports_every_field(crm: CrmEngine) -> None:
     with pytest.raises(RecordValidationError) as caught:
-        crm.records.create("account", {"industry": "farming", "founded": "yesterday", "colour": "red"})
+        crm.records.create("account", {"industry": "farming", "founded": "yesterday", "colour": "red"}, actor=SYSTEM)
     codes = {(p.field, p.code) for p in caught.value.problems}
     assert codes == {("name", "required"), ("industry", "choice"), ("founded", "format"), ("colour", "unknown_field")}
-    assert crm.records.list("account").total == 0
+    assert crm.records.list("account", actor=SYSTEM).total == 0
 
 
 def test_reference_to_missing_record_names_the_field(crm: CrmEngine) -> None:
     with pytest.raises(RecordValidationError) as caught:
-        crm.records.create("opportunity", {"title": "Ghost", "account": 99})
+        crm.records.create("opportunity", {"title": "Ghost", "account": 99}, actor=SYSTEM)
     assert [(p.field, p.code) for p in caught.value.problems] == [("account", "unknown_reference")]
 
 
 def test_unique_field_and_unique_together(crm: CrmEngine) -> None:
-    crm.records.create("account", {"name": "Acme", "email": "a@acme.example"})
+    crm.records.create("account", {"name": "Acme", "email": "a@acme.example"}, actor=SYSTEM)
     with pytest.raises(ConflictError) as caught:
-        crm.records.create("account", {"name": "Acme 2", "email": "a@acme.example"})
+        crm.records.create("account", {"name": "Acme 2", "email": "a@acme.example"}, actor=SYSTEM)
     assert [(p.field, p.code) for p in caught.value.problems] == [("email", "unique")]
-    crm.records.create("opportunity", {"title": "Deal", "account": 1})
+    crm.records.create("opportunity", {"title": "Deal", "account": 1}, actor=SYSTEM)
     with pytest.raises(ConflictError):
-        crm.records.create("opportunity", {"title": "Deal", "account": 1})
+        crm.records.create("opportunity", {"title": "Deal", "account": 1}, actor=SYSTEM)
 
 
 def test_update_with_stale_version_is_a_conflict(crm: CrmEngine) -> None:
-    crm.records.create("account", {"name": "Acme"})
-    updated = crm.records.update("account", 1, {"industry": "telecom"}, expected_version=1, actor="bob")
+    crm.records.create("account", {"name": "Acme"}, actor=SYSTEM)
+    updated = crm.records.update("account", 1, {"industry": "telecom"}, expected_version=1, actor=acting_for("bob"))
     assert updated["version"] == 2 and updated["industry"] == "telecom"
     with pytest.raises(ConflictError) as caught:
-        crm.records.update("account", 1, {"industry": "banking"}, expected_version=1)
+        crm.records.update("account", 1, {"industry": "banking"}, expected_version=1, actor=SYSTEM)
     assert caught.value.problems[0].code == "stale_version"
-    assert crm.records.get("account", 1)["industry"] == "telecom"
+    assert crm.records.get("account", 1, actor=SYSTEM)["industry"] == "telecom"
 
 
 def test_update_validates_only_given_fields_and_refuses_null_required(crm: CrmEngine) -> None:
-    crm.records.create("account", {"name": "Acme"})
+    crm.records.create("account", {"name": "Acme"}, actor=SYSTEM)
     with pytest.raises(RecordValidationError) as caught:
-        crm.records.update("account", 1, {"name": None})
+        crm.records.update("account", 1, {"name": None}, actor=SYSTEM)
     assert [(p.field, p.code) for p in caught.value.problems] == [("name", "required")]
     with pytest.raises(RecordValidationError) as caught:
-        crm.records.update("account", 1, {"version": 7})
+        crm.records.update("account", 1, {"version": 7}, actor=SYSTEM)
     assert [(p.field, p.code) for p in caught.value.problems] == [("version", "read_only")]
 
 
 def test_unchanged_update_keeps_version(crm: CrmEngine) -> None:
-    crm.records.create("account", {"name": "Acme"})
-    assert crm.records.update("account", 1, {"name": "Acme"})["version"] == 1
+    crm.records.create("account", {"name": "Acme"}, actor=SYSTEM)
+    assert crm.records.update("account", 1, {"name": "Acme"}, actor=SYSTEM)["version"] == 1
 
 
 def test_delete_honours_on_delete(crm: CrmEngine) -> None:
-    crm.records.create("account", {"name": "Acme"})
-    crm.records.create("contact", {"name": "Ann", "account": 1})
-    crm.records.create("opportunity", {"title": "Deal", "account": 1})
-    crm.records.create("order", {"number": "SO-1", "opportunity": 1})
+    crm.records.create("account", {"name": "Acme"}, actor=SYSTEM)
+    crm.records.create("contact", {"name": "Ann", "account": 1}, actor=SYSTEM)
+    crm.records.create("opportunity", {"title": "Deal", "account": 1}, actor=SYSTEM)
+    crm.records.create("order", {"number": "SO-1", "opportunity": 1}, actor=SYSTEM)
     with pytest.raises(ReferenceIntegrityError) as caught:
-        crm.records.delete("account", 1)
+        crm.records.delete("account", 1, actor=SYSTEM)
     assert caught.value.problems[0].code == "restricted"
-    assert crm.records.get("account", 1)["name"] == "Acme", "a refused delete changes nothing"
-    assert crm.records.get("contact", 1)["account"] == 1
-    crm.records.delete("order", 1)
-    crm.records.delete("account", 1, actor="carol")
-    assert crm.records.list("opportunity").total == 0, "cascade"
-    contact = crm.records.get("contact", 1)
+    assert crm.records.get("account", 1, actor=SYSTEM)["name"] == "Acme", "a refused delete changes nothing"
+    assert crm.records.get("contact", 1, actor=SYSTEM)["account"] == 1
+    crm.records.delete("order", 1, actor=SYSTEM)
+    crm.records.delete("account", 1, actor=acting_for("carol"))
+    assert crm.records.list("opportunity", actor=SYSTEM).total == 0, "cascade"
+    contact = crm.records.get("contact", 1, actor=SYSTEM)
     assert contact["account"] is None and contact["version"] == 2, "set_null is an audited update"
     with pytest.raises(NotFoundError):
-        crm.records.get("account", 1)
+        crm.records.get("account", 1, actor=SYSTEM)
 
 
 def test_delete_with_stale_version(crm: CrmEngine) -> None:
-    crm.records.create("account", {"name": "Acme"})
-    crm.records.update("account", 1, {"name": "Acme Ltd"})
+    crm.records.create("account", {"name": "Acme"}, actor=SYSTEM)
+    crm.records.update("account", 1, {"name": "Acme Ltd"}, actor=SYSTEM)
     with pytest.raises(ConflictError):
-        crm.records.delete("account", 1, expected_version=1)
+        crm.records.delete("account", 1, expected_version=1, actor=SYSTEM)
 
 
 @pytest.fixture
@@ -157,7 +157,9 @@ def accounts(crm: CrmEngine) -> CrmEngine:
         ("acme east", "telecom", None, "2020-02-02"),
     ]
     for name, industry, tags, founded in rows:
-        crm.records.create("account", {"name": name, "industry": industry, "tags": tags, "founded": founded})
+        crm.records.create(
+            "account", {"name": name, "industry": industry, "tags": tags, "founded": founded}, actor=SYSTEM
+        )
     return crm
 
 
@@ -182,7 +184,7 @@ def accounts(crm: CrmEngine) -> CrmEngine:
     ],
 )
 def test_filters(accounts: CrmEngine, where: dict[str, Any], expected: list[str]) -> None:
-    page = accounts.records.list("account", where=where, sort="name", limit=100)
+    page = accounts.records.list("account", where=where, sort="name", limit=100, actor=SYSTEM)
     assert sorted(r["name"] for r in page.items) == sorted(expected)
     assert page.total == len(expected)
 
@@ -213,13 +215,13 @@ def test_filters_of_one_form_run_with_their_own_values(accounts: CrmEngine) -> N
     ]
     for _round in range(2):
         for where, expected in cases:
-            page = accounts.records.list("account", where=where, limit=100)
+            page = accounts.records.list("account", where=where, limit=100, actor=SYSTEM)
             assert sorted(r["name"] for r in page.items) == sorted(expected), where
             assert page.total == len(expected)
     # a page short of the limit gives the total without counting; a full one counts
-    assert accounts.records.list("account", limit=2, offset=4).total == 5
-    assert accounts.records.list("account", limit=2, offset=9).total == 5
-    assert accounts.records.list("account", limit=2).total == 5
+    assert accounts.records.list("account", limit=2, offset=4, actor=SYSTEM).total == 5
+    assert accounts.records.list("account", limit=2, offset=9, actor=SYSTEM).total == 5
+    assert accounts.records.list("account", limit=2, actor=SYSTEM).total == 5
 
 
 @pytest.mark.parametrize(
@@ -235,23 +237,23 @@ def test_filters_of_one_form_run_with_their_own_values(accounts: CrmEngine) -> N
 )
 def test_bad_filters_name_the_pointer(accounts: CrmEngine, where: Any, pointer: str, code: str) -> None:
     with pytest.raises(UsageError) as caught:
-        accounts.records.list("account", where=where)
+        accounts.records.list("account", where=where, actor=SYSTEM)
     assert [(p.pointer, p.code) for p in caught.value.problems] == [(pointer, code)]
 
 
 def test_sort_and_pagination_with_total(accounts: CrmEngine) -> None:
-    page = accounts.records.list("account", sort="-founded,name", limit=2, offset=1)
+    page = accounts.records.list("account", sort="-founded,name", limit=2, offset=1, actor=SYSTEM)
     assert page.total == 5
     assert [r["name"] for r in page.items] == ["Globex", "Acme"]
     with pytest.raises(UsageError):
-        accounts.records.list("account", sort="nmae")
+        accounts.records.list("account", sort="nmae", actor=SYSTEM)
 
 
 def test_audit_log_records_who_when_what(crm: CrmEngine) -> None:
-    crm.records.create("account", {"name": "Acme"}, actor="alice")
-    crm.records.update("account", 1, {"name": "Acme Ltd", "industry": "telecom"}, actor="bob")
-    crm.records.delete("account", 1, actor="carol")
-    entries = crm.records.audit("account", 1)
+    crm.records.create("account", {"name": "Acme"}, actor=acting_for("alice"))
+    crm.records.update("account", 1, {"name": "Acme Ltd", "industry": "telecom"}, actor=acting_for("bob"))
+    crm.records.delete("account", 1, actor=acting_for("carol"))
+    entries = crm.records.audit("account", 1, actor=SYSTEM)
     summary = [(e["action"], e["field"], e["old_value"], e["new_value"], e["actor"]) for e in reversed(entries)]
     assert ("create", "name", None, "Acme", "alice") in summary
     assert ("update", "name", "Acme", "Acme Ltd", "bob") in summary
@@ -261,12 +263,12 @@ def test_audit_log_records_who_when_what(crm: CrmEngine) -> None:
 
 def test_unknown_entity_suggests_the_right_one(crm: CrmEngine) -> None:
     with pytest.raises(UsageError) as caught:
-        crm.records.list("acount")
+        crm.records.list("acount", actor=SYSTEM)
     assert '"account"' in caught.value.message
 
 
 def test_entity_named_like_a_sql_keyword_works(crm: CrmEngine) -> None:
-    crm.records.create("account", {"name": "Acme"})
-    crm.records.create("opportunity", {"title": "Deal", "account": 1})
-    order = crm.records.create("order", {"number": "SO-1", "opportunity": 1})
-    assert crm.records.list("order", where={"number": "SO-1"}).items[0]["id"] == order["id"]
+    crm.records.create("account", {"name": "Acme"}, actor=SYSTEM)
+    crm.records.create("opportunity", {"title": "Deal", "account": 1}, actor=SYSTEM)
+    order = crm.records.create("order", {"number": "SO-1", "opportunity": 1}, actor=SYSTEM)
+    assert crm.records.list("order", where={"number": "SO-1"}, actor=SYSTEM).items[0]["id"] == order["id"]

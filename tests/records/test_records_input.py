@@ -13,6 +13,7 @@ from engine.errors import RecordValidationError
 from engine.runtime import CrmEngine
 from engine.transfer import export_csv
 from tests.records.records_support import set_up
+from tests.support import SYSTEM
 
 
 @pytest.fixture
@@ -27,14 +28,14 @@ def _codes(error: pytest.ExceptionInfo[Any]) -> list[tuple[str | None, str]]:
 @pytest.mark.parametrize("blank", ["", "   ", "\t\n"])
 def test_a_required_text_blank_after_trimming_is_missing(crm: CrmEngine, blank: str) -> None:
     with pytest.raises(RecordValidationError) as caught:
-        crm.records.create("account", {"name": blank})
+        crm.records.create("account", {"name": blank}, actor=SYSTEM)
     assert _codes(caught) == [("name", "required")]
-    created = crm.records.create("account", {"name": "Acme", "notes": blank})  # optional: kept as given
+    created = crm.records.create("account", {"name": "Acme", "notes": blank}, actor=SYSTEM)  # optional: kept as given
     assert created["notes"] == blank
     with pytest.raises(RecordValidationError) as caught:
-        crm.records.update("account", created["id"], {"name": blank})
+        crm.records.update("account", created["id"], {"name": blank}, actor=SYSTEM)
     assert _codes(caught) == [("name", "required")]
-    assert crm.records.list("account").total == 1
+    assert crm.records.list("account", actor=SYSTEM).total == 1
 
 
 @pytest.mark.parametrize(
@@ -53,22 +54,24 @@ def test_a_required_text_blank_after_trimming_is_missing(crm: CrmEngine, blank: 
 def test_unstorable_text_is_refused_and_lists_and_exports_still_work(
     crm: CrmEngine, tmp_path: Path, data: dict[str, Any], field: str
 ) -> None:
-    crm.records.create("account", {"name": "Kept", "extra": {"k": "\U0001f600"}})
+    crm.records.create("account", {"name": "Kept", "extra": {"k": "\U0001f600"}}, actor=SYSTEM)
     with pytest.raises(RecordValidationError) as caught:
-        crm.records.create("account", data)
+        crm.records.create("account", data, actor=SYSTEM)
     assert [p.field for p in caught.value.problems] == [field]
     with pytest.raises(RecordValidationError):
-        crm.records.update("account", 1, {k: v for k, v in data.items() if k != "name"} or data)
-    page = crm.records.list("account")
+        crm.records.update("account", 1, {k: v for k, v in data.items() if k != "name"} or data, actor=SYSTEM)
+    page = crm.records.list("account", actor=SYSTEM)
     assert [r["name"] for r in page.items] == ["Kept"]
-    assert crm.records.get("account", 1)["extra"] == {"k": "\U0001f600"}
-    export_csv(crm, "account", tmp_path / "out.csv")
+    assert crm.records.get("account", 1, actor=SYSTEM)["extra"] == {"k": "\U0001f600"}
+    export_csv(crm, "account", tmp_path / "out.csv", actor=SYSTEM)
     assert "Kept" in (tmp_path / "out.csv").read_text(encoding="utf-8")
 
 
 def test_every_problem_of_a_request_at_once(crm: CrmEngine) -> None:
     with pytest.raises(RecordValidationError) as caught:
-        crm.records.create("deal", {"title": " ", "stage": "won", "colour": "red", "account": 99, "owner": "nobody"})
+        crm.records.create(
+            "deal", {"title": " ", "stage": "won", "colour": "red", "account": 99, "owner": "nobody"}, actor=SYSTEM
+        )
     assert sorted(_codes(caught)) == sorted(
         [
             ("stage", "workflow_field"),
@@ -78,10 +81,10 @@ def test_every_problem_of_a_request_at_once(crm: CrmEngine) -> None:
             ("owner", "unknown_owner"),
         ]
     )
-    account = crm.records.create("account", {"name": "Acme"})
-    deal = crm.records.create("deal", {"title": "Deal"})
+    account = crm.records.create("account", {"name": "Acme"}, actor=SYSTEM)
+    deal = crm.records.create("deal", {"title": "Deal"}, actor=SYSTEM)
     with pytest.raises(RecordValidationError) as caught:
-        crm.records.update("deal", deal["id"], {"stage": "won", "title": "", "account": 99, "colour": 1})
+        crm.records.update("deal", deal["id"], {"stage": "won", "title": "", "account": 99, "colour": 1}, actor=SYSTEM)
     assert sorted(_codes(caught)) == sorted(
         [
             ("stage", "workflow_field"),
@@ -90,51 +93,51 @@ def test_every_problem_of_a_request_at_once(crm: CrmEngine) -> None:
             ("colour", "unknown_field"),
         ]
     )
-    assert crm.records.get("deal", deal["id"])["version"] == 1
-    crm.records.update("deal", deal["id"], {"account": account["id"]})
+    assert crm.records.get("deal", deal["id"], actor=SYSTEM)["version"] == 1
+    crm.records.update("deal", deal["id"], {"account": account["id"]}, actor=SYSTEM)
 
 
 def test_a_reference_to_a_missing_record_is_an_invalid_record(crm: CrmEngine) -> None:
     with pytest.raises(RecordValidationError) as caught:
-        crm.records.create("deal", {"title": "Ghost", "account": 99})
+        crm.records.create("deal", {"title": "Ghost", "account": 99}, actor=SYSTEM)
     assert _codes(caught) == [("account", "unknown_reference")]
     assert caught.value.http_status == 422
 
 
 def test_a_reference_outside_the_read_scope_is_refused_like_a_missing_one(crm: CrmEngine) -> None:
     ann, bob = crm.users.get("ann"), crm.users.get("bob")
-    bobs = crm.records.create("account", {"name": "Bob's"}, user=bob)
-    anns = crm.records.create("account", {"name": "Ann's"}, user=ann)
+    bobs = crm.records.create("account", {"name": "Bob's"}, actor=bob)
+    anns = crm.records.create("account", {"name": "Ann's"}, actor=ann)
     missing_id = bobs["id"] + anns["id"] + 10
     refusals = []
     for target in (bobs["id"], missing_id):
         with pytest.raises(RecordValidationError) as caught:
-            crm.records.create("deal", {"title": "Deal", "account": target}, user=ann)
+            crm.records.create("deal", {"title": "Deal", "account": target}, actor=ann)
         refusals.append([(p.field, p.code, p.message.replace(str(target), "N")) for p in caught.value.problems])
     assert (
         refusals[0]
         == refusals[1]
         == [("account", "unknown_reference", "account N does not exist; pick an existing account id")]
     )
-    deal = crm.records.create("deal", {"title": "Deal", "account": anns["id"]}, user=ann)
+    deal = crm.records.create("deal", {"title": "Deal", "account": anns["id"]}, actor=ann)
     with pytest.raises(RecordValidationError) as caught:
-        crm.records.update("deal", deal["id"], {"account": bobs["id"]}, user=ann)
+        crm.records.update("deal", deal["id"], {"account": bobs["id"]}, actor=ann)
     assert _codes(caught) == [("account", "unknown_reference")]
     # the system (no user) and an administrator follow every reference
-    crm.records.create("deal", {"title": "Sys", "account": bobs["id"]})
+    crm.records.create("deal", {"title": "Sys", "account": bobs["id"]}, actor=SYSTEM)
 
 
 @pytest.mark.parametrize(("owner", "accepted"), [("bob", True), ("system", True), ("gone", False), ("nobody", False)])
 def test_owner_must_be_an_active_user(crm: CrmEngine, owner: str, accepted: bool) -> None:
-    account = crm.records.create("account", {"name": "Acme"})
+    account = crm.records.create("account", {"name": "Acme"}, actor=SYSTEM)
     if accepted:
-        assert crm.records.create("account", {"name": "Other", "owner": owner})["owner"] == owner
-        assert crm.records.update("account", account["id"], {"owner": owner})["owner"] == owner
+        assert crm.records.create("account", {"name": "Other", "owner": owner}, actor=SYSTEM)["owner"] == owner
+        assert crm.records.update("account", account["id"], {"owner": owner}, actor=SYSTEM)["owner"] == owner
         return
     with pytest.raises(RecordValidationError) as caught:
-        crm.records.create("account", {"name": "Other", "owner": owner})
+        crm.records.create("account", {"name": "Other", "owner": owner}, actor=SYSTEM)
     assert _codes(caught) == [("owner", "unknown_owner")]
     with pytest.raises(RecordValidationError) as caught:
-        crm.records.update("account", account["id"], {"owner": owner})
+        crm.records.update("account", account["id"], {"owner": owner}, actor=SYSTEM)
     assert _codes(caught) == [("owner", "unknown_owner")]
-    assert crm.records.create("account", {"name": "Nobody's", "owner": None})["owner"] is None
+    assert crm.records.create("account", {"name": "Nobody's", "owner": None}, actor=SYSTEM)["owner"] is None

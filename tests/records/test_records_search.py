@@ -11,6 +11,7 @@ import pytest
 from engine.errors import UsageError
 from engine.runtime import CrmEngine
 from tests.records.records_support import set_up
+from tests.support import SYSTEM
 
 
 @pytest.fixture
@@ -24,15 +25,15 @@ def crm(engine: CrmEngine, tmp_path: Path) -> CrmEngine:
         ({"name": "Initech", "city": "Lyon"}, bob),
     ]
     for data, owner in accounts:
-        engine.records.create("account", {**data, "owner": owner})
+        engine.records.create("account", {**data, "owner": owner}, actor=SYSTEM)
     for title, account, user in [("Anvils", 1, ann), ("Rockets", 2, ann), ("Lab kit", 3, bob), ("Staplers", 4, bob)]:
-        engine.records.create("deal", {"title": title, "account": account, "owner": user})
+        engine.records.create("deal", {"title": title, "account": account, "owner": user}, actor=SYSTEM)
     return engine
 
 
 def _names(engine: CrmEngine, entity: str = "account", user: str | None = None, **kwargs: Any) -> list[str]:
-    who = engine.users.get(user) if user else None
-    page = engine.records.list(entity, user=who, sort="id", **kwargs)
+    who = engine.users.get(user) if user else SYSTEM
+    page = engine.records.list(entity, actor=who, sort="id", **kwargs)
     key = "name" if entity == "account" else "title"
     return [r[key] for r in page.items]
 
@@ -64,7 +65,7 @@ def test_search_respects_scope_hidden_fields_and_filters(crm: CrmEngine) -> None
     assert _names(crm, search="acme", where={"city": "Paris"}) == ["Acme Industries"]
     # statements are kept per shape: the next search runs with its own words
     assert _names(crm, search="initech") == ["Initech"]
-    assert crm.records.list("account", search="paris", limit=1).total == 2
+    assert crm.records.list("account", search="paris", limit=1, actor=SYSTEM).total == 2
 
 
 @pytest.mark.parametrize(
@@ -72,7 +73,7 @@ def test_search_respects_scope_hidden_fields_and_filters(crm: CrmEngine) -> None
 )
 def test_bad_searches_name_q(crm: CrmEngine, search: str, code: str) -> None:
     with pytest.raises(UsageError) as caught:
-        crm.records.list("account", search=search)
+        crm.records.list("account", search=search, actor=SYSTEM)
     assert [(p.field, p.code) for p in caught.value.problems] == [("q", code)]
 
 
@@ -94,13 +95,13 @@ def test_filter_through_a_reference(crm: CrmEngine, where: dict[str, Any], expec
 
 def test_filter_through_a_reference_stays_in_the_read_scope(crm: CrmEngine) -> None:
     # bob's deal on ann's account: ann's account is outside bob's scope, so no match
-    crm.records.create("deal", {"title": "Cross", "account": 1, "owner": "bob"})
+    crm.records.create("deal", {"title": "Cross", "account": 1, "owner": "bob"}, actor=SYSTEM)
     assert _names(crm, "deal", user="bob", where={"account.city": "Paris"}) == []
     assert _names(crm, "deal", user="bob", where={"account.name": {"contains": "acme"}}) == ["Lab kit"]
     assert _names(crm, "deal", user="ann", where={"account.name": {"contains": "acme"}}) == ["Anvils"]
     assert _names(crm, "deal", where={"account.city": "Paris"}) == ["Anvils", "Cross"]
     with pytest.raises(UsageError) as caught:
-        crm.records.list("deal", where={"account.secret": "golden"}, user=crm.users.get("ann"))
+        crm.records.list("deal", where={"account.secret": "golden"}, actor=crm.users.get("ann"))
     assert [(p.pointer, p.code) for p in caught.value.problems] == [("/account.secret", "unknown_field")]
 
 
@@ -116,7 +117,7 @@ def test_filter_through_a_reference_stays_in_the_read_scope(crm: CrmEngine) -> N
 )
 def test_unknown_reference_paths_name_their_pointer(crm: CrmEngine, where: dict[str, Any], pointer: str) -> None:
     with pytest.raises(UsageError) as caught:
-        crm.records.list("deal", where=where)
+        crm.records.list("deal", where=where, actor=SYSTEM)
     assert [(p.pointer, p.code) for p in caught.value.problems] == [(pointer, "unknown_field")]
     assert where_key(where) in caught.value.message
 

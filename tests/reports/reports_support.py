@@ -23,6 +23,7 @@ from engine.metadata import load_definitions
 from engine.runtime import CrmEngine
 from engine.storage import workflow_history
 from engine.users import SYSTEM_USER
+from tests.support import SYSTEM, acting_for
 
 BUNDLE = Path(__file__).parent / "data" / "sales"
 #: The time the reports run at: the end of every stay still open.
@@ -106,30 +107,32 @@ def seed(database_url: str) -> CrmEngine:
     crm.apply(load_definitions(BUNDLE))
     for user in ("rita", "sam"):
         crm.users.create(user, roles=["rep"])
-    products = {name: crm.records.create("product", {"name": name})["id"] for name in ("Widget", "Gadget")}
+    products = {
+        name: crm.records.create("product", {"name": name}, actor=SYSTEM)["id"] for name in ("Widget", "Gadget")
+    }
     accounts = {}
     for name, terminal, revenue, employees, strategic in ACCOUNTS:
         values = {"name": name, "terminal_type": terminal, "revenue": revenue, "employees": employees,
                   "strategic": strategic}  # fmt: skip
-        accounts[name] = crm.records.create("account", values)["id"]
+        accounts[name] = crm.records.create("account", values, actor=SYSTEM)["id"]
     for account, kind, done_at, minutes in VISITS:
         values = {"account": accounts[account], "kind": kind, "done_at": done_at, "minutes": minutes}
-        crm.records.create("visit", values)
+        crm.records.create("visit", values, actor=SYSTEM)
     for deal in DEALS:
         values = {"title": deal.title, "amount": deal.amount, "product": products[deal.product]}
-        record = crm.records.create("deal", values, actor=deal.owner)
+        record = crm.records.create("deal", values, actor=acting_for(deal.owner))
         _pin_creation(crm, "deal", record["id"], deal.created)
         for transition, hours in deal.steps:
             at = deal.created + timedelta(hours=hours)
             crm.workflows.run("deal", record["id"], transition, user=SYSTEM_USER, now=at)
     for name, owner, transitions in PROJECTS:
-        record = crm.records.create("project", {"name": name}, actor=owner)
+        record = crm.records.create("project", {"name": name}, actor=acting_for(owner))
         for transition in transitions:
             crm.workflows.run("project", record["id"], transition, user=SYSTEM_USER)
     crm.scoring.run(entity="account")
     account, value, grade = OVERRIDE
     crm.scoring.override("account", accounts[account], "account_value", value=value, grade=grade,
-                         reason="met the board", actor="sam")  # fmt: skip
+                         reason="met the board", actor=acting_for("sam"))  # fmt: skip
     return crm
 
 

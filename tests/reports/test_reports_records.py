@@ -15,7 +15,7 @@ from engine.errors import NotFoundError, UsageError
 from engine.metadata import definitions_to_json, load_definitions
 from engine.reports import list_reports, run_report
 from engine.runtime import CrmEngine
-from tests.support import postgres_schema_url
+from tests.support import SYSTEM, postgres_schema_url
 
 WINDOW = {"from": "2024-03-01", "to": "2024-05-01"}
 
@@ -25,7 +25,7 @@ def _time(text: str) -> datetime:
 
 
 def test_visits_by_terminal_and_month(crm: CrmEngine) -> None:
-    result = run_report(crm, "visits_by_month")
+    result = run_report(crm, "visits_by_month", actor=SYSTEM)
     ids = {name: i for i, (name, *_rest) in enumerate(ACCOUNTS, start=1)}
     expected: dict[tuple[int, str], list[int | None]] = {}
     for account, kind, done_at, minutes in VISITS:
@@ -51,7 +51,7 @@ def test_visits_by_terminal_and_month(crm: CrmEngine) -> None:
 
 
 def test_coverage_keeps_terminals_without_visits(crm: CrmEngine) -> None:
-    rows = run_report(crm, "visit_coverage", params=WINDOW).rows
+    rows = run_report(crm, "visit_coverage", params=WINDOW, actor=SYSTEM).rows
     start, end = _time(WINDOW["from"] + "T00:00:00Z"), _time(WINDOW["to"] + "T00:00:00Z")
     expected = []
     for index, (name, terminal, *_rest) in enumerate(ACCOUNTS, start=1):
@@ -74,7 +74,7 @@ def test_coverage_keeps_terminals_without_visits(crm: CrmEngine) -> None:
 
 def test_coverage_needs_its_window(crm: CrmEngine) -> None:
     with pytest.raises(UsageError) as caught:
-        run_report(crm, "visit_coverage")
+        run_report(crm, "visit_coverage", actor=SYSTEM)
     assert sorted((p.code, p.field) for p in caught.value.problems) == [("required", "from"), ("required", "to")]
 
 
@@ -84,7 +84,7 @@ def test_coverage_needs_its_window(crm: CrmEngine) -> None:
     ({"min_deals": 6}, []),
 ])  # fmt: skip
 def test_aggregate_measures_having_sort(crm: CrmEngine, params: dict[str, Any], owners: list[str]) -> None:
-    rows = run_report(crm, "deals_by_rep", params=params).rows
+    rows = run_report(crm, "deals_by_rep", params=params, actor=SYSTEM).rows
     expected = []
     for owner, deals in grouped(DEALS, lambda d: d.owner).items():
         amounts = [Decimal(d.amount) for d in deals]
@@ -98,7 +98,7 @@ def test_aggregate_measures_having_sort(crm: CrmEngine, params: dict[str, Any], 
 
 
 def test_ranking_by_score_uses_overrides_and_shares_ranks(crm: CrmEngine) -> None:
-    result = run_report(crm, "account_ranking")
+    result = run_report(crm, "account_ranking", actor=SYSTEM)
     assert [c["name"] for c in result.columns] == ["rank", "id", "name", "revenue", "value", "grade"]
     scores = effective_scores()
     ordered = sorted(ACCOUNTS, key=lambda a: (-scores[a[0]][0], ACCOUNTS.index(a)))[:3]
@@ -117,7 +117,7 @@ def test_ranking_by_score_uses_overrides_and_shares_ranks(crm: CrmEngine) -> Non
 
 
 def test_ranking_by_field_ascending(crm: CrmEngine) -> None:
-    rows = run_report(crm, "smallest_accounts").rows
+    rows = run_report(crm, "smallest_accounts", actor=SYSTEM).rows
     terminals = sorted((Decimal(a[2]), a[0]) for a in ACCOUNTS if a[1] is not None)[:2]
     assert [(r["rank"], r["name"], r["value"]) for r in rows] == [
         (i, name, revenue) for i, (revenue, name) in enumerate(terminals, start=1)
@@ -139,14 +139,14 @@ def _bins(values: list[float], bounds: list[int]) -> list[tuple[str, int]]:
     ("revenue_bins", [float(a[2]) for a in ACCOUNTS], [100000, 1000000]),
 ])  # fmt: skip
 def test_distribution_of_values(crm: CrmEngine, report: str, values: list[float], bounds: list[int]) -> None:
-    rows = run_report(crm, report).rows
+    rows = run_report(crm, report, actor=SYSTEM).rows
     expected = _bins(values, bounds)
     assert [(r["bin"], r["records"]) for r in rows] == expected
     assert [r["share"] for r in rows] == pytest.approx([count / len(values) for _, count in expected])
 
 
 def test_distribution_of_grades(crm: CrmEngine) -> None:
-    result = run_report(crm, "tiers")
+    result = run_report(crm, "tiers", actor=SYSTEM)
     grades = [g for _, g in effective_scores().values()]
     assert [(r["grade"], r["records"]) for r in result.rows] == [(g, grades.count(g)) for g in "ABCD"]
     assert result.rows[-1] == {"grade": "D", "records": 0, "share": 0.0}
@@ -154,7 +154,7 @@ def test_distribution_of_grades(crm: CrmEngine) -> None:
 
 
 def test_results_are_json(crm: CrmEngine) -> None:
-    data = run_report(crm, "visit_coverage", params=WINDOW).to_json()
+    data = run_report(crm, "visit_coverage", params=WINDOW, actor=SYSTEM).to_json()
     assert data["label"] == {"en": "Visit coverage per terminal", "zh": "终端拜访覆盖"}
     assert data["columns"][2] == {"name": "visits", "label": {"en": "Visits", "zh": "拜访次数"}, "type": "integer"}
     ruijin = next(r for r in data["rows"] if r["name"] == "Ruijin Hospital")
@@ -175,7 +175,7 @@ def test_stored_reports_read_back_equal(crm: CrmEngine) -> None:
 
 def test_unknown_report(crm: CrmEngine) -> None:
     with pytest.raises(NotFoundError, match='"deal_funel"'):
-        run_report(crm, "deal_funel")
+        run_report(crm, "deal_funel", actor=SYSTEM)
 
 
 @pytest.mark.postgres
@@ -185,7 +185,7 @@ def test_periods_are_utc_whatever_the_session_time_zone() -> None:
     try:
         crm = seed(url + "%20-ctimezone%3DAsia/Shanghai")  # UTC+8: 29 February 23:30 UTC is 1 March there
         try:
-            rows = run_report(crm, "visits_by_month").rows
+            rows = run_report(crm, "visits_by_month", actor=SYSTEM).rows
         finally:
             crm.close()
     finally:

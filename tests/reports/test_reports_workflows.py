@@ -12,10 +12,11 @@ from reports_support import DEALS, NOW, PROJECT_STATES, PROJECTS, funnel_rows, g
 from engine.errors import UsageError
 from engine.reports import run_report
 from engine.runtime import CrmEngine
+from tests.support import SYSTEM
 
 
 def _rows(crm: CrmEngine, name: str, **params: Any) -> list[dict[str, Any]]:
-    return run_report(crm, name, params=params, now=NOW).rows
+    return run_report(crm, name, params=params, now=NOW, actor=SYSTEM).rows
 
 
 @pytest.mark.parametrize(("min_amount", "deals"), [
@@ -51,7 +52,7 @@ def test_funnel_figures_by_hand(crm: CrmEngine) -> None:
 
 
 def test_funnel_by_reference_and_quarter(crm: CrmEngine) -> None:
-    result = run_report(crm, "funnel_by_product")
+    result = run_report(crm, "funnel_by_product", actor=SYSTEM)
     assert [c["name"] for c in result.columns] == [
         "product",
         "product_display",
@@ -91,7 +92,7 @@ def test_weighted_forecast_by_rep(crm: CrmEngine) -> None:
 
 
 def test_forecast_by_stage_lists_the_weighted_amount_per_state(crm: CrmEngine) -> None:
-    result = run_report(crm, "forecast_by_stage")
+    result = run_report(crm, "forecast_by_stage", actor=SYSTEM)
     assert [c["type"] for c in result.columns] == ["enum", "integer", "money", "money"]
     rows = {r["stage"]: (r["records"], r["weighted"]) for r in result.rows}
     assert rows == {
@@ -141,5 +142,5 @@ def test_pass_rate(crm: CrmEngine) -> None:
 ])  # fmt: skip
 def test_bad_parameters_are_usage_errors(crm: CrmEngine, params: dict[str, str], code: str) -> None:
     with pytest.raises(UsageError) as caught:
-        run_report(crm, "deal_funnel", params=params)
+        run_report(crm, "deal_funnel", params=params, actor=SYSTEM)
     assert [p.code for p in caught.value.problems] == [code]

@@ -15,7 +15,7 @@ from engine.hooks import hookimpl, make_plugins
 from engine.metadata import Label, load_definitions
 from engine.runtime import CrmEngine
 from engine.scoring import Factor, Scorer, ScoreResult, ScoringContext, TrainReport
-from tests.support import write_bundle
+from tests.support import SYSTEM, acting_for, write_bundle
 
 
 def size_batch(context: ScoringContext, records: Sequence[Mapping[str, Any]]) -> list[ScoreResult]:
@@ -105,7 +105,7 @@ def crm(database_url: str, tmp_path: Path) -> Iterator[CrmEngine]:
     )
     engine.apply(load_definitions(bundle, scorer_schemas=engine.scoring.registry.config_schemas()))
     for name, employees in (("Acme", 300), ("Globex", 800), ("Initech", None)):
-        engine.records.create("account", {"name": name, "employees": employees})
+        engine.records.create("account", {"name": name, "employees": employees}, actor=SYSTEM)
     yield engine
     engine.close()
 
@@ -113,38 +113,40 @@ def crm(database_url: str, tmp_path: Path) -> Iterator[CrmEngine]:
 def test_run_stores_scores_targets_and_history(crm: CrmEngine) -> None:
     (run,) = crm.scoring.run(scoring="size")
     assert (run.scored, run.changed, run.error) == (3, 0, None), "save triggers already scored them"
-    view = {v.scoring: v for v in crm.scoring.show("account", 2)}["size"]
+    view = {v.scoring: v for v in crm.scoring.show("account", 2, actor=SYSTEM)}["size"]
     assert (view.value, view.grade) == (80.0, "A")
     assert view.factors[0]["name"] == "employees" and view.factors[0]["label"] == {"en": "Employees", "zh": "员工数"}
-    record = crm.records.get("account", 2)
+    record = crm.records.get("account", 2, actor=SYSTEM)
     assert (record["size_score"], record["size_grade"]) == (80, "A")
-    assert [h["kind"] for h in crm.scoring.history("account", 2, scoring="size")] == ["computed"]
+    assert [h["kind"] for h in crm.scoring.history("account", 2, scoring="size", actor=SYSTEM)] == ["computed"]
 
 
 def test_rerun_is_safe_and_writes_history_only_on_change(crm: CrmEngine) -> None:
     crm.scoring.run(scoring="size")
     (again,) = crm.scoring.run(scoring="size")
     assert again.changed == 0
-    crm.records.update("account", 1, {"employees": 700})  # save trigger rescores
-    assert {v.scoring: v for v in crm.scoring.show("account", 1)}["size"].value == 70.0
-    assert [h["value"] for h in crm.scoring.history("account", 1, scoring="size")] == [30.0, 70.0]
+    crm.records.update("account", 1, {"employees": 700}, actor=SYSTEM)  # save trigger rescores
+    assert {v.scoring: v for v in crm.scoring.show("account", 1, actor=SYSTEM)}["size"].value == 70.0
+    assert [h["value"] for h in crm.scoring.history("account", 1, scoring="size", actor=SYSTEM)] == [30.0, 70.0]
 
 
 def test_override_survives_recomputation_until_cleared(crm: CrmEngine) -> None:
-    crm.scoring.override("account", 1, "size", value=95, grade="S", reason="strategic customer", actor="maria")
+    crm.scoring.override(
+        "account", 1, "size", value=95, grade="S", reason="strategic customer", actor=acting_for("maria")
+    )
     crm.scoring.run(scoring="size")
-    view = {v.scoring: v for v in crm.scoring.show("account", 1)}["size"].to_json()
+    view = {v.scoring: v for v in crm.scoring.show("account", 1, actor=SYSTEM)}["size"].to_json()
     assert (view["value"], view["grade"], view["computed"]["value"]) == (95, "S", 30.0)
     assert view["override"]["reason"] == "strategic customer" and view["override"]["by"] == "maria"
-    assert crm.records.get("account", 1)["size_score"] == 95
-    crm.scoring.clear_override("account", 1, "size", actor="maria")
-    view = {v.scoring: v for v in crm.scoring.show("account", 1)}["size"].to_json()
+    assert crm.records.get("account", 1, actor=SYSTEM)["size_score"] == 95
+    crm.scoring.clear_override("account", 1, "size", actor=acting_for("maria"))
+    view = {v.scoring: v for v in crm.scoring.show("account", 1, actor=SYSTEM)}["size"].to_json()
     assert (view["value"], view["override"]) == (30.0, None)
-    assert crm.records.get("account", 1)["size_score"] == 30
-    kinds = [h["kind"] for h in crm.scoring.history("account", 1, scoring="size")]
+    assert crm.records.get("account", 1, actor=SYSTEM)["size_score"] == 30
+    kinds = [h["kind"] for h in crm.scoring.history("account", 1, scoring="size", actor=SYSTEM)]
     assert kinds == ["computed", "override", "cleared"]
     with pytest.raises(UsageError):
-        crm.scoring.override("account", 1, "size", value=1, reason=" ", actor="maria")
+        crm.scoring.override("account", 1, "size", value=1, reason=" ", actor=acting_for("maria"))
 
 
 def test_transition_trigger_rescores(crm: CrmEngine) -> None:
@@ -153,7 +155,7 @@ def test_transition_trigger_rescores(crm: CrmEngine) -> None:
 
         conn.execute(sa.text("UPDATE account SET employees = 1000 WHERE id = 3"))
     crm.workflows.run("account", 3, "activate", user=crm.users.get("system"))
-    assert {v.scoring: v for v in crm.scoring.show("account", 3)}["size"].value == 100.0
+    assert {v.scoring: v for v in crm.scoring.show("account", 3, actor=SYSTEM)}["size"].value == 100.0
 
 
 def test_a_broken_scorer_is_reported_and_the_others_run(crm: CrmEngine) -> None:
@@ -168,7 +170,7 @@ def test_training_stores_a_model_used_when_scoring(crm: CrmEngine) -> None:
     result = crm.scoring.train("learned")
     assert result["metrics"] == {"records": 3}
     crm.scoring.run(scoring="learned")
-    assert {v.scoring: v for v in crm.scoring.show("account", 1)}["learned"].value == 3.0
+    assert {v.scoring: v for v in crm.scoring.show("account", 1, actor=SYSTEM)}["learned"].value == 3.0
     with pytest.raises(UsageError):
         crm.scoring.train("size")
 
@@ -179,12 +181,12 @@ def test_rescoring_after_a_save_is_the_engines_and_a_scoring_that_cannot_run_is_
     without = CrmEngine(crm.db.url, plugins=make_plugins(entry_points=False))  # the scorers' plugin is gone
     try:
         with caplog.at_level(logging.ERROR, logger="crm.scoring"):
-            updated = without.records.update("account", 1, {"employees": 900})
+            updated = without.records.update("account", 1, {"employees": 900}, actor=SYSTEM)
         assert updated["employees"] == 900, "the save stands"
         assert 'rescoring size of account [1] failed: no scorer is called "size"' in caplog.text
         (run,) = without.scoring.on_event("account", 1, "save")
         assert run.scoring == "size" and run.error is not None and "no scorer" in run.error
     finally:
         without.close()
-    crm.records.update("account", 1, {"employees": 600})
-    assert {v.scoring: v for v in crm.scoring.show("account", 1)}["size"].value == 60.0
+    crm.records.update("account", 1, {"employees": 600}, actor=SYSTEM)
+    assert {v.scoring: v for v in crm.scoring.show("account", 1, actor=SYSTEM)}["size"].value == 60.0

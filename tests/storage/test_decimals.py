@@ -27,7 +27,7 @@ from engine.reports import run_report
 from engine.runtime import CrmEngine
 from engine.transfer import export_csv, import_csv
 from engine.web import create_app
-from tests.support import CliResult, write_bundle
+from tests.support import SYSTEM, CliResult, write_bundle
 
 BIG = Decimal("9999999999999999.99")  # 18 digits: the most a money(18,2) holds
 JUST_BELOW = Decimal("9999999999999999.98")
@@ -80,7 +80,7 @@ def crm(engine: CrmEngine, tmp_path: Path) -> Iterator[CrmEngine]:
 
 def _create(crm: CrmEngine, title: str, amount: Any = None, rate: Any = None, team: str = "north") -> int:
     values = {"title": title, "team": team, "amount": _text(amount), "rate": _text(rate)}
-    return int(crm.records.create("deal", values)["id"])
+    return int(crm.records.create("deal", values, actor=SYSTEM)["id"])
 
 
 def _text(value: Any) -> Any:
@@ -88,19 +88,21 @@ def _text(value: Any) -> Any:
 
 
 def _titles(crm: CrmEngine, **query: Any) -> list[str]:
-    return [r["title"] for r in crm.records.list("deal", limit=100, **query).items]
+    return [r["title"] for r in crm.records.list("deal", limit=100, actor=SYSTEM, **query).items]
 
 
 # -- records and the API ------------------------------------------------------------------------
 @pytest.mark.parametrize("sign", [1, -1], ids=["positive", "negative"])
 def test_eighteen_digits_round_trip_through_the_records_service(crm: CrmEngine, sign: int) -> None:
-    created = crm.records.create("deal", {"title": "big", "amount": str(sign * BIG), "rate": str(sign * RATE)})
+    created = crm.records.create(
+        "deal", {"title": "big", "amount": str(sign * BIG), "rate": str(sign * RATE)}, actor=SYSTEM
+    )
     assert (created["amount"], created["rate"]) == (sign * BIG, sign * RATE)
-    stored = crm.records.get("deal", created["id"])
+    stored = crm.records.get("deal", created["id"], actor=SYSTEM)
     assert (stored["amount"], stored["rate"]) == (sign * BIG, sign * RATE)
     assert str(stored["amount"]) == str(sign * BIG) and str(stored["rate"]) == str(sign * RATE)
-    updated = crm.records.update("deal", created["id"], {"amount": str(sign * JUST_BELOW)})
-    assert crm.records.get("deal", updated["id"])["amount"] == sign * JUST_BELOW
+    updated = crm.records.update("deal", created["id"], {"amount": str(sign * JUST_BELOW)}, actor=SYSTEM)
+    assert crm.records.get("deal", updated["id"], actor=SYSTEM)["amount"] == sign * JUST_BELOW
 
 
 def test_eighteen_digits_round_trip_through_the_api(crm: CrmEngine) -> None:
@@ -155,9 +157,9 @@ def test_sorting_follows_the_exact_values_negatives_included(crm: CrmEngine) -> 
     for i, value in enumerate(values):
         _create(crm, f"d{i}", value)
     _create(crm, "none")
-    ascending = [r["amount"] for r in crm.records.list("deal", sort="amount", limit=100).items]
+    ascending = [r["amount"] for r in crm.records.list("deal", sort="amount", limit=100, actor=SYSTEM).items]
     assert [v for v in ascending if v is not None] == sorted(values)
-    descending = [r["amount"] for r in crm.records.list("deal", sort="-amount", limit=100).items]
+    descending = [r["amount"] for r in crm.records.list("deal", sort="-amount", limit=100, actor=SYSTEM).items]
     assert [v for v in descending if v is not None] == sorted(values, reverse=True)
 
 
@@ -168,7 +170,7 @@ def test_report_sums_are_exact(crm: CrmEngine) -> None:
         _create(crm, f"n{i}", amount, RATE if i == 0 else Decimal("0.000001"))
     _create(crm, "s0", BIG, team="south")
     _create(crm, "s1", -JUST_BELOW, team="south")
-    rows = {row["team"]: row for row in run_report(crm, "totals").rows}
+    rows = {row["team"]: row for row in run_report(crm, "totals", actor=SYSTEM).rows}
     assert rows["north"]["amount"] == Decimal("2234567890123456.82") == sum(north)
     assert rows["north"]["rate"] == RATE + 3 * Decimal("0.000001") == Decimal("12345678901.123459")
     assert rows["north"]["largest"] == Decimal("1234567890123456.78")
@@ -185,18 +187,18 @@ def test_csv_export_and_import_keep_every_digit(crm: CrmEngine, tmp_path: Path) 
     first = _create(crm, "top", BIG, RATE)
     second = _create(crm, "low", -JUST_BELOW, -RATE_BELOW)
     out = tmp_path / "deals.csv"
-    assert export_csv(crm, "deal", out) == 2
+    assert export_csv(crm, "deal", out, actor=SYSTEM) == 2
     with out.open(newline="", encoding="utf-8") as handle:
         exported = {row["title"]: (row["amount"], row["rate"]) for row in csv.DictReader(handle)}
     assert exported == {
         "top": ("9999999999999999.99", "12345678901.123456"),
         "low": ("-9999999999999999.98", "-12345678901.123455"),
     }
-    crm.records.update("deal", first, {"amount": "1.00", "rate": "1"})
-    crm.records.delete("deal", second)
+    crm.records.update("deal", first, {"amount": "1.00", "rate": "1"}, actor=SYSTEM)
+    crm.records.delete("deal", second, actor=SYSTEM)
     report = import_csv(crm, "deal", out, key="id")
     assert (report.updated, report.inserted) == (1, 1)
-    stored = {r["title"]: (r["amount"], r["rate"]) for r in crm.records.list("deal").items}
+    stored = {r["title"]: (r["amount"], r["rate"]) for r in crm.records.list("deal", actor=SYSTEM).items}
     assert stored == {"top": (BIG, RATE), "low": (-JUST_BELOW, -RATE_BELOW)}
 
 
@@ -215,8 +217,8 @@ def test_more_than_eighteen_digits_are_refused_on_sqlite_only(engine: CrmEngine,
         return
     engine.apply(definitions)
     value = Decimal("12345678901234567890123456.7891")
-    created = engine.records.create("deal", {"title": "wide", "big": str(value)})
-    assert engine.records.get("deal", created["id"])["big"] == value
+    created = engine.records.create("deal", {"title": "wide", "big": str(value)}, actor=SYSTEM)
+    assert engine.records.get("deal", created["id"], actor=SYSTEM)["big"] == value
 
 
 def test_a_scale_change_keeps_the_values(crm: CrmEngine, tmp_path: Path) -> None:
@@ -227,7 +229,7 @@ def test_a_scale_change_keeps_the_values(crm: CrmEngine, tmp_path: Path) -> None
         entities = json.loads(json.dumps(ENTITIES))
         entities["deal"]["fields"]["amount"] = {"type": "decimal", "precision": 18, "scale": scale}
         crm.apply(load_definitions(_bundle(tmp_path / f"scale{scale}", entities)), allow_data_loss=True)
-        return {r["id"]: r["amount"] for r in crm.records.list("deal").items}
+        return {r["id"]: r["amount"] for r in crm.records.list("deal", actor=SYSTEM).items}
 
     widened = rescale(4)
     assert [widened[i] for i in ids] == values
@@ -244,9 +246,9 @@ def test_a_sum_beyond_64_bits_fails_on_sqlite_instead_of_rounding(crm: CrmEngine
         _create(crm, f"d{i}", BIG)  # 10 x (10^18 - 1) units: beyond 2^63 - 1 on SQLite
     if crm.db.is_sqlite:
         with pytest.raises(UsageError, match="a sum is too large"):
-            run_report(crm, "totals")
+            run_report(crm, "totals", actor=SYSTEM)
         return
-    [row] = run_report(crm, "totals").rows
+    [row] = run_report(crm, "totals", actor=SYSTEM).rows
     assert row["amount"] == 10 * BIG
 
 
@@ -272,11 +274,11 @@ def test_sql_arithmetic_and_computed_writes_are_in_the_values_units(crm: CrmEngi
         # a computed number written into a decimal column is stored at its scale; a column
         # of another scale is converted
         conn.execute(table.update().values(amount=plain_number(amount) * plain_number(rate), rate=amount))
-    stored = crm.records.get("deal", record_id)
+    stored = crm.records.get("deal", record_id, actor=SYSTEM)
     assert (stored["amount"], stored["rate"]) == (Decimal("6.17"), Decimal("12.34"))
     with crm.db.write() as conn:
         conn.execute(table.update().values(amount=stored_number(sa.literal(0.125, sa.Float()), amount.type)))
-    assert crm.records.get("deal", record_id)["amount"] == Decimal("0.13")  # half away from zero
+    assert crm.records.get("deal", record_id, actor=SYSTEM)["amount"] == Decimal("0.13")  # half away from zero
 
 
 # -- older SQLite databases ------------------------------------------------------------------------
@@ -335,7 +337,7 @@ def _old_database(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def _assert_upgraded(crm: CrmEngine, path: Path) -> None:
-    found = {r["title"]: (r["amount"], r["rate"]) for r in crm.records.list("deal").items}
+    found = {r["title"]: (r["amount"], r["rate"]) for r in crm.records.list("deal", actor=SYSTEM).items}
     assert found == {title: (amount, rate) for title, _, _, amount, rate in OLD_VALUES}
     declared, rows = _stored(path)
     assert (declared["amount"], declared["rate"]) == ("BIGINT", "BIGINT")

@@ -10,7 +10,7 @@ import pytest
 from engine.errors import DataLossError, ReferenceIntegrityError
 from engine.metadata import load_definitions
 from engine.runtime import CrmEngine
-from tests.support import write_bundle
+from tests.support import SYSTEM, write_bundle
 
 ACCOUNT: dict[str, Any] = {
     "fields": {
@@ -47,12 +47,14 @@ def _without(doc: dict[str, Any], name: str, **changes: Any) -> dict[str, Any]:
 def seeded(engine: CrmEngine, tmp_path: Path) -> CrmEngine:
     _apply(engine, tmp_path, {"account": ACCOUNT, "region": REGION, "contact": CONTACT})
     records = engine.records
-    north = records.create("region", {"name": "North"})
-    records.create("region", {"name": "South"})
-    acme = records.create("account", {"name": "Acme", "city": "Oslo", "region": "N", "legacy": "A1"})
-    records.create("account", {"name": "Globex", "city": "Rome", "region": "S", "legacy": "G1", "parent": acme["id"]})
-    records.create("contact", {"name": "Ann", "account": acme["id"], "region": north["id"]})
-    records.create("contact", {"name": "Bob", "account": 2})
+    north = records.create("region", {"name": "North"}, actor=SYSTEM)
+    records.create("region", {"name": "South"}, actor=SYSTEM)
+    acme = records.create("account", {"name": "Acme", "city": "Oslo", "region": "N", "legacy": "A1"}, actor=SYSTEM)
+    records.create(
+        "account", {"name": "Globex", "city": "Rome", "region": "S", "legacy": "G1", "parent": acme["id"]}, actor=SYSTEM
+    )
+    records.create("contact", {"name": "Ann", "account": acme["id"], "region": north["id"]}, actor=SYSTEM)
+    records.create("contact", {"name": "Bob", "account": 2}, actor=SYSTEM)
     return engine
 
 
@@ -75,10 +77,10 @@ def test_dropping_a_constrained_field_applies_in_one_go(
         seeded, tmp_path, {"account": account, "region": REGION, "contact": CONTACT}, allow_data_loss=True
     )
     assert version == 2
-    rows = seeded.records.list("account").items
+    rows = seeded.records.list("account", actor=SYSTEM).items
     assert [r["name"] for r in rows] == ["Acme", "Globex"]
     assert all(field not in r for r in rows)
-    seeded.records.create("account", {"name": "Initech", "region": "N"})
+    seeded.records.create("account", {"name": "Initech", "region": "N"}, actor=SYSTEM)
 
 
 def test_dropping_a_field_in_a_composite_index_drops_the_index(seeded: CrmEngine, tmp_path: Path) -> None:
@@ -87,7 +89,7 @@ def test_dropping_a_field_in_a_composite_index_drops_the_index(seeded: CrmEngine
         seeded, tmp_path, {"account": account, "region": REGION, "contact": CONTACT}, allow_data_loss=True
     )
     assert version == 2
-    assert [r["city"] for r in seeded.records.list("account").items] == ["Oslo", "Rome"]
+    assert [r["city"] for r in seeded.records.list("account", actor=SYSTEM).items] == ["Oslo", "Rome"]
 
 
 def test_dropping_a_referenced_entity_with_its_references(seeded: CrmEngine, tmp_path: Path) -> None:
@@ -95,14 +97,14 @@ def test_dropping_a_referenced_entity_with_its_references(seeded: CrmEngine, tmp
     version, plan = _apply(seeded, tmp_path, {"account": ACCOUNT, "contact": contact}, allow_data_loss=True)
     assert version == 2
     assert {s.kind for s in plan.steps} >= {"drop_entity", "drop_field"}
-    assert [r["name"] for r in seeded.records.list("contact").items] == ["Ann", "Bob"]
-    seeded.records.create("contact", {"name": "Cy", "account": 1})
+    assert [r["name"] for r in seeded.records.list("contact", actor=SYSTEM).items] == ["Ann", "Bob"]
+    seeded.records.create("contact", {"name": "Cy", "account": 1}, actor=SYSTEM)
 
 
 def test_changing_a_reference_target_names_the_rows_that_would_dangle(seeded: CrmEngine, tmp_path: Path) -> None:
     # contact.account holds accounts 1, 2, 2; only region 1 is left, so contacts 2 and 3 dangle
-    seeded.records.create("contact", {"name": "Cy", "account": 2})
-    seeded.records.delete("region", 2)
+    seeded.records.create("contact", {"name": "Cy", "account": 2}, actor=SYSTEM)
+    seeded.records.delete("region", 2, actor=SYSTEM)
     contact = {**CONTACT, "fields": {**CONTACT["fields"], "account": {"type": "reference", "target": "region"}}}
     plan = seeded.plan(
         load_definitions(
@@ -117,9 +119,9 @@ def test_changing_a_reference_target_names_the_rows_that_would_dangle(seeded: Cr
     assert [p.code for p in caught.value.problems] == ["data_loss"]
     assert "#2" in caught.value.problems[0].message and "#3" in caught.value.problems[0].message
     _apply(seeded, tmp_path, {"account": ACCOUNT, "region": REGION, "contact": contact}, allow_data_loss=True)
-    assert [r["account"] for r in seeded.records.list("contact").items] == [1, None, None]
+    assert [r["account"] for r in seeded.records.list("contact", actor=SYSTEM).items] == [1, None, None]
     with pytest.raises(ReferenceIntegrityError):  # the foreign key follows the new target
-        seeded.records.delete("region", 1)
+        seeded.records.delete("region", 1, actor=SYSTEM)
 
 
 @pytest.mark.parametrize(
@@ -139,7 +141,7 @@ def test_a_destructive_change_never_leaves_a_required_field_empty(
         _apply(seeded, tmp_path, entities, allow_data_loss=True)
     assert [p.code for p in caught.value.problems] == ["blocked"]
     assert "optional" in caught.value.problems[0].message and "default" in caught.value.problems[0].message
-    assert [r["city"] for r in seeded.records.list("account").items] == ["Oslo", "Rome"]
+    assert [r["city"] for r in seeded.records.list("account", actor=SYSTEM).items] == ["Oslo", "Rome"]
     with_default = {
         **account,
         "fields": {
@@ -148,5 +150,5 @@ def test_a_destructive_change_never_leaves_a_required_field_empty(
         },
     }
     _apply(seeded, tmp_path, {**entities, "account": with_default}, allow_data_loss=True)
-    cities = [r["city"] for r in seeded.records.list("account").items]
+    cities = [r["city"] for r in seeded.records.list("account", actor=SYSTEM).items]
     assert None not in cities

@@ -12,7 +12,7 @@ from engine.errors import DataLossError
 from engine.metadata import load_definitions
 from engine.runtime import CrmEngine
 from engine.storage import schema_versions
-from tests.support import write_bundle
+from tests.support import SYSTEM, write_bundle
 
 ACCOUNT: dict[str, Any] = {
     "label": {"en": "Account", "zh": "客户"},
@@ -59,8 +59,12 @@ def seeded(engine: CrmEngine, tmp_path: Path) -> CrmEngine:
     for i, (name, industry, code) in enumerate(
         [("Acme", "telecom", "A-1"), ("Globex", "banking", "G-22"), ("Initech", "retail", None)]
     ):
-        account = records.create("account", {"name": name, "industry": industry, "employees": 10 * i, "code": code})
-        records.create("opportunity", {"title": f"Deal {i}", "account": account["id"], "amount": "1000.50"})
+        account = records.create(
+            "account", {"name": name, "industry": industry, "employees": 10 * i, "code": code}, actor=SYSTEM
+        )
+        records.create(
+            "opportunity", {"title": f"Deal {i}", "account": account["id"], "amount": "1000.50"}, actor=SYSTEM
+        )
     return engine
 
 
@@ -94,7 +98,7 @@ def test_additive_change_applies_and_fills_default(seeded: CrmEngine, tmp_path: 
     kinds = [s.kind for s in plan.steps]
     assert "add_field" in kinds and "fill_default" in kinds
     assert not plan.destructive
-    rows = seeded.records.list("account").items
+    rows = seeded.records.list("account", actor=SYSTEM).items
     assert [r["tier"] for r in rows] == ["C", "C", "C"]
     assert [r["name"] for r in rows] == ["Acme", "Globex", "Initech"]
 
@@ -108,11 +112,11 @@ def test_dropping_a_field_with_data_is_refused_then_allowed(seeded: CrmEngine, t
         _apply(seeded, tmp_path, {"account": account, "opportunity": OPPORTUNITY})
     assert [p.code for p in caught.value.problems] == ["data_loss"]
     assert _versions(seeded) == [1]
-    assert seeded.records.get("account", 1)["code"] == "A-1"
+    assert seeded.records.get("account", 1, actor=SYSTEM)["code"] == "A-1"
     version, _ = _apply(seeded, tmp_path, {"account": account, "opportunity": OPPORTUNITY}, allow_data_loss=True)
     assert version == 2
-    assert "code" not in seeded.records.get("account", 1)
-    assert seeded.records.list("opportunity").total == 3, "dropping a column must not touch other tables"
+    assert "code" not in seeded.records.get("account", 1, actor=SYSTEM)
+    assert seeded.records.list("opportunity", actor=SYSTEM).total == 3, "dropping a column must not touch other tables"
 
 
 def test_dropping_an_entity_with_rows_is_destructive(seeded: CrmEngine, tmp_path: Path) -> None:
@@ -121,7 +125,7 @@ def test_dropping_an_entity_with_rows_is_destructive(seeded: CrmEngine, tmp_path
     assert (step.entity, step.rows, step.destructive) == ("opportunity", 3, True)
     with pytest.raises(DataLossError):
         _apply(seeded, tmp_path, {"account": ACCOUNT})
-    assert seeded.records.list("opportunity").total == 3
+    assert seeded.records.list("opportunity", actor=SYSTEM).total == 3
 
 
 def test_rename_field_keeps_data(seeded: CrmEngine, tmp_path: Path) -> None:
@@ -130,7 +134,7 @@ def test_rename_field_keeps_data(seeded: CrmEngine, tmp_path: Path) -> None:
     version, plan = _apply(seeded, tmp_path, {"account": {**ACCOUNT, "fields": fields}, "opportunity": OPPORTUNITY})
     assert version == 2
     assert [s.kind for s in plan.steps if s.kind != "definition_only"] == ["rename_field"]
-    assert [r["headcount"] for r in seeded.records.list("account").items] == [0, 10, 20]
+    assert [r["headcount"] for r in seeded.records.list("account", actor=SYSTEM).items] == [0, 10, 20]
 
 
 def test_rename_entity_keeps_data_and_references(seeded: CrmEngine, tmp_path: Path) -> None:
@@ -141,9 +145,9 @@ def test_rename_entity_keeps_data_and_references(seeded: CrmEngine, tmp_path: Pa
     version, plan = _apply(seeded, tmp_path, {"customer": customer, "opportunity": opportunity})
     assert version == 2
     assert not plan.destructive
-    assert [r["name"] for r in seeded.records.list("customer").items] == ["Acme", "Globex", "Initech"]
-    seeded.records.delete("customer", 1)
-    assert seeded.records.list("opportunity").total == 2, "the cascade follows the renamed table"
+    assert [r["name"] for r in seeded.records.list("customer", actor=SYSTEM).items] == ["Acme", "Globex", "Initech"]
+    seeded.records.delete("customer", 1, actor=SYSTEM)
+    assert seeded.records.list("opportunity", actor=SYSTEM).total == 2, "the cascade follows the renamed table"
 
 
 def test_narrowing_a_string_counts_rows_that_do_not_fit(seeded: CrmEngine, tmp_path: Path) -> None:
@@ -154,7 +158,7 @@ def test_narrowing_a_string_counts_rows_that_do_not_fit(seeded: CrmEngine, tmp_p
     with pytest.raises(DataLossError):
         _apply(seeded, tmp_path, {"account": account, "opportunity": OPPORTUNITY})
     _apply(seeded, tmp_path, {"account": account, "opportunity": OPPORTUNITY}, allow_data_loss=True)
-    assert [r["code"] for r in seeded.records.list("account").items] == ["A-1", None, None]
+    assert [r["code"] for r in seeded.records.list("account", actor=SYSTEM).items] == ["A-1", None, None]
 
 
 def test_widening_a_type_converts_every_value(seeded: CrmEngine, tmp_path: Path) -> None:
@@ -163,16 +167,16 @@ def test_widening_a_type_converts_every_value(seeded: CrmEngine, tmp_path: Path)
     assert version == 2 and not plan.destructive
     from decimal import Decimal
 
-    employees = [r["employees"] for r in seeded.records.list("account").items]
+    employees = [r["employees"] for r in seeded.records.list("account", actor=SYSTEM).items]
     assert employees == [Decimal("0"), Decimal("10"), Decimal("20")]
 
 
 def test_integer_to_string_and_back_keeps_values(seeded: CrmEngine, tmp_path: Path) -> None:
     as_text = _with_field(ACCOUNT, "employees", {"type": "string", "max_length": 10})
     _apply(seeded, tmp_path, {"account": as_text, "opportunity": OPPORTUNITY})
-    assert [r["employees"] for r in seeded.records.list("account").items] == ["0", "10", "20"]
+    assert [r["employees"] for r in seeded.records.list("account", actor=SYSTEM).items] == ["0", "10", "20"]
     _apply(seeded, tmp_path, {"account": ACCOUNT, "opportunity": OPPORTUNITY})
-    assert [r["employees"] for r in seeded.records.list("account").items] == [0, 10, 20]
+    assert [r["employees"] for r in seeded.records.list("account", actor=SYSTEM).items] == [0, 10, 20]
 
 
 def test_removing_a_used_enum_choice_is_destructive(seeded: CrmEngine, tmp_path: Path) -> None:
@@ -203,11 +207,11 @@ def test_making_a_field_required_where_rows_are_empty(seeded: CrmEngine, tmp_pat
     )
     _, plan = _apply(seeded, tmp_path, {"account": with_default, "opportunity": OPPORTUNITY})
     assert not plan.destructive
-    assert [r["code"] for r in seeded.records.list("account").items] == ["A-1", "G-22", "N/A"]
+    assert [r["code"] for r in seeded.records.list("account", actor=SYSTEM).items] == ["A-1", "G-22", "N/A"]
 
 
 def test_unique_over_duplicates_is_blocked_even_with_allow_data_loss(seeded: CrmEngine, tmp_path: Path) -> None:
-    seeded.records.create("account", {"name": "Acme"})
+    seeded.records.create("account", {"name": "Acme"}, actor=SYSTEM)
     account = _with_field(ACCOUNT, "name", {"type": "string", "required": True, "max_length": 100, "unique": True})
     plan = _plan(seeded, tmp_path, {"account": account, "opportunity": OPPORTUNITY})
     (step,) = [s for s in plan.steps if s.kind == "add_unique"]
@@ -215,12 +219,12 @@ def test_unique_over_duplicates_is_blocked_even_with_allow_data_loss(seeded: Crm
     with pytest.raises(DataLossError) as caught:
         _apply(seeded, tmp_path, {"account": account, "opportunity": OPPORTUNITY}, allow_data_loss=True)
     assert [p.code for p in caught.value.problems] == ["blocked"]
-    seeded.records.update("account", 4, {"name": "Acme Two"})
+    seeded.records.update("account", 4, {"name": "Acme Two"}, actor=SYSTEM)
     _apply(seeded, tmp_path, {"account": account, "opportunity": OPPORTUNITY})
     from engine.errors import ConflictError
 
     with pytest.raises(ConflictError):
-        seeded.records.create("account", {"name": "Globex"})
+        seeded.records.create("account", {"name": "Globex"}, actor=SYSTEM)
 
 
 def test_indexes_follow_the_definitions(seeded: CrmEngine, tmp_path: Path) -> None:
@@ -248,7 +252,7 @@ def test_failed_apply_leaves_data_and_version(seeded: CrmEngine, tmp_path: Path)
     assert _versions(seeded) == [1]
     columns = {c["name"] for c in sa.inspect(seeded.db.engine).get_columns("account")}
     assert "website" not in columns
-    assert seeded.records.list("account").total == 3
+    assert seeded.records.list("account", actor=SYSTEM).total == 3
 
 
 def test_another_process_sees_the_new_version(seeded: CrmEngine, tmp_path: Path) -> None:

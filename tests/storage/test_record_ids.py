@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from engine.metadata import load_definitions
 from engine.runtime import CrmEngine
 from engine.storage import audit_log, workflow_history
+from tests.support import SYSTEM, acting_for
 
 BUNDLE = Path(__file__).parents[1] / "workflow" / "data" / "sales_flow"
 
@@ -27,21 +28,21 @@ def crm(engine: CrmEngine) -> Iterator[CrmEngine]:
 
 
 def _order(crm: CrmEngine, number: str) -> int:
-    return int(crm.records.create("order", {"number": number, "amount": "10.00"}, actor="rita")["id"])
+    return int(crm.records.create("order", {"number": number, "amount": "10.00"}, actor=acting_for("rita"))["id"])
 
 
 def test_the_deleted_newest_record_keeps_its_id(crm: CrmEngine) -> None:
     _order(crm, "SO-1")
     newest = _order(crm, "SO-2")
-    crm.records.delete("order", newest)
+    crm.records.delete("order", newest, actor=SYSTEM)
     after = _order(crm, "SO-3")
     assert after > newest
-    assert crm.records.get("order", after)["number"] == "SO-3"
-    trail = crm.records.audit("order", after)
+    assert crm.records.get("order", after, actor=SYSTEM)["number"] == "SO-3"
+    trail = crm.records.audit("order", after, actor=SYSTEM)
     assert {row["action"] for row in trail} == {"create"}
-    assert [h["to_state"] for h in crm.workflows.history("order", after)] == ["draft"]
+    assert [h["to_state"] for h in crm.workflows.history("order", after, actor=SYSTEM)] == ["draft"]
     # the deleted record's trail stays for the audit, delete snapshot included
-    deleted = crm.records.audit("order", newest)
+    deleted = crm.records.audit("order", newest, actor=SYSTEM)
     assert deleted[0]["action"] == "delete"
     assert deleted[0]["old_value"]["number"] == "SO-2"
 
@@ -49,7 +50,7 @@ def test_the_deleted_newest_record_keeps_its_id(crm: CrmEngine) -> None:
 def test_ids_stay_unused_across_a_table_rebuild_and_a_reopen(crm: CrmEngine, tmp_path: Path) -> None:
     _order(crm, "SO-1")
     newest = _order(crm, "SO-2")
-    crm.records.delete("order", newest)
+    crm.records.delete("order", newest, actor=SYSTEM)
     # a new unique constraint rebuilds the table on SQLite
     bundle = tmp_path / "sales_flow"
     bundle.mkdir()
@@ -68,7 +69,7 @@ def test_ids_stay_unused_across_a_table_rebuild_and_a_reopen(crm: CrmEngine, tmp
 def test_a_record_given_a_reused_id_by_an_older_database_shows_only_its_own_trail(crm: CrmEngine) -> None:
     """An older SQLite database may already have given a deleted record's id to a new one."""
     deleted = _order(crm, "SO-1")
-    crm.records.delete("order", deleted)
+    crm.records.delete("order", deleted, actor=SYSTEM)
     # what an older version did: the next record got the deleted record's id
     with crm.db.write() as conn:
         later = datetime.now(UTC)
@@ -91,12 +92,12 @@ def test_a_record_given_a_reused_id_by_an_older_database_shows_only_its_own_trai
                 entity="order", record_id=deleted, workflow="order_approval", to_state="draft", at=later
             )
         )
-    trail = crm.records.audit("order", deleted)
+    trail = crm.records.audit("order", deleted, actor=SYSTEM)
     assert [(row["action"], row["new_value"]) for row in trail] == [("create", "SO-9")]
-    assert len(crm.workflows.history("order", deleted)) == 1
+    assert len(crm.workflows.history("order", deleted, actor=SYSTEM)) == 1
     rita = crm.users.get("rita")
-    assert [row["action"] for row in crm.records.audit("order", deleted, user=rita)] == ["create"]
-    assert crm.scoring.history("order", deleted) == []
+    assert [row["action"] for row in crm.records.audit("order", deleted, actor=rita)] == ["create"]
+    assert crm.scoring.history("order", deleted, actor=SYSTEM) == []
 
 
 def test_the_counter_starts_above_ids_only_trails_remember(crm: CrmEngine) -> None:

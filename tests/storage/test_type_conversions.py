@@ -18,7 +18,7 @@ from engine.errors import DataLossError
 from engine.metadata import load_definitions
 from engine.runtime import CrmEngine
 from engine.storage import to_jsonable
-from tests.support import write_bundle
+from tests.support import SYSTEM, write_bundle
 
 TARGET: dict[str, Any] = {"fields": {"name": {"type": "string", "max_length": 40}}}
 CHOICES = ["a", "b", "c"]
@@ -229,16 +229,16 @@ def _entities(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _stored(engine: CrmEngine) -> list[Any]:
-    return [to_jsonable(r.get("value")) for r in engine.records.list("item", limit=100).items]
+    return [to_jsonable(r.get("value")) for r in engine.records.list("item", limit=100, actor=SYSTEM).items]
 
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
 def test_a_type_change_converts_values_alike_on_both_databases(engine: CrmEngine, tmp_path: Path, case: Case) -> None:
     _apply(engine, tmp_path, case.old)
-    engine.records.create("target", {"name": "one"})
-    engine.records.create("target", {"name": "two"})
+    engine.records.create("target", {"name": "one"}, actor=SYSTEM)
+    engine.records.create("target", {"name": "two"}, actor=SYSTEM)
     for i, value in enumerate(case.values):
-        engine.records.create("item", {"label": f"r{i}", "value": value})
+        engine.records.create("item", {"label": f"r{i}", "value": value}, actor=SYSTEM)
 
     plan = engine.plan(load_definitions(write_bundle(tmp_path / "plan", "sales", _entities(case.new))))
     (step,) = [s for s in plan.steps if s.kind == "change_type"]
@@ -263,7 +263,7 @@ def test_a_type_change_converts_values_alike_on_both_databases(engine: CrmEngine
 def test_the_plan_lists_changed_values_with_examples(engine: CrmEngine, tmp_path: Path) -> None:
     _apply(engine, tmp_path, _s())
     for value in ["00123", "42"]:
-        engine.records.create("item", {"label": "x", "value": value})
+        engine.records.create("item", {"label": "x", "value": value}, actor=SYSTEM)
     plan = engine.plan(load_definitions(write_bundle(tmp_path / "plan", "sales", _entities({"type": "integer"}))))
     (step,) = [s for s in plan.steps if s.kind == "change_type"]
     assert step.examples == ((1, "00123", "123"),)
@@ -277,7 +277,7 @@ def test_values_that_become_equal_under_a_unique_constraint_block_the_change(
 ) -> None:
     _apply(engine, tmp_path, {**_s(), "unique": was_unique})
     for value in ["007", "7", "8"]:
-        engine.records.create("item", {"label": "x", "value": value})
+        engine.records.create("item", {"label": "x", "value": value}, actor=SYSTEM)
     new = {"type": "integer", "unique": True}
     plan = engine.plan(load_definitions(write_bundle(tmp_path / "plan", "sales", _entities(new))))
     (blocked,) = plan.blocking
@@ -292,7 +292,7 @@ def test_values_that_become_equal_under_a_unique_constraint_block_the_change(
 def test_removing_choices_of_a_multi_enum_keeps_the_other_chosen_values(engine: CrmEngine, tmp_path: Path) -> None:
     _apply(engine, tmp_path, MULTI)
     for value in [["a", "b"], ["b"], ["c"]]:
-        engine.records.create("item", {"label": "x", "value": value})
+        engine.records.create("item", {"label": "x", "value": value}, actor=SYSTEM)
     fewer = {"type": "multi_enum", "choices": ["a", "c"]}
     plan = engine.plan(load_definitions(write_bundle(tmp_path / "plan", "sales", _entities(fewer))))
     (step,) = [s for s in plan.steps if s.kind == "remove_choices"]

@@ -8,6 +8,7 @@ from pathlib import Path
 from engine.metadata import load_definitions
 from engine.runtime import CrmEngine
 from engine.storage import upgrade_storage
+from tests.support import SYSTEM
 
 BUNDLE = Path(__file__).parents[1] / "workflow" / "data" / "sales_flow"
 
@@ -41,9 +42,11 @@ def test_an_old_record_table_gets_autoincrement_and_its_counter_covers_deleted_i
     path = tmp_path / "crm.db"
     crm = CrmEngine(f"sqlite:///{path}")
     crm.apply(load_definitions(BUNDLE))
-    customer = crm.records.create("customer", {"name": "Acme"})["id"]
-    kept = [crm.records.create("order", {"number": f"SO-{i}", "customer": customer})["id"] for i in range(3)]
-    crm.records.delete("order", kept.pop())
+    customer = crm.records.create("customer", {"name": "Acme"}, actor=SYSTEM)["id"]
+    kept = [
+        crm.records.create("order", {"number": f"SO-{i}", "customer": customer}, actor=SYSTEM)["id"] for i in range(3)
+    ]
+    crm.records.delete("order", kept.pop(), actor=SYSTEM)
     crm.close()
     _make_old_style(path, "order")
     deleted = max(kept) + 1
@@ -56,12 +59,12 @@ def test_an_old_record_table_gets_autoincrement_and_its_counter_covers_deleted_i
         con.close()
         assert "AUTOINCREMENT" in sql
         assert {"ix_order_customer", "ix_order_owner"} <= indexes
-        assert [r["number"] for r in crm.records.list("order").items] == ["SO-0", "SO-1"]
-        new = crm.records.create("order", {"number": "SO-9", "customer": customer})["id"]
+        assert [r["number"] for r in crm.records.list("order", actor=SYSTEM).items] == ["SO-0", "SO-1"]
+        new = crm.records.create("order", {"number": "SO-9", "customer": customer}, actor=SYSTEM)["id"]
         assert new > deleted
-        assert {row["action"] for row in crm.records.audit("order", new)} == {"create"}
+        assert {row["action"] for row in crm.records.audit("order", new, actor=SYSTEM)} == {"create"}
         # references survive the rebuild
-        crm.records.create("task", {"subject": "call", "sales_order": new})
+        crm.records.create("task", {"subject": "call", "sales_order": new}, actor=SYSTEM)
         assert upgrade_storage(crm.db) == []  # up to date now: nothing to do
     finally:
         crm.close()

@@ -15,7 +15,7 @@ from engine.errors import RecordValidationError
 from engine.metadata import load_definitions
 from engine.runtime import CrmEngine
 from engine.transfer import export_csv, import_csv
-from tests.support import CliResult, write_bundle
+from tests.support import SYSTEM, CliResult, write_bundle
 
 ENTITIES: dict[str, Any] = {
     "account": {
@@ -41,7 +41,7 @@ def _csv(path: Path, rows: list[list[str]]) -> Path:
 
 
 def test_unique_violation_names_field_and_value(crm: CrmEngine, tmp_path: Path) -> None:
-    crm.records.create("account", {"name": "Existing", "code": "A-1"})
+    crm.records.create("account", {"name": "Existing", "code": "A-1"}, actor=SYSTEM)
     path = _csv(tmp_path / "a.csv", [["name", "code"], ["New", "B-1"], ["Clash", "A-1"], ["Twin", "B-1"]])
     report = import_csv(crm, "account", path, on_error="skip")
     assert (report.inserted, report.rejected) == (1, 2)
@@ -53,13 +53,13 @@ def test_unique_violation_names_field_and_value(crm: CrmEngine, tmp_path: Path) 
 
 
 def test_unique_violation_in_upsert_names_field_and_value(crm: CrmEngine, tmp_path: Path) -> None:
-    crm.records.create("account", {"name": "One", "code": "A-1"})
-    crm.records.create("account", {"name": "Two", "code": "A-2"})
+    crm.records.create("account", {"name": "One", "code": "A-1"}, actor=SYSTEM)
+    crm.records.create("account", {"name": "Two", "code": "A-2"}, actor=SYSTEM)
     path = _csv(tmp_path / "a.csv", [["id", "name", "code"], ["2", "Two", "A-1"]])
     report = import_csv(crm, "account", path, key="id", on_error="skip")
     assert [(p.line, p.field, p.code) for p in report.problems] == [(2, "code", "unique")]
     assert 'code "A-1"' in report.problems[0].message
-    assert crm.records.get("account", 2)["code"] == "A-2"
+    assert crm.records.get("account", 2, actor=SYSTEM)["code"] == "A-2"
 
 
 def test_cli_unique_violation_line_names_the_field(
@@ -82,10 +82,10 @@ def test_unclosed_quote_at_end_of_file_is_a_line_error(crm: CrmEngine, tmp_path:
         import_csv(crm, "account", path)
     assert [(p.line, p.code) for p in caught.value.problems] == [(3, "malformed")]
     assert "never closed" in caught.value.problems[0].message
-    assert crm.records.list("account").total == 0
+    assert crm.records.list("account", actor=SYSTEM).total == 0
     report = import_csv(crm, "account", path, on_error="skip")
     assert (report.inserted, report.rejected, report.lines) == (1, 1, 4)
-    assert [r["name"] for r in crm.records.list("account").items] == ["Acme"]
+    assert [r["name"] for r in crm.records.list("account", actor=SYSTEM).items] == ["Acme"]
 
 
 def test_badly_closed_quote_is_a_line_error_and_reading_goes_on(crm: CrmEngine, tmp_path: Path) -> None:
@@ -98,7 +98,7 @@ def test_badly_closed_quote_is_a_line_error_and_reading_goes_on(crm: CrmEngine, 
     assert [(p.line, p.code) for p in report.problems] == [(3, "malformed")]
     assert "lines 3-5" in report.problems[0].message
     assert (report.inserted, report.rejected, report.lines) == (3, 1, 7)
-    names = {r["name"]: r["notes"] for r in crm.records.list("account").items}
+    names = {r["name"]: r["notes"] for r in crm.records.list("account", actor=SYSTEM).items}
     assert names == {"Acme": None, "Hooli": "two\nlines", "Last": None}
 
 
@@ -112,16 +112,16 @@ def test_quoted_cell_spanning_lines_keeps_line_numbers(crm: CrmEngine, tmp_path:
 
 def test_export_import_round_trips_a_300_kb_text(crm: CrmEngine, tmp_path: Path) -> None:
     big = ('lorem ipsum, "quoted"\n' * 15_000)[:300_000]
-    crm.records.create("account", {"name": "Big", "code": "B", "notes": big})
+    crm.records.create("account", {"name": "Big", "code": "B", "notes": big}, actor=SYSTEM)
     exported = tmp_path / "out.csv"
-    assert export_csv(crm, "account", exported) == 1
+    assert export_csv(crm, "account", exported, actor=SYSTEM) == 1
     assert exported.stat().st_size > 300_000
     report = import_csv(crm, "account", exported, key="id")
     assert (report.unchanged, report.rejected) == (1, 0)
-    crm.records.update("account", 1, {"notes": "short"})
+    crm.records.update("account", 1, {"notes": "short"}, actor=SYSTEM)
     report = import_csv(crm, "account", exported, key="id")
     assert report.updated == 1
-    assert crm.records.get("account", 1)["notes"] == big
+    assert crm.records.get("account", 1, actor=SYSTEM)["notes"] == big
 
 
 def test_concurrent_upserts_of_the_same_keys_both_succeed(database_url: str, crm: CrmEngine, tmp_path: Path) -> None:
@@ -152,6 +152,6 @@ def test_concurrent_upserts_of_the_same_keys_both_succeed(database_url: str, crm
     assert not failures, failures
     assert sorted(r.inserted + r.updated for r in reports.values()) == [400, 400]
     assert sum(r.inserted for r in reports.values()) == 400
-    page = crm.records.list("account", limit=500)
+    page = crm.records.list("account", limit=500, actor=SYSTEM)
     assert page.total == 400
     assert len({r["name"].split()[0] for r in page.items}) == 1, "the later import updated every record"

@@ -13,7 +13,7 @@ from engine.errors import RecordValidationError, UsageError
 from engine.metadata import load_definitions
 from engine.runtime import CrmEngine
 from engine.transfer import export_csv, import_csv
-from tests.support import CliResult, write_bundle
+from tests.support import SYSTEM, CliResult, write_bundle
 
 ENTITIES: dict[str, Any] = {
     "account": {
@@ -62,7 +62,7 @@ def test_import_converts_and_inserts(crm: CrmEngine, tmp_path: Path) -> None:
     )
     report = import_csv(crm, "account", path, actor="importer")
     assert (report.inserted, report.rejected) == (2, 0)
-    acme = crm.records.get("account", 1)
+    acme = crm.records.get("account", 1, actor=SYSTEM)
     assert (acme["revenue"], str(acme["since"]), acme["vip"], acme["tags"], acme["owner"]) == (
         __import__("decimal").Decimal("12.50"),
         "2020-01-02",
@@ -70,7 +70,7 @@ def test_import_converts_and_inserts(crm: CrmEngine, tmp_path: Path) -> None:
         ["a", "b"],
         "importer",
     )
-    assert crm.records.get("account", 2)["industry"] is None
+    assert crm.records.get("account", 2, actor=SYSTEM)["industry"] is None
 
 
 def test_abort_on_first_bad_line_imports_nothing(crm: CrmEngine, tmp_path: Path) -> None:
@@ -81,11 +81,11 @@ def test_abort_on_first_bad_line_imports_nothing(crm: CrmEngine, tmp_path: Path)
         import_csv(crm, "account", path)
     found = {(p.line, p.field, p.code) for p in caught.value.problems}
     assert found >= {(3, "name", "required"), (3, "industry", "choice")}
-    assert crm.records.list("account").total == 0
+    assert crm.records.list("account", actor=SYSTEM).total == 0
 
 
 def test_skip_writes_rejects_with_line_numbers(crm: CrmEngine, tmp_path: Path) -> None:
-    crm.records.create("account", {"name": "Existing", "code": "DUP"})
+    crm.records.create("account", {"name": "Existing", "code": "DUP"}, actor=SYSTEM)
     rows = [
         HEADER,
         ["Good", "G1", "", "", "", "", ""],
@@ -103,11 +103,11 @@ def test_skip_writes_rejects_with_line_numbers(crm: CrmEngine, tmp_path: Path) -
         written = list(csv.reader(handle))
     assert written[0] == [*HEADER, "errors"]
     assert [r[0] for r in written[1:]] == ["", "Dup", "short"]
-    assert crm.records.list("account").total == 3
+    assert crm.records.list("account", actor=SYSTEM).total == 3
 
 
 def test_unknown_reference_is_rejected_per_line(crm: CrmEngine, tmp_path: Path) -> None:
-    crm.records.create("account", {"name": "Acme"})
+    crm.records.create("account", {"name": "Acme"}, actor=SYSTEM)
     path = _csv(tmp_path / "c.csv", [["name", "account"], ["Ann", "1"], ["Bob", "42"]])
     report = import_csv(crm, "contact", path, on_error="skip")
     assert report.inserted == 1
@@ -124,9 +124,9 @@ def test_upsert_on_unique_key_updates_and_audits(crm: CrmEngine, tmp_path: Path)
         actor="sync",
     )
     assert (report.inserted, report.updated, report.unchanged) == (1, 1, 1)
-    acme = crm.records.get("account", 1)
+    acme = crm.records.get("account", 1, actor=SYSTEM)
     assert acme["name"] == "Acme Ltd" and acme["version"] == 2
-    audit = crm.records.audit("account", 1)
+    audit = crm.records.audit("account", 1, actor=SYSTEM)
     change = (audit[0]["field"], audit[0]["old_value"], audit[0]["new_value"], audit[0]["actor"])
     assert change == ("name", "Acme", "Acme Ltd", "sync")
 
@@ -156,15 +156,16 @@ def test_export_then_reimport_round_trips(crm: CrmEngine, tmp_path: Path) -> Non
             "tags": ["b"],
             "industry": "telecom",
         },
+        actor=SYSTEM,
     )
-    crm.records.create("account", {"name": "多语言 客户", "code": "Z9"})
+    crm.records.create("account", {"name": "多语言 客户", "code": "Z9"}, actor=SYSTEM)
     out = tmp_path / "out.csv"
-    assert export_csv(crm, "account", out) == 2
-    before = [dict(r) for r in crm.records.list("account").items]
-    crm.records.update("account", 1, {"name": "changed"})
+    assert export_csv(crm, "account", out, actor=SYSTEM) == 2
+    before = [dict(r) for r in crm.records.list("account", actor=SYSTEM).items]
+    crm.records.update("account", 1, {"name": "changed"}, actor=SYSTEM)
     report = import_csv(crm, "account", out, key="id")
     assert report.updated == 1 and report.unchanged == 1 and report.inserted == 0
-    after = crm.records.list("account").items
+    after = crm.records.list("account", actor=SYSTEM).items
     strip = lambda r: {k: v for k, v in r.items() if k not in ("version", "updated_at")}  # noqa: E731
     assert [strip(r) for r in after] == [strip(r) for r in before]
 
@@ -185,7 +186,7 @@ def test_cli_import_and_export(
 
 
 def test_many_batches_keep_line_order_and_counts(crm: CrmEngine, tmp_path: Path) -> None:
-    crm.records.create("account", {"name": "Existing", "code": "TAKEN"})
+    crm.records.create("account", {"name": "Existing", "code": "TAKEN"}, actor=SYSTEM)
     rows = [HEADER]
     for i in range(2, 32):  # lines 2..31
         code = "TAKEN" if i == 9 else f"C{i}"
@@ -198,4 +199,4 @@ def test_many_batches_keep_line_order_and_counts(crm: CrmEngine, tmp_path: Path)
     with rejects.open(newline="", encoding="utf-8") as handle:
         written = list(csv.reader(handle))[1:]
     assert [r[1] for r in written] == ["C4", "TAKEN", "C20"], "rejects in line order across batches"
-    assert crm.records.list("account").total == 28
+    assert crm.records.list("account", actor=SYSTEM).total == 28

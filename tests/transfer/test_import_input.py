@@ -13,7 +13,7 @@ from engine.errors import RecordValidationError
 from engine.runtime import CrmEngine
 from engine.transfer import export_csv, import_csv
 from tests.records.records_support import set_up
-from tests.support import CliResult
+from tests.support import SYSTEM, CliResult
 
 
 def _csv(path: Path, rows: list[list[str]]) -> Path:
@@ -36,14 +36,14 @@ def test_owners_must_be_active_users_each_refusal_names_its_line(crm: CrmEngine,
         (3, "owner", "unknown_owner"),
         (5, "owner", "unknown_owner"),
     ]
-    assert sorted(r["owner"] for r in crm.records.list("account").items) == ["ann", "system"]
+    assert sorted(r["owner"] for r in crm.records.list("account", actor=SYSTEM).items) == ["ann", "system"]
     with pytest.raises(RecordValidationError) as caught:
         import_csv(crm, "account", path)
     assert [(p.line, p.code) for p in caught.value.problems] == [(3, "unknown_owner")]
 
 
 def test_upserting_an_owner_checks_it_too(crm: CrmEngine, tmp_path: Path) -> None:
-    crm.records.create("account", {"name": "Acme"})
+    crm.records.create("account", {"name": "Acme"}, actor=SYSTEM)
     report = import_csv(
         crm,
         "account",
@@ -52,7 +52,7 @@ def test_upserting_an_owner_checks_it_too(crm: CrmEngine, tmp_path: Path) -> Non
         on_error="skip",
     )
     assert report.rejected == 1 and report.problems[0].code == "unknown_owner"
-    assert crm.records.get("account", 1)["owner"] is None
+    assert crm.records.get("account", 1, actor=SYSTEM)["owner"] is None
 
 
 def test_blank_required_and_unstorable_cells_are_line_errors(crm: CrmEngine, tmp_path: Path) -> None:
@@ -74,8 +74,8 @@ def test_blank_required_and_unstorable_cells_are_line_errors(crm: CrmEngine, tmp
         (6, "extra", "invalid_character"),
         (7, "tags", "choice"),
     ]
-    export_csv(crm, "account", tmp_path / "out.csv")
-    assert crm.records.list("account").items[0]["extra"] == {"k": "中"}
+    export_csv(crm, "account", tmp_path / "out.csv", actor=SYSTEM)
+    assert crm.records.list("account", actor=SYSTEM).items[0]["extra"] == {"k": "中"}
     assert "Kept" in (tmp_path / "out.csv").read_text(encoding="utf-8")
 
 

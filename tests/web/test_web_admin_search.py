@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 
 from engine.runtime import CrmEngine
 from engine.web import create_app
+from tests.support import SYSTEM
 from tests.web.test_web_admin_ui import PASSWORD, sign_in
 from tests.web.web_support import API
 
@@ -25,7 +26,7 @@ NAMES = {
 @pytest.fixture
 def admin(sales: CrmEngine) -> FlaskClient:
     for name, values in NAMES.items():
-        sales.records.create("account", {"name": name, **values})
+        sales.records.create("account", {"name": name, **values}, actor=SYSTEM)
     sales.users.create("ada", roles=["admin"])
     sales.users.set_password("ada", PASSWORD)
     client = create_app({"CRM_ENGINE": sales, "TESTING": True, "SECRET_KEY": "tests"}).test_client()

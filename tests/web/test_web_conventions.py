@@ -11,6 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from engine.runtime import CrmEngine
+from tests.support import SYSTEM
 from tests.web.conftest import AuthHeaders
 from tests.web.test_web_workflow import new_order
 from tests.web.web_support import API, error_codes, problem
@@ -195,6 +196,7 @@ def _fill(engine: CrmEngine, count: int) -> None:
                 "employees": None if i % 5 == 0 else (i * 7) % 11,
                 "annual_revenue": f"{(i * 13) % 17}.50",
             },
+            actor=SYSTEM,
         )
 
 
@@ -244,7 +246,7 @@ def test_a_cursor_is_stable_under_inserts_and_bound_to_its_list(sales: CrmEngine
     url = f"{API}/records/account"
     first = client.get(url, query_string={"sort": "-employees", "limit": 4, "q": "acme"}).get_json()
     next_url = first["next"]
-    sales.records.create("account", {"name": "Acme new", "employees": 100})  # sorts before the cursor
+    sales.records.create("account", {"name": "Acme new", "employees": 100}, actor=SYSTEM)  # sorts before the cursor
     second = client.get(next_url).get_json()
     assert not {r["id"] for r in first["items"]} & {r["id"] for r in second["items"]}
     assert "Acme new" not in [r["name"] for r in second["items"]]

@@ -83,7 +83,7 @@ class DashboardView(SignedInOnly, AdminIndexView):  # type: ignore[misc]
         bars = []
         for state in workflow.states.values():
             total = self.engine.records.list(
-                workflow.entity, where={workflow.field: state.name}, limit=0, user=user
+                workflow.entity, where={workflow.field: state.name}, limit=0, actor=user
             ).total
             bars.append(Bar(state.label.get(current_language()), total))
         title = f"{word('funnel')}: {workflow.label.get(current_language())}"
@@ -112,7 +112,7 @@ class DashboardView(SignedInOnly, AdminIndexView):  # type: ignore[misc]
 
     def _report(self, report: ReportDef, user: User) -> dict[str, Any]:
         try:
-            result = run_report(self.engine, report.name, user=user)
+            result = run_report(self.engine, report.name, actor=user)
         except CrmError as error:
             return {"name": report.name, "title": report.label.get(current_language()),
                     "error": say("report_failed", message=error.message)}  # fmt: skip

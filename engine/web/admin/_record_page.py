@@ -121,9 +121,9 @@ class RecordPage:
         try:
             if self.state_fields:
                 checks = self.engine.workflows.check(entity, record_id, user)
-                history = self.engine.workflows.history(entity, record_id, user=user)
-            scores = self.engine.scoring.show(entity, record_id, language=current_language(), user=user)
-            audit = self.engine.records.audit(entity, record_id, limit=AUDIT_ROWS, user=user)
+                history = self.engine.workflows.history(entity, record_id, actor=user)
+            scores = self.engine.scoring.show(entity, record_id, language=current_language(), actor=user)
+            audit = self.engine.records.audit(entity, record_id, limit=AUDIT_ROWS, actor=user)
         except NotFoundError:  # deleted since it was read
             return self.missing()
         except CrmError as error:
@@ -243,7 +243,7 @@ class RecordPage:
             definition = self.engine.scoring.find(self.definition.name, scoring)
             user = acting_user()
             if request.form.get("clear"):
-                self.engine.scoring.clear_override(self.definition.name, record_id, scoring, user=user)
+                self.engine.scoring.clear_override(self.definition.name, record_id, scoring, actor=user)
                 flash(say("override_cleared"), "success")
             else:
                 value = _number(str(request.form.get("value", "")))
@@ -263,7 +263,7 @@ class RecordPage:
                         ],
                     )
                 self.engine.scoring.override(
-                    self.definition.name, record_id, scoring, value=value, grade=grade, reason=reason, user=user
+                    self.definition.name, record_id, scoring, value=value, grade=grade, reason=reason, actor=user
                 )
                 flash(say("override_saved"), "success")
         except CrmError as error:
@@ -273,7 +273,7 @@ class RecordPage:
     def _current(self, record_id: int) -> dict[str, Any] | None:
         """The record as the user reads it now (None when they may not)."""
         try:
-            return self.engine.records.get(self.definition.name, record_id, user=acting_user())
+            return self.engine.records.get(self.definition.name, record_id, actor=acting_user())
         except CrmError:
             return None
 

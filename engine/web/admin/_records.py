@@ -261,7 +261,7 @@ class EntityView(SignedInOnly, RecordPage, BaseModelView):  # type: ignore[misc]
                 sort=sort,
                 limit=size,
                 offset=(page or 0) * size,
-                user=user,
+                actor=user,
             )
         except CrmError as error:
             flash(say("error", message=error.message), "danger")
@@ -275,7 +275,7 @@ class EntityView(SignedInOnly, RecordPage, BaseModelView):  # type: ignore[misc]
         if not text.isdigit() or len(text) > 18:
             return None
         try:
-            record = self.engine.records.get(self.definition.name, int(text), user=acting_user())
+            record = self.engine.records.get(self.definition.name, int(text), actor=acting_user())
         except CrmError:  # none, or one the user may not see: the same answer
             return None
         return RecordRow(record)
@@ -285,7 +285,7 @@ class EntityView(SignedInOnly, RecordPage, BaseModelView):  # type: ignore[misc]
         try:
             if problems:
                 raise RecordValidationError(problems)
-            created = self.engine.records.create(self.definition.name, data, user=acting_user())
+            created = self.engine.records.create(self.definition.name, data, actor=acting_user())
         except CrmError as error:
             self._refused(form, error, None)
             return False
@@ -301,7 +301,7 @@ class EntityView(SignedInOnly, RecordPage, BaseModelView):  # type: ignore[misc]
                 model.id,
                 data,
                 expected_version=expected_version(form),
-                user=acting_user(),
+                actor=acting_user(),
             )
         except CrmError as error:
             self._refused(form, error, model.values)
@@ -312,7 +312,7 @@ class EntityView(SignedInOnly, RecordPage, BaseModelView):  # type: ignore[misc]
     def delete_model(self, model: Any) -> bool:
         try:
             self.engine.records.delete(
-                self.definition.name, model.id, expected_version=model.version, user=acting_user()
+                self.definition.name, model.id, expected_version=model.version, actor=acting_user()
             )
         except CrmError as error:
             flash_error(error, self.situation(model.values))

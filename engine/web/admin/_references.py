@@ -35,7 +35,7 @@ class RecordChoice:
 
 
 def references_of(
-    engine: CrmEngine, definition: EntityDef, records: Iterable[Mapping[str, Any]], user: User | None
+    engine: CrmEngine, definition: EntityDef, records: Iterable[Mapping[str, Any]], user: User
 ) -> dict[tuple[str, int], RecordChoice]:
     """(field, id) → the referenced record, for every reference in ``records`` (as ``user``
     reads them)."""
@@ -76,7 +76,7 @@ class ReferenceLoader(AjaxModelLoader):  # type: ignore[misc]
         if not text.isdigit() or len(text) > 18:
             return RecordChoice(text, text)  # the service names the problem on save
         try:
-            record = self.engine.records.get(self.target, int(text), user=acting_user())
+            record = self.engine.records.get(self.target, int(text), actor=acting_user())
         except CrmError:
             return RecordChoice(int(text), f"#{text}")
         return RecordChoice(record["id"], display_text(self._definition(), record))
@@ -99,7 +99,7 @@ class ReferenceLoader(AjaxModelLoader):  # type: ignore[misc]
                 limit=min(max(limit, 1), PICKER_PAGE),
                 offset=max(offset or 0, 0),
                 with_total=False,
-                user=acting_user(),
+                actor=acting_user(),
             )
         except CrmError:
             return []

@@ -65,7 +65,7 @@ def referencing_fields(engine: CrmEngine, entity: str) -> list[tuple[EntityDef, 
 
 
 def related_groups(
-    engine: CrmEngine, definition: EntityDef, record_id: int, user: User | None, url_for: UrlFor
+    engine: CrmEngine, definition: EntityDef, record_id: int, user: User, url_for: UrlFor
 ) -> list[RelatedGroup]:
     """The groups of records that reference record ``record_id`` of ``definition`` (empty
     groups left out)."""
@@ -81,7 +81,7 @@ def related_groups(
             continue
         try:
             page = engine.records.list(
-                other.name, where={f.name: record_id}, sort="-id", limit=RELATED_ROWS + 1, with_total=False, user=user
+                other.name, where={f.name: record_id}, sort="-id", limit=RELATED_ROWS + 1, with_total=False, actor=user
             )
         except CrmError:  # the user may not read it after all: nothing to show
             continue

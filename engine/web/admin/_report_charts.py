@@ -63,7 +63,7 @@ class _Column:
 
 
 def report_card(
-    engine: CrmEngine, report: ReportDef, result: ReportResult, chart_id: str, user: User | None
+    engine: CrmEngine, report: ReportDef, result: ReportResult, chart_id: str, user: User
 ) -> dict[str, Any]:
     """The card of ``report``: title, chart, caption and table (referenced records named as
     ``user`` reads them)."""
@@ -148,7 +148,7 @@ def _group_labels(
     report: ReportDef,
     groups: Sequence[_Column],
     rows: Sequence[Mapping[str, Any]],
-    user: User | None,
+    user: User,
 ) -> list[str]:
     none = say("none_value")
     resolved: dict[str, dict[int, str]] = {}

@@ -48,7 +48,7 @@ def list_records(engine: CrmEngine, entity: EntityDef) -> Response:
     if token is None:
         seen = int_param("offset", 0, maximum=MAX_OFFSET)
         page = engine.records.list(
-            entity.name, where=where, sort=sort, search=search, limit=limit, offset=seen, user=current_user()
+            entity.name, where=where, sort=sort, search=search, limit=limit, offset=seen, actor=current_user()
         )
         total = page.total
     else:
@@ -61,7 +61,7 @@ def list_records(engine: CrmEngine, entity: EntityDef) -> Response:
             sort=sort,
             search=search,
             limit=limit,
-            user=current_user(),
+            actor=current_user(),
         )
         seen = cursor.seen
         total = seen + page.total  # what came before, and what is left
@@ -97,14 +97,14 @@ def _next_link(
 @resolved()
 def create_record(engine: CrmEngine, entity: EntityDef) -> Response:
     data = json_object()
-    created = engine.records.create(entity.name, data, user=current_user())
+    created = engine.records.create(entity.name, data, actor=current_user())
     location = url_for(".get_record", entity=entity.name, record_id=str(created["id"]))
     return record_response(created, 201, location=location)
 
 
 @resolved()
 def get_record(engine: CrmEngine, entity: EntityDef, record_id: str) -> Response:
-    return record_response(engine.records.get(entity.name, parse_record_id(record_id), user=current_user()))
+    return record_response(engine.records.get(entity.name, parse_record_id(record_id), actor=current_user()))
 
 
 @resolved()
@@ -114,7 +114,7 @@ def update_record(engine: CrmEngine, entity: EntityDef, record_id: str) -> Respo
     version = expected_version(changes)
     changes.pop("version", None)
     updated = engine.records.update(
-        entity.name, parse_record_id(record_id), changes, expected_version=version, user=current_user()
+        entity.name, parse_record_id(record_id), changes, expected_version=version, actor=current_user()
     )
     return record_response(updated)
 
@@ -123,7 +123,7 @@ def update_record(engine: CrmEngine, entity: EntityDef, record_id: str) -> Respo
 def delete_record(engine: CrmEngine, entity: EntityDef, record_id: str) -> Response:
     body = json_object(allowed=("version",), optional=True)
     engine.records.delete(
-        entity.name, parse_record_id(record_id), expected_version=expected_version(body), user=current_user()
+        entity.name, parse_record_id(record_id), expected_version=expected_version(body), actor=current_user()
     )
     return Response(status=204)
 

@@ -24,7 +24,7 @@ MAX_VALUE = 1e15
 
 @resolved()
 def list_scores(engine: CrmEngine, entity: EntityDef, record_id: str) -> Response:
-    views = engine.scoring.show(entity.name, parse_record_id(record_id), language=language(), user=current_user())
+    views = engine.scoring.show(entity.name, parse_record_id(record_id), language=language(), actor=current_user())
     return json_response({"items": [v.to_json() for v in views]})
 
 
@@ -56,7 +56,7 @@ def put_override(engine: CrmEngine, entity: EntityDef, record_id: str, scoring: 
         )
     number = parse_record_id(record_id)
     engine.scoring.override(
-        entity.name, number, scoring.name, value=value, grade=grade, reason=reason, user=current_user()
+        entity.name, number, scoring.name, value=value, grade=grade, reason=reason, actor=current_user()
     )
     return _score(engine, entity.name, number, scoring.name)
 
@@ -64,13 +64,13 @@ def put_override(engine: CrmEngine, entity: EntityDef, record_id: str, scoring: 
 @resolved()
 def delete_override(engine: CrmEngine, entity: EntityDef, record_id: str, scoring: ScoringDef) -> Response:
     number = parse_record_id(record_id)
-    engine.scoring.clear_override(entity.name, number, scoring.name, user=current_user())
+    engine.scoring.clear_override(entity.name, number, scoring.name, actor=current_user())
     return _score(engine, entity.name, number, scoring.name)
 
 
 def _score(engine: CrmEngine, entity: str, record_id: int, scoring: str) -> Response:
     """One score as ``GET .../scores`` shows it (labels in the request's language)."""
-    views = engine.scoring.show(entity, record_id, language=language(), user=current_user())
+    views = engine.scoring.show(entity, record_id, language=language(), actor=current_user())
     return json_response(next(v for v in views if v.scoring == scoring).to_json())
 
 

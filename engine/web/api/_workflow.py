@@ -82,7 +82,7 @@ def _chosen_workflow(body: dict[str, Any]) -> str | None:
 @resolved()
 def transition_history(engine: CrmEngine, entity: EntityDef, record_id: str) -> Response:
     """Every state change of the record, oldest first."""
-    rows = engine.workflows.history(entity.name, parse_record_id(record_id), user=current_user())
+    rows = engine.workflows.history(entity.name, parse_record_id(record_id), actor=current_user())
     return json_response({"items": [_history_row(r) for r in rows]})
 
 
