@@ -37,6 +37,7 @@ from engine.storage import (
     RECORD_CREATED,
     RECORD_DELETED,
     DomainEvent,
+    RowInserter,
     audit_log,
     audit_row,
     audit_since_deletion,
@@ -66,7 +67,7 @@ if TYPE_CHECKING:
     from engine.users import User
 
 Record = dict[str, Any]
-_AUDIT_INSERT = audit_log.insert()
+_AUDIT = RowInserter(audit_log)
 MAX_PAGE = 1000
 #: Statements kept per definitions version (past it, the memory starts afresh).
 _MAX_STATEMENTS = 1000
@@ -345,7 +346,7 @@ class RecordService:
                 if value is not None
             ]
             entries.append(_audit_row(change, entity, record_id, "create", "owner", None, owner, actor, now))
-            tx.execute(_AUDIT_INSERT, entries)
+            _AUDIT.insert(tx, entries)
             if workflows:
                 self._engine.workflows.record_creation(tx, entity, created, actor, now)
             derived.after_write(tx, model, entity, None, created, actor)
@@ -514,7 +515,7 @@ class RecordService:
             )
             for name, value in changed.items()
         ]
-        tx.execute(_AUDIT_INSERT, entries if len(entries) > 1 else entries[0])
+        _AUDIT.insert(tx, entries)
         updated = _after_update(definition, current, changed, now)
         unit_of(tx).emit(record_updated(entity, current, updated, changed, actor, now, model.version))
         self._engine.derived.after_write(tx, model, entity, current, updated, actor)
@@ -569,7 +570,7 @@ class RecordService:
                     [Problem(code="stale_version", field="version", message="concurrent change")],
                 )
         if audit:
-            tx.execute(_AUDIT_INSERT, audit)
+            _AUDIT.insert(tx, audit)
         return written
 
     def delete(

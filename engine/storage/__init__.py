@@ -36,6 +36,7 @@ from ._operations import (
     StepKind,
 )
 from ._plan import MigrationPlan, plan_migration
+from ._rows import RowInserter
 from ._schema_change import MigrationFailedError
 from ._state import StoredDefinitions, current_version, load_stored
 from ._system_tables import (
@@ -110,6 +111,7 @@ __all__ = [
     "RenameEntity",
     "RenameField",
     "RequireField",
+    "RowInserter",
     "StepKind",
     "StoredDefinitions",
     "UnitOfWork",
