@@ -117,16 +117,15 @@ class RecordService:
         """One record by id; :class:`NotFoundError` when there is none (or ``user`` may not see it)."""
         if user is not None:
             self._permissions.require(user, entity, "read")
-        statement = self.model.select_by_id(entity)
+        statement = self.model.read_by_id(entity)
         record_id = _as_id(record_id)
         if conn is None:
             with self._engine.db.read() as own:
-                row = own.execute(statement, {"record_id": record_id}).mappings().first()
+                record = statement.first(own, {"record_id": record_id})
         else:
-            row = conn.execute(statement, {"record_id": record_id}).mappings().first()
-        if row is None:
+            record = statement.first(conn, {"record_id": record_id})
+        if record is None:
             raise NotFoundError(f"{entity} {record_id} does not exist")
-        record = dict(row)
         if user is not None:
             self._permissions.check_record(user, entity, record)
             return self._permissions.visible(user, entity, record)
@@ -485,8 +484,8 @@ class RecordService:
         entity = definition.name
         now = datetime.now(UTC)
         columns = tuple(sorted(changed))
-        result = tx.execute(
-            model.update_by_version(entity, columns),
+        written = model.write_by_version(entity, columns).rowcount(
+            tx,
             {
                 **{f"v_{c}": changed[c] for c in columns},
                 "record_id": current["id"],
@@ -495,7 +494,7 @@ class RecordService:
                 "now": now,
             },
         )
-        if result.rowcount != 1:
+        if written != 1:
             raise ConflictError(
                 f"{entity} {current['id']} was changed by someone else at the same time; reload and retry",
                 [Problem(code="stale_version", field="version", message="concurrent change")],

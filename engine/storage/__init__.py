@@ -36,7 +36,7 @@ from ._operations import (
     StepKind,
 )
 from ._plan import MigrationPlan, plan_migration
-from ._rows import RowInserter
+from ._rows import HotStatement, RowInserter
 from ._schema_change import MigrationFailedError
 from ._state import StoredDefinitions, current_version, load_stored
 from ._system_tables import (
@@ -104,6 +104,7 @@ __all__ = [
     "DropIndex",
     "DropUnique",
     "FillDefault",
+    "HotStatement",
     "MigrationFailedError",
     "MigrationPlan",
     "Operation",

@@ -77,3 +77,95 @@ class RowInserter:
             ) from exc
         finally:
             cursor.close()
+
+
+@dataclass(frozen=True)
+class _CompiledStatement:
+    sql: str
+    keys: tuple[str, ...]
+    processors: tuple[Callable[[Any], Any] | None, ...]
+    named: bool
+    #: the result's column names and types (none for a statement without rows)
+    columns: tuple[tuple[str, sa.types.TypeEngine[Any]], ...]
+
+
+class HotStatement:
+    """A statement run on a hot path (a record read by id, an update guarded by its version):
+    compiled once per dialect, its parameters and result columns converted by the processors
+    SQLAlchemy itself would use, run on the connection's own cursor in its transaction.
+
+    Only for statements whose parameters are all named ``bindparam`` s given at each call."""
+
+    def __init__(self, statement: sa.Executable) -> None:
+        self.statement = statement
+        self._compiled: dict[int, tuple[Dialect, _CompiledStatement]] = {}
+        self._results: dict[tuple[int, tuple[Any, ...]], tuple[Dialect, tuple[Callable[[Any], Any] | None, ...]]] = {}
+
+    def _for(self, dialect: Dialect) -> _CompiledStatement:
+        kept = self._compiled.get(id(dialect))
+        if kept is not None and kept[0] is dialect:
+            return kept[1]
+        compiled = self.statement.compile(dialect=dialect)  # type: ignore[attr-defined]
+        names = compiled.positiontup if compiled.positiontup is not None else list(compiled.binds)
+        binds = [compiled.binds[n] for n in names]
+        if any(b.value is not None or b.callable is not None or b.expanding for b in binds):
+            raise RuntimeError("HotStatement takes statements whose parameters are all given at each call")
+        found = _CompiledStatement(
+            compiled.string,
+            tuple(b.key for b in binds),
+            tuple(b.type._cached_bind_processor(dialect) for b in binds),
+            compiled.positiontup is None,
+            tuple((c[0], c[3]) for c in compiled._result_columns),
+        )
+        self._compiled[id(dialect)] = (dialect, found)
+        return found
+
+    def _run(self, conn: Connection, params: Mapping[str, Any]) -> tuple[_CompiledStatement, Any]:
+        compiled = self._for(conn.dialect)
+        values = tuple(
+            params[k] if p is None else p(params[k]) for k, p in zip(compiled.keys, compiled.processors, strict=True)
+        )
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        cursor = raw.cursor()
+        try:
+            cursor.execute(compiled.sql, dict(zip(compiled.keys, values, strict=True)) if compiled.named else values)
+        except conn.dialect.loaded_dbapi.Error as exc:  # what Connection.execute would raise
+            cursor.close()
+            raise sa.exc.DBAPIError.instance(
+                compiled.sql, None, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
+            ) from exc
+        return compiled, cursor
+
+    def first(self, conn: Connection, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The first row as a dict of converted values (None when there is none)."""
+        compiled, cursor = self._run(conn, params)
+        try:
+            row = cursor.fetchone()
+            description = cursor.description
+        finally:
+            cursor.close()
+        if row is None:
+            return None
+        dialect = conn.dialect
+        key = (id(dialect), tuple(d[1] for d in description))
+        kept = self._results.get(key)
+        if kept is not None and kept[0] is dialect:
+            processors = kept[1]
+        else:  # the processors SQLAlchemy picks for these columns and the driver's type codes
+            processors = tuple(
+                t._cached_result_processor(dialect, code) for (_, t), code in zip(compiled.columns, key[1], strict=True)
+            )
+            self._results[key] = (dialect, processors)
+        return {
+            name: value if p is None else p(value)
+            for (name, _), p, value in zip(compiled.columns, processors, row, strict=True)
+        }
+
+    def rowcount(self, conn: Connection, params: Mapping[str, Any]) -> int:
+        """Run it; how many rows it changed."""
+        _compiled, cursor = self._run(conn, params)
+        try:
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
