@@ -24,6 +24,7 @@ from engine.progress import NO_PROGRESS, Progress
 from engine.storage import (
     SYSTEM_METADATA,
     Database,
+    HotStatement,
     MigrationPlan,
     UnitOfWork,
     apply_definitions,
@@ -77,6 +78,7 @@ class CompiledModel:
     _validators: dict[str, RecordValidator] = field(default_factory=dict, repr=False)
     _statements: dict[str, sa.Select[Any]] = field(default_factory=dict, repr=False)
     _updates: dict[tuple[str, tuple[str, ...]], sa.Update] = field(default_factory=dict, repr=False)
+    _hot: dict[tuple[str, tuple[str, ...] | None], HotStatement] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
@@ -127,6 +129,20 @@ class CompiledModel:
                         )
                     )
                     self._updates[key] = found
+        return found
+
+    def read_by_id(self, name: str) -> HotStatement:
+        """:meth:`select_by_id` as a :class:`HotStatement` (``first(conn, {"record_id": …})``)."""
+        found = self._hot.get((name, None))
+        if found is None:
+            found = self._hot.setdefault((name, None), HotStatement(self.select_by_id(name)))
+        return found
+
+    def write_by_version(self, name: str, columns: tuple[str, ...]) -> HotStatement:
+        """:meth:`update_by_version` as a :class:`HotStatement` (``rowcount(conn, params)``)."""
+        found = self._hot.get((name, columns))
+        if found is None:
+            found = self._hot.setdefault((name, columns), HotStatement(self.update_by_version(name, columns)))
         return found
 
     def validator(self, name: str, *, system: bool = False) -> RecordValidator:

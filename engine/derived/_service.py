@@ -101,10 +101,11 @@ class DerivedService:
         computes; the references their paths follow are loaded once for all of them."""
         plan = self.plan(model).entity(definition.name)
         vias = _load_via(tx, model, plan.hops, records)
+        own: Record = {r.field.name: _aggregate(r, []) for r in plan.rollups} if new else {}
+        computing = _Computing(model, definition.name, plan.computes)
         out = []
         for record, via in zip(records, vias, strict=True):
-            own: Record = {r.field.name: _aggregate(r, []) for r in plan.rollups} if new else {}
-            computed, problems = self._computes(model, definition, plan.computes, {**record, **own}, via)
+            computed, problems = computing.values({**record, **own} if own else dict(record), via)
             out.append(({**own, **computed}, problems))
         return out
 
@@ -127,9 +128,10 @@ class DerivedService:
     def refresh_wanted(
         self, tx: Connection, model: CompiledModel, wanted: Mapping[str, Mapping[int, set[str]]], actor: str | None
     ) -> None:
-        """:meth:`refresh_many` for each entity of ``wanted``."""
-        for name in sorted(wanted):
-            self.refresh_many(tx, model, name, wanted[name], actor)
+        """:meth:`refresh_many` for each entity of ``wanted``, a level at a time (see :meth:`_settle`)."""
+        self._settle(
+            tx, model, {name: {i: set(names) for i, names in ids.items()} for name, ids in wanted.items()}, actor
+        )
 
     # -- after a write ------------------------------------------------------------------------
     def after_write(
@@ -154,10 +156,23 @@ class DerivedService:
         actor: str | None,
     ) -> None:
         """:meth:`after_write` for several records of ``entity``, each dependent once."""
+        wanted: dict[str, dict[int, set[str]]] = {}
+        self._dependents(tx, model, entity, writes, wanted)
+        self._settle(tx, model, wanted, actor)
+
+    def _dependents(
+        self,
+        tx: Connection,
+        model: CompiledModel,
+        entity: str,
+        writes: Iterable[tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]],
+        wanted: dict[str, dict[int, set[str]]],
+    ) -> None:
+        """Add to ``wanted`` the records that depend on ``writes`` of ``entity`` (the parents
+        whose rollups read what changed, the records whose computes reach it by a path)."""
         plan = self.plan(model).entity(entity)
         if not plan.rolled_into and not plan.path_dependents:
             return
-        wanted: dict[str, dict[int, set[str]]] = {}
         for before, after in writes:
             changed = _changed_fields(before, after)
             for rollup in plan.rolled_into:
@@ -173,8 +188,24 @@ class DerivedService:
                 if dependent.reads & changed:
                     for found in _dependent_ids(tx, model, dependent, after["id"]):
                         wanted.setdefault(dependent.entity, {}).setdefault(found, set())
-        for name in sorted(wanted):
-            self.refresh_many(tx, model, name, wanted[name], actor)
+
+    def _settle(
+        self, tx: Connection, model: CompiledModel, wanted: dict[str, dict[int, set[str]]], actor: str | None
+    ) -> dict[str, int]:
+        """Recount ``wanted`` a level at a time until nothing more moves: every record of a
+        level is recounted (all its chunks) before the records depending on them are, so a
+        parent reached by many of the records written (an import's customers, through their
+        orders) is recounted and written once, not once per chunk of its children. Returns
+        how many records of each entity changed. Ends: validation refused dependency loops."""
+        moved: dict[str, int] = {}
+        while wanted:
+            following: dict[str, dict[int, set[str]]] = {}
+            for name in sorted(wanted):
+                written = self._recount(tx, model, name, wanted[name], actor)
+                moved[name] = moved.get(name, 0) + len(written)
+                self._dependents(tx, model, name, written, following)
+            wanted = following
+        return moved
 
     def refresh(
         self,
@@ -194,11 +225,20 @@ class DerivedService:
         """Recompute, for each record id of ``wanted``, the rollups named there and every
         compute; write what moved (a statement per set of changed columns, 500 records at a time)
         and pass it on. Returns how many records of ``entity`` changed."""
+        moved = self._settle(tx, model, {entity: {i: set(names) for i, names in wanted.items()}}, actor)
+        return moved.get(entity, 0)
+
+    def _recount(
+        self, tx: Connection, model: CompiledModel, entity: str, wanted: Mapping[int, set[str]], actor: str | None
+    ) -> list[tuple[Record, Record]]:
+        """Recompute the rollups ``wanted`` names and every compute of its records and write
+        what moved, 500 records at a time; the ``(before, after)`` pairs written (what depends
+        on them is the caller's)."""
         definition = model.entity(entity)
         table = model.table(entity)
         plan = self.plan(model).entity(entity)
         ids = sorted(wanted)
-        moved = 0
+        written: list[tuple[Record, Record]] = []
         for start in range(0, len(ids), _IN_CHUNK):
             chunk = ids[start : start + _IN_CHUNK]
             if tx.dialect.name == "postgresql":
@@ -211,14 +251,15 @@ class DerivedService:
             for rollup in plan.rollups:
                 parents = [i for i in current if rollup.field.name in wanted[i]]
                 if parents:
-                    children = self._children(tx, model, rollup, parents)
+                    totals = self._rolled_up(tx, model, rollup, parents)
                     for i in parents:
-                        rolled[i][rollup.field.name] = _aggregate(rollup, children.get(i, []))
+                        rolled[i][rollup.field.name] = totals[i]
             merged = [{**current[i], **rolled[i]} for i in current]
             vias = _load_via(tx, model, plan.hops, merged)
             changes: list[tuple[Record, dict[str, Any]]] = []
+            computing = _Computing(model, entity, plan.computes)
             for record, via in zip(merged, vias, strict=True):
-                computed, problems = self._computes(model, definition, plan.computes, record, via)
+                computed, problems = computing.values(record, via)
                 if problems:
                     raise RecordValidationError(problems)
                 before = current[record["id"]]
@@ -227,10 +268,8 @@ class DerivedService:
                 if changed:
                     changes.append((before, changed))
             if changes:
-                written = self._engine.records.write_derived(tx, model, definition, changes, actor)
-                moved += len(written)
-                self.after_writes(tx, model, entity, written, actor)
-        return moved
+                written.extend(self._engine.records.write_derived(tx, model, definition, changes, actor))
+        return written
 
     def refresh_all(
         self,
@@ -260,41 +299,21 @@ class DerivedService:
                 moved += self.refresh_many(tx, model, entity, dict.fromkeys(ids, rollups), actor)
                 last = ids[-1]
 
-    # -- computing ----------------------------------------------------------------------------
-    def _computes(
-        self,
-        model: CompiledModel,
-        definition: EntityDef,
-        computes: list[Compute],
-        record: Record,
-        via: Record,
-        now: datetime | None = None,
-    ) -> tuple[Record, list[Problem]]:
-        values: Record = {}
-        problems: list[Problem] = []
-        data = {"record": record, "via": via, "now": now or datetime.now(UTC)}
-        validator = model.validator(definition.name, system=True)
-        for compute in computes:
-            name = compute.field.name
+    # -- counting -----------------------------------------------------------------------------
+    def _rolled_up(self, tx: Connection, model: CompiledModel, rollup: Rollup, parents: list[int]) -> dict[int, Any]:
+        """``rollup``'s value for each of ``parents``: counted by the database (one grouped
+        query) when it can give the same exact value, else over the children read here."""
+        in_sql = _grouped(model, rollup, parents)
+        if in_sql is not None:
             try:
-                raw = compute.rule.evaluate(data)
-            except (EvaluationError, LimitExceededError) as exc:
-                problems.append(_compute_problem(compute.field, f"its rule failed ({exc})"))
-                continue
-            value, reason = _as_field_value(compute.field, raw)
-            if reason is None:
-                given = format(value, "f") if isinstance(value, Decimal) else value  # the validator's input form
-                checked, found = validator.check_values({name: given}, partial=True)
-                if found:
-                    reason = "; ".join(p.message for p in found)
-                else:
-                    value = checked.get(name, value)
-            if reason is not None:
-                problems.append(_compute_problem(compute.field, f"its rule gave {raw!r}, which {reason}"))
-                continue
-            values[name] = value
-            record[name] = value  # later computes read it
-        return values, problems
+                found = {int(parent): value for parent, value in tx.execute(in_sql).all()}
+            except sa.exc.OperationalError:  # pragma: no cover - SQLite's integer SUM overflowed
+                found = None
+            if found is not None:  # no children, or none with a value: what Python gives for none
+                none = _aggregate(rollup, [])
+                return {i: none if found.get(i) is None else _number(rollup.field, found[i]) for i in parents}
+        children = self._children(tx, model, rollup, parents)
+        return {i: _aggregate(rollup, children.get(i, [])) for i in parents}
 
     def _children(
         self, tx: Connection, model: CompiledModel, rollup: Rollup, parents: list[int]
@@ -308,6 +327,67 @@ class DerivedService:
         for row in tx.execute(query).all():  # tuples: a mapping per row costs more than the query
             found.setdefault(int(row[at]), []).append(dict(zip(names, row, strict=True)))
         return found
+
+
+class _Computing:
+    """The computes of one entity, ready to run over many records (one write or a batch):
+    the time, the validator and the rules looked up once, not once per record."""
+
+    def __init__(self, model: CompiledModel, entity: str, computes: list[Compute], now: datetime | None = None) -> None:
+        self.computes = computes
+        self.now = now or datetime.now(UTC)
+        self.validator = model.validator(entity, system=True) if computes else None
+
+    def values(self, record: Record, via: Record) -> tuple[Record, list[Problem]]:
+        """The computed values of ``record`` (each later compute reads the earlier ones), and
+        the problems of those that failed."""
+        values: Record = {}
+        problems: list[Problem] = []
+        if not self.computes:
+            return values, problems
+        data = {"record": record, "via": via, "now": self.now}
+        validator = self.validator
+        assert validator is not None
+        for compute in self.computes:
+            name = compute.field.name
+            try:
+                raw = compute.rule.evaluate(data)
+            except (EvaluationError, LimitExceededError) as exc:
+                problems.append(_compute_problem(compute.field, f"its rule failed ({exc})"))
+                continue
+            value, reason = _as_field_value(compute.field, raw)
+            if reason is None:
+                given = {name: format(value, "f") if isinstance(value, Decimal) else value}  # the validator's input
+                checked, errors = validator.update_check(given)
+                if errors:
+                    reason = "; ".join(p.message for p in validator.check_values(given, partial=True)[1])
+                else:
+                    value = checked.get(name, value)
+            if reason is not None:
+                problems.append(_compute_problem(compute.field, f"its rule gave {raw!r}, which {reason}"))
+                continue
+            values[name] = value
+            record[name] = value  # later computes read it
+        return values, problems
+
+
+def _grouped(model: CompiledModel, rollup: Rollup, parents: list[int]) -> sa.Select[Any] | None:
+    """The grouped query counting ``rollup`` for ``parents`` in the database, or None when
+    only Python gives its exact value (a ``where`` rule, an average, a non-number field)."""
+    definition = rollup.definition
+    if rollup.where is not None or definition.function not in ("count", "sum", "min", "max"):
+        return None
+    child = model.table(definition.entity)
+    reference = child.c[definition.reference]
+    if definition.function == "count":
+        counted: Any = sa.func.count()
+    else:
+        source = model.entity(definition.entity).fields.get(definition.field or "")
+        # integers, and decimals stored exactly (scaled integers on SQLite, NUMERIC on PostgreSQL)
+        if source is None or source.type not in NUMBER_TYPES or rollup.field.type not in NUMBER_TYPES:
+            return None
+        counted = getattr(sa.func, definition.function)(child.c[source.name])
+    return sa.select(reference, counted).where(reference.in_(parents)).group_by(reference)
 
 
 def _aggregate(rollup: Rollup, children: list[Record]) -> Any:

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 
 from engine.errors import RecordValidationError
 
-from ._service import _IN_CHUNK, _aggregate, _load_via
+from ._service import _IN_CHUNK, _Computing, _load_via
 
 if TYPE_CHECKING:
     from engine.runtime import CompiledModel
@@ -58,7 +58,6 @@ def settle(
 def _settle_entity(
     service: DerivedService, tx: Connection, model: CompiledModel, entity: str, ids: list[int], now: datetime | None
 ) -> list[int]:
-    definition = model.entity(entity)
     table = model.table(entity)
     plan = service.plan(model).entity(entity)
     changed_ids: list[int] = []
@@ -67,14 +66,14 @@ def _settle_entity(
         current = {row["id"]: dict(row) for row in tx.execute(sa.select(table).where(table.c.id.in_(chunk))).mappings()}
         rolled: dict[int, dict[str, Any]] = {i: {} for i in current}
         for rollup in plan.rollups:
-            children = service._children(tx, model, rollup, list(current))
-            for i in current:
-                rolled[i][rollup.field.name] = _aggregate(rollup, children.get(i, []))
+            for i, value in service._rolled_up(tx, model, rollup, list(current)).items():
+                rolled[i][rollup.field.name] = value
         merged = [{**current[i], **rolled[i]} for i in current]
         vias = _load_via(tx, model, plan.hops, merged)
+        computing = _Computing(model, entity, plan.computes, now)
         by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for record, via in zip(merged, vias, strict=True):
-            computed, problems = service._computes(model, definition, plan.computes, record, via, now)
+            computed, problems = computing.values(record, via)
             if problems:
                 raise RecordValidationError(problems)
             before = current[record["id"]]

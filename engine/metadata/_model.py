@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
@@ -228,7 +229,15 @@ class Definitions:
 
     def workflows_for(self, entity: str) -> tuple[WorkflowDef, ...]:
         """The workflows that drive fields of ``entity``."""
-        return tuple(w for w in self.workflows.values() if w.entity == entity)
+        return self._workflows_by_entity.get(entity, ())
+
+    @cached_property
+    def _workflows_by_entity(self) -> Mapping[str, tuple[WorkflowDef, ...]]:
+        """:meth:`workflows_for` of every entity, worked out once (asked on every write)."""
+        found: dict[str, list[WorkflowDef]] = {}
+        for w in self.workflows.values():
+            found.setdefault(w.entity, []).append(w)
+        return {name: tuple(ws) for name, ws in found.items()}
 
     def entity(self, name: str) -> EntityDef:
         """The entity called ``name``; raises ``KeyError`` when there is none."""

@@ -39,6 +39,7 @@ from engine.storage import (
     RECORD_CREATED,
     RECORD_DELETED,
     DomainEvent,
+    RowInserter,
     audit_log,
     audit_row,
     audit_since_deletion,
@@ -69,7 +70,7 @@ if TYPE_CHECKING:
     from engine.users import User
 
 Record = dict[str, Any]
-_AUDIT_INSERT = audit_log.insert()
+_AUDIT = RowInserter(audit_log)
 MAX_PAGE = 1000
 #: Statements kept per definitions version (past it, the memory starts afresh).
 _MAX_STATEMENTS = 1000
@@ -128,16 +129,16 @@ class RecordService:
 
     def _read(self, entity: str, record_id: int, conn: Connection | None) -> Record:
         """The stored record, unchecked (the service's own reads before a write)."""
-        statement = self.model.select_by_id(entity)
+        statement = self.model.read_by_id(entity)
         record_id = _as_id(record_id)
         if conn is None:
             with self._engine.db.read() as own:
-                row = own.execute(statement, {"record_id": record_id}).mappings().first()
+                record = statement.first(own, {"record_id": record_id})
         else:
-            row = conn.execute(statement, {"record_id": record_id}).mappings().first()
-        if row is None:
+            record = statement.first(conn, {"record_id": record_id})
+        if record is None:
             raise NotFoundError(f"{entity} {record_id} does not exist")
-        return dict(row)
+        return record
 
     def list(
         self,
@@ -354,7 +355,7 @@ class RecordService:
                 if value is not None
             ]
             entries.append(_audit_row(change, entity, record_id, "create", "owner", None, owner, name, now))
-            tx.execute(_AUDIT_INSERT, entries)
+            _AUDIT.insert(tx, entries)
             if workflows:
                 self._engine.workflows.record_creation(tx, entity, created, name, now)
             derived.after_write(tx, model, entity, None, created, name)
@@ -492,8 +493,8 @@ class RecordService:
         entity = definition.name
         now = datetime.now(UTC)
         columns = tuple(sorted(changed))
-        result = tx.execute(
-            model.update_by_version(entity, columns),
+        written = model.write_by_version(entity, columns).rowcount(
+            tx,
             {
                 **{f"v_{c}": changed[c] for c in columns},
                 "record_id": current["id"],
@@ -502,7 +503,7 @@ class RecordService:
                 "now": now,
             },
         )
-        if result.rowcount != 1:
+        if written != 1:
             raise ConflictError(
                 f"{entity} {current['id']} was changed by someone else at the same time; reload and retry",
                 [Problem(code="stale_version", field="version", message="concurrent change")],
@@ -522,7 +523,7 @@ class RecordService:
             )
             for name, value in changed.items()
         ]
-        tx.execute(_AUDIT_INSERT, entries if len(entries) > 1 else entries[0])
+        _AUDIT.insert(tx, entries)
         updated = _after_update(definition, current, changed, now)
         unit_of(tx).emit(record_updated(entity, current, updated, changed, actor, now, model.version))
         self._engine.derived.after_write(tx, model, entity, current, updated, actor)
@@ -577,7 +578,7 @@ class RecordService:
                     [Problem(code="stale_version", field="version", message="concurrent change")],
                 )
         if audit:
-            tx.execute(_AUDIT_INSERT, audit)
+            _AUDIT.insert(tx, audit)
         return written
 
     def delete(

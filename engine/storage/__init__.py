@@ -36,6 +36,7 @@ from ._operations import (
     StepKind,
 )
 from ._plan import MigrationPlan, plan_migration
+from ._rows import HotStatement, RowInserter
 from ._schema_change import MigrationFailedError
 from ._state import StoredDefinitions, current_version, load_stored
 from ._system_tables import (
@@ -103,6 +104,7 @@ __all__ = [
     "DropIndex",
     "DropUnique",
     "FillDefault",
+    "HotStatement",
     "MigrationFailedError",
     "MigrationPlan",
     "Operation",
@@ -110,6 +112,7 @@ __all__ = [
     "RenameEntity",
     "RenameField",
     "RequireField",
+    "RowInserter",
     "StepKind",
     "StoredDefinitions",
     "UnitOfWork",

@@ -28,6 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ._rows import RowInserter
 from ._system_tables import events as events_table
 from ._values import to_jsonable
 
@@ -35,6 +36,8 @@ from ._values import to_jsonable
 OUTBOX_LOCK = 0x63726D5F6576656E
 #: The execution option under which a write connection carries its unit of work.
 UNIT_OPTION = "crm_unit"
+
+_EVENTS = RowInserter(events_table)
 
 RECORD_CREATED = "record.created"
 RECORD_UPDATED = "record.updated"
@@ -148,9 +151,21 @@ class UnitOfWork:
         """Append the events to the outbox (the last statement before the commit)."""
         if not self.events:
             return
-        if self.conn.dialect.name == "postgresql":
-            self.conn.execute(sa.select(sa.func.pg_advisory_xact_lock(OUTBOX_LOCK)))
-        self.conn.execute(events_table.insert(), [e.row() for e in self.events])
+        rows = [e.row() for e in self.events]
+        if self.conn.dialect.name != "postgresql":
+            _EVENTS.insert(self.conn, rows)
+            return
+        raw = self.conn.connection.driver_connection
+        assert raw is not None
+        # the lock and the insert in one round trip (psycopg's pipeline): the server still runs
+        # them in order, so the events take their ids only once the lock is held
+        lock = "SELECT pg_advisory_xact_lock(%s)"
+        try:
+            with raw.pipeline():
+                raw.execute(lock, (OUTBOX_LOCK,))
+                _EVENTS.insert(self.conn, rows)
+        except self.conn.dialect.loaded_dbapi.Error as exc:  # raised when the pipeline syncs
+            raise sa.exc.DBAPIError.instance(lock, None, exc, self.conn.dialect.loaded_dbapi.Error) from exc
 
 
 def unit_of(conn: Connection) -> UnitOfWork:

@@ -32,8 +32,16 @@ def to_text(field: FieldDef, value: Any) -> str:
     return str(value)
 
 
+_AS_IS = frozenset({type(None), bool, int, float, str})
+
+
 def to_jsonable(value: Any) -> Any:
     """A JSON-serializable form of a stored value (decimals as strings, dates in ISO 8601)."""
+    kind = type(value)
+    if kind in _AS_IS:  # the common case first: one lookup (events carry whole records)
+        return value
+    if kind is Decimal:
+        return format(value, "f")
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, Decimal):

@@ -397,11 +397,16 @@ class CsvImporter:
             return columns, batch
         added = tuple(n for n in names if n not in columns)
         out = (*columns, *added)
+        # the file never has a derived column (_prepare leaves them out): the values are appended
+        appended = len(added) == len(names)
         kept = []
         for row, own, found in zip(batch, values, problems, strict=True):
             if found:
                 located = [dataclasses.replace(p, line=row.line) for p in found]
                 self._reject(rejects, row.line, row.raw, located)
+                continue
+            if appended:
+                kept.append(_Row(row.line, row.raw, row.values + tuple(own.get(n) for n in added)))
                 continue
             record = dict(zip(columns, row.values, strict=True)) | own
             kept.append(_Row(row.line, row.raw, tuple(record.get(c) for c in out)))

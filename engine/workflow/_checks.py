@@ -227,7 +227,7 @@ def _guard_refusals(
     hidden: frozenset[str],
 ) -> list[Refusal]:
     """The transition's condition, unless it holds; shown only when it reads no hidden field."""
-    read = fields_read(guard)
+    read = fields_read(guard) if hidden else frozenset()  # only asked when something is hidden
     secret = bool(hidden) and (read is None or bool(read & hidden))
     try:
         passed = guard.matches(guard_data(record, user, inputs or {}, now))

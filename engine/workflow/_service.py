@@ -23,6 +23,7 @@ from engine.metadata._workflow_model import TransitionDef, WorkflowDef
 from engine.storage import (
     RECORD_TRANSITIONED,
     DomainEvent,
+    RowInserter,
     to_jsonable,
     unit_of,
     workflow_history,
@@ -39,6 +40,8 @@ from ._views import WorkflowView
 
 if TYPE_CHECKING:
     from engine.runtime import CrmEngine
+
+_HISTORY = RowInserter(workflow_history)
 
 
 class AmbiguousTransitionError(UsageError):
@@ -250,20 +253,22 @@ class WorkflowService:
             conn=tx,
             current=record,
         )
-        tx.execute(
-            workflow_history.insert(),
-            workflow_history_row(
-                entity=entity,
-                record_id=record_id,
-                workflow=workflow.name,
-                transition=transition,
-                from_state=from_state,
-                to_state=t.to_state,
-                actor=user.name,
-                at=now,
-                inputs=to_jsonable(typed_inputs) or None,
-                comment=comment,
-            ),
+        _HISTORY.insert(
+            tx,
+            [
+                workflow_history_row(
+                    entity=entity,
+                    record_id=record_id,
+                    workflow=workflow.name,
+                    transition=transition,
+                    from_state=from_state,
+                    to_state=t.to_state,
+                    actor=user.name,
+                    at=now,
+                    inputs=to_jsonable(typed_inputs) or None,
+                    comment=comment,
+                )
+            ],
         )
         runner = ActionRunner(self._engine, tx, entity, workflow, transition, user, now)
         updated = runner.run(ct.actions, updated, typed_inputs)
@@ -356,4 +361,4 @@ class WorkflowService:
             for w in self._engine.model.definitions.workflows_for(entity)
         ]
         if rows:
-            tx.execute(workflow_history.insert(), rows)
+            _HISTORY.insert(tx, rows)
