@@ -56,6 +56,7 @@ from engine.metadata._model import (
     Label,
     OnDelete,
     RollupDef,
+    RollupWindow,
     SourceRef,
 )
 from engine.metadata._names import SQL_RESERVED_WORDS, derive_label
@@ -181,6 +182,7 @@ __all__ = [
     "ReportType",
     "RoleDef",
     "RollupDef",
+    "RollupWindow",
     "Scope",
     "ScoringDef",
     "SourceRef",
