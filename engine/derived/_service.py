@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +31,7 @@ from engine.logic import EvaluationError, LimitExceededError, truthy
 from engine.metadata import EntityDef, FieldDef
 from engine.metadata._field_types import NUMBER_TYPES
 
+from . import _window
 from ._plan import HOP_SUFFIX, Compute, DerivedPlan, HopTree, PathDependent, Rollup
 
 if TYPE_CHECKING:
@@ -128,8 +129,9 @@ class DerivedService:
         self, tx: Connection, model: CompiledModel, wanted: Mapping[str, Mapping[int, set[str]]], actor: str | None
     ) -> None:
         """:meth:`refresh_many` for each entity of ``wanted``."""
-        for name in sorted(wanted):
-            self.refresh_many(tx, model, name, wanted[name], actor)
+        with _window.clock():  # one now for every time window of the batch
+            for name in sorted(wanted):
+                self.refresh_many(tx, model, name, wanted[name], actor)
 
     # -- after a write ------------------------------------------------------------------------
     def after_write(
@@ -143,7 +145,8 @@ class DerivedService:
     ) -> None:
         """Bring the records depending on the record just written up to date (``before`` is
         None for a creation, ``after`` None for a deletion)."""
-        self.after_writes(tx, model, entity, [(before, after)], actor)
+        with _window.clock():  # one now for every time window the write reaches
+            self.after_writes(tx, model, entity, [(before, after)], actor)
 
     def after_writes(
         self,
@@ -250,7 +253,7 @@ class DerivedService:
         table = model.table(entity)
         moved = 0
         last = 0
-        rollups = {r.field.name for r in plan.rollups} if recount else set()
+        rollups = {r.field.name for r in plan.rollups} if recount else set(plan.windowed)
         while True:
             with self._engine.db.write() as tx:
                 query = sa.select(table.c.id).where(table.c.id > last).order_by(table.c.id).limit(batch)
@@ -259,6 +262,22 @@ class DerivedService:
                     return moved
                 moved += self.refresh_many(tx, model, entity, dict.fromkeys(ids, rollups), actor)
                 last = ids[-1]
+
+    def refresh_entities(
+        self,
+        model: CompiledModel,
+        entities: Iterable[str],
+        *,
+        recount: bool = False,
+        actor: str | None = None,
+        now: datetime | None = None,
+    ) -> dict[str, int]:
+        """:meth:`refresh_all` of each of ``entities`` by one clock, ``now`` (the current time
+        when not given): the records changed per entity. Without ``recount`` it is the daily
+        refresh: the computes, and the rollups with a time window (``within``), whose records
+        move with time alone; what depends on them follows, like after any write."""
+        with _window.clock(now):
+            return {name: self.refresh_all(model, name, actor=actor, recount=recount) for name in entities}
 
     # -- computing ----------------------------------------------------------------------------
     def _computes(
@@ -271,7 +290,7 @@ class DerivedService:
     ) -> tuple[Record, list[Problem]]:
         values: Record = {}
         problems: list[Problem] = []
-        data = {"record": record, "via": via, "now": datetime.now(UTC)}
+        data = {"record": record, "via": via, "now": _window.now()}
         validator = model.validator(definition.name, system=True)
         for compute in computes:
             name = compute.field.name
@@ -304,6 +323,8 @@ class DerivedService:
         at = names.index(rollup.definition.reference)
         found: dict[int, list[Record]] = {}
         query = sa.select(*(child.c[n] for n in names)).where(child.c[rollup.definition.reference].in_(parents))
+        if rollup.window is not None:
+            query = query.where(rollup.window.condition(child, _window.now()))
         for row in tx.execute(query).all():  # tuples: a mapping per row costs more than the query
             found.setdefault(int(row[at]), []).append(dict(zip(names, row, strict=True)))
         return found
