@@ -215,7 +215,10 @@ def _where_checks(
     problems = []
     for variable in sorted(compiled.variables):
         if variable == "now":
-            message = "a rollup's where cannot read now (the total would change with time alone)."
+            message = (
+                "a rollup's where cannot read now (the total would change with time alone); to count the "
+                'children of a recent period, use "within": {"field": "…", "period": "P30D"}.'
+            )
             problems.append(problem("now_not_allowed", message, at))
             continue
         path = parse_path(variable, source, entities)
