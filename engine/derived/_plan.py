@@ -20,6 +20,8 @@ from engine.logic import CompiledRule, compile_rule
 from engine.metadata import Definitions, EntityDef, FieldDef, RollupDef
 from engine.metadata._derived import Path, compute_paths, parse_path
 
+from ._window import Window
+
 #: The key a followed reference's record is kept under in the ``via`` tree.
 HOP_SUFFIX = "@"
 
@@ -45,6 +47,8 @@ class Rollup:
     where: CompiledRule | None
     #: the child's fields whose change can move the result
     reads: frozenset[str]
+    #: with ``within``: only children of the time window count (the daily refresh recounts it)
+    window: Window | None = None
 
 
 @dataclass(frozen=True)
@@ -68,8 +72,13 @@ class EntityPlan:
     rolled_into: list[Rollup] = field(default_factory=list)
     #: computes elsewhere reading through this entity
     path_dependents: list[PathDependent] = field(default_factory=list)
-    #: fields daily refresh recomputes
+    #: fields daily refresh recomputes (computes reading now, rollups with a time window)
     daily: bool = False
+
+    @property
+    def windowed(self) -> frozenset[str]:
+        """The rollups kept on this entity that have a time window."""
+        return frozenset(r.field.name for r in self.rollups if r.window is not None)
 
     @property
     def derived_names(self) -> frozenset[str]:
@@ -129,8 +138,13 @@ class DerivedPlan:
             reads.add(definition.field)
         if where is not None:
             reads.update(v.split(".", 1)[1] for v in where.variables if v.startswith("record."))
-        rollup = Rollup(entity.name, f, definition, where, frozenset(reads))
-        self._entities[entity.name].rollups.append(rollup)
+        window = Window.of(definition.within, entities[definition.entity])
+        if window is not None:
+            reads.add(window.field)
+        rollup = Rollup(entity.name, f, definition, where, frozenset(reads), window)
+        plan = self._entities[entity.name]
+        plan.rollups.append(rollup)
+        plan.daily = plan.daily or window is not None
         self._entities[definition.entity].rolled_into.append(rollup)
 
 

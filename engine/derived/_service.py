@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +31,7 @@ from engine.logic import EvaluationError, LimitExceededError, truthy
 from engine.metadata import EntityDef, FieldDef
 from engine.metadata._field_types import NUMBER_TYPES
 
+from . import _window
 from ._plan import HOP_SUFFIX, Compute, DerivedPlan, HopTree, PathDependent, Rollup
 
 if TYPE_CHECKING:
@@ -128,10 +129,12 @@ class DerivedService:
     def refresh_wanted(
         self, tx: Connection, model: CompiledModel, wanted: Mapping[str, Mapping[int, set[str]]], actor: str | None
     ) -> None:
-        """:meth:`refresh_many` for each entity of ``wanted``, a level at a time (see :meth:`_settle`)."""
-        self._settle(
-            tx, model, {name: {i: set(names) for i, names in ids.items()} for name, ids in wanted.items()}, actor
-        )
+        """:meth:`refresh_many` for each entity of ``wanted``, a level at a time (see :meth:`_settle`),
+        by one clock for every time window of the batch."""
+        with _window.clock():
+            self._settle(
+                tx, model, {name: {i: set(names) for i, names in ids.items()} for name, ids in wanted.items()}, actor
+            )
 
     # -- after a write ------------------------------------------------------------------------
     def after_write(
@@ -145,7 +148,8 @@ class DerivedService:
     ) -> None:
         """Bring the records depending on the record just written up to date (``before`` is
         None for a creation, ``after`` None for a deletion)."""
-        self.after_writes(tx, model, entity, [(before, after)], actor)
+        with _window.clock():  # one now for every time window the write reaches
+            self.after_writes(tx, model, entity, [(before, after)], actor)
 
     def after_writes(
         self,
@@ -289,7 +293,7 @@ class DerivedService:
         table = model.table(entity)
         moved = 0
         last = 0
-        rollups = {r.field.name for r in plan.rollups} if recount else set()
+        rollups = {r.field.name for r in plan.rollups} if recount else set(plan.windowed)
         while True:
             with self._engine.db.write() as tx:
                 query = sa.select(table.c.id).where(table.c.id > last).order_by(table.c.id).limit(batch)
@@ -298,6 +302,22 @@ class DerivedService:
                     return moved
                 moved += self.refresh_many(tx, model, entity, dict.fromkeys(ids, rollups), actor)
                 last = ids[-1]
+
+    def refresh_entities(
+        self,
+        model: CompiledModel,
+        entities: Iterable[str],
+        *,
+        recount: bool = False,
+        actor: str | None = None,
+        now: datetime | None = None,
+    ) -> dict[str, int]:
+        """:meth:`refresh_all` of each of ``entities`` by one clock, ``now`` (the current time
+        when not given): the records changed per entity. Without ``recount`` it is the daily
+        refresh: the computes, and the rollups with a time window (``within``), whose records
+        move with time alone; what depends on them follows, like after any write."""
+        with _window.clock(now):
+            return {name: self.refresh_all(model, name, actor=actor, recount=recount) for name in entities}
 
     # -- counting -----------------------------------------------------------------------------
     def _rolled_up(self, tx: Connection, model: CompiledModel, rollup: Rollup, parents: list[int]) -> dict[int, Any]:
@@ -324,6 +344,8 @@ class DerivedService:
         at = names.index(rollup.definition.reference)
         found: dict[int, list[Record]] = {}
         query = sa.select(*(child.c[n] for n in names)).where(child.c[rollup.definition.reference].in_(parents))
+        if rollup.window is not None:
+            query = query.where(rollup.window.condition(child, _window.now()))
         for row in tx.execute(query).all():  # tuples: a mapping per row costs more than the query
             found.setdefault(int(row[at]), []).append(dict(zip(names, row, strict=True)))
         return found
@@ -335,7 +357,7 @@ class _Computing:
 
     def __init__(self, model: CompiledModel, entity: str, computes: list[Compute], now: datetime | None = None) -> None:
         self.computes = computes
-        self.now = now or datetime.now(UTC)
+        self.now = now or _window.now()
         self.validator = model.validator(entity, system=True) if computes else None
 
     def values(self, record: Record, via: Record) -> tuple[Record, list[Problem]]:
@@ -387,7 +409,10 @@ def _grouped(model: CompiledModel, rollup: Rollup, parents: list[int]) -> sa.Sel
         if source is None or source.type not in NUMBER_TYPES or rollup.field.type not in NUMBER_TYPES:
             return None
         counted = getattr(sa.func, definition.function)(child.c[source.name])
-    return sa.select(reference, counted).where(reference.in_(parents)).group_by(reference)
+    query = sa.select(reference, counted).where(reference.in_(parents))
+    if rollup.window is not None:
+        query = query.where(rollup.window.condition(child, _window.now()))
+    return query.group_by(reference)
 
 
 def _aggregate(rollup: Rollup, children: list[Record]) -> Any:

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 
 from engine.errors import RecordValidationError
 
+from . import _window
 from ._service import _IN_CHUNK, _Computing, _load_via
 
 if TYPE_CHECKING:
@@ -41,6 +42,17 @@ def settle(
     """Compute the derived fields of the records ``created`` (entity → ids, all written in this
     transaction) and write them in place; entity → how many records got new values. ``now`` is
     the moment computes that read the clock see (the writer's own clock; default: now)."""
+    with _window.clock(now):  # computes and time windows read the writer's clock
+        return _settle_all(service, tx, model, created, now)
+
+
+def _settle_all(
+    service: DerivedService,
+    tx: Connection,
+    model: CompiledModel,
+    created: Mapping[str, Sequence[int]],
+    now: datetime | None,
+) -> dict[str, int]:
     plan = service.plan(model)
     entities = sorted(name for name in plan.entities_with_derived() if created.get(name))
     moved: dict[str, set[int]] = {name: set() for name in entities}

@@ -9,13 +9,15 @@ reads is a node it depends on; a loop anywhere is refused with every field of it
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 
 from engine.errors import Problem
 from engine.logic import LogicError, compile_rule
 from engine.metadata._field_types import NUMBER_TYPES, TEMPORAL_TYPES
-from engine.metadata._model import SYSTEM_FIELDS, EntityDef, FieldDef, SourceRef
+from engine.metadata._model import SYSTEM_FIELDS, EntityDef, FieldDef, RollupWindow, SourceRef
 from engine.metadata._problems import child, did_you_mean, problem
 
 #: The most references a compute's path may follow (``record.a.b.c.field``).
@@ -171,6 +173,8 @@ def _rollup_checks(
     problems.extend(_rollup_field_checks(field, source, at, reads))
     if rollup.where is not None:
         problems.extend(_where_checks(rollup.where, source, entities, child(at, "where"), reads))
+    if rollup.within is not None:
+        problems.extend(_window_checks(rollup.within, source, child(at, "within"), reads))
     return reads, problems
 
 
@@ -211,7 +215,10 @@ def _where_checks(
     problems = []
     for variable in sorted(compiled.variables):
         if variable == "now":
-            message = "a rollup's where cannot read now (the total would change with time alone)."
+            message = (
+                "a rollup's where cannot read now (the total would change with time alone); to count the "
+                'children of a recent period, use "within": {"field": "…", "period": "P30D"}.'
+            )
             problems.append(problem("now_not_allowed", message, at))
             continue
         path = parse_path(variable, source, entities)
@@ -222,6 +229,67 @@ def _where_checks(
             problems.append(problem("invalid_path", message, at))
         else:
             reads.add((path.entity, path.field))
+    return problems
+
+
+#: System fields a window may read (datetimes the engine keeps on every record).
+TEMPORAL_SYSTEM_FIELDS = ("created_at", "updated_at")
+_WINDOW_PERIOD = re.compile(r"P(?:(?P<weeks>[0-9]{1,6})W)?(?:(?P<days>[0-9]{1,6})D)?")
+_CALENDAR_PERIOD = re.compile(r"P(?:[0-9]+[WD])*[0-9]+[YM]")
+#: The longest window (a century), far below what :class:`timedelta` and dates can hold.
+MAX_WINDOW = timedelta(days=36600)
+
+
+def window_field_type(window: RollupWindow, source: EntityDef) -> str | None:
+    """The type of the child field a window reads (``created_at`` and ``updated_at`` are
+    datetimes), or None when the child has no such field."""
+    found = source.fields.get(window.field)
+    if found is not None:
+        return found.type
+    return "datetime" if window.field in TEMPORAL_SYSTEM_FIELDS else None
+
+
+def window_period(text: str) -> timedelta | str:
+    """The length of a rollup window's ``period`` (``P365D``, ``P52W``), or why it has none
+    (phrased as a fix)."""
+    match = _WINDOW_PERIOD.fullmatch(text)
+    if match is None or text == "P":
+        if _CALENDAR_PERIOD.match(text):
+            return (
+                f"the period {text!r} counts years or months, which have no fixed length; "
+                'write days or weeks instead (e.g. "P365D" rather than "P1Y", "P30D" rather than "P1M")'
+            )
+        if text.startswith("P") and "T" in text:
+            return f'the period {text!r} counts hours, minutes or seconds; a window is whole days: write e.g. "P1D"'
+        return f'the period {text!r} is not an ISO 8601 duration in days or weeks; write e.g. "P365D" or "P52W"'
+    period = timedelta(**{unit: int(value) for unit, value in match.groupdict().items() if value})
+    if period <= timedelta(0):
+        return f'the period {text!r} is not longer than zero; write at least one day ("P1D")'
+    if period > MAX_WINDOW:
+        return f"the period {text!r} is longer than {MAX_WINDOW.days} days; write a shorter one"
+    return period
+
+
+def _window_checks(window: RollupWindow, source: EntityDef, at: SourceRef, reads: set[Node]) -> list[Problem]:
+    """``within``: a date or datetime field of the child, and a period in days or weeks."""
+    problems = []
+    kind = window_field_type(window, source)
+    if kind is None:
+        known = [*source.fields, *TEMPORAL_SYSTEM_FIELDS]
+        message = f"{source.name} has no field {window.field!r}.{did_you_mean(window.field, known)}"
+        problems.append(problem("rollup_mismatch", message, child(at, "field")))
+    elif kind not in TEMPORAL_TYPES:
+        dated = [n for n, f in source.fields.items() if f.type in TEMPORAL_TYPES] + list(TEMPORAL_SYSTEM_FIELDS)
+        message = (
+            f"within needs a date or datetime field; {source.name}.{window.field} is {kind}. "
+            f"Date and datetime fields of {source.name}: {', '.join(dated)}."
+        )
+        problems.append(problem("rollup_mismatch", message, child(at, "field")))
+    else:
+        reads.add((source.name, window.field))
+    period = window_period(window.period)
+    if isinstance(period, str):
+        problems.append(problem("invalid_duration", period + ".", child(at, "period")))
     return problems
 
 

@@ -16,6 +16,7 @@ from engine.metadata._model import (
     FieldDef,
     Label,
     RollupDef,
+    RollupWindow,
     SourceRef,
 )
 from engine.metadata._names import derive_label, field_name_problems
@@ -164,7 +165,14 @@ def _rollup(spec: Any) -> RollupDef | None:
         function=spec.get("function", "count"),
         field=spec.get("field"),
         where=spec.get("where"),
+        within=_rollup_window(spec.get("within")),
     )
+
+
+def _rollup_window(spec: Any) -> RollupWindow | None:
+    if not isinstance(spec, Mapping):
+        return None
+    return RollupWindow(field=str(spec.get("field")), period=str(spec.get("period")))
 
 
 def _inapplicable_options(draft: FieldDraft) -> list[Problem]:

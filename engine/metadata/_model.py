@@ -100,15 +100,29 @@ RollupFunction = Literal["count", "sum", "min", "max", "avg"]
 
 
 @dataclass(frozen=True)
+class RollupWindow:
+    """A rollup's time window: only children whose date or datetime ``field`` lies within
+    ``period`` (an ISO 8601 duration in days or weeks, ``P365D``) before now count."""
+
+    field: str
+    period: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"field": self.field, "period": self.period}
+
+
+@dataclass(frozen=True)
 class RollupDef:
     """A field kept equal to ``function`` of ``field`` over the records of ``entity`` whose
-    reference ``reference`` names this record (those matching ``where`` when given)."""
+    reference ``reference`` names this record (those matching ``where`` when given, and with
+    ``within`` only those of its time window)."""
 
     entity: str
     reference: str
     function: RollupFunction
     field: str | None = None
     where: Any = None
+    within: RollupWindow | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"entity": self.entity, "reference": self.reference, "function": self.function}
@@ -116,6 +130,8 @@ class RollupDef:
             out["field"] = self.field
         if self.where is not None:
             out["where"] = self.where
+        if self.within is not None:
+            out["within"] = self.within.to_json()
         return out
 
 

@@ -92,7 +92,9 @@ PROBLEM_CODES: Mapping[str, str] = MappingProxyType(
         "unreachable_state": "no transitions lead from the initial state to a state",
         "final_state_exit": "a transition leaves a final state",
         "unknown_transition": "an escalation or overlay names a missing or unsuitable transition",
-        "invalid_duration": "max_duration is not an ISO 8601 duration of weeks to seconds",
+        "invalid_duration": (
+            "a duration that does not fit: max_duration (weeks to seconds) or a rollup window's period (days or weeks)"
+        ),
         "unknown_variable": "a rule reads data a workflow rule is not given",
         "state_field_action": "an action sets a field a workflow drives",
         "invalid_action_value": "a literal value in an action that the field would reject",

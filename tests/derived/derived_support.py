@@ -61,3 +61,65 @@ def order_book(root: Path, **changes: dict[str, Any]) -> Path:
     entities = {"customer": CUSTOMER, "sales_order": SALES_ORDER, "order_line": ORDER_LINE}
     merged = {name: {"fields": {**fields, **changes.get(name, {})}} for name, fields in entities.items()}
     return write_bundle(root, "order_book", merged)
+
+
+#: A loyalty book for rollup time windows: each member's spend over the last 365 days.
+HOUSEHOLD: dict[str, Any] = {
+    "name": {"type": "string", "required": True},
+    "total_spend": {
+        "type": "money",
+        "rollup": {"entity": "member", "reference": "household", "function": "sum", "field": "annual_spend"},
+    },
+}
+MEMBER: dict[str, Any] = {
+    "name": {"type": "string", "required": True},
+    "household": {"type": "reference", "target": "household"},
+    "annual_spend": {
+        "type": "money",
+        "rollup": {
+            "entity": "purchase",
+            "reference": "member",
+            "function": "sum",
+            "field": "amount",
+            "within": {"field": "purchased_at", "period": "P365D"},
+        },
+    },
+    "big_purchases_30d": {
+        "type": "integer",
+        "rollup": {
+            "entity": "purchase",
+            "reference": "member",
+            "function": "count",
+            "where": {">=": [{"var": "record.amount"}, 100]},
+            "within": {"field": "purchased_at", "period": "P30D"},
+        },
+    },
+    "paid_today": {
+        "type": "integer",
+        "rollup": {
+            "entity": "purchase",
+            "reference": "member",
+            "function": "count",
+            "within": {"field": "paid_at", "period": "P1D"},
+        },
+    },
+    "status": {
+        "type": "enum",
+        "choices": ["standard", "gold"],
+        "compute": {"if": [{">=": [{"var": "record.annual_spend"}, 1000]}, "gold", "standard"]},
+    },
+}
+PURCHASE: dict[str, Any] = {
+    "member": {"type": "reference", "target": "member", "on_delete": "cascade"},
+    "amount": {"type": "money"},
+    "purchased_at": {"type": "date"},
+    "paid_at": {"type": "datetime"},
+    "member_status": {"type": "string", "compute": {"var": "record.member.status"}},
+}
+
+
+def loyalty_book(root: Path, **changes: dict[str, Any]) -> Path:
+    """The loyalty bundle, with ``changes`` (entity → fields) merged over its fields."""
+    entities = {"household": HOUSEHOLD, "member": MEMBER, "purchase": PURCHASE}
+    merged = {name: {"fields": {**fields, **changes.get(name, {})}} for name, fields in entities.items()}
+    return write_bundle(root, "loyalty", merged)
