@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from engine.compile._rules import INT64_MAX, INT64_MIN, integer_bounds, integer_digits
 from engine.errors import Problem, RecordValidationError
 from engine.logic import EvaluationError, LimitExceededError, truthy
 from engine.metadata import EntityDef, FieldDef
@@ -359,6 +360,8 @@ class _Computing:
         self.computes = computes
         self.now = now or _window.now()
         self.validator = model.validator(entity, system=True) if computes else None
+        #: per compute, the validator's own test for a value already of the field's type
+        self.fits = [_fits(c.field) for c in computes]
 
     def values(self, record: Record, via: Record) -> tuple[Record, list[Problem]]:
         """The computed values of ``record`` (each later compute reads the earlier ones), and
@@ -370,7 +373,7 @@ class _Computing:
         data = {"record": record, "via": via, "now": self.now}
         validator = self.validator
         assert validator is not None
-        for compute in self.computes:
+        for compute, fits in zip(self.computes, self.fits, strict=True):
             name = compute.field.name
             try:
                 raw = compute.rule.evaluate(data)
@@ -378,7 +381,9 @@ class _Computing:
                 problems.append(_compute_problem(compute.field, f"its rule failed ({exc})"))
                 continue
             value, reason = _as_field_value(compute.field, raw)
-            if reason is None:
+            if reason is None and fits is not None and fits(value):
+                pass  # what the validator would accept unchanged: not asked
+            elif reason is None:
                 given = {name: format(value, "f") if isinstance(value, Decimal) else value}  # the validator's input
                 checked, errors = validator.update_check(given)
                 if errors:
@@ -436,13 +441,50 @@ def _aggregate(rollup: Rollup, children: list[Record]) -> Any:
     return _number(f, total / len(values))
 
 
+_ONE = Decimal(1)
+#: the quantum of each scale (``Decimal("0.01")`` for 2)
+_QUANTA = {scale: _ONE.scaleb(-scale) for scale in range(19)}
+
+
 def _number(f: FieldDef, value: Any) -> Any:
     """A number as ``f`` stores it: whole for integers, at ``f``'s scale for decimals (half up)."""
     number = value if isinstance(value, Decimal) else Decimal(str(value))
     if f.type == "integer":
-        return int(number.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        return int(number.quantize(_ONE, rounding=ROUND_HALF_UP))
     scale = f.scale if f.scale is not None else 6
-    return number.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP)
+    quantum = _QUANTA.get(scale)
+    return number.quantize(_ONE.scaleb(-scale) if quantum is None else quantum, rounding=ROUND_HALF_UP)
+
+
+def _fits(f: FieldDef) -> Callable[[Any], bool] | None:
+    """For an integer, decimal or money field: the test that a computed value (already a
+    value of ``f`` from :func:`_as_field_value`: an int, or a Decimal at ``f``'s scale) passes
+    the field's validator unchanged, without asking it (the same limits: the 64-bit range,
+    the digits before the point, ``minimum`` and ``maximum``). None for other fields, and when
+    false the validator is asked (it names the problem)."""
+    low, high = f.minimum, f.maximum
+    if f.type == "integer":
+        lowest, highest = integer_bounds(f)
+        lowest = INT64_MIN if lowest is None else max(lowest, INT64_MIN)
+        highest = INT64_MAX if highest is None else min(highest, INT64_MAX)
+        return lambda v: type(v) is int and lowest <= v <= highest
+    if f.type not in NUMBER_TYPES or f.precision is None or f.scale is None:
+        return None
+    # at the field's scale, a value fits the column when it has at most its whole digits
+    limit = Decimal(10) ** integer_digits(f)
+    exponent = -f.scale
+
+    def fits(v: Any) -> bool:
+        return (
+            type(v) is Decimal
+            and v.is_finite()
+            and v.as_tuple().exponent == exponent
+            and -limit < v < limit
+            and (low is None or v >= low)
+            and (high is None or v <= high)
+        )
+
+    return fits
 
 
 def _as_field_value(f: FieldDef, raw: Any) -> tuple[Any, str | None]:
@@ -452,8 +494,8 @@ def _as_field_value(f: FieldDef, raw: Any) -> tuple[Any, str | None]:
     if f.type in NUMBER_TYPES:
         if isinstance(raw, bool) or not isinstance(raw, int | float | Decimal | str):
             return None, "is not a number"
-        try:
-            number = Decimal(str(raw))
+        try:  # a Decimal or an int is one already (Decimal(str(x)) would be the same number)
+            number = raw if type(raw) is Decimal else Decimal(raw) if type(raw) is int else Decimal(str(raw))
         except InvalidOperation:
             return None, "is not a number"
         if not number.is_finite():

@@ -26,12 +26,14 @@ def dispatch(engine: CrmEngine, unit: UnitOfWork) -> None:
     """Tell plugins and rescoring what ``unit`` committed."""
     triggers: dict[tuple[str, int], set[str]] = {}
     deleted: set[tuple[str, int]] = set()
+    saved = engine.plugins.hook.crm_record_saved
+    heard = bool(saved.get_hookimpls())  # no plugin listening: no call, no copy of each record
     for event in unit.events:
         if event.entity is None or event.record_id is None:
             continue
         key = (event.entity, event.record_id)
-        if event.type in (RECORD_CREATED, RECORD_UPDATED) and event.record is not None:
-            engine.plugins.hook.crm_record_saved(
+        if heard and event.type in (RECORD_CREATED, RECORD_UPDATED) and event.record is not None:
+            saved(
                 engine=engine,
                 entity=event.entity,
                 record=dict(event.record),

@@ -30,6 +30,12 @@ _SMALL = 1 << 62
 
 
 def _numbers(values: list[Any], at: str) -> list[Number]:
+    for value in values:  # ints and decimals (the stored numbers) are numbers already
+        kind = type(value)
+        if not (kind is int or (kind is Decimal and not value.is_nan())):
+            break
+    else:
+        return values
     dates = any(isinstance(value, date) for value in values)
     return [to_number(value, at, dates=dates) for value in values]
 

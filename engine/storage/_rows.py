@@ -28,6 +28,8 @@ class _Compiled:
     processors: tuple[Callable[[Any], Any] | None, ...]
     #: the statement takes a mapping of parameters (else a tuple)
     named: bool
+    #: (key, processor) in parameter order
+    plan: tuple[tuple[str, Callable[[Any], Any] | None], ...] = ()
 
 
 class RowInserter:
@@ -49,7 +51,7 @@ class RowInserter:
         if sorted(keys) != sorted(self.columns):
             raise RuntimeError(f"unexpected INSERT parameters {keys} for {self.columns}")
         processors = tuple(self.table.c[k].type._cached_bind_processor(dialect) for k in keys)
-        found = _Compiled(compiled.string, keys, processors, named)
+        found = _Compiled(compiled.string, keys, processors, named, tuple(zip(keys, processors, strict=True)))
         self._compiled[id(dialect)] = (dialect, found)
         return found
 
@@ -58,11 +60,17 @@ class RowInserter:
         if not rows:
             return
         compiled = self._for(conn.dialect)
-        plan = tuple(zip(compiled.keys, compiled.processors, strict=True))
-        values = [
-            tuple(row[key] if processor is None else processor(row[key]) for key, processor in plan) for row in rows
-        ]
-        params: list[Any] = [dict(zip(compiled.keys, v, strict=True)) for v in values] if compiled.named else values
+        plan = compiled.plan
+        params: list[Any]
+        if compiled.named:
+            params = [
+                {key: row[key] if processor is None else processor(row[key]) for key, processor in plan} for row in rows
+            ]
+        else:
+            params = [
+                tuple([row[key] if processor is None else processor(row[key]) for key, processor in plan])
+                for row in rows
+            ]
         raw = conn.connection.driver_connection
         assert raw is not None
         cursor = raw.cursor()

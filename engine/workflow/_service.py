@@ -305,19 +305,23 @@ class WorkflowService:
         unit.emit(
             DomainEvent(RECORD_TRANSITIONED, entity, record["id"], user.name, payload, now, version, record=record)
         )
-        unit.after_commit(
-            lambda: engine.plugins.hook.crm_transition(
-                engine=engine,
-                entity=entity,
-                record=record,
-                workflow=workflow.name,
-                transition=transition,
-                from_state=from_state,
-                to_state=to_state,
-                actor=user.name,
-                inputs=dict(inputs),
-            )
-        )
+
+        def heard() -> None:
+            hook = engine.plugins.hook.crm_transition
+            if hook.get_hookimpls():  # asked at the commit: no plugin listening, no call
+                hook(
+                    engine=engine,
+                    entity=entity,
+                    record=record,
+                    workflow=workflow.name,
+                    transition=transition,
+                    from_state=from_state,
+                    to_state=to_state,
+                    actor=user.name,
+                    inputs=dict(inputs),
+                )
+
+        unit.after_commit(heard)
 
     def _set_values(
         self, ct: Any, record: Mapping[str, Any], user: User, inputs: Mapping[str, Any], now: datetime

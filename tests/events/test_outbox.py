@@ -295,3 +295,48 @@ def test_cli_and_api_list_events_for_administrators(
 
 def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+class Transitions:
+    """A plugin that remembers every transition it heard of."""
+
+    def __init__(self) -> None:
+        self.heard: list[tuple[str, int, str, str | None, str]] = []
+
+    @hookimpl
+    def crm_transition(
+        self, entity: str, record: dict[str, Any], transition: str, from_state: str | None, to_state: str
+    ) -> None:
+        self.heard.append((entity, record["id"], transition, from_state, to_state))
+
+
+def test_nobody_listening_costs_no_call_and_a_plugin_registered_later_hears_the_next_commit(
+    database_url: str,
+) -> None:
+    engine = CrmEngine(database_url, plugins=make_plugins(entry_points=False))
+    try:
+        engine.apply(load_definitions(BUNDLE))
+        engine.users.create("rita", roles=["rep"])
+        assert not engine.plugins.hook.crm_record_saved.get_hookimpls()
+        assert not engine.plugins.hook.crm_transition.get_hookimpls()
+        customer = engine.records.create("customer", {"name": "Acme"}, actor=acting_for("rita"))
+        first = engine.records.create(
+            "order", {"number": "SO-1", "customer": customer["id"], "amount": "25000"}, actor=acting_for("rita")
+        )
+        engine.workflows.run("order", first["id"], "submit", user=engine.users.get("rita"))
+        assert kinds(all_events(engine))[-1] == ("record.transitioned", "order")
+
+        saved, transitions = Saved(), Transitions()
+        engine.plugins.register(saved, "saved")
+        engine.plugins.register(transitions, "transitions")
+        second = engine.records.create(
+            "order", {"number": "SO-2", "customer": customer["id"], "amount": "100"}, actor=acting_for("rita")
+        )
+        engine.workflows.run("order", second["id"], "submit", user=engine.users.get("rita"))
+        assert [(e, i, c) for e, i, c, _actor in saved.saved if e == "order"] == [
+            ("order", second["id"], True),
+            ("order", second["id"], False),
+        ]
+        assert transitions.heard == [("order", second["id"], "submit", "draft", "submitted")]
+    finally:
+        engine.close()
