@@ -6,6 +6,7 @@ validators come out, and nothing mutates them afterwards (see ``README.md``).
 
 from __future__ import annotations
 
+from engine.compile._conditions import ConditionKind, SqlBool, column_kind, condition_sql
 from engine.compile._csv import CsvRowConverter, compile_csv_reader
 from engine.compile._rules import DATE_RE, NUMERIC_RE, record_problem, unstorable
 from engine.compile._schema import RecordSchema, build_record_schema, load_record
@@ -25,16 +26,20 @@ __all__ = [
     "NAMING_CONVENTION",
     "NUMERIC_RE",
     "SQLITE_MAX_PRECISION",
+    "ConditionKind",
     "CsvRowConverter",
     "ExactDecimal",
     "RecordSchema",
     "RecordValidator",
+    "SqlBool",
     "UTCDateTime",
     "build_metadata",
     "build_record_schema",
+    "column_kind",
     "column_type",
     "compile_csv_reader",
     "compile_validator",
+    "condition_sql",
     "field_validator",
     "load_record",
     "plain_number",

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from engine.compile import condition_sql
 from engine.compile._rules import INT64_MAX, INT64_MIN, integer_bounds, integer_digits
 from engine.errors import Problem, RecordValidationError
 from engine.logic import EvaluationError, LimitExceededError, truthy
@@ -400,12 +401,18 @@ class _Computing:
 
 def _grouped(model: CompiledModel, rollup: Rollup, parents: list[int]) -> sa.Select[Any] | None:
     """The grouped query counting ``rollup`` for ``parents`` in the database, or None when
-    only Python gives its exact value (a ``where`` rule, an average, a non-number field)."""
+    only Python gives its exact value (an average, a non-number field, a ``where`` rule that
+    :func:`engine.compile.condition_sql` cannot say exactly in SQL)."""
     definition = rollup.definition
-    if rollup.where is not None or definition.function not in ("count", "sum", "min", "max"):
+    if definition.function not in ("count", "sum", "min", "max"):
         return None
     child = model.table(definition.entity)
     reference = child.c[definition.reference]
+    where = None
+    if definition.where is not None:  # a rule outside what SQL says exactly stays in Python
+        where = condition_sql(definition.where, child)
+        if where is None:
+            return None
     if definition.function == "count":
         counted: Any = sa.func.count()
     else:
@@ -415,6 +422,8 @@ def _grouped(model: CompiledModel, rollup: Rollup, parents: list[int]) -> sa.Sel
             return None
         counted = getattr(sa.func, definition.function)(child.c[source.name])
     query = sa.select(reference, counted).where(reference.in_(parents))
+    if where is not None:
+        query = query.where(where)
     if rollup.window is not None:
         query = query.where(rollup.window.condition(child, _window.now()))
     return query.group_by(reference)

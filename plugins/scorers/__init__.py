@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from engine.compile import condition_sql
+
 from ._customer_tier import CUSTOMER_TIER
 from ._key_account_value import KEY_ACCOUNT_VALUE
 from ._lead_grade import LEAD_GRADE
@@ -10,7 +12,6 @@ from ._predictive import PREDICTIVE
 from ._project_evaluation import PROJECT_EVALUATION
 from ._relationship_closeness import RELATIONSHIP_CLOSENESS
 from ._rfm import RFM
-from ._sql import condition_sql
 from ._stats import auc
 from ._weighted_rules import WEIGHTED_RULES, weighted_rules_sql
 

@@ -11,13 +11,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql.selectable import FromClause
 
+from engine.compile import ConditionKind as Kind
+from engine.compile import SqlBool, column_kind, condition_sql
 from engine.errors import CrmError
 from engine.logic import CompiledRule, LogicError, compile_rule
 from engine.metadata import EntityDef, Label
 from engine.scoring import ScoringContext
 
 from ._config import config_error
-from ._sql import Kind, SqlBool, column_kind, condition_sql
 
 _SYSTEM_LABELS = {
     "id": Label("ID", "编号"),

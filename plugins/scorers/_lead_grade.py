@@ -18,6 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from engine.compile import SqlBool
 from engine.metadata import Label
 from engine.scoring import Factor, Scorer, ScoreResult, ScoringContext
 
@@ -35,7 +36,6 @@ from ._config import (
     top_schema,
 )
 from ._rules import RULES_SCHEMA, WeightedRule, bind_rules, by_importance, match
-from ._sql import SqlBool
 from ._weighted_rules import limit
 
 DEFAULT_FIT_GRADES = (

@@ -17,13 +17,13 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.sql.selectable import FromClause
 
-from engine.compile import plain_number
+from engine.compile import ConditionKind as Kind
+from engine.compile import SqlBool, plain_number
 from engine.metadata import Label
 from engine.scoring import ScoringContext
 
 from . import _binding
 from ._config import FIELD_PATH, NAME, RULE, config_error, strict
-from ._sql import Kind, SqlBool
 
 AggregateFunction = Literal["sum", "count", "avg", "min", "max", "count_distinct"]
 _ZERO_WHEN_NONE = frozenset({"sum", "count", "count_distinct"})

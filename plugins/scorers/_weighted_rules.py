@@ -17,13 +17,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
+from engine.compile import condition_sql
 from engine.metadata import Label
 from engine.scoring import Factor, Scorer, ScoreResult, ScoringContext, ScoringSpec
 
 from . import _binding
 from ._config import NAME, POSITIVE, Band, bands, bands_schema, grade_for, strict, top_schema
 from ._rules import RULES_SCHEMA, WeightedRule, bind_rules, by_importance, match
-from ._sql import clamp, condition_sql, number
+from ._sql import clamp, number
 
 DEFAULT_CAP = {"min": 0, "max": 100}
 DEFAULT_GRADES = (

@@ -3,6 +3,7 @@ at a time, and the system rows written on the connection's own cursor, on SQLite
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -57,9 +58,22 @@ def test_rollups_counted_by_the_database_equal_those_counted_in_python(crm: CrmE
     ]
     assert crm.records.get("sales_order", orders[3], actor=SYSTEM)["largest_line"] is None
     counted = service.plan(model).entity("customer").rollups
-    where = {r.field.name: derived_service._grouped(model, r, [c["id"]]) is None for r in counted}
-    assert where == {"order_count": False, "lifetime_value": True}  # a where rule is Python's
-    assert crm.records.get("customer", c["id"], actor=SYSTEM)["order_count"] == 4
+    in_sql = {r.field.name: derived_service._grouped(model, r, [c["id"]]) is not None for r in counted}
+    assert in_sql == {"order_count": True, "lifetime_value": True}  # the where rule compiles to SQL
+    for order_id in orders[:2]:
+        crm.records.update("sales_order", order_id, {"status": "confirmed"}, actor=SYSTEM)
+    with crm.db.write() as tx:
+        for rollup in counted:
+            children = service._children(tx, model, rollup, [c["id"]])
+            in_python = {c["id"]: derived_service._aggregate(rollup, children.get(c["id"], []))}
+            assert service._rolled_up(tx, model, rollup, [c["id"]]) == in_python
+        # a where rule SQL cannot say exactly (arithmetic) is counted in Python
+        (lifetime,) = [r for r in counted if r.field.name == "lifetime_value"]
+        arithmetic = {">": [{"*": [{"var": "record.total"}, 2]}, 100]}
+        loose = dataclasses.replace(lifetime, definition=dataclasses.replace(lifetime.definition, where=arithmetic))
+        assert derived_service._grouped(model, loose, [c["id"]]) is None
+    customer = crm.records.get("customer", c["id"], actor=SYSTEM)
+    assert (customer["order_count"], customer["lifetime_value"]) == (4, Decimal("250.50"))
 
 
 def test_an_import_over_many_chunks_writes_each_parent_once(
