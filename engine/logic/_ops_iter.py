@@ -11,6 +11,7 @@ reads ``x`` from the data around the iterator.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ._nodes import Node, Site, child, constant, out_of_steps
@@ -73,7 +74,7 @@ def spend(frame: Any, steps: int, at: str) -> Any:
     return budget
 
 
-def _each(op: str) -> Any:
+def _each(op: str) -> Callable[[Compiler, Any, Site], Node]:
     """``{"map": [array, expression]}``: the expression's value for each item;
     ``{"filter": [array, condition]}``: the items for which the condition is truthy."""
     keep_items = op == "filter"
