@@ -30,6 +30,7 @@ from engine.compile._rules import (
     DATETIME_RE,
     INT64_MAX,
     INT64_MIN,
+    OWNER_MAX_LENGTH,
     UNSTORABLE_SEARCH,
     format_regex,
     integer_bounds,
@@ -114,6 +115,14 @@ def unstorable_condition(src: Source, v: str) -> str:
     """The expression that is true when text ``v`` holds a NUL or an unpaired surrogate
     (ASCII text, most of it, only pays for the NUL test)."""
     return f"'\\x00' in {v} or not {v}.isascii() and {src.const(UNSTORABLE_SEARCH)}({v}) is not None"
+
+
+def owner_rules(src: Source, v: str) -> list[tuple[str, str]]:
+    """The rules of ``owner`` on text ``v`` (after its type), as :func:`chain` takes them."""
+    return [
+        (unstorable_condition(src, v), "invalid_character"),
+        (f"len({v}) > {src.const(OWNER_MAX_LENGTH)}", "max_length"),
+    ]
 
 
 def _text(src: Source, field: FieldDef, v: str, trusted: bool) -> list[tuple[str, str]]:
