@@ -65,14 +65,9 @@ from engine.metadata._problems import child, did_you_mean, problem
 class EntityDraft(Placed):
     """One entity: entity-level options, fields, indexes, and where each was set."""
 
-    name: str
-    spec: dict[str, Any]
-    where: dict[str, SourceRef]
     fields: dict[str, FieldDraft]
     indexes: list[tuple[tuple[str, ...], SourceRef]]
     unique: list[tuple[tuple[str, ...], SourceRef]]
-    source: SourceRef
-    bundle: str
 
 
 _ENTITY_OPTIONS = ("label", "description", "display", "renamed_from")

@@ -30,12 +30,7 @@ from engine.metadata._values import decimal_fit_problem, default_problem, to_dec
 class FieldDraft(Placed):
     """One field: its options as written (minus ``choices``) and where each was set."""
 
-    name: str
-    spec: dict[str, Any]
-    where: dict[str, SourceRef]
     choices: list[tuple[Any, SourceRef]]
-    source: SourceRef
-    bundle: str
 
     @property
     def type(self) -> str:

@@ -29,12 +29,18 @@ SCHEMA_VERSION = 1
 Ancestors = Mapping[str, frozenset[str]]
 
 
+@dataclass
 class Placed:
-    """A draft whose options remember where each was last set (``where``), so that a
-    problem of the merged definition points at the document and key that caused it."""
+    """The draft of a named definition or part: its options as written (``spec``), where
+    each was last set (``where``), so that a problem of the merged definition points at
+    the document and key that caused it, where the draft itself was written (``source``)
+    and the bundle that wrote it."""
 
+    name: str
+    spec: dict[str, Any]
     where: dict[str, SourceRef]
     source: SourceRef
+    bundle: str
 
     def at(self, option: str) -> SourceRef:
         """Where ``option`` was set (the draft itself when it was not)."""

@@ -70,13 +70,8 @@ class ScoringDraft(Placed):
     empty path is the scoring's own ``config``, deeper paths are the parts overlays wrote.
     """
 
-    name: str
-    spec: dict[str, Any]
-    where: dict[str, SourceRef]
     config: dict[str, Any]
     config_where: dict[ConfigPath, SourceRef]
-    source: SourceRef
-    bundle: str
 
     def config_at(self, path: ConfigPath) -> SourceRef:
         """Where the configuration value at ``path`` is written, in whichever document."""
