@@ -41,7 +41,7 @@ from typing import Any, Literal, cast, get_args
 from engine.errors import Problem
 from engine.metadata._entities import EntityDraft, Lookup
 from engine.metadata._fields import label_from_json
-from engine.metadata._model import EntityDef, Label, SourceRef
+from engine.metadata._model import EntityDef, Label, SourceRef, freeze_mappings
 from engine.metadata._names import derive_label
 from engine.metadata._pipeline import (
     Ancestors,
@@ -79,8 +79,7 @@ class EntityPermission:
     fields: Mapping[str, FieldAccess] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
-        if not isinstance(self.fields, MappingProxyType):
-            object.__setattr__(self, "fields", MappingProxyType(dict(self.fields)))
+        freeze_mappings(self, "fields")
 
 
 @dataclass(frozen=True)
@@ -94,8 +93,7 @@ class RoleDef:
     source: SourceRef | None = dataclasses.field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.permissions, MappingProxyType):
-            object.__setattr__(self, "permissions", MappingProxyType(dict(self.permissions)))
+        freeze_mappings(self, "permissions")
 
 
 Place = tuple[str, ...]
