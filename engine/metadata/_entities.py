@@ -54,6 +54,7 @@ from engine.metadata._pipeline import (
     Placed,
     Resolution,
     Setting,
+    build_each,
     overlay_targets,
     resolve_settings,
     sees,
@@ -272,12 +273,7 @@ def build_entities(
     broken_entities: Iterable[str] = (),
 ) -> tuple[dict[str, EntityDef], list[Problem]]:
     """Freeze every draft and run the checks that span fields and entities."""
-    problems: list[Problem] = []
-    entities: dict[str, EntityDef] = {}
-    for name, draft in drafts.items():
-        entity, entity_problems = build_entity(draft)
-        entities[name] = entity
-        problems.extend(entity_problems)
+    entities, problems = build_each(drafts, build_entity)
     broken = set(broken_entities)
     for draft in drafts.values():
         for field in draft.fields.values():
@@ -297,11 +293,8 @@ def build_entities(
 def build_entity(draft: EntityDraft) -> tuple[EntityDef, list[Problem]]:
     """The frozen entity and the problems of it and its fields."""
     problems = entity_name_problems(draft.name, draft.at("name"))
-    fields: dict[str, FieldDef] = {}
-    for name, written in draft.fields.items():
-        field, field_problems = build_field(written)
-        fields[name] = field
-        problems.extend(field_problems)
+    fields, field_problems = build_each(draft.fields, build_field)
+    problems.extend(field_problems)
     display = draft.spec.get("display")
     if display is not None and display not in fields:
         message = f"display names no field of {draft.name!r}.{did_you_mean(display, list(fields))}"

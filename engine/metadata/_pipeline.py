@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from engine.errors import Problem
 from engine.metadata._model import Definitions, SourceRef
@@ -27,6 +27,9 @@ from engine.metadata._problems import child, did_you_mean, problem
 SCHEMA_VERSION = 1
 
 Ancestors = Mapping[str, frozenset[str]]
+
+_Draft = TypeVar("_Draft")
+_Built = TypeVar("_Built")
 
 
 @dataclass
@@ -45,6 +48,18 @@ class Placed:
     def at(self, option: str) -> SourceRef:
         """Where ``option`` was set (the draft itself when it was not)."""
         return self.where.get(option, self.source)
+
+
+def build_each(
+    drafts: Mapping[str, _Draft], build: Callable[[_Draft], tuple[_Built, list[Problem]]]
+) -> tuple[dict[str, _Built], list[Problem]]:
+    """Every draft frozen by ``build``, by name, and the problems of all, in draft order."""
+    built: dict[str, _Built] = {}
+    problems: list[Problem] = []
+    for name, draft in drafts.items():
+        built[name], draft_problems = build(draft)
+        problems.extend(draft_problems)
+    return built, problems
 
 
 @dataclass(frozen=True)

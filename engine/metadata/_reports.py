@@ -22,7 +22,7 @@ from engine.metadata._entities import EntityDraft, Lookup
 from engine.metadata._fields import label_from_json
 from engine.metadata._model import EntityDef, SourceRef
 from engine.metadata._names import derive_label
-from engine.metadata._pipeline import SCHEMA_VERSION, DocumentKind, Resolution, sees
+from engine.metadata._pipeline import SCHEMA_VERSION, DocumentKind, Resolution, build_each, sees
 from engine.metadata._problems import child, did_you_mean, problem, quoted_list
 from engine.metadata._report_checks import (
     NUMBER_FIELD_TYPES,
@@ -257,13 +257,7 @@ def build_reports(
         broken_workflows=frozenset(broken_workflows),
         broken_scorings=frozenset(broken_scorings),
     )
-    reports: dict[str, ReportDef] = {}
-    problems: list[Problem] = []
-    for name, draft in drafts.items():
-        report, report_problems = build_report(draft, lookup)
-        reports[name] = report
-        problems.extend(report_problems)
-    return reports, problems
+    return build_each(drafts, lambda draft: build_report(draft, lookup))
 
 
 def build_report(draft: ReportDraft, lookup: ReportLookup) -> tuple[ReportDef, list[Problem]]:

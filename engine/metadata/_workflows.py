@@ -34,7 +34,7 @@ from engine.metadata._model import (
     SourceRef,
 )
 from engine.metadata._names import derive_label
-from engine.metadata._pipeline import SCHEMA_VERSION, DocumentKind, OverlayKind, Resolution
+from engine.metadata._pipeline import SCHEMA_VERSION, DocumentKind, OverlayKind, Resolution, build_each
 from engine.metadata._problems import child, did_you_mean, problem, quoted_list
 from engine.metadata._workflow_actions import DEFAULT_ASSIGN_FIELD, RuleScope, build_actions, rule_problems
 from engine.metadata._workflow_drafts import PartDraft, WorkflowDraft, apply_workflow_overlays, workflow_draft
@@ -81,11 +81,8 @@ def build_workflows(
         broken=frozenset(broken_entities),
         driven=driven_map(owners),
     )
-    workflows: dict[str, WorkflowDef] = {}
-    for name, draft in drafts.items():
-        workflow, workflow_problems = build_workflow(draft, lookup)
-        workflows[name] = workflow
-        problems.extend(workflow_problems)
+    workflows, workflow_problems = build_each(drafts, lambda draft: build_workflow(draft, lookup))
+    problems.extend(workflow_problems)
     return workflows, problems
 
 
