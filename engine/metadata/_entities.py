@@ -110,6 +110,16 @@ class Lookup:
     broken: frozenset[str] = frozenset()
     driven: Mapping[str, frozenset[str]] = dataclasses.field(default_factory=dict)
 
+    @classmethod
+    def of(cls, resolution: Resolution) -> Lookup:
+        """The entities of ``resolution``, as the kinds built after them see them."""
+        return cls(
+            drafts=resolution.drafts("entity"),
+            entities=resolution.definitions("entity"),
+            ancestors=resolution.ancestors,
+            broken=frozenset(resolution.broken("entity")),
+        )
+
     def sees(self, viewer: str, owner: str) -> bool:
         """Whether bundle ``viewer`` sees what bundle ``owner`` defines."""
         return viewer == owner or owner in self.ancestors.get(viewer, frozenset())

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import Problem
-from engine.metadata._entities import EntityDraft, Lookup
+from engine.metadata._entities import Lookup
 from engine.metadata._fields import label_from_json
 from engine.metadata._model import EntityDef, SourceRef
 from engine.metadata._names import derive_label
@@ -235,10 +235,7 @@ class ReportLookup:
 
 def build_reports(
     drafts: Mapping[str, ReportDraft],
-    entity_drafts: Mapping[str, EntityDraft],
-    entities: Mapping[str, EntityDef],
-    ancestors: Mapping[str, frozenset[str]],
-    broken_entities: Iterable[str] = (),
+    entities: Lookup,
     *,
     workflow_drafts: Mapping[str, WorkflowDraft],
     workflows: Mapping[str, WorkflowDef],
@@ -248,9 +245,7 @@ def build_reports(
 ) -> tuple[dict[str, ReportDef], list[Problem]]:
     """Freeze every report draft and check it (see the module's docstring)."""
     lookup = ReportLookup(
-        entities=Lookup(
-            drafts=entity_drafts, entities=entities, ancestors=ancestors, broken=frozenset(broken_entities)
-        ),
+        entities=entities,
         workflow_drafts=workflow_drafts,
         workflows=workflows,
         scoring_drafts=scoring_drafts,
@@ -442,10 +437,7 @@ def _distribution(
 def _build(resolution: Resolution) -> tuple[Mapping[str, ReportDef], list[Problem]]:
     return build_reports(
         resolution.drafts("report"),
-        resolution.drafts("entity"),
-        resolution.definitions("entity"),
-        resolution.ancestors,
-        resolution.broken("entity"),
+        Lookup.of(resolution),
         workflow_drafts=resolution.drafts("workflow"),
         workflows=resolution.definitions("workflow"),
         scoring_drafts=resolution.drafts("scoring"),

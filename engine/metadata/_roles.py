@@ -39,9 +39,9 @@ from types import MappingProxyType
 from typing import Any, Literal, cast, get_args
 
 from engine.errors import Problem
-from engine.metadata._entities import EntityDraft, Lookup
+from engine.metadata._entities import Lookup
 from engine.metadata._fields import label_from_json
-from engine.metadata._model import EntityDef, Label, SourceRef, freeze_mappings
+from engine.metadata._model import Label, SourceRef, freeze_mappings
 from engine.metadata._names import derive_label
 from engine.metadata._pipeline import (
     Ancestors,
@@ -234,15 +234,9 @@ def _permission(permission: EntityPermission) -> dict[str, Any]:
 RESTRICTABLE_SYSTEM_FIELDS = ("owner",)
 
 
-def build_roles(
-    drafts: Mapping[str, RoleDraft],
-    entity_drafts: Mapping[str, EntityDraft],
-    entities: Mapping[str, EntityDef],
-    ancestors: Mapping[str, frozenset[str]],
-    broken_entities: Iterable[str] = (),
-) -> tuple[dict[str, RoleDef], list[Problem]]:
-    """Freeze every role draft and check it (see the module's docstring)."""
-    lookup = Lookup(drafts=entity_drafts, entities=entities, ancestors=ancestors, broken=frozenset(broken_entities))
+def build_roles(drafts: Mapping[str, RoleDraft], lookup: Lookup) -> tuple[dict[str, RoleDef], list[Problem]]:
+    """Freeze every role draft and check it against the entities of ``lookup`` (see the
+    module's docstring)."""
     roles: dict[str, RoleDef] = {}
     problems: list[Problem] = []
     for name, draft in drafts.items():
@@ -357,13 +351,7 @@ def _apply_overlays(
 
 
 def _build(resolution: Resolution) -> tuple[Mapping[str, RoleDef], list[Problem]]:
-    return build_roles(
-        resolution.drafts("role"),
-        resolution.drafts("entity"),
-        resolution.definitions("entity"),
-        resolution.ancestors,
-        resolution.broken("entity"),
-    )
+    return build_roles(resolution.drafts("role"), Lookup.of(resolution))
 
 
 def _reference_problems(resolution: Resolution) -> list[Problem]:

@@ -17,12 +17,13 @@ reachable, no way out of a final state).
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+import dataclasses
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
 from engine.errors import Problem
-from engine.metadata._entities import EntityDraft, Lookup, driven_map, state_labels
+from engine.metadata._entities import Lookup, driven_map, state_labels
 from engine.metadata._field_types import DEFAULT_MAX_LENGTH
 from engine.metadata._fields import label_from_json
 from engine.metadata._model import (
@@ -53,13 +54,10 @@ _TEXT_INPUTS = ("string", "text")
 
 
 def build_workflows(
-    drafts: Mapping[str, WorkflowDraft],
-    entity_drafts: Mapping[str, EntityDraft],
-    entities: Mapping[str, EntityDef],
-    ancestors: Mapping[str, frozenset[str]],
-    broken_entities: Iterable[str] = (),
+    drafts: Mapping[str, WorkflowDraft], entities: Lookup
 ) -> tuple[dict[str, WorkflowDef], list[Problem]]:
-    """Freeze every workflow draft and check it; also that no field has two workflows."""
+    """Freeze every workflow draft and check it against ``entities``; also that no field
+    has two workflows."""
     problems: list[Problem] = []
     owners: dict[tuple[str, str], WorkflowDraft] = {}
     for draft in drafts.values():
@@ -74,13 +72,7 @@ def build_workflows(
             "another enum field, or merge the two workflows."
         )
         problems.append(problem("field_has_workflow", message, draft.at("field")))
-    lookup = Lookup(
-        drafts=entity_drafts,
-        entities=entities,
-        ancestors=ancestors,
-        broken=frozenset(broken_entities),
-        driven=driven_map(owners),
-    )
+    lookup = dataclasses.replace(entities, driven=driven_map(owners))
     workflows, workflow_problems = build_each(drafts, lambda draft: build_workflow(draft, lookup))
     problems.extend(workflow_problems)
     return workflows, problems
@@ -489,13 +481,7 @@ def _values_json(action: ActionDef) -> dict[str, Any]:
 
 
 def _build(resolution: Resolution) -> tuple[Mapping[str, WorkflowDef], list[Problem]]:
-    return build_workflows(
-        resolution.drafts("workflow"),
-        resolution.drafts("entity"),
-        resolution.definitions("entity"),
-        resolution.ancestors,
-        resolution.broken("entity"),
-    )
+    return build_workflows(resolution.drafts("workflow"), Lookup.of(resolution))
 
 
 def _to_json(workflow: WorkflowDef, definitions: Definitions) -> dict[str, Any]:
