@@ -37,7 +37,15 @@ from typing import Any
 
 from engine.errors import Problem
 from engine.metadata._derived import derived_problems
-from engine.metadata._fields import FieldDraft, build_field, choice_value, field_draft, field_to_json, label_from_json
+from engine.metadata._fields import (
+    FieldDraft,
+    build_field,
+    choice_value,
+    field_draft,
+    field_to_json,
+    label_from_json,
+    label_or_derived,
+)
 from engine.metadata._model import (
     SYSTEM_FIELDS,
     EntityDef,
@@ -319,7 +327,7 @@ def build_entity(draft: EntityDraft) -> tuple[EntityDef, list[Problem]]:
     )
     entity = EntityDef(
         name=draft.name,
-        label=label_from_json(draft.spec.get("label")) or derive_label(draft.name),
+        label=label_or_derived(draft.spec, draft.name),
         fields=fields,
         display=display,
         description=label_from_json(draft.spec.get("description")),

@@ -60,6 +60,11 @@ def label_from_json(value: Any) -> Label | None:
     return None
 
 
+def label_or_derived(options: Mapping[str, Any], name: str) -> Label:
+    """The ``label`` of ``options`` as written, else the one derived from ``name``."""
+    return label_from_json(options.get("label")) or derive_label(name)
+
+
 def choice_value(choice: Any) -> str:
     """The value of a choice written as a string or ``{"value", "label"}``."""
     return str(choice["value"]) if isinstance(choice, Mapping) else str(choice)
@@ -115,7 +120,7 @@ def build_field(draft: FieldDraft) -> tuple[FieldDef, list[Problem]]:
     field = FieldDef(
         name=draft.name,
         type=draft.type,  # type: ignore[arg-type]
-        label=label_from_json(spec.get("label")) or derive_label(draft.name),
+        label=label_or_derived(spec, draft.name),
         description=label_from_json(spec.get("description")),
         required=required,
         # the engine assigns the values of an assigned type: unique, and nobody edits them

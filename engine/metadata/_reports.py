@@ -19,7 +19,7 @@ from typing import Any
 
 from engine.errors import Problem
 from engine.metadata._entities import Lookup
-from engine.metadata._fields import label_from_json
+from engine.metadata._fields import label_from_json, label_or_derived
 from engine.metadata._model import EntityDef, SourceRef
 from engine.metadata._names import derive_label
 from engine.metadata._pipeline import SCHEMA_VERSION, DocumentKind, Resolution, build_each, sees
@@ -278,7 +278,7 @@ def build_report(draft: ReportDraft, lookup: ReportLookup) -> tuple[ReportDef, l
     report = ReportDef(
         name=draft.name,
         type=kind,
-        label=label_from_json(document.get("label")) or derive_label(draft.name),
+        label=label_or_derived(document, draft.name),
         entity=entity_name,
         spec=spec,
         workflow=str(document["workflow"]) if kind in WORKFLOW_REPORT_TYPES else None,

@@ -40,7 +40,7 @@ from engine.errors import Problem
 from engine.logic import LogicError, compile_rule
 from engine.metadata._entities import Lookup, driven_map
 from engine.metadata._field_types import NUMBER_TYPES
-from engine.metadata._fields import label_from_json
+from engine.metadata._fields import label_or_derived
 from engine.metadata._model import EntityDef, ScoringDef, SourceRef, Trigger
 from engine.metadata._names import derive_label
 from engine.metadata._pipeline import SCHEMA_VERSION, DocumentKind, OverlayKind, Resolution, sees
@@ -202,7 +202,7 @@ def build_scorings(
             name=name,
             entity=entity_name,
             scorer=str(draft.spec["scorer"]),
-            label=label_from_json(draft.spec.get("label")) or derive_label(name),
+            label=label_or_derived(draft.spec, name),
             config=MappingProxyType(copy.deepcopy(draft.config)),
             target_value=draft.spec.get("target_value"),
             target_grade=draft.spec.get("target_grade"),

@@ -25,7 +25,7 @@ from typing import Any
 from engine.errors import Problem
 from engine.metadata._entities import Lookup, driven_map, state_labels
 from engine.metadata._field_types import DEFAULT_MAX_LENGTH
-from engine.metadata._fields import label_from_json
+from engine.metadata._fields import label_from_json, label_or_derived
 from engine.metadata._model import (
     SYSTEM_FIELDS,
     Definitions,
@@ -103,7 +103,7 @@ def build_workflow(draft: WorkflowDraft, lookup: Lookup) -> tuple[WorkflowDef, l
         name=draft.name,
         entity=entity_name,
         field=str(draft.spec["field"]),
-        label=label_from_json(draft.spec.get("label")) or derive_label(draft.name),
+        label=label_or_derived(draft.spec, draft.name),
         states=states,
         transitions=transitions,
         source=draft.source,
@@ -195,7 +195,7 @@ def _transition(
     problems.extend(action_problems)
     return TransitionDef(
         name=draft.name,
-        label=label_from_json(spec.get("label")) or derive_label(draft.name),
+        label=label_or_derived(spec, draft.name),
         from_states=from_states,
         to_state=str(spec["to"]),
         when=copy.deepcopy(when),
@@ -232,7 +232,7 @@ def _inputs(specs: Mapping[str, Mapping[str, Any]], where: SourceRef, problems: 
         inputs[name] = InputDef(
             name=name,
             type=input_type,
-            label=label_from_json(spec.get("label")) or derive_label(name),
+            label=label_or_derived(spec, name),
             required=bool(spec.get("required", False)),
             choices=tuple(spec.get("choices", ())) if input_type == "enum" else (),
             max_length=int(max_length) if input_type in _TEXT_INPUTS and max_length else None,
