@@ -265,14 +265,20 @@ def resolve_settings(group: list[Setting], ancestors: Ancestors) -> tuple[Settin
     for other in standing[1:]:
         if same_json(other.value, first.value):
             continue
-        message = (
-            f"this sets {other.where.pointer.rsplit('/', 1)[-1]!r} to {other.value!r}, but "
-            f"{first.where.file} at {first.where.pointer} sets it to {first.value!r}; overlays "
-            "never override each other silently. Set it in one place, or in a bundle that "
-            "extends both."
-        )
-        problems.append(problem("overlay_clash", message, other.where))
+        this = f"sets {other.where.pointer.rsplit('/', 1)[-1]!r} to {other.value!r}"
+        problems.append(overlay_clash(other.where, this, first.where, f"sets it to {first.value!r}", "Set"))
     return first, problems
+
+
+def overlay_clash(where: SourceRef, this: str, earlier: SourceRef, that: str, fix: str) -> Problem:
+    """The ``overlay_clash`` of the overlay at ``where``, which ``this`` (does) while the
+    overlay at ``earlier`` ``that`` (does otherwise), neither bundle extending the other;
+    ``fix`` is the verb of the advice ("Set", "Write", "Edit")."""
+    message = (
+        f"this {this}, but {earlier.file} at {earlier.pointer} {that}; overlays never override "
+        f"each other silently. {fix} it in one place, or in a bundle that extends both."
+    )
+    return problem("overlay_clash", message, where)
 
 
 def related(a: str, b: str, ancestors: Ancestors) -> bool:

@@ -49,6 +49,7 @@ from engine.metadata._pipeline import (
     OverlayDraft,
     OverlayKind,
     Resolution,
+    overlay_clash,
     overlay_targets,
     related,
     same_json,
@@ -194,13 +195,9 @@ def _clashes(group: list[_Write], ancestors: Mapping[str, frozenset[str]]) -> li
                 continue
             if related(later.bundle, earlier.bundle, ancestors):
                 continue  # one refines the other: the bundle order decides
-            message = (
-                f"this writes {'/'.join(later.place)} as {json.dumps(later.value, ensure_ascii=False)}, but "
-                f"{earlier.where.file} at {earlier.where.pointer} writes it as "
-                f"{json.dumps(earlier.value, ensure_ascii=False)}; overlays never override each other "
-                "silently. Write it in one place, or in a bundle that extends both."
-            )
-            problems.append(problem("overlay_clash", message, later.where))
+            this = f"writes {'/'.join(later.place)} as {json.dumps(later.value, ensure_ascii=False)}"
+            that = f"writes it as {json.dumps(earlier.value, ensure_ascii=False)}"
+            problems.append(overlay_clash(later.where, this, earlier.where, that, "Write"))
             break
     return problems
 
