@@ -148,11 +148,17 @@ def build_field(draft: FieldDraft) -> tuple[FieldDef, list[Problem]]:
         source=draft.source,
     )
     if field.has_default and not (scale is not None and precision is not None and scale > precision):
-        reason = default_problem(field, field.default)
-        if reason:
-            message = f"the default {field.default!r} is not a valid value of this field: {reason}."
-            problems.append(problem("invalid_default", message, draft.at("default")))
+        problems.extend(_default_problems(field, draft))
     return field, problems
+
+
+def _default_problems(field: FieldDef, draft: FieldDraft) -> list[Problem]:
+    """The problem of a default that is not a valid value of the field it is the default of."""
+    reason = default_problem(field, field.default)
+    if not reason:
+        return []
+    message = f"the default {field.default!r} is not a valid value of this field: {reason}."
+    return [problem("invalid_default", message, draft.at("default"))]
 
 
 def _rollup(spec: Any) -> RollupDef | None:
