@@ -30,6 +30,7 @@ from engine.compile._rules import (
     DATETIME_RE,
     INT64_MAX,
     INT64_MIN,
+    OWNER_MAX_LENGTH,
     UNSTORABLE_SEARCH,
     format_regex,
     integer_bounds,
@@ -105,14 +106,27 @@ def chain(
 _NOT_INT = "{v}.__class__ is not int and (not isinstance({v}, int) or isinstance({v}, bool))"
 
 
+def _must_be_text(v: str, trusted: bool) -> list[tuple[str, str]]:
+    """The type rule of a value whose JSON form is a string (none when ``trusted``)."""
+    return [] if trusted else [(f"not isinstance({v}, str)", "type")]
+
+
 def unstorable_condition(src: Source, v: str) -> str:
     """The expression that is true when text ``v`` holds a NUL or an unpaired surrogate
     (ASCII text, most of it, only pays for the NUL test)."""
     return f"'\\x00' in {v} or not {v}.isascii() and {src.const(UNSTORABLE_SEARCH)}({v}) is not None"
 
 
+def owner_rules(src: Source, v: str) -> list[tuple[str, str]]:
+    """The rules of ``owner`` on text ``v`` (after its type), as :func:`chain` takes them."""
+    return [
+        (unstorable_condition(src, v), "invalid_character"),
+        (f"len({v}) > {src.const(OWNER_MAX_LENGTH)}", "max_length"),
+    ]
+
+
 def _text(src: Source, field: FieldDef, v: str, trusted: bool) -> list[tuple[str, str]]:
-    conditions = [] if trusted else [(f"not isinstance({v}, str)", "type")]
+    conditions = _must_be_text(v, trusted)
     if field.required:
         # a required text is missing when blank after trimming
         conditions.append((f"not {v}.strip()", "required"))
@@ -207,78 +221,60 @@ def _decimal(
     chain(src, depth + 1, conditions, fail, [store("d")])
 
 
-def _date(
+def _iso(
     src: Source,
-    field: FieldDef,
     v: str,
     trusted: bool,
-    store: Statement,
     fail: Statement,
     depth: int,
+    *,
+    shape: str,
+    parse: Callable[[str], Any],
+    parsed: list[str],
 ) -> None:
-    conditions = [] if trusted else [(f"not isinstance({v}, str)", "type")]
+    """Emit the checks of ISO text ``v``: a string, of the right ``shape`` (the condition
+    that fails with "format"), that ``parse`` accepts (else "format" again) into ``d``;
+    ``parsed`` are the ``elif``/``else`` lines that go on from a parsed ``d``."""
+    conditions = _must_be_text(v, trusted)
+    conditions.append((shape, "format"))
+    lines = [
+        "try:",
+        f"    d = {src.const(parse)}({v})",
+        "except ValueError:",
+        "    d = None",
+        "if d is None:",
+        f"    {fail(repr('format'))}",
+        *parsed,
+    ]
+    chain(src, depth, conditions, fail, lines)
+
+
+def _date(src: Source, v: str, trusted: bool, store: Statement, fail: Statement, depth: int) -> None:
     # Same as DATE_RE.fullmatch, cheaper: among ten-character strings with dashes at
     # 4 and 7, date.fromisoformat accepts exactly ASCII-digit YYYY-MM-DD.
-    conditions.append((f"len({v}) != 10 or {v}[4] != '-' or {v}[7] != '-'", "format"))
-    parse = src.const(date.fromisoformat)
-    chain(
-        src,
-        depth,
-        conditions,
-        fail,
-        [
-            "try:",
-            f"    d = {parse}({v})",
-            "except ValueError:",
-            "    d = None",
-            "if d is None:",
-            f"    {fail(repr('format'))}",
-            "else:",
-            f"    {store('d')}",
-        ],
-    )
+    shape = f"len({v}) != 10 or {v}[4] != '-' or {v}[7] != '-'"
+    _iso(src, v, trusted, fail, depth, shape=shape, parse=date.fromisoformat, parsed=["else:", f"    {store('d')}"])
 
 
-def _datetime(
-    src: Source,
-    field: FieldDef,
-    v: str,
-    trusted: bool,
-    store: Statement,
-    fail: Statement,
-    depth: int,
-) -> None:
-    conditions = [] if trusted else [(f"not isinstance({v}, str)", "type")]
-    conditions.append((f"{src.const(DATETIME_RE.fullmatch)}({v}) is None", "format"))
-    parse = src.const(datetime.fromisoformat)
+def _datetime(src: Source, v: str, trusted: bool, store: Statement, fail: Statement, depth: int) -> None:
     utc = src.const(UTC)
-    chain(
-        src,
-        depth,
-        conditions,
-        fail,
-        [
-            "try:",
-            f"    d = {parse}({v})",
-            "except ValueError:",
-            "    d = None",
-            "if d is None:",
-            f"    {fail(repr('format'))}",
-            "elif d.tzinfo is None:",
-            f"    {store(f'd.replace(tzinfo={utc})')}",
-            f"elif d.tzinfo is {utc}:",
-            f"    {store('d')}",
-            "else:",
-            "    try:",
-            f"        d = d.astimezone({utc})",
-            "    except OverflowError:",
-            "        d = None",
-            "    if d is None:",
-            f"        {fail(repr('out_of_range'))}",
-            "    else:",
-            f"        {store('d')}",
-        ],
-    )
+    in_utc = [
+        "elif d.tzinfo is None:",
+        f"    {store(f'd.replace(tzinfo={utc})')}",
+        f"elif d.tzinfo is {utc}:",
+        f"    {store('d')}",
+        "else:",
+        "    try:",
+        f"        d = d.astimezone({utc})",
+        "    except OverflowError:",
+        "        d = None",
+        "    if d is None:",
+        f"        {fail(repr('out_of_range'))}",
+        "    else:",
+        f"        {store('d')}",
+    ]
+    shape = f"{src.const(DATETIME_RE.fullmatch)}({v}) is None"
+    _iso(src, v, trusted, fail, depth, shape=shape, parse=datetime.fromisoformat, parsed=in_utc)
 
 
 def _multi_enum(src: Source, field: FieldDef, v: str, store: Statement, fail: Statement, depth: int) -> None:
@@ -338,11 +334,11 @@ def emit_value_checks(
     elif kind == "boolean":
         chain(src, depth, [(f"{v} is not True and {v} is not False", "type")], fail, [store(v)])
     elif kind == "date":
-        _date(src, field, v, trusted, store, fail, depth)
+        _date(src, v, trusted, store, fail, depth)
     elif kind == "datetime":
-        _datetime(src, field, v, trusted, store, fail, depth)
+        _datetime(src, v, trusted, store, fail, depth)
     elif kind == "enum":
-        conditions = [] if trusted else [(f"not isinstance({v}, str)", "type")]
+        conditions = _must_be_text(v, trusted)
         conditions.append((f"{v} not in {src.const(frozenset(field.choice_values))}", "choice"))
         chain(src, depth, conditions, fail, [store(v)])
     elif kind == "multi_enum":

@@ -24,11 +24,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NoReturn
 
-from engine.compile._codegen import Source, emit_value_checks, unstorable_condition
+from engine.compile._codegen import Source, chain, emit_value_checks, owner_rules
 from engine.compile._rules import (
     BOOLEAN_TEXT,
     INT64_MAX,
-    OWNER_MAX_LENGTH,
     READ_ONLY_SYSTEM_FIELDS,
     record_problem,
 )
@@ -170,12 +169,8 @@ def _emit_owner(src: Source, index: int, local: str) -> None:
     src.add(2, f"s = row[{index}]")
     src.add(2, "if not s:")
     src.add(3, f"{local} = None")
-    src.add(2, f"elif {unstorable_condition(src, 's')}:")
-    src.add(3, f"errs.append(({key}, 'invalid_character'))")
-    src.add(2, f"elif len(s) > {src.const(OWNER_MAX_LENGTH)}:")
-    src.add(3, f"errs.append(({key}, 'max_length'))")
     src.add(2, "else:")
-    src.add(3, f"{local} = s")
+    chain(src, 3, owner_rules(src, "s"), lambda code: f"errs.append(({key}, {code}))", [f"{local} = s"])
 
 
 def _emit_id(src: Source, index: int, local: str) -> None:

@@ -33,6 +33,7 @@ unknown and system keys in input order.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Final
 
@@ -189,6 +190,21 @@ def _message(entity: EntityDef, name: str, code: str) -> str:
     return _field_message(field, code)
 
 
+#: What a field's value must be (after its quoted name), by the code of the rule it broke.
+_RULE_MESSAGES: Final[dict[str, Callable[[FieldDef], str]]] = {
+    "min_length": lambda field: f"must be at least {field.min_length} characters long",
+    "max_length": lambda field: f"must be at most {field.max_length} characters long; shorten it",
+    "pattern": lambda field: f"must match the pattern {field.pattern}",
+    "out_of_range": lambda field: f"must be between {INT64_MIN} and {INT64_MAX}",
+    "minimum": lambda field: f"must be at least {_number(field.minimum)}",
+    "maximum": lambda field: f"must be at most {_number(field.maximum)}",
+    "scale": lambda field: f"must have at most {field.scale} digits after the decimal point",
+    "precision": lambda field: f"must have at most {integer_digits(field)} digits before the decimal point",
+    "choice": lambda field: f"must be one of: {_choices(field)}",
+    "duplicate": lambda field: "lists a value more than once; give each value once",
+}
+
+
 def _field_message(field: FieldDef, code: str) -> str:
     name, kind = field.name, field.type
     if code == "type":
@@ -216,29 +232,10 @@ def _field_message(field: FieldDef, code: str) -> str:
             "json": f'"{name}" must be valid JSON text',
             "multi_enum": f'"{name}" must be "a|b" or a JSON array of strings',
         }.get(kind, f'"{name}" is not in the expected format')
-    if code == "min_length":
-        return f'"{name}" must be at least {field.min_length} characters long'
-    if code == "max_length":
-        return f'"{name}" must be at most {field.max_length} characters long; shorten it'
-    if code == "pattern":
-        return f'"{name}" must match the pattern {field.pattern}'
-    if code == "out_of_range":
-        if kind == "datetime":
-            return f'"{name}" is outside the supported range (years 1 to 9999 in UTC)'
-        return f'"{name}" must be between {INT64_MIN} and {INT64_MAX}'
-    if code == "minimum":
-        return f'"{name}" must be at least {_number(field.minimum)}'
-    if code == "maximum":
-        return f'"{name}" must be at most {_number(field.maximum)}'
-    if code == "scale":
-        return f'"{name}" must have at most {field.scale} digits after the decimal point'
-    if code == "precision":
-        return f'"{name}" must have at most {integer_digits(field)} digits before the decimal point'
-    if code == "choice":
-        return f'"{name}" must be one of: {_choices(field)}'
-    if code == "duplicate":
-        return f'"{name}" lists a value more than once; give each value once'
-    return f'"{name}" is invalid [{code}]'
+    if code == "out_of_range" and kind == "datetime":
+        return f'"{name}" is outside the supported range (years 1 to 9999 in UTC)'
+    rule = _RULE_MESSAGES.get(code)
+    return f'"{name}" {rule(field)}' if rule is not None else f'"{name}" is invalid [{code}]'
 
 
 def record_problem(entity: EntityDef, name: object, code: str, *, line: int | None = None) -> Problem:

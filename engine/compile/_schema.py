@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, ClassVar, TypeGuard
+from typing import Any, ClassVar, TypeGuard, TypeVar
 
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load
 
@@ -38,6 +39,8 @@ from engine.errors import Problem, RecordValidationError
 from engine.metadata import pattern_matcher
 from engine.metadata._field_types import TEXT_TYPES, field_type
 from engine.metadata._model import EntityDef, FieldDef
+
+_Moment = TypeVar("_Moment", date, datetime)
 
 
 class _CodedField(fields.Field[Any]):
@@ -63,6 +66,14 @@ class _CodedField(fields.Field[Any]):
         if self.definition is None:
             raise LookupError(f"{self.name!r} is not a field of {self.entity.name}")
         return self.definition
+
+    def _check_bounds(self, number: int | Decimal) -> None:
+        """Raise "minimum" or "maximum" when ``number`` is outside the field's bounds."""
+        field = self.field
+        if field.minimum is not None and number < field.minimum:
+            raise self.make_error("minimum")
+        if field.maximum is not None and number > field.maximum:
+            raise self.make_error("maximum")
 
 
 class _ReadOnly(_CodedField):
@@ -106,15 +117,11 @@ class _Text(_CodedField):
 
 class _Integer(_CodedField):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
-        field = self.field
         if not _is_int(value):
             raise self.make_error("type")
         if not INT64_MIN <= value <= INT64_MAX:
             raise self.make_error("out_of_range")
-        if field.minimum is not None and value < field.minimum:
-            raise self.make_error("minimum")
-        if field.maximum is not None and value > field.maximum:
-            raise self.make_error("maximum")
+        self._check_bounds(value)
         return value
 
 
@@ -139,10 +146,7 @@ class _Decimal(_CodedField):
             raise self.make_error("precision")
         if fraction_digits > scale_of(field):
             raise self.make_error("scale")
-        if field.minimum is not None and number < field.minimum:
-            raise self.make_error("minimum")
-        if field.maximum is not None and number > field.maximum:
-            raise self.make_error("maximum")
+        self._check_bounds(number)
         return number
 
     @staticmethod
@@ -165,28 +169,27 @@ class _Boolean(_CodedField):
         raise self.make_error("type")
 
 
+def _iso(field: _CodedField, value: Any, shape: re.Pattern[str], parse: Callable[[str], _Moment]) -> _Moment:
+    """ISO text ``value`` as ``parse`` reads it: a string (else "type") of the right
+    ``shape`` that ``parse`` accepts (else "format")."""
+    if not isinstance(value, str):
+        raise field.make_error("type")
+    if shape.fullmatch(value) is None:
+        raise field.make_error("format")
+    try:
+        return parse(value)
+    except ValueError:
+        raise field.make_error("format") from None
+
+
 class _Date(_CodedField):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> date:
-        if not isinstance(value, str):
-            raise self.make_error("type")
-        if DATE_RE.fullmatch(value) is None:
-            raise self.make_error("format")
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            raise self.make_error("format") from None
+        return _iso(self, value, DATE_RE, date.fromisoformat)
 
 
 class _DateTime(_CodedField):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
-        if not isinstance(value, str):
-            raise self.make_error("type")
-        if DATETIME_RE.fullmatch(value) is None:
-            raise self.make_error("format")
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            raise self.make_error("format") from None
+        moment = _iso(self, value, DATETIME_RE, datetime.fromisoformat)
         if moment.tzinfo is None:
             return moment.replace(tzinfo=UTC)
         try:

@@ -178,7 +178,9 @@ class _StoredNumber(FunctionElement[Any]):
 
 # the scale is the second clause, a literal written into the SQL (so it is part of the cache key)
 @compiles(_PlainNumber)
-def _plain_default(element: _PlainNumber, compiler: SQLCompiler, **kw: Any) -> str:
+@compiles(_StoredNumber)
+def _number_as_is(element: _PlainNumber | _StoredNumber, compiler: SQLCompiler, **kw: Any) -> str:
+    """Off SQLite a decimal column holds the number itself: both are the value as it is."""
     value, _scale = element.clauses
     return compiler.process(value, **kw)
 
@@ -187,12 +189,6 @@ def _plain_default(element: _PlainNumber, compiler: SQLCompiler, **kw: Any) -> s
 def _plain_sqlite(element: _PlainNumber, compiler: SQLCompiler, **kw: Any) -> str:
     value, scale = element.clauses
     return f"(CAST({compiler.process(value, **kw)} AS REAL) / 1e{compiler.process(scale, **kw)})"
-
-
-@compiles(_StoredNumber)
-def _stored_default(element: _StoredNumber, compiler: SQLCompiler, **kw: Any) -> str:
-    value, _scale = element.clauses
-    return compiler.process(value, **kw)
 
 
 @compiles(_StoredNumber, "sqlite")

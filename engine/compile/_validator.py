@@ -17,8 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.compile._codegen import MISSING, Source, emit_value_checks, unstorable_condition
-from engine.compile._rules import OWNER_MAX_LENGTH, READ_ONLY_SYSTEM_FIELDS, record_problem
+from engine.compile._codegen import MISSING, Source, chain, emit_value_checks, owner_rules
+from engine.compile._rules import READ_ONLY_SYSTEM_FIELDS, record_problem
 from engine.errors import Problem, RecordValidationError
 from engine.metadata._field_types import field_type
 from engine.metadata._model import NO_DEFAULT, EntityDef, FieldDef
@@ -95,14 +95,9 @@ def _emit_owner(src: Source, missing: str) -> None:
     src.add(3, "seen += 1")
     src.add(3, "if v is None:")
     src.add(4, f"out[{key}] = None")
-    src.add(3, "elif not isinstance(v, str):")
-    src.add(4, f"errs.append(({key}, 'type'))")
-    src.add(3, f"elif {unstorable_condition(src, 'v')}:")
-    src.add(4, f"errs.append(({key}, 'invalid_character'))")
-    src.add(3, f"elif len(v) > {src.const(OWNER_MAX_LENGTH)}:")
-    src.add(4, f"errs.append(({key}, 'max_length'))")
     src.add(3, "else:")
-    src.add(4, f"out[{key}] = v")
+    rules = [("not isinstance(v, str)", "type"), *owner_rules(src, "v")]
+    chain(src, 4, rules, lambda code: f"errs.append(({key}, {code}))", [f"out[{key}] = v"])
 
 
 def generate_check(entity: EntityDef, *, partial: bool) -> tuple[RawCheck, str]:

@@ -91,30 +91,53 @@ def _val(g: Generator, op: str, args: Any, pointer: str, site: str) -> str | Non
     return g.path(tuple(segment(value) for value in values if value is not None))
 
 
-def _and_or(g: Generator, op: str, args: Any, pointer: str, site: str) -> str | None:
-    if not args:
-        return "False"
+def _lazy(g: Generator, args: Any, flat_form: Callable[[str], None], nested_form: Callable[[str], None]) -> str | None:
+    """Emit a lazy operator into a new name, which it returns: ``flat_form(name)`` inside
+    a ``for _ in _once:`` loop that may ``break``, or ``nested_form(name)`` with one block
+    per argument (None when neither fits: use the closure)."""
     flat = _flat(g, args)
     if flat is None:
         return None
     target = g.temp()
     if flat:
         _open_once(g)
+        flat_form(target)
+        _close_once(g)
+    else:
+        nested_form(target)
+    return target
+
+
+def _until(
+    g: Generator, args: Any, site: str, goes_on: Callable[[str], str], stops: Callable[[str], str]
+) -> str | None:
+    """Evaluate ``args`` in order into one name while ``goes_on(name)`` holds, stopping at
+    the first value for which ``stops(name)`` (its negation) does; the result is the last
+    value evaluated (``and``, ``or``, ``??``)."""
+
+    def flat_form(target: str) -> None:
         for i, item in enumerate(args):
             g.line(f"{target} = {g.emit(item, f'{site}/{i}')}")
             if i < len(args) - 1:
-                test = g.truthy(target)
-                _break_if(g, f"not {test}" if op == "and" else test)
-        _close_once(g)
-        return target
-    g.line(f"{target} = {g.emit(args[0], f'{site}/0')}")
-    for i, item in enumerate(args[1:], start=1):
-        test = g.truthy(target)
-        g.open_block(f"if {test}:" if op == "and" else f"if not {test}:")
-        g.line(f"{target} = {g.emit(item, f'{site}/{i}')}")
-    for _ in args[1:]:
-        g.close_block()
-    return target
+                _break_if(g, stops(target))
+
+    def nested_form(target: str) -> None:
+        g.line(f"{target} = {g.emit(args[0], f'{site}/0')}")
+        for i, item in enumerate(args[1:], start=1):
+            g.open_block(f"if {goes_on(target)}:")
+            g.line(f"{target} = {g.emit(item, f'{site}/{i}')}")
+        for _ in args[1:]:
+            g.close_block()
+
+    return _lazy(g, args, flat_form, nested_form)
+
+
+def _and_or(g: Generator, op: str, args: Any, pointer: str, site: str) -> str | None:
+    if not args:
+        return "False"
+    if op == "and":
+        return _until(g, args, site, g.truthy, lambda target: f"not {g.truthy(target)}")
+    return _until(g, args, site, lambda target: f"not {g.truthy(target)}", g.truthy)
 
 
 def _if(g: Generator, op: str, args: Any, pointer: str, site: str) -> str | None:
@@ -122,12 +145,8 @@ def _if(g: Generator, op: str, args: Any, pointer: str, site: str) -> str | None
         return "None"
     if len(args) == 1:
         return g.emit(args[0], f"{site}/0")
-    flat = _flat(g, args)
-    if flat is None:
-        return None
-    target = g.temp()
-    if flat:
-        _open_once(g)
+
+    def flat_form(target: str) -> None:
         for i in range(0, len(args) - 1, 2):
             test = g.emit(args[i], f"{site}/{i}")
             g.open_block(f"if {g.truthy(test)}:")
@@ -138,27 +157,28 @@ def _if(g: Generator, op: str, args: Any, pointer: str, site: str) -> str | None
             g.line(f"{target} = {g.emit(args[-1], f'{site}/{len(args) - 1}')}")
         else:
             g.line(f"{target} = None")
-        _close_once(g)
-        return target
-    opened = 0
-    i = 0
-    while True:
-        if i == len(args) - 1:  # the else
-            g.line(f"{target} = {g.emit(args[i], f'{site}/{i}')}")
-            break
-        if i >= len(args):
-            g.line(f"{target} = None")
-            break
-        test = g.emit(args[i], f"{site}/{i}")
-        g.open_block(f"if {g.truthy(test)}:")
-        g.line(f"{target} = {g.emit(args[i + 1], f'{site}/{i + 1}')}")
-        g.close_block()
-        g.open_block("else:")
-        opened += 1
-        i += 2
-    for _ in range(opened):
-        g.close_block()
-    return target
+
+    def nested_form(target: str) -> None:
+        opened = 0
+        i = 0
+        while True:
+            if i == len(args) - 1:  # the else
+                g.line(f"{target} = {g.emit(args[i], f'{site}/{i}')}")
+                break
+            if i >= len(args):
+                g.line(f"{target} = None")
+                break
+            test = g.emit(args[i], f"{site}/{i}")
+            g.open_block(f"if {g.truthy(test)}:")
+            g.line(f"{target} = {g.emit(args[i + 1], f'{site}/{i + 1}')}")
+            g.close_block()
+            g.open_block("else:")
+            opened += 1
+            i += 2
+        for _ in range(opened):
+            g.close_block()
+
+    return _lazy(g, args, flat_form, nested_form)
 
 
 def _not(g: Generator, op: str, args: Any, pointer: str, site: str) -> str | None:
@@ -172,25 +192,7 @@ def _not(g: Generator, op: str, args: Any, pointer: str, site: str) -> str | Non
 def _coalesce(g: Generator, op: str, args: Any, pointer: str, site: str) -> str | None:
     if not args:
         return "None"
-    flat = _flat(g, args)
-    if flat is None:
-        return None
-    target = g.temp()
-    if flat:
-        _open_once(g)
-        for i, item in enumerate(args):
-            g.line(f"{target} = {g.emit(item, f'{site}/{i}')}")
-            if i < len(args) - 1:
-                _break_if(g, f"{target} is not None")
-        _close_once(g)
-        return target
-    g.line(f"{target} = {g.emit(args[0], f'{site}/0')}")
-    for i, item in enumerate(args[1:], start=1):
-        g.open_block(f"if {target} is None:")
-        g.line(f"{target} = {g.emit(item, f'{site}/{i}')}")
-    for _ in args[1:]:
-        g.close_block()
-    return target
+    return _until(g, args, site, lambda target: f"{target} is None", lambda target: f"{target} is not None")
 
 
 def _pair(g: Generator, op: str, left: str, right: str, right_value: Any, at: str) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ._nodes import Fn, Node, Site, constant
-from ._values import compare, loose_equal, strict_equal
+from ._values import RELATIONS, compare, loose_equal, strict_equal
 
 if TYPE_CHECKING:
     from ._compiler import Compiler
@@ -65,18 +65,14 @@ def _relational(c: Compiler, args: Any, site: Site, op: str) -> Node:
     if nodes[1].const and type(nodes[1].value) in (int, float):
         return Node(_against_number(op, left, nodes[1].value, at))
 
+    holds = RELATIONS[op]
+
     def relation(data: Any, frame: Any) -> bool:
         a = left(data, frame)
         b = right(data, frame)
         ka, kb = type(a), type(b)
         if (ka is int or ka is float) and (kb is int or kb is float):
-            if op == "<":
-                return a < b  # type: ignore[no-any-return]
-            if op == "<=":
-                return a <= b  # type: ignore[no-any-return]
-            if op == ">":
-                return a > b  # type: ignore[no-any-return]
-            return a >= b  # type: ignore[no-any-return]
+            return holds(a, b)
         return compare(op, a, b, at)
 
     return Node(relation)
@@ -84,41 +80,15 @@ def _relational(c: Compiler, args: Any, site: Site, op: str) -> Node:
 
 def _against_number(op: str, left: Fn, bound: float, at: str) -> Fn:
     """``{"<=": [{"var": "record.amount"}, 1000000]}`` and its siblings."""
-    if op == "<":
+    holds = RELATIONS[op]
 
-        def less(data: Any, frame: Any) -> bool:
-            a = left(data, frame)
-            if type(a) is int or type(a) is float:
-                return a < bound
-            return compare("<", a, bound, at)
-
-        return less
-    if op == "<=":
-
-        def less_equal(data: Any, frame: Any) -> bool:
-            a = left(data, frame)
-            if type(a) is int or type(a) is float:
-                return a <= bound
-            return compare("<=", a, bound, at)
-
-        return less_equal
-    if op == ">":
-
-        def greater(data: Any, frame: Any) -> bool:
-            a = left(data, frame)
-            if type(a) is int or type(a) is float:
-                return a > bound
-            return compare(">", a, bound, at)
-
-        return greater
-
-    def greater_equal(data: Any, frame: Any) -> bool:
+    def against_number(data: Any, frame: Any) -> bool:
         a = left(data, frame)
         if type(a) is int or type(a) is float:
-            return a >= bound
-        return compare(">=", a, bound, at)
+            return holds(a, bound)
+        return compare(op, a, bound, at)
 
-    return greater_equal
+    return against_number
 
 
 def _equality(c: Compiler, args: Any, site: Site, *, strict: bool, negate: bool) -> Node:

@@ -11,6 +11,7 @@ reads ``x`` from the data around the iterator.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ._nodes import Node, Site, child, constant, out_of_steps
@@ -63,50 +64,44 @@ def items_of(value: Any, op: str, at: str, null_is_empty: bool) -> Any:
     return value
 
 
-def build_map(c: Compiler, args: Any, site: Site) -> Node:
-    """``{"map": [array, expression]}``: the expression's value for each item."""
-    parts = _parts(c, args, site, counts=(2,), body_required=True)
-    if parts is None:
-        return constant([])
-    source, body, _, scoped = parts
-    get, apply = source.fn, body.fn
-    at = site.pointer
-
-    def map_(data: Any, frame: Any) -> list[Any]:
-        items = items_of(get(data, frame), "map", at, True)
-        budget = frame[0]
-        budget[0] -= len(items)
-        if budget[0] < 0:
-            raise out_of_steps(budget, at)
-        if scoped:
-            scopes = frame[1]
-            return [apply(item, (budget, (i, data, scopes))) for i, item in enumerate(items)]
-        return [apply(item, frame) for item in items]
-
-    return Node(map_)
+def spend(frame: Any, steps: int, at: str) -> Any:
+    """Take ``steps`` from the step budget of ``frame`` (one per item an iterator visits)
+    and return the budget; running out is :func:`out_of_steps`."""
+    budget = frame[0]
+    budget[0] -= steps
+    if budget[0] < 0:
+        raise out_of_steps(budget, at)
+    return budget
 
 
-def build_filter(c: Compiler, args: Any, site: Site) -> Node:
-    """``{"filter": [array, condition]}``: the items for which the condition is truthy."""
-    parts = _parts(c, args, site, counts=(2,), body_required=True)
-    if parts is None:
-        return constant([])
-    source, body, _, scoped = parts
-    get, test = source.fn, body.fn
-    at = site.pointer
+def _each(op: str) -> Callable[[Compiler, Any, Site], Node]:
+    """``{"map": [array, expression]}``: the expression's value for each item;
+    ``{"filter": [array, condition]}``: the items for which the condition is truthy."""
+    keep_items = op == "filter"
 
-    def filter_(data: Any, frame: Any) -> list[Any]:
-        items = items_of(get(data, frame), "filter", at, True)
-        budget = frame[0]
-        budget[0] -= len(items)
-        if budget[0] < 0:
-            raise out_of_steps(budget, at)
-        if scoped:
-            scopes = frame[1]
-            return [item for i, item in enumerate(items) if truthy(test(item, (budget, (i, data, scopes))))]
-        return [item for item in items if truthy(test(item, frame))]
+    def build(c: Compiler, args: Any, site: Site) -> Node:
+        parts = _parts(c, args, site, counts=(2,), body_required=True)
+        if parts is None:
+            return constant([])
+        source, body, _, scoped = parts
+        get, apply = source.fn, body.fn
+        at = site.pointer
 
-    return Node(filter_)
+        def each(data: Any, frame: Any) -> list[Any]:
+            items = items_of(get(data, frame), op, at, True)
+            budget = spend(frame, len(items), at)
+            if scoped:
+                scopes = frame[1]
+                values = [apply(item, (budget, (i, data, scopes))) for i, item in enumerate(items)]
+            else:
+                values = [apply(item, frame) for item in items]
+            if keep_items:
+                return [item for item, value in zip(items, values, strict=True) if truthy(value)]
+            return values
+
+        return Node(each)
+
+    return build
 
 
 def build_reduce(c: Compiler, args: Any, site: Site) -> Node:
@@ -122,10 +117,7 @@ def build_reduce(c: Compiler, args: Any, site: Site) -> Node:
 
     def reduce_(data: Any, frame: Any) -> Any:
         items = items_of(get(data, frame), "reduce", at, True)
-        budget = frame[0]
-        budget[0] -= len(items)
-        if budget[0] < 0:
-            raise out_of_steps(budget, at)
+        budget = spend(frame, len(items), at)
         if start is not None:
             accumulator = start(data, frame)
             first = 0
@@ -158,12 +150,9 @@ def _quantifier(op: str) -> Any:
             items = items_of(get(data, frame), op, at, False)
             if op == "all" and not items:
                 return False
-            budget = frame[0]
             scopes = frame[1]
             for i, item in enumerate(items):
-                budget[0] -= 1
-                if budget[0] < 0:
-                    raise out_of_steps(budget, at)
+                budget = spend(frame, 1, at)
                 inner = (budget, (i, data, scopes)) if scoped else frame
                 if truthy(test(item, inner)) is looking_for:
                     return op == "some"
@@ -175,8 +164,8 @@ def _quantifier(op: str) -> Any:
 
 
 BUILDERS = {
-    "map": build_map,
-    "filter": build_filter,
+    "map": _each("map"),
+    "filter": _each("filter"),
     "reduce": build_reduce,
     "all": _quantifier("all"),
     "some": _quantifier("some"),

@@ -9,6 +9,7 @@ divides by zero. Because they are lazy they must be given a literal array.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ._errors import EvaluationError, LimitExceededError
@@ -57,44 +58,35 @@ def build_if(c: Compiler, args: Any, site: Site) -> Node:
     return Node(chain)
 
 
-def build_and(c: Compiler, args: Any, site: Site) -> Node:
-    """``{"and": [a, b, ...]}``: the first falsy value, else the last; ``[]`` is false."""
-    nodes = c.arguments(args, site)
-    if not nodes:
-        return constant(False)
-    if len(nodes) == 1:
-        return nodes[0]
-    fns = tuple(node.fn for node in nodes)
+def _short_circuit(stops_at: bool) -> Callable[[Compiler, Any, Site], Node]:
+    """The builder of ``and`` (``stops_at`` False) or ``or`` (True): the first value whose
+    truthiness is ``stops_at``, else the last; ``[]`` is false."""
 
-    def and_(data: Any, frame: Any) -> Any:
-        value = None
-        for fn in fns:
-            value = fn(data, frame)
-            if value is False or (value is not True and not truthy(value)):
-                return value
-        return value
+    def build(c: Compiler, args: Any, site: Site) -> Node:
+        nodes = c.arguments(args, site)
+        if not nodes:
+            return constant(False)
+        if len(nodes) == 1:
+            return nodes[0]
+        fns = tuple(node.fn for node in nodes)
 
-    return Node(and_)
+        def short_circuit(data: Any, frame: Any) -> Any:
+            value = None
+            for fn in fns:
+                value = fn(data, frame)
+                if truthy(value) == stops_at:
+                    return value
+            return value
+
+        return Node(short_circuit)
+
+    return build
 
 
-def build_or(c: Compiler, args: Any, site: Site) -> Node:
-    """``{"or": [a, b, ...]}``: the first truthy value, else the last; ``[]`` is false."""
-    nodes = c.arguments(args, site)
-    if not nodes:
-        return constant(False)
-    if len(nodes) == 1:
-        return nodes[0]
-    fns = tuple(node.fn for node in nodes)
-
-    def or_(data: Any, frame: Any) -> Any:
-        value = None
-        for fn in fns:
-            value = fn(data, frame)
-            if value is True or (value is not False and truthy(value)):
-                return value
-        return value
-
-    return Node(or_)
+#: ``{"and": [a, b, ...]}``: the first falsy value, else the last.
+build_and = _short_circuit(False)
+#: ``{"or": [a, b, ...]}``: the first truthy value, else the last.
+build_or = _short_circuit(True)
 
 
 def _operand(c: Compiler, args: Any, site: Site) -> Node:

@@ -15,6 +15,8 @@ float. ``/`` of two integers is an integer when it divides evenly.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -40,9 +42,43 @@ def _numbers(values: list[Any], at: str) -> list[Number]:
     return [to_number(value, at, dates=dates) for value in values]
 
 
+@contextmanager
+def _finite(result: str, at: str) -> Iterator[None]:
+    """Turn an overflow or an arithmetic error into a NaN failure naming the ``result``
+    ("sum", "product"...)."""
+    try:
+        yield
+    except (OverflowError, ArithmeticError):
+        raise failure(NAN, f"the {result} is not a finite number", at) from None
+
+
+def _fold(numbers: list[Number], step: Callable[[Number, Number, str], Number], result: str, at: str) -> Number:
+    """``numbers`` folded left with ``step`` (see :func:`_finite` for ``result``)."""
+    with _finite(result, at):
+        value = numbers[0]
+        for number in numbers[1:]:
+            value = step(value, number, at)
+    return value
+
+
+def _plus(left: Number, right: Number, at: str) -> Number:
+    left, right = pair(left, right)
+    return normalize(left + right, at)  # type: ignore[operator]
+
+
+def _minus(left: Number, right: Number, at: str) -> Number:
+    left, right = pair(left, right)
+    return normalize(left - right, at)  # type: ignore[operator]
+
+
+def _times(left: Number, right: Number, at: str) -> Number:
+    left, right = pair(left, right)
+    return normalize(left * right, at)  # type: ignore[operator]
+
+
 def add(values: list[Any], at: str) -> Number:
     total: Number = 0
-    try:
+    with _finite("sum", at):
         for value in values:
             kind = type(value)
             if kind is int or kind is float:
@@ -50,46 +86,24 @@ def add(values: list[Any], at: str) -> Number:
             else:
                 return _add_mixed(values, at)
         return normalize(total, at)
-    except OverflowError:
-        raise failure(NAN, "the sum is not a finite number", at) from None
 
 
 def _add_mixed(values: list[Any], at: str) -> Number:
-    total: Number = 0
-    try:
-        for number in _numbers(values, at):
-            total, number = pair(total, number)
-            total = normalize(total + number, at)  # type: ignore[operator]
-    except (OverflowError, ArithmeticError):
-        raise failure(NAN, "the sum is not a finite number", at) from None
-    return total
+    return _fold([0, *_numbers(values, at)], _plus, "sum", at)
 
 
 def subtract(values: list[Any], at: str) -> Number:
     if not values:
         raise invalid("'-' takes at least one argument", at)
     numbers = _numbers(values, at)
-    try:
-        if len(numbers) == 1:
+    if len(numbers) == 1:
+        with _finite("difference", at):
             return normalize(-numbers[0], at)
-        result = numbers[0]
-        for number in numbers[1:]:
-            result, number = pair(result, number)
-            result = normalize(result - number, at)  # type: ignore[operator]
-    except (OverflowError, ArithmeticError):
-        raise failure(NAN, "the difference is not a finite number", at) from None
-    return result
+    return _fold(numbers, _minus, "difference", at)
 
 
 def multiply(values: list[Any], at: str) -> Number:
-    product: Number = 1
-    try:
-        for number in _numbers(values, at):
-            product, number = pair(product, number)
-            product = normalize(product * number, at)  # type: ignore[operator]
-    except (OverflowError, ArithmeticError):
-        raise failure(NAN, "the product is not a finite number", at) from None
-    return product
+    return _fold([1, *_numbers(values, at)], _times, "product", at)
 
 
 def _divide(dividend: Number, divisor: Number, at: str) -> Number:
@@ -107,15 +121,9 @@ def divide(values: list[Any], at: str) -> Number:
     if not values:
         raise invalid("'/' takes at least one argument", at)
     numbers = _numbers(values, at)
-    try:
-        if len(numbers) == 1:
-            return _divide(1, numbers[0], at)
-        result = numbers[0]
-        for number in numbers[1:]:
-            result = _divide(result, number, at)
-    except (OverflowError, ArithmeticError):
-        raise failure(NAN, "the quotient is not a finite number", at) from None
-    return result
+    if len(numbers) == 1:
+        numbers = [1, *numbers]
+    return _fold(numbers, _divide, "quotient", at)
 
 
 def _remainder(dividend: Number, divisor: Number, at: str) -> Number:
@@ -137,14 +145,7 @@ def _remainder(dividend: Number, divisor: Number, at: str) -> Number:
 def remainder(values: list[Any], at: str) -> Number:
     if len(values) < 2:
         raise invalid("'%' takes at least two arguments", at)
-    numbers = _numbers(values, at)
-    try:
-        result = numbers[0]
-        for number in numbers[1:]:
-            result = _remainder(result, number, at)
-    except (OverflowError, ArithmeticError):
-        raise failure(NAN, "the remainder is not a finite number", at) from None
-    return result
+    return _fold(_numbers(values, at), _remainder, "remainder", at)
 
 
 def _extreme(values: list[Any], at: str, op: str) -> Number:

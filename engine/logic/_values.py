@@ -18,8 +18,9 @@ evaluated, so that the :class:`~engine.logic.EvaluationError` says where.
 from __future__ import annotations
 
 import math
+import operator
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -333,13 +334,16 @@ def compare(op: str, left: Any, right: Any, at: str | None) -> bool:
         if coerced is None:
             return False
         left, right = coerced
-    if op == "<":
-        return left < right  # type: ignore[no-any-return]
-    if op == "<=":
-        return left <= right  # type: ignore[no-any-return]
-    if op == ">":
-        return left > right  # type: ignore[no-any-return]
-    return left >= right  # type: ignore[no-any-return]
+    return RELATIONS[op](left, right)
+
+
+#: The order each relational operator tests, on two values of one comparable kind.
+RELATIONS: dict[str, Callable[[Any, Any], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
 
 
 _KINDS: dict[type, str] = {
@@ -418,23 +422,21 @@ def _dates(left: Any, right: Any, at: str | None) -> tuple[Any, Any] | None:
     return pair(first, second)
 
 
+#: How messages name each kind of :func:`kind_of` (an opaque value by its Python type).
+_KIND_NAMES = {
+    "null": "null",
+    "bool": "a boolean",
+    "number": "a number",
+    "string": "a string",
+    "array": "an array",
+    "object": "an object",
+    "date": "a date",
+}
+
+
 def describe(value: Any) -> str:
     """A short name of a value's kind for messages (never the value of a record field)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if is_number(value):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, (list, tuple)):
-        return "an array"
-    if isinstance(value, Mapping):
-        return "an object"
-    if isinstance(value, date):
-        return "a date"
-    return f"a {type(value).__name__}"
+    return _KIND_NAMES.get(kind_of(value)) or f"a {type(value).__name__}"
 
 
 def _preview(text: str) -> str:

@@ -37,7 +37,15 @@ from typing import Any
 
 from engine.errors import Problem
 from engine.metadata._derived import derived_problems
-from engine.metadata._fields import FieldDraft, build_field, choice_value, field_draft, field_to_json, label_from_json
+from engine.metadata._fields import (
+    FieldDraft,
+    build_field,
+    choice_value,
+    field_draft,
+    field_to_json,
+    label_from_json,
+    label_or_derived,
+)
 from engine.metadata._model import (
     SYSTEM_FIELDS,
     EntityDef,
@@ -54,6 +62,7 @@ from engine.metadata._pipeline import (
     Placed,
     Resolution,
     Setting,
+    build_each,
     overlay_targets,
     resolve_settings,
     sees,
@@ -65,14 +74,9 @@ from engine.metadata._problems import child, did_you_mean, problem
 class EntityDraft(Placed):
     """One entity: entity-level options, fields, indexes, and where each was set."""
 
-    name: str
-    spec: dict[str, Any]
-    where: dict[str, SourceRef]
     fields: dict[str, FieldDraft]
     indexes: list[tuple[tuple[str, ...], SourceRef]]
     unique: list[tuple[tuple[str, ...], SourceRef]]
-    source: SourceRef
-    bundle: str
 
 
 _ENTITY_OPTIONS = ("label", "description", "display", "renamed_from")
@@ -113,6 +117,16 @@ class Lookup:
     ancestors: Mapping[str, frozenset[str]]
     broken: frozenset[str] = frozenset()
     driven: Mapping[str, frozenset[str]] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def of(cls, resolution: Resolution) -> Lookup:
+        """The entities of ``resolution``, as the kinds built after them see them."""
+        return cls(
+            drafts=resolution.drafts("entity"),
+            entities=resolution.definitions("entity"),
+            ancestors=resolution.ancestors,
+            broken=frozenset(resolution.broken("entity")),
+        )
 
     def sees(self, viewer: str, owner: str) -> bool:
         """Whether bundle ``viewer`` sees what bundle ``owner`` defines."""
@@ -277,12 +291,7 @@ def build_entities(
     broken_entities: Iterable[str] = (),
 ) -> tuple[dict[str, EntityDef], list[Problem]]:
     """Freeze every draft and run the checks that span fields and entities."""
-    problems: list[Problem] = []
-    entities: dict[str, EntityDef] = {}
-    for name, draft in drafts.items():
-        entity, entity_problems = build_entity(draft)
-        entities[name] = entity
-        problems.extend(entity_problems)
+    entities, problems = build_each(drafts, build_entity)
     broken = set(broken_entities)
     for draft in drafts.values():
         for field in draft.fields.values():
@@ -302,11 +311,8 @@ def build_entities(
 def build_entity(draft: EntityDraft) -> tuple[EntityDef, list[Problem]]:
     """The frozen entity and the problems of it and its fields."""
     problems = entity_name_problems(draft.name, draft.at("name"))
-    fields: dict[str, FieldDef] = {}
-    for name, written in draft.fields.items():
-        field, field_problems = build_field(written)
-        fields[name] = field
-        problems.extend(field_problems)
+    fields, field_problems = build_each(draft.fields, build_field)
+    problems.extend(field_problems)
     display = draft.spec.get("display")
     if display is not None and display not in fields:
         message = f"display names no field of {draft.name!r}.{did_you_mean(display, list(fields))}"
@@ -321,7 +327,7 @@ def build_entity(draft: EntityDraft) -> tuple[EntityDef, list[Problem]]:
     )
     entity = EntityDef(
         name=draft.name,
-        label=label_from_json(draft.spec.get("label")) or derive_label(draft.name),
+        label=label_or_derived(draft.spec, draft.name),
         fields=fields,
         display=display,
         description=label_from_json(draft.spec.get("description")),

@@ -31,12 +31,7 @@ from engine.metadata._values import decimal_fit_problem, default_problem, to_dec
 class FieldDraft(Placed):
     """One field: its options as written (minus ``choices``) and where each was set."""
 
-    name: str
-    spec: dict[str, Any]
-    where: dict[str, SourceRef]
     choices: list[tuple[Any, SourceRef]]
-    source: SourceRef
-    bundle: str
 
     @property
     def type(self) -> str:
@@ -64,6 +59,11 @@ def label_from_json(value: Any) -> Label | None:
     if isinstance(value, Mapping):
         return Label(str(value["en"]), value.get("zh"))
     return None
+
+
+def label_or_derived(options: Mapping[str, Any], name: str) -> Label:
+    """The ``label`` of ``options`` as written, else the one derived from ``name``."""
+    return label_from_json(options.get("label")) or derive_label(name)
 
 
 def choice_value(choice: Any) -> str:
@@ -121,7 +121,7 @@ def build_field(draft: FieldDraft) -> tuple[FieldDef, list[Problem]]:
     field = FieldDef(
         name=draft.name,
         type=draft.type,  # type: ignore[arg-type]
-        label=label_from_json(spec.get("label")) or derive_label(draft.name),
+        label=label_or_derived(spec, draft.name),
         description=label_from_json(spec.get("description")),
         required=required,
         # the engine assigns the values of an assigned type: unique, and nobody edits them
@@ -149,11 +149,17 @@ def build_field(draft: FieldDraft) -> tuple[FieldDef, list[Problem]]:
         source=draft.source,
     )
     if field.has_default and not (scale is not None and precision is not None and scale > precision):
-        reason = default_problem(field, field.default)
-        if reason:
-            message = f"the default {field.default!r} is not a valid value of this field: {reason}."
-            problems.append(problem("invalid_default", message, draft.at("default")))
+        problems.extend(_default_problems(field, draft))
     return field, problems
+
+
+def _default_problems(field: FieldDef, draft: FieldDraft) -> list[Problem]:
+    """The problem of a default that is not a valid value of the field it is the default of."""
+    reason = default_problem(field, field.default)
+    if not reason:
+        return []
+    message = f"the default {field.default!r} is not a valid value of this field: {reason}."
+    return [problem("invalid_default", message, draft.at("default"))]
 
 
 def _rollup(spec: Any) -> RollupDef | None:

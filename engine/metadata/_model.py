@@ -44,6 +44,15 @@ OnDelete = Literal["restrict", "cascade", "set_null"]
 SYSTEM_FIELDS: tuple[str, ...] = ("id", "version", "created_at", "updated_at", "created_by", "owner")
 
 
+def freeze_mappings(definition: object, *names: str) -> None:
+    """Make the mapping attributes ``names`` of a frozen definition read-only views of
+    copies, unless they are views already (a definition's ``__post_init__`` calls it)."""
+    for name in names:
+        value = getattr(definition, name)
+        if not isinstance(value, MappingProxyType):
+            object.__setattr__(definition, name, MappingProxyType(dict(value)))
+
+
 @dataclass(frozen=True)
 class Label:
     """A human label in English and (optionally) Chinese."""
@@ -209,8 +218,7 @@ class EntityDef:
     source: SourceRef | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.fields, MappingProxyType):
-            object.__setattr__(self, "fields", MappingProxyType(dict(self.fields)))
+        freeze_mappings(self, "fields")
 
     def references(self) -> tuple[FieldDef, ...]:
         return tuple(f for f in self.fields.values() if f.type == "reference")
@@ -234,10 +242,7 @@ class Definitions:
     roles: Mapping[str, RoleDef] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
-        for name in ("entities", "workflows", "scorings", "reports", "roles"):
-            value = getattr(self, name)
-            if not isinstance(value, MappingProxyType):
-                object.__setattr__(self, name, MappingProxyType(dict(value)))
+        freeze_mappings(self, "entities", "workflows", "scorings", "reports", "roles")
 
     def scorings_for(self, entity: str) -> tuple[ScoringDef, ...]:
         """The scoring definitions of ``entity``."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from engine.errors import Problem
 from engine.metadata._model import Definitions, SourceRef
@@ -28,17 +28,38 @@ SCHEMA_VERSION = 1
 
 Ancestors = Mapping[str, frozenset[str]]
 
+_Draft = TypeVar("_Draft")
+_Built = TypeVar("_Built")
 
+
+@dataclass
 class Placed:
-    """A draft whose options remember where each was last set (``where``), so that a
-    problem of the merged definition points at the document and key that caused it."""
+    """The draft of a named definition or part: its options as written (``spec``), where
+    each was last set (``where``), so that a problem of the merged definition points at
+    the document and key that caused it, where the draft itself was written (``source``)
+    and the bundle that wrote it."""
 
+    name: str
+    spec: dict[str, Any]
     where: dict[str, SourceRef]
     source: SourceRef
+    bundle: str
 
     def at(self, option: str) -> SourceRef:
         """Where ``option`` was set (the draft itself when it was not)."""
         return self.where.get(option, self.source)
+
+
+def build_each(
+    drafts: Mapping[str, _Draft], build: Callable[[_Draft], tuple[_Built, list[Problem]]]
+) -> tuple[dict[str, _Built], list[Problem]]:
+    """Every draft frozen by ``build``, by name, and the problems of all, in draft order."""
+    built: dict[str, _Built] = {}
+    problems: list[Problem] = []
+    for name, draft in drafts.items():
+        built[name], draft_problems = build(draft)
+        problems.extend(draft_problems)
+    return built, problems
 
 
 @dataclass(frozen=True)
@@ -244,14 +265,20 @@ def resolve_settings(group: list[Setting], ancestors: Ancestors) -> tuple[Settin
     for other in standing[1:]:
         if same_json(other.value, first.value):
             continue
-        message = (
-            f"this sets {other.where.pointer.rsplit('/', 1)[-1]!r} to {other.value!r}, but "
-            f"{first.where.file} at {first.where.pointer} sets it to {first.value!r}; overlays "
-            "never override each other silently. Set it in one place, or in a bundle that "
-            "extends both."
-        )
-        problems.append(problem("overlay_clash", message, other.where))
+        this = f"sets {other.where.pointer.rsplit('/', 1)[-1]!r} to {other.value!r}"
+        problems.append(overlay_clash(other.where, this, first.where, f"sets it to {first.value!r}", "Set"))
     return first, problems
+
+
+def overlay_clash(where: SourceRef, this: str, earlier: SourceRef, that: str, fix: str) -> Problem:
+    """The ``overlay_clash`` of the overlay at ``where``, which ``this`` (does) while the
+    overlay at ``earlier`` ``that`` (does otherwise), neither bundle extending the other;
+    ``fix`` is the verb of the advice ("Set", "Write", "Edit")."""
+    message = (
+        f"this {this}, but {earlier.file} at {earlier.pointer} {that}; overlays never override "
+        f"each other silently. {fix} it in one place, or in a bundle that extends both."
+    )
+    return problem("overlay_clash", message, where)
 
 
 def related(a: str, b: str, ancestors: Ancestors) -> bool:

@@ -27,9 +27,8 @@ from typing import Any
 
 from engine.errors import Problem
 from engine.metadata._entities import Lookup
-from engine.metadata._fields import label_from_json
+from engine.metadata._fields import label_or_derived
 from engine.metadata._model import NO_DEFAULT, EntityDef, FieldDef, Label, SourceRef
-from engine.metadata._names import derive_label
 from engine.metadata._problems import child, did_you_mean, problem, quoted_list
 from engine.metadata._report_model import (
     AggregateSpec,
@@ -258,7 +257,7 @@ def build_params(written: Mapping[str, Any] | None, where: SourceRef) -> tuple[d
         params[name] = ParamDef(
             name=name,
             type=kind,
-            label=label_from_json(spec.get("label")) or derive_label(name),
+            label=label_or_derived(spec, name),
             default=default,
         )
     return params, problems
@@ -427,7 +426,7 @@ def _measure(
     name = str(spec["name"])
     op = spec["op"]
     of = spec.get("of", "records")
-    label = label_from_json(spec.get("label")) or derive_label(name)
+    label = label_or_derived(spec, name)
     if op == "ratio":
         for key in ("field", "of"):
             if key in spec:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Literal
 
-from ._model import NO_DEFAULT, Label, SourceRef
+from ._model import NO_DEFAULT, Label, SourceRef, freeze_mappings
 
 ReportType = Literal["funnel", "forecast", "time_in_state", "rate", "aggregate", "ranking", "distribution"]
 REPORT_TYPES: tuple[ReportType, ...] = (
@@ -132,8 +132,7 @@ class ForecastSpec:
     where: FrozenJson = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.probabilities, MappingProxyType):
-            object.__setattr__(self, "probabilities", MappingProxyType(dict(self.probabilities)))
+        freeze_mappings(self, "probabilities")
 
 
 @dataclass(frozen=True)
@@ -167,8 +166,7 @@ class AggregateSpec:
     limit: int | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.measures, MappingProxyType):
-            object.__setattr__(self, "measures", MappingProxyType(dict(self.measures)))
+        freeze_mappings(self, "measures")
 
 
 @dataclass(frozen=True)
@@ -218,5 +216,4 @@ class ReportDef:
     source: SourceRef | None = dataclasses.field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.params, MappingProxyType):
-            object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
+        freeze_mappings(self, "params")

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import Problem
-from engine.metadata._entities import EntityDraft, Lookup
-from engine.metadata._fields import label_from_json
+from engine.metadata._entities import Lookup
+from engine.metadata._fields import label_from_json, label_or_derived
 from engine.metadata._model import EntityDef, SourceRef
 from engine.metadata._names import derive_label
-from engine.metadata._pipeline import SCHEMA_VERSION, DocumentKind, Resolution, sees
+from engine.metadata._pipeline import SCHEMA_VERSION, DocumentKind, Resolution, build_each, sees
 from engine.metadata._problems import child, did_you_mean, problem, quoted_list
 from engine.metadata._report_checks import (
     NUMBER_FIELD_TYPES,
@@ -235,10 +235,7 @@ class ReportLookup:
 
 def build_reports(
     drafts: Mapping[str, ReportDraft],
-    entity_drafts: Mapping[str, EntityDraft],
-    entities: Mapping[str, EntityDef],
-    ancestors: Mapping[str, frozenset[str]],
-    broken_entities: Iterable[str] = (),
+    entities: Lookup,
     *,
     workflow_drafts: Mapping[str, WorkflowDraft],
     workflows: Mapping[str, WorkflowDef],
@@ -248,22 +245,14 @@ def build_reports(
 ) -> tuple[dict[str, ReportDef], list[Problem]]:
     """Freeze every report draft and check it (see the module's docstring)."""
     lookup = ReportLookup(
-        entities=Lookup(
-            drafts=entity_drafts, entities=entities, ancestors=ancestors, broken=frozenset(broken_entities)
-        ),
+        entities=entities,
         workflow_drafts=workflow_drafts,
         workflows=workflows,
         scoring_drafts=scoring_drafts,
         broken_workflows=frozenset(broken_workflows),
         broken_scorings=frozenset(broken_scorings),
     )
-    reports: dict[str, ReportDef] = {}
-    problems: list[Problem] = []
-    for name, draft in drafts.items():
-        report, report_problems = build_report(draft, lookup)
-        reports[name] = report
-        problems.extend(report_problems)
-    return reports, problems
+    return build_each(drafts, lambda draft: build_report(draft, lookup))
 
 
 def build_report(draft: ReportDraft, lookup: ReportLookup) -> tuple[ReportDef, list[Problem]]:
@@ -289,7 +278,7 @@ def build_report(draft: ReportDraft, lookup: ReportLookup) -> tuple[ReportDef, l
     report = ReportDef(
         name=draft.name,
         type=kind,
-        label=label_from_json(document.get("label")) or derive_label(draft.name),
+        label=label_or_derived(document, draft.name),
         entity=entity_name,
         spec=spec,
         workflow=str(document["workflow"]) if kind in WORKFLOW_REPORT_TYPES else None,
@@ -448,10 +437,7 @@ def _distribution(
 def _build(resolution: Resolution) -> tuple[Mapping[str, ReportDef], list[Problem]]:
     return build_reports(
         resolution.drafts("report"),
-        resolution.drafts("entity"),
-        resolution.definitions("entity"),
-        resolution.ancestors,
-        resolution.broken("entity"),
+        Lookup.of(resolution),
         workflow_drafts=resolution.drafts("workflow"),
         workflows=resolution.definitions("workflow"),
         scoring_drafts=resolution.drafts("scoring"),

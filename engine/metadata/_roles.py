@@ -39,9 +39,9 @@ from types import MappingProxyType
 from typing import Any, Literal, cast, get_args
 
 from engine.errors import Problem
-from engine.metadata._entities import EntityDraft, Lookup
+from engine.metadata._entities import Lookup
 from engine.metadata._fields import label_from_json
-from engine.metadata._model import EntityDef, Label, SourceRef
+from engine.metadata._model import Label, SourceRef, freeze_mappings
 from engine.metadata._names import derive_label
 from engine.metadata._pipeline import (
     Ancestors,
@@ -49,6 +49,7 @@ from engine.metadata._pipeline import (
     OverlayDraft,
     OverlayKind,
     Resolution,
+    overlay_clash,
     overlay_targets,
     related,
     same_json,
@@ -79,8 +80,7 @@ class EntityPermission:
     fields: Mapping[str, FieldAccess] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
-        if not isinstance(self.fields, MappingProxyType):
-            object.__setattr__(self, "fields", MappingProxyType(dict(self.fields)))
+        freeze_mappings(self, "fields")
 
 
 @dataclass(frozen=True)
@@ -94,8 +94,7 @@ class RoleDef:
     source: SourceRef | None = dataclasses.field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.permissions, MappingProxyType):
-            object.__setattr__(self, "permissions", MappingProxyType(dict(self.permissions)))
+        freeze_mappings(self, "permissions")
 
 
 Place = tuple[str, ...]
@@ -196,13 +195,9 @@ def _clashes(group: list[_Write], ancestors: Mapping[str, frozenset[str]]) -> li
                 continue
             if related(later.bundle, earlier.bundle, ancestors):
                 continue  # one refines the other: the bundle order decides
-            message = (
-                f"this writes {'/'.join(later.place)} as {json.dumps(later.value, ensure_ascii=False)}, but "
-                f"{earlier.where.file} at {earlier.where.pointer} writes it as "
-                f"{json.dumps(earlier.value, ensure_ascii=False)}; overlays never override each other "
-                "silently. Write it in one place, or in a bundle that extends both."
-            )
-            problems.append(problem("overlay_clash", message, later.where))
+            this = f"writes {'/'.join(later.place)} as {json.dumps(later.value, ensure_ascii=False)}"
+            that = f"writes it as {json.dumps(earlier.value, ensure_ascii=False)}"
+            problems.append(overlay_clash(later.where, this, earlier.where, that, "Write"))
             break
     return problems
 
@@ -236,15 +231,9 @@ def _permission(permission: EntityPermission) -> dict[str, Any]:
 RESTRICTABLE_SYSTEM_FIELDS = ("owner",)
 
 
-def build_roles(
-    drafts: Mapping[str, RoleDraft],
-    entity_drafts: Mapping[str, EntityDraft],
-    entities: Mapping[str, EntityDef],
-    ancestors: Mapping[str, frozenset[str]],
-    broken_entities: Iterable[str] = (),
-) -> tuple[dict[str, RoleDef], list[Problem]]:
-    """Freeze every role draft and check it (see the module's docstring)."""
-    lookup = Lookup(drafts=entity_drafts, entities=entities, ancestors=ancestors, broken=frozenset(broken_entities))
+def build_roles(drafts: Mapping[str, RoleDraft], lookup: Lookup) -> tuple[dict[str, RoleDef], list[Problem]]:
+    """Freeze every role draft and check it against the entities of ``lookup`` (see the
+    module's docstring)."""
     roles: dict[str, RoleDef] = {}
     problems: list[Problem] = []
     for name, draft in drafts.items():
@@ -359,13 +348,7 @@ def _apply_overlays(
 
 
 def _build(resolution: Resolution) -> tuple[Mapping[str, RoleDef], list[Problem]]:
-    return build_roles(
-        resolution.drafts("role"),
-        resolution.drafts("entity"),
-        resolution.definitions("entity"),
-        resolution.ancestors,
-        resolution.broken("entity"),
-    )
+    return build_roles(resolution.drafts("role"), Lookup.of(resolution))
 
 
 def _reference_problems(resolution: Resolution) -> list[Problem]:

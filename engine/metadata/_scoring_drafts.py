@@ -54,7 +54,7 @@ from typing import Any, Literal
 
 from engine.errors import Problem
 from engine.metadata._model import SourceRef
-from engine.metadata._pipeline import OverlayDraft, Placed, overlay_targets, related, same_json
+from engine.metadata._pipeline import OverlayDraft, Placed, overlay_clash, overlay_targets, related, same_json
 from engine.metadata._problems import child, did_you_mean, problem
 
 #: A place in a configuration: the keys (and list indexes, as strings) leading to it.
@@ -70,13 +70,8 @@ class ScoringDraft(Placed):
     empty path is the scoring's own ``config``, deeper paths are the parts overlays wrote.
     """
 
-    name: str
-    spec: dict[str, Any]
-    where: dict[str, SourceRef]
     config: dict[str, Any]
     config_where: dict[ConfigPath, SourceRef]
-    source: SourceRef
-    bundle: str
 
     def config_at(self, path: ConfigPath) -> SourceRef:
         """Where the configuration value at ``path`` is written, in whichever document."""
@@ -170,17 +165,12 @@ def item_clashes(groups: list[ItemEdits], ancestors: Mapping[str, frozenset[str]
             for earlier in seen:
                 if (earlier.path, earlier.name) != (edit.path, edit.name) or earlier.bundle == edit.bundle:
                     continue
-                related = earlier.bundle in ancestors.get(edit.bundle, ()) or edit.bundle in ancestors.get(
-                    earlier.bundle, ()
-                )
-                if related or (earlier.operation, earlier.value) == (edit.operation, edit.value):
+                if related(earlier.bundle, edit.bundle, ancestors):
                     continue
-                message = (
-                    f"this {_verb(edit)} the item {edit.name!r} of {edit.path!r}, but {earlier.where.file} at "
-                    f"{earlier.where.pointer} {_verb(earlier)} it too; overlays never override each other "
-                    "silently. Edit it in one place, or in a bundle that extends both."
-                )
-                problems.append(problem("overlay_clash", message, edit.where))
+                if (earlier.operation, earlier.value) == (edit.operation, edit.value):
+                    continue
+                this = f"{_verb(edit)} the item {edit.name!r} of {edit.path!r}"
+                problems.append(overlay_clash(edit.where, this, earlier.where, f"{_verb(earlier)} it too", "Edit"))
                 break
         seen.extend(group.edits)
     return problems
@@ -397,13 +387,9 @@ def _clashes(group: list[_Write], ancestors: Mapping[str, frozenset[str]]) -> li
                 continue  # one refines the other: the bundle order decides
             if _agree(earlier, later):
                 continue
-            message = (
-                f"this writes {_place(later)} as {_shown(later.value)}, but "
-                f"{earlier.where.file} at {earlier.where.pointer} writes "
-                f"{_place(earlier)} as {_shown(earlier.value)}; overlays never override "
-                "each other silently. Write it in one place, or in a bundle that extends both."
-            )
-            problems.append(problem("overlay_clash", message, later.where))
+            this = f"writes {_place(later)} as {_shown(later.value)}"
+            that = f"writes {_place(earlier)} as {_shown(earlier.value)}"
+            problems.append(overlay_clash(later.where, this, earlier.where, that, "Write"))
             break
     return problems
 

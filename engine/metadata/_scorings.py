@@ -26,6 +26,7 @@ above), and the scorings that workflows' ``rescore`` actions name.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -37,9 +38,9 @@ from referencing.exceptions import Unresolvable
 
 from engine.errors import Problem
 from engine.logic import LogicError, compile_rule
-from engine.metadata._entities import EntityDraft, Lookup, driven_map
+from engine.metadata._entities import Lookup, driven_map
 from engine.metadata._field_types import NUMBER_TYPES
-from engine.metadata._fields import label_from_json
+from engine.metadata._fields import label_or_derived
 from engine.metadata._model import EntityDef, ScoringDef, SourceRef, Trigger
 from engine.metadata._names import derive_label
 from engine.metadata._pipeline import SCHEMA_VERSION, DocumentKind, OverlayKind, Resolution, sees
@@ -170,27 +171,19 @@ _TARGET_TYPES: Mapping[str, tuple[tuple[str, ...], str]] = MappingProxyType(
 
 def build_scorings(
     drafts: Mapping[str, ScoringDraft],
-    entity_drafts: Mapping[str, EntityDraft],
-    entities: Mapping[str, EntityDef],
-    ancestors: Mapping[str, frozenset[str]],
-    broken_entities: Iterable[str] = (),
+    entities: Lookup,
     *,
     workflows: Mapping[str, WorkflowDef],
     scorer_schemas: Mapping[str, Mapping[str, Any]] | None,
 ) -> tuple[dict[str, ScoringDef], list[Problem]]:
     """Freeze every scoring draft and check it.
 
+    :param entities: the entities the scorings may name.
     :param workflows: the frozen workflows (a target may not be a field they drive).
     :param scorer_schemas: scorer name → JSON Schema of its config, or ``None`` to leave
         scorers and configurations unchecked.
     """
-    lookup = Lookup(
-        drafts=entity_drafts,
-        entities=entities,
-        ancestors=ancestors,
-        broken=frozenset(broken_entities),
-        driven=driven_map((w.entity, w.field) for w in workflows.values()),
-    )
+    lookup = dataclasses.replace(entities, driven=driven_map((w.entity, w.field) for w in workflows.values()))
     scorers = ScorerValidators(scorer_schemas)
     writers: dict[tuple[str, str], ScoringDraft] = {}
     scorings: dict[str, ScoringDef] = {}
@@ -209,7 +202,7 @@ def build_scorings(
             name=name,
             entity=entity_name,
             scorer=str(draft.spec["scorer"]),
-            label=label_from_json(draft.spec.get("label")) or derive_label(name),
+            label=label_or_derived(draft.spec, name),
             config=MappingProxyType(copy.deepcopy(draft.config)),
             target_value=draft.spec.get("target_value"),
             target_grade=draft.spec.get("target_grade"),
@@ -359,10 +352,7 @@ def scoring_to_json(scoring: ScoringDef) -> dict[str, Any]:
 def _build(resolution: Resolution) -> tuple[Mapping[str, ScoringDef], list[Problem]]:
     return build_scorings(
         resolution.drafts("scoring"),
-        resolution.drafts("entity"),
-        resolution.definitions("entity"),
-        resolution.ancestors,
-        resolution.broken("entity"),
+        Lookup.of(resolution),
         workflows=resolution.definitions("workflow"),
         scorer_schemas=resolution.scorer_schemas,
     )

@@ -34,24 +34,13 @@ from engine.metadata._problems import child, did_you_mean, problem
 class PartDraft(Placed):
     """A state or a transition: its options as written, where each was set, who added it."""
 
-    name: str
-    spec: dict[str, Any]
-    where: dict[str, SourceRef]
-    source: SourceRef
-    bundle: str
-
 
 @dataclass
 class WorkflowDraft(Placed):
     """One workflow: ``entity``, ``field`` and ``label`` in ``spec``; states; transitions."""
 
-    name: str
-    spec: dict[str, Any]
-    where: dict[str, SourceRef]
     states: dict[str, PartDraft]
     transitions: dict[str, PartDraft]
-    source: SourceRef
-    bundle: str
 
 
 _WORKFLOW_OPTIONS = ("entity", "field", "label")

@@ -23,7 +23,7 @@ from datetime import timedelta
 from types import MappingProxyType
 from typing import Any, Literal
 
-from ._model import FieldType, Label, SourceRef
+from ._model import FieldType, Label, SourceRef, freeze_mappings
 
 ActionKind = Literal["set", "create", "assign", "rescore", "notify"]
 AssignStrategy = Literal["round_robin", "least_loaded"]
@@ -119,10 +119,7 @@ class WorkflowDef:
     source: SourceRef | None = dataclasses.field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        for name in ("states", "transitions"):
-            value = getattr(self, name)
-            if not isinstance(value, MappingProxyType):
-                object.__setattr__(self, name, MappingProxyType(dict(value)))
+        freeze_mappings(self, "states", "transitions")
 
     @property
     def initial_state(self) -> str:

@@ -17,14 +17,15 @@ reachable, no way out of a final state).
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+import dataclasses
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
 from engine.errors import Problem
-from engine.metadata._entities import EntityDraft, Lookup, driven_map, state_labels
+from engine.metadata._entities import Lookup, driven_map, state_labels
 from engine.metadata._field_types import DEFAULT_MAX_LENGTH
-from engine.metadata._fields import label_from_json
+from engine.metadata._fields import label_from_json, label_or_derived
 from engine.metadata._model import (
     SYSTEM_FIELDS,
     Definitions,
@@ -34,7 +35,7 @@ from engine.metadata._model import (
     SourceRef,
 )
 from engine.metadata._names import derive_label
-from engine.metadata._pipeline import SCHEMA_VERSION, DocumentKind, OverlayKind, Resolution
+from engine.metadata._pipeline import SCHEMA_VERSION, DocumentKind, OverlayKind, Resolution, build_each
 from engine.metadata._problems import child, did_you_mean, problem, quoted_list
 from engine.metadata._workflow_actions import DEFAULT_ASSIGN_FIELD, RuleScope, build_actions, rule_problems
 from engine.metadata._workflow_drafts import PartDraft, WorkflowDraft, apply_workflow_overlays, workflow_draft
@@ -53,13 +54,10 @@ _TEXT_INPUTS = ("string", "text")
 
 
 def build_workflows(
-    drafts: Mapping[str, WorkflowDraft],
-    entity_drafts: Mapping[str, EntityDraft],
-    entities: Mapping[str, EntityDef],
-    ancestors: Mapping[str, frozenset[str]],
-    broken_entities: Iterable[str] = (),
+    drafts: Mapping[str, WorkflowDraft], entities: Lookup
 ) -> tuple[dict[str, WorkflowDef], list[Problem]]:
-    """Freeze every workflow draft and check it; also that no field has two workflows."""
+    """Freeze every workflow draft and check it against ``entities``; also that no field
+    has two workflows."""
     problems: list[Problem] = []
     owners: dict[tuple[str, str], WorkflowDraft] = {}
     for draft in drafts.values():
@@ -74,18 +72,9 @@ def build_workflows(
             "another enum field, or merge the two workflows."
         )
         problems.append(problem("field_has_workflow", message, draft.at("field")))
-    lookup = Lookup(
-        drafts=entity_drafts,
-        entities=entities,
-        ancestors=ancestors,
-        broken=frozenset(broken_entities),
-        driven=driven_map(owners),
-    )
-    workflows: dict[str, WorkflowDef] = {}
-    for name, draft in drafts.items():
-        workflow, workflow_problems = build_workflow(draft, lookup)
-        workflows[name] = workflow
-        problems.extend(workflow_problems)
+    lookup = dataclasses.replace(entities, driven=driven_map(owners))
+    workflows, workflow_problems = build_each(drafts, lambda draft: build_workflow(draft, lookup))
+    problems.extend(workflow_problems)
     return workflows, problems
 
 
@@ -114,7 +103,7 @@ def build_workflow(draft: WorkflowDraft, lookup: Lookup) -> tuple[WorkflowDef, l
         name=draft.name,
         entity=entity_name,
         field=str(draft.spec["field"]),
-        label=label_from_json(draft.spec.get("label")) or derive_label(draft.name),
+        label=label_or_derived(draft.spec, draft.name),
         states=states,
         transitions=transitions,
         source=draft.source,
@@ -206,7 +195,7 @@ def _transition(
     problems.extend(action_problems)
     return TransitionDef(
         name=draft.name,
-        label=label_from_json(spec.get("label")) or derive_label(draft.name),
+        label=label_or_derived(spec, draft.name),
         from_states=from_states,
         to_state=str(spec["to"]),
         when=copy.deepcopy(when),
@@ -243,7 +232,7 @@ def _inputs(specs: Mapping[str, Mapping[str, Any]], where: SourceRef, problems: 
         inputs[name] = InputDef(
             name=name,
             type=input_type,
-            label=label_from_json(spec.get("label")) or derive_label(name),
+            label=label_or_derived(spec, name),
             required=bool(spec.get("required", False)),
             choices=tuple(spec.get("choices", ())) if input_type == "enum" else (),
             max_length=int(max_length) if input_type in _TEXT_INPUTS and max_length else None,
@@ -492,13 +481,7 @@ def _values_json(action: ActionDef) -> dict[str, Any]:
 
 
 def _build(resolution: Resolution) -> tuple[Mapping[str, WorkflowDef], list[Problem]]:
-    return build_workflows(
-        resolution.drafts("workflow"),
-        resolution.drafts("entity"),
-        resolution.definitions("entity"),
-        resolution.ancestors,
-        resolution.broken("entity"),
-    )
+    return build_workflows(resolution.drafts("workflow"), Lookup.of(resolution))
 
 
 def _to_json(workflow: WorkflowDef, definitions: Definitions) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from tempfile import TemporaryDirectory
 from typing import IO, Any
 
 from flask import request
+from werkzeug.datastructures import FileStorage
 
 from engine.errors import Problem
 
@@ -225,6 +226,17 @@ def bundle_on_disk(*, archive: bytes | None = None, body: Any = None) -> Iterato
         yield UploadedBundle(_bundle_dir(root), root)
 
 
+def _form_file(name: str, what: str) -> FileStorage:
+    """The file sent as the multipart form field ``name``; ``what`` names it in the error."""
+    upload = request.files.get(name)
+    if upload is None:
+        raise UploadError(
+            f'send {what} as the form field "{name}"',
+            [Problem(code="required", field=name, message=f"no file named {name}")],
+        )
+    return upload
+
+
 @contextmanager
 def uploaded_bundle() -> Iterator[UploadedBundle]:
     """The bundle in the request body (zip, multipart ``bundle`` file, or JSON), on disk
@@ -235,12 +247,7 @@ def uploaded_bundle() -> Iterator[UploadedBundle]:
     elif mimetype in ZIP_TYPES:
         source = bundle_on_disk(archive=request.get_data())
     elif mimetype == "multipart/form-data":
-        upload = request.files.get("bundle")
-        if upload is None:
-            raise UploadError(
-                'send the zip file as the form field "bundle"',
-                [Problem(code="required", field="bundle", message="no file named bundle")],
-            )
+        upload = _form_file("bundle", "the zip file")
         source = bundle_on_disk(archive=upload.read(MAX_TOTAL_BYTES + 1))
     else:
         raise UnsupportedMediaTypeError(
@@ -260,13 +267,7 @@ def uploaded_csv() -> Iterator[Path]:
         if mimetype in ("text/csv", "text/plain", "application/csv"):
             stream: IO[bytes] = request.stream
         elif mimetype == "multipart/form-data":
-            upload = request.files.get("file")
-            if upload is None:
-                raise UploadError(
-                    'send the CSV as the form field "file"',
-                    [Problem(code="required", field="file", message="no file named file")],
-                )
-            stream = upload.stream
+            stream = _form_file("file", "the CSV").stream
         else:
             raise UnsupportedMediaTypeError(
                 f"send the CSV as text/csv or multipart/form-data (the request says {mimetype or 'none'})"
