@@ -52,6 +52,7 @@ from engine.cli._progress import terminal_progress
 from engine.metadata import load_definitions
 from engine.runtime import CrmEngine
 from engine.transfer import import_csv
+from engine.users import SystemActor
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -187,7 +188,9 @@ def fill(url: str, bundle: Path, csv_path: Path) -> str:
         crm.apply(load_definitions(bundle))
         crm.users.create("ada", roles=["admin"])
         started = time.perf_counter()
-        report = import_csv(crm, "deal", csv_path, actor="ada", progress=terminal_progress())
+        report = import_csv(
+            crm, "deal", csv_path, actor=SystemActor("benchmark", on_behalf_of="ada"), progress=terminal_progress()
+        )
         seconds = time.perf_counter() - started
         print(f"  imported {report.inserted:,} rows in {seconds:.1f} s", flush=True)
         # statistics and (PostgreSQL) the visibility map, as autovacuum would leave them

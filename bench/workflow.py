@@ -28,6 +28,7 @@ from engine.metadata import load_definitions
 from engine.runtime import CrmEngine
 from engine.storage import events, workflow_history
 from engine.storage._unit import OUTBOX_LOCK
+from engine.users import SystemActor
 
 ENTITY = {
     "schema_version": 1,
@@ -76,7 +77,7 @@ def prepare(url: str, bundle: Path, count: int) -> CrmEngine:
 
     csv_path = bundle / "tickets.csv"
     csv_path.write_text("title,amount\n" + "".join(f"Ticket {i},{i % 5000}.50\n" for i in range(count)))
-    import_csv(crm, "ticket", csv_path, actor="rita")
+    import_csv(crm, "ticket", csv_path, actor=SystemActor("benchmark", on_behalf_of="rita"))
     return crm
 
 

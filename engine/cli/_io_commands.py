@@ -42,7 +42,7 @@ def import_command(
         on_error=on_error,  # type: ignore[arg-type]
         rejects=rejects,
         key=key,
-        actor=context.actor_name,
+        actor=context.user,
         progress=terminal_progress(),
     )
     if as_json:

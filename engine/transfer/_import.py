@@ -44,6 +44,7 @@ from engine.storage import (
     unit_of,
     workflow_history,
 )
+from engine.users import Actor, owner_of_new
 
 from ._copy import BulkWriter
 from ._csv import CsvRecord, csv_records
@@ -134,7 +135,7 @@ class CsvImporter:
         on_error: OnError = "abort",
         rejects: Path | None = None,
         key: str | None = None,
-        actor: str | None = None,
+        actor: Actor,
         progress: Progress = NO_PROGRESS,
         batch_size: int = BATCH_SIZE,
         threaded: bool = False,
@@ -149,7 +150,10 @@ class CsvImporter:
         self.on_error = on_error
         self.rejects_path = rejects
         self.key = key
-        self.actor = actor
+        #: who the import is recorded as (audit, history, events, ``created_by``), and who owns
+        #: the records a line gives no owner: the user, or nobody for the system's own import
+        self.actor: str = actor.name
+        self.owner: str | None = owner_of_new(actor)
         self.progress = progress
         self.batch_size = batch_size
         self.threaded = threaded
@@ -434,10 +438,7 @@ class CsvImporter:
                 t.c.created_at,
                 sa.literal("import"),
             ).where(t.c.id > after_id, t.c.created_at == self.now, t.c.version == 1)
-            if self.actor is None:
-                source = source.where(t.c.created_by.is_(None))
-            else:
-                source = source.where(t.c.created_by == self.actor)
+            source = source.where(t.c.created_by == self.actor)
             conn.execute(
                 workflow_history.insert().from_select(
                     ["entity", "record_id", "workflow", "to_state", "actor", "at", "comment"], source
@@ -447,7 +448,7 @@ class CsvImporter:
     def _writer(self, conn: Connection, columns: tuple[str, ...], now: datetime) -> BulkWriter:
         constants = {"version": 1, "created_at": now, "updated_at": now, "created_by": self.actor}
         if "owner" not in columns:
-            constants["owner"] = self.actor
+            constants["owner"] = self.owner
         writer = self._writers.get(columns)
         if writer is None or writer.conn is not conn or writer.constants != constants:
             writer = self._writers[columns] = BulkWriter(conn, self.table, columns, constants)
@@ -462,7 +463,7 @@ class CsvImporter:
                 rows = [r if r[at] is not None else (*r[:at], initial, *r[at + 1 :]) for r in rows]
         if "owner" in columns:
             owner = columns.index("owner")
-            rows = [r if r[owner] is not None else (*r[:owner], self.actor, *r[owner + 1 :]) for r in rows]
+            rows = [r if r[owner] is not None else (*r[:owner], self.owner, *r[owner + 1 :]) for r in rows]
         if "id" not in columns:
             return {columns: rows}
         at = columns.index("id")
@@ -478,7 +479,7 @@ class CsvImporter:
     def _rows(self, columns: tuple[str, ...], batch: list[_Row], now: datetime) -> list[dict[str, Any]]:
         maintained = {"version": 1, "created_at": now, "updated_at": now, "created_by": self.actor}
         return [
-            {"owner": self.actor, **maintained, **dict(zip(insert_columns, row, strict=True))}
+            {"owner": self.owner, **maintained, **dict(zip(insert_columns, row, strict=True))}
             for insert_columns, rows in self._insert_rows(columns, batch).items()
             for row in rows
         ]
@@ -749,7 +750,7 @@ def import_csv(
     on_error: OnError = "abort",
     rejects: str | Path | None = None,
     key: str | None = None,
-    actor: str | None = None,
+    actor: Actor,
     progress: Progress = NO_PROGRESS,
     batch_size: int = BATCH_SIZE,
     threaded: bool = False,

@@ -217,7 +217,7 @@ def test_an_import_computes_its_rows_and_recounts_their_parents_once_per_batch(c
     path = tmp_path / "lines.csv"
     rows = [f"{a['id'] if i % 2 else b['id']},{i},{i}.50,999" for i in range(1, 11)]
     path.write_text("sales_order,quantity,unit_price,line_total\n" + "\n".join(rows) + "\n", encoding="utf-8")
-    report = import_csv(crm, "order_line", path, batch_size=4)
+    report = import_csv(crm, "order_line", path, batch_size=4, actor=SYSTEM)
     assert report.inserted == 10
     assert report.ignored_columns == ("line_total",)  # the engine computes it; an export's column is not an error
     lines = crm.records.list("order_line", sort="id", limit=100, actor=SYSTEM).items
@@ -232,7 +232,7 @@ def test_an_import_computes_its_rows_and_recounts_their_parents_once_per_batch(c
     first = lines[0]
     upsert = tmp_path / "upsert.csv"
     upsert.write_text(f"id,quantity\n{first['id']},100\n", encoding="utf-8")
-    import_csv(crm, "order_line", upsert, key="id")
+    import_csv(crm, "order_line", upsert, key="id", actor=SYSTEM)
     assert get(crm, "order_line", first["id"])["line_total"] == Decimal("150.00")
     assert get(crm, "sales_order", a["id"])["total"] == expected_a - Decimal("1.50") + Decimal("150.00")
 
@@ -244,7 +244,7 @@ def test_an_import_rejects_the_lines_whose_compute_fails(tmp_path: Path, databas
         o = order(crm, None)
         path = tmp_path / "lines.csv"
         path.write_text(f"sales_order,quantity\n{o['id']},5\n{o['id']},50\n", encoding="utf-8")
-        report = import_csv(crm, "order_line", path, on_error="skip")
+        report = import_csv(crm, "order_line", path, on_error="skip", actor=SYSTEM)
         assert (report.inserted, report.rejected) == (1, 1)
         (problem,) = report.problems
         assert (problem.line, problem.field, problem.code) == (3, "tenfold", "compute_failed")

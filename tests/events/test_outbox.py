@@ -148,7 +148,7 @@ def test_a_refused_transition_leaves_no_event(crm: CrmEngine) -> None:
 def test_import_leaves_one_event_per_batch_and_one_per_updated_record(crm: CrmEngine, tmp_path: Path) -> None:
     path = tmp_path / "customers.csv"
     path.write_text("name\n" + "".join(f"Customer {i}\n" for i in range(5)), encoding="utf-8")
-    report = import_csv(crm, "customer", path, actor="rita", batch_size=2)
+    report = import_csv(crm, "customer", path, actor=acting_for("rita"), batch_size=2)
     assert report.inserted == 5
     found = all_events(crm)
     assert [e.type for e in found] == ["records.imported"] * 3
@@ -158,7 +158,7 @@ def test_import_leaves_one_event_per_batch_and_one_per_updated_record(crm: CrmEn
     first = crm.records.list("customer", sort="id", actor=SYSTEM).items[0]
     upsert = tmp_path / "upsert.csv"
     upsert.write_text(f"id,name\n{first['id']},Renamed\n", encoding="utf-8")
-    import_csv(crm, "customer", upsert, key="id", actor="sam")
+    import_csv(crm, "customer", upsert, key="id", actor=acting_for("sam"))
     (updated,) = all_events(crm, since=found[-1].id)
     assert (updated.type, updated.record_id, updated.actor) == ("record.updated", first["id"], "sam")
     assert updated.payload["changes"] == {"name": {"old": "Customer 0", "new": "Renamed"}}

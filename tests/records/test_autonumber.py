@@ -151,7 +151,7 @@ def _csv(tmp_path: Path, text: str) -> Path:
 def test_an_import_keeps_given_numbers_and_numbers_the_rest_past_them(crm: CrmEngine, tmp_path: Path) -> None:
     year = _year()
     path = _csv(tmp_path, f"title,number\na,SO-{year}-00040\nb,\nc,OLD-7\nd,SO-2019-00003\n")
-    report = import_csv(crm, "sales_order", path)
+    report = import_csv(crm, "sales_order", path, actor=SYSTEM)
     assert report.inserted == 4
     got = {r["title"]: (r["number"], r["ticket"]) for r in crm.records.list("sales_order", actor=SYSTEM).items}
     assert got == {
@@ -166,14 +166,16 @@ def test_an_import_keeps_given_numbers_and_numbers_the_rest_past_them(crm: CrmEn
 
 def test_an_import_without_the_column_numbers_every_line(crm: CrmEngine, tmp_path: Path) -> None:
     crm.records.create("sales_order", {}, actor=SYSTEM)
-    import_csv(crm, "sales_order", _csv(tmp_path, "title\na\nb\n"))
+    import_csv(crm, "sales_order", _csv(tmp_path, "title\na\nb\n"), actor=SYSTEM)
     numbers = sorted(r["number"] for r in crm.records.list("sales_order", actor=SYSTEM).items)
     assert [n[-5:] for n in numbers] == ["00001", "00002", "00003"]
 
 
 def test_an_imported_number_already_taken_is_refused(crm: CrmEngine, tmp_path: Path) -> None:
     taken = crm.records.create("sales_order", {}, actor=SYSTEM)["number"]
-    report = import_csv(crm, "sales_order", _csv(tmp_path, f"title,number\ndup,{taken}\nnew,\n"), on_error="skip")
+    report = import_csv(
+        crm, "sales_order", _csv(tmp_path, f"title,number\ndup,{taken}\nnew,\n"), on_error="skip", actor=SYSTEM
+    )
     assert (report.inserted, report.rejected) == (1, 1)
     assert [(p.line, p.field, p.code) for p in report.problems] == [(2, "number", "unique")]
 
@@ -182,11 +184,11 @@ def test_an_import_keyed_by_number_keeps_the_number(crm: CrmEngine, tmp_path: Pa
     record = crm.records.create("sales_order", {"title": "old"}, actor=SYSTEM)
     number = record["number"]
     path = _csv(tmp_path, f"title,number\nnew,{number}\n")
-    report = import_csv(crm, "sales_order", path, key="number")
+    report = import_csv(crm, "sales_order", path, key="number", actor=SYSTEM)
     assert report.updated == 1
     assert crm.records.get("sales_order", record["id"], actor=SYSTEM)["title"] == "new"
     path = _csv(tmp_path, f"id,ticket\n{record['id']},T500\n")
-    refused = import_csv(crm, "sales_order", path, key="id", on_error="skip")
+    refused = import_csv(crm, "sales_order", path, key="id", on_error="skip", actor=SYSTEM)
     assert [(p.field, p.code) for p in refused.problems] == [("ticket", "read_only")]
 
 

@@ -196,7 +196,7 @@ def test_csv_export_and_import_keep_every_digit(crm: CrmEngine, tmp_path: Path) 
     }
     crm.records.update("deal", first, {"amount": "1.00", "rate": "1"}, actor=SYSTEM)
     crm.records.delete("deal", second, actor=SYSTEM)
-    report = import_csv(crm, "deal", out, key="id")
+    report = import_csv(crm, "deal", out, key="id", actor=SYSTEM)
     assert (report.updated, report.inserted) == (1, 1)
     stored = {r["title"]: (r["amount"], r["rate"]) for r in crm.records.list("deal", actor=SYSTEM).items}
     assert stored == {"top": (BIG, RATE), "low": (-JUST_BELOW, -RATE_BELOW)}

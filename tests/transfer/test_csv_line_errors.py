@@ -43,7 +43,7 @@ def _csv(path: Path, rows: list[list[str]]) -> Path:
 def test_unique_violation_names_field_and_value(crm: CrmEngine, tmp_path: Path) -> None:
     crm.records.create("account", {"name": "Existing", "code": "A-1"}, actor=SYSTEM)
     path = _csv(tmp_path / "a.csv", [["name", "code"], ["New", "B-1"], ["Clash", "A-1"], ["Twin", "B-1"]])
-    report = import_csv(crm, "account", path, on_error="skip")
+    report = import_csv(crm, "account", path, on_error="skip", actor=SYSTEM)
     assert (report.inserted, report.rejected) == (1, 2)
     found = [(p.line, p.field, p.code) for p in report.problems]
     assert found == [(3, "code", "unique"), (4, "code", "unique")]
@@ -56,7 +56,7 @@ def test_unique_violation_in_upsert_names_field_and_value(crm: CrmEngine, tmp_pa
     crm.records.create("account", {"name": "One", "code": "A-1"}, actor=SYSTEM)
     crm.records.create("account", {"name": "Two", "code": "A-2"}, actor=SYSTEM)
     path = _csv(tmp_path / "a.csv", [["id", "name", "code"], ["2", "Two", "A-1"]])
-    report = import_csv(crm, "account", path, key="id", on_error="skip")
+    report = import_csv(crm, "account", path, key="id", on_error="skip", actor=SYSTEM)
     assert [(p.line, p.field, p.code) for p in report.problems] == [(2, "code", "unique")]
     assert 'code "A-1"' in report.problems[0].message
     assert crm.records.get("account", 2, actor=SYSTEM)["code"] == "A-2"
@@ -79,11 +79,11 @@ def test_unclosed_quote_at_end_of_file_is_a_line_error(crm: CrmEngine, tmp_path:
     path = tmp_path / "a.csv"
     path.write_text('name,code\nAcme,A1\n"Globex,G1\nInitech,I1\nUmbrella,U1\n', encoding="utf-8")
     with pytest.raises(RecordValidationError) as caught:
-        import_csv(crm, "account", path)
+        import_csv(crm, "account", path, actor=SYSTEM)
     assert [(p.line, p.code) for p in caught.value.problems] == [(3, "malformed")]
     assert "never closed" in caught.value.problems[0].message
     assert crm.records.list("account", actor=SYSTEM).total == 0
-    report = import_csv(crm, "account", path, on_error="skip")
+    report = import_csv(crm, "account", path, on_error="skip", actor=SYSTEM)
     assert (report.inserted, report.rejected, report.lines) == (1, 1, 4)
     assert [r["name"] for r in crm.records.list("account", actor=SYSTEM).items] == ["Acme"]
 
@@ -94,7 +94,7 @@ def test_badly_closed_quote_is_a_line_error_and_reading_goes_on(crm: CrmEngine, 
         'name,code,notes\nAcme,A1,\n"Globex,G1,\nInitech,I1,\n"Umbrella",U1,x\nHooli,H1,"two\nlines"\nLast,L1,\n',
         encoding="utf-8",
     )
-    report = import_csv(crm, "account", path, on_error="skip")
+    report = import_csv(crm, "account", path, on_error="skip", actor=SYSTEM)
     assert [(p.line, p.code) for p in report.problems] == [(3, "malformed")]
     assert "lines 3-5" in report.problems[0].message
     assert (report.inserted, report.rejected, report.lines) == (3, 1, 7)
@@ -105,7 +105,7 @@ def test_badly_closed_quote_is_a_line_error_and_reading_goes_on(crm: CrmEngine, 
 def test_quoted_cell_spanning_lines_keeps_line_numbers(crm: CrmEngine, tmp_path: Path) -> None:
     path = tmp_path / "a.csv"
     path.write_text('name,code,notes\nAcme,A1,"one\ntwo\nthree"\n,B1,\n', encoding="utf-8")
-    report = import_csv(crm, "account", path, on_error="skip")
+    report = import_csv(crm, "account", path, on_error="skip", actor=SYSTEM)
     assert [(p.line, p.field) for p in report.problems] == [(5, "name")]
     assert (report.inserted, report.lines) == (1, 4)
 
@@ -116,10 +116,10 @@ def test_export_import_round_trips_a_300_kb_text(crm: CrmEngine, tmp_path: Path)
     exported = tmp_path / "out.csv"
     assert export_csv(crm, "account", exported, actor=SYSTEM) == 1
     assert exported.stat().st_size > 300_000
-    report = import_csv(crm, "account", exported, key="id")
+    report = import_csv(crm, "account", exported, key="id", actor=SYSTEM)
     assert (report.unchanged, report.rejected) == (1, 0)
     crm.records.update("account", 1, {"notes": "short"}, actor=SYSTEM)
-    report = import_csv(crm, "account", exported, key="id")
+    report = import_csv(crm, "account", exported, key="id", actor=SYSTEM)
     assert report.updated == 1
     assert crm.records.get("account", 1, actor=SYSTEM)["notes"] == big
 
@@ -137,7 +137,7 @@ def test_concurrent_upserts_of_the_same_keys_both_succeed(database_url: str, crm
         engine = CrmEngine(database_url)
         try:
             start.wait()
-            reports[name] = import_csv(engine, "account", files[name], key="code", batch_size=50)
+            reports[name] = import_csv(engine, "account", files[name], key="code", batch_size=50, actor=SYSTEM)
         except Exception as exc:  # the assertion below shows it
             reports[name] = exc
         finally:

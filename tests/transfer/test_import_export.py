@@ -13,7 +13,7 @@ from engine.errors import RecordValidationError, UsageError
 from engine.metadata import load_definitions
 from engine.runtime import CrmEngine
 from engine.transfer import export_csv, import_csv
-from tests.support import SYSTEM, CliResult, write_bundle
+from tests.support import SYSTEM, CliResult, acting_for, write_bundle
 
 ENTITIES: dict[str, Any] = {
     "account": {
@@ -60,7 +60,7 @@ def test_import_converts_and_inserts(crm: CrmEngine, tmp_path: Path) -> None:
             ["Globex", "G1", "", "", "", "false", ""],
         ],
     )
-    report = import_csv(crm, "account", path, actor="importer")
+    report = import_csv(crm, "account", path, actor=acting_for("importer"))
     assert (report.inserted, report.rejected) == (2, 0)
     acme = crm.records.get("account", 1, actor=SYSTEM)
     assert (acme["revenue"], str(acme["since"]), acme["vip"], acme["tags"], acme["owner"]) == (
@@ -78,7 +78,7 @@ def test_abort_on_first_bad_line_imports_nothing(crm: CrmEngine, tmp_path: Path)
         tmp_path / "a.csv", [HEADER, ["Acme", "A1", "telecom", "1", "", "", ""], ["", "B1", "farming", "x", "", "", ""]]
     )
     with pytest.raises(RecordValidationError) as caught:
-        import_csv(crm, "account", path)
+        import_csv(crm, "account", path, actor=SYSTEM)
     found = {(p.line, p.field, p.code) for p in caught.value.problems}
     assert found >= {(3, "name", "required"), (3, "industry", "choice")}
     assert crm.records.list("account", actor=SYSTEM).total == 0
@@ -96,7 +96,7 @@ def test_skip_writes_rejects_with_line_numbers(crm: CrmEngine, tmp_path: Path) -
     ]
     path = _csv(tmp_path / "a.csv", rows)
     rejects = tmp_path / "rejects.csv"
-    report = import_csv(crm, "account", path, on_error="skip", rejects=rejects)
+    report = import_csv(crm, "account", path, on_error="skip", rejects=rejects, actor=SYSTEM)
     assert (report.inserted, report.rejected) == (2, 3)
     assert sorted({p.line for p in report.problems}) == [3, 4, 6]
     with rejects.open(newline="", encoding="utf-8") as handle:
@@ -109,19 +109,21 @@ def test_skip_writes_rejects_with_line_numbers(crm: CrmEngine, tmp_path: Path) -
 def test_unknown_reference_is_rejected_per_line(crm: CrmEngine, tmp_path: Path) -> None:
     crm.records.create("account", {"name": "Acme"}, actor=SYSTEM)
     path = _csv(tmp_path / "c.csv", [["name", "account"], ["Ann", "1"], ["Bob", "42"]])
-    report = import_csv(crm, "contact", path, on_error="skip")
+    report = import_csv(crm, "contact", path, on_error="skip", actor=SYSTEM)
     assert report.inserted == 1
     assert [(p.line, p.field, p.code) for p in report.problems] == [(3, "account", "unknown_reference")]
 
 
 def test_upsert_on_unique_key_updates_and_audits(crm: CrmEngine, tmp_path: Path) -> None:
-    import_csv(crm, "account", _csv(tmp_path / "a.csv", [["name", "code"], ["Acme", "A1"], ["Globex", "G1"]]))
+    import_csv(
+        crm, "account", _csv(tmp_path / "a.csv", [["name", "code"], ["Acme", "A1"], ["Globex", "G1"]]), actor=SYSTEM
+    )
     report = import_csv(
         crm,
         "account",
         _csv(tmp_path / "b.csv", [["name", "code"], ["Acme Ltd", "A1"], ["Globex", "G1"], ["New", "N1"]]),
         key="code",
-        actor="sync",
+        actor=acting_for("sync"),
     )
     assert (report.inserted, report.updated, report.unchanged) == (1, 1, 1)
     acme = crm.records.get("account", 1, actor=SYSTEM)
@@ -133,15 +135,15 @@ def test_upsert_on_unique_key_updates_and_audits(crm: CrmEngine, tmp_path: Path)
 
 def test_key_must_be_unique(crm: CrmEngine, tmp_path: Path) -> None:
     with pytest.raises(UsageError):
-        import_csv(crm, "account", _csv(tmp_path / "a.csv", [["name"], ["x"]]), key="name")
+        import_csv(crm, "account", _csv(tmp_path / "a.csv", [["name"], ["x"]]), key="name", actor=SYSTEM)
 
 
 def test_header_errors_are_reported_before_any_row(crm: CrmEngine, tmp_path: Path) -> None:
     with pytest.raises(UsageError) as caught:
-        import_csv(crm, "account", _csv(tmp_path / "a.csv", [["name", "colour"], ["x", "red"]]))
+        import_csv(crm, "account", _csv(tmp_path / "a.csv", [["name", "colour"], ["x", "red"]]), actor=SYSTEM)
     assert [p.field for p in caught.value.problems] == ["colour"]
     with pytest.raises(UsageError):
-        import_csv(crm, "account", _csv(tmp_path / "e.csv", []))
+        import_csv(crm, "account", _csv(tmp_path / "e.csv", []), actor=SYSTEM)
 
 
 def test_export_then_reimport_round_trips(crm: CrmEngine, tmp_path: Path) -> None:
@@ -163,7 +165,7 @@ def test_export_then_reimport_round_trips(crm: CrmEngine, tmp_path: Path) -> Non
     assert export_csv(crm, "account", out, actor=SYSTEM) == 2
     before = [dict(r) for r in crm.records.list("account", actor=SYSTEM).items]
     crm.records.update("account", 1, {"name": "changed"}, actor=SYSTEM)
-    report = import_csv(crm, "account", out, key="id")
+    report = import_csv(crm, "account", out, key="id", actor=SYSTEM)
     assert report.updated == 1 and report.unchanged == 1 and report.inserted == 0
     after = crm.records.list("account", actor=SYSTEM).items
     strip = lambda r: {k: v for k, v in r.items() if k not in ("version", "updated_at")}  # noqa: E731
@@ -194,7 +196,7 @@ def test_many_batches_keep_line_order_and_counts(crm: CrmEngine, tmp_path: Path)
         rows.append([name, code, "", "", "", "", ""])
     path = _csv(tmp_path / "a.csv", rows)
     rejects = tmp_path / "rejects.csv"
-    report = import_csv(crm, "account", path, on_error="skip", rejects=rejects, batch_size=4)
+    report = import_csv(crm, "account", path, on_error="skip", rejects=rejects, batch_size=4, actor=SYSTEM)
     assert (report.inserted, report.rejected, report.lines) == (27, 3, 30)
     with rejects.open(newline="", encoding="utf-8") as handle:
         written = list(csv.reader(handle))[1:]

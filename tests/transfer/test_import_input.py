@@ -12,8 +12,9 @@ import pytest
 from engine.errors import RecordValidationError
 from engine.runtime import CrmEngine
 from engine.transfer import export_csv, import_csv
+from engine.users import SystemActor
 from tests.records.records_support import set_up
-from tests.support import SYSTEM, CliResult
+from tests.support import SYSTEM, CliResult, acting_for
 
 
 def _csv(path: Path, rows: list[list[str]]) -> Path:
@@ -30,7 +31,7 @@ def crm(engine: CrmEngine, tmp_path: Path) -> CrmEngine:
 def test_owners_must_be_active_users_each_refusal_names_its_line(crm: CrmEngine, tmp_path: Path) -> None:
     rows = [["name", "owner"], ["Ann's", "ann"], ["Nobody's", "mallory"], ["Mine", ""], ["Gone's", "gone"]]
     path = _csv(tmp_path / "a.csv", rows)
-    report = import_csv(crm, "account", path, on_error="skip", actor="system")
+    report = import_csv(crm, "account", path, on_error="skip", actor=acting_for("system"))
     assert (report.inserted, report.rejected) == (2, 2)
     assert [(p.line, p.field, p.code) for p in report.problems] == [
         (3, "owner", "unknown_owner"),
@@ -38,7 +39,7 @@ def test_owners_must_be_active_users_each_refusal_names_its_line(crm: CrmEngine,
     ]
     assert sorted(r["owner"] for r in crm.records.list("account", actor=SYSTEM).items) == ["ann", "system"]
     with pytest.raises(RecordValidationError) as caught:
-        import_csv(crm, "account", path)
+        import_csv(crm, "account", path, actor=SYSTEM)
     assert [(p.line, p.code) for p in caught.value.problems] == [(3, "unknown_owner")]
 
 
@@ -50,6 +51,7 @@ def test_upserting_an_owner_checks_it_too(crm: CrmEngine, tmp_path: Path) -> Non
         _csv(tmp_path / "a.csv", [["id", "name", "owner"], ["1", "Acme", "mallory"]]),
         key="id",
         on_error="skip",
+        actor=SYSTEM,
     )
     assert report.rejected == 1 and report.problems[0].code == "unknown_owner"
     assert crm.records.get("account", 1, actor=SYSTEM)["owner"] is None
@@ -65,7 +67,7 @@ def test_blank_required_and_unstorable_cells_are_line_errors(crm: CrmEngine, tmp
         ["Nul in json", "", '"\\u0000"', ""],
         ["Tag", "", "", '["vip", "\\udfff"]'],
     ]
-    report = import_csv(crm, "account", _csv(tmp_path / "a.csv", rows), on_error="skip")
+    report = import_csv(crm, "account", _csv(tmp_path / "a.csv", rows), on_error="skip", actor=SYSTEM)
     assert (report.inserted, report.rejected) == (1, 5)
     assert [(p.line, p.field, p.code) for p in report.problems] == [
         (3, "name", "required"),
@@ -92,3 +94,15 @@ def test_cli_import_reports_the_owner_line(
     result = run_cli("import", "account", path)
     assert result.exit_code == 3 and "line 3" in result.stderr and "unknown_owner" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_an_import_names_who_acts_and_records_them(crm: CrmEngine, tmp_path: Path) -> None:
+    """The acting identity is required: a user's import is created by and owned by them; the
+    system's own import is recorded with its reason and owns nothing."""
+    path = _csv(tmp_path / "a.csv", [["name"], ["Acme"]])
+    with pytest.raises(TypeError):
+        import_csv(crm, "account", path)  # type: ignore[call-arg]
+    import_csv(crm, "account", path, actor=crm.users.get("ann"))
+    import_csv(crm, "account", path, actor=SystemActor("nightly sync"))
+    made = [(r["created_by"], r["owner"]) for r in crm.records.list("account", sort="id", actor=SYSTEM).items]
+    assert made == [("ann", "ann"), ("system:nightly sync", None)]

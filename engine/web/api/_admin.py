@@ -114,7 +114,7 @@ def import_records(engine: CrmEngine, entity: EntityDef) -> Response:
     on_error: Literal["abort", "skip"] = "skip" if skip else "abort"
     key = _key_param(entity)
     with uploaded_csv() as path:
-        report = import_csv(engine, entity.name, path, on_error=on_error, key=key, actor=current_user().name)
+        report = import_csv(engine, entity.name, path, on_error=on_error, key=key, actor=current_user())
     return json_response(report.to_json())
 
 
