@@ -242,7 +242,6 @@ class DerivedService:
         on them is the caller's)."""
         definition = model.entity(entity)
         table = model.table(entity)
-        plan = self.plan(model).entity(entity)
         ids = sorted(wanted)
         written: list[tuple[Record, Record]] = []
         for start in range(0, len(ids), _IN_CHUNK):
@@ -251,31 +250,40 @@ class DerivedService:
                 # NO KEY UPDATE: does not wait for the key-share lock a child insert takes on its parent
                 locking = sa.select(table.c.id).where(table.c.id.in_(chunk)).order_by(table.c.id)
                 tx.execute(locking.with_for_update(key_share=True))
-            rows = tx.execute(sa.select(table).where(table.c.id.in_(chunk))).mappings()
-            current = {row["id"]: dict(row) for row in rows}  # records deleted in this unit are gone
-            rolled: dict[int, Record] = {i: {} for i in current}
-            for rollup in plan.rollups:
-                parents = [i for i in current if rollup.field.name in wanted[i]]
-                if parents:
-                    totals = self._rolled_up(tx, model, rollup, parents)
-                    for i in parents:
-                        rolled[i][rollup.field.name] = totals[i]
-            merged = [{**current[i], **rolled[i]} for i in current]
-            vias = _load_via(tx, model, plan.hops, merged)
-            changes: list[tuple[Record, dict[str, Any]]] = []
-            computing = _Computing(model, entity, plan.computes)
-            for record, via in zip(merged, vias, strict=True):
-                computed, problems = computing.values(record, via)
-                if problems:
-                    raise RecordValidationError(problems)
-                before = current[record["id"]]
-                values = {**rolled[record["id"]], **computed}
-                changed = {k: v for k, v in values.items() if before.get(k) != v}
-                if changed:
-                    changes.append((before, changed))
+            changes = self.changes(tx, model, entity, chunk, wanted)
             if changes:
                 written.extend(self._engine.records.write_derived(tx, model, definition, changes, actor))
         return written
+
+    def changes(
+        self, tx: Connection, model: CompiledModel, entity: str, ids: list[int], wanted: Mapping[int, set[str]]
+    ) -> list[tuple[Record, dict[str, Any]]]:
+        """``(record, changed values)`` of the records ``ids`` (at most one chunk) whose rollups
+        named in ``wanted`` or computes no longer hold what is stored; writes nothing."""
+        table = model.table(entity)
+        plan = self.plan(model).entity(entity)
+        rows = tx.execute(sa.select(table).where(table.c.id.in_(ids))).mappings()
+        current = {row["id"]: dict(row) for row in rows}  # records deleted in this unit are gone
+        rolled: dict[int, Record] = {i: {} for i in current}
+        for rollup in plan.rollups:
+            parents = [i for i in current if rollup.field.name in wanted[i]]
+            if parents:
+                totals = self._rolled_up(tx, model, rollup, parents)
+                for i in parents:
+                    rolled[i][rollup.field.name] = totals[i]
+        merged = [{**current[i], **rolled[i]} for i in current]
+        vias = _load_via(tx, model, plan.hops, merged)
+        changes: list[tuple[Record, dict[str, Any]]] = []
+        computing = _Computing(model, entity, plan.computes)
+        for record, via in zip(merged, vias, strict=True):
+            computed, problems = computing.values(record, via)
+            if problems:
+                raise RecordValidationError(problems)
+            before = current[record["id"]]
+            changed = {k: v for k, v in {**rolled[record["id"]], **computed}.items() if before.get(k) != v}
+            if changed:
+                changes.append((before, changed))
+        return changes
 
     def refresh_all(
         self,
@@ -357,9 +365,9 @@ class _Computing:
     """The computes of one entity, ready to run over many records (one write or a batch):
     the time, the validator and the rules looked up once, not once per record."""
 
-    def __init__(self, model: CompiledModel, entity: str, computes: list[Compute], now: datetime | None = None) -> None:
+    def __init__(self, model: CompiledModel, entity: str, computes: list[Compute]) -> None:
         self.computes = computes
-        self.now = now or _window.now()
+        self.now = _window.now()  # the write's or the refresh's pinned clock
         self.validator = model.validator(entity, system=True) if computes else None
         #: per compute, the validator's own test for a value already of the field's type
         self.fits = [_fits(c.field) for c in computes]

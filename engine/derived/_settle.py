@@ -21,10 +21,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from engine.errors import RecordValidationError
-
 from . import _window
-from ._service import _IN_CHUNK, _Computing, _load_via
+from ._service import _IN_CHUNK
 
 if TYPE_CHECKING:
     from engine.runtime import CompiledModel
@@ -43,15 +41,11 @@ def settle(
     transaction) and write them in place; entity → how many records got new values. ``now`` is
     the moment computes that read the clock see (the writer's own clock; default: now)."""
     with _window.clock(now):  # computes and time windows read the writer's clock
-        return _settle_all(service, tx, model, created, now)
+        return _settle_all(service, tx, model, created)
 
 
 def _settle_all(
-    service: DerivedService,
-    tx: Connection,
-    model: CompiledModel,
-    created: Mapping[str, Sequence[int]],
-    now: datetime | None,
+    service: DerivedService, tx: Connection, model: CompiledModel, created: Mapping[str, Sequence[int]]
 ) -> dict[str, int]:
     plan = service.plan(model)
     entities = sorted(name for name in plan.entities_with_derived() if created.get(name))
@@ -59,7 +53,7 @@ def _settle_all(
     for _ in range(len(entities) + 1):
         changed_any = False
         for name in entities:
-            changed = _settle_entity(service, tx, model, name, sorted(created[name]), now)
+            changed = _settle_entity(service, tx, model, name, sorted(created[name]))
             moved[name].update(changed)
             changed_any = changed_any or bool(changed)
         if not changed_any:
@@ -68,32 +62,17 @@ def _settle_all(
 
 
 def _settle_entity(
-    service: DerivedService, tx: Connection, model: CompiledModel, entity: str, ids: list[int], now: datetime | None
+    service: DerivedService, tx: Connection, model: CompiledModel, entity: str, ids: list[int]
 ) -> list[int]:
     table = model.table(entity)
-    plan = service.plan(model).entity(entity)
+    every = {r.field.name for r in service.plan(model).entity(entity).rollups}
     changed_ids: list[int] = []
     for start in range(0, len(ids), _IN_CHUNK):
         chunk = ids[start : start + _IN_CHUNK]
-        current = {row["id"]: dict(row) for row in tx.execute(sa.select(table).where(table.c.id.in_(chunk))).mappings()}
-        rolled: dict[int, dict[str, Any]] = {i: {} for i in current}
-        for rollup in plan.rollups:
-            for i, value in service._rolled_up(tx, model, rollup, list(current)).items():
-                rolled[i][rollup.field.name] = value
-        merged = [{**current[i], **rolled[i]} for i in current]
-        vias = _load_via(tx, model, plan.hops, merged)
-        computing = _Computing(model, entity, plan.computes, now)
         by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for record, via in zip(merged, vias, strict=True):
-            computed, problems = computing.values(record, via)
-            if problems:
-                raise RecordValidationError(problems)
-            before = current[record["id"]]
-            changed = {k: v for k, v in {**rolled[record["id"]], **computed}.items() if before.get(k) != v}
-            if changed:
-                columns = tuple(sorted(changed))
-                by_columns.setdefault(columns, []).append({"record_id": record["id"], **changed})
-                changed_ids.append(record["id"])
+        for before, changed in service.changes(tx, model, entity, chunk, dict.fromkeys(chunk, every)):
+            by_columns.setdefault(tuple(sorted(changed)), []).append({"record_id": before["id"], **changed})
+            changed_ids.append(before["id"])
         for columns, rows in by_columns.items():
             statement = (
                 table.update()
