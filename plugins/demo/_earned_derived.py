@@ -44,7 +44,7 @@ def earn_derived(run: DemoRun, entity: str, relied: Sequence[Relied]) -> int:
     counted = {r.field.name: r for r in plan.rollups if r.definition.function in ("count", "sum")}
     if not counted:
         return 0
-    current = _current_states(run, entity, sorted({i for i, _w, _t in relied}), sorted({w for _i, w, _t in relied}))
+    records = _records(run, entity, sorted({i for i, _w, _t in relied}))
     guards: dict[int, list[Any]] = {}
     for record_id, workflow, transition in sorted(set(relied)):
         definition = run.definitions.workflows[workflow]
@@ -55,13 +55,18 @@ def earn_derived(run: DemoRun, entity: str, relied: Sequence[Relied]) -> int:
         # children are never taken away, so a move that counted them still holds; one that
         # summed them within a window (a level on a year's spend) holds while the record stays
         lasting = any(counted[name].definition.function == "count" for name in read & set(counted))
-        if lasting or current.get((record_id, workflow)) == definition.transitions[transition].to_state:
+        state = records[record_id][definition.field] if record_id in records else None
+        if lasting or state == definition.transitions[transition].to_state:
             guards.setdefault(record_id, []).append(guard)
     if not guards:
         return 0
     read = {p.removeprefix("record.") for found in guards.values() for g in found for p in g.variables}
     rollups = [counted[name] for name in sorted(read & set(counted))]
-    failing = [r for r in _failing(run, entity, guards) if _children_help(run, r, rollups, guards[int(r["id"])])]
+    failing = [
+        r
+        for i, r in sorted(records.items())
+        if i in guards and not _holds(run, r, guards[i]) and _helps(run, r, rollups, guards[i])
+    ]
     for round_ in range(_ROUNDS):
         if not failing:
             break
@@ -75,55 +80,45 @@ def earn_derived(run: DemoRun, entity: str, relied: Sequence[Relied]) -> int:
         if not added:
             break
         settle(run.engine.derived, run.conn, model, {**added, entity: [int(r["id"]) for r in failing]}, run.now)
-        still = _failing(run, entity, {int(r["id"]): guards[int(r["id"])] for r in failing})
-        failing = [r for r in still if _children_help(run, r, rollups, guards[int(r["id"])])]
+        again = _records(run, entity, [int(r["id"]) for r in failing])
+        failing = [
+            r for i, r in sorted(again.items()) if not _holds(run, r, guards[i]) and _helps(run, r, rollups, guards[i])
+        ]
     return len(failing)
 
 
-def _current_states(run: DemoRun, entity: str, ids: list[int], workflows: list[str]) -> dict[tuple[int, str], Any]:
-    """(record id, workflow) → the state the record is in."""
+def _records(run: DemoRun, entity: str, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The stored records ``ids`` of ``entity``, by id."""
     table = run.engine.model.table(entity)
-    fields = {w: run.definitions.workflows[w].field for w in workflows}
-    out: dict[tuple[int, str], Any] = {}
-    for start in range(0, len(ids), 500):
-        query = sa.select(table).where(table.c.id.in_(ids[start : start + 500]))
-        for row in run.conn.execute(query).mappings():
-            for workflow, field in fields.items():
-                out[(int(row["id"]), workflow)] = row[field]
-    return out
-
-
-def _failing(run: DemoRun, entity: str, guards: dict[int, list[Any]]) -> list[dict[str, Any]]:
-    """The records of ``guards`` whose guards do not hold on their stored values."""
-    table = run.engine.model.table(entity)
-    ids = sorted(guards)
-    moment = datetime.fromtimestamp(run.now_ts, UTC)
-    out = []
+    out: dict[int, dict[str, Any]] = {}
     for start in range(0, len(ids), 500):
         for row in run.conn.execute(sa.select(table).where(table.c.id.in_(ids[start : start + 500]))).mappings():
-            data = {"record": dict(row), "changes": {}, "inputs": {}, "now": moment, "user": _NOBODY}
-            try:
-                holds = all(guard.matches(data) for guard in guards[int(row["id"])])
-            except LogicError:
-                holds = False
-            if not holds:
-                out.append(dict(row))
+            out[int(row["id"])] = dict(row)
     return out
 
 
-def _children_help(run: DemoRun, record: dict[str, Any], rollups: list[Any], guards: list[Any]) -> bool:
+def _holds(run: DemoRun, record: dict[str, Any], guards: list[Any]) -> bool:
+    """Whether every one of ``guards`` holds on ``record``, asked as a user without roles."""
+    data = {
+        "record": record,
+        "changes": {},
+        "inputs": {},
+        "now": datetime.fromtimestamp(run.now_ts, UTC),
+        "user": _NOBODY,
+    }
+    try:
+        return all(guard.matches(data) for guard in guards)
+    except LogicError:
+        return False
+
+
+def _helps(run: DemoRun, record: dict[str, Any], rollups: list[Rollup], guards: list[Any]) -> bool:
     """Whether children can earn it: a record with none of the children its guard counts gets
     some; otherwise only when the guards would hold with plenty of them (not for a discount
     above 10% or a spend below a level's floor)."""
     if any(r.definition.function == "count" and not record.get(r.field.name) for r in rollups):
         return True  # a record whose guard counts its children has some
-    plenty = {r.field.name: 10**9 for r in rollups}
-    moment = datetime.fromtimestamp(run.now_ts, UTC)
-    data = {"record": {**record, **plenty}, "changes": {}, "inputs": {}, "now": moment, "user": _NOBODY}
-    try:
-        return all(guard.matches(data) for guard in guards)
-    except LogicError:
-        return False
+    return _holds(run, {**record, **{r.field.name: 10**9 for r in rollups}}, guards)
 
 
 def _add_child(run: DemoRun, rollup: Rollup, parent: dict[str, Any]) -> int | None:
