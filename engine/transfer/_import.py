@@ -634,24 +634,19 @@ class CsvImporter:
     ) -> bool:
         """Write a line's ``changed`` values over the record it names; False when there is
         nothing to write or the line is rejected (a workflow field, a unique value taken)."""
-        moved = [w.field for w in self.workflows if w.field in changed]
-        if moved:
-            message = "{} changes only through workflow transitions, not by import"
-            problems = [
-                Problem(code="workflow_field", field=name, line=row.line, message=message.format(name))
-                for name in moved
-            ]
-            self._reject(rejects, row.line, row.raw, problems)
-            return False
-        renumbered = [name for name in self.numbered if name in changed]
-        if renumbered:
-            message = "{} was numbered when the record was created; an import cannot change it"
-            problems = [
-                Problem(code="read_only", field=name, line=row.line, message=message.format(name))
-                for name in renumbered
-            ]
-            self._reject(rejects, row.line, row.raw, problems)
-            return False
+        for names, code, message in (
+            (
+                [w.field for w in self.workflows],
+                "workflow_field",
+                "{} changes only through workflow transitions, not by import",
+            ),
+            (self.numbered, "read_only", "{} was numbered when the record was created; an import cannot change it"),
+        ):
+            fixed = [name for name in names if name in changed]
+            if fixed:
+                problems = [Problem(code=code, field=n, line=row.line, message=message.format(n)) for n in fixed]
+                self._reject(rejects, row.line, row.raw, problems)
+                return False
         if not changed:
             self.report.unchanged += 1
             return False
