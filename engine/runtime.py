@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -299,7 +298,7 @@ class CrmEngine:
         """Number the records stored before an autonumber field came to them (a new field, one
         that becomes an autonumber, a new pattern), one transaction per field, audited as one
         batch; the counters move past the numbers already written."""
-        from engine.records import fields_to_number, number_existing
+        from engine.records import fields_to_number, new_change_id, number_existing
 
         old = before.entities if before is not None else {}
         for name in sorted(definitions.entities):
@@ -310,7 +309,7 @@ class CrmEngine:
                     if numbered:
                         summary = {"field": f.name, "pattern": f.number_pattern, "records": numbered}
                         row = batch_audit_row(
-                            change_id=uuid.uuid4().hex,
+                            change_id=new_change_id(),
                             entity=name,
                             action="number",
                             summary=summary,
