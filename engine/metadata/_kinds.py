@@ -21,6 +21,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from engine.errors import Problem
+from engine.metadata._automations import AUTOMATION
 from engine.metadata._entities import ENTITY
 from engine.metadata._model import Definitions, SourceRef
 from engine.metadata._pipeline import Ancestors, Collection, DocumentKind, Resolution
@@ -30,7 +31,7 @@ from engine.metadata._scorings import SCORING
 from engine.metadata._workflows import WORKFLOW
 
 #: Every kind of definition, in dependency order.
-DEFINITION_KINDS: tuple[DocumentKind, ...] = (ENTITY, WORKFLOW, SCORING, REPORT, ROLE)
+DEFINITION_KINDS: tuple[DocumentKind, ...] = (ENTITY, WORKFLOW, SCORING, REPORT, ROLE, AUTOMATION)
 
 
 def _check_order(kinds: tuple[DocumentKind, ...]) -> None:

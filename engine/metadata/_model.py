@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 if TYPE_CHECKING:
+    from ._automations import AutomationDef
     from ._report_model import ReportDef
     from ._roles import RoleDef
     from ._workflow_model import WorkflowDef
@@ -240,9 +241,10 @@ class Definitions:
     reports: Mapping[str, ReportDef] = field(default_factory=lambda: MappingProxyType({}))
     #: Roles from role documents; none means permissions are not enforced.
     roles: Mapping[str, RoleDef] = field(default_factory=lambda: MappingProxyType({}))
+    automations: Mapping[str, AutomationDef] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
-        freeze_mappings(self, "entities", "workflows", "scorings", "reports", "roles")
+        freeze_mappings(self, "entities", "workflows", "scorings", "reports", "roles", "automations")
 
     def scorings_for(self, entity: str) -> tuple[ScoringDef, ...]:
         """The scoring definitions of ``entity``."""

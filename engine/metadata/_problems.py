@@ -99,6 +99,8 @@ PROBLEM_CODES: Mapping[str, str] = MappingProxyType(
         "state_field_action": "an action sets a field a workflow drives",
         "invalid_action_value": "a literal value in an action that the field would reject",
         "not_user_field": "an assign action's field cannot hold a user's name",
+        "not_reference": "an update or transition action reaches a record through a field that is no reference to it",
+        "duplicate_created": "two create actions of one list name their record alike (as)",
         # workflow overlays
         "unknown_workflow": ("a workflow overlay or report names a workflow no visible bundle defines"),
         "state_exists": "a workflow overlay adds a state that already exists",
@@ -119,6 +121,11 @@ PROBLEM_CODES: Mapping[str, str] = MappingProxyType(
         # roles
         "duplicate_role": "two documents define the same role",
         "unknown_role": ("a role overlay or workflow names a role no visible bundle defines (once roles exist)"),
+        # automations
+        "duplicate_automation": "two documents define the same automation",
+        "invalid_trigger": "an automation's trigger does not fit its event (a date trigger on a field not a date)",
+        "invalid_offset": "a date trigger's offset or catch-up is not a signed duration in days or weeks",
+        "invalid_cron": "a schedule trigger's cron is not five valid cron fields",
         # rules (engine.logic), reported where the rule is written
         "unknown_operator": "a rule uses an operator the rule language does not have",
         "invalid_operation": "a rule has an object of several keys where an operation belongs",

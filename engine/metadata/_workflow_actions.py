@@ -25,6 +25,7 @@ is written with JSON Logic's literal operator: ``{"preserve": {...}}``.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -59,6 +60,16 @@ class RuleScope:
     entity: EntityDef | None
     inputs: tuple[str, ...] | None
     what: str = "transition"
+    #: Records earlier ``create`` actions named (``as``), which ``created.NAME.FIELD`` reads.
+    created: tuple[tuple[str, EntityDef | None], ...] = ()
+    #: The entity of ``child.FIELD``: the children an ``update`` action's ``where`` reads.
+    child: EntityDef | None = None
+    #: Whether ``before.FIELD`` and ``event.KEY`` may be read (automations).
+    automation: bool = False
+
+    def with_created(self, name: str, entity: EntityDef | None) -> RuleScope:
+        """This scope, where later rules may also read ``created.NAME``."""
+        return dataclasses.replace(self, created=(*self.created, (name, entity)))
 
 
 def rule_problems(rule: Any, where: SourceRef, scope: RuleScope) -> list[Problem]:
@@ -85,17 +96,34 @@ def relocated_rule_problem(found: Problem, where: SourceRef) -> Problem:
     return Problem(code, message, file=where.file, pointer=where.pointer + (found.pointer or ""))
 
 
+def _field_problem(path: str, key: str, entity: EntityDef | None) -> tuple[str, str] | None:
+    if not key or entity is None or key in entity.fields or key in SYSTEM_FIELDS:
+        return None
+    names = [*entity.fields, *SYSTEM_FIELDS]
+    return "unknown_field", (
+        f"the rule reads {path!r}, but {key!r} is not a field of {entity.name!r}.{did_you_mean(key, names)}"
+    )
+
+
 def _variable_problem(path: str, scope: RuleScope) -> tuple[str, str] | None:
     root, _, rest = path.partition(".")
     key = rest.partition(".")[0]
-    if root in ("record", "changes"):
-        entity = scope.entity
-        if not rest or entity is None or key in entity.fields or key in SYSTEM_FIELDS:
+    if root in ("record", "changes") or (root == "before" and scope.automation):
+        return _field_problem(path, key, scope.entity)
+    if root == "child" and scope.child is not None:
+        return _field_problem(path, key, scope.child)
+    if root == "event" and scope.automation:
+        return None
+    if root == "created" and scope.created:
+        named = dict(scope.created)
+        if not rest:
             return None
-        names = [*entity.fields, *SYSTEM_FIELDS]
-        return "unknown_field", (
-            f"the rule reads {path!r}, but {key!r} is not a field of {entity.name!r}.{did_you_mean(key, names)}"
-        )
+        if key not in named:
+            return "unknown_variable", (
+                f"the rule reads {path!r}, but no earlier create action is named {key!r}."
+                f'{did_you_mean(key, list(named))} Name a create action with "as".'
+            )
+        return _field_problem(path, rest.partition(".")[2].partition(".")[0], named[key])
     if root == "inputs":
         if scope.inputs is None:
             return "unknown_variable", (
@@ -121,11 +149,16 @@ def _variable_problem(path: str, scope: RuleScope) -> tuple[str, str] | None:
         )
     if root == "now" and not rest:
         return None
-    hint = did_you_mean(root, ROOTS)
+    roots = [*ROOTS, *(("before", "event") if scope.automation else ()), *(("created",) if scope.created else ())]
+    roots += ["child"] if scope.child is not None else []
+    readable = ["record.FIELD", "changes.FIELD", "inputs.NAME", "user.name", "user.roles", "user.team", "now"]
+    if scope.automation:
+        readable[1:3] = ["before.FIELD", "event.KEY"]
+    readable += ["created.NAME.FIELD"] if scope.created else []
+    readable += ["child.FIELD"] if scope.child is not None else []
     return "unknown_variable", (
-        f"the rule reads {path!r}, which is not in the data a workflow rule is given.{hint} "
-        f"It may read record.FIELD, changes.FIELD, inputs.NAME, user.name, user.roles, "
-        "user.team and now."
+        f"the rule reads {path!r}, which is not in the data {'an automation' if scope.automation else 'a workflow'} "
+        f"rule is given.{did_you_mean(root, roots)} It may read {', '.join(readable[:-1])} and {readable[-1]}."
     )
 
 
@@ -166,7 +199,33 @@ def build_actions(
                 problems.extend(lookup.unknown_entity(body["entity"], bundle, child(at_body, "entity")))
             values = body.get("values", {})
             problems.extend(_values_problems(values, child(at_body, "values"), target, scope, lookup))
-            built.append(ActionDef("create", values=_frozen_values(values), entity=body["entity"], source=at))
+            name = body.get("as")
+            if name is not None:
+                if name in dict(scope.created):
+                    message = f"an earlier create action is already named {name!r}; name each created record once."
+                    problems.append(problem("duplicate_created", message, child(at_body, "as")))
+                scope = scope.with_created(name, target)
+            built.append(
+                ActionDef("create", values=_frozen_values(values), entity=body["entity"], as_name=name, source=at)
+            )
+        elif kind == "update":
+            update, found = _update_action(body, at_body, entity, scope, lookup, bundle)
+            problems.extend(found)
+            built.append(dataclasses.replace(update, source=at))
+        elif kind == "transition":
+            if "target" in body and entity is not None:
+                problems.extend(_reference_problems(entity, body["target"], child(at_body, "target"))[1])
+            built.append(
+                ActionDef(
+                    "transition",
+                    transition=body["name"],
+                    target=body.get("target"),
+                    comment=body.get("comment"),
+                    source=at,
+                )
+            )
+        elif kind == "webhook":
+            built.append(ActionDef("webhook", subscription=body["subscription"], source=at))
         elif kind == "assign":
             name = body.get("field", DEFAULT_ASSIGN_FIELD)
             if entity is not None and "field" in body:
@@ -186,6 +245,68 @@ def build_actions(
         else:
             built.append(ActionDef("notify", topic=body["topic"], source=at))
     return tuple(built), problems
+
+
+def _reference_problems(entity: EntityDef, name: str, where: SourceRef) -> tuple[str | None, list[Problem]]:
+    """The entity the reference field ``name`` of ``entity`` points to, or the problem."""
+    field = entity.fields.get(name)
+    if field is None:
+        message = f"{name!r} is not a field of {entity.name!r}.{did_you_mean(name, list(entity.fields))}"
+        return None, [problem("unknown_field", message, where)]
+    if field.type != "reference" or field.target is None:
+        message = (
+            f"{name!r} is a {field.type} field; an action reaches another record only through a "
+            "reference field (one that points to a record)."
+        )
+        return None, [problem("not_reference", message, where)]
+    return field.target, []
+
+
+def _update_action(
+    body: Mapping[str, Any],
+    where: SourceRef,
+    entity: EntityDef | None,
+    scope: RuleScope,
+    lookup: Lookup,
+    bundle: str,
+) -> tuple[ActionDef, list[Problem]]:
+    """An ``update`` action: of the record a reference points to, or of the children."""
+    problems: list[Problem] = []
+    values = body["values"]
+    written: EntityDef | None = None
+    children: tuple[str, str] | None = None
+    if "target" in body:
+        if entity is not None:
+            name, problems = _reference_problems(entity, body["target"], child(where, "target"))
+            written = lookup.entity(name, bundle) if name is not None else None
+    else:
+        spec = body["children"]
+        children = (spec["entity"], spec["reference"])
+        at = child(where, "children")
+        written = lookup.entity(spec["entity"], bundle)
+        if written is None:
+            problems.extend(lookup.unknown_entity(spec["entity"], bundle, child(at, "entity")))
+        else:
+            name, found = _reference_problems(written, spec["reference"], child(at, "reference"))
+            problems.extend(found)
+            if name is not None and entity is not None and name != entity.name:
+                message = (
+                    f"{spec['reference']!r} of {written.name!r} points to {name!r}, not to {entity.name!r}: "
+                    f"the children of a {entity.name} are the records whose reference points to it."
+                )
+                problems.append(problem("not_reference", message, child(at, "reference")))
+    if "where" in body:
+        problems.extend(rule_problems(body["where"], child(where, "where"), dataclasses.replace(scope, child=written)))
+    problems.extend(_values_problems(values, child(where, "values"), written, scope, lookup))
+    action = ActionDef(
+        "update",
+        values=_frozen_values(values),
+        entity=written.name if written is not None else None,
+        target=body.get("target"),
+        children=children,
+        where=copy.deepcopy(body.get("where")),
+    )
+    return action, problems
 
 
 def _frozen_values(values: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from ._model import FieldType, Label, SourceRef, freeze_mappings
 
-ActionKind = Literal["set", "create", "assign", "rescore", "notify"]
+ActionKind = Literal["set", "create", "update", "transition", "assign", "rescore", "notify", "webhook"]
 AssignStrategy = Literal["round_robin", "least_loaded"]
 
 
@@ -52,6 +52,15 @@ class ActionDef:
       when given) chosen by ``strategy``.
     - ``rescore``: ask scoring to recompute ``scorings`` (all of the entity's when empty).
     - ``notify``: call the ``crm_notify`` hook with ``topic`` (plugins deliver it).
+    - ``update``: set ``values`` on the record the reference ``target`` points to, or on the
+      records of ``children`` (entity, reference) that point to this one and for which
+      ``where`` holds.
+    - ``transition``: run the transition ``transition`` as the system, on this record or on
+      the record the reference ``target`` points to, with ``comment``.
+    - ``webhook``: send the triggering change to the webhook ``subscription`` (automations).
+
+    A ``create`` action may name its record (``as_name``): later actions read it as
+    ``created.NAME``.
     """
 
     kind: ActionKind
@@ -63,6 +72,13 @@ class ActionDef:
     strategy: AssignStrategy = "round_robin"
     scorings: tuple[str, ...] = ()
     topic: str | None = None
+    as_name: str | None = None
+    target: str | None = None
+    children: tuple[str, str] | None = None
+    where: Any = None
+    transition: str | None = None
+    comment: str | None = None
+    subscription: str | None = None
     source: SourceRef | None = dataclasses.field(default=None, compare=False, repr=False)
 
 

@@ -458,6 +458,24 @@ def action_to_json(action: ActionDef) -> dict[str, Any]:
         body = {"entity": action.entity}
         if action.values:
             body["values"] = _values_json(action)
+        if action.as_name is not None:
+            body["as"] = action.as_name
+    elif action.kind == "update":
+        if action.children is not None:
+            body = {"children": {"entity": action.children[0], "reference": action.children[1]}}
+        else:
+            body = {"target": action.target}
+        if action.where is not None:
+            body["where"] = copy.deepcopy(action.where)
+        body["values"] = _values_json(action)
+    elif action.kind == "transition":
+        body = {"name": action.transition}
+        if action.target is not None:
+            body["target"] = action.target
+        if action.comment is not None:
+            body["comment"] = action.comment
+    elif action.kind == "webhook":
+        body = {"subscription": action.subscription}
     elif action.kind == "assign":
         body = {"role": action.role}
         if action.team is not None:

@@ -15,7 +15,13 @@ from engine.resources import resource_dir
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "definitions.md"
 #: Where problem codes are documented: workflow codes are with workflows, report codes with reports.
-CODE_DOCS = (DOCS, ROOT / "docs" / "workflows.md", ROOT / "docs" / "reports.md", ROOT / "docs" / "permissions.md")
+CODE_DOCS = (
+    DOCS,
+    ROOT / "docs" / "workflows.md",
+    ROOT / "docs" / "reports.md",
+    ROOT / "docs" / "permissions.md",
+    ROOT / "docs" / "automations.md",
+)
 TESTS = Path(__file__).parent
 
 
