@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._apply import apply_definitions, refuse_unsafe
+from ._automation_tables import automation_runs, automation_slots
 from ._counters import counter_key, raise_counter, rename_counters, take_numbers
 from ._database import DEFAULT_URL, Database, normalize_url
 from ._history_rows import (
@@ -122,6 +123,8 @@ __all__ = [
     "audit_log",
     "audit_row",
     "audit_since_deletion",
+    "automation_runs",
+    "automation_slots",
     "batch_audit_row",
     "counter_key",
     "counters",

@@ -85,6 +85,7 @@ class Database:
     def __init__(self, url: str | None = None, **engine_options: Any) -> None:
         self.url = normalize_url(url)
         self._subscriber: Callable[[UnitOfWork], None] | None = None
+        self._settler: Callable[[Connection, UnitOfWork], None] | None = None
         try:
             self.engine: Engine = sa.create_engine(self.url, **engine_options)
         except ImportError as exc:
@@ -123,6 +124,8 @@ class Database:
             conn = conn.execution_options(crm_write=True, **{UNIT_OPTION: unit})
             with conn.begin():
                 yield conn
+                if self._settler is not None and unit.events:
+                    self._settler(conn, unit)
                 unit.flush()
             self._committed(unit)
 
@@ -172,6 +175,15 @@ class Database:
         Without a subscriber the callbacks run by themselves.
         """
         self._subscriber = subscriber
+
+    def before_commit(self, settler: Callable[[Connection, UnitOfWork], None]) -> None:
+        """Hand every write's unit of work to ``settler`` just before its events reach the
+        outbox, inside its transaction (transaction-mode automations): what ``settler``
+        writes and emits commits or rolls back with the rest; raising refuses the write.
+
+        Schema migrations are not handed over: they change the shape of the data, not the data.
+        """
+        self._settler = settler
 
     def _committed(self, unit: UnitOfWork) -> None:
         if not unit.events and not unit.callbacks:

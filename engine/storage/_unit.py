@@ -116,6 +116,9 @@ class UnitOfWork:
         self.conn = conn
         self.events: list[DomainEvent] = []
         self.callbacks: list[AfterCommit] = []
+        #: The automations whose actions are writing now, outermost first: what a change
+        #: made by them may not set off again (loop protection; see ``engine.automations``).
+        self.cause: tuple[str, ...] = ()
 
     def emit(self, event: DomainEvent) -> None:
         """Record an event of this transaction (written to the outbox at commit)."""
