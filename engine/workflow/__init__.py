@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from ._actions import assign, run_transition, run_update
 from ._checks import HIDDEN_FIELDS, Refusal, TransitionCheck, TransitionRefusedError, inputs_from_text
+from ._compiled import CompiledAction, CompiledValues
 from ._service import AmbiguousTransitionError, UnknownTransitionError, UnknownWorkflowError, WorkflowService
 from ._sla import Escalation, tick, time_in_states
 from ._views import WorkflowView
@@ -10,6 +12,8 @@ from ._views import WorkflowView
 __all__ = [
     "HIDDEN_FIELDS",
     "AmbiguousTransitionError",
+    "CompiledAction",
+    "CompiledValues",
     "Escalation",
     "Refusal",
     "TransitionCheck",
@@ -18,7 +22,10 @@ __all__ = [
     "UnknownWorkflowError",
     "WorkflowService",
     "WorkflowView",
+    "assign",
     "inputs_from_text",
+    "run_transition",
+    "run_update",
     "tick",
     "time_in_states",
 ]
