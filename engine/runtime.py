@@ -37,6 +37,7 @@ from engine.storage import (
 from engine.suggestions import did_you_mean
 
 if TYPE_CHECKING:
+    from engine.automations import AutomationService
     from engine.derived import DerivedService
     from engine.events import EventService
     from engine.hooks import Plugins
@@ -197,6 +198,7 @@ class CrmEngine:
         upgrade_storage(self.db)
         self._model: CompiledModel | None = None
         self._lock = threading.Lock()
+        self.db.before_commit(self._settle)
         self.reload()
 
     def _create_system_tables(self) -> None:
@@ -326,6 +328,13 @@ class CrmEngine:
         for entity in entities_to_backfill(before, definitions):
             self.derived.refresh_all(self.model, entity, actor=actor)
 
+    def _settle(self, conn: sa.Connection, unit: UnitOfWork) -> None:
+        """Before a write commits: the automations its changes set off (none, at no cost,
+        when the definitions have none)."""
+        model = self._model
+        if model is not None and model.definitions.automations:
+            self.automations.settle(conn, unit)
+
     def _committed(self, unit: UnitOfWork) -> None:
         from engine.events import dispatch
 
@@ -337,6 +346,12 @@ class CrmEngine:
         from engine.derived import DerivedService
 
         return DerivedService(self)
+
+    @cached_property
+    def automations(self) -> AutomationService:
+        from engine.automations import AutomationService
+
+        return AutomationService(self)
 
     @cached_property
     def events(self) -> EventService:

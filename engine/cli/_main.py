@@ -39,6 +39,7 @@ def cli(ctx: click.Context, database_url: str | None, actor: str | None, languag
 
 
 def _register() -> None:
+    from ._automation_commands import automation
     from ._derived_commands import derived
     from ._event_commands import events
     from ._io_commands import export_command, import_command
@@ -68,6 +69,7 @@ def _register() -> None:
     cli.add_command(report)
     cli.add_command(events)
     cli.add_command(derived)
+    cli.add_command(automation)
     set_summaries(cli)
 
 
