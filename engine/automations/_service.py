@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from engine.errors import CrmError, NotFoundError, PermissionDeniedError, Problem
+from engine.errors import ConflictError, CrmError, NotFoundError, PermissionDeniedError, Problem
+from engine.metadata import automation_to_json
 from engine.storage import (
     RECORD_DELETED,
     RECORD_TRANSITIONED,
@@ -429,6 +430,36 @@ class AutomationService:
                 for row in conn.execute(query).mappings()
             ]
 
+    def run(self, run_id: int, *, user: User) -> tuple[AutomationRun, dict[str, Any]]:
+        """One run and the context it was planned with (the record, the event, the values before,
+        the chain of automations that led to it)."""
+        _require_admin(user)
+        with self._engine.db.read() as conn:
+            row = conn.execute(sa.select(automation_runs).where(automation_runs.c.id == run_id)).mappings().first()
+        if row is None:
+            raise NotFoundError(f"there is no automation run {run_id}")
+        return AutomationRun(**{k: v for k, v in row.items() if k != "context"}), dict(row["context"] or {})
+
+    def overview(self, *, user: User) -> list[dict[str, Any]]:
+        """Every automation of the live definitions with its runs counted by status."""
+        _require_admin(user)
+        runs = automation_runs.c
+        counted = sa.select(runs.automation, runs.status, sa.func.count()).group_by(runs.automation, runs.status)
+        counts: dict[str, dict[str, int]] = {}
+        with self._engine.db.read() as conn:
+            for name, status, n in conn.execute(counted):
+                counts.setdefault(name, {})[status] = int(n)
+        definitions = self._engine.model.definitions
+        out = []
+        for name in sorted(definitions.automations):
+            automation = definitions.automations[name]
+            document = automation_to_json(automation, definitions)
+            document.pop("schema_version", None)
+            document.pop("kind", None)
+            label = {"en": automation.label.en, "zh": automation.label.zh or automation.label.en}
+            out.append({**document, "label": label, "runs": counts.get(name, {})})
+        return out
+
     def retry(self, run_id: int, *, user: User) -> AutomationRun:
         """Run a failed run again (now, with its attempts counted afresh)."""
         _require_admin(user)
@@ -438,7 +469,7 @@ class AutomationService:
             if row is None:
                 raise NotFoundError(f"there is no automation run {run_id}")
             if row["status"] != "failed":
-                raise CrmError(
+                raise ConflictError(
                     f"automation run {run_id} is {row['status']}; only a failed run is retried",
                     [Problem("not_failed", f"the run is {row['status']}")],
                 )

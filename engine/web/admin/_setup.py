@@ -20,6 +20,7 @@ from engine.runtime import CrmEngine
 
 from .._state import bind_engine
 from ._auth import BLUEPRINT, LanguageForm, init_auth
+from ._automations import AutomationsView
 from ._dashboard import DashboardView
 from ._definitions import DefinitionsView
 from ._i18n import current_language, say, word
@@ -54,6 +55,7 @@ def init_app(app: Flask, engine: CrmEngine) -> Admin:
             admin.add_view(EntityView(engine, entity, category))
     admin.add_view(DefinitionsView(engine, word("administration")))
     admin.add_view(PresetsView(engine, word("administration")))
+    admin.add_view(AutomationsView(engine, word("administration")))
     app.context_processor(_template_context)
     return admin
 

@@ -317,6 +317,27 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         },
         "required": ["id", "type", "entity", "record_id", "actor", "payload", "occurred_at"],
     },
+    "AutomationRun": {
+        "type": "object",
+        "description": "One run of an automation: pending, running, done, skipped or failed (with its error).",
+        "properties": {
+            "id": {"type": "integer"},
+            "automation": {"type": "string"},
+            "entity": {"type": "string"},
+            "record_id": {"type": ["integer", "null"]},
+            "trigger": {"type": "string"},
+            "occurrence": {"type": ["string", "null"]},
+            "status": {"type": "string", "enum": ["pending", "running", "done", "skipped", "failed"]},
+            "mode": {"type": "string", "enum": ["transaction", "background"]},
+            "attempts": {"type": "integer"},
+            "next_attempt_at": {"type": ["string", "null"], "format": "date-time"},
+            "error": {"type": ["string", "null"]},
+            "created_at": {"type": "string", "format": "date-time"},
+            "finished_at": {"type": ["string", "null"], "format": "date-time"},
+            "context": {"type": "object"},
+        },
+        "required": ["id", "automation", "entity", "status", "mode", "attempts", "created_at"],
+    },
     "EventPage": {
         "type": "object",
         "properties": {
