@@ -128,9 +128,21 @@ class UserService:
             raise PermissionDeniedError(f'the user "{name}" is deactivated and cannot act')
         return user
 
-    def list(self, *, role: str | None = None, team: str | None = None, active_only: bool = True) -> list[User]:
-        with self._engine.db.read() as conn:
-            rows = conn.execute(sa.select(users).order_by(users.c.name)).mappings().all()
+    def list(
+        self,
+        *,
+        role: str | None = None,
+        team: str | None = None,
+        active_only: bool = True,
+        conn: sa.Connection | None = None,
+    ) -> list[User]:
+        """The users, by name; ``conn`` reads inside a transaction (users it created count)."""
+        query = sa.select(users).order_by(users.c.name)
+        if conn is not None:
+            rows = conn.execute(query).mappings().all()
+        else:
+            with self._engine.db.read() as read:
+                rows = read.execute(query).mappings().all()
         found = [user_from_row(r) for r in rows]
         return [
             u

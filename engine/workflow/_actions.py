@@ -141,7 +141,7 @@ def assign(
     """
     field_name = action.field or "owner"
     role = action.role or ""
-    candidates = sorted(u.name for u in engine.users.list(role=role, team=action.team))
+    candidates = sorted(u.name for u in engine.users.list(role=role, team=action.team, conn=tx))
     if not candidates:
         where = f" in team {action.team}" if action.team else ""
         raise TransitionRefusedError(
@@ -234,10 +234,16 @@ def run_transition(
     action: ActionDef,
     record: dict[str, Any],
     now: datetime,
+    *,
+    by: User = SYSTEM_USER,
 ) -> dict[str, Any]:
     """Run a ``transition`` action as the system: on ``record`` (returned as the transition
     leaves it), or on the record its reference ``target`` points to (``record`` returned as
-    it was). An empty reference runs nothing."""
+    it was). An empty reference runs nothing.
+
+    :param by: who the history names: the system, or an administrator identity of the
+        system's such as ``system:automation:NAME``.
+    """
     on, record_id = entity, record["id"]
     if action.target is not None:
         record_id = record.get(action.target)
@@ -253,7 +259,7 @@ def run_transition(
         record_id,
         workflow,
         action.transition,
-        user=SYSTEM_USER,
+        user=by,
         inputs={},
         comment=action.comment,
         expected_version=None,
