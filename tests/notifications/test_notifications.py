@@ -195,3 +195,12 @@ def test_an_automation_naming_an_unknown_role_is_refused(tmp_path: Path) -> None
 def test_without_role_documents_roles_are_free_names(tmp_path: Path) -> None:
     workflow = _with_notify({"topic": "t", "to": [{"role": "anyone"}]})
     assert bundle.definitions(tmp_path, workflow=workflow, roles=False, automations=[]).workflows
+
+
+def test_a_background_automation_notifies_when_its_run_runs(database_url: str, tmp_path: Path) -> None:
+    background = {**bundle.BIG_DEAL, "mode": "background"}
+    with bundle.make(database_url, tmp_path, automations=[background]) as crm:
+        deal(crm, "Huge later", amount=5_000_000)
+        assert crm.notifications.unread_count("li.na") == 0  # not yet: the run waits for a worker
+        assert crm.automations.run_pending() == 1
+        assert inbox(crm, "li.na") == [("deal.big", "Big deal: Huge later", None)]
