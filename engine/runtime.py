@@ -26,6 +26,7 @@ from engine.storage import (
     HotStatement,
     MigrationPlan,
     UnitOfWork,
+    add_missing_columns,
     apply_definitions,
     audit_log,
     batch_audit_row,
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from engine.derived import DerivedService
     from engine.events import EventService
     from engine.hooks import Plugins
+    from engine.notifications import NotificationService
     from engine.permissions import PermissionService
     from engine.records import RecordService
     from engine.scoring import ScoringService
@@ -207,6 +209,7 @@ class CrmEngine:
                 # concurrent first starts (web workers, parallel CLI calls) must not race
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(727274)"))
             SYSTEM_METADATA.create_all(conn, checkfirst=True)
+            add_missing_columns(conn)
 
     # -- live definitions ---------------------------------------------------------------
     @property
@@ -358,6 +361,14 @@ class CrmEngine:
         from engine.events import EventService
 
         return EventService(self)
+
+    @cached_property
+    def notifications(self) -> NotificationService:
+        """In-app notifications; emailed too when ``CRM_SMTP_URL`` is set (read on first use)."""
+        from engine.notifications import Mailer, NotificationService, SmtpSettings
+
+        settings = SmtpSettings.from_env()
+        return NotificationService(self, mailer=Mailer(settings) if settings is not None else None)
 
     @cached_property
     def records(self) -> RecordService:

@@ -44,7 +44,7 @@ from engine.storage import (
     unit_of,
 )
 from engine.users import SYSTEM_USER, SystemActor, User
-from engine.workflow import assign, run_transition, run_update
+from engine.workflow import assign, notify, run_transition, run_update
 
 from ._compiled import CompiledAutomation, CompiledAutomations
 
@@ -327,21 +327,14 @@ class AutomationService:
             elif kind == "rescore":
                 self._rescore(conn, entity, record["id"], list(action.definition.scorings))
             elif kind == "notify":
-                self._notify(conn, entity, record, action.definition.topic or automation.name)
+                topic = action.definition.topic or automation.name
+                notify(engine, conn, entity, action, record, data, topic=topic, actor=actor.name)
             elif kind == "webhook":
                 self._webhook(conn, automation, record, action.definition.subscription or "")
 
     def _rescore(self, conn: Connection, entity: str, record_id: int, scorings: list[str]) -> None:
         engine = self._engine
         unit_of(conn).after_commit(lambda: engine.scoring.rescore(entity, [record_id], scorings))
-
-    def _notify(self, conn: Connection, entity: str, record: dict[str, Any], topic: str) -> None:
-        engine = self._engine
-        unit_of(conn).after_commit(
-            lambda: engine.plugins.hook.crm_notify(
-                engine=engine, topic=topic, entity=entity, record=record, actor="system:automation"
-            )
-        )
 
     def _webhook(self, conn: Connection, automation: CompiledAutomation, record: dict[str, Any], name: str) -> None:
         raise CrmError(f"webhook subscriptions are not available in this installation (asked for {name!r})")

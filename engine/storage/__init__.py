@@ -16,6 +16,7 @@ from ._history_rows import (
     score_history_row,
     workflow_history_row,
 )
+from ._notification_tables import notifications
 from ._operations import (
     AddField,
     AddIndex,
@@ -73,7 +74,7 @@ from ._unit import (
     record_updated,
     unit_of,
 )
-from ._upgrade import upgrade_storage
+from ._upgrade import add_missing_columns, upgrade_storage
 from ._values import to_jsonable, to_text
 
 __all__ = [
@@ -117,6 +118,7 @@ __all__ = [
     "StepKind",
     "StoredDefinitions",
     "UnitOfWork",
+    "add_missing_columns",
     "api_tokens",
     "apply_definitions",
     "assignment_cursors",
@@ -134,6 +136,7 @@ __all__ = [
     "installed_presets",
     "load_stored",
     "normalize_url",
+    "notifications",
     "plan_migration",
     "raise_counter",
     "record_updated",

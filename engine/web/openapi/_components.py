@@ -346,6 +346,44 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         },
         "required": ["items", "next_since"],
     },
+    "Notification": {
+        "type": "object",
+        "description": "What a notify action told the user about a record.",
+        "properties": {
+            "id": {"type": "integer"},
+            "user": {"type": "string"},
+            "topic": {"type": "string"},
+            "title": {"type": "string"},
+            "message": {"type": ["string", "null"]},
+            "entity": {"type": ["string", "null"]},
+            "record_id": {"type": ["integer", "null"]},
+            "actor": {"type": ["string", "null"]},
+            "created_at": {"type": "string", "format": "date-time"},
+            "read_at": {"type": ["string", "null"], "format": "date-time"},
+            "read": {"type": "boolean"},
+        },
+        "required": ["id", "user", "topic", "title", "created_at", "read_at", "read"],
+    },
+    "NotificationPage": {
+        "type": "object",
+        "properties": {
+            "items": {"type": "array", "items": schema_ref("Notification")},
+            "limit": {"type": "integer"},
+            "unread": {"type": "integer", "description": "How many of the user's notifications are unread."},
+            "next": {"type": ["string", "null"], "description": "The URL of the next page (null on the last)."},
+        },
+        "required": ["items", "limit", "unread", "next"],
+    },
+    "UnreadCount": {
+        "type": "object",
+        "properties": {"unread": {"type": "integer"}},
+        "required": ["unread"],
+    },
+    "MarkedRead": {
+        "type": "object",
+        "properties": {"marked": {"type": "integer"}, "unread": {"type": "integer"}},
+        "required": ["marked", "unread"],
+    },
 }
 
 

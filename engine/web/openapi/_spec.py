@@ -11,7 +11,7 @@ from engine.metadata import Definitions, EntityDef
 
 from ._components import HEADERS, PARAMETERS, RESPONSES, SCHEMAS, SECURITY_SCHEMES, schema_ref
 from ._entity_schemas import input_schema, record_schema
-from ._paths import automation_paths, entity_paths, event_paths, global_paths
+from ._paths import automation_paths, entity_paths, event_paths, global_paths, notification_paths
 
 API_PREFIX = "/api/v1"
 _DESCRIPTION = """\
@@ -44,6 +44,7 @@ def build_spec(definitions: Definitions | None, version: int) -> dict[str, Any]:
     tags = [
         {"name": "meta", "description": "Health and the live definitions"},
         {"name": "admin", "description": "Definitions, presets and imports (administrators)"},
+        {"name": "notifications", "description": "What notify actions told the calling user"},
     ]
     entities = list(definitions.entities.values()) if definitions is not None else []
     for entity in entities:
@@ -51,7 +52,12 @@ def build_spec(definitions: Definitions | None, version: int) -> dict[str, Any]:
         _add_entity(spec, entity, definitions)
         tags.append({"name": entity.name, "description": entity.label.en})
     names = [e.name for e in entities]
-    for path, operations in {**global_paths(names), **event_paths(names), **automation_paths()}.items():
+    for path, operations in {
+        **global_paths(names),
+        **event_paths(names),
+        **automation_paths(),
+        **notification_paths(),
+    }.items():
         spec.path(path=path, operations=operations)
     out = spec.to_dict()
     out["tags"] = tags
