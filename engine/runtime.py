@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from engine.derived import DerivedService
     from engine.events import EventService
     from engine.hooks import Plugins
+    from engine.jobs import JobService
     from engine.permissions import PermissionService
     from engine.records import RecordService
     from engine.scoring import ScoringService
@@ -352,6 +353,12 @@ class CrmEngine:
         from engine.automations import AutomationService
 
         return AutomationService(self)
+
+    @cached_property
+    def jobs(self) -> JobService:
+        from engine.jobs import JobService
+
+        return JobService(self)
 
     @cached_property
     def events(self) -> EventService:

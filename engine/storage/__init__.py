@@ -16,6 +16,7 @@ from ._history_rows import (
     score_history_row,
     workflow_history_row,
 )
+from ._job_tables import jobs, periodic_slots
 from ._operations import (
     AddField,
     AddIndex,
@@ -132,8 +133,10 @@ __all__ = [
     "escalations",
     "events",
     "installed_presets",
+    "jobs",
     "load_stored",
     "normalize_url",
+    "periodic_slots",
     "plan_migration",
     "raise_counter",
     "record_updated",
