@@ -226,6 +226,7 @@ class JobService:
                     finished_at=finished,
                 )
             )
+        log.info("job %s (%s): %s", job_id, job.kind, "failed" if error else "done")
         return self._find(job_id)
 
     def _acting(self, name: str) -> User:

@@ -23,6 +23,7 @@ from ._auth import BLUEPRINT, LanguageForm, init_auth
 from ._dashboard import DashboardView
 from ._definitions import DefinitionsView
 from ._i18n import current_language, say, word
+from ._jobs import JobsView
 from ._presets import PresetsView
 from ._records import EntityView
 
@@ -54,6 +55,7 @@ def init_app(app: Flask, engine: CrmEngine) -> Admin:
             admin.add_view(EntityView(engine, entity, category))
     admin.add_view(DefinitionsView(engine, word("administration")))
     admin.add_view(PresetsView(engine, word("administration")))
+    admin.add_view(JobsView(engine, word("administration")))
     app.context_processor(_template_context)
     return admin
 
