@@ -86,6 +86,11 @@ def check_params(kind: str, params: Any) -> dict[str, Any]:
     :raises InvalidJobError: an unknown kind (pointer ``/kind``) or bad parameters
         (pointers ``/params/<name>``).
     """
+    if not kind:
+        raise InvalidJobError(
+            "a job needs a kind",
+            [Problem(code="required", message="expected one of " + ", ".join(sorted(KINDS)), pointer="/kind")],
+        )
     found = KINDS.get(kind)
     if found is None:
         known = ", ".join(sorted(KINDS))
