@@ -424,6 +424,8 @@ class CrmEngine:
         return self._plugins
 
     def close(self) -> None:
+        if "jobs" in self.__dict__:
+            self.jobs.close()
         self.db.dispose()
 
     def __enter__(self) -> CrmEngine:

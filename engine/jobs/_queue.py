@@ -162,6 +162,13 @@ class JobQueue:
             return _consumer_class()(self.huey, **options)
         return self.huey.create_consumer(**options)
 
+    def close(self) -> None:
+        """Close the storage's connections (a later use opens them again)."""
+        try:
+            self.huey.storage.close()
+        except self._errors:  # closing what cannot be reached has nothing to close
+            pass
+
     def flush(self) -> None:
         """Drop every message waiting (tests, and an operator starting over)."""
         self.huey.flush()

@@ -129,6 +129,11 @@ class JobService:
 
         return JobQueue(self._engine, queue_settings(self._engine.db.url))
 
+    def close(self) -> None:
+        """Close the queue's connections (when it was opened)."""
+        if "queue" in self.__dict__:
+            self.queue.close()
+
     # -- submitting and watching --------------------------------------------------------------
 
     def submit(self, kind: str, params: Mapping[str, Any], *, user: User) -> int:
