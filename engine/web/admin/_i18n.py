@@ -226,6 +226,7 @@ _WORDS: Mapping[str, tuple[str, str]] = {
     "run_scoring_job": ("Score every record (in the background)", "为所有记录评分(后台运行)"),
     "periodic_work": ("Periodic work", "定时任务"),
     "periodic_slot": ("Interval", "时段"),
+    "periodic_name": ("Work", "工作"),
     "queue_at": ("Queue: {queue}", "队列:{queue}"),
     "status_queued": ("queued", "排队中"),
     "status_running": ("running", "运行中"),
