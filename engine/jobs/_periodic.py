@@ -56,9 +56,10 @@ def _automation_tick(engine: CrmEngine, now: datetime) -> Any:
     return tick(engine, now=now).to_json()
 
 
-def _requeue_jobs(engine: CrmEngine, now: datetime) -> Any:
-    """Jobs whose queue message was lost go on the queue again (they still run once)."""
-    return {"requeued": engine.jobs.requeue_waiting()}
+def _sweep_jobs(engine: CrmEngine, now: datetime) -> Any:
+    """Jobs whose queue message was lost go on the queue again (they still run once); jobs
+    whose worker died are failed, saying so."""
+    return {"requeued": engine.jobs.requeue_waiting(), "abandoned": engine.jobs.fail_abandoned(now=now)}
 
 
 def _webhook_delivery(engine: CrmEngine, now: datetime) -> Any:
@@ -70,7 +71,7 @@ def _webhook_delivery(engine: CrmEngine, now: datetime) -> Any:
 #: What the workers run on the clock. Add an entry to run more.
 PERIODIC_WORK: list[PeriodicWork] = [
     PeriodicWork("automation_tick", timedelta(minutes=1), _automation_tick),
-    PeriodicWork("requeue_jobs", timedelta(minutes=1), _requeue_jobs),
+    PeriodicWork("sweep_jobs", timedelta(minutes=1), _sweep_jobs),
     PeriodicWork("webhook_delivery", timedelta(minutes=1), _webhook_delivery),
 ]
 

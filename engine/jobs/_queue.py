@@ -14,6 +14,7 @@ Two tasks are registered on the Huey instance of the settings:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 from dataclasses import dataclass, field
@@ -164,10 +165,8 @@ class JobQueue:
 
     def close(self) -> None:
         """Close the storage's connections (a later use opens them again)."""
-        try:
+        with contextlib.suppress(*self._errors):  # what cannot be reached has nothing to close
             self.huey.storage.close()
-        except self._errors:  # closing what cannot be reached has nothing to close
-            pass
 
     def flush(self) -> None:
         """Drop every message waiting (tests, and an operator starting over)."""

@@ -14,6 +14,7 @@ import builtins
 import logging
 import os
 import socket
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,7 +27,7 @@ from engine.errors import CrmError, NotFoundError, PermissionDeniedError
 from engine.storage import jobs
 
 from ._kinds import KINDS, check_params
-from ._progress import JobProgress
+from ._progress import JobProgress, try_update
 
 if TYPE_CHECKING:
     from engine.runtime import CrmEngine
@@ -43,6 +44,11 @@ MAX_ERROR = 4000
 #: message may have been lost: a queue flushed, a worker on another queue); the claim keeps
 #: it from running twice.
 REQUEUE_AFTER = timedelta(minutes=2)
+#: A running job's worker writes a sign of life this often (seconds) …
+HEARTBEAT = 30.0
+#: … and a running job without one for this long is failed: its worker died (SIGKILL, a
+#: host lost). A job still alive after all (its finish comes later) is marked finished then.
+ABANDONED_AFTER = timedelta(minutes=10)
 
 
 def worker_name() -> str:
@@ -207,6 +213,9 @@ class JobService:
         progress = JobProgress(self._engine.db, job_id)
         result: Any = None
         error: str | None = None
+        stop = threading.Event()
+        beating = threading.Thread(target=self._heartbeat, args=(job_id, stop), name=f"crm-job-{job_id}", daemon=True)
+        beating.start()
         try:
             user = self._acting(job.created_by)
             result, error = KINDS[job.kind].run(self._engine, job.params, user, progress)
@@ -215,6 +224,9 @@ class JobService:
         except Exception as exc:  # a bug in a job must fail the job, not the worker
             log.exception("job %s (%s) failed", job_id, job.kind)
             error = _error_text(exc)
+        finally:
+            stop.set()
+            beating.join()
         finished = datetime.now(UTC)
         with self._engine.db.write() as conn:
             conn.execute(
@@ -233,6 +245,38 @@ class JobService:
             )
         log.info("job %s (%s): %s", job_id, job.kind, "failed" if error else "done")
         return self._find(job_id)
+
+    def _heartbeat(self, job_id: int, stop: threading.Event) -> None:
+        """Write the running job's sign of life every :data:`HEARTBEAT` seconds until ``stop``."""
+        while not stop.wait(HEARTBEAT):
+            statement = (
+                jobs.update()
+                .where(jobs.c.id == job_id, jobs.c.status == "running")
+                .values(updated_at=datetime.now(UTC))
+            )
+            try:
+                try_update(self._engine.db, statement)
+            except sa.exc.SQLAlchemyError:  # the next beat tries again
+                log.warning("job %s: cannot write its sign of life", job_id, exc_info=True)
+
+    def fail_abandoned(self, *, now: datetime | None = None) -> int:
+        """Fail the running jobs whose worker gave no sign of life for :data:`ABANDONED_AFTER`; how many."""
+        now = now or datetime.now(UTC)
+        cutoff = now - ABANDONED_AFTER
+        stale = sa.and_(jobs.c.status == "running", jobs.c.updated_at < cutoff)
+        with self._engine.db.write() as conn:
+            found = conn.execute(sa.select(jobs.c.id, jobs.c.worker, jobs.c.updated_at).where(stale)).all()
+            for job_id, worker, seen in found:
+                error = (
+                    f"the worker running it ({worker}) stopped: no sign of life since {seen.isoformat()}; "
+                    "what it wrote in a finished transaction stays, submit the job again for the rest"
+                )
+                conn.execute(
+                    jobs.update()
+                    .where(jobs.c.id == job_id, stale)
+                    .values(status="failed", error=error, finished_at=now, updated_at=now)
+                )
+        return len(found)
 
     def _acting(self, name: str) -> User:
         from engine.users import SYSTEM_USER

@@ -179,7 +179,7 @@ def test_a_failing_periodic_entry_is_recorded_and_the_others_run(crm: CrmEngine)
 def test_the_default_periodic_work_ticks_the_automations(crm: CrmEngine) -> None:
     report = run_due(crm, worker="a")
     assert report.ran["automation_tick"]["ran"] == 0 and "webhook_delivery" in report.ran
-    assert set(run_due(crm, worker="b").skipped) >= {"automation_tick", "requeue_jobs"}
+    assert set(run_due(crm, worker="b").skipped) >= {"automation_tick", "sweep_jobs"}
 
 
 def test_jobs_on_redis(crm: CrmEngine) -> None:
@@ -221,3 +221,22 @@ def test_the_queue_file_is_beside_the_database(tmp_path: Path) -> None:
     with CrmEngine(f"sqlite:///{tmp_path / 'crm.db'}") as crm:
         crm.jobs.submit("preset_load", {"name": "core"}, user=SYSTEM_USER)
         assert (tmp_path / "crm-queue.db").exists()
+
+
+def test_a_job_whose_worker_died_is_failed_by_the_sweep(crm: CrmEngine) -> None:
+    job_id = crm.jobs.submit("score_run", {}, user=SYSTEM_USER)
+    long_ago = datetime.now(UTC) - timedelta(minutes=11)
+    with crm.db.write() as conn:  # as a worker killed in the middle leaves it
+        conn.execute(
+            jobs.update()
+            .where(jobs.c.id == job_id)
+            .values(status="running", worker="host-b:4242", started_at=long_ago, updated_at=long_ago)
+        )
+    alive = crm.jobs.submit("score_run", {}, user=SYSTEM_USER)
+    with crm.db.write() as conn:
+        conn.execute(jobs.update().where(jobs.c.id == alive).values(status="running", updated_at=datetime.now(UTC)))
+    report = run_due(crm, worker="a")
+    assert report.ran["sweep_jobs"]["abandoned"] == 1
+    dead = crm.jobs.get(job_id, user=SYSTEM_USER)
+    assert dead.status == "failed" and dead.error is not None and "host-b:4242" in dead.error
+    assert crm.jobs.get(alive, user=SYSTEM_USER).status == "running"
