@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from engine.errors import NotFoundError, PermissionDeniedError, UsageError
-from engine.jobs import InvalidJobError, PeriodicWork, queue_settings, run_due
+from engine.jobs import InvalidJobError, PeriodicWork, QueueUnavailableError, queue_settings, run_due
 from engine.metadata import load_definitions
 from engine.runtime import CrmEngine
 from engine.storage import jobs, periodic_slots
@@ -240,3 +240,15 @@ def test_a_job_whose_worker_died_is_failed_by_the_sweep(crm: CrmEngine) -> None:
     dead = crm.jobs.get(job_id, user=SYSTEM_USER)
     assert dead.status == "failed" and dead.error is not None and "host-b:4242" in dead.error
     assert crm.jobs.get(alive, user=SYSTEM_USER).status == "running"
+
+
+def test_an_unreachable_queue_is_said_and_the_job_waits_in_the_database(
+    crm: CrmEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CRM_QUEUE_URL", "redis://127.0.0.1:9/0")  # nothing listens there
+    with pytest.raises(QueueUnavailableError) as raised:
+        crm.jobs.submit("score_run", {}, user=SYSTEM_USER)
+    assert "redis://127.0.0.1:9/0" in raised.value.message and raised.value.http_status == 503
+    (job,) = crm.jobs.list(user=SYSTEM_USER)
+    assert job.status == "queued"  # a worker's pass over the database runs it once it can
+    assert [j.id for j in crm.jobs.run_queued()] == [job.id]
