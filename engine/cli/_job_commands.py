@@ -135,6 +135,7 @@ def worker(context: CliContext, once: bool, workers: int, as_json: bool) -> None
         for name, error in report.periodic.failed.items():
             click.echo(f"periodic {name} failed: {error}", err=True)
         return
+    queue.pending()  # an unreachable queue is one line and exit 1 now, not a log loop later
     log_jobs_to_stderr()
     click.echo(
         f"worker {worker_name()}: {workers} thread(s) on the {queue.settings.describe()} queue "
