@@ -74,3 +74,18 @@ def test_the_admin_jobs_page(sales: CrmEngine) -> None:
     sales.jobs.queue.run_once()
     page = ui.get("/admin/jobs/").get_data(as_text=True)
     assert "done" in page and "automation_tick" in page and 'http-equiv="refresh"' not in page
+
+
+def test_a_preset_loads_in_the_background_from_the_presets_page(engine: CrmEngine) -> None:
+    engine.users.create("ada", roles=["admin"])
+    engine.users.set_password("ada", PASSWORD)
+    ui = create_app({"CRM_ENGINE": engine, "TESTING": True, "SECRET_KEY": "tests"}).test_client()
+    sign_in(ui)
+    form = {"csrf_token": token(ui, "/admin/presets/"), "mode": "core", "industry": "", "demo": "10"}
+    response = ui.post("/admin/presets/load-in-background/", data=form)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/admin/jobs/")
+    (job,) = engine.jobs.list(user=engine.users.acting("ada"))
+    assert (job.kind, job.params, job.created_by) == ("preset_load", {"name": "core", "demo": 10}, "ada")
+    engine.jobs.queue.run_once()
+    assert engine.jobs.get(job.id, user=engine.users.acting("ada")).status == "done"
+    assert engine.has_definitions

@@ -156,6 +156,7 @@ _WORDS: Mapping[str, tuple[str, str]] = {
     "none": ("None", "无"),
     "demo_records": ("Demo records", "演示数据条数"),
     "load": ("Load", "加载"),
+    "load_in_background": ("Load in the background", "后台加载"),
     "preset_loaded": (
         "Loaded {name}: definitions version {version}, {changes} change(s), {demo} demo record(s).",
         "已加载 {name}:定义版本 {version},{changes} 项变更,{demo} 条演示数据。",
