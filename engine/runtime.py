@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from engine.derived import DerivedService
     from engine.events import EventService
     from engine.hooks import Plugins
+    from engine.jobs import JobService
     from engine.notifications import NotificationService
     from engine.permissions import PermissionService
     from engine.records import RecordService
@@ -357,6 +358,12 @@ class CrmEngine:
         return AutomationService(self)
 
     @cached_property
+    def jobs(self) -> JobService:
+        from engine.jobs import JobService
+
+        return JobService(self)
+
+    @cached_property
     def events(self) -> EventService:
         from engine.events import EventService
 
@@ -428,6 +435,8 @@ class CrmEngine:
         return self._plugins
 
     def close(self) -> None:
+        if "jobs" in self.__dict__:
+            self.jobs.close()
         self.db.dispose()
 
     def __enter__(self) -> CrmEngine:

@@ -16,6 +16,7 @@ from ._history_rows import (
     score_history_row,
     workflow_history_row,
 )
+from ._job_tables import jobs, periodic_slots
 from ._notification_tables import notifications
 from ._operations import (
     AddField,
@@ -134,9 +135,11 @@ __all__ = [
     "escalations",
     "events",
     "installed_presets",
+    "jobs",
     "load_stored",
     "normalize_url",
     "notifications",
+    "periodic_slots",
     "plan_migration",
     "raise_counter",
     "record_updated",

@@ -24,6 +24,7 @@ from ._automations import AutomationsView
 from ._dashboard import DashboardView
 from ._definitions import DefinitionsView
 from ._i18n import current_language, say, word
+from ._jobs import JobsView
 from ._notifications import NotificationsView
 from ._presets import PresetsView
 from ._records import EntityView
@@ -57,6 +58,7 @@ def init_app(app: Flask, engine: CrmEngine) -> Admin:
     admin.add_view(DefinitionsView(engine, word("administration")))
     admin.add_view(PresetsView(engine, word("administration")))
     admin.add_view(AutomationsView(engine, word("administration")))
+    admin.add_view(JobsView(engine, word("administration")))
     admin.add_view(NotificationsView(engine))
     app.context_processor(lambda: _template_context(engine))
     return admin

@@ -11,6 +11,7 @@ from engine.metadata import Definitions, EntityDef
 
 from ._components import HEADERS, PARAMETERS, RESPONSES, SCHEMAS, SECURITY_SCHEMES, schema_ref
 from ._entity_schemas import input_schema, record_schema
+from ._job_paths import JOB_SCHEMAS, job_paths
 from ._paths import automation_paths, entity_paths, event_paths, global_paths, notification_paths
 
 API_PREFIX = "/api/v1"
@@ -57,6 +58,7 @@ def build_spec(definitions: Definitions | None, version: int) -> dict[str, Any]:
         **event_paths(names),
         **automation_paths(),
         **notification_paths(),
+        **job_paths(),
     }.items():
         spec.path(path=path, operations=operations)
     out = spec.to_dict()
@@ -69,7 +71,7 @@ def build_spec(definitions: Definitions | None, version: int) -> dict[str, Any]:
 def _add_shared_components(spec: APISpec) -> None:
     """The schemas, responses, parameters, headers and security schemes every document has."""
     # apispec may complete what it is given in place; the module-level parts stay pristine
-    for name, schema in SCHEMAS.items():
+    for name, schema in {**SCHEMAS, **JOB_SCHEMAS}.items():
         spec.components.schema(name, copy.deepcopy(schema))
     for name, response in RESPONSES.items():
         spec.components.response(name, copy.deepcopy(response))
