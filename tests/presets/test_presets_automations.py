@@ -126,14 +126,18 @@ def test_standard_product_order_recheck_goes_to_finance_and_closes_on_approval(d
         )
         line = {"sales_order": order["id"], "product": product["id"], "quantity": 10, "unit_price": "980"}
         crm.records.create("order_line", line, actor=SYSTEM)
+        other = {"title": "Confirm the delivery date", "sales_order": order["id"], "owner": "rita"}
+        follow_up = crm.records.create("task", other, actor=SYSTEM)["id"]
         run(crm, "sales_order", order["id"], ("submit", "rita", None), ("review", "sam", None))
-        (recheck,) = tasks(crm, sales_order=order["id"])
+        (recheck,) = [t for t in tasks(crm, sales_order=order["id"]) if t["id"] != follow_up]
         assert recheck["assignee"] == "fiona" and recheck["status"] == "open"
         assert recheck["title"].startswith("Re-check order SO-")
 
         run(crm, "sales_order", order["id"], ("approve", "fiona", None))
-        (closed,) = tasks(crm, sales_order=order["id"])
+        closed = crm.records.get("task", recheck["id"], actor=SYSTEM)
         assert closed["status"] == "done" and closed["done_at"] is not None
+        untouched = crm.records.get("task", follow_up, actor=SYSTEM)
+        assert untouched["status"] == "open" and untouched["assignee"] is None  # not the re-check
     finally:
         crm.close()
 
