@@ -187,7 +187,8 @@ def test_crm_serve_runs_jobs_and_the_tick_in_process(served: tuple[CrmEngine, st
         status, job = _call(
             "POST", f"{base}/jobs", token, {"kind": "import", "params": {"entity": "account", "csv": "name\nAcme\n"}}
         )
-        assert status == 202 and job["status"] == "queued"
+        # the in-process worker may already have taken it by the time the answer is written
+        assert status == 202 and job["status"] in ("queued", "running", "done")
 
         def finished() -> bool:
             return _call("GET", f"{base}/jobs/{job['id']}", token)[1]["status"] == "done"

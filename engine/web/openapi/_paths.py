@@ -474,6 +474,22 @@ def event_paths(entities: list[str]) -> Paths:
     }
 
 
+#: An automation as ``GET /automations`` lists it: its document and its runs per status.
+AUTOMATION: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string"},
+        "label": {"type": "object", "additionalProperties": {"type": "string"}},
+        "entity": {"type": "string"},
+        "trigger": {"type": "object"},
+        "mode": {"type": "string", "enum": ["transaction", "background"]},
+        "actions": {"type": "array", "items": {"type": "object"}},
+        "runs": {"type": "object", "additionalProperties": {"type": "integer"}},
+    },
+    "required": ["name", "label", "entity", "trigger", "runs"],
+}
+
+
 def automation_paths() -> Paths:
     """The automations, their runs, retry and the clock (administrators only)."""
     run_id = {"name": "run_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
@@ -494,7 +510,12 @@ def automation_paths() -> Paths:
                 "automations.list",
                 "admin",
                 "The live automations with their runs counted by status",
-                {**_ok("The automations", {"type": "object", "properties": {"items": {"type": "array"}}})},
+                {
+                    **_ok(
+                        "The automations",
+                        {"type": "object", "properties": {"items": {"type": "array", "items": AUTOMATION}}},
+                    )
+                },
             )
         },
         "/automations/runs": {
