@@ -50,6 +50,7 @@ def _register() -> None:
     from ._scoring_commands import plugins, score
     from ._serve_commands import serve
     from ._user_commands import token, user
+    from ._webhook_commands import webhook
     from ._workflow_commands import history_command, transition_command, workflow
 
     cli.add_command(schema)
@@ -70,6 +71,7 @@ def _register() -> None:
     cli.add_command(events)
     cli.add_command(derived)
     cli.add_command(automation)
+    cli.add_command(webhook)
     set_summaries(cli)
 
 
