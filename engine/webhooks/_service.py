@@ -514,6 +514,7 @@ class WebhookService:
                 webhook_deliveries.update()
                 .where(
                     _dels.id == delivery_id,
+                    sa.select(_subs.name).where(_subs.name == _dels.subscription, _subs.enabled.is_(True)).exists(),
                     sa.or_(
                         sa.and_(_dels.status == "pending", _dels.next_attempt_at <= now),
                         sa.and_(_dels.status == "delivering", _dels.lease_until <= now),
