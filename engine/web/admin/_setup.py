@@ -25,6 +25,7 @@ from ._definitions import DefinitionsView
 from ._i18n import current_language, say, word
 from ._presets import PresetsView
 from ._records import EntityView
+from ._webhooks import WebhooksView
 
 URL = "/admin"
 #: The locale of flask-admin's own translations for each language of the UI.
@@ -54,6 +55,7 @@ def init_app(app: Flask, engine: CrmEngine) -> Admin:
             admin.add_view(EntityView(engine, entity, category))
     admin.add_view(DefinitionsView(engine, word("administration")))
     admin.add_view(PresetsView(engine, word("administration")))
+    admin.add_view(WebhooksView(engine, word("administration")))
     app.context_processor(_template_context)
     return admin
 

@@ -12,6 +12,8 @@ from engine.metadata import Definitions, EntityDef
 from ._components import HEADERS, PARAMETERS, RESPONSES, SCHEMAS, SECURITY_SCHEMES, schema_ref
 from ._entity_schemas import input_schema, record_schema
 from ._paths import entity_paths, event_paths, global_paths
+from ._webhook_paths import SCHEMAS as WEBHOOK_SCHEMAS
+from ._webhook_paths import webhook_paths
 
 API_PREFIX = "/api/v1"
 _DESCRIPTION = """\
@@ -51,7 +53,7 @@ def build_spec(definitions: Definitions | None, version: int) -> dict[str, Any]:
         _add_entity(spec, entity, definitions)
         tags.append({"name": entity.name, "description": entity.label.en})
     names = [e.name for e in entities]
-    for path, operations in {**global_paths(names), **event_paths(names)}.items():
+    for path, operations in {**global_paths(names), **event_paths(names), **webhook_paths()}.items():
         spec.path(path=path, operations=operations)
     out = spec.to_dict()
     out["tags"] = tags
@@ -63,7 +65,7 @@ def build_spec(definitions: Definitions | None, version: int) -> dict[str, Any]:
 def _add_shared_components(spec: APISpec) -> None:
     """The schemas, responses, parameters, headers and security schemes every document has."""
     # apispec may complete what it is given in place; the module-level parts stay pristine
-    for name, schema in SCHEMAS.items():
+    for name, schema in {**SCHEMAS, **WEBHOOK_SCHEMAS}.items():
         spec.components.schema(name, copy.deepcopy(schema))
     for name, response in RESPONSES.items():
         spec.components.response(name, copy.deepcopy(response))
