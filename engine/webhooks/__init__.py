@@ -5,16 +5,10 @@ from __future__ import annotations
 
 from ._addresses import ALLOW_PRIVATE_ENV, WebhookUrlError, check_url, resolve
 from ._checks import subscription_problems
+from ._delivery import FIRST_RETRY, LEASE, MAX_ATTEMPTS, Deliverer, event_body
 from ._model import AUTOMATION_WEBHOOK, EVENTS, STATUSES, Delivery, Subscription
 from ._sender import TIMEOUT, TIMEOUT_ENV, sign, timeout
-from ._service import (
-    FIRST_RETRY,
-    LEASE,
-    MAX_ATTEMPTS,
-    UnknownSubscriptionError,
-    WebhookService,
-    event_body,
-)
+from ._service import UnknownSubscriptionError, WebhookService
 
 __all__ = [
     "ALLOW_PRIVATE_ENV",
@@ -26,6 +20,7 @@ __all__ = [
     "STATUSES",
     "TIMEOUT",
     "TIMEOUT_ENV",
+    "Deliverer",
     "Delivery",
     "Subscription",
     "UnknownSubscriptionError",

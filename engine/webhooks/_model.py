@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -80,3 +81,15 @@ class Delivery:
             if out[key] is not None:
                 out[key] = out[key].isoformat()
         return out
+
+
+def subscription_of(row: Mapping[Any, Any]) -> Subscription:
+    """The :class:`Subscription` of a ``crm_webhook_subscriptions`` row."""
+    values = dict(row)
+    values["events"] = tuple(values["events"] or ())
+    return Subscription(**values)
+
+
+def delivery_of(row: Mapping[Any, Any]) -> Delivery:
+    """The :class:`Delivery` of a ``crm_webhook_deliveries`` row (without its body)."""
+    return Delivery(**{k: v for k, v in row.items() if k != "payload"})

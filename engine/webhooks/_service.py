@@ -1,28 +1,13 @@
-"""Webhook subscriptions, and delivering the outbox to them (see ``docs/webhooks.md``).
-
-The path of an event: a write commits its events to the outbox (``crm_events``);
-:meth:`WebhookService.fan_out` reads the events past each subscription's cursor and writes one
-pending delivery per matching event, moving the cursor in the same transaction;
-:meth:`WebhookService.deliver_due` claims due deliveries under a lease and POSTs them, signed.
-Nothing here runs inside a write's transaction, so a write never waits on a receiver, and an
-event whose write rolled back was never in the outbox to be sent.
-
-Per-record order: a delivery waits while an earlier delivery (a smaller id) of the same
-subscription and record is pending or being delivered; a dead one no longer holds the
-record's later events back. Delivery is at least once: a receiver dedupes on
-``X-CRM-Event-Id``.
-"""
+"""Webhook subscriptions: created, listed, enabled, disabled, deleted and replayed by
+administrators, and fed by :class:`~._delivery.Deliverer` (see ``docs/webhooks.md``)."""
 
 from __future__ import annotations
 
 import builtins
-import json
 import logging
-import random
 import re
-import time
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -34,8 +19,9 @@ from engine.storage import to_jsonable, webhook_deliveries, webhook_subscription
 from engine.suggestions import did_you_mean
 
 from ._addresses import resolve
-from ._model import AUTOMATION_WEBHOOK, EVENTS, Delivery, Subscription
-from ._sender import Outcome, Sender, sign
+from ._delivery import DELIVER_BATCH, FAN_OUT_BATCH, Deliverer, delivery_row, insert_ignoring_duplicates
+from ._model import AUTOMATION_WEBHOOK, EVENTS, Delivery, Subscription, delivery_of, subscription_of
+from ._sender import Sender
 
 if TYPE_CHECKING:
     from engine.runtime import CrmEngine
@@ -43,16 +29,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("engine.webhooks")
 
-#: How often a delivery is tried before it is dead: 30 s doubling, about 17 hours (a day with
-#: the jitter and the worker's interval) between the first attempt and the last.
-MAX_ATTEMPTS = 12
-FIRST_RETRY = timedelta(seconds=30)
-#: A delivery claimed by a worker that died is taken up again after this long.
-LEASE = timedelta(minutes=2)
-#: Outbox events one fan-out step reads per subscription.
-FAN_OUT_BATCH = 1000
-#: Deliveries one call of :meth:`WebhookService.deliver_due` sends at most.
-DELIVER_BATCH = 200
 #: Names: lower-case letters, digits and underscores, starting with a letter.
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
 _MAX_SECRET = 512
@@ -78,58 +54,13 @@ def _require_admin(user: User) -> None:
         raise PermissionDeniedError("only administrators may manage webhooks")
 
 
-def _subscription(row: Mapping[Any, Any]) -> Subscription:
-    values = dict(row)
-    values["events"] = tuple(values["events"] or ())
-    return Subscription(**values)
-
-
-def _delivery(row: Mapping[Any, Any]) -> Delivery:
-    return Delivery(**{k: v for k, v in row.items() if k != "payload"})
-
-
-def _insert_ignoring_duplicates(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    """``INSERT … ON CONFLICT DO NOTHING`` of ``rows`` (the unique key decides)."""
-    if not rows:
-        return
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        conn.execute(pg_insert(table).on_conflict_do_nothing(), rows)
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        conn.execute(sqlite_insert(table).on_conflict_do_nothing(), rows)
-
-
-def event_body(event: Mapping[Any, Any]) -> dict[str, Any]:
-    """The JSON a receiver gets for an outbox row (``id``, ``type``, ``entity``, ``record``,
-    ``changes``, ``actor``, ``occurred_at``, ``definitions_version``)."""
-    payload = event["payload"] or {}
-    record = payload.get("record")
-    changes = payload.get("changes")
-    if changes is None and event["type"] != EVENTS["created"] and event["type"] != EVENTS["deleted"]:
-        # a transition's workflow, states and inputs; an import batch's lines and count
-        changes = {k: v for k, v in payload.items() if k != "record"} or None
-    occurred = event["occurred_at"]
-    return {
-        "id": event["id"],
-        "type": event["type"],
-        "entity": event["entity"],
-        "record": record if record is not None or event["record_id"] is None else {"id": event["record_id"]},
-        "changes": changes,
-        "actor": event["actor"],
-        "occurred_at": occurred.isoformat() if isinstance(occurred, datetime) else occurred,
-        "definitions_version": event["definitions_version"],
-    }
-
-
 class WebhookService:
     """Webhook subscriptions: managed by administrators, fed from the outbox by workers."""
 
     def __init__(self, engine: CrmEngine) -> None:
         self._engine = engine
         self._sender = Sender()
+        self._deliverer = Deliverer(engine, self._sender)
 
     # -- subscriptions --------------------------------------------------------------------------
 
@@ -197,14 +128,14 @@ class WebhookService:
             }
             conn.execute(webhook_subscriptions.insert().values(row))
         log.info("webhook subscription %s created (%s)", name, ",".join(wanted))
-        return _subscription(row)
+        return subscription_of(row)
 
     def list(self, *, user: User) -> list[Subscription]:
         """Every subscription, by name."""
         _require_admin(user)
         with self._engine.db.read() as conn:
             rows = conn.execute(sa.select(webhook_subscriptions).order_by(_subs.name)).mappings()
-            return [_subscription(r) for r in rows]
+            return [subscription_of(r) for r in rows]
 
     def get(self, name: str, *, user: User) -> Subscription:
         _require_admin(user)
@@ -216,7 +147,7 @@ class WebhookService:
         if row is None:
             known = list(conn.execute(sa.select(_subs.name)).scalars())
             raise UnknownSubscriptionError(name, known)
-        return _subscription(row)
+        return subscription_of(row)
 
     def enable(self, name: str, *, user: User) -> Subscription:
         """Send to ``name`` again: the events since it was disabled follow (none is lost)."""
@@ -274,7 +205,7 @@ class WebhookService:
             )
         with self._engine.db.read() as conn:
             self._find(conn, name)
-            return [_delivery(r) for r in conn.execute(query).mappings()]
+            return [delivery_of(r) for r in conn.execute(query).mappings()]
 
     def replay(
         self,
@@ -319,8 +250,8 @@ class WebhookService:
                     .where(_dels.subscription == name, _dels.event_id.in_(chunk), _dels.status != "delivering")
                     .values(reset)
                 )
-            rows = [self._row(name, row, now) for row in found]
-            _insert_ignoring_duplicates(conn, webhook_deliveries, rows)
+            rows = [delivery_row(name, row, now) for row in found]
+            insert_ignoring_duplicates(conn, webhook_deliveries, rows)
             return len(found)
 
     def _matching(self, subscription: Subscription) -> sa.Select[Any]:
@@ -332,25 +263,6 @@ class WebhookService:
         if subscription.entity is not None:
             query = query.where(outbox.c.entity == subscription.entity)
         return query
-
-    @staticmethod
-    def _row(name: str, event: Any, now: datetime) -> dict[str, Any]:
-        return {
-            "subscription": name,
-            "event_id": event.id,
-            "type": event.type,
-            "entity": event.entity,
-            "record_id": event.record_id,
-            "payload": None,
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "lease_until": None,
-            "last_status": None,
-            "last_error": None,
-            "created_at": now,
-            "delivered_at": None,
-        }
 
     def enqueue(
         self,
@@ -402,183 +314,18 @@ class WebhookService:
     def work(self, now: datetime | None = None) -> int:
         """Fan the outbox out, then send what is due; how many deliveries were sent (done or
         not). What a job runner calls periodically, and ``crm automation tick``."""
-        self.fan_out(now=now)
-        return self.deliver_due(now=now)
+        self._deliverer.fan_out(now=now)
+        return self._deliverer.deliver_due(now=now)
 
     def fan_out(self, *, now: datetime | None = None, limit: int = FAN_OUT_BATCH) -> int:
-        """Queue a delivery for every outbox event past each enabled subscription's cursor
-        that it matches; how many were queued. Safe to run from several workers at once: the
-        cursor moves only from the value read (compare and set), in the transaction that
-        writes the deliveries."""
-        now = now or datetime.now(UTC)
-        queued = 0
-        with self._engine.db.read() as conn:
-            subscriptions = [
-                _subscription(r)
-                for r in conn.execute(sa.select(webhook_subscriptions).where(_subs.enabled.is_(True))).mappings()
-            ]
-            top = conn.execute(sa.select(sa.func.coalesce(sa.func.max(outbox.c.id), 0))).scalar_one()
-        for subscription in subscriptions:
-            cursor = subscription.cursor
-            while cursor < top:
-                moved, count = self._fan_out_step(subscription, cursor, top, now, limit)
-                if moved is None:
-                    break  # another worker moved this cursor first
-                cursor, queued = moved, queued + count
-        return queued
-
-    def _fan_out_step(
-        self, subscription: Subscription, cursor: int, top: int, now: datetime, limit: int
-    ) -> tuple[int | None, int]:
-        read = (
-            sa.select(outbox.c.id, outbox.c.type, outbox.c.entity, outbox.c.record_id)
-            .where(outbox.c.id > cursor, outbox.c.id <= top)
-            .order_by(outbox.c.id)
-            .limit(limit)
-        )
-        with self._engine.db.write() as conn:
-            found = conn.execute(read).all()
-            last = found[-1].id if found else top
-            moved = conn.execute(
-                webhook_subscriptions.update()
-                .where(_subs.name == subscription.name, _subs.cursor == cursor)
-                .values(cursor=last)
-            )
-            if moved.rowcount != 1:
-                return None, 0
-            types, entity = subscription.types, subscription.entity
-            rows = [
-                self._row(subscription.name, e, now)
-                for e in found
-                if e.type in types and (entity is None or e.entity == entity)
-            ]
-            _insert_ignoring_duplicates(conn, webhook_deliveries, rows)
-        return last, len(rows)
+        """Queue a delivery for every new outbox event each enabled subscription matches;
+        how many were queued (see :meth:`Deliverer.fan_out`)."""
+        return self._deliverer.fan_out(now=now, limit=limit)
 
     def deliver_due(self, now: datetime | None = None, limit: int = DELIVER_BATCH) -> int:
-        """Send the deliveries that are due (at most ``limit``), each claimed under a lease so
-        several workers never send one twice at once; how many were sent (done or not).
-
-        Rounds repeat while they send something, so a record's next event follows as soon as
-        the one before it is delivered.
-        """
-        now = now or datetime.now(UTC)
-        sent = 0
-        while sent < limit:
-            ids = self._due(now, limit - sent)
-            if not ids:
-                break
-            round_sent = 0
-            for delivery_id in ids:
-                if self._claim(delivery_id, now):
-                    self._send(delivery_id, now)
-                    round_sent += 1
-            if round_sent == 0:
-                break
-            sent += round_sent
-        return sent
-
-    def _due(self, now: datetime, limit: int) -> builtins.list[int]:
-        earlier = webhook_deliveries.alias("earlier")
-        waits = (
-            sa.select(earlier.c.id)
-            .where(
-                earlier.c.subscription == _dels.subscription,
-                earlier.c.entity == _dels.entity,
-                earlier.c.record_id == _dels.record_id,
-                earlier.c.id < _dels.id,
-                earlier.c.status.in_(("pending", "delivering")),
-            )
-            .exists()
-        )
-        query = (
-            sa.select(_dels.id)
-            .join(webhook_subscriptions, _subs.name == _dels.subscription)
-            .where(
-                _subs.enabled.is_(True),
-                sa.or_(
-                    sa.and_(_dels.status == "pending", _dels.next_attempt_at <= now),
-                    sa.and_(_dels.status == "delivering", _dels.lease_until <= now),
-                ),
-                ~waits,
-            )
-            .order_by(_dels.id)
-            .limit(limit)
-        )
-        with self._engine.db.read() as conn:
-            return list(conn.execute(query).scalars())
-
-    def _claim(self, delivery_id: int, now: datetime) -> bool:
-        with self._engine.db.write() as conn:
-            claimed = conn.execute(
-                webhook_deliveries.update()
-                .where(
-                    _dels.id == delivery_id,
-                    sa.select(_subs.name).where(_subs.name == _dels.subscription, _subs.enabled.is_(True)).exists(),
-                    sa.or_(
-                        sa.and_(_dels.status == "pending", _dels.next_attempt_at <= now),
-                        sa.and_(_dels.status == "delivering", _dels.lease_until <= now),
-                    ),
-                )
-                .values(status="delivering", lease_until=now + LEASE, attempts=_dels.attempts + 1)
-            )
-            return claimed.rowcount == 1
-
-    def _send(self, delivery_id: int, now: datetime) -> None:
-        with self._engine.db.read() as conn:
-            row = conn.execute(sa.select(webhook_deliveries).where(_dels.id == delivery_id)).mappings().one()
-            subscription = _subscription(
-                conn.execute(sa.select(webhook_subscriptions).where(_subs.name == row["subscription"])).mappings().one()
-            )
-            if row["event_id"] is not None:
-                event = conn.execute(sa.select(outbox).where(outbox.c.id == row["event_id"])).mappings().one()
-                body = event_body(event)
-                key = str(row["event_id"])
-            else:
-                key = f"d{row['id']}"
-                body = {"id": key, **dict(row["payload"] or {})}
-        data = json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
-        timestamp = str(int(time.time()))
-        headers = {
-            "X-CRM-Event-Id": key,
-            "X-CRM-Timestamp": timestamp,
-            "X-CRM-Signature": sign(subscription.secret, timestamp, data),
-        }
-        outcome = self._sender.post(subscription.url, data, headers)
-        self._settle(row, subscription, outcome, now)
-
-    def _settle(self, row: Mapping[Any, Any], subscription: Subscription, outcome: Outcome, now: datetime) -> None:
-        attempts = int(row["attempts"])  # counted when claimed (the row was read after that)
-        values: dict[str, Any] = {"lease_until": None, "last_status": outcome.status, "last_error": outcome.error}
-        if outcome.delivered:
-            values |= {"status": "delivered", "delivered_at": now, "next_attempt_at": None}
-        elif outcome.status == 410 or attempts >= MAX_ATTEMPTS:
-            values |= {"status": "dead", "next_attempt_at": None}
-        else:
-            wait = FIRST_RETRY * (2 ** (attempts - 1)) * (1 + random.random() / 4)
-            values |= {"status": "pending", "next_attempt_at": now + wait}
-        with self._engine.db.write() as conn:
-            conn.execute(webhook_deliveries.update().where(_dels.id == row["id"]).values(values))
-            if outcome.status == 410:
-                reason = f"the receiver answered 410 Gone on {now.isoformat(timespec='seconds')}"
-                conn.execute(
-                    webhook_subscriptions.update()
-                    .where(_subs.name == subscription.name)
-                    .values(enabled=False, disabled_reason=reason)
-                )
-        if outcome.delivered:
-            return
-        level = logging.ERROR if values["status"] == "dead" else logging.WARNING
-        log.log(
-            level,
-            "webhook %s delivery %s (event %s) failed, attempt %s: %s%s",
-            subscription.name,
-            row["id"],
-            row["event_id"],
-            attempts,
-            outcome.error,
-            "; the subscription is disabled" if outcome.status == 410 else "",
-        )
+        """Send what is due, at most ``limit``; how many were sent, done or not (see
+        :meth:`Deliverer.deliver_due`)."""
+        return self._deliverer.deliver_due(now=now, limit=limit)
 
     def close(self) -> None:
         """Close the connections kept open to receivers."""
