@@ -188,7 +188,7 @@ class Deliverer:
             if not claimed:
                 break
             gone: set[str] = set()  # subscriptions a 410 disabled in this round
-            for row, subscription, body, key in self._prepared(claimed):
+            for row, subscription, body, key in self._prepared(claimed, now):
                 if subscription.name in gone:
                     self._release(row)
                 elif self._send(row, subscription, body, key, now).status == 410:
@@ -236,7 +236,7 @@ class Deliverer:
                     claimed.append(delivery_id)
         return claimed
 
-    def _prepared(self, ids: list[int]) -> list[tuple[Mapping[Any, Any], Subscription, bytes, str]]:
+    def _prepared(self, ids: list[int], now: datetime) -> list[tuple[Mapping[Any, Any], Subscription, bytes, str]]:
         """Each claimed delivery's row, subscription, body and event key, read in one go."""
         with self._engine.db.read() as conn:
             query = sa.select(webhook_deliveries).where(_dels.id.in_(ids)).order_by(_dels.id)
@@ -250,13 +250,22 @@ class Deliverer:
             found = {e["id"]: e for e in conn.execute(sa.select(outbox).where(outbox.c.id.in_(event_ids))).mappings()}
         out = []
         for row in rows:
+            subscription = subscriptions.get(row["subscription"])
+            if subscription is None:
+                continue  # deleted meanwhile, with its deliveries
             if row["event_id"] is not None:
-                key, body = str(row["event_id"]), event_body(found[row["event_id"]])
+                event = found.get(row["event_id"])
+                if event is None:
+                    self._settle(
+                        row, subscription, Outcome(None, "the event is no longer in the outbox"), now, final=True
+                    )
+                    continue
+                key, body = str(row["event_id"]), event_body(event)
             else:
                 key = f"d{row['id']}"
                 body = {"id": key, **dict(row["payload"] or {})}
             data = json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
-            out.append((row, subscriptions[row["subscription"]], data, key))
+            out.append((row, subscription, data, key))
         return out
 
     def _send(
@@ -281,12 +290,20 @@ class Deliverer:
                 .values(status="pending", lease_until=None, attempts=_dels.attempts - 1)
             )
 
-    def _settle(self, row: Mapping[Any, Any], subscription: Subscription, outcome: Outcome, now: datetime) -> None:
+    def _settle(
+        self,
+        row: Mapping[Any, Any],
+        subscription: Subscription,
+        outcome: Outcome,
+        now: datetime,
+        *,
+        final: bool = False,
+    ) -> None:
         attempts = int(row["attempts"])  # counted when claimed (the row was read after that)
         values: dict[str, Any] = {"lease_until": None, "last_status": outcome.status, "last_error": outcome.error}
         if outcome.delivered:
             values |= {"status": "delivered", "delivered_at": now, "next_attempt_at": None}
-        elif outcome.status == 410 or attempts >= MAX_ATTEMPTS:
+        elif final or outcome.status == 410 or attempts >= MAX_ATTEMPTS:
             values |= {"status": "dead", "next_attempt_at": None}
         else:
             wait = FIRST_RETRY * (2 ** (attempts - 1)) * (1 + random.random() / 4)

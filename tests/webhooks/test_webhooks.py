@@ -8,6 +8,7 @@ import hmac
 import io
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -380,3 +381,34 @@ def test_webhook_payload_json_is_compact_utf8(crm: CrmEngine, receiver: Receiver
     crm.webhooks.work()
     assert "上海".encode() in receiver.requests[0].body
     assert json.loads(receiver.requests[0].body)["record"]["name"] == "上海"
+
+
+def test_two_workers_at_once_send_each_event_once_and_in_order_per_record(
+    crm: CrmEngine, receiver: Receiver, database_url: str
+) -> None:
+    subscribe(crm, receiver)
+    made = [account(crm, f"Account {i}") for i in range(6)]
+    for round_ in range(3):
+        for record in made:
+            crm.records.update("account", record["id"], {"name": f"{record['id']} v{round_}"}, actor=SYSTEM)
+    workers = [CrmEngine(database_url) for _ in range(2)]
+    try:
+
+        def run(engine: CrmEngine) -> None:
+            while engine.webhooks.work():
+                pass
+
+        threads = [threading.Thread(target=run, args=(w,)) for w in workers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        for worker in workers:
+            worker.close()
+    crm.webhooks.work()
+    ids = [b["id"] for b in receiver.bodies()]
+    assert sorted(ids) == sorted(set(ids)) and len(ids) == 6 * 4
+    for record in made:
+        mine = [b["id"] for b in receiver.bodies() if b["record"]["id"] == record["id"]]
+        assert mine == sorted(mine)
