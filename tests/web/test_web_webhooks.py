@@ -98,3 +98,6 @@ def test_the_admin_page_lists_subscriptions_and_replays_dead_deliveries(sales: C
     assert replayed.status_code == 302
     assert sales.webhooks.work() == 1
     assert len(receiver.requests) == 1
+    sales.users.set_language("ada", "zh")
+    chinese = ui.get("/admin/webhooks/").get_data(as_text=True)
+    assert "最近的推送" in chinese and "重新推送失败项" in chinese
