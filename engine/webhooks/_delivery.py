@@ -51,6 +51,10 @@ ROUND = 50
 _subs = webhook_subscriptions.c
 _dels = webhook_deliveries.c
 
+#: A delivery of a round, its subscription, what came of it (None: given back untried), and
+#: whether it is final whatever came.
+_Result = tuple[Mapping[Any, Any], Subscription, "Outcome | None", bool]
+
 
 def _claimable(now: datetime) -> sa.ColumnElement[bool]:
     """Due and not held: pending and due, or claimed by a worker whose lease has run out."""
@@ -178,7 +182,8 @@ class Deliverer:
 
         Rounds repeat while they send something, so a record's next event follows as soon as
         the one before it is delivered. A round claims its deliveries in one transaction and
-        reads what they send in one; each outcome is written as it comes.
+        reads what they send in one, and writes their outcomes in one (a worker that dies
+        mid-round leaves its deliveries to be sent again when the lease ends: at least once).
         """
         now = now or datetime.now(UTC)
         sent = 0
@@ -188,11 +193,16 @@ class Deliverer:
             if not claimed:
                 break
             gone: set[str] = set()  # subscriptions a 410 disabled in this round
-            for row, subscription, body, key in self._prepared(claimed, now):
+            results: list[_Result] = []
+            for row, subscription, body, key in self._prepared(claimed, results):
                 if subscription.name in gone:
-                    self._release(row)
-                elif self._send(row, subscription, body, key, now).status == 410:
+                    results.append((row, subscription, None, False))  # given back untried
+                    continue
+                outcome = self._send(subscription, body, key)
+                results.append((row, subscription, outcome, False))
+                if outcome.status == 410:
                     gone.add(subscription.name)
+            self._settle(results, now)
             sent += len(claimed)
         return sent
 
@@ -236,8 +246,11 @@ class Deliverer:
                     claimed.append(delivery_id)
         return claimed
 
-    def _prepared(self, ids: list[int], now: datetime) -> list[tuple[Mapping[Any, Any], Subscription, bytes, str]]:
-        """Each claimed delivery's row, subscription, body and event key, read in one go."""
+    def _prepared(
+        self, ids: list[int], results: list[_Result]
+    ) -> list[tuple[Mapping[Any, Any], Subscription, bytes, str]]:
+        """Each claimed delivery's row, subscription, body and event key, read in one go (one whose
+        event is gone goes to ``results`` as dead)."""
         with self._engine.db.read() as conn:
             query = sa.select(webhook_deliveries).where(_dels.id.in_(ids)).order_by(_dels.id)
             rows: list[Mapping[Any, Any]] = list(conn.execute(query).mappings())
@@ -256,9 +269,7 @@ class Deliverer:
             if row["event_id"] is not None:
                 event = found.get(row["event_id"])
                 if event is None:
-                    self._settle(
-                        row, subscription, Outcome(None, "the event is no longer in the outbox"), now, final=True
-                    )
+                    results.append((row, subscription, Outcome(None, "the event is no longer in the outbox"), True))
                     continue
                 key, body = str(row["event_id"]), event_body(event)
             else:
@@ -268,65 +279,55 @@ class Deliverer:
             out.append((row, subscription, data, key))
         return out
 
-    def _send(
-        self, row: Mapping[Any, Any], subscription: Subscription, body: bytes, key: str, now: datetime
-    ) -> Outcome:
+    def _send(self, subscription: Subscription, body: bytes, key: str) -> Outcome:
         timestamp = str(int(time.time()))
         headers = {
             "X-CRM-Event-Id": key,
             "X-CRM-Timestamp": timestamp,
             "X-CRM-Signature": sign(subscription.secret, timestamp, body),
         }
-        outcome = self._sender.post(subscription.url, body, headers)
-        self._settle(row, subscription, outcome, now)
-        return outcome
+        return self._sender.post(subscription.url, body, headers)
 
-    def _release(self, row: Mapping[Any, Any]) -> None:
-        """Give a claimed delivery back untried (its subscription was disabled meanwhile)."""
+    def _settle(self, results: list[_Result], now: datetime) -> None:
+        """Write a round's outcomes in one transaction, then log the failures."""
+        if not results:
+            return
+        logged = []
         with self._engine.db.write() as conn:
-            conn.execute(
-                webhook_deliveries.update()
-                .where(_dels.id == row["id"])
-                .values(status="pending", lease_until=None, attempts=_dels.attempts - 1)
+            for row, subscription, outcome, final in results:
+                if outcome is None:  # untried: its subscription was disabled in this round
+                    values: dict[str, Any] = {"status": "pending", "lease_until": None, "attempts": _dels.attempts - 1}
+                else:
+                    values = _outcome_values(int(row["attempts"]), outcome, final, now)
+                conn.execute(webhook_deliveries.update().where(_dels.id == row["id"]).values(values))
+                if outcome is not None and outcome.status == 410:
+                    reason = f"the receiver answered 410 Gone on {now.isoformat(timespec='seconds')}"
+                    conn.execute(
+                        webhook_subscriptions.update()
+                        .where(_subs.name == subscription.name)
+                        .values(enabled=False, disabled_reason=reason)
+                    )
+                if outcome is not None and not outcome.delivered:
+                    logged.append((row, subscription, outcome, values["status"]))
+        for row, subscription, outcome, status in logged:
+            log.log(
+                logging.ERROR if status == "dead" else logging.WARNING,
+                "webhook %s delivery %s (event %s) failed, attempt %s: %s%s",
+                subscription.name,
+                row["id"],
+                row["event_id"],
+                row["attempts"],
+                outcome.error,
+                "; the subscription is disabled" if outcome.status == 410 else "",
             )
 
-    def _settle(
-        self,
-        row: Mapping[Any, Any],
-        subscription: Subscription,
-        outcome: Outcome,
-        now: datetime,
-        *,
-        final: bool = False,
-    ) -> None:
-        attempts = int(row["attempts"])  # counted when claimed (the row was read after that)
-        values: dict[str, Any] = {"lease_until": None, "last_status": outcome.status, "last_error": outcome.error}
-        if outcome.delivered:
-            values |= {"status": "delivered", "delivered_at": now, "next_attempt_at": None}
-        elif final or outcome.status == 410 or attempts >= MAX_ATTEMPTS:
-            values |= {"status": "dead", "next_attempt_at": None}
-        else:
-            wait = FIRST_RETRY * (2 ** (attempts - 1)) * (1 + random.random() / 4)
-            values |= {"status": "pending", "next_attempt_at": now + wait}
-        with self._engine.db.write() as conn:
-            conn.execute(webhook_deliveries.update().where(_dels.id == row["id"]).values(values))
-            if outcome.status == 410:
-                reason = f"the receiver answered 410 Gone on {now.isoformat(timespec='seconds')}"
-                conn.execute(
-                    webhook_subscriptions.update()
-                    .where(_subs.name == subscription.name)
-                    .values(enabled=False, disabled_reason=reason)
-                )
-        if outcome.delivered:
-            return
-        level = logging.ERROR if values["status"] == "dead" else logging.WARNING
-        log.log(
-            level,
-            "webhook %s delivery %s (event %s) failed, attempt %s: %s%s",
-            subscription.name,
-            row["id"],
-            row["event_id"],
-            attempts,
-            outcome.error,
-            "; the subscription is disabled" if outcome.status == 410 else "",
-        )
+
+def _outcome_values(attempts: int, outcome: Outcome, final: bool, now: datetime) -> dict[str, Any]:
+    """How a delivery's row changes after its ``attempts``-th try ended in ``outcome``."""
+    values: dict[str, Any] = {"lease_until": None, "last_status": outcome.status, "last_error": outcome.error}
+    if outcome.delivered:
+        return values | {"status": "delivered", "delivered_at": now, "next_attempt_at": None}
+    if final or outcome.status == 410 or attempts >= MAX_ATTEMPTS:
+        return values | {"status": "dead", "next_attempt_at": None}
+    wait = FIRST_RETRY * (2 ** (attempts - 1)) * (1 + random.random() / 4)
+    return values | {"status": "pending", "next_attempt_at": now + wait}
