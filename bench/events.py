@@ -112,6 +112,9 @@ def subscribe(url: str, receiver: Receiver) -> None:
 
 def api_create(label: str, urls: dict[str, str], args: argparse.Namespace, work: Path, receiver: Receiver) -> None:
     bundle, csv_path = work / "bench_api", work / "deals.csv"
+    with receiver.lock:  # what this database's run delivers only
+        receiver.latencies.clear()
+        receiver.received = 0
     tokens = {}
     for flavour, url in urls.items():
         print(f"{label}: filling {args.rows:,} rows ({flavour})", flush=True)
