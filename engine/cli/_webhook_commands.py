@@ -149,8 +149,8 @@ def webhook_replay(context: CliContext, name: str, failed: bool, since: int | No
 @webhook.command("deliver")
 @pass_context
 def webhook_deliver(context: CliContext) -> None:
-    """Fan out new events and run the deliveries due, once (crm serve and workers do it by
-    themselves; crm automation tick does it too)."""
+    """Fan out new events and run the deliveries due, once (crm automation tick does it too;
+    run either from cron when no worker runs)."""
     context.require_admin("running webhook deliveries")
     sent = context.engine.webhooks.work()
     click.echo(f"{sent} delivery(ies) sent")
