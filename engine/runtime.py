@@ -26,6 +26,7 @@ from engine.storage import (
     HotStatement,
     MigrationPlan,
     UnitOfWork,
+    add_missing_columns,
     apply_definitions,
     audit_log,
     batch_audit_row,
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
     from engine.derived import DerivedService
     from engine.events import EventService
     from engine.hooks import Plugins
+    from engine.jobs import JobService
+    from engine.notifications import NotificationService
     from engine.permissions import PermissionService
     from engine.records import RecordService
     from engine.scoring import ScoringService
@@ -208,6 +211,7 @@ class CrmEngine:
                 # concurrent first starts (web workers, parallel CLI calls) must not race
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(727274)"))
             SYSTEM_METADATA.create_all(conn, checkfirst=True)
+            add_missing_columns(conn)
 
     # -- live definitions ---------------------------------------------------------------
     @property
@@ -367,6 +371,12 @@ class CrmEngine:
         return AutomationService(self)
 
     @cached_property
+    def jobs(self) -> JobService:
+        from engine.jobs import JobService
+
+        return JobService(self)
+
+    @cached_property
     def events(self) -> EventService:
         from engine.events import EventService
 
@@ -377,6 +387,14 @@ class CrmEngine:
         from engine.webhooks import WebhookService
 
         return WebhookService(self)
+
+    @cached_property
+    def notifications(self) -> NotificationService:
+        """In-app notifications; emailed too when ``CRM_SMTP_URL`` is set (read on first use)."""
+        from engine.notifications import Mailer, NotificationService, SmtpSettings
+
+        settings = SmtpSettings.from_env()
+        return NotificationService(self, mailer=Mailer(settings) if settings is not None else None)
 
     @cached_property
     def records(self) -> RecordService:
@@ -436,6 +454,8 @@ class CrmEngine:
         return self._plugins
 
     def close(self) -> None:
+        if "jobs" in self.__dict__:
+            self.jobs.close()
         if "webhooks" in self.__dict__:
             self.webhooks.close()
         self.db.dispose()

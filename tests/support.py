@@ -72,6 +72,52 @@ def postgres_schema_url() -> Iterator[str]:
         admin.dispose()
 
 
+REDIS_URL = os.environ.get("CRM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@cache
+def redis_unavailable() -> str | None:
+    """Why Redis cannot be used here, or None when it can."""
+    try:
+        import redis
+
+        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
+        client.ping()
+        client.close()
+    except Exception as exc:  # any failure to connect means "not available"
+        return f"Redis at {REDIS_URL} is not reachable ({exc.__class__.__name__})"
+    return None
+
+
+def redis_queue() -> Iterator[str]:
+    """A Redis URL and, in ``CRM_QUEUE_NAME``, a queue name of this test's own (so parallel
+    tests never take one another's messages); its keys are deleted afterwards. Skips without
+    a server, fails under ``CI=true``."""
+    reason = redis_unavailable()
+    if reason is not None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{reason}; under CI=true Redis is required")
+        pytest.skip(reason)
+    import redis
+
+    name = "test" + uuid.uuid4().hex[:12]
+    previous = {k: os.environ.get(k) for k in ("CRM_QUEUE_URL", "CRM_QUEUE_NAME")}
+    os.environ["CRM_QUEUE_URL"], os.environ["CRM_QUEUE_NAME"] = REDIS_URL, name
+    try:
+        yield REDIS_URL
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        client = redis.Redis.from_url(REDIS_URL)
+        keys = list(client.scan_iter(match=f"*{name}*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
 def write_bundle(
     root: Path,
     name: str,

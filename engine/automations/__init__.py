@@ -3,7 +3,7 @@ schedules, in the triggering transaction or after it (see ``docs/automations.md`
 
 from __future__ import annotations
 
-from ._clock import TickReport, tick
+from ._clock import TickReport, catch_up, tick
 from ._compiled import CompiledAutomation, CompiledAutomations
 from ._service import MAX_ATTEMPTS, MAX_DEPTH, AutomationFailedError, AutomationRun, AutomationService, actor_of
 
@@ -17,5 +17,6 @@ __all__ = [
     "CompiledAutomations",
     "TickReport",
     "actor_of",
+    "catch_up",
     "tick",
 ]

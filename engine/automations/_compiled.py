@@ -8,7 +8,7 @@ from typing import Any
 
 from engine.logic import CompiledRule, compile_rule
 from engine.metadata import AutomationDef, Definitions
-from engine.workflow import CompiledAction, CompiledValues
+from engine.workflow import CompiledAction
 
 #: The outbox event type that fires each record trigger.
 EVENT_OF_TRIGGER = {
@@ -62,7 +62,7 @@ class CompiledAutomations:
             compiled = CompiledAutomation(
                 definition=automation,
                 when=compile_rule(automation.when) if automation.when is not None else None,
-                actions=tuple(CompiledAction(a, CompiledValues.build(a.values)) for a in automation.actions),
+                actions=tuple(CompiledAction.build(a) for a in automation.actions),
                 wheres={i: compile_rule(a.where) for i, a in enumerate(automation.actions) if a.where is not None},
             )
             by_name[automation.name] = compiled

@@ -29,8 +29,11 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from engine.errors import CrmError, NotFoundError, PermissionDeniedError, Problem
+from engine.clock import utcnow
+from engine.errors import ConflictError, CrmError, NotFoundError, PermissionDeniedError, Problem
+from engine.metadata import automation_to_json
 from engine.storage import (
+    RECORD_CREATED,
     RECORD_DELETED,
     RECORD_TRANSITIONED,
     RECORD_UPDATED,
@@ -40,8 +43,8 @@ from engine.storage import (
     to_jsonable,
     unit_of,
 )
-from engine.users import SystemActor, User
-from engine.workflow import assign, run_transition, run_update
+from engine.users import SYSTEM_USER, SystemActor, User
+from engine.workflow import assign, notify, run_transition, run_update
 
 from ._compiled import CompiledAutomation, CompiledAutomations
 
@@ -108,6 +111,15 @@ class AutomationRun:
         return out
 
 
+#: The field that says whose a record is.
+OWNER = "owner"
+
+
+def _system_as(automation: str) -> User:
+    """The administrator identity an automation runs transitions as (the history names it)."""
+    return User(name=f"system:automation:{automation}", roles=SYSTEM_USER.roles)
+
+
 def actor_of(automation: str) -> SystemActor:
     """Who an automation's writes are recorded as: ``system:automation:<name>``."""
     return SystemActor(f"automation:{automation}")
@@ -150,23 +162,57 @@ class AutomationService:
 
     def settle(self, conn: Connection, unit: UnitOfWork) -> None:
         """Run the automations the unit's record events set off (see the module docstring)."""
+        self._cascade(conn, unit, ())
+
+    def wants_created(self, entity: str) -> bool:
+        """Whether an automation answers the creation of ``entity`` records."""
+        return self._engine.has_definitions and bool(self.compiled().on_record.get((entity, RECORD_CREATED)))
+
+    def created_in_bulk(
+        self, conn: Connection, entity: str, records: Sequence[Mapping[str, Any]], actor: str | None
+    ) -> None:
+        """Run the ``created`` automations of records written in bulk (an import batch, demo
+        data), each as if the record had been created alone: inside the same transaction, or
+        as a pending run for a ``background`` automation. Free when none is defined."""
+        if not records or not self.wants_created(entity):
+            return
+        unit = unit_of(conn)
+        self.settle(conn, unit)  # what the transaction did before the batch, first
+        version = self._engine.version
+        seeds = [
+            DomainEvent(RECORD_CREATED, entity, int(r["id"]), actor, {}, definitions_version=version, record=dict(r))
+            for r in records
+        ]
+        self._cascade(conn, unit, seeds)
+
+    def _cascade(self, conn: Connection, unit: UnitOfWork, seeds: Sequence[DomainEvent]) -> None:
+        """Fire what ``seeds`` and the unit's events not yet settled set off, then what those
+        automations' own writes set off, and so on (chains are stopped at ``MAX_DEPTH``)."""
         compiled = self.compiled()
         if not compiled.on_record:
+            unit.settled = len(unit.events)
             return
-        now = datetime.now(UTC)
+        now = utcnow()
         causes: dict[int, tuple[str, ...]] = {}
-        index = 0
-        while index < len(unit.events):
-            event, chain = unit.events[index], causes.get(index, unit.cause)
-            index += 1
+
+        def answer(event: DomainEvent, chain: tuple[str, ...]) -> None:
             if event.entity is None or event.record_id is None:
-                continue
+                return
             for automation in compiled.on_record.get((event.entity, event.type), ()):
                 if automation.name in chain or not automation.fires_on(event.type, event.payload):
                     continue
                 start = len(unit.events)
                 self._fire(conn, unit, automation, event, chain, now)
                 causes.update(dict.fromkeys(range(start, len(unit.events)), (*chain, automation.name)))
+
+        for seed in seeds:
+            answer(seed, unit.cause)
+        index = unit.settled
+        while index < len(unit.events):
+            event, chain = unit.events[index], causes.get(index, unit.cause)
+            index += 1
+            answer(event, chain)
+        unit.settled = index
 
     def _fire(
         self,
@@ -264,34 +310,31 @@ class AutomationService:
                 target = action.definition.entity
                 assert target is not None
                 values = {k: to_jsonable(v) for k, v in action.values.evaluate(data).items()}
+                if record.get(OWNER) and OWNER not in values:  # the owner of what set it off owns it
+                    values[OWNER] = record[OWNER]
                 made = dict(engine.records.create(target, values, actor=actor, conn=conn))
                 if action.definition.as_name is not None:
                     created[action.definition.as_name] = made
             elif kind == "update":
                 run_update(engine, conn, entity, action, automation.wheres.get(index), record, data, actor)
             elif kind == "transition":
-                record = run_transition(engine, conn, entity, action.definition, record, now)
+                record = run_transition(
+                    engine, conn, entity, action.definition, record, now, by=_system_as(automation.name)
+                )
             elif kind == "assign":
                 rule = (f"automation:{automation.name}:{index}", f"the automation {automation.name}")
                 record = assign(engine, conn, entity, action.definition, record, rule, actor, None)
             elif kind == "rescore":
                 self._rescore(conn, entity, record["id"], list(action.definition.scorings))
             elif kind == "notify":
-                self._notify(conn, entity, record, action.definition.topic or automation.name)
+                topic = action.definition.topic or automation.name
+                notify(engine, conn, entity, action, record, data, topic=topic, actor=actor.name)
             elif kind == "webhook":
                 self._webhook(conn, automation, record, data, action.definition.subscription or "")
 
     def _rescore(self, conn: Connection, entity: str, record_id: int, scorings: list[str]) -> None:
         engine = self._engine
         unit_of(conn).after_commit(lambda: engine.scoring.rescore(entity, [record_id], scorings))
-
-    def _notify(self, conn: Connection, entity: str, record: dict[str, Any], topic: str) -> None:
-        engine = self._engine
-        unit_of(conn).after_commit(
-            lambda: engine.plugins.hook.crm_notify(
-                engine=engine, topic=topic, entity=entity, record=record, actor="system:automation"
-            )
-        )
 
     def _webhook(
         self,
@@ -312,7 +355,7 @@ class AutomationService:
             record=record,
             event=event if isinstance(event, Mapping) else None,
             actor=user.get("name") if isinstance(user, Mapping) else None,
-            now=data.get("now") or datetime.now(UTC),
+            now=data.get("now") or utcnow(),
         )
 
     # -- after the change: background runs ----------------------------------------------------
@@ -324,7 +367,7 @@ class AutomationService:
         a lease) by one of them before it runs; a run whose worker died is taken up again
         once its lease has passed.
         """
-        now = now or datetime.now(UTC)
+        now = now or utcnow()
         runs = automation_runs.c
         due = (
             sa.select(runs.id)
@@ -382,7 +425,7 @@ class AutomationService:
                 conn.execute(
                     automation_runs.update()
                     .where(runs.id == run_id)
-                    .values(status=status, error=None, finished_at=datetime.now(UTC), next_attempt_at=None)
+                    .values(status=status, error=None, finished_at=utcnow(), next_attempt_at=None)
                 )
         except Exception as exc:  # any failure is kept on the run, never lost
             self._failed(row, exc, now)
@@ -448,6 +491,36 @@ class AutomationService:
                 for row in conn.execute(query).mappings()
             ]
 
+    def run(self, run_id: int, *, user: User) -> tuple[AutomationRun, dict[str, Any]]:
+        """One run and the context it was planned with (the record, the event, the values before,
+        the chain of automations that led to it)."""
+        _require_admin(user)
+        with self._engine.db.read() as conn:
+            row = conn.execute(sa.select(automation_runs).where(automation_runs.c.id == run_id)).mappings().first()
+        if row is None:
+            raise NotFoundError(f"there is no automation run {run_id}")
+        return AutomationRun(**{k: v for k, v in row.items() if k != "context"}), dict(row["context"] or {})
+
+    def overview(self, *, user: User) -> list[dict[str, Any]]:
+        """Every automation of the live definitions with its runs counted by status."""
+        _require_admin(user)
+        runs = automation_runs.c
+        counted = sa.select(runs.automation, runs.status, sa.func.count()).group_by(runs.automation, runs.status)
+        counts: dict[str, dict[str, int]] = {}
+        with self._engine.db.read() as conn:
+            for name, status, n in conn.execute(counted):
+                counts.setdefault(name, {})[status] = int(n)
+        definitions = self._engine.model.definitions
+        out = []
+        for name in sorted(definitions.automations):
+            automation = definitions.automations[name]
+            document = automation_to_json(automation, definitions)
+            document.pop("schema_version", None)
+            document.pop("kind", None)
+            label = {"en": automation.label.en, "zh": automation.label.zh or automation.label.en}
+            out.append({**document, "label": label, "runs": counts.get(name, {})})
+        return out
+
     def retry(self, run_id: int, *, user: User) -> AutomationRun:
         """Run a failed run again (now, with its attempts counted afresh)."""
         _require_admin(user)
@@ -457,14 +530,14 @@ class AutomationService:
             if row is None:
                 raise NotFoundError(f"there is no automation run {run_id}")
             if row["status"] != "failed":
-                raise CrmError(
+                raise ConflictError(
                     f"automation run {run_id} is {row['status']}; only a failed run is retried",
                     [Problem("not_failed", f"the run is {row['status']}")],
                 )
             conn.execute(
                 automation_runs.update()
                 .where(runs.id == run_id)
-                .values(status="pending", attempts=0, next_attempt_at=datetime.now(UTC), finished_at=None)
+                .values(status="pending", attempts=0, next_attempt_at=utcnow(), finished_at=None)
             )
         self.run_pending()
         with self._engine.db.read() as conn:

@@ -43,6 +43,8 @@ def _register() -> None:
     from ._derived_commands import derived
     from ._event_commands import events
     from ._io_commands import export_command, import_command
+    from ._job_commands import jobs, worker
+    from ._notification_commands import notifications_command
     from ._preset_commands import preset
     from ._record_commands import audit_command, record
     from ._report_commands import report
@@ -71,6 +73,9 @@ def _register() -> None:
     cli.add_command(events)
     cli.add_command(derived)
     cli.add_command(automation)
+    cli.add_command(notifications_command)
+    cli.add_command(jobs)
+    cli.add_command(worker)
     cli.add_command(webhook)
     set_summaries(cli)
 

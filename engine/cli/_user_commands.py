@@ -56,6 +56,7 @@ def user() -> None:
 @click.option("--team", metavar="TEAM")
 @click.option("--display-name", metavar="TEXT")
 @click.option("--language", type=click.Choice(["en", "zh"]), default="en")
+@click.option("--email", metavar="EMAIL", help="Where notifications are emailed (when CRM_SMTP_URL is set).")
 @_password_stdin
 @_json_flag
 @pass_context
@@ -66,6 +67,7 @@ def user_create(
     team: str | None,
     display_name: str | None,
     language: str,
+    email: str | None,
     password_stdin: bool,
     as_json: bool,
 ) -> None:
@@ -73,13 +75,30 @@ def user_create(
     context.require_admin("managing users and tokens")
     password = _read_password(True) if password_stdin else None
     users = context.engine.users
-    created = users.create(name, roles=roles, team=team, display_name=display_name, language=language)
+    created = users.create(name, roles=roles, team=team, display_name=display_name, language=language, email=email)
     if password is not None:
         users.set_password(created.name, password)
     if as_json:
         echo_json(created.to_json())
     else:
         click.echo("created user " + _describe(created.name, created.roles, created.team))
+
+
+@user.command("update")
+@click.argument("name")
+@click.option("--email", metavar="EMAIL", help='Where notifications are emailed ("" for nowhere).')
+@_json_flag
+@pass_context
+def user_update(context: CliContext, name: str, email: str | None, as_json: bool) -> None:
+    """Change user NAME's details (its email address)."""
+    context.require_admin("managing users and tokens")
+    if email is None:
+        raise UsageError("nothing to change: give --email EMAIL")
+    changed = context.engine.users.set_email(name, email)
+    if as_json:
+        echo_json(changed.to_json() | {"email": changed.email})
+    else:
+        click.echo(f"updated user {changed.name}: email {changed.email or 'none'}")
 
 
 @user.command("list")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -27,6 +27,7 @@ from sqlalchemy.schema import (
     SchemaItem,
 )
 
+from engine.clock import utcnow
 from engine.compile._types import UTCDateTime, column_type
 from engine.errors import DefinitionError, Problem
 from engine.metadata._model import Definitions, EntityDef
@@ -92,7 +93,7 @@ NAMING_CONVENTION: dict[str, str | Callable[[Any, Table], str]] = {
 
 
 def _utcnow() -> datetime:
-    return datetime.now(UTC)
+    return utcnow()
 
 
 def _same_as_created_at(context: DefaultExecutionContext) -> datetime:

@@ -24,6 +24,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from engine.clock import utcnow
 from engine.metadata import EntityDef, RollupWindow
 from engine.metadata._derived import window_field_type, window_period
 
@@ -59,7 +60,7 @@ class Window:
 
 def now() -> datetime:
     """The pinned ``now`` of the write or refresh running, else the current time."""
-    return _PINNED.get() or datetime.now(UTC)
+    return _PINNED.get() or utcnow()
 
 
 @contextmanager
@@ -67,7 +68,7 @@ def clock(at: datetime | None = None) -> Iterator[datetime]:
     """Pin ``at`` (or, when nothing is pinned yet, the current time) as :func:`now` inside;
     an ``at`` given always wins, a pin already there is kept otherwise."""
     pinned = _PINNED.get()
-    chosen = at.astimezone(UTC) if at is not None else pinned or datetime.now(UTC)
+    chosen = at.astimezone(UTC) if at is not None else pinned or utcnow()
     token = _PINNED.set(chosen)
     try:
         yield chosen

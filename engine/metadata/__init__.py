@@ -79,6 +79,7 @@ from engine.metadata._patterns import (
     pattern_matcher,
 )
 from engine.metadata._problems import PROBLEM_CODES
+from engine.metadata._recipients import Recipient, RecipientKind, recipients_from_json
 from engine.metadata._report_checks import REPORT_SYSTEM_FIELDS
 from engine.metadata._report_model import (
     REPORT_TYPES,
@@ -195,6 +196,8 @@ __all__ = [
     "Period",
     "RankingSpec",
     "RateSpec",
+    "Recipient",
+    "RecipientKind",
     "RelatedDef",
     "ReportDef",
     "ReportSpec",
@@ -224,6 +227,7 @@ __all__ = [
     "number_pattern",
     "parse_offset",
     "pattern_matcher",
+    "recipients_from_json",
     "thaw_json",
     "types_in",
     "types_where",

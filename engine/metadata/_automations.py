@@ -32,6 +32,7 @@ from engine.metadata._model import Definitions, EntityDef, Label, SourceRef
 from engine.metadata._names import derive_label
 from engine.metadata._pipeline import SCHEMA_VERSION, DocumentKind, Placed, Resolution, build_each
 from engine.metadata._problems import child, did_you_mean, problem, quoted_list
+from engine.metadata._roles import known_roles, notify_role_problems
 from engine.metadata._workflow_actions import RuleScope, build_actions, rule_problems
 from engine.metadata._workflow_model import ActionDef, WorkflowDef
 from engine.metadata._workflows import action_to_json
@@ -223,6 +224,14 @@ def transition_action_problems(resolution: Resolution) -> list[Problem]:
     return problems
 
 
+def _notify_role_problems(resolution: Resolution) -> list[Problem]:
+    """The roles the automations' notify actions tell, once roles are built."""
+    roles = resolution.definitions("role")
+    known = known_roles(roles, resolution.broken("role"))
+    automations: Mapping[str, AutomationDef] = resolution.definitions("automation")
+    return [p for a in automations.values() for p in notify_role_problems(a.actions, roles, known)]
+
+
 def _build_one(
     draft: Placed, lookup: Lookup, workflows: Mapping[str, WorkflowDef]
 ) -> tuple[AutomationDef, list[Problem]]:
@@ -315,7 +324,7 @@ AUTOMATION = DocumentKind(
     draft=automation_draft,
     build=_build,
     to_json=automation_to_json,
-    after=("entity", "workflow"),
+    after=("entity", "workflow", "role"),
     # the workflows' own transition actions are checked here, once every workflow is built
-    checks=(transition_action_problems,),
+    checks=(transition_action_problems, _notify_role_problems),
 )

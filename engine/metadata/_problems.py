@@ -98,7 +98,7 @@ PROBLEM_CODES: Mapping[str, str] = MappingProxyType(
         "unknown_variable": "a rule reads data a workflow rule is not given",
         "state_field_action": "an action sets a field a workflow drives",
         "invalid_action_value": "a literal value in an action that the field would reject",
-        "not_user_field": "an assign action's field cannot hold a user's name",
+        "not_user_field": "an assign action's field, or a notify recipient's, cannot hold a user's name",
         "not_reference": "an update or transition action reaches a record through a field that is no reference to it",
         "duplicate_created": "two create actions of one list name their record alike (as)",
         # workflow overlays
@@ -120,7 +120,9 @@ PROBLEM_CODES: Mapping[str, str] = MappingProxyType(
         "duplicate_column": "two columns of a report have the same name",
         # roles
         "duplicate_role": "two documents define the same role",
-        "unknown_role": ("a role overlay or workflow names a role no visible bundle defines (once roles exist)"),
+        "unknown_role": (
+            "a role overlay, workflow or notify recipient names a role no visible bundle defines (once roles exist)"
+        ),
         # automations
         "duplicate_automation": "two documents define the same automation",
         "invalid_trigger": "an automation's trigger does not fit its event (a date trigger on a field not a date)",

@@ -55,8 +55,9 @@ from engine.metadata._pipeline import (
     same_json,
 )
 from engine.metadata._problems import child, did_you_mean, problem, quoted_list
+from engine.metadata._recipients import recipient_role_problems
 from engine.metadata._workflow_drafts import WorkflowDraft
-from engine.metadata._workflow_model import WorkflowDef
+from engine.metadata._workflow_model import ActionDef, WorkflowDef
 
 Scope = Literal["none", "own", "team", "all"]
 SCOPES: tuple[Scope, ...] = get_args(Scope)
@@ -327,13 +328,34 @@ def role_reference_problems(
             for action in transition.actions:
                 if action.role is not None and action.role not in known and action.source is not None:
                     unknown(action.role, child(action.source, "assign", "role"))
+            problems.extend(notify_role_problems(transition.actions, roles, known))
         for state in workflow.states.values():
             if state.escalation is None:
                 continue
             for action in state.escalation.actions:
                 if action.role is not None and action.role not in known and action.source is not None:
                     unknown(action.role, child(action.source, "assign", "role"))
+            problems.extend(notify_role_problems(state.escalation.actions, roles, known))
     return problems
+
+
+def notify_role_problems(
+    actions: Iterable[ActionDef], roles: Mapping[str, RoleDef], known: Iterable[str]
+) -> list[Problem]:
+    """``unknown_role`` for the roles the ``notify`` actions among ``actions`` tell that no
+    role document defines (nothing without role documents)."""
+    names = set(known)
+    problems: list[Problem] = []
+    for action in actions:
+        if action.kind == "notify" and action.recipients and action.source is not None:
+            where = child(action.source, "notify", "to")
+            problems.extend(recipient_role_problems(action.recipients, where, roles, names))
+    return problems
+
+
+def known_roles(roles: Mapping[str, RoleDef], broken_roles: Iterable[str] = ()) -> set[str]:
+    """Every name that counts as a role: defined, built in, or whose document is broken."""
+    return set(roles) | set(BUILT_IN_ROLES) | set(broken_roles)
 
 
 def _fallback(source: SourceRef | None, key: str) -> SourceRef | None:

@@ -38,6 +38,7 @@ from engine.metadata._entities import Lookup
 from engine.metadata._field_types import field_type
 from engine.metadata._model import SYSTEM_FIELDS, EntityDef, FieldDef, SourceRef
 from engine.metadata._problems import PROBLEM_CODES, child, did_you_mean, problem, quoted_list
+from engine.metadata._recipients import recipient_field_problems, recipients_from_json
 from engine.metadata._values import default_problem
 from engine.metadata._workflow_model import ActionDef
 
@@ -243,8 +244,29 @@ def build_actions(
         elif kind == "rescore":
             built.append(ActionDef("rescore", scorings=tuple(body.get("scorings", ())), source=at))
         else:
-            built.append(ActionDef("notify", topic=body["topic"], source=at))
+            notify, found = _notify_action(body, at_body, entity, scope)
+            problems.extend(found)
+            built.append(dataclasses.replace(notify, source=at))
     return tuple(built), problems
+
+
+def _notify_action(
+    body: Mapping[str, Any], where: SourceRef, entity: EntityDef | None, scope: RuleScope
+) -> tuple[ActionDef, list[Problem]]:
+    """A ``notify`` action: its topic, recipients, and title and message (strings or rules)."""
+    recipients = recipients_from_json(body.get("to", ()))
+    problems = recipient_field_problems(recipients, entity, child(where, "to"))
+    for key in ("title", "message"):
+        if isinstance(body.get(key), dict):
+            problems.extend(rule_problems(body[key], child(where, key), scope))
+    action = ActionDef(
+        "notify",
+        topic=body["topic"],
+        recipients=recipients,
+        title=copy.deepcopy(body.get("title")),
+        message=copy.deepcopy(body.get("message")),
+    )
+    return action, problems
 
 
 def _reference_problems(entity: EntityDef, name: str, where: SourceRef) -> tuple[str | None, list[Problem]]:

@@ -24,6 +24,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from ._model import FieldType, Label, SourceRef, freeze_mappings
+from ._recipients import Recipient
 
 ActionKind = Literal["set", "create", "update", "transition", "assign", "rescore", "notify", "webhook"]
 AssignStrategy = Literal["round_robin", "least_loaded"]
@@ -51,7 +52,9 @@ class ActionDef:
     - ``assign``: set ``field`` (default ``owner``) to a user with ``role`` (and ``team``
       when given) chosen by ``strategy``.
     - ``rescore``: ask scoring to recompute ``scorings`` (all of the entity's when empty).
-    - ``notify``: call the ``crm_notify`` hook with ``topic`` (plugins deliver it).
+    - ``notify``: call the ``crm_notify`` hook with ``topic`` (plugins deliver it); with
+      ``recipients``, also notify those users in the app (and by email), with ``title`` and
+      ``message`` (each a string or a JSON Logic rule; the topic when no title is given).
     - ``update``: set ``values`` on the record the reference ``target`` points to, or on the
       records of ``children`` (entity, reference) that point to this one and for which
       ``where`` holds.
@@ -79,6 +82,9 @@ class ActionDef:
     transition: str | None = None
     comment: str | None = None
     subscription: str | None = None
+    recipients: tuple[Recipient, ...] = ()
+    title: Any = None
+    message: Any = None
     source: SourceRef | None = dataclasses.field(default=None, compare=False, repr=False)
 
 

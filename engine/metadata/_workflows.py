@@ -37,6 +37,7 @@ from engine.metadata._model import (
 from engine.metadata._names import derive_label
 from engine.metadata._pipeline import SCHEMA_VERSION, DocumentKind, OverlayKind, Resolution, build_each
 from engine.metadata._problems import child, did_you_mean, problem, quoted_list
+from engine.metadata._recipients import recipients_to_json
 from engine.metadata._workflow_actions import DEFAULT_ASSIGN_FIELD, RuleScope, build_actions, rule_problems
 from engine.metadata._workflow_drafts import PartDraft, WorkflowDraft, apply_workflow_overlays, workflow_draft
 from engine.metadata._workflow_model import (
@@ -488,6 +489,11 @@ def action_to_json(action: ActionDef) -> dict[str, Any]:
         body = {"scorings": list(action.scorings)} if action.scorings else {}
     else:
         body = {"topic": action.topic}
+        if action.recipients:
+            body["to"] = recipients_to_json(action.recipients)
+        for key, text in (("title", action.title), ("message", action.message)):
+            if text is not None:
+                body[key] = copy.deepcopy(text)
     return {action.kind: body}
 
 

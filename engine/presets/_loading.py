@@ -69,11 +69,18 @@ def generate_demo(
     is not a catalog preset) with the plugins' generator; returns entity → records written.
 
     The same definitions, preset, size, seed and ``now`` give the same data, byte for byte;
-    with ``password`` the users it creates sign in with it.
+    with ``password`` the users it creates sign in with it. Then the date and schedule
+    automations due at ``now`` run, as the engine's clock would have run them.
     """
-    return demo_generator(engine).generate(
+    from engine.automations import catch_up
+
+    written = demo_generator(engine).generate(
         engine, preset, size, seed=seed, progress=progress, now=now, password=password
     )
+    # the data is as the engine keeps it once its clock has run: ended agreements expired,
+    # renewal and birthday tasks due, members without purchases dormant
+    catch_up(engine, now or datetime.now(UTC))
+    return written
 
 
 def demo_logins(engine: CrmEngine, before: Collection[str]) -> list[tuple[str, str]]:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
+from engine.clock import utcnow
 from engine.errors import Problem
 from engine.logic import CompiledRule, EvaluationError, LimitExceededError, compile_rule
 from engine.metadata import EntityDef
@@ -51,7 +51,7 @@ def conditions_holding(
     fields = [f for f in definition.fields.values() if f.required_when is not None or f.read_only_when is not None]
     if not fields:
         return frozenset(), frozenset()
-    data = {"record": dict(after), "before": dict(before or {}), "now": datetime.now(UTC)}
+    data = {"record": dict(after), "before": dict(before or {}), "now": utcnow()}
     required = frozenset(f.name for f in fields if f.required_when is not None and _holds(f.required_when, data))
     fixed = frozenset(f.name for f in fields if f.read_only_when is not None and _holds(f.read_only_when, data))
     return required, fixed

@@ -19,13 +19,14 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Context, Decimal
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from engine.clock import utcnow
 from engine.errors import (
     ConflictError,
     NotFoundError,
@@ -324,7 +325,7 @@ class RecordService:
         data = {k: v for k, v in data.items() if not (k in definition.fields and definition.fields[k].derived)}
         values, value_problems = model.validator(entity).check_values(data, partial=False)
         problems.extend(value_problems)
-        now = datetime.now(UTC)
+        now = utcnow()
         table = model.table(entity)
         insert = self._statement(model, ("insert", entity), lambda: table.insert().returning(*table.c))
         with self._write(conn) as tx:
@@ -491,7 +492,7 @@ class RecordService:
         """Write checked ``changed`` values over ``current`` (guarded by its version) with their
         audit rows; returns the record as the database now holds it, without reading it back."""
         entity = definition.name
-        now = datetime.now(UTC)
+        now = utcnow()
         columns = tuple(sorted(changed))
         written = model.write_by_version(entity, columns).rowcount(
             tx,
@@ -542,7 +543,7 @@ class RecordService:
         set of changed columns. Returns ``(before, after)`` pairs; passing them on to what depends
         on them is the caller's (the derived service does it a batch at a time)."""
         entity = definition.name
-        now = datetime.now(UTC)
+        now = utcnow()
         by_columns: dict[tuple[str, ...], builtins.list[dict[str, Any]]] = {}
         audit: builtins.list[dict[str, Any]] = []
         written: builtins.list[tuple[Record, Record]] = []
@@ -648,7 +649,7 @@ class RecordService:
         # current scores go with the record; score history stays, like the audit trail
         tx.execute(scores.delete().where(scores.c.entity == entity, scores.c.record_id == current["id"]))
         snapshot = {k: v for k, v in current.items() if v is not None}
-        now = datetime.now(UTC)
+        now = utcnow()
         tx.execute(
             audit_log.insert().values(
                 _audit_row(new_change_id(), entity, current["id"], "delete", None, snapshot, None, actor, now)

@@ -16,6 +16,8 @@ from ._history_rows import (
     score_history_row,
     workflow_history_row,
 )
+from ._job_tables import jobs, periodic_slots
+from ._notification_tables import notifications
 from ._operations import (
     AddField,
     AddIndex,
@@ -73,7 +75,7 @@ from ._unit import (
     record_updated,
     unit_of,
 )
-from ._upgrade import upgrade_storage
+from ._upgrade import add_missing_columns, upgrade_storage
 from ._values import to_jsonable, to_text
 from ._webhook_tables import webhook_deliveries, webhook_subscriptions
 
@@ -118,6 +120,7 @@ __all__ = [
     "StepKind",
     "StoredDefinitions",
     "UnitOfWork",
+    "add_missing_columns",
     "api_tokens",
     "apply_definitions",
     "assignment_cursors",
@@ -133,8 +136,11 @@ __all__ = [
     "escalations",
     "events",
     "installed_presets",
+    "jobs",
     "load_stored",
     "normalize_url",
+    "notifications",
+    "periodic_slots",
     "plan_migration",
     "raise_counter",
     "record_updated",

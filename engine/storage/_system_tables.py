@@ -55,6 +55,8 @@ users = sa.Table(
     sa.Column("password_hash", sa.String(256)),
     sa.Column("active", sa.Boolean(create_constraint=False), nullable=False, server_default=sa.true()),
     sa.Column("created_at", UTCDateTime(), nullable=False),
+    #: where notifications are emailed (added later: older databases gain it on start)
+    sa.Column("email", sa.String(320)),
 )
 
 #: API tokens: only a SHA-256 hash of each token is kept; the token itself is shown once.

@@ -22,11 +22,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+
+from engine.clock import utcnow
 
 from ._rows import RowInserter
 from ._system_tables import events as events_table
@@ -75,7 +77,7 @@ class DomainEvent:
     record_id: int | None
     actor: str | None
     payload: Mapping[str, Any]
-    occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    occurred_at: datetime = field(default_factory=lambda: utcnow())
     definitions_version: int | None = None
     record: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
@@ -119,6 +121,9 @@ class UnitOfWork:
         #: The automations whose actions are writing now, outermost first: what a change
         #: made by them may not set off again (loop protection; see ``engine.automations``).
         self.cause: tuple[str, ...] = ()
+        #: How many of ``events`` the automations have already answered (they settle the
+        #: rest before the commit; records written in bulk are settled as they are written).
+        self.settled = 0
 
     def emit(self, event: DomainEvent) -> None:
         """Record an event of this transaction (written to the outbox at commit)."""
@@ -136,6 +141,7 @@ class UnitOfWork:
         """Forget the events and callbacks since ``mark`` (their savepoint was rolled back)."""
         del self.events[mark[0] :]
         del self.callbacks[mark[1] :]
+        self.settled = min(self.settled, len(self.events))
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:

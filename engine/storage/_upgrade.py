@@ -13,6 +13,9 @@ Two things changed on SQLite, and a database made before them is upgraded when i
 
 A database that is up to date costs one read of ``sqlite_master`` per record table.
 PostgreSQL needs neither change: its ids come from sequences and it stores ``NUMERIC``.
+
+On both databases, a system table that gained a nullable column since the database was made
+(``crm_users.email``) gains it on start (:func:`add_missing_columns`).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from engine.metadata import Definitions, EntityDef, FieldDef
 
 from ._database import Database
 from ._state import load_stored
-from ._system_tables import audit_log, score_history, workflow_history
+from ._system_tables import SYSTEM_METADATA, audit_log, score_history, workflow_history
 
 _TEMP_PREFIX = "crm_upgrade_"
 #: Declared types of decimal columns made before they held scaled integers.
@@ -88,6 +91,48 @@ def refuse_unstorable(conn: Connection, definitions: Definitions) -> None:
     ]
     if problems:
         raise DefinitionError(problems)
+
+
+def add_missing_columns(conn: Connection, metadata: sa.MetaData = SYSTEM_METADATA) -> list[str]:
+    """Add the columns the system tables of ``metadata`` declare but the database lacks
+    (``table.column`` of each added), inside ``conn``'s transaction.
+
+    Only nullable columns can be added this way (existing rows hold null); a new required
+    column needs an upgrade step of its own, so one is refused here rather than guessed.
+    """
+    present = _present_columns(conn)
+    preparer = conn.dialect.identifier_preparer
+    added: list[str] = []
+    for table in metadata.sorted_tables:
+        if table.name not in present:
+            continue
+        for column in table.columns:
+            if column.name in present[table.name]:
+                continue
+            if not column.nullable:
+                raise UsageError(
+                    f"{table.name} lacks the required column {column.name}, which cannot be added to "
+                    "existing rows without a value; upgrade this database with the version that added it"
+                )
+            kind = column.type.compile(dialect=conn.dialect)
+            ddl = f"ALTER TABLE {preparer.format_table(table)} ADD COLUMN {preparer.format_column(column)} {kind}"
+            conn.exec_driver_sql(ddl)
+            added.append(f"{table.name}.{column.name}")
+    return added
+
+
+def _present_columns(conn: Connection) -> dict[str, set[str]]:
+    """table → its columns, for every table of the database (one query)."""
+    if conn.dialect.name == "postgresql":
+        query = "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema()"
+    else:
+        query = (
+            "SELECT m.name, p.name FROM sqlite_master AS m JOIN pragma_table_info(m.name) AS p WHERE m.type = 'table'"
+        )
+    found: dict[str, set[str]] = {}
+    for table, column in conn.exec_driver_sql(query):
+        found.setdefault(str(table), set()).add(str(column))
+    return found
 
 
 # -- ids ----------------------------------------------------------------------------------------

@@ -376,6 +376,7 @@ class CsvImporter:
             self.report.inserted += len(batch)
             self._audit_bulk(conn, batch, now)
         self._workflow_history(conn, before)
+        self._automations(conn, before)
         records = (dict(zip(columns, row.values, strict=True)) for row in batch)
         # parents are recounted once for the whole file, before the commit (not once per batch)
         self.engine.derived.parents_of(self.model, self.definition.name, records, self._parents)
@@ -420,6 +421,21 @@ class CsvImporter:
         if not self.workflows:
             return 0
         return int(conn.execute(sa.select(sa.func.max(self.table.c.id))).scalar() or 0)
+
+    def _automations(self, conn: Connection, after_id: int) -> None:
+        """The ``created`` automations of the records this batch added, each as if it had been
+        created alone (nothing to read when the entity has none)."""
+        automations = self.engine.automations
+        if not automations.wants_created(self.definition.name):
+            return
+        t = self.table
+        query = (
+            sa.select(t)
+            .where(t.c.id > after_id, t.c.created_at == self.now, t.c.version == 1, t.c.created_by == self.actor)
+            .order_by(t.c.id)
+        )
+        records = [dict(r) for r in conn.execute(query).mappings()]
+        automations.created_in_bulk(conn, self.definition.name, records, self.actor)
 
     def _workflow_history(self, conn: Connection, after_id: int) -> None:
         """Creation history of the records this batch added (one INSERT … SELECT per workflow).

@@ -26,6 +26,9 @@ MIN_PASSWORD_LENGTH = 4
 #: Checked against when a name is unknown, so both paths cost one scrypt verification.
 _DUMMY_HASH = generate_password_hash("not a password")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$")
+#: An address an SMTP server accepts: one @, no spaces or angle brackets, a dot in the domain.
+_EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
+MAX_EMAIL_LENGTH = 320
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,8 @@ class User:
     display_name: str | None = None
     language: str = "en"
     active: bool = True
+    #: where notifications are emailed (none: in the app only)
+    email: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -72,6 +77,7 @@ class UserService:
         display_name: str | None = None,
         language: str = "en",
         password_hash: str | None = None,
+        email: str | None = None,
     ) -> User:
         problems = []
         if not _NAME.match(name or ""):
@@ -89,6 +95,8 @@ class UserService:
         problems.extend(role_problems(roles, self._live_definitions()))
         if language not in ("en", "zh"):
             problems.append(Problem(code="choice", field="language", message="language is en or zh"))
+        if email is not None:
+            problems.extend(email_problems(email))
         if problems:
             raise refuse_roles(problems, "invalid user")
         with self._engine.db.write() as conn:
@@ -102,6 +110,7 @@ class UserService:
                     display_name=display_name,
                     language=language,
                     password_hash=password_hash,
+                    email=email,
                     active=True,
                     created_at=datetime.now(UTC),
                 )
@@ -128,9 +137,21 @@ class UserService:
             raise PermissionDeniedError(f'the user "{name}" is deactivated and cannot act')
         return user
 
-    def list(self, *, role: str | None = None, team: str | None = None, active_only: bool = True) -> list[User]:
-        with self._engine.db.read() as conn:
-            rows = conn.execute(sa.select(users).order_by(users.c.name)).mappings().all()
+    def list(
+        self,
+        *,
+        role: str | None = None,
+        team: str | None = None,
+        active_only: bool = True,
+        conn: sa.Connection | None = None,
+    ) -> list[User]:
+        """The users, by name; ``conn`` reads inside a transaction (users it created count)."""
+        query = sa.select(users).order_by(users.c.name)
+        if conn is not None:
+            rows = conn.execute(query).mappings().all()
+        else:
+            with self._engine.db.read() as read:
+                rows = read.execute(query).mappings().all()
         found = [user_from_row(r) for r in rows]
         return [
             u
@@ -206,6 +227,19 @@ class UserService:
         self._engine.reload()
         return self._engine.model.definitions if self._engine.has_definitions else None
 
+    def set_email(self, name: str, email: str | None) -> User:
+        """Store where user ``name``'s notifications are emailed (``None`` or ``""``: nowhere)."""
+        if name == SYSTEM_USER.name:
+            raise UsageError('"system" is the built-in administrator and receives no notifications')
+        email = email or None
+        problems = email_problems(email) if email is not None else []
+        if problems:
+            raise UsageError(problems[0].message, problems)
+        self.get(name)
+        with self._engine.db.write() as conn:
+            conn.execute(users.update().where(users.c.name == name).values(email=email))
+        return self.get(name)
+
     def set_language(self, name: str, language: str) -> User:
         """Store the language (``en`` or ``zh``) the user reads labels in."""
         if language not in ("en", "zh"):
@@ -214,6 +248,14 @@ class UserService:
         with self._engine.db.write() as conn:
             conn.execute(users.update().where(users.c.name == name).values(language=language))
         return self.get(name)
+
+
+def email_problems(email: str) -> builtins.list[Problem]:
+    """The problem of an email address that cannot be mailed to (none when it looks right)."""
+    if _EMAIL.match(email) and len(email) <= MAX_EMAIL_LENGTH:
+        return []
+    message = f"{email!r} is not an email address; write one such as wang.fang@example.com"
+    return [Problem(code="invalid_email", field="email", message=message)]
 
 
 def user_from_row(row: Any) -> User:
@@ -225,4 +267,5 @@ def user_from_row(row: Any) -> User:
         display_name=row["display_name"],
         language=row["language"],
         active=bool(row["active"]),
+        email=row.get("email"),
     )

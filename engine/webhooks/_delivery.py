@@ -20,12 +20,13 @@ import logging
 import random
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from engine.clock import utcnow
 from engine.storage import events as outbox
 from engine.storage import webhook_deliveries, webhook_subscriptions
 
@@ -131,7 +132,7 @@ class Deliverer:
         that it matches; how many were queued. Safe to run from several workers at once: the
         cursor moves only from the value read (compare and set), in the transaction that
         writes the deliveries."""
-        now = now or datetime.now(UTC)
+        now = now or utcnow()
         queued = 0
         with self._engine.db.read() as conn:
             subscriptions = [
@@ -185,7 +186,7 @@ class Deliverer:
         reads what they send in one, and writes their outcomes in one (a worker that dies
         mid-round leaves its deliveries to be sent again when the lease ends: at least once).
         """
-        now = now or datetime.now(UTC)
+        now = now or utcnow()
         sent = 0
         while sent < limit:
             ids = self._due(now, min(ROUND, limit - sent))

@@ -7,12 +7,13 @@ import builtins
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from engine.clock import utcnow
 from engine.errors import ConflictError, CrmError, NotFoundError, PermissionDeniedError, Problem, RecordValidationError
 from engine.storage import events as outbox
 from engine.storage import to_jsonable, webhook_deliveries, webhook_subscriptions
@@ -107,7 +108,7 @@ class WebhookService:
         if entity is not None:
             self._engine.entity(entity)  # an unknown entity names the closest one
         resolve(url)
-        now = datetime.now(UTC)
+        now = utcnow()
         with self._engine.db.write() as conn:
             if conn.execute(sa.select(_subs.name).where(_subs.name == name)).first() is not None:
                 raise ConflictError(
@@ -220,7 +221,7 @@ class WebhookService:
         ``since_event_id`` that the subscription matches (up to its cursor: later events are
         still to come). Returns how many deliveries were queued; workers send them."""
         _require_admin(user)
-        now = now or datetime.now(UTC)
+        now = now or utcnow()
         reset = {
             "status": "pending",
             "attempts": 0,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._actions import assign, run_transition, run_update
+from ._actions import assign, notify, run_transition, run_update
 from ._checks import HIDDEN_FIELDS, Refusal, TransitionCheck, TransitionRefusedError, inputs_from_text
 from ._compiled import CompiledAction, CompiledValues
 from ._service import AmbiguousTransitionError, UnknownTransitionError, UnknownWorkflowError, WorkflowService
@@ -24,6 +24,7 @@ __all__ = [
     "WorkflowView",
     "assign",
     "inputs_from_text",
+    "notify",
     "run_transition",
     "run_update",
     "tick",

@@ -72,7 +72,7 @@ class ActionRunner:
             elif kind == "rescore":
                 self.rescore(action.definition, record)
             elif kind == "notify":
-                self.notify(action.definition, record)
+                self.notify(action, record, data)
         return record
 
     def run_set(self, actions: tuple[CompiledAction, ...], record: dict[str, Any]) -> dict[str, Any]:
@@ -113,13 +113,51 @@ class ActionRunner:
         )
         self.unit.after_commit(lambda: engine.scoring.rescore(entity, [record_id], scorings))
 
-    def notify(self, action: ActionDef, record: dict[str, Any]) -> None:
-        engine, entity, actor, topic = self.engine, self.entity, self.user.name, action.topic or self.transition
-        self.unit.after_commit(
-            lambda: engine.plugins.hook.crm_notify(
-                engine=engine, topic=topic, entity=entity, record=record, actor=actor
-            )
+    def notify(self, action: CompiledAction, record: dict[str, Any], data: Mapping[str, Any]) -> None:
+        topic = action.definition.topic or self.transition
+        notify(self.engine, self.tx, self.entity, action, record, data, topic=topic, actor=self.user.name)
+
+
+def notify(
+    engine: CrmEngine,
+    tx: Connection,
+    entity: str,
+    action: CompiledAction,
+    record: Mapping[str, Any],
+    data: Mapping[str, Any],
+    *,
+    topic: str,
+    actor: str,
+) -> list[int]:
+    """Run a ``notify`` action: a notification for each of its recipients in ``tx`` (their
+    title and message computed from ``data``), and the ``crm_notify`` hook after the commit.
+    Returns the ids of the notifications written."""
+    ids: list[int] = []
+    if action.definition.recipients:
+        texts = action.texts.evaluate(data)
+        ids = engine.notifications.send(
+            tx,
+            to=action.definition.recipients,
+            entity=entity,
+            record=record,
+            topic=topic,
+            title=_text(texts.get("title")),
+            message=_text(texts.get("message")),
+            actor=actor,
         )
+    saved = dict(record)
+    unit_of(tx).after_commit(
+        lambda: engine.plugins.hook.crm_notify(engine=engine, topic=topic, entity=entity, record=saved, actor=actor)
+    )
+    return ids
+
+
+def _text(value: Any) -> str | None:
+    """A computed title or message as text (``None`` and empty text: none)."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else str(to_jsonable(value))
+    return text or None
 
 
 def assign(
@@ -141,7 +179,7 @@ def assign(
     """
     field_name = action.field or "owner"
     role = action.role or ""
-    candidates = sorted(u.name for u in engine.users.list(role=role, team=action.team))
+    candidates = sorted(u.name for u in engine.users.list(role=role, team=action.team, conn=tx))
     if not candidates:
         where = f" in team {action.team}" if action.team else ""
         raise TransitionRefusedError(
@@ -234,10 +272,16 @@ def run_transition(
     action: ActionDef,
     record: dict[str, Any],
     now: datetime,
+    *,
+    by: User = SYSTEM_USER,
 ) -> dict[str, Any]:
     """Run a ``transition`` action as the system: on ``record`` (returned as the transition
     leaves it), or on the record its reference ``target`` points to (``record`` returned as
-    it was). An empty reference runs nothing."""
+    it was). An empty reference runs nothing.
+
+    :param by: who the history names: the system, or an administrator identity of the
+        system's such as ``system:automation:NAME``.
+    """
     on, record_id = entity, record["id"]
     if action.target is not None:
         record_id = record.get(action.target)
@@ -253,7 +297,7 @@ def run_transition(
         record_id,
         workflow,
         action.transition,
-        user=SYSTEM_USER,
+        user=by,
         inputs={},
         comment=action.comment,
         expected_version=None,

@@ -38,6 +38,13 @@ class CompiledValues:
 class CompiledAction:
     definition: ActionDef
     values: CompiledValues
+    #: a notify action's ``title`` and ``message`` (strings or compiled rules)
+    texts: CompiledValues = CompiledValues({}, {})
+
+    @classmethod
+    def build(cls, action: ActionDef) -> CompiledAction:
+        texts = {k: v for k, v in (("title", action.title), ("message", action.message)) if v is not None}
+        return cls(definition=action, values=CompiledValues.build(action.values), texts=CompiledValues.build(texts))
 
 
 @dataclass(frozen=True)
@@ -72,4 +79,4 @@ class CompiledWorkflow:
 
 
 def _action(action: ActionDef) -> CompiledAction:
-    return CompiledAction(definition=action, values=CompiledValues.build(action.values))
+    return CompiledAction.build(action)

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from engine.clock import utcnow
 from engine.errors import ConflictError, Problem, UnknownNameError, UsageError
 from engine.metadata._workflow_model import TransitionDef, WorkflowDef
 from engine.storage import (
@@ -145,7 +146,7 @@ class WorkflowService:
         A record the user may not see is not found (a transition's own ``roles`` decide who
         runs it on the records they see).
         """
-        now = now or datetime.now(UTC)
+        now = now or utcnow()
         self._engine.records.get(entity, record_id, actor=user)
         record = self._engine.records.get(entity, record_id, actor=SystemActor.workflow(user.name))
         hidden = self._engine.permissions.hidden_fields(user, entity)
@@ -194,7 +195,7 @@ class WorkflowService:
                 inputs=inputs or {},
                 comment=comment,
                 expected_version=expected_version,
-                now=now or datetime.now(UTC),
+                now=now or utcnow(),
             )
         return self._engine.permissions.visible(user, entity, record)
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from engine.clock import utcnow
 from engine.errors import CrmError
 from engine.storage import escalations, unit_of, workflow_history
 from engine.users import SYSTEM_USER, SystemActor
@@ -71,7 +72,7 @@ def due_entries(engine: CrmEngine, now: datetime) -> list[tuple[Any, ...]]:
 
 def tick(engine: CrmEngine, service: WorkflowService, *, now: datetime | None = None) -> list[Escalation]:
     """Fire every due escalation once; returns what was fired."""
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     fired = []
     for workflow, state, history_id, record_id in due_entries(engine, now):
         try:
@@ -156,7 +157,7 @@ def time_in_states(
 ) -> list[dict[str, Any]]:
     """Per state: how many times records entered it, how many are in it now, and the
     average and longest stay in seconds (stays still open count up to ``now``)."""
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     h = workflow_history
     left = sa.func.lead(h.c.at).over(partition_by=h.c.record_id, order_by=h.c.id)
     stays = (

@@ -438,6 +438,7 @@ class EntityGen:
             self.editable,
             self.rules,
             frozenset(self.parts),
+            self.run.defaults,
         )
         walk_record(self.walkers, walk, env)
         for workflow, transition in walk.relied:

@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from werkzeug.security import generate_password_hash
 
+from engine.automations import AutomationService
+from engine.clock import frozen
 from engine.derived import settle
 from engine.errors import DefinitionError, RecordValidationError, UsageError
 from engine.metadata import Definitions, load_definitions
@@ -22,6 +24,7 @@ from engine.storage import (
     DomainEvent,
     audit_log,
     batch_audit_row,
+    to_jsonable,
     unit_of,
     workflow_history,
 )
@@ -318,6 +321,7 @@ class DemoRun:
         for entity, relied in sorted(self.relied.items()):
             self.short[entity] = self.short[entity] + earn_scores(self, entity, relied)
         self._settle()  # children added to earn a score move their parents' rollups
+        self._automations()
         self._audit()
         return {name: self.written.get(name, 0) for name in (*self.order, *sorted(set(self.written) - set(self.order)))}
 
@@ -333,6 +337,27 @@ class DemoRun:
                 query = sa.select(table.c.id).where(table.c.id >= self._next_ids[entity])
                 created[entity] = [int(i) for (i,) in self.conn.execute(query)]
         settle(self.engine.derived, self.conn, model, created, self.now)
+
+    def _automations(self) -> None:
+        """The ``created`` automations of this run's records, as if each had been created
+        alone (a re-check task assigned to finance), in the run's transaction."""
+        automations = self.engine.automations
+        with frozen(self.now):
+            self._automations_as_of(automations)
+
+    def _automations_as_of(self, automations: AutomationService) -> None:
+        for entity, first in sorted(self._next_ids.items()):
+            if not automations.wants_created(entity):
+                continue
+            table = self.engine.model.table(entity)
+            query = sa.select(table).where(table.c.id >= first).order_by(table.c.id)
+            records = [dict(r) for r in self.conn.execute(query).mappings()]
+            automations.created_in_bulk(self.conn, entity, records, "system:demo")
+
+    def defaults(self, entity: str) -> dict[str, Any]:
+        """The defaults of ``entity``'s fields, as JSON."""
+        fields = self.definitions.entities[entity].fields.values()
+        return {f.name: to_jsonable(f.default) for f in fields if f.has_default}
 
     def _position(self, entity: str) -> tuple[int, str]:
         return (self.order.index(entity) if entity in self.order else len(self.order), entity)

@@ -20,6 +20,7 @@ transition is escalated by the system user, as ``crm workflow tick`` would have 
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from collections import deque
@@ -29,7 +30,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from engine.logic import LogicError
+from engine.logic import CompiledRule, LogicError, compile_rule
 from engine.metadata import WorkflowDef
 from engine.metadata._workflow_model import InputDef, StateDef
 from engine.storage import to_jsonable
@@ -167,6 +168,8 @@ class WalkEnv:
     rules: Sequence[Callable[[dict[str, Any]], None]] = ()
     #: amounts that only grow (collected so far): a new payment adds, never takes back
     grows: frozenset[str] = frozenset()
+    #: an entity's field defaults as JSON (what a record made by an action starts with)
+    defaults: Callable[[str], Mapping[str, Any]] = lambda _entity: {}
 
 
 @dataclass
@@ -483,6 +486,25 @@ class WorkflowWalker:
                 except LogicError:
                     continue
                 record.created_records.append((action.definition.entity, values, name, at))
+            elif kind == "update" and action.definition.children is not None:
+                self._update_made(action, record, env, data)
+
+    def _update_made(self, action: Any, record: WalkRecord, env: WalkEnv, data: dict[str, Any]) -> None:
+        """An ``update`` of children, on the children this record's own actions made (a
+        re-check task its review created, closed by its approval): the only children a
+        record has while it walks."""
+        entity, reference = action.definition.children
+        where = _rule(action.definition.where)
+        for made, values, _actor, _at in record.created_records:
+            if made != entity or values.get(reference) != record.record_id:
+                continue
+            child = {**env.defaults(entity), **values}
+            try:
+                if where is not None and not where.matches({**data, "child": child}):
+                    continue
+                values.update((k, to_jsonable(v)) for k, v in action.values.evaluate({**data, "child": child}).items())
+            except LogicError:
+                continue
 
     def _meet(self, step: Step, record: WalkRecord, env: WalkEnv, data: dict[str, Any]) -> bool:
         """Change the fields a guard reads, as a user would to meet it (a discount within
@@ -606,3 +628,17 @@ def _input_value(spec: InputDef, rng: random.Random, zh: bool, moment: datetime)
     if kind == "datetime":
         return moment
     return None
+
+
+_RULES: dict[str, CompiledRule] = {}
+
+
+def _rule(rule: Any) -> CompiledRule | None:
+    """``rule`` compiled once per run of the process (None for no rule)."""
+    if rule is None:
+        return None
+    key = json.dumps(rule, sort_keys=True)
+    found = _RULES.get(key)
+    if found is None:
+        found = _RULES[key] = compile_rule(rule)
+    return found

@@ -407,3 +407,69 @@ def test_a_transition_can_create_linked_records_and_act_on_the_record_a_referenc
         assert (pilot["title"], pilot["status"]) == ("Superseded by conversion", "expired")
     finally:
         crm.close()
+
+
+# -- records written in bulk -------------------------------------------------------------------------
+
+
+def test_imported_records_set_off_created_automations_each_as_if_created_alone(
+    database_url: str, tmp_path: Path
+) -> None:
+    from engine.transfer import import_csv
+
+    welcome = bundle.automation(
+        "first_task",
+        "agreement",
+        {"event": "created"},
+        [
+            {
+                "create": {
+                    "entity": "task",
+                    "values": {
+                        "title": {"cat": ["Kick off ", {"var": "record.title"}]},
+                        "agreement": {"var": "record.id"},
+                    },
+                }
+            }
+        ],
+        when={"!=": [{"var": "record.title"}, "Skip me"]},
+    )
+    crm = make(database_url, tmp_path, [welcome])
+    try:
+        path = tmp_path / "agreements.csv"
+        lines = ["title,end_date", *(f"Agreement {i},2030-01-01" for i in range(1, 251)), "Skip me,2030-01-01"]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        report = import_csv(crm, "agreement", path, actor=SYSTEM, batch_size=100)
+        assert report.inserted == 251
+        made = rows(crm, "task")
+        assert len(made) == 250
+        by_agreement = {t["agreement"]: t["title"] for t in made}
+        for agreement_row in rows(crm, "agreement"):
+            if agreement_row["title"] == "Skip me":
+                assert agreement_row["id"] not in by_agreement
+            else:
+                assert by_agreement[agreement_row["id"]] == f"Kick off {agreement_row['title']}"
+        assert {r["status"] for r in runs(crm, "first_task")} == {"done"}
+    finally:
+        crm.close()
+
+
+def test_an_import_whose_automation_fails_imports_nothing_and_names_it(database_url: str, tmp_path: Path) -> None:
+    from engine.transfer import import_csv
+
+    broken = bundle.automation(
+        "rank_high",
+        "task",
+        {"event": "created"},
+        [{"set": {"priority": {"+": [4, 5]}}}],  # above the maximum of 5, found when it runs
+    )
+    crm = make(database_url, tmp_path, [broken])
+    try:
+        path = tmp_path / "tasks.csv"
+        path.write_text("title\nCall\nVisit\n", encoding="utf-8")
+        with pytest.raises(AutomationFailedError) as refused:
+            import_csv(crm, "task", path, actor=SYSTEM)
+        assert "rank_high" in str(refused.value)
+        assert rows(crm, "task") == [] and runs(crm) == []
+    finally:
+        crm.close()

@@ -1,9 +1,11 @@
 """The demo data of fixed bundles and presets, pinned by a digest of every row it writes.
 
 The generator promises the same rows, byte for byte, for the same definitions, size, seed
-and ``now``. A change that alters the data must say so here. Last changed when the presets'
-totals, numbers, balances and per-capita figures became derived fields the engine computes
-(orders and quotes gain lines their guards count; a required choice mostly takes its default).
+and ``now``. A change that alters the data must say so here. Last changed when the presets
+gained automations, which the demo runs as of its ``now`` on the records it creates (an
+order's re-check task goes to finance and is closed when the order is approved; a collection
+task about a receivable goes to finance) and then catches up the clock as of ``now`` (ended
+agreements expire, overdue receivables are flagged).
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ PINNED: dict[tuple[str, int, int], str] = {
     ("club", 300, 7): "f2406c18079d9da0bc043a3b763a6bc1486f3dc5d861465cd4fadc9ff42ce900",
     ("sales_flow", 300, 11): "f277407bce8fcaf8cf95cbe42b92f5c38b937fdc7945ee7ad46ba8c1aa8ae51e",
     ("sales_example", 200, 7): "403e26454587882ad7172eea677a32920d34664ad853ade268763a44d3c7deab",
-    ("standard_product", 300, 7): "4436b5ea08f6e08fc4431e5f36056f5f37371f29c47d7bbe35bc2ad3a46d77e1",
-    ("key_account_banking", 300, 5): "c427d5e4ec34a6554d76af6f7a6fab05e6aa1993143e3debe244f268dec9eff9",
+    ("standard_product", 300, 7): "5bc80627e5c79a7ee9b0f3320d3f6bcc7d5db22d50e93160e1b7289c16f5a316",
+    ("key_account_banking", 300, 5): "fc4b37def97c4ffb9e92ad0f3be64833676247d74057627d268c0147ea42d63d",
     # its project approvals rely on an evaluation score the records are then made to earn
     ("complex_sale", 300, 7): "fbee8e4fd0e2689a3e39b0273b16d296c8a237468a5670060f3957ef1d626c10",
 }

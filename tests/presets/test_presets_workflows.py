@@ -97,6 +97,7 @@ def stakeholders(roles: tuple[str, ...], strong: int) -> Setup:
 KEY_ROLES = ("decision_maker", "technical_evaluator", "business_evaluator", "coach")
 PROJECT = {
     "customer_need": "全省电力调度数据平台升级",
+    "presales_lead": "sue",
     "budget_amount": "2000000",
     "funding_source": "special_fund",
     "decision_process": "信息中心提出需求,分管副总审批,招标采购",
@@ -195,6 +196,11 @@ def win_back_task(engine: CrmEngine, member: Record) -> None:
 def project_scored(engine: CrmEngine, project: Record) -> None:
     assert project["evaluation_score"] >= 60 and project["evaluation_grade"] == "pursue"
     assert project["relationship_score"] == 75 and project["approved_at"] is not None
+    # the 立项 decision reaches the project's rep and presales lead
+    for user in (project["owner"], project["presales_lead"]):
+        (told,) = [n for n in engine.notifications.list(user) if n.record_id == project["id"]]
+        assert told.topic == "project.approved" and told.title == f"Approved to pursue: {project['name']}"
+        assert told.message == f"Evaluation score {project['evaluation_score']}"
 
 
 def satisfaction_kept(engine: CrmEngine, request: Record) -> None:

@@ -64,6 +64,7 @@ PAGES = [
     "/admin/records/lead/edit/?id=1",
     "/admin/definitions/",
     "/admin/presets/",
+    "/admin/jobs/",
     "/admin/records/opportunity/?search=a&sort=2&desc=1",
 ]
 

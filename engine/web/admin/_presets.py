@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, request
+from flask import flash, redirect, request, url_for
 from flask_admin import BaseView
 from flask_admin.form import SecureForm
 from werkzeug.wrappers import Response
@@ -84,6 +84,26 @@ class PresetsView(AdminOnly, BaseView):  # type: ignore[misc]
                 "success",
             )
         return redirect(self.get_url(".index"))
+
+    @expose("/load-in-background/", methods=("POST",))
+    def load_job_view(self) -> Response:
+        """The same form, run as a background job: the jobs page shows its progress."""
+        form = PresetForm(request.form)
+        if not form.validate():
+            flash(say("csrf_failed"), "danger")
+            return redirect(self.get_url(".index"))
+        params: dict[str, Any] = {"name": str(request.form.get("mode", ""))}
+        industry = str(request.form.get("industry", "")).strip()
+        if industry:
+            params["industry"] = industry
+        try:
+            params["demo"] = _demo_size(str(request.form.get("demo", "0")))
+            job_id = self.engine.jobs.submit("preset_load", params, user=acting_user())
+        except CrmError as error:
+            flash_error(error)
+            return redirect(self.get_url(".index"))
+        flash(say("job_queued", id=job_id), "success")
+        return redirect(url_for("crm_jobs.index"))
 
 
 def _demo_size(text: str) -> int:

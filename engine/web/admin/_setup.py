@@ -20,9 +20,12 @@ from engine.runtime import CrmEngine
 
 from .._state import bind_engine
 from ._auth import BLUEPRINT, LanguageForm, init_auth
+from ._automations import AutomationsView
 from ._dashboard import DashboardView
 from ._definitions import DefinitionsView
 from ._i18n import current_language, say, word
+from ._jobs import JobsView
+from ._notifications import NotificationsView
 from ._presets import PresetsView
 from ._records import EntityView
 from ._webhooks import WebhooksView
@@ -55,8 +58,11 @@ def init_app(app: Flask, engine: CrmEngine) -> Admin:
             admin.add_view(EntityView(engine, entity, category))
     admin.add_view(DefinitionsView(engine, word("administration")))
     admin.add_view(PresetsView(engine, word("administration")))
+    admin.add_view(AutomationsView(engine, word("administration")))
+    admin.add_view(JobsView(engine, word("administration")))
+    admin.add_view(NotificationsView(engine))
     admin.add_view(WebhooksView(engine, word("administration")))
-    app.context_processor(_template_context)
+    app.context_processor(lambda: _template_context(engine))
     return admin
 
 
@@ -64,9 +70,11 @@ def _locale() -> str:
     return BABEL_LOCALES[current_language()]
 
 
-def _template_context() -> dict[str, Any]:
+def _template_context(engine: CrmEngine) -> dict[str, Any]:
     user = flask_login.current_user
+    signed_in = user is not None and user.is_authenticated
     return {
+        "crm_unread": engine.notifications.unread_count(user.user.name) if signed_in else 0,
         "crm_word": word,
         "crm_say": say,
         "crm_language": current_language(),

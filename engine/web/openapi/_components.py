@@ -317,6 +317,27 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         },
         "required": ["id", "type", "entity", "record_id", "actor", "payload", "occurred_at"],
     },
+    "AutomationRun": {
+        "type": "object",
+        "description": "One run of an automation: pending, running, done, skipped or failed (with its error).",
+        "properties": {
+            "id": {"type": "integer"},
+            "automation": {"type": "string"},
+            "entity": {"type": "string"},
+            "record_id": {"type": ["integer", "null"]},
+            "trigger": {"type": "string"},
+            "occurrence": {"type": ["string", "null"]},
+            "status": {"type": "string", "enum": ["pending", "running", "done", "skipped", "failed"]},
+            "mode": {"type": "string", "enum": ["transaction", "background"]},
+            "attempts": {"type": "integer"},
+            "next_attempt_at": {"type": ["string", "null"], "format": "date-time"},
+            "error": {"type": ["string", "null"]},
+            "created_at": {"type": "string", "format": "date-time"},
+            "finished_at": {"type": ["string", "null"], "format": "date-time"},
+            "context": {"type": "object"},
+        },
+        "required": ["id", "automation", "entity", "status", "mode", "attempts", "created_at"],
+    },
     "EventPage": {
         "type": "object",
         "properties": {
@@ -324,6 +345,44 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "next_since": {"type": "integer", "description": "The since of the next request."},
         },
         "required": ["items", "next_since"],
+    },
+    "Notification": {
+        "type": "object",
+        "description": "What a notify action told the user about a record.",
+        "properties": {
+            "id": {"type": "integer"},
+            "user": {"type": "string"},
+            "topic": {"type": "string"},
+            "title": {"type": "string"},
+            "message": {"type": ["string", "null"]},
+            "entity": {"type": ["string", "null"]},
+            "record_id": {"type": ["integer", "null"]},
+            "actor": {"type": ["string", "null"]},
+            "created_at": {"type": "string", "format": "date-time"},
+            "read_at": {"type": ["string", "null"], "format": "date-time"},
+            "read": {"type": "boolean"},
+        },
+        "required": ["id", "user", "topic", "title", "created_at", "read_at", "read"],
+    },
+    "NotificationPage": {
+        "type": "object",
+        "properties": {
+            "items": {"type": "array", "items": schema_ref("Notification")},
+            "limit": {"type": "integer"},
+            "unread": {"type": "integer", "description": "How many of the user's notifications are unread."},
+            "next": {"type": ["string", "null"], "description": "The URL of the next page (null on the last)."},
+        },
+        "required": ["items", "limit", "unread", "next"],
+    },
+    "UnreadCount": {
+        "type": "object",
+        "properties": {"unread": {"type": "integer"}},
+        "required": ["unread"],
+    },
+    "MarkedRead": {
+        "type": "object",
+        "properties": {"marked": {"type": "integer"}, "unread": {"type": "integer"}},
+        "required": ["marked", "unread"],
     },
 }
 

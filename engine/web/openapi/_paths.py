@@ -6,6 +6,7 @@ from typing import Any
 
 from engine.events import EVENT_TYPES, MAX_EVENTS
 from engine.metadata import Definitions, EntityDef
+from engine.notifications import MAX_PAGE as MAX_NOTIFICATIONS
 
 from .._problems import PROBLEM_MIMETYPE
 from .._responses import JSON_MIMETYPE
@@ -470,4 +471,135 @@ def event_paths(entities: list[str]) -> Paths:
                 parameters=parameters,
             )
         }
+    }
+
+
+def automation_paths() -> Paths:
+    """The automations, their runs, retry and the clock (administrators only)."""
+    run_id = {"name": "run_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+    runs_query: list[dict[str, Any]] = [
+        {"name": "automation", "in": "query", "required": False, "schema": {"type": "string"}},
+        {"name": "failed", "in": "query", "required": False, "schema": {"type": "boolean", "default": False}},
+        {
+            "name": "limit",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 100},
+        },
+    ]
+    runs_page = {"type": "object", "properties": {"items": {"type": "array", "items": schema_ref("AutomationRun")}}}
+    return {
+        "/automations": {
+            "get": _op(
+                "automations.list",
+                "admin",
+                "The live automations with their runs counted by status",
+                {**_ok("The automations", {"type": "object", "properties": {"items": {"type": "array"}}})},
+            )
+        },
+        "/automations/runs": {
+            "get": _op(
+                "automations.runs",
+                "admin",
+                "Automation runs, newest first",
+                {**_ok("Runs", runs_page), **_problems(403, 404)},
+                parameters=runs_query,
+            )
+        },
+        "/automations/runs/{run_id}": {
+            "get": _op(
+                "automations.run",
+                "admin",
+                "One run with the context it ran with",
+                {**_ok("The run", schema_ref("AutomationRun")), **_problems(403, 404)},
+                parameters=[run_id],
+            )
+        },
+        "/automations/runs/{run_id}/retry": {
+            "post": _op(
+                "automations.retry",
+                "admin",
+                "Run a failed run again now",
+                {**_ok("The run as it ended", schema_ref("AutomationRun")), **_problems(403, 404, 409)},
+                parameters=[run_id],
+            )
+        },
+        "/automations/tick": {
+            "post": _op(
+                "automations.tick",
+                "admin",
+                "Everything due once: date and schedule triggers, waiting runs, SLA escalations",
+                {**_ok("What the tick did", {"type": "object"}), **_problems(403)},
+            )
+        },
+    }
+
+
+def notification_paths() -> Paths:
+    """The calling user's notifications (another user's are 404)."""
+    parameters: list[dict[str, Any]] = [
+        {
+            "name": "unread",
+            "in": "query",
+            "required": False,
+            "description": "Only unread notifications.",
+            "schema": {"type": "boolean", "default": False},
+        },
+        {
+            "name": "limit",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_NOTIFICATIONS, "default": 50},
+        },
+        {
+            "name": "cursor",
+            "in": "query",
+            "required": False,
+            "description": "Where the page starts: taken from the next link of the page before.",
+            "schema": {"type": "string"},
+        },
+    ]
+    notification_id = {
+        "name": "notification_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer", "format": "int64", "minimum": 1},
+    }
+    page = _ok("A page of notifications, newest first", schema_ref("NotificationPage"))
+    page["200"]["headers"] = {"Link": ref("headers", "Link")}
+    return {
+        "/notifications": {
+            "get": _op(
+                "notifications.list",
+                "notifications",
+                "The caller's notifications, newest first",
+                {**page, **_problems()},
+                parameters=parameters,
+            )
+        },
+        "/notifications/unread-count": {
+            "get": _op(
+                "notifications.unread_count",
+                "notifications",
+                "How many of the caller's notifications are unread",
+                {**_ok("The unread count", schema_ref("UnreadCount")), **_problems()},
+            )
+        },
+        "/notifications/read": {
+            "post": _op(
+                "notifications.mark_all_read",
+                "notifications",
+                "Mark every notification of the caller read",
+                {**_ok("How many were unread", schema_ref("MarkedRead")), **_problems()},
+            )
+        },
+        "/notifications/{notification_id}/read": {
+            "post": _op(
+                "notifications.mark_read",
+                "notifications",
+                "Mark one of the caller's notifications read",
+                {**_ok("The notification, read", schema_ref("Notification")), **_problems(404)},
+                parameters=[notification_id],
+            )
+        },
     }

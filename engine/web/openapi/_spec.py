@@ -11,7 +11,8 @@ from engine.metadata import Definitions, EntityDef
 
 from ._components import HEADERS, PARAMETERS, RESPONSES, SCHEMAS, SECURITY_SCHEMES, schema_ref
 from ._entity_schemas import input_schema, record_schema
-from ._paths import entity_paths, event_paths, global_paths
+from ._job_paths import JOB_SCHEMAS, job_paths
+from ._paths import automation_paths, entity_paths, event_paths, global_paths, notification_paths
 from ._webhook_paths import SCHEMAS as WEBHOOK_SCHEMAS
 from ._webhook_paths import webhook_paths
 
@@ -46,6 +47,7 @@ def build_spec(definitions: Definitions | None, version: int) -> dict[str, Any]:
     tags = [
         {"name": "meta", "description": "Health and the live definitions"},
         {"name": "admin", "description": "Definitions, presets and imports (administrators)"},
+        {"name": "notifications", "description": "What notify actions told the calling user"},
     ]
     entities = list(definitions.entities.values()) if definitions is not None else []
     for entity in entities:
@@ -53,7 +55,14 @@ def build_spec(definitions: Definitions | None, version: int) -> dict[str, Any]:
         _add_entity(spec, entity, definitions)
         tags.append({"name": entity.name, "description": entity.label.en})
     names = [e.name for e in entities]
-    for path, operations in {**global_paths(names), **event_paths(names), **webhook_paths()}.items():
+    for path, operations in {
+        **global_paths(names),
+        **event_paths(names),
+        **automation_paths(),
+        **notification_paths(),
+        **job_paths(),
+        **webhook_paths(),
+    }.items():
         spec.path(path=path, operations=operations)
     out = spec.to_dict()
     out["tags"] = tags
@@ -65,7 +74,7 @@ def build_spec(definitions: Definitions | None, version: int) -> dict[str, Any]:
 def _add_shared_components(spec: APISpec) -> None:
     """The schemas, responses, parameters, headers and security schemes every document has."""
     # apispec may complete what it is given in place; the module-level parts stay pristine
-    for name, schema in {**SCHEMAS, **WEBHOOK_SCHEMAS}.items():
+    for name, schema in {**SCHEMAS, **JOB_SCHEMAS, **WEBHOOK_SCHEMAS}.items():
         spec.components.schema(name, copy.deepcopy(schema))
     for name, response in RESPONSES.items():
         spec.components.response(name, copy.deepcopy(response))
