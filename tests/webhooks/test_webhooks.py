@@ -412,3 +412,13 @@ def test_two_workers_at_once_send_each_event_once_and_in_order_per_record(
     for record in made:
         mine = [b["id"] for b in receiver.bodies() if b["record"]["id"] == record["id"]]
         assert mine == sorted(mine)
+
+
+def test_the_workers_periodic_work_delivers(crm: CrmEngine, receiver: Receiver) -> None:
+    from engine.jobs import PERIODIC_WORK, run_due
+
+    subscribe(crm, receiver)
+    account(crm, "Sent by a worker")
+    report = run_due(crm, worker="w1", work=[w for w in PERIODIC_WORK if w.name == "webhook_delivery"])
+    assert report.ran == {"webhook_delivery": 1}
+    assert [b["type"] for b in receiver.bodies()] == ["record.created"]
