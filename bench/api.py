@@ -262,7 +262,7 @@ def gunicorn(app: str, url: str, workers: int, log: Path, probe: str, token: str
                 request = urllib.request.Request(base + probe, headers={"Authorization": f"Bearer {token}"})
                 with urllib.request.urlopen(request, timeout=10):
                     break
-            except (urllib.error.URLError, ConnectionError):
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise SystemExit(f"{app} did not start; see {log}") from None
                 time.sleep(0.2)

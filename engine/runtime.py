@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from engine.records import RecordService
     from engine.scoring import ScoringService
     from engine.users import SessionService, SignInService, TokenService, UserService
+    from engine.webhooks import WebhookService
     from engine.workflow import WorkflowService
 
 
@@ -282,6 +283,7 @@ class CrmEngine:
         before = self._model.definitions if self._model else None
         with self.db.read() as conn:
             refuse_dropped_roles(conn, before, definitions)
+        self._refuse_unknown_subscriptions(definitions)
         result = apply_definitions(
             self.db,
             definitions,
@@ -299,6 +301,17 @@ class CrmEngine:
             self._number_existing(before, definitions, actor)
             self._backfill_derived(before, definitions, actor)
         return result
+
+    def _refuse_unknown_subscriptions(self, definitions: Definitions) -> None:
+        """Automations may only send to webhook subscriptions that exist (``unknown_subscription``)."""
+        if not any(a.kind == "webhook" for d in definitions.automations.values() for a in d.actions):
+            return
+        from engine.errors import DefinitionError
+        from engine.webhooks import subscription_problems
+
+        problems = subscription_problems(definitions, self.webhooks.names())
+        if problems:
+            raise DefinitionError(problems)
 
     def _number_existing(self, before: Definitions | None, definitions: Definitions, actor: str | None) -> None:
         """Number the records stored before an autonumber field came to them (a new field, one
@@ -370,6 +383,12 @@ class CrmEngine:
         return EventService(self)
 
     @cached_property
+    def webhooks(self) -> WebhookService:
+        from engine.webhooks import WebhookService
+
+        return WebhookService(self)
+
+    @cached_property
     def notifications(self) -> NotificationService:
         """In-app notifications; emailed too when ``CRM_SMTP_URL`` is set (read on first use)."""
         from engine.notifications import Mailer, NotificationService, SmtpSettings
@@ -437,6 +456,8 @@ class CrmEngine:
     def close(self) -> None:
         if "jobs" in self.__dict__:
             self.jobs.close()
+        if "webhooks" in self.__dict__:
+            self.webhooks.close()
         self.db.dispose()
 
     def __enter__(self) -> CrmEngine:

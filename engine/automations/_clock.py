@@ -54,6 +54,8 @@ class TickReport:
     ran: int = 0
     escalations: int = 0
     refreshed: dict[str, int] | None = None
+    #: webhook deliveries sent (delivered or not)
+    webhooks: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -61,12 +63,14 @@ class TickReport:
             "ran": self.ran,
             "escalations": self.escalations,
             "refreshed": self.refreshed,
+            "webhooks": self.webhooks,
         }
 
 
 def tick(engine: CrmEngine, *, now: datetime | None = None) -> TickReport:
     """Everything due once: date and schedule triggers, the runs waiting, SLA escalations,
-    and (once a day) the refresh of derived fields that read the clock. Idempotent."""
+    (once a day) the refresh of derived fields that read the clock, and the webhook
+    deliveries due (the embedded default needs no queue). Idempotent."""
     from engine.workflow import tick as escalate
 
     now = now or datetime.now(UTC)
@@ -83,6 +87,7 @@ def tick(engine: CrmEngine, *, now: datetime | None = None) -> TickReport:
         derived = engine.derived.plan(model)
         daily = [n for n in derived.entities_with_derived() if derived.entity(n).daily]
         report.refreshed = engine.derived.refresh_entities(model, daily, actor="system:daily refresh", now=now)
+    report.webhooks = engine.webhooks.work(now=now)
     return report
 
 

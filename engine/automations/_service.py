@@ -330,14 +330,33 @@ class AutomationService:
                 topic = action.definition.topic or automation.name
                 notify(engine, conn, entity, action, record, data, topic=topic, actor=actor.name)
             elif kind == "webhook":
-                self._webhook(conn, automation, record, action.definition.subscription or "")
+                self._webhook(conn, automation, record, data, action.definition.subscription or "")
 
     def _rescore(self, conn: Connection, entity: str, record_id: int, scorings: list[str]) -> None:
         engine = self._engine
         unit_of(conn).after_commit(lambda: engine.scoring.rescore(entity, [record_id], scorings))
 
-    def _webhook(self, conn: Connection, automation: CompiledAutomation, record: dict[str, Any], name: str) -> None:
-        raise CrmError(f"webhook subscriptions are not available in this installation (asked for {name!r})")
+    def _webhook(
+        self,
+        conn: Connection,
+        automation: CompiledAutomation,
+        record: dict[str, Any],
+        data: Mapping[str, Any],
+        name: str,
+    ) -> None:
+        """Queue the triggering change (or, on the clock, the record) for the subscription
+        ``name``, in this transaction: sent after the commit, never for a rollback."""
+        event = data.get("event")
+        user = data.get("user")
+        self._engine.webhooks.enqueue(
+            conn,
+            name,
+            entity=automation.definition.entity,
+            record=record,
+            event=event if isinstance(event, Mapping) else None,
+            actor=user.get("name") if isinstance(user, Mapping) else None,
+            now=data.get("now") or utcnow(),
+        )
 
     # -- after the change: background runs ----------------------------------------------------
 

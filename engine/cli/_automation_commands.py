@@ -36,7 +36,10 @@ def automation_tick(context: CliContext, as_json: bool) -> None:
         return
     for name, count in sorted(report.planned.items()):
         click.echo(f"{name}: {count} run(s) planned")
-    click.echo(f"{report.ran} run(s) ran, {report.escalations} escalation(s) fired")
+    click.echo(
+        f"{report.ran} run(s) ran, {report.escalations} escalation(s) fired, "
+        f"{report.webhooks} webhook delivery(ies) sent"
+    )
     if report.refreshed is not None:
         moved = sum(report.refreshed.values())
         click.echo(f"daily refresh: {moved} record(s) changed")

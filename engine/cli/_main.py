@@ -52,6 +52,7 @@ def _register() -> None:
     from ._scoring_commands import plugins, score
     from ._serve_commands import serve
     from ._user_commands import token, user
+    from ._webhook_commands import webhook
     from ._workflow_commands import history_command, transition_command, workflow
 
     cli.add_command(schema)
@@ -75,6 +76,7 @@ def _register() -> None:
     cli.add_command(notifications_command)
     cli.add_command(jobs)
     cli.add_command(worker)
+    cli.add_command(webhook)
     set_summaries(cli)
 
 

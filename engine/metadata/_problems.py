@@ -128,6 +128,7 @@ PROBLEM_CODES: Mapping[str, str] = MappingProxyType(
         "invalid_trigger": "an automation's trigger does not fit its event (a date trigger on a field not a date)",
         "invalid_offset": "a date trigger's offset or catch-up is not a signed duration in days or weeks",
         "invalid_cron": "a schedule trigger's cron is not five valid cron fields",
+        "unknown_subscription": "a webhook action names a webhook subscription that does not exist (checked at apply)",
         # rules (engine.logic), reported where the rule is written
         "unknown_operator": "a rule uses an operator the rule language does not have",
         "invalid_operation": "a rule has an object of several keys where an operation belongs",

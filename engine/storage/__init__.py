@@ -77,6 +77,7 @@ from ._unit import (
 )
 from ._upgrade import add_missing_columns, upgrade_storage
 from ._values import to_jsonable, to_text
+from ._webhook_tables import webhook_deliveries, webhook_subscriptions
 
 __all__ = [
     "AUDIT_COLUMNS",
@@ -159,6 +160,8 @@ __all__ = [
     "unit_of",
     "upgrade_storage",
     "users",
+    "webhook_deliveries",
+    "webhook_subscriptions",
     "workflow_history",
     "workflow_history_row",
     "written_since_deletion",

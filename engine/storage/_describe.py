@@ -72,12 +72,13 @@ def entity_meta(e: EntityDef) -> tuple[Any, ...]:
 
 
 def definition_changes(old: Definitions | None, new: Definitions) -> list[tuple[str, str]]:
-    """(entity, detail) per workflow, scoring, report and role added, removed or changed:
+    """(entity, detail) per workflow, scoring, report, role and automation added, removed or changed:
     no DDL, but a new version."""
     if old is None:
         return []
     steps: list[tuple[str, str]] = []
-    for kind, label in (("workflows", "workflow"), ("scorings", "scoring"), ("reports", "report"), ("roles", "role")):
+    kinds = (("workflows", "workflow"), ("scorings", "scoring"), ("reports", "report"), ("roles", "role"))
+    for kind, label in (*kinds, ("automations", "automation")):
         before: Mapping[str, Any] = getattr(old, kind, {})
         after: Mapping[str, Any] = getattr(new, kind, {})
         for name in sorted(set(before) | set(after)):

@@ -222,3 +222,15 @@ def test_automations_round_trip_through_the_stored_form(tmp_path: Path) -> None:
         "field": "end_date",
         "offset": "-P60D",
     }
+
+
+def test_a_webhook_action_naming_a_missing_subscription_is_refused_at_apply(tmp_path: Path) -> None:
+    from engine.runtime import CrmEngine
+
+    doc = with_actions({"webhook": {"subscription": "erp"}})
+    definitions = load_definitions(bundle.write(tmp_path, [doc]))  # loading alone cannot know
+    with CrmEngine(f"sqlite:///{tmp_path / 'crm.db'}") as crm, pytest.raises(DefinitionError) as refused:
+        crm.apply(definitions)
+    assert [(p.code, p.file and Path(p.file).name, p.pointer) for p in refused.value.problems] == [
+        ("unknown_subscription", FILE, "/actions/0/webhook/subscription")
+    ]

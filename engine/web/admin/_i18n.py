@@ -73,6 +73,25 @@ _WORDS: Mapping[str, tuple[str, str]] = {
     "administration": ("Administration", "系统管理"),
     "definitions": ("Definitions", "定义"),
     "presets": ("Presets", "预置方案"),
+    "webhooks": ("Webhooks", "Webhook 推送"),
+    "webhooks_help": (
+        "Subscriptions of other systems to the engine's events: each delivery is signed, retried for about a day, "
+        "then kept as failed until replayed. Create them with crm webhook create or POST /api/v1/webhooks.",
+        "其他系统对引擎事件的订阅:每次推送均带签名,失败后约一天内自动重试,之后保留为失败记录,可重新推送。"
+        "请用 crm webhook create 或 POST /api/v1/webhooks 创建。",
+    ),
+    "no_webhooks": (
+        "No webhook subscriptions yet (crm webhook create NAME --url URL --secret-stdin).",
+        "暂无 Webhook 订阅(crm webhook create NAME --url URL --secret-stdin)。",
+    ),
+    "every_entity": ("every entity", "全部实体"),
+    "replay_failed": ("Replay failed deliveries", "重新推送失败项"),
+    "failed_deliveries": ("Failed deliveries", "失败的推送"),
+    "recent_deliveries": ("Recent deliveries", "最近的推送"),
+    "event": ("Event", "事件"),
+    "next_attempt": ("Next attempt", "下次尝试"),
+    "last_error": ("Last error", "最近错误"),
+    "webhook_replayed": ("{name}: {count} delivery(ies) queued again.", "{name}:已重新排队 {count} 条推送。"),
     "sign_in": ("Sign in", "登录"),
     "sign_out": ("Sign out", "退出"),
     "user_name": ("User name", "用户名"),

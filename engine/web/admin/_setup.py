@@ -28,6 +28,7 @@ from ._jobs import JobsView
 from ._notifications import NotificationsView
 from ._presets import PresetsView
 from ._records import EntityView
+from ._webhooks import WebhooksView
 
 URL = "/admin"
 #: The locale of flask-admin's own translations for each language of the UI.
@@ -60,6 +61,7 @@ def init_app(app: Flask, engine: CrmEngine) -> Admin:
     admin.add_view(AutomationsView(engine, word("administration")))
     admin.add_view(JobsView(engine, word("administration")))
     admin.add_view(NotificationsView(engine))
+    admin.add_view(WebhooksView(engine, word("administration")))
     app.context_processor(lambda: _template_context(engine))
     return admin
 

@@ -13,6 +13,8 @@ from ._components import HEADERS, PARAMETERS, RESPONSES, SCHEMAS, SECURITY_SCHEM
 from ._entity_schemas import input_schema, record_schema
 from ._job_paths import JOB_SCHEMAS, job_paths
 from ._paths import automation_paths, entity_paths, event_paths, global_paths, notification_paths
+from ._webhook_paths import SCHEMAS as WEBHOOK_SCHEMAS
+from ._webhook_paths import webhook_paths
 
 API_PREFIX = "/api/v1"
 _DESCRIPTION = """\
@@ -59,6 +61,7 @@ def build_spec(definitions: Definitions | None, version: int) -> dict[str, Any]:
         **automation_paths(),
         **notification_paths(),
         **job_paths(),
+        **webhook_paths(),
     }.items():
         spec.path(path=path, operations=operations)
     out = spec.to_dict()
@@ -71,7 +74,7 @@ def build_spec(definitions: Definitions | None, version: int) -> dict[str, Any]:
 def _add_shared_components(spec: APISpec) -> None:
     """The schemas, responses, parameters, headers and security schemes every document has."""
     # apispec may complete what it is given in place; the module-level parts stay pristine
-    for name, schema in {**SCHEMAS, **JOB_SCHEMAS}.items():
+    for name, schema in {**SCHEMAS, **JOB_SCHEMAS, **WEBHOOK_SCHEMAS}.items():
         spec.components.schema(name, copy.deepcopy(schema))
     for name, response in RESPONSES.items():
         spec.components.response(name, copy.deepcopy(response))
