@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from engine.jobs import KINDS, STATUSES, Job, worker_name
+from engine.jobs import KINDS, STATUSES, Dispatcher, Job, worker_name
 
 from ._context import CliContext, parse_json_option, pass_context
 from ._output import echo_json, echo_table
@@ -142,4 +142,8 @@ def worker(context: CliContext, once: bool, workers: int, as_json: bool) -> None
         f"({context.engine.db.url.split('://', 1)[0]} database); Ctrl+C stops",
         err=True,
     )
-    queue.consumer(workers=workers).run()
+    dispatcher = Dispatcher(context.engine).start()  # webhooks and background runs, seconds after
+    try:
+        queue.consumer(workers=workers).run()
+    finally:
+        dispatcher.stop()

@@ -40,13 +40,17 @@ def serve(context: CliContext, host: str, port: int, no_worker: bool, workers: i
         err=True,
     )
     consumer = None
+    dispatcher = None
     if not no_worker:
+        from engine.jobs import Dispatcher
+
         from ._job_commands import log_jobs_to_stderr
 
         queue = context.engine.jobs.queue
         log_jobs_to_stderr()
         consumer = queue.consumer(workers=workers, embedded=True)
         consumer.start()
+        dispatcher = Dispatcher(context.engine).start()
         click.echo(
             f"background worker: {workers} thread(s) on the {queue.settings.describe()} queue "
             "(--no-worker to run none here)",
@@ -59,3 +63,5 @@ def serve(context: CliContext, host: str, port: int, no_worker: bool, workers: i
     finally:
         if consumer is not None:
             consumer.stop(graceful=False)
+        if dispatcher is not None:
+            dispatcher.stop()

@@ -21,6 +21,7 @@ not because of a lock in the queue. See ``docs/jobs.md``.
 
 from __future__ import annotations
 
+from ._dispatch import IDLE_SECONDS, Dispatcher, dispatch_once
 from ._kinds import KINDS, MAX_CSV_BYTES, InvalidJobError, JobKind, check_params
 from ._periodic import PERIODIC_WORK, PeriodicReport, PeriodicWork, claim_slot, run_due, slots
 from ._progress import JobProgress
@@ -30,10 +31,12 @@ from ._settings import DEFAULT_QUEUE_NAME, QueueSettings, queue_settings
 
 __all__ = [
     "DEFAULT_QUEUE_NAME",
+    "IDLE_SECONDS",
     "KINDS",
     "MAX_CSV_BYTES",
     "PERIODIC_WORK",
     "STATUSES",
+    "Dispatcher",
     "InvalidJobError",
     "Job",
     "JobKind",
@@ -47,6 +50,7 @@ __all__ = [
     "QueueUnavailableError",
     "check_params",
     "claim_slot",
+    "dispatch_once",
     "queue_settings",
     "run_due",
     "slots",

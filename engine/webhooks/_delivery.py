@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import time
 from collections.abc import Mapping
@@ -42,8 +43,23 @@ log = logging.getLogger("engine.webhooks")
 #: the jitter and the worker's interval) between the first attempt and the last.
 MAX_ATTEMPTS = 12
 FIRST_RETRY = timedelta(seconds=30)
-#: A delivery claimed by a worker that died is taken up again after this long.
-LEASE = timedelta(minutes=2)
+#: A delivery claimed by a worker that died is taken up again after about this long (plus one
+#: request's timeout); ``CRM_WEBHOOK_LEASE`` (seconds) changes it. A round sends only while a
+#: send can still finish inside its lease and gives the rest back, so a short lease never lets
+#: a second worker send what the first is still sending.
+LEASE = timedelta(seconds=30)
+LEASE_ENV = "CRM_WEBHOOK_LEASE"
+
+
+def lease() -> timedelta:
+    """How long a round's claim holds (see :data:`LEASE`)."""
+    text = os.environ.get(LEASE_ENV)
+    try:
+        return timedelta(seconds=float(text)) if text else LEASE
+    except ValueError:
+        return LEASE
+
+
 #: Outbox events one fan-out step reads per subscription.
 FAN_OUT_BATCH = 1000
 #: Deliveries one call of :meth:`WebhookService.deliver_due` sends at most, and per round.
@@ -195,8 +211,10 @@ class Deliverer:
                 break
             gone: set[str] = set()  # subscriptions a 410 disabled in this round
             results: list[_Result] = []
+            # no send starts that could end after the lease: another worker may take it then
+            deadline = time.monotonic() + lease().total_seconds()
             for row, subscription, body, key in self._prepared(claimed, results):
-                if subscription.name in gone:
+                if subscription.name in gone or time.monotonic() > deadline:
                     results.append((row, subscription, None, False))  # given back untried
                     continue
                 outcome = self._send(subscription, body, key)
@@ -231,9 +249,9 @@ class Deliverer:
             return list(conn.execute(query).scalars())
 
     def _claim(self, ids: list[int], now: datetime) -> list[int]:
-        """The deliveries of ``ids`` this worker claimed (another may have taken some first).
-        The lease covers the whole round, each delivery taking up to the timeout."""
-        lease = now + LEASE + timedelta(seconds=timeout() * len(ids))
+        """The deliveries of ``ids`` this worker claimed (another may have taken some first),
+        for :func:`lease` and one request's timeout (the round stops sending in time)."""
+        lease_until = now + lease() + timedelta(seconds=timeout())
         enabled = sa.select(_subs.name).where(_subs.name == _dels.subscription, _subs.enabled.is_(True)).exists()
         claimed = []
         with self._engine.db.write() as conn:
@@ -241,7 +259,7 @@ class Deliverer:
                 done = conn.execute(
                     webhook_deliveries.update()
                     .where(_dels.id == delivery_id, enabled, _claimable(now))
-                    .values(status="delivering", lease_until=lease, attempts=_dels.attempts + 1)
+                    .values(status="delivering", lease_until=lease_until, attempts=_dels.attempts + 1)
                 )
                 if done.rowcount == 1:
                     claimed.append(delivery_id)
@@ -296,7 +314,7 @@ class Deliverer:
         logged = []
         with self._engine.db.write() as conn:
             for row, subscription, outcome, final in results:
-                if outcome is None:  # untried: its subscription was disabled in this round
+                if outcome is None:  # untried: a 410 disabled its subscription, or the lease ran short
                     values: dict[str, Any] = {"status": "pending", "lease_until": None, "attempts": _dels.attempts - 1}
                 else:
                     values = _outcome_values(int(row["attempts"]), outcome, final, now)
