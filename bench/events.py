@@ -56,6 +56,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            disable_nagle_algorithm = True  # no 40 ms Nagle/delayed-ACK stall per answer
             protocol_version = "HTTP/1.1"
 
             def do_POST(self) -> None:

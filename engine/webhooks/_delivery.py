@@ -202,9 +202,10 @@ class Deliverer:
         reads what they send in one, and writes their outcomes in one (a worker that dies
         mid-round leaves its deliveries to be sent again when the lease ends: at least once).
         """
-        now = now or utcnow()
+        given = now
         sent = 0
         while sent < limit:
+            now = given or utcnow()  # each round's lease counts from its own start
             ids = self._due(now, min(ROUND, limit - sent))
             claimed = self._claim(ids, now) if ids else []
             if not claimed:
