@@ -14,6 +14,7 @@ import pytest
 from engine.automations import tick
 from engine.presets import load_preset
 from engine.runtime import CrmEngine
+from engine.workflow import TransitionRefusedError
 from tests.presets.presets_support import USERS
 from tests.support import SYSTEM
 
@@ -170,5 +171,42 @@ def test_membership_birthdays_dormancy_and_level_reviews(database_url: str) -> N
         assert status(crm, "member", quiet) == "dormant"
         assert status(crm, "member", recent) == "active" and status(crm, "member", birthday) == "active"
         assert [t["care_type"] for t in tasks(crm, member=quiet)] == ["inactivity"]  # the win-back task
+    finally:
+        crm.close()
+
+
+def test_a_lead_without_an_account_converts_into_a_linked_account_contact_and_opportunity(database_url: str) -> None:
+    crm = engine_with(database_url, "standard_product")
+    try:
+        values = {
+            "company": "西安华信环保科技有限公司",
+            "contact_name": "王建国",
+            "job_title": "设备部经理",
+            "mobile": "13891234567",
+            "city": "西安",
+            "budget": "380000",
+            "need": "在线监测设备更新换代,年内采购",
+            "purchase_timeframe": "within_3_months",
+            "owner": "rita",
+        }
+        lead = crm.records.create("lead", values, actor=SYSTEM)["id"]
+        run(crm, "lead", lead, ("contact", "rita", None), ("qualify", "rita", None))
+        with pytest.raises(TransitionRefusedError):  # no account chosen: this conversion is not the one
+            run(crm, "lead", lead, ("convert", "rita", None))
+        run(crm, "lead", lead, ("convert_new_account", "rita", None))
+
+        (account,) = crm.records.list("account", actor=SYSTEM).items
+        assert (account["name"], account["city"]) == ("西安华信环保科技有限公司", "西安")
+        (contact,) = crm.records.list("contact", actor=SYSTEM).items
+        assert (contact["name"], contact["account"], contact["mobile"]) == ("王建国", account["id"], "13891234567")
+        (opportunity,) = crm.records.list("opportunity", actor=SYSTEM).items
+        assert (opportunity["account"], opportunity["contact"], opportunity["lead"]) == (
+            account["id"],
+            contact["id"],
+            lead,
+        )
+        assert status(crm, "lead", lead) == "converted"
+        assert crm.records.get("lead", lead, actor=SYSTEM)["account"] == account["id"]  # link_converted_lead
+        assert account["owner"] == contact["owner"] == opportunity["owner"] == "rita"
     finally:
         crm.close()
