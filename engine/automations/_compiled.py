@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from engine.logic import CompiledRule, compile_rule
@@ -24,8 +24,6 @@ class CompiledAutomation:
     definition: AutomationDef
     when: CompiledRule | None
     actions: tuple[CompiledAction, ...]
-    #: the ``where`` rule of each ``update`` action on children, by action index
-    wheres: Mapping[int, CompiledRule] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -63,7 +61,6 @@ class CompiledAutomations:
                 definition=automation,
                 when=compile_rule(automation.when) if automation.when is not None else None,
                 actions=tuple(CompiledAction.build(a) for a in automation.actions),
-                wheres={i: compile_rule(a.where) for i, a in enumerate(automation.actions) if a.where is not None},
             )
             by_name[automation.name] = compiled
             if not automation.enabled:

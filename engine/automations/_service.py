@@ -316,7 +316,7 @@ class AutomationService:
                 if action.definition.as_name is not None:
                     created[action.definition.as_name] = made
             elif kind == "update":
-                run_update(engine, conn, entity, action, automation.wheres.get(index), record, data, actor)
+                run_update(engine, conn, entity, action, record, data, actor)
             elif kind == "transition":
                 record = run_transition(
                     engine, conn, entity, action.definition, record, now, by=_system_as(automation.name)

@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from engine.errors import Problem
-from engine.logic import CompiledRule, compile_rule
 from engine.metadata._workflow_model import ActionDef, WorkflowDef
 from engine.storage import assignment_cursors, to_jsonable, unit_of
 from engine.users import SYSTEM_USER, SystemActor, User
@@ -64,7 +63,7 @@ class ActionRunner:
                 if action.definition.as_name is not None:
                     created[action.definition.as_name] = made
             elif kind == "update":
-                run_update(self.engine, self.tx, self.entity, action, None, record, data, self.actor)
+                run_update(self.engine, self.tx, self.entity, action, record, data, self.actor)
             elif kind == "transition":
                 record = run_transition(self.engine, self.tx, self.entity, action.definition, record, self.now)
             elif kind == "assign":
@@ -231,7 +230,6 @@ def run_update(
     tx: Connection,
     entity: str,
     action: CompiledAction,
-    where: CompiledRule | None,
     record: Mapping[str, Any],
     data: Mapping[str, Any],
     actor: SystemActor,
@@ -244,11 +242,9 @@ def run_update(
         child_entity, reference = definition.children
         table = engine.model.table(child_entity)
         query = sa.select(table).where(table.c[reference] == record["id"]).order_by(table.c.id)
-        if where is None and definition.where is not None:
-            where = compile_rule(definition.where)
         targets = [dict(row) for row in tx.execute(query).mappings()]
-        if where is not None:
-            targets = [row for row in targets if where.evaluate({**data, "child": row})]
+        if action.where is not None:
+            targets = [row for row in targets if action.where.evaluate({**data, "child": row})]
         written = child_entity
     else:
         assert definition.target is not None

@@ -40,11 +40,18 @@ class CompiledAction:
     values: CompiledValues
     #: a notify action's ``title`` and ``message`` (strings or compiled rules)
     texts: CompiledValues = CompiledValues({}, {})
+    #: an ``update`` of children: which of them it changes
+    where: CompiledRule | None = None
 
     @classmethod
     def build(cls, action: ActionDef) -> CompiledAction:
         texts = {k: v for k, v in (("title", action.title), ("message", action.message)) if v is not None}
-        return cls(definition=action, values=CompiledValues.build(action.values), texts=CompiledValues.build(texts))
+        return cls(
+            definition=action,
+            values=CompiledValues.build(action.values),
+            texts=CompiledValues.build(texts),
+            where=compile_rule(action.where) if action.where is not None else None,
+        )
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ transition is escalated by the system user, as ``crm workflow tick`` would have 
 
 from __future__ import annotations
 
-import json
 import math
 import random
 from collections import deque
@@ -30,7 +29,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from engine.logic import CompiledRule, LogicError, compile_rule
+from engine.logic import LogicError
 from engine.metadata import WorkflowDef
 from engine.metadata._workflow_model import InputDef, StateDef
 from engine.storage import to_jsonable
@@ -255,7 +254,7 @@ class WorkflowWalker:
         self.kind = self._kind()
         self.steps: dict[str, list[Step]] = {s: [] for s in workflow.states}
         for name, t in sorted(workflow.transitions.items()):
-            if _links_created(t.actions):
+            if _links_created(compiled.transitions[name].actions):
                 # its records point at one another (created.NAME.id): ids the bulk writer gives
                 # only later, so the demo takes the other ways through the workflow instead
                 continue
@@ -498,7 +497,7 @@ class WorkflowWalker:
         re-check task its review created, closed by its approval): the only children a
         record has while it walks."""
         entity, reference = action.definition.children
-        where = _rule(action.definition.where)
+        where = action.where
         for made, values, _actor, _at in record.created_records:
             if made != entity or values.get(reference) != record.record_id:
                 continue
@@ -634,20 +633,8 @@ def _input_value(spec: InputDef, rng: random.Random, zh: bool, moment: datetime)
     return None
 
 
-_RULES: dict[str, CompiledRule] = {}
-
-
-def _rule(rule: Any) -> CompiledRule | None:
-    """``rule`` compiled once per run of the process (None for no rule)."""
-    if rule is None:
-        return None
-    key = json.dumps(rule, sort_keys=True)
-    found = _RULES.get(key)
-    if found is None:
-        found = _RULES[key] = compile_rule(rule)
-    return found
-
-
 def _links_created(actions: Sequence[Any]) -> bool:
-    """Whether an action's values read a record an earlier action created (``created.``)."""
-    return any("created." in json.dumps(a.values, default=str) for a in actions)
+    """Whether an action's values read a record an earlier action created (``created.NAME``)."""
+    return any(
+        path.startswith("created.") for a in actions for rule in a.values.rules.values() for path in rule.variables
+    )
