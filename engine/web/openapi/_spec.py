@@ -9,10 +9,12 @@ from apispec import APISpec
 
 from engine.metadata import Definitions, EntityDef
 
+from ._automation_paths import automation_paths
 from ._components import HEADERS, PARAMETERS, RESPONSES, SCHEMAS, SECURITY_SCHEMES, schema_ref
 from ._entity_schemas import input_schema, record_schema
 from ._job_paths import JOB_SCHEMAS, job_paths
-from ._paths import automation_paths, entity_paths, event_paths, global_paths, notification_paths
+from ._notification_paths import notification_paths
+from ._paths import entity_paths, event_paths, global_paths
 from ._webhook_paths import SCHEMAS as WEBHOOK_SCHEMAS
 from ._webhook_paths import webhook_paths
 
