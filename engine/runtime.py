@@ -10,12 +10,12 @@ from __future__ import annotations
 import dataclasses
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from engine.clock import utcnow
 from engine.compile import RecordValidator, build_metadata, compile_validator
 from engine.errors import Problem, UnknownNameError, UsageError
 from engine.metadata import Definitions, EntityDef, field_type
@@ -333,7 +333,7 @@ class CrmEngine:
                             action="number",
                             summary=summary,
                             actor=actor,
-                            at=datetime.now(UTC),
+                            at=utcnow(),
                         )
                         tx.execute(audit_log.insert(), [row])
 

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from engine.clock import utcnow
 from engine.metadata import YEARLY_CATCH_UP
 from engine.storage import automation_runs, automation_slots, to_jsonable
 
@@ -73,7 +74,7 @@ def tick(engine: CrmEngine, *, now: datetime | None = None) -> TickReport:
     deliveries due (the embedded default needs no queue). Idempotent."""
     from engine.workflow import tick as escalate
 
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     report = TickReport()
     service = engine.automations
     for automation in service.compiled().on_clock:

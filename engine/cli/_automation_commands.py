@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import click
 
 from engine.automations import tick
+from engine.clock import utcnow
 
 from ._context import CliContext, pass_context
 from ._output import echo_json, echo_table
@@ -30,7 +29,7 @@ def automation_tick(context: CliContext, as_json: bool) -> None:
     from cron every minute when no worker runs (crm serve and crm worker run it themselves).
     """
     context.require_admin("running automations")
-    report = tick(context.engine, now=datetime.now(UTC))
+    report = tick(context.engine, now=utcnow())
     if as_json:
         echo_json(report.to_json())
         return

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from engine.clock import utcnow
 from engine.storage import periodic_slots, to_jsonable
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ def run_due(
     """Run every entry of ``work`` (:data:`PERIODIC_WORK`) whose current slot nobody claimed yet."""
     report = PeriodicReport()
     for entry in PERIODIC_WORK if work is None else work:
-        at = now or datetime.now(UTC)
+        at = now or utcnow()
         slot = entry.slot(at)
         if not claim_slot(engine, entry.name, slot, worker, at):
             report.skipped.append(entry.name)
@@ -124,7 +125,7 @@ def run_due(
             conn.execute(
                 periodic_slots.update()
                 .where(periodic_slots.c.name == entry.name, periodic_slots.c.slot == slot)
-                .values(finished_at=datetime.now(UTC), error=error)
+                .values(finished_at=utcnow(), error=error)
             )
     return report
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from engine.clock import utcnow
 from engine.storage import jobs
 from engine.storage._database import SQLITE_BUSY_TIMEOUT_MS
 
@@ -83,7 +83,7 @@ class JobProgress:
                 progress_done=self.done,
                 progress_total=self.total,
                 message=self.label,
-                updated_at=datetime.now(UTC),
+                updated_at=utcnow(),
             )
         )
         try:

@@ -17,12 +17,13 @@ import socket
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from engine.clock import utcnow
 from engine.errors import CrmError, NotFoundError, PermissionDeniedError
 from engine.storage import jobs
 
@@ -152,7 +153,7 @@ class JobService:
         _require_admin(user, "running jobs")
         checked = check_params(kind, params)
         KINDS[kind].check(self._engine, checked)
-        now = datetime.now(UTC)
+        now = utcnow()
         row = {"kind": kind, "params": checked, "status": "queued", "created_by": user.name, "created_at": now}
         with self._engine.db.write() as conn:
             inserted = conn.execute(jobs.insert().values(row)).inserted_primary_key
@@ -199,7 +200,7 @@ class JobService:
         """Claim and run the job ``job_id``; the finished job, or None when it was not
         queued (another worker has it, it ran already, or there is no such job)."""
         worker = worker or worker_name()
-        now = datetime.now(UTC)
+        now = utcnow()
         with self._engine.db.write() as conn:
             claimed = conn.execute(
                 jobs.update()
@@ -227,7 +228,7 @@ class JobService:
         finally:
             stop.set()
             beating.join()
-        finished = datetime.now(UTC)
+        finished = utcnow()
         with self._engine.db.write() as conn:
             conn.execute(
                 jobs.update()
@@ -249,11 +250,7 @@ class JobService:
     def _heartbeat(self, job_id: int, stop: threading.Event) -> None:
         """Write the running job's sign of life every :data:`HEARTBEAT` seconds until ``stop``."""
         while not stop.wait(HEARTBEAT):
-            statement = (
-                jobs.update()
-                .where(jobs.c.id == job_id, jobs.c.status == "running")
-                .values(updated_at=datetime.now(UTC))
-            )
+            statement = jobs.update().where(jobs.c.id == job_id, jobs.c.status == "running").values(updated_at=utcnow())
             try:
                 try_update(self._engine.db, statement)
             except sa.exc.SQLAlchemyError:  # the next beat tries again
@@ -261,7 +258,7 @@ class JobService:
 
     def fail_abandoned(self, *, now: datetime | None = None) -> int:
         """Fail the running jobs whose worker gave no sign of life for :data:`ABANDONED_AFTER`; how many."""
-        now = now or datetime.now(UTC)
+        now = now or utcnow()
         cutoff = now - ABANDONED_AFTER
         stale = sa.and_(jobs.c.status == "running", jobs.c.updated_at < cutoff)
         with self._engine.db.write() as conn:
@@ -287,7 +284,7 @@ class JobService:
 
     def queued(self, *, older_than: timedelta = timedelta(0), limit: int = 100) -> builtins.list[int]:
         """Ids of jobs still queued (for at least ``older_than``), oldest first."""
-        cutoff = datetime.now(UTC) - older_than
+        cutoff = utcnow() - older_than
         query = (
             sa.select(jobs.c.id)
             .where(jobs.c.status == "queued", jobs.c.created_at <= cutoff)

@@ -16,12 +16,13 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from engine.clock import utcnow
 from engine.errors import NotFoundError, Problem
 from engine.metadata import Recipient
 from engine.storage import notifications, unit_of, users
@@ -94,7 +95,7 @@ class NotificationService:
         recipients = self.recipients(conn, to, record)
         if not recipients:
             return []
-        now = datetime.now(UTC)
+        now = utcnow()
         heading = (title or topic)[:_TITLE_LENGTH]
         rows = [
             {
@@ -207,7 +208,7 @@ class NotificationService:
             marked then).
         """
         c = notifications.c
-        now = datetime.now(UTC)
+        now = utcnow()
         with self._engine.db.write() as conn:
             if ids == "all":
                 mine = c.user == user

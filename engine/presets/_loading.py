@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 import sqlalchemy as sa
 
+from engine.clock import utcnow
 from engine.errors import DataLossError, Problem, UsageError
 from engine.progress import NO_PROGRESS, Progress
 from engine.storage import MigrationPlan
@@ -79,7 +80,7 @@ def generate_demo(
     )
     # the data is as the engine keeps it once its clock has run: ended agreements expired,
     # renewal and birthday tasks due, members without purchases dormant
-    catch_up(engine, now or datetime.now(UTC))
+    catch_up(engine, now or utcnow())
     return written
 
 
@@ -138,7 +139,7 @@ def load_preset(
         conn.execute(installed_table.delete().where(installed_table.c.mode == mode))
         conn.execute(
             installed_table.insert().values(
-                mode=mode, bundle=info.name, industry=info.industry, loaded_at=datetime.now(UTC), loaded_by=actor
+                mode=mode, bundle=info.name, industry=info.industry, loaded_at=utcnow(), loaded_by=actor
             )
         )
     return LoadResult(version, plan, tuple(bundles.values()))

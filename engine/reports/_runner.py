@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from engine.clock import utcnow
 from engine.errors import NotFoundError, PermissionDeniedError, Problem
 from engine.metadata import ReportDef, Scope
 from engine.suggestions import did_you_mean
@@ -80,7 +81,7 @@ def run_report(
         engine=engine,
         report=report,
         values=resolve_params(report, params),
-        now=now or datetime.now(UTC),
+        now=now or utcnow(),
         actor=actor,
         scope=scope,
     )

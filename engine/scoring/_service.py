@@ -19,13 +19,14 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from engine.clock import utcnow
 from engine.errors import NotFoundError, Problem, UnknownNameError, UsageError
 from engine.metadata import ScoringDef
 from engine.progress import NO_PROGRESS, Progress
@@ -205,7 +206,7 @@ class ScoringService:
     ) -> list[ScoringRun]:
         """Score every record (or ``record_ids``) for the selected scorings."""
         return [
-            self._run_one(d, record_ids, progress, batch_size, now or datetime.now(UTC))
+            self._run_one(d, record_ids, progress, batch_size, now or utcnow())
             for d in self.definitions(entity=entity, scoring=scoring)
         ]
 
@@ -339,7 +340,7 @@ class ScoringService:
         """Rescore after a committed write: a scoring that cannot run (its scorer's plugin
         is gone) is logged and returned with its error; the write stands."""
         try:
-            return self._run_one(definition, record_ids, NO_PROGRESS, BATCH_SIZE, datetime.now(UTC))
+            return self._run_one(definition, record_ids, NO_PROGRESS, BATCH_SIZE, utcnow())
         except Exception as exc:
             log.error("rescoring %s of %s %s failed: %s", definition.name, definition.entity, list(record_ids), exc)
             return ScoringRun(definition.name, definition.entity, error=f"{exc.__class__.__name__}: {exc}")
@@ -412,7 +413,7 @@ class ScoringService:
         record = conn.execute(sa.select(table).where(table.c.id == record_id)).mappings().first()
         if record is None:
             return []
-        context = self.context(conn, definition, datetime.now(UTC), trained=self._trained(conn, definition.name))
+        context = self.context(conn, definition, utcnow(), trained=self._trained(conn, definition.name))
         (result,) = scorer.score_batch(context, [dict(record)])
         return [f.to_json() for f in result.factors]
 
@@ -471,7 +472,7 @@ class ScoringService:
             raise UsageError("an override needs a reason")
         current = self._engine.records.get(entity, record_id, actor=_LOOKUP)
         self._engine.permissions.check_record(actor, entity, current, "update")
-        now = datetime.now(UTC)
+        now = utcnow()
         with self._engine.db.write() as tx:
             found = tx.execute(
                 sa.select(scores.c.record_id).where(scores.c.scoring == scoring, scores.c.record_id == int(record_id))
@@ -510,7 +511,7 @@ class ScoringService:
         if isinstance(actor, User):
             current = self._engine.records.get(entity, record_id, actor=_LOOKUP)
             self._engine.permissions.check_record(actor, entity, current, "update")
-        now = datetime.now(UTC)
+        now = utcnow()
         with self._engine.db.write() as tx:
             result = tx.execute(
                 scores.update()
@@ -561,7 +562,7 @@ class ScoringService:
         scorer = self.registry.get(definition.scorer)
         if scorer.train is None:
             raise UsageError(f'scorer "{scorer.name}" does not learn; only scorers with training can be trained')
-        now = now or datetime.now(UTC)
+        now = now or utcnow()
         model = self._engine.model
         with self._engine.db.read() as conn:
             context = ScoringContext(model.definitions, model.metadata.tables, conn, self._spec(definition), now)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from engine.clock import utcnow
 from engine.errors import ConflictError
 from engine.metadata import Definitions, definitions_digest, definitions_from_json, definitions_to_json
 
@@ -72,7 +73,7 @@ def store(
                 digest=definitions_digest(definitions),
                 name=definitions.name,
                 definitions=payload,
-                applied_at=datetime.now(UTC),
+                applied_at=utcnow(),
                 applied_by=actor,
                 summary=summary,
             )

@@ -22,13 +22,14 @@ import zlib
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from engine.clock import utcnow
 from engine.compile import CsvRowConverter, compile_csv_reader, record_problem
 from engine.errors import Problem, RecordValidationError, UsageError
 from engine.metadata import EntityDef
@@ -165,7 +166,7 @@ class CsvImporter:
         self._lock = threading.Lock()
         self._advanced = 0
         self._written_through = 0
-        self.now = datetime.now(UTC)
+        self.now = utcnow()
         self.workflows = model.definitions.workflows_for(entity)
         self.numbered = tuple(f.name for f in numbered_fields(self.definition))
         if key is not None and key != "id":

@@ -6,12 +6,12 @@ from __future__ import annotations
 import builtins
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from engine.clock import utcnow
 from engine.errors import ConflictError, NotFoundError, PermissionDeniedError, Problem, UsageError
 from engine.storage import users
 
@@ -112,7 +112,7 @@ class UserService:
                     password_hash=password_hash,
                     email=email,
                     active=True,
-                    created_at=datetime.now(UTC),
+                    created_at=utcnow(),
                 )
             )
         return self.get(name)

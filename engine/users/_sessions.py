@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from engine.clock import utcnow
 from engine.storage import sessions, users
 
 from ._service import User, user_from_row
@@ -52,14 +53,14 @@ class SessionService:
         """A new session of ``user_name``; returns the key the cookie carries."""
         key = secrets.token_urlsafe(32)
         with self._engine.db.write() as conn:
-            conn.execute(sessions.insert().values(key_hash=_digest(key), user=user_name, created_at=datetime.now(UTC)))
+            conn.execute(sessions.insert().values(key_hash=_digest(key), user=user_name, created_at=utcnow()))
         return key
 
     def resolve(self, key: str, now: datetime | None = None) -> User | None:
         """The active user of the open, unexpired session ``key``, else ``None``."""
         if not key or len(key) > _MAX_KEY_LENGTH:
             return None
-        started_after = (now or datetime.now(UTC)) - self.lifetime
+        started_after = (now or utcnow()) - self.lifetime
         with self._engine.db.read() as conn:
             row = conn.execute(_RESOLVE, {"key_hash": _digest(key), "started_after": started_after}).mappings().first()
         if row is None:
@@ -73,6 +74,6 @@ class SessionService:
             result = conn.execute(
                 sessions.update()
                 .where(sessions.c.user == user_name, sessions.c.ended_at.is_(None))
-                .values(ended_at=datetime.now(UTC))
+                .values(ended_at=utcnow())
             )
         return int(result.rowcount or 0)

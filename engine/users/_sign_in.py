@@ -12,11 +12,12 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
 import sqlalchemy as sa
 
+from engine.clock import utcnow
 from engine.errors import CrmError, Problem
 from engine.storage import sign_in_failures
 
@@ -69,7 +70,7 @@ class SignInService:
         :raises TooManySignInsError: when the account or the address is over its limit.
         """
         account = name.strip().lower()
-        now = datetime.now(UTC)
+        now = utcnow()
         self._refuse_when_over(account, address, now)
         user = self._engine.users.authenticate(name, password)
         if user is None:

@@ -19,11 +19,12 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from engine.clock import utcnow
 from engine.errors import NotFoundError, Problem, UsageError
 from engine.storage import api_tokens, users
 
@@ -64,7 +65,7 @@ class ApiToken:
         """``active``, ``expired`` or ``revoked``."""
         if self.revoked_at is not None:
             return "revoked"
-        if self.expires_at is not None and self.expires_at <= (now or datetime.now(UTC)):
+        if self.expires_at is not None and self.expires_at <= (now or utcnow()):
             return "expired"
         return "active"
 
@@ -135,7 +136,7 @@ class TokenService:
         if not user.active:
             raise UsageError(f'user "{user_name}" is inactive; activate the user before creating a token')
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        now = datetime.now(UTC)
+        now = utcnow()
         with self._engine.db.write() as conn:
             conn.execute(
                 api_tokens.insert().values(
@@ -174,7 +175,7 @@ class TokenService:
                 conn.execute(
                     api_tokens.update()
                     .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
-                    .values(revoked_at=datetime.now(UTC))
+                    .values(revoked_at=utcnow())
                 )
         with self._lock:
             self._revocations += 1
@@ -200,7 +201,7 @@ class TokenService:
         if not token.startswith(TOKEN_PREFIX) or len(token) > _MAX_TOKEN_LENGTH:
             return None
         digest = hash_token(token)
-        now = datetime.now(UTC)
+        now = utcnow()
         if max_age > 0:
             known = self._resolved.get(digest)
             if known is not None and time.monotonic() - known.looked_at < max_age:

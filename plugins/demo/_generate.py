@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 from werkzeug.security import generate_password_hash
 
 from engine.automations import AutomationService
-from engine.clock import frozen
+from engine.clock import frozen, utcnow
 from engine.derived import settle
 from engine.errors import DefinitionError, RecordValidationError, UsageError
 from engine.metadata import Definitions, load_definitions
@@ -77,7 +77,7 @@ def generate_demo(
     if size == 0:
         return dict.fromkeys(sorted(preset_scope(definitions, preset)), 0)
     if now is None:
-        today = datetime.now(UTC)
+        today = utcnow()
         now = datetime(today.year, today.month, today.day, tzinfo=UTC)
     elif now.tzinfo is None:
         now = now.replace(tzinfo=UTC)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 
+from engine.clock import frozen
 from engine.metadata import load_definitions
 from engine.runtime import CrmEngine
 from tests.support import REPO_ROOT, CliResult
@@ -30,7 +32,8 @@ def test_submit_run_list_and_show(url: str, run_cli: Callable[..., CliResult]) -
     assert submitted.exit_code == 0, submitted.stderr
     job_id = submitted.json()["id"]
     assert run_cli("jobs", "show", str(job_id), "--json").json()["status"] == "queued"
-    once = run_cli("worker", "--once")
+    with frozen(datetime(2026, 12, 6, 9, 0, 10, tzinfo=UTC)):  # both runs in one periodic slot
+        once = run_cli("worker", "--once")
     assert once.exit_code == 0 and f"job {job_id} (import): done" in once.stdout
     assert "automation_tick" in once.stdout
     shown = run_cli("jobs", "show", str(job_id))
@@ -38,7 +41,8 @@ def test_submit_run_list_and_show(url: str, run_cli: Callable[..., CliResult]) -
     listed = run_cli("jobs", "list")
     assert listed.stdout.splitlines()[0].split()[:4] == ["id", "kind", "status", "progress"]
     assert run_cli("jobs", "list", "--json").json()["items"][0]["result"]["inserted"] == 2
-    again = run_cli("worker", "--once", "--json").json()
+    with frozen(datetime(2026, 12, 6, 9, 0, 50, tzinfo=UTC)):
+        again = run_cli("worker", "--once", "--json").json()
     assert again["jobs"] == [] and "automation_tick" in again["periodic"]["skipped"]
 
 
