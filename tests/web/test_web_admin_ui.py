@@ -209,6 +209,26 @@ def test_definitions_and_presets_are_for_administrators(ui: FlaskClient) -> None
     assert ui.get("/admin/records/lead/").status_code == 200
 
 
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+def test_a_browser_meets_admin_errors_as_pages_in_its_language(ui: FlaskClient, standard: CrmEngine) -> None:
+    sign_in(ui, "rita")
+    refused = ui.get("/admin/definitions/", headers=BROWSER)
+    page = refused.get_data(as_text=True)
+    assert (refused.status_code, refused.mimetype) == (403, "text/html")
+    assert "You may not open this page" in page and "Ask an administrator" in page and 'href="/admin/"' in page
+    missing = ui.get("/admin/no-such-page/", headers=BROWSER)
+    assert (missing.status_code, missing.mimetype) == (404, "text/html")
+    assert "This page does not exist" in missing.get_data(as_text=True)
+    standard.users.set_language("rita", "zh")
+    assert "无权访问此页面" in ui.get("/admin/definitions/", headers=BROWSER).get_data(as_text=True)
+    # scripts, and the API even in a browser, keep the problem document
+    for url, headers in (("/admin/definitions/", {"Accept": "*/*"}), ("/api/v1/nope", BROWSER)):
+        kept = ui.get(url, headers=headers)
+        assert kept.mimetype == "application/problem+json" and kept.json is not None, url
+
+
 def test_the_language_switch_keeps_the_users_preference(ui: FlaskClient, standard: CrmEngine) -> None:
     sign_in(ui)
     ui.post("/admin/language/", data={"csrf_token": token(ui, "/admin/"), "language": "zh", "next": "/admin/"})

@@ -23,6 +23,7 @@ from ._auth import BLUEPRINT, LanguageForm, init_auth
 from ._automations import AutomationsView
 from ._dashboard import DashboardView
 from ._definitions import DefinitionsView
+from ._error_pages import init_app as init_error_pages
 from ._i18n import current_language, say, word
 from ._jobs import JobsView
 from ._notifications import NotificationsView
@@ -39,6 +40,7 @@ def init_app(app: Flask, engine: CrmEngine) -> Admin:
     """Serve the admin UI of ``engine`` under ``/admin`` on ``app`` (sign-in required)."""
     bind_engine(app, engine)
     init_auth(app, engine)
+    init_error_pages(app, URL)
     # flask-admin's own words (List, Create, Save, Search, filters) follow the signed-in
     # user's language, as the definitions' labels do
     Babel(app, locale_selector=_locale)
