@@ -231,3 +231,7 @@ def init_auth(app: Flask, engine: CrmEngine) -> None:
     blueprint.add_url_rule("/logout/", "logout", logout, methods=["POST"])
     blueprint.add_url_rule("/language/", "language", set_language, methods=["POST"])
     app.register_blueprint(blueprint)
+    # what a browser asks for on any page (the API's docs too): the admin's icon
+    app.add_url_rule(
+        "/favicon.ico", "crm_favicon", lambda: redirect(url_for(f"{BLUEPRINT}.static", filename="favicon.svg"))
+    )

@@ -132,6 +132,7 @@ _WORDS: Mapping[str, tuple[str, str]] = {
     "edit": ("Edit", "编辑"),
     "back_to_list": ("Back to the list", "返回列表"),
     "back_to_dashboard": ("Back to the dashboard", "返回仪表盘"),
+    "pick_record": ("Search or choose…", "搜索或选择…"),
     "error_400": ("This request cannot be answered", "请求有误"),
     "error_401": ("Please sign in", "请先登录"),
     "error_403": ("You may not open this page", "无权访问此页面"),

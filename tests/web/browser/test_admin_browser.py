@@ -217,3 +217,22 @@ def test_a_rep_sees_only_their_own_leads(page: Page, live_server: LiveServer) ->
     expect_text(page, ".nav-tabs", rf"List \({own}\)")
     assert page.locator("form[action*='/delete/']").count() == 0  # reps never delete: no Delete button
     shot(page, "12-rep-sees-own-leads")
+
+
+def test_reference_pickers_invite_a_search_and_errors_are_pages(page: Page, live_server: LiveServer) -> None:
+    live_server.engine.users.set_language(REP[0], "en")
+    sign_in(page, REP)
+    page.goto("/admin/records/opportunity/new/")
+    picker = page.locator(".select2-container .select2-chosen").first
+    picker.wait_for()
+    assert picker.inner_text().strip() == "Search or choose…"  # not flask-admin's literal "data-placeholder"
+    assert "data-placeholder" not in " ".join(page.locator(".select2-chosen").all_inner_texts())
+    icon = page.locator("link[rel=icon]").get_attribute("href")
+    assert icon and page.request.get(icon).ok
+    shot(page, "13-reference-picker")
+    refused = page.goto("/admin/definitions/")  # for administrators only
+    assert refused is not None and refused.status == 403
+    expect_text(page, "h1", "You may not open this page")
+    shot(page, "14-refused-page")
+    page.click("text=Back to the dashboard")
+    page.wait_for_url("**/admin/")
