@@ -160,6 +160,30 @@ def test_transitions_run_as_the_signed_in_user_and_refusals_say_why(ui: FlaskCli
     assert standard.workflows.history("lead", lead["id"], actor=SYSTEM)[-1]["actor"] == "rita"
 
 
+def test_the_record_page_asks_one_comment_and_names_transitions_once(ui: FlaskClient, standard: CrmEngine) -> None:
+    sign_in(ui, "rita")
+    deal = {"title": "华信环保 ERP", "account": standard.records.list("account", limit=1, actor=SYSTEM).items[0]["id"]}
+    opportunity = standard.records.create("opportunity", deal, actor=acting_for("rita"))
+    url = f"/admin/records/opportunity/details/?id={opportunity['id']}"
+    page = ui.get(url).get_data(as_text=True)
+    assert page.count('name="comment"') == 1  # one comment box for whichever transition runs
+    lose = re.search(r'data-transition-button="lose">([^<]*)</button>', page)
+    assert lose is not None and lose.group(1) == "Lost"  # not "Lost → Lost"
+    assert '<option value="no_budget">No budget</option>' in page  # the lost_reason field's label
+    form = {"csrf_token": token(ui, url), "id": opportunity["id"], "comment": "预算冻结到明年"}
+    ui.post("/admin/records/opportunity/transition/", data={**form, "transition": "opportunity_pipeline:lose",
+                                                            "input_lose__reason": "no_budget"})  # fmt: skip
+    after = standard.records.get("opportunity", opportunity["id"], actor=SYSTEM)
+    assert (after["stage"], after["lost_reason"]) == ("lost", "no_budget")
+    last = standard.workflows.history("opportunity", opportunity["id"], actor=SYSTEM)[-1]
+    assert (last["transition"], last["comment"]) == ("lose", "预算冻结到明年")
+    ended = ui.get(url).get_data(as_text=True)
+    assert 'class="text-muted mb-0 crm-no-transitions"' in ended and 'name="comment"' not in ended
+    # an entity without a workflow has no transitions card at all
+    account = ui.get(f"/admin/records/account/details/?id={deal['account']}").get_data(as_text=True)
+    assert 'class="card mb-4 crm-transitions"' not in account and "This record has no workflow" not in account
+
+
 def test_a_score_override_needs_a_reason(ui: FlaskClient, standard: CrmEngine) -> None:
     sign_in(ui)
     lead = standard.records.list("lead", limit=1, actor=SYSTEM).items[0]["id"]

@@ -137,7 +137,9 @@ class RecordPage:
             transitions=[c for c in checks if _shown_transition(c)],
             refusal_text=lambda check, reason: self._refusal_text(record, check, reason),
             history=history,
+            has_workflow=bool(self.state_fields),
             state_label=self._state_label,
+            choice_label=self._input_choice_label,
             transition_label=self._transition_label,
             related=related,
             scores=scores,
@@ -185,6 +187,23 @@ class RecordPage:
         defined = found.states.get(state or "") if found is not None else None
         return defined.label.get(current_language()) if defined is not None else (state or "")
 
+    def _input_choice_label(self, workflow: str, transition: str, name: str, value: str) -> str:
+        """The label of ``value``, a choice of the input ``name``: the label the enum field
+        that the transition sets from that input gives it (an input ``reason`` written into
+        ``lost_reason`` reads "No budget", not ``no_budget``), else the value itself."""
+        found = self._workflow(workflow)
+        defined = found.transitions.get(transition) if found is not None else None
+        for action in defined.actions if defined is not None else ():
+            if action.kind != "set":
+                continue
+            for field_name, rule in action.values.items():
+                field = self.definition.fields.get(field_name)
+                if rule == {"var": f"inputs.{name}"} and field is not None:
+                    for choice in field.choices:
+                        if choice.value == value:
+                            return choice.label.get(current_language())
+        return value
+
     def _transition_label(self, workflow: str | None, transition: str | None) -> str:
         found = self._workflow(workflow)
         defined = found.transitions.get(transition or "") if found is not None else None
@@ -203,11 +222,17 @@ class RecordPage:
         record_id, stop = self._posted_record()
         if stop is not None or record_id is None:
             return stop or redirect(self.get_url(".index_view"))
-        name = str(request.form.get("transition", ""))
-        chosen = str(request.form.get("workflow", "")) or None
+        # the record page's buttons send "workflow:transition"; a plain name with a separate
+        # "workflow" field is taken too (scripts and older pages)
+        posted = str(request.form.get("transition", ""))
+        chosen_name, _, name = posted.rpartition(":") if ":" in posted else ("", "", posted)
+        chosen = chosen_name or str(request.form.get("workflow", "")) or None
         try:
             workflow, transition = self.engine.workflows.find_transition(self.definition.name, name, chosen)
-            given = {key: str(request.form.get(f"input_{key}", "")) for key in transition.inputs}
+            given = {
+                key: str(request.form.get(f"input_{name}__{key}") or request.form.get(f"input_{key}", ""))
+                for key in transition.inputs
+            }
             # each input read on its own: a missing one is the transition's refusal, with its reason
             inputs: dict[str, Any] = {}
             for key, text in given.items():
