@@ -188,6 +188,7 @@ _WORDS: Mapping[str, tuple[str, str]] = {
     "changes": ("Changes", "变更"),
     "no_changes": ("No changes: the database already matches.", "无变更:数据库已与定义一致。"),
     "rows": ("Rows", "行数"),
+    "show_rows": ("Show the {count} rows as a table", "以表格查看全部 {count} 行"),
     "data_loss": ("Loses data", "会丢失数据"),
     "allow_data_loss": ("Allow steps that lose data", "允许会丢失数据的变更"),
     "apply": ("Apply", "应用"),
