@@ -21,6 +21,7 @@ from engine.reports import run_report
 from engine.runtime import CrmEngine
 from engine.web import create_app
 from engine.web.admin import SECRET_FILE
+from engine.web.admin._people import person_text
 from tests.permissions.permissions_support import OWNERS, USERS, set_up
 from tests.support import SYSTEM, acting_for, write_bundle
 
@@ -184,6 +185,27 @@ def test_the_record_page_asks_one_comment_and_names_transitions_once(ui: FlaskCl
     assert 'class="card mb-4 crm-transitions"' not in account and "This record has no workflow" not in account
 
 
+def test_people_are_shown_by_their_display_names(ui: FlaskClient, standard: CrmEngine) -> None:
+    standard.users.create("wang.fang", roles=["rep"], display_name="王芳")
+    standard.users.set_password("wang.fang", PASSWORD)
+    lead = standard.records.create("lead", {"company": "西安华信环保科技有限公司"}, actor=acting_for("wang.fang"))
+    standard.workflows.run("lead", lead["id"], "contact", user=standard.users.get("wang.fang"))
+    sign_in(ui)
+    page = ui.get(f"/admin/records/lead/details/?id={lead['id']}").get_data(as_text=True)
+    person = '<span class="crm-person" data-user="wang.fang" title="wang.fang">王芳</span>'
+    # the owner field, the audit trail and the workflow history
+    assert page.count(person) >= 3 and ">wang.fang<" not in page
+    listed = ui.get("/admin/records/lead/?search=华信").get_data(as_text=True)
+    assert person in listed
+    system = standard.records.create("lead", {"company": "Imported Ltd"}, actor=SYSTEM)
+    shown = ui.get(f"/admin/records/lead/details/?id={system['id']}").get_data(as_text=True)
+    assert 'data-user="system:test" title="system:test">System</span>' in shown  # who imported it
+    app = create_app({"CRM_ENGINE": standard, "TESTING": True, "SECRET_KEY": "tests"})
+    with app.test_request_context():
+        said = person_text(standard, "system:automation:link_converted_lead")
+    assert said == "Automation: Link a converted lead to its new account"
+
+
 def test_a_score_override_needs_a_reason(ui: FlaskClient, standard: CrmEngine) -> None:
     sign_in(ui)
     lead = standard.records.list("lead", limit=1, actor=SYSTEM).items[0]["id"]
@@ -319,7 +341,9 @@ def test_report_charts_draw_each_types_measure_with_readable_labels(ui: FlaskCli
     page = ui.get("/admin/").get_data(as_text=True)
     forecast = run_report(standard, "weighted_forecast", actor=SYSTEM).rows
     card = _card(page, "weighted_forecast")
-    assert _bars(card) == [f"{row['owner']}: {row['weighted']:,}" for row in forecast]
+    called = {u.name: u.display_name or u.name for u in standard.users.list(active_only=False)}
+    # the reps by the names people know them by, not their logins
+    assert _bars(card) == [f"{called[row['owner']]}: {row['weighted']:,}" for row in forecast]
     assert "Weighted amount" in card  # the caption names the measure
     stays = _bars(_card(page, "opportunity_time_in_stage"))
     assert stays and all(re.fullmatch(r"[A-Z][a-z ]+: [\d,.]+ (days|hours)", bar) for bar in stays), stays

@@ -207,6 +207,7 @@ _WORDS: Mapping[str, tuple[str, str]] = {
     "installed": ("Loaded presets", "已加载的预置方案"),
     "automations": ("Automations", "自动化"),
     "automation": ("Automation", "自动化"),
+    "system": ("System", "系统"),
     "trigger": ("Trigger", "触发"),
     "run_mode": ("Mode", "方式"),
     "runs": ("Runs", "运行记录"),

@@ -28,6 +28,7 @@ from ._auth import acting_user
 from ._display import shown
 from ._expose import expose
 from ._i18n import Text, current_language, say
+from ._people import USER_FIELDS, person
 from ._permitted import access_of, may_change
 from ._references import references_of
 from ._refusals import Situation, describe, error_text
@@ -41,6 +42,17 @@ if TYPE_CHECKING:
 
 #: Audit entries the page shows (the newest).
 AUDIT_ROWS = 50
+
+
+#: What an audit row's action says, in the reader's language (others show as written).
+_AUDIT_ACTIONS: dict[str, Text] = {
+    "create": Text("Created", "新建"),
+    "update": Text("Changed", "修改"),
+    "delete": Text("Deleted", "删除"),
+    "demo": Text("Demo data", "演示数据"),
+    "import": Text("Imported", "导入"),
+    "merge": Text("Merged", "合并"),
+}
 
 
 class ActionForm(SecureForm):  # type: ignore[misc]
@@ -139,6 +151,8 @@ class RecordPage:
             history=history,
             has_workflow=bool(self.state_fields),
             state_label=self._state_label,
+            person=lambda name: person(self.engine, name),
+            audit_action=lambda action: _AUDIT_ACTIONS.get(action, action),
             choice_label=self._input_choice_label,
             transition_label=self._transition_label,
             related=related,
@@ -159,6 +173,9 @@ class RecordPage:
             if f.name in hidden:
                 continue
             value = record.get(f.name)
+            if f.name in USER_FIELDS:
+                rows.append((Text.of(f.label), person(self.engine, value)))
+                continue
             reference = references.get((f.name, value)) if f.type == "reference" and value is not None else None
             link = self.get_url(f"records_{f.target}.details_view", id=value) if reference is not None else None
             rows.append((Text.of(f.label), shown(f, value, reference, link)))
@@ -214,6 +231,8 @@ class RecordPage:
         return f.label.get(current_language()) if f is not None else (name or "")
 
     def _shown_value(self, name: str | None, value: Any) -> Any:
+        if name in USER_FIELDS and isinstance(value, str | None):
+            return person(self.engine, value)
         return shown(self.definition.fields.get(name or ""), value)
 
     @expose("/transition/", methods=("POST",))

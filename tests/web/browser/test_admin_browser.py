@@ -213,7 +213,8 @@ def test_a_rep_sees_only_their_own_leads(page: Page, live_server: LiveServer) ->
     cells = page.locator("table.model-list td.col-owner")
     cells.first.wait_for()
     owners = cells.all_inner_texts()
-    assert [o.strip() for o in owners] == [REP[0]] * own
+    assert [o.strip() for o in owners] == ["Rita Rep"] * own  # the display name, not the login
+    assert page.locator("td.col-owner .crm-person").first.get_attribute("title") == REP[0]
     expect_text(page, ".nav-tabs", rf"List \({own}\)")
     assert page.locator("form[action*='/delete/']").count() == 0  # reps never delete: no Delete button
     shot(page, "12-rep-sees-own-leads")
