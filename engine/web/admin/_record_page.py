@@ -25,7 +25,7 @@ from engine.workflow import Refusal, TransitionCheck, inputs_from_text
 from ..api._scores import MAX_REASON, MAX_VALUE, check_grade
 from ..api._workflow import MAX_COMMENT
 from ._auth import acting_user
-from ._display import shown
+from ._display import input_choice_label, shown
 from ._expose import expose
 from ._i18n import Text, current_language, say
 from ._people import USER_FIELDS, person
@@ -205,21 +205,9 @@ class RecordPage:
         return defined.label.get(current_language()) if defined is not None else (state or "")
 
     def _input_choice_label(self, workflow: str, transition: str, name: str, value: str) -> str:
-        """The label of ``value``, a choice of the input ``name``: the label the enum field
-        that the transition sets from that input gives it (an input ``reason`` written into
-        ``lost_reason`` reads "No budget", not ``no_budget``), else the value itself."""
         found = self._workflow(workflow)
         defined = found.transitions.get(transition) if found is not None else None
-        for action in defined.actions if defined is not None else ():
-            if action.kind != "set":
-                continue
-            for field_name, rule in action.values.items():
-                field = self.definition.fields.get(field_name)
-                if rule == {"var": f"inputs.{name}"} and field is not None:
-                    for choice in field.choices:
-                        if choice.value == value:
-                            return choice.label.get(current_language())
-        return value
+        return input_choice_label(self.definition, defined, name, value) if defined is not None else value
 
     def _transition_label(self, workflow: str | None, transition: str | None) -> str:
         found = self._workflow(workflow)

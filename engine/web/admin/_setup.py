@@ -13,6 +13,7 @@ from typing import Any
 import flask_login
 from flask import Flask
 from flask_admin import Admin
+from flask_admin.menu import MenuLink
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import Babel
 
@@ -21,10 +22,11 @@ from engine.runtime import CrmEngine
 from .._state import bind_engine
 from ._auth import BLUEPRINT, LanguageForm, init_auth
 from ._automations import AutomationsView
+from ._board import BoardView
 from ._dashboard import DashboardView
 from ._definitions import DefinitionsView
 from ._error_pages import init_app as init_error_pages
-from ._i18n import current_language, say, word
+from ._i18n import Text, current_language, say, word
 from ._jobs import JobsView
 from ._notifications import NotificationsView
 from ._presets import PresetsView
@@ -58,6 +60,12 @@ def init_app(app: Flask, engine: CrmEngine) -> Admin:
         for entity in ordered:
             category = word("pipelines") if entity.name in driven else word("records")
             admin.add_view(EntityView(engine, entity, category))
+    admin.add_view(BoardView(engine))
+    if engine.has_definitions:
+        for name, workflow in engine.model.definitions.workflows.items():
+            board = word("board")
+            label = Text(f"{workflow.label.en}: {board.get('en')}", f"{workflow.label.get('zh')}{board.get('zh')}")
+            admin.add_link(MenuLink(name=label, url=f"{URL}/board/{name}/", category=word("pipelines")))
     admin.add_view(DefinitionsView(engine, word("administration")))
     admin.add_view(PresetsView(engine, word("administration")))
     admin.add_view(AutomationsView(engine, word("administration")))

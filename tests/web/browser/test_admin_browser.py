@@ -237,3 +237,42 @@ def test_reference_pickers_invite_a_search_and_errors_are_pages(page: Page, live
     shot(page, "14-refused-page")
     page.click("text=Back to the dashboard")
     page.wait_for_url("**/admin/")
+
+
+def test_a_rep_drags_a_deal_through_a_guarded_stage_on_the_board(page: Page, live_server: LiveServer) -> None:
+    engine = live_server.engine
+    account = engine.records.list("account", limit=1, actor=SYSTEM).items[0]["id"]
+    rita = acting_for(REP[0])
+    deal = engine.records.create(
+        "opportunity", {"title": "Board Deal", "account": account, "amount": "88000"}, actor=rita
+    )
+    engine.workflows.run("opportunity", deal["id"], "confirm_needs", user=engine.users.get(REP[0]))
+    live_server.engine.users.set_language(REP[0], "en")
+    sign_in(page, REP)
+    page.goto("/admin/board/opportunity_pipeline/")
+    card = page.locator(f'article.crm-card[data-id="{deal["id"]}"]')
+    card.wait_for()
+    assert card.get_attribute("data-state") == "needs_analysis"
+    card.drag_to(page.locator('.crm-board-column[data-state="proposal"]'))
+    # a proposal needs an expected close date: refused with the reason, the card stays
+    expect_text(page, ".crm-board-message.alert-danger", "Expected close")
+    assert page.locator(f'.crm-board-column[data-state="needs_analysis"] article[data-id="{deal["id"]}"]').count() == 1
+    shot(page, "15-board-refusal")
+    engine.records.update("opportunity", deal["id"], {"expected_close": "2027-03-31"}, actor=rita)
+    page.reload()
+    with page.expect_navigation():  # a move reloads the board with the server's counts
+        page.locator(f'article.crm-card[data-id="{deal["id"]}"]').drag_to(
+            page.locator('.crm-board-column[data-state="proposal"]')
+        )
+    expect_text(page, ".crm-board-message.alert-success", "Moved to “Proposal and quote”")
+    moved = page.locator(f'.crm-board-column[data-state="proposal"] article[data-id="{deal["id"]}"]')
+    moved.wait_for()
+    # the keyboard: "Move to…" on the card, a transition that asks for an input in a dialog
+    moved.locator("select.crm-card-move").select_option("lose")
+    page.locator("#crm-board-inputs select[name=input_reason]").select_option("no_budget")
+    shot(page, "16-board-inputs")
+    with page.expect_navigation():
+        page.click("#crm-board-inputs button[value=run]")
+    expect_text(page, ".crm-board-message.alert-success", "Moved to “Lost”")
+    assert engine.records.get("opportunity", deal["id"], actor=SYSTEM)["lost_reason"] == "no_budget"
+    shot(page, "17-board")
