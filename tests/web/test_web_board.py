@@ -11,35 +11,16 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from flask.testing import FlaskClient
 
 from engine.clock import frozen
-from engine.presets import generate_demo, load_preset
 from engine.records import format_amount
 from engine.runtime import CrmEngine
-from engine.web import create_app
 from engine.workflow import board
 from tests.support import SYSTEM, acting_for
-from tests.web.test_web_admin_ui import PASSWORD, sign_in, token
+from tests.web.test_web_admin_ui import sign_in, token
 
 URL = "/admin/board/opportunity_pipeline/"
-
-
-@pytest.fixture
-def standard(engine: CrmEngine) -> CrmEngine:
-    """The standard-product preset with a little demo data, an administrator and a rep."""
-    load_preset(engine, "standard_product")
-    generate_demo(engine, "standard_product", 20, seed=3)
-    for name, roles in (("ada", ["admin"]), ("rita", ["rep"])):
-        engine.users.create(name, roles=roles, team="east")
-        engine.users.set_password(name, PASSWORD)
-    return engine
-
-
-@pytest.fixture
-def ui(standard: CrmEngine) -> FlaskClient:
-    return create_app({"CRM_ENGINE": standard, "TESTING": True, "SECRET_KEY": "tests"}).test_client()
 
 
 def column(page: str, state: str) -> tuple[int, str]:

@@ -28,6 +28,7 @@ from ._definitions import DefinitionsView
 from ._error_pages import init_app as init_error_pages
 from ._i18n import Text, current_language, say, word
 from ._jobs import JobsView
+from ._my_day import MyDayView
 from ._notifications import NotificationsView
 from ._presets import PresetsView
 from ._records import EntityView
@@ -60,6 +61,7 @@ def init_app(app: Flask, engine: CrmEngine) -> Admin:
         for entity in ordered:
             category = word("pipelines") if entity.name in driven else word("records")
             admin.add_view(EntityView(engine, entity, category))
+    admin.add_view(MyDayView(engine))
     admin.add_view(BoardView(engine))
     if engine.has_definitions:
         for name, workflow in engine.model.definitions.workflows.items():

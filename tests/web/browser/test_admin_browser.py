@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
@@ -276,3 +277,20 @@ def test_a_rep_drags_a_deal_through_a_guarded_stage_on_the_board(page: Page, liv
     expect_text(page, ".crm-board-message.alert-success", "Moved to “Lost”")
     assert engine.records.get("opportunity", deal["id"], actor=SYSTEM)["lost_reason"] == "no_budget"
     shot(page, "17-board")
+
+
+def test_a_rep_starts_on_their_day_and_ticks_a_task_off(page: Page, live_server: LiveServer) -> None:
+    engine = live_server.engine
+    engine.users.set_language(REP[0], "zh")
+    overdue = (datetime.now(UTC) - timedelta(days=2)).date().isoformat()
+    engine.records.create("task", {"title": "回访西安华信", "due": overdue}, actor=acting_for(REP[0]))
+    sign_in(page, REP)
+    page.wait_for_url("**/admin/my-day/")
+    item = page.locator(".crm-day-overdue li", has_text="回访西安华信")
+    item.wait_for()
+    shot(page, "18-my-day-zh")
+    item.locator("button[data-action=done]").click()
+    page.wait_for_load_state()
+    expect_text(page, ".alert-success", "「回访西安华信」已完成")
+    assert page.locator(".crm-day-overdue li", has_text="回访西安华信").count() == 0
+    engine.users.set_language(REP[0], "en")
