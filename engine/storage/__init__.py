@@ -17,6 +17,7 @@ from ._history_rows import (
     workflow_history_row,
 )
 from ._job_tables import jobs, periodic_slots
+from ._merge_tables import merges
 from ._notification_tables import notifications
 from ._operations import (
     AddField,
@@ -138,6 +139,7 @@ __all__ = [
     "installed_presets",
     "jobs",
     "load_stored",
+    "merges",
     "normalize_url",
     "notifications",
     "periodic_slots",
