@@ -6,7 +6,9 @@ engine writes are not chosen: derived fields are recomputed, autonumbers keep th
 number, and workflow state fields keep the target's state (a state is reached through
 transitions, never copied). A source that has moved on in a workflow to another state than the
 target's is refused (see :func:`workflow_problems`): its progress would otherwise be dropped
-without a word.
+without a word. A reference from the entity to itself never makes the merged record refer to
+itself: the source's value naming either record is not taken, and the target's reference to
+the source is cleared (:func:`self_references`).
 """
 
 from __future__ import annotations
@@ -105,6 +107,10 @@ def choose(
     choices = []
     for name, f in definition.fields.items():
         s, t = source.get(name), target.get(name)
+        if f.type == "reference" and f.target == definition.name and s in (source.get("id"), target.get("id")):
+            s_usable = False  # the merged record cannot refer to itself
+        else:
+            s_usable = not is_empty(s)
         reason: Reason
         if name in workflow_fields:
             winner, reason = "target", "workflow"
@@ -112,11 +118,11 @@ def choose(
             winner, reason = "target", "derived"
         elif field_type(f.type).assigned:
             winner, reason = "target", "assigned"
-        elif name in take and take[name] in SIDES:
+        elif name in take and take[name] in SIDES and (s_usable or take[name] == "target"):
             winner, reason = ("source" if take[name] == "source" else "target"), "take"
         elif s == t:
             winner, reason = "target", "same"
-        elif is_empty(t) and not is_empty(s):
+        elif is_empty(t) and s_usable:
             winner, reason = "source", "empty"
         else:
             winner, reason = "target", "target"
@@ -143,3 +149,14 @@ def workflow_problems(
                 )
             )
     return problems
+
+
+def self_references(definition: EntityDef, source: Mapping[str, Any], target: Mapping[str, Any]) -> dict[str, None]:
+    """The target's references to the source through fields of the entity referring to itself
+    (``parent_account``): cleared before the source goes, since the merged record cannot
+    refer to itself."""
+    return {
+        name: None
+        for name, f in definition.fields.items()
+        if f.type == "reference" and f.target == definition.name and target.get(name) == source.get("id")
+    }

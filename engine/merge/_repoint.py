@@ -71,7 +71,9 @@ def repoint(
     values = {field: move.to_id, "version": table.c.version + 1, "updated_at": move.at}
     where = [column == move.from_id]
     if child == move.entity:
-        where.append(table.c.id != move.from_id)  # the record itself: it is removed or restored whole
+        # the two records themselves: the source is removed or restored whole, the target's
+        # reference to the source is cleared by the merge (it cannot refer to itself)
+        where.append(table.c.id.not_in([move.from_id, move.to_id]))
     after: list[dict[str, Any]] = []
     if ids is None:
         statement = table.update().where(*where).values(values).returning(*table.c)

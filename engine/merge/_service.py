@@ -45,7 +45,7 @@ from engine.storage import (
 )
 from engine.users import Actor, SystemActor, user_of
 
-from ._plan import FieldChoice, choose, workflow_problems
+from ._plan import FieldChoice, choose, self_references, workflow_problems
 from ._repoint import Move, move_history, move_history_back, repoint
 from ._snapshot import row_from_json, row_json, value_from_json
 
@@ -144,7 +144,7 @@ class MergeService:
             table = model.table(child.name)
             where = [table.c[field] == source_id]
             if child.name == entity:
-                where.append(table.c.id != source_id)
+                where.append(table.c.id.not_in([source_id, target_id]))
             count = conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar() or 0
             references.append((child.name, field, int(count)))
         return MergePlan(entity, source, target, choices, references, problems)
@@ -171,6 +171,9 @@ class MergeService:
             move = Move(entity, source["id"], target["id"], actor.name, change_id, now, merge_id)
             # the source's trail first: what this merge writes about the source stays the source's
             history = move_history(tx, entity, source["id"], target["id"])
+            cleared = self_references(definition, source, target)
+            if cleared:
+                engine.records.update(entity, target["id"], cleared, actor=_merging(actor), conn=tx)
             repointed = []
             for child, field in model.referencing(entity):
                 ids = repoint(engine, tx, model, move, child.name, field)
@@ -187,7 +190,7 @@ class MergeService:
                 .values(
                     taken={
                         name: {"old": to_jsonable(target.get(name)), "new": to_jsonable(value)}
-                        for name, value in changes.items()
+                        for name, value in {**cleared, **changes}.items()
                     },
                     repointed=repointed,
                     history=history,
@@ -296,12 +299,18 @@ class MergeService:
                 for name, values in kept["taken"].items()
                 if name in definition.fields
             }
+            # the target's references to the source wait until the source is back
+            to_source = {n: v for n, v in restored.items() if v == source_id and _refers_to_self(definition, n)}
+            restored = {n: v for n, v in restored.items() if n not in to_source}
+            undoing = _merging(actor, "merge undo")
             if restored:
-                engine.records.update(entity, target_id, restored, actor=_merging(actor, "merge undo"), conn=tx)
+                engine.records.update(entity, target_id, restored, actor=undoing, conn=tx)
             problems = unique_conflicts(tx, definition, table, source, source_id)
             if problems:
                 raise ConflictError("; ".join(f"{p.field}: {p.message}" for p in problems), problems)
             tx.execute(table.insert().values(source))
+            if to_source:
+                engine.records.update(entity, target_id, to_source, actor=undoing, conn=tx)
             move = Move(entity, target_id, source_id, actor.name, change_id, now, merge_id)
             move_history_back(tx, entity, kept["history"], source_id)
             for group in kept["repointed"]:
@@ -382,6 +391,11 @@ def _merging(actor: Actor, reason: str = "merge") -> SystemActor:
     """The merge writing the target's values for ``actor`` (it may write read-only fields:
     the values were already on one of the two records)."""
     return SystemActor(reason, on_behalf_of=actor.name, writes_read_only=True)
+
+
+def _refers_to_self(definition: EntityDef, name: str) -> bool:
+    f = definition.fields[name]
+    return f.type == "reference" and f.target == definition.name
 
 
 def _as_id(value: Any, what: str = "record") -> int:
