@@ -47,7 +47,7 @@ from engine.users import Actor, SystemActor, user_of
 
 from ._plan import FieldChoice, choose, self_references, workflow_problems
 from ._repoint import Move, move_history, move_history_back, repoint
-from ._snapshot import row_from_json, row_json, value_from_json
+from ._snapshot import row_from_json, row_json
 
 if TYPE_CHECKING:
     from engine.runtime import CompiledModel, CrmEngine
@@ -182,7 +182,9 @@ class MergeService:
             kept_scores = _take_scores(tx, entity, source["id"])
             self._remove_source(tx, model, move, source)
             if changes:
-                engine.records.update(entity, target["id"], changes, actor=_merging(actor), conn=tx)
+                # in their JSON form, as any edge hands values to the record service
+                taken = {name: to_jsonable(value) for name, value in changes.items()}
+                engine.records.update(entity, target["id"], taken, actor=_merging(actor), conn=tx)
             _audit(tx, move, target["id"], "merge", None, {"merged": source["id"], "merge": merge_id})
             tx.execute(
                 merges.update()
@@ -294,11 +296,7 @@ class MergeService:
             now = utcnow()
             change_id = new_change_id()
             source = row_from_json(definition, kept["source_row"])
-            restored = {
-                name: value_from_json(definition.fields[name].type, values["old"])
-                for name, values in kept["taken"].items()
-                if name in definition.fields
-            }
+            restored = {name: values["old"] for name, values in kept["taken"].items() if name in definition.fields}
             # the target's references to the source wait until the source is back
             to_source = {n: v for n, v in restored.items() if v == source_id and _refers_to_self(definition, n)}
             restored = {n: v for n, v in restored.items() if n not in to_source}
