@@ -29,6 +29,7 @@ from ._notifications import NotificationsView
 from ._presets import PresetsView
 from ._records import EntityView
 from ._webhooks import WebhooksView
+from ._merge_pages import MergesView, merge_word
 
 URL = "/admin"
 #: The locale of flask-admin's own translations for each language of the UI.
@@ -62,6 +63,7 @@ def init_app(app: Flask, engine: CrmEngine) -> Admin:
     admin.add_view(JobsView(engine, word("administration")))
     admin.add_view(NotificationsView(engine))
     admin.add_view(WebhooksView(engine, word("administration")))
+    admin.add_view(MergesView(engine, word("administration")))
     app.context_processor(lambda: _template_context(engine))
     return admin
 
@@ -77,6 +79,7 @@ def _template_context(engine: CrmEngine) -> dict[str, Any]:
         "crm_unread": engine.notifications.unread_count(user.user.name) if signed_in else 0,
         "crm_word": word,
         "crm_say": say,
+        "merge_word": merge_word,
         "crm_language": current_language(),
         "crm_user": user if user is not None and user.is_authenticated else None,
         "crm_form": LanguageForm(),
