@@ -107,10 +107,9 @@ def choose(
     choices = []
     for name, f in definition.fields.items():
         s, t = source.get(name), target.get(name)
-        if f.type == "reference" and f.target == definition.name and s in (source.get("id"), target.get("id")):
-            s_usable = False  # the merged record cannot refer to itself
-        else:
-            s_usable = not is_empty(s)
+        # the merged record cannot refer to itself
+        to_self = f.type == "reference" and f.target == definition.name and s in (source.get("id"), target.get("id"))
+        winner: Side
         reason: Reason
         if name in workflow_fields:
             winner, reason = "target", "workflow"
@@ -118,11 +117,11 @@ def choose(
             winner, reason = "target", "derived"
         elif field_type(f.type).assigned:
             winner, reason = "target", "assigned"
-        elif name in take and take[name] in SIDES and (s_usable or take[name] == "target"):
+        elif name in take and take[name] in SIDES and not (to_self and take[name] == "source"):
             winner, reason = ("source" if take[name] == "source" else "target"), "take"
         elif s == t:
             winner, reason = "target", "same"
-        elif is_empty(t) and s_usable:
+        elif is_empty(t) and not is_empty(s) and not to_self:
             winner, reason = "source", "empty"
         else:
             winner, reason = "target", "target"

@@ -106,7 +106,9 @@ def repoint(
     )
     unit = unit_of(tx)
     for before, record in pairs:
-        unit.emit(record_updated(child, before, record, (field,), move.actor, move.at, model.version, merge=move.merge_id))
+        unit.emit(
+            record_updated(child, before, record, (field,), move.actor, move.at, model.version, merge=move.merge_id)
+        )
     derived = engine.derived
     derived.after_writes(tx, model, child, pairs, move.actor)
     plan = derived.plan(model).entity(child)
@@ -140,6 +142,4 @@ def move_history_back(tx: Connection, entity: str, moved: dict[str, list[int]], 
         table = HISTORY_TABLES[name]
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
-            tx.execute(
-                table.update().where(table.c.entity == entity, table.c.id.in_(chunk)).values(record_id=to_id)
-            )
+            tx.execute(table.update().where(table.c.entity == entity, table.c.id.in_(chunk)).values(record_id=to_id))

@@ -292,7 +292,9 @@ class MergeService:
                 )
             if problems:
                 listed = "; ".join(p.message for p in problems)
-                raise ConflictError(f"merge {merge_id} cannot be undone without losing later changes: {listed}", problems)
+                raise ConflictError(
+                    f"merge {merge_id} cannot be undone without losing later changes: {listed}", problems
+                )
             now = utcnow()
             change_id = new_change_id()
             source = row_from_json(definition, kept["source_row"])
@@ -471,7 +473,7 @@ def _audit(tx: Connection, move: Move, record_id: int, action: str, old: Any, ne
 def _take_scores(tx: Connection, entity: str, record_id: int) -> list[dict[str, Any]]:
     """Remove the source's current scores, returning them (JSON form) for an undo."""
     where = sa.and_(scores.c.entity == entity, scores.c.record_id == record_id)
-    kept = [row_json(r) for r in tx.execute(sa.select(scores).where(where)).mappings()]
+    kept = [row_json(dict(r)) for r in tx.execute(sa.select(scores).where(where)).mappings()]
     if kept:
         tx.execute(scores.delete().where(where))
     return kept

@@ -25,7 +25,9 @@ def test_merge_show_list_and_undo(engine: CrmEngine, url: str, run_cli: Run) -> 
     target = make(engine, "account", name="Acme", phone="1")
     source = make(engine, "account", name="Acme Ltd", phone="2", city="Xi'an")
     make(engine, "contact", name="c", account=source)
-    done = run_cli("--database-url", url, "record", "merge", "account", source, "--into", target, "--take", "phone=source")
+    done = run_cli(
+        "--database-url", url, "record", "merge", "account", source, "--into", target, "--take", "phone=source"
+    )
     assert done.exit_code == 0, done.stderr
     assert "1 reference(s) moved" in done.stdout and "crm merge undo 1" in done.stdout
     record = engine.records.get("account", target, actor=SYSTEM)

@@ -73,8 +73,6 @@ def test_undo_refused_names_the_change(book: CrmEngine, client: FlaskClient) -> 
 def test_rep_needs_update_on_both(book: CrmEngine, client: FlaskClient, auth_headers: AuthHeaders) -> None:
     theirs = make(book, "account", name="Theirs")
     mine = book.records.create("account", {"name": "Mine"}, actor=book.users.get("ann"))["id"]
-    refused = client.post(
-        f"/api/v1/records/account/{mine}/merge", json={"into": theirs}, headers=auth_headers("ann")
-    )
+    refused = client.post(f"/api/v1/records/account/{mine}/merge", json={"into": theirs}, headers=auth_headers("ann"))
     assert problem(refused, 403)
     assert client.get("/api/v1/merges", headers=auth_headers("ann")).get_json() == {"items": []}

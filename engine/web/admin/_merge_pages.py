@@ -55,7 +55,10 @@ _WORDS: Mapping[str, tuple[str, str]] = {
     "references": ("References that move", "将转移的引用"),
     "confirm": ("Merge", "确认合并"),
     "cancel": ("Cancel", "取消"),
-    "merged": ("Merged into this record (merge {id}); undo it on the merges page.", "已合并到本记录(合并 {id}),可在“合并记录”页撤销。"),
+    "merged": (
+        "Merged into this record (merge {id}); undo it on the merges page.",
+        "已合并到本记录(合并 {id}),可在“合并记录”页撤销。",
+    ),
     "undone": ("Merge {id} undone: {entity} {source} is back.", "合并 {id} 已撤销:{entity} {source} 已恢复。"),
     "undo": ("Undo", "撤销"),
     "undone_at": ("Undone", "已撤销"),
@@ -156,7 +159,9 @@ class MergePages:
                     "name the record to merge into",
                     [Problem(code="required", field="into", message="choose the record that remains")],
                 )
-            merged = self.engine.merges.merge(self.definition.name, source_id, into=into, take=take, actor=acting_user())
+            merged = self.engine.merges.merge(
+                self.definition.name, source_id, into=into, take=take, actor=acting_user()
+            )
         except CrmError as error:
             flash_error(error)
             return redirect(self.get_url(".merge_view", id=source_id, into=into) if into else back)

@@ -36,8 +36,8 @@ from ._expose import expose
 from ._filters import Condition, entity_filters, where_of
 from ._forms import build_form, expected_version, form_fields, form_values, record_data, show_problems
 from ._i18n import Text, current_language, say, word
-from ._permitted import access_of, mark_conditions, may_change, restrict_form, signed_in, writable_fields
 from ._merge_pages import MergePages
+from ._permitted import access_of, mark_conditions, may_change, restrict_form, signed_in, writable_fields
 from ._record_page import RecordPage, flash_error
 from ._references import RecordChoice, ReferenceLoader, references_of
 from ._refusals import problem_describer

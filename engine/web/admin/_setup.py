@@ -25,11 +25,11 @@ from ._dashboard import DashboardView
 from ._definitions import DefinitionsView
 from ._i18n import current_language, say, word
 from ._jobs import JobsView
+from ._merge_pages import MergesView, merge_word
 from ._notifications import NotificationsView
 from ._presets import PresetsView
 from ._records import EntityView
 from ._webhooks import WebhooksView
-from ._merge_pages import MergesView, merge_word
 
 URL = "/admin"
 #: The locale of flask-admin's own translations for each language of the UI.

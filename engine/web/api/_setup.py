@@ -13,8 +13,19 @@ from .._responses import json_response
 from .._state import bind_engine, web_state
 from .._users import current_user
 from ..openapi import API_PREFIX, build_spec
-from . import _admin, _automations, _events, _jobs, _metadata, _notifications, _records, _scores, _webhooks, _workflow
-from . import _merges
+from . import (
+    _admin,
+    _automations,
+    _events,
+    _jobs,
+    _merges,
+    _metadata,
+    _notifications,
+    _records,
+    _scores,
+    _webhooks,
+    _workflow,
+)
 from ._lookup import resolved
 
 Route = tuple[str, Callable[..., Response], tuple[str, ...]]

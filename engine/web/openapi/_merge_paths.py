@@ -77,7 +77,10 @@ def entity_merge_paths(n: str) -> Paths:
                 f"{n}.merge",
                 n,
                 f"Merge this {n} into another: references move to it, this record is removed",
-                {**_ok("The merge, with the target as it now is", schema_ref("Merge")), **_problems(404, 409, 415, 422)},
+                {
+                    **_ok("The merge, with the target as it now is", schema_ref("Merge")),
+                    **_problems(404, 409, 415, 422),
+                },
                 parameters=[_RECORD_ID],
                 requestBody=_body(schema_ref("MergeRequest")),
             ),
