@@ -38,7 +38,10 @@ ENTITIES: dict[str, Any] = {
             "name": {"type": "string", "required": True},
             "city": {"type": "string"},
             "phone": {"type": "string"},
-            "deal_count": {"type": "integer", "rollup": {"entity": "deal", "reference": "account", "function": "count"}},
+            "deal_count": {
+                "type": "integer",
+                "rollup": {"entity": "deal", "reference": "account", "function": "count"},
+            },
         },
     },
     "contact": {

@@ -20,14 +20,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from engine.storage import (
+    RECORD_UPDATED,
+    DomainEvent,
     audit_log,
     audit_row,
-    record_updated,
     score_history,
     unit_of,
     workflow_history,
 )
 from engine.transfer import copy_rows
+
+from ._snapshot import row_json
 
 if TYPE_CHECKING:
     from engine.runtime import CompiledModel, CrmEngine
@@ -106,9 +109,12 @@ def repoint(
         ],
     )
     unit = unit_of(tx)
-    for before, record in pairs:
+    changes = {field: {"old": move.from_id, "new": move.to_id}}
+    for record in after:
+        # record.updated as record_updated() makes it, with the rows converted the quick way
+        payload = {"changes": changes, "record": row_json(record), "merge": move.merge_id}
         unit.emit(
-            record_updated(child, before, record, (field,), move.actor, move.at, model.version, merge=move.merge_id)
+            DomainEvent(RECORD_UPDATED, child, record["id"], move.actor, payload, move.at, model.version, record=record)
         )
     derived = engine.derived
     derived.after_writes(tx, model, child, pairs, move.actor)

@@ -19,9 +19,13 @@ from engine.storage import to_jsonable
 _TIMES = ("created_at", "updated_at")
 
 
+_PLAIN = frozenset({type(None), bool, int, float, str})
+
+
 def row_json(row: Mapping[str, Any]) -> dict[str, Any]:
-    """The JSON form of a stored row (every column, nulls included)."""
-    return {str(k): to_jsonable(v) for k, v in row.items()}
+    """The JSON form of a stored row (every column, nulls included); plain values are taken
+    as they are without a call (a merge converts thousands of rows for their events)."""
+    return {k: v if type(v) in _PLAIN else to_jsonable(v) for k, v in row.items()}
 
 
 def row_from_json(definition: EntityDef, kept: Mapping[str, Any]) -> dict[str, Any]:

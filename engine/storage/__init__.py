@@ -63,6 +63,7 @@ from ._system_tables import (
 )
 from ._trails import audit_since_deletion, trail_of, written_since_deletion
 from ._unit import (
+    COPY_EVENTS_FROM,
     EVENT_TYPES,
     RECORD_CREATED,
     RECORD_DELETED,
@@ -83,6 +84,7 @@ from ._webhook_tables import webhook_deliveries, webhook_subscriptions
 __all__ = [
     "AUDIT_COLUMNS",
     "BATCH_RECORD_ID",
+    "COPY_EVENTS_FROM",
     "DEFAULT_URL",
     "EVENT_TYPES",
     "RECORDS_IMPORTED",

@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from engine.clock import utcnow
 from engine.errors import ConflictError, NotFoundError, PermissionDeniedError, RecordValidationError, UsageError
 from engine.runtime import CrmEngine
-from engine.storage import events, score_history, scores, workflow_history
+from engine.storage import COPY_EVENTS_FROM, audit_log, events, score_history, scores, workflow_history
 from tests.merge.merge_support import add_score, full_rows, make, set_up
 from tests.support import SYSTEM, acting_for
 
@@ -280,3 +281,36 @@ def test_permissions_update_on_both_records(crm: CrmEngine) -> None:
         crm.merges.undo(merged["id"], actor=bob)
     crm.merges.undo(merged["id"], actor=crm.users.get("boss"))
     assert crm.records.get("account", mine, actor=SYSTEM)["name"] == "Mine"
+
+
+def test_many_references_each_evented_and_audited(crm: CrmEngine) -> None:
+    """Past COPY_EVENTS_FROM events the outbox takes them by COPY on PostgreSQL: every
+    re-pointed record still has its event and audit row, in order."""
+    source, target = _pair(crm)
+    table = crm.model.table("contact")
+    now = utcnow()
+    count = COPY_EVENTS_FROM + 100
+    with crm.db.write() as conn:
+        conn.execute(
+            table.insert(),
+            [{"name": f"c{i}", "account": source, "created_at": now, "updated_at": now} for i in range(count)],
+        )
+    with crm.db.read() as conn:
+        last = conn.execute(sa.select(sa.func.max(events.c.id))).scalar() or 0
+    merged = crm.merges.merge("account", source, into=target, actor=SYSTEM)
+    assert merged["repointed"] == [{"entity": "contact", "field": "account", "count": count}]
+    with crm.db.read() as conn:
+        rows = conn.execute(
+            sa.select(events.c.id, events.c.type, events.c.record_id, events.c.payload)
+            .where(events.c.id > last, events.c.entity == "contact")
+            .order_by(events.c.id)
+        ).all()
+        audited = conn.execute(
+            sa.select(sa.func.count()).where(audit_log.c.entity == "contact", audit_log.c.field == "account")
+        ).scalar()
+    assert len(rows) == count and audited == count
+    assert {r.type for r in rows} == {"record.updated"}
+    assert rows[0].payload["changes"] == {"account": {"old": source, "new": target}}
+    assert rows[0].payload["record"]["account"] == target and rows[0].payload["merge"] == merged["id"]
+    crm.merges.undo(merged["id"], actor=SYSTEM)
+    assert crm.records.list("contact", where={"account": source}, limit=0, actor=SYSTEM).total == count
