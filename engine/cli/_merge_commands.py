@@ -59,7 +59,7 @@ def merge_record_command(
     taken = ", ".join(merged["taken"]) or "none"
     click.echo(
         f"merged {entity} {source_id} into {target_id} (merge {merged['id']}): "
-        f"{moved} reference(s) moved, fields taken from the source: {taken}"
+        f"{moved} reference(s) moved, target fields written: {taken}"
     )
     click.echo(f"  undo with: crm merge undo {merged['id']}")
 
