@@ -314,8 +314,13 @@ class MergeService:
             move = Move(entity, target_id, source_id, actor.name, change_id, now, merge_id)
             move_history_back(tx, entity, kept["history"], source_id)
             for group in kept["repointed"]:
-                if group["entity"] in model.definitions.entities:
-                    repoint(engine, tx, model, move, group["entity"], group["field"], group["ids"])
+                back = repoint(engine, tx, model, move, group["entity"], group["field"], group["ids"])
+                if len(back) != len(group["ids"]):  # changed between the check and now
+                    raise ConflictError(
+                        f"{group['entity']} records re-pointed by merge {merge_id} changed while it was "
+                        "being undone; try again",
+                        [Problem(code="changed_since_merge", field=group["field"], message="changed meanwhile")],
+                    )
             _restore_scores(tx, kept["scores"])
             _audit(tx, move, source_id, "unmerge", None, {"restored": row_json(source), "merge": merge_id})
             _audit(tx, move, target_id, "unmerge", None, {"restored": source_id, "merge": merge_id})
