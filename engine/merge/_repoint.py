@@ -11,12 +11,13 @@ to date (the target's rollups then count the re-pointed children).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
 from engine.storage import (
@@ -35,6 +36,7 @@ from ._snapshot import row_json
 if TYPE_CHECKING:
     from engine.runtime import CompiledModel, CrmEngine
 
+#: Ids per ``IN`` list on SQLite (PostgreSQL takes them all as one array parameter).
 _CHUNK = 500
 #: The history tables a merge moves to the target, by the name ``crm_merges.history`` uses.
 HISTORY_TABLES: dict[str, sa.Table] = {
@@ -81,9 +83,8 @@ def repoint(
         statement = table.update().where(*where).values(values).returning(*table.c)
         after.extend(dict(r) for r in tx.execute(statement).mappings())
     else:
-        for start in range(0, len(ids), _CHUNK):
-            chunk = list(ids[start : start + _CHUNK])
-            statement = table.update().where(*where, table.c.id.in_(chunk)).values(values).returning(*table.c)
+        for chunk in id_chunks(tx, ids):
+            statement = table.update().where(*where, id_in(tx, table.c.id, chunk)).values(values).returning(*table.c)
             after.extend(dict(r) for r in tx.execute(statement).mappings())
     if not after:
         return []
@@ -147,6 +148,24 @@ def move_history_back(tx: Connection, entity: str, moved: dict[str, list[int]], 
     """Give the rows :func:`move_history` moved back to ``to_id``."""
     for name, ids in moved.items():
         table = HISTORY_TABLES[name]
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
-            tx.execute(table.update().where(table.c.entity == entity, table.c.id.in_(chunk)).values(record_id=to_id))
+        for chunk in id_chunks(tx, ids):
+            where = sa.and_(table.c.entity == entity, id_in(tx, table.c.id, chunk))
+            tx.execute(table.update().where(where).values(record_id=to_id))
+
+
+def id_chunks(tx: Connection, ids: Sequence[int]) -> Iterator[list[int]]:
+    """``ids`` in the pieces one statement takes: all at once on PostgreSQL (one array
+    parameter: an ``IN`` list of thousands of parameters costs more to send than to run)."""
+    if tx.dialect.name == "postgresql":
+        if ids:
+            yield list(ids)
+        return
+    for start in range(0, len(ids), _CHUNK):
+        yield list(ids[start : start + _CHUNK])
+
+
+def id_in(tx: Connection, column: Any, ids: list[int]) -> Any:
+    """``column IN ids``: ``= ANY(:ids)`` with one array on PostgreSQL."""
+    if tx.dialect.name == "postgresql":
+        return column == sa.any_(sa.bindparam("crm_ids", ids, type_=ARRAY(sa.BigInteger())))
+    return column.in_(ids)

@@ -46,7 +46,7 @@ from engine.storage import (
 from engine.users import Actor, SystemActor, user_of
 
 from ._plan import FieldChoice, choose, self_references, workflow_problems
-from ._repoint import Move, move_history, move_history_back, repoint
+from ._repoint import Move, id_chunks, id_in, move_history, move_history_back, repoint
 from ._snapshot import row_from_json, row_json
 
 if TYPE_CHECKING:
@@ -519,9 +519,9 @@ def _later_changes(
             continue
         table = model.table(child)
         now_at: dict[int, Any] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            now_at.update(tx.execute(sa.select(table.c.id, table.c[field]).where(table.c.id.in_(chunk))).all())
+        for chunk in id_chunks(tx, ids):
+            query = sa.select(table.c.id, table.c[field]).where(id_in(tx, table.c.id, chunk))
+            now_at.update((int(i), value) for i, value in tx.execute(query))
         gone = [i for i in ids if i not in now_at]
         moved = [i for i in ids if i in now_at and now_at[i] != target_id]
         if gone:
