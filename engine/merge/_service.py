@@ -68,6 +68,13 @@ class MergePlan:
     #: (entity, field, how many records) of every reference to the source
     references: list[tuple[str, str, int]]
     problems: list[Problem]
+    #: fields hidden from the user asking (merged by the same rules, never shown to them)
+    hidden: frozenset[str] = frozenset()
+
+    @property
+    def shown_choices(self) -> list[FieldChoice]:
+        """The choices of the fields the user asking may see."""
+        return [c for c in self.choices if c.field not in self.hidden]
 
     @property
     def changes(self) -> dict[str, Any]:
@@ -79,7 +86,7 @@ class MergePlan:
             "entity": self.entity,
             "source": self.source["id"],
             "target": self.target["id"],
-            "fields": [c.to_json(to_jsonable) for c in self.choices],
+            "fields": [c.to_json(to_jsonable) for c in self.shown_choices],
             "references": [{"entity": e, "field": f, "count": n} for e, f, n in self.references],
             "problems": [p.to_json() for p in self.problems],
         }
@@ -147,7 +154,8 @@ class MergeService:
                 where.append(table.c.id.not_in([source_id, target_id]))
             count = conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar() or 0
             references.append((child.name, field, int(count)))
-        return MergePlan(entity, source, target, choices, references, problems)
+        hidden = permissions.hidden_fields(user, entity) if user is not None else frozenset()
+        return MergePlan(entity, source, target, choices, references, problems, hidden)
 
     # -- merging ----------------------------------------------------------------------------
     def merge(
@@ -199,7 +207,7 @@ class MergeService:
                     scores=kept_scores,
                 )
             )
-        shown = self.get(merge_id, actor=SystemActor("merge"))
+        shown = self._shown(merge_id, actor)
         shown["record"] = engine.records.get(entity, target["id"], actor=actor)
         return shown
 
@@ -338,7 +346,7 @@ class MergeService:
             )
             engine.derived.after_write(tx, model, entity, None, source, actor.name)
             tx.execute(merges.update().where(merges.c.id == merge_id).values(undone_at=now, undone_by=actor.name))
-        return self.get(merge_id, actor=SystemActor("merge"))
+        return self._shown(merge_id, actor)
 
     # -- reading ------------------------------------------------------------------------------
     def get(self, merge_id: int, *, actor: Actor) -> dict[str, Any]:
@@ -347,7 +355,13 @@ class MergeService:
         with self._engine.db.read() as conn:
             kept = _merge_row(conn, merge_id, lock=False)
         self._require_read(kept, actor)
-        return {**merge_json(kept), "source_row": kept["source_row"]}
+        return self._visible({**merge_json(kept), "source_row": kept["source_row"]}, actor)
+
+    def _shown(self, merge_id: int, actor: Actor) -> dict[str, Any]:
+        """A merge ``actor`` just made or undid, as :meth:`get` shows it."""
+        with self._engine.db.read() as conn:
+            kept = _merge_row(conn, merge_id, lock=False)
+        return self._visible({**merge_json(kept), "source_row": kept["source_row"]}, actor)
 
     def list(self, entity: str | None = None, *, actor: Actor, limit: int = 50) -> list[dict[str, Any]]:
         """Merges, newest first (of ``entity`` when given). A user whose roles restrict what
@@ -362,7 +376,21 @@ class MergeService:
         if user is not None and not self._engine.permissions.access(user, entity or "").unrestricted:
             query = query.where(merges.c.actor == user.name)
         with self._engine.db.read() as conn:
-            return [merge_json(dict(r)) for r in conn.execute(query).mappings()]
+            found = [merge_json(dict(r)) for r in conn.execute(query).mappings()]
+        return [self._visible(m, actor) for m in found]
+
+    def _visible(self, shown: dict[str, Any], actor: Actor) -> dict[str, Any]:
+        """``shown`` without the values of fields hidden from ``actor``."""
+        user = user_of(actor)
+        if user is None or shown["entity"] not in self._engine.model.definitions.entities:
+            return shown
+        hidden = self._engine.permissions.hidden_fields(user, shown["entity"])
+        if not hidden:
+            return shown
+        out = {**shown, "taken": {k: v for k, v in shown["taken"].items() if k not in hidden}}
+        if "source_row" in out:
+            out["source_row"] = {k: v for k, v in out["source_row"].items() if k not in hidden}
+        return out
 
     def _require_read(self, kept: Mapping[str, Any], actor: Actor) -> None:
         user = user_of(actor)

@@ -1,6 +1,7 @@
 """A small book for the merge tests: accounts (a unique code, a parent account, rollups over
 their deals), contacts and deals (a workflow, a compute reading the account), a ``rep`` role
-that updates only its own records, and users ann and bob (reps) and boss (admin)."""
+that updates only its own records, a ``clerk`` who never sees an account's phone, and users
+ann and bob (reps), cleo (clerk) and boss (admin)."""
 
 from __future__ import annotations
 
@@ -72,13 +73,26 @@ REP = {
     "permissions": {"*": {"create": True, "read": "all", "update": "own", "delete": "own"}},
 }
 
+#: Updates every record but never sees an account's phone.
+CLERK = {
+    "schema_version": 1,
+    "kind": "role",
+    "name": "clerk",
+    "permissions": {
+        "*": {"create": True, "read": "all", "update": "all"},
+        "account": {"fields": {"phone": "hidden"}},
+    },
+}
+
 
 def set_up(engine: CrmEngine, root: Path) -> CrmEngine:
-    """``engine`` with the book applied and users ann, bob (reps) and boss (admin)."""
-    bundle = write_bundle(root, "book", ENTITIES, extra={"deal_flow.json": PIPELINE, "rep.json": REP})
+    """``engine`` with the book applied and users ann, bob (reps), cleo (clerk) and boss (admin)."""
+    extra = {"deal_flow.json": PIPELINE, "rep.json": REP, "clerk.json": CLERK}
+    bundle = write_bundle(root, "book", ENTITIES, extra=extra)
     engine.apply(load_definitions(bundle))
     for name in ("ann", "bob"):
         engine.users.create(name, roles=["rep"])
+    engine.users.create("cleo", roles=["clerk"])
     engine.users.create("boss", roles=["admin"])
     return engine
 

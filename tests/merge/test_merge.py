@@ -314,3 +314,19 @@ def test_many_references_each_evented_and_audited(crm: CrmEngine) -> None:
     assert rows[0].payload["record"]["account"] == target and rows[0].payload["merge"] == merged["id"]
     crm.merges.undo(merged["id"], actor=SYSTEM)
     assert crm.records.list("contact", where={"account": source}, limit=0, actor=SYSTEM).total == count
+
+
+def test_hidden_fields_are_merged_but_never_shown(crm: CrmEngine) -> None:
+    """A field hidden from a user is merged by the same rules, and left out of what the
+    merge shows them (the plan, the merge, the list)."""
+    cleo = crm.users.get("cleo")
+    target = make(crm, "account", name="A")
+    source = make(crm, "account", name="B", phone="555")
+    plan = crm.merges.plan("account", source, into=target, actor=cleo)
+    assert "phone" not in [c.field for c in plan.shown_choices]
+    merged = crm.merges.merge("account", source, into=target, actor=cleo)
+    assert "phone" not in merged["taken"] and "phone" not in merged["source_row"]
+    assert "phone" not in merged["record"]
+    assert all("phone" not in m["taken"] for m in crm.merges.list(actor=cleo))
+    assert crm.records.get("account", target, actor=SYSTEM)["phone"] == "555"  # merged all the same
+    assert "phone" in crm.merges.get(merged["id"], actor=SYSTEM)["taken"]
