@@ -44,6 +44,7 @@ def _register() -> None:
     from ._event_commands import events
     from ._io_commands import export_command, import_command
     from ._job_commands import jobs, worker
+    from ._merge_commands import merge_group, merge_record_command
     from ._notification_commands import notifications_command
     from ._preset_commands import preset
     from ._record_commands import audit_command, record
@@ -77,6 +78,8 @@ def _register() -> None:
     cli.add_command(jobs)
     cli.add_command(worker)
     cli.add_command(webhook)
+    record.add_command(merge_record_command)
+    cli.add_command(merge_group)
     set_summaries(cli)
 
 

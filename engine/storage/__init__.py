@@ -17,6 +17,7 @@ from ._history_rows import (
     workflow_history_row,
 )
 from ._job_tables import jobs, periodic_slots
+from ._merge_tables import merges
 from ._notification_tables import notifications
 from ._operations import (
     AddField,
@@ -62,6 +63,7 @@ from ._system_tables import (
 )
 from ._trails import audit_since_deletion, trail_of, written_since_deletion
 from ._unit import (
+    COPY_EVENTS_FROM,
     EVENT_TYPES,
     RECORD_CREATED,
     RECORD_DELETED,
@@ -82,6 +84,7 @@ from ._webhook_tables import webhook_deliveries, webhook_subscriptions
 __all__ = [
     "AUDIT_COLUMNS",
     "BATCH_RECORD_ID",
+    "COPY_EVENTS_FROM",
     "DEFAULT_URL",
     "EVENT_TYPES",
     "RECORDS_IMPORTED",
@@ -138,6 +141,7 @@ __all__ = [
     "installed_presets",
     "jobs",
     "load_stored",
+    "merges",
     "normalize_url",
     "notifications",
     "periodic_slots",

@@ -36,6 +36,7 @@ from ._expose import expose
 from ._filters import Condition, entity_filters, where_of
 from ._forms import build_form, expected_version, form_fields, form_values, record_data, show_problems
 from ._i18n import Text, current_language, say, word
+from ._merge_pages import MergePages
 from ._people import USER_FIELDS, person
 from ._permitted import access_of, mark_conditions, may_change, restrict_form, signed_in, writable_fields
 from ._record_page import RecordPage, flash_error
@@ -64,7 +65,7 @@ def endpoint_of(entity: str) -> str:
     return f"records_{entity}"
 
 
-class EntityView(SignedInOnly, RecordPage, BaseModelView):  # type: ignore[misc]
+class EntityView(SignedInOnly, RecordPage, MergePages, BaseModelView):  # type: ignore[misc]
     """The list, forms and record page of one entity."""
 
     can_view_details = True

@@ -28,6 +28,7 @@ from ._definitions import DefinitionsView
 from ._error_pages import init_app as init_error_pages
 from ._i18n import Text, current_language, say, word
 from ._jobs import JobsView
+from ._merge_pages import MergesView, merge_word
 from ._my_day import MyDayView
 from ._notifications import NotificationsView
 from ._presets import PresetsView
@@ -74,6 +75,7 @@ def init_app(app: Flask, engine: CrmEngine) -> Admin:
     admin.add_view(JobsView(engine, word("administration")))
     admin.add_view(NotificationsView(engine))
     admin.add_view(WebhooksView(engine, word("administration")))
+    admin.add_view(MergesView(engine, word("administration")))
     app.context_processor(lambda: _template_context(engine))
     return admin
 
@@ -89,6 +91,7 @@ def _template_context(engine: CrmEngine) -> dict[str, Any]:
         "crm_unread": engine.notifications.unread_count(user.user.name) if signed_in else 0,
         "crm_word": word,
         "crm_say": say,
+        "merge_word": merge_word,
         "crm_language": current_language(),
         "crm_user": user if user is not None and user.is_authenticated else None,
         "crm_form": LanguageForm(),
