@@ -157,6 +157,7 @@ def decode_error(path: Path, encoding: str) -> UsageError:
     and an encoding that does read the file when there is one."""
     offset = 0
     decoder = codecs.getincrementaldecoder(encoding)()
+    shown = "UTF-8" if encoding.startswith("utf-8") else encoding.upper()
     with path.open("rb") as handle:
         for number, line in enumerate(handle, start=1):
             try:
@@ -165,14 +166,14 @@ def decode_error(path: Path, encoding: str) -> UsageError:
                 position = offset + exc.start  # lines end in \n: nothing is buffered between them
                 bad = line[exc.start : exc.start + 4].hex(" ")
                 hint = _other_encoding(path, encoding)
-                message = f"{path} is not {encoding}: line {number}, byte {position + 1} (0x{bad}) cannot be read" + (
+                message = f"{path} is not {shown}: line {number}, byte {position + 1} (0x{bad}) cannot be read" + (
                     f"; the file reads as {hint}: use --encoding {hint}" if hint else ""
                 )
                 return UsageError(
-                    message, [Problem(code="encoding", line=number, message=f"byte {position + 1} is not {encoding}")]
+                    message, [Problem(code="encoding", line=number, message=f"byte {position + 1} is not {shown}")]
                 )
             offset += len(line)
-    return UsageError(f"{path} ends in the middle of a {encoding} character")
+    return UsageError(f"{path} ends in the middle of a {shown} character")
 
 
 def _other_encoding(path: Path, tried: str) -> str | None:
