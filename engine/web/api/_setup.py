@@ -13,7 +13,19 @@ from .._responses import json_response
 from .._state import bind_engine, web_state
 from .._users import current_user
 from ..openapi import API_PREFIX, build_spec
-from . import _admin, _automations, _events, _jobs, _metadata, _notifications, _records, _scores, _webhooks, _workflow
+from . import (
+    _admin,
+    _automations,
+    _events,
+    _imports,
+    _jobs,
+    _metadata,
+    _notifications,
+    _records,
+    _scores,
+    _webhooks,
+    _workflow,
+)
 from ._lookup import resolved
 
 Route = tuple[str, Callable[..., Response], tuple[str, ...]]
@@ -58,6 +70,7 @@ def _routes() -> Iterable[Route]:
     yield from _workflow.ROUTES
     yield from _scores.ROUTES
     yield from _admin.ROUTES
+    yield from _imports.ROUTES
     yield from _events.ROUTES
     yield from _automations.ROUTES
     yield from _notifications.ROUTES

@@ -12,6 +12,7 @@ from engine.metadata import Definitions, EntityDef
 from ._automation_paths import automation_paths
 from ._components import HEADERS, PARAMETERS, RESPONSES, SCHEMAS, SECURITY_SCHEMES, schema_ref
 from ._entity_schemas import input_schema, record_schema
+from ._import_paths import IMPORT_SCHEMAS, import_paths
 from ._job_paths import JOB_SCHEMAS, job_paths
 from ._notification_paths import notification_paths
 from ._paths import entity_paths, event_paths, global_paths
@@ -63,6 +64,7 @@ def build_spec(definitions: Definitions | None, version: int) -> dict[str, Any]:
         **automation_paths(),
         **notification_paths(),
         **job_paths(),
+        **import_paths(),
         **webhook_paths(),
     }.items():
         spec.path(path=path, operations=operations)
@@ -76,7 +78,7 @@ def build_spec(definitions: Definitions | None, version: int) -> dict[str, Any]:
 def _add_shared_components(spec: APISpec) -> None:
     """The schemas, responses, parameters, headers and security schemes every document has."""
     # apispec may complete what it is given in place; the module-level parts stay pristine
-    for name, schema in {**SCHEMAS, **JOB_SCHEMAS, **WEBHOOK_SCHEMAS}.items():
+    for name, schema in {**SCHEMAS, **JOB_SCHEMAS, **IMPORT_SCHEMAS, **WEBHOOK_SCHEMAS}.items():
         spec.components.schema(name, copy.deepcopy(schema))
     for name, response in RESPONSES.items():
         spec.components.response(name, copy.deepcopy(response))
