@@ -69,7 +69,9 @@ def test_reference_by_unique_field_and_by_display_field(crm: CrmEngine, tmp_path
     rows = [["name", "account.code", "employer.name"], ["Ann", "G1", "Acme"], ["Bob", " A1 ", ""], ["Cy", "", "Globex"]]
     report = import_csv(crm, "contact", _csv(tmp_path / "c.csv", rows), actor=SYSTEM)
     assert (report.inserted, report.rejected) == (3, 0)
-    found = [(r["name"], r["account"], r["employer"]) for r in crm.records.list("contact", actor=SYSTEM, sort="id").items]
+    found = [
+        (r["name"], r["account"], r["employer"]) for r in crm.records.list("contact", actor=SYSTEM, sort="id").items
+    ]
     assert found == [("Ann", 2, 1), ("Bob", 1, None), ("Cy", None, 2)]
 
 
@@ -202,9 +204,7 @@ def test_revert_deletes_what_was_created_and_restores_what_was_updated(crm: CrmE
     assert again.value.problems[0].code == "already_reverted"
 
 
-def test_revert_is_refused_naming_the_records_whose_later_changes_it_would_lose(
-    crm: CrmEngine, tmp_path: Path
-) -> None:
+def test_revert_is_refused_naming_the_records_whose_later_changes_it_would_lose(crm: CrmEngine, tmp_path: Path) -> None:
     rows = [["code", "name"], ["A1", "Acme Ltd"], ["N1", "New"], ["N2", "Newer"], ["N3", "Newest"]]
     report = import_csv(crm, "account", _csv(tmp_path / "a.csv", rows), key="code", actor=SYSTEM)
     assert report.import_id is not None
@@ -263,7 +263,12 @@ def test_cli_import_prints_the_id_lists_and_reverts(
     # (PostgreSQL's sequences keep what the dry runs drew: the contact's id may be higher)
     assert re.search(r"contact \d+ refers to account 1", refused.stderr) and "Traceback" not in refused.stderr
     reverted = run_cli("import", "revert", "2", "--json")
-    assert reverted.exit_code == 0 and reverted.json() == {"import": 2, "entity": "contact", "deleted": 1, "restored": 0}
+    assert reverted.exit_code == 0 and reverted.json() == {
+        "import": 2,
+        "entity": "contact",
+        "deleted": 1,
+        "restored": 0,
+    }
     assert run_cli("import", "revert", "1").exit_code == 0
     assert run_cli("record", "list", "account", "--json").json()["items"] == []
     missing = run_cli("import", "revert", "9")
