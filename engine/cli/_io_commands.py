@@ -41,7 +41,7 @@ class _ImportGroup(click.Group):
     are its subcommands (so an entity cannot be called ``list`` or ``revert`` here)."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args or args[0] not in self.commands or args[0] == "run":
+        if args[:1] not in (["--help"], ["-h"]) and (not args or args[0] not in self.commands):
             args = ["run", *args]
         return super().parse_args(ctx, args)
 
@@ -50,12 +50,12 @@ class _ImportGroup(click.Group):
 def import_group() -> None:
     """Import records from a CSV file; list imports and revert them.
 
-    crm import ENTITY FILE [OPTIONS] imports (see crm import run --help); crm import list
-    shows the latest imports; crm import revert ID undoes one.
+    crm import ENTITY FILE [OPTIONS] is short for crm import run ENTITY FILE [OPTIONS]
+    (its options: crm import run --help).
     """
 
 
-@import_group.command("run", hidden=True)
+@import_group.command("run")
 @click.argument("entity")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option(
@@ -99,8 +99,11 @@ def import_command(
     mapping: Path | None,
     as_json: bool,
 ) -> None:
-    """Import records of ENTITY from a CSV FILE (header = field names, or reference.key for a
-    reference found by a unique field, e.g. account.code)."""
+    """Import records of ENTITY from a CSV FILE.
+
+    The header names fields; a reference may be named by a unique field of its target
+    (account.code) or its display field (account.name) instead of the id.
+    """
     context: CliContext = ctx.obj
     context.require_admin("import")
     file_format = ImportFormat(
