@@ -4,8 +4,9 @@ field ``account`` with the id of the account whose ``code`` is the cell.
 The key is ``id``, a unique field of the target, or the target's display field (which need
 not be declared unique: a value two records share is then an ``ambiguous_reference``).
 Cells are resolved a batch at a time, one query per key column and batch, never per line.
-A resolved cell is replaced by the id, so the compiled CSV reader converts and checks the
-line as if the file had named the id; the original cells stay for the rejects file.
+A resolved cell is replaced by the id (in the record's own cell list: the reader made it for
+this line alone), so the compiled CSV reader converts and checks the line as if the file had
+named the id; a copy of the cells as the file had them stays for the rejects file.
 """
 
 from __future__ import annotations
@@ -116,6 +117,7 @@ class KeyResolver:
         self.model = model
         self.columns = tuple(columns)
         self.batch_size = batch_size
+        self._width = max(column.index for column in self.columns) + 1
 
     def resolve(
         self, conn: Connection, records: Iterable[CsvRecord], before_query: Callable[[], None]
@@ -134,28 +136,29 @@ class KeyResolver:
             yield from self._resolve_chunk(conn, chunk)
 
     def _resolve_chunk(self, conn: Connection, chunk: list[CsvRecord]) -> Iterator[ResolvedRecord]:
-        found = [self._lookup(conn, column, chunk) for column in self.columns]
+        found = [(column, self._lookup(conn, column, chunk)) for column in self.columns]
+        width = self._width
         for record in chunk:
             cells = record.cells
-            if not cells or len(cells) <= max(c.index for c in self.columns):
+            if cells is None or len(cells) < width:
                 yield ResolvedRecord(record, None, ())  # the reader reports the line's shape
                 continue
-            resolved = list(cells)
+            original = cells.copy()  # for the rejects file; the record's cells take the ids
             problems: list[Problem] = []
-            for column, ids in zip(self.columns, found, strict=True):
+            for column, ids in found:
                 text = cells[column.index].strip()
                 if not text:
                     continue
                 matches = ids.get(text)
-                if not matches:
+                if matches is None:
                     problems.append(self._unknown(column, text, record.first_line))
                 elif len(matches) > 1:
                     problems.append(self._ambiguous(column, text, matches, record.first_line))
                 else:
-                    resolved[column.index] = str(matches[0])
-            yield ResolvedRecord(CsvRecord(record.first_line, record.last_line, cells=resolved), cells, tuple(problems))
+                    cells[column.index] = matches[0]
+            yield ResolvedRecord(record, original, tuple(problems))
 
-    def _lookup(self, conn: Connection, column: KeyColumn, chunk: list[CsvRecord]) -> dict[str, list[int]]:
+    def _lookup(self, conn: Connection, column: KeyColumn, chunk: list[CsvRecord]) -> dict[str, list[str]]:
         """Cell text → ids of the target records with that key (one query per chunk of values)."""
         wanted: dict[Any, str] = {}
         seen: set[str] = set()
@@ -176,7 +179,7 @@ class KeyResolver:
                 wanted[text] = text
         table = self.model.table(column.target)
         key = table.c[column.key]
-        ids: dict[str, list[int]] = {}
+        ids: dict[str, list[str]] = {}
         values = list(wanted)
         for start in range(0, len(values), _LOOKUP_CHUNK):
             part = values[start : start + _LOOKUP_CHUNK]
@@ -184,7 +187,7 @@ class KeyResolver:
             if column.may_repeat:
                 query = query.order_by(table.c.id)
             for value, record_id in conn.execute(query):
-                ids.setdefault(wanted[value], []).append(record_id)
+                ids.setdefault(wanted[value], []).append(str(record_id))
         return ids
 
     @staticmethod
@@ -197,8 +200,8 @@ class KeyResolver:
         )
 
     @staticmethod
-    def _ambiguous(column: KeyColumn, text: str, ids: list[int], line: int) -> Problem:
-        shown = ", ".join(str(i) for i in ids[:5]) + (" …" if len(ids) > 5 else "")
+    def _ambiguous(column: KeyColumn, text: str, ids: list[str], line: int) -> Problem:
+        shown = ", ".join(ids[:5]) + (" …" if len(ids) > 5 else "")
         return Problem(
             code="ambiguous_reference",
             field=column.reference.name,
