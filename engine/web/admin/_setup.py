@@ -24,6 +24,7 @@ from ._automations import AutomationsView
 from ._dashboard import DashboardView
 from ._definitions import DefinitionsView
 from ._i18n import current_language, say, word
+from ._imports import ImportsView
 from ._jobs import JobsView
 from ._notifications import NotificationsView
 from ._presets import PresetsView
@@ -59,6 +60,7 @@ def init_app(app: Flask, engine: CrmEngine) -> Admin:
     admin.add_view(DefinitionsView(engine, word("administration")))
     admin.add_view(PresetsView(engine, word("administration")))
     admin.add_view(AutomationsView(engine, word("administration")))
+    admin.add_view(ImportsView(engine, word("administration")))
     admin.add_view(JobsView(engine, word("administration")))
     admin.add_view(NotificationsView(engine))
     admin.add_view(WebhooksView(engine, word("administration")))
