@@ -68,7 +68,7 @@ def test_check_import_and_revert_from_the_page(admin: FlaskClient, engine: CrmEn
 
 
 def test_refusals_come_back_on_the_page(admin: FlaskClient, engine: CrmEngine) -> None:
-    wrong = _post(admin, "name,account.city\nAnn,x\n".encode())
+    wrong = _post(admin, b"name,account.city\nAnn,x\n")
     assert "unknown_key" in wrong and _count(engine) == 0
     bad_map = _post(admin, b"name\nAnn\n", mapping="{nope")
     assert "not JSON" in bad_map
