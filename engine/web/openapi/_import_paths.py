@@ -94,7 +94,7 @@ def import_paths() -> dict[str, Any]:
                 "imports.list",
                 "admin",
                 "The latest imports, newest first",
-                {**_ok("Imports", schema_ref("ImportPage")), **_problems(403, 404)},
+                {**_ok("Imports", schema_ref("ImportPage")), **_problems(400, 403, 404)},
                 parameters=[
                     {"name": "entity", "in": "query", "required": False, "schema": {"type": "string"}},
                     {
@@ -112,7 +112,7 @@ def import_paths() -> dict[str, Any]:
                 "admin",
                 "Delete what an import created and restore what it updated (409 naming the records when a "
                 "later change would be lost)",
-                {**_ok("What the revert did", schema_ref("ImportReverted")), **_problems(403, 404, 409)},
+                {**_ok("What the revert did", schema_ref("ImportReverted")), **_problems(400, 403, 404, 409, 422)},
                 parameters=[
                     {"name": "import_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
                 ],
