@@ -63,7 +63,7 @@ def revert_import(engine: CrmEngine, import_id: int, *, actor: Actor) -> RevertR
             dict(r)
             for r in conn.execute(sa.select(import_changes).where(import_changes.c.import_id == import_id)).mappings()
         ]
-        refusals = _refusals(engine, conn, entity, created, changes)
+        refusals = _refusals(engine, conn, row, created, changes)
         if refusals:
             shown = refusals[:MAX_NAMED]
             more = f" and {len(refusals) - MAX_NAMED} more" if len(refusals) > MAX_NAMED else ""
@@ -73,7 +73,8 @@ def revert_import(engine: CrmEngine, import_id: int, *, actor: Actor) -> RevertR
                 + more,
                 shown,
             )
-        for record in created:
+        # newest first: a record the file created after another and that refers to it goes first
+        for record in reversed(created):
             engine.records.delete(entity, record["id"], actor=actor, expected_version=record["version"], conn=conn)
         for change in changes:
             engine.records.update(
@@ -107,8 +108,14 @@ def revert_import(engine: CrmEngine, import_id: int, *, actor: Actor) -> RevertR
 
 
 def _refusals(
-    engine: CrmEngine, conn: Connection, entity: str, created: list[dict[str, Any]], changes: list[dict[str, Any]]
+    engine: CrmEngine,
+    conn: Connection,
+    row: dict[str, Any],
+    created: list[dict[str, Any]],
+    changes: list[dict[str, Any]],
 ) -> list[Problem]:
+    """Every record whose later change the revert of import ``row`` would lose."""
+    entity = row["entity"]
     problems: list[Problem] = []
     for record in created:
         if record["version"] != 1:
@@ -123,10 +130,12 @@ def _refusals(
         column = child_table.c[field_name]
         for start in range(0, len(created_ids), 1000):
             chunk = created_ids[start : start + 1000]
-            query = (
-                sa.select(child_table.c.id, column).where(column.in_(chunk)).order_by(child_table.c.id).limit(MAX_NAMED)
-            )
-            for child_id, target_id in conn.execute(query):
+            query = sa.select(child_table.c.id, column).where(column.in_(chunk))
+            if child.name == entity:  # a record the import created too is deleted first, not in the way
+                query = query.where(
+                    sa.or_(child_table.c.created_by != row["actor"], child_table.c.created_at != row["started_at"])
+                )
+            for child_id, target_id in conn.execute(query.order_by(child_table.c.id).limit(MAX_NAMED)):
                 message = f"{child.name} {child_id} refers to {entity} {target_id} (through {child.name}.{field_name})"
                 problems.append(_refusal(target_id, message))
     if changes:

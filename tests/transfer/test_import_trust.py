@@ -27,6 +27,7 @@ ENTITIES: dict[str, Any] = {
             "code": {"type": "string", "unique": True},
             "city": {"type": "string"},
             "size": {"type": "integer"},
+            "parent": {"type": "reference", "target": "account"},
         },
     },
     "contact": {
@@ -221,6 +222,19 @@ def test_revert_is_refused_naming_the_records_whose_later_changes_it_would_lose(
     assert any(m.startswith("account 1 was changed") for m in messages)
     assert len(crm.records.list("account", actor=SYSTEM).items) == 7  # nothing was reverted
     assert list_imports(crm)[0]["status"] == "imported"
+
+
+def test_records_the_import_created_may_refer_to_each_other(crm: CrmEngine, tmp_path: Path) -> None:
+    rows = [["name", "code", "parent.code"], ["Group", "H1", "A1"], ["Branch", "H2", "H1"], ["Desk", "H3", "H2"]]
+    report = import_csv(crm, "account", _csv(tmp_path / "a.csv", rows), actor=SYSTEM, batch_size=1)
+    assert report.inserted == 3 and report.import_id is not None
+    assert [(a["code"], a["parent"]) for a in crm.records.list("account", actor=SYSTEM, sort="id").items][4:] == [
+        ("H1", 1),
+        ("H2", 5),
+        ("H3", 6),
+    ]
+    assert revert_import(crm, report.import_id, actor=SYSTEM).deleted == 3
+    assert len(crm.records.list("account", actor=SYSTEM).items) == 4
 
 
 def test_revert_of_an_unknown_import(crm: CrmEngine) -> None:
