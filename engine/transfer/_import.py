@@ -262,15 +262,20 @@ class CsvImporter:
             if pending is not None:
                 pending.result()
 
-        resolved: Iterator[ResolvedRecord] = (
-            self._keys.resolve(conn, records, wait_for_writer)
-            if self._keys is not None
-            else (ResolvedRecord(record, None, ()) for record in records)
+        # without key columns the records go straight in (no per-line wrapper on the hot path)
+        resolved: Iterator[ResolvedRecord] | None = (
+            self._keys.resolve(conn, records, wait_for_writer) if self._keys is not None else None
         )
+        original: list[str] | None = None
+        found: tuple[Problem, ...] = ()
         batch: list[_Row] = []
         lines_read = 0
         try:
-            for record, original, found in resolved:
+            for item in resolved if resolved is not None else records:
+                if isinstance(item, ResolvedRecord):
+                    record, original, found = item
+                else:
+                    record = item
                 lines_read = record.last_line - 1
                 row = self._row(
                     record, len(header), converter, keep if not identity else None, rejects, original, found
