@@ -42,11 +42,8 @@ from engine.metadata import EntityDef
 from engine.progress import NO_PROGRESS, Progress
 from engine.records import conditional_problems, number_rows, numbered_fields, unique_conflicts, unknown_owners
 from engine.storage import (
-    RECORDS_IMPORTED,
-    DomainEvent,
     audit_log,
     audit_row,
-    batch_audit_row,
     record_updated,
     unit_of,
     workflow_history,
@@ -55,7 +52,7 @@ from engine.users import Actor, owner_of_new
 
 from ._copy import BulkWriter
 from ._csv import CsvRecord, csv_records
-from ._import_support import ImportReport
+from ._import_support import ImportReport, audit_batch
 from ._import_support import Inline as _Inline
 from ._import_support import Rejects as _Rejects
 from ._import_support import count_lines as _count_lines
@@ -128,6 +125,7 @@ class CsvImporter:
         self._given: frozenset[str] = frozenset()
         self._parents: dict[str, dict[int, set[str]]] = {}
         self._conditional = any(f.required_when or f.read_only_when for f in self.definition.fields.values())
+        self._derives: bool | None = None  # whether the entity has derived fields (asked on the first batch)
         self._lock = threading.Lock()
         self._advanced = 0
         self._written_through = 0
@@ -407,6 +405,10 @@ class CsvImporter:
     ) -> tuple[tuple[str, ...], list[_Row]]:
         """The batch with the derived values of its new records added as columns (a line whose
         compute fails is rejected, naming the field and the rule)."""
+        if self._derives is None:  # asked once: with no records, only the names come back
+            self._derives = bool(self.engine.derived.values_for_new_rows(conn, self.model, self.definition, [])[0])
+        if not self._derives and not self._conditional:
+            return columns, batch  # nothing to check or add: no per-line dicts (a twentieth of a plain import)
         records = [dict(zip(columns, row.values, strict=True)) for row in batch]
         if self._conditional:  # required_when / read_only_when of new records
             checked = [
@@ -724,35 +726,11 @@ class CsvImporter:
         return True
 
     def _audit_bulk(self, conn: Connection, batch: list[_Row], now: datetime) -> None:
-        """One audit row per batch: bulk creation is audited by file lines, not per field."""
-        if not batch:
-            return
-        change_id = f"import-{batch[0].line}-{batch[-1].line}"
-        summary = {"lines": [batch[0].line, batch[-1].line], "records": len(batch)}
-        conn.execute(
-            audit_log.insert().values(
-                batch_audit_row(
-                    change_id=change_id,
-                    entity=self.definition.name,
-                    action="import",
-                    summary=summary,
-                    actor=self.actor,
-                    at=now,
-                )
+        """One audit row and one event per batch (see :func:`audit_batch`)."""
+        if batch:
+            audit_batch(
+                conn, self.definition.name, (batch[0].line, batch[-1].line), len(batch), self.actor, now, self.version
             )
-        )
-        # one event per batch, like the audit: an import of a million lines is not a million events
-        unit_of(conn).emit(
-            DomainEvent(
-                RECORDS_IMPORTED,
-                self.definition.name,
-                None,
-                self.actor,
-                {**summary, "change_id": change_id},
-                now,
-                self.version,
-            )
-        )
 
 
 class _Rehearsed(Exception):

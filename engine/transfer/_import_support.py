@@ -1,5 +1,6 @@
 """Pieces of the CSV importer that do not depend on it: its report, the rejects file, the
-inline "executor" of the single-threaded mode, and the line count for the progress bar."""
+inline "executor" of the single-threaded mode, the line count for the progress bar, and
+the audit row and event of a batch."""
 
 from __future__ import annotations
 
@@ -7,10 +8,14 @@ import csv
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from sqlalchemy.engine import Connection
+
 from engine.errors import Problem
+from engine.storage import RECORDS_IMPORTED, DomainEvent, audit_log, batch_audit_row, unit_of
 
 
 @dataclass
@@ -99,3 +104,26 @@ def count_lines(path: Path) -> int | None:
         return max(count - 1, 0)
     except OSError:
         return None
+
+
+def audit_batch(
+    conn: Connection,
+    entity: str,
+    lines: tuple[int, int],
+    records: int,
+    actor: str,
+    now: datetime,
+    version: int,
+) -> None:
+    """One audit row per batch: bulk creation is audited by file lines, not per field."""
+    change_id = f"import-{lines[0]}-{lines[1]}"
+    summary = {"lines": list(lines), "records": records}
+    conn.execute(
+        audit_log.insert().values(
+            batch_audit_row(change_id=change_id, entity=entity, action="import", summary=summary, actor=actor, at=now)
+        )
+    )
+    # one event per batch, like the audit: an import of a million lines is not a million events
+    unit_of(conn).emit(
+        DomainEvent(RECORDS_IMPORTED, entity, None, actor, {**summary, "change_id": change_id}, now, version)
+    )
