@@ -4,6 +4,7 @@ OpenAPI document."""
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -59,6 +60,20 @@ def test_natural_keys_dry_run_list_and_revert(sales: CrmEngine, client: FlaskCli
     assert problem(client.post(f"{API}/admin/imports/1/revert"), 409)["errors"][0]["code"] == "already_reverted"
     assert problem(client.post(f"{API}/admin/imports/77/revert"), 404)["code"] == "not_found"
     assert problem(client.post(f"{API}/admin/imports/x/revert"), 404)["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    ("sent", "shown"),
+    [("客户.csv", "客户.csv"), ("exports/a.csv", "a.csv"), ("../..", "upload.csv"), ("..", "upload.csv")],
+    ids=["chinese", "path", "parent", "dots"],
+)
+def test_the_import_list_shows_the_uploaded_files_name(
+    sales: CrmEngine, client: FlaskClient, sent: str, shown: str
+) -> None:
+    multipart = {"file": (io.BytesIO(ACCOUNTS.encode()), sent)}
+    response = client.post(f"{API}/admin/import/account", data=multipart, content_type="multipart/form-data")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert client.get(f"{API}/admin/imports").get_json()["items"][0]["file_name"] == shown
 
 
 def test_encoding_delimiter_and_map(sales: CrmEngine, client: FlaskClient) -> None:
