@@ -42,7 +42,7 @@ def _register() -> None:
     from ._automation_commands import automation
     from ._derived_commands import derived
     from ._event_commands import events
-    from ._io_commands import export_command, import_command
+    from ._io_commands import export_command, import_group
     from ._job_commands import jobs, worker
     from ._merge_commands import merge_group, merge_record_command
     from ._notification_commands import notifications_command
@@ -59,7 +59,7 @@ def _register() -> None:
     cli.add_command(schema)
     cli.add_command(record)
     cli.add_command(audit_command)
-    cli.add_command(import_command)
+    cli.add_command(import_group)
     cli.add_command(export_command)
     cli.add_command(user)
     cli.add_command(token)

@@ -16,6 +16,7 @@ from ._history_rows import (
     score_history_row,
     workflow_history_row,
 )
+from ._import_tables import import_changes, imports
 from ._job_tables import jobs, periodic_slots
 from ._merge_tables import merges
 from ._notification_tables import notifications
@@ -138,6 +139,8 @@ __all__ = [
     "current_version",
     "escalations",
     "events",
+    "import_changes",
+    "imports",
     "installed_presets",
     "jobs",
     "load_stored",

@@ -27,6 +27,7 @@ from ._dashboard import DashboardView
 from ._definitions import DefinitionsView
 from ._error_pages import init_app as init_error_pages
 from ._i18n import Text, current_language, say, word
+from ._imports import ImportsView
 from ._jobs import JobsView
 from ._merge_pages import MergesView, merge_word
 from ._my_day import MyDayView
@@ -72,6 +73,7 @@ def init_app(app: Flask, engine: CrmEngine) -> Admin:
     admin.add_view(DefinitionsView(engine, word("administration")))
     admin.add_view(PresetsView(engine, word("administration")))
     admin.add_view(AutomationsView(engine, word("administration")))
+    admin.add_view(ImportsView(engine, word("administration")))
     admin.add_view(JobsView(engine, word("administration")))
     admin.add_view(NotificationsView(engine))
     admin.add_view(WebhooksView(engine, word("administration")))

@@ -17,6 +17,7 @@ from . import (
     _admin,
     _automations,
     _events,
+    _imports,
     _jobs,
     _merges,
     _metadata,
@@ -70,6 +71,7 @@ def _routes() -> Iterable[Route]:
     yield from _workflow.ROUTES
     yield from _scores.ROUTES
     yield from _admin.ROUTES
+    yield from _imports.ROUTES
     yield from _events.ROUTES
     yield from _automations.ROUTES
     yield from _notifications.ROUTES

@@ -12,6 +12,7 @@ from engine.metadata import Definitions, EntityDef
 from ._automation_paths import automation_paths
 from ._components import HEADERS, PARAMETERS, RESPONSES, SCHEMAS, SECURITY_SCHEMES, schema_ref
 from ._entity_schemas import input_schema, record_schema
+from ._import_paths import IMPORT_SCHEMAS, import_paths
 from ._job_paths import JOB_SCHEMAS, job_paths
 from ._merge_paths import MERGE_SCHEMAS, entity_merge_paths, merge_paths
 from ._notification_paths import notification_paths
@@ -65,6 +66,7 @@ def build_spec(definitions: Definitions | None, version: int) -> dict[str, Any]:
         **automation_paths(),
         **notification_paths(),
         **job_paths(),
+        **import_paths(),
         **webhook_paths(),
         **merge_paths(names),
     }.items():
@@ -79,7 +81,7 @@ def build_spec(definitions: Definitions | None, version: int) -> dict[str, Any]:
 def _add_shared_components(spec: APISpec) -> None:
     """The schemas, responses, parameters, headers and security schemes every document has."""
     # apispec may complete what it is given in place; the module-level parts stay pristine
-    for name, schema in {**SCHEMAS, **JOB_SCHEMAS, **WEBHOOK_SCHEMAS, **MERGE_SCHEMAS}.items():
+    for name, schema in {**SCHEMAS, **JOB_SCHEMAS, **IMPORT_SCHEMAS, **WEBHOOK_SCHEMAS, **MERGE_SCHEMAS}.items():
         spec.components.schema(name, copy.deepcopy(schema))
     for name, response in RESPONSES.items():
         spec.components.response(name, copy.deepcopy(response))
