@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from engine.permissions import PermissionService
     from engine.records import RecordService
     from engine.scoring import ScoringService
+    from engine.timeline import NoteService
     from engine.users import SessionService, SignInService, TokenService, UserService
     from engine.webhooks import WebhookService
     from engine.workflow import WorkflowService
@@ -402,6 +403,13 @@ class CrmEngine:
         from engine.records import RecordService
 
         return RecordService(self)
+
+    @cached_property
+    def notes(self) -> NoteService:
+        """Notes people add to a record's timeline."""
+        from engine.timeline import NoteService
+
+        return NoteService(self)
 
     @cached_property
     def merges(self) -> MergeService:

@@ -19,6 +19,7 @@ from ._history_rows import (
 from ._import_tables import import_changes, imports
 from ._job_tables import jobs, periodic_slots
 from ._merge_tables import merges
+from ._note_tables import notes
 from ._notification_tables import notifications
 from ._operations import (
     AddField,
@@ -146,6 +147,7 @@ __all__ = [
     "load_stored",
     "merges",
     "normalize_url",
+    "notes",
     "notifications",
     "periodic_slots",
     "plan_migration",

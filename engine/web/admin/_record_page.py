@@ -33,6 +33,7 @@ from ._permitted import access_of, may_change
 from ._references import references_of
 from ._refusals import Situation, describe, error_text
 from ._related import related_groups
+from ._timeline import timeline_context
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -142,6 +143,7 @@ class RecordPage:
             flash_error(error, self.situation(record))
         references = references_of(self.engine, self.definition, [record], user)
         related = related_groups(self.engine, self.definition, record_id, user, self.get_url)
+        shown_timeline = timeline_context(self.engine, self.definition, record_id, user)
         return self.render(
             "crm_admin/record.html",
             record=record,
@@ -159,6 +161,7 @@ class RecordPage:
             scores=scores,
             scorings={s.name: s for s in self.engine.model.definitions.scorings_for(entity)},
             audit=audit,
+            **shown_timeline,
             may_change=may_change(self.engine, entity, record),
             action_form=ActionForm(),
             label_of=self._label_of,

@@ -42,6 +42,7 @@ from ._permitted import access_of, mark_conditions, may_change, restrict_form, s
 from ._record_page import RecordPage, flash_error
 from ._references import RecordChoice, ReferenceLoader, references_of
 from ._refusals import problem_describer
+from ._timeline import NoteActions
 
 #: Columns of a list beyond the display field and the workflow states.
 LIST_COLUMNS = 6
@@ -65,7 +66,7 @@ def endpoint_of(entity: str) -> str:
     return f"records_{entity}"
 
 
-class EntityView(SignedInOnly, RecordPage, MergePages, BaseModelView):  # type: ignore[misc]
+class EntityView(SignedInOnly, RecordPage, MergePages, NoteActions, BaseModelView):  # type: ignore[misc]
     """The list, forms and record page of one entity."""
 
     can_view_details = True
