@@ -9,6 +9,7 @@ import json
 import re
 import stat
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -746,3 +747,21 @@ def test_the_history_shows_state_and_transition_labels(ui: FlaskClient, standard
     history = re.search(r'<table class="table table-sm mb-0 crm-history">.*?</table>', _text(ui, url), re.S)
     assert history is not None
     assert '<strong data-state="converted">已转商机</strong>' in history.group(0) and "转为商机" in history.group(0)
+
+
+def test_lists_filter_by_owner_me_and_by_dates(ui: FlaskClient, standard: CrmEngine) -> None:
+    from engine.web.admin._filters import entity_filters
+
+    first = len(entity_filters(standard.model.entity("lead")))  # the system filters follow the fields'
+    owner, created_from = first, first + 1
+    mine = standard.records.create("lead", {"company": "Owner Filter Ltd"}, actor=acting_for("ada"))
+    sign_in(ui)
+    page = ui.get(f"/admin/records/lead/?flt0_{owner}=me").get_data(as_text=True)
+    assert "Owner Filter Ltd" in page and "List (1)" in page
+    all_leads = standard.records.list("lead", limit=0, actor=SYSTEM).total
+    assert f"List ({all_leads})" in ui.get("/admin/records/lead/").get_data(as_text=True)
+    later = (mine["created_at"] + timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M")  # the picker has minutes
+    after = ui.get(f"/admin/records/lead/?flt0_{created_from}={later}").get_data(as_text=True)
+    assert "Owner Filter Ltd" not in after
+    picker = ui.get("/admin/records/lead/").get_data(as_text=True)
+    assert "Mine" in picker  # the owner filter offers "me" by name

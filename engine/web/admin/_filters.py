@@ -6,6 +6,7 @@ with the field's own validator, so a filter typed wrong is the same error as in 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask_admin.model.filters import BaseFilter
@@ -62,6 +63,48 @@ def entity_filters(definition: EntityDef) -> list[FieldFilter]:
         options = _options(f)
         out += [FieldFilter(f, operator, options) for operator in field_type(f.type).filter_operators]
     return out
+
+
+class SystemFilter(BaseFilter):  # type: ignore[misc]
+    """A filter on a field every record has: its owner ("me" is whoever is signed in), when
+    it was created or last changed (from, up to)."""
+
+    def __init__(self, name: str, operator: str, options: Any = None) -> None:
+        super().__init__(word(name), options=options, data_type=None if name == "owner" else "datetimepicker")
+        self.name = name
+        self.operator = operator
+
+    def operation(self) -> str:
+        return Text(*_OPERATIONS[self.operator])
+
+    def validate(self, value: Any) -> bool:
+        return True
+
+    def clean(self, value: Any) -> Any:
+        text = str(value).strip()
+        if self.name == "owner":
+            if text == "me":
+                from ._auth import acting_user
+
+                return acting_user().name
+            return text
+        return text.replace(" ", "T") + ":00+00:00" if len(text) == 16 else text
+
+    def apply(self, query: list[Condition], value: Any) -> list[Condition]:
+        query.append({self.name: {self.operator: value}})
+        return query
+
+
+def system_filters(owners: Callable[[], list[tuple[str, str]]]) -> list[SystemFilter]:
+    """Owner (picked by display name, or "me"), created and updated date ranges; after the
+    field filters, so their indexes (``flt0_<index>``) stay as they were."""
+    return [
+        SystemFilter("owner", "eq", owners),
+        SystemFilter("created_at", "gte"),
+        SystemFilter("created_at", "lte"),
+        SystemFilter("updated_at", "gte"),
+        SystemFilter("updated_at", "lte"),
+    ]
 
 
 def _options(f: FieldDef) -> list[tuple[str, Any]] | None:

@@ -33,7 +33,7 @@ from ._access import SignedInOnly
 from ._auth import acting_user
 from ._display import shown
 from ._expose import expose
-from ._filters import Condition, entity_filters, where_of
+from ._filters import Condition, entity_filters, system_filters, where_of
 from ._forms import build_form, expected_version, form_fields, form_values, record_data, show_problems
 from ._i18n import Text, current_language, say, word
 from ._merge_pages import MergePages
@@ -93,7 +93,7 @@ class EntityView(SignedInOnly, RecordPage, MergePages, NoteActions, BaseModelVie
         self.column_sortable_list = [
             n for n in self.column_list if n in _SYSTEM_COLUMNS or definition.fields[n].type in LISTED_TYPES
         ]
-        self.column_filters = entity_filters(definition)
+        self.column_filters = [*entity_filters(definition), *system_filters(self._owner_choices)]
         self.searched = searched_fields(definition)  # what the records service's search looks in
         self.column_searchable_list = self.searched
         self.column_formatters = {name: self._formatter(name) for name in self.column_list}
@@ -334,6 +334,11 @@ class EntityView(SignedInOnly, RecordPage, MergePages, NoteActions, BaseModelVie
             flash(say("fix_fields"), "danger")
         if rest or not error.problems:
             flash_error(error, situation)
+
+    def _owner_choices(self) -> list[tuple[str, str]]:
+        """The owner filter's choices: "me", then the active users by display name."""
+        people = self.engine.users.list()
+        return [("me", str(word("board_mine"))), *((u.name, u.display_name or u.name) for u in people)]
 
     # -- cells --------------------------------------------------------------------------------
     def field(self, name: str) -> FieldDef | None:
