@@ -1,0 +1,290 @@
+"""Duplicate rules at work: the check on every save, the keys it looks candidates up by,
+and their back-fill when rules are added or changed.
+
+The records service calls :meth:`DuplicateService.check` before it writes a record and
+:meth:`DuplicateService.keep_keys` / :meth:`DuplicateService.drop_keys` after, in the same
+transaction, so the keys never lag behind the records (and every edge that saves through
+the service, or the import, is checked alike). A check costs one index lookup per rule on
+``crm_duplicate_keys`` and a similarity on the few candidates found, however large the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from engine.errors import ConflictError, Problem
+from engine.metadata import Definitions, EntityDef
+from engine.metadata._duplicate_rules import DuplicateRule
+from engine.storage import audit_row, duplicate_keys, duplicate_rules
+
+from ._keys import record_key, similarity
+
+if TYPE_CHECKING:
+    from engine.runtime import CrmEngine
+
+#: Candidates a check reads per rule (the blocking key keeps them few; past it, the first ones).
+MAX_CANDIDATES = 500
+#: Records read and keys written per statement when keys are rebuilt.
+_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A stored record a new or changed one is likely a duplicate of."""
+
+    id: int
+    display: str | None
+    rule: str
+    action: str
+    similarity: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "display": self.display,
+            "rule": self.rule,
+            "action": self.action,
+            "similarity": self.similarity,
+        }
+
+
+class DuplicateError(ConflictError):
+    """A ``block`` rule found likely duplicates; ``candidates`` names them. Saving anyway
+    takes an explicit override (``allow_duplicate``), which the audit records."""
+
+    code = "duplicate"
+
+    def __init__(self, entity: str, candidates: Iterable[Candidate]) -> None:
+        self.candidates = tuple(candidates)
+        rules = sorted({c.rule for c in self.candidates})
+        shown = ", ".join(f"{entity} {c.id}" + (f' "{c.display}"' if c.display else "") for c in self.candidates[:5])
+        message = (
+            f"likely a duplicate of {shown} (rule {', '.join(rules)}); open the existing record, "
+            "or save anyway with allow_duplicate"
+        )
+        super().__init__(
+            message,
+            [Problem(code="duplicate", field=None, message=f"duplicate rule {rule}") for rule in rules],
+        )
+
+    def details(self) -> dict[str, Any]:
+        return {"candidates": [c.to_json() for c in self.candidates]}
+
+
+def rules_touched(definition: EntityDef, changed: Iterable[str]) -> tuple[DuplicateRule, ...]:
+    """The rules of ``definition`` that compare one of the ``changed`` fields."""
+    names = set(changed)
+    return tuple(r for r in definition.duplicates if any(m.field in names for m in r.match))
+
+
+class DuplicateService:
+    """Duplicate checks and keys of every entity of one engine."""
+
+    def __init__(self, engine: CrmEngine) -> None:
+        self._engine = engine
+
+    # -- checks on save ---------------------------------------------------------------------
+    def check(
+        self,
+        tx: Connection,
+        definition: EntityDef,
+        record: Mapping[str, Any],
+        own_id: int | None,
+        rules: tuple[DuplicateRule, ...] | None = None,
+    ) -> list[Candidate]:
+        """The stored records ``record`` is likely a duplicate of, under ``rules`` (default:
+        every rule of the entity), most similar first; one per record and rule."""
+        found: list[Candidate] = []
+        for rule in definition.duplicates if rules is None else rules:
+            keyed = record_key(definition, rule, record)
+            if keyed is None:
+                continue
+            key, blocking = keyed
+            query = (
+                sa.select(duplicate_keys.c.record_id, duplicate_keys.c.key)
+                .where(
+                    duplicate_keys.c.entity == definition.name,
+                    duplicate_keys.c.rule == rule.name,
+                    duplicate_keys.c.blocking_key == blocking,
+                )
+                .limit(MAX_CANDIDATES)
+            )
+            if own_id is not None:
+                query = query.where(duplicate_keys.c.record_id != own_id)
+            for record_id, other in tx.execute(query):
+                score = similarity(rule, key, other)
+                if score is not None:
+                    found.append(Candidate(record_id, None, rule.name, rule.action, score))
+        if not found:
+            return found
+        shown = self._displays(tx, definition, {c.id for c in found})
+        found = [Candidate(c.id, shown.get(c.id), c.rule, c.action, c.similarity) for c in found]
+        found.sort(key=lambda c: (c.action != "block", -c.similarity, c.id))
+        return found
+
+    def _displays(self, tx: Connection, definition: EntityDef, ids: set[int]) -> dict[int, str]:
+        table = self._engine.model.table(definition.name)
+        if definition.display is None:
+            return {i: f"{definition.label.get('en')} #{i}" for i in ids}
+        column = table.c[definition.display]
+        rows = tx.execute(sa.select(table.c.id, column).where(table.c.id.in_(sorted(ids))))
+        return {row[0]: str(row[1]) if row[1] is not None else f"#{row[0]}" for row in rows}
+
+    # -- keys -------------------------------------------------------------------------------
+    def keep_keys(
+        self,
+        tx: Connection,
+        definition: EntityDef,
+        record: Mapping[str, Any],
+        rules: tuple[DuplicateRule, ...] | None = None,
+    ) -> None:
+        """Store ``record``'s keys under ``rules`` (default: all), replacing older ones."""
+        rules = definition.duplicates if rules is None else rules
+        if not rules:
+            return
+        record_id = record["id"]
+        tx.execute(
+            duplicate_keys.delete().where(
+                duplicate_keys.c.entity == definition.name,
+                duplicate_keys.c.record_id == record_id,
+                duplicate_keys.c.rule.in_([r.name for r in rules]),
+            )
+        )
+        rows = []
+        for rule in rules:
+            keyed = record_key(definition, rule, record)
+            if keyed is not None:
+                rows.append(self._row(definition.name, rule.name, record_id, keyed))
+        if rows:
+            tx.execute(duplicate_keys.insert(), rows)
+
+    def keep_keys_of(self, tx: Connection, definition: EntityDef, ids: Iterable[int]) -> int:
+        """Store the keys of the records ``ids`` as the table holds them (bulk writes: an
+        import, generated demo data); the number of records read."""
+        if not definition.duplicates:
+            return 0
+        wanted = sorted(set(ids))
+        table = self._engine.model.table(definition.name)
+        count = 0
+        for start in range(0, len(wanted), _BATCH):
+            chunk = wanted[start : start + _BATCH]
+            tx.execute(
+                duplicate_keys.delete().where(
+                    duplicate_keys.c.entity == definition.name, duplicate_keys.c.record_id.in_(chunk)
+                )
+            )
+            records = [dict(r) for r in tx.execute(sa.select(table).where(table.c.id.in_(chunk))).mappings()]
+            count += len(records)
+            self._insert_keys(tx, definition, definition.duplicates, records)
+        return count
+
+    def drop_keys(self, tx: Connection, entity: str, record_id: int) -> None:
+        """Forget the keys of a deleted record."""
+        tx.execute(
+            duplicate_keys.delete().where(duplicate_keys.c.entity == entity, duplicate_keys.c.record_id == record_id)
+        )
+
+    def _insert_keys(
+        self, tx: Connection, definition: EntityDef, rules: Iterable[DuplicateRule], records: list[dict[str, Any]]
+    ) -> None:
+        rows = []
+        for rule in rules:
+            for record in records:
+                keyed = record_key(definition, rule, record)
+                if keyed is not None:
+                    rows.append(self._row(definition.name, rule.name, record["id"], keyed))
+        if rows:
+            tx.execute(duplicate_keys.insert(), rows)
+
+    @staticmethod
+    def _row(entity: str, rule: str, record_id: int, keyed: tuple[str, str]) -> dict[str, Any]:
+        return {"entity": entity, "rule": rule, "record_id": record_id, "key": keyed[0], "blocking_key": keyed[1]}
+
+    # -- back-fill --------------------------------------------------------------------------
+    def sync(self, definitions: Definitions) -> dict[str, int]:
+        """Bring the stored keys in line with the rules of ``definitions``: keys of new and
+        changed rules built from every stored record, those of removed rules dropped (one
+        transaction per rule). Answers ``"entity.rule"`` → records keyed, for rebuilt rules."""
+        with self._engine.db.read() as conn:
+            stored = {(r.entity, r.rule): r.signature for r in conn.execute(sa.select(duplicate_rules))}
+        wanted = {
+            (name, rule.name): (entity, rule)
+            for name, entity in definitions.entities.items()
+            for rule in entity.duplicates
+        }
+        rebuilt: dict[str, int] = {}
+        for (name, rule_name), (entity, rule) in sorted(wanted.items()):
+            if stored.get((name, rule_name)) == rule.signature:
+                continue
+            with self._engine.db.write() as tx:
+                rebuilt[f"{name}.{rule_name}"] = self._rebuild(tx, entity, rule)
+                tx.execute(
+                    duplicate_rules.delete().where(
+                        duplicate_rules.c.entity == name, duplicate_rules.c.rule == rule_name
+                    )
+                )
+                tx.execute(duplicate_rules.insert().values(entity=name, rule=rule_name, signature=rule.signature))
+        for name, rule_name in sorted(set(stored) - set(wanted)):
+            with self._engine.db.write() as tx:
+                for table in (duplicate_keys, duplicate_rules):
+                    tx.execute(table.delete().where(table.c.entity == name, table.c.rule == rule_name))
+        return rebuilt
+
+    def _rebuild(self, tx: Connection, definition: EntityDef, rule: DuplicateRule) -> int:
+        """Every stored record's key under ``rule``, written afresh."""
+        tx.execute(
+            duplicate_keys.delete().where(
+                duplicate_keys.c.entity == definition.name, duplicate_keys.c.rule == rule.name
+            )
+        )
+        table = self._engine.model.table(definition.name)
+        columns = [table.c.id, *(table.c[m.field] for m in rule.match)]
+        last = 0
+        count = 0
+        while True:
+            rows = tx.execute(sa.select(*columns).where(table.c.id > last).order_by(table.c.id).limit(_BATCH))
+            records = [dict(r) for r in rows.mappings()]
+            if not records:
+                return count
+            count += len(records)
+            last = records[-1]["id"]
+            self._insert_keys(tx, definition, (rule,), records)
+
+
+def refuse_duplicates(entity: str, candidates: list[Candidate], allow_duplicate: bool) -> list[Candidate]:
+    """Raise :class:`DuplicateError` for the candidates of ``block`` rules, unless
+    ``allow_duplicate``; then answer them (the overrides the audit records)."""
+    blocking = [c for c in candidates if c.action == "block"]
+    if blocking and not allow_duplicate:
+        raise DuplicateError(entity, blocking)
+    return blocking
+
+
+def override_rows(
+    change_id: str, entity: str, record_id: int, overridden: list[Candidate], actor: str | None, at: datetime
+) -> list[dict[str, Any]]:
+    """The audit rows of a save that overrode ``block`` rules: one per rule, action
+    ``allow_duplicate``, the rule and the candidates' ids as its value."""
+    by_rule: dict[str, list[int]] = {}
+    for c in overridden:
+        by_rule.setdefault(c.rule, []).append(c.id)
+    return [
+        audit_row(
+            change_id=change_id,
+            entity=entity,
+            record_id=record_id,
+            action="allow_duplicate",
+            field=None,
+            old_value=None,
+            new_value={"rule": rule, "candidates": ids},
+            actor=actor,
+            at=at,
+        )
+        for rule, ids in sorted(by_rule.items())
+    ]
