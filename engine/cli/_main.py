@@ -41,6 +41,7 @@ def cli(ctx: click.Context, database_url: str | None, actor: str | None, languag
 def _register() -> None:
     from ._automation_commands import automation
     from ._derived_commands import derived
+    from ._duplicate_commands import duplicates
     from ._event_commands import events
     from ._io_commands import export_command, import_command
     from ._job_commands import jobs, worker
@@ -77,6 +78,7 @@ def _register() -> None:
     cli.add_command(jobs)
     cli.add_command(worker)
     cli.add_command(webhook)
+    cli.add_command(duplicates)
     set_summaries(cli)
 
 

@@ -58,6 +58,7 @@ def scan_groups(
     definition = engine.model.entity(entity)
     rules = _rules(definition, rule)
     groups: list[DuplicateGroup] = []
+    progress.start(f"scanning {entity} for duplicates", None)
     with engine.db.read() as conn:
         for r in rules:
             shared = (
@@ -80,6 +81,7 @@ def scan_groups(
                 groups.extend(_group_block(r, block))
                 progress.advance(len(block))
         _add_displays(engine, conn, definition, groups)
+    progress.finish()
     groups.sort(key=lambda g: (-len(g.ids), g.rule, g.ids[0]))
     return groups
 

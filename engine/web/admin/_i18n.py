@@ -282,6 +282,7 @@ _WORDS: Mapping[str, tuple[str, str]] = {
     "kind_score_run": ("score run", "评分"),
     "kind_import": ("import", "导入"),
     "kind_preset_load": ("preset load", "加载预置方案"),
+    "kind_duplicates_scan": ("duplicate scan", "查重"),
     "csrf_failed": (
         "The form expired or did not come from this site; please try again.",
         "表单已过期或来源无效,请重试。",
