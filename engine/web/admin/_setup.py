@@ -23,6 +23,7 @@ from ._auth import BLUEPRINT, LanguageForm, init_auth
 from ._automations import AutomationsView
 from ._dashboard import DashboardView
 from ._definitions import DefinitionsView
+from ._duplicates import DuplicatesView
 from ._i18n import current_language, say, word
 from ._jobs import JobsView
 from ._notifications import NotificationsView
@@ -60,6 +61,7 @@ def init_app(app: Flask, engine: CrmEngine) -> Admin:
     admin.add_view(PresetsView(engine, word("administration")))
     admin.add_view(AutomationsView(engine, word("administration")))
     admin.add_view(JobsView(engine, word("administration")))
+    admin.add_view(DuplicatesView(engine, word("administration")))
     admin.add_view(NotificationsView(engine))
     admin.add_view(WebhooksView(engine, word("administration")))
     app.context_processor(lambda: _template_context(engine))
