@@ -14,8 +14,7 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from engine.metadata import EntityDef
-from engine.metadata._duplicate_rules import DuplicateRule
+from engine.metadata import DuplicateRule, EntityDef
 
 from ._normalise import blocking_prefix, company_core, normal_email, normal_phone, normal_text
 

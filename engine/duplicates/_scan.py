@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from engine.errors import UsageError
-from engine.metadata import EntityDef
-from engine.metadata._duplicate_rules import DuplicateRule
+from engine.metadata import DuplicateRule, EntityDef
 from engine.progress import NO_PROGRESS, Progress
 from engine.storage import duplicate_keys
 

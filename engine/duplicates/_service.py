@@ -18,12 +18,14 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from engine.errors import ConflictError, Problem
-from engine.metadata import Definitions, EntityDef
-from engine.metadata._duplicate_rules import DuplicateRule
+from engine.errors import ConflictError, PermissionDeniedError, Problem
+from engine.metadata import Definitions, DuplicateRule, EntityDef
+from engine.progress import NO_PROGRESS, Progress
 from engine.storage import audit_row, duplicate_keys, duplicate_rules
+from engine.users import Actor
 
 from ._keys import record_key, similarity
+from ._scan import DuplicateGroup, scan_groups
 
 if TYPE_CHECKING:
     from engine.runtime import CrmEngine
@@ -135,6 +137,20 @@ class DuplicateService:
         column = table.c[definition.display]
         rows = tx.execute(sa.select(table.c.id, column).where(table.c.id.in_(sorted(ids))))
         return {row[0]: str(row[1]) if row[1] is not None else f"#{row[0]}" for row in rows}
+
+    # -- scans ------------------------------------------------------------------------------
+    def scan(
+        self, entity: str, *, actor: Actor, rule: str | None = None, progress: Progress = NO_PROGRESS
+    ) -> list[DuplicateGroup]:
+        """Groups of likely duplicates over the whole table (see :func:`~._scan.scan_groups`).
+        ``actor`` must read every record of ``entity``: a group names records by their
+        display values, and a partial scan would hide the very duplicates it is run to find."""
+        access = self._engine.permissions.require(actor, entity, "read")
+        if not access.unrestricted and access.read != "all":
+            raise PermissionDeniedError(
+                f"scanning {entity} for duplicates needs read access to all its records; ask an administrator to run it"
+            )
+        return scan_groups(self._engine, entity, rule=rule, progress=progress)
 
     # -- keys -------------------------------------------------------------------------------
     def keep_keys(

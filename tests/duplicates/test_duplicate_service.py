@@ -22,7 +22,12 @@ def crm(engine: CrmEngine, tmp_path: Path) -> CrmEngine:
 
 @pytest.mark.parametrize(
     "second",
-    ["西安华信环保科技有限公司 ", "西安华信环保科技", "华信环保科技（西安）有限公司", "陕西省西安市华信环保科技股份有限公司"],
+    [
+        "西安华信环保科技有限公司 ",
+        "西安华信环保科技",
+        "华信环保科技（西安）有限公司",
+        "陕西省西安市华信环保科技股份有限公司",
+    ],
 )
 def test_a_block_rule_refuses_the_same_company_written_otherwise(crm: CrmEngine, second: str) -> None:
     first = crm.records.create("account", {"name": "西安华信环保科技有限公司", "city": "西安"}, actor=SYSTEM)
@@ -30,7 +35,11 @@ def test_a_block_rule_refuses_the_same_company_written_otherwise(crm: CrmEngine,
         crm.records.create("account", {"name": second, "city": " 西安 "}, actor=SYSTEM)
     assert raised.value.code == "duplicate"
     [candidate] = raised.value.candidates
-    assert (candidate.id, candidate.display, candidate.rule) == (first["id"], "西安华信环保科技有限公司", "same_company")
+    assert (candidate.id, candidate.display, candidate.rule) == (
+        first["id"],
+        "西安华信环保科技有限公司",
+        "same_company",
+    )
     assert candidate.similarity == 1.0
     assert raised.value.to_json()["candidates"][0]["id"] == first["id"]
     assert crm.records.list("account", actor=SYSTEM).total == 1
@@ -66,7 +75,9 @@ def test_allow_duplicate_saves_and_the_audit_records_who_overrode_which_rule(crm
 def test_a_warn_rule_saves_and_names_the_candidates(crm: CrmEngine) -> None:
     first = crm.records.create("account", {"name": "甲公司", "phone": "+86 138 0013 8000"}, actor=SYSTEM)
     found: list[Candidate] = []
-    second = crm.records.create("account", {"name": "乙公司", "phone": "138-0013-8000"}, actor=SYSTEM, found_duplicates=found)
+    second = crm.records.create(
+        "account", {"name": "乙公司", "phone": "138-0013-8000"}, actor=SYSTEM, found_duplicates=found
+    )
     assert [(c.id, c.rule, c.action) for c in found] == [(first["id"], "same_phone", "warn")]
     assert crm.records.get("account", second["id"], actor=SYSTEM)["name"] == "乙公司"
     assert not [r for r in crm.records.audit("account", second["id"], actor=SYSTEM) if r["action"] == "allow_duplicate"]
