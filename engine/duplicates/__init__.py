@@ -3,6 +3,7 @@ every save, the back-fill of keys, and the scan of a whole table for groups of d
 
 from __future__ import annotations
 
+from ._import import ImportScreen
 from ._keys import normal_value, record_key, similarity
 from ._normalise import blocking_prefix, company_core, normal_email, normal_phone, normal_text
 from ._scan import DuplicateGroup, scan_groups
@@ -20,6 +21,7 @@ __all__ = [
     "DuplicateError",
     "DuplicateGroup",
     "DuplicateService",
+    "ImportScreen",
     "blocking_prefix",
     "company_core",
     "normal_email",

@@ -10,6 +10,7 @@ the service, or the import, is checked alike). A check costs one index lookup pe
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from engine.clock import utcnow
 from engine.errors import ConflictError, PermissionDeniedError, Problem
 from engine.metadata import Definitions, DuplicateRule, EntityDef
 from engine.progress import NO_PROGRESS, Progress
-from engine.storage import audit_row, duplicate_keys, duplicate_rules
+from engine.storage import audit_log, audit_row, duplicate_keys, duplicate_rules
 from engine.users import Actor
 
 from ._keys import record_key, similarity
@@ -251,6 +253,35 @@ class DuplicateService:
                 for table in (duplicate_keys, duplicate_rules):
                     tx.execute(table.delete().where(table.c.entity == name, table.c.rule == rule_name))
         return rebuilt
+
+    def after_bulk_write(self, entities: Iterable[str], actor: str) -> int:
+        """Keys for records written around the service (generated demo data): rebuilt for
+        every rule of ``entities``; and the records a block rule would have refused, each
+        but the first of its group, recorded as saved with ``allow_duplicate`` by ``actor``
+        (the system), as the service records a confirmed duplicate. Answers that number."""
+        definitions = self._engine.model.definitions
+        overridden = 0
+        for name in sorted(set(entities)):
+            entity = definitions.entities.get(name)
+            if entity is None or not entity.duplicates:
+                continue
+            with self._engine.db.write() as tx:
+                for rule in entity.duplicates:
+                    self._rebuild(tx, entity, rule)
+            if not any(r.action == "block" for r in entity.duplicates):
+                continue
+            groups = [g for g in scan_groups(self._engine, name) if g.action == "block"]
+            now = utcnow()
+            rows = []
+            for g in groups:
+                for position, record_id in enumerate(g.ids[1:], start=1):
+                    earlier = [Candidate(i, None, g.rule, g.action, g.similarity) for i in g.ids[:position]]
+                    rows.extend(override_rows(uuid.uuid4().hex, name, record_id, earlier, actor, now))
+            if rows:
+                with self._engine.db.write() as tx:
+                    tx.execute(audit_log.insert(), rows)
+            overridden += len(rows)
+        return overridden
 
     def _rebuild(self, tx: Connection, definition: EntityDef, rule: DuplicateRule) -> int:
         """Every stored record's key under ``rule``, written afresh."""

@@ -31,6 +31,7 @@ from sqlalchemy.engine import Connection
 
 from engine.clock import utcnow
 from engine.compile import CsvRowConverter, compile_csv_reader, record_problem
+from engine.duplicates import ImportScreen
 from engine.errors import Problem, RecordValidationError, UsageError
 from engine.metadata import EntityDef
 from engine.progress import NO_PROGRESS, Progress
@@ -169,6 +170,7 @@ class CsvImporter:
         self.now = utcnow()
         self.workflows = model.definitions.workflows_for(entity)
         self.numbered = tuple(f.name for f in numbered_fields(self.definition))
+        self._duplicates = ImportScreen(engine, self.definition)
         if key is not None and key != "id":
             f = self.definition.fields.get(key)
             if f is None or not (f.unique or (key,) in self.definition.unique):
@@ -362,8 +364,11 @@ class CsvImporter:
             columns, numbered = number_rows(conn, self.definition, columns, [r.values for r in batch], now)
             batch = [_Row(row.line, row.raw, values) for row, values in zip(batch, numbered, strict=True)]
         columns, batch = self._with_derived(conn, columns, batch, rejects)
+        if self._duplicates.active:
+            batch = self._without_duplicates(conn, columns, batch, rejects)
         if not batch:
             return
+        keyed_after = self._duplicates.mark(conn)
         before = self._max_id(conn)
         savepoint = conn.begin_nested()
         try:
@@ -376,6 +381,7 @@ class CsvImporter:
         else:
             self.report.inserted += len(batch)
             self._audit_bulk(conn, batch, now)
+        self._duplicates.keep_inserted(conn, keyed_after, self.actor, now)
         self._workflow_history(conn, before)
         self._automations(conn, before)
         records = (dict(zip(columns, row.values, strict=True)) for row in batch)
@@ -417,6 +423,18 @@ class CsvImporter:
             record = dict(zip(columns, row.values, strict=True)) | own
             kept.append(_Row(row.line, row.raw, tuple(record.get(c) for c in out)))
         return out, kept
+
+    def _without_duplicates(
+        self, conn: Connection, columns: tuple[str, ...], batch: list[_Row], rejects: _Rejects
+    ) -> list[_Row]:
+        """The batch without the lines a block duplicate rule rejects (see ``engine.duplicates``)."""
+        records = [dict(zip(columns, row.values, strict=True)) for row in batch]
+
+        def reject(index: int, problems: list[Problem]) -> None:
+            self._reject(rejects, batch[index].line, batch[index].raw, problems)
+
+        keep = self._duplicates.screen(conn, records, [row.line for row in batch], reject)
+        return [row for row, kept in zip(batch, keep, strict=True) if kept]
 
     def _max_id(self, conn: Connection) -> int:
         if not self.workflows:
@@ -692,6 +710,7 @@ class CsvImporter:
             self.definition.name, current, updated, changed, self.actor, now, self.version, line=row.line
         )
         unit_of(conn).emit(event)
+        self._duplicates.keep_updated(conn, updated, changed)
         derived = self.engine.derived  # the record's own computes, then what depends on the change
         derived.refresh(conn, self.model, self.definition.name, current["id"], (), self.actor)
         derived.after_write(conn, self.model, self.definition.name, current, updated, self.actor)
