@@ -51,14 +51,23 @@ class ImportScreen:
         """Which of ``records`` (new lines) may be inserted; ``reject(index, problems)`` is
         called for the others."""
         keep = [True] * len(records)
-        for rule in self._blocking:
-            keyed = [record_key(self._definition, rule, r) for r in records]
-            stored = self._stored(conn, rule, {k[1] for k in keyed if k is not None})
-            for i, found in enumerate(keyed):
-                if found is None or not keep[i]:
+        keyed = {rule.name: [record_key(self._definition, rule, r) for r in records] for rule in self._blocking}
+        stored = {
+            rule.name: self._stored(conn, rule, {k[1] for k in keyed[rule.name] if k is not None})
+            for rule in self._blocking
+        }
+        for i in range(len(records)):
+            # line by line: a line is compared with the stored records and the lines before it
+            for rule in self._blocking:
+                found = keyed[rule.name][i]
+                if found is None:
                     continue
                 key, blocking = found
-                ids = [rid for rid, other in stored.get(blocking, ()) if similarity(rule, key, other) is not None]
+                ids = [
+                    rid
+                    for rid, other in stored[rule.name].get(blocking, ())
+                    if similarity(rule, key, other) is not None
+                ]
                 earlier = [
                     line
                     for other, line in self._seen.get((rule.name, blocking), ())
@@ -67,9 +76,12 @@ class ImportScreen:
                 if ids or earlier:
                     keep[i] = False
                     reject(i, [self._problem(rule, lines[i], ids, earlier)])
-            for i, found in enumerate(keyed):
-                if found is not None and keep[i]:
-                    self._seen.setdefault((rule.name, found[1]), []).append((found[0], lines[i]))
+                    break
+            if keep[i]:
+                for rule in self._blocking:
+                    found = keyed[rule.name][i]
+                    if found is not None:
+                        self._seen.setdefault((rule.name, found[1]), []).append((found[0], lines[i]))
         return keep
 
     def _stored(self, conn: Connection, rule: DuplicateRule, blocks: set[str]) -> dict[str, list[tuple[int, str]]]:

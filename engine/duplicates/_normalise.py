@@ -249,7 +249,7 @@ def _strip_region_prefix(text: str) -> str:
 
 def _strip_legal_suffix(text: str) -> str:
     """``text`` without the legal forms it ends with (… 股份有限公司, … co., ltd.)."""
-    changed = True
+    changed = text not in _LEGAL_SUFFIXES  # a name that is nothing but a legal form keeps it
     while changed:
         changed = False
         for suffix in _LEGAL_SUFFIXES:

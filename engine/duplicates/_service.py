@@ -81,10 +81,20 @@ class DuplicateError(ConflictError):
         return {"candidates": [c.to_json() for c in self.candidates]}
 
 
-def rules_touched(definition: EntityDef, changed: Iterable[str]) -> tuple[DuplicateRule, ...]:
-    """The rules of ``definition`` that compare one of the ``changed`` fields."""
+def rules_touched(
+    definition: EntityDef,
+    changed: Iterable[str],
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+) -> tuple[DuplicateRule, ...]:
+    """The rules of ``definition`` that compare one of the ``changed`` fields; with the
+    record ``before`` and ``after`` the change, only those under which its key changes (a
+    confirmed duplicate is not refused again for an edit that leaves its key as it was)."""
     names = set(changed)
-    return tuple(r for r in definition.duplicates if any(m.field in names for m in r.match))
+    rules = tuple(r for r in definition.duplicates if any(m.field in names for m in r.match))
+    if before is None or after is None:
+        return rules
+    return tuple(r for r in rules if record_key(definition, r, before) != record_key(definition, r, after))
 
 
 class DuplicateService:

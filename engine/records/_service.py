@@ -494,7 +494,7 @@ class RecordService:
             if not changed:
                 return self._permissions.visible(user, entity, current) if user is not None else current
             check_unique(tx, definition, table, {**current, **changed}, current["id"], only=set(changed))
-            rules = rules_touched(definition, changed)
+            rules = rules_touched(definition, changed, current, {**current, **changed})
             duplicates = self._engine.duplicates.check(tx, definition, {**current, **changed}, current["id"], rules)
             overridden = refuse_duplicates(entity, duplicates, allow_duplicate)
             updated = self._write_update(model, tx, definition, current, changed, actor.name, overridden)
