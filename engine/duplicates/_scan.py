@@ -2,7 +2,7 @@
 ``duplicates_scan`` job, the admin's duplicates page).
 
 Set-based: the database hands over only the keys whose blocking key at least one other
-record shares, sorted by it (one pass over the ``crm_duplicate_keys`` index); records are
+record shares (a window count over the ``crm_duplicate_keys`` index), sorted by it; records are
 compared within their block only, identical keys without comparing at all. Within a block,
 records joined by a holding rule fall into one group (a chain a~b~c is one group).
 """
@@ -60,20 +60,22 @@ def scan_groups(
     progress.start(f"scanning {entity} for duplicates", None)
     with engine.db.read() as conn:
         for r in rules:
-            shared = (
-                sa.select(duplicate_keys.c.blocking_key)
-                .where(duplicate_keys.c.entity == entity, duplicate_keys.c.rule == r.name)
-                .group_by(duplicate_keys.c.blocking_key)
-                .having(sa.func.count() > 1)
+            keys = duplicate_keys.c
+            # one pass in blocking-key order; a window count leaves out the blocks of one record
+            sized = (
+                sa.select(
+                    keys.blocking_key,
+                    keys.record_id,
+                    keys.key,
+                    sa.func.count().over(partition_by=keys.blocking_key).label("size"),
+                )
+                .where(keys.entity == entity, keys.rule == r.name)
+                .subquery()
             )
             query = (
-                sa.select(duplicate_keys.c.blocking_key, duplicate_keys.c.record_id, duplicate_keys.c.key)
-                .where(
-                    duplicate_keys.c.entity == entity,
-                    duplicate_keys.c.rule == r.name,
-                    duplicate_keys.c.blocking_key.in_(shared),
-                )
-                .order_by(duplicate_keys.c.blocking_key, duplicate_keys.c.record_id)
+                sa.select(sized.c.blocking_key, sized.c.record_id, sized.c.key)
+                .where(sized.c.size > 1)
+                .order_by(sized.c.blocking_key, sized.c.record_id)
             )
             result = conn.execution_options(yield_per=_FETCH).execute(query)
             for block in _blocks(result):

@@ -102,6 +102,7 @@ class DuplicateService:
 
     def __init__(self, engine: CrmEngine) -> None:
         self._engine = engine
+        self._statements: dict[tuple[str, tuple[str, ...], bool], Any] = {}
 
     # -- checks on save ---------------------------------------------------------------------
     def check(
@@ -114,32 +115,53 @@ class DuplicateService:
     ) -> list[Candidate]:
         """The stored records ``record`` is likely a duplicate of, under ``rules`` (default:
         every rule of the entity), most similar first; one per record and rule."""
-        found: list[Candidate] = []
+        keyed = []
         for rule in definition.duplicates if rules is None else rules:
-            keyed = record_key(definition, rule, record)
-            if keyed is None:
-                continue
-            key, blocking = keyed
-            query = (
-                sa.select(duplicate_keys.c.record_id, duplicate_keys.c.key)
-                .where(
-                    duplicate_keys.c.entity == definition.name,
-                    duplicate_keys.c.rule == rule.name,
-                    duplicate_keys.c.blocking_key == blocking,
-                )
-                .limit(MAX_CANDIDATES)
-            )
-            if own_id is not None:
-                query = query.where(duplicate_keys.c.record_id != own_id)
-            for record_id, other in tx.execute(query):
-                score = similarity(rule, key, other)
-                if score is not None:
-                    found.append(Candidate(record_id, None, rule.name, rule.action, score))
+            found_key = record_key(definition, rule, record)
+            if found_key is not None:
+                keyed.append((rule, *found_key))
+        if not keyed:
+            return []
+        # one statement for every rule (the round trip, not the index lookups, is the cost)
+        statement = self._lookup(definition.name, tuple(r.name for r, _, _ in keyed), own_id is not None)
+        params: dict[str, Any] = {f"b{i}": blocking for i, (_, _, blocking) in enumerate(keyed)}
+        if own_id is not None:
+            params["own_id"] = own_id
+        by_rule = {rule.name: (rule, key) for rule, key, _ in keyed}
+        found: list[Candidate] = []
+        for rule_name, record_id, other in tx.execute(statement, params):
+            rule, key = by_rule[rule_name]
+            score = similarity(rule, key, other)
+            if score is not None:
+                found.append(Candidate(record_id, None, rule.name, rule.action, score))
         if not found:
             return found
         shown = self._displays(tx, definition, {c.id for c in found})
         found = [Candidate(c.id, shown.get(c.id), c.rule, c.action, c.similarity) for c in found]
         found.sort(key=lambda c: (c.action != "block", -c.similarity, c.id))
+        return found
+
+    def _lookup(self, entity: str, rules: tuple[str, ...], has_own: bool) -> Any:
+        """The candidate lookup of ``rules`` (blocking keys bound as ``b0``, ``b1`` ...), built
+        once per shape."""
+        shape = (entity, rules, has_own)
+        found = self._statements.get(shape)
+        if found is None:
+            keys = duplicate_keys.c
+            parts = []
+            for i, name in enumerate(rules):
+                # each part one index range (entity, rule, blocking key): an OR of them is not
+                # always read through the index (SQLite scans the entity's keys instead)
+                part = sa.select(keys.rule, keys.record_id, keys.key).where(
+                    keys.entity == entity, keys.rule == name, keys.blocking_key == sa.bindparam(f"b{i}")
+                )
+                if has_own:
+                    part = part.where(keys.record_id != sa.bindparam("own_id"))
+                parts.append(part.limit(MAX_CANDIDATES))
+            found = parts[0] if len(parts) == 1 else sa.union_all(*(p.subquery().select() for p in parts))
+            if len(self._statements) > 1000:
+                self._statements.clear()
+            self._statements[shape] = found
         return found
 
     def _displays(self, tx: Connection, definition: EntityDef, ids: set[int]) -> dict[int, str]:
@@ -171,19 +193,23 @@ class DuplicateService:
         definition: EntityDef,
         record: Mapping[str, Any],
         rules: tuple[DuplicateRule, ...] | None = None,
+        *,
+        new: bool = False,
     ) -> None:
-        """Store ``record``'s keys under ``rules`` (default: all), replacing older ones."""
+        """Store ``record``'s keys under ``rules`` (default: all), replacing older ones
+        (``new``: a record just inserted, which has none)."""
         rules = definition.duplicates if rules is None else rules
         if not rules:
             return
         record_id = record["id"]
-        tx.execute(
-            duplicate_keys.delete().where(
-                duplicate_keys.c.entity == definition.name,
-                duplicate_keys.c.record_id == record_id,
-                duplicate_keys.c.rule.in_([r.name for r in rules]),
+        if not new:
+            tx.execute(
+                duplicate_keys.delete().where(
+                    duplicate_keys.c.entity == definition.name,
+                    duplicate_keys.c.record_id == record_id,
+                    duplicate_keys.c.rule.in_([r.name for r in rules]),
+                )
             )
-        )
         rows = []
         for rule in rules:
             keyed = record_key(definition, rule, record)

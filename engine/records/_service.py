@@ -368,7 +368,7 @@ class RecordService:
             entries.extend(override_rows(change, entity, record_id, overridden, name, now))
             _AUDIT.insert(tx, entries)
             if definition.duplicates:
-                self._engine.duplicates.keep_keys(tx, definition, created)
+                self._engine.duplicates.keep_keys(tx, definition, created, new=True)
                 if found_duplicates is not None:
                     found_duplicates.extend(duplicates)
             if workflows:
