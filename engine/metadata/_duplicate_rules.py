@@ -10,7 +10,7 @@ to ``similar``, and each rule name is used once per entity. The rules are frozen
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -89,7 +89,7 @@ def rule_to_json(rule: DuplicateRule) -> dict[str, Any]:
 
 def build_rules(
     entity: str,
-    specs: list[tuple[Mapping[str, Any], SourceRef]],
+    specs: Sequence[tuple[Mapping[str, Any], SourceRef]],
     field_types: Mapping[str, str],
 ) -> tuple[tuple[DuplicateRule, ...], list[Problem]]:
     """The frozen rules of ``entity`` (fields by type in ``field_types``) and their problems."""
