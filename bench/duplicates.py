@@ -30,15 +30,19 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import sqlalchemy as sa  # noqa: E402
+import sqlalchemy as sa
 
-from engine.metadata import load_definitions  # noqa: E402
-from engine.runtime import CrmEngine  # noqa: E402
-from engine.users import SystemActor  # noqa: E402
+from engine.metadata import load_definitions
+from engine.runtime import CrmEngine
+from engine.users import SystemActor
 
 SYSTEM = SystemActor("bench")
 CITIES = ["西安", "北京", "上海", "广州", "深圳", "成都", "武汉", "杭州", "南京", "重庆", "天津", "苏州"]
-TRADE = "华信天成博远恒通中科金达宏利鑫源瑞丰嘉禾永泰盛世东方新宇创联汇智海川凯越明辉德润安捷星辰万邦隆兴富华佳美"
+TRADE = (
+    "华信天成博远恒通中科金达宏利鑫源瑞丰嘉禾永泰盛世东方新宇创联汇智海川凯越明辉德润安捷星辰万邦隆兴富佳美"
+    "正大康宁长青鸿运广益兆丰合力振远腾飞景泰嘉华聚源卓越启航弘毅致远同济惠民润泽云峰龙腾鹏程晨光宏图"
+    "瀚海远洋金桥银河天宇华夏中天立达诚信德胜百川千禧万象新华建业锦程昌盛宝隆永安荣泰祥和旭日恒信安泰"
+)
 INDUSTRY = ["环保科技", "物流", "电子", "机械制造", "医疗器械", "建材", "软件", "贸易", "化工", "食品"]
 SUFFIX = ["有限公司", "股份有限公司", "有限责任公司", "集团有限公司", ""]
 FIELDS = {
@@ -69,7 +73,7 @@ def write_bundle(root: Path, with_rules: bool) -> Path:
 
 
 def company(rng: random.Random) -> dict[str, Any]:
-    trade = "".join(rng.choice(TRADE) for _ in range(rng.choice((2, 3, 4))))
+    trade = "".join(rng.choice(TRADE) for _ in range(rng.choice((3, 4))))
     city = rng.choice(CITIES)
     name = f"{city}{trade}{rng.choice(INDUSTRY)}{rng.choice(SUFFIX)}"
     return {"name": name, "city": city, "phone": f"+86 1{rng.randint(30, 89)}{rng.randint(10000000, 99999999)}"}
@@ -112,7 +116,7 @@ def fill(engine: CrmEngine, entity: str, rows: int, seed: int) -> float:
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def run(url: str, rows: int, creates: int, label: str) -> dict[str, Any]:
@@ -169,7 +173,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--creates", type=int, default=400)
-    parser.add_argument("--postgres", metavar="URL", help="also on PostgreSQL (e.g. postgresql+psycopg://postgres@127.0.0.1/test)")
+    parser.add_argument(
+        "--postgres", metavar="URL", help="also on PostgreSQL (e.g. postgresql+psycopg://postgres@127.0.0.1/test)"
+    )
     parser.add_argument("--skip-sqlite", action="store_true")
     args = parser.parse_args()
     results = []

@@ -103,6 +103,7 @@ class DuplicateService:
     def __init__(self, engine: CrmEngine) -> None:
         self._engine = engine
         self._statements: dict[tuple[str, tuple[str, ...], bool], Any] = {}
+        self._statements_model: Any = None
 
     # -- checks on save ---------------------------------------------------------------------
     def check(
@@ -123,37 +124,44 @@ class DuplicateService:
         if not keyed:
             return []
         # one statement for every rule (the round trip, not the index lookups, is the cost)
-        statement = self._lookup(definition.name, tuple(r.name for r, _, _ in keyed), own_id is not None)
+        statement = self._lookup(definition, tuple(r.name for r, _, _ in keyed), own_id is not None)
         params: dict[str, Any] = {f"b{i}": blocking for i, (_, _, blocking) in enumerate(keyed)}
         if own_id is not None:
             params["own_id"] = own_id
         by_rule = {rule.name: (rule, key) for rule, key, _ in keyed}
         found: list[Candidate] = []
-        for rule_name, record_id, other in tx.execute(statement, params):
+        label = definition.label.get("en")
+        for rule_name, record_id, other, display in tx.execute(statement, params):
             rule, key = by_rule[rule_name]
             score = similarity(rule, key, other)
             if score is not None:
-                found.append(Candidate(record_id, None, rule.name, rule.action, score))
-        if not found:
-            return found
-        shown = self._displays(tx, definition, {c.id for c in found})
-        found = [Candidate(c.id, shown.get(c.id), c.rule, c.action, c.similarity) for c in found]
+                shown = str(display) if display is not None else f"{label} #{record_id}"
+                found.append(Candidate(record_id, shown, rule.name, rule.action, score))
         found.sort(key=lambda c: (c.action != "block", -c.similarity, c.id))
         return found
 
-    def _lookup(self, entity: str, rules: tuple[str, ...], has_own: bool) -> Any:
-        """The candidate lookup of ``rules`` (blocking keys bound as ``b0``, ``b1`` ...), built
-        once per shape."""
+    def _lookup(self, definition: EntityDef, rules: tuple[str, ...], has_own: bool) -> Any:
+        """The candidate lookup of ``rules`` (blocking keys bound as ``b0``, ``b1`` ...) with
+        each candidate's display value, built once per shape and compiled model."""
+        model = self._engine.model
+        if model is not self._statements_model:
+            self._statements = {}
+            self._statements_model = model
+        entity = definition.name
         shape = (entity, rules, has_own)
         found = self._statements.get(shape)
         if found is None:
             keys = duplicate_keys.c
+            table = model.table(entity)
+            display = table.c[definition.display] if definition.display else sa.null()
             parts = []
             for i, name in enumerate(rules):
                 # each part one index range (entity, rule, blocking key): an OR of them is not
                 # always read through the index (SQLite scans the entity's keys instead)
-                part = sa.select(keys.rule, keys.record_id, keys.key).where(
-                    keys.entity == entity, keys.rule == name, keys.blocking_key == sa.bindparam(f"b{i}")
+                part = (
+                    sa.select(keys.rule, keys.record_id, keys.key, display.label("display"))
+                    .join(table, table.c.id == keys.record_id)
+                    .where(keys.entity == entity, keys.rule == name, keys.blocking_key == sa.bindparam(f"b{i}"))
                 )
                 if has_own:
                     part = part.where(keys.record_id != sa.bindparam("own_id"))
@@ -163,14 +171,6 @@ class DuplicateService:
                 self._statements.clear()
             self._statements[shape] = found
         return found
-
-    def _displays(self, tx: Connection, definition: EntityDef, ids: set[int]) -> dict[int, str]:
-        table = self._engine.model.table(definition.name)
-        if definition.display is None:
-            return {i: f"{definition.label.get('en')} #{i}" for i in ids}
-        column = table.c[definition.display]
-        rows = tx.execute(sa.select(table.c.id, column).where(table.c.id.in_(sorted(ids))))
-        return {row[0]: str(row[1]) if row[1] is not None else f"#{row[0]}" for row in rows}
 
     # -- scans ------------------------------------------------------------------------------
     def scan(
