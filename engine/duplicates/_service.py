@@ -123,6 +123,8 @@ class DuplicateService:
                 keyed.append((rule, *found_key))
         if not keyed:
             return []
+        if tx.dialect.name == "postgresql":
+            _lock_blocks(tx, definition.name, [(r.name, b) for r, _, b in keyed if r.action == "block"])
         # one statement for every rule (the round trip, not the index lookups, is the cost)
         statement = self._lookup(definition, tuple(r.name for r, _, _ in keyed), own_id is not None)
         params: dict[str, Any] = {f"b{i}": blocking for i, (_, _, blocking) in enumerate(keyed)}
@@ -338,6 +340,18 @@ class DuplicateService:
             count += len(records)
             last = records[-1]["id"]
             self._insert_keys(tx, definition, (rule,), records)
+
+
+def _lock_blocks(tx: Connection, entity: str, blocks: list[tuple[str, str]]) -> None:
+    """Serialise saves that fall into the same blocks of ``block`` rules until they commit
+    (PostgreSQL: two concurrent saves of the same company must not both miss each other;
+    SQLite writes one transaction at a time anyway). Sorted, so that two saves never wait
+    for each other's locks in opposite orders."""
+    if not blocks:
+        return
+    names = sorted({f"crm_duplicates:{entity}:{rule}:{blocking}" for rule, blocking in blocks})
+    locks = ", ".join(f"pg_advisory_xact_lock(hashtextextended(:k{i}, 0))" for i in range(len(names)))
+    tx.execute(sa.text(f"SELECT {locks}"), {f"k{i}": name for i, name in enumerate(names)})
 
 
 def refuse_duplicates(entity: str, candidates: list[Candidate], allow_duplicate: bool) -> list[Candidate]:

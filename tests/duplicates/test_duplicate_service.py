@@ -3,6 +3,7 @@ deletes, and the keys kept for existing records when a rule is added."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -121,3 +122,23 @@ def test_a_rule_added_to_existing_records_finds_them(engine: CrmEngine, tmp_path
     apply_bundle(engine, tmp_path / "v3", plain)
     with engine.db.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(duplicate_keys)).scalar() == 0
+
+
+def test_two_concurrent_saves_of_the_same_company_do_not_both_pass(crm: CrmEngine) -> None:
+    outcome: list[str] = []
+
+    def second() -> None:
+        try:
+            crm.records.create("account", {"name": "西安华信环保科技", "city": "西安"}, actor=SYSTEM)
+            outcome.append("saved")
+        except DuplicateError:
+            outcome.append("duplicate")
+
+    with crm.db.write() as tx:
+        crm.records.create("account", {"name": "西安华信环保科技有限公司", "city": "西安"}, actor=SYSTEM, conn=tx)
+        other = threading.Thread(target=second)
+        other.start()
+        other.join(0.5)
+        assert other.is_alive()  # it waits for the first save to commit
+    other.join(30)
+    assert outcome == ["duplicate"]
