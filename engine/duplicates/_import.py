@@ -7,7 +7,7 @@ updated are written in the import's transaction."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -21,6 +21,16 @@ from ._service import rules_touched
 
 if TYPE_CHECKING:
     from engine.runtime import CrmEngine
+
+
+class _Line(Protocol):
+    """A line of an import: where it is in the file and its values."""
+
+    line: int
+    values: tuple[Any, ...]
+
+
+_Row = TypeVar("_Row", bound=_Line)
 
 #: Blocking keys asked for per statement.
 _CHUNK = 500
@@ -83,6 +93,19 @@ class ImportScreen:
                     if found is not None:
                         self._seen.setdefault((rule.name, found[1]), []).append((found[0], lines[i]))
         return keep
+
+    def rows_kept(
+        self,
+        conn: Connection,
+        columns: Sequence[str],
+        rows: list[_Row],
+        reject: Callable[[_Row, list[Problem]], None],
+    ) -> list[_Row]:
+        """The import's ``rows`` (``line`` and ``values`` in ``columns`` order) that may be
+        inserted; ``reject(row, problems)`` is called for the others."""
+        records = [dict(zip(columns, row.values, strict=True)) for row in rows]
+        keep = self.screen(conn, records, [row.line for row in rows], lambda i, found: reject(rows[i], found))
+        return [row for row, kept in zip(rows, keep, strict=True) if kept]
 
     def _stored(self, conn: Connection, rule: DuplicateRule, blocks: set[str]) -> dict[str, list[tuple[int, str]]]:
         out: dict[str, list[tuple[int, str]]] = {}

@@ -364,8 +364,10 @@ class CsvImporter:
             columns, numbered = number_rows(conn, self.definition, columns, [r.values for r in batch], now)
             batch = [_Row(row.line, row.raw, values) for row, values in zip(batch, numbered, strict=True)]
         columns, batch = self._with_derived(conn, columns, batch, rejects)
-        if self._duplicates.active:
-            batch = self._without_duplicates(conn, columns, batch, rejects)
+        if self._duplicates.active:  # lines a block duplicate rule refuses
+            batch = self._duplicates.rows_kept(
+                conn, columns, batch, lambda row, found: self._reject(rejects, row.line, row.raw, found)
+            )
         if not batch:
             return
         keyed_after = self._duplicates.mark(conn)
@@ -423,18 +425,6 @@ class CsvImporter:
             record = dict(zip(columns, row.values, strict=True)) | own
             kept.append(_Row(row.line, row.raw, tuple(record.get(c) for c in out)))
         return out, kept
-
-    def _without_duplicates(
-        self, conn: Connection, columns: tuple[str, ...], batch: list[_Row], rejects: _Rejects
-    ) -> list[_Row]:
-        """The batch without the lines a block duplicate rule rejects (see ``engine.duplicates``)."""
-        records = [dict(zip(columns, row.values, strict=True)) for row in batch]
-
-        def reject(index: int, problems: list[Problem]) -> None:
-            self._reject(rejects, batch[index].line, batch[index].raw, problems)
-
-        keep = self._duplicates.screen(conn, records, [row.line for row in batch], reject)
-        return [row for row, kept in zip(batch, keep, strict=True) if kept]
 
     def _max_id(self, conn: Connection) -> int:
         if not self.workflows:
