@@ -18,6 +18,9 @@ from engine.metadata import DuplicateRule, EntityDef
 
 from ._normalise import blocking_prefix, company_core, normal_email, normal_phone, normal_text
 
+#: The version of the normalisation keys are made with: raise it with any change to
+#: ``_normalise.py`` or to this module's keys, and applying definitions rebuilds every key.
+KEYS_VERSION = 1
 #: Between the parts of a key (a control character: normal text has none).
 SEPARATOR = "\x1f"
 #: Longer blocking keys are stored as their digest (the column is indexed).

@@ -26,7 +26,7 @@ from engine.progress import NO_PROGRESS, Progress
 from engine.storage import audit_log, audit_row, duplicate_keys, duplicate_rules
 from engine.users import Actor
 
-from ._keys import record_key, similarity
+from ._keys import KEYS_VERSION, record_key, similarity
 from ._scan import DuplicateGroup, scan_groups
 
 if TYPE_CHECKING:
@@ -276,7 +276,7 @@ class DuplicateService:
         }
         rebuilt: dict[str, int] = {}
         for (name, rule_name), (entity, rule) in sorted(wanted.items()):
-            if stored.get((name, rule_name)) == rule.signature:
+            if stored.get((name, rule_name)) == _signature(rule):
                 continue
             with self._engine.db.write() as tx:
                 rebuilt[f"{name}.{rule_name}"] = self._rebuild(tx, entity, rule)
@@ -285,7 +285,7 @@ class DuplicateService:
                         duplicate_rules.c.entity == name, duplicate_rules.c.rule == rule_name
                     )
                 )
-                tx.execute(duplicate_rules.insert().values(entity=name, rule=rule_name, signature=rule.signature))
+                tx.execute(duplicate_rules.insert().values(entity=name, rule=rule_name, signature=_signature(rule)))
         for name, rule_name in sorted(set(stored) - set(wanted)):
             with self._engine.db.write() as tx:
                 for table in (duplicate_keys, duplicate_rules):
@@ -340,6 +340,12 @@ class DuplicateService:
             count += len(records)
             last = records[-1]["id"]
             self._insert_keys(tx, definition, (rule,), records)
+
+
+def _signature(rule: DuplicateRule) -> str:
+    """What a rule's stored keys were built for: its fields and methods, and the version of
+    the normalisation that made them (a change of either rebuilds them)."""
+    return f"v{KEYS_VERSION}:{rule.signature}"
 
 
 def _lock_blocks(tx: Connection, entity: str, blocks: list[tuple[str, str]]) -> None:
