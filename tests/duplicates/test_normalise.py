@@ -53,6 +53,8 @@ def test_chinese_company_names_with_legal_forms_and_regions_share_a_core(name: s
         "Acme Widgets Corp.",
         "ＡＣＭＥ Ｗｉｄｇｅｔｓ Ｌｔｄ",
         "Acme Widgets Company Limited",
+        "Acme Widgets S.A.",
+        "Acme Widgets B.V.",
     ],
 )
 def test_english_company_names_without_legal_forms_share_a_core(name: str) -> None:
