@@ -49,3 +49,24 @@ def test_duplicates_the_demo_made_are_recorded_as_confirmed_by_the_system(standa
         rows = conn.execute(sa.select(audit_log).where(audit_log.c.action == "allow_duplicate")).mappings().all()
     assert len(rows) == sum(len(g.ids) - 1 for g in blocked)
     assert all(r["actor"] == "system:demo" for r in rows)
+
+
+def test_converting_a_lead_into_a_company_that_exists_is_refused_and_nothing_is_created(
+    standard: CrmEngine,
+) -> None:
+    standard.users.create("ada", roles=["admin"])
+    ada = standard.users.get("ada")
+    standard.records.create("account", {"name": "西安华信环保科技有限公司", "city": "西安"}, actor=SYSTEM)
+    lead = standard.records.create(
+        "lead",
+        {"company": "华信环保科技（西安）有限公司", "city": "西安", "contact_name": "王磊", "need": "除尘设备"},
+        actor=SYSTEM,
+    )
+    for transition in ("contact", "qualify"):
+        standard.workflows.run("lead", lead["id"], transition, user=ada)
+    accounts = standard.records.list("account", limit=0, actor=SYSTEM).total
+    with pytest.raises(DuplicateError) as raised:
+        standard.workflows.run("lead", lead["id"], "convert_new_account", user=ada)
+    assert raised.value.candidates[0].display == "西安华信环保科技有限公司"
+    assert standard.records.list("account", limit=0, actor=SYSTEM).total == accounts
+    assert standard.records.get("lead", lead["id"], actor=SYSTEM)["status"] == "qualified"
