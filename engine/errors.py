@@ -78,7 +78,13 @@ class CrmError(Exception):
             "code": self.code,
             "message": self.message,
             "problems": [p.to_json() for p in self.problems],
+            **self.details(),
         }
+
+    def details(self) -> dict[str, Any]:
+        """Members beyond code, message and problems that every edge passes on as they are
+        (a duplicate's ``candidates``); none by default."""
+        return {}
 
 
 class DefinitionError(CrmError):

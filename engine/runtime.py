@@ -40,6 +40,7 @@ from engine.suggestions import did_you_mean
 if TYPE_CHECKING:
     from engine.automations import AutomationService
     from engine.derived import DerivedService
+    from engine.duplicates import DuplicateService
     from engine.events import EventService
     from engine.hooks import Plugins
     from engine.jobs import JobService
@@ -302,6 +303,7 @@ class CrmEngine:
         if plan.has_changes:
             self._number_existing(before, definitions, actor)
             self._backfill_derived(before, definitions, actor)
+        self.duplicates.sync(definitions)  # keys of new and changed duplicate rules (or of an interrupted apply)
         return result
 
     def _refuse_unknown_subscriptions(self, definitions: Definitions) -> None:
@@ -397,6 +399,12 @@ class CrmEngine:
 
         settings = SmtpSettings.from_env()
         return NotificationService(self, mailer=Mailer(settings) if settings is not None else None)
+
+    @cached_property
+    def duplicates(self) -> DuplicateService:
+        from engine.duplicates import DuplicateService
+
+        return DuplicateService(self)
 
     @cached_property
     def records(self) -> RecordService:

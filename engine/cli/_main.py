@@ -41,6 +41,7 @@ def cli(ctx: click.Context, database_url: str | None, actor: str | None, languag
 def _register() -> None:
     from ._automation_commands import automation
     from ._derived_commands import derived
+    from ._duplicate_commands import duplicates
     from ._event_commands import events
     from ._io_commands import export_command, import_group
     from ._job_commands import jobs, worker
@@ -80,6 +81,7 @@ def _register() -> None:
     cli.add_command(webhook)
     record.add_command(merge_record_command)
     cli.add_command(merge_group)
+    cli.add_command(duplicates)
     set_summaries(cli)
 
 

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import click
 
+from engine.duplicates import Candidate
 from engine.records import MAX_PAGE, record_json
 
 from ._context import CliContext, parse_json_option, pass_context
+from ._duplicate_commands import echo_duplicates, with_duplicates
 from ._output import TABLE_CELL_WIDTH, echo_json, echo_record, echo_table
 from ._shown import shown_audit, shown_records
 
 _json_flag = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+_allow_duplicate = click.option(
+    "--allow-duplicate",
+    is_flag=True,
+    help="Save even though a blocking duplicate rule finds likely duplicates (the audit records it).",
+)
 
 
 @click.group()
@@ -21,15 +28,24 @@ def record() -> None:
 @record.command("create")
 @click.argument("entity")
 @click.option("--data", required=True, metavar="JSON", help='Field values, e.g. \'{"name": "Acme"}\'.')
+@_allow_duplicate
 @_json_flag
 @pass_context
-def create_command(context: CliContext, entity: str, data: str, as_json: bool) -> None:
-    """Create a record of ENTITY."""
-    created = context.engine.records.create(entity, parse_json_option(data, "--data"), actor=context.user)
+def create_command(context: CliContext, entity: str, data: str, allow_duplicate: bool, as_json: bool) -> None:
+    """Create a record of ENTITY (duplicate rules apply: see --allow-duplicate)."""
+    found: list[Candidate] = []
+    created = context.engine.records.create(
+        entity,
+        parse_json_option(data, "--data"),
+        actor=context.user,
+        allow_duplicate=allow_duplicate,
+        found_duplicates=found,
+    )
     if as_json:
-        echo_json(record_json(created))
+        echo_json(with_duplicates(record_json(created), found))
     else:
         click.echo(f"created {entity} {created['id']}")
+        echo_duplicates(entity, found)
 
 
 @record.command("get")
@@ -52,23 +68,34 @@ def get_command(context: CliContext, entity: str, record_id: int, as_json: bool)
 @click.argument("record_id", metavar="ID", type=int)
 @click.option("--data", required=True, metavar="JSON", help="Fields to change.")
 @click.option("--version", "expected_version", type=int, help="Refuse if the record is no longer at this version.")
+@_allow_duplicate
 @_json_flag
 @pass_context
 def update_command(
-    context: CliContext, entity: str, record_id: int, data: str, expected_version: int | None, as_json: bool
+    context: CliContext,
+    entity: str,
+    record_id: int,
+    data: str,
+    expected_version: int | None,
+    allow_duplicate: bool,
+    as_json: bool,
 ) -> None:
-    """Change fields of one record (only the fields given)."""
+    """Change fields of one record (only the fields given; duplicate rules apply)."""
+    found: list[Candidate] = []
     updated = context.engine.records.update(
         entity,
         record_id,
         parse_json_option(data, "--data"),
         expected_version=expected_version,
         actor=context.user,
+        allow_duplicate=allow_duplicate,
+        found_duplicates=found,
     )
     if as_json:
-        echo_json(record_json(updated))
+        echo_json(with_duplicates(record_json(updated), found))
     else:
         click.echo(f"updated {entity} {record_id} (version {updated['version']})")
+        echo_duplicates(entity, found)
 
 
 @record.command("delete")

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from engine.runtime import CrmEngine
     from engine.users import User
 
-JobKindName = Literal["score_run", "import", "preset_load"]
+JobKindName = Literal["score_run", "import", "preset_load", "duplicates_scan"]
 #: Demo records a preset-load job may ask for.
 MAX_DEMO = 200_000
 #: The largest CSV an import job carries (it is stored with the job until it ran).
@@ -231,6 +231,27 @@ def _run_preset_load(engine: CrmEngine, params: Mapping[str, Any], user: User, p
     return result, None
 
 
+# -- duplicate scans ------------------------------------------------------------------------
+
+
+def _check_duplicates_scan(engine: CrmEngine, params: Mapping[str, Any]) -> None:
+    try:
+        entity = engine.entity(params["entity"])
+    except UsageError as error:
+        raise _refused("entity", error) from None
+    rules = [r.name for r in entity.duplicates]
+    rule = params.get("rule")
+    if not rules or (rule is not None and rule not in rules):
+        key = "entity" if not rules else "rule"
+        problem = _problem(key, "unknown_rule", f"{entity.name}'s duplicate rules: {', '.join(rules) or 'none'}")
+        raise InvalidJobError(problem.message, [problem])
+
+
+def _run_duplicates_scan(engine: CrmEngine, params: Mapping[str, Any], user: User, progress: Progress) -> Outcome:
+    groups = engine.duplicates.scan(params["entity"], actor=user, rule=params.get("rule"), progress=progress)
+    return {"entity": params["entity"], "groups": [g.to_json() for g in groups]}, None
+
+
 KINDS: Mapping[str, JobKind] = {
     "score_run": JobKind(
         "score_run",
@@ -262,5 +283,11 @@ KINDS: Mapping[str, JobKind] = {
         },
         _check_preset_load,
         _run_preset_load,
+    ),
+    "duplicates_scan": JobKind(
+        "duplicates_scan",
+        {"entity": Param("string", required=True), "rule": Param("string")},
+        _check_duplicates_scan,
+        _run_duplicates_scan,
     ),
 }

@@ -20,6 +20,7 @@ from engine.metadata._automations import (
     automation_to_json,
     parse_offset,
 )
+from engine.metadata._duplicate_rules import DuplicateMatch, DuplicateRule
 from engine.metadata._field_types import (
     DECIMAL_TYPES,
     DEFAULT_MAX_LENGTH,
@@ -171,6 +172,8 @@ __all__ = [
     "Choice",
     "Definitions",
     "DistributionSpec",
+    "DuplicateMatch",
+    "DuplicateRule",
     "EntityDef",
     "EntityPermission",
     "EscalationDef",

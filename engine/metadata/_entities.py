@@ -37,6 +37,7 @@ from typing import Any
 
 from engine.errors import Problem
 from engine.metadata._derived import derived_problems
+from engine.metadata._duplicate_rules import build_rules, rule_to_json
 from engine.metadata._fields import (
     FieldDraft,
     build_field,
@@ -77,6 +78,7 @@ class EntityDraft(Placed):
     fields: dict[str, FieldDraft]
     indexes: list[tuple[tuple[str, ...], SourceRef]]
     unique: list[tuple[tuple[str, ...], SourceRef]]
+    duplicates: list[tuple[dict[str, Any], SourceRef]] = dataclasses.field(default_factory=list)
 
 
 _ENTITY_OPTIONS = ("label", "description", "display", "renamed_from")
@@ -96,6 +98,7 @@ def entity_draft(document: Mapping[str, Any], where: SourceRef, bundle: str) -> 
         },
         indexes=[(tuple(n), child(where, "indexes", i)) for i, n in enumerate(document.get("indexes", ()))],
         unique=[(tuple(n), child(where, "unique", i)) for i, n in enumerate(document.get("unique", ()))],
+        duplicates=[(dict(r), child(where, "duplicates", i)) for i, r in enumerate(document.get("duplicates", ()))],
         source=where,
         bundle=bundle,
     )
@@ -240,6 +243,8 @@ def _add(overlay: OverlayDraft, entity: EntityDraft) -> list[Problem]:
     for key, target in (("add_indexes", entity.indexes), ("add_unique", entity.unique)):
         for index, names in enumerate(document.get(key, ())):
             target.append((tuple(names), child(overlay.source, key, index)))
+    for index, rule in enumerate(document.get("add_duplicates", ())):
+        entity.duplicates.append((dict(rule), child(overlay.source, "add_duplicates", index)))
     return problems
 
 
@@ -319,6 +324,8 @@ def build_entity(draft: EntityDraft) -> tuple[EntityDef, list[Problem]]:
         problems.append(problem("unknown_field", message, draft.at("display")))
     indexes = _name_lists(draft, draft.indexes, fields, "index", problems)
     unique = _name_lists(draft, draft.unique, fields, "unique constraint", problems)
+    duplicates, rule_problems = build_rules(draft.name, draft.duplicates, {n: f.type for n, f in fields.items()})
+    problems.extend(rule_problems)
     problems.extend(
         _rename_problems(
             [(f.name, f.spec.get("renamed_from"), f.at("renamed_from")) for f in draft.fields.values()],
@@ -335,6 +342,7 @@ def build_entity(draft: EntityDraft) -> tuple[EntityDef, list[Problem]]:
         unique=unique,
         renamed_from=draft.spec.get("renamed_from"),
         source=draft.source,
+        duplicates=duplicates,
     )
     return entity, problems
 
@@ -435,6 +443,8 @@ def entity_to_json(entity: EntityDef) -> dict[str, Any]:
         out["indexes"] = [list(names) for names in entity.indexes]
     if entity.unique:
         out["unique"] = [list(names) for names in entity.unique]
+    if entity.duplicates:
+        out["duplicates"] = [rule_to_json(rule) for rule in entity.duplicates]
     return out
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 
 if TYPE_CHECKING:
     from ._automations import AutomationDef
+    from ._duplicate_rules import DuplicateRule
     from ._report_model import ReportDef
     from ._roles import RoleDef
     from ._workflow_model import WorkflowDef
@@ -217,6 +218,8 @@ class EntityDef:
     unique: tuple[tuple[str, ...], ...] = ()
     renamed_from: str | None = None
     source: SourceRef | None = field(default=None, compare=False, repr=False)
+    #: Duplicate rules (``engine.duplicates`` keeps their keys and applies them).
+    duplicates: tuple[DuplicateRule, ...] = ()
 
     def __post_init__(self) -> None:
         freeze_mappings(self, "fields")

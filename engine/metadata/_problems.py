@@ -69,6 +69,8 @@ PROBLEM_CODES: Mapping[str, str] = MappingProxyType(
         "dependency_cycle": "derived fields that depend on each other in a loop",
         "duplicate_entity": "two documents define the same entity",
         "renamed_from_clash": "renamed_from names something that still exists or is claimed twice",
+        "duplicate_rule_exists": "two duplicate rules of an entity have the same name",
+        "inapplicable_method": "a duplicate rule compares a non-text field with similar",
         # bundles
         "unknown_bundle": "extends names a preset or path that does not exist",
         "ambiguous_bundle": "extends names a preset found in two preset directories",

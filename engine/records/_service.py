@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from engine.clock import utcnow
+from engine.duplicates import Candidate, override_rows, refuse_duplicates, rules_touched
 from engine.errors import (
     ConflictError,
     NotFoundError,
@@ -305,9 +306,15 @@ class RecordService:
         *,
         actor: Actor,
         conn: Connection | None = None,
+        allow_duplicate: bool = False,
+        found_duplicates: builtins.list[Candidate] | None = None,
     ) -> Record:
         """Validate and insert a record as ``actor``, who owns it unless ``owner`` is given
-        (a system actor's record has no owner, unless it acts on behalf of a user)."""
+        (a system actor's record has no owner, unless it acts on behalf of a user).
+
+        Duplicate rules apply (:mod:`engine.duplicates`): a ``block`` rule's candidates refuse
+        the record (:class:`~engine.duplicates.DuplicateError`) unless ``allow_duplicate``,
+        which the audit records; every candidate found is appended to ``found_duplicates``."""
         model = self.model
         definition = model.entity(entity)
         data = _as_mapping(data)
@@ -342,6 +349,8 @@ class RecordService:
                 raise RecordValidationError(problems)
             owner = values.pop("owner", None) if "owner" in values else owner_of_new(actor)
             check_unique(tx, definition, table, values, None)
+            duplicates = self._engine.duplicates.check(tx, definition, values, None) if definition.duplicates else []
+            overridden = refuse_duplicates(entity, duplicates, allow_duplicate)
             row = {**values, "version": 1, "created_at": now, "updated_at": now, "created_by": name, "owner": owner}
             try:
                 # the record as stored (RETURNING: no second query to read it back)
@@ -356,7 +365,12 @@ class RecordService:
                 if value is not None
             ]
             entries.append(_audit_row(change, entity, record_id, "create", "owner", None, owner, name, now))
+            entries.extend(override_rows(change, entity, record_id, overridden, name, now))
             _AUDIT.insert(tx, entries)
+            if definition.duplicates:
+                self._engine.duplicates.keep_keys(tx, definition, created, new=True)
+                if found_duplicates is not None:
+                    found_duplicates.extend(duplicates)
             if workflows:
                 self._engine.workflows.record_creation(tx, entity, created, name, now)
             derived.after_write(tx, model, entity, None, created, name)
@@ -420,6 +434,8 @@ class RecordService:
         expected_version: int | None = None,
         conn: Connection | None = None,
         current: Record | None = None,
+        allow_duplicate: bool = False,
+        found_duplicates: builtins.list[Candidate] | None = None,
     ) -> Record:
         """Apply a partial update as ``actor``. A stale ``expected_version`` is a :class:`ConflictError`.
 
@@ -432,6 +448,7 @@ class RecordService:
         actor writes read-only fields only when it :attr:`~SystemActor.writes_read_only`
         (services that own them: workflow actions), and workflow state fields only when it
         :attr:`~SystemActor.writes_workflow_fields` (the workflow service).
+        Duplicate rules comparing a changed field apply as on :meth:`create`.
         """
         model = self.model
         definition = model.entity(entity)
@@ -477,7 +494,14 @@ class RecordService:
             if not changed:
                 return self._permissions.visible(user, entity, current) if user is not None else current
             check_unique(tx, definition, table, {**current, **changed}, current["id"], only=set(changed))
-            updated = self._write_update(model, tx, definition, current, changed, actor.name)
+            rules = rules_touched(definition, changed, current, {**current, **changed})
+            duplicates = self._engine.duplicates.check(tx, definition, {**current, **changed}, current["id"], rules)
+            overridden = refuse_duplicates(entity, duplicates, allow_duplicate)
+            updated = self._write_update(model, tx, definition, current, changed, actor.name, overridden)
+            if rules:
+                self._engine.duplicates.keep_keys(tx, definition, updated, rules)
+                if found_duplicates is not None:
+                    found_duplicates.extend(duplicates)
         return self._permissions.visible(user, entity, updated) if user is not None else updated
 
     def _write_update(
@@ -488,9 +512,11 @@ class RecordService:
         current: Record,
         changed: Mapping[str, Any],
         actor: str | None,
+        overridden: builtins.list[Candidate] | None = None,
     ) -> Record:
         """Write checked ``changed`` values over ``current`` (guarded by its version) with their
-        audit rows; returns the record as the database now holds it, without reading it back."""
+        audit rows (and those of ``overridden`` duplicate candidates); returns the record as
+        the database now holds it, without reading it back."""
         entity = definition.name
         now = utcnow()
         columns = tuple(sorted(changed))
@@ -524,6 +550,7 @@ class RecordService:
             )
             for name, value in changed.items()
         ]
+        entries.extend(override_rows(change, entity, current["id"], overridden or [], actor, now))
         _AUDIT.insert(tx, entries)
         updated = _after_update(definition, current, changed, now)
         unit_of(tx).emit(record_updated(entity, current, updated, changed, actor, now, model.version))
@@ -646,6 +673,8 @@ class RecordService:
                     self.update(child.name, child_id, {field_name: None}, actor=SystemActor.cascade(actor), conn=tx)
         table = model.table(entity)
         tx.execute(table.delete().where(table.c.id == current["id"]))
+        if model.entity(entity).duplicates:
+            self._engine.duplicates.drop_keys(tx, entity, current["id"])
         # current scores go with the record; score history stays, like the audit trail
         tx.execute(scores.delete().where(scores.c.entity == entity, scores.c.record_id == current["id"]))
         snapshot = {k: v for k, v in current.items() if v is not None}

@@ -6,6 +6,7 @@ from ._apply import apply_definitions, refuse_unsafe
 from ._automation_tables import automation_runs, automation_slots
 from ._counters import counter_key, raise_counter, rename_counters, take_numbers
 from ._database import DEFAULT_URL, Database, normalize_url
+from ._duplicate_tables import duplicate_keys, duplicate_rules
 from ._history_rows import (
     AUDIT_COLUMNS,
     BATCH_RECORD_ID,
@@ -138,6 +139,8 @@ __all__ = [
     "counter_key",
     "counters",
     "current_version",
+    "duplicate_keys",
+    "duplicate_rules",
     "escalations",
     "events",
     "import_changes",

@@ -178,6 +178,9 @@ class _Planner:
         self.plan_constraints(table, old, new, renamed)
         if entity_meta(old) != entity_meta(new):
             self.add(ops.DefinitionOnly(entity=new.name, text=f"labels or display of {new.name} change"))
+        if old.duplicates != new.duplicates:
+            text = f"duplicate rules of {new.name} change (their keys are rebuilt from the stored records)"
+            self.add(ops.DefinitionOnly(entity=new.name, text=text))
 
     def plan_dropped_field(self, table: str, entity: str, name: str) -> None:
         values = self.count_non_null(table, name)

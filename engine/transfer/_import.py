@@ -37,6 +37,7 @@ from sqlalchemy.engine import Connection
 
 from engine.clock import utcnow
 from engine.compile import CsvRowConverter, compile_csv_reader, record_problem
+from engine.duplicates import ImportScreen
 from engine.errors import Problem, RecordValidationError, UsageError
 from engine.metadata import EntityDef
 from engine.progress import NO_PROGRESS, Progress
@@ -132,6 +133,7 @@ class CsvImporter:
         self.now = utcnow()
         self.workflows = model.definitions.workflows_for(entity)
         self.numbered = tuple(f.name for f in numbered_fields(self.definition))
+        self._duplicates = ImportScreen(engine, self.definition)
         if key is not None and key != "id":
             f = self.definition.fields.get(key)
             if f is None or not (f.unique or (key,) in self.definition.unique):
@@ -371,8 +373,13 @@ class CsvImporter:
             columns, numbered = number_rows(conn, self.definition, columns, [r.values for r in batch], now)
             batch = [_Row(row.line, row.raw, values) for row, values in zip(batch, numbered, strict=True)]
         columns, batch = self._with_derived(conn, columns, batch, rejects)
+        if self._duplicates.active:  # lines a block duplicate rule refuses
+            batch = self._duplicates.rows_kept(
+                conn, columns, batch, lambda row, found: self._reject(rejects, row.line, row.raw, found)
+            )
         if not batch:
             return
+        keyed_after = self._duplicates.mark(conn)
         before = self._max_id(conn)
         savepoint = conn.begin_nested()
         try:
@@ -385,6 +392,7 @@ class CsvImporter:
         else:
             self.report.inserted += len(batch)
             self._audit_bulk(conn, batch, now)
+        self._duplicates.keep_inserted(conn, keyed_after, self.actor, now)
         self._workflow_history(conn, before)
         self._automations(conn, before)
         records = (dict(zip(columns, row.values, strict=True)) for row in batch)
@@ -720,6 +728,7 @@ class CsvImporter:
             self.definition.name, current, updated, changed, self.actor, now, self.version, line=row.line
         )
         unit_of(conn).emit(event)
+        self._duplicates.keep_updated(conn, updated, changed)
         derived = self.engine.derived  # the record's own computes, then what depends on the change
         derived.refresh(conn, self.model, self.definition.name, current["id"], (), self.actor)
         derived.after_write(conn, self.model, self.definition.name, current, updated, self.actor)

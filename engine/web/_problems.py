@@ -123,7 +123,7 @@ def _crm_error(error: CrmError) -> Response:
     if _stale_precondition(error):
         # the version the client read came as If-Match: RFC 9110 says 412 (a body version stays 409)
         return problem_response(412, "precondition_failed", detail, problems)
-    return problem_response(error.http_status, error.code, detail, problems, headers=headers)
+    return problem_response(error.http_status, error.code, detail, problems, headers=headers, extra=error.details())
 
 
 def _stale_precondition(error: CrmError) -> bool:

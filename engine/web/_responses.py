@@ -7,11 +7,12 @@ strings (``"12.50"``, never a float that loses cents), dates and times ISO 8601.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask import Response, request
 
+from engine.duplicates import Candidate
 from engine.records import record_json as record_json  # the views take it from here too
 from engine.storage import to_jsonable
 
@@ -50,13 +51,24 @@ def _unchanged(version: int) -> bool:
     return bool(tags.star_tag or tags.contains_weak(str(version)))
 
 
-def record_response(record: Mapping[str, Any], status: int = 200, *, location: str | None = None) -> Response:
+def record_response(
+    record: Mapping[str, Any],
+    status: int = 200,
+    *,
+    location: str | None = None,
+    duplicates: Sequence[Candidate] = (),
+) -> Response:
     """One record, its version as the ETag (send it back in ``If-Match`` to update); a
-    ``GET`` whose ``If-None-Match`` holds that ETag is answered 304 without a body."""
+    ``GET`` whose ``If-None-Match`` holds that ETag is answered 304 without a body. The
+    candidates of duplicate rules a save matched go beside the fields as ``_duplicates``
+    (no field can have that name)."""
     version = int(record["version"])
     headers = {"ETag": etag(version)}
     if request.method in ("GET", "HEAD") and _unchanged(version):
         return Response(status=304, headers=headers)
     if location is not None:
         headers["Location"] = location
-    return json_response(record_json(record), status, headers=headers)
+    body = record_json(record)
+    if duplicates:
+        body["_duplicates"] = [c.to_json() for c in duplicates]
+    return json_response(body, status, headers=headers)

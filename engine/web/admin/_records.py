@@ -23,6 +23,7 @@ from flask_admin.helpers import get_form_data
 from flask_admin.model import BaseModelView
 from markupsafe import Markup
 
+from engine.duplicates import Candidate, DuplicateError
 from engine.errors import CrmError, RecordValidationError
 from engine.metadata import LISTED_TYPES, EntityDef, FieldDef
 from engine.permissions import EntityAccess
@@ -32,6 +33,7 @@ from engine.runtime import CrmEngine
 from ._access import SignedInOnly
 from ._auth import acting_user
 from ._display import shown
+from ._duplicates import confirmed_duplicate, flash_duplicates, refused_duplicates
 from ._expose import expose
 from ._filters import Condition, entity_filters, system_filters, where_of
 from ._forms import build_form, expected_version, form_fields, form_values, record_data, show_problems
@@ -74,6 +76,8 @@ class EntityView(SignedInOnly, RecordPage, MergePages, NoteActions, BaseModelVie
     page_size = 25
     page_size_options = (25, 50, 100)
     form_base_class = SecureForm
+    create_template = "crm_admin/record_create.html"
+    edit_template = "crm_admin/record_edit.html"
 
     def __init__(self, engine: CrmEngine, definition: EntityDef, category: Text) -> None:
         self.engine = engine
@@ -288,10 +292,18 @@ class EntityView(SignedInOnly, RecordPage, MergePages, NoteActions, BaseModelVie
         try:
             if problems:
                 raise RecordValidationError(problems)
-            created = self.engine.records.create(self.definition.name, data, actor=acting_user())
+            found: list[Candidate] = []
+            created = self.engine.records.create(
+                self.definition.name,
+                data,
+                actor=acting_user(),
+                allow_duplicate=confirmed_duplicate(),
+                found_duplicates=found,
+            )
         except CrmError as error:
             self._refused(form, error, None)
             return False
+        flash_duplicates(found)
         return RecordRow(created)
 
     def update_model(self, form: Any, model: Any) -> bool:
@@ -299,16 +311,20 @@ class EntityView(SignedInOnly, RecordPage, MergePages, NoteActions, BaseModelVie
         try:
             if problems:
                 raise RecordValidationError(problems)
+            found: list[Candidate] = []
             updated = self.engine.records.update(
                 self.definition.name,
                 model.id,
                 data,
                 expected_version=expected_version(form),
                 actor=acting_user(),
+                allow_duplicate=confirmed_duplicate(),
+                found_duplicates=found,
             )
         except CrmError as error:
             self._refused(form, error, model.values)
             return False
+        flash_duplicates(found)
         model.values = updated
         return True
 
@@ -328,6 +344,9 @@ class EntityView(SignedInOnly, RecordPage, MergePages, NoteActions, BaseModelVie
     def _refused(self, form: Any, error: CrmError, record: dict[str, Any] | None) -> None:
         """Problems on their fields; a message for the rest (a conflict, a refusal), all in
         the user's language."""
+        if isinstance(error, DuplicateError):
+            refused_duplicates(error)
+            return
         situation = self.situation(record)
         rest = show_problems(form, error.problems, problem_describer(situation))
         if len(rest) < len(error.problems):

@@ -25,6 +25,7 @@ from ._automations import AutomationsView
 from ._board import BoardView
 from ._dashboard import DashboardView
 from ._definitions import DefinitionsView
+from ._duplicates import DuplicatesView
 from ._error_pages import init_app as init_error_pages
 from ._i18n import Text, current_language, say, word
 from ._imports import ImportsView
@@ -75,6 +76,7 @@ def init_app(app: Flask, engine: CrmEngine) -> Admin:
     admin.add_view(AutomationsView(engine, word("administration")))
     admin.add_view(ImportsView(engine, word("administration")))
     admin.add_view(JobsView(engine, word("administration")))
+    admin.add_view(DuplicatesView(engine, word("administration")))
     admin.add_view(NotificationsView(engine))
     admin.add_view(WebhooksView(engine, word("administration")))
     admin.add_view(MergesView(engine, word("administration")))

@@ -7,12 +7,13 @@ from urllib.parse import urlencode
 
 from flask import Response, request, url_for
 
+from engine.duplicates import Candidate
 from engine.errors import Problem
 from engine.metadata import EntityDef
 from engine.records import MAX_PAGE
 from engine.runtime import CrmEngine
 
-from .._problems import InvalidParameterError
+from .._problems import InvalidBodyError, InvalidParameterError
 from .._requests import (
     MAX_OFFSET,
     expected_version,
@@ -96,10 +97,16 @@ def _next_link(
 
 @resolved()
 def create_record(engine: CrmEngine, entity: EntityDef) -> Response:
+    """Create a record; ``"allow_duplicate": true`` saves it despite a block duplicate rule,
+    and the candidates of the rules that matched come back as ``_duplicates``."""
     data = json_object()
-    created = engine.records.create(entity.name, data, actor=current_user())
+    allow = allow_duplicate(entity, data)
+    found: list[Candidate] = []
+    created = engine.records.create(
+        entity.name, data, actor=current_user(), allow_duplicate=allow, found_duplicates=found
+    )
     location = url_for(".get_record", entity=entity.name, record_id=str(created["id"]))
-    return record_response(created, 201, location=location)
+    return record_response(created, 201, location=location, duplicates=found)
 
 
 @resolved()
@@ -113,10 +120,31 @@ def update_record(engine: CrmEngine, entity: EntityDef, record_id: str) -> Respo
     changes = json_object()
     version = expected_version(changes)
     changes.pop("version", None)
+    allow = allow_duplicate(entity, changes)
+    found: list[Candidate] = []
     updated = engine.records.update(
-        entity.name, parse_record_id(record_id), changes, expected_version=version, actor=current_user()
+        entity.name,
+        parse_record_id(record_id),
+        changes,
+        expected_version=version,
+        actor=current_user(),
+        allow_duplicate=allow,
+        found_duplicates=found,
     )
-    return record_response(updated)
+    return record_response(updated, duplicates=found)
+
+
+def allow_duplicate(entity: EntityDef, body: dict[str, Any]) -> bool:
+    """Take ``allow_duplicate`` out of a record body (unless the entity has such a field)."""
+    if "allow_duplicate" in entity.fields or "allow_duplicate" not in body:
+        return False
+    value = body.pop("allow_duplicate")
+    if not isinstance(value, bool):
+        raise InvalidBodyError(
+            "allow_duplicate must be true or false",
+            [Problem(code="type", message="expected true or false", pointer="/allow_duplicate")],
+        )
+    return value
 
 
 @resolved()

@@ -38,8 +38,25 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "detail": {"type": "string"},
             "code": {"type": "string"},
             "errors": {"type": "array", "items": schema_ref("ProblemEntry")},
+            "candidates": {
+                "type": "array",
+                "items": schema_ref("DuplicateCandidate"),
+                "description": "With code `duplicate`: the likely duplicates a block rule found.",
+            },
         },
         "required": ["type", "title", "status", "detail", "code", "errors"],
+    },
+    "DuplicateCandidate": {
+        "type": "object",
+        "description": "A stored record a duplicate rule says the record sent is likely the same as.",
+        "properties": {
+            "id": {"type": "integer"},
+            "display": {"type": ["string", "null"]},
+            "rule": {"type": "string"},
+            "action": {"type": "string", "enum": ["block", "warn"]},
+            "similarity": {"type": "number", "minimum": 0, "maximum": 1},
+        },
+        "required": ["id", "display", "rule", "action", "similarity"],
     },
     "ProblemEntry": {
         "type": "object",
@@ -406,7 +423,8 @@ RESPONSES: dict[str, dict[str, Any]] = {
     "NotFound": _problem("No such entity, record, transition or scoring."),
     "Conflict": _problem(
         "The record changed since you read it (stale version), a unique value is taken, "
-        "a reference restricts, or a transition was refused."
+        "a reference restricts, a transition was refused, or a duplicate rule blocks the save "
+        "(code `duplicate`, with `candidates`; send `allow_duplicate: true` to save anyway)."
     ),
     "PreconditionFailed": _problem(
         "The record changed since the version in If-Match (stale_version): read it again and redo the change."

@@ -174,6 +174,12 @@ def record_schema(entity: EntityDef) -> dict[str, Any]:
         properties[f.name] = field_schema(f, "record", nullable=not f.required)
     for name in ("version", "owner", "created_by", "created_at", "updated_at"):
         properties[name] = SYSTEM_PROPERTIES[name]
+    if entity.duplicates:
+        properties["_duplicates"] = {
+            "type": "array",
+            "items": {"$ref": "#/components/schemas/DuplicateCandidate"},
+            "description": "After a create or update only, when duplicate rules matched: the likely duplicates.",
+        }
     # no "title": client generators name the record's class after it, and a class named after
     # the label ("Terminal" for account) differs from the entity's other classes and can clash
     # with another entity's name; the label travels in the description and x-label instead
@@ -201,6 +207,11 @@ def input_schema(entity: EntityDef, *, update: bool, driven: frozenset[str] = fr
         if not update and f.required and not f.has_default:
             required.append(f.name)
     properties["owner"] = SYSTEM_PROPERTIES["owner"]
+    if entity.duplicates and "allow_duplicate" not in entity.fields:
+        properties["allow_duplicate"] = {
+            "type": "boolean",
+            "description": "Save even though a block duplicate rule finds likely duplicates (audited).",
+        }
     if update:
         properties["version"] = {
             "type": "integer",
