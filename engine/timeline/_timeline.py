@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from engine.errors import PermissionDeniedError
+from engine.errors import PermissionDeniedError, UsageError
 from engine.storage import automation_runs, notes, notifications, score_history, workflow_history
 from engine.users import Actor, user_of
 
@@ -201,6 +201,8 @@ def _related(
                 )
             except PermissionDeniedError:
                 break  # an entity the reader may not read: none of its records
+            except UsageError:
+                continue  # a reference field hidden from the reader: not a way to find records
             for record in page.items:
                 data = {"entity": other.name, "field": f.name, "record": record}
                 out.append(

@@ -35,6 +35,11 @@ class FieldFilter(BaseFilter):  # type: ignore[misc]
         self.field = field
         self.operator = operator
 
+    @property
+    def field_name(self) -> str:
+        """The field it filters on (a hidden field's filters are left out of the page)."""
+        return self.field.name
+
     def operation(self) -> str:
         return Text(*_OPERATIONS[self.operator])
 
@@ -73,6 +78,10 @@ class SystemFilter(BaseFilter):  # type: ignore[misc]
         super().__init__(word(name), options=options, data_type=None if name == "owner" else "datetimepicker")
         self.name = name
         self.operator = operator
+
+    @property
+    def field_name(self) -> str:
+        return self.name
 
     def operation(self) -> str:
         return Text(*_OPERATIONS[self.operator])

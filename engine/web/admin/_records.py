@@ -165,7 +165,7 @@ class EntityView(SignedInOnly, RecordPage, MergePages, NoteActions, BaseModelVie
         if not groups or not hidden:
             return groups
         for key in list(groups):
-            kept = [item for item in groups[key] if self._filters[item["index"]].field.name not in hidden]
+            kept = [item for item in groups[key] if self._filters[item["index"]].field_name not in hidden]
             if kept:
                 groups[key] = kept
             else:
@@ -178,7 +178,7 @@ class EntityView(SignedInOnly, RecordPage, MergePages, NoteActions, BaseModelVie
         hidden = self._hidden()
         if not found or not hidden:
             return found
-        return [f for f in found if self._filters[f[0]].field.name not in hidden]
+        return [f for f in found if self._filters[f[0]].field_name not in hidden]
 
     def _columns(self) -> list[str]:
         d = self.definition
