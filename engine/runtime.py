@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from engine.hooks import Plugins
     from engine.jobs import JobService
     from engine.notifications import NotificationService
+    from engine.ownership import HandoverService
     from engine.permissions import PermissionService
     from engine.records import RecordService
     from engine.scoring import ScoringService
@@ -407,6 +408,12 @@ class CrmEngine:
         from engine.users import UserService
 
         return UserService(self)
+
+    @cached_property
+    def handovers(self) -> HandoverService:
+        from engine.ownership import HandoverService
+
+        return HandoverService(self)
 
     @cached_property
     def permissions(self) -> PermissionService:

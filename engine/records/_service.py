@@ -63,6 +63,7 @@ from ._checks import (
 )
 from ._conditions import conditional_problems
 from ._filters import Filter, Follow, Target, compile_filter, compile_sort, sort_keys
+from ._owner_cascade import cascade_owner
 from ._search import compile_search
 
 if TYPE_CHECKING:
@@ -528,6 +529,8 @@ class RecordService:
         updated = _after_update(definition, current, changed, now)
         unit_of(tx).emit(record_updated(entity, current, updated, changed, actor, now, model.version))
         self._engine.derived.after_write(tx, model, entity, current, updated, actor)
+        if "owner" in changed:
+            cascade_owner(self, tx, model, entity, current["id"], current.get("owner"), updated["owner"], actor)
         return updated
 
     def write_derived(

@@ -18,6 +18,7 @@ from ._history_rows import (
 )
 from ._job_tables import jobs, periodic_slots
 from ._notification_tables import notifications
+from ._ownership_tables import handovers
 from ._operations import (
     AddField,
     AddIndex,
@@ -135,6 +136,7 @@ __all__ = [
     "current_version",
     "escalations",
     "events",
+    "handovers",
     "installed_presets",
     "jobs",
     "load_stored",
