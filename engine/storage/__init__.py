@@ -18,7 +18,6 @@ from ._history_rows import (
 )
 from ._job_tables import jobs, periodic_slots
 from ._notification_tables import notifications
-from ._ownership_tables import handovers
 from ._operations import (
     AddField,
     AddIndex,
@@ -39,6 +38,7 @@ from ._operations import (
     RequireField,
     StepKind,
 )
+from ._ownership_tables import handovers
 from ._plan import MigrationPlan, plan_migration
 from ._rows import HotStatement, RowInserter
 from ._schema_change import MigrationFailedError
