@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from engine.hooks import Plugins
     from engine.jobs import JobService
     from engine.notifications import NotificationService
-    from engine.ownership import HandoverService
+    from engine.ownership import HandoverService, PoolService
     from engine.permissions import PermissionService
     from engine.records import RecordService
     from engine.scoring import ScoringService
@@ -414,6 +414,12 @@ class CrmEngine:
         from engine.ownership import HandoverService
 
         return HandoverService(self)
+
+    @cached_property
+    def pool(self) -> PoolService:
+        from engine.ownership import PoolService
+
+        return PoolService(self)
 
     @cached_property
     def permissions(self) -> PermissionService:

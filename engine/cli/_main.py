@@ -45,6 +45,7 @@ def _register() -> None:
     from ._io_commands import export_command, import_command
     from ._job_commands import jobs, worker
     from ._notification_commands import notifications_command
+    from ._ownership_commands import add_ownership_commands
     from ._preset_commands import preset
     from ._record_commands import audit_command, record
     from ._report_commands import report
@@ -60,6 +61,7 @@ def _register() -> None:
     cli.add_command(audit_command)
     cli.add_command(import_command)
     cli.add_command(export_command)
+    add_ownership_commands(user, record)
     cli.add_command(user)
     cli.add_command(token)
     cli.add_command(transition_command)

@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from ._handover import HANDOVER_REASON, Handover, HandoverService
+from ._pool import CLAIM_REASON, PoolService, claim_limit
 
-__all__ = ["HANDOVER_REASON", "Handover", "HandoverService"]
+__all__ = ["CLAIM_REASON", "HANDOVER_REASON", "Handover", "HandoverService", "PoolService", "claim_limit"]

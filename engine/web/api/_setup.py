@@ -13,7 +13,19 @@ from .._responses import json_response
 from .._state import bind_engine, web_state
 from .._users import current_user
 from ..openapi import API_PREFIX, build_spec
-from . import _admin, _automations, _events, _jobs, _metadata, _notifications, _records, _scores, _webhooks, _workflow
+from . import (
+    _admin,
+    _automations,
+    _events,
+    _jobs,
+    _metadata,
+    _notifications,
+    _ownership,
+    _records,
+    _scores,
+    _webhooks,
+    _workflow,
+)
 from ._lookup import resolved
 
 Route = tuple[str, Callable[..., Response], tuple[str, ...]]
@@ -63,6 +75,7 @@ def _routes() -> Iterable[Route]:
     yield from _notifications.ROUTES
     yield from _jobs.ROUTES
     yield from _webhooks.ROUTES
+    yield from _ownership.ROUTES
 
 
 def init_app(app: Flask, engine: CrmEngine) -> None:

@@ -14,6 +14,7 @@ from ._components import HEADERS, PARAMETERS, RESPONSES, SCHEMAS, SECURITY_SCHEM
 from ._entity_schemas import input_schema, record_schema
 from ._job_paths import JOB_SCHEMAS, job_paths
 from ._notification_paths import notification_paths
+from ._ownership_paths import OWNERSHIP_SCHEMAS, claim_paths, ownership_paths
 from ._paths import entity_paths, event_paths, global_paths
 from ._webhook_paths import SCHEMAS as WEBHOOK_SCHEMAS
 from ._webhook_paths import webhook_paths
@@ -64,6 +65,7 @@ def build_spec(definitions: Definitions | None, version: int) -> dict[str, Any]:
         **notification_paths(),
         **job_paths(),
         **webhook_paths(),
+        **ownership_paths(),
     }.items():
         spec.path(path=path, operations=operations)
     out = spec.to_dict()
@@ -76,7 +78,7 @@ def build_spec(definitions: Definitions | None, version: int) -> dict[str, Any]:
 def _add_shared_components(spec: APISpec) -> None:
     """The schemas, responses, parameters, headers and security schemes every document has."""
     # apispec may complete what it is given in place; the module-level parts stay pristine
-    for name, schema in {**SCHEMAS, **JOB_SCHEMAS, **WEBHOOK_SCHEMAS}.items():
+    for name, schema in {**SCHEMAS, **JOB_SCHEMAS, **WEBHOOK_SCHEMAS, **OWNERSHIP_SCHEMAS}.items():
         spec.components.schema(name, copy.deepcopy(schema))
     for name, response in RESPONSES.items():
         spec.components.response(name, copy.deepcopy(response))
@@ -96,7 +98,7 @@ def _add_entity(spec: APISpec, entity: EntityDef, definitions: Definitions) -> N
     spec.components.schema(f"{entity.name}.create", input_schema(entity, update=False, driven=driven))
     spec.components.schema(f"{entity.name}.update", input_schema(entity, update=True, driven=driven))
     spec.components.schema(f"{entity.name}.page", _page_schema(entity.name))
-    for path, operations in entity_paths(entity, definitions).items():
+    for path, operations in {**entity_paths(entity, definitions), **claim_paths(entity.name)}.items():
         spec.path(path=path, operations=operations)
 
 
