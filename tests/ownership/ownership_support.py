@@ -14,16 +14,18 @@ from tests.support import acting_for, write_bundle
 
 ENTITIES: dict[str, dict[str, Any]] = {
     "account": {
+        "display": "name",
         "fields": {
             "name": {"type": "string", "required": True},
             "parent": {"type": "reference", "target": "account", "on_delete": "set_null", "cascade_owner": True},
-        }
+        },
     },
     "contact": {
+        "display": "name",
         "fields": {
             "name": {"type": "string", "required": True},
             "account": {"type": "reference", "target": "account", "on_delete": "cascade", "cascade_owner": True},
-        }
+        },
     },
     "deal": {
         "fields": {
@@ -61,12 +63,25 @@ ROLES: dict[str, dict[str, Any]] = {
     "clerk.json": role("clerk", {"*": {"create": True, "read": "own", "update": "own"}}),
 }
 
+#: Accounts counted per owner: what a report shows of the records a user reads.
+REPORTS: dict[str, dict[str, Any]] = {
+    "accounts_per_owner.json": {
+        "schema_version": 1,
+        "kind": "report",
+        "name": "accounts_per_owner",
+        "type": "aggregate",
+        "entity": "account",
+        "by": ["owner"],
+        "measures": [{"name": "accounts", "op": "count"}],
+    }
+}
+
 #: name → roles
 USERS: dict[str, list[str]] = {"boss": ["admin"], "ann": ["rep"], "bob": ["rep"], "carl": ["rep"], "cleo": ["clerk"]}
 
 
 def write_crm(root: Path, roles: dict[str, dict[str, Any]] | None = None) -> Path:
-    return write_bundle(root, "owned", ENTITIES, extra=ROLES if roles is None else roles)
+    return write_bundle(root, "owned", ENTITIES, extra={**(ROLES if roles is None else roles), **REPORTS})
 
 
 def set_up(engine: CrmEngine, root: Path) -> None:
