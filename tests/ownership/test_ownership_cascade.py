@@ -9,6 +9,7 @@ import pytest
 
 from engine.errors import RecordValidationError
 from engine.runtime import CrmEngine
+from engine.transfer import import_csv
 from tests.ownership.ownership_support import make, owner, set_up, user
 from tests.support import acting_for
 
@@ -82,3 +83,12 @@ def test_the_cascade_runs_in_the_same_transaction(crm: CrmEngine) -> None:
 
 def owner_in(crm: CrmEngine, tx: object, contact: int) -> object:
     return crm.records.get("contact", contact, actor=acting_for("boss"), conn=tx)["owner"]  # type: ignore[arg-type]
+
+
+def test_an_import_that_changes_owners_cascades(crm: CrmEngine, tmp_path: Path) -> None:
+    account = make(crm, "account", "ann", name="Acme")
+    contact = make(crm, "contact", "ann", name="Wang", account=account)
+    path = tmp_path / "owners.csv"
+    path.write_text(f"id,name,owner\n{account},Acme,carl\n", encoding="utf-8")
+    import_csv(crm, "account", path, key="id", actor=acting_for("boss"))
+    assert owner(crm, "account", account) == "carl" and owner(crm, "contact", contact) == "carl"
