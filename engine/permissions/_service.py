@@ -167,12 +167,27 @@ class PermissionService:
         self, actor: Actor, entity: str, record: Mapping[str, Any], operation: str = "read"
     ) -> EntityAccess:
         """Refuse ``operation`` on ``record``: :class:`NotFoundError` when the user may not see
-        it, :class:`PermissionDeniedError` when they see it but may not do this to it."""
+        it, :class:`PermissionDeniedError` when they see it but may not do this to it.
+
+        ``transition``: the record must lie in the user's read scope by owner or team (a
+        transition's own roles decide the rest); seen only through ``read_via`` or the pool,
+        it is read only."""
         access = self.require(actor, entity, "read")
         if access.unrestricted:
             return access
         if not self.in_scope(actor, record, access.read, read_of=entity):
             raise NotFoundError(f"{entity} {record.get('id')} does not exist")
+        if operation == "transition":
+            # read_via and the pool let a user read a record, not move it through a workflow
+            if not self.in_scope(actor, record, access.read):
+                user = user_of(actor)
+                assert user is not None
+                raise PermissionDeniedError(
+                    f'"{user.name}" may read {entity} {record.get("id")} only through a related record or the '
+                    "pool, which lets them read it, not run its transitions",
+                    [Problem(code="forbidden_record", field="transition", message="read only for you")],
+                )
+            return access
         if operation != "read":
             self.require(actor, entity, operation)
             if not self.in_scope(actor, record, access.scope(operation)):

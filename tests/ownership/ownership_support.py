@@ -17,6 +17,7 @@ ENTITIES: dict[str, dict[str, Any]] = {
         "display": "name",
         "fields": {
             "name": {"type": "string", "required": True},
+            "status": {"type": "enum", "choices": ["prospect", "customer"]},
             "parent": {"type": "reference", "target": "account", "on_delete": "set_null", "cascade_owner": True},
         },
     },
@@ -63,6 +64,17 @@ ROLES: dict[str, dict[str, Any]] = {
     "clerk.json": role("clerk", {"*": {"create": True, "read": "own", "update": "own"}}),
 }
 
+#: Reps win their accounts as customers.
+LIFECYCLE: dict[str, Any] = {
+    "schema_version": 1,
+    "kind": "workflow",
+    "name": "account_lifecycle",
+    "entity": "account",
+    "field": "status",
+    "states": {"prospect": {"initial": True}, "customer": {}},
+    "transitions": {"win": {"from": ["prospect"], "to": "customer", "roles": ["rep"]}},
+}
+
 #: Accounts counted per owner: what a report shows of the records a user reads.
 REPORTS: dict[str, dict[str, Any]] = {
     "accounts_per_owner.json": {
@@ -81,7 +93,8 @@ USERS: dict[str, list[str]] = {"boss": ["admin"], "ann": ["rep"], "bob": ["rep"]
 
 
 def write_crm(root: Path, roles: dict[str, dict[str, Any]] | None = None) -> Path:
-    return write_bundle(root, "owned", ENTITIES, extra={**(ROLES if roles is None else roles), **REPORTS})
+    extra = {**(ROLES if roles is None else roles), **REPORTS, "lifecycle.json": LIFECYCLE}
+    return write_bundle(root, "owned", ENTITIES, extra=extra)
 
 
 def set_up(engine: CrmEngine, root: Path) -> None:

@@ -78,6 +78,16 @@ def test_read_via_gives_no_update(crm: CrmEngine, ids: dict[str, int]) -> None:
         crm.records.update("account", ids["customer"], {"owner": "ann"}, actor=user(crm, "ann"))
 
 
+def test_read_via_runs_no_transitions(crm: CrmEngine, ids: dict[str, int]) -> None:
+    ann = user(crm, "ann")
+    assert crm.workflows.check("account", ids["customer"], ann) == []
+    with pytest.raises(PermissionDeniedError):
+        crm.workflows.run("account", ids["customer"], "win", user=ann)
+    own = make(crm, "account", "ann", name="Her own")
+    assert [c.name for c in crm.workflows.check("account", own, ann)] == ["win"]
+    crm.workflows.run("account", own, "win", user=ann)
+
+
 def test_reading_ends_when_the_deal_points_elsewhere(crm: CrmEngine, ids: dict[str, int]) -> None:
     crm.records.update("deal", ids["deal"], {"account": ids["other"]}, actor=acting_for("ann"))
     assert _names(crm, "account") == ["Other customer"]

@@ -11,6 +11,7 @@ import pytest
 
 from engine.automations import tick
 from engine.clock import utcnow
+from engine.errors import NotFoundError, PermissionDeniedError
 from engine.presets import load_preset
 from engine.runtime import CrmEngine
 from tests.support import SYSTEM
@@ -71,3 +72,15 @@ def test_a_new_account_without_activity_stays_owned(crm: CrmEngine) -> None:
     account = _create(crm, "account", name="New Ltd", owner="rita")
     tick(crm, now=datetime.now(UTC).replace(hour=2, minute=0, second=30) + timedelta(days=1))
     assert _owner(crm, "account", account) == "rita"
+
+
+def test_a_deals_customer_read_through_read_via_has_no_transitions_to_run(crm: CrmEngine) -> None:
+    account = _create(crm, "account", name="Customer", owner="rob")
+    theirs = _create(crm, "opportunity", title="Rob's deal", account=account, owner="rob")
+    _create(crm, "opportunity", title="Rita's deal", account=account, owner="rita")
+    rita = crm.users.get("rita")
+    crm.records.get("account", account, actor=rita)  # readable through her deal
+    with pytest.raises(NotFoundError):
+        crm.records.get("opportunity", theirs, actor=rita)  # read_via reads targets, not siblings
+    with pytest.raises(PermissionDeniedError):
+        crm.records.update("account", account, {"phone": "029-88886666"}, actor=rita)
