@@ -184,9 +184,11 @@ class HandoverService:
     def _hand_over(self, tx: Connection, name: str, to: str, by: str, owned: dict[str, int]) -> Handover:
         now = utcnow()
         inserted = tx.execute(
-            handovers.insert().values(from_user=name, to_user=to, by=by, reason="deactivate", records={}, at=now)
+            handovers.insert()
+            .values(from_user=name, to_user=to, by=by, reason="deactivate", records={}, at=now)
+            .returning(handovers.c.id)
         )
-        handover_id = int(inserted.inserted_primary_key[0])
+        handover_id = int(inserted.scalar_one())
         system = SystemActor(f"{HANDOVER_REASON} {handover_id}", writes_read_only=True)
         records = self._engine.records
         model = self._engine.model
