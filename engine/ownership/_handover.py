@@ -29,7 +29,7 @@ from engine.storage import handovers, users
 from engine.users import ADMIN_ROLE, SYSTEM_USER, Actor, SystemActor, User, user_of
 
 if TYPE_CHECKING:
-    from engine.runtime import CrmEngine
+    from engine.runtime import CompiledModel, CrmEngine
 
 #: The reason of the system actor that moves a hand-over's records (``handover <id>``).
 HANDOVER_REASON = "handover"
@@ -115,7 +115,7 @@ class HandoverService:
                 raise ConflictError(f'user "{name}" was deactivated by someone else at the same time')
             handover = None
             if target is not None:
-                handover = self._hand_over(tx, name, target.name, actor.name, owned)
+                handover = self._hand_over(tx, model, name, target.name, actor.name)
         engine.sessions.end_all(name)
         engine.tokens.forget()
         return engine.users.get(name), handover
@@ -181,7 +181,7 @@ class HandoverService:
             )
         return target
 
-    def _hand_over(self, tx: Connection, name: str, to: str, by: str, owned: dict[str, int]) -> Handover:
+    def _hand_over(self, tx: Connection, model: CompiledModel | None, name: str, to: str, by: str) -> Handover:
         now = utcnow()
         inserted = tx.execute(
             handovers.insert()
@@ -190,9 +190,10 @@ class HandoverService:
         )
         handover_id = int(inserted.scalar_one())
         system = SystemActor(f"{HANDOVER_REASON} {handover_id}", writes_read_only=True)
-        records = self._engine.records
-        model = self._engine.model
         moved: dict[str, int] = {}
+        if model is None:  # no definitions applied yet: no records to move
+            return Handover(handover_id, name, to, by, "deactivate", moved, now)
+        records = self._engine.records
         before = {entity: _count(tx, model.table(entity), name) for entity in model.definitions.entities}
         for entity in model.definitions.entities:
             table = model.table(entity)
@@ -242,7 +243,7 @@ def _count(tx: Connection, table: sa.Table, name: str) -> int:
     return int(tx.execute(sa.select(sa.func.count()).select_from(table).where(table.c.owner == name)).scalar() or 0)
 
 
-def _owned(tx: Connection, model: Any, name: str) -> dict[str, int]:
+def _owned(tx: Connection, model: CompiledModel | None, name: str) -> dict[str, int]:
     """Entity → records ``name`` owns (only entities where they own some)."""
     if model is None:
         return {}

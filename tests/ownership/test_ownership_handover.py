@@ -187,3 +187,11 @@ def test_the_api_refuses_as_problems(crm: CrmEngine) -> None:
             assert code in [p.get("code") for p in answer.get_json().get("errors", [])], answer.get_json()
     listed = client.get("/api/v1/handovers", headers=admin)
     assert listed.status_code == 200 and listed.get_json() == {"items": []}
+
+
+def test_a_handover_before_any_definitions_moves_nothing(engine: CrmEngine) -> None:
+    engine.users.create("admin1", roles=["admin"])
+    engine.users.create("leaver")
+    engine.users.create("taker")
+    _, handover = engine.handovers.deactivate("leaver", transfer_to="taker", actor=engine.users.get("admin1"))
+    assert handover is not None and handover.records == {} and not engine.users.get("leaver").active
