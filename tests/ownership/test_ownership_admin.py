@@ -71,3 +71,14 @@ def test_a_pool_record_has_a_claim_button(crm: CrmEngine) -> None:
     claimed = ann.post("/admin/records/account/claim/", data={"csrf_token": _token(ann, url), "id": str(pooled)})
     assert claimed.status_code == 302 and owner(crm, "account", pooled) == "ann"
     assert "crm-claim" not in ann.get(url).get_data(as_text=True)
+
+
+def test_the_picker_and_the_deal_page_show_the_customer_read_via(crm: CrmEngine) -> None:
+    customer = make(crm, "account", "carl", name="Customer of the deal")
+    make(crm, "account", "carl", name="Other customer")
+    deal = make(crm, "deal", "ann", title="Pumps", account=customer)
+    ann = _signed_in(crm, "ann")
+    offered = ann.get("/admin/records/deal/ajax/lookup/?name=account&query=").get_json()
+    assert [text for _, text in offered] == ["Customer of the deal"]
+    page = ann.get(f"/admin/records/deal/details/?id={deal}").get_data(as_text=True)
+    assert "Customer of the deal" in page  # the name, not a bare id
