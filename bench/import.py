@@ -10,6 +10,11 @@
    values the engine stores, into the same table (created by the same definitions) in a
    second fresh file; only the executemany calls are timed.
 4. With ``--postgres``: the same on PostgreSQL, against raw psycopg ``COPY``.
+5. References by natural key: N/2 ``office`` rows that reference one of 1,000 ``region``
+   records, imported once with the ``region`` column holding ids and once with a
+   ``region.code`` column holding the regions' unique codes (each into a fresh database
+   with the same regions); the ratio is keys/ids (each import resolves its cells one query
+   per batch). On both databases when ``--postgres`` is given.
 
 Prints rows/s, peak RSS and the ratio engine/raw. Not a test: nothing here asserts times.
 """
@@ -26,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -57,13 +63,51 @@ CITIES = ["Beijing", "Shanghai", "Shenzhen", "Chengdu", "London", "Berlin", "Par
 WORDS = ["Tech", "Trade", "Group", "Holdings", "Systems", "Energy", "Foods", "Logistics", "Media", "Bank"]
 
 
+REGIONS = 1000
+REFERENCE_ENTITIES: dict[str, dict[str, Any]] = {
+    "region": {
+        "display": "name",
+        "fields": {"code": {"type": "string", "unique": True}, "name": {"type": "string", "required": True}},
+    },
+    "office": {
+        "fields": {
+            "name": {"type": "string", "required": True},
+            "city": {"type": "string"},
+            "region": {"type": "reference", "target": "region"},
+        }
+    },
+}
+
+
 def write_bundle(root: Path) -> Path:
     bundle = root / "bench_bundle"
     bundle.mkdir(parents=True, exist_ok=True)
     (bundle / "bundle.json").write_text(json.dumps({"schema_version": 1, "kind": "bundle", "name": "bench"}))
     entity = {"schema_version": 1, "kind": "entity", "name": "company", "fields": FIELDS}
     (bundle / "company.json").write_text(json.dumps(entity))
+    for name, body in REFERENCE_ENTITIES.items():
+        (bundle / f"{name}.json").write_text(json.dumps({"schema_version": 1, "kind": "entity", "name": name, **body}))
     return bundle
+
+
+def write_reference_files(work: Path, count: int) -> tuple[Path, Path, Path]:
+    """The regions, and the same offices referencing them by id and by ``region.code``."""
+    regions, by_id, by_key = work / "regions.csv", work / "offices_by_id.csv", work / "offices_by_key.csv"
+    with regions.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["code", "name"])
+        writer.writerows([f"R-{i:04d}", f"Region {i}"] for i in range(1, REGIONS + 1))
+    rng = random.Random(11)
+    picks = [rng.randint(1, REGIONS) for _ in range(count)]
+    for path, column, cell in (
+        (by_id, "region", lambda r: str(r)),
+        (by_key, "region.code", lambda r: f"R-{r:04d}"),
+    ):
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["name", "city", column])
+            writer.writerows([f"Office {i}", CITIES[i % len(CITIES)], cell(r)] for i, r in enumerate(picks))
+    return regions, by_id, by_key
 
 
 def generate_rows(count: int, seed: int = 7) -> Any:
@@ -102,11 +146,21 @@ def write_csv(path: Path, count: int) -> None:
         writer.writerows(generate_rows(count))
 
 
-def run_engine_import(url: str, bundle: Path, csv_path: Path, threaded: bool = False) -> tuple[float, float]:
-    """(seconds, peak RSS MB) of ``crm import`` in a child process."""
+def run_engine_import(
+    url: str,
+    bundle: Path,
+    csv_path: Path,
+    threaded: bool = False,
+    entity: str = "company",
+    before: tuple[str, Path] | None = None,
+) -> tuple[float, float]:
+    """(seconds, peak RSS MB) of ``crm import`` of ``entity`` in a child process (after
+    importing ``before``, an (entity, file), untimed)."""
     crm = [sys.executable, "-m", "engine.cli"]
     env = {**os.environ, "CRM_DATABASE_URL": url}
     subprocess.run([*crm, "schema", "apply", str(bundle)], check=True, env=env, stdout=subprocess.DEVNULL)
+    if before is not None:
+        subprocess.run([*crm, "import", before[0], str(before[1])], check=True, env=env, stdout=subprocess.DEVNULL)
     code = (
         "import resource, sys, time\n"
         "from engine.runtime import CrmEngine\n"
@@ -115,13 +169,13 @@ def run_engine_import(url: str, bundle: Path, csv_path: Path, threaded: bool = F
         "crm = CrmEngine(sys.argv[1])\n"
         "start = time.perf_counter()\n"
         "actor = SystemActor('benchmark', on_behalf_of='bench')\n"
-        "report = import_csv(crm, 'company', sys.argv[2], actor=actor, threaded=sys.argv[3] == '1')\n"
+        "report = import_csv(crm, sys.argv[4], sys.argv[2], actor=actor, threaded=sys.argv[3] == '1')\n"
         "elapsed = time.perf_counter() - start\n"
         "assert report.rejected == 0, report.problems[:3]\n"
         "print(elapsed, report.inserted, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code, url, str(csv_path), "1" if threaded else "0"],
+        [sys.executable, "-c", code, url, str(csv_path), "1" if threaded else "0", entity],
         check=True,
         env=env,
         capture_output=True,
@@ -260,6 +314,17 @@ def postgres_schema(url: str, name: str) -> str:
     return f"{url}{sep}options=-csearch_path%3D{name}"
 
 
+def natural_keys(label: str, fresh_url: Callable[[str], str], bundle: Path, work: Path, count: int) -> None:
+    """Offices by ``region`` id against the same offices by ``region.code``, fresh databases."""
+    regions, by_id, by_key = write_reference_files(work, count)
+    ids, _ = run_engine_import(fresh_url("by_id"), bundle, by_id, entity="office", before=("region", regions))
+    keys, _ = run_engine_import(fresh_url("by_key"), bundle, by_key, entity="office", before=("region", regions))
+    print(f"{label}: references by natural key, {count:,} rows referencing {REGIONS:,} regions")
+    print(f"  by id (region):             {count / ids:>10,.0f} rows/s  {ids:6.2f}s")
+    print(f"  by key (region.code):       {count / keys:>10,.0f} rows/s  {keys:6.2f}s")
+    print(f"  ratio keys/ids: {ids / keys:.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -267,10 +332,35 @@ def main() -> None:
         "--postgres", metavar="URL", help="also run on PostgreSQL (e.g. postgresql+psycopg://postgres@127.0.0.1/test)"
     )
     parser.add_argument("--keep", type=Path, help="work directory to keep (default: a temporary one)")
+    parser.add_argument(
+        "--part",
+        choices=["all", "raw", "keys"],
+        default="all",
+        help="raw: only the import against raw inserts; keys: only natural keys against ids",
+    )
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="crm-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     bundle = write_bundle(work)
+    if args.part != "keys":
+        against_raw(args, work, bundle)
+    if args.part != "raw":
+        reference_rows = max(args.rows // 2, 1)
+
+        def sqlite_url(name: str) -> str:
+            (work / f"{name}.db").unlink(missing_ok=True)
+            return f"sqlite:///{work / f'{name}.db'}"
+
+        natural_keys("SQLite", sqlite_url, bundle, work, reference_rows)
+        if args.postgres:
+            url = args.postgres
+            natural_keys("PostgreSQL", lambda name: postgres_schema(url, f"bench_{name}"), bundle, work, reference_rows)
+            for name in ("by_id", "by_key"):
+                postgres_schema(url, f"bench_{name}")
+
+
+def against_raw(args: argparse.Namespace, work: Path, bundle: Path) -> None:
+    """The engine's import of the company file against raw inserts of the same rows."""
     csv_path = work / "company.csv"
     start = time.perf_counter()
     write_csv(csv_path, args.rows)

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from engine.events import EventService
     from engine.hooks import Plugins
     from engine.jobs import JobService
+    from engine.merge import MergeService
     from engine.notifications import NotificationService
     from engine.ownership import HandoverService, PoolService
     from engine.permissions import PermissionService
@@ -402,6 +403,12 @@ class CrmEngine:
         from engine.records import RecordService
 
         return RecordService(self)
+
+    @cached_property
+    def merges(self) -> MergeService:
+        from engine.merge import MergeService
+
+        return MergeService(self)
 
     @cached_property
     def users(self) -> UserService:

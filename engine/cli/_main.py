@@ -42,8 +42,9 @@ def _register() -> None:
     from ._automation_commands import automation
     from ._derived_commands import derived
     from ._event_commands import events
-    from ._io_commands import export_command, import_command
+    from ._io_commands import export_command, import_group
     from ._job_commands import jobs, worker
+    from ._merge_commands import merge_group, merge_record_command
     from ._notification_commands import notifications_command
     from ._ownership_commands import add_ownership_commands
     from ._preset_commands import preset
@@ -59,7 +60,7 @@ def _register() -> None:
     cli.add_command(schema)
     cli.add_command(record)
     cli.add_command(audit_command)
-    cli.add_command(import_command)
+    cli.add_command(import_group)
     cli.add_command(export_command)
     add_ownership_commands(user, record)
     cli.add_command(user)
@@ -79,6 +80,8 @@ def _register() -> None:
     cli.add_command(jobs)
     cli.add_command(worker)
     cli.add_command(webhook)
+    record.add_command(merge_record_command)
+    cli.add_command(merge_group)
     set_summaries(cli)
 
 

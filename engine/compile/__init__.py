@@ -10,6 +10,7 @@ from engine.compile._conditions import ConditionKind, SqlBool, column_kind, cond
 from engine.compile._csv import CsvRowConverter, compile_csv_reader
 from engine.compile._rules import DATE_RE, NUMERIC_RE, record_problem, unstorable
 from engine.compile._schema import RecordSchema, build_record_schema, load_record
+from engine.compile._spreadsheet import neutralise, unneutralise
 from engine.compile._tables import NAMING_CONVENTION, build_metadata, system_columns
 from engine.compile._types import (
     SQLITE_MAX_PRECISION,
@@ -42,9 +43,11 @@ __all__ = [
     "condition_sql",
     "field_validator",
     "load_record",
+    "neutralise",
     "plain_number",
     "record_problem",
     "stored_number",
     "system_columns",
+    "unneutralise",
     "unstorable",
 ]

@@ -31,8 +31,10 @@ from engine.compile._rules import (
     READ_ONLY_SYSTEM_FIELDS,
     record_problem,
 )
+from engine.compile._spreadsheet import unneutralise
 from engine.compile._validator import RawCheck, generate_check
 from engine.errors import Problem
+from engine.metadata import TEXT_TYPES
 from engine.metadata._model import EntityDef, FieldDef
 
 RawConvert = Callable[[Sequence[str]], tuple[tuple[Any, ...] | None, list[tuple[Any, str]] | None]]
@@ -161,6 +163,9 @@ def _emit_cell(src: Source, field: FieldDef, depth: int, local: str) -> None:
         src.add(depth, "else:")
         emit_value_checks(src, field, depth + 1, value="v", store=store, fail=fail)
     else:  # a text, enum, decimal, date or datetime cell is already its JSON value
+        if field.type in TEXT_TYPES:  # a text ``crm export`` kept from running as a formula
+            src.add(depth, 'if s[0] == "\'":')
+            src.add(depth + 1, f"s = {src.const(unneutralise)}(s)")
         emit_value_checks(src, field, depth, value="s", store=store, fail=fail, trusted=True)
 
 

@@ -157,6 +157,12 @@ def _check_import(engine: CrmEngine, params: Mapping[str, Any]) -> None:
         entity = engine.entity(params["entity"])
     except UsageError as error:
         raise _refused("entity", error) from None
+    from engine.transfer import ImportFormat, delimiter_of
+
+    try:
+        ImportFormat(delimiter=delimiter_of(params.get("delimiter")))
+    except UsageError as error:
+        raise _refused("delimiter", error) from None
     key = params.get("key")
     if key is not None and key != "id" and key not in entity.fields:
         raise InvalidJobError(
@@ -168,14 +174,23 @@ def _check_import(engine: CrmEngine, params: Mapping[str, Any]) -> None:
 
 
 def _run_import(engine: CrmEngine, params: Mapping[str, Any], user: User, progress: Progress) -> Outcome:
-    from engine.transfer import import_csv
+    from engine.transfer import ImportFormat, delimiter_of, import_csv
 
     on_error: Literal["abort", "skip"] = "skip" if params.get("on_error") == "skip" else "abort"
+    file_format = ImportFormat(delimiter=delimiter_of(params.get("delimiter")))
     with tempfile.TemporaryDirectory(prefix="crm-job-") as folder:
         path = Path(folder) / "import.csv"
         path.write_text(params["csv"], encoding="utf-8")
         report = import_csv(
-            engine, params["entity"], path, on_error=on_error, key=params.get("key"), actor=user, progress=progress
+            engine,
+            params["entity"],
+            path,
+            on_error=on_error,
+            key=params.get("key"),
+            actor=user,
+            progress=progress,
+            dry_run=bool(params.get("dry_run", False)),
+            file_format=file_format,
         )
     return report.to_json(), None
 
@@ -230,6 +245,8 @@ KINDS: Mapping[str, JobKind] = {
             "csv": Param("string", required=True),
             "on_error": Param("string", choices=("abort", "skip")),
             "key": Param("string"),
+            "dry_run": Param("boolean"),
+            "delimiter": Param("string"),
         },
         _check_import,
         _run_import,

@@ -57,6 +57,30 @@ def _automation_tick(engine: CrmEngine, now: datetime) -> Any:
     return tick(engine, now=now).to_json()
 
 
+def _scheduled_scores(engine: CrmEngine, now: datetime) -> Any:
+    """Scorings with a ``schedule``: each cron occurrence is a slot of its own
+    (``score_run:NAME``), claimed like the minute slots, and runs as a ``score_run`` job
+    (visible in ``crm jobs list`` with its progress). The latest occurrence is claimed, so
+    one missed while no worker ran still runs once, late, and earlier ones do not pile up."""
+    from croniter import croniter
+
+    from engine.users import SYSTEM_USER
+
+    from ._service import worker_name
+
+    engine.reload()
+    if not engine.has_definitions:
+        return None
+    submitted: dict[str, int] = {}
+    for scoring in engine.model.definitions.scorings.values():
+        if scoring.schedule is None:
+            continue
+        occurrence = croniter(scoring.schedule, now).get_prev(datetime)
+        if claim_slot(engine, f"score_run:{scoring.name}", occurrence, worker_name(), now):
+            submitted[scoring.name] = engine.jobs.submit("score_run", {"scoring": scoring.name}, user=SYSTEM_USER)
+    return submitted
+
+
 def _sweep_jobs(engine: CrmEngine, now: datetime) -> Any:
     """Jobs whose queue message was lost go on the queue again (they still run once); jobs
     whose worker died are failed, saying so."""
@@ -71,6 +95,7 @@ def _webhook_delivery(engine: CrmEngine, now: datetime) -> Any:
 #: What the workers run on the clock. Add an entry to run more.
 PERIODIC_WORK: list[PeriodicWork] = [
     PeriodicWork("automation_tick", timedelta(minutes=1), _automation_tick),
+    PeriodicWork("scheduled_scores", timedelta(minutes=1), _scheduled_scores),
     PeriodicWork("sweep_jobs", timedelta(minutes=1), _sweep_jobs),
     PeriodicWork("webhook_delivery", timedelta(minutes=1), _webhook_delivery),
 ]

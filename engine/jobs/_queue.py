@@ -150,6 +150,8 @@ class JobQueue:
             raise self._unavailable(exc) from None
         report.jobs.extend(j.to_json() for j in self._engine.jobs.run_queued(worker=worker) if j.id not in ran)
         report.periodic = run_due(self._engine, worker=worker)
+        # what the periodic work queued (scheduled score runs) is due now too
+        report.jobs.extend(j.to_json() for j in self._engine.jobs.run_queued(worker=worker) if j.id not in ran)
         return report
 
     def consumer(self, *, workers: int = 1, embedded: bool = False) -> Consumer:

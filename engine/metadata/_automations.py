@@ -26,6 +26,7 @@ from datetime import timedelta
 from typing import Any, Literal, get_args
 
 from engine.errors import Problem
+from engine.metadata._cron import cron_problem
 from engine.metadata._entities import Lookup, driven_map
 from engine.metadata._fields import label_from_json, label_or_derived
 from engine.metadata._model import Definitions, EntityDef, Label, SourceRef
@@ -104,19 +105,6 @@ def parse_offset(text: str) -> timedelta | str:
         return 'write a signed ISO 8601 duration in days or weeks, such as "-P60D" (60 days before) or "P1D"'
     days = int(match["weeks"] or 0) * 7 + int(match["days"] or 0)
     return timedelta(days=-days if match["sign"] == "-" else days)
-
-
-def cron_problem(text: str) -> str | None:
-    """Why ``text`` is not a five-field cron expression, or ``None``."""
-    # croniter is the maintained cron parser (pallets-eco); it also accepts six or seven
-    # fields (seconds, years), which a once-a-minute tick cannot honour: those are refused.
-    from croniter import croniter
-
-    if len(text.split()) != 5:
-        return f'write five fields (minute hour day-of-month month day-of-week), such as "0 8 * * 1"; got {text!r}'
-    if not croniter.is_valid(text):
-        return f'{text!r} is not a valid cron expression; for example "0 8 * * 1" is 08:00 UTC every Monday'
-    return None
 
 
 def _trigger(

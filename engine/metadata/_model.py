@@ -282,6 +282,8 @@ class ScoringDef:
     :param target_grade: the entity field that receives the grade or tier (optional).
     :param triggers: when to recompute besides ``crm score run``: on ``save`` of a record,
         on a ``transition``, or ``batch`` only.
+    :param schedule: a five-field cron expression (UTC) at whose occurrences the workers run
+        the scoring as a ``score_run`` job; ``None``: only when someone runs it.
     """
 
     name: str
@@ -292,4 +294,5 @@ class ScoringDef:
     target_value: str | None = None
     target_grade: str | None = None
     triggers: tuple[Trigger, ...] = ("batch",)
+    schedule: str | None = None
     source: SourceRef | None = field(default=None, compare=False, repr=False)

@@ -64,7 +64,7 @@ ConfigPath = tuple[str, ...]
 @dataclass
 class ScoringDraft(Placed):
     """One scoring: ``entity``, ``scorer``, ``label``, ``target_value``, ``target_grade``
-    and ``triggers`` in ``spec``; the configuration apart, as it is merged.
+    ``triggers`` and ``schedule`` in ``spec``; the configuration apart, as it is merged.
 
     ``config_where`` maps a configuration path to where the value there was written; the
     empty path is the scoring's own ``config``, deeper paths are the parts overlays wrote.
@@ -82,7 +82,7 @@ class ScoringDraft(Placed):
         raise AssertionError("the empty path always has a place")  # pragma: no cover
 
 
-_OPTIONS = ("entity", "scorer", "label", "triggers")
+_OPTIONS = ("entity", "scorer", "label", "triggers", "schedule")
 #: Keys of ``target`` → the option of the draft that holds them.
 TARGET_OPTIONS = {"value": "target_value", "grade": "target_grade"}
 
@@ -345,7 +345,7 @@ def apply_scoring_overlays(
 
 def _writes(overlay: OverlayDraft) -> Iterator[_Write]:
     document = overlay.document
-    for option in ("label", "triggers"):
+    for option in ("label", "triggers", "schedule"):
         if option in document:
             yield _Write((option,), document[option], overlay.bundle, child(overlay.source, option))
     for key, value in document.get("target", {}).items():

@@ -38,6 +38,7 @@ from referencing.exceptions import Unresolvable
 
 from engine.errors import Problem
 from engine.logic import LogicError, compile_rule
+from engine.metadata._cron import cron_problem
 from engine.metadata._entities import Lookup, driven_map
 from engine.metadata._field_types import NUMBER_TYPES
 from engine.metadata._fields import label_or_derived
@@ -197,6 +198,8 @@ def build_scorings(
         for option in _TARGET_TYPES:
             if entity is not None and option in draft.spec:
                 problems.extend(_target_problems(draft, option, entity, lookup, writers))
+        if "schedule" in draft.spec and (reason := cron_problem(str(draft.spec["schedule"]))) is not None:
+            problems.append(problem("invalid_cron", reason + ".", draft.at("schedule")))
         written = draft.spec.get("triggers", DEFAULT_TRIGGERS)
         scorings[name] = ScoringDef(
             name=name,
@@ -207,6 +210,7 @@ def build_scorings(
             target_value=draft.spec.get("target_value"),
             target_grade=draft.spec.get("target_grade"),
             triggers=tuple(t for t in TRIGGERS if t in written),
+            schedule=draft.spec.get("schedule"),
             source=draft.source,
         )
     return scorings, problems
@@ -346,6 +350,8 @@ def scoring_to_json(scoring: ScoringDef) -> dict[str, Any]:
         out["target"] = target
     if scoring.triggers != DEFAULT_TRIGGERS:
         out["triggers"] = list(scoring.triggers)
+    if scoring.schedule is not None:
+        out["schedule"] = scoring.schedule
     return out
 
 

@@ -38,7 +38,7 @@ from engine.metadata._entities import Lookup
 from engine.metadata._field_types import field_type
 from engine.metadata._model import SYSTEM_FIELDS, EntityDef, FieldDef, SourceRef
 from engine.metadata._problems import PROBLEM_CODES, child, did_you_mean, problem, quoted_list
-from engine.metadata._recipients import recipient_field_problems, recipients_from_json
+from engine.metadata._recipients import recipient_field_problems, recipients_from_json, user_field_problems
 from engine.metadata._values import default_problem
 from engine.metadata._workflow_model import ActionDef
 
@@ -244,18 +244,28 @@ def build_actions(
         elif kind == "rescore":
             built.append(ActionDef("rescore", scorings=tuple(body.get("scorings", ())), source=at))
         else:
-            notify, found = _notify_action(body, at_body, entity, scope)
+            notify, found = _notify_action(body, at_body, entity, scope, lookup, bundle)
             problems.extend(found)
             built.append(dataclasses.replace(notify, source=at))
     return tuple(built), problems
 
 
 def _notify_action(
-    body: Mapping[str, Any], where: SourceRef, entity: EntityDef | None, scope: RuleScope
+    body: Mapping[str, Any], where: SourceRef, entity: EntityDef | None, scope: RuleScope, lookup: Lookup, bundle: str
 ) -> tuple[ActionDef, list[Problem]]:
     """A ``notify`` action: its topic, recipients, and title and message (strings or rules)."""
     recipients = recipients_from_json(body.get("to", ()))
     problems = recipient_field_problems(recipients, entity, child(where, "to"))
+    for index, item in enumerate(body.get("to", ())):
+        if isinstance(item, dict) and "children" in item:
+            at = child(where, "to", index, "children")
+            written, found = _children_problems(item["children"], at, entity, lookup, bundle)
+            problems.extend(found)
+            if written is not None:
+                problems.extend(user_field_problems(written, item["children"]["field"], child(at, "field")))
+            if "where" in item["children"]:
+                child_scope = dataclasses.replace(scope, child=written)
+                problems.extend(rule_problems(item["children"]["where"], child(at, "where"), child_scope))
     for key in ("title", "message"):
         if isinstance(body.get(key), dict):
             problems.extend(rule_problems(body[key], child(where, key), scope))
@@ -284,6 +294,24 @@ def _reference_problems(entity: EntityDef, name: str, where: SourceRef) -> tuple
     return field.target, []
 
 
+def _children_problems(
+    spec: Mapping[str, Any], at: SourceRef, entity: EntityDef | None, lookup: Lookup, bundle: str
+) -> tuple[EntityDef | None, list[Problem]]:
+    """The entity of ``children`` (``{"entity", "reference"}``, written at ``at``) and the
+    problems: an unknown entity, or a reference that does not point to ``entity``."""
+    written = lookup.entity(spec["entity"], bundle)
+    if written is None:
+        return None, lookup.unknown_entity(spec["entity"], bundle, child(at, "entity"))
+    name, problems = _reference_problems(written, spec["reference"], child(at, "reference"))
+    if name is not None and entity is not None and name != entity.name:
+        message = (
+            f"{spec['reference']!r} of {written.name!r} points to {name!r}, not to {entity.name!r}: "
+            f"the children of a {entity.name} are the records whose reference points to it."
+        )
+        problems.append(problem("not_reference", message, child(at, "reference")))
+    return written, problems
+
+
 def _update_action(
     body: Mapping[str, Any],
     where: SourceRef,
@@ -304,19 +332,8 @@ def _update_action(
     else:
         spec = body["children"]
         children = (spec["entity"], spec["reference"])
-        at = child(where, "children")
-        written = lookup.entity(spec["entity"], bundle)
-        if written is None:
-            problems.extend(lookup.unknown_entity(spec["entity"], bundle, child(at, "entity")))
-        else:
-            name, found = _reference_problems(written, spec["reference"], child(at, "reference"))
-            problems.extend(found)
-            if name is not None and entity is not None and name != entity.name:
-                message = (
-                    f"{spec['reference']!r} of {written.name!r} points to {name!r}, not to {entity.name!r}: "
-                    f"the children of a {entity.name} are the records whose reference points to it."
-                )
-                problems.append(problem("not_reference", message, child(at, "reference")))
+        written, found = _children_problems(spec, child(where, "children"), entity, lookup, bundle)
+        problems.extend(found)
     if "where" in body:
         problems.extend(rule_problems(body["where"], child(where, "where"), dataclasses.replace(scope, child=written)))
     problems.extend(_values_problems(values, child(where, "values"), written, scope, lookup))

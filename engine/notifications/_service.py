@@ -14,6 +14,8 @@ named twice is notified once. The system user receives nothing.
 from __future__ import annotations
 
 import builtins
+import functools
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +26,7 @@ from sqlalchemy.engine import Connection
 
 from engine.clock import utcnow
 from engine.errors import NotFoundError, Problem
+from engine.logic import CompiledRule, compile_rule
 from engine.metadata import Recipient
 from engine.storage import notifications, unit_of, users
 from engine.users import User, user_from_row
@@ -65,6 +68,12 @@ class Notification:
         return out
 
 
+@functools.lru_cache(maxsize=256)
+def _compiled(where: str) -> CompiledRule:
+    """A ``children`` recipient's ``where`` (JSON text), compiled once per process."""
+    return compile_rule(json.loads(where))
+
+
 class NotificationService:
     """In-app notifications of one engine, and their email when ``mailer`` is given."""
 
@@ -84,6 +93,7 @@ class NotificationService:
         title: str | None = None,
         message: str | None = None,
         actor: str,
+        data: Mapping[str, Any] | None = None,
     ) -> list[int]:
         """Notify the users ``to`` names about ``record`` inside ``conn``'s transaction; the ids
         of the rows written. Email goes out after the commit (never after a rollback) to the
@@ -91,8 +101,10 @@ class NotificationService:
 
         :param title: what the notification says in a line (the topic when ``None``).
         :param actor: who did what notifies (a user, or ``system:…``).
+        :param data: what the action's rules read (``record``, ``user``, ``now`` …), which a
+            ``children`` recipient's ``where`` reads too, beside ``child``.
         """
-        recipients = self.recipients(conn, to, record)
+        recipients = self.recipients(conn, to, record, data=data)
         if not recipients:
             return []
         now = utcnow()
@@ -121,12 +133,21 @@ class NotificationService:
                 unit_of(conn).after_commit(lambda: mailer.deliver(mails))
         return ids
 
-    def recipients(self, conn: Connection, to: Sequence[Recipient], record: Mapping[str, Any]) -> list[User]:
+    def recipients(
+        self,
+        conn: Connection,
+        to: Sequence[Recipient],
+        record: Mapping[str, Any],
+        *,
+        data: Mapping[str, Any] | None = None,
+    ) -> list[User]:
         """The active users ``to`` names for ``record``, each once, in the order named."""
         named: list[str] = []
         roles: list[str] = []
         for recipient in to:
-            if recipient.kind == "owner" or recipient.kind == "field":
+            if recipient.kind == "children":
+                named.extend(self._children_users(conn, recipient, record, data or {"record": record}))
+            elif recipient.kind == "owner" or recipient.kind == "field":
                 value = record.get("owner" if recipient.kind == "owner" else recipient.name)
                 if isinstance(value, str) and value:
                     named.append(value)
@@ -150,6 +171,19 @@ class NotificationService:
                 if role in user.roles:
                     chosen.setdefault(user.name, user)
         return list(chosen.values())
+
+    def _children_users(
+        self, conn: Connection, recipient: Recipient, record: Mapping[str, Any], data: Mapping[str, Any]
+    ) -> list[str]:
+        """The user names in ``recipient.name`` of the children of ``record`` it names."""
+        assert recipient.entity is not None and recipient.reference is not None
+        table = self._engine.model.table(recipient.entity)
+        query = sa.select(table).where(table.c[recipient.reference] == record["id"]).order_by(table.c.id)
+        rows = [dict(row) for row in conn.execute(query).mappings()]
+        if recipient.where is not None:
+            rule = _compiled(recipient.where)
+            rows = [row for row in rows if rule.evaluate({**data, "child": row})]
+        return [value for row in rows if isinstance(value := row.get(recipient.name), str) and value]
 
     # -- reading ------------------------------------------------------------------------------
     def list(

@@ -19,11 +19,13 @@ from ._filters import OPERATORS, compile_sort, compile_where
 from ._json import record_json
 from ._search import searched_fields
 from ._service import MAX_PAGE, Page, Record, RecordService, new_change_id
+from ._totals import GroupTotal, group_totals
 
 __all__ = [
     "AMOUNT_TYPES",
     "MAX_PAGE",
     "OPERATORS",
+    "GroupTotal",
     "Page",
     "Record",
     "RecordService",
@@ -37,6 +39,7 @@ __all__ = [
     "format_amount",
     "format_duration",
     "format_value",
+    "group_totals",
     "new_change_id",
     "number_existing",
     "number_record",

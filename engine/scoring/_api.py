@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 class Factor:
     """One reason behind a score: what it is and how much it contributed.
 
+    :param detail: a figure behind the factor ("3 in 90 days"): a string, or a
+        :class:`~engine.metadata.Label` when it has words to translate.
     :param fields: the fields of the scored record this factor was computed from (``()``:
         none, e.g. counts of related records). ``None`` means the scorer does not say: such a
         factor is withheld from every user who has a hidden field on the entity, since it may
@@ -35,13 +37,15 @@ class Factor:
     name: str
     contribution: float
     label: Label
-    detail: str | None = None
+    detail: str | Label | None = None
     fields: tuple[str, ...] | None = None
 
     def to_json(self, language: str | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "contribution": round(self.contribution, 6)}
         out["label"] = self.label.get(language) if language else self.label.to_json()
-        if self.detail is not None:
+        if isinstance(self.detail, Label):
+            out["detail"] = self.detail.get(language) if language else self.detail.to_json()
+        elif self.detail is not None:
             out["detail"] = self.detail
         if self.fields is not None:
             out["fields"] = list(self.fields)

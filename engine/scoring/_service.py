@@ -384,7 +384,7 @@ class ScoringService:
                     factors = self._explain(conn, definition, int(record_id))
                 factors, withheld = visible_factors(factors or [], hidden)
                 if language:
-                    factors = [{**f, "label": _label(f.get("label"), language)} for f in factors]
+                    factors = [_localized(f, language) for f in factors]
                 out.append(
                     ScoreView(
                         definition.name,
@@ -580,6 +580,14 @@ class ScoringService:
                 )
             )
         return {"scoring": scoring, "scorer": scorer.name, "metrics": to_jsonable(dict(report.metrics))}
+
+
+def _localized(factor: dict[str, Any], language: str) -> dict[str, Any]:
+    """A stored factor with its label, and its detail when it is a label, in ``language``."""
+    out = {**factor, "label": _label(factor.get("label"), language)}
+    if "detail" in factor:
+        out["detail"] = _label(factor["detail"], language)
+    return out
 
 
 def _label(label: Any, language: str) -> Any:

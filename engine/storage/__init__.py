@@ -16,7 +16,9 @@ from ._history_rows import (
     score_history_row,
     workflow_history_row,
 )
+from ._import_tables import import_changes, imports
 from ._job_tables import jobs, periodic_slots
+from ._merge_tables import merges
 from ._notification_tables import notifications
 from ._operations import (
     AddField,
@@ -63,6 +65,7 @@ from ._system_tables import (
 )
 from ._trails import audit_since_deletion, trail_of, written_since_deletion
 from ._unit import (
+    COPY_EVENTS_FROM,
     EVENT_TYPES,
     RECORD_CREATED,
     RECORD_DELETED,
@@ -83,6 +86,7 @@ from ._webhook_tables import webhook_deliveries, webhook_subscriptions
 __all__ = [
     "AUDIT_COLUMNS",
     "BATCH_RECORD_ID",
+    "COPY_EVENTS_FROM",
     "DEFAULT_URL",
     "EVENT_TYPES",
     "RECORDS_IMPORTED",
@@ -137,9 +141,12 @@ __all__ = [
     "escalations",
     "events",
     "handovers",
+    "import_changes",
+    "imports",
     "installed_presets",
     "jobs",
     "load_stored",
+    "merges",
     "normalize_url",
     "notifications",
     "periodic_slots",

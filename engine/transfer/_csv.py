@@ -25,15 +25,15 @@ class CsvRecord:
     error: str | None = None
 
 
-def csv_records(handle: TextIO) -> tuple[list[str], Iterator[CsvRecord]]:
-    """The header and an iterator over the records after it.
+def csv_records(handle: TextIO, *, delimiter: str = ",") -> tuple[list[str], Iterator[CsvRecord]]:
+    """The header and an iterator over the records after it (cells split at ``delimiter``).
 
     A cell spans lines only inside a properly closed quote: a quote closed by anything but
     a comma or the end of the line, or never closed before the end of the file, makes the
     record an error that names the lines it took, and reading goes on after them.
     Raises :class:`StopIteration` for an empty file and :class:`csv.Error` for a bad header.
     """
-    reader = csv.reader(handle, strict=True)
+    reader = csv.reader(handle, strict=True, delimiter=delimiter)
     header = next(reader)
 
     def records() -> Iterator[CsvRecord]:

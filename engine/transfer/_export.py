@@ -1,4 +1,9 @@
-"""CSV export: streamed with a server-side cursor; ``crm import --key id`` reads it back."""
+"""CSV export: streamed with a server-side cursor; ``crm import --key id`` reads it back.
+
+Text cells that a spreadsheet would run as a formula are written with a leading ``'``
+(see :mod:`engine.compile._spreadsheet`); import removes it again. ``raw=True`` writes them
+as stored, for programs that read the file rather than people who open it.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from engine.compile import neutralise
 from engine.errors import UsageError
+from engine.metadata import TEXT_TYPES
 from engine.progress import NO_PROGRESS, Progress
 from engine.records import compile_sort, compile_where
 from engine.storage import to_jsonable, to_text
@@ -28,10 +35,12 @@ def export_csv(
     where: Any = None,
     progress: Progress = NO_PROGRESS,
     actor: Actor,
+    raw: bool = False,
 ) -> int:
     """Write every record of ``entity`` (matching ``where``) to ``path`` as ``actor``; returns
     the count. For a user: only the records in their read scope, without the columns hidden
-    from them; for the system: every record and column.
+    from them; for the system: every record and column. Text that would run as a spreadsheet
+    formula gets a leading ``'`` unless ``raw``.
     """
     definition = engine.model.entity(entity)
     table = engine.model.table(entity)
@@ -42,6 +51,7 @@ def export_csv(
     if scope is not None:
         condition = sa.and_(condition, scope)
     fields = list(definition.fields.values())
+    guarded = frozenset() if raw else frozenset(f.name for f in fields if f.type in TEXT_TYPES)
     header = ["id", *(f.name for f in fields), *SYSTEM_TAIL]
     count = 0
     try:
@@ -59,7 +69,10 @@ def export_csv(
             writer.writerow(
                 [
                     row["id"],
-                    *(to_text(f, row[f.name]) for f in fields),
+                    *(
+                        neutralise(to_text(f, row[f.name])) if f.name in guarded else to_text(f, row[f.name])
+                        for f in fields
+                    ),
                     *("" if row[c] is None else str(to_jsonable(row[c])) for c in SYSTEM_TAIL),
                 ]
             )

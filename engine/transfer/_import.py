@@ -9,6 +9,12 @@ names the line. Upsert (``key``) updates records whose key exists and inserts th
 With ``on_error="abort"`` (the default) the whole import is one transaction: the first bad
 line stops it and nothing is written. With ``"skip"`` bad lines go to the rejects file with
 their errors and the rest are imported.
+
+Every import that writes gets a row in ``crm_imports`` (``_ledger``) in the same transaction,
+with the before-images of the records it updates, so it can be reverted (``_revert``). A dry
+run does everything a real import does, database checks included, in a transaction that is
+rolled back. Natural-key columns (``account.code``) are resolved a batch at a time
+(``_keys``); delimiter, encoding and column mapping are the file's format (``_input``).
 """
 
 from __future__ import annotations
@@ -21,10 +27,10 @@ import time
 import zlib
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -36,11 +42,8 @@ from engine.metadata import EntityDef
 from engine.progress import NO_PROGRESS, Progress
 from engine.records import conditional_problems, number_rows, numbered_fields, unique_conflicts, unknown_owners
 from engine.storage import (
-    RECORDS_IMPORTED,
-    DomainEvent,
     audit_log,
     audit_row,
-    batch_audit_row,
     record_updated,
     unit_of,
     workflow_history,
@@ -49,6 +52,13 @@ from engine.users import Actor, owner_of_new
 
 from ._copy import BulkWriter
 from ._csv import CsvRecord, csv_records
+from ._import_support import ImportReport, audit_batch
+from ._import_support import Inline as _Inline
+from ._import_support import Rejects as _Rejects
+from ._import_support import count_lines as _count_lines
+from ._input import ImportFormat, decode_error
+from ._keys import KeyResolver, ResolvedRecord, key_columns
+from ._ledger import BeforeImages, close_import, open_import
 
 if TYPE_CHECKING:
     from engine.runtime import CrmEngine
@@ -62,69 +72,11 @@ MAX_REPORTED_PROBLEMS = 1000
 IMPORT_LOCK = 7_274_001
 
 
-@dataclass
-class ImportReport:
-    entity: str
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    lines: int = 0
-    seconds: float = 0.0
-    ignored_columns: tuple[str, ...] = ()
-    problems: list[Problem] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "entity": self.entity,
-            "inserted": self.inserted,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "rejected": self.rejected,
-            "lines": self.lines,
-            "seconds": round(self.seconds, 3),
-            "ignored_columns": list(self.ignored_columns),
-            "problems": [p.to_json() for p in self.problems],
-        }
-
-
 @dataclass(slots=True)
 class _Row:
     line: int
     raw: list[str]
     values: tuple[Any, ...]
-
-
-class _Rejects:
-    """Collects rejected lines; writes them (with an ``errors`` column) when a path is given."""
-
-    def __init__(self, path: Path | None, header: Sequence[str]) -> None:
-        self._file: TextIO | None = None
-        self._writer: Any = None
-        self._pending: list[tuple[int, Sequence[str], Sequence[Problem]]] = []
-        if path is not None:
-            self._file = path.open("w", newline="", encoding="utf-8")
-            self._writer = csv.writer(self._file)
-            self._writer.writerow([*header, "errors"])
-
-    def add(self, line: int, raw: Sequence[str], problems: Sequence[Problem]) -> None:
-        if self._writer is not None:
-            self._pending.append((line, raw, problems))
-
-    def flush(self, up_to: int | None = None) -> None:
-        """Write pending rejects in line order, those up to line ``up_to`` (all by default):
-        a batch's database refusals arrive after later lines were already checked."""
-        if self._writer is None:
-            return
-        ready = sorted((item for item in self._pending if up_to is None or item[0] <= up_to), key=lambda item: item[0])
-        for _line, raw, problems in ready:
-            self._writer.writerow([*raw, "; ".join(f"{p.field or '-'}: [{p.code}] {p.message}" for p in problems)])
-        self._pending = [item for item in self._pending if up_to is not None and item[0] > up_to]
-
-    def close(self) -> None:
-        self.flush()
-        if self._file is not None:
-            self._file.close()
 
 
 class CsvImporter:
@@ -140,7 +92,11 @@ class CsvImporter:
         progress: Progress = NO_PROGRESS,
         batch_size: int = BATCH_SIZE,
         threaded: bool = False,
+        dry_run: bool = False,
+        file_format: ImportFormat | None = None,
     ) -> None:
+        """``dry_run``: check every line (as ``on_error="skip"`` would) and write nothing;
+        ``file_format``: the file's delimiter, encoding and column mapping."""
         if on_error not in ("abort", "skip"):
             raise UsageError('on_error must be "abort" or "skip"')
         self.engine = engine
@@ -148,7 +104,13 @@ class CsvImporter:
         self.version = model.version
         self.definition: EntityDef = model.entity(entity)
         self.table = model.table(entity)
-        self.on_error = on_error
+        self.on_error: OnError = "skip" if dry_run else on_error
+        self.dry_run = dry_run
+        self.format = file_format or ImportFormat()
+        self._keys: KeyResolver | None = None
+        self._looked_up: frozenset[str] = frozenset()  # reference columns filled by key lookups
+        self._skipped: set[int] = set()  # columns the mapping leaves out
+        self._images: BeforeImages | None = None
         self.rejects_path = rejects
         self.key = key
         #: who the import is recorded as (audit, history, events, ``created_by``), and who owns
@@ -158,11 +120,12 @@ class CsvImporter:
         self.progress = progress
         self.batch_size = batch_size
         self.threaded = threaded
-        self.report = ImportReport(entity=entity)
+        self.report = ImportReport(entity=entity, dry_run=dry_run)
         self._writers: dict[tuple[str, ...], BulkWriter] = {}
         self._given: frozenset[str] = frozenset()
         self._parents: dict[str, dict[int, set[str]]] = {}
         self._conditional = any(f.required_when or f.read_only_when for f in self.definition.fields.values())
+        self._derives: bool | None = None  # whether the entity has derived fields (asked on the first batch)
         self._lock = threading.Lock()
         self._advanced = 0
         self._written_through = 0
@@ -180,24 +143,33 @@ class CsvImporter:
     # -- entry point -------------------------------------------------------------------
     def run(self, path: Path) -> ImportReport:
         started = time.perf_counter()
-        try:
-            handle = path.open(newline="", encoding="utf-8-sig")
-        except OSError as exc:
-            raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+        handle, encoding = self.format.open(path)
+        self.file_name = path.name
         total = _count_lines(path)
         with handle:
             try:
-                header, records = csv_records(handle)
+                header, records = csv_records(handle, delimiter=self.format.delimiter)
             except StopIteration:
                 raise UsageError(f"{path} is empty; its first line must name the columns") from None
-            except (csv.Error, UnicodeDecodeError) as exc:
-                raise UsageError(f"{path} is not a readable UTF-8 CSV file: {exc}") from None
-            self._run(records, header, total)
+            except UnicodeDecodeError:
+                raise decode_error(path, encoding) from None
+            except csv.Error as exc:
+                raise UsageError(f"{path} is not a readable CSV file: {exc}") from None
+            try:
+                self._run(records, header, total)
+            except UnicodeDecodeError:
+                raise decode_error(path, encoding) from None
         self.report.problems.sort(key=lambda p: p.line or 0)
         self.report.seconds = time.perf_counter() - started
         return self.report
 
     def _prepare(self, header: list[str]) -> tuple[CsvRowConverter, list[int]]:
+        header, self._skipped = self.format.header(header)
+        self.format.check_fields(self.definition, {*MAINTAINED_COLUMNS, "owner", "id"})
+        header, keys = key_columns(self.model, self.definition, header)
+        if keys:
+            self._keys = KeyResolver(self.model, keys, self.batch_size)
+            self._looked_up = frozenset(k.reference.name for k in keys)
         header = [h.strip() for h in header]
         if len(set(header)) != len(header):
             dupes = sorted({h for h in header if header.count(h) > 1})
@@ -206,9 +178,12 @@ class CsvImporter:
         keep = [
             i
             for i, h in enumerate(header)
-            if h not in MAINTAINED_COLUMNS and h not in derived and not (h == "id" and self.key != "id")
+            if h not in MAINTAINED_COLUMNS
+            and h not in derived
+            and not (h == "id" and self.key != "id")
+            and i not in self._skipped
         ]
-        self.report.ignored_columns = tuple(h for i, h in enumerate(header) if i not in keep)
+        self.report.ignored_columns = tuple(h for i, h in enumerate(header) if i not in keep and i not in self._skipped)
         names = [header[i] for i in keep]
         self._given = frozenset(names)  # an upsert changes only the columns the file has
         if self.key is not None and self.key not in names:
@@ -236,10 +211,21 @@ class CsvImporter:
         try:
             with self.engine.db.write() as conn:
                 self._serialize(conn)
+                if not self.dry_run:
+                    self.report.import_id = open_import(
+                        conn, entity=self.definition.name, file_name=self.file_name, actor=self.actor, at=self.now
+                    )
+                    self._images = BeforeImages(self.report.import_id)
                 lines_read = self._read_and_write(records, header, converter, keep, conn, writer, rejects)
                 self.engine.derived.refresh_wanted(conn, self.model, self._parents, self.actor)
                 self.progress.advance(self._advanced)
                 self.report.lines = lines_read
+                if self.report.import_id is not None:
+                    close_import(conn, self.report.import_id, self.report, utcnow())
+                if self.dry_run:  # every check ran against the database: now undo the writes
+                    raise _Rehearsed
+        except _Rehearsed:
+            pass
         finally:
             writer.shutdown(wait=True)
             rejects.close()
@@ -270,12 +256,28 @@ class CsvImporter:
             self._advanced = len(batch)
             return writer.submit(self._write, conn, columns, batch, rejects)
 
+        def wait_for_writer() -> None:
+            if pending is not None:
+                pending.result()
+
+        # without key columns the records go straight in (no per-line wrapper on the hot path)
+        resolved: Iterator[ResolvedRecord] | None = (
+            self._keys.resolve(conn, records, wait_for_writer) if self._keys is not None else None
+        )
+        original: list[str] | None = None
+        found: tuple[Problem, ...] = ()
         batch: list[_Row] = []
         lines_read = 0
         try:
-            for record in records:
+            for item in resolved if resolved is not None else records:
+                if isinstance(item, ResolvedRecord):
+                    record, original, found = item
+                else:
+                    record = item
                 lines_read = record.last_line - 1
-                row = self._row(record, len(header), converter, keep if not identity else None, rejects)
+                row = self._row(
+                    record, len(header), converter, keep if not identity else None, rejects, original, found
+                )
                 if row is None:
                     continue
                 batch.append(row)
@@ -287,8 +289,6 @@ class CsvImporter:
             if pending is not None:
                 pending.result()
                 pending = None
-        except UnicodeDecodeError as exc:
-            raise UsageError(f"after line {lines_read + 1}: the file is not UTF-8 ({exc.reason})") from None
         finally:
             if pending is not None:  # an error here: let the writer finish before rollback
                 with contextlib.suppress(Exception):
@@ -302,9 +302,12 @@ class CsvImporter:
         converter: CsvRowConverter,
         keep: list[int] | None,
         rejects: _Rejects,
+        original: list[str] | None = None,
+        found: Sequence[Problem] = (),
     ) -> _Row | None:
         """The converted row of ``record``, or None when it is blank or rejected (``keep``: the
-        columns to read, None for all of them in order)."""
+        columns to read, None for all of them in order; ``original``: the cells as the file
+        has them when keys were resolved; ``found``: the problems of those keys)."""
         line = record.first_line
         raw = record.cells
         if raw is None:
@@ -319,10 +322,15 @@ class CsvImporter:
             return None
         cells = raw if keep is None else [raw[i] for i in keep]
         values, errors = converter.convert_raw(cells)
-        if errors is not None or values is None:
-            self._reject(rejects, line, raw, converter.convert(cells, line)[1])
+        if found:  # the other problems of the line too, but one per field
+            named = {p.field for p in found}
+            others = [] if errors is None else [p for p in converter.convert(cells, line)[1] if p.field not in named]
+            self._reject(rejects, line, original or raw, [*found, *others])
             return None
-        return _Row(line, raw, values)
+        if errors is not None or values is None:
+            self._reject(rejects, line, original or raw, converter.convert(cells, line)[1])
+            return None
+        return _Row(line, original or raw, values)
 
     def _serialize(self, conn: Connection) -> None:
         """One import of an entity at a time on PostgreSQL (SQLite's write lock already
@@ -351,6 +359,7 @@ class CsvImporter:
     # -- writing -------------------------------------------------------------------------
     def _write(self, conn: Connection, columns: tuple[str, ...], batch: list[_Row], rejects: _Rejects) -> None:
         batch = self._check_references(conn, columns, batch, rejects)
+        batch = self._check_duplicates(conn, columns, batch, rejects)
         if not batch:
             return
         now = self.now
@@ -382,11 +391,24 @@ class CsvImporter:
         # parents are recounted once for the whole file, before the commit (not once per batch)
         self.engine.derived.parents_of(self.model, self.definition.name, records, self._parents)
 
+    def _check_duplicates(
+        self, conn: Connection, columns: tuple[str, ...], batch: list[_Row], rejects: _Rejects
+    ) -> list[_Row]:
+        """Where an entity's duplicate rules check a batch (rejecting the lines a ``block``
+        rule refuses, as a dry run reports them too). The entity has none yet: every row
+        passes. A rule checker takes the batch's records as ``dict(zip(columns, row.values))``
+        and returns problems by line, which go to :meth:`_reject` like any other."""
+        return batch
+
     def _with_derived(
         self, conn: Connection, columns: tuple[str, ...], batch: list[_Row], rejects: _Rejects
     ) -> tuple[tuple[str, ...], list[_Row]]:
         """The batch with the derived values of its new records added as columns (a line whose
         compute fails is rejected, naming the field and the rule)."""
+        if self._derives is None:  # asked once: with no records, only the names come back
+            self._derives = bool(self.engine.derived.values_for_new_rows(conn, self.model, self.definition, [])[0])
+        if not self._derives and not self._conditional:
+            return columns, batch  # nothing to check or add: no per-line dicts (a twentieth of a plain import)
         records = [dict(zip(columns, row.values, strict=True)) for row in batch]
         if self._conditional:  # required_when / read_only_when of new records
             checked = [
@@ -546,7 +568,9 @@ class CsvImporter:
         references = [
             (i, self.definition.fields[c])
             for i, c in enumerate(columns)
-            if c in self.definition.fields and self.definition.fields[c].type == "reference"
+            if c in self.definition.fields
+            and self.definition.fields[c].type == "reference"
+            and c not in self._looked_up
         ]
         owner_at = columns.index("owner") if "owner" in columns else None
         strangers: set[Any] = set()
@@ -610,6 +634,8 @@ class CsvImporter:
             changed = {c: v for c, v in values.items() if c != "id" and c in self._given and current.get(c) != v}
             if not self._update_one(conn, row, current, changed, now, rejects):
                 continue
+            if self._images is not None:
+                self._images.add(current["id"], current, changed, current["version"] + 1)
             change_rows.extend(
                 audit_row(
                     change_id=f"import-{row.line}-{current['id']}",
@@ -626,6 +652,8 @@ class CsvImporter:
             )
         if change_rows:
             conn.execute(audit_log.insert(), change_rows)
+        if self._images is not None:
+            self._images.flush(conn)
         return inserts
 
     def _existing(self, conn: Connection, keys: list[Any]) -> dict[Any, dict[str, Any]]:
@@ -701,60 +729,15 @@ class CsvImporter:
         return True
 
     def _audit_bulk(self, conn: Connection, batch: list[_Row], now: datetime) -> None:
-        """One audit row per batch: bulk creation is audited by file lines, not per field."""
-        if not batch:
-            return
-        change_id = f"import-{batch[0].line}-{batch[-1].line}"
-        summary = {"lines": [batch[0].line, batch[-1].line], "records": len(batch)}
-        conn.execute(
-            audit_log.insert().values(
-                batch_audit_row(
-                    change_id=change_id,
-                    entity=self.definition.name,
-                    action="import",
-                    summary=summary,
-                    actor=self.actor,
-                    at=now,
-                )
+        """One audit row and one event per batch (see :func:`audit_batch`)."""
+        if batch:
+            audit_batch(
+                conn, self.definition.name, (batch[0].line, batch[-1].line), len(batch), self.actor, now, self.version
             )
-        )
-        # one event per batch, like the audit: an import of a million lines is not a million events
-        unit_of(conn).emit(
-            DomainEvent(
-                RECORDS_IMPORTED,
-                self.definition.name,
-                None,
-                self.actor,
-                {**summary, "change_id": change_id},
-                now,
-                self.version,
-            )
-        )
 
 
-class _Inline:
-    """Runs "submitted" work at once (the single-threaded mode of the importer)."""
-
-    def submit(self, fn: Any, *args: Any) -> Future[None]:
-        future: Future[None] = Future()
-        try:
-            future.set_result(fn(*args))
-        except BaseException as exc:  # handed to the caller through the future, like a pool
-            future.set_exception(exc)
-        return future
-
-    def shutdown(self, wait: bool = True) -> None:
-        pass
-
-
-def _count_lines(path: Path) -> int | None:
-    """Data lines in the file (for the progress bar), counted fast in binary chunks."""
-    try:
-        with path.open("rb") as handle:
-            count = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
-        return max(count - 1, 0)
-    except OSError:
-        return None
+class _Rehearsed(Exception):
+    """Raised at the end of a dry run to roll its transaction back."""
 
 
 def import_csv(
@@ -769,6 +752,8 @@ def import_csv(
     progress: Progress = NO_PROGRESS,
     batch_size: int = BATCH_SIZE,
     threaded: bool = False,
+    dry_run: bool = False,
+    file_format: ImportFormat | None = None,
 ) -> ImportReport:
     """Import the CSV file at ``path`` into ``entity``; see the module docstring.
 
@@ -786,6 +771,8 @@ def import_csv(
         progress=progress,
         batch_size=batch_size,
         threaded=threaded,
+        dry_run=dry_run,
+        file_format=file_format,
     )
     return importer.run(Path(path))
 

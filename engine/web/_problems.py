@@ -14,11 +14,11 @@ the log, never into the body).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -206,16 +206,26 @@ def _unexpected(error: Exception) -> Response:
     return problem_response(500, "internal_error", "the server failed to answer this request; it has been logged")
 
 
+#: ``app.extensions`` key of the function that may show a problem as a page instead (the
+#: admin UI does, to a browser on its pages); it returns ``None`` to keep the document.
+PAGE_RENDERER = "crm_problem_page"
+ProblemPage = Callable[[Exception, Response], Response | None]
+
+
 def _any_error(error: Exception) -> Response:
     if isinstance(error, CrmError):
-        return _crm_error(error)
-    if isinstance(error, HTTPException):
-        return _http_error(error)
-    if isinstance(error, sa.exc.SQLAlchemyError):
-        return _database_error(error)
-    return _unexpected(error)
+        response = _crm_error(error)
+    elif isinstance(error, HTTPException):
+        response = _http_error(error)
+    elif isinstance(error, sa.exc.SQLAlchemyError):
+        response = _database_error(error)
+    else:
+        response = _unexpected(error)
+    page: ProblemPage | None = current_app.extensions.get(PAGE_RENDERER)
+    return (page(error, response) if page is not None else None) or response
 
 
 def init_app(app: Flask) -> None:
-    """Answer every error of ``app`` with a problem document."""
+    """Answer every error of ``app`` with a problem document (or, where a page renderer is
+    registered under :data:`PAGE_RENDERER` and wants it, a page built from the document)."""
     app.register_error_handler(Exception, _any_error)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._actions import assign, notify, run_transition, run_update
+from ._board import CARDS_PER_COLUMN, Board, Card, Column, amount_field, board
 from ._checks import HIDDEN_FIELDS, Refusal, TransitionCheck, TransitionRefusedError, inputs_from_text
 from ._compiled import CompiledAction, CompiledValues
 from ._service import AmbiguousTransitionError, UnknownTransitionError, UnknownWorkflowError, WorkflowService
@@ -10,8 +11,12 @@ from ._sla import Escalation, tick, time_in_states
 from ._views import WorkflowView
 
 __all__ = [
+    "CARDS_PER_COLUMN",
     "HIDDEN_FIELDS",
     "AmbiguousTransitionError",
+    "Board",
+    "Card",
+    "Column",
     "CompiledAction",
     "CompiledValues",
     "Escalation",
@@ -22,7 +27,9 @@ __all__ = [
     "UnknownWorkflowError",
     "WorkflowService",
     "WorkflowView",
+    "amount_field",
     "assign",
+    "board",
     "inputs_from_text",
     "notify",
     "run_transition",

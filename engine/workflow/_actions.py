@@ -143,6 +143,7 @@ def notify(
             title=_text(texts.get("title")),
             message=_text(texts.get("message")),
             actor=actor,
+            data=data,
         )
     saved = dict(record)
     unit_of(tx).after_commit(

@@ -203,7 +203,7 @@ def score_batch(context: ScoringContext, records: Sequence[Mapping[str, Any]]) -
                 "activity_count",
                 bound.engagement_weight * count_share * count_points,
                 Label("Recent activities", "近期活动数"),
-                f"{count} in {settings['window_days']} days",
+                Label(f"{count} in {settings['window_days']} days", f"{settings['window_days']} 天内 {count} 次"),
                 fields=(),
             )
         )
@@ -212,7 +212,7 @@ def score_batch(context: ScoringContext, records: Sequence[Mapping[str, Any]]) -
                 "activity_recency",
                 bound.engagement_weight * recency_share * recency_points,
                 Label("Last activity", "最近一次活动"),
-                "none" if age is None else f"{age:.1f} days ago",
+                Label("none", "无") if age is None else Label(f"{age:.1f} days ago", f"{age:.1f} 天前"),
                 fields=(),
             )
         )

@@ -226,7 +226,9 @@ def score_batch(context: ScoringContext, records: Sequence[Mapping[str, Any]]) -
                 if bound.role is not None and role is not None
                 else Label("Contacts", "联系人")
             )
-            factors.append(Factor(name, weighted / weights if weights > 0 else 0.0, label, f"{count} people"))
+            factors.append(
+                Factor(name, weighted / weights if weights > 0 else 0.0, label, Label(f"{count} people", f"{count} 人"))
+            )
         extra = {"people": people, "weight": weights}
         out.append(ScoreResult(record_id, value, grade_for(value, grades), by_importance(factors), extra))
     return out

@@ -19,6 +19,15 @@ ENTITIES: dict[str, dict[str, Any]] = {
             "status": {"type": "enum", "choices": ["open", "approved", "lost"], "default": "open"},
         }
     },
+    # who works on a deal: notified through {"children": ...}
+    "deal_member": {
+        "fields": {
+            "deal": {"type": "reference", "target": "deal", "required": True, "on_delete": "cascade"},
+            "member": {"type": "string", "required": True},
+            "share": {"type": "integer"},
+            "left_on": {"type": "date"},
+        }
+    },
 }
 
 APPROVE_NOTIFY: dict[str, Any] = {

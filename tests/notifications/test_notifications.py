@@ -54,6 +54,31 @@ def test_a_transition_notifies_the_owner_a_role_a_user_and_a_field_once_each(crm
     assert (note.entity, note.record_id, note.actor, note.read) == ("deal", record["id"], "system", False)
 
 
+def test_a_transition_notifies_the_team_named_by_child_records(database_url: str, tmp_path: Path) -> None:
+    still_on = {**TEAM, "where": {"!": [{"var": "child.left_on"}]}}
+    workflow = _with_notify({"topic": "deal.approved", "to": [{"children": still_on}], "title": "Approved"})
+    with CrmEngine(database_url) as crm:
+        crm.apply(bundle.definitions(tmp_path, workflow=workflow))
+        for name in ("wang.fang", "li.na", "chen.jie"):
+            crm.users.create(name, roles=["sales"])
+        record = deal(crm, "西安华信 ERP")
+        other = deal(crm, "Another deal")
+        for member, left_on, on in (
+            ("wang.fang", None, record),
+            ("li.na", "2026-01-05", record),
+            ("chen.jie", None, other),
+        ):
+            values = {"deal": on["id"], "member": member, "left_on": left_on}
+            crm.records.create("deal_member", values, actor=SYSTEM)
+        crm.records.create("deal_member", {"deal": record["id"], "member": "no.such.user"}, actor=SYSTEM)
+        approve(crm, record)
+        told = {name: inbox(crm, name) for name in ("wang.fang", "li.na", "chen.jie")}
+        (stored,) = crm.model.definitions.workflows["deal_flow"].transitions["approve"].actions
+    # the member still on the deal is told; who left it, and the team of another deal, are not
+    assert told == {"wang.fang": [("deal.approved", "Approved", None)], "li.na": [], "chen.jie": []}
+    assert action_to_json(stored)["notify"]["to"] == [{"children": still_on}]
+
+
 def test_empty_and_unknown_users_are_skipped(crm: CrmEngine) -> None:
     record = deal(crm, "Nobody's deal", account_manager="left.company")
     approve(crm, record)
@@ -147,6 +172,8 @@ def test_recipients_title_and_message_round_trip_through_the_stored_form(crm: Cr
 
 
 AT = "/transitions/approve/actions/0/notify"
+TEAM = {"entity": "deal_member", "reference": "deal", "field": "member"}
+KIDS = AT + "/to/0/children/"
 
 
 def _with_notify(notify: dict[str, Any]) -> dict[str, Any]:
@@ -164,6 +191,12 @@ def _with_notify(notify: dict[str, Any]) -> dict[str, Any]:
         ({"topic": "t", "to": [{"role": "finanse"}]}, AT + "/to/0/role", "unknown_role"),
         ({"topic": "t", "to": [{"field": "manager"}]}, AT + "/to/0/field", "unknown_field"),
         ({"topic": "t", "to": ["owner", {"field": "amount"}]}, AT + "/to/1/field", "not_user_field"),
+        ({"topic": "t", "to": [{"children": {**TEAM, "entity": "deal_membr"}}]}, KIDS + "entity", "unknown_entity"),
+        ({"topic": "t", "to": [{"children": {**TEAM, "reference": "member"}}]}, KIDS + "reference", "not_reference"),
+        ({"topic": "t", "to": [{"children": {**TEAM, "field": "membr"}}]}, KIDS + "field", "unknown_field"),
+        ({"topic": "t", "to": [{"children": {**TEAM, "field": "share"}}]}, KIDS + "field", "not_user_field"),
+        ({"topic": "t", "to": [{"children": {**TEAM, "where": {"var": "child.x"}}}]}, KIDS + "where", "unknown_field"),
+        ({"topic": "t", "to": [{"children": {"entity": "deal_member", "field": "member"}}]}, AT + "/to/0", None),
         ({"topic": "t", "to": ["everyone"]}, AT + "/to/0", None),
         ({"topic": "t", "to": [{"team": "east"}]}, AT + "/to/0", None),
         ({"topic": "t", "to": []}, AT + "/to", None),

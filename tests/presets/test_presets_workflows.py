@@ -94,6 +94,21 @@ def stakeholders(roles: tuple[str, ...], strong: int) -> Setup:
     return setup
 
 
+def stakeholders_and_team(roles: tuple[str, ...], strong: int) -> Setup:
+    """:func:`stakeholders`, and a project team: rob (solution architect, still on it) and
+    max (who left the team)."""
+    decision_tree = stakeholders(roles, strong)
+
+    def setup(engine: CrmEngine, maker: RecordMaker, project: Record) -> None:
+        decision_tree(engine, maker, project)
+        architect = {"project": project["id"], "member": "rob", "team_role": "solution_architect"}
+        maker.make("project_team_member", architect)
+        left = {"project": project["id"], "member": "max", "team_role": "commercial", "left_on": "2025-01-10"}
+        maker.make("project_team_member", left)
+
+    return setup
+
+
 KEY_ROLES = ("decision_maker", "technical_evaluator", "business_evaluator", "coach")
 PROJECT = {
     "customer_need": "全省电力调度数据平台升级",
@@ -196,8 +211,9 @@ def win_back_task(engine: CrmEngine, member: Record) -> None:
 def project_scored(engine: CrmEngine, project: Record) -> None:
     assert project["evaluation_score"] >= 60 and project["evaluation_grade"] == "pursue"
     assert project["relationship_score"] == 75 and project["approved_at"] is not None
-    # the 立项 decision reaches the project's rep and presales lead
-    for user in (project["owner"], project["presales_lead"]):
+    # the 立项 decision reaches the project's rep, presales lead and team, not who left the team
+    assert not [n for n in engine.notifications.list("max") if n.record_id == project["id"]]
+    for user in (project["owner"], project["presales_lead"], "rob"):
         (told,) = [n for n in engine.notifications.list(user) if n.record_id == project["id"]]
         assert told.topic == "project.approved" and told.title == f"Approved to pursue: {project['name']}"
         assert told.message == f"Evaluation score {project['evaluation_score']}"
@@ -376,7 +392,7 @@ FLOWS = [
         (Step("submit", "rita"), Step("approve", "mia")),
         "approved",
         Refusal(1, Step("approve", "mia"), refused("guard"), values=THIN_PROJECT),
-        setup=stakeholders(KEY_ROLES, strong=4),
+        setup=stakeholders_and_team(KEY_ROLES, strong=4),
         check=project_scored,
     ),
     Flow(

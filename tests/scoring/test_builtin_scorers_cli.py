@@ -552,6 +552,18 @@ def test_factor_labels_follow_the_cli_language(crm: Callable[..., CliResult]) ->
     assert "项目信息完整度" in chinese.stdout and "竞争态势" in chinese.stdout
 
 
+def test_factor_details_follow_the_language_too(crm: Callable[..., CliResult]) -> None:
+    # lead 1: 3 activities in the 30-day window, the last 7 days ago (see SCORES)
+    (stored,) = [v for v in crm("score", "show", "lead", 1, "--json").json() if v["scoring"] == "lead_priority"]
+    details = {f["name"]: f.get("detail") for f in stored["factors"]}
+    assert details["activity_count"] == {"en": "3 in 30 days", "zh": "30 天内 3 次"}
+    assert details["activity_recency"]["en"].endswith("days ago") and details["activity_recency"]["zh"].endswith("天前")
+    chinese = crm("--lang", "zh", "score", "show", "lead", 1)
+    english = crm("--lang", "en", "score", "show", "lead", 1)
+    assert "30 天内 3 次" in chinese.stdout and "3 in 30 days" not in chinese.stdout
+    assert "3 in 30 days" in english.stdout
+
+
 TARGETS = [
     # (entity, id, {target field: value written by the scoring})
     ("lead", 1, {"quality_score": 95, "quality_grade": "A", "priority_value": 90.625, "priority_grade": "A2"}),

@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 
 from engine.errors import NotFoundError
 from engine.metadata import load_definitions
+from engine.presets import generate_demo, load_preset
 from engine.runtime import CrmEngine
 from engine.web import create_app
 from tests.web.web_support import ADMIN, FLOW, SALES, bearer
@@ -104,3 +105,23 @@ def two_approvals(flow: CrmEngine, tmp_path: Path) -> CrmEngine:
     (bundle / "order_billing.json").write_text(json.dumps(BILLING), encoding="utf-8")
     flow.apply(load_definitions(bundle))
     return flow
+
+
+# -- the sales workspace (board, my day): the standard-product preset, a little demo data,
+# an administrator and a rep, both of team east and signing in with WORKSPACE_PASSWORD
+WORKSPACE_PASSWORD = "open sesame"
+
+
+@pytest.fixture
+def standard(engine: CrmEngine) -> CrmEngine:
+    load_preset(engine, "standard_product")
+    generate_demo(engine, "standard_product", 20, seed=3)
+    for name, roles in (("ada", ["admin"]), ("rita", ["rep"])):
+        engine.users.create(name, roles=roles, team="east")
+        engine.users.set_password(name, WORKSPACE_PASSWORD)
+    return engine
+
+
+@pytest.fixture
+def ui(standard: CrmEngine) -> FlaskClient:
+    return create_app({"CRM_ENGINE": standard, "TESTING": True, "SECRET_KEY": "tests"}).test_client()

@@ -21,6 +21,7 @@ from engine.reports import run_report
 from engine.runtime import CrmEngine
 from engine.web import create_app
 from engine.web.admin import SECRET_FILE
+from engine.web.admin._people import person_text
 from tests.permissions.permissions_support import OWNERS, USERS, set_up
 from tests.support import SYSTEM, acting_for, write_bundle
 
@@ -160,6 +161,51 @@ def test_transitions_run_as_the_signed_in_user_and_refusals_say_why(ui: FlaskCli
     assert standard.workflows.history("lead", lead["id"], actor=SYSTEM)[-1]["actor"] == "rita"
 
 
+def test_the_record_page_asks_one_comment_and_names_transitions_once(ui: FlaskClient, standard: CrmEngine) -> None:
+    sign_in(ui, "rita")
+    deal = {"title": "华信环保 ERP", "account": standard.records.list("account", limit=1, actor=SYSTEM).items[0]["id"]}
+    opportunity = standard.records.create("opportunity", deal, actor=acting_for("rita"))
+    url = f"/admin/records/opportunity/details/?id={opportunity['id']}"
+    page = ui.get(url).get_data(as_text=True)
+    assert page.count('name="comment"') == 1  # one comment box for whichever transition runs
+    lose = re.search(r'data-transition-button="lose">([^<]*)</button>', page)
+    assert lose is not None and lose.group(1) == "Lost"  # not "Lost → Lost"
+    assert '<option value="no_budget">No budget</option>' in page  # the lost_reason field's label
+    form = {"csrf_token": token(ui, url), "id": opportunity["id"], "comment": "预算冻结到明年"}
+    ui.post("/admin/records/opportunity/transition/", data={**form, "transition": "opportunity_pipeline:lose",
+                                                            "input_lose__reason": "no_budget"})  # fmt: skip
+    after = standard.records.get("opportunity", opportunity["id"], actor=SYSTEM)
+    assert (after["stage"], after["lost_reason"]) == ("lost", "no_budget")
+    last = standard.workflows.history("opportunity", opportunity["id"], actor=SYSTEM)[-1]
+    assert (last["transition"], last["comment"]) == ("lose", "预算冻结到明年")
+    ended = ui.get(url).get_data(as_text=True)
+    assert 'class="text-muted mb-0 crm-no-transitions"' in ended and 'name="comment"' not in ended
+    # an entity without a workflow has no transitions card at all
+    account = ui.get(f"/admin/records/account/details/?id={deal['account']}").get_data(as_text=True)
+    assert 'class="card mb-4 crm-transitions"' not in account and "This record has no workflow" not in account
+
+
+def test_people_are_shown_by_their_display_names(ui: FlaskClient, standard: CrmEngine) -> None:
+    standard.users.create("wang.fang", roles=["rep"], display_name="王芳")
+    standard.users.set_password("wang.fang", PASSWORD)
+    lead = standard.records.create("lead", {"company": "西安华信环保科技有限公司"}, actor=acting_for("wang.fang"))
+    standard.workflows.run("lead", lead["id"], "contact", user=standard.users.get("wang.fang"))
+    sign_in(ui)
+    page = ui.get(f"/admin/records/lead/details/?id={lead['id']}").get_data(as_text=True)
+    person = '<span class="crm-person" data-user="wang.fang" title="wang.fang">王芳</span>'
+    # the owner field, the audit trail and the workflow history
+    assert page.count(person) >= 3 and ">wang.fang<" not in page
+    listed = ui.get("/admin/records/lead/?search=华信").get_data(as_text=True)
+    assert person in listed
+    system = standard.records.create("lead", {"company": "Imported Ltd"}, actor=SYSTEM)
+    shown = ui.get(f"/admin/records/lead/details/?id={system['id']}").get_data(as_text=True)
+    assert 'data-user="system:test" title="system:test">System</span>' in shown  # who imported it
+    app = create_app({"CRM_ENGINE": standard, "TESTING": True, "SECRET_KEY": "tests"})
+    with app.test_request_context():
+        said = person_text(standard, "system:automation:link_converted_lead")
+    assert said == "Automation: Link a converted lead to its new account"
+
+
 def test_a_score_override_needs_a_reason(ui: FlaskClient, standard: CrmEngine) -> None:
     sign_in(ui)
     lead = standard.records.list("lead", limit=1, actor=SYSTEM).items[0]["id"]
@@ -207,6 +253,26 @@ def test_definitions_and_presets_are_for_administrators(ui: FlaskClient) -> None
     assert ui.get("/admin/definitions/").status_code == 403
     assert ui.get("/admin/presets/").status_code == 403
     assert ui.get("/admin/records/lead/").status_code == 200
+
+
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+def test_a_browser_meets_admin_errors_as_pages_in_its_language(ui: FlaskClient, standard: CrmEngine) -> None:
+    sign_in(ui, "rita")
+    refused = ui.get("/admin/definitions/", headers=BROWSER)
+    page = refused.get_data(as_text=True)
+    assert (refused.status_code, refused.mimetype) == (403, "text/html")
+    assert "You may not open this page" in page and "Ask an administrator" in page and 'href="/admin/"' in page
+    missing = ui.get("/admin/no-such-page/", headers=BROWSER)
+    assert (missing.status_code, missing.mimetype) == (404, "text/html")
+    assert "This page does not exist" in missing.get_data(as_text=True)
+    standard.users.set_language("rita", "zh")
+    assert "无权访问此页面" in ui.get("/admin/definitions/", headers=BROWSER).get_data(as_text=True)
+    # scripts, and the API even in a browser, keep the problem document
+    for url, headers in (("/admin/definitions/", {"Accept": "*/*"}), ("/api/v1/nope", BROWSER)):
+        kept = ui.get(url, headers=headers)
+        assert kept.mimetype == "application/problem+json" and kept.json is not None, url
 
 
 def test_the_language_switch_keeps_the_users_preference(ui: FlaskClient, standard: CrmEngine) -> None:
@@ -275,7 +341,9 @@ def test_report_charts_draw_each_types_measure_with_readable_labels(ui: FlaskCli
     page = ui.get("/admin/").get_data(as_text=True)
     forecast = run_report(standard, "weighted_forecast", actor=SYSTEM).rows
     card = _card(page, "weighted_forecast")
-    assert _bars(card) == [f"{row['owner']}: {row['weighted']:,}" for row in forecast]
+    called = {u.name: u.display_name or u.name for u in standard.users.list(active_only=False)}
+    # the reps by the names people know them by, not their logins
+    assert _bars(card) == [f"{called[row['owner']]}: {row['weighted']:,}" for row in forecast]
     assert "Weighted amount" in card  # the caption names the measure
     stays = _bars(_card(page, "opportunity_time_in_stage"))
     assert stays and all(re.fullmatch(r"[A-Z][a-z ]+: [\d,.]+ (days|hours)", bar) for bar in stays), stays

@@ -170,6 +170,8 @@ def login() -> str | Response:
                 flash(say("bad_login"), "danger")
                 return render_template("crm_admin/login.html", form=form), 401  # type: ignore[return-value]
             flask_login.login_user(SignedIn(user, engine.sessions.start(user.name)))
+            if not request.args.get("next") and not user.is_admin:
+                return redirect(url_for("crm_my_day.index"))  # the people who sell start with their day
             return redirect(_safe_next(request.args.get("next")))
     return render_template("crm_admin/login.html", form=form)
 
@@ -231,3 +233,7 @@ def init_auth(app: Flask, engine: CrmEngine) -> None:
     blueprint.add_url_rule("/logout/", "logout", logout, methods=["POST"])
     blueprint.add_url_rule("/language/", "language", set_language, methods=["POST"])
     app.register_blueprint(blueprint)
+    # what a browser asks for on any page (the API's docs too): the admin's icon
+    app.add_url_rule(
+        "/favicon.ico", "crm_favicon", lambda: redirect(url_for(f"{BLUEPRINT}.static", filename="favicon.svg"))
+    )

@@ -11,7 +11,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from engine.metadata import MULTILINE_TYPES, FieldDef
+from engine.metadata import MULTILINE_TYPES, EntityDef, FieldDef, TransitionDef
 from engine.records import format_amount
 
 from ._i18n import Text, current_language, word
@@ -23,6 +23,20 @@ def choice_label(f: FieldDef, value: Any) -> str:
         if choice.value == value:
             return choice.label.get(current_language())
     return str(value)
+
+
+def input_choice_label(entity: EntityDef, transition: TransitionDef, name: str, value: str) -> str:
+    """The label of ``value``, a choice of the transition's input ``name``: the label the
+    enum field the transition sets from that input gives it (an input ``reason`` written
+    into ``lost_reason`` reads "No budget", not ``no_budget``), else the value itself."""
+    for action in transition.actions:
+        if action.kind != "set":
+            continue
+        for field_name, rule in action.values.items():
+            target = entity.fields.get(field_name)
+            if rule == {"var": f"inputs.{name}"} and target is not None:
+                return choice_label(target, value)
+    return value
 
 
 def plain(f: FieldDef | None, value: Any) -> str:

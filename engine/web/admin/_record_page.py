@@ -26,9 +26,10 @@ from engine.workflow import Refusal, TransitionCheck, inputs_from_text
 from ..api._scores import MAX_REASON, MAX_VALUE, check_grade
 from ..api._workflow import MAX_COMMENT
 from ._auth import acting_user
-from ._display import shown
+from ._display import input_choice_label, shown
 from ._expose import expose
 from ._i18n import Text, current_language, say
+from ._people import USER_FIELDS, person
 from ._permitted import access_of, may_change
 from ._references import references_of
 from ._refusals import Situation, describe, error_text
@@ -42,6 +43,17 @@ if TYPE_CHECKING:
 
 #: Audit entries the page shows (the newest).
 AUDIT_ROWS = 50
+
+
+#: What an audit row's action says, in the reader's language (others show as written).
+_AUDIT_ACTIONS: dict[str, Text] = {
+    "create": Text("Created", "新建"),
+    "update": Text("Changed", "修改"),
+    "delete": Text("Deleted", "删除"),
+    "demo": Text("Demo data", "演示数据"),
+    "import": Text("Imported", "导入"),
+    "merge": Text("Merged", "合并"),
+}
 
 
 class ActionForm(SecureForm):  # type: ignore[misc]
@@ -138,7 +150,11 @@ class RecordPage:
             transitions=[c for c in checks if _shown_transition(c)],
             refusal_text=lambda check, reason: self._refusal_text(record, check, reason),
             history=history,
+            has_workflow=bool(self.state_fields),
             state_label=self._state_label,
+            person=lambda name: person(self.engine, name),
+            audit_action=lambda action: _AUDIT_ACTIONS.get(action, action),
+            choice_label=self._input_choice_label,
             transition_label=self._transition_label,
             related=related,
             scores=scores,
@@ -159,6 +175,9 @@ class RecordPage:
             if f.name in hidden:
                 continue
             value = record.get(f.name)
+            if f.name in USER_FIELDS:
+                rows.append((Text.of(f.label), person(self.engine, value)))
+                continue
             reference = references.get((f.name, value)) if f.type == "reference" and value is not None else None
             link = self.get_url(f"records_{f.target}.details_view", id=value) if reference is not None else None
             rows.append((Text.of(f.label), shown(f, value, reference, link)))
@@ -187,6 +206,11 @@ class RecordPage:
         defined = found.states.get(state or "") if found is not None else None
         return defined.label.get(current_language()) if defined is not None else (state or "")
 
+    def _input_choice_label(self, workflow: str, transition: str, name: str, value: str) -> str:
+        found = self._workflow(workflow)
+        defined = found.transitions.get(transition) if found is not None else None
+        return input_choice_label(self.definition, defined, name, value) if defined is not None else value
+
     def _transition_label(self, workflow: str | None, transition: str | None) -> str:
         found = self._workflow(workflow)
         defined = found.transitions.get(transition or "") if found is not None else None
@@ -197,6 +221,8 @@ class RecordPage:
         return f.label.get(current_language()) if f is not None else (name or "")
 
     def _shown_value(self, name: str | None, value: Any) -> Any:
+        if name in USER_FIELDS and isinstance(value, str | None):
+            return person(self.engine, value)
         return shown(self.definition.fields.get(name or ""), value)
 
     @expose("/transition/", methods=("POST",))
@@ -205,11 +231,17 @@ class RecordPage:
         record_id, stop = self._posted_record()
         if stop is not None or record_id is None:
             return stop or redirect(self.get_url(".index_view"))
-        name = str(request.form.get("transition", ""))
-        chosen = str(request.form.get("workflow", "")) or None
+        # the record page's buttons send "workflow:transition"; a plain name with a separate
+        # "workflow" field is taken too (scripts and older pages)
+        posted = str(request.form.get("transition", ""))
+        chosen_name, _, name = posted.rpartition(":") if ":" in posted else ("", "", posted)
+        chosen = chosen_name or str(request.form.get("workflow", "")) or None
         try:
             workflow, transition = self.engine.workflows.find_transition(self.definition.name, name, chosen)
-            given = {key: str(request.form.get(f"input_{key}", "")) for key in transition.inputs}
+            given = {
+                key: str(request.form.get(f"input_{name}__{key}") or request.form.get(f"input_{key}", ""))
+                for key in transition.inputs
+            }
             # each input read on its own: a missing one is the transition's refusal, with its reason
             inputs: dict[str, Any] = {}
             for key, text in given.items():

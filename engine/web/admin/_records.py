@@ -36,6 +36,8 @@ from ._expose import expose
 from ._filters import Condition, entity_filters, where_of
 from ._forms import build_form, expected_version, form_fields, form_values, record_data, show_problems
 from ._i18n import Text, current_language, say, word
+from ._merge_pages import MergePages
+from ._people import USER_FIELDS, person
 from ._permitted import access_of, mark_conditions, may_change, restrict_form, signed_in, writable_fields
 from ._record_page import RecordPage, flash_error
 from ._references import RecordChoice, ReferenceLoader, references_of
@@ -63,7 +65,7 @@ def endpoint_of(entity: str) -> str:
     return f"records_{entity}"
 
 
-class EntityView(SignedInOnly, RecordPage, BaseModelView):  # type: ignore[misc]
+class EntityView(SignedInOnly, RecordPage, MergePages, BaseModelView):  # type: ignore[misc]
     """The list, forms and record page of one entity."""
 
     can_view_details = True
@@ -342,6 +344,8 @@ class EntityView(SignedInOnly, RecordPage, BaseModelView):  # type: ignore[misc]
             if name == "id" or name == self.definition.display:
                 page = self.get_url(".details_view", id=model.id)
                 return Markup('<a href="{}">{}</a>').format(page, value if value is not None else "—")
+            if name in USER_FIELDS:
+                return person(self.engine, value)
             f = self.field(name)
             reference = model.references.get(name)
             link: str | None = None

@@ -21,6 +21,7 @@ from engine.runtime import CrmEngine
 from engine.users import User
 
 from ._auth import acting_user
+from ._i18n import word
 
 #: Choices one search of the picker shows.
 PICKER_PAGE = 20
@@ -56,7 +57,7 @@ class ReferenceLoader(AjaxModelLoader):  # type: ignore[misc]
     or an id."""
 
     def __init__(self, engine: CrmEngine, name: str, target: str) -> None:
-        super().__init__(name, {"minimum_input_length": 0, "placeholder": ""})
+        super().__init__(name, {"minimum_input_length": 0, "placeholder": word("pick_record")})
         self.engine = engine
         self.target = target
 

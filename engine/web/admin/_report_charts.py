@@ -24,6 +24,7 @@ from engine.users import User
 from ._charts import Bar, bar_chart
 from ._display import choice_label, plain
 from ._i18n import Text, current_language, say
+from ._people import USER_FIELDS, person_text
 
 #: Rows of a report drawn (the table below a chart lists up to TABLE_ROWS).
 CHART_ROWS = 12
@@ -203,6 +204,8 @@ def _formatter(engine: CrmEngine, report: ReportDef, name: str, kind: str, langu
         if scoring is not None:
             names = grade_names(scoring, language)
             return lambda v: _blank(v) or names.get(str(v), humanize(str(v)))
+    if name in USER_FIELDS:
+        return lambda v: _blank(v) or person_text(engine, str(v))
     if kind == "ratio":
         return lambda v: _blank(v) or _percent(v)
     if kind == "duration":

@@ -13,6 +13,7 @@ from typing import Any
 import flask_login
 from flask import Flask
 from flask_admin import Admin
+from flask_admin.menu import MenuLink
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import Babel
 
@@ -21,10 +22,15 @@ from engine.runtime import CrmEngine
 from .._state import bind_engine
 from ._auth import BLUEPRINT, LanguageForm, init_auth
 from ._automations import AutomationsView
+from ._board import BoardView
 from ._dashboard import DashboardView
 from ._definitions import DefinitionsView
-from ._i18n import current_language, say, word
+from ._error_pages import init_app as init_error_pages
+from ._i18n import Text, current_language, say, word
+from ._imports import ImportsView
 from ._jobs import JobsView
+from ._merge_pages import MergesView, merge_word
+from ._my_day import MyDayView
 from ._notifications import NotificationsView
 from ._presets import PresetsView
 from ._records import EntityView
@@ -40,6 +46,7 @@ def init_app(app: Flask, engine: CrmEngine) -> Admin:
     """Serve the admin UI of ``engine`` under ``/admin`` on ``app`` (sign-in required)."""
     bind_engine(app, engine)
     init_auth(app, engine)
+    init_error_pages(app, URL)
     # flask-admin's own words (List, Create, Save, Search, filters) follow the signed-in
     # user's language, as the definitions' labels do
     Babel(app, locale_selector=_locale)
@@ -57,12 +64,21 @@ def init_app(app: Flask, engine: CrmEngine) -> Admin:
         for entity in ordered:
             category = word("pipelines") if entity.name in driven else word("records")
             admin.add_view(EntityView(engine, entity, category))
+    admin.add_view(MyDayView(engine))
+    admin.add_view(BoardView(engine))
+    if engine.has_definitions:
+        for name, workflow in engine.model.definitions.workflows.items():
+            board = word("board")
+            label = Text(f"{workflow.label.en}: {board.get('en')}", f"{workflow.label.get('zh')}{board.get('zh')}")
+            admin.add_link(MenuLink(name=label, url=f"{URL}/board/{name}/", category=word("pipelines")))
     admin.add_view(DefinitionsView(engine, word("administration")))
     admin.add_view(PresetsView(engine, word("administration")))
     admin.add_view(AutomationsView(engine, word("administration")))
+    admin.add_view(ImportsView(engine, word("administration")))
     admin.add_view(JobsView(engine, word("administration")))
     admin.add_view(NotificationsView(engine))
     admin.add_view(WebhooksView(engine, word("administration")))
+    admin.add_view(MergesView(engine, word("administration")))
     admin.add_view(UsersView(engine, word("administration")))
     app.context_processor(lambda: _template_context(engine))
     return admin
@@ -79,6 +95,7 @@ def _template_context(engine: CrmEngine) -> dict[str, Any]:
         "crm_unread": engine.notifications.unread_count(user.user.name) if signed_in else 0,
         "crm_word": word,
         "crm_say": say,
+        "merge_word": merge_word,
         "crm_language": current_language(),
         "crm_user": user if user is not None and user.is_authenticated else None,
         "crm_form": LanguageForm(),

@@ -19,6 +19,7 @@ from .._problems import InvalidBodyError, InvalidParameterError
 from .._requests import MAX_ID, bool_param, choice_param, json_object, optional_int_param
 from .._responses import json_response
 from .._users import current_user
+from ._imports import IMPORT_PARAMS, import_options
 from ._lookup import resolved
 from ._metadata_json import entity_summary
 from ._uploads import UploadedBundle, problems_in_upload, uploaded_bundle, uploaded_csv
@@ -106,15 +107,26 @@ def load_preset_view(engine: CrmEngine, name: str) -> Response:
     return json_response(out)
 
 
-@resolved(params=("on_error", "key"), admin=True)
+@resolved(params=IMPORT_PARAMS, admin=True)
 def import_records(engine: CrmEngine, entity: EntityDef) -> Response:
     """Import a CSV (header = field names). ``on_error=abort`` (default): any bad line
-    imports nothing and answers 422 naming every line; ``skip``: the good lines go in."""
+    imports nothing and answers 422 naming every line; ``skip``: the good lines go in.
+    ``dry_run``, ``delimiter``, ``encoding`` and ``map``: see :func:`import_options`."""
     skip = choice_param("on_error", ("abort", "skip"), "abort") == "skip"
     on_error: Literal["abort", "skip"] = "skip" if skip else "abort"
     key = _key_param(entity)
+    dry_run, file_format = import_options()
     with uploaded_csv() as path:
-        report = import_csv(engine, entity.name, path, on_error=on_error, key=key, actor=current_user())
+        report = import_csv(
+            engine,
+            entity.name,
+            path,
+            on_error=on_error,
+            key=key,
+            actor=current_user(),
+            dry_run=dry_run,
+            file_format=file_format,
+        )
     return json_response(report.to_json())
 
 

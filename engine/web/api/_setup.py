@@ -17,7 +17,9 @@ from . import (
     _admin,
     _automations,
     _events,
+    _imports,
     _jobs,
+    _merges,
     _metadata,
     _notifications,
     _ownership,
@@ -70,11 +72,13 @@ def _routes() -> Iterable[Route]:
     yield from _workflow.ROUTES
     yield from _scores.ROUTES
     yield from _admin.ROUTES
+    yield from _imports.ROUTES
     yield from _events.ROUTES
     yield from _automations.ROUTES
     yield from _notifications.ROUTES
     yield from _jobs.ROUTES
     yield from _webhooks.ROUTES
+    yield from _merges.ROUTES
     yield from _ownership.ROUTES
 
 

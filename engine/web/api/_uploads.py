@@ -267,7 +267,11 @@ def uploaded_csv() -> Iterator[Path]:
         if mimetype in ("text/csv", "text/plain", "application/csv"):
             stream: IO[bytes] = request.stream
         elif mimetype == "multipart/form-data":
-            stream = _form_file("file", "the CSV").stream
+            upload = _form_file("file", "the CSV")
+            stream = upload.stream
+            name = _file_name(upload.filename)
+            if name is not None:  # the import list shows the file's own name
+                path = Path(folder) / name
         else:
             raise UnsupportedMediaTypeError(
                 f"send the CSV as text/csv or multipart/form-data (the request says {mimetype or 'none'})"
@@ -276,6 +280,17 @@ def uploaded_csv() -> Iterator[Path]:
             while chunk := stream.read(_CHUNK):
                 out.write(chunk)
         yield path
+
+
+def _file_name(sent: str | None) -> str | None:
+    """The last part of an uploaded file's name when it is a plain, printable file name."""
+    name = (sent or "").replace("\\", "/").rsplit("/", 1)[-1]
+    if name in ("", ".", "..") or not name.isprintable():
+        return None
+    try:
+        return name if len(name.encode("utf-8")) <= 200 else None
+    except UnicodeEncodeError:  # a lone surrogate
+        return None
 
 
 def problems_in_upload(problems: tuple[Problem, ...], bundle: UploadedBundle) -> list[Problem]:

@@ -288,6 +288,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "ImportReport": {
         "type": "object",
         "properties": {
+            "import": {"type": ["integer", "null"], "description": "The import's id (null for a dry run)."},
+            "dry_run": {
+                "type": "boolean",
+                "description": "True: the counts say what would happen; nothing was written.",
+            },
             "entity": {"type": "string"},
             "inserted": {"type": "integer"},
             "updated": {"type": "integer"},

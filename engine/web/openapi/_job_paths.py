@@ -48,7 +48,7 @@ JOB_SCHEMAS: dict[str, dict[str, Any]] = {
     "JobSubmit": {
         "type": "object",
         "description": "score_run: {entity?, scoring?}; import: {entity, csv (the CSV text), on_error?: "
-        "abort|skip, key?}; preset_load: {name, industry?, demo?, seed?, allow_data_loss?}.",
+        "abort|skip, key?, dry_run?, delimiter?}; preset_load: {name, industry?, demo?, seed?, allow_data_loss?}.",
         "properties": {"kind": {"type": "string", "enum": sorted(KINDS)}, "params": {"type": "object"}},
         "required": ["kind"],
         "additionalProperties": False,

@@ -10,6 +10,7 @@ from engine.metadata import Definitions, EntityDef
 from .._problems import PROBLEM_MIMETYPE
 from .._responses import JSON_MIMETYPE
 from ._components import ref, schema_ref
+from ._import_paths import IMPORT_FORMAT_PARAMETERS
 
 Operation = dict[str, Any]
 Paths = dict[str, dict[str, Operation]]
@@ -401,7 +402,7 @@ def _loading_paths(import_param: dict[str, Any]) -> Paths:
             "post": _op(
                 "records.import",
                 "admin",
-                "Import records from CSV (header = field names)",
+                "Import records from CSV (header = field names, or reference.key such as account.code)",
                 {**_ok("The import report", schema_ref("ImportReport")), **_problems(403, 404, 409, 413, 415, 422)},
                 parameters=[
                     import_param,
@@ -418,6 +419,7 @@ def _loading_paths(import_param: dict[str, Any]) -> Paths:
                         "description": "Upsert on this field (id or a unique field).",
                         "schema": {"type": "string"},
                     },
+                    *IMPORT_FORMAT_PARAMETERS,
                 ],
                 requestBody={
                     "required": True,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
@@ -213,7 +214,83 @@ def test_a_rep_sees_only_their_own_leads(page: Page, live_server: LiveServer) ->
     cells = page.locator("table.model-list td.col-owner")
     cells.first.wait_for()
     owners = cells.all_inner_texts()
-    assert [o.strip() for o in owners] == [REP[0]] * own
+    assert [o.strip() for o in owners] == ["Rita Rep"] * own  # the display name, not the login
+    assert page.locator("td.col-owner .crm-person").first.get_attribute("title") == REP[0]
     expect_text(page, ".nav-tabs", rf"List \({own}\)")
     assert page.locator("form[action*='/delete/']").count() == 0  # reps never delete: no Delete button
     shot(page, "12-rep-sees-own-leads")
+
+
+def test_reference_pickers_invite_a_search_and_errors_are_pages(page: Page, live_server: LiveServer) -> None:
+    live_server.engine.users.set_language(REP[0], "en")
+    sign_in(page, REP)
+    page.goto("/admin/records/opportunity/new/")
+    picker = page.locator(".select2-container .select2-chosen").first
+    picker.wait_for()
+    assert picker.inner_text().strip() == "Search or choose…"  # not flask-admin's literal "data-placeholder"
+    assert "data-placeholder" not in " ".join(page.locator(".select2-chosen").all_inner_texts())
+    icon = page.locator("link[rel=icon]").get_attribute("href")
+    assert icon and page.request.get(icon).ok
+    shot(page, "13-reference-picker")
+    refused = page.goto("/admin/definitions/")  # for administrators only
+    assert refused is not None and refused.status == 403
+    expect_text(page, "h1", "You may not open this page")
+    shot(page, "14-refused-page")
+    page.click("text=Back to the dashboard")
+    page.wait_for_url("**/admin/")
+
+
+def test_a_rep_drags_a_deal_through_a_guarded_stage_on_the_board(page: Page, live_server: LiveServer) -> None:
+    engine = live_server.engine
+    account = engine.records.list("account", limit=1, actor=SYSTEM).items[0]["id"]
+    rita = acting_for(REP[0])
+    deal = engine.records.create(
+        "opportunity", {"title": "Board Deal", "account": account, "amount": "88000"}, actor=rita
+    )
+    engine.workflows.run("opportunity", deal["id"], "confirm_needs", user=engine.users.get(REP[0]))
+    live_server.engine.users.set_language(REP[0], "en")
+    sign_in(page, REP)
+    page.goto("/admin/board/opportunity_pipeline/")
+    card = page.locator(f'article.crm-card[data-id="{deal["id"]}"]')
+    card.wait_for()
+    assert card.get_attribute("data-state") == "needs_analysis"
+    card.drag_to(page.locator('.crm-board-column[data-state="proposal"]'))
+    # a proposal needs an expected close date: refused with the reason, the card stays
+    expect_text(page, ".crm-board-message.alert-danger", "Expected close")
+    assert page.locator(f'.crm-board-column[data-state="needs_analysis"] article[data-id="{deal["id"]}"]').count() == 1
+    shot(page, "15-board-refusal")
+    engine.records.update("opportunity", deal["id"], {"expected_close": "2027-03-31"}, actor=rita)
+    page.reload()
+    with page.expect_navigation():  # a move reloads the board with the server's counts
+        page.locator(f'article.crm-card[data-id="{deal["id"]}"]').drag_to(
+            page.locator('.crm-board-column[data-state="proposal"]')
+        )
+    expect_text(page, ".crm-board-message.alert-success", "Moved to “Proposal and quote”")
+    moved = page.locator(f'.crm-board-column[data-state="proposal"] article[data-id="{deal["id"]}"]')
+    moved.wait_for()
+    # the keyboard: "Move to…" on the card, a transition that asks for an input in a dialog
+    moved.locator("select.crm-card-move").select_option("lose")
+    page.locator("#crm-board-inputs select[name=input_reason]").select_option("no_budget")
+    shot(page, "16-board-inputs")
+    with page.expect_navigation():
+        page.click("#crm-board-inputs button[value=run]")
+    expect_text(page, ".crm-board-message.alert-success", "Moved to “Lost”")
+    assert engine.records.get("opportunity", deal["id"], actor=SYSTEM)["lost_reason"] == "no_budget"
+    shot(page, "17-board")
+
+
+def test_a_rep_starts_on_their_day_and_ticks_a_task_off(page: Page, live_server: LiveServer) -> None:
+    engine = live_server.engine
+    engine.users.set_language(REP[0], "zh")
+    overdue = (datetime.now(UTC) - timedelta(days=2)).date().isoformat()
+    engine.records.create("task", {"title": "回访西安华信", "due": overdue}, actor=acting_for(REP[0]))
+    sign_in(page, REP)
+    page.wait_for_url("**/admin/my-day/")
+    item = page.locator(".crm-day-overdue li", has_text="回访西安华信")
+    item.wait_for()
+    shot(page, "18-my-day-zh")
+    item.locator("button[data-action=done]").click()
+    page.wait_for_load_state()
+    expect_text(page, ".alert-success", "「回访西安华信」已完成")
+    assert page.locator(".crm-day-overdue li", has_text="回访西安华信").count() == 0
+    engine.users.set_language(REP[0], "en")

@@ -1,0 +1,158 @@
+"""A workflow as a pipeline board: a column per state, each with how many records are in it,
+the sum of the entity's amount, and the first cards, as the asking user may read them.
+
+Read only, and built from the services every edge uses: the cards are a
+:meth:`RecordService.list` page per open state, the headers one ``GROUP BY`` within the same
+filter and read scope (:func:`engine.records.group_totals`), and the time each card entered
+its state one query over the workflow history. Moving a card is running a transition
+(:meth:`WorkflowService.run`), with its roles, guards and inputs; nothing here writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from engine.clock import utcnow
+from engine.errors import NotFoundError
+from engine.metadata import EntityDef, StateDef, WorkflowDef
+from engine.records import group_totals
+from engine.storage import workflow_history
+from engine.users import Actor
+
+if TYPE_CHECKING:
+    from engine.runtime import CrmEngine
+
+#: Cards a column shows at first; the rest are a click away.
+CARDS_PER_COLUMN = 50
+#: Amount fields, in the order a board looks for one when the entity has no money field.
+_AMOUNT_NAMES = ("amount", "estimated_amount", "contract_amount", "budget_amount", "total")
+
+
+@dataclass(frozen=True)
+class Card:
+    """One record on the board."""
+
+    record: Mapping[str, Any]
+    #: when it entered its current state (from the workflow history; its creation otherwise)
+    since: datetime | None
+    #: whether it has stayed in the state longer than the state's escalation allows
+    breached: bool
+
+    def days_in_state(self, now: datetime) -> int | None:
+        return None if self.since is None else max((now - self.since).days, 0)
+
+
+@dataclass(frozen=True)
+class Column:
+    """A state: how many records are in it, their amount, and the first cards."""
+
+    state: StateDef
+    count: int
+    total: Decimal | None
+    cards: tuple[Card, ...] = ()
+    #: final states are shown collapsed, counts only
+    collapsed: bool = False
+
+
+@dataclass(frozen=True)
+class Board:
+    workflow: WorkflowDef
+    entity: EntityDef
+    amount_field: str | None
+    columns: tuple[Column, ...]
+    now: datetime
+    #: the filters applied, as given (``owner``, ``search``)
+    filters: Mapping[str, str] = field(default_factory=dict)
+
+
+def amount_field(entity: EntityDef) -> str | None:
+    """The field a board sums: the entity's first money field, else a decimal field with a
+    usual amount name; ``None`` when it has neither."""
+    for f in entity.fields.values():
+        if f.type == "money":
+            return f.name
+    for name in _AMOUNT_NAMES:
+        found = entity.fields.get(name)
+        if found is not None and found.type in ("decimal", "integer"):
+            return name
+    return None
+
+
+def board(
+    engine: CrmEngine,
+    workflow_name: str,
+    *,
+    actor: Actor,
+    owner: str | None = None,
+    search: str | None = None,
+    limit: int = CARDS_PER_COLUMN,
+) -> Board:
+    """The board of ``workflow_name`` for ``actor``: only the records they may read, filtered
+    by ``owner`` (a user name) and the free-text ``search``.
+
+    :raises NotFoundError: no such workflow.
+    :raises PermissionDeniedError: the actor may not read the workflow's entity.
+    """
+    workflow = engine.model.definitions.workflows.get(workflow_name)
+    if workflow is None:
+        raise NotFoundError(f"there is no workflow {workflow_name!r}")
+    entity = engine.model.entity(workflow.entity)
+    amount = amount_field(entity)
+    where: dict[str, Any] = {"owner": owner} if owner else {}
+    totals = group_totals(
+        engine.records, entity.name, by=workflow.field, sum_of=amount, where=where or None, search=search, actor=actor
+    )
+    now = utcnow()
+    columns: list[Column] = []
+    for state in workflow.states.values():
+        found = totals.get(state.name)
+        count, total = (found.count, found.total) if found is not None else (0, None)
+        if state.final:
+            columns.append(Column(state, count, total, collapsed=True))
+            continue
+        cards: tuple[Card, ...] = ()
+        if count:
+            page = engine.records.list(
+                entity.name,
+                where={**where, workflow.field: state.name},
+                sort="-updated_at",
+                limit=limit,
+                with_total=False,
+                search=search,
+                actor=actor,
+            )
+            cards = _cards(engine, workflow, state, page.items, now)
+        columns.append(Column(state, count, total, cards))
+    open_first = [c for c in columns if not c.collapsed] + [c for c in columns if c.collapsed]
+    filters = {k: v for k, v in (("owner", owner), ("search", search)) if v}
+    return Board(workflow, entity, amount, tuple(open_first), now, filters)
+
+
+def _cards(
+    engine: CrmEngine, workflow: WorkflowDef, state: StateDef, records: Sequence[Mapping[str, Any]], now: datetime
+) -> tuple[Card, ...]:
+    ids = [int(r["id"]) for r in records]
+    entered: dict[int, datetime] = {}
+    if ids:
+        h = workflow_history.c
+        query = (
+            sa.select(h.record_id, sa.func.max(h.at))
+            .where(h.entity == workflow.entity, h.workflow == workflow.name, h.to_state == state.name)
+            .where(h.record_id.in_(ids))
+            .group_by(h.record_id)
+        )
+        with engine.db.read() as conn:
+            entered = {int(row[0]): row[1] for row in conn.execute(query)}
+    limit: timedelta | None = state.escalation.after if state.escalation is not None else None
+    cards = []
+    for record in records:
+        since = entered.get(int(record["id"])) or record.get("created_at")
+        breached = limit is not None and since is not None and now - since > limit
+        cards.append(Card(record, since, breached))
+    return tuple(cards)
