@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from engine.jobs import JobService
     from engine.merge import MergeService
     from engine.notifications import NotificationService
+    from engine.ownership import HandoverService, PoolService
     from engine.permissions import PermissionService
     from engine.records import RecordService
     from engine.scoring import ScoringService
@@ -430,6 +431,18 @@ class CrmEngine:
         from engine.users import UserService
 
         return UserService(self)
+
+    @cached_property
+    def handovers(self) -> HandoverService:
+        from engine.ownership import HandoverService
+
+        return HandoverService(self)
+
+    @cached_property
+    def pool(self) -> PoolService:
+        from engine.ownership import PoolService
+
+        return PoolService(self)
 
     @cached_property
     def permissions(self) -> PermissionService:

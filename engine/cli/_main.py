@@ -47,6 +47,7 @@ def _register() -> None:
     from ._job_commands import jobs, worker
     from ._merge_commands import merge_group, merge_record_command
     from ._notification_commands import notifications_command
+    from ._ownership_commands import add_ownership_commands
     from ._preset_commands import preset
     from ._record_commands import audit_command, record
     from ._report_commands import report
@@ -62,6 +63,7 @@ def _register() -> None:
     cli.add_command(audit_command)
     cli.add_command(import_group)
     cli.add_command(export_command)
+    add_ownership_commands(user, record)
     cli.add_command(user)
     cli.add_command(token)
     cli.add_command(transition_command)

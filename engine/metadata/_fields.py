@@ -140,6 +140,7 @@ def build_field(draft: FieldDraft) -> tuple[FieldDef, list[Problem]]:
         choices=choices,
         target=spec.get("target"),
         on_delete=on_delete,
+        cascade_owner=bool(spec.get("cascade_owner", False)),
         renamed_from=spec.get("renamed_from"),
         compute=spec.get("compute"),
         refresh=spec.get("refresh"),
@@ -314,6 +315,8 @@ def field_to_json(field: FieldDef) -> dict[str, Any]:
         out["target"] = field.target
     if field.on_delete != "restrict":
         out["on_delete"] = field.on_delete
+    if field.cascade_owner:
+        out["cascade_owner"] = True
     for flag in ("required", "unique", "index", "read_only"):
         if getattr(field, flag):
             out[flag] = True

@@ -179,6 +179,8 @@ class FieldDef:
     choices: tuple[Choice, ...] = ()
     target: str | None = None
     on_delete: OnDelete = "restrict"
+    #: A reference whose records follow the target's owner (see ``docs/ownership.md``).
+    cascade_owner: bool = False
     renamed_from: str | None = None
     #: A JSON Logic rule over ``record`` whose value the field always holds (read-only).
     compute: Any = None

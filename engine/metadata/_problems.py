@@ -101,7 +101,10 @@ PROBLEM_CODES: Mapping[str, str] = MappingProxyType(
         "state_field_action": "an action sets a field a workflow drives",
         "invalid_action_value": "a literal value in an action that the field would reject",
         "not_user_field": "an assign action's field, or a notify recipient's, cannot hold a user's name",
-        "not_reference": "an update or transition action reaches a record through a field that is no reference to it",
+        "not_reference": (
+            "an update or transition action, or a role's read_via, reaches a record through a field that is no "
+            "reference to it"
+        ),
         "duplicate_created": "two create actions of one list name their record alike (as)",
         # workflow overlays
         "unknown_workflow": ("a workflow overlay or report names a workflow no visible bundle defines"),

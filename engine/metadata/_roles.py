@@ -56,6 +56,7 @@ from engine.metadata._pipeline import (
 )
 from engine.metadata._problems import child, did_you_mean, problem, quoted_list
 from engine.metadata._recipients import recipient_role_problems
+from engine.metadata._role_reach import reach_problems, read_via_pairs
 from engine.metadata._workflow_drafts import WorkflowDraft
 from engine.metadata._workflow_model import ActionDef, WorkflowDef
 
@@ -92,10 +93,14 @@ class RoleDef:
     label: Label
     permissions: Mapping[str, EntityPermission]
     description: Label | None = None
+    #: ``(entity, field)`` references through which the role also reads (``read_via``).
+    read_via: tuple[tuple[str, str], ...] = ()
+    #: Entity → records a holder may own at most when claiming from the pool.
+    claim_limits: Mapping[str, int] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
     source: SourceRef | None = dataclasses.field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        freeze_mappings(self, "permissions")
+        freeze_mappings(self, "permissions", "claim_limits")
 
 
 Place = tuple[str, ...]
@@ -120,6 +125,10 @@ class RoleDraft:
 def _places(document: Mapping[str, Any], where: SourceRef) -> Iterator[tuple[Place, Any, SourceRef]]:
     if "label" in document:
         yield ("label",), document["label"], child(where, "label")
+    if "read_via" in document:
+        yield ("read_via",), list(document["read_via"]), child(where, "read_via")
+    for entity, limit in document.get("claim_limits", {}).items():
+        yield ("claim_limits", entity), limit, child(where, "claim_limits", entity)
     for entity, spec in document.get("permissions", {}).items():
         at = child(where, "permissions", entity)
         for operation in ("create", "read", "update", "delete"):
@@ -214,6 +223,10 @@ def role_to_json(role: RoleDef) -> dict[str, Any]:
     if role.description is not None:
         out["description"] = role.description.to_json()
     out["permissions"] = {entity: _permission(p) for entity, p in role.permissions.items()}
+    if role.read_via:
+        out["read_via"] = [f"{entity}.{name}" for entity, name in role.read_via]
+    if role.claim_limits:
+        out["claim_limits"] = dict(role.claim_limits)
     return out
 
 
@@ -242,6 +255,7 @@ def build_roles(drafts: Mapping[str, RoleDraft], lookup: Lookup) -> tuple[dict[s
             message = f"{name!r} is a built-in role that may do everything; give this role another name."
             problems.append(problem("reserved_name", message, child(draft.source, "name")))
         problems.extend(_entity_problems(draft, lookup))
+        problems.extend(reach_problems(draft.values, draft.where, draft.bundles, draft.bundle, lookup))
         roles[name] = _freeze(draft)
     return roles, problems
 
@@ -289,6 +303,8 @@ def _freeze(draft: RoleDraft) -> RoleDef:
         label=label_from_json(draft.values.get(("label",))) or derive_label(draft.name),
         description=label_from_json(draft.description),
         permissions=permissions,
+        read_via=read_via_pairs(draft.values.get(("read_via",), ())),
+        claim_limits={p[1]: int(v) for p, v in draft.values.items() if p[0] == "claim_limits"},
         source=draft.source,
     )
 

@@ -11,7 +11,11 @@ The rules (see ``docs/permissions.md``):
 - in a role, an entity's own entry decides each operation it sets; ``*`` decides the
   others; what neither sets is ``none`` (create: false);
 - a field is hidden only when every role that may read the entity hides it, read-only
-  when none of them leaves it fully visible.
+  when none of them leaves it fully visible;
+- a role's ``read_via`` (``opportunity.account``) makes the records of the target entity
+  readable (never writable) when they are referenced through that field by a record the
+  user may read in their own scope of the referencing entity; ``claim_limits`` make the
+  unowned records of an entity readable (the pool the user may claim from).
 """
 
 from __future__ import annotations
@@ -54,6 +58,11 @@ class EntityAccess:
     hidden: frozenset[str] = frozenset()
     read_only: frozenset[str] = frozenset()
     unrestricted: bool = False
+    #: ``(entity, field)`` references to this entity through which records are readable too
+    #: (the roles' ``read_via``; read only).
+    read_via: tuple[tuple[str, str], ...] = ()
+    #: Unowned records are readable too: the roles may claim them (``claim_limits``).
+    pool: bool = False
 
     def scope(self, operation: str) -> Scope:
         """The scope of ``read``, ``update`` or ``delete``."""
@@ -64,6 +73,8 @@ class EntityAccess:
         """Whether the operation is allowed on at least some records."""
         if operation == "create":
             return self.create
+        if operation == "read" and (self.read_via or self.pool):
+            return True
         return self.scope(operation) != "none"
 
 
@@ -108,4 +119,18 @@ def entity_access(definitions: Definitions, roles: Iterable[str], entity: str) -
         delete=scopes["delete"],
         hidden=frozenset(n for n, level in restriction.items() if level == 2),
         read_only=frozenset(n for n, level in restriction.items() if level == 1),
+        read_via=_read_via(definitions, defined, entity),
+        pool=any(entity in r.claim_limits for r in defined),
     )
+
+
+def _read_via(definitions: Definitions, roles: Iterable[RoleDef], entity: str) -> tuple[tuple[str, str], ...]:
+    """The roles' ``read_via`` references that point at ``entity`` (each once, sorted)."""
+    found = set()
+    for role in roles:
+        for source, name in role.read_via:
+            referencing = definitions.entities.get(source)
+            reference = None if referencing is None else referencing.fields.get(name)
+            if reference is not None and reference.type == "reference" and reference.target == entity:
+                found.add((source, name))
+    return tuple(sorted(found))

@@ -22,7 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from engine.errors import NotFoundError, PermissionDeniedError, Problem
 from engine.metadata import EntityDef, Scope
 from engine.storage import users as users_table
-from engine.users import Actor, user_of
+from engine.users import Actor, User, user_of
 
 from ._access import EntityAccess, entity_access, full_access
 
@@ -76,49 +76,88 @@ class PermissionService:
         return access
 
     def scope_condition(self, actor: Actor, table: sa.Table, scope: Scope) -> ColumnElement[bool] | None:
-        """The SQL condition selecting the rows ``scope`` reaches for ``actor`` (``None``: all)."""
-        user = user_of(actor)
-        if user is None or scope == "all":
-            return None
-        if scope == "none":
-            return sa.false()
-        owner = table.c.owner
-        if scope == "team" and user.team:
-            members = sa.select(users_table.c.name).where(users_table.c.team == user.team).scalar_subquery()
-            return sa.or_(owner == user.name, owner.in_(members))
-        return owner == user.name
+        """The SQL condition selecting the rows ``scope`` reaches for ``actor`` (``None``: all).
+
+        ``scope`` is a read scope: the records the user reads through ``read_via`` references
+        and the claimable pool are added to it (they give nothing more than reading, so the
+        update and delete checks ask :meth:`in_scope` without ``read_of``)."""
+        return self._scoped(actor, table, scope, bind=False)[0]
 
     def scope_parameters(
         self, actor: Actor, table: sa.Table, scope: Scope
     ) -> tuple[ColumnElement[bool] | None, dict[str, Any], str]:
         """:meth:`scope_condition` with the user's name and team as named parameters, for a
         statement built once and run for every user: ``(condition, parameters, shape)``,
-        where ``shape`` names the form of the condition (``all``, ``none``, ``own``, ``team``)."""
+        where ``shape`` names the form of the condition (``all``, ``none``, ``own``, ``team``,
+        followed by what ``read_via`` and the pool add)."""
+        return self._scoped(actor, table, scope, bind=True)
+
+    def _scoped(
+        self, actor: Actor, table: sa.Table, scope: Scope, *, bind: bool
+    ) -> tuple[ColumnElement[bool] | None, dict[str, Any], str]:
         user = user_of(actor)
         if user is None or scope == "all":
             return None, {}, "all"
-        if scope == "none":
-            return sa.false(), {}, "none"
-        owner = table.c.owner
-        name = sa.bindparam("crm_scope_user", user.name, type_=owner.type)
-        if scope == "team" and user.team:
-            team = sa.bindparam("crm_scope_team", user.team, type_=users_table.c.team.type)
-            members = sa.select(users_table.c.name).where(users_table.c.team == team).scalar_subquery()
-            parameters = {"crm_scope_user": user.name, "crm_scope_team": user.team}
-            return sa.or_(owner == name, owner.in_(members)), parameters, "team"
-        return owner == name, {"crm_scope_user": user.name}, "own"
+        base, parameters, shape = _owner_scope(user, table.c.owner, scope, bind=bind)
+        access = self.access(user, _entity_of(table))
+        extra: list[ColumnElement[bool]] = []
+        if access.pool:
+            extra.append(table.c.owner.is_(None))
+            shape += "+pool"
+        for entity, name in access.read_via:
+            via = self.access(user, entity)
+            if via.read == "none":
+                continue
+            source = self._engine.model.table(entity)
+            condition, via_parameters, via_shape = _owner_scope(user, source.c.owner, via.read, bind=bind)
+            referenced = sa.select(source.c[name]).where(source.c[name].is_not(None))
+            if condition is not None:
+                referenced = referenced.where(condition)
+            extra.append(table.c.id.in_(referenced))
+            parameters.update(via_parameters)
+            shape += f"+{entity}.{name}:{via_shape}"
+        if not extra:
+            return base, parameters, shape
+        return sa.or_(*extra) if scope == "none" else sa.or_(base, *extra), parameters, shape  # type: ignore[arg-type]
 
-    def in_scope(self, actor: Actor, record: Mapping[str, Any], scope: Scope) -> bool:
-        """Whether ``record`` lies in ``scope`` for ``actor``."""
+    def in_scope(self, actor: Actor, record: Mapping[str, Any], scope: Scope, *, read_of: str | None = None) -> bool:
+        """Whether ``record`` lies in ``scope`` for ``actor``.
+
+        :param read_of: the record's entity when ``scope`` is a read scope: then the records
+            the user reads through ``read_via`` and the claimable pool count too.
+        """
         user = user_of(actor)
         if user is None or scope == "all":
             return True
-        if scope == "none":
+        if self._owned_in_scope(user, record.get("owner"), scope):
+            return True
+        if read_of is None:
             return False
-        owner = record.get("owner")
+        access = self.access(user, read_of)
+        if access.pool and record.get("owner") is None:
+            return True
+        for entity, name in access.read_via:
+            via = self.access(user, entity)
+            if via.read == "none":
+                continue
+            source = self._engine.model.table(entity)
+            condition = _owner_scope(user, source.c.owner, via.read, bind=False)[0]
+            query = sa.select(source.c.id).where(source.c[name] == record.get("id")).limit(1)
+            if condition is not None:
+                query = query.where(condition)
+            with self._engine.db.read() as conn:
+                if conn.execute(query).first() is not None:
+                    return True
+        return False
+
+    def _owned_in_scope(self, user: User, owner: Any, scope: Scope) -> bool:
+        if scope == "all":
+            return True
+        if scope == "none" or owner is None:
+            return False
         if owner == user.name:
             return True
-        if scope != "team" or not user.team or owner is None:
+        if scope != "team" or not user.team:
             return False
         with self._engine.db.read() as conn:
             team = conn.execute(sa.select(users_table.c.team).where(users_table.c.name == owner)).scalar()
@@ -128,12 +167,27 @@ class PermissionService:
         self, actor: Actor, entity: str, record: Mapping[str, Any], operation: str = "read"
     ) -> EntityAccess:
         """Refuse ``operation`` on ``record``: :class:`NotFoundError` when the user may not see
-        it, :class:`PermissionDeniedError` when they see it but may not do this to it."""
+        it, :class:`PermissionDeniedError` when they see it but may not do this to it.
+
+        ``transition``: the record must lie in the user's read scope by owner or team (a
+        transition's own roles decide the rest); seen only through ``read_via`` or the pool,
+        it is read only."""
         access = self.require(actor, entity, "read")
         if access.unrestricted:
             return access
-        if not self.in_scope(actor, record, access.read):
+        if not self.in_scope(actor, record, access.read, read_of=entity):
             raise NotFoundError(f"{entity} {record.get('id')} does not exist")
+        if operation == "transition":
+            # read_via and the pool let a user read a record, not move it through a workflow
+            if not self.in_scope(actor, record, access.read):
+                user = user_of(actor)
+                assert user is not None
+                raise PermissionDeniedError(
+                    f'"{user.name}" may read {entity} {record.get("id")} only through a related record or the '
+                    "pool, which lets them read it, not run its transitions",
+                    [Problem(code="forbidden_record", field="transition", message="read only for you")],
+                )
+            return access
         if operation != "read":
             self.require(actor, entity, operation)
             if not self.in_scope(actor, record, access.scope(operation)):
@@ -183,3 +237,31 @@ class PermissionService:
         if not hidden:
             return definition
         return dataclasses.replace(definition, fields={n: f for n, f in definition.fields.items() if n not in hidden})
+
+
+def _owner_scope(
+    user: User, owner: Any, scope: Scope, *, bind: bool
+) -> tuple[ColumnElement[bool] | None, dict[str, Any], str]:
+    """The rows whose ``owner`` column lies in ``scope`` for ``user`` (``None``: all); with
+    ``bind``, the user's name and team as the named parameters ``crm_scope_user`` and
+    ``crm_scope_team``."""
+    if scope == "all":
+        return None, {}, "all"
+    if scope == "none":
+        return sa.false(), {}, "none"
+    name: Any = sa.bindparam("crm_scope_user", user.name, type_=owner.type) if bind else user.name
+    parameters: dict[str, Any] = {"crm_scope_user": user.name} if bind else {}
+    if scope == "team" and user.team:
+        team: Any = sa.bindparam("crm_scope_team", user.team, type_=users_table.c.team.type) if bind else user.team
+        members = sa.select(users_table.c.name).where(users_table.c.team == team).scalar_subquery()
+        if bind:
+            parameters["crm_scope_team"] = user.team
+        return sa.or_(owner == name, owner.in_(members)), parameters, "team"
+    return owner == name, parameters, "own"
+
+
+def _entity_of(table: Any) -> str:
+    """The entity of ``table`` (of the table an alias of it stands for)."""
+    while isinstance(table, sa.Alias):
+        table = table.element
+    return str(table.name)

@@ -64,6 +64,7 @@ from ._checks import (
 )
 from ._conditions import conditional_problems
 from ._filters import Filter, Follow, Target, compile_filter, compile_sort, sort_keys
+from ._owner_cascade import cascade_owner
 from ._search import compile_search
 
 if TYPE_CHECKING:
@@ -555,7 +556,17 @@ class RecordService:
         updated = _after_update(definition, current, changed, now)
         unit_of(tx).emit(record_updated(entity, current, updated, changed, actor, now, model.version))
         self._engine.derived.after_write(tx, model, entity, current, updated, actor)
+        if "owner" in changed:
+            self.cascade_owner(tx, entity, current["id"], current.get("owner"), updated["owner"], actor)
         return updated
+
+    def cascade_owner(
+        self, tx: Connection, entity: str, record_id: int, previous: Any, owner: Any, actor: str | None
+    ) -> int:
+        """Give ``owner`` the records following ``entity`` ``record_id`` that ``previous`` owned
+        (``cascade_owner`` references, recursively; see :mod:`._owner_cascade`): every write
+        that changes an owner calls it in its transaction. Returns how many records moved."""
+        return cascade_owner(self, tx, self.model, entity, record_id, previous, owner, actor)
 
     def write_derived(
         self,

@@ -42,6 +42,7 @@ from ._operations import (
     RequireField,
     StepKind,
 )
+from ._ownership_tables import handovers
 from ._plan import MigrationPlan, plan_migration
 from ._rows import HotStatement, RowInserter
 from ._schema_change import MigrationFailedError
@@ -143,6 +144,7 @@ __all__ = [
     "duplicate_rules",
     "escalations",
     "events",
+    "handovers",
     "import_changes",
     "imports",
     "installed_presets",

@@ -242,6 +242,9 @@ class _Planner:
         if _conditions(old) != _conditions(new):
             text = f"{entity}.{new.name}: required_when or read_only_when changed"
             self.add(ops.DefinitionOnly(entity=entity, field=new.name, text=text))
+        if old.cascade_owner != new.cascade_owner:
+            text = f"{entity}.{new.name}: cascade_owner {'on' if new.cascade_owner else 'off'}"
+            self.add(ops.DefinitionOnly(entity=entity, field=new.name, text=text))
         numbered = field_type(new.type).assigned
         if numbered and (old.type != new.type or old.number_pattern != new.number_pattern):
             empty = self.count_null(table, column)

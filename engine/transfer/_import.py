@@ -732,6 +732,9 @@ class CsvImporter:
         derived = self.engine.derived  # the record's own computes, then what depends on the change
         derived.refresh(conn, self.model, self.definition.name, current["id"], (), self.actor)
         derived.after_write(conn, self.model, self.definition.name, current, updated, self.actor)
+        if "owner" in changed:  # the records that follow this one's owner (cascade_owner)
+            previous, owner = current.get("owner"), changed["owner"]
+            self.engine.records.cascade_owner(conn, self.definition.name, current["id"], previous, owner, self.actor)
         return True
 
     def _audit_bulk(self, conn: Connection, batch: list[_Row], now: datetime) -> None:

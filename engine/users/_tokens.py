@@ -7,9 +7,9 @@ user, with that user's current roles: deactivating the user disables every token
 
 :meth:`TokenService.resolve` may answer from a per-process memory of recent lookups
 (``max_age`` seconds old at most; the web layer uses the definitions reload interval,
-one second): a busy client then costs no query per request. A revocation through this
-process's own service takes effect at once; any other change (a revocation, a
-deactivation or a role change made by another process) within ``max_age``.
+one second): a busy client then skips the hash lookup and the ``last_used_at`` write. The
+token's user is still read on every use (one primary-key lookup), so a revocation, a
+deactivation or a role change made by any process counts on the next request.
 """
 
 from __future__ import annotations
@@ -45,6 +45,12 @@ _RESOLVE = (
     sa.select(api_tokens.c.id, api_tokens.c.expires_at, api_tokens.c.revoked_at, api_tokens.c.last_used_at, users)
     .join(users, users.c.name == api_tokens.c.user)
     .where(api_tokens.c.token_hash == sa.bindparam("token_hash"))
+)
+#: A remembered token checked again on each use: still not revoked, its user still active.
+_RECHECK = (
+    sa.select(users)
+    .select_from(api_tokens.join(users, users.c.name == api_tokens.c.user))
+    .where(api_tokens.c.id == sa.bindparam("token_id"), api_tokens.c.revoked_at.is_(None))
 )
 _TOUCH = api_tokens.update().where(api_tokens.c.id == sa.bindparam("token_id")).values(last_used_at=sa.bindparam("now"))
 
@@ -207,7 +213,15 @@ class TokenService:
             if known is not None and time.monotonic() - known.looked_at < max_age:
                 if known.expires_at is not None and known.expires_at <= now:
                     return None
-                return known.user
+                # the user's state is read on every use (a primary-key lookup): a deactivation
+                # or revocation made by any process counts on the next request
+                with self._engine.db.read() as conn:
+                    fresh = conn.execute(_RECHECK, {"token_id": known.token_id}).mappings().first()
+                user = None if fresh is None else user_from_row(fresh)
+                if user is None or not user.may_act:
+                    self._resolved.pop(digest, None)
+                    return None
+                return user
         looked_at = time.monotonic()
         revocations = self._revocations
         with self._engine.db.read() as conn:

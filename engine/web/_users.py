@@ -17,8 +17,9 @@ takes its session only (``admin._auth.acting_user``). Who may act at all is the 
 rule (:attr:`engine.users.User.may_act`), asked by the token and session lookups.
 
 Each process remembers a token it found valid for ``CRM_TOKEN_CACHE_SECONDS`` (default 1,
-as the definitions reload interval), so a busy client costs no token query per request;
-a token revoked elsewhere, or a user deactivated, stops working within that interval.
+as the definitions reload interval), so a busy client skips the hash lookup; the token's
+user is still read on every request, so a token revoked elsewhere, or a user deactivated
+by any process, stops working on the next request.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from engine.clock import utcnow
-from engine.errors import ConflictError, Problem, UnknownNameError, UsageError
+from engine.errors import ConflictError, PermissionDeniedError, Problem, UnknownNameError, UsageError
 from engine.metadata._workflow_model import TransitionDef, WorkflowDef
 from engine.storage import (
     RECORD_TRANSITIONED,
@@ -149,6 +149,10 @@ class WorkflowService:
         now = now or utcnow()
         self._engine.records.get(entity, record_id, actor=user)
         record = self._engine.records.get(entity, record_id, actor=SystemActor.workflow(user.name))
+        try:
+            self._engine.permissions.check_record(user, entity, record, "transition")
+        except PermissionDeniedError:
+            return []  # read through a related record or the pool: nothing to run
         hidden = self._engine.permissions.hidden_fields(user, entity)
         out = []
         for workflow in self.workflows(entity):
@@ -222,7 +226,7 @@ class WorkflowService:
         moving = SystemActor.workflow(user.name)
         record = records.get(entity, record_id, actor=moving, conn=tx)
         if not escalation:
-            self._engine.permissions.check_record(user, entity, record)
+            self._engine.permissions.check_record(user, entity, record, "transition")
         if expected_version is not None and record["version"] != expected_version:
             raise ConflictError(
                 f"{entity} {record_id} changed since you read it (version {record['version']}, you had "

@@ -8,7 +8,8 @@ task about a receivable goes to finance) and then catches up the clock as of ``n
 agreements expire, overdue receivables are flagged). Every digest moved again when users
 gained an ``email`` (null in demo data), and the standard product's when a lead without an
 account converts by ``convert_new_account``, which the demo does not take (its records link to
-one another by ids the bulk writer gives later).
+one another by ids the bulk writer gives later). The standard product's moved again when its
+accounts gained ``last_activity_at`` (the latest done activity, for the customer pool).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ PINNED: dict[tuple[str, int, int], str] = {
     ("club", 300, 7): "074af58f85de9540c1e8d5b368b3e7205ed5309a55daa6594316c876fe7a294c",
     ("sales_flow", 300, 11): "28ddf159bbbdfe803a3268021a1edaac808a8534ea6c175c5af583cbbc5b2521",
     ("sales_example", 200, 7): "abc459ff4b88536409d3384aff1ca581a6212234718d7d1ac2f1d5d7799ff22b",
-    ("standard_product", 300, 7): "8ac40ee54c807e7675bafa40bd0ff46412fbdd4256e7ef04b53a84cf7891d72e",
+    ("standard_product", 300, 7): "8b6de222b410e4f8d6e2c1b404280dea6aee90d4681973183ea47a27b5db0da2",
     ("key_account_banking", 300, 5): "b2080580f69d5fce4504320fd7db44a251f41daae59155cc60ed70989019bc49",
     # its project approvals rely on an evaluation score the records are then made to earn
     ("complex_sale", 300, 7): "43445e75066d2c42107a0ed9ef57f4ab99afae65714c80ba04d00f2137d57e31",

@@ -20,6 +20,7 @@ from flask_admin.form import SecureForm
 from werkzeug.wrappers import Response
 
 from engine.errors import CrmError, NotFoundError, PermissionDeniedError, Problem, UsageError
+from engine.ownership import claim_limit
 from engine.workflow import Refusal, TransitionCheck, inputs_from_text
 
 from ..api._scores import MAX_REASON, MAX_VALUE, check_grade
@@ -163,6 +164,7 @@ class RecordPage:
             audit=audit,
             **shown_timeline,
             may_change=may_change(self.engine, entity, record),
+            may_claim=record.get("owner") is None and claim_limit(self.engine, user, entity) != 0,
             action_form=ActionForm(),
             label_of=self._label_of,
             shown_value=self._shown_value,
@@ -265,6 +267,20 @@ class RecordPage:
             flash_error(error, self.situation(self._current(record_id), name, chosen))
         else:
             flash(say("transition_done", name=transition.label.get(current_language())), "success")
+        return redirect(self._record_url(record_id))
+
+    @expose("/claim/", methods=("POST",))
+    def claim_view(self) -> Response:
+        """Claim the record from the pool (``POST /api/v1/records/ENTITY/ID/claim``)."""
+        record_id, stop = self._posted_record()
+        if stop is not None or record_id is None:
+            return stop or redirect(self.get_url(".index_view"))
+        try:
+            self.engine.pool.claim(self.definition.name, record_id, actor=acting_user())
+        except CrmError as error:
+            flash_error(error, self.situation())
+        else:
+            flash(say("claimed"), "success")
         return redirect(self._record_url(record_id))
 
     @expose("/score/", methods=("POST",))

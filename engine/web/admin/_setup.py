@@ -35,6 +35,7 @@ from ._my_day import MyDayView
 from ._notifications import NotificationsView
 from ._presets import PresetsView
 from ._records import EntityView
+from ._users_page import UsersView
 from ._webhooks import WebhooksView
 
 URL = "/admin"
@@ -80,6 +81,7 @@ def init_app(app: Flask, engine: CrmEngine) -> Admin:
     admin.add_view(NotificationsView(engine))
     admin.add_view(WebhooksView(engine, word("administration")))
     admin.add_view(MergesView(engine, word("administration")))
+    admin.add_view(UsersView(engine, word("administration")))
     app.context_processor(lambda: _template_context(engine))
     return admin
 

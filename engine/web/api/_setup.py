@@ -22,6 +22,7 @@ from . import (
     _merges,
     _metadata,
     _notifications,
+    _ownership,
     _records,
     _scores,
     _webhooks,
@@ -78,6 +79,7 @@ def _routes() -> Iterable[Route]:
     yield from _jobs.ROUTES
     yield from _webhooks.ROUTES
     yield from _merges.ROUTES
+    yield from _ownership.ROUTES
 
 
 def init_app(app: Flask, engine: CrmEngine) -> None:

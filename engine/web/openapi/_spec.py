@@ -16,6 +16,7 @@ from ._import_paths import IMPORT_SCHEMAS, import_paths
 from ._job_paths import JOB_SCHEMAS, job_paths
 from ._merge_paths import MERGE_SCHEMAS, entity_merge_paths, merge_paths
 from ._notification_paths import notification_paths
+from ._ownership_paths import OWNERSHIP_SCHEMAS, claim_paths, ownership_paths
 from ._paths import entity_paths, event_paths, global_paths
 from ._webhook_paths import SCHEMAS as WEBHOOK_SCHEMAS
 from ._webhook_paths import webhook_paths
@@ -69,6 +70,7 @@ def build_spec(definitions: Definitions | None, version: int) -> dict[str, Any]:
         **import_paths(),
         **webhook_paths(),
         **merge_paths(names),
+        **ownership_paths(),
     }.items():
         spec.path(path=path, operations=operations)
     out = spec.to_dict()
@@ -81,7 +83,14 @@ def build_spec(definitions: Definitions | None, version: int) -> dict[str, Any]:
 def _add_shared_components(spec: APISpec) -> None:
     """The schemas, responses, parameters, headers and security schemes every document has."""
     # apispec may complete what it is given in place; the module-level parts stay pristine
-    for name, schema in {**SCHEMAS, **JOB_SCHEMAS, **IMPORT_SCHEMAS, **WEBHOOK_SCHEMAS, **MERGE_SCHEMAS}.items():
+    for name, schema in {
+        **SCHEMAS,
+        **JOB_SCHEMAS,
+        **IMPORT_SCHEMAS,
+        **WEBHOOK_SCHEMAS,
+        **MERGE_SCHEMAS,
+        **OWNERSHIP_SCHEMAS,
+    }.items():
         spec.components.schema(name, copy.deepcopy(schema))
     for name, response in RESPONSES.items():
         spec.components.response(name, copy.deepcopy(response))
@@ -101,7 +110,11 @@ def _add_entity(spec: APISpec, entity: EntityDef, definitions: Definitions) -> N
     spec.components.schema(f"{entity.name}.create", input_schema(entity, update=False, driven=driven))
     spec.components.schema(f"{entity.name}.update", input_schema(entity, update=True, driven=driven))
     spec.components.schema(f"{entity.name}.page", _page_schema(entity.name))
-    for path, operations in {**entity_paths(entity, definitions), **entity_merge_paths(entity.name)}.items():
+    for path, operations in {
+        **entity_paths(entity, definitions),
+        **entity_merge_paths(entity.name),
+        **claim_paths(entity.name),
+    }.items():
         spec.path(path=path, operations=operations)
 
 

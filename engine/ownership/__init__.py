@@ -1,0 +1,8 @@
+"""Ownership: hand-overs when users leave, and the customer pool reps claim accounts from."""
+
+from __future__ import annotations
+
+from ._handover import HANDOVER_REASON, Handover, HandoverService
+from ._pool import CLAIM_REASON, PoolService, claim_limit
+
+__all__ = ["CLAIM_REASON", "HANDOVER_REASON", "Handover", "HandoverService", "PoolService", "claim_limit"]
