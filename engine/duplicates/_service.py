@@ -297,6 +297,8 @@ class DuplicateService:
         every rule of ``entities``; and the records a block rule would have refused, each
         but the first of its group, recorded as saved with ``allow_duplicate`` by ``actor``
         (the system), as the service records a confirmed duplicate. Answers that number."""
+        if not self._engine.has_definitions:  # a plugin's generator may write without any
+            return 0
         definitions = self._engine.model.definitions
         overridden = 0
         for name in sorted(set(entities)):
