@@ -65,7 +65,8 @@ def fill(crm: CrmEngine, rows: int, folder: Path) -> None:
     from engine.transfer import import_csv
 
     for entity, name in (("opportunity", "deals.csv"), ("task", "tasks.csv")):
-        import_csv(crm, entity, folder / name, actor=crm.users.get("ada"))
+        report = import_csv(crm, entity, folder / name, actor=crm.users.get("ada"))
+        assert report.inserted == rows, (entity, report.to_json() if hasattr(report, "to_json") else report)
 
 
 def main() -> None:
