@@ -15,6 +15,7 @@ from typing import Any
 from flask import abort, jsonify, request, url_for
 from flask_admin import BaseView
 from flask_admin.form import SecureForm
+from flask_admin.menu import MenuLink
 from werkzeug.wrappers import Response
 
 from engine.errors import CrmError, NotFoundError
@@ -31,6 +32,22 @@ from ._i18n import current_language, say, word
 from ._people import person_text
 from ._records import endpoint_of
 from ._refusals import Situation, error_text
+
+
+class BoardLink(MenuLink):  # type: ignore[misc]
+    """A board in the Pipelines menu, shown to those who may read the workflow's entity."""
+
+    def __init__(self, engine: CrmEngine, entity: str, **options: Any) -> None:
+        super().__init__(**options)
+        self.engine = engine
+        self.entity = entity
+
+    def is_accessible(self) -> bool:
+        try:
+            user = acting_user()
+        except CrmError:  # nobody signed in: no menu of theirs
+            return False
+        return self.engine.has_definitions and self.engine.permissions.access(user, self.entity).allows("read")
 
 
 class BoardForm(SecureForm):  # type: ignore[misc]

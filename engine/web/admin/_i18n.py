@@ -182,7 +182,7 @@ _WORDS: Mapping[str, tuple[str, str]] = {
     "my_day_of": ("My day: {day}", "我的一天:{day}"),
     "day_overdue": ("Overdue", "已逾期"),
     "day_due_today": ("Due today", "今日到期"),
-    "day_stalled": ("Deals to move on", "待推进的商机"),
+    "day_stalled": ("To move on: no next step, or past the stage's time limit", "待推进:未填下一步或已超时"),
     "day_handed_over": ("Handed to me since yesterday", "昨天以来分配给我的"),
     "day_nothing": ("Nothing here.", "暂无。"),
     "due_on": ("due {day}", "{day} 到期"),

@@ -13,7 +13,6 @@ from typing import Any
 import flask_login
 from flask import Flask
 from flask_admin import Admin
-from flask_admin.menu import MenuLink
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import Babel
 
@@ -22,7 +21,7 @@ from engine.runtime import CrmEngine
 from .._state import bind_engine
 from ._auth import BLUEPRINT, LanguageForm, init_auth
 from ._automations import AutomationsView
-from ._board import BoardView
+from ._board import BoardLink, BoardView
 from ._dashboard import DashboardView
 from ._definitions import DefinitionsView
 from ._duplicates import DuplicatesView
@@ -71,7 +70,10 @@ def init_app(app: Flask, engine: CrmEngine) -> Admin:
         for name, workflow in engine.model.definitions.workflows.items():
             board = word("board")
             label = Text(f"{workflow.label.en}: {board.get('en')}", f"{workflow.label.get('zh')}{board.get('zh')}")
-            admin.add_link(MenuLink(name=label, url=f"{URL}/board/{name}/", category=word("pipelines")))
+            link = BoardLink(
+                engine, workflow.entity, name=label, url=f"{URL}/board/{name}/", category=word("pipelines")
+            )
+            admin.add_link(link)
     admin.add_view(DefinitionsView(engine, word("administration")))
     admin.add_view(PresetsView(engine, word("administration")))
     admin.add_view(AutomationsView(engine, word("administration")))
