@@ -80,6 +80,11 @@ class PoolService:
         table = engine.model.table(entity)
         system = SystemActor(CLAIM_REASON, user.name, writes_read_only=True)
         with engine.db.write() as tx:
+            if limit is not None and engine.db.dialect == "postgresql":
+                # two claims by one user at once must not both pass the limit: on PostgreSQL they
+                # take turns on a lock of (user, entity); SQLite's BEGIN IMMEDIATE already does
+                key = f"crm-claim:{entity}:{user.name}"
+                tx.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
             if limit is not None:
                 owned = tx.execute(sa.select(sa.func.count()).select_from(table).where(table.c.owner == user.name))
                 count = int(owned.scalar() or 0)

@@ -3,6 +3,7 @@ cascades and is audited; claimed or unclaimable records are refused, on every ed
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -86,3 +87,28 @@ def test_the_cli_and_the_api_claim(crm: CrmEngine, database_url: str, run_cli: C
     assert answer.status_code == 200 and answer.get_json()["owner"] == "bob"
     refused = client.post(f"/api/v1/records/account/{first}/claim", headers=bearer)
     assert refused.status_code == 404 and refused.mimetype == "application/problem+json"  # ann's: unseen
+
+
+def test_two_claims_at_once_do_not_pass_the_limit_together(crm: CrmEngine, database_url: str) -> None:
+    make(crm, "account", "ann", name="Own one")  # her roles allow two: one claim left
+    pooled = [make(crm, "account", None, name=f"Rush {i}") for i in range(2)]
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def claim(record_id: int) -> None:
+        with CrmEngine(database_url) as other:  # another worker on the same database
+            ann = user(other, "ann")
+            start.wait()
+            try:
+                other.pool.claim("account", record_id, actor=ann)
+                outcomes.append("claimed")
+            except ConflictError as refused:
+                outcomes.append(refused.problems[0].code)
+
+    threads = [threading.Thread(target=claim, args=(record_id,)) for record_id in pooled]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["claim_limit", "claimed"]
+    assert sorted(owner(crm, "account", r) or "" for r in pooled) == ["", "ann"]
