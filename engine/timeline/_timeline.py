@@ -72,13 +72,25 @@ def timeline(
     return found[:limit]
 
 
-def _before(column: Any, before: datetime | None) -> Any:
-    return sa.true() if before is None else column < before
-
-
-def _rows(engine: CrmEngine, query: sa.Select[Any]) -> list[Mapping[str, Any]]:
+def _recent(
+    engine: CrmEngine,
+    table: sa.Table,
+    entity: str,
+    record_id: int,
+    *,
+    at: str,
+    before: datetime | None,
+    limit: int,
+    where: tuple[Any, ...] = (),
+) -> list[Mapping[str, Any]]:
+    """The latest ``limit`` rows of ``table`` about the record, before ``before`` by its
+    ``at`` column: the one query every trail source runs."""
+    c = table.c
+    query = sa.select(table).where(c.entity == entity, c.record_id == record_id, *where)
+    if before is not None:
+        query = query.where(c[at] < before)
     with engine.db.read() as conn:
-        return [dict(r) for r in conn.execute(query).mappings()]
+        return [dict(r) for r in conn.execute(query.order_by(c[at].desc()).limit(limit)).mappings()]
 
 
 def _changes(
@@ -101,61 +113,39 @@ def _changes(
 def _transitions(
     engine: CrmEngine, entity: str, record_id: int, actor: Actor, before: datetime | None, limit: int
 ) -> list[Entry]:
-    h = workflow_history.c
-    query = (
-        sa.select(workflow_history)
-        .where(h.entity == entity, h.record_id == record_id, _before(h.at, before))
-        .order_by(h.at.desc())
-        .limit(limit)
-    )
+    rows = _recent(engine, workflow_history, entity, record_id, at="at", before=before, limit=limit)
     keys = ("workflow", "transition", "from_state", "to_state", "comment")
-    return [Entry(r["at"], "transition", r["actor"], {k: r[k] for k in keys}) for r in _rows(engine, query)]
+    return [Entry(r["at"], "transition", r["actor"], {k: r[k] for k in keys}) for r in rows]
 
 
 def _scores(
     engine: CrmEngine, entity: str, record_id: int, actor: Actor, before: datetime | None, limit: int
 ) -> list[Entry]:
-    s = score_history.c
-    query = (
-        sa.select(score_history)
-        .where(s.entity == entity, s.record_id == record_id, _before(s.at, before))
-        .order_by(s.at.desc())
-        .limit(limit)
-    )
+    rows = _recent(engine, score_history, entity, record_id, at="at", before=before, limit=limit)
     keys = ("scoring", "kind", "value", "grade", "reason")
-    return [Entry(r["at"], "score", r["actor"], {k: r[k] for k in keys}) for r in _rows(engine, query)]
+    return [Entry(r["at"], "score", r["actor"], {k: r[k] for k in keys}) for r in rows]
 
 
 def _notes(
     engine: CrmEngine, entity: str, record_id: int, actor: Actor, before: datetime | None, limit: int
 ) -> list[Entry]:
-    n = notes.c
-    query = (
-        sa.select(notes)
-        .where(n.entity == entity, n.record_id == record_id, _before(n.at, before))
-        .order_by(n.at.desc())
-        .limit(limit)
-    )
-    return [Entry(r["at"], "note", r["author"], {"body": r["body"]}) for r in _rows(engine, query)]
+    rows = _recent(engine, notes, entity, record_id, at="at", before=before, limit=limit)
+    return [Entry(r["at"], "note", r["author"], {"body": r["body"]}) for r in rows]
 
 
 def _automations(
     engine: CrmEngine, entity: str, record_id: int, actor: Actor, before: datetime | None, limit: int
 ) -> list[Entry]:
-    a = automation_runs.c
-    query = (
-        sa.select(a.automation, a.status, a.error, a.created_at, a.finished_at)
-        .where(a.entity == entity, a.record_id == record_id, _before(a.created_at, before))
-        .order_by(a.created_at.desc())
-        .limit(limit)
-    )
+    from engine.automations import actor_of
+
+    rows = _recent(engine, automation_runs, entity, record_id, at="created_at", before=before, limit=limit)
     definitions = engine.model.definitions.automations
     out = []
-    for r in _rows(engine, query):
+    for r in rows:
         known = definitions.get(r["automation"])
         label = known.label.to_json() if known is not None else r["automation"]
         data = {"automation": r["automation"], "label": label, "status": r["status"], "error": r["error"]}
-        out.append(Entry(r["created_at"], "automation", f"system:automation:{r['automation']}", data))
+        out.append(Entry(r["created_at"], "automation", actor_of(r["automation"]).name, data))
     return out
 
 
@@ -165,22 +155,10 @@ def _notifications(
     user = user_of(actor)
     if user is None:
         return []
-    n = notifications.c
-    query = (
-        sa.select(n.title, n.message, n.topic, n.actor, n.created_at)
-        .where(n.entity == entity, n.record_id == record_id, n.user == user.name, _before(n.created_at, before))
-        .order_by(n.created_at.desc())
-        .limit(limit)
-    )
-    return [
-        Entry(
-            r["created_at"],
-            "notification",
-            r["actor"],
-            {"topic": r["topic"], "title": r["title"], "message": r["message"]},
-        )
-        for r in _rows(engine, query)
-    ]
+    mine = (notifications.c.user == user.name,)  # only the reader's own
+    rows = _recent(engine, notifications, entity, record_id, at="created_at", before=before, limit=limit, where=mine)
+    keys = ("topic", "title", "message")
+    return [Entry(r["created_at"], "notification", r["actor"], {k: r[k] for k in keys}) for r in rows]
 
 
 def _related(

@@ -22,7 +22,7 @@ from engine.errors import CrmError, NotFoundError
 from engine.metadata import TransitionDef, WorkflowDef
 from engine.records import display_text, format_amount
 from engine.runtime import CrmEngine
-from engine.workflow import Board, board, inputs_from_text
+from engine.workflow import Board, board
 
 from ._access import SignedInOnly
 from ._auth import acting_user
@@ -30,6 +30,7 @@ from ._display import input_choice_label
 from ._expose import expose
 from ._i18n import current_language, say, word
 from ._people import person_text
+from ._record_page import posted_inputs
 from ._records import endpoint_of
 from ._refusals import Situation, error_text
 
@@ -116,14 +117,9 @@ class BoardView(SignedInOnly, BaseView):  # type: ignore[misc]
             version = int(request.form.get("version", ""))
         except ValueError:
             return _json({"ok": False, "reasons": [say("board_no_such_move")]}, 400)
-        comment = str(request.form.get("comment", "")).strip() or None
         situation = Situation(definitions, entity, workflow=found, transition=transition, roles=user.roles)
         try:
-            given = {k: str(request.form.get(f"input_{k}", "")) for k in transition.inputs}
-            inputs: dict[str, Any] = {}
-            for key, text in given.items():
-                if text.strip():
-                    inputs.update(inputs_from_text(transition, {key: text}))
+            inputs, comment = posted_inputs(transition)
             record = self.engine.workflows.run(
                 entity.name,
                 record_id,

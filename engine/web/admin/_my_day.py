@@ -16,7 +16,7 @@ from engine.clock import utcnow
 from engine.errors import CrmError, UsageError
 from engine.records import display_text
 from engine.runtime import CrmEngine
-from engine.workspace import WorkItem, my_day, work_fields
+from engine.workspace import my_day, work_fields
 
 from ._access import SignedInOnly
 from ._auth import acting_user
@@ -107,6 +107,3 @@ def _rescheduled(record: dict[str, Any], fields: dict[str, str]) -> dict[str, An
     if isinstance(due, datetime):
         return {fields["due"]: datetime.combine(moved, due.timetz()).isoformat()}
     return {fields["due"]: moved.isoformat()}
-
-
-__all__ = ["MyDayView", "WorkItem"]

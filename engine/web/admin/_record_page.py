@@ -73,6 +73,24 @@ def flash_error(error: CrmError, situation: Situation | None = None, problems: I
     flash(say(key, message=error_text(situation, error, problems)), "danger")
 
 
+def posted_inputs(transition: TransitionDef) -> tuple[dict[str, Any], str | None]:
+    """The inputs and comment a form posted for ``transition`` (the record page's and the
+    board's): an input named ``input_<transition>__<key>``, else ``input_<key>``.
+
+    :raises UsageError: a comment longer than the API allows.
+    """
+    inputs: dict[str, Any] = {}
+    for key in transition.inputs:
+        text = str(request.form.get(f"input_{transition.name}__{key}") or request.form.get(f"input_{key}", ""))
+        # each input read on its own: a missing one is the transition's refusal, with its reason
+        if text.strip():
+            inputs.update(inputs_from_text(transition, {key: text}))
+    comment = str(request.form.get("comment", "")).strip() or None
+    if comment is not None and len(comment) > MAX_COMMENT:
+        raise UsageError(f"a comment has at most {MAX_COMMENT} characters")
+    return inputs, comment
+
+
 class RecordPage:
     """Mixed into an entity view: the record page and its actions."""
 
@@ -241,18 +259,7 @@ class RecordPage:
         chosen = chosen_name or str(request.form.get("workflow", "")) or None
         try:
             workflow, transition = self.engine.workflows.find_transition(self.definition.name, name, chosen)
-            given = {
-                key: str(request.form.get(f"input_{name}__{key}") or request.form.get(f"input_{key}", ""))
-                for key in transition.inputs
-            }
-            # each input read on its own: a missing one is the transition's refusal, with its reason
-            inputs: dict[str, Any] = {}
-            for key, text in given.items():
-                if text.strip():
-                    inputs.update(inputs_from_text(transition, {key: text}))
-            comment = str(request.form.get("comment", "")).strip() or None
-            if comment is not None and len(comment) > MAX_COMMENT:
-                raise UsageError(f"a comment has at most {MAX_COMMENT} characters")
+            inputs, comment = posted_inputs(transition)
             self.engine.workflows.run(
                 self.definition.name,
                 record_id,
