@@ -157,6 +157,8 @@ _WORDS: Mapping[str, tuple[str, str]] = {
     "audit": ("Audit trail", "修改记录"),
     "related": ("Related records", "相关记录"),
     "show_all": ("Show all", "查看全部"),
+    "org_chart": ("Org chart", "组织结构图"),
+    "org_chart_cut": ("Only the first {count} are drawn.", "只画出前 {count} 个。"),
     "edit": ("Edit", "编辑"),
     "back_to_list": ("Back to the list", "返回列表"),
     "back_to_dashboard": ("Back to the dashboard", "返回仪表盘"),
