@@ -109,7 +109,9 @@ def org_chart(engine: CrmEngine, h: Hierarchy, record_id: int, user: User, langu
     return OrgChart(h, h.entity.label.get(language), tuple(roots), len(nodes), len(page.items) > MAX_NODES)
 
 
-def _names(engine: CrmEngine, h: Hierarchy, rows: Sequence[Mapping[str, Any]], user: User, language: str) -> dict[int, str]:
+def _names(
+    engine: CrmEngine, h: Hierarchy, rows: Sequence[Mapping[str, Any]], user: User, language: str
+) -> dict[int, str]:
     """A node's name: its display field; without one, the record it stands for (the first
     other reference: a stakeholder is its contact), else "Label #id"."""
     if h.entity.display:
