@@ -131,6 +131,7 @@ _WORDS: Mapping[str, tuple[str, str]] = {
     ),
     "please_sign_in": ("Please sign in to continue.", "请先登录。"),
     "language": ("Language", "语言"),
+    "main_menu": ("Main menu", "主菜单"),
     "language_saved": ("Language saved.", "语言已保存。"),
     "fields": ("Fields", "字段"),
     "transitions": ("Transitions", "流程操作"),

@@ -195,13 +195,13 @@ def test_switching_to_chinese_shows_chinese_labels(page: Page, live_server: Live
     page.click("button[data-language=zh]")
     page.wait_for_load_state()
     expect_text(page, ".alert-success", "语言已保存")
-    expect_text(page, "h4", "线索")  # the entity's Chinese label
+    expect_text(page, "h1", "线索")  # the entity's Chinese label
     expect_text(page, "table.model-list thead", "公司名称")  # a field's Chinese label
     expect_text(page, ".nav-tabs", "列表")  # flask-admin's own words too
     shot(page, "11-chinese-labels")
     assert live_server.engine.users.get(ADMIN[0]).language == "zh"
     page.click("button[data-language=en]")
-    expect_text(page, "h4", "Lead")
+    expect_text(page, "h1", "Lead")
 
 
 def test_a_rep_sees_only_their_own_leads(page: Page, live_server: LiveServer) -> None:
