@@ -28,7 +28,8 @@ def _band(deal: Deal, bounds: list[Decimal], names: list[str]) -> str:
 
 def test_an_aggregate_groups_deals_in_bands_in_order(crm: CrmEngine) -> None:
     result = run_report(crm, "deals_by_size", actor=SYSTEM)
-    assert result.columns[0] == {"name": "amount_band", "label": {"en": "Amount (band)", "zh": "金额(区间)"}, "type": "band"}
+    label = {"en": "Amount (band)", "zh": "金额(区间)"}
+    assert result.columns[0] == {"name": "amount_band", "label": label, "type": "band"}
     names = ["< 500", "500–1,000", "1,000–2,500.5", "≥ 2,500.5"]
     bounds = [Decimal(500), Decimal(1000), Decimal("2500.5")]
     expected: dict[str, list[Deal]] = {}
