@@ -1,5 +1,6 @@
 """What a sales user works from: their day (``my_day``), the dashboard's figures
-(``dashboard`` over a ``Period``) and, beside them, the pipeline boards (``engine.workflow.board``). Read models over the services every edge uses."""
+(``dashboard`` over a ``Period``) and, beside them, the pipeline boards
+(``engine.workflow.board``). Read models over the services every edge uses."""
 
 from __future__ import annotations
 

@@ -76,15 +76,16 @@ class Period:
 
 
 def period_of(args: Mapping[str, str], *, now: datetime | None = None) -> Period:
-    """The period a request names: ``period=<name>`` or ``from=YYYY-MM-DD&to=YYYY-MM-DD``
-    (either end alone: that day to today, or the start of the month to that day); this
-    month when it names none.
+    """The period a request names: ``period=<name>``, or ``from=YYYY-MM-DD&to=YYYY-MM-DD``
+    (with ``period=custom`` or no period; either end alone: that day to today, or the start
+    of that month to that day); this month when it names none.
 
     :raises UsageError: an unknown period name, a date that is not one, or ``to`` before ``from``.
     """
     today = (now or utcnow()).astimezone(UTC).date()
     first_text, last_text = (args.get("from") or "").strip(), (args.get("to") or "").strip()
-    if first_text or last_text:
+    text = (args.get("period") or "").strip()
+    if text == "custom" or (not text and (first_text or last_text)):
         last = _day(last_text, "to") if last_text else today
         first = _day(first_text, "from") if first_text else last.replace(day=1)
         if last < first:
@@ -92,7 +93,7 @@ def period_of(args: Mapping[str, str], *, now: datetime | None = None) -> Period
         if (last - first).days >= MAX_DAYS:
             raise UsageError(f"a period may span at most {MAX_DAYS} days")
         return Period("custom", first, last)
-    text = (args.get("period") or "this_month").strip()
+    text = text or "this_month"
     name = next((p for p in PERIODS if p == text), None)
     if name is None:
         raise UsageError(f"unknown period {text!r}: use one of {', '.join(PERIODS)}, or from= and to= dates")
