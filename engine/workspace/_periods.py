@@ -25,7 +25,8 @@ MAX_DAYS = 3660
 
 @dataclass(frozen=True)
 class Period:
-    """Days ``first`` to ``last``, both included."""
+    """Days ``first`` to ``last``, both included; ``name`` is how a page names it (a period
+    with no name of its own, such as the month before last month, is ``custom``)."""
 
     name: PeriodName
     first: date
@@ -50,11 +51,11 @@ class Period:
     def previous(self) -> Period:
         """The period before: the previous month, quarter or year, or as many days before."""
         if self.name in ("this_month", "last_month"):
-            return _month(_add_months(self.first, -1), self.name)
+            return _month(_add_months(self.first, -1), "last_month" if self.name == "this_month" else "custom")
         if self.name in ("this_quarter", "last_quarter"):
-            return _months(_add_months(self.first, -3), 3, self.name)
+            return _months(_add_months(self.first, -3), 3, "last_quarter" if self.name == "this_quarter" else "custom")
         if self.name == "this_year":
-            return Period(self.name, date(self.first.year - 1, 1, 1), date(self.first.year - 1, 12, 31))
+            return Period("custom", date(self.first.year - 1, 1, 1), date(self.first.year - 1, 12, 31))
         return Period("custom", self.first - timedelta(days=self.days), self.first - timedelta(days=1))
 
     def steps(self) -> list[Period]:
