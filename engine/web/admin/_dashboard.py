@@ -68,7 +68,6 @@ class DashboardView(SignedInOnly, AdminIndexView):  # type: ignore[misc]
         shown = Shown(self.engine)
         main = figures.main
         scorings = [s for s in definitions.scorings.values() if self._all_readable(user, s.entity)]
-        reports = [r for r in list_reports(self.engine) if self._reportable(user, r.entity)]
         return self.render(
             self._template,
             empty=False,
@@ -83,10 +82,26 @@ class DashboardView(SignedInOnly, AdminIndexView):  # type: ignore[misc]
             trend=trend(shown, main, period) if main else None,
             pipelines=pipeline_rows(shown, figures),
             scores=[self._distribution(s) for s in scorings],
-            reports=[self._report(report, user) for report in reports],
-            withheld=len(definitions.reports) - len(reports),
-            scoped=any(not self._all_readable(user, r.entity) for r in reports),
+            reports=bool(definitions.reports),
             label=lambda label: label.get(current_language()),
+        )
+
+    @expose("/reports/")
+    def reports_view(self) -> Any:
+        """Every report the user may see as a card: a page of its own, and, with
+        ``?part=1``, the cards alone, which the dashboard loads after its first screen (the
+        reports take longer than the tiles; the figures come first)."""
+        part = request.args.get("part") == "1"
+        template = "crm_admin/report_cards.html" if part else "crm_admin/reports.html"
+        if not self.engine.has_definitions:
+            return self.render(template, reports=[], withheld=0, scoped=False)
+        user = acting_user()
+        reports = [r for r in list_reports(self.engine) if self._reportable(user, r.entity)]
+        return self.render(
+            template,
+            reports=[self._report(report, user) for report in reports],
+            withheld=len(self.engine.model.definitions.reports) - len(reports),
+            scoped=any(not self._all_readable(user, r.entity) for r in reports),
         )
 
     def _readable(self, user: User, entity: str, field: str) -> bool:

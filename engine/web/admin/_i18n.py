@@ -344,10 +344,13 @@ _WORDS: Mapping[str, tuple[str, str]] = {
     "col_open": ("Open", "进行中"),
     "col_won": ("Won", "赢单"),
     "col_breaches": ("Past time limit", "超时"),
+    "reports_loading": ("The reports are being counted…", "正在统计报表…"),
+    "reports_page": ("Open them on a page of their own", "在单独页面中查看"),
     "score_distribution": ("Score distribution", "评分分布"),
     "reports": ("Reports", "报表"),
     "chart_caption": ("Bars: {measure}, per {groups}.", "图中数值:{measure},按{groups}。"),
     "chart_caption_total": ("Bars: {measure}.", "图中数值:{measure}。"),
+    "pivot_caption": ("Cells: {measure}, per {groups}.", "表中数值:{measure},按{groups}。"),
     "grade_caption": ("Records per grade ({scored} scored).", "各等级的记录数(已评分 {scored} 条)。"),
     "value_caption": ("Records per score range ({scored} scored).", "各分数段的记录数(已评分 {scored} 条)。"),
     "not_scored_yet": (

@@ -91,6 +91,8 @@ def report_card(
     if len(groups) == 2:  # two dimensions: a table of the measure, one per row and column
         corner = " / ".join(_group_name(g, by_name) for g in groups)
         card["pivot"] = _pivot(engine, report, groups, measure, result.rows[:PIVOT_ROWS], user, corner)
+        card["caption"] = say("pivot_caption", measure=measure.label, groups=corner)
+        return card
     drawn = result.rows[:CHART_ROWS]
     labels = [" · ".join(parts) for parts in _group_labels(engine, report, groups, drawn, user)]
     bars = [
@@ -98,8 +100,7 @@ def report_card(
         for index, row in enumerate(drawn)
     ]
     funnel = result.chart.get("type") == "funnel" and len(groups) == 1
-    if "pivot" not in card:
-        card["chart"] = bar_chart(chart_id, title, bars, funnel=funnel)
+    card["chart"] = bar_chart(chart_id, title, bars, funnel=funnel)
     group_names = ", ".join(_group_name(g, by_name) for g in groups)
     if report.type == "ranking":
         group_names = _entity_label(engine, report, language)
