@@ -9,13 +9,16 @@ import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from flask.testing import FlaskClient
 
 from engine.clock import frozen
+from engine.presets import generate_demo, load_preset
 from engine.runtime import CrmEngine
+from engine.web import create_app
 from engine.workspace import dashboard, period_of
 from tests.support import SYSTEM, acting_for
-from tests.web.test_web_admin_ui import sign_in
+from tests.web.test_web_admin_ui import PASSWORD, sign_in
 
 NOW = datetime(2026, 5, 14, 10, 0, tzinfo=UTC)
 APRIL = datetime(2026, 4, 20, 9, 0, tzinfo=UTC)
@@ -162,3 +165,24 @@ def test_the_dashboard_speaks_chinese(ui: FlaskClient, standard: CrmEngine) -> N
     page = ui.get("/admin/?period=this_quarter").get_data(as_text=True)
     for words in ("本季度", "进行中", "赢单", "逾期", "超出阶段时限", "转入下一阶段", "已结束"):
         assert words in page, words
+
+
+@pytest.mark.parametrize("preset", ["standard_product", "complex_sale", "key_account", "membership", "promotion"])
+def test_every_preset_has_a_dashboard_whose_tiles_open_their_lists(engine: CrmEngine, preset: str) -> None:
+    load_preset(engine, preset)
+    generate_demo(engine, preset, 15, seed=5)
+    engine.users.create("ada", roles=["admin"])
+    engine.users.set_password("ada", PASSWORD)
+    ui = create_app({"CRM_ENGINE": engine, "TESTING": True, "SECRET_KEY": "tests"}).test_client()
+    sign_in(ui)
+    page = ui.get("/admin/?period=this_year").get_data(as_text=True)
+    keys = re.findall(r'data-tile="([^"]+)"', page)
+    assert "open_pipeline" in keys and "sla_breaches" in keys and any(k.startswith("new_") for k in keys), keys
+    assert 'class="crm-chart crm-funnel"' in page and "crm-pipelines" in page
+    for key in keys:
+        count, url = tile(page, key)
+        listing = ui.get(url)
+        assert listing.status_code == 200, (key, url)
+        if count and "/records/" in url:
+            assert f"List ({count})" in listing.get_data(as_text=True), (key, url)
+    assert ui.get("/admin/reports/?part=1").status_code == 200
