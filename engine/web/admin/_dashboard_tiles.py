@@ -107,7 +107,11 @@ def tiles(shown: Shown, board: Dashboard) -> list[Tile]:
     if breached:
         board_of = breached[0][0].workflow.name
     notes: list[tuple[str, str | None]] = [
-        (f"{p.workflow.states[state].label.get(current_language())}: {n:,}", _board_url(p.workflow.name))
+        (
+            f"{p.workflow.label.get(current_language())} · "
+            f"{p.workflow.states[state].label.get(current_language())}: {n:,}",
+            _board_url(p.workflow.name),
+        )
         for p, state, n in breached[:4]
     ]
     if board_of is not None:
