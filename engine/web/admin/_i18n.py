@@ -315,7 +315,7 @@ _WORDS: Mapping[str, tuple[str, str]] = {
     "show_period": ("Show", "查看"),
     "key_figures": ("Key figures", "关键指标"),
     "tile_open_pipeline": ("Open: {workflow}", "进行中:{workflow}"),
-    "tile_records": ("{count} records", "{count} 条记录"),
+    "tile_records": ("Records: {count}", "记录数:{count}"),
     "tile_won": ("Won · {period}", "赢单 · {period}"),
     "tile_new": ("New: {entity}", "新增:{entity}"),
     "tile_overdue": ("Overdue: {entity}", "逾期:{entity}"),

@@ -164,15 +164,18 @@ def _pivot(
     measure in the cells (in the order the report gives them; "—" where it has no row)."""
     labels = _group_labels(engine, report, groups, rows, user)
     down: dict[str, dict[str, str]] = {}
-    across: dict[str, None] = {}
+    across: dict[str, str] = {}  # label → the value it names
     for (first, second), row in zip(labels, rows, strict=True):
         down.setdefault(first, {})[second] = measure.text(row.get(measure.name))
-        across.setdefault(second)
+        across.setdefault(second, str(row.get(groups[1].name) or ""))
+    columns = list(across)
+    if groups[1].type not in ("state", "enum"):  # states and choices keep their order; months go in theirs
+        columns.sort(key=lambda label: across[label])
     return {
         "corner": corner,
         "measure": measure.label,
-        "columns": list(across),
-        "rows": [(label, [cells.get(c, "—") for c in across]) for label, cells in down.items()],
+        "columns": columns,
+        "rows": [(label, [cells.get(c, "—") for c in columns]) for label, cells in down.items()],
     }
 
 
