@@ -52,7 +52,7 @@ def bar_chart(
     span = _WIDTH - _LABEL - number_width
     described = "; ".join(f"{b.label}: {b.text}" for b in bars) or "no data"
     parts = [
-        f'<svg class="{escape(css_class)}" role="img" viewBox="0 0 {_WIDTH} {height}" width="100%" '
+        f'<svg class="{escape(css_class)}" role="{_role(bars)}" viewBox="0 0 {_WIDTH} {height}" width="100%" '
         f'aria-labelledby="{chart_id}-title {chart_id}-desc" data-kind="{"funnel" if funnel else "bars"}">',
         f'<title id="{chart_id}-title">{escape(title)}</title>',
         f'<desc id="{chart_id}-desc">{escape(described)}</desc>',
@@ -91,7 +91,7 @@ def trend_chart(chart_id: str, title: str, points: Sequence[Bar]) -> Markup:
         (side + index * step, bottom - (bottom - top_margin) * max(p.value, 0) / top) for index, p in enumerate(points)
     ]
     parts = [
-        f'<svg class="crm-chart crm-trend" role="img" viewBox="0 0 {_WIDTH} {height}" width="100%" '
+        f'<svg class="crm-chart crm-trend" role="{_role(points)}" viewBox="0 0 {_WIDTH} {height}" width="100%" '
         f'aria-labelledby="{chart_id}-title {chart_id}-desc" data-kind="trend">',
         f'<title id="{chart_id}-title">{escape(title)}</title>',
         f'<desc id="{chart_id}-desc">{escape(described)}</desc>',
@@ -117,6 +117,12 @@ def trend_chart(chart_id: str, title: str, points: Sequence[Bar]) -> Markup:
         )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def _role(items: Sequence[Bar]) -> str:
+    """``img`` for a picture; ``group`` when its bars or points are links (an image holds no
+    controls: assistive technology would not reach the links inside it)."""
+    return "group" if any(item.href for item in items) else "img"
 
 
 def _linked(href: str | None, inner: str) -> str:

@@ -5,6 +5,7 @@ rule, the elements and axe's help; lesser ones are left to review."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -47,6 +48,17 @@ def _pages(live_server: LiveServer) -> list[str]:
     ]
 
 
+@pytest.fixture
+def languages(live_server: LiveServer) -> Iterator[None]:
+    """The admin's and the rep's languages as they were before the test (the server is shared)."""
+    users = live_server.engine.users
+    before = {name: users.get(name).language for name in (ADMIN[0], REP[0])}
+    yield
+    for name, language in before.items():
+        users.set_language(name, language)
+
+
+@pytest.mark.usefixtures("languages")
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_the_pages_of_an_admins_day_pass_axe(page: Page, live_server: LiveServer, language: str) -> None:
     live_server.engine.users.set_language(ADMIN[0], language)
@@ -63,6 +75,7 @@ def test_the_pages_of_an_admins_day_pass_axe(page: Page, live_server: LiveServer
     assert not found, "\n\n".join(f"{url}\n{text}" for url, text in found.items())
 
 
+@pytest.mark.usefixtures("languages")
 def test_the_pages_of_a_reps_day_pass_axe(page: Page, live_server: LiveServer) -> None:
     live_server.engine.users.set_language(REP[0], "zh")
     sign_in(page, REP)
