@@ -74,6 +74,8 @@ class BulkResult:
     error: CrmError | None = None
     #: The record after the edit (before it when refused), as the user may see it.
     record: Mapping[str, Any] | None = None
+    #: The last transition run (or refused) to reach a state asked for.
+    transition: str | None = None
 
     @property
     def problems(self) -> tuple[Problem, ...]:
@@ -187,6 +189,7 @@ def _one(
     entity = definition.name
     records = engine.records
     before: Mapping[str, Any] | None = None
+    name: str | None = None
     try:
         with unit_of(tx).savepoint():
             before = records.get(entity, record_id, actor=actor, conn=tx)
@@ -213,9 +216,10 @@ def _one(
                 after = engine.permissions.visible(actor, entity, moved)
                 expected = None
     except CrmError as error:
-        return BulkResult(record_id, False, before["version"] if before else None, error=error, record=before)
+        version = before["version"] if before else None
+        return BulkResult(record_id, False, version, error=error, record=before, transition=name)
     assert before is not None
-    return BulkResult(record_id, True, after["version"], _changes(before, after), record=after)
+    return BulkResult(record_id, True, after["version"], _changes(before, after), record=after, transition=name)
 
 
 def transition_to(workflow: WorkflowDef, state: Any, target: str) -> str:

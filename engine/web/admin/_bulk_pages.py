@@ -80,7 +80,7 @@ class BulkPages:
 
         def get_url(self, endpoint: str, **kwargs: Any) -> str: ...
         def render(self, template: str, **kwargs: Any) -> Any: ...
-        def situation(self, record: Mapping[str, Any] | None = None) -> Situation: ...
+        def situation(self, record: Mapping[str, Any] | None = None, transition: str | None = None) -> Situation: ...
 
     # -- the list's action --------------------------------------------------------------------
     @_action("bulk_edit", word("bulk_edit"))
@@ -310,7 +310,7 @@ class BulkPages:
         """Why a record is refused, each reason in the user's language."""
         if result.error is None:
             return []
-        describe = problem_describer(self.situation(result.record))
+        describe = problem_describer(self.situation(result.record, result.transition))
         return [describe(p) for p in result.problems]
 
     def _current(self, record_id: int) -> Mapping[str, Any] | None:
