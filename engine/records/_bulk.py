@@ -24,6 +24,7 @@ from engine.clock import utcnow
 from engine.errors import CrmError, Problem, UsageError
 from engine.metadata import EntityDef, TransitionDef, WorkflowDef
 from engine.storage import to_jsonable, unit_of
+from engine.users import SystemActor
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -192,10 +193,16 @@ def _one(
     name: str | None = None
     try:
         with unit_of(tx).savepoint():
-            before = records.get(entity, record_id, actor=actor, conn=tx)
+            # read once as stored, the user's read scope checked (NotFoundError as on its page);
+            # the update takes it as its ``current`` rather than reading the record again
+            stored = records.get(entity, record_id, actor=SystemActor.workflow(actor.name), conn=tx)
+            engine.permissions.check_record(actor, entity, stored)
+            before = engine.permissions.visible(actor, entity, stored)
             after: Mapping[str, Any] = before
             if fields:
-                after = records.update(entity, record_id, fields, actor=actor, expected_version=expected, conn=tx)
+                after = records.update(
+                    entity, record_id, fields, actor=actor, expected_version=expected, conn=tx, current=stored
+                )
                 expected = None  # checked: the transition follows this very write
             for field, (workflow, target) in states.items():
                 if after.get(field) == target:
