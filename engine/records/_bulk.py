@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 #: The most records one bulk edit may name.
 MAX_BULK = 500
+#: Ids are 64-bit integers: anything larger names no record.
+_MAX_ID = 2**63
 #: Columns the engine keeps itself: never reported as a change.
 _KEPT = frozenset({"id", "version", "updated_at", "created_at", "created_by"})
 
@@ -275,7 +277,7 @@ def _checked_ids(ids: Iterable[Any]) -> list[int]:
     bad = [
         Problem(code="type", pointer=f"/ids/{i}", message="expected a record id (a positive whole number)")
         for i, v in enumerate(listed)
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 < v < _MAX_ID
     ]
     if bad:
         raise UsageError("ids must be record ids (positive whole numbers)", bad)

@@ -205,6 +205,10 @@ def test_the_request_as_a_whole_is_refused_with_a_problem(
     )
     assert problem(patch(client, rita, "opportunity", {"ids": "1", "values": {"title": "x"}}), 400)
     assert problem(patch(client, rita, "opportunity", {"ids": [0], "values": {"title": "x"}}), 400)
+    assert problem(patch(client, rita, "opportunity", {"ids": [2**64], "values": {"title": "x"}}), 400)
+    assert problem(
+        patch(client, rita, "opportunity", {"ids": [1], "values": {"title": "x"}, "versions": {"x": 1}}), 400
+    )
     assert problem(patch(client, rita, "opportunity", {"ids": [1], "values": {"title": "x"}, "dry": 1}), 400)
     assert problem(patch(client, rita, "opportunity", {"ids": [1], "values": {"stage": "heaven"}}), 400)
     assert problem(patch(client, rita, "opportunity", [1, 2]), 400)

@@ -106,7 +106,12 @@ def _versions(body: dict[str, Any]) -> dict[int, int] | None:
         return None
     out: dict[int, int] = {}
     for key, version in given.items():
-        if not key.isdigit() or isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        if (
+            not (key.isascii() and key.isdigit() and len(key) < 19)
+            or isinstance(version, bool)
+            or not isinstance(version, int)
+            or not 0 < version < 2**63
+        ):
             raise InvalidBodyError(
                 'versions maps record ids to the version you read, like {"12": 3}',
                 [Problem(code="type", pointer=f"/versions/{key}", message="expected a version (a whole number)")],

@@ -10,7 +10,7 @@ from ._components import schema_ref
 from ._entity_schemas import input_schema
 from ._paths import Paths, _body, _ok, _op, _problems
 
-_VALUE = {"description": "The value (null when the field is empty).", "type": ["string", "number", "boolean", "null"]}
+_VALUE: dict[str, Any] = {"description": "The value as records carry it (null when the field is empty)."}
 _PROBLEM = {
     "type": "object",
     "properties": {
