@@ -107,6 +107,7 @@ def test_a_cell_is_edited_in_place_with_its_version(ui: FlaskClient, standard: C
     page = ui.get(LIST).get_data(as_text=True)
     cell = re.search(rf'<span class="crm-inline"[^>]*data-id="{mine["id"]}"[^>]*data-field="probability"[^>]*>', page)
     assert cell and f'data-version="{mine["version"]}"' in cell.group(0)
+    assert f'data-id="{theirs["id"]}"' not in page  # not listed for her, let alone editable
     csrf = html.unescape(re.search(r'data-csrf="([^"]+)"', page).group(1))  # type: ignore[union-attr]
     form = {"csrf_token": csrf, "id": mine["id"], "field": "probability", "version": mine["version"]}
     saved = ui.post(LIST + "inline/", data={**form, "value": "60"})

@@ -39,7 +39,7 @@ from ._expose import expose
 from ._forms import typed_value
 from ._i18n import current_language, say, word
 from ._people import person
-from ._permitted import access_of
+from ._permitted import access_of, may_change
 from ._refusals import error_text, problem_describer
 
 if TYPE_CHECKING:
@@ -201,7 +201,11 @@ class BulkPages:
         if name != "owner" and (not _inline(f) or name in self.state_fields or name == self.definition.display):
             return content
         access = access_of(self.engine, self.definition.name)
-        if not access.allows("update") or name in access.read_only or name in access.hidden:
+        if (
+            name in access.read_only
+            or name in access.hidden
+            or not may_change(self.engine, self.definition.name, record)
+        ):
             return content
         choices: list[list[str]] = []
         if name == "owner":
