@@ -197,7 +197,7 @@ def _one(
         with unit_of(tx).savepoint():
             # read once as stored, the user's read scope checked (NotFoundError as on its page);
             # the update takes it as its ``current`` rather than reading the record again
-            stored = records.get(entity, record_id, actor=SystemActor.workflow(actor.name), conn=tx)
+            stored = records.get(entity, record_id, actor=SystemActor("bulk edit", actor.name), conn=tx)
             engine.permissions.check_record(actor, entity, stored)
             before = engine.permissions.visible(actor, entity, stored)
             after: Mapping[str, Any] = before
