@@ -230,3 +230,5 @@ def test_refusals_are_said_in_the_request_language(
     result = client.patch(f"{API}/records/opportunity?lang={language}", json=body, headers=auth_headers("rita"))
     refused = result.get_json()["results"][0]
     assert not refused["ok"] and refused["message"]
+    chinese = any("\u4e00" <= c <= "\u9fff" for c in refused["message"] + refused["errors"][0]["message"])
+    assert chinese == (language == "zh"), refused

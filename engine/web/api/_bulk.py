@@ -19,7 +19,7 @@ from engine.metadata import EntityDef
 from engine.records import BulkOutcome, BulkResult
 from engine.runtime import CrmEngine
 
-from .._language import localized
+from .._language import RecordRefusal, localized
 from .._problems import InvalidBodyError
 from .._requests import json_object
 from .._responses import json_response
@@ -75,7 +75,7 @@ def outcome_json(outcome: BulkOutcome) -> dict[str, Any]:
 def _result(result: BulkResult) -> dict[str, Any]:
     if result.error is None:
         return result.to_json()
-    detail, problems = localized(result.error)
+    detail, problems = localized(result.error, RecordRefusal(result.record, result.transition))
     return {**result.to_json(problems or None), "message": detail}
 
 
