@@ -232,3 +232,15 @@ def test_refusals_are_said_in_the_request_language(
     assert not refused["ok"] and refused["message"]
     chinese = any("\u4e00" <= c <= "\u9fff" for c in refused["message"] + refused["errors"][0]["message"])
     assert chinese == (language == "zh"), refused
+
+
+def test_the_openapi_document_describes_the_bulk_edit(standard: CrmEngine, client: FlaskClient) -> None:
+    spec = client.get(f"{API}/openapi.json").get_json()
+    operations = spec["paths"]["/records/opportunity"]
+    assert {"get", "post", "patch"} <= set(operations)  # beside list and create
+    patch_op = operations["patch"]
+    assert {"200", "400", "403", "413"} <= set(patch_op["responses"])
+    body = patch_op["requestBody"]["content"]["application/json"]["schema"]
+    assert body["required"] == ["ids", "values"] and body["properties"]["ids"]["maxItems"] == 500
+    values = spec["components"]["schemas"]["opportunity.bulk"]["properties"]
+    assert "stage" in values and "owner" in values and "won_at" not in values
