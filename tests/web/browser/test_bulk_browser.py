@@ -35,7 +35,7 @@ def deals(live_server: LiveServer, prefix: str) -> list[dict[str, Any]]:
     return made
 
 
-def bulk_edit(page: Page, prefix: str, records: list[dict[str, Any]], next_step: str) -> None:
+def bulk_edit(page: Page, prefix: str, records: list[dict[str, Any]], next_step: str, language: str) -> None:
     """From the list filtered to ``prefix``: tick the records, Bulk edit, fill the form, Preview."""
     page.goto(f"/admin/records/opportunity/?search={prefix.replace(' ', '+')}")
     for record in records:
@@ -49,6 +49,7 @@ def bulk_edit(page: Page, prefix: str, records: list[dict[str, Any]], next_step:
     page.select_option("#crm-v-stage", "proposal")
     page.check("#crm-set-next_step")
     page.fill("#crm-v-next_step", next_step)
+    shot(page, f"29-bulk-form-{language}")
     page.click("button.crm-bulk-preview")
     page.wait_for_selector(".crm-bulk-summary")
 
@@ -60,7 +61,7 @@ def test_a_rep_bulk_edits_with_a_refusal_and_edits_a_cell(page: Page, live_serve
     records = deals(live_server, prefix)
     engine.users.set_language(REP[0], language)
     sign_in(page, REP)
-    bulk_edit(page, prefix, records, "Send the offer" if language == "en" else "发送报价")
+    bulk_edit(page, prefix, records, "Send the offer" if language == "en" else "发送报价", language)
     summary = page.locator(".crm-bulk-summary")
     assert (summary.get_attribute("data-updated"), summary.get_attribute("data-refused")) == ("2", "1")
     refused = page.locator(f'tr.crm-bulk-result[data-id="{records[2]["id"]}"]')
