@@ -60,6 +60,14 @@ def test_a_rep_bulk_edits_with_a_refusal_and_edits_a_cell(page: Page, live_serve
     prefix = f"Bulk Browser {language}"
     records = deals(live_server, prefix)
     engine.users.set_language(REP[0], language)
+    try:
+        rep_edits(page, live_server, prefix, records, language)
+    finally:
+        engine.users.set_language(REP[0], "en")  # the session's server is shared: leave her as found
+
+
+def rep_edits(page: Page, live_server: LiveServer, prefix: str, records: list[dict[str, Any]], language: str) -> None:
+    engine = live_server.engine
     sign_in(page, REP)
     bulk_edit(page, prefix, records, "Send the offer" if language == "en" else "发送报价", language)
     summary = page.locator(".crm-bulk-summary")
