@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._autonumber import fields_to_number, number_existing, number_record, number_rows, numbered_fields
+from ._bulk import MAX_BULK, BulkOutcome, BulkResult, BulkTooLargeError, FieldChange, transition_to
 from ._checks import unique_conflicts, unknown_owners
 from ._conditions import conditional_problems, conditions_holding
 from ._display import (
@@ -23,8 +24,13 @@ from ._totals import GroupTotal, group_totals
 
 __all__ = [
     "AMOUNT_TYPES",
+    "MAX_BULK",
     "MAX_PAGE",
     "OPERATORS",
+    "BulkOutcome",
+    "BulkResult",
+    "BulkTooLargeError",
+    "FieldChange",
     "GroupTotal",
     "Page",
     "Record",
@@ -49,6 +55,7 @@ __all__ = [
     "reference_text",
     "reference_texts",
     "searched_fields",
+    "transition_to",
     "unique_conflicts",
     "unknown_owners",
 ]

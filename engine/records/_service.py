@@ -54,6 +54,7 @@ from engine.storage import (
 from engine.users import Actor, SystemActor, owner_of_new, user_of
 
 from ._autonumber import number_record
+from ._bulk import BulkOutcome, bulk_update
 from ._checks import (
     ReadScope,
     check_unique,
@@ -504,6 +505,12 @@ class RecordService:
                 if found_duplicates is not None:
                     found_duplicates.extend(duplicates)
         return self._permissions.visible(user, entity, updated) if user is not None else updated
+
+    def bulk_update(
+        self, entity: str, ids: Any, values: Mapping[str, Any], *, actor: User, **options: Any
+    ) -> BulkOutcome:
+        """The same ``values`` over many records, each on its own (see :mod:`._bulk`)."""
+        return bulk_update(self._engine, entity, ids, values, actor=actor, **options)
 
     def _write_update(
         self,

@@ -66,22 +66,33 @@ def title(status: int, language: str) -> str:
     return HTTP_STATUS_CODES.get(status, "Error")
 
 
-def localized(error: CrmError) -> tuple[str, tuple[Problem, ...]]:
-    """The detail and problems of ``error`` in the request's language (see the module's doc)."""
+def localized(error: CrmError, about: RecordRefusal | None = None) -> tuple[str, tuple[Problem, ...]]:
+    """The detail and problems of ``error`` in the request's language (see the module's doc);
+    ``about``: the record and transition it refuses, when not the request's own (a bulk edit)."""
     language = request_language()
     if language == "en":
         return error.message, error.problems
     try:
-        return _said_in(language, error)
+        return _said_in(language, error, about)
     except Exception:  # a refusal is answered even when its labels cannot be found
         return error.message, error.problems
 
 
-def _said_in(language: str, error: CrmError) -> tuple[str, tuple[Problem, ...]]:
+@dataclasses.dataclass(frozen=True)
+class RecordRefusal:
+    """One record of the request's entity a refusal is about, and the transition it tried."""
+
+    record: Mapping[str, Any] | None
+    transition: str | None = None
+
+
+def _said_in(language: str, error: CrmError, about: RecordRefusal | None = None) -> tuple[str, tuple[Problem, ...]]:
     from .admin._i18n import set_request_language
     from .admin._refusals import error_text, problem_text
 
     situation = _situation()
+    if situation is not None and about is not None:
+        situation = _about(situation, about)
     if situation is None:
         return error.message, error.problems
     set_request_language(language)
@@ -113,6 +124,17 @@ def _situation() -> Any:
         record = _record(engine, entity.name, str(arguments["record_id"]), user)
     roles = tuple(getattr(user, "roles", ()) or ())
     return Situation(definitions, entity, record, workflow, transition, roles)
+
+
+def _about(situation: Any, about: RecordRefusal) -> Any:
+    """``situation`` narrowed to one record and the transition tried on it."""
+    from ._state import current_engine
+
+    workflow = transition = None
+    if about.transition is not None:
+        with contextlib.suppress(CrmError):
+            workflow, transition = current_engine().workflows.find_transition(situation.entity.name, about.transition)
+    return dataclasses.replace(situation, record=about.record, workflow=workflow, transition=transition)
 
 
 def _named_workflow() -> str | None:

@@ -162,6 +162,11 @@ def record_data(fields: list[FieldDef], form: SecureForm, *, creating: bool) -> 
     return data, problems
 
 
+def typed_value(f: FieldDef, text: str, problems: list[Problem]) -> Any:
+    """A value typed into a box (bulk and inline edits), as a form's field would read it."""
+    return _typed(f, text, problems)
+
+
 def _typed(f: FieldDef, raw: Any, problems: list[Problem]) -> Any:
     text = "" if raw is None else str(raw)
     if f.type not in MULTILINE_TYPES and not text.strip():

@@ -491,6 +491,45 @@ _WORDS: Mapping[str, tuple[str, str]] = {
         "The form expired or did not come from this site; please try again.",
         "表单已过期或来源无效,请重试。",
     ),
+    # -- bulk and inline edit (engine/web/admin/_bulk_pages.py) --
+    "bulk_edit": ("Bulk edit", "批量编辑"),
+    "bulk_title": ("Bulk edit: {count} {entity} record(s)", "批量编辑:{count} 条{entity}记录"),
+    "bulk_help": (
+        "Tick the fields to set and give their values; each record is changed on its own, as if you "
+        "edited it: a record that cannot take the change is left as it is and says why, the others are "
+        "changed. A new state is reached through the workflow's transition, with its rules. Preview first.",
+        "勾选要修改的字段并填写新值。每条记录单独修改,如同逐条编辑:不能修改的记录保持原样并说明原因,"
+        "其余记录照常修改。新的状态经流程的转换到达,遵循其规则。请先预览。",
+    ),
+    "bulk_set": ("Set", "修改"),
+    "bulk_field": ("Field", "字段"),
+    "bulk_value": ("New value", "新值"),
+    "bulk_state_note": ("moves by its transition", "经流程转换"),
+    "bulk_inputs": ("Transition inputs (when the transition asks for them)", "转换所需信息(如需要)"),
+    "bulk_comment": ("Comment on the transition", "转换备注"),
+    "bulk_preview": ("Preview", "预览"),
+    "bulk_apply": ("Apply", "应用"),
+    "bulk_back": ("Back to the list", "返回列表"),
+    "bulk_record": ("Record", "记录"),
+    "bulk_outcome": ("Outcome", "结果"),
+    "bulk_would_change": ("Would change", "将修改"),
+    "bulk_changed": ("Changed", "已修改"),
+    "bulk_unchanged": ("No change", "无变化"),
+    "bulk_refused": ("Refused", "被拒绝"),
+    "bulk_preview_summary": (
+        "Preview: {ok} record(s) would change, {refused} refused. Nothing is saved yet.",
+        "预览:{ok} 条记录将被修改,{refused} 条被拒绝。尚未保存任何修改。",
+    ),
+    "bulk_done_summary": ("{ok} record(s) changed, {refused} refused.", "已修改 {ok} 条记录,{refused} 条被拒绝。"),
+    "bulk_nothing_chosen": ("Tick at least one field to set.", "请至少勾选一个要修改的字段。"),
+    "bulk_no_records": (
+        "No records chosen: tick rows of the list, then Bulk edit.",
+        "未选择记录:请在列表中勾选记录,再选择“批量编辑”。",
+    ),
+    "bulk_not_editable": ("This cell cannot be edited here.", "此单元格不能在此编辑。"),
+    "inline_edit": ("Edit {field}", "编辑{field}"),
+    "inline_save": ("Save", "保存"),
+    "inline_cancel": ("Cancel", "取消"),
 }
 
 

@@ -32,6 +32,7 @@ from engine.runtime import CrmEngine
 
 from ._access import SignedInOnly
 from ._auth import acting_user
+from ._bulk_pages import BulkPages
 from ._display import shown
 from ._duplicates import confirmed_duplicate, flash_duplicates, refused_duplicates
 from ._expose import expose
@@ -68,7 +69,7 @@ def endpoint_of(entity: str) -> str:
     return f"records_{entity}"
 
 
-class EntityView(SignedInOnly, RecordPage, MergePages, NoteActions, BaseModelView):  # type: ignore[misc]
+class EntityView(SignedInOnly, RecordPage, MergePages, NoteActions, BulkPages, BaseModelView):  # type: ignore[misc]
     """The list, forms and record page of one entity."""
 
     can_view_details = True
@@ -364,7 +365,11 @@ class EntityView(SignedInOnly, RecordPage, MergePages, NoteActions, BaseModelVie
         return self.definition.fields.get(name)
 
     def _formatter(self, name: str) -> Callable[..., Markup]:
-        def cell(_view: Any, _context: Any, model: Any, _name: str) -> Markup:
+        def cell(view: Any, context: Any, model: Any, _name: str) -> Markup:
+            # bulk and inline edit: a simple field's cell is edited in place (_bulk_pages)
+            return self.inline_cell(name, model.values, shown_cell(view, context, model, _name))
+
+        def shown_cell(_view: Any, _context: Any, model: Any, _name: str) -> Markup:
             value = getattr(model, name)
             if name == "id" or name == self.definition.display:
                 page = self.get_url(".details_view", id=model.id)

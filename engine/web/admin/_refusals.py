@@ -106,6 +106,15 @@ _SENTENCES: Mapping[str, tuple[str, str]] = {
         "fill in {fields} before the record can enter {state}",
         "进入{state}前需要填写{fields}",
     ),
+    # a bulk edit's state change: the transition leading there from the record's state
+    "no_transition": (
+        "no transition of {workflow} leads from {state} to the state chosen",
+        "{workflow}中没有从{state}到所选状态的转换",
+    ),
+    "ambiguous_transition": (
+        "several transitions of {workflow} lead from {state} to the state chosen; run the one you mean on the record",
+        "{workflow}中有多个从{state}到所选状态的转换,请在记录页面执行所需的转换",
+    ),
 }
 
 #: English sentences of a field's ``type`` and ``format`` problems, per field type.
@@ -174,6 +183,8 @@ def describe(situation: Situation, code: str, message: str, fields: Iterable[str
     names = tuple(n for n in fields if n)
     try:
         text = _workflow_text(situation, code, message, names) if code in _WORKFLOW_CODES else None
+        if code in ("no_transition", "ambiguous_transition"):
+            text = _move_text(situation, code, names)
         if text is None:
             text = _field_text(situation, code, message, names)
     except (KeyError, IndexError, ValueError):  # a name the definitions do not know: the service's words
@@ -355,6 +366,17 @@ def _workflow_text(situation: Situation, code: str, message: str, names: tuple[s
     # required_field: the target state's fields
     fields = _listed(_field_label(situation.entity, n) for n in names)
     return _sentence(_SENTENCES[code], fields=fields, state=_state_label(workflow, t.to_state)) if names else None
+
+
+def _move_text(situation: Situation, code: str, names: tuple[str, ...]) -> str | None:
+    """A bulk edit's state that no single transition reaches from the record's state."""
+    found = [w for w in situation.definitions.workflows_for(situation.entity.name) if w.field in names]
+    current = None if situation.record is None or not found else situation.record.get(found[0].field)
+    if not found or current not in found[0].states:
+        return None
+    return _sentence(
+        _SENTENCES[code], workflow=_quoted(_label(found[0].label)), state=_state_label(found[0], str(current))
+    )
 
 
 def _role_label(situation: Situation, name: str) -> str:

@@ -16,6 +16,7 @@ from ..openapi import API_PREFIX, build_spec
 from . import (
     _admin,
     _automations,
+    _bulk,
     _events,
     _imports,
     _jobs,
@@ -69,6 +70,7 @@ def _routes() -> Iterable[Route]:
     yield from _metadata.ROUTES
     yield ("/openapi.json", openapi_document, ("GET",))
     yield from _records.ROUTES
+    yield from _bulk.ROUTES
     yield from _workflow.ROUTES
     yield from _scores.ROUTES
     yield from _admin.ROUTES

@@ -10,6 +10,7 @@ from apispec import APISpec
 from engine.metadata import Definitions, EntityDef
 
 from ._automation_paths import automation_paths
+from ._bulk_paths import BULK_SCHEMAS, bulk_paths, bulk_values_schema
 from ._components import HEADERS, PARAMETERS, RESPONSES, SCHEMAS, SECURITY_SCHEMES, schema_ref
 from ._entity_schemas import input_schema, record_schema
 from ._import_paths import IMPORT_SCHEMAS, import_paths
@@ -90,6 +91,7 @@ def _add_shared_components(spec: APISpec) -> None:
         **WEBHOOK_SCHEMAS,
         **MERGE_SCHEMAS,
         **OWNERSHIP_SCHEMAS,
+        **BULK_SCHEMAS,
     }.items():
         spec.components.schema(name, copy.deepcopy(schema))
     for name, response in RESPONSES.items():
@@ -110,11 +112,14 @@ def _add_entity(spec: APISpec, entity: EntityDef, definitions: Definitions) -> N
     spec.components.schema(f"{entity.name}.create", input_schema(entity, update=False, driven=driven))
     spec.components.schema(f"{entity.name}.update", input_schema(entity, update=True, driven=driven))
     spec.components.schema(f"{entity.name}.page", _page_schema(entity.name))
+    spec.components.schema(f"{entity.name}.bulk", bulk_values_schema(entity))
     for path, operations in {
         **entity_paths(entity, definitions),
         **entity_merge_paths(entity.name),
         **claim_paths(entity.name),
     }.items():
+        spec.path(path=path, operations=operations)
+    for path, operations in bulk_paths(entity.name).items():  # beside list and create: apispec merges
         spec.path(path=path, operations=operations)
 
 
