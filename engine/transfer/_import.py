@@ -53,7 +53,7 @@ from engine.users import Actor, owner_of_new
 
 from ._copy import BulkWriter
 from ._csv import CsvRecord, csv_records
-from ._import_support import ImportReport, audit_batch
+from ._import_support import ImportReport, audit_batch, collector_paused
 from ._import_support import Inline as _Inline
 from ._import_support import Rejects as _Rejects
 from ._import_support import count_lines as _count_lines
@@ -158,7 +158,8 @@ class CsvImporter:
             except csv.Error as exc:
                 raise UsageError(f"{path} is not a readable CSV file: {exc}") from None
             try:
-                self._run(records, header, total)
+                with collector_paused():
+                    self._run(records, header, total)
             except UnicodeDecodeError:
                 raise decode_error(path, encoding) from None
         self.report.problems.sort(key=lambda p: p.line or 0)
@@ -270,16 +271,30 @@ class CsvImporter:
         found: tuple[Problem, ...] = ()
         batch: list[_Row] = []
         lines_read = 0
+        width = len(header)
+        convert = converter.convert_raw
+        fast = resolved is None and identity  # the common case, without a call per line
+        record: CsvRecord
         try:
             for item in resolved if resolved is not None else records:
-                if isinstance(item, ResolvedRecord):
+                if fast:  # a well-formed valid line: straight into the batch
+                    record = item  # type: ignore[assignment]
+                    cells = record.cells
+                    if cells is not None and len(cells) == width:
+                        values, errors = convert(cells)
+                        if errors is None:
+                            lines_read = record.last_line - 1
+                            batch.append(_Row(record.first_line, cells, values))  # type: ignore[arg-type]
+                            if len(batch) >= self.batch_size:
+                                pending = hand_over(batch)
+                                batch = []
+                            continue
+                elif isinstance(item, ResolvedRecord):
                     record, original, found = item
                 else:
                     record = item
                 lines_read = record.last_line - 1
-                row = self._row(
-                    record, len(header), converter, keep if not identity else None, rejects, original, found
-                )
+                row = self._row(record, width, converter, keep if not identity else None, rejects, original, found)
                 if row is None:
                     continue
                 batch.append(row)
