@@ -37,7 +37,7 @@ from sqlalchemy.engine import Connection
 
 from engine.clock import utcnow
 from engine.compile import CsvRowConverter, compile_csv_reader, record_problem
-from engine.duplicates import ImportScreen
+from engine.duplicates import Candidate, ImportScreen, LineDuplicate, override_rows
 from engine.errors import Problem, RecordValidationError, UsageError
 from engine.metadata import EntityDef
 from engine.progress import NO_PROGRESS, Progress
@@ -95,9 +95,12 @@ class CsvImporter:
         threaded: bool = False,
         dry_run: bool = False,
         file_format: ImportFormat | None = None,
+        allow_duplicate: bool = False,
     ) -> None:
         """``dry_run``: check every line (as ``on_error="skip"`` would) and write nothing;
-        ``file_format``: the file's delimiter, encoding and column mapping."""
+        ``file_format``: the file's delimiter, encoding and column mapping;
+        ``allow_duplicate``: import the lines a ``block`` duplicate rule matches (reported,
+        and the override audited per record) instead of rejecting them."""
         if on_error not in ("abort", "skip"):
             raise UsageError('on_error must be "abort" or "skip"')
         self.engine = engine
@@ -133,7 +136,8 @@ class CsvImporter:
         self.now = utcnow()
         self.workflows = model.definitions.workflows_for(entity)
         self.numbered = tuple(f.name for f in numbered_fields(self.definition))
-        self._duplicates = ImportScreen(engine, self.definition)
+        self._duplicates = ImportScreen(engine, self.definition, allow_duplicate=allow_duplicate)
+        self._rejected_lines: set[int] = set()
         if key is not None and key != "id":
             f = self.definition.fields.get(key)
             if f is None or not (f.unique or (key,) in self.definition.unique):
@@ -163,6 +167,9 @@ class CsvImporter:
             except UnicodeDecodeError:
                 raise decode_error(path, encoding) from None
         self.report.problems.sort(key=lambda p: p.line or 0)
+        # a line a rule matched that the database then refused was not imported after all
+        found = [d for d in self._duplicates.found if d.line not in self._rejected_lines]
+        self.report.duplicates = sorted(found, key=lambda d: d.line)[:MAX_REPORTED_PROBLEMS]
         self.report.seconds = time.perf_counter() - started
         return self.report
 
@@ -369,6 +376,7 @@ class CsvImporter:
             )
         with self._lock:  # the reader and the writer thread both reject lines
             self.report.rejected += 1
+            self._rejected_lines.add(line)
             if len(self.report.problems) < MAX_REPORTED_PROBLEMS:
                 self.report.problems.extend(problems)
             rejects.add(line, raw, problems)
@@ -376,7 +384,6 @@ class CsvImporter:
     # -- writing -------------------------------------------------------------------------
     def _write(self, conn: Connection, columns: tuple[str, ...], batch: list[_Row], rejects: _Rejects) -> None:
         batch = self._check_references(conn, columns, batch, rejects)
-        batch = self._check_duplicates(conn, columns, batch, rejects)
         if not batch:
             return
         now = self.now
@@ -396,32 +403,29 @@ class CsvImporter:
             return
         keyed_after = self._duplicates.mark(conn)
         before = self._max_id(conn)
+        # lines that override a block rule go in one at a time: their audit names the record
+        overriding = self._duplicates.overriding([row.line for row in batch]) if self._duplicates.active else {}
+        plain = [row for row in batch if row.line not in overriding] if overriding else batch
         savepoint = conn.begin_nested()
         try:
-            for insert_columns, rows in self._insert_rows(columns, batch).items():
+            for insert_columns, rows in self._insert_rows(columns, plain).items():
                 self._writer(conn, insert_columns, now).write(rows)
             savepoint.commit()
         except sa.exc.IntegrityError:
             savepoint.rollback()
-            self._write_one_by_one(conn, columns, batch, rejects, now)
+            self._write_one_by_one(conn, columns, plain, rejects, now)
         else:
-            self.report.inserted += len(batch)
-            self._audit_bulk(conn, batch, now)
+            self.report.inserted += len(plain)
+            self._audit_bulk(conn, plain, now)
+        if overriding:
+            written = self._write_one_by_one(conn, columns, [r for r in batch if r.line in overriding], rejects, now)
+            self._audit_overrides(conn, written, overriding, now)
         self._duplicates.keep_inserted(conn, keyed_after, self.actor, now)
         self._workflow_history(conn, before)
         self._automations(conn, before)
         records = (dict(zip(columns, row.values, strict=True)) for row in batch)
         # parents are recounted once for the whole file, before the commit (not once per batch)
         self.engine.derived.parents_of(self.model, self.definition.name, records, self._parents)
-
-    def _check_duplicates(
-        self, conn: Connection, columns: tuple[str, ...], batch: list[_Row], rejects: _Rejects
-    ) -> list[_Row]:
-        """Where an entity's duplicate rules check a batch (rejecting the lines a ``block``
-        rule refuses, as a dry run reports them too). The entity has none yet: every row
-        passes. A rule checker takes the batch's records as ``dict(zip(columns, row.values))``
-        and returns problems by line, which go to :meth:`_reject` like any other."""
-        return batch
 
     def _with_derived(
         self, conn: Connection, columns: tuple[str, ...], batch: list[_Row], rejects: _Rejects
@@ -548,18 +552,40 @@ class CsvImporter:
 
     def _write_one_by_one(
         self, conn: Connection, columns: tuple[str, ...], batch: list[_Row], rejects: _Rejects, now: datetime
-    ) -> None:
+    ) -> dict[int, int]:
+        """Insert the rows one at a time (a line the database refuses is rejected, naming
+        why); answers the new records' ids by line."""
+        written: dict[int, int] = {}
+        insert = self.table.insert().returning(self.table.c.id)
         for row in batch:
             (values,) = self._rows(columns, [row], now)
             savepoint = conn.begin_nested()
             try:
-                conn.execute(self.table.insert(), [values])
+                written[row.line] = int(conn.execute(insert, values).scalar_one())
                 savepoint.commit()
                 self.report.inserted += 1
             except sa.exc.IntegrityError as exc:
                 savepoint.rollback()
                 self._reject(rejects, row.line, row.raw, self._refusal(conn, row.line, values, exc))
         self._audit_bulk(conn, batch, now)
+        return written
+
+    def _audit_overrides(
+        self, conn: Connection, written: dict[int, int], overriding: dict[int, list[LineDuplicate]], now: datetime
+    ) -> None:
+        """Who imported which record over which block rule, as a single save's override is
+        audited (the stored records it matched, and the earlier lines of the file)."""
+        rows = []
+        for line, record_id in written.items():
+            found = overriding[line]
+            candidates = [c for d in found for c in d.candidates()]
+            lines = {d.rule: d.lines for d in found}
+            change = f"import-{line}-{record_id}"
+            rows.extend(
+                override_rows(change, self.definition.name, record_id, candidates, self.actor, now, file_lines=lines)
+            )
+        if rows:
+            conn.execute(audit_log.insert(), rows)
 
     def _refusal(
         self,
@@ -722,6 +748,12 @@ class CsvImporter:
         if refused:
             self._reject(rejects, row.line, row.raw, [dataclasses.replace(p, line=row.line) for p in refused])
             return False
+        overridden: list[Candidate] = []
+        if self._duplicates.active:  # checked as a single update is
+            refused, overridden = self._duplicates.check_update(conn, row.line, current, {**current, **changed})
+            if refused:
+                self._reject(rejects, row.line, row.raw, refused)
+                return False
         savepoint = conn.begin_nested()
         try:
             result = conn.execute(
@@ -738,6 +770,10 @@ class CsvImporter:
         if result.rowcount != 1:  # pragma: no cover - only under a concurrent writer
             raise UsageError(f"line {row.line}: {self.definition.name} {current['id']} changed during the import")
         self.report.updated += 1
+        if overridden:
+            change = f"import-{row.line}-{current['id']}"
+            audit = override_rows(change, self.definition.name, current["id"], overridden, self.actor, now)
+            conn.execute(audit_log.insert(), audit)
         updated = {**current, **changed, "version": current["version"] + 1, "updated_at": now}
         event = record_updated(
             self.definition.name, current, updated, changed, self.actor, now, self.version, line=row.line
@@ -778,6 +814,7 @@ def import_csv(
     threaded: bool = False,
     dry_run: bool = False,
     file_format: ImportFormat | None = None,
+    allow_duplicate: bool = False,
 ) -> ImportReport:
     """Import the CSV file at ``path`` into ``entity``; see the module docstring.
 
@@ -797,6 +834,7 @@ def import_csv(
         threaded=threaded,
         dry_run=dry_run,
         file_format=file_format,
+        allow_duplicate=allow_duplicate,
     )
     return importer.run(Path(path))
 

@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 from sqlalchemy.engine import Connection
 
+from engine.duplicates import LineDuplicate
 from engine.errors import Problem
 from engine.storage import RECORDS_IMPORTED, DomainEvent, audit_log, batch_audit_row, unit_of
 
@@ -35,6 +36,8 @@ class ImportReport:
     #: the import's id in ``crm_imports`` (None for a dry run, which records nothing)
     import_id: int | None = None
     dry_run: bool = False
+    #: lines imported although a duplicate rule matched them (``warn``, or an overridden ``block``)
+    duplicates: list[LineDuplicate] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -49,6 +52,7 @@ class ImportReport:
             "seconds": round(self.seconds, 3),
             "ignored_columns": list(self.ignored_columns),
             "problems": [p.to_json() for p in self.problems],
+            "duplicates": [d.to_json() for d in self.duplicates],
         }
 
 
