@@ -113,6 +113,10 @@ _WORDS: Mapping[str, tuple[str, str]] = {
         "{name} deactivated; {count} record(s) handed to {to}.",
         "已停用 {name};{count} 条记录已移交给 {to}。",
     ),
+    "user_still_assigned": (
+        "Still assigned to {name} (not moved, reassign them): {left}.",
+        "仍指派给 {name} 的记录(未移交,请重新指派):{left}。",
+    ),
     "user_reactivated": ("{name} can sign in again.", "{name} 已重新启用。"),
     "claim": ("Claim", "领取"),
     "claimed": ("Claimed: you own it now.", "已领取,现由您负责。"),
