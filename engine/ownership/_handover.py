@@ -17,7 +17,7 @@ naming who takes them over (records are never left with an owner who cannot act)
 from __future__ import annotations
 
 import builtins
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -50,8 +50,8 @@ class Handover:
     records: dict[str, int]
     at: datetime
     #: ``"entity.field"`` → records whose assignee-like field still names ``from_user`` (open
-    #: work items; counted when the hand-over ran, not stored)
-    still_assigned: dict[str, int] = field(default_factory=dict)
+    #: work items), counted when the hand-over ran; ``None`` for one read back (not stored)
+    still_assigned: dict[str, int] | None = None
 
     @property
     def total(self) -> int:
@@ -63,6 +63,7 @@ class Handover:
         return SystemActor(f"{HANDOVER_REASON} {self.id}").name
 
     def to_json(self) -> dict[str, Any]:
+        counted = {} if self.still_assigned is None else {"still_assigned": dict(self.still_assigned)}
         return {
             "id": self.id,
             "from_user": self.from_user,
@@ -73,7 +74,7 @@ class Handover:
             "total": self.total,
             "audit_actor": self.audit_actor,
             "at": self.at.isoformat(),
-            "still_assigned": dict(self.still_assigned),
+            **counted,
         }
 
 
@@ -199,7 +200,7 @@ class HandoverService:
         system = SystemActor(f"{HANDOVER_REASON} {handover_id}", writes_read_only=True)
         moved: dict[str, int] = {}
         if model is None:  # no definitions applied yet: no records to move
-            return Handover(handover_id, name, to, by, "deactivate", moved, now)
+            return Handover(handover_id, name, to, by, "deactivate", moved, now, {})
         records = self._engine.records
         before = {entity: _count(tx, model.table(entity), name) for entity in model.definitions.entities}
         for entity in model.definitions.entities:

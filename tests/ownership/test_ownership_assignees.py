@@ -76,6 +76,7 @@ def test_a_handover_reports_what_still_names_the_user(crm: CrmEngine) -> None:
     assert handover.records == {"account": 1}
     assert handover.still_assigned == {"task.assignee": 2, "ticket.engineer": 1}
     assert handover.to_json()["still_assigned"] == {"task.assignee": 2, "ticket.engineer": 1}
+    assert "still_assigned" not in crm.handovers.get(handover.id).to_json()  # counted then, not stored
     # reported, not rewritten: who held the work stays as it was
     assert crm.records.get("ticket", ticket["id"], actor=boss)["engineer"] == "ann"
     assert crm.records.get("account", owned, actor=boss)["owner"] == "carl"
