@@ -410,6 +410,10 @@ _WORDS: Mapping[str, tuple[str, str]] = {
         "导入查重规则会拒绝的行(审计留痕)",
     ),
     "import_duplicates": ("Lines imported although a duplicate rule matched", "命中查重规则但仍导入的行"),
+    "import_duplicates_dry_run": (
+        "Lines that would be imported although a duplicate rule matched",
+        "命中查重规则但仍会导入的行",
+    ),
     "import_duplicate_of": ("Likely a duplicate of", "疑似重复于"),
     "import_duplicate_overridden": ("imported anyway", "已强制导入"),
     "import_duplicate_warned": ("warning", "提醒"),
