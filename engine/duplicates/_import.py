@@ -21,7 +21,7 @@ from engine.metadata import DuplicateRule, EntityDef
 from engine.storage import duplicate_keys
 
 from ._keys import record_key, similarity
-from ._service import Candidate, rules_touched
+from ._service import MAX_CANDIDATES, Candidate, rules_touched
 
 if TYPE_CHECKING:
     from engine.runtime import CrmEngine
@@ -84,15 +84,21 @@ class ImportScreen:
     ``allow_duplicate``: lines a ``block`` rule matches are imported (and reported) instead
     of rejected."""
 
-    def __init__(self, engine: CrmEngine, definition: EntityDef, *, allow_duplicate: bool = False) -> None:
+    def __init__(
+        self, engine: CrmEngine, definition: EntityDef, *, allow_duplicate: bool = False, keep: int = 1000
+    ) -> None:
         self._engine = engine
         self._definition = definition
         self._rules = definition.duplicates
         self.allow_duplicate = allow_duplicate
         #: (rule, blocking key) → (key, line) of the lines of this file let through so far
         self._seen: dict[tuple[str, str], list[tuple[str, int]]] = {}
-        #: the lines let through although a rule matched them, in the order screened
+        #: the first ``keep`` matches of lines let through although a rule matched them, in
+        #: the order screened (a file of a million matches does not keep a million)
         self.found: list[LineDuplicate] = []
+        self._keep = keep
+        #: the overridden block matches of the batch screened last, by line
+        self._overrides: dict[int, list[LineDuplicate]] = {}
 
     @property
     def active(self) -> bool:
@@ -109,6 +115,7 @@ class ImportScreen:
         called for the others. The matches of the lines let through are added to
         :attr:`found`."""
         keep = [True] * len(records)
+        self._overrides = {}
         keyed = {rule.name: [record_key(self._definition, rule, r) for r in records] for rule in self._rules}
         stored = {
             rule.name: self._stored(conn, rule, {k[1] for k in keyed[rule.name] if k is not None})
@@ -143,11 +150,13 @@ class ImportScreen:
                     break
                 matched.append(LineDuplicate(lines[i], rule.name, rule.action, tuple(ids), tuple(earlier), best))
             if keep[i]:
-                self.found.extend(matched)
+                self._note(matched)
                 for rule in self._rules:
                     found = keyed[rule.name][i]
                     if found is not None:
-                        self._seen.setdefault((rule.name, found[1]), []).append((found[0], lines[i]))
+                        seen = self._seen.setdefault((rule.name, found[1]), [])
+                        if len(seen) < MAX_CANDIDATES:  # as a single save reads (not n² in one block)
+                            seen.append((found[0], lines[i]))
         return keep
 
     def rows_kept(
@@ -164,13 +173,16 @@ class ImportScreen:
         return [row for row, kept in zip(rows, keep, strict=True) if kept]
 
     def overriding(self, lines: Sequence[int]) -> dict[int, list[LineDuplicate]]:
-        """The overridden ``block`` matches of those of ``lines`` that have some, by line."""
-        wanted = set(lines)
-        out: dict[int, list[LineDuplicate]] = {}
-        for found in self.found:
-            if found.overridden and found.line in wanted:
-                out.setdefault(found.line, []).append(found)
-        return out
+        """The overridden ``block`` matches of those of ``lines`` (of the batch screened
+        last) that have some, by line."""
+        return {line: self._overrides[line] for line in lines if line in self._overrides}
+
+    def _note(self, matched: list[LineDuplicate]) -> None:
+        for found in matched:
+            if found.overridden:
+                self._overrides.setdefault(found.line, []).append(found)
+            if len(self.found) < self._keep:
+                self.found.append(found)
 
     def check_update(
         self, conn: Connection, line: int, current: Mapping[str, Any], updated: Mapping[str, Any]
@@ -189,11 +201,13 @@ class ImportScreen:
             by_rule = {r.name: r for r in rules}
             first = by_rule[blocking[0].rule]
             return [self._problem(first, line, [c.id for c in blocking if c.rule == first.name], [])], []
+        matched = []
         for rule in rules:
             mine = [c for c in candidates if c.rule == rule.name]
             if mine:
                 ids = tuple(c.id for c in mine)
-                self.found.append(LineDuplicate(line, rule.name, rule.action, ids, (), max(c.similarity for c in mine)))
+                matched.append(LineDuplicate(line, rule.name, rule.action, ids, (), max(c.similarity for c in mine)))
+        self._note(matched)
         return [], blocking
 
     def _stored(self, conn: Connection, rule: DuplicateRule, blocks: set[str]) -> dict[str, list[tuple[int, str]]]:

@@ -127,7 +127,9 @@ class CsvImporter(InsertSteps, UpsertSteps):
         self.now = utcnow()
         self.workflows = model.definitions.workflows_for(entity)
         self.numbered = tuple(f.name for f in numbered_fields(self.definition))
-        self._duplicates = ImportScreen(engine, self.definition, allow_duplicate=allow_duplicate)
+        self._duplicates = ImportScreen(
+            engine, self.definition, allow_duplicate=allow_duplicate, keep=MAX_REPORTED_PROBLEMS
+        )
         self._rejected_lines: set[int] = set()
         if key is not None and key != "id":
             f = self.definition.fields.get(key)

@@ -204,3 +204,15 @@ def test_the_cli_reports_duplicates_and_takes_allow_duplicate(
     body = done.json()
     assert (body["inserted"], body["rejected"]) == (5, 0)
     assert [(d["line"], d["overridden"]) for d in body["duplicates"]] == [(2, True), (3, False), (4, True), (5, False)]
+
+
+def test_every_override_is_audited_though_the_report_keeps_the_first_thousand(crm: CrmEngine, tmp_path: Path) -> None:
+    crm.records.create("contact", {"name": "Li", "email": "li@example.com"}, actor=SYSTEM)
+    lines = "".join(f"Li {i},LI@example.com\n" for i in range(1050))
+    path = tmp_path / "contacts.csv"
+    path.write_text("name,email\n" + lines, encoding="utf-8")
+    report = import_csv(crm, "contact", path, allow_duplicate=True, actor=SYSTEM)
+    assert (report.inserted, report.rejected) == (1050, 0)
+    assert len(report.duplicates) == 1000 and report.duplicates[-1].line == 1001
+    audited = [r for r in crm.records.audit("contact", actor=SYSTEM, limit=5000) if r["action"] == "allow_duplicate"]
+    assert len(audited) == 1050
