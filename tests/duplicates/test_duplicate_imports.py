@@ -216,3 +216,15 @@ def test_every_override_is_audited_though_the_report_keeps_the_first_thousand(cr
     assert len(report.duplicates) == 1000 and report.duplicates[-1].line == 1001
     audited = [r for r in crm.records.audit("contact", actor=SYSTEM, limit=5000) if r["action"] == "allow_duplicate"]
     assert len(audited) == 1050
+
+
+def test_an_import_job_takes_allow_duplicate(crm: CrmEngine, stored: dict[str, Any]) -> None:
+    from tests.jobs.test_jobs import submit_and_run
+
+    params = {"entity": "account", "csv": FILE, "on_error": "skip"}
+    refused = submit_and_run(crm, "import", {**params, "dry_run": True})["result"]
+    assert (refused["inserted"], refused["rejected"]) == (3, 2)
+    assert [(d["line"], d["action"]) for d in refused["duplicates"]] == [(3, "warn"), (5, "warn")]
+    allowed = submit_and_run(crm, "import", {**params, "allow_duplicate": True})["result"]
+    assert (allowed["inserted"], allowed["rejected"]) == (5, 0)
+    assert [d["line"] for d in allowed["duplicates"] if d["overridden"]] == [2, 4]
