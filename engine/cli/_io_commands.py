@@ -70,6 +70,11 @@ def import_group() -> None:
 )
 @click.option("--key", metavar="FIELD", help="Upsert: update records whose FIELD (id or a unique field) exists.")
 @click.option("--dry-run", is_flag=True, help="Check every line against the database and report; write nothing.")
+@click.option(
+    "--allow-duplicate",
+    is_flag=True,
+    help="Import lines a block duplicate rule matches (reported; the audit records the override).",
+)
 @click.option("--delimiter", metavar="CHAR", help="The cell separator: one character, or tab, semicolon, pipe.")
 @click.option(
     "--encoding",
@@ -94,6 +99,7 @@ def import_command(
     rejects: Path | None,
     key: str | None,
     dry_run: bool,
+    allow_duplicate: bool,
     delimiter: str | None,
     encoding: Any,
     mapping: Path | None,
@@ -123,6 +129,7 @@ def import_command(
         progress=terminal_progress(),
         dry_run=dry_run,
         file_format=file_format,
+        allow_duplicate=allow_duplicate,
     )
     if as_json:
         echo_json(report.to_json())
@@ -138,6 +145,13 @@ def import_command(
             click.echo(f"import {report.import_id}: {entity}: {counts}")
         if report.ignored_columns:
             click.echo(f"ignored columns the engine maintains: {', '.join(report.ignored_columns)}")
+        if report.duplicates:
+            lines = len({d.line for d in report.duplicates})
+            click.echo(f"{lines} line(s) {'would be ' if dry_run else ''}imported although a duplicate rule matched:")
+            for found in report.duplicates[:20]:
+                click.echo(f"  {found.format(entity)}")
+            if len(report.duplicates) > 20:
+                click.echo(f"  … and {len(report.duplicates) - 20} more (crm import --json lists them all)")
         for problem in report.problems[:20]:
             click.echo(f"  {problem.format()}", err=True)
         if len(report.problems) > 20:

@@ -30,6 +30,9 @@ def user_deactivate(context: CliContext, name: str, transfer_to: str | None, as_
     if handover is not None:
         moved = ", ".join(f"{n} {entity}" for entity, n in handover.records.items()) or "no records"
         click.echo(f"hand-over {handover.id}: {moved} moved to {handover.to_user}")
+        if handover.still_assigned:
+            left = ", ".join(f"{n} {where}" for where, n in handover.still_assigned.items())
+            click.echo(f"still assigned to {user.name} (not moved; reassign them): {left}")
 
 
 @click.command("reactivate")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from datetime import date as _date
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
@@ -142,6 +143,53 @@ class ExactDecimal(TypeDecorator[Decimal]):
 
 #: Operators whose other operand is a factor, not a value in the column's units.
 _FACTOR_OPERATORS = frozenset({operators.mul, operators.truediv, operators.floordiv, operators.mod})
+
+
+def bulk_bind_processor(column_type: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    """The bind processor of ``column_type`` for bulk writes: the value SQLAlchemy's own
+    processor would send, computed in one call. On SQLite a timestamp, a date and an exact
+    decimal otherwise go through two or three layers of processors per value (a large part
+    of an import's insert time); elsewhere, and for any other type, SQLAlchemy's own."""
+    own = column_type._cached_bind_processor(dialect)
+    if dialect.name != "sqlite":
+        return own
+    if isinstance(column_type, UTCDateTime):
+        return _sqlite_timestamp(own)
+    if isinstance(column_type, ExactDecimal):
+        return _sqlite_scaled(column_type.scale, own)
+    if type(column_type) is Date:
+        return _sqlite_date(own)
+    return own
+
+
+def _sqlite_timestamp(own: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
+    def process(value: Any) -> Any:
+        # SQLite's DATETIME storage format is ISO with a space and six fractional digits
+        if type(value) is datetime:
+            if value.tzinfo is not None:
+                value = value.astimezone(_UTC)
+            return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+        return own(value) if own is not None else value
+
+    return process
+
+
+def _sqlite_date(own: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
+    def process(value: Any) -> Any:
+        # a date's ISO form is SQLite's DATE storage format (a datetime is left to SQLAlchemy)
+        return value.isoformat() if type(value) is _date else own(value) if own is not None else value
+
+    return process
+
+
+def _sqlite_scaled(scale: int, own: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
+    def process(value: Any) -> Any:
+        if type(value) is Decimal:
+            scaled = value.scaleb(scale)
+            return int(scaled) if scaled == scaled.to_integral_value() else float(scaled)
+        return own(value) if own is not None else value
+
+    return process
 
 
 class _PlainNumberType(TypeDecorator[Any]):

@@ -3,7 +3,7 @@ every save, the back-fill of keys, and the scan of a whole table for groups of d
 
 from __future__ import annotations
 
-from ._import import ImportScreen
+from ._import import ImportScreen, LineDuplicate
 from ._keys import normal_value, record_key, similarity
 from ._normalise import blocking_prefix, company_core, normal_email, normal_phone, normal_text
 from ._scan import DuplicateGroup, scan_groups
@@ -22,6 +22,7 @@ __all__ = [
     "DuplicateGroup",
     "DuplicateService",
     "ImportScreen",
+    "LineDuplicate",
     "blocking_prefix",
     "company_core",
     "normal_email",

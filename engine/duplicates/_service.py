@@ -11,7 +11,7 @@ the service, or the import, is checked alike). A check costs one index lookup pe
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -372,24 +372,40 @@ def refuse_duplicates(entity: str, candidates: list[Candidate], allow_duplicate:
 
 
 def override_rows(
-    change_id: str, entity: str, record_id: int, overridden: list[Candidate], actor: str | None, at: datetime
+    change_id: str,
+    entity: str,
+    record_id: int,
+    overridden: list[Candidate],
+    actor: str | None,
+    at: datetime,
+    *,
+    file_lines: Mapping[str, Sequence[int]] | None = None,
 ) -> list[dict[str, Any]]:
     """The audit rows of a save that overrode ``block`` rules: one per rule, action
-    ``allow_duplicate``, the rule and the candidates' ids as its value."""
+    ``allow_duplicate``, the rule and the candidates' ids as its value (and, for a line of
+    an import, ``lines``: the earlier lines of its file it matched, by rule)."""
     by_rule: dict[str, list[int]] = {}
     for c in overridden:
         by_rule.setdefault(c.rule, []).append(c.id)
-    return [
-        audit_row(
-            change_id=change_id,
-            entity=entity,
-            record_id=record_id,
-            action="allow_duplicate",
-            field=None,
-            old_value=None,
-            new_value={"rule": rule, "candidates": ids},
-            actor=actor,
-            at=at,
+    for rule, lines in (file_lines or {}).items():
+        if lines:
+            by_rule.setdefault(rule, [])
+    rows = []
+    for rule, ids in sorted(by_rule.items()):
+        value: dict[str, Any] = {"rule": rule, "candidates": ids}
+        if file_lines and file_lines.get(rule):
+            value["lines"] = list(file_lines[rule])
+        rows.append(
+            audit_row(
+                change_id=change_id,
+                entity=entity,
+                record_id=record_id,
+                action="allow_duplicate",
+                field=None,
+                old_value=None,
+                new_value=value,
+                actor=actor,
+                at=at,
+            )
         )
-        for rule, ids in sorted(by_rule.items())
-    ]
+    return rows

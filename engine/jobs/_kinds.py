@@ -191,6 +191,7 @@ def _run_import(engine: CrmEngine, params: Mapping[str, Any], user: User, progre
             progress=progress,
             dry_run=bool(params.get("dry_run", False)),
             file_format=file_format,
+            allow_duplicate=bool(params.get("allow_duplicate", False)),
         )
     return report.to_json(), None
 
@@ -267,6 +268,7 @@ KINDS: Mapping[str, JobKind] = {
             "on_error": Param("string", choices=("abort", "skip")),
             "key": Param("string"),
             "dry_run": Param("boolean"),
+            "allow_duplicate": Param("boolean"),
             "delimiter": Param("string"),
         },
         _check_import,

@@ -6,7 +6,8 @@ request reads the user's state from the database), and every record they own, in
 entity, gets ``OTHER`` as owner. Each move goes through the record service's update, so it
 is versioned, audited and evented, and cascades along ``cascade_owner`` references. The
 whole is one hand-over row in ``crm_handovers`` with an id; the audit rows of its moves are
-recorded as ``system:handover <id>``.
+recorded as ``system:handover <id>``. Records whose assignee-like field (``_assigned``) still
+names the user are not moved but counted in the result (``still_assigned``).
 
 Refused (nothing changes): the last active administrator; a transfer to an unknown or
 inactive user or to the user themselves; deactivating a user who owns records without
@@ -28,6 +29,8 @@ from engine.errors import ConflictError, NotFoundError, PermissionDeniedError, P
 from engine.storage import handovers, users
 from engine.users import ADMIN_ROLE, SYSTEM_USER, Actor, SystemActor, User, user_of
 
+from ._assigned import still_assigned, user_fields
+
 if TYPE_CHECKING:
     from engine.runtime import CompiledModel, CrmEngine
 
@@ -46,6 +49,9 @@ class Handover:
     reason: str
     records: dict[str, int]
     at: datetime
+    #: ``"entity.field"`` → records whose assignee-like field still names ``from_user`` (open
+    #: work items), counted when the hand-over ran; ``None`` for one read back (not stored)
+    still_assigned: dict[str, int] | None = None
 
     @property
     def total(self) -> int:
@@ -57,6 +63,7 @@ class Handover:
         return SystemActor(f"{HANDOVER_REASON} {self.id}").name
 
     def to_json(self) -> dict[str, Any]:
+        counted = {} if self.still_assigned is None else {"still_assigned": dict(self.still_assigned)}
         return {
             "id": self.id,
             "from_user": self.from_user,
@@ -67,6 +74,7 @@ class Handover:
             "total": self.total,
             "audit_actor": self.audit_actor,
             "at": self.at.isoformat(),
+            **counted,
         }
 
 
@@ -192,7 +200,7 @@ class HandoverService:
         system = SystemActor(f"{HANDOVER_REASON} {handover_id}", writes_read_only=True)
         moved: dict[str, int] = {}
         if model is None:  # no definitions applied yet: no records to move
-            return Handover(handover_id, name, to, by, "deactivate", moved, now)
+            return Handover(handover_id, name, to, by, "deactivate", moved, now, {})
         records = self._engine.records
         before = {entity: _count(tx, model.table(entity), name) for entity in model.definitions.entities}
         for entity in model.definitions.entities:
@@ -208,7 +216,9 @@ class HandoverService:
             if count:
                 moved[entity] = count
         tx.execute(handovers.update().where(handovers.c.id == handover_id).values(records=moved))
-        return Handover(handover_id, name, to, by, "deactivate", moved, now)
+        tables = {entity: model.table(entity) for entity in model.definitions.entities}
+        assigned = still_assigned(tx, tables, user_fields(model.definitions), name)
+        return Handover(handover_id, name, to, by, "deactivate", moved, now, assigned)
 
 
 def _require_admin(actor: Actor, what: str) -> None:

@@ -16,6 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from engine.compile import bulk_bind_processor
+
 
 class BulkWriter:
     """Inserts tuples of values for ``columns`` of ``table`` in the caller's transaction."""
@@ -47,7 +49,7 @@ class BulkWriter:
             self._sql = compiled.string
             self._source = [self.columns.index(c) for c in order]
             processors: list[Callable[[Any], Any] | None] = [
-                table.c[c].type._cached_bind_processor(conn.dialect) for c in order
+                bulk_bind_processor(table.c[c].type, conn.dialect) for c in order
             ]
             given = len(self.given)
             self._plan: list[tuple[int, Callable[[Any], Any] | None, Any]] = []

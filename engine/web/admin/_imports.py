@@ -60,6 +60,7 @@ class ImportsView(AdminOnly, BaseView):  # type: ignore[misc]
             flash(say("csrf_failed"), "danger")
             return redirect(self.get_url(".index"))
         dry_run = request.form.get("dry_run") == "1"
+        allow_duplicate = request.form.get("allow_duplicate") == "1"
         upload = request.files.get("file")
         try:
             entity = self.engine.entity(str(request.form.get("entity", ""))).name
@@ -80,6 +81,7 @@ class ImportsView(AdminOnly, BaseView):  # type: ignore[misc]
                     actor=acting_user(),
                     dry_run=dry_run,
                     file_format=file_format,
+                    allow_duplicate=allow_duplicate,
                 )
         except CrmError as error:
             flash_error(error)
@@ -111,6 +113,7 @@ class ImportsView(AdminOnly, BaseView):  # type: ignore[misc]
             encodings=ENCODINGS,
             report=report,
             problems=shown or [],
+            duplicates=report.duplicates[:SHOWN_PROBLEMS] if report is not None else [],
             imports=list_imports(self.engine, limit=SHOWN),
             form=ImportForm(),
         )

@@ -56,6 +56,9 @@ class UsersView(AdminOnly, BaseView):  # type: ignore[misc]
             else:
                 moved = handover.total if handover is not None else 0
                 flash(say("user_deactivated", name=name, count=moved, to=transfer_to or "—"), "success")
+                if handover is not None and handover.still_assigned:
+                    left = ", ".join(f"{n} {where}" for where, n in handover.still_assigned.items())
+                    flash(say("user_still_assigned", name=name, left=left), "warning")
         return redirect(self.get_url(".index"))
 
     @expose("/reactivate/", methods=("POST",))

@@ -111,7 +111,8 @@ def load_preset_view(engine: CrmEngine, name: str) -> Response:
 def import_records(engine: CrmEngine, entity: EntityDef) -> Response:
     """Import a CSV (header = field names). ``on_error=abort`` (default): any bad line
     imports nothing and answers 422 naming every line; ``skip``: the good lines go in.
-    ``dry_run``, ``delimiter``, ``encoding`` and ``map``: see :func:`import_options`."""
+    ``dry_run``, ``delimiter``, ``encoding`` and ``map``: see :func:`import_options`;
+    ``allow_duplicate``: import the lines a block duplicate rule matches (reported)."""
     skip = choice_param("on_error", ("abort", "skip"), "abort") == "skip"
     on_error: Literal["abort", "skip"] = "skip" if skip else "abort"
     key = _key_param(entity)
@@ -126,6 +127,7 @@ def import_records(engine: CrmEngine, entity: EntityDef) -> Response:
             actor=current_user(),
             dry_run=dry_run,
             file_format=file_format,
+            allow_duplicate=bool_param("allow_duplicate"),
         )
     return json_response(report.to_json())
 

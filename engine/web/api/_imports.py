@@ -18,7 +18,7 @@ from .._users import current_user
 from ._lookup import resolved
 
 #: The query parameters of ``POST /admin/import/{entity}``.
-IMPORT_PARAMS = ("on_error", "key", "dry_run", "delimiter", "encoding", "map")
+IMPORT_PARAMS = ("on_error", "key", "dry_run", "allow_duplicate", "delimiter", "encoding", "map")
 #: Imports one list answer holds at most.
 MAX_IMPORTS = 500
 

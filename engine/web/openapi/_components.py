@@ -319,6 +319,23 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "seconds": {"type": "number"},
             "ignored_columns": _STRINGS,
             "problems": {"type": "array", "items": schema_ref("ProblemEntry")},
+            "duplicates": {
+                "type": "array",
+                "description": "Lines imported although a duplicate rule matched them: a warn rule, or a block "
+                "rule overridden with allow_duplicate.",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "line": {"type": "integer"},
+                        "rule": {"type": "string"},
+                        "action": {"type": "string", "enum": ["warn", "block"]},
+                        "overridden": {"type": "boolean"},
+                        "records": {"type": "array", "items": {"type": "integer"}},
+                        "lines": {"type": "array", "items": {"type": "integer"}},
+                        "similarity": {"type": "number"},
+                    },
+                },
+            },
         },
         "required": ["entity", "inserted", "updated", "rejected", "lines"],
     },

@@ -21,6 +21,14 @@ IMPORT_FORMAT_PARAMETERS: tuple[dict[str, Any], ...] = (
         "schema": {"type": "boolean", "default": False},
     },
     {
+        "name": "allow_duplicate",
+        "in": "query",
+        "required": False,
+        "description": "Import the lines a block duplicate rule matches instead of rejecting them (each is "
+        "reported under duplicates, and the audit records the override).",
+        "schema": {"type": "boolean", "default": False},
+    },
+    {
         "name": "delimiter",
         "in": "query",
         "required": False,

@@ -21,6 +21,12 @@ OWNERSHIP_SCHEMAS: dict[str, dict[str, Any]] = {
             "total": {"type": "integer"},
             "audit_actor": {"type": "string", "description": "The actor its record changes are audited as."},
             "at": {"type": "string", "format": "date-time"},
+            "still_assigned": {
+                "type": "object",
+                "additionalProperties": {"type": "integer"},
+                "description": "Only in the answer of a deactivation: entity.field → records whose assignee-like "
+                "field still names the user (open work items; not moved, to be reassigned).",
+            },
         },
         "required": ["id", "from_user", "to_user", "by", "records", "total", "audit_actor", "at"],
     },
