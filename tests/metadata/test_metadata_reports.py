@@ -226,6 +226,8 @@ CASES = [
     ),
     (_with(RATE, ("/by/0/field", "title")), "/by/0/field", "unsuitable_field"),
     (_with(FUNNEL, ("/by", ["notes"])), "/by/0", "unsuitable_field"),
+    (_with(FUNNEL, ("/by", [{"field": "title", "bands": [10]}])), "/by/0/field", "unsuitable_field"),
+    (_with(FUNNEL, ("/by", [{"field": "amount", "bands": [500, 100]}])), "/by/0/bands", "unsorted_bands"),
     (_with(FORECAST, ("/amount", "title")), "/amount", "unsuitable_field"),
     (_with(COVERAGE, ("/related/field", "deal")), "/related/field", "unsuitable_field"),
     (_with(RANKING, ("/rank_by", {"field": "strategic"})), "/rank_by/field", "unsuitable_field"),
