@@ -32,10 +32,10 @@ from sqlalchemy.sql.elements import ColumnElement
 from engine import suggestions
 from engine.compile import field_validator
 from engine.errors import Problem, UsageError
-from engine.metadata import JSON_VALUED_TYPES, TEXT_TYPES, EntityDef, FieldDef, Label
+from engine.metadata import FILTER_OPERATORS, JSON_VALUED_TYPES, TEXT_TYPES, EntityDef, FieldDef, Label
 from engine.suggestions import did_you_mean, suggest
 
-OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "contains", "startswith", "is_null")
+OPERATORS = FILTER_OPERATORS
 _ORDERING = ("lt", "lte", "gt", "gte")
 _MAX_DEPTH = 32
 _MAX_IN = 10_000
