@@ -50,6 +50,11 @@ _SYSTEM: dict[str, FieldDef] = {
 }
 
 
+def system_field(name: str) -> FieldDef | None:
+    """The system field ``name`` (``owner``, ``created_at``...) as filters see it, if any."""
+    return _SYSTEM.get(name)
+
+
 def _escape(token: str) -> str:
     return token.replace("~", "~0").replace("/", "~1")
 
