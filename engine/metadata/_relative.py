@@ -77,11 +77,12 @@ def parse_relative(text: str) -> Relative | None:
     if token == "now":
         return Relative(token, "instant")
     if token in _NAMED:
-        unit, offset = _NAMED[token]
-        return Relative(token, "period", unit, offset)
-    which, _, unit = token.partition("_")
-    if which in _SHIFTS and unit in _UNITS:
-        return Relative(token, "period", unit, _SHIFTS[which])  # type: ignore[arg-type]
+        day, offset = _NAMED[token]
+        return Relative(token, "period", day, offset)
+    which, _, written = token.partition("_")
+    for unit in _UNITS:
+        if which in _SHIFTS and written == unit:
+            return Relative(token, "period", unit, _SHIFTS[which])
     match = _COUNTED.fullmatch(token)
     if match is None:
         return None
