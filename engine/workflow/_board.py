@@ -91,10 +91,12 @@ def board(
     actor: Actor,
     owner: str | None = None,
     search: str | None = None,
+    where: Any = None,
     limit: int = CARDS_PER_COLUMN,
 ) -> Board:
     """The board of ``workflow_name`` for ``actor``: only the records they may read, filtered
-    by ``owner`` (a user name) and the free-text ``search``.
+    by ``owner`` (a user name), the free-text ``search`` and ``where`` (a filter of the
+    records' filter language: a saved view's, for one).
 
     :raises NotFoundError: no such workflow.
     :raises PermissionDeniedError: the actor may not read the workflow's entity.
@@ -104,9 +106,10 @@ def board(
         raise NotFoundError(f"there is no workflow {workflow_name!r}")
     entity = engine.model.entity(workflow.entity)
     amount = amount_field(entity)
-    where: dict[str, Any] = {"owner": owner} if owner else {}
+    chosen = [part for part in ({"owner": owner} if owner else None, where) if part]
+    filtered: Any = None if not chosen else chosen[0] if len(chosen) == 1 else {"and": chosen}
     totals = group_totals(
-        engine.records, entity.name, by=workflow.field, sum_of=amount, where=where or None, search=search, actor=actor
+        engine.records, entity.name, by=workflow.field, sum_of=amount, where=filtered, search=search, actor=actor
     )
     now = utcnow()
     columns: list[Column] = []
@@ -120,7 +123,9 @@ def board(
         if count:
             page = engine.records.list(
                 entity.name,
-                where={**where, workflow.field: state.name},
+                where={workflow.field: state.name}
+                if filtered is None
+                else {"and": [filtered, {workflow.field: state.name}]},
                 sort="-updated_at",
                 limit=limit,
                 with_total=False,

@@ -33,6 +33,7 @@ from ._people import person_text
 from ._record_page import posted_inputs
 from ._records import endpoint_of
 from ._refusals import Situation, error_text
+from ._views import applied_view, views_bar
 
 
 class BoardLink(MenuLink):  # type: ignore[misc]
@@ -76,8 +77,19 @@ class BoardView(SignedInOnly, BaseView):  # type: ignore[misc]
         user = acting_user()
         owner = request.args.get("owner", "").strip() or None
         search = request.args.get("q", "").strip() or None
+        found = self.engine.model.definitions.workflows.get(workflow) if self.engine.has_definitions else None
+        if found is None:
+            abort(404)
+        applied = applied_view(self.engine, found.entity, user)
         try:
-            shown = board(self.engine, workflow, actor=user, owner=user.name if owner == "me" else owner, search=search)
+            shown = board(
+                self.engine,
+                workflow,
+                actor=user,
+                owner=user.name if owner == "me" else owner,
+                search=search,
+                where=applied.where if applied is not None else None,
+            )
         except NotFoundError:
             abort(404)
         language = current_language()
@@ -96,6 +108,7 @@ class BoardView(SignedInOnly, BaseView):  # type: ignore[misc]
             workflows=self.engine.model.definitions.workflows,
             list_endpoint=endpoint_of(shown.entity.name),
             form=BoardForm(),
+            views=views_bar(self.engine, shown.entity.name, user, applied.view.key if applied is not None else None),
         )
 
     @expose("/<workflow>/move/", methods=("POST",))
