@@ -14,6 +14,7 @@ import pytest
 from engine.clock import frozen
 from engine.errors import InvalidViewError, NotFoundError, PermissionDeniedError, ReadOnlyViewError, UsageError
 from engine.metadata import load_definitions
+from engine.presets import generate_demo, load_preset
 from engine.runtime import CrmEngine
 from engine.users import User
 from tests.support import SYSTEM
@@ -187,3 +188,20 @@ def test_a_view_applies_to_its_own_entity_only(crm: CrmEngine) -> None:
     with pytest.raises(UsageError) as refused:
         crm.views.apply("quiet_deals", entity="account", user=user(crm, "ada"))
     assert refused.value.problems[0].code == "view_entity"
+
+
+def test_the_standard_product_views_apply_to_its_demo_data(database_url: str) -> None:
+    engine = CrmEngine(database_url)
+    try:
+        load_preset(engine, "standard_product")
+        generate_demo(engine, "standard_product", 20, seed=3)
+        engine.users.create("ada", roles=["admin"])
+        ada = user(engine, "ada")
+        names = {v.key for v in engine.views.visible(user=ada)}
+        assert {"my_open_opportunities_this_month", "leads_last_7_days", "accounts_untouched_30_days"} <= names
+        for view in ("my_open_opportunities_this_month", "leads_last_7_days", "accounts_untouched_30_days"):
+            entity = engine.views.get(view, user=ada).entity
+            applied = engine.views.apply(view, entity=entity, user=ada)
+            engine.records.list(entity, where=applied.where, sort=list(applied.sort), actor=ada)  # runs, no error
+    finally:
+        engine.close()
