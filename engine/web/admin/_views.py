@@ -106,7 +106,7 @@ class SavedViewActions:
         return f"{url}?{urlencode(kept)}" if kept else url
 
     @expose("/views/save/", methods=("POST",))
-    def save_view(self) -> Response:
+    def views_save(self) -> Response:
         """Save the list's filters and sort (and the filter of the view applied) as a view;
         the address carries the list's own query (filters, sort, view)."""
         if not ViewForm(request.form).validate():
@@ -135,7 +135,7 @@ class SavedViewActions:
         return redirect(self._list_url(view=made.key))
 
     @expose("/views/delete/", methods=("POST",))
-    def delete_view(self) -> Response:
+    def views_delete(self) -> Response:
         if not ViewForm(request.form).validate():
             flash(say("csrf_failed"), "danger")
             return redirect(self._list_url())
