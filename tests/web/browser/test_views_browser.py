@@ -5,6 +5,7 @@ board applies a shipped view; the same pages in Chinese. Screenshots in English 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import pytest
@@ -22,18 +23,17 @@ LIST = "/admin/records/opportunity/"
 
 
 def listed(page: Page) -> list[str]:
-    """The titles in the list's display column (the link of each row but its id)."""
-    cells = page.locator("table.model-list tbody td a[href*='details']").all_inner_texts()
-    return [c.strip() for c in cells if not c.strip().isdigit()]
+    """The titles in the list's display column."""
+    return [c.strip() for c in page.locator("table.model-list tbody td.col-title").all_inner_texts()]
 
 
 def test_a_rep_saves_a_view_of_a_filtered_list_and_applies_it(page: Page, live_server: LiveServer) -> None:
     engine = live_server.engine
     account = engine.records.list("account", limit=1, actor=SYSTEM).items[0]["id"]
+    today = datetime.now(UTC).date().isoformat()  # the shipped view: closing this month
     for title in ("View Deal Alpha", "View Deal Beta"):
-        engine.records.create(
-            "opportunity", {"title": title, "account": account, "amount": "4200"}, actor=acting_for(REP[0])
-        )
+        values = {"title": title, "account": account, "amount": "4200", "expected_close": today}
+        engine.records.create("opportunity", values, actor=acting_for(REP[0]))
     engine.users.set_language(REP[0], "en")
     definition = engine.model.entity("opportunity")
     owner = len(entity_filters(definition))  # the owner quick filter comes after the field filters
@@ -66,6 +66,8 @@ def test_a_rep_saves_a_view_of_a_filtered_list_and_applies_it(page: Page, live_s
     with page.expect_navigation():
         page.locator("#crm-view-picker").select_option("my_open_opportunities_this_month")
     assert "view=my_open_opportunities_this_month" in page.url
+    qualifying = page.locator('.crm-board-column[data-state="qualification"]')
+    assert {"View Deal Alpha", "View Deal Beta"} <= set(qualifying.locator(".crm-card-title").all_inner_texts())
     shot(page, "views-03-board-en")
 
     engine.users.set_language(REP[0], "zh")
@@ -76,6 +78,7 @@ def test_a_rep_saves_a_view_of_a_filtered_list_and_applies_it(page: Page, live_s
             page.locator("#crm-view-picker").select_option(label="我本月预计成交的商机")
         assert "view=my_open_opportunities_this_month" in page.url
         assert page.get_by_role("button", name="保存视图").count() == 1
+        assert {"View Deal Alpha", "View Deal Beta"} <= set(listed(page))
         shot(page, "views-04-applied-zh")
         page.goto("/admin/board/opportunity_pipeline/?view=my_open_opportunities_this_month")
         shot(page, "views-05-board-zh")
