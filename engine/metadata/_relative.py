@@ -25,8 +25,10 @@ Unit = Literal["day", "week", "month", "quarter", "year"]
 
 #: The operators a period takes: equality means "within the period".
 PERIOD_OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte")
-#: The operators a user or an instant takes (``in`` item by item).
-VALUE_OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "in")
+#: The operators ``@me`` takes (``in`` item by item).
+USER_OPERATORS = ("eq", "ne", "in")
+#: The operators ``@now`` takes.
+INSTANT_OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte")
 #: Field types a user token fits (a user's name is text).
 USER_TYPES = ("string", "text")
 #: Field types a date token fits.
@@ -108,12 +110,12 @@ def relative_problem(text: str, field_type: str, operator: str) -> str | None:
     if found.kind == "user":
         if field_type not in USER_TYPES:
             return f'"@me" stands for a user\'s name and fits text fields such as owner, not a {field_type} field'
-        if operator not in VALUE_OPERATORS:
+        if operator not in USER_OPERATORS:
             return f'"@me" takes eq, ne or in, not {operator}'
         return None
     if field_type not in TIME_TYPES:
         return f"{text!r} is a moment or a period and fits date and datetime fields, not a {field_type} field"
-    allowed = VALUE_OPERATORS if found.kind == "instant" else PERIOD_OPERATORS
+    allowed = INSTANT_OPERATORS if found.kind == "instant" else PERIOD_OPERATORS
     if operator not in allowed:
         return f"{text!r} takes {', '.join(allowed)}, not {operator}"
     return None

@@ -139,3 +139,8 @@ def test_relative_periods_mean_whole_units_from_today(token: str, unit: str, off
 @pytest.mark.parametrize("token", ["@last_0_days", "@this_decade", "@me2", "@last_99999_days", "@"])
 def test_unknown_relative_tokens_mean_nothing(token: str) -> None:
     assert parse_relative(token) is None
+
+
+def test_me_takes_equality_only(tmp_path: Path) -> None:
+    found = problems_of(tmp_path, bundle.view("v", where={"owner": {"gt": "@me"}}))
+    assert found == [("invalid_relative", FILE, "/where/owner/gt")]
