@@ -11,8 +11,9 @@ never format output themselves.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from dataclasses import field as default_field
 from typing import Any, ClassVar
 
 
@@ -26,6 +27,9 @@ class Problem:
     :param pointer: RFC 6901 JSON pointer into that file (``/fields/amount/type``).
     :param field: the record field the problem is about, for record errors.
     :param line: the input line (CSV import) the problem is on.
+    :param values: the names the message is made of (``{"count": 3, "entity": "contact"}``),
+        for an edge that says it in other words (the admin UI in Chinese); not part of the
+        JSON form, which carries the message.
     """
 
     code: str
@@ -34,6 +38,7 @@ class Problem:
     pointer: str | None = None
     field: str | None = None
     line: int | None = None
+    values: Mapping[str, Any] | None = default_field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"code": self.code, "message": self.message}

@@ -673,6 +673,7 @@ class RecordService:
                             code="restricted",
                             field=field_name,
                             message=f"{len(ids)} {child.name} record(s) refer to it",
+                            values={"count": len(ids), "entity": child.name, "field": field_name},
                         )
                     ],
                 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ._actions import assign, notify, run_transition, run_update
-from ._board import CARDS_PER_COLUMN, Board, Card, Column, amount_field, board
+from ._board import CARDS_PER_COLUMN, Board, Card, Column, amount_field, board, column_cards
 from ._checks import HIDDEN_FIELDS, Refusal, TransitionCheck, TransitionRefusedError, inputs_from_text
 from ._compiled import CompiledAction, CompiledValues
 from ._service import AmbiguousTransitionError, UnknownTransitionError, UnknownWorkflowError, WorkflowService
@@ -30,6 +30,7 @@ __all__ = [
     "amount_field",
     "assign",
     "board",
+    "column_cards",
     "inputs_from_text",
     "notify",
     "run_transition",

@@ -184,7 +184,13 @@ def assign(
         where = f" in team {action.team}" if action.team else ""
         raise TransitionRefusedError(
             f"{rule[1]} assigns to a user with role {role}{where}, and there is none",
-            [Problem(code="no_assignee", message=f"create a user with role {role}{where}")],
+            [
+                Problem(
+                    code="no_assignee",
+                    message=f"create a user with role {role}{where}",
+                    values={"role": role, "team": action.team},
+                )
+            ],
         )
     if action.strategy == "least_loaded":
         chosen = _least_loaded(engine, tx, entity, field_name, candidates, open_when)

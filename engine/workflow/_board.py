@@ -28,7 +28,7 @@ from engine.users import Actor
 if TYPE_CHECKING:
     from engine.runtime import CrmEngine
 
-#: Cards a column shows at first; the rest are a click away.
+#: Cards a column shows at first, and loads at a time after (:func:`column_cards`).
 CARDS_PER_COLUMN = 50
 #: Amount fields, in the order a board looks for one when the entity has no money field.
 _AMOUNT_NAMES = ("amount", "estimated_amount", "contract_amount", "budget_amount", "total")
@@ -106,8 +106,7 @@ def board(
         raise NotFoundError(f"there is no workflow {workflow_name!r}")
     entity = engine.model.entity(workflow.entity)
     amount = amount_field(entity)
-    chosen = [part for part in ({"owner": owner} if owner else None, where) if part]
-    filtered: Any = None if not chosen else chosen[0] if len(chosen) == 1 else {"and": chosen}
+    filtered = _filter_of(owner, where)
     totals = group_totals(
         engine.records, entity.name, by=workflow.field, sum_of=amount, where=filtered, search=search, actor=actor
     )
@@ -121,22 +120,72 @@ def board(
             continue
         cards: tuple[Card, ...] = ()
         if count:
-            page = engine.records.list(
-                entity.name,
-                where={workflow.field: state.name}
-                if filtered is None
-                else {"and": [filtered, {workflow.field: state.name}]},
-                sort="-updated_at",
-                limit=limit,
-                with_total=False,
-                search=search,
-                actor=actor,
-            )
-            cards = _cards(engine, workflow, state, page.items, now)
+            cards, _more = _column_page(engine, workflow, state, filtered, search, actor, 0, limit, now)
         columns.append(Column(state, count, total, cards))
     open_first = [c for c in columns if not c.collapsed] + [c for c in columns if c.collapsed]
     filters = {k: v for k, v in (("owner", owner), ("search", search)) if v}
     return Board(workflow, entity, amount, tuple(open_first), now, filters)
+
+
+def column_cards(
+    engine: CrmEngine,
+    workflow_name: str,
+    state_name: str,
+    *,
+    actor: Actor,
+    owner: str | None = None,
+    search: str | None = None,
+    where: Any = None,
+    offset: int = 0,
+    limit: int = CARDS_PER_COLUMN,
+) -> tuple[tuple[Card, ...], bool]:
+    """The cards of one open column after the first ``offset`` (the board's order: most
+    recently changed first), under the same filters as :func:`board` (``where``: a saved
+    view's filter, for one), and whether more follow. A column loads the rest of its cards
+    this way, ``limit`` at a time.
+
+    :raises NotFoundError: no such workflow, or no such open state in it.
+    :raises PermissionDeniedError: the actor may not read the workflow's entity.
+    """
+    workflow = engine.model.definitions.workflows.get(workflow_name)
+    state = workflow.states.get(state_name) if workflow is not None else None
+    if workflow is None or state is None or state.final:
+        raise NotFoundError(f"there is no open state {state_name!r} in the workflow {workflow_name!r}")
+    filtered = _filter_of(owner, where)
+    return _column_page(engine, workflow, state, filtered, search, actor, max(offset, 0), limit, utcnow())
+
+
+def _filter_of(owner: str | None, where: Any) -> Any:
+    """The records' filter of a board: its owner and ``where`` (``None``: every record)."""
+    chosen = [part for part in ({"owner": owner} if owner else None, where) if part]
+    return None if not chosen else chosen[0] if len(chosen) == 1 else {"and": chosen}
+
+
+def _column_page(
+    engine: CrmEngine,
+    workflow: WorkflowDef,
+    state: StateDef,
+    where: Any,
+    search: str | None,
+    actor: Actor,
+    offset: int,
+    limit: int,
+    now: datetime,
+) -> tuple[tuple[Card, ...], bool]:
+    """``limit`` cards of ``state`` from ``offset`` among the records ``where`` keeps, and
+    whether more follow (one query more than shown: ``limit + 1`` rows)."""
+    in_state = {workflow.field: state.name}
+    page = engine.records.list(
+        workflow.entity,
+        where=in_state if where is None else {"and": [where, in_state]},
+        sort=["-updated_at", "-id"],
+        limit=limit + 1,
+        offset=offset,
+        with_total=False,
+        search=search,
+        actor=actor,
+    )
+    return _cards(engine, workflow, state, page.items[:limit], now), len(page.items) > limit
 
 
 def _cards(

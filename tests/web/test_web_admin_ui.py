@@ -343,6 +343,7 @@ def test_report_charts_draw_each_types_measure_with_readable_labels(ui: FlaskCli
     forecast = run_report(standard, "weighted_forecast", actor=SYSTEM).rows
     card = _card(page, "weighted_forecast")
     called = {u.name: u.display_name or u.name for u in standard.users.list(active_only=False)}
+    called[None] = "(none)"  # a deal nobody owns (its account is in the pool)
     # the reps by the names people know them by, not their logins
     assert _bars(card) == [f"{called[row['owner']]}: {row['weighted']:,}" for row in forecast]
     assert "Weighted amount" in card  # the caption names the measure
@@ -568,7 +569,9 @@ def test_a_reference_picker_offers_the_records_the_user_may_read(ui: FlaskClient
     mine = standard.records.create("account", {"name": "Rita's Own Account"}, actor=acting_for("rita"))
     sign_in(ui, "rita")
     offered = ui.get("/admin/records/lead/ajax/lookup/?name=account&query=").get_json()
-    assert offered == [[mine["id"], "Rita's Own Account"]]
+    # her own and the pool's (unowned accounts a rep may claim), none of a colleague's
+    pool = standard.records.list("account", where={"owner": None}, limit=100, actor=SYSTEM).items
+    assert sorted(offered) == sorted([[mine["id"], "Rita's Own Account"], *[[a["id"], a["name"]] for a in pool]])
     everyone = standard.records.list("account", limit=0, actor=SYSTEM).total
     admin = create_app({"CRM_ENGINE": standard, "TESTING": True, "SECRET_KEY": "tests"}).test_client()
     sign_in(admin)

@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from engine.clock import frozen
 from engine.records import format_amount
 from engine.runtime import CrmEngine
-from engine.workflow import board
+from engine.workflow import CARDS_PER_COLUMN, board
 from tests.support import SYSTEM, acting_for
 from tests.web.test_web_admin_ui import sign_in, token
 
@@ -106,3 +106,29 @@ def test_cards_know_how_long_they_have_been_in_their_stage(standard: CrmEngine) 
     assert card.days_in_state(shown.now) == 30 and card.breached
     assert [c.state.name for c in shown.columns][-2:] == ["won", "lost"]  # final states at the end, collapsed
     assert all(c.collapsed and not c.cards for c in shown.columns if c.state.final)
+
+
+def test_a_long_column_loads_the_rest_of_its_cards_in_pages(ui: FlaskClient, standard: CrmEngine) -> None:
+    mine = {deal(standard, "rita", str(1000 + n))["id"] for n in range(CARDS_PER_COLUMN * 2 + 20)}
+    deal(standard, "ada", "77")  # a colleague's deal: never on rita's board
+    sign_in(ui, "rita")
+    page = ui.get(URL + "?owner=me").get_data(as_text=True)
+    assert column(page, "qualification")[0] == len(mine)
+    seen = [int(i) for i in re.findall(r'<article class="crm-card[^"]*"[^>]*data-id="(\d+)"', page)]
+    assert len(seen) == CARDS_PER_COLUMN
+    pages = 1
+    while True:
+        more = re.search(r'class="crm-board-more[^"]*"[^>]*href="([^"]*)" data-cards-url="([^"]*)"', page)
+        if more is None:
+            break
+        listing, url = (html.unescape(g) for g in more.groups())
+        assert "owner=me" in url and "state=qualification" in url and "/admin/records/opportunity/" in listing
+        left = int(re.search(r"\((\d+) left\)", page[more.start() :]).group(1))  # type: ignore[union-attr]
+        assert left == len(mine) - len(seen)
+        page = ui.get(url).get_data(as_text=True)
+        assert "<html" not in page  # a fragment the column appends
+        seen += [int(i) for i in re.findall(r'<article class="crm-card[^"]*"[^>]*data-id="(\d+)"', page)]
+        pages += 1
+    assert pages == 3 and len(seen) == len(set(seen)) and set(seen) == mine
+    assert ui.get("/admin/board/opportunity_pipeline/cards/?state=won").status_code == 404  # a final state
+    assert ui.get("/admin/board/opportunity_pipeline/cards/?state=qualification&offset=x").status_code == 400

@@ -10,6 +10,7 @@ so the keyboard does everything the mouse does.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import abort, jsonify, request, url_for
@@ -18,16 +19,19 @@ from flask_admin.form import SecureForm
 from flask_admin.menu import MenuLink
 from werkzeug.wrappers import Response
 
+from engine.clock import utcnow
 from engine.errors import CrmError, NotFoundError
-from engine.metadata import TransitionDef, WorkflowDef
+from engine.metadata import EntityDef, TransitionDef, WorkflowDef
 from engine.records import display_text, format_amount
 from engine.runtime import CrmEngine
-from engine.workflow import Board, board
+from engine.users import User
+from engine.workflow import amount_field, board, column_cards
 
 from ._access import SignedInOnly
 from ._auth import acting_user
 from ._display import input_choice_label
 from ._expose import expose
+from ._filters import filter_index
 from ._i18n import current_language, say, word
 from ._people import person_text
 from ._record_page import posted_inputs
@@ -99,17 +103,80 @@ class BoardView(SignedInOnly, BaseView):  # type: ignore[misc]
             owner=owner or "",
             search=search or "",
             language=language,
-            card_title=lambda record: display_text(shown.entity, record, language),
-            card_link=lambda record: url_for(f"{endpoint_of(shown.entity.name)}.details_view", id=record["id"]),
-            amount=lambda value: format_amount(value, _scale(shown)) if value is not None else "—",
-            person=lambda name: person_text(self.engine, name),
-            grade_fields=_grade_fields(self.engine, shown),
-            moves=_moves(shown.workflow, shown, language),
+            amount=lambda value: (
+                format_amount(value, _scale(shown.entity, shown.amount_field)) if value is not None else "—"
+            ),
             workflows=self.engine.model.definitions.workflows,
-            list_endpoint=endpoint_of(shown.entity.name),
             form=BoardForm(),
             views=views_bar(self.engine, shown.entity.name, user, applied.view.key if applied is not None else None),
+            **self._card_context(shown.workflow, shown.now, language),
         )
+
+    @expose("/<workflow>/cards/")
+    def cards_view(self, workflow: str) -> Any:
+        """The next cards of one column (``state``, from ``offset``) as HTML, under the
+        board's filters, which the column appends in place (board.js)."""
+        user = acting_user()
+        owner = request.args.get("owner", "").strip() or None
+        search = request.args.get("q", "").strip() or None
+        state = request.args.get("state", "")
+        try:
+            offset = max(int(request.args.get("offset", "0")), 0)
+        except ValueError:
+            abort(400)
+        found = self.engine.model.definitions.workflows.get(workflow) if self.engine.has_definitions else None
+        if found is None:
+            abort(404)
+        applied = applied_view(self.engine, found.entity, user)
+        where = applied.where if applied is not None else None
+        try:
+            shown, more = column_cards(
+                self.engine, workflow, state, actor=user, owner=user.name if owner == "me" else owner,
+                search=search, where=where, offset=offset,
+            )  # fmt: skip
+        except NotFoundError:
+            abort(404)
+        entity = self.engine.model.entity(found.entity)
+        language = current_language()
+        amount_name = amount_field(entity)
+        return self.render(
+            "crm_admin/board_more.html",
+            state=state,
+            shown=shown,
+            more=more,
+            next_offset=offset + len(shown),
+            left=_left(self.engine, found, state, user, owner, search, where, offset + len(shown)) if more else 0,
+            amount=lambda value: format_amount(value, _scale(entity, amount_name)) if value is not None else "—",
+            **self._card_context(found, utcnow(), language),
+        )
+
+    def _card_context(self, workflow: WorkflowDef, now: datetime, language: str) -> dict[str, Any]:
+        """What the card templates read (``board_cards.html``), for the board and for the
+        cards a column loads later."""
+        entity = self.engine.model.entity(workflow.entity)
+        list_endpoint = endpoint_of(entity.name)
+        kept: dict[str, Any] = {k: v for k in ("owner", "q", "view") if (v := request.args.get(k))}
+        index = filter_index(entity, workflow.field, "eq")
+
+        def more_link(state: str) -> str:
+            arguments: dict[str, Any] = {} if index is None else {f"flt0_{index}": state}
+            if kept.get("view"):  # the list of the column under the same view
+                arguments["view"] = kept["view"]
+            return str(url_for(f"{list_endpoint}.index_view", **arguments))
+
+        return {
+            "board_now": now,
+            "amount_field": amount_field(entity),
+            "card_title": lambda record: display_text(entity, record, language),
+            "card_link": lambda record: url_for(f"{list_endpoint}.details_view", id=record["id"]),
+            "person": lambda name: person_text(self.engine, name),
+            "grade_fields": _grade_fields(self.engine, entity.name),
+            "moves": _moves(workflow, entity, language),
+            "more_link": more_link,
+            "cards_url": lambda state, offset: url_for(
+                ".cards_view", workflow=workflow.name, state=state, offset=offset, **kept
+            ),
+        }
 
     @expose("/<workflow>/move/", methods=("POST",))
     def move_view(self, workflow: str) -> Response:
@@ -155,23 +222,45 @@ def _json(body: dict[str, Any], status: int) -> Response:
     return response
 
 
-def _scale(shown: Board) -> int | None:
-    f = shown.entity.fields.get(shown.amount_field or "")
+def _scale(entity: EntityDef, amount: str | None) -> int | None:
+    f = entity.fields.get(amount or "")
     return f.scale if f is not None else None
 
 
-def _grade_fields(engine: CrmEngine, shown: Board) -> list[str]:
+def _left(
+    engine: CrmEngine,
+    workflow: WorkflowDef,
+    state: str,
+    user: User,
+    owner: str | None,
+    search: str | None,
+    view: Any,
+    shown: int,
+) -> int:
+    """How many cards of the column are not shown yet (its count under the board's
+    filters and the filter of its view, less those shown)."""
+    where: dict[str, Any] = {workflow.field: state}
+    if owner:
+        where["owner"] = user.name if owner == "me" else owner
+    if view is not None:
+        where = {"and": [view, where]}
+    total = engine.records.list(workflow.entity, where=where, search=search, limit=0, actor=user).total
+    return max((total or 0) - shown, 0)
+
+
+def _grade_fields(engine: CrmEngine, entity: str) -> list[str]:
     """The fields holding the entity's score grades (shown as badges on the cards)."""
-    scorings = engine.model.definitions.scorings_for(shown.entity.name)
-    return [s.target_grade for s in scorings if s.target_grade and s.target_grade in shown.entity.fields]
+    fields = engine.model.entity(entity).fields
+    scorings = engine.model.definitions.scorings_for(entity)
+    return [s.target_grade for s in scorings if s.target_grade and s.target_grade in fields]
 
 
-def _moves(workflow: WorkflowDef, shown: Board, language: str) -> dict[str, list[dict[str, Any]]]:
+def _moves(workflow: WorkflowDef, entity: EntityDef, language: str) -> dict[str, list[dict[str, Any]]]:
     """State → the transitions that leave it: name, label, target state and inputs, which the
     page's script needs to move a card (and to ask for the inputs first)."""
     out: dict[str, list[dict[str, Any]]] = {}
     for state in workflow.states:
-        out[state] = [_move(t, shown, language) for t in workflow.transitions.values() if _leaves(t, state)]
+        out[state] = [_move(t, workflow, entity, language) for t in workflow.transitions.values() if _leaves(t, state)]
     return out
 
 
@@ -179,14 +268,14 @@ def _leaves(transition: TransitionDef, state: str) -> bool:
     return "*" in transition.from_states or state in transition.from_states
 
 
-def _move(transition: TransitionDef, shown: Board, language: str) -> dict[str, Any]:
+def _move(transition: TransitionDef, workflow: WorkflowDef, entity: EntityDef, language: str) -> dict[str, Any]:
     inputs = [
         {
             "name": name,
             "label": spec.label.get(language),
             "type": spec.type,
             "required": spec.required,
-            "choices": [[c, input_choice_label(shown.entity, transition, name, c)] for c in spec.choices],
+            "choices": [[c, input_choice_label(entity, transition, name, c)] for c in spec.choices],
         }
         for name, spec in transition.inputs.items()
     ]
@@ -194,6 +283,6 @@ def _move(transition: TransitionDef, shown: Board, language: str) -> dict[str, A
         "name": transition.name,
         "label": transition.label.get(language),
         "to": transition.to_state,
-        "to_label": shown.workflow.states[transition.to_state].label.get(language),
+        "to_label": workflow.states[transition.to_state].label.get(language),
         "inputs": inputs,
     }

@@ -22,6 +22,7 @@ from werkzeug.wrappers import Response
 from engine.errors import CrmError, NotFoundError, PermissionDeniedError, Problem, UsageError
 from engine.ownership import claim_limit
 from engine.workflow import Refusal, TransitionCheck, inputs_from_text
+from engine.workspace import org_charts
 
 from ..api._scores import MAX_REASON, MAX_VALUE, check_grade
 from ..api._workflow import MAX_COMMENT
@@ -177,6 +178,7 @@ class RecordPage:
             choice_label=self._input_choice_label,
             transition_label=self._transition_label,
             related=related,
+            org_charts=org_charts(self.engine, entity, record_id, user, current_language()),
             scores=scores,
             scorings={s.name: s for s in self.engine.model.definitions.scorings_for(entity)},
             audit=audit,

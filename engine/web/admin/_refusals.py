@@ -80,7 +80,16 @@ _SENTENCES: Mapping[str, tuple[str, str]] = {
         "your roles let you read this record but not {verb} it",
         "您的角色可以查看此记录,但无权{verb}",
     ),
+    "restricted": (
+        "{count} {entity} records refer to it through {field}; delete them or point them elsewhere first",
+        "有 {count} 条{entity}记录通过{field}引用它,请先删除它们或改为引用其他记录",
+    ),
     # workflow refusals
+    "no_assignee": (
+        "this step assigns the record to a user with the role {role}{team}, and there is none; "
+        "ask an administrator to create one",
+        "此步骤要把记录分配给{team}角色为{role}的用户,但没有这样的用户,请联系管理员创建",
+    ),
     "wrong_state": (
         "{transition} starts from {states}; the record is {state}",
         "{transition}只能从{states}开始,此记录当前为{state}",
@@ -173,8 +182,36 @@ def describe(situation: Situation, code: str, message: str, fields: Iterable[str
 
 
 def problem_text(situation: Situation, problem: Problem) -> str:
-    """A :class:`Problem` as :func:`describe` says it."""
+    """A :class:`Problem` as :func:`describe` says it (or from its ``values``, for the
+    problems whose words name records of other entities or roles)."""
+    if problem.values is not None and problem.code in _VALUED:
+        try:
+            return _VALUED[problem.code](situation, problem.values)
+        except (KeyError, TypeError):  # values of another shape: the service's words
+            return problem.message
     return describe(situation, problem.code, problem.message, (problem.field or "").split(","))
+
+
+def _restricted_text(situation: Situation, values: Mapping[str, object]) -> str:
+    child = situation.definitions.entities[str(values["entity"])]
+    return _sentence(
+        _SENTENCES["restricted"],
+        count=values["count"],
+        entity=_label(child.label),
+        field=_field_label(child, str(values["field"])),
+    )
+
+
+def _no_assignee_text(situation: Situation, values: Mapping[str, object]) -> str:
+    team = values.get("team")
+    where = "" if not team else (f"{team} 团队中" if _zh() else f" in team {team}")
+    return _sentence(_SENTENCES["no_assignee"], role=_role_label(situation, str(values["role"])), team=where)
+
+
+_VALUED: Mapping[str, Callable[[Situation, Mapping[str, object]], str]] = {
+    "restricted": _restricted_text,
+    "no_assignee": _no_assignee_text,
+}
 
 
 def error_text(situation: Situation | None, error: CrmError, problems: Iterable[Problem] | None = None) -> str:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from engine.workflow import CARDS_PER_COLUMN
 from tests.support import SYSTEM, acting_for
 from tests.web.browser.conftest import ADMIN, REP, LiveServer, shot, sign_in
 
@@ -194,13 +195,13 @@ def test_switching_to_chinese_shows_chinese_labels(page: Page, live_server: Live
     page.click("button[data-language=zh]")
     page.wait_for_load_state()
     expect_text(page, ".alert-success", "语言已保存")
-    expect_text(page, "h4", "线索")  # the entity's Chinese label
+    expect_text(page, "h1", "线索")  # the entity's Chinese label
     expect_text(page, "table.model-list thead", "公司名称")  # a field's Chinese label
     expect_text(page, ".nav-tabs", "列表")  # flask-admin's own words too
     shot(page, "11-chinese-labels")
     assert live_server.engine.users.get(ADMIN[0]).language == "zh"
     page.click("button[data-language=en]")
-    expect_text(page, "h4", "Lead")
+    expect_text(page, "h1", "Lead")
 
 
 def test_a_rep_sees_only_their_own_leads(page: Page, live_server: LiveServer) -> None:
@@ -277,6 +278,30 @@ def test_a_rep_drags_a_deal_through_a_guarded_stage_on_the_board(page: Page, liv
     expect_text(page, ".crm-board-message.alert-success", "Moved to “Lost”")
     assert engine.records.get("opportunity", deal["id"], actor=SYSTEM)["lost_reason"] == "no_budget"
     shot(page, "17-board")
+
+
+def test_a_long_board_column_loads_its_further_cards_as_it_scrolls(page: Page, live_server: LiveServer) -> None:
+    engine = live_server.engine
+    accounts = engine.records.list("account", limit=1, actor=SYSTEM).items
+    for n in range(CARDS_PER_COLUMN + 12):
+        fields = {"title": f"Scroll deal {n:03d}", "account": accounts[0]["id"], "amount": "1000"}
+        engine.records.create("opportunity", fields, actor=acting_for(REP[0]))
+    sign_in(page, REP)
+    page.goto("/admin/board/opportunity_pipeline/?q=Scroll+deal")
+    column = page.locator('.crm-board-column[data-state="qualification"]')
+    column.locator("article.crm-card").first.wait_for()
+    assert column.locator("article.crm-card").count() == CARDS_PER_COLUMN
+    column.locator(".crm-board-more").scroll_into_view_if_needed()
+    page.wait_for_function(
+        "n => document.querySelectorAll('.crm-board-column[data-state=qualification] article.crm-card').length === n",
+        arg=CARDS_PER_COLUMN + 12,
+    )
+    assert column.locator(".crm-board-more").count() == 0
+    # a card that came later moves like the first ones: its "Move to…" menu is live
+    late = column.locator("article.crm-card").last
+    late.locator("select.crm-card-move").select_option("lose")
+    page.locator("#crm-board-inputs").wait_for()
+    page.keyboard.press("Escape")
 
 
 def test_a_rep_starts_on_their_day_and_ticks_a_task_off(page: Page, live_server: LiveServer) -> None:

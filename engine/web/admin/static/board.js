@@ -2,7 +2,8 @@
    to run the transition between the two states through the server, which checks roles,
    guards, required fields and inputs. Inputs are asked for in a dialog first. A refusal is
    shown with its reasons and the card stays where it was; a move reloads the board, so
-   every count and amount is the server's. */
+   every count and amount is the server's. A long column loads its further cards as it is
+   scrolled (or on "Show more"). */
 (function () {
   'use strict';
   var page = document.querySelector('.crm-board-page');
@@ -115,7 +116,7 @@
     run(card, found[0]);
   }
 
-  page.querySelectorAll('.crm-card').forEach(function (card) {
+  function bind(card) {
     card.addEventListener('dragstart', function (event) {
       dragged = card;
       event.dataTransfer.setData('text/plain', card.dataset.id);
@@ -130,7 +131,44 @@
         if (chosen) { run(card, chosen); }
       });
     }
-  });
+  }
+
+  /* A column past its first cards ends in "Show more": the next cards come from the server
+     (same filters, same read scope) and take the button's place, with the next button when
+     more remain. It loads on a click (or Enter) and when it scrolls into view. */
+  var watcher = 'IntersectionObserver' in window ? new IntersectionObserver(function (entries) {
+    entries.forEach(function (entry) { if (entry.isIntersecting) { more(entry.target); } });
+  }, {rootMargin: '200px'}) : null;
+
+  function more(button) {
+    if (button.dataset.loading) { return; }
+    button.dataset.loading = '1';
+    if (watcher) { watcher.unobserve(button); }
+    fetch(button.dataset.cardsUrl, {credentials: 'same-origin'})
+      .then(function (response) { if (!response.ok) { throw new Error(String(response.status)); } return response.text(); })
+      .then(function (html) {
+        var holder = document.createElement('div');
+        holder.innerHTML = html;
+        var focusNext = document.activeElement === button;
+        var first = null;
+        Array.prototype.slice.call(holder.children).forEach(function (el) {
+          button.parentNode.insertBefore(el, button);
+          if (el.classList.contains('crm-card')) { bind(el); first = first || el; }
+          if (el.classList.contains('crm-board-more')) { watch(el); }
+        });
+        button.remove();
+        if (focusNext && first) { first.focus(); }
+      })
+      .catch(function () { delete button.dataset.loading; say('danger', words.not_loaded); });
+  }
+
+  function watch(button) {
+    button.addEventListener('click', function (event) { event.preventDefault(); more(button); });
+    if (watcher) { watcher.observe(button); }
+  }
+
+  page.querySelectorAll('.crm-card').forEach(bind);
+  page.querySelectorAll('.crm-board-more').forEach(watch);
   page.querySelectorAll('.crm-board-column').forEach(function (column) {
     column.addEventListener('dragover', function (event) { event.preventDefault(); column.classList.add('crm-board-over'); });
     column.addEventListener('dragleave', function () { column.classList.remove('crm-board-over'); });
