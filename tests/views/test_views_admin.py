@@ -154,3 +154,14 @@ def test_the_board_picker_applies_a_view(crm: CrmEngine) -> None:
     filtered = ada.get(f"{BOARD}?view={big.id}").get_data(as_text=True)
     assert re.search(r'data-state="open" data-count="2"', filtered)
     assert f'value="{big.id}" selected' in filtered
+
+
+def test_cards_a_column_loads_later_keep_the_view(crm: CrmEngine) -> None:
+    big = crm.views.create(
+        {"entity": "deal", "name": "Big", "where": {"amount": {"gte": 500}}}, user=crm.users.get("ada")
+    )
+    ada = ui(crm, "ada")
+    cards = ada.get(f"{BOARD}cards/?state=open&offset=0&view={big.id}").get_data(as_text=True)
+    assert "Rita Feb" in cards and "Ravi Feb" in cards and "Rita Mar" not in cards
+    everything = ada.get(f"{BOARD}cards/?state=open&offset=0").get_data(as_text=True)
+    assert "Rita Mar" in everything
