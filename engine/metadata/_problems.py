@@ -120,6 +120,7 @@ PROBLEM_CODES: Mapping[str, str] = MappingProxyType(
         # reports
         "duplicate_report": "two documents define the same report",
         "unsuitable_field": "a report uses a field whose type does not fit that use",
+        "unsorted_bands": "a report groups a number in bands whose bounds are not listed from the lowest up",
         "unknown_param": "a report's filter names a parameter the report does not declare",
         "unknown_column": "a report's sort, having or ratio names a column it does not have",
         "duplicate_column": "two columns of a report have the same name",

@@ -22,6 +22,7 @@ import copy
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
@@ -151,7 +152,16 @@ class ReportScope:
                     self.add("unsuitable_field", message, at)
                 keys.append(GroupKey(item))
                 continue
-            name, period = str(item["field"]), item["period"]
+            name = str(item["field"])
+            if "bands" in item:
+                self.field(entity, name, child(at, "field"), types=NUMBER_FIELD_TYPES, use="grouping in bands")
+                bands = tuple(Decimal(str(b)) for b in item["bands"])
+                if list(bands) != sorted(bands):
+                    message = f"the bands of {name!r} must be listed from the lowest bound up: {sorted(bands)}"
+                    self.add("unsorted_bands", message, child(at, "bands"))
+                keys.append(GroupKey(name, bands=bands))
+                continue
+            period = item["period"]
             self.field(entity, name, child(at, "field"), types=TIME_FIELD_TYPES, use=f"a {period} period")
             keys.append(GroupKey(name, period))
         return tuple(keys)

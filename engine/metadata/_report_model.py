@@ -9,8 +9,10 @@ report runs, after putting in the parameters' values.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -73,15 +75,26 @@ class ParamDef:
 
 @dataclass(frozen=True)
 class GroupKey:
-    """A group key: a field, or a date or datetime field bucketed by ``period``."""
+    """A group key: a field, a date or datetime field bucketed by ``period``, or a number
+    field in ``bands`` (ascending bounds: ``(100000, 500000)`` makes three bands)."""
 
     field: str
     period: Period | None = None
+    bands: tuple[Decimal, ...] = ()
 
     @property
     def column(self) -> str:
-        """The name of the key's column in the result (``owner``, ``created_at_month``)."""
+        """The name of the key's column in the result (``owner``, ``created_at_month``,
+        ``amount_band``)."""
+        if self.bands:
+            return f"{self.field}_band"
         return self.field if self.period is None else f"{self.field}_{self.period}"
+
+    def band_labels(self) -> tuple[str, ...]:
+        """The name of each band, lowest first: ``< 100,000``, ``100,000–500,000``, ``≥ 500,000``."""
+        shown = [f"{b.normalize():,f}" for b in self.bands]
+        inner = [f"{low}–{high}" for low, high in itertools.pairwise(shown)]
+        return (f"< {shown[0]}", *inner, f"≥ {shown[-1]}")
 
 
 @dataclass(frozen=True)

@@ -88,7 +88,9 @@ def _param(param: ParamDef) -> dict[str, Any]:
     return out
 
 
-def _group_key(key: GroupKey) -> str | dict[str, str]:
+def _group_key(key: GroupKey) -> str | dict[str, Any]:
+    if key.bands:
+        return {"field": key.field, "bands": [int(b) if b == b.to_integral_value() else float(b) for b in key.bands]}
     return key.field if key.period is None else {"field": key.field, "period": key.period}
 
 

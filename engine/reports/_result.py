@@ -12,7 +12,7 @@ from engine.storage import to_jsonable
 
 ColumnType = Literal[
     "string", "enum", "state", "reference", "integer", "decimal", "money", "number", "ratio",
-    "duration", "period", "date", "datetime", "boolean", "json",
+    "duration", "period", "band", "date", "datetime", "boolean", "json",
 ]  # fmt: skip
 
 #: Column type of a field's values.
@@ -34,6 +34,8 @@ class Column:
     label: Label
     type: ColumnType
     scale: int | None = None
+    #: the name of each band, lowest first (a ``band`` column: its values are band indexes)
+    bands: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         label = {"en": self.label.en} if self.label.zh is None else {"en": self.label.en, "zh": self.label.zh}
@@ -44,6 +46,8 @@ class Column:
         (SQLite hands back floats for sums of decimals, PostgreSQL decimals for averages)."""
         if raw is None:
             return None
+        if self.type == "band":
+            return self.bands[int(raw)]
         if self.type in WHOLE_TYPES:
             return int(raw)
         if self.type in DECIMAL_TYPES:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -91,6 +92,11 @@ def grouping(model: Any, entity: EntityDef, table: sa.Table, keys: Sequence[Grou
     for index, key in enumerate(keys):
         column = table.c[key.field]
         field = field_of(entity, key.field)
+        if key.bands:
+            labels = key.band_labels()
+            columns.append(Column(key.column, _band_label(field.label), "band", bands=labels))
+            expressions.append(band_index(column, key.bands))
+            continue
         if key.period is not None:
             en, zh = _PERIOD_LABELS[key.period]
             label = Label(f"{field.label.en} ({en})", f"{field.label.zh}({zh})" if field.label.zh else None)
@@ -111,6 +117,19 @@ def grouping(model: Any, entity: EntityDef, table: sa.Table, keys: Sequence[Grou
                 columns.append(field_column(f"{key.field}_display", display, label))
                 expressions.append(target.c[target_entity.display])
     return Grouping(source, columns, expressions)
+
+
+def band_index(column: Any, bounds: Sequence[Decimal]) -> ColumnElement[Any]:
+    """Which band ``column`` falls in (0 below the first bound, 1 from it to the next, …),
+    NULL for no value. The result keeps the index, which sorts the bands in order; the
+    report's column turns it into the band's name (:meth:`GroupKey.band_labels`)."""
+    cases: list[tuple[Any, Any]] = [(column.is_(None), sa.null())]
+    cases += [(column < bound, index) for index, bound in enumerate(bounds)]  # bound in the column's units
+    return sa.case(*cases, else_=len(bounds))
+
+
+def _band_label(label: Label) -> Label:
+    return Label(f"{label.en} (band)", f"{label.zh}(区间)" if label.zh else None)
 
 
 def record_filter(

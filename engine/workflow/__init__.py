@@ -7,7 +7,7 @@ from ._board import CARDS_PER_COLUMN, Board, Card, Column, amount_field, board, 
 from ._checks import HIDDEN_FIELDS, Refusal, TransitionCheck, TransitionRefusedError, inputs_from_text
 from ._compiled import CompiledAction, CompiledValues
 from ._service import AmbiguousTransitionError, UnknownTransitionError, UnknownWorkflowError, WorkflowService
-from ._sla import Escalation, tick, time_in_states
+from ._sla import Escalation, breach_counts, tick, time_in_states
 from ._views import WorkflowView
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "amount_field",
     "assign",
     "board",
+    "breach_counts",
     "column_cards",
     "inputs_from_text",
     "notify",

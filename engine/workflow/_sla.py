@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from engine.clock import utcnow
 from engine.errors import CrmError
 from engine.storage import escalations, unit_of, workflow_history
-from engine.users import SYSTEM_USER, SystemActor
+from engine.users import SYSTEM_USER, Actor, SystemActor, user_of
 
 from ._actions import ActionRunner
 from ._checks import TransitionRefusedError
@@ -194,3 +194,40 @@ def time_in_states(
             }
             for r in conn.execute(query)
         ]
+
+
+def breach_counts(engine: CrmEngine, workflow: WorkflowDef, *, actor: Actor) -> dict[str, int]:
+    """State → how many records ``actor`` may read are in it past its time limit (its
+    ``max_duration``), as the board marks a card: since the record last entered the state
+    (its workflow history), else since it was created. States without a limit are left out;
+    one query per limited state."""
+    user = user_of(actor)
+    table = engine.model.table(workflow.entity)
+    scope = None
+    if user is not None:
+        access = engine.permissions.require(user, workflow.entity, "read")
+        if workflow.field in access.hidden:
+            return {}
+        scope = engine.permissions.scope_condition(user, table, access.read)
+    h = workflow_history.c
+    now = utcnow()
+    out: dict[str, int] = {}
+    for state in workflow.states.values():
+        if state.escalation is None:
+            continue
+        entered = (
+            sa.select(sa.func.max(h.at))
+            .where(h.entity == workflow.entity, h.workflow == workflow.name, h.to_state == state.name)
+            .where(h.record_id == table.c.id)
+            .scalar_subquery()
+        )
+        since = sa.func.coalesce(entered, table.c.created_at)
+        condition = sa.and_(table.c[workflow.field] == state.name, since < now - state.escalation.after)
+        query = (
+            sa.select(sa.func.count())
+            .select_from(table)
+            .where(condition if scope is None else sa.and_(condition, scope))
+        )
+        with engine.db.read() as conn:
+            out[state.name] = int(conn.execute(query).scalar_one())
+    return out

@@ -137,6 +137,8 @@ def _utc(value: datetime) -> datetime:
 # -- groups ---------------------------------------------------------------------------------------
 def group_value(row: Row, key: GroupKey) -> Any:
     value = row.get(key.field)
+    if key.bands and value is not None:  # the band's name: how many bounds the value reached
+        return key.band_labels()[sum(1 for bound in key.bands if Decimal(str(value)) >= bound)]
     if key.period is None or value is None:
         return value
     day = _utc(value).date() if isinstance(value, datetime) else value

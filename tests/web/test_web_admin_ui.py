@@ -339,22 +339,28 @@ def _bars(card: str) -> list[str]:
 
 def test_report_charts_draw_each_types_measure_with_readable_labels(ui: FlaskClient, standard: CrmEngine) -> None:
     sign_in(ui)
-    page = ui.get("/admin/").get_data(as_text=True)
+    assert 'data-src="/admin/reports/?part=1"' in ui.get("/admin/").get_data(as_text=True)  # loaded after the tiles
+    page = ui.get("/admin/reports/?part=1").get_data(as_text=True)
     forecast = run_report(standard, "weighted_forecast", actor=SYSTEM).rows
     card = _card(page, "weighted_forecast")
     called = {u.name: u.display_name or u.name for u in standard.users.list(active_only=False)}
     called[None] = "(none)"  # a deal nobody owns (its account is in the pool)
     # the reps by the names people know them by, not their logins
-    assert _bars(card) == [f"{called[row['owner']]}: {row['weighted']:,}" for row in forecast]
+    named = [(called[row["owner"]] if row["owner"] else "(none)", row["weighted"]) for row in forecast]
+    assert _bars(card) == [f"{name}: {weighted:,}" for name, weighted in named]
     assert "Weighted amount" in card  # the caption names the measure
     stays = _bars(_card(page, "opportunity_time_in_stage"))
     assert stays and all(re.fullmatch(r"[A-Z][a-z ]+: [\d,.]+ (days|hours)", bar) for bar in stays), stays
     rates = _bars(_card(page, "lead_conversion_by_source"))
     assert rates and all(re.fullmatch(r"[A-Z][a-z ]+: [\d.]+%", bar) for bar in rates), rates
+    # two dimensions (product, stage): a table, products down and stages across, not flattened bars
     products = {r["product_display"] for r in run_report(standard, "pipeline_funnel_by_product", actor=SYSTEM).rows}
-    for bar in _bars(_card(page, "pipeline_funnel_by_product")):
-        group = bar.split(" · ")[0]
-        assert group in products or (group == "(none)" and None in products), bar
+    table = _card(page, "pipeline_funnel_by_product")
+    assert "crm-pivot" in table and "<svg" not in table
+    down = [html.unescape(h) for h in re.findall(r'<th scope="row">([^<]*)</th>', table)]
+    assert down and all(g in products or (g == "(none)" and None in products) for g in down), down
+    across = [html.unescape(h) for h in re.findall(r'<th scope="col" class="text-right">([^<]*)</th>', table)]
+    assert across[:2] == ["Qualification", "Needs analysis"], across
 
 
 def test_score_distributions_read_the_stored_scores_with_or_without_targets(
@@ -544,13 +550,14 @@ def test_reports_count_the_records_the_user_may_read(ui: FlaskClient, standard: 
     standard.scoring.run()  # every lead graded: the company's grades outnumber hers
     sign_in(ui, "rita")
     page = _text(ui, "/admin/?workflow=lead_pipeline")
+    cards = _text(ui, "/admin/reports/")
     # a rep sees every report, counted over her own records, and is told so
-    assert page.count("data-report=") == len(standard.model.definitions.reports)
-    assert "crm-scoped" in page and "crm-withheld" not in page
+    assert cards.count("data-report=") == len(standard.model.definitions.reports)
+    assert "crm-scoped" in cards and "crm-withheld" not in cards
     funnel = re.search(r'<svg class="crm-chart crm-funnel".*?</svg>', page, re.S)
     assert funnel is not None
-    counts = [int(bar.rsplit(": ", 1)[1].replace(",", "")) for bar in _bars(funnel.group(0))]
-    assert sum(counts) == 2  # her own leads, not the company's
+    counts = [int(bar.rsplit(": ", 1)[1].split(" · ")[0].replace(",", "")) for bar in _bars(funnel.group(0))]
+    assert sum(counts) == 2  # her own open leads, not the company's
     rita = standard.users.get("rita")
     grades = run_report(standard, "lead_quality_grades", actor=rita).rows
     assert sum(row["records"] for row in grades) == 2
@@ -558,7 +565,7 @@ def test_reports_count_the_records_the_user_may_read(ui: FlaskClient, standard: 
     assert "List (2)" in listing and "Rita One" in listing
     admin = create_app({"CRM_ENGINE": standard, "TESTING": True, "SECRET_KEY": "tests"}).test_client()
     sign_in(admin)
-    page = _text(admin, "/admin/?workflow=lead_pipeline")
+    page = _text(admin, "/admin/reports/?part=1")
     assert page.count("data-report=") == len(standard.model.definitions.reports)
     assert "crm-withheld" not in page and "crm-scoped" not in page
     everyone = run_report(standard, "lead_quality_grades", actor=SYSTEM).rows

@@ -1,11 +1,20 @@
-"""The dashboard: a pipeline funnel, the score distribution, and the reports the live
-definitions hold, each as a chart with its numbers.
+"""The dashboard: KPI tiles over a period the user picks, the funnel and won trend of a
+workflow, a row per workflow, the score distributions and the reports the live definitions
+hold, each as a chart with its numbers.
 
-Every figure comes from a service: record counts from ``engine.records`` (filters in its
-language), reports from ``engine.reports``.
+Every figure comes from a service: the tiles, funnel and trend from
+:func:`engine.workspace.dashboard` (counts and sums through the record service), reports from
+``engine.reports``. Every tile, bar and point links to the list of the records it counts.
 
-What a user sees follows their roles. The funnel counts the records the record service
-lets them read (a rep's funnel is their own pipeline). Reports and score distributions
+Charts are the hand-written inline SVG of :mod:`._charts`, not a charting library: the
+dashboard needs labelled bars, a funnel and a line, which that draws in a few dozen lines
+with no JavaScript, no file to vendor and keep up to date, and nothing to load (the UI works
+offline and in a locked-down browser). Each chart has a title and a description listing its
+numbers, prints its numbers beside the picture, and its bars and points are plain links, so
+it reads, and drills down, with the keyboard or a screen reader.
+
+What a user sees follows their roles. Tiles, funnel and trend count the records the record
+service lets them read (a rep's are their own pipeline). Reports and score distributions
 are figures over every record of an entity, which neither service restricts: they are
 shown to users who may read every record of that entity with no field hidden from them
 (administrators, and roles with ``read: all``), and to no one else.
@@ -15,18 +24,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import flash, request
 from flask_admin import AdminIndexView
 
-from engine.errors import CrmError
-from engine.metadata import ReportDef, ScoringDef, WorkflowDef
+from engine.errors import CrmError, UsageError
+from engine.metadata import ReportDef, ScoringDef
 from engine.reports import list_reports, run_report
 from engine.runtime import CrmEngine
 from engine.users import User
+from engine.workspace import PERIODS, dashboard, period_of
 
 from ._access import SignedInOnly
 from ._auth import acting_user
 from ._charts import Bar, bar_chart
+from ._dashboard_tiles import Shown, funnel, period_text, pipeline_rows, tiles, trend
 from ._expose import expose
 from ._i18n import current_language, say, word
 from ._permitted import reads_everything
@@ -48,20 +59,49 @@ class DashboardView(SignedInOnly, AdminIndexView):  # type: ignore[misc]
         user = acting_user()
         definitions = self.engine.model.definitions
         workflows = [w for w in definitions.workflows.values() if self._readable(user, w.entity, w.field)]
-        chosen = _pick_workflow(workflows, request.args.get("workflow"))
+        try:
+            period = period_of(request.args)
+        except UsageError as error:
+            flash(say("error", message=error.message), "danger")
+            period = period_of({})
+        figures = dashboard(self.engine, user, period, workflow=request.args.get("workflow"))
+        shown = Shown(self.engine)
+        main = figures.main
         scorings = [s for s in definitions.scorings.values() if self._all_readable(user, s.entity)]
-        reports = [r for r in list_reports(self.engine) if self._reportable(user, r.entity)]
         return self.render(
             self._template,
             empty=False,
             workflows=workflows,
-            chosen=chosen,
-            funnel=self._funnel(chosen, user) if chosen else None,
+            chosen=main.workflow if main else None,
+            period=period,
+            period_label=period_text(period),
+            previous_label=period_text(figures.previous),
+            periods=[(name, word(f"period_{name}")) for name in PERIODS],
+            tiles=tiles(shown, figures),
+            funnel=funnel(shown, main) if main else None,
+            trend=trend(shown, main, period) if main else None,
+            pipelines=pipeline_rows(shown, figures),
             scores=[self._distribution(s) for s in scorings],
-            reports=[self._report(report, user) for report in reports],
-            withheld=len(definitions.reports) - len(reports),
-            scoped=any(not self._all_readable(user, r.entity) for r in reports),
+            reports=bool(definitions.reports),
             label=lambda label: label.get(current_language()),
+        )
+
+    @expose("/reports/")
+    def reports_view(self) -> Any:
+        """Every report the user may see as a card: a page of its own, and, with
+        ``?part=1``, the cards alone, which the dashboard loads after its first screen (the
+        reports take longer than the tiles; the figures come first)."""
+        part = request.args.get("part") == "1"
+        template = "crm_admin/report_cards.html" if part else "crm_admin/reports.html"
+        if not self.engine.has_definitions:
+            return self.render(template, reports=[], withheld=0, scoped=False)
+        user = acting_user()
+        reports = [r for r in list_reports(self.engine) if self._reportable(user, r.entity)]
+        return self.render(
+            template,
+            reports=[self._report(report, user) for report in reports],
+            withheld=len(self.engine.model.definitions.reports) - len(reports),
+            scoped=any(not self._all_readable(user, r.entity) for r in reports),
         )
 
     def _readable(self, user: User, entity: str, field: str) -> bool:
@@ -76,18 +116,6 @@ class DashboardView(SignedInOnly, AdminIndexView):  # type: ignore[misc]
 
     def _all_readable(self, user: User, entity: str) -> bool:
         return reads_everything(self.engine.permissions.access(user, entity))
-
-    def _funnel(self, workflow: WorkflowDef, user: User) -> Any:
-        """Records in each state of the workflow now (those ``user`` may read), states in
-        their defined order."""
-        bars = []
-        for state in workflow.states.values():
-            total = self.engine.records.list(
-                workflow.entity, where={workflow.field: state.name}, limit=0, actor=user
-            ).total
-            bars.append(Bar(state.label.get(current_language()), total))
-        title = f"{word('funnel')}: {workflow.label.get(current_language())}"
-        return bar_chart(f"funnel-{workflow.name}", title, bars, funnel=True, css_class="crm-chart crm-funnel")
 
     def _distribution(self, scoring: ScoringDef) -> dict[str, Any]:
         """Records per grade of the stored scores when the scorer grades, else per tenth of
@@ -117,13 +145,6 @@ class DashboardView(SignedInOnly, AdminIndexView):  # type: ignore[misc]
             return {"name": report.name, "title": report.label.get(current_language()),
                     "error": say("report_failed", message=error.message)}  # fmt: skip
         return report_card(self.engine, report, result, f"report-{report.name}", user)
-
-
-def _pick_workflow(workflows: list[WorkflowDef], wanted: str | None) -> WorkflowDef | None:
-    for w in workflows:
-        if w.name == wanted:
-            return w
-    return next((w for w in workflows if w.name.endswith("pipeline")), workflows[0] if workflows else None)
 
 
 def _graded(engine: CrmEngine, scoring: ScoringDef, grades: dict[str, int], language: str) -> list[tuple[str, int]]:

@@ -23,6 +23,7 @@ _OPERATIONS: dict[str, tuple[str, str]] = {
     "contains": ("contains", "包含"),
     "gte": ("from", "不小于"),
     "lte": ("up to", "不大于"),
+    "is_null": ("is empty", "为空"),
 }
 _DATA_TYPES = {"date": "datepicker", "datetime": "datetimepicker"}
 
@@ -62,12 +63,29 @@ class FieldFilter(BaseFilter):  # type: ignore[misc]
 
 
 def entity_filters(definition: EntityDef) -> list[FieldFilter]:
-    """The filters of every filterable field (json fields have none)."""
+    """The filters of every filterable field (json fields have none), then "is empty" of the
+    date and datetime fields (after the others, so their indexes stay as they were)."""
     out: list[FieldFilter] = []
     for f in definition.fields.values():
         options = _options(f)
         out += [FieldFilter(f, operator, options) for operator in field_type(f.type).filter_operators]
-    return out
+    return out + empty_filters(definition)
+
+
+class EmptyFilter(FieldFilter):
+    """``field is empty: yes / no``: a date not set yet is a step not taken (a task's
+    ``done_at``, a deal's ``won_at``)."""
+
+    def __init__(self, field: FieldDef) -> None:
+        super().__init__(field, "is_null", [("true", word("yes")), ("false", word("no"))])
+        self.data_type = None
+
+    def clean(self, value: Any) -> Any:
+        return {"true": True, "false": False}.get(str(value).strip(), value)
+
+
+def empty_filters(definition: EntityDef) -> list[FieldFilter]:
+    return [EmptyFilter(f) for f in definition.fields.values() if f.type in ("date", "datetime")]
 
 
 class SystemFilter(BaseFilter):  # type: ignore[misc]

@@ -29,6 +29,8 @@ from ._people import USER_FIELDS, person_text
 #: Rows of a report drawn (the table below a chart lists up to TABLE_ROWS).
 CHART_ROWS = 12
 TABLE_ROWS = 50
+#: Rows of a two-dimensional report laid out as a table (row × column).
+PIVOT_ROWS = 400
 #: Report columns that hold numbers: number fields' own, and computed figures.
 NUMERIC = NUMBER_TYPES | {"number", "ratio", "duration"}
 #: The measure drawn for each report type (an aggregate draws its first numeric measure).
@@ -85,9 +87,14 @@ def report_card(
     }
     if measure is None:
         return card
-    drawn = result.rows[:CHART_ROWS]
     groups = _group_columns(report, columns, figures)
-    labels = _group_labels(engine, report, groups, drawn, user)
+    if len(groups) == 2:  # two dimensions: a table of the measure, one per row and column
+        corner = " / ".join(_group_name(g, by_name) for g in groups)
+        card["pivot"] = _pivot(engine, report, groups, measure, result.rows[:PIVOT_ROWS], user, corner)
+        card["caption"] = say("pivot_caption", measure=measure.label, groups=corner)
+        return card
+    drawn = result.rows[:CHART_ROWS]
+    labels = [" · ".join(parts) for parts in _group_labels(engine, report, groups, drawn, user)]
     bars = [
         Bar(labels[index] or str(index + 1), _number(row.get(measure.name)), measure.text(row.get(measure.name)))
         for index, row in enumerate(drawn)
@@ -144,13 +151,41 @@ def _group_columns(report: ReportDef, columns: Sequence[_Column], figures: froze
     return groups
 
 
+def _pivot(
+    engine: CrmEngine,
+    report: ReportDef,
+    groups: Sequence[_Column],
+    measure: _Column,
+    rows: Sequence[Mapping[str, Any]],
+    user: User,
+    corner: str,
+) -> dict[str, Any]:
+    """A two-dimensional report as a table: the first group down, the second across, the
+    measure in the cells (in the order the report gives them; "—" where it has no row)."""
+    labels = _group_labels(engine, report, groups, rows, user)
+    down: dict[str, dict[str, str]] = {}
+    across: dict[str, str] = {}  # label → the value it names
+    for (first, second), row in zip(labels, rows, strict=True):
+        down.setdefault(first, {})[second] = measure.text(row.get(measure.name))
+        across.setdefault(second, str(row.get(groups[1].name) or ""))
+    columns = list(across)
+    if groups[1].type not in ("state", "enum"):  # states and choices keep their order; months go in theirs
+        columns.sort(key=lambda label: across[label])
+    return {
+        "corner": corner,
+        "measure": measure.label,
+        "columns": columns,
+        "rows": [(label, [cells.get(c, "—") for c in columns]) for label, cells in down.items()],
+    }
+
+
 def _group_labels(
     engine: CrmEngine,
     report: ReportDef,
     groups: Sequence[_Column],
     rows: Sequence[Mapping[str, Any]],
     user: User,
-) -> list[str]:
+) -> list[list[str]]:
     none = say("none_value")
     resolved: dict[str, dict[int, str]] = {}
     for column in groups:
@@ -169,7 +204,7 @@ def _group_labels(
                 parts.append(resolved[column.name].get(int(value), f"#{value}"))
             else:
                 parts.append(column.text(value))
-        labels.append(" · ".join(parts))
+        labels.append(parts)
     return labels
 
 
@@ -276,8 +311,9 @@ def _percent(value: Any) -> str:
 
 
 def duration(value: float, unit: str) -> str:
-    """A stay in the report's unit: hours, or days ("2.4 days"), a stay under a day in hours."""
+    """A stay as people say it, whatever the report's unit: in hours under a day ("9.5
+    hours"), else in days ("3.2 days", never "1,651.3 hours")."""
     hours = value if unit == "hour" else value * 24
-    if unit == "hour" or hours < 24:
+    if hours < 24:
         return say("hours", n=f"{hours:,.1f}")
     return say("days", n=f"{hours / 24:,.1f}")
