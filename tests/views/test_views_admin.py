@@ -4,6 +4,8 @@ the board lists what the user may see, choosing one applies it (filter, sort, co
 
 from __future__ import annotations
 
+import html
+import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -165,3 +167,20 @@ def test_cards_a_column_loads_later_keep_the_view(crm: CrmEngine) -> None:
     assert "Rita Feb" in cards and "Ravi Feb" in cards and "Rita Mar" not in cards
     everything = ada.get(f"{BOARD}cards/?state=open&offset=0").get_data(as_text=True)
     assert "Rita Mar" in everything
+
+
+def test_every_list_has_quick_filters_on_owner_dates_and_state(crm: CrmEngine) -> None:
+    from engine.web.admin._filters import filter_index
+
+    rita_mar = crm.records.list("deal", where={"title": "Rita Mar"}, actor=SYSTEM).items[0]
+    crm.workflows.run("deal", rita_mar["id"], "win", user=crm.users.get("ada"))
+    state = filter_index(crm.model.entity("deal"), "stage", "eq")
+    assert state is not None
+    rita = ui(crm, "rita")
+    assert shown(rita.get(f"{LIST}?flt0_{state}=won").get_data(as_text=True)) == ["Rita Mar"]
+    page = rita.get(LIST).get_data(as_text=True)
+    groups = re.search(r'filter-groups-data" class="d-none">(.*?)</', page, re.S)
+    assert groups is not None
+    offered = json.loads(html.unescape(groups.group(1)))
+    for label in ("Owner", "Created", "Updated", "Stage"):
+        assert label in offered, " | ".join(sorted(offered))

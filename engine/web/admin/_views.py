@@ -153,7 +153,7 @@ class SavedViewActions:
         conditions: list[Condition] = []
         for index, _name, value in self._get_list_filter_args() or ():
             flt = self._filters[index]
-            if isinstance(flt, SystemFilter) and flt.name == "owner" and str(value).strip() == "me":
+            if isinstance(flt, SystemFilter) and flt.field_name == "owner" and str(value).strip() == "me":
                 flt.apply(conditions, "@me")
             else:
                 flt.apply(conditions, flt.clean(value))
