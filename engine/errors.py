@@ -173,3 +173,18 @@ class UnknownNameError(UsageError):
 
     code = "not_found"
     http_status = 404
+
+
+class InvalidViewError(CrmError):
+    """A saved view that does not fit its entity: problems carry a JSON pointer into the
+    view as given (``/where/amount``, ``/sort/1``)."""
+
+    code = "invalid_view"
+    exit_code = 3
+    http_status = 422
+
+
+class ReadOnlyViewError(ConflictError):
+    """A view shipped in the definitions, which only a new version of them changes."""
+
+    code = "read_only_view"

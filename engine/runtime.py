@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from engine.scoring import ScoringService
     from engine.timeline import NoteService
     from engine.users import SessionService, SignInService, TokenService, UserService
+    from engine.views import ViewService
     from engine.webhooks import WebhookService
     from engine.workflow import WorkflowService
 
@@ -412,6 +413,13 @@ class CrmEngine:
         from engine.records import RecordService
 
         return RecordService(self)
+
+    @cached_property
+    def views(self) -> ViewService:
+        """Saved views: the definitions' view documents and the views people store."""
+        from engine.views import ViewService
+
+        return ViewService(self)
 
     @cached_property
     def notes(self) -> NoteService:

@@ -1,12 +1,13 @@
 """The definition language: read, validate and resolve JSON definitions.
 
 ``load_definitions`` reads a bundle (or one entity document) into frozen
-:class:`Definitions` (entities, workflows, scorings, reports and roles); ``validate_path`` reports every
-problem instead of raising; ``definitions_to_json`` / ``definitions_from_json`` /
-``definitions_digest`` handle the canonical resolved form the engine stores; ``field_type``
-and the ``*_TYPES`` sets answer what each field type is (``docs/where-things-live.md``). See
-``docs/definitions.md`` for the language (scorings included), ``docs/workflows.md`` for
-workflows and ``docs/reports.md`` for reports.
+:class:`Definitions` (entities, workflows, scorings, reports, roles, automations and
+views); ``validate_path`` reports every problem instead of raising;
+``definitions_to_json`` / ``definitions_from_json`` / ``definitions_digest`` handle the
+canonical resolved form the engine stores; ``field_type`` and the ``*_TYPES`` sets answer
+what each field type is (``docs/where-things-live.md``). See ``docs/definitions.md`` for
+the language (scorings included), ``docs/workflows.md`` for workflows,
+``docs/reports.md`` for reports and ``docs/views.md`` for views.
 """
 
 from __future__ import annotations
@@ -81,6 +82,13 @@ from engine.metadata._patterns import (
 )
 from engine.metadata._problems import PROBLEM_CODES
 from engine.metadata._recipients import Recipient, RecipientKind, recipients_from_json
+from engine.metadata._relative import (
+    FILTER_OPERATORS,
+    Relative,
+    is_relative,
+    literal,
+    parse_relative,
+)
 from engine.metadata._report_checks import REPORT_SYSTEM_FIELDS
 from engine.metadata._report_model import (
     REPORT_TYPES,
@@ -118,6 +126,7 @@ from engine.metadata._roles import (
     RoleDef,
     Scope,
 )
+from engine.metadata._views import ViewDef, view_problems, view_to_json
 from engine.metadata._workflow_model import (
     ActionDef,
     ActionKind,
@@ -136,6 +145,7 @@ __all__ = [
     "DEFAULT_MAX_LENGTH",
     "DEFAULT_PRECISION",
     "FIELD_TYPES",
+    "FILTER_OPERATORS",
     "FORMAT_PATTERNS",
     "GROUPABLE_TYPES",
     "INDEXABLE_TYPES",
@@ -202,6 +212,7 @@ __all__ = [
     "Recipient",
     "RecipientKind",
     "RelatedDef",
+    "Relative",
     "ReportDef",
     "ReportSpec",
     "ReportType",
@@ -218,6 +229,7 @@ __all__ = [
     "TriggerDef",
     "UnknownFieldTypeError",
     "ValueSource",
+    "ViewDef",
     "WorkflowDef",
     "automation_to_json",
     "definitions_digest",
@@ -226,13 +238,18 @@ __all__ = [
     "derive_label",
     "field_type",
     "freeze_json",
+    "is_relative",
+    "literal",
     "load_definitions",
     "number_pattern",
     "parse_offset",
+    "parse_relative",
     "pattern_matcher",
     "recipients_from_json",
     "thaw_json",
     "types_in",
     "types_where",
     "validate_path",
+    "view_problems",
+    "view_to_json",
 ]

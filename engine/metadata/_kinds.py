@@ -28,10 +28,11 @@ from engine.metadata._pipeline import Ancestors, Collection, DocumentKind, Resol
 from engine.metadata._reports import REPORT
 from engine.metadata._roles import ROLE
 from engine.metadata._scorings import SCORING
+from engine.metadata._views import VIEW
 from engine.metadata._workflows import WORKFLOW
 
 #: Every kind of definition, in dependency order.
-DEFINITION_KINDS: tuple[DocumentKind, ...] = (ENTITY, WORKFLOW, SCORING, REPORT, ROLE, AUTOMATION)
+DEFINITION_KINDS: tuple[DocumentKind, ...] = (ENTITY, WORKFLOW, SCORING, REPORT, ROLE, AUTOMATION, VIEW)
 
 
 def _check_order(kinds: tuple[DocumentKind, ...]) -> None:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from ._duplicate_rules import DuplicateRule
     from ._report_model import ReportDef
     from ._roles import RoleDef
+    from ._views import ViewDef
     from ._workflow_model import WorkflowDef
 
 FieldType = Literal[
@@ -247,9 +248,11 @@ class Definitions:
     #: Roles from role documents; none means permissions are not enforced.
     roles: Mapping[str, RoleDef] = field(default_factory=lambda: MappingProxyType({}))
     automations: Mapping[str, AutomationDef] = field(default_factory=lambda: MappingProxyType({}))
+    #: Saved views shipped in bundles (shared with everyone who may read their entity).
+    views: Mapping[str, ViewDef] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
-        freeze_mappings(self, "entities", "workflows", "scorings", "reports", "roles", "automations")
+        freeze_mappings(self, "entities", "workflows", "scorings", "reports", "roles", "automations", "views")
 
     def scorings_for(self, entity: str) -> tuple[ScoringDef, ...]:
         """The scoring definitions of ``entity``."""

@@ -135,8 +135,11 @@ PROBLEM_CODES: Mapping[str, str] = MappingProxyType(
         "invalid_offset": "a date trigger's offset or catch-up is not a signed duration in days or weeks",
         "invalid_cron": "a schedule trigger's cron is not five valid cron fields",
         "unknown_subscription": "a webhook action names a webhook subscription that does not exist (checked at apply)",
-        # rules (engine.logic), reported where the rule is written
-        "unknown_operator": "a rule uses an operator the rule language does not have",
+        # views
+        "duplicate_view": "two documents define the same view",
+        "invalid_relative": "a view's filter has a relative value (@...) that is unknown or does not fit its field",
+        # rules (engine.logic) and filters, reported where the rule or filter is written
+        "unknown_operator": "a rule or a view's filter uses an operator its language does not have",
         "invalid_operation": "a rule has an object of several keys where an operation belongs",
         "invalid_arguments": "a rule gives an operator arguments it cannot take",
         "rule_too_large": "a rule is larger than the rule language allows",

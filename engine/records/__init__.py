@@ -18,6 +18,7 @@ from ._display import (
 )
 from ._filters import OPERATORS, compile_sort, compile_where
 from ._json import record_json
+from ._relative import period_bounds, resolve_relative
 from ._search import searched_fields
 from ._service import MAX_PAGE, Page, Record, RecordService, new_change_id
 from ._totals import GroupTotal, group_totals
@@ -51,9 +52,11 @@ __all__ = [
     "number_record",
     "number_rows",
     "numbered_fields",
+    "period_bounds",
     "record_json",
     "reference_text",
     "reference_texts",
+    "resolve_relative",
     "searched_fields",
     "transition_to",
     "unique_conflicts",

@@ -32,10 +32,10 @@ from sqlalchemy.sql.elements import ColumnElement
 from engine import suggestions
 from engine.compile import field_validator
 from engine.errors import Problem, UsageError
-from engine.metadata import JSON_VALUED_TYPES, TEXT_TYPES, EntityDef, FieldDef, Label
+from engine.metadata import FILTER_OPERATORS, JSON_VALUED_TYPES, TEXT_TYPES, EntityDef, FieldDef, Label
 from engine.suggestions import did_you_mean, suggest
 
-OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "contains", "startswith", "is_null")
+OPERATORS = FILTER_OPERATORS
 _ORDERING = ("lt", "lte", "gt", "gte")
 _MAX_DEPTH = 32
 _MAX_IN = 10_000
@@ -48,6 +48,11 @@ _SYSTEM: dict[str, FieldDef] = {
     "created_by": FieldDef(name="created_by", type="string", label=Label("Created by"), max_length=128),
     "owner": FieldDef(name="owner", type="string", label=Label("Owner"), max_length=128),
 }
+
+
+def system_field(name: str) -> FieldDef | None:
+    """The system field ``name`` (``owner``, ``created_at``...) as filters see it, if any."""
+    return _SYSTEM.get(name)
 
 
 def _escape(token: str) -> str:

@@ -83,6 +83,7 @@ from ._unit import (
 )
 from ._upgrade import add_missing_columns, upgrade_storage
 from ._values import to_jsonable, to_text
+from ._view_tables import views
 from ._webhook_tables import webhook_deliveries, webhook_subscriptions
 
 __all__ = [
@@ -174,6 +175,7 @@ __all__ = [
     "unit_of",
     "upgrade_storage",
     "users",
+    "views",
     "webhook_deliveries",
     "webhook_subscriptions",
     "workflow_history",

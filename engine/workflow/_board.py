@@ -91,10 +91,12 @@ def board(
     actor: Actor,
     owner: str | None = None,
     search: str | None = None,
+    where: Any = None,
     limit: int = CARDS_PER_COLUMN,
 ) -> Board:
     """The board of ``workflow_name`` for ``actor``: only the records they may read, filtered
-    by ``owner`` (a user name) and the free-text ``search``.
+    by ``owner`` (a user name), the free-text ``search`` and ``where`` (a filter of the
+    records' filter language: a saved view's, for one).
 
     :raises NotFoundError: no such workflow.
     :raises PermissionDeniedError: the actor may not read the workflow's entity.
@@ -104,9 +106,9 @@ def board(
         raise NotFoundError(f"there is no workflow {workflow_name!r}")
     entity = engine.model.entity(workflow.entity)
     amount = amount_field(entity)
-    where: dict[str, Any] = {"owner": owner} if owner else {}
+    filtered = _filter_of(owner, where)
     totals = group_totals(
-        engine.records, entity.name, by=workflow.field, sum_of=amount, where=where or None, search=search, actor=actor
+        engine.records, entity.name, by=workflow.field, sum_of=amount, where=filtered, search=search, actor=actor
     )
     now = utcnow()
     columns: list[Column] = []
@@ -118,7 +120,7 @@ def board(
             continue
         cards: tuple[Card, ...] = ()
         if count:
-            cards, _more = _column_page(engine, workflow, state, where, search, actor, 0, limit, now)
+            cards, _more = _column_page(engine, workflow, state, filtered, search, actor, 0, limit, now)
         columns.append(Column(state, count, total, cards))
     open_first = [c for c in columns if not c.collapsed] + [c for c in columns if c.collapsed]
     filters = {k: v for k, v in (("owner", owner), ("search", search)) if v}
@@ -133,12 +135,14 @@ def column_cards(
     actor: Actor,
     owner: str | None = None,
     search: str | None = None,
+    where: Any = None,
     offset: int = 0,
     limit: int = CARDS_PER_COLUMN,
 ) -> tuple[tuple[Card, ...], bool]:
     """The cards of one open column after the first ``offset`` (the board's order: most
-    recently changed first), under the same filters as :func:`board`, and whether more
-    follow. A column loads the rest of its cards this way, ``limit`` at a time.
+    recently changed first), under the same filters as :func:`board` (``where``: a saved
+    view's filter, for one), and whether more follow. A column loads the rest of its cards
+    this way, ``limit`` at a time.
 
     :raises NotFoundError: no such workflow, or no such open state in it.
     :raises PermissionDeniedError: the actor may not read the workflow's entity.
@@ -147,26 +151,33 @@ def column_cards(
     state = workflow.states.get(state_name) if workflow is not None else None
     if workflow is None or state is None or state.final:
         raise NotFoundError(f"there is no open state {state_name!r} in the workflow {workflow_name!r}")
-    where: dict[str, Any] = {"owner": owner} if owner else {}
-    return _column_page(engine, workflow, state, where, search, actor, max(offset, 0), limit, utcnow())
+    filtered = _filter_of(owner, where)
+    return _column_page(engine, workflow, state, filtered, search, actor, max(offset, 0), limit, utcnow())
+
+
+def _filter_of(owner: str | None, where: Any) -> Any:
+    """The records' filter of a board: its owner and ``where`` (``None``: every record)."""
+    chosen = [part for part in ({"owner": owner} if owner else None, where) if part]
+    return None if not chosen else chosen[0] if len(chosen) == 1 else {"and": chosen}
 
 
 def _column_page(
     engine: CrmEngine,
     workflow: WorkflowDef,
     state: StateDef,
-    where: Mapping[str, Any],
+    where: Any,
     search: str | None,
     actor: Actor,
     offset: int,
     limit: int,
     now: datetime,
 ) -> tuple[tuple[Card, ...], bool]:
-    """``limit`` cards of ``state`` from ``offset``, and whether more follow (one query more
-    than shown: ``limit + 1`` rows)."""
+    """``limit`` cards of ``state`` from ``offset`` among the records ``where`` keeps, and
+    whether more follow (one query more than shown: ``limit + 1`` rows)."""
+    in_state = {workflow.field: state.name}
     page = engine.records.list(
         workflow.entity,
-        where={**where, workflow.field: state.name},
+        where=in_state if where is None else {"and": [where, in_state]},
         sort=["-updated_at", "-id"],
         limit=limit + 1,
         offset=offset,

@@ -21,6 +21,7 @@ CODE_DOCS = (
     ROOT / "docs" / "reports.md",
     ROOT / "docs" / "permissions.md",
     ROOT / "docs" / "automations.md",
+    ROOT / "docs" / "views.md",
 )
 TESTS = Path(__file__).parent
 

@@ -87,6 +87,10 @@ def labels_of(preset: str) -> list[tuple[str, Label | None]]:
             out.append((f"{workflow.name}.{name}", transition.label))
             out.extend((f"{workflow.name}.{name} input {i.name}", i.label) for i in transition.inputs.values())
     out.extend((scoring.name, scoring.label) for scoring in definitions.scorings.values())
+    for view in definitions.views.values():
+        out.append((f"view {view.name}", view.label))
+        if view.description is not None:
+            out.append((f"view {view.name} description", view.description))
     return out
 
 

@@ -37,6 +37,7 @@ from ._people import person_text
 from ._record_page import posted_inputs
 from ._records import endpoint_of
 from ._refusals import Situation, error_text
+from ._views import applied_view, views_bar
 
 
 class BoardLink(MenuLink):  # type: ignore[misc]
@@ -80,8 +81,19 @@ class BoardView(SignedInOnly, BaseView):  # type: ignore[misc]
         user = acting_user()
         owner = request.args.get("owner", "").strip() or None
         search = request.args.get("q", "").strip() or None
+        found = self.engine.model.definitions.workflows.get(workflow) if self.engine.has_definitions else None
+        if found is None:
+            abort(404)
+        applied = applied_view(self.engine, found.entity, user)
         try:
-            shown = board(self.engine, workflow, actor=user, owner=user.name if owner == "me" else owner, search=search)
+            shown = board(
+                self.engine,
+                workflow,
+                actor=user,
+                owner=user.name if owner == "me" else owner,
+                search=search,
+                where=applied.where if applied is not None else None,
+            )
         except NotFoundError:
             abort(404)
         language = current_language()
@@ -96,6 +108,7 @@ class BoardView(SignedInOnly, BaseView):  # type: ignore[misc]
             ),
             workflows=self.engine.model.definitions.workflows,
             form=BoardForm(),
+            views=views_bar(self.engine, shown.entity.name, user, applied.view.key if applied is not None else None),
             **self._card_context(shown.workflow, shown.now, language),
         )
 
@@ -111,14 +124,18 @@ class BoardView(SignedInOnly, BaseView):  # type: ignore[misc]
             offset = max(int(request.args.get("offset", "0")), 0)
         except ValueError:
             abort(400)
+        found = self.engine.model.definitions.workflows.get(workflow) if self.engine.has_definitions else None
+        if found is None:
+            abort(404)
+        applied = applied_view(self.engine, found.entity, user)
+        where = applied.where if applied is not None else None
         try:
             shown, more = column_cards(
                 self.engine, workflow, state, actor=user, owner=user.name if owner == "me" else owner,
-                search=search, offset=offset,
+                search=search, where=where, offset=offset,
             )  # fmt: skip
         except NotFoundError:
             abort(404)
-        found = self.engine.model.definitions.workflows[workflow]
         entity = self.engine.model.entity(found.entity)
         language = current_language()
         amount_name = amount_field(entity)
@@ -128,7 +145,7 @@ class BoardView(SignedInOnly, BaseView):  # type: ignore[misc]
             shown=shown,
             more=more,
             next_offset=offset + len(shown),
-            left=_left(self.engine, found, state, user, owner, search, offset + len(shown)) if more else 0,
+            left=_left(self.engine, found, state, user, owner, search, where, offset + len(shown)) if more else 0,
             amount=lambda value: format_amount(value, _scale(entity, amount_name)) if value is not None else "—",
             **self._card_context(found, utcnow(), language),
         )
@@ -138,13 +155,13 @@ class BoardView(SignedInOnly, BaseView):  # type: ignore[misc]
         cards a column loads later."""
         entity = self.engine.model.entity(workflow.entity)
         list_endpoint = endpoint_of(entity.name)
-        kept: dict[str, Any] = {
-            k: v for k, v in (("owner", request.args.get("owner")), ("q", request.args.get("q"))) if v
-        }
+        kept: dict[str, Any] = {k: v for k in ("owner", "q", "view") if (v := request.args.get(k))}
         index = filter_index(entity, workflow.field, "eq")
 
         def more_link(state: str) -> str:
             arguments: dict[str, Any] = {} if index is None else {f"flt0_{index}": state}
+            if kept.get("view"):  # the list of the column under the same view
+                arguments["view"] = kept["view"]
             return str(url_for(f"{list_endpoint}.index_view", **arguments))
 
         return {
@@ -211,13 +228,22 @@ def _scale(entity: EntityDef, amount: str | None) -> int | None:
 
 
 def _left(
-    engine: CrmEngine, workflow: WorkflowDef, state: str, user: User, owner: str | None, search: str | None, shown: int
+    engine: CrmEngine,
+    workflow: WorkflowDef,
+    state: str,
+    user: User,
+    owner: str | None,
+    search: str | None,
+    view: Any,
+    shown: int,
 ) -> int:
     """How many cards of the column are not shown yet (its count under the board's
-    filters, less those shown)."""
+    filters and the filter of its view, less those shown)."""
     where: dict[str, Any] = {workflow.field: state}
     if owner:
         where["owner"] = user.name if owner == "me" else owner
+    if view is not None:
+        where = {"and": [view, where]}
     total = engine.records.list(workflow.entity, where=where, search=search, limit=0, actor=user).total
     return max((total or 0) - shown, 0)
 

@@ -94,12 +94,13 @@ class SystemFilter(BaseFilter):  # type: ignore[misc]
 
     def __init__(self, name: str, operator: str, options: Any = None) -> None:
         super().__init__(word(name), options=options, data_type=None if name == "owner" else "datetimepicker")
-        self.name = name
+        # not ``self.name``: that is the label the filter menu shows ("Owner", "负责人")
+        self.system_field = name
         self.operator = operator
 
     @property
     def field_name(self) -> str:
-        return self.name
+        return self.system_field
 
     def operation(self) -> str:
         return Text(*_OPERATIONS[self.operator])
@@ -109,7 +110,7 @@ class SystemFilter(BaseFilter):  # type: ignore[misc]
 
     def clean(self, value: Any) -> Any:
         text = str(value).strip()
-        if self.name == "owner":
+        if self.system_field == "owner":
             if text == "me":
                 from ._auth import acting_user
 
@@ -118,7 +119,7 @@ class SystemFilter(BaseFilter):  # type: ignore[misc]
         return text.replace(" ", "T") + ":00+00:00" if len(text) == 16 else text
 
     def apply(self, query: list[Condition], value: Any) -> list[Condition]:
-        query.append({self.name: {self.operator: value}})
+        query.append({self.system_field: {self.operator: value}})
         return query
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import flash, redirect, request
+from flask import flash, g, redirect, request
 from flask_admin.form import SecureForm
 from flask_admin.helpers import get_form_data
 from flask_admin.model import BaseModelView
@@ -29,6 +29,7 @@ from engine.metadata import LISTED_TYPES, EntityDef, FieldDef
 from engine.permissions import EntityAccess
 from engine.records import MAX_PAGE, conditions_holding, searched_fields
 from engine.runtime import CrmEngine
+from engine.views import AppliedView
 
 from ._access import SignedInOnly
 from ._auth import acting_user
@@ -46,6 +47,7 @@ from ._record_page import RecordPage, flash_error
 from ._references import RecordChoice, ReferenceLoader, references_of
 from ._refusals import problem_describer
 from ._timeline import NoteActions
+from ._views import SavedViewActions, applied_view, with_view
 
 #: Columns of a list beyond the display field and the workflow states.
 LIST_COLUMNS = 6
@@ -69,8 +71,17 @@ def endpoint_of(entity: str) -> str:
     return f"records_{entity}"
 
 
-class EntityView(SignedInOnly, RecordPage, MergePages, NoteActions, BulkPages, BaseModelView):  # type: ignore[misc]
-    """The list, forms and record page of one entity."""
+class EntityView(
+    SignedInOnly,
+    RecordPage,
+    MergePages,
+    NoteActions,
+    BulkPages,
+    SavedViewActions,
+    BaseModelView,  # type: ignore[misc]
+):
+    """The list, forms and record page of one entity; ``view=ID`` in the list's address
+    applies a saved view (its filter AND the page's, its sort and columns)."""
 
     can_view_details = True
     can_set_page_size = True
@@ -79,6 +90,7 @@ class EntityView(SignedInOnly, RecordPage, MergePages, NoteActions, BulkPages, B
     form_base_class = SecureForm
     create_template = "crm_admin/record_create.html"
     edit_template = "crm_admin/record_edit.html"
+    list_template = "crm_admin/record_list.html"
 
     def __init__(self, engine: CrmEngine, definition: EntityDef, category: Text) -> None:
         self.engine = engine
@@ -95,13 +107,19 @@ class EntityView(SignedInOnly, RecordPage, MergePages, NoteActions, BulkPages, B
             **{n: word(n) for n in _SYSTEM_COLUMNS},
             **{f.name: Text.of(f.label) for f in definition.fields.values()},
         }
-        self.column_sortable_list = [
-            n for n in self.column_list if n in _SYSTEM_COLUMNS or definition.fields[n].type in LISTED_TYPES
+        #: what a list may show: its own columns, and those a saved view picks
+        self.listable = [
+            "id",
+            *(f.name for f in definition.fields.values() if f.type in LISTED_TYPES),
+            *_SYSTEM_COLUMNS[1:],
         ]
+        self.column_sortable_list = list(dict.fromkeys(self.listable))
         self.column_filters = [*entity_filters(definition), *system_filters(self._owner_choices)]
         self.searched = searched_fields(definition)  # what the records service's search looks in
         self.column_searchable_list = self.searched
-        self.column_formatters = {name: self._formatter(name) for name in self.column_list}
+        self.column_formatters = {
+            name: self._formatter(name) for name in dict.fromkeys([*self.column_list, *self.listable])
+        }
         super().__init__(
             RecordRow,
             name=Text.of(definition.label),
@@ -142,11 +160,23 @@ class EntityView(SignedInOnly, RecordPage, MergePages, NoteActions, BulkPages, B
     @property
     def _list_columns(self) -> list[tuple[str, str]]:
         hidden = self._hidden()
+        applied = self._applied_view() if signed_in() else None
+        if applied is not None and applied.columns:
+            names = dict.fromkeys(["id", *(c for c in applied.columns if c in self.listable)])
+            return [(n, self.column_labels[n]) for n in names if n not in hidden]
         return [c for c in self._all_list_columns if c[0] not in hidden]
 
     @_list_columns.setter
     def _list_columns(self, columns: list[tuple[str, str]]) -> None:
         self._all_list_columns = columns
+
+    def _applied_view(self) -> AppliedView | None:
+        """The saved view the list's address names, applied once per request."""
+        cache: dict[str, AppliedView | None] = g.setdefault("crm_applied_views", {})
+        name = self.definition.name
+        if name not in cache:
+            cache[name] = applied_view(self.engine, name, acting_user())
+        return cache[name]
 
     def _searched(self) -> list[str]:
         hidden = self._hidden()
@@ -259,12 +289,15 @@ class EntityView(SignedInOnly, RecordPage, MergePages, NoteActions, BulkPages, B
             flt = self._filters[index]
             flt.apply(conditions, flt.clean(value))
         size = min(page_size or self.page_size, MAX_PAGE)
+        applied = self._applied_view()
         sort = f"-{sort_field}" if sort_field and sort_desc else (sort_field or "-id")
+        if not sort_field and applied is not None and applied.sort:
+            sort = ",".join(applied.sort)
         user = acting_user()
         try:
             found = self.engine.records.list(
                 self.definition.name,
-                where=where_of(conditions),
+                where=with_view(applied, where_of(conditions)),
                 search=search if search and self._searched() else None,  # the API's q=
                 sort=sort,
                 limit=size,

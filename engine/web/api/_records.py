@@ -28,15 +28,22 @@ from .._users import current_user
 from . import _cursors
 from ._lookup import resolved
 
-LIST_PARAMETERS = ("where", "sort", "q", "limit", "offset", "cursor")
+LIST_PARAMETERS = ("where", "sort", "q", "limit", "offset", "cursor", "view")
 DEFAULT_LIMIT = 50
 
 
 @resolved(params=LIST_PARAMETERS)
 def list_records(engine: CrmEngine, entity: EntityDef) -> Response:
     """A page of records matching ``where`` and the search ``q``, sorted by ``sort``; from
-    ``offset``, or after the record a ``cursor`` (of a ``next`` link) names."""
+    ``offset``, or after the record a ``cursor`` (of a ``next`` link) names. ``view`` (a
+    saved view's id) adds the view's filter and, unless ``sort`` is given, its sort."""
     where, sort, search = where_param(), sort_param(), request.args.get("q")
+    view = request.args.get("view")
+    if view is not None:  # the view's filter AND the one given; its sort unless one is given
+        applied = engine.views.apply(view, entity=entity.name, user=current_user())
+        if applied.where is not None:
+            where = applied.where if where is None else {"and": [applied.where, where]}
+        sort = sort or (",".join(applied.sort) or None)
     limit = int_param("limit", DEFAULT_LIMIT, maximum=MAX_PAGE)
     keys = _cursors.order_keys(entity, sort)
     bound = _cursors.binding(entity.name, where, sort, search)

@@ -26,6 +26,7 @@ from . import (
     _ownership,
     _records,
     _scores,
+    _views,
     _webhooks,
     _workflow,
 )
@@ -82,6 +83,7 @@ def _routes() -> Iterable[Route]:
     yield from _webhooks.ROUTES
     yield from _merges.ROUTES
     yield from _ownership.ROUTES
+    yield from _views.ROUTES
 
 
 def init_app(app: Flask, engine: CrmEngine) -> None:

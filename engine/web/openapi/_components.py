@@ -501,6 +501,14 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "with the same where, sort and q (not with offset).",
         "schema": {"type": "string"},
     },
+    "view": {
+        "name": "view",
+        "in": "query",
+        "required": False,
+        "description": "A saved view's id (a number, or a view document's name): its filter, with relative "
+        "values worked out, AND where; its sort unless sort is given (see docs/views.md).",
+        "schema": {"type": "string"},
+    },
     "where": {
         "name": "where",
         "in": "query",

@@ -112,7 +112,7 @@ def _record_paths(n: str) -> Paths:
                 n,
                 f"List {n} records (filter, sort, page)",
                 {**_page(schema_ref(f"{n}.page")), **_problems(404)},
-                parameters=["where", "sort", "q", "limit", "offset", "cursor"],
+                parameters=["where", "sort", "q", "limit", "offset", "cursor", "view"],
             ),
             "post": _op(
                 f"{n}.create",

@@ -19,6 +19,7 @@ from ._merge_paths import MERGE_SCHEMAS, entity_merge_paths, merge_paths
 from ._notification_paths import notification_paths
 from ._ownership_paths import OWNERSHIP_SCHEMAS, claim_paths, ownership_paths
 from ._paths import entity_paths, event_paths, global_paths
+from ._view_paths import VIEW_SCHEMAS, view_paths
 from ._webhook_paths import SCHEMAS as WEBHOOK_SCHEMAS
 from ._webhook_paths import webhook_paths
 
@@ -55,6 +56,7 @@ def build_spec(definitions: Definitions | None, version: int) -> dict[str, Any]:
         {"name": "admin", "description": "Definitions, presets and imports (administrators)"},
         {"name": "notifications", "description": "What notify actions told the calling user"},
         {"name": "merges", "description": "Record merges and their undo"},
+        {"name": "views", "description": "Saved views: filters, sorts and columns of an entity's records"},
     ]
     entities = list(definitions.entities.values()) if definitions is not None else []
     for entity in entities:
@@ -72,6 +74,7 @@ def build_spec(definitions: Definitions | None, version: int) -> dict[str, Any]:
         **webhook_paths(),
         **merge_paths(names),
         **ownership_paths(),
+        **view_paths(),
     }.items():
         spec.path(path=path, operations=operations)
     out = spec.to_dict()
@@ -92,6 +95,7 @@ def _add_shared_components(spec: APISpec) -> None:
         **MERGE_SCHEMAS,
         **OWNERSHIP_SCHEMAS,
         **BULK_SCHEMAS,
+        **VIEW_SCHEMAS,
     }.items():
         spec.components.schema(name, copy.deepcopy(schema))
     for name, response in RESPONSES.items():
