@@ -66,7 +66,7 @@ def _bundle_with(tmp_path: Path, by: Any) -> Path:
 @pytest.mark.parametrize(("by", "code", "pointer"), [
     ([{"field": "amount", "bands": [1000, 500]}], "unsorted_bands", "/by/0/bands"),
     ([{"field": "title", "bands": [10]}], "unsuitable_field", "/by/0/field"),
-    ([{"field": "amount", "bands": []}], "type", "/by/0"),
+    ([{"field": "amount", "bands": []}], "too_short", "/by/0/bands"),
 ])  # fmt: skip
 def test_bands_out_of_order_or_on_a_field_that_is_not_a_number_are_refused(
     tmp_path: Path, by: Any, code: str, pointer: str
