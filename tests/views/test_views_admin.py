@@ -184,3 +184,21 @@ def test_every_list_has_quick_filters_on_owner_dates_and_state(crm: CrmEngine) -
     offered = json.loads(html.unescape(groups.group(1)))
     for label in ("Owner", "Created", "Updated", "Stage"):
         assert label in offered, " | ".join(sorted(offered))
+
+
+def test_a_view_grouped_by_a_field_heads_each_group_of_rows(crm: CrmEngine) -> None:
+    grouped = crm.views.create(
+        {"entity": "deal", "name": "By owner", "group_by": "owner", "sort": ["-amount"]}, user=crm.users.get("ada")
+    )
+    page = ui(crm, "ada").get(f"{LIST}?view={grouped.id}").get_data(as_text=True)
+    body = page[page.index("</thead>") :]
+    heads = re.findall(r'<th colspan="999" scope="colgroup" class="crm-group-head" data-group="([^"]*)">', body)
+    assert heads == ["ravi", "rita"]  # sorted by the group first
+    ravi, rita = (body.index(f'data-group="{name}"') for name in heads)
+    assert body.index("Ravi Feb") < rita and ravi < body.index("Rita Feb") < body.index("Rita Mar")  # -amount within
+    # a rep's list under the same field: only her group (a view never widens what she reads)
+    mine = crm.views.create(
+        {"entity": "deal", "name": "Mine by owner", "group_by": "owner"}, user=crm.users.get("rita")
+    )
+    page = ui(crm, "rita").get(f"{LIST}?view={mine.id}").get_data(as_text=True)
+    assert re.findall(r'class="crm-group-head" data-group="([^"]*)"', page) == ["rita"]

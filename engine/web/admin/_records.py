@@ -15,6 +15,7 @@ refusal comes back as a message.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import flash, g, redirect, request
@@ -65,6 +66,14 @@ class RecordRow:
         if name.startswith("__"):
             raise AttributeError(name)
         return self.values.get(name)
+
+
+@dataclass(frozen=True)
+class ListGroup:
+    """A list grouped by ``field`` (its label as the list's column shows it)."""
+
+    field: str
+    label: str
 
 
 def endpoint_of(entity: str) -> str:
@@ -177,6 +186,15 @@ class EntityView(
         if name not in cache:
             cache[name] = applied_view(self.engine, name, acting_user())
         return cache[name]
+
+    def list_group(self) -> ListGroup | None:
+        """The field the applied view groups the list by (``group_by``), when the user may
+        see it: the rows come sorted by it, and the list heads each group with its value."""
+        applied = self._applied_view() if signed_in() else None
+        name = applied.view.group_by if applied is not None else None
+        if not name or name in self._hidden() or name not in self.column_labels:
+            return None
+        return ListGroup(name, str(self.column_labels[name]))
 
     def _searched(self) -> list[str]:
         hidden = self._hidden()
@@ -293,6 +311,9 @@ class EntityView(
         sort = f"-{sort_field}" if sort_field and sort_desc else (sort_field or "-id")
         if not sort_field and applied is not None and applied.sort:
             sort = ",".join(applied.sort)
+        group = self.list_group()
+        if group is not None:  # a group's rows together, in the page's (or the view's) order within it
+            sort = ",".join([group.field, *(k for k in sort.split(",") if k.lstrip("-") != group.field)])
         user = acting_user()
         try:
             found = self.engine.records.list(
