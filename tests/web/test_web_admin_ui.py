@@ -322,6 +322,15 @@ def test_every_entity_of_every_mode_renders_its_list_form_and_record(engine: Crm
         if first:
             assert client.get(f"{base}details/?id={first[0]['id']}").status_code == 200, entity
             assert client.get(f"{base}edit/?id={first[0]['id']}").status_code == 200, entity
+    # the workspace over the same mode: every workflow's board with a column per state,
+    # My day and the reports page
+    for name, workflow in engine.model.definitions.workflows.items():
+        board = client.get(f"/admin/board/{name}/")
+        assert board.status_code == 200, name
+        columns = re.findall(r'class="crm-board-column[^"]*" data-state="([^"]+)"', board.get_data(as_text=True))
+        assert sorted(columns) == sorted(workflow.states), name
+    assert client.get("/admin/my-day/").status_code == 200
+    assert client.get("/admin/reports/").status_code == 200
 
 
 def _card(page: str, report: str) -> str:
