@@ -75,7 +75,7 @@ _APPROVAL = ("approv", "review", "submit", "audit", "sign", "check", "verify")
 _SERVICE = ("ticket", "case", "complaint", "request", "issue", "incident", "claim", "service")
 _LEVEL = ("level", "tier", "grade", "rank")
 #: states a record lives in for months (an active member, an agreement in force)
-_LIFECYCLE_START = frozenset({"active", "normal", "enabled", "in_use", "effective", "live", "in_force", "running"})
+LIFECYCLE_STATES = frozenset({"active", "normal", "enabled", "in_use", "effective", "live", "in_force", "running"})
 _LIFETIME_HOURS = 24.0 * 120
 _MAX_STEPS = 16
 #: times a record may find its next move not (yet) allowed before it stays where it is
@@ -196,6 +196,21 @@ def _matches(name: str, words: tuple[str, ...]) -> bool:
     return any(w in lowered for w in words)
 
 
+def workflow_kind(wf: WorkflowDef) -> WorkflowKind:
+    """What a workflow is for, from the names of its entity, field, states and transitions."""
+    if _matches(wf.entity, _SERVICE):
+        return "service"
+    if _matches(wf.field, _LEVEL) or _matches(wf.name, _LEVEL):
+        return "level"
+    if wf.initial_state in LIFECYCLE_STATES:
+        return "lifecycle"
+    if any(s.final and _matches(s.name, _WON) for s in wf.states.values()):
+        return "funnel"
+    if _matches(" ".join([*wf.transitions, *wf.states]), _APPROVAL):
+        return "approval"
+    return "process"
+
+
 def walk_record(walkers: list[WorkflowWalker], record: WalkRecord, env: WalkEnv) -> None:
     """Walk every workflow of ``record``, moves of all of them in time order."""
     cursors = [walker.start(record, env) for walker in walkers]
@@ -251,7 +266,7 @@ class WorkflowWalker:
             for s in workflow.states.values()
             if s.escalation is not None and s.escalation.transition
         }
-        self.kind = self._kind()
+        self.kind = workflow_kind(workflow)
         self.steps: dict[str, list[Step]] = {s: [] for s in workflow.states}
         for name, t in sorted(workflow.transitions.items()):
             if _links_created(compiled.transitions[name].actions):
@@ -284,20 +299,6 @@ class WorkflowWalker:
             )
             if stages:
                 self.weights = _funnel_weights(stages)
-
-    def _kind(self) -> WorkflowKind:
-        wf = self.workflow
-        if _matches(wf.entity, _SERVICE):
-            return "service"
-        if _matches(wf.field, _LEVEL) or _matches(wf.name, _LEVEL):
-            return "level"
-        if self.initial in _LIFECYCLE_START:
-            return "lifecycle"
-        if any(s.final and _matches(s.name, _WON) for s in wf.states.values()):
-            return "funnel"
-        if _matches(" ".join([*wf.transitions, *wf.states]), _APPROVAL):
-            return "approval"
-        return "process"
 
     # -- one record ------------------------------------------------------------------------
     def start(self, record: WalkRecord, env: WalkEnv) -> _Cursor:
@@ -356,7 +357,7 @@ class WorkflowWalker:
         return None if step is None else (step, escalation.after.total_seconds())
 
     def _dwell(self, rng: random.Random, state: StateDef, initial: bool) -> float:
-        if state.name in _LIFECYCLE_START:
+        if state.name in LIFECYCLE_STATES:
             median = _LIFETIME_HOURS * 3600.0
         elif state.escalation is not None:
             # a state with an SLA is mostly left in time: about one in six breaches it
