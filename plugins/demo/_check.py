@@ -25,8 +25,7 @@ from engine.storage import to_jsonable, workflow_history
 RULES: Mapping[str, str] = {
     "date_order": "the earlier date of a pair (start/end, check-in/check-out, from/to, submitted/approved …) "
     "is not after the later one",
-    "outcome_time": "an outcome time (done, won, approved, paid …) is not before the record was created "
-    "nor after now",
+    "outcome_time": "an outcome time (done, won, approved, paid …) is not before the record was created nor after now",
     "state_time": "a record in a state with a time of its own (won → won_at, done → done_at) has that time",
     "time_without_state": "a record has an outcome time (won_at, done_at) only for a state it reached",
     "lost_received_money": "a lost, cancelled or rejected record received no money, nor did its children",
@@ -36,8 +35,7 @@ RULES: Mapping[str, str] = {
     "ledger_sign": "a ledger entry that takes away (redeem, expire, spend) is negative, one that adds positive",
     "score_agrees": "a stored score and its tier or grade are what the scoring computes from the record",
     "derived_agrees": "a computed or rolled-up value is what its rule gives from the record",
-    "time_in_state": "an open record has not sat in its state longer than 3× the state's SLA (365 days "
-    "without one)",
+    "time_in_state": "an open record has not sat in its state longer than 3× the state's SLA (365 days without one)",
 }
 
 

@@ -12,17 +12,12 @@ from engine.storage import scores, scoring_models
 
 from ._check import CheckData, Rule, Violation
 from ._values import part_fields
-from ._walk import LIFECYCLE_STATES, workflow_kind
+from ._walk import LIFECYCLE_STATES, MOVING_KINDS, stale_after, workflow_kind
 
 _NUMBERS = frozenset({"integer", "decimal", "money"})
 #: ledger entry types that take away from a balance, and that add to it
 _TAKES = ("redeem", "redemption", "expire", "expiry", "spend", "deduct", "withdraw")
 _ADDS = ("earn", "top_up", "topup", "bonus", "recharge", "accrue")
-#: kinds of workflow a record moves through and leaves (levels and lifecycles are where it lives)
-_MOVING = frozenset({"funnel", "approval", "process", "service"})
-#: how long an open record may sit in a state without an SLA, and how many SLAs with one
-STALE_WITHOUT_SLA = timedelta(days=365)
-STALE_SLAS = 3
 
 
 def _part_of_whole(data: CheckData) -> Iterator[Violation]:
@@ -154,7 +149,7 @@ def _derived_agrees(data: CheckData) -> Iterator[Violation]:
 
 def _time_in_state(data: CheckData) -> Iterator[Violation]:
     for workflow in sorted(data.definitions.workflows.values(), key=lambda w: w.name):
-        if workflow_kind(workflow) not in _MOVING:
+        if workflow_kind(workflow) not in MOVING_KINDS:
             continue
         for r in data.records[workflow.entity]:
             state = workflow.states.get(r[workflow.field])
@@ -164,7 +159,7 @@ def _time_in_state(data: CheckData) -> Iterator[Violation]:
             if not steps:
                 continue
             entered = steps[-1]["at"]
-            bound = STALE_SLAS * state.escalation.after if state.escalation is not None else STALE_WITHOUT_SLA
+            bound = stale_after(state)
             if data.now - entered > bound:
                 days = (data.now - entered) / timedelta(days=1)
                 yield Violation(
@@ -177,4 +172,3 @@ def _time_in_state(data: CheckData) -> Iterator[Violation]:
 
 
 FIGURE_RULES: tuple[Rule, ...] = (_part_of_whole, _ledger_sign, _score_agrees, _derived_agrees, _time_in_state)
-

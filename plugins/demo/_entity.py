@@ -21,6 +21,7 @@ from engine.metadata import EntityDef
 from engine.records import conditions_holding
 from engine.storage import workflow_history_row
 
+from ._coherence import Coherence
 from ._constraints import UniqueValues, constrained
 from ._people import RecordContext
 from ._plan import RefPlan, scoring_targets, workflow_owned
@@ -138,6 +139,7 @@ class EntityGen:
         }
         self.groups = [(group, set(run.taken_tuples(name, group))) for group in self.definition.unique]
         self.rules = derived_rules(self.definition)
+        self.coherence = Coherence(self.definition, {w.workflow.field: tuple(w.workflow.states) for w in self.walkers})
         self.score_fields = sorted(
             target.name
             for scoring in definitions.scorings_for(name)
@@ -359,6 +361,7 @@ class EntityGen:
             values.pop(name, None)
         for rule in self.rules:
             rule(values)
+        self.coherence.apply(values, ctx)
         return claimed
 
     def _walked(
@@ -441,6 +444,7 @@ class EntityGen:
             self.run.defaults,
         )
         walk_record(self.walkers, walk, env)
+        self.coherence.apply(values, self.ctx)
         for workflow, transition in walk.relied:
             self.run.relied.setdefault(self.name, []).append((record_id, workflow, transition))
         final = self._validated(values, claimed)

@@ -25,7 +25,7 @@ import random
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -196,6 +196,18 @@ def _matches(name: str, words: tuple[str, ...]) -> bool:
     return any(w in lowered for w in words)
 
 
+#: kinds of workflow a record moves through and leaves (levels and lifecycles are where it lives)
+MOVING_KINDS = frozenset({"funnel", "approval", "process", "service"})
+#: how long an open record may sit in a state without an SLA, and how many SLAs with one
+STALE_WITHOUT_SLA = timedelta(days=365)
+STALE_SLAS = 3
+
+
+def stale_after(state: StateDef) -> timedelta:
+    """How long an open record may sit in ``state`` (``crm demo check``'s time_in_state)."""
+    return STALE_SLAS * state.escalation.after if state.escalation is not None else STALE_WITHOUT_SLA
+
+
 def workflow_kind(wf: WorkflowDef) -> WorkflowKind:
     """What a workflow is for, from the names of its entity, field, states and transitions."""
     if _matches(wf.entity, _SERVICE):
@@ -328,9 +340,29 @@ class WorkflowWalker:
             # the SLA runs out before anyone moves the record: the tick escalates it
             if due <= env.now and (step is None or due < at):
                 return due, esc_step, True
+        deadline = self._deadline(cursor, current, rng)
+        if deadline is not None and (step is None or at > deadline) and deadline <= env.now:
+            # nobody leaves a deal or a request open for years: it is closed before it goes stale
+            step = step if step is not None else self._closing(cursor)
+            at = max(deadline, cursor.clock + _MIN_GAP)
         if step is None or at > env.now:
             return None
         return at, step, False
+
+    def _deadline(self, cursor: _Cursor, state: StateDef, rng: random.Random) -> float | None:
+        """When a record in ``state`` has to move on to keep within :func:`stale_after`."""
+        if self.kind not in MOVING_KINDS or state.name in LIFECYCLE_STATES:
+            return None
+        return cursor.entered + stale_after(state).total_seconds() * rng.uniform(0.3, 0.9)
+
+    def _closing(self, cursor: _Cursor) -> Step | None:
+        """The way out of a state that has waited long enough: given up on, else onwards."""
+        steps = [s for s in self.steps.get(cursor.state, ()) if s.name not in cursor.blocked and s.kind != "escalate"]
+        for kind in ("negative", "forward", "backward"):
+            found = next((s for s in steps if s.kind == kind), None)
+            if found is not None:
+                return found
+        return None
 
     def _decide(self, cursor: _Cursor, rng: random.Random) -> Step | None:
         weights = self.weights
