@@ -8,12 +8,30 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from engine.metadata import EntityDef
 
-from ._conventions import DATE_TYPES, IN_FORCE, OUTCOMES, OVER, date_pairs, stem, term_pairs, time_field
+from ._conventions import (
+    DATE_TYPES,
+    IN_FORCE,
+    LOST_STATES,
+    OUTCOMES,
+    OVER,
+    RECEIVED,
+    date_pairs,
+    received_fields,
+    stem,
+    term_pairs,
+    time_field,
+)
 from ._people import RecordContext
+
+if TYPE_CHECKING:
+    from engine.runtime import CompiledModel
 
 _DAY = 86400.0
 #: a datetime pair put back in order lasts minutes to hours (a visit, a meeting)
@@ -140,3 +158,32 @@ def _after(a: date | datetime, b: date | datetime) -> bool:
     if isinstance(a, datetime) and isinstance(b, datetime):
         return a > b
     return _day(a) > _day(b)
+
+
+def unreceived(conn: Connection, model: CompiledModel, first_ids: Mapping[str, int]) -> None:
+    """Children of a record that came to nothing (a lost project) received no money: their
+    received amounts and the dates they came in are left empty. Records of this run only
+    (``first_ids``: entity → its first id in the run); before the derived values settle."""
+    definitions = model.definitions
+    for workflow in sorted(definitions.workflows.values(), key=lambda w: w.name):
+        lost = sorted(set(workflow.states) & LOST_STATES)
+        if not lost:
+            continue
+        parent = model.table(workflow.entity)
+        for child_name in sorted(definitions.entities):
+            child = definitions.entities[child_name]
+            money = received_fields(child)
+            if child_name == workflow.entity or not money or child_name not in first_ids:
+                continue
+            dates = [n for n, f in sorted(child.fields.items()) if f.type in DATE_TYPES and stem(n)[0] in RECEIVED]
+            cleared = [n for n in (*money, *dates) if not child.fields[n].required]
+            if not cleared:
+                continue
+            table = model.table(child_name)
+            for ref in sorted(f.name for f in child.references() if f.target == workflow.entity):
+                lost_ids = sa.select(parent.c.id).where(parent.c[workflow.field].in_(lost))
+                conn.execute(
+                    table.update()
+                    .where(table.c.id >= first_ids[child_name], table.c[ref].in_(lost_ids))
+                    .values({n: None for n in cleared})
+                )

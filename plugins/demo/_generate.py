@@ -30,6 +30,7 @@ from engine.storage import (
 )
 from engine.transfer import BulkWriter
 
+from ._coherence import unreceived
 from ._constraints import normalized
 from ._earned_derived import earn_derived
 from ._earned_scores import Relied, earn_scores
@@ -315,6 +316,7 @@ class DemoRun:
                     "default or a pattern made of literals, classes and repeats",
                 )
         self._second_pass()
+        unreceived(self.conn, self.engine.model, self._next_ids)
         self._settle()
         for entity, relied in sorted(self.relied.items()):
             self.short[entity] = earn_derived(self, entity, relied)
