@@ -126,6 +126,12 @@ class DemoDataGenerator:
         """See :func:`demo_logins`."""
         return demo_logins(engine, before)
 
+    def check(self, engine: CrmEngine, *, now: datetime | None = None) -> list[dict[str, Any]]:
+        """The invariants of ``_check.RULES`` the loaded records break, as JSON."""
+        from ._check import check_demo
+
+        return [v.to_json() for v in check_demo(engine, now=now)]
+
 
 #: The one generator ``plugins.builtin`` hands out.
 GENERATOR = DemoDataGenerator()
