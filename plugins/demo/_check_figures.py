@@ -12,7 +12,7 @@ from engine.storage import scores, scoring_models
 
 from ._check import CheckData, Rule, Violation
 from ._values import part_fields
-from ._walk import LIFECYCLE_STATES, MOVING_KINDS, stale_after, workflow_kind
+from ._workflow_kinds import LIFECYCLE_STATES, MOVING_KINDS, stale_after, workflow_kind
 
 _NUMBERS = frozenset({"integer", "decimal", "money"})
 #: ledger entry types that take away from a balance, and that add to it
