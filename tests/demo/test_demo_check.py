@@ -142,16 +142,13 @@ def _plant_derived_agrees(engine: CrmEngine) -> tuple[str, int]:
 
 
 def _plant_time_in_state(engine: CrmEngine) -> tuple[str, int]:
-    deal = _first(engine, "opportunity", lambda t: t.c.stage.in_(["qualification", "needs_analysis"]))
+    """An open deal whose whole history happened 500 days earlier: it sat in its stage since."""
+    deal = _first(engine, "opportunity", lambda t: t.c.stage.not_in(["won", "lost"]))
+    h = workflow_history
     with engine.db.write() as tx:
-        last = tx.execute(
-            sa.select(sa.func.max(workflow_history.c.id)).where(
-                workflow_history.c.entity == "opportunity", workflow_history.c.record_id == deal["id"]
-            )
-        ).scalar()
-        tx.execute(
-            workflow_history.update().where(workflow_history.c.id == last).values(at=NOW - timedelta(days=500))
-        )
+        mine = (h.c.entity == "opportunity") & (h.c.record_id == deal["id"])
+        for row_id, at in tx.execute(sa.select(h.c.id, h.c.at).where(mine)).all():
+            tx.execute(h.update().where(h.c.id == row_id).values(at=at - timedelta(days=500)))
     return "opportunity", deal["id"]
 
 
@@ -191,21 +188,21 @@ def test_the_command_exits_0_on_clean_data_and_1_with_the_violations(
     sqlite_url: str, run_cli: Callable[..., CliResult]
 ) -> None:
     loaded = run_cli("--database-url", sqlite_url, "preset", "load", "key_account", "--demo", "200")
-    assert loaded.code == 0, loaded.err
+    assert loaded.exit_code == 0, loaded.stderr
     clean = run_cli("--database-url", sqlite_url, "demo", "check")
-    assert (clean.code, clean.out.strip()) == (0, "no violations"), clean.out
-    data = json.loads(run_cli("--database-url", sqlite_url, "demo", "check", "--json").out)
+    assert (clean.exit_code, clean.stdout.strip()) == (0, "no violations"), clean.stdout
+    data = json.loads(run_cli("--database-url", sqlite_url, "demo", "check", "--json").stdout)
     assert data == {"violations": [], "count": 0, "by_rule": {}}
 
     with CrmEngine(sqlite_url) as crm:
         entity, record_id = _plant_part_of_whole(crm)
     text = run_cli("--database-url", sqlite_url, "demo", "check")
-    assert text.code == 1
-    assert f"part_of_whole  receivable {record_id}: collected_amount is not within 0…amount" in text.out
-    assert text.out.strip().endswith("1 violation(s): part_of_whole 1")
+    assert text.exit_code == 1
+    assert f"part_of_whole  receivable {record_id}: collected_amount is not within 0…amount" in text.stdout
+    assert text.stdout.strip().endswith("1 violation(s): part_of_whole 1")
     as_json = run_cli("--database-url", sqlite_url, "demo", "check", "--json")
-    assert as_json.code == 1
-    data = json.loads(as_json.out)
+    assert as_json.exit_code == 1
+    data = json.loads(as_json.stdout)
     assert data["count"] == 1 and data["by_rule"] == {"part_of_whole": 1}
     (violation,) = data["violations"]
     assert violation["rule"] == "part_of_whole" and violation["entity"] == entity
@@ -215,8 +212,8 @@ def test_the_command_exits_0_on_clean_data_and_1_with_the_violations(
 
 
 def test_the_command_is_for_administrators(sqlite_url: str, run_cli: Callable[..., CliResult]) -> None:
-    assert run_cli("--database-url", sqlite_url, "preset", "load", "key_account", "--demo", "100").code == 0
+    assert run_cli("--database-url", sqlite_url, "preset", "load", "key_account", "--demo", "100").exit_code == 0
     with CrmEngine(sqlite_url) as crm:
         rep = next(u.name for u in crm.users.list() if "rep" in u.roles)
     refused = run_cli("--database-url", sqlite_url, "--as", rep, "demo", "check")
-    assert refused.code != 0 and "Traceback" not in refused.err
+    assert refused.exit_code != 0 and "Traceback" not in refused.stderr
