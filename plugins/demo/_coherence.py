@@ -92,8 +92,8 @@ class Coherence:
             return
         self._statuses(values, ctx)
         self._stamps(values, ctx)
-        self._terms(values, ctx)
         self._ordered(values, ctx)
+        self._terms(values, ctx)  # after the order: it keeps a term's dates in order itself
 
     def _state(self, values: dict[str, Any], name: str) -> Any:
         return values[name] if values.get(name) is not None else self.defaults.get(name)
