@@ -295,9 +295,11 @@ class WorkflowWalker:
         return cursor.entered + stale_after(state).total_seconds() * rng.uniform(0.3, 0.9)
 
     def _closing(self, cursor: _Cursor) -> Step | None:
-        """The way out of a state that has waited long enough: given up on, else onwards."""
+        """The way out of a state that has waited long enough: a deal is given up on, other
+        records move on (a receivable is collected in the end), else whatever is left."""
         steps = [s for s in self.steps.get(cursor.state, ()) if s.name not in cursor.blocked and s.kind != "escalate"]
-        for kind in ("negative", "forward", "backward"):
+        order = ("negative", "forward", "backward") if self.kind == "funnel" else ("forward", "negative", "backward")
+        for kind in order:
             found = next((s for s in steps if s.kind == kind), None)
             if found is not None:
                 return found
