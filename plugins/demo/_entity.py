@@ -327,8 +327,11 @@ class EntityGen:
             main_pool, main = parents[0]
             high = max(min(now, main_pool.until[main]), low)
             created = intended if low <= intended <= high else low + (high - low) * rng.random() ** 2
-            identity = main_pool.identity[main]
-            zh = bool(main_pool.zh[main]) if identity is not None or rng.random() < 0.9 else rng.random() < 0.6
+            # the company of the parent that has one (a lead of a campaign and an account is
+            # about that account's company: its converted deal is titled with it)
+            known_pool, known = next(((p, i) for p, i in parents if p.identity[i] is not None), parents[0])
+            identity = known_pool.identity[known]
+            zh = bool(known_pool.zh[known]) if identity is not None or rng.random() < 0.9 else rng.random() < 0.6
             inherited = main_pool.owner[main] if rng.random() < 0.85 else -1
             weight = main_pool.weight[main]
         else:
