@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import Problem
 from engine.metadata import EntityDef
-from engine.records import conditions_holding
+from engine.records import conditions_holding, number_record, numbered_fields
 from engine.storage import workflow_history_row
 
 from ._coherence import Coherence
@@ -139,6 +139,7 @@ class EntityGen:
         }
         self.groups = [(group, set(run.taken_tuples(name, group))) for group in self.definition.unique]
         self.rules = derived_rules(self.definition)
+        self.numbered = bool(numbered_fields(self.definition))
         self.coherence = Coherence(self.definition, {w.workflow.field: tuple(w.workflow.states) for w in self.walkers})
         self.score_fields = sorted(
             target.name
@@ -420,8 +421,14 @@ class EntityGen:
     ) -> tuple[dict[str, Any], WalkRecord] | None:
         """The record's workflow history; its values as they end up (None: no longer valid)."""
         rng, team = self.rng, self.run.team
+        # its numbers now, as a record created alone gets them: a transition may quote them
+        # (the re-check task of order SO-2025-00012)
+        numbers: dict[str, Any] = {}
+        if self.numbered:
+            number_record(self.run.conn, self.definition, numbers, _moment(created))
         typed = {
             **out,
+            **numbers,
             "id": record_id,
             "created_by": created_by,
             "owner": team.members[owner].name,
@@ -451,7 +458,7 @@ class EntityGen:
         for workflow, transition in walk.relied:
             self.run.relied.setdefault(self.name, []).append((record_id, workflow, transition))
         final = self._validated(values, claimed)
-        return None if final is None else (final, walk)
+        return None if final is None else ({**final, **numbers}, walk)
 
     def _seasonal(self, now: float) -> float:
         """A moment of the span for a transaction: every month of it sees business, more in
