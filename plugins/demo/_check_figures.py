@@ -8,16 +8,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from engine.metadata import EntityDef
 from engine.storage import scores, scoring_models
 
 from ._check import CheckData, Rule, Violation
+from ._conventions import LEDGER_ADDS, LEDGER_TAKES, NUMBERS
 from ._values import part_fields
 from ._workflow_kinds import LIFECYCLE_STATES, MOVING_KINDS, stale_after, workflow_kind
-
-_NUMBERS = frozenset({"integer", "decimal", "money"})
-#: ledger entry types that take away from a balance, and that add to it
-_TAKES = ("redeem", "redemption", "expire", "expiry", "spend", "deduct", "withdraw")
-_ADDS = ("earn", "top_up", "topup", "bonus", "recharge", "accrue")
 
 
 def _part_of_whole(data: CheckData) -> Iterator[Violation]:
@@ -33,13 +30,10 @@ def _part_of_whole(data: CheckData) -> Iterator[Violation]:
                     )
 
 
-def _signed(data: CheckData, entity: Any) -> list[str]:
-    """Numbers of a ledger that carry the sign: those that may be negative."""
-    return [
-        n
-        for n, f in sorted(entity.fields.items())
-        if f.type in _NUMBERS and (f.minimum is None or f.minimum < 0) and n not in ("id",)
-    ]
+def _signed(entity: EntityDef) -> list[str]:
+    """Numbers of a ledger that carry the sign: those that may be negative (``points_change``;
+    not ``points``, written without a sign)."""
+    return [n for n, f in sorted(entity.fields.items()) if f.type in NUMBERS and (f.minimum is None or f.minimum < 0)]
 
 
 def _ledger_sign(data: CheckData) -> Iterator[Violation]:
@@ -47,11 +41,11 @@ def _ledger_sign(data: CheckData) -> Iterator[Violation]:
         kinds = [
             n
             for n, f in sorted(entity.fields.items())
-            if f.type == "enum" and n.endswith("type") and any(c.value.startswith(_TAKES) for c in f.choices)
+            if f.type == "enum" and n.endswith("type") and any(c.value.startswith(LEDGER_TAKES) for c in f.choices)
         ]
         if not kinds:
             continue
-        signed = _signed(data, entity)
+        signed = _signed(entity)
         for r in data.records[entity.name]:
             kind = r[kinds[0]]
             if not isinstance(kind, str):
@@ -61,9 +55,9 @@ def _ledger_sign(data: CheckData) -> Iterator[Violation]:
                 if value is None:
                     continue
                 values = {kinds[0]: kind, name: value}
-                if kind.startswith(_TAKES) and value >= 0:
+                if kind.startswith(LEDGER_TAKES) and value >= 0:
                     yield Violation("ledger_sign", entity.name, r["id"], values, f"{kind} but {name} is not negative")
-                elif kind.startswith(_ADDS) and value < 0:
+                elif kind.startswith(LEDGER_ADDS) and value < 0:
                     yield Violation("ledger_sign", entity.name, r["id"], values, f"{kind} but {name} is negative")
 
 

@@ -85,7 +85,8 @@ def state_fields(data: CheckData, entity: EntityDef) -> dict[str, tuple[str, ...
 def _state_time(data: CheckData) -> Iterator[Violation]:
     for entity in data.entities():
         workflows = {w.field: w.name for w in data.workflows_of(entity.name)}
-        for field_name, states in state_fields(data, entity).items():
+        all_states = state_fields(data, entity)
+        for field_name, states in all_states.items():
             times = {s: t for s in states if (t := time_field(entity, s)) is not None}
             if not times:
                 continue
@@ -107,7 +108,7 @@ def _state_time(data: CheckData) -> Iterator[Violation]:
                     wf = workflows.get(field_name)
                     if wf is not None and s in data.visited(entity.name, r["id"], wf):
                         continue
-                    if wf is None and any(r[g] == s for g in state_fields(data, entity)):
+                    if wf is None and any(r[g] == s for g in all_states):
                         continue
                     yield Violation(
                         "time_without_state",

@@ -103,3 +103,9 @@ def received_fields(entity: EntityDef) -> list[str]:
         for n, f in sorted(entity.fields.items())
         if f.type in NUMBERS and n.split("_")[0] in RECEIVED and not set(n.split("_")) & SPENT
     ]
+
+
+#: first words of ledger entry types that take away from a balance, and that add to it: the
+#: signed numbers of such an entry are negative, and positive
+LEDGER_TAKES = ("redeem", "redemption", "expire", "expiry", "spend", "deduct", "withdraw")
+LEDGER_ADDS = ("earn", "top_up", "topup", "bonus", "recharge", "accrue")
