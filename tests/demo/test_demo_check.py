@@ -118,7 +118,7 @@ def _plant_settled_in_full(engine: CrmEngine) -> tuple[str, int]:
 
 
 def _plant_part_of_whole(engine: CrmEngine) -> tuple[str, int]:
-    receivable = _first(engine, "receivable", lambda t: t.c.status == "open")
+    receivable = _first(engine, "receivable", lambda t: t.c.status.in_(["open", "overdue", "disputed", "written_off"]))
     _update(engine, "receivable", receivable["id"], collected_amount=receivable["amount"] + 1)
     return "receivable", receivable["id"]
 
@@ -143,7 +143,9 @@ def _plant_derived_agrees(engine: CrmEngine) -> tuple[str, int]:
 
 def _plant_time_in_state(engine: CrmEngine) -> tuple[str, int]:
     """An open deal whose whole history happened 500 days earlier: it sat in its stage since."""
-    deal = _first(engine, "opportunity", lambda t: t.c.stage.not_in(["won", "lost"]))
+    deal = _first(engine, "opportunity", lambda t: t.c.id > 0)
+    if deal["stage"] in ("won", "lost"):  # reopened: it sits in its last open stage
+        _update(engine, "opportunity", deal["id"], stage="needs_analysis", won_at=None, lost_reason=None)
     h = workflow_history
     with engine.db.write() as tx:
         mine = (h.c.entity == "opportunity") & (h.c.record_id == deal["id"])
