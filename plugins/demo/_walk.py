@@ -272,7 +272,7 @@ class WorkflowWalker:
         deadline = self._deadline(cursor, current, rng)
         if deadline is not None and (step is None or at > deadline) and deadline <= env.now:
             # nobody leaves a deal or a request open for years: it is closed before it goes stale
-            step = step if step is not None else self._closing(cursor)
+            step = step if step is not None else self._closing(cursor, rng)
             at = max(deadline, cursor.clock + _MIN_GAP)
         if step is None or at > env.now:
             return None
@@ -282,7 +282,7 @@ class WorkflowWalker:
         """The move that closes a record about to go stale, if it is due by now."""
         current = self.workflow.states[cursor.state]
         deadline = None if current.final else self._deadline(cursor, current, env.rng)
-        step = cursor.retry or self._closing(cursor)
+        step = cursor.retry or self._closing(cursor, env.rng)
         at = None if deadline is None else max(deadline, cursor.clock + _MIN_GAP)
         if at is None or at > env.now or step is None:
             return None
@@ -294,11 +294,13 @@ class WorkflowWalker:
             return None
         return cursor.entered + stale_after(state).total_seconds() * rng.uniform(0.3, 0.9)
 
-    def _closing(self, cursor: _Cursor) -> Step | None:
-        """The way out of a state that has waited long enough: a deal is given up on, other
-        records move on (a receivable is collected in the end), else whatever is left."""
+    def _closing(self, cursor: _Cursor, rng: random.Random) -> Step | None:
+        """The way out of a state that has waited long enough: a stalled deal is pushed on
+        (about half of them, so that the won share of closed deals holds) or given up on;
+        other records move on (a receivable is collected in the end); else whatever is left."""
         steps = [s for s in self.steps.get(cursor.state, ()) if s.name not in cursor.blocked and s.kind != "escalate"]
-        order = ("negative", "forward", "backward") if self.kind == "funnel" else ("forward", "negative", "backward")
+        pushed = self.kind != "funnel" or rng.random() < 0.5
+        order = ("forward", "negative", "backward") if pushed else ("negative", "forward", "backward")
         for kind in order:
             found = next((s for s in steps if s.kind == kind), None)
             if found is not None:
