@@ -33,12 +33,12 @@ from tests.demo.test_demo_data import BUNDLES
 #: (bundle or preset, size, seed) → sha256 of ``dump`` after generating.
 PINNED: dict[tuple[str, int, int], str] = {
     ("club", 300, 7): "1f48c373995a0b2081af9ce222467a2bf139f238bab87f4926ba54902d7056ab",
-    ("sales_flow", 300, 11): "390d5981ee37cdd0ab07eb79816ce26a0bb40c1509bcfcd4f27c604677efa99a",
-    ("sales_example", 200, 7): "0f238ac16cdf6fdde3e3218181aeae9bfc0a1e95397b36e7c088864ae3dbb87d",
-    ("standard_product", 300, 7): "b8f94e87027366b9e618023b28d2da80e0398d90cffb3c6d48bf7a4c61420893",
+    ("sales_flow", 300, 11): "c876d2565a38c848e95a17393b05172625a8457b9fe5be87ce06133e20702047",
+    ("sales_example", 200, 7): "e5dbf66c19196a8708535bd9ee18c3d47cb6e3d1c14d0f63be62e35a580ef85a",
+    ("standard_product", 300, 7): "adf84af8ae240e00c82bf39039763f0f787928d5ea9f2b38d56a9c0a851770ef",
     ("key_account_banking", 300, 5): "9b42d2d45c19e6a74291589a9bf8dc54751cee954a6c5a548893cb1995f1bb58",
     # its project approvals rely on an evaluation score the records are then made to earn
-    ("complex_sale", 300, 7): "cf325654ec1cc321f6eda9bfa010cf15200120f7a9671e5f419739ee214c12b5",
+    ("complex_sale", 300, 7): "4a46f528b944571a97c366c27b063f76d386c65af016420c47bc8f0744d83369",
 }
 
 
