@@ -40,6 +40,7 @@ def cli(ctx: click.Context, database_url: str | None, actor: str | None, languag
 
 def _register() -> None:
     from ._automation_commands import automation
+    from ._demo_commands import demo
     from ._derived_commands import derived
     from ._duplicate_commands import duplicates
     from ._event_commands import events
@@ -72,6 +73,7 @@ def _register() -> None:
     cli.add_command(score)
     cli.add_command(plugins)
     cli.add_command(preset)
+    cli.add_command(demo)
     cli.add_command(serve)
     cli.add_command(report)
     cli.add_command(events)

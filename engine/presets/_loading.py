@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import sqlalchemy as sa
 
@@ -85,6 +85,25 @@ def generate_demo(
     # renewal and birthday tasks due, members without purchases dormant
     catch_up(engine, now or utcnow())
     return written
+
+
+class DemoChecker(Protocol):
+    """A demo generator that can also say which invariants the loaded data breaks."""
+
+    def check(self, engine: CrmEngine, *, now: datetime | None = None) -> list[dict[str, Any]]:
+        """Violations as JSON: ``rule``, ``entity``, ``record_id``, ``fields``, ``message``."""
+        ...
+
+
+def check_demo(engine: CrmEngine, *, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The invariants of demo data (``crm demo check``) the loaded records break, from the
+    plugins' generator; an empty list when they keep them all."""
+    generator = demo_generator(engine)
+    check = getattr(generator, "check", None)
+    if check is None:
+        raise UsageError("the demo-data generator the plugins offer has no check of its data")
+    found: list[dict[str, Any]] = cast(DemoChecker, generator).check(engine, now=now)
+    return found
 
 
 def demo_logins(engine: CrmEngine, before: Collection[str]) -> list[tuple[str, str]]:

@@ -46,6 +46,7 @@ from engine.suggestions import did_you_mean
 from engine.users import SystemActor, User
 
 from ._api import Scorer, ScoringContext, ScoringSpec, visible_factors
+from ._order import after_what_they_read
 from ._registry import ScorerRegistry
 from ._sql_run import run_sql
 from ._summary import ScoreSummary, summarize
@@ -207,7 +208,7 @@ class ScoringService:
         """Score every record (or ``record_ids``) for the selected scorings."""
         return [
             self._run_one(d, record_ids, progress, batch_size, now or utcnow())
-            for d in self.definitions(entity=entity, scoring=scoring)
+            for d in after_what_they_read(self.definitions(entity=entity, scoring=scoring))
         ]
 
     def _run_one(

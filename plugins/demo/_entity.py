@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import Problem
 from engine.metadata import EntityDef
-from engine.records import conditions_holding
+from engine.records import conditions_holding, number_record, numbered_fields
 from engine.storage import workflow_history_row
 
+from ._coherence import Coherence
 from ._constraints import UniqueValues, constrained
 from ._people import RecordContext
 from ._plan import RefPlan, scoring_targets, workflow_owned
@@ -138,6 +139,8 @@ class EntityGen:
         }
         self.groups = [(group, set(run.taken_tuples(name, group))) for group in self.definition.unique]
         self.rules = derived_rules(self.definition)
+        self.numbered = bool(numbered_fields(self.definition))
+        self.coherence = Coherence(self.definition, {w.workflow.field: tuple(w.workflow.states) for w in self.walkers})
         self.score_fields = sorted(
             target.name
             for scoring in definitions.scorings_for(name)
@@ -325,8 +328,11 @@ class EntityGen:
             main_pool, main = parents[0]
             high = max(min(now, main_pool.until[main]), low)
             created = intended if low <= intended <= high else low + (high - low) * rng.random() ** 2
-            identity = main_pool.identity[main]
-            zh = bool(main_pool.zh[main]) if identity is not None or rng.random() < 0.9 else rng.random() < 0.6
+            # the company of the parent that has one (a lead of a campaign and an account is
+            # about that account's company: its converted deal is titled with it)
+            known_pool, known = next(((p, i) for p, i in parents if p.identity[i] is not None), parents[0])
+            identity = known_pool.identity[known]
+            zh = bool(known_pool.zh[known]) if identity is not None or rng.random() < 0.9 else rng.random() < 0.6
             inherited = main_pool.owner[main] if rng.random() < 0.85 else -1
             weight = main_pool.weight[main]
         else:
@@ -359,6 +365,7 @@ class EntityGen:
             values.pop(name, None)
         for rule in self.rules:
             rule(values)
+        self.coherence.apply(values, ctx)
         return claimed
 
     def _walked(
@@ -414,8 +421,14 @@ class EntityGen:
     ) -> tuple[dict[str, Any], WalkRecord] | None:
         """The record's workflow history; its values as they end up (None: no longer valid)."""
         rng, team = self.rng, self.run.team
+        # its numbers now, as a record created alone gets them: a transition may quote them
+        # (the re-check task of order SO-2025-00012)
+        numbers: dict[str, Any] = {}
+        if self.numbered:
+            number_record(self.run.conn, self.definition, numbers, _moment(created))
         typed = {
             **out,
+            **numbers,
             "id": record_id,
             "created_by": created_by,
             "owner": team.members[owner].name,
@@ -441,10 +454,11 @@ class EntityGen:
             self.run.defaults,
         )
         walk_record(self.walkers, walk, env)
+        self.coherence.apply(values, self.ctx)
         for workflow, transition in walk.relied:
             self.run.relied.setdefault(self.name, []).append((record_id, workflow, transition))
         final = self._validated(values, claimed)
-        return None if final is None else (final, walk)
+        return None if final is None else ({**final, **numbers}, walk)
 
     def _seasonal(self, now: float) -> float:
         """A moment of the span for a transaction: every month of it sees business, more in

@@ -30,6 +30,7 @@ from engine.storage import (
 )
 from engine.transfer import BulkWriter
 
+from ._coherence import unreceived
 from ._constraints import normalized
 from ._earned_derived import earn_derived
 from ._earned_scores import Relied, earn_scores
@@ -124,6 +125,12 @@ class DemoDataGenerator:
     def logins(self, engine: CrmEngine, before: Collection[str]) -> list[tuple[str, str]]:
         """See :func:`demo_logins`."""
         return demo_logins(engine, before)
+
+    def check(self, engine: CrmEngine, *, now: datetime | None = None) -> list[dict[str, Any]]:
+        """The invariants of ``_check.RULES`` the loaded records break, as JSON."""
+        from ._check import check_demo
+
+        return [v.to_json() for v in check_demo(engine, now=now)]
 
 
 #: The one generator ``plugins.builtin`` hands out.
@@ -315,6 +322,7 @@ class DemoRun:
                     "default or a pattern made of literals, classes and repeats",
                 )
         self._second_pass()
+        unreceived(self.conn, self.engine.model, self._next_ids)
         self._settle()
         for entity, relied in sorted(self.relied.items()):
             self.short[entity] = earn_derived(self, entity, relied)

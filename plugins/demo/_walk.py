@@ -38,70 +38,27 @@ from engine.workflow import WorkflowService
 
 from . import _vocabulary as v
 from ._team import Team
+from ._workflow_kinds import (
+    LIFECYCLE_STATES,
+    MEDIAN_HOURS,
+    MOVING_KINDS,
+    NEGATIVE_WORDS,
+    WEIGHTS,
+    WON_WORDS,
+    choose,
+    funnel_weights,
+    matches,
+    stale_after,
+    workflow_kind,
+)
 
 StepKind = Literal["forward", "negative", "backward", "escalate"]
-WorkflowKind = Literal["funnel", "approval", "process", "service", "level", "lifecycle"]
 _EMPTY: tuple[Any, ...] = (None, "", [])
-_NEGATIVE = (
-    "lost",
-    "lose",
-    "reject",
-    "cancel",
-    "void",
-    "fail",
-    "decline",
-    "churn",
-    "disqualif",
-    "dead",
-    "refuse",
-    "abandon",
-    "close_lost",
-    "withdraw",
-    "terminate",
-    "invalid",
-    "deny",
-    "denied",
-    "write_off",
-    "written_off",
-    "return",
-    "send_back",
-    "sendback",
-    "revis",
-    "rework",
-    "bounce",
-)
-_WON = ("won", "win", "convert", "signed", "success", "closed_won")
-_APPROVAL = ("approv", "review", "submit", "audit", "sign", "check", "verify")
-_SERVICE = ("ticket", "case", "complaint", "request", "issue", "incident", "claim", "service")
-_LEVEL = ("level", "tier", "grade", "rank")
-#: states a record lives in for months (an active member, an agreement in force)
-_LIFECYCLE_START = frozenset({"active", "normal", "enabled", "in_use", "effective", "live", "in_force", "running"})
 _LIFETIME_HOURS = 24.0 * 120
 _MAX_STEPS = 16
 #: times a record may find its next move not (yet) allowed before it stays where it is
 _MAX_WAITS = 3
-#: share of closed funnel records that are won
-_WON_SHARE = 0.33
 _MIN_GAP = 60.0
-
-#: (forward, negative, backward, stop) weights by kind of workflow
-_WEIGHTS: Mapping[WorkflowKind, tuple[float, float, float, float]] = {
-    "funnel": (0.62, 0.25, 0.25, 0.13),
-    "approval": (0.80, 0.12, 0.60, 0.08),
-    "process": (0.80, 0.10, 0.50, 0.10),
-    "service": (0.82, 0.08, 0.25, 0.10),
-    "level": (0.30, 0.00, 0.15, 0.55),
-    "lifecycle": (0.08, 0.05, 0.40, 0.87),
-}
-#: median hours spent in a state before moving on, by kind of workflow
-_MEDIAN_HOURS: Mapping[WorkflowKind, float] = {
-    "funnel": 24.0 * 6,
-    "approval": 14.0,
-    "process": 24.0 * 5,
-    "service": 20.0,
-    "level": 24.0 * 60,
-    "lifecycle": 24.0 * 90,
-}
 
 #: fill(field) -> JSON value or None: what a user types before a transition
 Filler = Callable[[str], Any]
@@ -191,11 +148,6 @@ class _Cursor:
     escalated: bool = False
 
 
-def _matches(name: str, words: tuple[str, ...]) -> bool:
-    lowered = name.lower()
-    return any(w in lowered for w in words)
-
-
 def walk_record(walkers: list[WorkflowWalker], record: WalkRecord, env: WalkEnv) -> None:
     """Walk every workflow of ``record``, moves of all of them in time order."""
     cursors = [walker.start(record, env) for walker in walkers]
@@ -229,8 +181,12 @@ def walk_record(walkers: list[WorkflowWalker], record: WalkRecord, env: WalkEnv)
         cursor.moves += 1
         if cursor.moves < _MAX_STEPS:
             move = cursor.walker.plan(cursor, env)
-            if move is not None:
-                planned[i] = move
+        elif cursor.moves < 2 * _MAX_STEPS:  # enough back and forth: only closing what went stale
+            move = cursor.walker.close_stale(cursor, env)
+        else:
+            move = None
+        if move is not None:
+            planned[i] = move
 
 
 class WorkflowWalker:
@@ -251,16 +207,16 @@ class WorkflowWalker:
             for s in workflow.states.values()
             if s.escalation is not None and s.escalation.transition
         }
-        self.kind = self._kind()
+        self.kind = workflow_kind(workflow)
         self.steps: dict[str, list[Step]] = {s: [] for s in workflow.states}
         for name, t in sorted(workflow.transitions.items()):
             if _links_created(compiled.transitions[name].actions):
                 # its records point at one another (created.NAME.id): ids the bulk writer gives
                 # only later, so the demo takes the other ways through the workflow instead
                 continue
-            if name in escalations or _matches(name, ("escalat",)):
+            if name in escalations or matches(name, ("escalat",)):
                 kind: StepKind = "escalate"
-            elif _matches(name, _NEGATIVE) or _matches(t.to_state, _NEGATIVE):
+            elif matches(name, NEGATIVE_WORDS) or matches(t.to_state, NEGATIVE_WORDS):
                 kind = "negative"
             else:
                 kind = "forward"
@@ -271,33 +227,19 @@ class WorkflowWalker:
                 self.steps.setdefault(state, []).append(
                     Step.build(name, t.to_state, step_kind, compiled.transitions[name])
                 )
-        self.median = _MEDIAN_HOURS[self.kind] * 3600.0
-        self.weights = _WEIGHTS[self.kind]
+        self.median = MEDIAN_HOURS[self.kind] * 3600.0
+        self.weights = WEIGHTS[self.kind]
         if self.kind == "funnel":
             stages = min(
                 (
                     depth[s.name]
                     for s in workflow.states.values()
-                    if s.final and s.name in depth and _matches(s.name, _WON)
+                    if s.final and s.name in depth and matches(s.name, WON_WORDS)
                 ),
                 default=0,
             )
             if stages:
-                self.weights = _funnel_weights(stages)
-
-    def _kind(self) -> WorkflowKind:
-        wf = self.workflow
-        if _matches(wf.entity, _SERVICE):
-            return "service"
-        if _matches(wf.field, _LEVEL) or _matches(wf.name, _LEVEL):
-            return "level"
-        if self.initial in _LIFECYCLE_START:
-            return "lifecycle"
-        if any(s.final and _matches(s.name, _WON) for s in wf.states.values()):
-            return "funnel"
-        if _matches(" ".join([*wf.transitions, *wf.states]), _APPROVAL):
-            return "approval"
-        return "process"
+                self.weights = funnel_weights(stages)
 
     # -- one record ------------------------------------------------------------------------
     def start(self, record: WalkRecord, env: WalkEnv) -> _Cursor:
@@ -327,9 +269,43 @@ class WorkflowWalker:
             # the SLA runs out before anyone moves the record: the tick escalates it
             if due <= env.now and (step is None or due < at):
                 return due, esc_step, True
+        deadline = self._deadline(cursor, current, rng)
+        if deadline is not None and (step is None or at > deadline) and deadline <= env.now:
+            # nobody leaves a deal or a request open for years: it is closed before it goes stale
+            step = step if step is not None else self._closing(cursor, rng)
+            at = max(deadline, cursor.clock + _MIN_GAP)
         if step is None or at > env.now:
             return None
         return at, step, False
+
+    def close_stale(self, cursor: _Cursor, env: WalkEnv) -> tuple[float, Step, bool] | None:
+        """The move that closes a record about to go stale, if it is due by now."""
+        current = self.workflow.states[cursor.state]
+        deadline = None if current.final else self._deadline(cursor, current, env.rng)
+        step = cursor.retry or self._closing(cursor, env.rng)
+        at = None if deadline is None else max(deadline, cursor.clock + _MIN_GAP)
+        if at is None or at > env.now or step is None:
+            return None
+        return at, step, False
+
+    def _deadline(self, cursor: _Cursor, state: StateDef, rng: random.Random) -> float | None:
+        """When a record in ``state`` has to move on to keep within :func:`stale_after`."""
+        if self.kind not in MOVING_KINDS or state.name in LIFECYCLE_STATES:
+            return None
+        return cursor.entered + stale_after(state).total_seconds() * rng.uniform(0.3, 0.9)
+
+    def _closing(self, cursor: _Cursor, rng: random.Random) -> Step | None:
+        """The way out of a state that has waited long enough: a stalled deal is pushed on
+        (about half of them, so that the won share of closed deals holds) or given up on;
+        other records move on (a receivable is collected in the end); else whatever is left."""
+        steps = [s for s in self.steps.get(cursor.state, ()) if s.name not in cursor.blocked and s.kind != "escalate"]
+        pushed = self.kind != "funnel" or rng.random() < 0.5
+        order = ("forward", "negative", "backward") if pushed else ("negative", "forward", "backward")
+        for kind in order:
+            found = next((s for s in steps if s.kind == kind), None)
+            if found is not None:
+                return found
+        return None
 
     def _decide(self, cursor: _Cursor, rng: random.Random) -> Step | None:
         weights = self.weights
@@ -346,7 +322,7 @@ class WorkflowWalker:
         forward = sum(1 for s, _ in options if s is not None and s.kind == "forward")
         if forward > 1:  # several ways forward share the forward odds
             options = [(s, w / forward if s is not None and s.kind == "forward" else w) for s, w in options]
-        return options[_choose(rng, [w for _, w in options])][0]
+        return options[choose(rng, [w for _, w in options])][0]
 
     def _escalation(self, state: StateDef, name: str) -> tuple[Step, float] | None:
         escalation = state.escalation
@@ -356,7 +332,7 @@ class WorkflowWalker:
         return None if step is None else (step, escalation.after.total_seconds())
 
     def _dwell(self, rng: random.Random, state: StateDef, initial: bool) -> float:
-        if state.name in _LIFECYCLE_START:
+        if state.name in LIFECYCLE_STATES:
             median = _LIFETIME_HOURS * 3600.0
         elif state.escalation is not None:
             # a state with an SLA is mostly left in time: about one in six breaches it
@@ -578,36 +554,6 @@ class WorkflowWalker:
         if record.json.get(target) != name:
             record.json[target] = record.typed[target] = name
             record.changes += 1
-
-
-def _funnel_weights(stages: int) -> tuple[float, float, float, float]:
-    """(forward, negative, backward, stop) so that about 30% of closed records are won.
-
-    With ``f`` forward and ``n`` lost at each of ``stages`` stages (and 10% staying put),
-    ``f**stages`` are won and ``n * (1 - f**stages) / (1 - f)`` lost; ``f`` is found by
-    bisection and kept within 50-72% (a funnel's stage-to-stage rate).
-    """
-    stop = 0.10
-    low, high = 0.50, 0.72
-    for _ in range(30):
-        f = (low + high) / 2
-        won = f**stages
-        lost = (1 - stop - f) * (1 - won) / (1 - f)
-        if won / (won + lost) > _WON_SHARE:
-            high = f
-        else:
-            low = f
-    f = (low + high) / 2
-    return f, 1 - stop - f, 0.25, stop
-
-
-def _choose(rng: random.Random, weights: list[float]) -> int:
-    roll = rng.random() * sum(weights)
-    for i, w in enumerate(weights):
-        roll -= w
-        if roll < 0:
-            return i
-    return len(weights) - 1
 
 
 def _input_value(spec: InputDef, rng: random.Random, zh: bool, moment: datetime) -> Any:
