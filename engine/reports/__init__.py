@@ -8,7 +8,7 @@ documented in ``docs/reports.md``.
 from __future__ import annotations
 
 from ._result import ColumnType, ReportResult
-from ._runner import find_report, list_reports, run_report
+from ._runner import find_report, list_reports, run_definition, run_report
 from ._sql import period_bucket
 
-__all__ = ["ColumnType", "ReportResult", "find_report", "list_reports", "period_bucket", "run_report"]
+__all__ = ["ColumnType", "ReportResult", "find_report", "list_reports", "period_bucket", "run_definition", "run_report"]

@@ -75,7 +75,19 @@ def run_report(
     :raises UsageError: for an unknown or missing parameter, or a value a filter's field
         rejects (the problems point into the report: ``/where/amount/gte``).
     """
-    report = find_report(engine, name)
+    return run_definition(engine, find_report(engine, name), params=params, now=now, actor=actor)
+
+
+def run_definition(
+    engine: CrmEngine,
+    report: ReportDef,
+    *,
+    params: Mapping[str, Any] | None = None,
+    now: datetime | None = None,
+    actor: Actor,
+) -> ReportResult:
+    """Compute ``report``, a report not (necessarily) among the definitions: one a service
+    builds for itself (the dashboard's funnel conversion). Same rules as :func:`run_report`."""
     scope = _read_scope(engine, report, actor)
     run = ReportRun(
         engine=engine,

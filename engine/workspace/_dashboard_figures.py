@@ -19,9 +19,9 @@ What the figures mean, per workflow the user may read:
   set) falls in it; without such a field, when it was last changed in it (``updated_at``).
 - **Funnel**: the open states in their defined order with counts and amounts; the final
   states apart, with theirs. The conversion from a stage to the next is the share of the
-  records that reached the stage that also reached the next one, reading "reached" from where
-  the records are now: in that stage or a later open one, or in a won state. Records lost
-  or cancelled on the way are not counted (nothing now says how far they came).
+  records that reached the stage that also reached the next one (from the last open stage:
+  a won state), read from the workflow history as the ``funnel`` report reads it, so a deal
+  lost on the way counts against the stage it got to.
 - **Trend**: the won count and amount per week (a period up to 92 days) or month.
 - **SLA breaches**: records past their state's ``max_duration``
   (:func:`engine.workflow.breach_counts`, as the board marks them).
@@ -36,6 +36,7 @@ assigned to, among those the user may read.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -43,8 +44,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from engine.clock import utcnow
-from engine.metadata import EntityDef, StateDef, WorkflowDef
+from engine.errors import CrmError
+from engine.metadata import EntityDef, FunnelSpec, ReportDef, StateDef, WorkflowDef
 from engine.records import group_totals
+from engine.reports import run_definition
 from engine.users import User
 from engine.workflow import amount_field, breach_counts
 
@@ -194,9 +197,7 @@ def _pipeline(engine: CrmEngine, user: User, workflow: WorkflowDef, period: Peri
         for s in workflow.states.values()
     ]
     won = won_states(workflow)
-    open_stages = _converted(
-        [s for s in stages if not s.state.final], sum(s.figure.count for s in stages if s.state.name in won)
-    )
+    open_stages = _converted(engine, user, workflow, [s for s in stages if not s.state.final], won)
     pipeline = Pipeline(workflow, amount, open_figure, tuple(open_stages), tuple(s for s in stages if s.state.final))
     breaches = breach_counts(engine, workflow, actor=user)
     when = won_date(entity, won)
@@ -234,21 +235,33 @@ def _sum_of(
     return Figure(entity, conditions, sum(t.count for t in picked), sum(sums, Decimal(0)) if sums else None, amount)
 
 
-def _converted(stages: list[Stage], won: int) -> list[Stage]:
-    """The open stages with the share of those that reached each one that reached the next
-    (reached: there now, in a later open stage, or won)."""
-    reached = []
-    later = won
-    for stage in reversed(stages):
-        later += stage.figure.count
-        reached.append(later)
-    reached.reverse()
-    out = []
-    for index, stage in enumerate(stages):
-        following = reached[index + 1] if index + 1 < len(stages) else won
-        share = following / reached[index] if reached[index] else None
-        out.append(Stage(stage.state, stage.figure, share))
-    return out
+def _converted(
+    engine: CrmEngine, user: User, workflow: WorkflowDef, stages: list[Stage], won: Sequence[str]
+) -> list[Stage]:
+    """The open stages with the share of the records that reached each one which reached the
+    next (the last open stage: a won state), from the workflow history as the ``funnel``
+    report reads it: a record reached a stage when it entered it or a later one, so a deal
+    lost in the proposal reached the proposal and counts against its conversion. Over every
+    record the user may read; none when a field of the entity is hidden from them (as the
+    reports refuse) or nothing has entered the first stage."""
+    if not stages:
+        return stages
+    states = (*(s.state.name for s in stages), *won[:1])
+    report = ReportDef(
+        name=f"dashboard_{workflow.name}_conversion",
+        type="funnel",
+        label=workflow.label,
+        entity=workflow.entity,
+        workflow=workflow.name,
+        spec=FunnelSpec(states=states),
+    )
+    try:
+        rows = run_definition(engine, report, actor=user).rows
+    except CrmError:
+        return stages
+    conversion = {r["state"]: r["conversion"] for r in rows}
+    following = dict(itertools.pairwise(states))
+    return [Stage(s.state, s.figure, conversion.get(following.get(s.state.name, ""))) for s in stages]
 
 
 def _won(
