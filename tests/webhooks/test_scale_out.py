@@ -83,6 +83,12 @@ def _deliver_with_a_kill(crm: CrmEngine, database_url: str, hook: receiver.Recei
                 return {r.headers["X-CRM-Event-Id"] for r in hook.requests} >= expected
 
         _wait(all_arrived, 120, "every event at the receiver")
+
+        def all_recorded() -> bool:  # a worker writes the outcome after the receiver answered
+            found = crm.webhooks.deliveries("erp", user=SYSTEM_USER, limit=RECORDS + 100)
+            return {d.status for d in found} == {"delivered"}
+
+        _wait(all_recorded, 60, "every delivery recorded as delivered")
     finally:
         for worker in workers:
             if worker.poll() is None:
