@@ -132,3 +132,26 @@ def test_a_long_column_loads_the_rest_of_its_cards_in_pages(ui: FlaskClient, sta
     assert pages == 3 and len(seen) == len(set(seen)) and set(seen) == mine
     assert ui.get("/admin/board/opportunity_pipeline/cards/?state=won").status_code == 404  # a final state
     assert ui.get("/admin/board/opportunity_pipeline/cards/?state=qualification&offset=x").status_code == 400
+
+
+def test_the_board_filters_by_team_and_by_creation_dates(ui: FlaskClient, standard: CrmEngine) -> None:
+    standard.users.create("sam", roles=["rep"], team="west")
+    with frozen(datetime(2026, 3, 10, 9, 0, tzinfo=UTC)):
+        march = deal(standard, "sam", "300")
+    with frozen(datetime(2026, 4, 20, 9, 0, tzinfo=UTC)):
+        april = deal(standard, "sam", "400")
+        east = deal(standard, "rita", "500")
+    sign_in(ui, "ada")
+
+    def cards(query: str) -> set[int]:
+        page = ui.get(URL + query).get_data(as_text=True)
+        return {int(i) for i in re.findall(r'<article class="crm-card[^"]*"[^>]*data-id="(\d+)"', page)}
+
+    assert cards("?team=west") == {march["id"], april["id"]}  # the demo's deals are nobody's in west
+    assert east["id"] in cards("?team=east") and not cards("?team=west") & cards("?team=east")
+    assert cards("?team=west&from=2026-04-01") == {april["id"]}
+    assert cards("?team=west&to=2026-03-10") == {march["id"]}  # up to and including the day
+    assert cards("?team=nobody") == set()
+    page = ui.get(URL + "?team=west&from=2026-13-01").get_data(as_text=True)
+    assert "is not a date" in html.unescape(page)
+    assert ui.get(URL + "?team=west").get_data(as_text=True).count('data-count="2"') >= 1

@@ -10,10 +10,10 @@ so the keyboard does everything the mouse does.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import abort, jsonify, request, url_for
+from flask import abort, flash, jsonify, request, url_for
 from flask_admin import BaseView
 from flask_admin.form import SecureForm
 from flask_admin.menu import MenuLink
@@ -37,7 +37,7 @@ from ._people import person_text
 from ._record_page import posted_inputs
 from ._records import endpoint_of
 from ._refusals import Situation, error_text
-from ._views import applied_view, views_bar
+from ._views import applied_view, views_bar, with_view
 
 
 class BoardLink(MenuLink):  # type: ignore[misc]
@@ -92,7 +92,7 @@ class BoardView(SignedInOnly, BaseView):  # type: ignore[misc]
                 actor=user,
                 owner=user.name if owner == "me" else owner,
                 search=search,
-                where=applied.where if applied is not None else None,
+                where=with_view(applied, self._filter()),
             )
         except NotFoundError:
             abort(404)
@@ -109,6 +109,10 @@ class BoardView(SignedInOnly, BaseView):  # type: ignore[misc]
             workflows=self.engine.model.definitions.workflows,
             form=BoardForm(),
             views=views_bar(self.engine, shown.entity.name, user, applied.view.key if applied is not None else None),
+            teams=sorted({u.team for u in self.engine.users.list() if u.team}),
+            team=request.args.get("team", ""),
+            created_from=request.args.get("from", ""),
+            created_to=request.args.get("to", ""),
             **self._card_context(shown.workflow, shown.now, language),
         )
 
@@ -128,7 +132,7 @@ class BoardView(SignedInOnly, BaseView):  # type: ignore[misc]
         if found is None:
             abort(404)
         applied = applied_view(self.engine, found.entity, user)
-        where = applied.where if applied is not None else None
+        where = with_view(applied, self._filter())
         try:
             shown, more = column_cards(
                 self.engine, workflow, state, actor=user, owner=user.name if owner == "me" else owner,
@@ -150,12 +154,38 @@ class BoardView(SignedInOnly, BaseView):  # type: ignore[misc]
             **self._card_context(found, utcnow(), language),
         )
 
+    def _filter(self) -> Any:
+        """The board's own filters beside owner and text, as a record filter: ``team`` (the
+        owner is one of the team's users) and ``from`` / ``to`` (created on or after / up to
+        and including a day); a date that does not read is said in a message and left out."""
+        conditions: list[Any] = []
+        team = request.args.get("team", "").strip()
+        if team:
+            members = [u.name for u in self.engine.users.list(team=team)]
+            conditions.append({"owner": {"in": members}})
+        for key, op in (("from", "gte"), ("to", "lt")):
+            text = request.args.get(key, "").strip()
+            if not text:
+                continue
+            try:
+                day = date.fromisoformat(text)
+            except ValueError:
+                flash(say("board_bad_date", value=text), "warning")
+                continue
+            bound = day if op == "gte" else day + timedelta(days=1)
+            conditions.append({"created_at": {op: f"{bound.isoformat()}T00:00:00Z"}})
+        if not conditions:
+            return None
+        return conditions[0] if len(conditions) == 1 else {"and": conditions}
+
     def _card_context(self, workflow: WorkflowDef, now: datetime, language: str) -> dict[str, Any]:
         """What the card templates read (``board_cards.html``), for the board and for the
         cards a column loads later."""
         entity = self.engine.model.entity(workflow.entity)
         list_endpoint = endpoint_of(entity.name)
-        kept: dict[str, Any] = {k: v for k in ("owner", "q", "view") if (v := request.args.get(k))}
+        kept: dict[str, Any] = {
+            k: v for k in ("owner", "q", "view", "team", "from", "to") if (v := request.args.get(k))
+        }
         index = filter_index(entity, workflow.field, "eq")
 
         def more_link(state: str) -> str:
