@@ -3,7 +3,8 @@
 A criterion reads one value per record (a field, a field through references, or an SQL
 aggregate of related rows, see ``_sources``) and turns it into points 0-100: text values
 through a ``points`` map, numbers by min-max over the population (or a fixed ``range``) or
-by z-score (``100 × Φ(z)``), reversed for "lower is better". The composite is
+by z-score (``100 × Φ(z)``), reversed for "lower is better"; a population in which every
+record has the same value gives each the neutral 50 points. The composite is
 ``Σ weight × points / Σ weight``.
 """
 
@@ -122,7 +123,10 @@ def points(criterion: Criterion, value: Any, spread: Spread | None) -> float:
     else:
         low = spread.low if spread is not None and spread.low is not None else number
         high = spread.high if spread is not None and spread.high is not None else number
-        share = unit(number, low, high)
+        # every record alike on this criterion (all without overdue receivables, say): it
+        # tells them apart in nothing, so each gets the same neutral half, whichever way is
+        # better, as the z-score does; never 0 for being as good as everyone else
+        share = 0.5 if high <= low else unit(number, low, high)
     return 100.0 * ((1.0 - share) if criterion.lower_is_better else share)
 
 

@@ -336,3 +336,21 @@ def test_criteria_configuration_errors(
     with pytest.raises(DefinitionError) as caught:
         score(crm, scorer, "account", config)
     assert [(p.pointer, p.code) for p in caught.value.problems] == [(pointer, code)]
+
+
+def test_an_indicator_on_which_every_account_ties_gives_each_the_neutral_half(crm: CrmEngine) -> None:
+    # no receivable is overdue any more: every ranked account has 0 overdue, the best there is,
+    # and none is told apart by it; each gets 50 points on it, not 0 ("lower is better") and
+    # not 100; consumption 300, 500, 0 still ranks them
+    with crm.db.write() as conn:  # as data would stand, not a user's change
+        conn.execute(crm.model.table("receivable").update().values(overdue=False))
+    results = score(crm, KEY_ACCOUNT_VALUE, "account", KAV_CONFIG)
+    overdue = {i: r.extra["indicators"]["overdue"]["points"] for i, r in results.items() if r.value is not None}
+    assert overdue == {1: 50.0, 2: 50.0, 3: 50.0}
+    # A1: (3 × 60 + 50) / 4, A2: (3 × 100 + 50) / 4, A3: (3 × 0 + 50) / 4
+    assert {i: round(r.value, 4) for i, r in results.items() if r.value is not None} == {1: 57.5, 2: 87.5, 3: 12.5}
+    # a "higher is better" indicator alike for all: the same neutral half
+    with crm.db.write() as conn:
+        conn.execute(crm.model.table("account").update().values(profit_per_head=7))
+    tied = score(crm, KEY_ACCOUNT_VALUE, "account", {"indicators": [{"name": "profit", "field": "profit_per_head"}]})
+    assert {r.value for r in tied.values()} == {50.0}
