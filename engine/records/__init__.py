@@ -19,7 +19,7 @@ from ._display import (
 from ._filters import OPERATORS, compile_sort, compile_where
 from ._json import record_json
 from ._relative import period_bounds, resolve_relative
-from ._search import searched_fields
+from ._search import search_where, searched_fields
 from ._service import MAX_PAGE, Page, Record, RecordService, new_change_id
 from ._totals import GroupTotal, group_totals
 
@@ -57,6 +57,7 @@ __all__ = [
     "reference_text",
     "reference_texts",
     "resolve_relative",
+    "search_where",
     "searched_fields",
     "transition_to",
     "unique_conflicts",

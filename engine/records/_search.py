@@ -10,7 +10,8 @@ SQL ``lower()``: for every letter on PostgreSQL, for ASCII letters on SQLite.
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Sequence
+from typing import Any, Final
 
 import sqlalchemy as sa
 
@@ -63,3 +64,14 @@ def compile_search(definition: EntityDef, table: sa.Table, text: str | None) -> 
         pattern = sa.bindparam(key, type_=sa.String())
         parts.append(sa.or_(*(sa.func.lower(table.c[name]).like(pattern, escape="/") for name in names)))
     return Filter(sa.and_(*parts), params, ("search", tuple(names), len(words)))
+
+
+def search_where(fields: Sequence[str], text: str) -> Any:
+    """A free-text search as a filter of the record filter language, for keeping it (a saved
+    view): each word ``contains``-matched (case ignored, as the search) in one of ``fields``
+    (the :func:`searched_fields` the user may see); ``None`` for a blank search or no field."""
+    words = text.split()[:MAX_SEARCH_WORDS]
+    if not words or not fields:
+        return None
+    parts = [{"or": [{name: {"contains": word}} for name in fields]} for word in words]
+    return parts[0] if len(parts) == 1 else {"and": parts}

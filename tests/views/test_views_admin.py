@@ -202,3 +202,15 @@ def test_a_view_grouped_by_a_field_heads_each_group_of_rows(crm: CrmEngine) -> N
     )
     page = ui(crm, "rita").get(f"{LIST}?view={mine.id}").get_data(as_text=True)
     assert re.findall(r'class="crm-group-head" data-group="([^"]*)"', page) == ["rita"]
+
+
+def test_save_view_keeps_the_lists_search_as_the_filter_it_amounts_to(crm: CrmEngine) -> None:
+    crm.records.create("deal", {"title": "Rita Big Feb", "owner": "rita", "amount": "50"}, actor=SYSTEM)
+    rita = ui(crm, "rita")
+    searched = sorted(shown(rita.get(f"{LIST}?search=feb").get_data(as_text=True)))
+    assert searched == ["Rita Big Feb", "Rita Feb"]
+    saved = rita.post(f"{LIST}views/save/?search=feb", data={"csrf_token": token(rita, LIST), "name": "Feb"})
+    (made,) = [v for v in crm.views.visible(user=crm.users.get("rita"), entity="deal") if v.source == "stored"]
+    assert made.where is not None and {"title": {"contains": "feb"}} in made.where["or"]
+    # applied later without the search, it lists what the search listed
+    assert sorted(shown(rita.get(saved.headers["Location"]).get_data(as_text=True))) == searched

@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response
 
 from engine.errors import CrmError
 from engine.metadata import EntityDef
+from engine.records import search_where
 from engine.runtime import CrmEngine
 from engine.users import User
 from engine.views import AppliedView, SavedView
@@ -95,6 +96,7 @@ class SavedViewActions:
     _filters: list[Any]
     _get_list_filter_args: Callable[[], Any]
     _get_column_by_idx: Callable[[Any], Any]
+    _searched: Callable[[], list[str]]
 
     def views_bar(self) -> ViewsBar:
         """The list page's Views picker."""
@@ -115,6 +117,11 @@ class SavedViewActions:
         user = acting_user()
         base = self.engine.views.get(request.args["view"], user=user) if request.args.get("view") else None
         where = where_of(self._saved_conditions())
+        searched = str(request.args.get("search", "")).strip()
+        if searched:  # the list's free-text search, kept as the filter it amounts to
+            found = search_where(self._searched(), searched)
+            if found is not None:
+                where = found if where is None else {"and": [where, found]}
         if base is not None and base.where is not None:
             where = base.where if where is None else {"and": [base.where, where]}
         data: dict[str, Any] = {
