@@ -20,8 +20,9 @@ from ._filters import OPERATORS, compile_sort, compile_where
 from ._json import record_json
 from ._relative import period_bounds, resolve_relative
 from ._search import search_where, searched_fields
-from ._service import MAX_PAGE, Page, Record, RecordService, new_change_id
+from ._service import MAX_PAGE, Page, Record, RecordService
 from ._totals import GroupTotal, group_totals
+from ._trail import new_change_id
 
 __all__ = [
     "AMOUNT_TYPES",

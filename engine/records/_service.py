@@ -15,12 +15,9 @@ from __future__ import annotations
 
 import builtins
 import threading
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import Context, Decimal
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -33,22 +30,16 @@ from engine.errors import (
     NotFoundError,
     Problem,
     RecordValidationError,
-    ReferenceIntegrityError,
     UsageError,
 )
 from engine.metadata import EntityDef
 from engine.storage import (
     RECORD_CREATED,
-    RECORD_DELETED,
     DomainEvent,
     RowInserter,
     audit_log,
-    audit_row,
-    audit_since_deletion,
     record_updated,
-    scores,
     to_jsonable,
-    trail_of,
     unit_of,
 )
 from engine.users import Actor, SystemActor, owner_of_new, user_of
@@ -64,9 +55,13 @@ from ._checks import (
     workflow_field_problems,
 )
 from ._conditions import conditional_problems
+from ._deletes import delete_tree
+from ._derived_writes import write_derived
 from ._filters import Filter, Follow, Target, compile_filter, compile_sort, sort_keys
 from ._owner_cascade import cascade_owner
 from ._search import compile_search
+from ._stored import after_update, stored_value
+from ._trail import as_id, audit_entry, new_change_id, read_trail
 
 if TYPE_CHECKING:
     from engine.permissions import PermissionService
@@ -86,10 +81,6 @@ class Page:
     total: int
     limit: int
     offset: int
-
-
-def new_change_id() -> str:
-    return uuid.uuid4().hex
 
 
 class RecordService:
@@ -134,7 +125,7 @@ class RecordService:
     def _read(self, entity: str, record_id: int, conn: Connection | None) -> Record:
         """The stored record, unchecked (the service's own reads before a write)."""
         statement = self.model.read_by_id(entity)
-        record_id = _as_id(record_id)
+        record_id = as_id(record_id)
         if conn is None:
             with self._engine.db.read() as own:
                 record = statement.first(own, {"record_id": record_id})
@@ -261,44 +252,9 @@ class RecordService:
     def audit(
         self, entity: str | None = None, record_id: int | None = None, *, actor: Actor, limit: int = 200
     ) -> builtins.list[dict[str, Any]]:
-        """The audit trail, newest first: who changed which field when, old → new.
-
-        For a user whose permissions are restricted, ``entity`` is required, only the
-        records they may read now count, and hidden fields are left out.
-        """
-        user = user_of(actor)
-        model = self.model
-        query = sa.select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
-        restricted = user is not None and not self._permissions.access(user, entity or "").unrestricted
-        if restricted and entity is None:
-            raise UsageError("name the entity whose audit trail to show; your roles limit what you may read")
-        if entity is not None:
-            model.entity(entity)
-            query = query.where(audit_log.c.entity == entity)
-        if record_id is not None:
-            query = query.where(audit_log.c.record_id == _as_id(record_id))
-            if entity is not None:
-                since = audit_since_deletion(entity, _as_id(record_id))
-                query = query.where(trail_of(model.table(entity), _as_id(record_id), since))
-        hidden: frozenset[str] = frozenset()
-        if restricted and entity is not None:
-            if record_id is not None:
-                self.get(entity, record_id, actor=actor)
-            table = model.table(entity)
-            access = self._permissions.require(actor, entity, "read")
-            hidden = access.hidden
-            scope = self._permissions.scope_condition(actor, table, access.read)
-            if scope is not None:
-                # live records only: their trails start after the last deletion of their ids
-                query = query.where(
-                    audit_log.c.record_id.in_(sa.select(table.c.id).where(scope)),
-                    audit_since_deletion(audit_log.c.entity, audit_log.c.record_id),
-                )
-        with self._engine.db.read() as conn:
-            rows = [dict(r) for r in conn.execute(query).mappings()]
-        if hidden:
-            rows = [_without_hidden(r, hidden) for r in rows if r["field"] not in hidden]
-        return rows
+        """The audit trail, newest first: who changed which field when, old → new (see
+        :func:`._trail.read_trail`)."""
+        return read_trail(self, entity, record_id, actor=actor, limit=limit)
 
     # -- writing ------------------------------------------------------------------------------
     def create(
@@ -362,11 +318,13 @@ class RecordService:
             record_id = created["id"]
             change = new_change_id()
             entries = [
-                _audit_row(change, entity, record_id, "create", key, None, _stored(definition, key, value), name, now)
+                audit_entry(
+                    change, entity, record_id, "create", key, None, stored_value(definition, key, value), name, now
+                )
                 for key, value in values.items()
                 if value is not None
             ]
-            entries.append(_audit_row(change, entity, record_id, "create", "owner", None, owner, name, now))
+            entries.append(audit_entry(change, entity, record_id, "create", "owner", None, owner, name, now))
             entries.extend(override_rows(change, entity, record_id, overridden, name, now))
             _AUDIT.insert(tx, entries)
             if definition.duplicates:
@@ -545,14 +503,14 @@ class RecordService:
             )
         change = new_change_id()
         entries = [
-            _audit_row(
+            audit_entry(
                 change,
                 entity,
                 current["id"],
                 "update",
                 name,
                 current.get(name),
-                _stored(definition, name, value),
+                stored_value(definition, name, value),
                 actor,
                 now,
             )
@@ -560,7 +518,7 @@ class RecordService:
         ]
         entries.extend(override_rows(change, entity, current["id"], overridden or [], actor, now))
         _AUDIT.insert(tx, entries)
-        updated = _after_update(definition, current, changed, now)
+        updated = after_update(definition, current, changed, now)
         unit_of(tx).emit(record_updated(entity, current, updated, changed, actor, now, model.version))
         self._engine.derived.after_write(tx, model, entity, current, updated, actor)
         if "owner" in changed:
@@ -583,49 +541,8 @@ class RecordService:
         changes: builtins.list[tuple[Record, dict[str, Any]]],
         actor: str | None,
     ) -> builtins.list[tuple[Record, Record]]:
-        """Write recomputed derived values over records (``(current, changed)`` pairs): the
-        engine's own change, versioned, audited and evented like any other, in one statement per
-        set of changed columns. Returns ``(before, after)`` pairs; passing them on to what depends
-        on them is the caller's (the derived service does it a batch at a time)."""
-        entity = definition.name
-        now = utcnow()
-        by_columns: dict[tuple[str, ...], builtins.list[dict[str, Any]]] = {}
-        audit: builtins.list[dict[str, Any]] = []
-        written: builtins.list[tuple[Record, Record]] = []
-        unit = unit_of(tx)
-        for current, changed in changes:
-            columns = tuple(sorted(changed))
-            by_columns.setdefault(columns, []).append(
-                {
-                    **{f"v_{c}": changed[c] for c in columns},
-                    "record_id": current["id"],
-                    "old_version": current["version"],
-                    "new_version": current["version"] + 1,
-                    "now": now,
-                }
-            )
-            change = new_change_id()
-            audit.extend(
-                _audit_row(
-                    change, entity, current["id"], "update", k, current.get(k), _stored(definition, k, v), actor, now
-                )
-                for k, v in changed.items()
-            )
-            updated = _after_update(definition, current, changed, now)
-            unit.emit(record_updated(entity, current, updated, changed, actor, now, model.version))
-            written.append((current, updated))
-        for columns, rows in by_columns.items():
-            result = tx.execute(
-                model.update_by_version(entity, columns), rows, execution_options={"preserve_rowcount": True}
-            )
-            if result.rowcount != len(rows):
-                raise ConflictError(
-                    f"{entity} records changed at the same time as their derived fields; retry",
-                    [Problem(code="stale_version", field="version", message="concurrent change")],
-                )
-        if audit:
-            _AUDIT.insert(tx, audit)
-        return written
+        """Write recomputed derived values over records (see :func:`._derived_writes.write_derived`)."""
+        return write_derived(tx, model, definition, changes, actor)
 
     def delete(
         self,
@@ -655,135 +572,10 @@ class RecordService:
                     f"you had {expected_version}); reload it before deleting",
                     [Problem(code="stale_version", field="version", message="the record has a newer version")],
                 )
-            self._delete(tx, entity, current, actor.name, set())
-
-    def _delete(self, tx: Connection, entity: str, current: Record, actor: str, seen: set[tuple[str, int]]) -> None:
-        model = self.model
-        key = (entity, current["id"])
-        if key in seen:
-            return
-        seen.add(key)
-        for child, field_name in model.referencing(entity):
-            f = child.fields[field_name]
-            child_table = model.table(child.name)
-            ids = [
-                r[0] for r in tx.execute(sa.select(child_table.c.id).where(child_table.c[field_name] == current["id"]))
-            ]
-            if not ids:
-                continue
-            if f.on_delete == "restrict":
-                raise ReferenceIntegrityError(
-                    f"{entity} {current['id']} is referenced by {len(ids)} {child.name} record(s) "
-                    f"through {child.name}.{field_name}; delete or reassign them first",
-                    [
-                        Problem(
-                            code="restricted",
-                            field=field_name,
-                            message=f"{len(ids)} {child.name} record(s) refer to it",
-                            values={"count": len(ids), "entity": child.name, "field": field_name},
-                        )
-                    ],
-                )
-            for child_id in ids:
-                if f.on_delete == "cascade":
-                    child_row = self._read(child.name, child_id, tx)
-                    self._delete(tx, child.name, child_row, actor, seen)
-                elif (child.name, child_id) not in seen:
-                    self.update(child.name, child_id, {field_name: None}, actor=SystemActor.cascade(actor), conn=tx)
-        table = model.table(entity)
-        tx.execute(table.delete().where(table.c.id == current["id"]))
-        if model.entity(entity).duplicates:
-            self._engine.duplicates.drop_keys(tx, entity, current["id"])
-        # current scores go with the record; score history stays, like the audit trail
-        tx.execute(scores.delete().where(scores.c.entity == entity, scores.c.record_id == current["id"]))
-        snapshot = {k: v for k, v in current.items() if v is not None}
-        now = utcnow()
-        tx.execute(
-            audit_log.insert().values(
-                _audit_row(new_change_id(), entity, current["id"], "delete", None, snapshot, None, actor, now)
-            )
-        )
-        unit_of(tx).emit(
-            DomainEvent(
-                RECORD_DELETED,
-                entity,
-                current["id"],
-                actor,
-                {"record": to_jsonable(current)},
-                now,
-                model.version,
-                record=current,
-            )
-        )
-        self._engine.derived.after_write(tx, model, entity, current, None, actor)
-
-
-_WIDE = Context(prec=100)
-
-
-def _after_update(definition: EntityDef, current: Record, changed: Mapping[str, Any], now: datetime) -> Record:
-    """The record as the database holds it after ``changed`` was written over ``current``."""
-    return {
-        **current,
-        **{k: _stored(definition, k, v) for k, v in changed.items()},
-        "version": current["version"] + 1,
-        "updated_at": now,
-    }
-
-
-def _stored(definition: EntityDef, name: str, value: Any) -> Any:
-    """A validated value as the database returns it (decimals at the column's scale)."""
-    f = definition.fields.get(name)
-    if f is not None and f.scale is not None and isinstance(value, Decimal):
-        # a context wide enough for PostgreSQL's 38 digits (the default one keeps 28)
-        return value.quantize(Decimal(1).scaleb(-f.scale), context=_WIDE)
-    return value
-
-
-def _without_hidden(row: dict[str, Any], hidden: frozenset[str]) -> dict[str, Any]:
-    """An audit row without hidden fields in a delete's snapshot."""
-    for key in ("old_value", "new_value"):
-        value = row.get(key)
-        if row.get("field") is None and isinstance(value, dict):
-            row[key] = {k: v for k, v in value.items() if k not in hidden}
-    return row
-
-
-def _as_id(record_id: Any) -> int:
-    try:
-        value = int(record_id)
-    except (TypeError, ValueError):
-        raise NotFoundError(f"{record_id!r} is not a record id") from None
-    if value < 1:
-        raise NotFoundError(f"{record_id!r} is not a record id")
-    return value
+            delete_tree(self, tx, entity, current, actor.name, set())
 
 
 def _as_mapping(data: Any) -> Mapping[str, Any]:
     if not isinstance(data, Mapping):
         raise UsageError('record data must be a JSON object like {"field": value}')
     return data
-
-
-def _audit_row(
-    change: str,
-    entity: str,
-    record_id: int,
-    action: str,
-    field: str | None,
-    old: Any,
-    new: Any,
-    actor: str | None,
-    at: datetime,
-) -> dict[str, Any]:
-    return audit_row(
-        change_id=change,
-        entity=entity,
-        record_id=record_id,
-        action=action,
-        field=field,
-        old_value=old,
-        new_value=new,
-        actor=actor,
-        at=at,
-    )
