@@ -26,6 +26,7 @@ from ._constraints import UniqueValues, constrained
 from ._people import RecordContext
 from ._plan import RefPlan, scoring_targets, workflow_owned
 from ._pools import Pool
+from ._references import pick_references, pick_self
 from ._roles import EntityRole, words
 from ._texts import Generator
 from ._values import DAY, derived_rules, field_generator, part_fields
@@ -47,10 +48,7 @@ SEASON = (1.25, 1.1, 0.9, 0.95, 1.0, 1.15, 0.9, 0.9, 1.0, 1.05, 1.3, 1.25)
 #: How much more business the last month of the span sees than the first (the business grows).
 _GROWTH = 0.6
 SYSTEM_COLUMNS = ("id", "version", "created_at", "updated_at", "created_by", "owner")
-_OPTIONAL_REFERENCE_FILL = {"anchor": 0.9, "free": 0.85, "child": 0.8, "derive": 1.0, "extra": 0.3, "self": 0.6}
 _MARKETING = frozenset({"product", "campaign"})
-#: Picks tried to find a parent active at a record's time before taking any
-_ACTIVE_TRIES = 8
 _SERVICE_WORDS = frozenset({"ticket", "case", "complaint", "service"})
 
 #: Records a transition's ``create`` action made: (entity, values, actor, at)
@@ -188,77 +186,10 @@ class EntityGen:
 
     # -- references --------------------------------------------------------------------------
     def _pick_references(self, values: dict[str, Any], at: float) -> list[tuple[Pool, int]]:
-        """Fill ``values`` with the references; returns the (pool, index) chosen, main parent
-        first. Parents active at ``at`` (the intended creation time) are preferred."""
-        rng = self.rng
-        pools = self.run.pools
-        chosen: dict[str, tuple[Pool, int]] = {}
-        for plan in self.plans:
-            if plan.mode == "self":
-                continue
-            pool = pools.get(plan.target)
-            if pool is None or not len(pool):
-                values[plan.field] = None
-                continue
-            wanted = plan.required or rng.random() < _OPTIONAL_REFERENCE_FILL[plan.mode]
-            index: int | None = None
-            if wanted:
-                for _ in range(20 if plan.field in self.unique_refs else 1):
-                    index = self._pick_one(plan, pool, chosen, at)
-                    if index is None or plan.field not in self.unique_refs:
-                        break
-                    if pool.ids[index] not in self.unique_refs[plan.field]:
-                        break
-                    index = None
-                if index is not None and plan.field in self.unique_refs:
-                    self.unique_refs[plan.field].add(pool.ids[index])
-            if index is None:
-                values[plan.field] = None
-            else:
-                chosen[plan.field] = (pool, index)
-                values[plan.field] = pool.ids[index]
-        return list(chosen.values())
-
-    def _pick_one(self, plan: RefPlan, pool: Pool, chosen: Mapping[str, tuple[Pool, int]], at: float) -> int | None:
-        rng = self.rng
-        index: int | None = None
-        if plan.mode == "child" and plan.via is not None and plan.via in chosen and plan.link in pool.links:
-            parent_pool, parent = chosen[plan.via]
-            for _ in range(_ACTIVE_TRIES // 2):
-                index = pool.pick_child(plan.link, len(parent_pool), parent, rng)
-                if index is None or pool.created[index] <= at:
-                    break
-            if not plan.required and (index is None or pool.created[index] > at):
-                return None  # the parent's records of then (a coupon it held), or none
-        elif plan.mode == "derive" and plan.via is not None and plan.via in chosen:
-            source_pool, source = chosen[plan.via]
-            column = source_pool.links.get(plan.link or "")
-            linked = column[source] if column is not None else -1
-            if linked >= 0 and (plan.required or pool.created[linked] <= at):
-                return linked
-            if not plan.required:
-                return None
-        if index is None:
-            # a parent that existed then and was still active (a churned member buys no more)
-            for _ in range(_ACTIVE_TRIES):
-                index = pool.pick(rng)
-                if pool.created[index] <= at <= pool.until[index]:
-                    return index
-            if not plan.required:
-                return None  # none was there yet (a coupon issued later): left empty
-        return index
+        return pick_references(self.plans, self.run.pools, self.unique_refs, values, at, self.rng)
 
     def _pick_self(self, values: dict[str, Any], record_id: int) -> None:
-        for plan in self.plans:
-            if plan.mode != "self":
-                continue
-            key = values.get(plan.via) if plan.via else None
-            earlier = self.self_groups[plan.field].get(key, ())
-            if earlier and (plan.required or self.rng.random() < _OPTIONAL_REFERENCE_FILL["self"]):
-                # the first records of a group are its heads (managers, main sites)
-                values[plan.field] = earlier[min(int(len(earlier) * self.rng.random() ** 2.5), len(earlier) - 1)]
-            else:
-                values[plan.field] = record_id if plan.required else None
+        pick_self(self.plans, self.self_groups, values, record_id, self.rng)
 
     # -- one record ----------------------------------------------------------------------------
     def make(self, seq: int) -> Made | None:
