@@ -51,13 +51,14 @@ class ReportDraft:
     document: Mapping[str, Any]
     source: SourceRef
     bundle: str
-    #: Top-level keys an overlay set → where the overlay wrote them.
-    overlaid: dict[str, SourceRef] = field(default_factory=dict)
+    #: Values an overlay set (a key, or a key and an index) → where the overlay wrote them.
+    overlaid: dict[tuple[str | int, ...], SourceRef] = field(default_factory=dict)
 
     def at(self, *tokens: str | int) -> SourceRef:
         """Where the value at ``tokens`` (keys and list indexes) is written."""
-        if tokens and isinstance(tokens[0], str) and tokens[0] in self.overlaid:
-            return child(self.overlaid[tokens[0]], *tokens[1:])
+        for length in (2, 1):
+            if tokens[:length] in self.overlaid:
+                return child(self.overlaid[tokens[:length]], *tokens[length:])
         return child(self.source, *tokens)
 
 

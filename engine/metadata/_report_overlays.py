@@ -74,12 +74,12 @@ def _apply(overlay: OverlayDraft, report: ReportDraft, problems: list[Problem]) 
     for key in _REPLACED:
         if key in written:
             document[key] = _copy(written[key])
-            report.overlaid[key] = child(overlay.source, key)
+            _overlaid(report, key, child(overlay.source, key))
     if "add_states" in written:
         _add_states(document, written["add_states"], child(overlay.source, "add_states"), report, problems)
     if "probabilities" in written:
         document["probabilities"] = {**document["probabilities"], **written["probabilities"]}
-        report.overlaid["probabilities"] = child(overlay.source, "probabilities")
+        _overlaid(report, "probabilities", child(overlay.source, "probabilities"))
     if any(key in written for key in ("add_measures", "replace_measures", "remove_measures")):
         _measures(document, overlay, report, problems)
 
@@ -88,6 +88,8 @@ def _add_states(
     document: dict[str, Any], added: list[Any], where: SourceRef, report: ReportDraft, problems: list[Problem]
 ) -> None:
     states = [str(s) for s in document.get("states", ())]
+    # where each state is written: the report (or an earlier overlay), or this overlay
+    places = [report.at("states", index) for index in range(len(states))]
     for index, item in enumerate(added):
         state, after = (item, None) if isinstance(item, str) else (str(item["state"]), item.get("after"))
         at = child(where, index)
@@ -97,14 +99,24 @@ def _add_states(
             continue
         if after is None:
             states.append(state)
+            places.append(at)
         elif after in states:
+            places.insert(states.index(after) + 1, at)
             states.insert(states.index(after) + 1, state)
         else:
             hint = did_you_mean(str(after), states)
             message = f"the report {report.name!r} lists no state {after!r} to add {state!r} after.{hint}"
             problems.append(problem("unknown_state", message, child(at, "after")))
     document["states"] = states
-    report.overlaid["states"] = where
+    _overlaid(report, "states", where)
+    report.overlaid.update({("states", index): place for index, place in enumerate(places)})
+
+
+def _overlaid(report: ReportDraft, key: str, where: SourceRef) -> None:
+    """Record that the overlay at ``where`` wrote ``key`` (forgetting where its items were)."""
+    for written in [k for k in report.overlaid if k[0] == key]:
+        del report.overlaid[written]
+    report.overlaid[(key,)] = where
 
 
 def _measures(document: dict[str, Any], overlay: OverlayDraft, report: ReportDraft, problems: list[Problem]) -> None:
