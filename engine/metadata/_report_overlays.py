@@ -56,6 +56,10 @@ def apply_report_overlays(
 
 def _fits(overlay: OverlayDraft, report: ReportDraft, problems: list[Problem]) -> bool:
     kind = str(report.document["type"])
+    if not any(key in overlay.document for key in [*_REPLACED, *_PARTIAL]):
+        message = f"this overlay changes nothing; give at least one of {quoted_list([*_REPLACED, *_PARTIAL])}."
+        problems.append(problem("required", message, overlay.source))
+        return False
     fits = True
     for key, types in [*_REPLACED.items(), *_PARTIAL.items()]:
         if key in overlay.document and types is not None and kind not in types:
