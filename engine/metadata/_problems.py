@@ -108,7 +108,10 @@ PROBLEM_CODES: Mapping[str, str] = MappingProxyType(
         "duplicate_created": "two create actions of one list name their record alike (as)",
         # workflow overlays
         "unknown_workflow": ("a workflow overlay or report names a workflow no visible bundle defines"),
-        "state_exists": "a workflow overlay adds a state that already exists",
+        "state_exists": "a workflow or report overlay adds a state that already exists",
+        "unknown_report": "a report overlay names a report no visible bundle defines",
+        "unknown_measure": "a report overlay replaces or removes a measure the report does not have",
+        "measure_exists": "a report overlay adds a measure the report already has",
         "transition_exists": "a workflow overlay adds a transition that already exists",
         # scorings
         "duplicate_scoring": "two documents define the same scoring",

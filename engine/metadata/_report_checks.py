@@ -3,7 +3,8 @@ checks every report type shares, and the ``aggregate`` type's measures.
 
 Report drafts: reports as read from valid documents, before they are checked and frozen.
 
-Reports have no overlays yet, so a draft is the document itself with where it came from.
+A draft is the document itself with where it came from; a ``report_overlay`` changes the
+document in place and records, key by key, where the value it wrote is written.
 
 The checks every report type shares: fields of an entity, group keys, filters,
 parameters, and the uniqueness of the result's column names.
@@ -50,9 +51,14 @@ class ReportDraft:
     document: Mapping[str, Any]
     source: SourceRef
     bundle: str
+    #: Values an overlay set (a key, or a key and an index) → where the overlay wrote them.
+    overlaid: dict[tuple[str | int, ...], SourceRef] = field(default_factory=dict)
 
     def at(self, *tokens: str | int) -> SourceRef:
         """Where the value at ``tokens`` (keys and list indexes) is written."""
+        for length in (2, 1):
+            if tokens[:length] in self.overlaid:
+                return child(self.overlaid[tokens[:length]], *tokens[length:])
         return child(self.source, *tokens)
 
 

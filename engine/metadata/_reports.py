@@ -22,7 +22,7 @@ from engine.metadata._entities import Lookup
 from engine.metadata._fields import label_from_json, label_or_derived
 from engine.metadata._model import EntityDef, SourceRef
 from engine.metadata._names import derive_label
-from engine.metadata._pipeline import SCHEMA_VERSION, DocumentKind, Resolution, build_each, sees
+from engine.metadata._pipeline import SCHEMA_VERSION, DocumentKind, OverlayKind, Resolution, build_each, sees
 from engine.metadata._problems import child, did_you_mean, problem, quoted_list
 from engine.metadata._report_checks import (
     NUMBER_FIELD_TYPES,
@@ -50,6 +50,7 @@ from engine.metadata._report_model import (
     ValueSource,
     thaw_json,
 )
+from engine.metadata._report_overlays import apply_report_overlays
 from engine.metadata._scoring_drafts import ScoringDraft
 from engine.metadata._workflow_drafts import WorkflowDraft
 from engine.metadata._workflow_model import WorkflowDef
@@ -455,5 +456,9 @@ REPORT = DocumentKind(
     draft=report_draft,
     build=_build,
     to_json=lambda report, _definitions: report_to_json(report),
+    duplicate_hint=", or change the existing one with a report_overlay document",
+    overlay=OverlayKind(
+        "changes to an inherited report: states, probabilities, by, measures, where, label", apply_report_overlays
+    ),
     after=("entity", "workflow", "scoring"),
 )

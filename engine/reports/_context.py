@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from engine.errors import UsageError
+from engine.errors import PermissionDeniedError, Problem, UsageError
 from engine.metadata import EntityDef, GroupKey, ReportDef, Scope, WorkflowDef
+from engine.users import user_of
 
 from ._sql import Grouping, grouping, record_filter
 
@@ -80,3 +81,19 @@ class ReportRun:
                     "64-bit integers (decimals are added up exactly, as the value times 10^scale); "
                     "narrow the report's filter or use PostgreSQL"
                 ) from None
+
+
+def read_scope(engine: CrmEngine, report: ReportDef, actor: Actor, entity: str) -> Scope:
+    """The rows of ``entity`` (the report's own, or its related records) ``actor`` may read;
+    refused when one of its fields is hidden: a report's groups, sums and counts could show
+    what the field hides."""
+    access = engine.permissions.require(actor, entity, "read")
+    if access.hidden:
+        user = user_of(actor)
+        assert user is not None  # the system: full access, nothing hidden
+        fields = ", ".join(sorted(access.hidden))
+        raise PermissionDeniedError(
+            f'"{user.name}" may not run report {report.name}: fields of {entity} are hidden from them ({fields})',
+            [Problem(code="hidden_field", field=f, message="hidden from this user") for f in sorted(access.hidden)],
+        )
+    return access.scope("read")

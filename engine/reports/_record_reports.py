@@ -2,7 +2,9 @@
 
 Related records (an aggregate's ``related``) are measured per record in a subquery grouped
 by their reference, then left-joined to the records: a record without any keeps its row
-(counts of 0), and no measure of the records themselves is multiplied by the join.
+(counts of 0), and no measure of the records themselves is multiplied by the join. Only
+the related rows the asking user may read are measured (their read scope of the related
+entity); a user from whom a field of the related entity is hidden is refused.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from engine.compile import plain_number
 from engine.metadata import AggregateSpec, DistributionSpec, GroupKey, Label, MeasureDef, RankingSpec, ValueSource
 from engine.storage import scores
 
-from ._context import ReportRun
+from ._context import ReportRun, read_scope
 from ._params import having_value
 from ._result import Column, field_column
 from ._sql import field_of, record_filter
@@ -86,7 +88,11 @@ def _related_subquery(run: ReportRun, spec: AggregateSpec) -> Any:
     where = record_filter(
         run.report, entity, table, spec.related.where, run.values, dialect=run.dialect, pointer="/related/where"
     )
-    return sa.select(*parts).where(where, ref.is_not(None)).group_by(ref).subquery("related")
+    # only the related rows the asking user may read are measured (refused when a field is hidden)
+    scope = read_scope(run.engine, run.report, run.actor, spec.related.entity)
+    scoped = run.engine.permissions.scope_condition(run.actor, table, scope)
+    conditions = [where, ref.is_not(None)] if scoped is None else [where, scoped, ref.is_not(None)]
+    return sa.select(*parts).where(*conditions).group_by(ref).subquery("related")
 
 
 def _measure(run: ReportRun, m: MeasureDef, related: Any) -> ColumnElement[Any]:

@@ -7,12 +7,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from engine.clock import utcnow
-from engine.errors import NotFoundError, PermissionDeniedError, Problem
-from engine.metadata import ReportDef, Scope
+from engine.errors import NotFoundError
+from engine.metadata import ReportDef
 from engine.suggestions import did_you_mean
-from engine.users import user_of
 
-from ._context import ReportRun
+from ._context import ReportRun, read_scope
 from ._params import resolve_params
 from ._record_reports import aggregate, distribution, ranking
 from ._result import Column, ReportResult, label_json, shape
@@ -88,7 +87,7 @@ def run_definition(
 ) -> ReportResult:
     """Compute ``report``, a report not (necessarily) among the definitions: one a service
     builds for itself (the dashboard's funnel conversion). Same rules as :func:`run_report`."""
-    scope = _read_scope(engine, report, actor)
+    scope = read_scope(engine, report, actor, report.entity)
     run = ReportRun(
         engine=engine,
         report=report,
@@ -105,18 +104,3 @@ def run_definition(
         rows=shape(columns, rows),
         chart={"type": report.chart or _DEFAULT_CHARTS.get(report.type, "bar")},
     )
-
-
-def _read_scope(engine: CrmEngine, report: ReportDef, actor: Actor) -> Scope:
-    """The rows of the report's entity ``actor`` may read; refused when a field is hidden."""
-    access = engine.permissions.require(actor, report.entity, "read")
-    if access.hidden:
-        user = user_of(actor)
-        assert user is not None  # the system: full access, nothing hidden
-        fields = ", ".join(sorted(access.hidden))
-        raise PermissionDeniedError(
-            f'"{user.name}" may not run report {report.name}: '
-            f"fields of {report.entity} are hidden from them ({fields})",
-            [Problem(code="hidden_field", field=f, message="hidden from this user") for f in sorted(access.hidden)],
-        )
-    return access.scope("read")

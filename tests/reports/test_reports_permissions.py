@@ -89,3 +89,71 @@ def test_crm_as_a_rep_reports_their_own_pipeline(crm: CrmEngine, run_cli: Any, d
     result = run_cli("--database-url", database_url, "--as", rep.name, "report", REPORT, "--json")
     assert result.exit_code == 0, result.stderr
     assert {row["owner"] for row in result.json()["rows"]} == {rep.name}
+
+
+VISIT = {
+    "fields": {
+        "account": {"type": "reference", "target": "account", "required": True},
+        "minutes": {"type": "integer"},
+    }
+}
+VISITS_PER_ACCOUNT = {
+    "schema_version": 1,
+    "kind": "report",
+    "name": "visits_per_account",
+    "type": "aggregate",
+    "entity": "account",
+    "related": {"entity": "visit", "field": "account"},
+    "by": ["name"],
+    "measures": [
+        {"name": "visits", "op": "count", "of": "related"},
+        {"name": "minutes", "op": "sum", "field": "minutes", "of": "related"},
+    ],
+}
+FIELD_REP = {
+    "schema_version": 1,
+    "kind": "role",
+    "name": "field_rep",
+    "permissions": {"account": {"read": "all"}, "visit": {"create": True, "read": "own"}},
+}
+VISIT_AUDITOR = {
+    "schema_version": 1,
+    "kind": "role",
+    "name": "visit_auditor",
+    "permissions": {"*": {"read": "all"}, "visit": {"fields": {"minutes": "hidden"}}},
+}
+
+
+@pytest.fixture
+def visits(engine: CrmEngine, tmp_path: Path) -> CrmEngine:
+    extra = {"report.json": VISITS_PER_ACCOUNT, "field_rep.json": FIELD_REP, "visit_auditor.json": VISIT_AUDITOR}
+    engine.apply(load_definitions(write_bundle(tmp_path, "field", {"visit": VISIT}, extends=["core"], extra=extra)))
+    engine.users.create("sam", roles=["field_rep"])
+    engine.users.create("rita", roles=["field_rep"])
+    engine.users.create("ida", roles=["visit_auditor"])
+    shop = engine.records.create("account", {"name": "Shop"}, actor=acting_for("admin"))["id"]
+    depot = engine.records.create("account", {"name": "Depot"}, actor=acting_for("admin"))["id"]
+    for owner, account, minutes in [("sam", shop, 10), ("sam", shop, 20), ("rita", shop, 5), ("rita", depot, 7)]:
+        engine.records.create("visit", {"account": account, "minutes": minutes}, actor=acting_for(owner))
+    return engine
+
+
+def _visits(crm: CrmEngine, actor: Any) -> dict[str, tuple[int, int | None]]:
+    rows = run_report(crm, "visits_per_account", actor=actor).rows
+    return {r["name"]: (r["visits"], r["minutes"]) for r in rows}
+
+
+def test_related_counts_cover_only_the_related_records_the_user_may_read(visits: CrmEngine) -> None:
+    # by hand: Shop has sam's two visits (30 minutes) and rita's one (5); Depot rita's one (7)
+    assert _visits(visits, SYSTEM) == {"Depot": (1, 7), "Shop": (3, 35)}
+    assert _visits(visits, User("boss", roles=("admin",))) == {"Depot": (1, 7), "Shop": (3, 35)}
+    # a rep reads every account but only their own visits: the other rep's are not counted
+    assert _visits(visits, visits.users.get("sam")) == {"Depot": (0, 0), "Shop": (2, 30)}
+    assert _visits(visits, visits.users.get("rita")) == {"Depot": (1, 7), "Shop": (1, 5)}
+
+
+def test_a_hidden_field_of_the_related_entity_refuses_the_report(visits: CrmEngine) -> None:
+    with pytest.raises(PermissionDeniedError) as refused:
+        run_report(visits, "visits_per_account", actor=visits.users.get("ida"))
+    assert [p.field for p in refused.value.problems] == ["minutes"]
+    assert "fields of visit are hidden" in str(refused.value)
