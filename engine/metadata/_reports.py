@@ -313,6 +313,10 @@ def _forecast(
                 scope.param(learned_since.param, draft.at("learned_since", "param"))
         min_sample = int(document.get("min_sample", 10))
         return ForecastSpec(amount, {}, by, where, learned=True, min_sample=min_sample, learned_since=learned_since)
+    for key in ("min_sample", "learned_since"):
+        if key in document:
+            message = f'"{key}" applies to learned probabilities only: write "probabilities": "learned" or remove it.'
+            scope.add("unknown_key", message, draft.at(key))
     probabilities = dict(document["probabilities"])
     if workflow is not None:
         for state in probabilities:
