@@ -137,12 +137,27 @@ class FunnelSpec:
 
 
 @dataclass(frozen=True)
+class LearnedSince:
+    """Where a learned forecast's history starts: ``days`` before the report's now, or the
+    date given to the parameter ``param`` (no value: all history)."""
+
+    days: int | None = None
+    param: str | None = None
+
+
+@dataclass(frozen=True)
 class ForecastSpec:
     amount: str
-    #: state → probability in percent, in the order written
+    #: state → probability in percent, in the order written; empty when ``learned``
     probabilities: Mapping[str, int | float]
     by: tuple[GroupKey, ...] = ()
     where: FrozenJson = None
+    #: probabilities measured from the workflow history instead of a fixed map
+    learned: bool = False
+    #: fewer closed records than this: the state falls back to the pooled share of it and the
+    #: open states after it
+    min_sample: int = 10
+    learned_since: LearnedSince | None = None
 
     def __post_init__(self) -> None:
         freeze_mappings(self, "probabilities")

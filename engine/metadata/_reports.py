@@ -38,8 +38,10 @@ from engine.metadata._report_model import (
     AggregateSpec,
     DistributionSpec,
     ForecastSpec,
+    FrozenJson,
     FunnelSpec,
     GroupKey,
+    LearnedSince,
     MeasureDef,
     ParamDef,
     RankingSpec,
@@ -118,7 +120,12 @@ def _spec(spec: Any) -> dict[str, Any]:
         out["states"] = list(spec.states)
     elif isinstance(spec, ForecastSpec):
         out["amount"] = spec.amount
-        out["probabilities"] = dict(spec.probabilities)
+        out["probabilities"] = "learned" if spec.learned else dict(spec.probabilities)
+        if spec.learned and spec.min_sample != 10:
+            out["min_sample"] = spec.min_sample
+        if spec.learned_since is not None:
+            since = spec.learned_since
+            out["learned_since"] = {"days": since.days} if since.days is not None else {"param": since.param}
     elif isinstance(spec, TimeInStateSpec):
         if spec.states:
             out["states"] = list(spec.states)
@@ -293,6 +300,31 @@ def build_report(draft: ReportDraft, lookup: ReportLookup) -> tuple[ReportDef, l
     return report, problems
 
 
+def _forecast(
+    draft: ReportDraft, scope: ReportScope, workflow: WorkflowDef | None, by: tuple[GroupKey, ...], where: FrozenJson
+) -> ForecastSpec:
+    document = draft.document
+    amount = str(document["amount"])
+    if document["probabilities"] == "learned":
+        since = document.get("learned_since")
+        learned_since = None
+        if since is not None:
+            learned_since = LearnedSince(days=since.get("days"), param=since.get("param"))
+            if learned_since.param is not None:
+                scope.param(learned_since.param, draft.at("learned_since", "param"))
+        min_sample = int(document.get("min_sample", 10))
+        return ForecastSpec(amount, {}, by, where, learned=True, min_sample=min_sample, learned_since=learned_since)
+    for key in ("min_sample", "learned_since"):
+        if key in document:
+            message = f'"{key}" applies to learned probabilities only: write "probabilities": "learned" or remove it.'
+            scope.add("unknown_key", message, draft.at(key))
+    probabilities = dict(document["probabilities"])
+    if workflow is not None:
+        for state in probabilities:
+            _state(state, workflow, draft.at("probabilities", state), scope)
+    return ForecastSpec(amount=amount, probabilities=probabilities, by=by, where=where)
+
+
 def _build_spec(
     kind: str,
     draft: ReportDraft,
@@ -312,11 +344,9 @@ def _build_spec(
     if kind == "forecast":
         if entity is not None:
             scope.field(entity, str(document["amount"]), draft.at("amount"), types=NUMBER_FIELD_TYPES, use="amount")
-        probabilities = dict(document["probabilities"])
-        if workflow is not None:
-            for state in probabilities:
-                _state(state, workflow, draft.at("probabilities", state), scope)
-        return ForecastSpec(amount=str(document["amount"]), probabilities=probabilities, by=by, where=where)
+        if entity is not None:
+            scope.field(entity, str(document["amount"]), draft.at("amount"), types=NUMBER_FIELD_TYPES, use="amount")
+        return _forecast(draft, scope, workflow, by, where)
     if kind == "time_in_state":
         states = _states(draft, "states", workflow, scope) if "states" in document else ()
         return TimeInStateSpec(states=states, unit=document.get("unit", "day"), by=by, where=where)

@@ -20,6 +20,7 @@ from engine.metadata import ForecastSpec, FunnelSpec, Label, RateSpec, TimeInSta
 from engine.storage import workflow_history
 
 from ._context import ReportRun
+from ._learned import learned_probabilities, open_states
 from ._result import Column, ColumnType, field_column
 from ._sql import Grouping, now_value, seconds_between
 
@@ -112,22 +113,36 @@ def funnel(run: ReportRun, spec: FunnelSpec) -> tuple[list[Column], list[dict[st
 
 def forecast(run: ReportRun, spec: ForecastSpec) -> tuple[list[Column], list[dict[str, Any]]]:
     """Per group: records in the listed states, their amount, and the amount weighted by
-    the probability of each record's state."""
+    the probability of each record's state (fixed, or learned from the history: then with
+    the row's probability and the fewest closed records one of its states was learned from)."""
+    if spec.learned:
+        learned = learned_probabilities(run, spec)
+        probabilities = {s: v.probability for s, v in learned.items()}
+    else:
+        probabilities = {s: Decimal(str(p)) for s, p in spec.probabilities.items()}
     group = run.grouping(spec.by)
     amount = run.table.c[spec.amount]
     state = run.table.c[run.workflow.field]
-    probability = sa.case(
-        {s: sa.literal(Decimal(str(p)), sa.Numeric(9, 4)) for s, p in spec.probabilities.items()}, value=state
+    known = {s: p for s, p in probabilities.items() if p is not None}
+    # no state with a probability: nothing is weighted
+    probability: ColumnElement[Any] = (
+        sa.case({s: sa.literal(p, sa.Numeric(9, 4)) for s, p in known.items()}, value=state) if known else sa.null()
     )
+    measures = [
+        sa.func.count(run.table.c.id).label("records"),
+        sa.func.sum(amount).label("amount"),
+        (sa.func.sum(amount * probability) / 100).label("weighted"),
+    ]
+    if spec.learned:
+        samples = {s: v.sample for s, v in learned.items()}
+        measures += [
+            sa.func.sum(sa.case((state.in_(list(known)), amount), else_=None)).label("known_amount"),
+            sa.func.min(sa.case(samples, value=state) if samples else sa.null()).label("sample"),
+        ]
     query = (
-        sa.select(
-            *group.labelled(),
-            sa.func.count(run.table.c.id).label("records"),
-            sa.func.sum(amount).label("amount"),
-            (sa.func.sum(amount * probability) / 100).label("weighted"),
-        )
+        sa.select(*group.labelled(), *measures)
         .select_from(group.source)
-        .where(run.where(), state.in_(list(spec.probabilities)))
+        .where(run.where(), state.in_(list(probabilities)))
     )
     if group.expressions:
         query = query.group_by(*group.expressions).order_by(*_ordered(group.expressions))
@@ -142,12 +157,27 @@ def forecast(run: ReportRun, spec: ForecastSpec) -> tuple[list[Column], list[dic
     rows = run.fetch(query)
     if not group.expressions and rows and not rows[0]["records"]:
         rows = [{**rows[0], "amount": 0, "weighted": 0}]
+    if spec.learned:
+        columns += [
+            Column("probability", Label("Probability", "赢率"), "ratio"),
+            Column("sample", Label("Closed records learned from", "学习样本数"), "integer"),
+        ]
+        rows = [_with_probability(row) for row in rows]
     return columns, rows
+
+
+def _with_probability(row: dict[str, Any]) -> dict[str, Any]:
+    """The row's probability: its weighted amount over the amount of its records whose state
+    has a probability (for a row of one state, that state's learned share)."""
+    out = {k: v for k, v in row.items() if k != "known_amount"}
+    known, weighted = row.get("known_amount"), row.get("weighted")
+    out["probability"] = float(weighted) / float(known) if known and weighted is not None else None
+    return out
 
 
 def time_in_state(run: ReportRun, spec: TimeInStateSpec) -> tuple[list[Column], list[dict[str, Any]]]:
     """Per group and state: stays, open stays, and the average, median and longest stay."""
-    states = spec.states or _open_states(run)
+    states = spec.states or open_states(run)
     group = run.grouping(spec.by)
     ranked = _ranked_stays(run, group, states)
     ranked_refs = _group_refs(ranked, group)
@@ -225,14 +255,6 @@ def _time_columns(spec: TimeInStateSpec, group: Grouping) -> list[Column]:
         Column("median", Label(f"Median ({en})", f"中位数({zh})"), "duration"),
         Column("longest", Label(f"Longest ({en})", f"最长({zh})"), "duration"),
     ]
-
-
-def _open_states(run: ReportRun) -> tuple[str, ...]:
-    """The states that are not final, in the order of the driven field's choices: a list,
-    whose order survives wherever the definitions are stored (an object's keys may not)."""
-    field = run.entity.fields[run.workflow.field]
-    states = run.workflow.states
-    return tuple(c.value for c in field.choices if c.value in states and not states[c.value].final)
 
 
 def rate(run: ReportRun, spec: RateSpec) -> tuple[list[Column], list[dict[str, Any]]]:

@@ -108,6 +108,9 @@ FUNNEL = _report(
 )  # fmt: skip
 FORECAST = _report("forecast", "forecast", workflow="pipeline", amount="amount",
                    probabilities={"lead": 10, "qualified": 45.5}, by=["stage"])  # fmt: skip
+LEARNED = _report("learned", "forecast", workflow="pipeline", amount="amount", probabilities="learned",
+                  min_sample=5, learned_since={"param": "since"}, params={"since": {"type": "date"}},
+                  by=[{"field": "created_at", "period": "quarter"}])  # fmt: skip
 STAYS = _report("stays", "time_in_state", workflow="pipeline", unit="hour")
 RATE = _report("rate", "rate", workflow="pipeline", base=["qualified"], passed=["won"],
                by=[{"field": "created_at", "period": "month"}])  # fmt: skip
@@ -128,7 +131,7 @@ RANKING = _report("ranking", "ranking", entity="account", rank_by={"scoring": "a
                   columns=["name", "owner"], limit=20)  # fmt: skip
 BINS = _report("bins", "distribution", entity="account", value={"field": "revenue"}, bins=[0, 1000000])
 TIERS = _report("tiers", "distribution", entity="account", grades={"scoring": "account_value", "order": ["A", "B"]})
-REPORTS = (FUNNEL, FORECAST, STAYS, RATE, COVERAGE, RANKING, BINS, TIERS)
+REPORTS = (FUNNEL, FORECAST, LEARNED, STAYS, RATE, COVERAGE, RANKING, BINS, TIERS)
 
 
 def app(write: Writer, *documents: tuple[str, Any]) -> Path:
@@ -216,6 +219,9 @@ CASES = [
     (_with(RANKING, ("/columns", ["name", "nmae"])), "/columns/1", "unknown_field"),
     (_with(RANKING, ("/rank_by", {"field": "revenu"})), "/rank_by/field", "unknown_field"),
     (_with(FORECAST, ("/amount", "amont")), "/amount", "unknown_field"),
+    (_with(LEARNED, ("/params", DELETE)), "/learned_since/param", "unknown_param"),
+    (_with(FORECAST, ("/min_sample", 5)), "/min_sample", "unknown_key"),
+    (_with(FORECAST, ("/learned_since", {"days": 90})), "/learned_since", "unknown_key"),
     (_with(RANKING, ("/rank_by", {"scoring": "acount_value"})), "/rank_by/scoring", "unknown_scoring"),
     (_with(TIERS, ("/entity", "deal")), "/grades/scoring", "unknown_scoring"),
     # types that do not fit
@@ -295,6 +301,10 @@ CASES = [
     (_with(COVERAGE, ("/limit", 0)), "/limit", "out_of_range"),
     (_with(RANKING, ("/limit", "ten")), "/limit", "type"),
     (_with(FORECAST, ("/probabilities/lead", 120)), "/probabilities/lead", "out_of_range"),
+    (_with(FORECAST, ("/probabilities", "learnt")), "/probabilities", "enum"),
+    (_with(LEARNED, ("/min_sample", 0)), "/min_sample", "out_of_range"),
+    (_with(LEARNED, ("/learned_since", {"days": 30, "param": "since"})), "/learned_since", "too_long"),
+    (_with(LEARNED, ("/learned_since", {"days": 0})), "/learned_since/days", "out_of_range"),
     (_with(COVERAGE, ("/measures/0/op", "median")), "/measures/0/op", "enum"),
     (_with(RANKING, ("/rank_by", {"field": "revenue", "scoring": "account_value"})), "/rank_by", "too_long"),
 ]

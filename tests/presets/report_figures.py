@@ -7,7 +7,7 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -181,24 +181,76 @@ def funnel(engine: CrmEngine, report: ReportDef, spec: FunnelSpec) -> dict[tuple
 
 
 def forecast(
-    engine: CrmEngine, report: ReportDef, spec: ForecastSpec
+    engine: CrmEngine, report: ReportDef, spec: ForecastSpec, now: datetime
 ) -> dict[Group, tuple[int, Decimal | None, Decimal | None]]:
     """Group → (records, Σ amount, Σ amount × probability ÷ 100) of the records in the listed
-    states; the sums are empty (as SQL's) for a group none of whose records has an amount."""
+    states (every open state for learned probabilities, learned as of ``now``); the sums are
+    empty (as SQL's) for a group none of whose records has an amount."""
     assert report.workflow is not None
     field = engine.model.definitions.workflows[report.workflow].field
+    if spec.learned:
+        probabilities = {s: p for s, (p, _) in learned(engine, report, spec, now).items()}
+    else:
+        probabilities = {s: Decimal(str(p)) for s, p in spec.probabilities.items()}
     out: dict[Group, list[Any]] = {}
     for row in records(engine, report.entity, spec.where):
         state = row[field]
-        if state not in spec.probabilities:
+        if state not in probabilities:
             continue
         totals = out.setdefault(group_of(row, spec.by), [0, None, None])
         totals[0] += 1
         if row[spec.amount] is not None:
             amount = Decimal(str(row[spec.amount]))
             totals[1] = (totals[1] or Decimal(0)) + amount
-            totals[2] = (totals[2] or Decimal(0)) + amount * Decimal(str(spec.probabilities[state])) / 100
+            if probabilities[state] is not None:
+                totals[2] = (totals[2] or Decimal(0)) + amount * probabilities[state] / 100
     return {k: (v[0], v[1], v[2]) for k, v in out.items()}
+
+
+def learned(
+    engine: CrmEngine, report: ReportDef, spec: ForecastSpec, now: datetime
+) -> dict[str, tuple[Decimal | None, int]]:
+    """Open state → (percent won of the closed records that entered it, rounded to 4 places
+    as the report keeps it; the closed records it was learned from). Too few: the pool of
+    those that entered it or a later open state; still too few: unknown."""
+    from engine.workspace import won_states
+
+    assert report.workflow is not None
+    workflow = engine.model.definitions.workflows[report.workflow]
+    entity = engine.model.definitions.entities[report.entity]
+    field = workflow.field
+    order = [c.value for c in entity.fields[field].choices if c.value in workflow.states]
+    open_ = [s for s in order if not workflow.states[s].final]
+    won = set(won_states(workflow))
+    steps = history(engine, report.entity, workflow.name)
+    since = None
+    if spec.learned_since is not None and spec.learned_since.days is not None:
+        since = now - timedelta(days=spec.learned_since.days)
+    closed: list[tuple[bool, set[str]]] = []
+    for row in records(engine, report.entity, spec.where):
+        state = row[field]
+        if not workflow.states[state].final:
+            continue
+        rows = steps[int(row["id"])]
+        if since is not None and not any(h["to_state"] == state and _aware(h["at"]) >= since for h in rows):
+            continue
+        closed.append((state in won, {h["to_state"] for h in rows}))
+    out: dict[str, tuple[Decimal | None, int]] = {}
+    for i, state in enumerate(open_):
+        entered = [w for w, seen in closed if state in seen]
+        pooled = [w for w, seen in closed if seen & set(open_[i:])]
+        for sample in (entered, pooled):
+            if len(sample) >= spec.min_sample:
+                share = (Decimal(100 * sum(sample)) / len(sample)).quantize(Decimal("0.0001"))
+                out[state] = (share, len(sample))
+                break
+        else:
+            out[state] = (None, len(entered))
+    return out
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def rate(engine: CrmEngine, report: ReportDef, spec: RateSpec) -> dict[Group, tuple[int, int]]:

@@ -133,9 +133,29 @@ def check_funnel(engine: CrmEngine, report: ReportDef, rows: list[dict[str, Any]
 def check_forecast(engine: CrmEngine, report: ReportDef, rows: list[dict[str, Any]]) -> None:
     spec = report.spec
     assert isinstance(spec, ForecastSpec)
-    expected = figures.forecast(engine, report, spec)
+    expected = figures.forecast(engine, report, spec, NOW)
     shown = {figures.row_group(r, spec.by): (r["records"], _money(r["amount"]), _money(r["weighted"])) for r in rows}
     assert shown == {g: (n, _money(a), _money(w)) for g, (n, a, w) in expected.items()}
+    if spec.learned:
+        check_learned(engine, report, spec, rows)
+
+
+def check_learned(engine: CrmEngine, report: ReportDef, spec: ForecastSpec, rows: list[dict[str, Any]]) -> None:
+    """A learned forecast's probability and sample per row, from the history read in Python."""
+    learned = figures.learned(engine, report, spec, NOW)
+    assert any(p is not None for p, _ in learned.values()), "the demo data teaches no probability"
+    assert report.workflow is not None
+    field = engine.model.definitions.workflows[report.workflow].field
+    groups: dict[Any, list[dict[str, Any]]] = {}
+    for record in figures.records(engine, report.entity, spec.where):
+        if record[field] in learned:
+            groups.setdefault(figures.group_of(record, spec.by), []).append(record)
+    for r in rows:
+        members = groups[figures.row_group(r, spec.by)]
+        assert r["sample"] == min(learned[m[field]][1] for m in members)
+        known = [m for m in members if learned[m[field]][0] is not None and m[spec.amount] is not None]
+        amount = sum((Decimal(str(m[spec.amount])) for m in known), Decimal(0))
+        assert _close(r["probability"], (r["weighted"] / amount) if amount else None)
 
 
 def check_rate(engine: CrmEngine, report: ReportDef, rows: list[dict[str, Any]]) -> None:

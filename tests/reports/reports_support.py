@@ -40,6 +40,7 @@ class Deal:
     created: datetime
     #: (transition, hours after creation)
     steps: tuple[tuple[str, int], ...] = ()
+    expected_close: str | None = None
 
     def entries(self) -> list[tuple[str, datetime]]:
         """(state, entered at), creation first."""
@@ -63,9 +64,9 @@ DEALS = (
     Deal("D2", "rita", "2000.00", "Widget", _at("2024-02-10T09:00"), (("qualify", 10), ("lose", 30))),
     Deal("D3", "rita", "500.00", "Gadget", _at("2024-03-01T09:00"), (("lose", 5),)),
     Deal("D8", "rita", "700.00", "Gadget", _at("2024-04-03T09:00"), (("qualify", 48),)),
-    Deal("D4", "sam", "3000.00", "Gadget", _at("2024-04-20T09:00"), (("qualify", 6), ("propose", 30))),
-    Deal("D5", "sam", "4000.00", "Widget", _at("2024-05-02T09:00")),
-    Deal("D6", "sam", "100.00", "Gadget", _at("2024-05-05T09:00"), (("qualify", 12),)),
+    Deal("D4", "sam", "3000.00", "Gadget", _at("2024-04-20T09:00"), (("qualify", 6), ("propose", 30)), "2024-08-15"),
+    Deal("D5", "sam", "4000.00", "Widget", _at("2024-05-02T09:00"), (), "2024-11-01"),
+    Deal("D6", "sam", "100.00", "Gadget", _at("2024-05-05T09:00"), (("qualify", 12),), "2024-09-30"),
     Deal("D7", "sam", "600.00", "Widget", _at("2024-06-30T00:00"), (("qualify", 3), ("close_fast", 9))),
     Deal("D9", "sam", "250.00", "Widget", _at("2024-06-01T12:00"), (("lose", 1),)),
 )
@@ -119,7 +120,8 @@ def seed(database_url: str) -> CrmEngine:
         values = {"account": accounts[account], "kind": kind, "done_at": done_at, "minutes": minutes}
         crm.records.create("visit", values, actor=SYSTEM)
     for deal in DEALS:
-        values = {"title": deal.title, "amount": deal.amount, "product": products[deal.product]}
+        values = {"title": deal.title, "amount": deal.amount, "product": products[deal.product],
+                  "expected_close": deal.expected_close}  # fmt: skip
         record = crm.records.create("deal", values, actor=acting_for(deal.owner))
         _pin_creation(crm, "deal", record["id"], deal.created)
         for transition, hours in deal.steps:

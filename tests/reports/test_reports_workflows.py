@@ -3,13 +3,18 @@ state and pass rate, against figures worked out from the data set in Python."""
 
 from __future__ import annotations
 
+import json
+import shutil
+from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
-from reports_support import DEALS, NOW, PROJECT_STATES, PROJECTS, funnel_rows, grouped, time_rows
+from reports_support import BUNDLE, DEALS, NOW, PROJECT_STATES, PROJECTS, funnel_rows, grouped, time_rows
 
 from engine.errors import UsageError
+from engine.metadata import load_definitions
 from engine.reports import run_report
 from engine.runtime import CrmEngine
 from tests.support import SYSTEM
@@ -144,3 +149,116 @@ def test_bad_parameters_are_usage_errors(crm: CrmEngine, params: dict[str, str],
     with pytest.raises(UsageError) as caught:
         run_report(crm, "deal_funnel", params=params, actor=SYSTEM)
     assert [p.code for p in caught.value.problems] == [code]
+
+
+# learned probabilities -----------------------------------------------------------------------
+OPEN = ["lead", "qualified", "proposal"]
+
+
+def _learned(deals: Any, min_sample: int, closed_since: datetime | None = None) -> dict[str, tuple[Any, int]]:
+    """Each open state's (percent or None, sample), worked out from the deals' histories."""
+    closed = [d for d in deals if d.states[-1] in ("won", "lost")]
+    if closed_since is not None:
+        closed = [d for d in closed if d.entries()[-1][1] >= closed_since]
+    out: dict[str, tuple[Any, int]] = {}
+    for i, state in enumerate(OPEN):
+        entered = [d for d in closed if state in d.states]
+        pooled = [d for d in closed if set(OPEN[i:]) & set(d.states)]
+        for group in (entered, pooled):
+            if len(group) >= min_sample:
+                out[state] = (Decimal(100 * sum(d.states[-1] == "won" for d in group)) / len(group), len(group))
+                break
+        else:
+            out[state] = (None, len(entered))
+    return out
+
+
+def _expected_forecast(deals: Any, learned: dict[str, tuple[Any, int]], key: Any) -> dict[Any, tuple[Any, ...]]:
+    out = {}
+    for k, group in grouped([d for d in deals if d.states[-1] in OPEN], key).items():
+        known = [d for d in group if learned[d.states[-1]][0] is not None]
+        weighted = sum(Decimal(d.amount) * learned[d.states[-1]][0] / 100 for d in known) if known else None
+        amount = sum(Decimal(d.amount) for d in group)
+        probability = float(weighted / sum(Decimal(d.amount) for d in known)) if known else None  # type: ignore[operator]
+        sample = min(learned[d.states[-1]][1] for d in group)
+        out[k] = (
+            len(group),
+            amount,
+            None if weighted is None else weighted.quantize(Decimal("0.01")),
+            probability,
+            sample,
+        )
+    return out
+
+
+def _shown(rows: list[dict[str, Any]], key: str) -> dict[Any, tuple[Any, ...]]:
+    return {r[key]: (r["records"], r["amount"], r["weighted"], r["probability"], r["sample"]) for r in rows}
+
+
+def test_learned_forecast_measures_stage_probabilities_from_history(crm: CrmEngine) -> None:
+    result = run_report(crm, "learned_forecast", now=NOW, actor=SYSTEM)
+    assert [c["name"] for c in result.columns][-2:] == ["probability", "sample"]
+    learned = _learned(DEALS, 3)
+    # by hand: closed are D1 (won), D2, D3, D7 (won), D9; lead 2 of 5, qualified 2 of 3 (D1, D2,
+    # D7), proposal only D1 (1 < 3, and no closed record entered a later open state): unknown
+    assert learned == {"lead": (40, 5), "qualified": (Decimal(200) / 3, 3), "proposal": (None, 1)}
+    expected = _expected_forecast(DEALS, learned, lambda d: d.owner)
+    shown = _shown(result.rows, "owner")
+    assert shown.keys() == expected.keys()
+    for owner, row in shown.items():
+        assert row[:3] == expected[owner][:3] and row[4] == expected[owner][4], owner
+        assert row[3] == pytest.approx(expected[owner][3], abs=1e-4)
+    # rita: D8 qualified 700 × 66.67 %; sam: D5 lead 4000 × 40 % + D6 100 × 66.67 %, D4's
+    # proposal unknown (counted in the amount, not weighted)
+    assert shown["rita"][:3] == (1, Decimal("700.00"), Decimal("466.67"))
+    assert shown["sam"][:3] == (3, Decimal("7100.00"), Decimal("1666.67"))
+    assert shown["sam"][3] == pytest.approx(1666.6667 / 4100, abs=1e-4)
+    assert shown["sam"][4] == 1
+
+
+def test_learned_forecast_learns_only_since_the_given_date(crm: CrmEngine) -> None:
+    rows = _rows(crm, "learned_forecast", since="2024-03-01")
+    since = datetime(2024, 3, 1, tzinfo=UTC)
+    learned = _learned(DEALS, 3, since)
+    # closed since March: D3 (lost), D7 (won), D9 (lost) → lead 1 of 3; D7 alone for qualified
+    assert learned == {"lead": (Decimal(100) / 3, 3), "qualified": (None, 1), "proposal": (None, 0)}
+    shown = _shown(rows, "owner")
+    assert shown["rita"][2:] == (None, None, 1)  # D8 is qualified: unknown
+    assert shown["sam"][:3] == (3, Decimal("7100.00"), Decimal("1333.33"))  # D5's lead only
+
+
+def test_learned_forecast_learns_within_the_users_read_scope(crm: CrmEngine, tmp_path: Path) -> None:
+    # reps who read only their own deals: rita's forecast learns from her closed deals alone
+    bundle = tmp_path / "sales"
+    shutil.copytree(BUNDLE, bundle)
+    role = {"schema_version": 1, "kind": "role", "name": "rep", "permissions": {"*": {"read": "own"}}}
+    (bundle / "rep.json").write_text(json.dumps(role))
+    crm.apply(load_definitions(bundle))
+    rows = run_report(crm, "learned_forecast", now=NOW, actor=crm.users.get("rita")).rows
+    # closed D1 (won), D2, D3 → lead 1 of 3; qualified D1, D2: 2 < 3, so D8's is unknown
+    rita = [d for d in DEALS if d.owner == "rita"]
+    assert _learned(rita, 3) == {"lead": (Decimal(100) / 3, 3), "qualified": (None, 2), "proposal": (None, 1)}
+    assert [(r["owner"], r["records"], r["weighted"], r["sample"]) for r in rows] == [("rita", 1, None, 2)]
+    # the system still learns from everyone's deals
+    assert {r["owner"]: r["sample"] for r in _rows(crm, "learned_forecast")} == {"rita": 3, "sam": 1}
+
+
+def test_learned_forecast_by_quarter_of_expected_close(crm: CrmEngine) -> None:
+    result = run_report(crm, "learned_forecast_by_close", now=NOW, actor=SYSTEM)
+    assert result.columns[0]["name"] == "expected_close_quarter"
+    learned = _learned(DEALS, 3)
+
+    def quarter(d: Any) -> str | None:
+        if d.expected_close is None:
+            return None
+        month = int(d.expected_close[5:7])
+        return f"{d.expected_close[:4]}-Q{(month + 2) // 3}"
+
+    expected = _expected_forecast(DEALS, learned, quarter)
+    shown = _shown(result.rows, "expected_close_quarter")
+    assert list(shown) == ["2024-Q3", "2024-Q4", None]  # by quarter, no date last
+    for key, row in shown.items():
+        assert row[:3] == expected[key][:3] and row[4] == expected[key][4], key
+    # by hand: Q3 D4 (proposal, unknown) + D6 (100 × 66.67 %); Q4 D5 (4000 × 40 %)
+    assert shown["2024-Q3"][:3] == (2, Decimal("3100.00"), Decimal("66.67"))
+    assert shown["2024-Q4"][:3] == (1, Decimal("4000.00"), Decimal("1600.00"))
