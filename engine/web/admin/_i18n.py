@@ -355,9 +355,11 @@ _WORDS: Mapping[str, tuple[str, str]] = {
     "funnel_to_next": ("To the next stage", "转入下一阶段"),
     "funnel_closed": ("Closed", "已结束"),
     "funnel_note": (
-        "Open stages now. Conversion: of the records that reached a stage, the share that reached the next one "
-        "(they are in a later stage or won; records lost on the way are not counted).",
-        "当前各进行中阶段。转化率:到达某阶段的记录中进入下一阶段的比例(现处于后续阶段或已赢单;中途输掉的记录不计)。",
+        "Open stages now. Conversion, from the workflow history: of the records that ever reached a stage, the "
+        "share that reached the next one (from the last stage: won); a deal lost on the way counts against the "
+        "stage it got to.",
+        "当前各进行中阶段。转化率按流程历史计算:曾到达某阶段的记录中到达下一阶段的比例(最后一个阶段为赢单);"
+        "中途输掉的记录计入它到达的阶段。",
     ),
     "trend_title": ("Won over the period: {workflow}", "赢单趋势:{workflow}"),
     "trend_caption": (
